@@ -1,0 +1,403 @@
+//! JWT authentication: a bearer token becomes an [`Identity`] (person, role,
+//! unit) that handlers use for scope checks. Algorithms are pinned per key,
+//! and `exp`, `aud`, `iss` and `sub` are required.
+
+use std::{fmt, sync::Arc};
+
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Status, service::Interceptor};
+
+use crate::{configuration::AuthSettings, error::ServiceError};
+
+/// What a caller may do; scope is the role applied to the token's unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Sales operations: everything.
+    Admin,
+    /// Sees and acts on its unit's subtree.
+    Manager,
+    /// Its own unit's figures and logs.
+    Rep,
+    /// Reads its unit's subtree, writes nothing.
+    Viewer,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Person id (the token's `sub`).
+    pub person: String,
+    pub role: Role,
+    /// Unit id the role applies to (bare id, not "units/…"); empty for an
+    /// ADMIN without a home unit.
+    pub unit: String,
+}
+
+impl Identity {
+    /// Whether the caller may read a unit, given the unit's ids from the root
+    /// down to itself.
+    pub fn can_read(&self, path: &[String]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager | Role::Viewer => path.iter().any(|u| *u == self.unit),
+            Role::Rep => path.last().is_some_and(|u| *u == self.unit),
+        }
+    }
+
+    /// Whether the caller may change a unit's own attributes or place in
+    /// the tree: admins anywhere, managers strictly below their own unit
+    /// (a manager does not edit its own unit or target).
+    pub fn can_manage(&self, path: &[String]) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Manager => path
+                .iter()
+                .position(|u| *u == self.unit)
+                .is_some_and(|i| i + 1 < path.len()),
+            Role::Rep | Role::Viewer => false,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// Claims Attain reads from (and mints into) a token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default)]
+    pub unit: String,
+    pub iss: String,
+    pub aud: String,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+}
+
+/// Verifies bearer tokens against the configured keys.
+pub struct JwtVerifier {
+    keys: Vec<(Algorithm, DecodingKey)>,
+    issuer: String,
+    audience: String,
+    leeway_seconds: u64,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let algs: Vec<_> = self.keys.iter().map(|(a, _)| a).collect();
+        f.debug_struct("JwtVerifier")
+            .field("algorithms", &algs)
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+impl JwtVerifier {
+    /// HS256 with a shared secret (development), and RS256 / ES256 public
+    /// keys in PEM files (production). At least one key is required.
+    pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &settings.hs256_secret {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= 16,
+                "auth.hs256_secret must be at least 16 bytes"
+            );
+            keys.push((
+                Algorithm::HS256,
+                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
+            ));
+        }
+        for path in &settings.public_key_files {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("auth.public_key_files: {path}: {e}"))?;
+            if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+                keys.push((Algorithm::RS256, key));
+            } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+                keys.push((Algorithm::ES256, key));
+            } else {
+                anyhow::bail!(
+                    "auth.public_key_files: {path} is neither an RSA nor an EC public key in PEM"
+                );
+            }
+        }
+        anyhow::ensure!(
+            !keys.is_empty(),
+            "auth: set auth.hs256_secret (development) or auth.public_key_files (production)"
+        );
+        Ok(Self {
+            keys,
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            leeway_seconds: settings.leeway_seconds,
+        })
+    }
+
+    /// Checks a compact JWT and returns who it names.
+    pub fn verify(&self, token: &str) -> Result<Identity, ServiceError> {
+        let unauthenticated =
+            |why: &str| ServiceError::Unauthenticated(format!("invalid token: {why}"));
+        // An unknown or "none" algorithm fails to parse here.
+        let header = decode_header(token)
+            .map_err(|_| unauthenticated("malformed header or unsupported algorithm"))?;
+        let mut last_error = unauthenticated("no key accepts the token's algorithm");
+        for (alg, key) in self.keys.iter().filter(|(alg, _)| *alg == header.alg) {
+            let mut validation = Validation::new(*alg);
+            validation.set_audience(&[&self.audience]);
+            validation.set_issuer(&[&self.issuer]);
+            validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+            validation.leeway = self.leeway_seconds;
+            match decode::<Claims>(token, key, &validation) {
+                Ok(data) => return identity_from(data.claims),
+                Err(e) => {
+                    use jsonwebtoken::errors::ErrorKind;
+                    last_error = unauthenticated(match e.kind() {
+                        ErrorKind::ExpiredSignature => "expired",
+                        ErrorKind::InvalidAudience => "wrong audience",
+                        ErrorKind::InvalidIssuer => "wrong issuer",
+                        ErrorKind::InvalidSignature => "bad signature",
+                        ErrorKind::MissingRequiredClaim(_) => {
+                            "a required claim (exp, aud, iss, sub) is missing"
+                        }
+                        _ => "rejected",
+                    });
+                }
+            }
+        }
+        Err(last_error)
+    }
+}
+
+fn identity_from(c: Claims) -> Result<Identity, ServiceError> {
+    if c.sub.is_empty() {
+        return Err(ServiceError::Unauthenticated(
+            "invalid token: empty sub".to_owned(),
+        ));
+    }
+    if c.role != Role::Admin && c.unit.is_empty() {
+        return Err(ServiceError::Unauthenticated(
+            "invalid token: only an ADMIN may have no unit".to_owned(),
+        ));
+    }
+    let unit = c.unit.strip_prefix("units/").unwrap_or(&c.unit).to_owned();
+    Ok(Identity {
+        person: c.sub,
+        role: c.role,
+        unit,
+    })
+}
+
+/// Tonic interceptor that authenticates every call of the services it wraps
+/// and leaves the [`Identity`] in the request's extensions.
+#[derive(Clone, Debug)]
+pub struct AuthInterceptor {
+    verifier: Arc<JwtVerifier>,
+}
+
+impl AuthInterceptor {
+    pub fn new(verifier: Arc<JwtVerifier>) -> Self {
+        Self { verifier }
+    }
+}
+
+impl Interceptor for AuthInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| ServiceError::Unauthenticated("missing bearer token".to_owned()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned())
+            })?;
+        let identity = self.verifier.verify(token.trim())?;
+        request.extensions_mut().insert(identity);
+        Ok(request)
+    }
+}
+
+/// The caller of a request that passed the [`AuthInterceptor`].
+pub fn caller<T>(request: &Request<T>) -> Result<Identity, ServiceError> {
+    request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .ok_or_else(|| ServiceError::Unauthenticated("no authenticated caller".to_owned()))
+}
+
+/// Mints HS256 development tokens (`attain token`, tests, the demo).
+pub struct TokenMinter {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+}
+
+impl fmt::Debug for TokenMinter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenMinter")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenMinter {
+    pub fn hs256(secret: &SecretString, issuer: &str, audience: &str) -> Self {
+        Self {
+            key: EncodingKey::from_secret(secret.expose_secret().as_bytes()),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    pub fn mint(
+        &self,
+        person: &str,
+        role: Role,
+        unit: &str,
+        ttl_seconds: u64,
+    ) -> anyhow::Result<String> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: person.to_owned(),
+            role,
+            unit: unit.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            exp: now + ttl_seconds,
+            iat: now,
+        };
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.key)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn settings() -> AuthSettings {
+        AuthSettings {
+            hs256_secret: Some(SecretString::from("0123456789abcdef-test-secret")),
+            ..AuthSettings::default()
+        }
+    }
+
+    fn minter() -> TokenMinter {
+        let s = settings();
+        TokenMinter::hs256(s.hs256_secret.as_ref().unwrap(), &s.issuer, &s.audience)
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_identity() {
+        let v = JwtVerifier::from_settings(&settings()).unwrap();
+        let t = minter()
+            .mint("alice", Role::Manager, "units/region-a", 60)
+            .unwrap();
+        let id = v.verify(&t).unwrap();
+        assert_eq!(
+            id,
+            Identity {
+                person: "alice".into(),
+                role: Role::Manager,
+                unit: "region-a".into()
+            }
+        );
+    }
+
+    #[test]
+    fn expired_wrong_audience_wrong_key_and_none_are_refused() {
+        let v = JwtVerifier::from_settings(&settings()).unwrap();
+        let s = settings();
+        // Expired well beyond the leeway.
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "a".into(),
+            role: Role::Admin,
+            unit: String::new(),
+            iss: s.issuer.clone(),
+            aud: s.audience.clone(),
+            exp: now - 3600,
+            iat: now - 7200,
+        };
+        let key =
+            EncodingKey::from_secret(s.hs256_secret.as_ref().unwrap().expose_secret().as_bytes());
+        let expired = encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
+        assert!(
+            matches!(v.verify(&expired), Err(ServiceError::Unauthenticated(m)) if m.contains("expired"))
+        );
+
+        let other_aud =
+            TokenMinter::hs256(s.hs256_secret.as_ref().unwrap(), &s.issuer, "someone-else")
+                .mint("a", Role::Admin, "", 60)
+                .unwrap();
+        assert!(
+            matches!(v.verify(&other_aud), Err(ServiceError::Unauthenticated(m)) if m.contains("audience"))
+        );
+
+        let forged = TokenMinter::hs256(
+            &SecretString::from("another-secret-0123456789"),
+            &s.issuer,
+            &s.audience,
+        )
+        .mint("a", Role::Admin, "", 60)
+        .unwrap();
+        assert!(
+            matches!(v.verify(&forged), Err(ServiceError::Unauthenticated(m)) if m.contains("signature"))
+        );
+
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let none = format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            b64.encode(format!(
+                r#"{{"sub":"a","role":"ADMIN","iss":"{}","aud":"{}","exp":{}}}"#,
+                s.issuer,
+                s.audience,
+                now + 60
+            ))
+        );
+        assert!(v.verify(&none).is_err());
+        assert!(v.verify("garbage").is_err());
+    }
+
+    #[test]
+    fn scope_rules() {
+        let path: Vec<String> = ["acme", "region-a", "rep-1"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let who = |role, unit: &str| Identity {
+            person: "p".into(),
+            role,
+            unit: unit.into(),
+        };
+        assert!(who(Role::Admin, "").can_read(&path));
+        assert!(who(Role::Manager, "region-a").can_read(&path));
+        assert!(!who(Role::Manager, "region-b").can_read(&path));
+        assert!(who(Role::Rep, "rep-1").can_read(&path));
+        assert!(!who(Role::Rep, "rep-2").can_read(&path));
+        assert!(
+            !who(Role::Rep, "rep-1").can_read(&path[..2]),
+            "a rep does not read its parent"
+        );
+        assert!(who(Role::Manager, "region-a").can_manage(&path));
+        assert!(
+            !who(Role::Manager, "region-a").can_manage(&path[..2]),
+            "not its own unit"
+        );
+        assert!(!who(Role::Viewer, "acme").can_manage(&path));
+    }
+}

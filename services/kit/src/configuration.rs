@@ -1,0 +1,265 @@
+//! Typed configuration: built-in defaults, then an optional TOML file
+//! (`APP_CONFIG_FILE`, else `config/<service>.toml` if present), then
+//! `APP__SECTION__KEY` environment variables. Unknown keys are errors;
+//! secrets print as `[REDACTED]`.
+
+use std::{net::IpAddr, path::Path, time::Duration};
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub server: ServerSettings,
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
+    #[serde(default)]
+    pub upstream: UpstreamSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub host: IpAddr,
+    /// 0 picks a free port (tests).
+    pub port: u16,
+    /// Upper bound on any one call, whatever deadline the client sent.
+    pub request_timeout_ms: u64,
+    pub max_message_bytes: usize,
+    /// Calls served at once across all connections; more wait.
+    pub concurrency_limit: usize,
+    /// After SIGTERM: health says NOT_SERVING for this long before the
+    /// listener closes, so load balancers stop sending new calls.
+    pub drain_delay_ms: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 0,
+            request_timeout_ms: 30_000,
+            max_message_bytes: 16 * 1024 * 1024,
+            concurrency_limit: 512,
+            drain_delay_ms: 0,
+        }
+    }
+}
+
+impl ServerSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/file.db` or `postgres://user:pass@host/db`; secret
+    /// because it may hold a password.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from(""),
+            max_connections: 16,
+            connect_timeout_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    /// Development only: HS256 shared secret.
+    pub hs256_secret: Option<SecretString>,
+    /// Production: PEM public keys (RSA → RS256, EC P-256 → ES256).
+    pub public_key_files: Vec<String>,
+    pub leeway_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "attain".to_owned(),
+            audience: "attain".to_owned(),
+            hs256_secret: None,
+            public_key_files: Vec::new(),
+            leeway_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives, e.g. "info,attain_target=debug";
+    /// `RUST_LOG` wins when set.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Addresses of the services this one calls (`http://host:port`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamSettings {
+    pub target_url: Option<String>,
+    pub tracking_url: Option<String>,
+    pub review_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads a service's settings. `default_port` and the SQLite file under
+    /// `data/` are the laptop defaults.
+    pub fn load(service: &str, default_port: u16) -> anyhow::Result<Self> {
+        let file = std::env::var("APP_CONFIG_FILE").ok();
+        Self::load_from(service, default_port, file.as_deref(), std::env::vars())
+    }
+
+    /// [`Settings::load`] with the file and environment given (testable).
+    pub fn load_from(
+        service: &str,
+        default_port: u16,
+        file: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = Config::builder()
+            .set_default("server.port", i64::from(default_port))?
+            .set_default("database.url", format!("sqlite://data/{service}.db"))?;
+        match file {
+            Some(path) => {
+                anyhow::ensure!(
+                    Path::new(path).exists(),
+                    "configuration file {path} does not exist"
+                );
+                builder = builder.add_source(File::new(path, FileFormat::Toml));
+            }
+            None => {
+                builder = builder.add_source(
+                    File::new(&format!("config/{service}"), FileFormat::Toml).required(false),
+                );
+            }
+        }
+        let env: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("APP__"))
+            .collect();
+        builder = builder.add_source(
+            Environment::with_prefix("APP")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("auth.public_key_files")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder
+            .build()?
+            .try_deserialize()
+            .map_err(|e| anyhow::anyhow!("configuration of {service}: {e}"))?;
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_environment() {
+        let s = Settings::load_from(
+            "target",
+            50051,
+            None,
+            env(&[
+                ("APP__SERVER__PORT", "6000"),
+                ("APP__AUTH__HS256_SECRET", "s3cr3t-s3cr3t-s3cr3t"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 6000);
+        assert_eq!(s.database.url.expose_secret(), "sqlite://data/target.db");
+        assert_eq!(
+            s.auth.hs256_secret.as_ref().unwrap().expose_secret(),
+            "s3cr3t-s3cr3t-s3cr3t"
+        );
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("s3cr3t"),
+            "secrets must not print: {printed}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err =
+            Settings::load_from("target", 1, None, env(&[("APP__SERVER__PROT", "1")])).unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = std::env::temp_dir().join(format!("attain-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.toml");
+        std::fs::write(
+            &path,
+            "[server]\nport = 7000\nconcurrency_limit = 3\n[telemetry]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            "target",
+            1,
+            path.to_str(),
+            env(&[("APP__SERVER__PORT", "7001")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.server.port,
+                s.server.concurrency_limit,
+                s.telemetry.format
+            ),
+            (7001, 3, LogFormat::Json)
+        );
+        assert!(Settings::load_from("target", 1, Some("/nonexistent.toml"), env(&[])).is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! One connector for `sqlite://` and `postgres://` URLs that also runs the
+//! service's own migrations.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+use secrecy::ExposeSecret;
+
+use crate::configuration::DatabaseSettings;
+
+/// Connects and brings the schema up to date.
+pub async fn connect_and_migrate<M: MigratorTrait>(
+    settings: &DatabaseSettings,
+) -> anyhow::Result<DatabaseConnection> {
+    let db = connect(settings).await?;
+    M::up(&db, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    Ok(db)
+}
+
+/// Opens a pool. SQLite files are created if missing and run in WAL mode
+/// with foreign keys on and a busy timeout (sea-orm sets none of these).
+pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.url.expose_secret();
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(settings.max_connections)
+        .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .acquire_timeout(Duration::from_millis(settings.connect_timeout_ms))
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        create_sqlite_parent_dir(url)?;
+        opts.map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    } else if !url.starts_with("postgres:") && !url.starts_with("postgresql:") {
+        anyhow::bail!(
+            "database.url must start with sqlite:// or postgres:// (got scheme {:?})",
+            url.split(':').next().unwrap_or("")
+        );
+    }
+    Database::connect(opts)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {}", redact(&e)))
+}
+
+fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// sqlx errors may quote the URL; keep passwords out of messages.
+fn redact(e: &DbErr) -> String {
+    let s = e.to_string();
+    match (s.find("://"), s.find('@')) {
+        (Some(a), Some(b)) if a < b => format!("{}://[REDACTED]{}", &s[..a], &s[b..]),
+        _ => s,
+    }
+}
+
+/// Whether the database answers a trivial query (health checks).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+/// True for SQLite (some SQL differs by backend).
+pub fn is_sqlite(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Sqlite
+}

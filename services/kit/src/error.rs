@@ -1,0 +1,212 @@
+//! One error type for every service, mapped in one place to gRPC status
+//! codes with rich details (ErrorInfo, BadRequest, ResourceInfo).
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The domain of every ErrorInfo Attain emits.
+pub const ERROR_DOMAIN: &str = "attain";
+
+/// A request field that failed validation, named by its path in the
+/// request message (e.g. `unit.display_name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{resource_type} {name:?} not found")]
+    NotFound {
+        resource_type: &'static str,
+        name: String,
+    },
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Aborted(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+fn describe(v: &[FieldViolation]) -> String {
+    v.iter()
+        .map(|f| format!("{}: {}", f.field, f.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ServiceError {
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn not_found(resource_type: &'static str, name: impl Into<String>) -> Self {
+        Self::NotFound {
+            resource_type,
+            name: name.into(),
+        }
+    }
+
+    pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::FailedPrecondition {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// A resource changed since the caller read it.
+    pub fn stale_etag(name: &str) -> Self {
+        Self::Aborted(format!(
+            "{name} was changed by someone else (stale etag); read it again and retry"
+        ))
+    }
+
+    fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::FailedPrecondition { reason, .. } => reason,
+            Self::PermissionDenied(_) => "OUT_OF_SCOPE",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Aborted(_) => "CONCURRENT_CHANGE",
+            Self::AlreadyExists(_) => "ALREADY_EXISTS",
+            Self::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Aborted(_) => Code::Aborted,
+            Self::AlreadyExists(_) => Code::AlreadyExists,
+            Self::ResourceExhausted(_) => Code::ResourceExhausted,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(err.reason(), ERROR_DOMAIN, HashMap::<String, String>::new());
+        let message = match &err {
+            ServiceError::InvalidArgument(violations) => {
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                err.to_string()
+            }
+            ServiceError::NotFound {
+                resource_type,
+                name,
+            } => {
+                details.set_resource_info(*resource_type, name.clone(), "", "not found");
+                err.to_string()
+            }
+            ServiceError::Internal(e) => {
+                // The cause goes to the log, not to the caller.
+                tracing::error!(error = ?e, "internal error");
+                "internal error".to_owned()
+            }
+            _ => err.to_string(),
+        };
+        Status::with_error_details(err.code(), message, details)
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        use sea_orm::DbErr;
+        match e {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ServiceError::Unavailable("the database is unavailable; retry later".to_owned())
+            }
+            other => ServiceError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<crate::money::MoneyError> for ServiceError {
+    fn from(e: crate::money::MoneyError) -> Self {
+        ServiceError::Internal(anyhow::anyhow!("money arithmetic: {e}"))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_names_the_field_in_bad_request() {
+        let status: Status = ServiceError::invalid("unit.display_name", "must not be empty").into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("unit.display_name"));
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("bad request detail");
+        assert_eq!(bad.field_violations[0].field, "unit.display_name");
+        assert_eq!(
+            details.error_info().expect("error info").domain,
+            ERROR_DOMAIN
+        );
+    }
+
+    #[test]
+    fn internal_hides_its_cause() {
+        let status: Status = ServiceError::Internal(anyhow::anyhow!("secret detail")).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+
+    #[test]
+    fn not_found_carries_resource_info() {
+        let status: Status = ServiceError::not_found("unit", "units/x").into();
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(
+            status
+                .get_error_details()
+                .resource_info()
+                .expect("resource info")
+                .resource_name,
+            "units/x"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Idempotent writes (AIP-155): a request id remembers the first response.
+//! A retry with the same payload gets that response back; the same id with
+//! another payload is ALREADY_EXISTS. Every service's migrator includes
+//! [`Migration`], so each service keeps its keys in its own database.
+
+use prost::Message;
+use sea_orm::{
+    ConnectionTrait, DbErr, DeriveIden, SqlErr,
+    sea_query::{ColumnDef, Expr, ExprTrait, Index, Query, Table},
+};
+use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
+use sha2::{Digest, Sha256};
+
+use crate::error::ServiceError;
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    RequestId,
+    PayloadHash,
+    Response,
+    CreatedAt,
+}
+
+/// Creates the `idempotency_keys` table.
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261128_000000_create_idempotency_keys"
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKeys::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::RequestId)
+                            .string()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::PayloadHash)
+                            .string()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(IdempotencyKeys::Response).blob().not_null())
+                    .col(
+                        ColumnDef::new(IdempotencyKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_idempotency_keys_created_at")
+                    .table(IdempotencyKeys::Table)
+                    .col(IdempotencyKeys::CreatedAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// A write's request id and the fingerprint of what it asked for.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    request_id: String,
+    payload_hash: String,
+}
+
+impl IdempotencyKey {
+    /// `payload` is the request with its request_id cleared; `method`
+    /// makes reuse of an id for another call a conflict too. None when the
+    /// client sent no request id.
+    pub fn new(
+        method: &str,
+        request_id: &str,
+        payload: &impl Message,
+    ) -> Result<Option<Self>, ServiceError> {
+        if request_id.is_empty() {
+            return Ok(None);
+        }
+        if request_id.len() > 128 || !request_id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ServiceError::invalid(
+                "request_id",
+                "must be 1–128 printable ASCII characters",
+            ));
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(method.as_bytes());
+        hasher.update([0]);
+        hasher.update(payload.encode_to_vec());
+        Ok(Some(Self {
+            request_id: request_id.to_owned(),
+            payload_hash: hex::encode(hasher.finalize()),
+        }))
+    }
+
+    /// The stored response of an earlier call with this id, if any.
+    pub async fn replay<R: Message + Default>(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Option<R>, ServiceError> {
+        let query = Query::select()
+            .columns([IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
+            .from(IdempotencyKeys::Table)
+            .and_where(Expr::col(IdempotencyKeys::RequestId).eq(self.request_id.as_str()))
+            .to_owned();
+        let Some(row) = db.query_one(&query).await? else {
+            return Ok(None);
+        };
+        let hash: String = row.try_get("", "payload_hash")?;
+        if hash != self.payload_hash {
+            return Err(ServiceError::AlreadyExists(format!(
+                "request_id {:?} was already used for a different request",
+                self.request_id
+            )));
+        }
+        let bytes: Vec<u8> = row.try_get("", "response")?;
+        R::decode(bytes.as_slice()).map(Some).map_err(|e| {
+            ServiceError::Internal(anyhow::anyhow!(
+                "stored response of {} does not decode: {e}",
+                self.request_id
+            ))
+        })
+    }
+
+    /// Remembers the response, in the same transaction as the write. A
+    /// concurrent call with the same id loses with ABORTED; its retry replays.
+    pub async fn record(
+        &self,
+        db: &impl ConnectionTrait,
+        response: &impl Message,
+    ) -> Result<(), ServiceError> {
+        let insert = Query::insert()
+            .into_table(IdempotencyKeys::Table)
+            .columns([
+                IdempotencyKeys::RequestId,
+                IdempotencyKeys::PayloadHash,
+                IdempotencyKeys::Response,
+                IdempotencyKeys::CreatedAt,
+            ])
+            .values_panic([
+                self.request_id.as_str().into(),
+                self.payload_hash.as_str().into(),
+                response.encode_to_vec().into(),
+                chrono::Utc::now().into(),
+            ])
+            .to_owned();
+        match db.execute(&insert).await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(ServiceError::Aborted(format!(
+                    "another call with request_id {:?} ran at the same time; retry to get its result",
+                    self.request_id
+                )))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

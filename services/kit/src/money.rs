@@ -1,0 +1,258 @@
+//! Exact money: a decimal amount with at most four fractional digits, parsed
+//! strictly from the wire and stored as integer minor units (×10⁴) so that
+//! SQLite and PostgreSQL both sum it exactly (sea-orm would store a Decimal
+//! as REAL on SQLite).
+
+use std::{fmt, str::FromStr};
+
+use rust_decimal::Decimal;
+
+/// Fractional digits an amount may carry (covers every ISO 4217 currency).
+pub const SCALE: u32 = 4;
+/// Integer digits an amount may carry: just under 100 trillion, so minor
+/// units fit an i64 with ninefold headroom for roll-up sums.
+pub const MAX_INTEGER_DIGITS: usize = 14;
+
+/// Why a money string or value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("is empty")]
+    Empty,
+    #[error(
+        "{0:?} is not a plain decimal number (digits, an optional '-' and one '.'; no exponent)"
+    )]
+    Syntax(String),
+    #[error("{0:?} has more than {SCALE} fractional digits")]
+    TooPrecise(String),
+    #[error("{0:?} has more than {MAX_INTEGER_DIGITS} integer digits")]
+    TooLarge(String),
+    #[error("arithmetic overflow")]
+    Overflow,
+    #[error("{0:?} is not a three-letter ISO 4217 currency code")]
+    Currency(String),
+}
+
+/// An exact amount of money. Invariant: scale ≤ [`SCALE`], at most
+/// [`MAX_INTEGER_DIGITS`] integer digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Amount(Decimal);
+
+impl Amount {
+    pub const ZERO: Amount = Amount(Decimal::ZERO);
+
+    /// Parses a wire decimal string: `-?[0-9]+(\.[0-9]{1,4})?`.
+    pub fn parse(s: &str) -> Result<Self, MoneyError> {
+        if s.is_empty() {
+            return Err(MoneyError::Empty);
+        }
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        let (int, frac) = match digits.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (digits, None),
+        };
+        let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
+            return Err(MoneyError::Syntax(s.to_owned()));
+        }
+        if frac.is_some_and(|f| f.len() > SCALE as usize) {
+            return Err(MoneyError::TooPrecise(s.to_owned()));
+        }
+        if int.trim_start_matches('0').len() > MAX_INTEGER_DIGITS {
+            return Err(MoneyError::TooLarge(s.to_owned()));
+        }
+        Decimal::from_str(s)
+            .map(Amount)
+            .map_err(|_| MoneyError::Syntax(s.to_owned()))
+    }
+
+    /// Accepts a decimal computed elsewhere, refusing (never rounding) one
+    /// that does not fit.
+    pub fn from_decimal(d: Decimal) -> Result<Self, MoneyError> {
+        let n = d.normalize();
+        if n.scale() > SCALE {
+            return Err(MoneyError::TooPrecise(n.to_string()));
+        }
+        if n.abs().trunc().to_string().trim_start_matches('0').len() > MAX_INTEGER_DIGITS {
+            return Err(MoneyError::TooLarge(n.to_string()));
+        }
+        Ok(Amount(n))
+    }
+
+    pub fn decimal(self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_negative(self) -> bool {
+        self.0.is_sign_negative() && !self.0.is_zero()
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
+    /// Integer minor units (×10⁴), the storage encoding.
+    pub fn to_minor_units(self) -> i64 {
+        let mut d = self.0;
+        d.rescale(SCALE);
+        // Fits by the type's invariant: 14 integer + 4 fractional digits < i64::MAX.
+        i64::try_from(d.mantissa()).unwrap_or(if d.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    }
+
+    /// Decodes storage minor units; sums of many amounts may exceed the
+    /// per-amount digit limit, so this only checks the i64 range.
+    pub fn from_minor_units(minor: i64) -> Self {
+        Amount(Decimal::new(minor, SCALE).normalize())
+    }
+
+    pub fn checked_add(self, other: Amount) -> Result<Amount, MoneyError> {
+        self.0
+            .checked_add(other.0)
+            .ok_or(MoneyError::Overflow)
+            .and_then(Amount::from_decimal)
+    }
+
+    pub fn checked_sub(self, other: Amount) -> Result<Amount, MoneyError> {
+        self.0
+            .checked_sub(other.0)
+            .ok_or(MoneyError::Overflow)
+            .and_then(Amount::from_decimal)
+    }
+}
+
+impl fmt::Display for Amount {
+    /// Canonical wire form: at least two fractional digits ("10000000.00").
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = self.0.normalize();
+        if d.scale() < 2 {
+            d.rescale(2);
+        }
+        write!(f, "{d}")
+    }
+}
+
+impl FromStr for Amount {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Amount::parse(s)
+    }
+}
+
+/// An ISO 4217 currency code (format checked: three ASCII upper-case letters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CurrencyCode([u8; 3]);
+
+impl CurrencyCode {
+    pub fn parse(s: &str) -> Result<Self, MoneyError> {
+        match s.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
+            _ => Err(MoneyError::Currency(s.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII by construction.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for CurrencyCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An amount in a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    pub currency: CurrencyCode,
+    pub amount: Amount,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_plain_decimals() {
+        assert_eq!(
+            Amount::parse("10000000.00").unwrap().to_string(),
+            "10000000.00"
+        );
+        assert_eq!(Amount::parse("-0.5").unwrap().to_string(), "-0.50");
+        assert_eq!(Amount::parse("7").unwrap().to_string(), "7.00");
+        assert_eq!(Amount::parse("0.0001").unwrap().to_string(), "0.0001");
+        assert_eq!(
+            Amount::parse("99999999999999.99").unwrap().to_string(),
+            "99999999999999.99"
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_plain_decimal() {
+        for bad in [
+            "1e5", "12.345.6", "NaN", "inf", "", " 1", "1 ", "+1", "1.", ".5", "1,000", "0x10",
+            "--1", "１",
+        ] {
+            assert!(Amount::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert_eq!(
+            Amount::parse("0.00001"),
+            Err(MoneyError::TooPrecise("0.00001".into()))
+        );
+        assert_eq!(
+            Amount::parse("123456789012345"),
+            Err(MoneyError::TooLarge("123456789012345".into()))
+        );
+        assert!(
+            Amount::parse("000000000000000000001.5").is_ok(),
+            "leading zeros are not digits of value"
+        );
+    }
+
+    #[test]
+    fn minor_units_round_trip_the_extremes() {
+        let max = Amount::parse("99999999999999.9999").unwrap();
+        assert_eq!(Amount::from_minor_units(max.to_minor_units()), max);
+        let min = Amount::parse("-99999999999999.9999").unwrap();
+        assert_eq!(Amount::from_minor_units(min.to_minor_units()), min);
+    }
+
+    #[test]
+    fn from_decimal_refuses_rather_than_rounds() {
+        assert!(Amount::from_decimal(Decimal::new(1, 5)).is_err());
+        assert_eq!(
+            Amount::from_decimal(Decimal::new(10, 5))
+                .unwrap()
+                .to_string(),
+            "0.0001"
+        );
+    }
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(CurrencyCode::parse("CNY").unwrap().as_str(), "CNY");
+        for bad in ["cny", "CN", "CNYY", "C1Y", ""] {
+            assert!(CurrencyCode::parse(bad).is_err());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn wire_form_round_trips(minor in -999_999_999_999_999_999i64..=999_999_999_999_999_999i64) {
+            let a = Amount::from_minor_units(minor);
+            let back = Amount::parse(&a.to_string()).unwrap();
+            prop_assert_eq!(back, a);
+            prop_assert_eq!(back.to_minor_units(), minor);
+        }
+
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,40}") {
+            let _ = Amount::parse(&s);
+        }
+    }
+}

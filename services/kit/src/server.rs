@@ -1,0 +1,241 @@
+//! The one gRPC server bootstrap every service uses: health (grpc.health.v1),
+//! reflection (v1 and v1alpha), grpc-web, request ids, a tracing span per
+//! RPC, a request timeout, a message size cap, a global concurrency limit,
+//! and graceful shutdown (health flips to NOT_SERVING first, in-flight calls
+//! finish).
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use http::{HeaderName, Request};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{server::NamedService, service::RoutesBuilder, transport::Server};
+use tonic_health::{ServingStatus, server::HealthReporter};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{MakeSpan, TraceLayer},
+};
+
+use crate::configuration::ServerSettings;
+
+/// Header carrying the request id across services (set if the client did not).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A bound, not yet serving, gRPC server.
+pub struct GrpcServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+    health: HealthReporter,
+    settings: ServerSettings,
+    database: Option<DatabaseConnection>,
+}
+
+impl std::fmt::Debug for GrpcServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcServer")
+            .field("addr", &self.addr)
+            .field("services", &self.names)
+            .finish()
+    }
+}
+
+impl GrpcServer {
+    /// Binds the listener (port 0 picks a free one) and registers health and
+    /// reflection.
+    pub async fn bind(settings: &ServerSettings) -> anyhow::Result<Self> {
+        let addr = SocketAddr::new(settings.host, settings.port);
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {addr}: {e} (is the port already in use?)")
+        })?;
+        let addr = listener.local_addr()?;
+
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(attain_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let mut routes = RoutesBuilder::default();
+        routes
+            .add_service(health_service)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
+        Ok(Self {
+            listener,
+            addr,
+            routes,
+            names: Vec::new(),
+            health,
+            settings: settings.clone(),
+            database: None,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Adds a business service; health reports it by name.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<Request<tonic::body::Body>, Error = std::convert::Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.names.push(S::NAME);
+        self
+    }
+
+    /// Reports NOT_SERVING while the database does not answer.
+    pub fn watch_database(mut self, db: DatabaseConnection) -> Self {
+        self.database = Some(db);
+        self
+    }
+
+    /// Serves until `shutdown` completes, then drains.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            addr,
+            routes,
+            names,
+            health,
+            settings,
+            database,
+        } = self;
+        let names: Arc<[&'static str]> = names.into();
+        set_all(&health, &names, ServingStatus::Serving).await;
+
+        let stopping = Arc::new(AtomicBool::new(false));
+        if let Some(db) = database {
+            tokio::spawn(watch_database(
+                db,
+                health.clone(),
+                names.clone(),
+                stopping.clone(),
+            ));
+        }
+        let drain = Duration::from_millis(settings.drain_delay_ms);
+        let signal = {
+            let health = health.clone();
+            let names = names.clone();
+            async move {
+                shutdown.await;
+                stopping.store(true, Ordering::SeqCst);
+                tracing::info!(%addr, "shutting down: health NOT_SERVING, draining");
+                set_all(&health, &names, ServingStatus::NotServing).await;
+                tokio::time::sleep(drain).await;
+            }
+        };
+
+        let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+        let layers = tower::ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+            .layer(TraceLayer::new_for_grpc().make_span_with(RpcSpan))
+            .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(GlobalConcurrencyLimitLayer::new(
+                settings.concurrency_limit.max(1),
+            ))
+            .into_inner();
+        tracing::info!(%addr, services = ?names, "serving gRPC");
+        Server::builder()
+            .accept_http1(true)
+            .timeout(settings.request_timeout())
+            .layer(layers)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+            .await?;
+        tracing::info!(%addr, "stopped");
+        Ok(())
+    }
+}
+
+async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in names {
+        health.set_service_status(*name, status).await;
+    }
+}
+
+async fn watch_database(
+    db: DatabaseConnection,
+    health: HealthReporter,
+    names: Arc<[&'static str]>,
+    stopping: Arc<AtomicBool>,
+) {
+    let mut healthy = true;
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        if stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let up = crate::db::ping(&db).await;
+        if up != healthy && !stopping.load(Ordering::SeqCst) {
+            healthy = up;
+            tracing::warn!(database_up = up, "database health changed");
+            let status = if up {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            set_all(&health, &names, status).await;
+        }
+    }
+}
+
+/// One span per RPC, named by its method and carrying the request id.
+#[derive(Clone, Copy, Debug)]
+struct RpcSpan;
+
+impl<B> MakeSpan<B> for RpcSpan {
+    fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,302 @@
+//! Test support (feature `testing`): a fresh database per test on SQLite or
+//! PostgreSQL, a throwaway PostgreSQL when none answers, and tokens.
+//!
+//! PostgreSQL: `ATTAIN_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) names an admin connection;
+//! if nothing answers there, one throwaway cluster is started (initdb as the
+//! `postgres` user when running as root) in the system temp dir on a free
+//! port and shared by every test process through a file lock.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+
+use crate::{
+    auth::{Role, TokenMinter},
+    configuration::{AuthSettings, DatabaseSettings, ServerSettings, Settings},
+};
+
+/// The storage a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Shared secret of test tokens.
+pub const TEST_SECRET: &str = "attain-test-secret-0123456789";
+
+/// Settings for a service under test: port 0, a fresh database, HS256.
+pub async fn test_settings(backend: Backend) -> Settings {
+    Settings {
+        server: ServerSettings {
+            port: 0,
+            ..ServerSettings::default()
+        },
+        database: DatabaseSettings {
+            url: SecretString::from(fresh_database_url(backend).await),
+            ..DatabaseSettings::default()
+        },
+        auth: AuthSettings {
+            hs256_secret: Some(SecretString::from(TEST_SECRET)),
+            ..AuthSettings::default()
+        },
+        ..Settings::default()
+    }
+}
+
+/// A token for `person` with `role` on `unit` (bare id or "units/…").
+pub fn token(person: &str, role: Role, unit: &str) -> String {
+    let defaults = AuthSettings::default();
+    TokenMinter::hs256(
+        &SecretString::from(TEST_SECRET),
+        &defaults.issuer,
+        &defaults.audience,
+    )
+    .mint(person, role, unit, 3600)
+    .unwrap_or_default()
+}
+
+/// A URL to a database nobody else uses.
+pub async fn fresh_database_url(backend: Backend) -> String {
+    let name = format!("attain_test_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("attain-tests");
+            let _ = std::fs::create_dir_all(&dir);
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+        Backend::Postgres => {
+            let admin = postgres_admin_url().await;
+            let db = Database::connect(admin.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("connect {admin}: {e}"));
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap_or_else(|e| panic!("create database: {e}"));
+            let _ = db.close().await;
+            with_database(&admin, &name)
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = match base.rfind('/') {
+        Some(i) if i > base.find("://").map_or(0, |j| j + 2) => &base[..i],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+static ADMIN_URL: OnceCell<String> = OnceCell::const_new();
+
+/// The admin URL of a PostgreSQL that answers, starting one if needed.
+pub async fn postgres_admin_url() -> String {
+    ADMIN_URL
+        .get_or_init(|| async {
+            let configured = std::env::var("ATTAIN_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+            if answers(&configured).await {
+                return configured;
+            }
+            let url = tokio::task::spawn_blocking(throwaway_cluster)
+                .await
+                .unwrap_or_else(|e| panic!("throwaway PostgreSQL: {e}"));
+            for _ in 0..50 {
+                if answers(&url).await {
+                    return url;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            panic!("no PostgreSQL answers at {configured}, and the throwaway one at {url} did not come up");
+        })
+        .await
+        .clone()
+}
+
+async fn answers(url: &str) -> bool {
+    let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
+    opts.connect_timeout(Duration::from_secs(2))
+        .max_connections(1)
+        .sqlx_logging(false);
+    match Database::connect(opts).await {
+        Ok(db) => {
+            let ok = db.ping().await.is_ok();
+            let _ = db.close().await;
+            ok
+        }
+        Err(_) => false,
+    }
+}
+
+/// Starts (or reuses) one cluster under the temp dir; returns its admin URL.
+fn throwaway_cluster() -> String {
+    let root = std::env::temp_dir().join("attain-test-pg");
+    std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join("lock"))
+        .unwrap_or_else(|e| panic!("lock: {e}"));
+    let mut lock = fd_lock::RwLock::new(lock_file);
+    let _guard = lock.write().unwrap_or_else(|e| panic!("lock: {e}"));
+
+    let port_file = root.join("port");
+    let data = root.join("data");
+    if let Ok(port) = std::fs::read_to_string(&port_file) {
+        let status = pg_command("pg_ctl")
+            .args(["status", "-D"])
+            .arg(&data)
+            .status();
+        if status.is_ok_and(|s| s.success()) {
+            return admin_url(port.trim());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
+    let as_root = running_as_root();
+    if as_root {
+        chown_postgres(&root);
+    }
+    let port = free_port();
+    run(pg_command_as("initdb", as_root)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"])
+        .arg(&data));
+    let options = format!(
+        "-p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 -k {}",
+        root.display()
+    );
+    run(pg_command_as("pg_ctl", as_root)
+        .args(["start", "-w", "-D"])
+        .arg(&data)
+        .args(["-l"])
+        .arg(root.join("log"))
+        .args(["-o", &options]));
+    std::fs::write(&port_file, port.to_string()).unwrap_or_else(|e| panic!("port file: {e}"));
+    admin_url(&port.to_string())
+}
+
+fn admin_url(port: &str) -> String {
+    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+}
+
+fn pg_bin_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("ATTAIN_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("initdb").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions
+        .pop()
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+}
+
+fn pg_command(tool: &str) -> Command {
+    pg_command_as(tool, running_as_root())
+}
+
+fn pg_command_as(tool: &str, as_root: bool) -> Command {
+    let bin = pg_bin_dir().join(tool);
+    if as_root {
+        // initdb and postgres refuse to run as root.
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn running_as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn chown_postgres(path: &Path) {
+    run(Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(path));
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(55432)
+}
+
+/// Runs a test body once per backend: `both_backends!(name);` expects an
+/// `async fn name(backend: Backend)` in scope and generates `name::sqlite`
+/// and `name::postgres` tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::testing::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::testing::Backend::Postgres).await
+                }
+            }
+        )+
+    };
+}
+
+/// Role shortcut for tests.
+pub use crate::auth::Role as TestRole;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_replaces_the_path() {
+        assert_eq!(
+            super::with_database("postgres://p@h:5/postgres", "x"),
+            "postgres://p@h:5/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://p@h:5/postgres?sslmode=disable", "x"),
+            "postgres://p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://p@h:5", "x"),
+            "postgres://p@h:5/x"
+        );
+    }
+}
