@@ -44,7 +44,7 @@ impl Identity {
     pub fn can_read(&self, path: &[String]) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager | Role::Viewer => path.iter().any(|u| *u == self.unit),
+            Role::Manager | Role::Viewer => path.contains(&self.unit),
             Role::Rep => path.last().is_some_and(|u| *u == self.unit),
         }
     }

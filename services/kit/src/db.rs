@@ -86,3 +86,16 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 pub fn is_sqlite(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Sqlite
 }
+
+/// Begins a transaction that will write. On SQLite it takes the write lock
+/// up front (BEGIN IMMEDIATE): a deferred transaction that read first
+/// would fail with SQLITE_BUSY instead of waiting when another writer
+/// committed meanwhile. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod money;
 pub mod paging;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -239,3 +239,29 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
 }
+
+/// The whole `main` of a service binary: load settings, set up tracing,
+/// run until Ctrl-C or SIGTERM; errors print plainly and exit non-zero.
+pub fn run_main<F, Fut>(service: &str, default_port: u16, serve: F) -> std::process::ExitCode
+where
+    F: FnOnce(crate::configuration::Settings) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let outcome = (|| {
+        let settings = crate::configuration::Settings::load(service, default_port)?;
+        crate::telemetry::init(&settings.telemetry);
+        // TOKIO_WORKER_THREADS (set from the CPU limit in Kubernetes) sizes the pool.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(serve(settings))
+    })();
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "{service} failed");
+            eprintln!("attain-{service}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -7,6 +7,9 @@
 //! `postgres` user when running as root) in the system temp dir on a free
 //! port and shared by every test process through a file lock.
 
+// Test support fails loudly: a panic here is a failed test, never a request path.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
@@ -77,10 +80,10 @@ pub async fn fresh_database_url(backend: Backend) -> String {
             let admin = postgres_admin_url().await;
             let db = Database::connect(admin.as_str())
                 .await
-                .unwrap_or_else(|e| panic!("connect {admin}: {e}"));
+                .unwrap_or_else(|e| panic!("connect {admin}: {e}")); // ok: test support
             db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
-                .unwrap_or_else(|e| panic!("create database: {e}"));
+                .unwrap_or_else(|e| panic!("create database: {e}")); // ok: test support
             let _ = db.close().await;
             with_database(&admin, &name)
         }
@@ -114,14 +117,14 @@ pub async fn postgres_admin_url() -> String {
             }
             let url = tokio::task::spawn_blocking(throwaway_cluster)
                 .await
-                .unwrap_or_else(|e| panic!("throwaway PostgreSQL: {e}"));
+                .unwrap_or_else(|e| panic!("throwaway PostgreSQL: {e}")); // ok: test support
             for _ in 0..50 {
                 if answers(&url).await {
                     return url;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            panic!("no PostgreSQL answers at {configured}, and the throwaway one at {url} did not come up");
+            panic!("no PostgreSQL answers at {configured}, and the throwaway one at {url} did not come up"); // ok: test support
         })
         .await
         .clone()
@@ -145,15 +148,15 @@ async fn answers(url: &str) -> bool {
 /// Starts (or reuses) one cluster under the temp dir; returns its admin URL.
 fn throwaway_cluster() -> String {
     let root = std::env::temp_dir().join("attain-test-pg");
-    std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+    std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display())); // ok: test support
     let lock_file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(root.join("lock"))
-        .unwrap_or_else(|e| panic!("lock: {e}"));
+        .unwrap_or_else(|e| panic!("lock: {e}")); // ok: test support
     let mut lock = fd_lock::RwLock::new(lock_file);
-    let _guard = lock.write().unwrap_or_else(|e| panic!("lock: {e}"));
+    let _guard = lock.write().unwrap_or_else(|e| panic!("lock: {e}")); // ok: test support
 
     let port_file = root.join("port");
     let data = root.join("data");
@@ -167,7 +170,7 @@ fn throwaway_cluster() -> String {
         }
     }
     let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display()));
+    std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{}: {e}", data.display())); // ok: test support
     let as_root = running_as_root();
     if as_root {
         chown_postgres(&root);
@@ -186,7 +189,7 @@ fn throwaway_cluster() -> String {
         .args(["-l"])
         .arg(root.join("log"))
         .args(["-o", &options]));
-    std::fs::write(&port_file, port.to_string()).unwrap_or_else(|e| panic!("port file: {e}"));
+    std::fs::write(&port_file, port.to_string()).unwrap_or_else(|e| panic!("port file: {e}")); // ok: test support
     admin_url(&port.to_string())
 }
 
@@ -242,7 +245,7 @@ fn chown_postgres(path: &Path) {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}")); // ok: test support
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}{}",
@@ -281,6 +284,62 @@ macro_rules! both_backends {
 
 /// Role shortcut for tests.
 pub use crate::auth::Role as TestRole;
+
+/// Asserts that a server answers grpc.health.v1 with SERVING overall and
+/// for each named service, and that reflection (v1) lists them all.
+pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, services: &[&str]) {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+
+    let mut health = HealthClient::new(channel.clone());
+    for service in std::iter::once(&"").chain(services) {
+        let status = health
+            .check(HealthCheckRequest {
+                service: (*service).to_owned(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("health of {service:?}: {e}")) // ok: test support
+            .into_inner()
+            .status;
+        assert_eq!(
+            status,
+            ServingStatus::Serving as i32,
+            "health of {service:?}"
+        );
+    }
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = reflection
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap_or_else(|e| panic!("reflection: {e}")) // ok: test support
+        .into_inner();
+    let response = stream
+        .message()
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("reflection sent nothing")); // ok: test support
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer {response:?}") // ok: test support
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in services.iter().chain(&["grpc.health.v1.Health"]) {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from reflection's {names:?}"
+        );
+    }
+}
 
 #[cfg(test)]
 mod tests {

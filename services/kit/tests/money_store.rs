@@ -2,6 +2,8 @@
 //! and the largest amount round-trips, through the kit's connector and the
 //! minor-unit encoding every service uses.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use attain_kit::{
     configuration::DatabaseSettings,
     db,

@@ -1,0 +1,52 @@
+//! Builds the gateway from settings. It owns no database.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use attain_kit::{
+    auth::{AuthInterceptor, JwtVerifier},
+    configuration::Settings,
+    server::GrpcServer,
+};
+use attain_proto::attain::gateway::v1::gateway_service_server::{
+    GatewayService, GatewayServiceServer,
+};
+use tonic::service::interceptor::InterceptedService;
+
+/// Default gRPC port of the gateway.
+pub const DEFAULT_PORT: u16 = 50050;
+
+#[derive(Debug, Clone, Default)]
+pub struct GatewayApi;
+
+#[tonic::async_trait]
+impl GatewayService for GatewayApi {}
+
+#[derive(Debug)]
+pub struct Application {
+    server: GrpcServer,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
+        let max = settings.server.max_message_bytes;
+        let api = GatewayServiceServer::new(GatewayApi)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let server = GrpcServer::bind(&settings.server)
+            .await?
+            .add_service(InterceptedService::new(api, auth));
+        Ok(Self { server })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        self.server.serve(shutdown).await
+    }
+}
