@@ -52,8 +52,8 @@ impl std::fmt::Debug for GrpcServer {
 }
 
 impl GrpcServer {
-    /// Binds the listener (port 0 picks a free one) and registers health and
-    /// reflection.
+    /// Binds the listener (port 0 picks a free one) and registers health;
+    /// reflection is added when serving starts, listing what was added.
     pub async fn bind(settings: &ServerSettings) -> anyhow::Result<Self> {
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(addr).await.map_err(|e| {
@@ -62,16 +62,8 @@ impl GrpcServer {
         let addr = listener.local_addr()?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(attain_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
         let mut routes = RoutesBuilder::default();
-        routes
-            .add_service(health_service)
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?);
+        routes.add_service(health_service);
         Ok(Self {
             listener,
             addr,
@@ -121,6 +113,20 @@ impl GrpcServer {
             settings,
             database,
         } = self;
+        let mut routes = routes;
+        // Reflection lists what this server serves, not every Attain proto.
+        let reflection = || {
+            names.iter().fold(
+                tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(attain_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .with_service_name("grpc.health.v1.Health"),
+                |builder, name| builder.with_service_name(*name),
+            )
+        };
+        routes
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
         let names: Arc<[&'static str]> = names.into();
         set_all(&health, &names, ServingStatus::Serving).await;
 

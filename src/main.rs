@@ -1,0 +1,207 @@
+//! `attain`: runs the whole suite on one machine (each service with its own
+//! SQLite file under a data directory) and mints development tokens.
+
+use std::{net::IpAddr, path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use attain_kit::{
+    auth::{Role, TokenMinter},
+    configuration::{AuthSettings, DatabaseSettings, ServerSettings, Settings, TelemetrySettings},
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+#[derive(Parser, Debug)]
+#[command(name = "attain", version, about = "Attain sales-target suite")]
+struct Cli {
+    /// Where each service keeps its SQLite file and the development secret.
+    #[arg(long, global = true, default_value = "data", env = "ATTAIN_DATA_DIR")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Runs target, tracking, review and the gateway until Ctrl-C.
+    Up {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Gateway port; target, tracking and review take the next three.
+        #[arg(long, default_value_t = 50050)]
+        base_port: u16,
+    },
+    /// Mints a development token (HS256, the data directory's secret).
+    Token {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The unit the role applies to, e.g. "region-a" (not needed for admin).
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[arg(long, default_value = "dev")]
+        person: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: u64,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Admin,
+    Manager,
+    Rep,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Manager => Role::Manager,
+            RoleArg::Rep => Role::Rep,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let telemetry = TelemetrySettings::default();
+    attain_kit::telemetry::init(&telemetry);
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| {
+            rt.block_on(async {
+                match cli.command {
+                    Command::Up { host, base_port } => {
+                        up(&cli.data_dir, host, base_port, telemetry).await
+                    }
+                    Command::Token {
+                        role,
+                        unit,
+                        person,
+                        hours,
+                    } => {
+                        let secret = dev_secret(&cli.data_dir)?;
+                        println!(
+                            "{}",
+                            minter(&secret).mint(&person, role.into(), &unit, hours * 3600)?
+                        );
+                        Ok(())
+                    }
+                }
+            })
+        });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attain: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn minter(secret: &SecretString) -> TokenMinter {
+    let auth = AuthSettings::default();
+    TokenMinter::hs256(secret, &auth.issuer, &auth.audience)
+}
+
+/// The development signing secret, made once per data directory.
+fn dev_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let path = data_dir.join("dev-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(SecretString::from(s.trim().to_owned()));
+    }
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(SecretString::from(secret))
+}
+
+async fn up(
+    data_dir: &std::path::Path,
+    host: IpAddr,
+    base_port: u16,
+    telemetry: TelemetrySettings,
+) -> anyhow::Result<()> {
+    let secret = dev_secret(data_dir)?;
+    let settings = |service: &str, port: u16| Settings {
+        server: ServerSettings {
+            host,
+            port,
+            ..ServerSettings::default()
+        },
+        database: DatabaseSettings {
+            url: SecretString::from(format!(
+                "sqlite://{}",
+                data_dir.join(format!("{service}.db")).display()
+            )),
+            ..DatabaseSettings::default()
+        },
+        auth: AuthSettings {
+            hs256_secret: Some(secret.clone()),
+            ..AuthSettings::default()
+        },
+        telemetry: telemetry.clone(),
+        ..Settings::default()
+    };
+    // Build everything first: if one part cannot start, nothing runs.
+    let target = attain_target::startup::Application::build(settings("target", base_port + 1))
+        .await
+        .context("target service")?;
+    let tracking =
+        attain_tracking::startup::Application::build(settings("tracking", base_port + 2))
+            .await
+            .context("tracking service")?;
+    let review = attain_review::startup::Application::build(settings("review", base_port + 3))
+        .await
+        .context("review service")?;
+    let gateway = attain_gateway::startup::Application::build(settings("gateway", base_port))
+        .await
+        .context("gateway")?;
+
+    println!("Attain is up (data in {}):", data_dir.display());
+    println!("  gateway   grpc://{}", gateway.local_addr());
+    println!("  target    grpc://{}", target.local_addr());
+    println!("  tracking  grpc://{}", tracking.local_addr());
+    println!("  review    grpc://{}", review.local_addr());
+    println!(
+        "Admin token (12 h):\n  {}",
+        minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?
+    );
+    println!("Ctrl-C stops everything.");
+
+    let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let stop = |tx: &tokio::sync::broadcast::Sender<()>| {
+        let mut rx = tx.subscribe();
+        async move {
+            let _ = rx.recv().await;
+        }
+    };
+    let servers = futures::future::try_join4(
+        target.run_until_stopped(stop(&tx)),
+        tracking.run_until_stopped(stop(&tx)),
+        review.run_until_stopped(stop(&tx)),
+        gateway.run_until_stopped(stop(&tx)),
+    );
+    tokio::pin!(servers);
+    tokio::select! {
+        // One server failed: the others stop with it.
+        served = &mut servers => {
+            let _ = tx.send(());
+            served.map(|_| ())
+        }
+        () = attain_kit::server::shutdown_signal() => {
+            let _ = tx.send(());
+            servers.await.map(|_| ())
+        }
+    }
+}
