@@ -1,0 +1,4 @@
+//! The target service's domain: plain Rust types that parse instead of
+//! validate. No prost or sea-orm types here.
+
+pub mod org;

@@ -1,0 +1,369 @@
+//! The organisation tree: units, their kinds and attributes, and the rules
+//! a tree must keep (kinds nest in order, no cycles, a REP has no children,
+//! sibling names unique).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use attain_kit::ServiceError;
+
+/// Longest display name accepted.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// A unit id: lower-case letters, digits and '-', 1–63 characters,
+/// starting with a letter (generated ids are UUIDs, which fit too apart from
+/// a leading digit, so they start with "u").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UnitId(String);
+
+impl UnitId {
+    pub fn parse(field: &str, id: &str) -> Result<Self, ServiceError> {
+        let ok = (1..=63).contains(&id.len())
+            && id.as_bytes()[0].is_ascii_lowercase()
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(ServiceError::invalid(
+                field,
+                format!(
+                    "{id:?} is not a unit id (a-z, 0-9 and '-', 1–63 characters, starting with a letter)"
+                ),
+            ))
+        }
+    }
+
+    /// Parses a resource name "units/{unit_id}".
+    pub fn from_name(field: &str, name: &str) -> Result<Self, ServiceError> {
+        match name.strip_prefix("units/") {
+            Some(id) => Self::parse(field, id),
+            None if name.is_empty() => Err(ServiceError::invalid(
+                field,
+                "is required (units/{unit_id})",
+            )),
+            None => Err(ServiceError::invalid(
+                field,
+                format!("{name:?} is not a unit name (units/{{unit_id}})"),
+            )),
+        }
+    }
+
+    pub fn generate() -> Self {
+        Self(format!("u{}", uuid::Uuid::now_v7().simple()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn resource_name(&self) -> String {
+        format!("units/{}", self.0)
+    }
+}
+
+/// A unit's display name: trimmed, 1–100 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, ServiceError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(ServiceError::invalid(field, "must not be empty"));
+        }
+        let chars = name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(ServiceError::invalid(
+                field,
+                format!("is {chars} characters long; at most {MAX_NAME_CHARS} are allowed"),
+            ));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key sibling names must be unique by (case-insensitive).
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// Kinds nest in this order; a child's kind is deeper than its parent's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum UnitKind {
+    Company,
+    Region,
+    Team,
+    Rep,
+}
+
+impl UnitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Company => "COMPANY",
+            Self::Region => "REGION",
+            Self::Team => "TEAM",
+            Self::Rep => "REP",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Company, Self::Region, Self::Team, Self::Rep]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Seniority {
+    Senior,
+    Regular,
+    NewHire,
+}
+
+impl Seniority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Senior => "SENIOR",
+            Self::Regular => "REGULAR",
+            Self::NewHire => "NEW_HIRE",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Senior, Self::Regular, Self::NewHire]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegionMaturity {
+    Established,
+    New,
+}
+
+impl RegionMaturity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Established => "ESTABLISHED",
+            Self::New => "NEW",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Established, Self::New]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// What can change about a unit without moving it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitAttributes {
+    pub display_name: DisplayName,
+    /// Person id of the manager; for a REP unit, the rep.
+    pub manager: String,
+    pub seniority: Option<Seniority>,
+    pub start_date: Option<NaiveDate>,
+    pub region_maturity: Option<RegionMaturity>,
+}
+
+impl UnitAttributes {
+    /// Attributes that only some kinds carry.
+    pub fn check_for(&self, kind: UnitKind, field_prefix: &str) -> Result<(), ServiceError> {
+        if self.seniority.is_some() && kind != UnitKind::Rep {
+            return Err(ServiceError::invalid(
+                format!("{field_prefix}seniority"),
+                "only REP units have a seniority",
+            ));
+        }
+        if self.region_maturity.is_some() && kind != UnitKind::Region {
+            return Err(ServiceError::invalid(
+                format!("{field_prefix}region_maturity"),
+                "only REGION units have a maturity",
+            ));
+        }
+        if self.manager.chars().count() > 128 || self.manager.chars().any(char::is_control) {
+            return Err(ServiceError::invalid(
+                format!("{field_prefix}manager"),
+                "must be a person id of at most 128 printable characters",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A unit as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unit {
+    pub id: UnitId,
+    pub parent: Option<UnitId>,
+    pub kind: UnitKind,
+    pub attributes: UnitAttributes,
+    /// From the root down to the parent.
+    pub ancestors: Vec<UnitId>,
+    pub version: i64,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl Unit {
+    /// Ids from the root down to this unit, for scope checks.
+    pub fn path(&self) -> Vec<String> {
+        self.ancestors
+            .iter()
+            .chain(std::iter::once(&self.id))
+            .map(|u| u.as_str().to_owned())
+            .collect()
+    }
+
+    /// Whether `other` is this unit or lies below it.
+    pub fn contains(&self, other: &Unit) -> bool {
+        other.id == self.id || other.ancestors.contains(&self.id)
+    }
+
+    pub fn etag(&self) -> String {
+        self.version.to_string()
+    }
+}
+
+/// Checks that a unit of `kind` may sit under `parent` (None: a root).
+pub fn check_placement(
+    parent: Option<&Unit>,
+    kind: UnitKind,
+    field: &str,
+) -> Result<(), ServiceError> {
+    match parent {
+        None if kind == UnitKind::Company => Ok(()),
+        None => Err(ServiceError::invalid(
+            field,
+            format!(
+                "a {} unit needs a parent; only COMPANY units are roots",
+                kind.as_str()
+            ),
+        )),
+        Some(p) if p.kind == UnitKind::Rep => Err(ServiceError::invalid(
+            field,
+            format!(
+                "{} is a REP unit, which has no children",
+                p.id.resource_name()
+            ),
+        )),
+        Some(p) if kind <= p.kind => Err(ServiceError::invalid(
+            field,
+            format!(
+                "a {} unit cannot sit under a {} unit (kinds nest COMPANY → REGION → TEAM → REP)",
+                kind.as_str(),
+                p.kind.as_str()
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Checks that moving `unit` under `new_parent` makes no cycle.
+pub fn check_no_cycle(unit: &Unit, new_parent: &Unit, field: &str) -> Result<(), ServiceError> {
+    if unit.contains(new_parent) {
+        return Err(ServiceError::invalid(
+            field,
+            format!(
+                "moving {} under {} would make it its own ancestor",
+                unit.id.resource_name(),
+                new_parent.id.resource_name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(id: &str, kind: UnitKind, ancestors: &[&str]) -> Unit {
+        Unit {
+            id: UnitId(id.into()),
+            parent: ancestors.last().map(|a| UnitId((*a).into())),
+            kind,
+            attributes: UnitAttributes {
+                display_name: DisplayName(id.into()),
+                manager: String::new(),
+                seniority: None,
+                start_date: None,
+                region_maturity: None,
+            },
+            ancestors: ancestors.iter().map(|a| UnitId((*a).into())).collect(),
+            version: 1,
+            create_time: Utc::now(),
+            update_time: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn ids_and_names_parse() {
+        assert!(UnitId::parse("f", "region-a").is_ok());
+        assert!(UnitId::generate().as_str().starts_with('u'));
+        UnitId::parse("f", UnitId::generate().as_str()).unwrap();
+        for bad in ["", "A", "1a", "a_b", "a/b", &"a".repeat(64)] {
+            assert!(UnitId::parse("f", bad).is_err(), "{bad:?}");
+        }
+        assert!(UnitId::from_name("f", "units/x").is_ok());
+        assert!(UnitId::from_name("f", "x").is_err());
+        assert!(DisplayName::parse("f", "  华东区  ").unwrap().as_str() == "华东区");
+        assert!(DisplayName::parse("f", "   ").is_err());
+        assert!(DisplayName::parse("f", &"名".repeat(100)).is_ok());
+        assert!(DisplayName::parse("f", &"名".repeat(101)).is_err());
+        assert!(DisplayName::parse("f", "a\u{7}b").is_err());
+        assert_eq!(
+            DisplayName::parse("f", "Region A").unwrap().key(),
+            "region a"
+        );
+    }
+
+    #[test]
+    fn kinds_nest_in_order() {
+        let company = unit("acme", UnitKind::Company, &[]);
+        let region = unit("ra", UnitKind::Region, &["acme"]);
+        let rep = unit("r1", UnitKind::Rep, &["acme", "ra"]);
+        assert!(check_placement(None, UnitKind::Company, "p").is_ok());
+        assert!(check_placement(None, UnitKind::Region, "p").is_err());
+        assert!(check_placement(Some(&company), UnitKind::Region, "p").is_ok());
+        assert!(
+            check_placement(Some(&region), UnitKind::Rep, "p").is_ok(),
+            "a region may hold reps directly"
+        );
+        assert!(check_placement(Some(&region), UnitKind::Region, "p").is_err());
+        assert!(check_placement(Some(&region), UnitKind::Company, "p").is_err());
+        assert!(check_placement(Some(&rep), UnitKind::Rep, "p").is_err());
+    }
+
+    #[test]
+    fn cycles_are_found() {
+        let region = unit("ra", UnitKind::Region, &["acme"]);
+        let team = unit("t1", UnitKind::Team, &["acme", "ra"]);
+        let other = unit("rb", UnitKind::Region, &["acme"]);
+        assert!(check_no_cycle(&region, &team, "p").is_err());
+        assert!(check_no_cycle(&region, &region, "p").is_err());
+        assert!(check_no_cycle(&team, &other, "p").is_ok());
+    }
+
+    #[test]
+    fn attributes_belong_to_kinds() {
+        let mut a = unit("x", UnitKind::Team, &["acme"]).attributes;
+        a.seniority = Some(Seniority::Senior);
+        assert!(a.check_for(UnitKind::Team, "unit.").is_err());
+        assert!(a.check_for(UnitKind::Rep, "unit.").is_ok());
+    }
+}

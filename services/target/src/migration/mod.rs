@@ -1,0 +1,16 @@
+//! The target service's schema, one file per migration.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m20261128_000001_create_units;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(attain_kit::idempotency::Migration),
+            Box::new(m20261128_000001_create_units::Migration),
+        ]
+    }
+}

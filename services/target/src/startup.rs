@@ -1,0 +1,51 @@
+//! Builds the target service from settings: database, migrations, auth,
+//! gRPC server with its business services.
+
+use std::{future::Future, net::SocketAddr};
+
+use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
+use attain_proto::attain::target::v1::{
+    org_service_server::OrgServiceServer, target_service_server::TargetServiceServer,
+};
+use tonic::service::interceptor::InterceptedService;
+
+use crate::{
+    api::{org::OrgApi, target::TargetApi},
+    migration::Migrator,
+};
+
+/// Default gRPC port of the target service.
+pub const DEFAULT_PORT: u16 = 50051;
+
+#[derive(Debug)]
+pub struct Application {
+    server: GrpcServer,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
+        let max = settings.server.max_message_bytes;
+        let org = OrgServiceServer::new(OrgApi::new(db))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let target = TargetServiceServer::new(TargetApi)
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
+        let server = server
+            .add_service(InterceptedService::new(org, auth.clone()))
+            .add_service(InterceptedService::new(target, auth));
+        Ok(Self { server })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        self.server.serve(shutdown).await
+    }
+}

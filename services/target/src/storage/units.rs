@@ -1,0 +1,435 @@
+//! Units and unit revisions.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
+
+use attain_kit::ServiceError;
+
+use crate::domain::org::{
+    DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind,
+};
+
+pub mod unit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "units")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub parent_id: Option<String>,
+        pub parent_key: String,
+        pub kind: String,
+        pub display_name: String,
+        pub name_key: String,
+        pub manager: String,
+        pub seniority: Option<String>,
+        pub start_date: Option<Date>,
+        pub region_maturity: Option<String>,
+        pub path: String,
+        pub depth: i32,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod unit_revision {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "unit_revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub unit_id: String,
+        pub change: String,
+        pub snapshot: String,
+        pub actor: String,
+        pub changed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// What a revision records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Moved,
+}
+
+impl Change {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Updated => "UPDATED",
+            Self::Moved => "MOVED",
+        }
+    }
+
+    fn from_db(s: &str) -> Option<Self> {
+        [Self::Created, Self::Updated, Self::Moved]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// A stored revision, decoded.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: i64,
+    pub change: Change,
+    pub unit: Unit,
+    pub actor: String,
+    pub changed_at: chrono::DateTime<Utc>,
+}
+
+fn corrupt(what: &str, value: &str) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("stored {what} {value:?} is not valid"))
+}
+
+fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {
+    let mut p = String::from("/");
+    for a in ancestors.iter().chain(std::iter::once(id)) {
+        p.push_str(a.as_str());
+        p.push('/');
+    }
+    p
+}
+
+fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
+    let mut segments: Vec<UnitId> = m
+        .path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| UnitId::parse("path", s))
+        .collect::<Result<_, _>>()
+        .map_err(|_| corrupt("unit path", &m.path))?;
+    segments.pop();
+    Ok(Unit {
+        id: UnitId::parse("id", &m.id).map_err(|_| corrupt("unit id", &m.id))?,
+        parent: m
+            .parent_id
+            .as_deref()
+            .map(|p| UnitId::parse("parent", p))
+            .transpose()
+            .map_err(|_| corrupt("parent id", &m.id))?,
+        kind: UnitKind::from_db(&m.kind).ok_or_else(|| corrupt("unit kind", &m.kind))?,
+        attributes: UnitAttributes {
+            display_name: DisplayName::parse("display_name", &m.display_name)
+                .map_err(|_| corrupt("display name", &m.display_name))?,
+            manager: m.manager,
+            seniority: m
+                .seniority
+                .as_deref()
+                .map(|s| Seniority::from_db(s).ok_or_else(|| corrupt("seniority", s)))
+                .transpose()?,
+            start_date: m.start_date,
+            region_maturity: m
+                .region_maturity
+                .as_deref()
+                .map(|s| RegionMaturity::from_db(s).ok_or_else(|| corrupt("region maturity", s)))
+                .transpose()?,
+        },
+        ancestors: segments,
+        version: m.version,
+        create_time: m.created_at,
+        update_time: m.updated_at,
+    })
+}
+
+fn to_active(u: &Unit) -> unit::ActiveModel {
+    let a = &u.attributes;
+    unit::ActiveModel {
+        id: Set(u.id.as_str().to_owned()),
+        parent_id: Set(u.parent.as_ref().map(|p| p.as_str().to_owned())),
+        parent_key: Set(u
+            .parent
+            .as_ref()
+            .map_or_else(String::new, |p| p.as_str().to_owned())),
+        kind: Set(u.kind.as_str().to_owned()),
+        display_name: Set(a.display_name.as_str().to_owned()),
+        name_key: Set(a.display_name.key()),
+        manager: Set(a.manager.clone()),
+        seniority: Set(a.seniority.map(|s| s.as_str().to_owned())),
+        start_date: Set(a.start_date),
+        region_maturity: Set(a.region_maturity.map(|s| s.as_str().to_owned())),
+        path: Set(path_of(&u.ancestors, &u.id)),
+        depth: Set(i32::try_from(u.ancestors.len()).unwrap_or(i32::MAX)),
+        version: Set(u.version),
+        created_at: Set(u.create_time),
+        updated_at: Set(u.update_time),
+    }
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: &UnitId) -> Result<Option<Unit>, ServiceError> {
+    unit::Entity::find_by_id(id.as_str().to_owned())
+        .one(db)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// Whether a sibling under `parent` already uses this name (ignoring `except`).
+pub async fn sibling_name_taken(
+    db: &impl ConnectionTrait,
+    parent: Option<&UnitId>,
+    name: &DisplayName,
+    except: Option<&UnitId>,
+) -> Result<bool, ServiceError> {
+    let mut q = unit::Entity::find()
+        .filter(unit::Column::ParentKey.eq(parent.map_or("", UnitId::as_str)))
+        .filter(unit::Column::NameKey.eq(name.key()));
+    if let Some(e) = except {
+        q = q.filter(unit::Column::Id.ne(e.as_str()));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+/// Inserts a new unit and its first revision.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    unit: &Unit,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    unit::Entity::insert(to_active(unit))
+        .exec_without_returning(db)
+        .await?;
+    record(db, unit, Change::Created, actor).await
+}
+
+/// Children of `parent` (roots when None), by id, after a key.
+pub async fn children(
+    db: &impl ConnectionTrait,
+    parent: Option<&UnitId>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Unit>, ServiceError> {
+    let mut q =
+        unit::Entity::find().filter(unit::Column::ParentKey.eq(parent.map_or("", UnitId::as_str)));
+    if let Some(after) = after {
+        q = q.filter(unit::Column::Id.gt(after));
+    }
+    q.order_by_asc(unit::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// The unit and everything below it, root first, depth-first.
+pub async fn subtree(db: &impl ConnectionTrait, root: &Unit) -> Result<Vec<Unit>, ServiceError> {
+    let prefix = path_of(&root.ancestors, &root.id);
+    unit::Entity::find()
+        .filter(unit::Column::Path.starts_with(&prefix))
+        .order_by_asc(unit::Column::Path)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Writes a changed unit if its version is still `expected_version`;
+/// false when someone else changed it first.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    unit: &Unit,
+    expected_version: i64,
+    actor: &str,
+) -> Result<bool, ServiceError> {
+    let a = &unit.attributes;
+    let res = unit::Entity::update_many()
+        .col_expr(
+            unit::Column::DisplayName,
+            Expr::value(a.display_name.as_str()),
+        )
+        .col_expr(unit::Column::NameKey, Expr::value(a.display_name.key()))
+        .col_expr(unit::Column::Manager, Expr::value(a.manager.as_str()))
+        .col_expr(
+            unit::Column::Seniority,
+            Expr::value(a.seniority.map(|s| s.as_str().to_owned())),
+        )
+        .col_expr(unit::Column::StartDate, Expr::value(a.start_date))
+        .col_expr(
+            unit::Column::RegionMaturity,
+            Expr::value(a.region_maturity.map(|s| s.as_str().to_owned())),
+        )
+        .col_expr(unit::Column::Version, Expr::value(unit.version))
+        .col_expr(unit::Column::UpdatedAt, Expr::value(unit.update_time))
+        .filter(unit::Column::Id.eq(unit.id.as_str()))
+        .filter(unit::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(false);
+    }
+    record(db, unit, Change::Updated, actor).await?;
+    Ok(true)
+}
+
+/// Moves `unit` (already carrying its new parent and ancestors) and
+/// rewrites the paths of its whole subtree; false on a version conflict.
+pub async fn relocate(
+    db: &impl ConnectionTrait,
+    old: &Unit,
+    moved: &Unit,
+    actor: &str,
+) -> Result<bool, ServiceError> {
+    let res = unit::Entity::update_many()
+        .col_expr(
+            unit::Column::ParentId,
+            Expr::value(moved.parent.as_ref().map(|p| p.as_str().to_owned())),
+        )
+        .col_expr(
+            unit::Column::ParentKey,
+            Expr::value(
+                moved
+                    .parent
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.as_str().to_owned()),
+            ),
+        )
+        .col_expr(unit::Column::Version, Expr::value(moved.version))
+        .col_expr(unit::Column::UpdatedAt, Expr::value(moved.update_time))
+        .filter(unit::Column::Id.eq(moved.id.as_str()))
+        .filter(unit::Column::Version.eq(old.version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(false);
+    }
+    let old_prefix = path_of(&old.ancestors, &old.id);
+    let new_prefix = path_of(&moved.ancestors, &moved.id);
+    let old_len = i32::try_from(old_prefix.chars().count()).unwrap_or(i32::MAX);
+    let depth_delta = i32::try_from(moved.ancestors.len()).unwrap_or(0)
+        - i32::try_from(old.ancestors.len()).unwrap_or(0);
+    // Descendants keep their place below the unit; their representation
+    // (ancestors) changes, so their version moves on too.
+    unit::Entity::update_many()
+        .col_expr(
+            unit::Column::Path,
+            // sea-query keeps custom SQL as written, so placeholders follow the backend.
+            Expr::cust_with_values(
+                if attain_kit::db::is_sqlite(db) {
+                    "? || SUBSTR(path, ?)"
+                } else {
+                    "$1 || SUBSTR(path, $2)"
+                },
+                [
+                    sea_orm::Value::from(new_prefix),
+                    sea_orm::Value::from(old_len + 1),
+                ],
+            ),
+        )
+        .col_expr(
+            unit::Column::Depth,
+            Expr::col(unit::Column::Depth).add(depth_delta),
+        )
+        .col_expr(
+            unit::Column::Version,
+            Expr::col(unit::Column::Version).add(1),
+        )
+        .filter(unit::Column::Path.starts_with(&old_prefix))
+        .filter(unit::Column::Id.ne(moved.id.as_str()))
+        .exec(db)
+        .await?;
+    // The unit's own path is rewritten separately to keep its version exact.
+    unit::Entity::update_many()
+        .col_expr(
+            unit::Column::Path,
+            Expr::value(path_of(&moved.ancestors, &moved.id)),
+        )
+        .col_expr(
+            unit::Column::Depth,
+            Expr::value(i32::try_from(moved.ancestors.len()).unwrap_or(i32::MAX)),
+        )
+        .filter(unit::Column::Id.eq(moved.id.as_str()))
+        .exec(db)
+        .await?;
+    record(db, moved, Change::Moved, actor).await?;
+    Ok(true)
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    unit: &Unit,
+    change: Change,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let snapshot = serde_json::to_string(unit).map_err(|e| ServiceError::Internal(e.into()))?;
+    unit_revision::Entity::insert(unit_revision::ActiveModel {
+        unit_id: Set(unit.id.as_str().to_owned()),
+        change: Set(change.as_str().to_owned()),
+        snapshot: Set(snapshot),
+        actor: Set(actor.to_owned()),
+        changed_at: Set(unit.update_time),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Revisions of a unit, oldest first, after a revision id.
+pub async fn revisions(
+    db: &impl ConnectionTrait,
+    id: &UnitId,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<Revision>, ServiceError> {
+    let mut q = unit_revision::Entity::find().filter(unit_revision::Column::UnitId.eq(id.as_str()));
+    if let Some(after) = after {
+        q = q.filter(unit_revision::Column::Id.gt(after));
+    }
+    q.order_by_asc(unit_revision::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            Ok(Revision {
+                id: m.id,
+                change: Change::from_db(&m.change)
+                    .ok_or_else(|| corrupt("revision change", &m.change))?,
+                unit: serde_json::from_str(&m.snapshot)
+                    .map_err(|_| corrupt("revision snapshot", &m.unit_id))?,
+                actor: m.actor,
+                changed_at: m.changed_at,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_list_ancestors_then_self() {
+        let ids: Vec<UnitId> = ["acme", "ra"]
+            .iter()
+            .map(|s| UnitId::parse("f", s).unwrap())
+            .collect();
+        assert_eq!(
+            path_of(&ids, &UnitId::parse("f", "r1").unwrap()),
+            "/acme/ra/r1/"
+        );
+        assert_eq!(path_of(&[], &UnitId::parse("f", "acme").unwrap()), "/acme/");
+    }
+}

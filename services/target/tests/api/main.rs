@@ -1,0 +1,8 @@
+//! Integration tests: the target service spawned on port 0 against a fresh
+//! database, each test once on SQLite and once on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+mod org;
+mod server;
