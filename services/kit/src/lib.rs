@@ -10,6 +10,7 @@ pub mod error;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
+pub mod period;
 pub mod server;
 pub mod service;
 pub mod telemetry;

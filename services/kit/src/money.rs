@@ -34,8 +34,34 @@ pub enum MoneyError {
 
 /// An exact amount of money. Invariant: scale ≤ [`SCALE`], at most
 /// [`MAX_INTEGER_DIGITS`] integer digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct Amount(Decimal);
+
+impl TryFrom<String> for Amount {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Amount::parse(&s)
+    }
+}
+
+impl From<Amount> for String {
+    fn from(a: Amount) -> Self {
+        a.to_string()
+    }
+}
 
 impl Amount {
     pub const ZERO: Amount = Amount(Decimal::ZERO);
