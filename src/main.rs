@@ -69,27 +69,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let telemetry = TelemetrySettings::default();
     attain_kit::telemetry::init(&telemetry);
-    let outcome = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| {
+    let outcome =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
             rt.block_on(async {
                 match cli.command {
-                    Command::Up { host, base_port } => {
-                        up(&cli.data_dir, host, base_port, telemetry).await
-                    }
-                    Command::Token {
-                        role,
-                        unit,
-                        person,
-                        hours,
-                    } => {
+                    Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry).await,
+                    Command::Token { role, unit, person, hours } => {
                         let secret = dev_secret(&cli.data_dir)?;
-                        println!(
-                            "{}",
-                            minter(&secret).mint(&person, role.into(), &unit, hours * 3600)?
-                        );
+                        println!("{}", minter(&secret).mint(&person, role.into(), &unit, hours * 3600)?);
                         Ok(())
                     }
                 }
@@ -117,11 +104,7 @@ fn dev_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(SecretString::from(s.trim().to_owned()));
     }
-    let secret = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(SecretString::from(secret))
 }
@@ -134,22 +117,12 @@ async fn up(
 ) -> anyhow::Result<()> {
     let secret = dev_secret(data_dir)?;
     let settings = |service: &str, port: u16| Settings {
-        server: ServerSettings {
-            host,
-            port,
-            ..ServerSettings::default()
-        },
+        server: ServerSettings { host, port, ..ServerSettings::default() },
         database: DatabaseSettings {
-            url: SecretString::from(format!(
-                "sqlite://{}",
-                data_dir.join(format!("{service}.db")).display()
-            )),
+            url: SecretString::from(format!("sqlite://{}", data_dir.join(format!("{service}.db")).display())),
             ..DatabaseSettings::default()
         },
-        auth: AuthSettings {
-            hs256_secret: Some(secret.clone()),
-            ..AuthSettings::default()
-        },
+        auth: AuthSettings { hs256_secret: Some(secret.clone()), ..AuthSettings::default() },
         telemetry: telemetry.clone(),
         ..Settings::default()
     };
@@ -157,26 +130,21 @@ async fn up(
     let target = attain_target::startup::Application::build(settings("target", base_port + 1))
         .await
         .context("target service")?;
-    let tracking =
-        attain_tracking::startup::Application::build(settings("tracking", base_port + 2))
-            .await
-            .context("tracking service")?;
+    let tracking = attain_tracking::startup::Application::build(settings("tracking", base_port + 2))
+        .await
+        .context("tracking service")?;
     let review = attain_review::startup::Application::build(settings("review", base_port + 3))
         .await
         .context("review service")?;
-    let gateway = attain_gateway::startup::Application::build(settings("gateway", base_port))
-        .await
-        .context("gateway")?;
+    let gateway =
+        attain_gateway::startup::Application::build(settings("gateway", base_port)).await.context("gateway")?;
 
     println!("Attain is up (data in {}):", data_dir.display());
     println!("  gateway   grpc://{}", gateway.local_addr());
     println!("  target    grpc://{}", target.local_addr());
     println!("  tracking  grpc://{}", tracking.local_addr());
     println!("  review    grpc://{}", review.local_addr());
-    println!(
-        "Admin token (12 h):\n  {}",
-        minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?
-    );
+    println!("Admin token (12 h):\n  {}", minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?);
     println!("Ctrl-C stops everything.");
 
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);

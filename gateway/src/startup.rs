@@ -7,9 +7,7 @@ use attain_kit::{
     configuration::Settings,
     server::GrpcServer,
 };
-use attain_proto::attain::gateway::v1::gateway_service_server::{
-    GatewayService, GatewayServiceServer,
-};
+use attain_proto::attain::gateway::v1::gateway_service_server::{GatewayService, GatewayServiceServer};
 use tonic::service::interceptor::InterceptedService;
 
 /// Default gRPC port of the gateway.
@@ -30,12 +28,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
         let max = settings.server.max_message_bytes;
-        let api = GatewayServiceServer::new(GatewayApi)
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
-        let server = GrpcServer::bind(&settings.server)
-            .await?
-            .add_service(InterceptedService::new(api, auth));
+        let api = GatewayServiceServer::new(GatewayApi).max_decoding_message_size(max).max_encoding_message_size(max);
+        let server = GrpcServer::bind(&settings.server).await?.add_service(InterceptedService::new(api, auth));
         Ok(Self { server })
     }
 
@@ -43,10 +37,7 @@ impl Application {
         self.server.local_addr()
     }
 
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         self.server.serve(shutdown).await
     }
 }

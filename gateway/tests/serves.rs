@@ -7,24 +7,14 @@ use attain_kit::testing::{Backend, test_settings};
 
 #[tokio::test]
 async fn starts_and_serves_health() {
-    let app = Application::build(test_settings(Backend::Sqlite).await)
-        .await
-        .expect("build");
+    let app = Application::build(test_settings(Backend::Sqlite).await).await.expect("build");
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    attain_kit::testing::assert_health_and_reflection(
-        channel,
-        &["attain.gateway.v1.GatewayService"],
-    )
-    .await;
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    attain_kit::testing::assert_health_and_reflection(channel, &["attain.gateway.v1.GatewayService"]).await;
     let _ = stop.send(());
     running.await.unwrap().unwrap();
 }

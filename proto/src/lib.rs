@@ -7,5 +7,4 @@
 include!(concat!(env!("OUT_DIR"), "/attain.rs"));
 
 /// Encoded `FileDescriptorSet` of every Attain proto, for server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/attain_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/attain_descriptor.bin"));

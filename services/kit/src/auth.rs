@@ -4,9 +4,7 @@
 
 use std::{fmt, sync::Arc};
 
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
-};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status, service::Interceptor};
@@ -55,10 +53,7 @@ impl Identity {
     pub fn can_manage(&self, path: &[String]) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager => path
-                .iter()
-                .position(|u| *u == self.unit)
-                .is_some_and(|i| i + 1 < path.len()),
+            Role::Manager => path.iter().position(|u| *u == self.unit).is_some_and(|i| i + 1 < path.len()),
             Role::Rep | Role::Viewer => false,
         }
     }
@@ -93,10 +88,7 @@ pub struct JwtVerifier {
 impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let algs: Vec<_> = self.keys.iter().map(|(a, _)| a).collect();
-        f.debug_struct("JwtVerifier")
-            .field("algorithms", &algs)
-            .field("issuer", &self.issuer)
-            .finish()
+        f.debug_struct("JwtVerifier").field("algorithms", &algs).field("issuer", &self.issuer).finish()
     }
 }
 
@@ -106,26 +98,17 @@ impl JwtVerifier {
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
         let mut keys = Vec::new();
         if let Some(secret) = &settings.hs256_secret {
-            anyhow::ensure!(
-                secret.expose_secret().len() >= 16,
-                "auth.hs256_secret must be at least 16 bytes"
-            );
-            keys.push((
-                Algorithm::HS256,
-                DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-            ));
+            anyhow::ensure!(secret.expose_secret().len() >= 16, "auth.hs256_secret must be at least 16 bytes");
+            keys.push((Algorithm::HS256, DecodingKey::from_secret(secret.expose_secret().as_bytes())));
         }
         for path in &settings.public_key_files {
-            let pem = std::fs::read(path)
-                .map_err(|e| anyhow::anyhow!("auth.public_key_files: {path}: {e}"))?;
+            let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("auth.public_key_files: {path}: {e}"))?;
             if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
                 keys.push((Algorithm::RS256, key));
             } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
                 keys.push((Algorithm::ES256, key));
             } else {
-                anyhow::bail!(
-                    "auth.public_key_files: {path} is neither an RSA nor an EC public key in PEM"
-                );
+                anyhow::bail!("auth.public_key_files: {path} is neither an RSA nor an EC public key in PEM");
             }
         }
         anyhow::ensure!(
@@ -142,11 +125,9 @@ impl JwtVerifier {
 
     /// Checks a compact JWT and returns who it names.
     pub fn verify(&self, token: &str) -> Result<Identity, ServiceError> {
-        let unauthenticated =
-            |why: &str| ServiceError::Unauthenticated(format!("invalid token: {why}"));
+        let unauthenticated = |why: &str| ServiceError::Unauthenticated(format!("invalid token: {why}"));
         // An unknown or "none" algorithm fails to parse here.
-        let header = decode_header(token)
-            .map_err(|_| unauthenticated("malformed header or unsupported algorithm"))?;
+        let header = decode_header(token).map_err(|_| unauthenticated("malformed header or unsupported algorithm"))?;
         let mut last_error = unauthenticated("no key accepts the token's algorithm");
         for (alg, key) in self.keys.iter().filter(|(alg, _)| *alg == header.alg) {
             let mut validation = Validation::new(*alg);
@@ -163,9 +144,7 @@ impl JwtVerifier {
                         ErrorKind::InvalidAudience => "wrong audience",
                         ErrorKind::InvalidIssuer => "wrong issuer",
                         ErrorKind::InvalidSignature => "bad signature",
-                        ErrorKind::MissingRequiredClaim(_) => {
-                            "a required claim (exp, aud, iss, sub) is missing"
-                        }
+                        ErrorKind::MissingRequiredClaim(_) => "a required claim (exp, aud, iss, sub) is missing",
                         _ => "rejected",
                     });
                 }
@@ -177,21 +156,13 @@ impl JwtVerifier {
 
 fn identity_from(c: Claims) -> Result<Identity, ServiceError> {
     if c.sub.is_empty() {
-        return Err(ServiceError::Unauthenticated(
-            "invalid token: empty sub".to_owned(),
-        ));
+        return Err(ServiceError::Unauthenticated("invalid token: empty sub".to_owned()));
     }
     if c.role != Role::Admin && c.unit.is_empty() {
-        return Err(ServiceError::Unauthenticated(
-            "invalid token: only an ADMIN may have no unit".to_owned(),
-        ));
+        return Err(ServiceError::Unauthenticated("invalid token: only an ADMIN may have no unit".to_owned()));
     }
     let unit = c.unit.strip_prefix("units/").unwrap_or(&c.unit).to_owned();
-    Ok(Identity {
-        person: c.sub,
-        role: c.role,
-        unit,
-    })
+    Ok(Identity { person: c.sub, role: c.role, unit })
 }
 
 /// Tonic interceptor that authenticates every call of the services it wraps
@@ -216,13 +187,8 @@ impl Interceptor for AuthInterceptor {
         let token = header
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| {
-                ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned())
-            })?;
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or_else(|| ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned()))?;
         let identity = self.verifier.verify(token.trim())?;
         request.extensions_mut().insert(identity);
         Ok(request)
@@ -247,9 +213,7 @@ pub struct TokenMinter {
 
 impl fmt::Debug for TokenMinter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenMinter")
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenMinter").field("issuer", &self.issuer).finish_non_exhaustive()
     }
 }
 
@@ -262,13 +226,7 @@ impl TokenMinter {
         }
     }
 
-    pub fn mint(
-        &self,
-        person: &str,
-        role: Role,
-        unit: &str,
-        ttl_seconds: u64,
-    ) -> anyhow::Result<String> {
+    pub fn mint(&self, person: &str, role: Role, unit: &str, ttl_seconds: u64) -> anyhow::Result<String> {
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: person.to_owned(),
@@ -303,18 +261,9 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_to_its_identity() {
         let v = JwtVerifier::from_settings(&settings()).unwrap();
-        let t = minter()
-            .mint("alice", Role::Manager, "units/region-a", 60)
-            .unwrap();
+        let t = minter().mint("alice", Role::Manager, "units/region-a", 60).unwrap();
         let id = v.verify(&t).unwrap();
-        assert_eq!(
-            id,
-            Identity {
-                person: "alice".into(),
-                role: Role::Manager,
-                unit: "region-a".into()
-            }
-        );
+        assert_eq!(id, Identity { person: "alice".into(), role: Role::Manager, unit: "region-a".into() });
     }
 
     #[test]
@@ -332,31 +281,19 @@ mod tests {
             exp: now - 3600,
             iat: now - 7200,
         };
-        let key =
-            EncodingKey::from_secret(s.hs256_secret.as_ref().unwrap().expose_secret().as_bytes());
+        let key = EncodingKey::from_secret(s.hs256_secret.as_ref().unwrap().expose_secret().as_bytes());
         let expired = encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
-        assert!(
-            matches!(v.verify(&expired), Err(ServiceError::Unauthenticated(m)) if m.contains("expired"))
-        );
+        assert!(matches!(v.verify(&expired), Err(ServiceError::Unauthenticated(m)) if m.contains("expired")));
 
-        let other_aud =
-            TokenMinter::hs256(s.hs256_secret.as_ref().unwrap(), &s.issuer, "someone-else")
-                .mint("a", Role::Admin, "", 60)
-                .unwrap();
-        assert!(
-            matches!(v.verify(&other_aud), Err(ServiceError::Unauthenticated(m)) if m.contains("audience"))
-        );
+        let other_aud = TokenMinter::hs256(s.hs256_secret.as_ref().unwrap(), &s.issuer, "someone-else")
+            .mint("a", Role::Admin, "", 60)
+            .unwrap();
+        assert!(matches!(v.verify(&other_aud), Err(ServiceError::Unauthenticated(m)) if m.contains("audience")));
 
-        let forged = TokenMinter::hs256(
-            &SecretString::from("another-secret-0123456789"),
-            &s.issuer,
-            &s.audience,
-        )
-        .mint("a", Role::Admin, "", 60)
-        .unwrap();
-        assert!(
-            matches!(v.verify(&forged), Err(ServiceError::Unauthenticated(m)) if m.contains("signature"))
-        );
+        let forged = TokenMinter::hs256(&SecretString::from("another-secret-0123456789"), &s.issuer, &s.audience)
+            .mint("a", Role::Admin, "", 60)
+            .unwrap();
+        assert!(matches!(v.verify(&forged), Err(ServiceError::Unauthenticated(m)) if m.contains("signature")));
 
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let none = format!(
@@ -375,29 +312,16 @@ mod tests {
 
     #[test]
     fn scope_rules() {
-        let path: Vec<String> = ["acme", "region-a", "rep-1"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let who = |role, unit: &str| Identity {
-            person: "p".into(),
-            role,
-            unit: unit.into(),
-        };
+        let path: Vec<String> = ["acme", "region-a", "rep-1"].iter().map(|s| s.to_string()).collect();
+        let who = |role, unit: &str| Identity { person: "p".into(), role, unit: unit.into() };
         assert!(who(Role::Admin, "").can_read(&path));
         assert!(who(Role::Manager, "region-a").can_read(&path));
         assert!(!who(Role::Manager, "region-b").can_read(&path));
         assert!(who(Role::Rep, "rep-1").can_read(&path));
         assert!(!who(Role::Rep, "rep-2").can_read(&path));
-        assert!(
-            !who(Role::Rep, "rep-1").can_read(&path[..2]),
-            "a rep does not read its parent"
-        );
+        assert!(!who(Role::Rep, "rep-1").can_read(&path[..2]), "a rep does not read its parent");
         assert!(who(Role::Manager, "region-a").can_manage(&path));
-        assert!(
-            !who(Role::Manager, "region-a").can_manage(&path[..2]),
-            "not its own unit"
-        );
+        assert!(!who(Role::Manager, "region-a").can_manage(&path[..2]), "not its own unit");
         assert!(!who(Role::Viewer, "acme").can_manage(&path));
     }
 }

@@ -71,11 +71,7 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: SecretString::from(""),
-            max_connections: 16,
-            connect_timeout_ms: 5_000,
-        }
+        Self { url: SecretString::from(""), max_connections: 16, connect_timeout_ms: 5_000 }
     }
 }
 
@@ -122,10 +118,7 @@ pub struct TelemetrySettings {
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self {
-            filter: "info".to_owned(),
-            format: LogFormat::Pretty,
-        }
+        Self { filter: "info".to_owned(), format: LogFormat::Pretty }
     }
 }
 
@@ -158,22 +151,14 @@ impl Settings {
             .set_default("database.url", format!("sqlite://data/{service}.db"))?;
         match file {
             Some(path) => {
-                anyhow::ensure!(
-                    Path::new(path).exists(),
-                    "configuration file {path} does not exist"
-                );
+                anyhow::ensure!(Path::new(path).exists(), "configuration file {path} does not exist");
                 builder = builder.add_source(File::new(path, FileFormat::Toml));
             }
             None => {
-                builder = builder.add_source(
-                    File::new(&format!("config/{service}"), FileFormat::Toml).required(false),
-                );
+                builder = builder.add_source(File::new(&format!("config/{service}"), FileFormat::Toml).required(false));
             }
         }
-        let env: config::Map<String, String> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("APP__"))
-            .collect();
+        let env: config::Map<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("APP__")).collect();
         builder = builder.add_source(
             Environment::with_prefix("APP")
                 .prefix_separator("__")
@@ -183,10 +168,8 @@ impl Settings {
                 .try_parsing(true)
                 .source(Some(env)),
         );
-        let settings: Settings = builder
-            .build()?
-            .try_deserialize()
-            .map_err(|e| anyhow::anyhow!("configuration of {service}: {e}"))?;
+        let settings: Settings =
+            builder.build()?.try_deserialize().map_err(|e| anyhow::anyhow!("configuration of {service}: {e}"))?;
         Ok(settings)
     }
 }
@@ -197,10 +180,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -209,29 +189,19 @@ mod tests {
             "target",
             50051,
             None,
-            env(&[
-                ("APP__SERVER__PORT", "6000"),
-                ("APP__AUTH__HS256_SECRET", "s3cr3t-s3cr3t-s3cr3t"),
-            ]),
+            env(&[("APP__SERVER__PORT", "6000"), ("APP__AUTH__HS256_SECRET", "s3cr3t-s3cr3t-s3cr3t")]),
         )
         .unwrap();
         assert_eq!(s.server.port, 6000);
         assert_eq!(s.database.url.expose_secret(), "sqlite://data/target.db");
-        assert_eq!(
-            s.auth.hs256_secret.as_ref().unwrap().expose_secret(),
-            "s3cr3t-s3cr3t-s3cr3t"
-        );
+        assert_eq!(s.auth.hs256_secret.as_ref().unwrap().expose_secret(), "s3cr3t-s3cr3t-s3cr3t");
         let printed = format!("{s:?}");
-        assert!(
-            !printed.contains("s3cr3t"),
-            "secrets must not print: {printed}"
-        );
+        assert!(!printed.contains("s3cr3t"), "secrets must not print: {printed}");
     }
 
     #[test]
     fn unknown_keys_are_errors() {
-        let err =
-            Settings::load_from("target", 1, None, env(&[("APP__SERVER__PROT", "1")])).unwrap_err();
+        let err = Settings::load_from("target", 1, None, env(&[("APP__SERVER__PROT", "1")])).unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
     }
 
@@ -240,26 +210,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("attain-cfg-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.toml");
-        std::fs::write(
-            &path,
-            "[server]\nport = 7000\nconcurrency_limit = 3\n[telemetry]\nformat = \"json\"\n",
-        )
-        .unwrap();
-        let s = Settings::load_from(
-            "target",
-            1,
-            path.to_str(),
-            env(&[("APP__SERVER__PORT", "7001")]),
-        )
-        .unwrap();
-        assert_eq!(
-            (
-                s.server.port,
-                s.server.concurrency_limit,
-                s.telemetry.format
-            ),
-            (7001, 3, LogFormat::Json)
-        );
+        std::fs::write(&path, "[server]\nport = 7000\nconcurrency_limit = 3\n[telemetry]\nformat = \"json\"\n")
+            .unwrap();
+        let s = Settings::load_from("target", 1, path.to_str(), env(&[("APP__SERVER__PORT", "7001")])).unwrap();
+        assert_eq!((s.server.port, s.server.concurrency_limit, s.telemetry.format), (7001, 3, LogFormat::Json));
         assert!(Settings::load_from("target", 1, Some("/nonexistent.toml"), env(&[])).is_err());
     }
 }

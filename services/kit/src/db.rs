@@ -10,13 +10,9 @@ use secrecy::ExposeSecret;
 use crate::configuration::DatabaseSettings;
 
 /// Connects and brings the schema up to date.
-pub async fn connect_and_migrate<M: MigratorTrait>(
-    settings: &DatabaseSettings,
-) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect(settings).await?;
-    M::up(&db, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    M::up(&db, None).await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
     Ok(db)
 }
 
@@ -45,23 +41,16 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
             url.split(':').next().unwrap_or("")
         );
     }
-    Database::connect(opts)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {}", redact(&e)))
+    Database::connect(opts).await.map_err(|e| anyhow::anyhow!("cannot connect to the database: {}", redact(&e)))
 }
 
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
     }

@@ -19,10 +19,7 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
+        Self { field: field.into(), description: description.into() }
     }
 }
 
@@ -31,15 +28,9 @@ pub enum ServiceError {
     #[error("invalid argument: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),
     #[error("{resource_type} {name:?} not found")]
-    NotFound {
-        resource_type: &'static str,
-        name: String,
-    },
+    NotFound { resource_type: &'static str, name: String },
     #[error("{message}")]
-    FailedPrecondition {
-        reason: &'static str,
-        message: String,
-    },
+    FailedPrecondition { reason: &'static str, message: String },
     #[error("{0}")]
     PermissionDenied(String),
     #[error("{0}")]
@@ -57,10 +48,7 @@ pub enum ServiceError {
 }
 
 fn describe(v: &[FieldViolation]) -> String {
-    v.iter()
-        .map(|f| format!("{}: {}", f.field, f.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    v.iter().map(|f| format!("{}: {}", f.field, f.description)).collect::<Vec<_>>().join("; ")
 }
 
 impl ServiceError {
@@ -70,24 +58,16 @@ impl ServiceError {
     }
 
     pub fn not_found(resource_type: &'static str, name: impl Into<String>) -> Self {
-        Self::NotFound {
-            resource_type,
-            name: name.into(),
-        }
+        Self::NotFound { resource_type, name: name.into() }
     }
 
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::FailedPrecondition {
-            reason,
-            message: message.into(),
-        }
+        Self::FailedPrecondition { reason, message: message.into() }
     }
 
     /// A resource changed since the caller read it.
     pub fn stale_etag(name: &str) -> Self {
-        Self::Aborted(format!(
-            "{name} was changed by someone else (stale etag); read it again and retry"
-        ))
+        Self::Aborted(format!("{name} was changed by someone else (stale etag); read it again and retry"))
     }
 
     fn reason(&self) -> &'static str {
@@ -132,10 +112,7 @@ impl From<ServiceError> for Status {
                 }
                 err.to_string()
             }
-            ServiceError::NotFound {
-                resource_type,
-                name,
-            } => {
+            ServiceError::NotFound { resource_type, name } => {
                 details.set_resource_info(*resource_type, name.clone(), "", "not found");
                 err.to_string()
             }
@@ -183,10 +160,7 @@ mod tests {
         let details = status.get_error_details();
         let bad = details.bad_request().expect("bad request detail");
         assert_eq!(bad.field_violations[0].field, "unit.display_name");
-        assert_eq!(
-            details.error_info().expect("error info").domain,
-            ERROR_DOMAIN
-        );
+        assert_eq!(details.error_info().expect("error info").domain, ERROR_DOMAIN);
     }
 
     #[test]
@@ -200,13 +174,6 @@ mod tests {
     fn not_found_carries_resource_info() {
         let status: Status = ServiceError::not_found("unit", "units/x").into();
         assert_eq!(status.code(), Code::NotFound);
-        assert_eq!(
-            status
-                .get_error_details()
-                .resource_info()
-                .expect("resource info")
-                .resource_name,
-            "units/x"
-        );
+        assert_eq!(status.get_error_details().resource_info().expect("resource info").resource_name, "units/x");
     }
 }

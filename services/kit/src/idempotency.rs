@@ -39,23 +39,10 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(IdempotencyKeys::Table)
                     .if_not_exists()
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::RequestId)
-                            .string()
-                            .not_null()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::PayloadHash)
-                            .string()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(IdempotencyKeys::RequestId).string().not_null().primary_key())
+                    .col(ColumnDef::new(IdempotencyKeys::PayloadHash).string().not_null())
                     .col(ColumnDef::new(IdempotencyKeys::Response).blob().not_null())
-                    .col(
-                        ColumnDef::new(IdempotencyKeys::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(IdempotencyKeys::CreatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await?;
@@ -83,35 +70,22 @@ impl IdempotencyKey {
     /// `payload` is the request with its request_id cleared; `method`
     /// makes reuse of an id for another call a conflict too. None when the
     /// client sent no request id.
-    pub fn new(
-        method: &str,
-        request_id: &str,
-        payload: &impl Message,
-    ) -> Result<Option<Self>, ServiceError> {
+    pub fn new(method: &str, request_id: &str, payload: &impl Message) -> Result<Option<Self>, ServiceError> {
         if request_id.is_empty() {
             return Ok(None);
         }
         if request_id.len() > 128 || !request_id.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ServiceError::invalid(
-                "request_id",
-                "must be 1–128 printable ASCII characters",
-            ));
+            return Err(ServiceError::invalid("request_id", "must be 1–128 printable ASCII characters"));
         }
         let mut hasher = Sha256::new();
         hasher.update(method.as_bytes());
         hasher.update([0]);
         hasher.update(payload.encode_to_vec());
-        Ok(Some(Self {
-            request_id: request_id.to_owned(),
-            payload_hash: hex::encode(hasher.finalize()),
-        }))
+        Ok(Some(Self { request_id: request_id.to_owned(), payload_hash: hex::encode(hasher.finalize()) }))
     }
 
     /// The stored response of an earlier call with this id, if any.
-    pub async fn replay<R: Message + Default>(
-        &self,
-        db: &impl ConnectionTrait,
-    ) -> Result<Option<R>, ServiceError> {
+    pub async fn replay<R: Message + Default>(&self, db: &impl ConnectionTrait) -> Result<Option<R>, ServiceError> {
         let query = Query::select()
             .columns([IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
             .from(IdempotencyKeys::Table)
@@ -129,20 +103,13 @@ impl IdempotencyKey {
         }
         let bytes: Vec<u8> = row.try_get("", "response")?;
         R::decode(bytes.as_slice()).map(Some).map_err(|e| {
-            ServiceError::Internal(anyhow::anyhow!(
-                "stored response of {} does not decode: {e}",
-                self.request_id
-            ))
+            ServiceError::Internal(anyhow::anyhow!("stored response of {} does not decode: {e}", self.request_id))
         })
     }
 
     /// Remembers the response, in the same transaction as the write. A
     /// concurrent call with the same id loses with ABORTED; its retry replays.
-    pub async fn record(
-        &self,
-        db: &impl ConnectionTrait,
-        response: &impl Message,
-    ) -> Result<(), ServiceError> {
+    pub async fn record(&self, db: &impl ConnectionTrait, response: &impl Message) -> Result<(), ServiceError> {
         let insert = Query::insert()
             .into_table(IdempotencyKeys::Table)
             .columns([

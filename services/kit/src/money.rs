@@ -18,13 +18,11 @@ pub const MAX_INTEGER_DIGITS: usize = 14;
 pub enum MoneyError {
     #[error("is empty")]
     Empty,
-    #[error(
-        "{0:?} is not a plain decimal number (digits, an optional '-' and one '.'; no exponent)"
-    )]
+    #[error("{0:?} is not a plain decimal number (digits, an optional '-' and one '.'; no exponent)")]
     Syntax(String),
-    #[error("{0:?} has more than {SCALE} fractional digits")]
+    #[error("{0:?} has more fractional digits than allowed")]
     TooPrecise(String),
-    #[error("{0:?} has more than {MAX_INTEGER_DIGITS} integer digits")]
+    #[error("{0:?} has more integer digits than allowed")]
     TooLarge(String),
     #[error("arithmetic overflow")]
     Overflow,
@@ -34,19 +32,7 @@ pub enum MoneyError {
 
 /// An exact amount of money. Invariant: scale ≤ [`SCALE`], at most
 /// [`MAX_INTEGER_DIGITS`] integer digits.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Amount(Decimal);
 
@@ -68,27 +54,7 @@ impl Amount {
 
     /// Parses a wire decimal string: `-?[0-9]+(\.[0-9]{1,4})?`.
     pub fn parse(s: &str) -> Result<Self, MoneyError> {
-        if s.is_empty() {
-            return Err(MoneyError::Empty);
-        }
-        let digits = s.strip_prefix('-').unwrap_or(s);
-        let (int, frac) = match digits.split_once('.') {
-            Some((i, f)) => (i, Some(f)),
-            None => (digits, None),
-        };
-        let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
-            return Err(MoneyError::Syntax(s.to_owned()));
-        }
-        if frac.is_some_and(|f| f.len() > SCALE as usize) {
-            return Err(MoneyError::TooPrecise(s.to_owned()));
-        }
-        if int.trim_start_matches('0').len() > MAX_INTEGER_DIGITS {
-            return Err(MoneyError::TooLarge(s.to_owned()));
-        }
-        Decimal::from_str(s)
-            .map(Amount)
-            .map_err(|_| MoneyError::Syntax(s.to_owned()))
+        parse_plain_decimal(s, SCALE, MAX_INTEGER_DIGITS).map(Amount)
     }
 
     /// Accepts a decimal computed elsewhere, refusing (never rounding) one
@@ -121,11 +87,7 @@ impl Amount {
         let mut d = self.0;
         d.rescale(SCALE);
         // Fits by the type's invariant: 14 integer + 4 fractional digits < i64::MAX.
-        i64::try_from(d.mantissa()).unwrap_or(if d.is_sign_negative() {
-            i64::MIN
-        } else {
-            i64::MAX
-        })
+        i64::try_from(d.mantissa()).unwrap_or(if d.is_sign_negative() { i64::MIN } else { i64::MAX })
     }
 
     /// Decodes storage minor units; sums of many amounts may exceed the
@@ -135,17 +97,11 @@ impl Amount {
     }
 
     pub fn checked_add(self, other: Amount) -> Result<Amount, MoneyError> {
-        self.0
-            .checked_add(other.0)
-            .ok_or(MoneyError::Overflow)
-            .and_then(Amount::from_decimal)
+        self.0.checked_add(other.0).ok_or(MoneyError::Overflow).and_then(Amount::from_decimal)
     }
 
     pub fn checked_sub(self, other: Amount) -> Result<Amount, MoneyError> {
-        self.0
-            .checked_sub(other.0)
-            .ok_or(MoneyError::Overflow)
-            .and_then(Amount::from_decimal)
+        self.0.checked_sub(other.0).ok_or(MoneyError::Overflow).and_then(Amount::from_decimal)
     }
 }
 
@@ -165,6 +121,32 @@ impl FromStr for Amount {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Amount::parse(s)
     }
+}
+
+/// Parses a plain decimal (`-?[0-9]+(\.[0-9]+)?`, no exponent, no
+/// grouping, no "NaN") with at most `max_scale` fractional and
+/// `max_integer_digits` integer digits. Used for amounts, and for rates,
+/// percentages and weights with their own limits.
+pub fn parse_plain_decimal(s: &str, max_scale: u32, max_integer_digits: usize) -> Result<Decimal, MoneyError> {
+    if s.is_empty() {
+        return Err(MoneyError::Empty);
+    }
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
+    let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
+        return Err(MoneyError::Syntax(s.to_owned()));
+    }
+    if frac.is_some_and(|f| f.len() > max_scale as usize) {
+        return Err(MoneyError::TooPrecise(s.to_owned()));
+    }
+    if int.trim_start_matches('0').len() > max_integer_digits {
+        return Err(MoneyError::TooLarge(s.to_owned()));
+    }
+    Decimal::from_str(s).map_err(|_| MoneyError::Syntax(s.to_owned()))
 }
 
 /// An ISO 4217 currency code (format checked: three ASCII upper-case letters).
@@ -205,39 +187,21 @@ mod tests {
 
     #[test]
     fn parses_plain_decimals() {
-        assert_eq!(
-            Amount::parse("10000000.00").unwrap().to_string(),
-            "10000000.00"
-        );
+        assert_eq!(Amount::parse("10000000.00").unwrap().to_string(), "10000000.00");
         assert_eq!(Amount::parse("-0.5").unwrap().to_string(), "-0.50");
         assert_eq!(Amount::parse("7").unwrap().to_string(), "7.00");
         assert_eq!(Amount::parse("0.0001").unwrap().to_string(), "0.0001");
-        assert_eq!(
-            Amount::parse("99999999999999.99").unwrap().to_string(),
-            "99999999999999.99"
-        );
+        assert_eq!(Amount::parse("99999999999999.99").unwrap().to_string(), "99999999999999.99");
     }
 
     #[test]
     fn refuses_what_is_not_a_plain_decimal() {
-        for bad in [
-            "1e5", "12.345.6", "NaN", "inf", "", " 1", "1 ", "+1", "1.", ".5", "1,000", "0x10",
-            "--1", "１",
-        ] {
+        for bad in ["1e5", "12.345.6", "NaN", "inf", "", " 1", "1 ", "+1", "1.", ".5", "1,000", "0x10", "--1", "１"] {
             assert!(Amount::parse(bad).is_err(), "{bad:?} was accepted");
         }
-        assert_eq!(
-            Amount::parse("0.00001"),
-            Err(MoneyError::TooPrecise("0.00001".into()))
-        );
-        assert_eq!(
-            Amount::parse("123456789012345"),
-            Err(MoneyError::TooLarge("123456789012345".into()))
-        );
-        assert!(
-            Amount::parse("000000000000000000001.5").is_ok(),
-            "leading zeros are not digits of value"
-        );
+        assert_eq!(Amount::parse("0.00001"), Err(MoneyError::TooPrecise("0.00001".into())));
+        assert_eq!(Amount::parse("123456789012345"), Err(MoneyError::TooLarge("123456789012345".into())));
+        assert!(Amount::parse("000000000000000000001.5").is_ok(), "leading zeros are not digits of value");
     }
 
     #[test]
@@ -251,12 +215,7 @@ mod tests {
     #[test]
     fn from_decimal_refuses_rather_than_rounds() {
         assert!(Amount::from_decimal(Decimal::new(1, 5)).is_err());
-        assert_eq!(
-            Amount::from_decimal(Decimal::new(10, 5))
-                .unwrap()
-                .to_string(),
-            "0.0001"
-        );
+        assert_eq!(Amount::from_decimal(Decimal::new(10, 5)).unwrap().to_string(), "0.0001");
     }
 
     #[test]

@@ -38,12 +38,7 @@ impl PageRequest {
         let after = if page_token.is_empty() {
             None
         } else {
-            let bad = || {
-                ServiceError::invalid(
-                    "page_token",
-                    "is not a token from a previous page of this listing",
-                )
-            };
+            let bad = || ServiceError::invalid("page_token", "is not a token from a previous page of this listing");
             let bytes = URL_SAFE_NO_PAD.decode(page_token).map_err(|_| bad())?;
             let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
             if token.q != fingerprint {
@@ -51,11 +46,7 @@ impl PageRequest {
             }
             Some(token.k)
         };
-        Ok(Self {
-            size,
-            after,
-            query: fingerprint,
-        })
+        Ok(Self { size, after, query: fingerprint })
     }
 
     /// Rows to fetch: one more than the page, to know whether another follows.
@@ -71,10 +62,7 @@ impl PageRequest {
         }
         rows.truncate(size);
         rows.last().map_or_else(String::new, |last| {
-            let token = Token {
-                k: key(last),
-                q: self.query.clone(),
-            };
+            let token = Token { k: key(last), q: self.query.clone() };
             URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
         })
     }
@@ -90,14 +78,8 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(
-            PageRequest::parse(0, "", "q").unwrap().size,
-            DEFAULT_PAGE_SIZE
-        );
-        assert_eq!(
-            PageRequest::parse(100_000, "", "q").unwrap().size,
-            MAX_PAGE_SIZE
-        );
+        assert_eq!(PageRequest::parse(0, "", "q").unwrap().size, DEFAULT_PAGE_SIZE);
+        assert_eq!(PageRequest::parse(100_000, "", "q").unwrap().size, MAX_PAGE_SIZE);
         assert!(
             matches!(PageRequest::parse(-1, "", "q"), Err(ServiceError::InvalidArgument(v)) if v[0].field == "page_size")
         );
@@ -109,13 +91,7 @@ mod tests {
         let mut rows = vec!["x", "y", "z"];
         let token = p.finish(&mut rows, |r| r.to_string());
         assert_eq!(rows, vec!["x", "y"]);
-        assert_eq!(
-            PageRequest::parse(2, &token, "parent=a")
-                .unwrap()
-                .after
-                .as_deref(),
-            Some("y")
-        );
+        assert_eq!(PageRequest::parse(2, &token, "parent=a").unwrap().after.as_deref(), Some("y"));
         assert!(PageRequest::parse(2, &token, "parent=b").is_err());
         assert!(PageRequest::parse(2, "not-a-token", "parent=a").is_err());
         let mut last = vec!["x"];

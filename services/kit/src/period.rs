@@ -30,8 +30,7 @@ impl Period {
     /// Parses an expression; `fiscal_start_month` (1–12) anchors years and
     /// quarters. `field` names the request field in errors.
     pub fn parse(field: &str, expr: &str, fiscal_start_month: u32) -> Result<Self, ServiceError> {
-        let bad =
-            |why: &str| ServiceError::invalid(field, format!("{expr:?} is not a period: {why}"));
+        let bad = |why: &str| ServiceError::invalid(field, format!("{expr:?} is not a period: {why}"));
         let expr = expr.trim();
         if expr.is_empty() {
             return Err(ServiceError::invalid(
@@ -54,18 +53,14 @@ impl Period {
             if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("the year must have four digits"));
             }
-            s.parse::<i32>()
-                .ok()
-                .filter(|y| (1900..=9999).contains(y))
-                .ok_or_else(|| bad("the year is out of range"))
+            s.parse::<i32>().ok().filter(|y| (1900..=9999).contains(y)).ok_or_else(|| bad("the year is out of range"))
         };
         let parts: Vec<&str> = expr.split('-').collect();
         match parts.as_slice() {
             [y] => {
-                let start = fiscal_year_start(year(y)?, fiscal_start_month)
-                    .ok_or_else(|| bad("bad fiscal start month"))?;
-                let end =
-                    add_months(start, 12).ok_or_else(|| bad("out of range"))? - Duration::days(1);
+                let start =
+                    fiscal_year_start(year(y)?, fiscal_start_month).ok_or_else(|| bad("bad fiscal start month"))?;
+                let end = add_months(start, 12).ok_or_else(|| bad("out of range"))? - Duration::days(1);
                 Ok(Self::new(expr, Granularity::Year, start, end))
             }
             [y, q] if q.starts_with('Q') => {
@@ -74,67 +69,43 @@ impl Period {
                     .ok()
                     .filter(|n| (1..=4).contains(n))
                     .ok_or_else(|| bad("the quarter must be Q1–Q4"))?;
-                let fy = fiscal_year_start(year(y)?, fiscal_start_month)
-                    .ok_or_else(|| bad("bad fiscal start month"))?;
+                let fy =
+                    fiscal_year_start(year(y)?, fiscal_start_month).ok_or_else(|| bad("bad fiscal start month"))?;
                 let start = add_months(fy, (n - 1) * 3).ok_or_else(|| bad("out of range"))?;
-                let end =
-                    add_months(start, 3).ok_or_else(|| bad("out of range"))? - Duration::days(1);
+                let end = add_months(start, 3).ok_or_else(|| bad("out of range"))? - Duration::days(1);
                 Ok(Self::new(expr, Granularity::Quarter, start, end))
             }
             [y, w] if w.starts_with('W') => {
-                let n: u32 = w[1..]
-                    .parse()
-                    .map_err(|_| bad("the week must be W01–W53"))?;
+                let n: u32 = w[1..].parse().map_err(|_| bad("the week must be W01–W53"))?;
                 let start = NaiveDate::from_isoywd_opt(year(y)?, n, Weekday::Mon)
                     .ok_or_else(|| bad("that ISO week does not exist"))?;
-                Ok(Self::new(
-                    expr,
-                    Granularity::Week,
-                    start,
-                    start + Duration::days(6),
-                ))
+                Ok(Self::new(expr, Granularity::Week, start, start + Duration::days(6)))
             }
             [y, m] => {
-                let month: u32 = m
-                    .parse()
-                    .ok()
-                    .filter(|_| m.len() == 2)
-                    .ok_or_else(|| bad("the month must be 01–12"))?;
-                let start = NaiveDate::from_ymd_opt(year(y)?, month, 1)
-                    .ok_or_else(|| bad("the month must be 01–12"))?;
-                let end =
-                    add_months(start, 1).ok_or_else(|| bad("out of range"))? - Duration::days(1);
+                let month: u32 =
+                    m.parse().ok().filter(|_| m.len() == 2).ok_or_else(|| bad("the month must be 01–12"))?;
+                let start =
+                    NaiveDate::from_ymd_opt(year(y)?, month, 1).ok_or_else(|| bad("the month must be 01–12"))?;
+                let end = add_months(start, 1).ok_or_else(|| bad("out of range"))? - Duration::days(1);
                 Ok(Self::new(expr, Granularity::Month, start, end))
             }
             [_, _, _] => {
                 let d = date(expr).ok_or_else(|| bad("the date does not exist (YYYY-MM-DD)"))?;
                 Ok(Self::new(expr, Granularity::Day, d, d))
             }
-            _ => Err(bad(
-                "use 2024, 2024-Q1, 2024-01, 2024-W03, 2024-01-16 or 2024-01-01..2024-01-20",
-            )),
+            _ => Err(bad("use 2024, 2024-Q1, 2024-01, 2024-W03, 2024-01-16 or 2024-01-01..2024-01-20")),
         }
     }
 
     fn new(expr: &str, granularity: Granularity, start: NaiveDate, end: NaiveDate) -> Self {
-        Self {
-            expression: expr.to_owned(),
-            granularity,
-            start,
-            end,
-        }
+        Self { expression: expr.to_owned(), granularity, start, end }
     }
 
     /// The calendar month starting on `start`'s first day.
     pub fn month_of(day: NaiveDate) -> Self {
         let start = day.with_day(1).unwrap_or(day);
         let end = add_months(start, 1).map_or(start, |n| n - Duration::days(1));
-        Self::new(
-            &start.format("%Y-%m").to_string(),
-            Granularity::Month,
-            start,
-            end,
-        )
+        Self::new(&start.format("%Y-%m").to_string(), Granularity::Month, start, end)
     }
 
     pub fn days(&self) -> i64 {
@@ -147,10 +118,8 @@ impl Period {
 
     /// The same period one year earlier (for year-over-year figures).
     pub fn a_year_earlier(&self) -> Option<Self> {
-        let shift = |d: NaiveDate| {
-            d.with_year(d.year() - 1)
-                .or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
-        };
+        let shift =
+            |d: NaiveDate| d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1));
         Some(Self::new(
             &format!("{} (a year earlier)", self.expression),
             self.granularity,
@@ -190,18 +159,9 @@ mod tests {
 
     #[test]
     fn calendar_fiscal_year() {
-        assert_eq!(
-            (p("2024").start, p("2024").end),
-            (d("2024-01-01"), d("2024-12-31"))
-        );
-        assert_eq!(
-            (p("2024-Q2").start, p("2024-Q2").end),
-            (d("2024-04-01"), d("2024-06-30"))
-        );
-        assert_eq!(
-            (p("2024-02").start, p("2024-02").end),
-            (d("2024-02-01"), d("2024-02-29"))
-        );
+        assert_eq!((p("2024").start, p("2024").end), (d("2024-01-01"), d("2024-12-31")));
+        assert_eq!((p("2024-Q2").start, p("2024-Q2").end), (d("2024-04-01"), d("2024-06-30")));
+        assert_eq!((p("2024-02").start, p("2024-02").end), (d("2024-02-01"), d("2024-02-29")));
         assert_eq!(p("2024-01-16").days(), 1);
         assert_eq!(p("2024-01-01..2024-01-20").days(), 20);
     }

@@ -44,10 +44,7 @@ pub struct GrpcServer {
 
 impl std::fmt::Debug for GrpcServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcServer")
-            .field("addr", &self.addr)
-            .field("services", &self.names)
-            .finish()
+        f.debug_struct("GrpcServer").field("addr", &self.addr).field("services", &self.names).finish()
     }
 }
 
@@ -56,23 +53,15 @@ impl GrpcServer {
     /// reflection is added when serving starts, listing what was added.
     pub async fn bind(settings: &ServerSettings) -> anyhow::Result<Self> {
         let addr = SocketAddr::new(settings.host, settings.port);
-        let listener = TcpListener::bind(addr).await.map_err(|e| {
-            anyhow::anyhow!("cannot listen on {addr}: {e} (is the port already in use?)")
-        })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e} (is the port already in use?)"))?;
         let addr = listener.local_addr()?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
-        Ok(Self {
-            listener,
-            addr,
-            routes,
-            names: Vec::new(),
-            health,
-            settings: settings.clone(),
-            database: None,
-        })
+        Ok(Self { listener, addr, routes, names: Vec::new(), health, settings: settings.clone(), database: None })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -104,15 +93,7 @@ impl GrpcServer {
 
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self {
-            listener,
-            addr,
-            routes,
-            names,
-            health,
-            settings,
-            database,
-        } = self;
+        let Self { listener, addr, routes, names, health, settings, database } = self;
         let mut routes = routes;
         // Reflection lists what this server serves, not every Attain proto.
         let reflection = || {
@@ -124,20 +105,13 @@ impl GrpcServer {
                 |builder, name| builder.with_service_name(*name),
             )
         };
-        routes
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?);
+        routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
         let names: Arc<[&'static str]> = names.into();
         set_all(&health, &names, ServingStatus::Serving).await;
 
         let stopping = Arc::new(AtomicBool::new(false));
         if let Some(db) = database {
-            tokio::spawn(watch_database(
-                db,
-                health.clone(),
-                names.clone(),
-                stopping.clone(),
-            ));
+            tokio::spawn(watch_database(db, health.clone(), names.clone(), stopping.clone()));
         }
         let drain = Duration::from_millis(settings.drain_delay_ms);
         let signal = {
@@ -158,9 +132,7 @@ impl GrpcServer {
             .layer(TraceLayer::new_for_grpc().make_span_with(RpcSpan))
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(tonic_web::GrpcWebLayer::new())
-            .layer(GlobalConcurrencyLimitLayer::new(
-                settings.concurrency_limit.max(1),
-            ))
+            .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
         Server::builder()
@@ -199,11 +171,7 @@ async fn watch_database(
         if up != healthy && !stopping.load(Ordering::SeqCst) {
             healthy = up;
             tracing::warn!(database_up = up, "database health changed");
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
+            let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
             set_all(&health, &names, status).await;
         }
     }
@@ -215,11 +183,7 @@ struct RpcSpan;
 
 impl<B> MakeSpan<B> for RpcSpan {
     fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
-        let request_id = request
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
     }
 }
@@ -257,9 +221,7 @@ where
         let settings = crate::configuration::Settings::load(service, default_port)?;
         crate::telemetry::init(&settings.telemetry);
         // TOKIO_WORKER_THREADS (set from the CPU limit in Kubernetes) sizes the pool.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         runtime.block_on(serve(settings))
     })();
     match outcome {

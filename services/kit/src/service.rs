@@ -24,9 +24,7 @@ pub struct ServiceBase {
 
 impl std::fmt::Debug for ServiceBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceBase")
-            .field("server", &self.server)
-            .finish_non_exhaustive()
+        f.debug_struct("ServiceBase").field("server", &self.server).finish_non_exhaustive()
     }
 }
 
@@ -36,9 +34,7 @@ impl ServiceBase {
     pub async fn start<M: MigratorTrait>(settings: &Settings) -> anyhow::Result<Self> {
         let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
         let db = db::connect_and_migrate::<M>(&settings.database).await?;
-        let server = GrpcServer::bind(&settings.server)
-            .await?
-            .watch_database(db.clone());
+        let server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
         Ok(Self { db, auth, server })
     }
 }

@@ -39,18 +39,12 @@ pub const TEST_SECRET: &str = "attain-test-secret-0123456789";
 /// Settings for a service under test: port 0, a fresh database, HS256.
 pub async fn test_settings(backend: Backend) -> Settings {
     Settings {
-        server: ServerSettings {
-            port: 0,
-            ..ServerSettings::default()
-        },
+        server: ServerSettings { port: 0, ..ServerSettings::default() },
         database: DatabaseSettings {
             url: SecretString::from(fresh_database_url(backend).await),
             ..DatabaseSettings::default()
         },
-        auth: AuthSettings {
-            hs256_secret: Some(SecretString::from(TEST_SECRET)),
-            ..AuthSettings::default()
-        },
+        auth: AuthSettings { hs256_secret: Some(SecretString::from(TEST_SECRET)), ..AuthSettings::default() },
         ..Settings::default()
     }
 }
@@ -58,13 +52,9 @@ pub async fn test_settings(backend: Backend) -> Settings {
 /// A token for `person` with `role` on `unit` (bare id or "units/…").
 pub fn token(person: &str, role: Role, unit: &str) -> String {
     let defaults = AuthSettings::default();
-    TokenMinter::hs256(
-        &SecretString::from(TEST_SECRET),
-        &defaults.issuer,
-        &defaults.audience,
-    )
-    .mint(person, role, unit, 3600)
-    .unwrap_or_default()
+    TokenMinter::hs256(&SecretString::from(TEST_SECRET), &defaults.issuer, &defaults.audience)
+        .mint(person, role, unit, 3600)
+        .unwrap_or_default()
 }
 
 /// A URL to a database nobody else uses.
@@ -78,9 +68,7 @@ pub async fn fresh_database_url(backend: Backend) -> String {
         }
         Backend::Postgres => {
             let admin = postgres_admin_url().await;
-            let db = Database::connect(admin.as_str())
-                .await
-                .unwrap_or_else(|e| panic!("connect {admin}: {e}")); // ok: test support
+            let db = Database::connect(admin.as_str()).await.unwrap_or_else(|e| panic!("connect {admin}: {e}")); // ok: test support
             db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
                 .unwrap_or_else(|e| panic!("create database: {e}")); // ok: test support
@@ -91,9 +79,7 @@ pub async fn fresh_database_url(backend: Backend) -> String {
 }
 
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(i) if i > base.find("://").map_or(0, |j| j + 2) => &base[..i],
         _ => base,
@@ -132,9 +118,7 @@ pub async fn postgres_admin_url() -> String {
 
 async fn answers(url: &str) -> bool {
     let mut opts = sea_orm::ConnectOptions::new(url.to_owned());
-    opts.connect_timeout(Duration::from_secs(2))
-        .max_connections(1)
-        .sqlx_logging(false);
+    opts.connect_timeout(Duration::from_secs(2)).max_connections(1).sqlx_logging(false);
     match Database::connect(opts).await {
         Ok(db) => {
             let ok = db.ping().await.is_ok();
@@ -161,10 +145,7 @@ fn throwaway_cluster() -> String {
     let port_file = root.join("port");
     let data = root.join("data");
     if let Ok(port) = std::fs::read_to_string(&port_file) {
-        let status = pg_command("pg_ctl")
-            .args(["status", "-D"])
-            .arg(&data)
-            .status();
+        let status = pg_command("pg_ctl").args(["status", "-D"]).arg(&data).status();
         if status.is_ok_and(|s| s.success()) {
             return admin_url(port.trim());
         }
@@ -176,9 +157,7 @@ fn throwaway_cluster() -> String {
         chown_postgres(&root);
     }
     let port = free_port();
-    run(pg_command_as("initdb", as_root)
-        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"])
-        .arg(&data));
+    run(pg_command_as("initdb", as_root).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"]).arg(&data));
     let options = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 -k {}",
         root.display()
@@ -202,17 +181,10 @@ fn pg_bin_dir() -> PathBuf {
         return PathBuf::from(dir);
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.path().join("bin"))
-                .filter(|p| p.join("initdb").exists())
-                .collect()
-        })
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path().join("bin")).filter(|p| p.join("initdb").exists()).collect())
         .unwrap_or_default();
     versions.sort();
-    versions
-        .pop()
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
+    versions.pop().unwrap_or_else(|| PathBuf::from("/usr/lib/postgresql/15/bin"))
 }
 
 fn pg_command(tool: &str) -> Command {
@@ -232,16 +204,11 @@ fn pg_command_as(tool: &str, as_root: bool) -> Command {
 }
 
 fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn chown_postgres(path: &Path) {
-    run(Command::new("chown")
-        .args(["-R", "postgres:postgres"])
-        .arg(path));
+    run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(path));
 }
 
 fn run(cmd: &mut Command) {
@@ -255,10 +222,7 @@ fn run(cmd: &mut Command) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(55432)
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(55432)
 }
 
 /// Runs a test body once per backend: `both_backends!(name);` expects an
@@ -288,9 +252,7 @@ pub use crate::auth::Role as TestRole;
 /// Asserts that a server answers grpc.health.v1 with SERVING overall and
 /// for each named service, and that reflection (v1) lists them all.
 pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, services: &[&str]) {
-    use tonic_health::pb::{
-        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-    };
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
     use tonic_reflection::pb::v1::{
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -299,18 +261,12 @@ pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, se
     let mut health = HealthClient::new(channel.clone());
     for service in std::iter::once(&"").chain(services) {
         let status = health
-            .check(HealthCheckRequest {
-                service: (*service).to_owned(),
-            })
+            .check(HealthCheckRequest { service: (*service).to_owned() })
             .await
             .unwrap_or_else(|e| panic!("health of {service:?}: {e}")) // ok: test support
             .into_inner()
             .status;
-        assert_eq!(
-            status,
-            ServingStatus::Serving as i32,
-            "health of {service:?}"
-        );
+        assert_eq!(status, ServingStatus::Serving as i32, "health of {service:?}");
     }
 
     let mut reflection = ServerReflectionClient::new(channel);
@@ -323,21 +279,13 @@ pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, se
         .await
         .unwrap_or_else(|e| panic!("reflection: {e}")) // ok: test support
         .into_inner();
-    let response = stream
-        .message()
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("reflection sent nothing")); // ok: test support
+    let response = stream.message().await.ok().flatten().unwrap_or_else(|| panic!("reflection sent nothing")); // ok: test support
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection answer {response:?}") // ok: test support
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     for expected in services.iter().chain(&["grpc.health.v1.Health"]) {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from reflection's {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from reflection's {names:?}");
     }
 }
 
@@ -345,17 +293,11 @@ pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, se
 mod tests {
     #[test]
     fn database_name_replaces_the_path() {
-        assert_eq!(
-            super::with_database("postgres://p@h:5/postgres", "x"),
-            "postgres://p@h:5/x"
-        );
+        assert_eq!(super::with_database("postgres://p@h:5/postgres", "x"), "postgres://p@h:5/x");
         assert_eq!(
             super::with_database("postgres://p@h:5/postgres?sslmode=disable", "x"),
             "postgres://p@h:5/x?sslmode=disable"
         );
-        assert_eq!(
-            super::with_database("postgres://p@h:5", "x"),
-            "postgres://p@h:5/x"
-        );
+        assert_eq!(super::with_database("postgres://p@h:5", "x"), "postgres://p@h:5/x");
     }
 }

@@ -14,25 +14,17 @@ use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use secrecy::SecretString;
 
 async fn million_cents_sum_exactly(backend: Backend) {
-    let settings = DatabaseSettings {
-        url: SecretString::from(fresh_database_url(backend).await),
-        ..DatabaseSettings::default()
-    };
+    let settings =
+        DatabaseSettings { url: SecretString::from(fresh_database_url(backend).await), ..DatabaseSettings::default() };
     let conn = db::connect(&settings).await.unwrap();
-    conn.execute_unprepared("CREATE TABLE amounts (amount_minor BIGINT NOT NULL)")
-        .await
-        .unwrap();
+    conn.execute_unprepared("CREATE TABLE amounts (amount_minor BIGINT NOT NULL)").await.unwrap();
 
     let cent = Amount::parse("0.01").unwrap().to_minor_units();
     let row = format!("({cent})");
     let chunk = vec![row.as_str(); 1000].join(",");
     let txn = conn.begin().await.unwrap();
     for _ in 0..1000 {
-        txn.execute_unprepared(&format!(
-            "INSERT INTO amounts (amount_minor) VALUES {chunk}"
-        ))
-        .await
-        .unwrap();
+        txn.execute_unprepared(&format!("INSERT INTO amounts (amount_minor) VALUES {chunk}")).await.unwrap();
     }
     txn.commit().await.unwrap();
 
@@ -51,9 +43,7 @@ async fn million_cents_sum_exactly(backend: Backend) {
     assert_eq!(Amount::from_minor_units(total).to_string(), "10000.00");
 
     let big = Amount::parse("99999999999999.99").unwrap();
-    conn.execute_unprepared("CREATE TABLE big (amount_minor BIGINT NOT NULL)")
-        .await
-        .unwrap();
+    conn.execute_unprepared("CREATE TABLE big (amount_minor BIGINT NOT NULL)").await.unwrap();
     conn.execute_raw(Statement::from_sql_and_values(
         backend_kind,
         match backend {
@@ -65,20 +55,14 @@ async fn million_cents_sum_exactly(backend: Backend) {
     .await
     .unwrap();
     let back: i64 = conn
-        .query_one_raw(Statement::from_string(
-            backend_kind,
-            "SELECT amount_minor FROM big",
-        ))
+        .query_one_raw(Statement::from_string(backend_kind, "SELECT amount_minor FROM big"))
         .await
         .unwrap()
         .unwrap()
         .try_get("", "amount_minor")
         .unwrap();
     assert_eq!(Amount::from_minor_units(back), big);
-    assert_eq!(
-        Amount::from_minor_units(back).to_string(),
-        "99999999999999.99"
-    );
+    assert_eq!(Amount::from_minor_units(back).to_string(), "99999999999999.99");
 }
 
 attain_kit::both_backends!(million_cents_sum_exactly);

@@ -26,10 +26,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let org = OrgServiceServer::new(OrgApi::new(db))
+        let org = OrgServiceServer::new(OrgApi::new(db.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let target = TargetServiceServer::new(TargetApi)
+        let target = TargetServiceServer::new(TargetApi::new(db.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let server = server
@@ -42,10 +42,7 @@ impl Application {
         self.server.local_addr()
     }
 
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         self.server.serve(shutdown).await
     }
 }

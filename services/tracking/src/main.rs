@@ -2,9 +2,6 @@ use attain_tracking::startup::{Application, DEFAULT_PORT};
 
 fn main() -> std::process::ExitCode {
     attain_kit::server::run_main("tracking", DEFAULT_PORT, |settings| async move {
-        Application::build(settings)
-            .await?
-            .run_until_stopped(attain_kit::server::shutdown_signal())
-            .await
+        Application::build(settings).await?.run_until_stopped(attain_kit::server::shutdown_signal()).await
     })
 }

@@ -18,28 +18,17 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let ServiceBase {
-            db: _,
-            auth,
-            server,
-        } = ServiceBase::start::<Migrator>(&settings).await?;
+        let ServiceBase { db: _, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let api = TrackingServiceServer::new(TrackingApi)
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
-        Ok(Self {
-            server: server.add_service(InterceptedService::new(api, auth)),
-        })
+        let api = TrackingServiceServer::new(TrackingApi).max_decoding_message_size(max).max_encoding_message_size(max);
+        Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
 
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         self.server.serve(shutdown).await
     }
 }

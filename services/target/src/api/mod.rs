@@ -1,5 +1,74 @@
-//! gRPC handlers: proto → domain → proto at the edge.
+//! gRPC handlers: proto → domain → proto at the edge. Shared here: scope
+//! checks on units and the idempotent-write wrapper.
 
+use attain_kit::{ServiceError, ServiceResult, auth::Identity};
+use sea_orm::ConnectionTrait;
+
+use crate::{
+    domain::org::{Unit, UnitId},
+    storage::units,
+};
+
+/// Runs a write in a transaction (write lock up front on SQLite); with a
+/// request id, a retry replays the stored response, and the response is
+/// stored with the write. `return Err(..)` inside the body rolls back.
+macro_rules! idempotent {
+    ($db:expr, $key:expr, |$txn:ident| $body:expr) => {{
+        let key: Option<attain_kit::idempotency::IdempotencyKey> = $key;
+        let $txn = attain_kit::db::begin_write(&$db).await.map_err(attain_kit::ServiceError::from)?;
+        if let Some(k) = &key {
+            if let Some(previous) = k.replay(&$txn).await? {
+                return Ok(tonic::Response::new(previous));
+            }
+        }
+        let response = $body;
+        if let Some(k) = &key {
+            k.record(&$txn, &response).await?;
+        }
+        $txn.commit().await.map_err(attain_kit::ServiceError::from)?;
+        Ok(tonic::Response::new(response))
+    }};
+}
+
+mod adjustments;
 mod convert;
 pub mod org;
+mod plans;
 pub mod target;
+mod targets;
+
+/// Out-of-scope and missing units look the same to a non-admin, so ids
+/// outside one's subtree cannot be probed.
+pub(crate) fn hidden(what: &str) -> ServiceError {
+    ServiceError::PermissionDenied(format!("{what} is outside your scope or does not exist"))
+}
+
+/// Loads a unit the caller may read.
+pub(crate) async fn visible_unit(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
+    match units::get(db, id).await? {
+        Some(u) if who.can_read(&u.path()) => Ok(u),
+        Some(_) => Err(hidden(&id.resource_name())),
+        None if who.is_admin() => Err(ServiceError::not_found("unit", id.resource_name())),
+        None => Err(hidden(&id.resource_name())),
+    }
+}
+
+pub(crate) fn deny_manage(what: &str) -> ServiceError {
+    ServiceError::PermissionDenied(format!("{what}: only an ADMIN, or a MANAGER of a unit above it, may change this"))
+}
+
+pub(crate) fn require_admin(who: &Identity, what: &str) -> ServiceResult<()> {
+    if who.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("{what} is for ADMIN (sales operations) only")))
+    }
+}
+
+/// An empty etag means "whatever is current" (AIP-154).
+pub(crate) fn check_etag(etag: &str, current: &str, name: &str) -> ServiceResult<()> {
+    if !etag.is_empty() && etag != current {
+        return Err(ServiceError::stale_etag(name));
+    }
+    Ok(())
+}

@@ -1,17 +1,12 @@
 //! attain.target.v1.OrgService: the organisation tree.
 
-use attain_kit::{
-    ServiceError, ServiceResult,
-    auth::{Identity, caller},
-    idempotency::IdempotencyKey,
-    paging::PageRequest,
-};
+use attain_kit::{ServiceError, ServiceResult, auth::caller, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::target::v1::{self as pb, org_service_server::OrgService};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
-use super::convert;
+use super::{check_etag, convert, deny_manage, visible_unit};
 use crate::{
     domain::org::{self, DisplayName, Unit, UnitAttributes, UnitId},
     storage::units,
@@ -28,87 +23,24 @@ impl OrgApi {
     }
 }
 
-/// Out-of-scope and missing units look the same to a non-admin, so ids
-/// outside one's subtree cannot be probed.
-fn hidden(id: &UnitId) -> ServiceError {
-    ServiceError::PermissionDenied(format!(
-        "{} is outside your scope or does not exist",
-        id.resource_name()
-    ))
-}
-
-/// Loads a unit the caller may read.
-async fn visible(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
-    match units::get(db, id).await? {
-        Some(u) if who.can_read(&u.path()) => Ok(u),
-        Some(_) => Err(hidden(id)),
-        None if who.is_admin() => Err(ServiceError::not_found("unit", id.resource_name())),
-        None => Err(hidden(id)),
-    }
-}
-
-fn deny_manage(what: &str) -> ServiceError {
-    ServiceError::PermissionDenied(format!(
-        "{what}: only an ADMIN, or a MANAGER of a unit above it, may change the org tree there"
-    ))
-}
-
-/// An empty etag means "whatever is current" (AIP-154).
-fn check_etag(etag: &str, unit: &Unit) -> ServiceResult<()> {
-    if !etag.is_empty() && etag != unit.etag() {
-        return Err(ServiceError::stale_etag(&unit.id.resource_name()));
-    }
-    Ok(())
-}
-
 fn attributes(u: &pb::Unit, prefix: &str) -> ServiceResult<UnitAttributes> {
     Ok(UnitAttributes {
         display_name: DisplayName::parse(&format!("{prefix}display_name"), &u.display_name)?,
         manager: u.manager.trim().to_owned(),
         seniority: convert::seniority(&format!("{prefix}seniority"), u.seniority)?,
         start_date: convert::date(&format!("{prefix}start_date"), &u.start_date)?,
-        region_maturity: convert::region_maturity(
-            &format!("{prefix}region_maturity"),
-            u.region_maturity,
-        )?,
+        region_maturity: convert::region_maturity(&format!("{prefix}region_maturity"), u.region_maturity)?,
     })
-}
-
-/// Replays a stored response or runs `write` in a transaction and stores
-/// its response under the request id.
-macro_rules! idempotent {
-    ($db:expr, $key:expr, |$txn:ident| $body:expr) => {{
-        let key: Option<IdempotencyKey> = $key;
-        let $txn = attain_kit::db::begin_write(&$db)
-            .await
-            .map_err(ServiceError::from)?;
-        if let Some(k) = &key {
-            if let Some(previous) = k.replay::<pb::Unit>(&$txn).await? {
-                return Ok(Response::new(previous));
-            }
-        }
-        let response: pb::Unit = $body;
-        if let Some(k) = &key {
-            k.record(&$txn, &response).await?;
-        }
-        $txn.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(response))
-    }};
 }
 
 #[tonic::async_trait]
 impl OrgService for OrgApi {
-    async fn create_unit(
-        &self,
-        request: Request<pb::CreateUnitRequest>,
-    ) -> Result<Response<pb::Unit>, Status> {
+    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new("CreateUnit", &request_id, &r)?;
-        let input = r
-            .unit
-            .ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
+        let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
         let kind = convert::unit_kind("unit.kind", input.kind)?;
         let attrs = attributes(&input, "unit.")?;
         attrs.check_for(kind, "unit.")?;
@@ -122,7 +54,7 @@ impl OrgService for OrgApi {
         };
         idempotent!(self.db, key, |txn| {
             let parent = match &parent_id {
-                Some(p) => Some(visible(&txn, &who, p).await?),
+                Some(p) => Some(visible_unit(&txn, &who, p).await?),
                 None => None,
             };
             let mut path = parent.as_ref().map(Unit::path).unwrap_or_default();
@@ -132,21 +64,12 @@ impl OrgService for OrgApi {
             }
             org::check_placement(parent.as_ref(), kind, "unit.parent")?;
             if units::get(&txn, &id).await?.is_some() {
-                return Err(ServiceError::AlreadyExists(format!(
-                    "{} already exists",
-                    id.resource_name()
-                ))
-                .into());
+                return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())).into());
             }
-            if units::sibling_name_taken(&txn, parent_id.as_ref(), &attrs.display_name, None)
-                .await?
-            {
+            if units::sibling_name_taken(&txn, parent_id.as_ref(), &attrs.display_name, None).await? {
                 return Err(ServiceError::invalid(
                     "unit.display_name",
-                    format!(
-                        "a sibling is already named {:?}",
-                        attrs.display_name.as_str()
-                    ),
+                    format!("a sibling is already named {:?}", attrs.display_name.as_str()),
                 )
                 .into());
             }
@@ -157,12 +80,7 @@ impl OrgService for OrgApi {
                 kind,
                 attributes: attrs,
                 ancestors: parent
-                    .map(|p| {
-                        p.ancestors
-                            .into_iter()
-                            .chain(std::iter::once(p.id))
-                            .collect()
-                    })
+                    .map(|p| p.ancestors.into_iter().chain(std::iter::once(p.id)).collect())
                     .unwrap_or_default(),
                 version: 1,
                 create_time: now,
@@ -173,13 +91,10 @@ impl OrgService for OrgApi {
         })
     }
 
-    async fn get_unit(
-        &self,
-        request: Request<pb::GetUnitRequest>,
-    ) -> Result<Response<pb::Unit>, Status> {
+    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
         let who = caller(&request)?;
         let id = UnitId::from_name("name", &request.get_ref().name)?;
-        let unit = visible(&self.db, &who, &id).await?;
+        let unit = visible_unit(&self.db, &who, &id).await?;
         Ok(Response::new(convert::unit(&unit)))
     }
 
@@ -189,11 +104,7 @@ impl OrgService for OrgApi {
     ) -> Result<Response<pb::ListUnitsResponse>, Status> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let page = PageRequest::parse(
-            r.page_size,
-            &r.page_token,
-            &format!("ListUnits parent={}", r.parent),
-        )?;
+        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent))?;
         let parent = match r.parent.as_str() {
             "" if who.is_admin() => None,
             "" => {
@@ -205,22 +116,13 @@ impl OrgService for OrgApi {
             }
             p => {
                 let id = UnitId::from_name("parent", p)?;
-                visible(&self.db, &who, &id).await?;
+                visible_unit(&self.db, &who, &id).await?;
                 Some(id)
             }
         };
-        let mut rows = units::children(
-            &self.db,
-            parent.as_ref(),
-            page.after.as_deref(),
-            page.fetch_limit(),
-        )
-        .await?;
+        let mut rows = units::children(&self.db, parent.as_ref(), page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
-        Ok(Response::new(pb::ListUnitsResponse {
-            units: rows.iter().map(convert::unit).collect(),
-            next_page_token,
-        }))
+        Ok(Response::new(pb::ListUnitsResponse { units: rows.iter().map(convert::unit).collect(), next_page_token }))
     }
 
     async fn get_subtree(
@@ -229,66 +131,45 @@ impl OrgService for OrgApi {
     ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
         let who = caller(&request)?;
         let id = UnitId::from_name("name", &request.get_ref().name)?;
-        let root = visible(&self.db, &who, &id).await?;
+        let root = visible_unit(&self.db, &who, &id).await?;
         let all = units::subtree(&self.db, &root).await?;
         // A rep's scope is itself even if (wrongly) something sat below it.
-        let units = all
-            .iter()
-            .filter(|u| who.can_read(&u.path()))
-            .map(convert::unit)
-            .collect();
+        let units = all.iter().filter(|u| who.can_read(&u.path())).map(convert::unit).collect();
         Ok(Response::new(pb::GetSubtreeResponse { units }))
     }
 
-    async fn update_unit(
-        &self,
-        request: Request<pb::UpdateUnitRequest>,
-    ) -> Result<Response<pb::Unit>, Status> {
+    async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new("UpdateUnit", &request_id, &r)?;
-        let input = r
-            .unit
-            .ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
+        let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
         let id = UnitId::from_name("unit.name", &input.name)?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         if paths.is_empty() {
             return Err(ServiceError::invalid("update_mask", "list the fields to change").into());
         }
         idempotent!(self.db, key, |txn| {
-            let current = visible(&txn, &who, &id).await?;
+            let current = visible_unit(&txn, &who, &id).await?;
             if !who.can_manage(&current.path()) {
                 return Err(deny_manage("UpdateUnit").into());
             }
-            check_etag(&input.etag, &current)?;
+            check_etag(&input.etag, &current.etag(), &id.resource_name())?;
             let mut next = current.clone();
             let a = &mut next.attributes;
             for path in &paths {
                 match path.as_str() {
-                    "display_name" => {
-                        a.display_name =
-                            DisplayName::parse("unit.display_name", &input.display_name)?
-                    }
+                    "display_name" => a.display_name = DisplayName::parse("unit.display_name", &input.display_name)?,
                     "manager" => a.manager = input.manager.trim().to_owned(),
-                    "seniority" => {
-                        a.seniority = convert::seniority("unit.seniority", input.seniority)?
-                    }
-                    "start_date" => {
-                        a.start_date = convert::date("unit.start_date", &input.start_date)?
-                    }
+                    "seniority" => a.seniority = convert::seniority("unit.seniority", input.seniority)?,
+                    "start_date" => a.start_date = convert::date("unit.start_date", &input.start_date)?,
                     "region_maturity" => {
-                        a.region_maturity = convert::region_maturity(
-                            "unit.region_maturity",
-                            input.region_maturity,
-                        )?;
+                        a.region_maturity = convert::region_maturity("unit.region_maturity", input.region_maturity)?;
                     }
                     "kind" | "parent" => {
                         return Err(ServiceError::invalid(
                             "update_mask",
-                            format!(
-                                "{path} cannot change here (kind is fixed; use MoveUnit for parent)"
-                            ),
+                            format!("{path} cannot change here (kind is fixed; use MoveUnit for parent)"),
                         )
                         .into());
                     }
@@ -303,20 +184,12 @@ impl OrgService for OrgApi {
             }
             next.attributes.check_for(next.kind, "unit.")?;
             if next.attributes.display_name.key() != current.attributes.display_name.key()
-                && units::sibling_name_taken(
-                    &txn,
-                    current.parent.as_ref(),
-                    &next.attributes.display_name,
-                    Some(&id),
-                )
-                .await?
+                && units::sibling_name_taken(&txn, current.parent.as_ref(), &next.attributes.display_name, Some(&id))
+                    .await?
             {
                 return Err(ServiceError::invalid(
                     "unit.display_name",
-                    format!(
-                        "a sibling is already named {:?}",
-                        next.attributes.display_name.as_str()
-                    ),
+                    format!("a sibling is already named {:?}", next.attributes.display_name.as_str()),
                 )
                 .into());
             }
@@ -333,10 +206,7 @@ impl OrgService for OrgApi {
         })
     }
 
-    async fn move_unit(
-        &self,
-        request: Request<pb::MoveUnitRequest>,
-    ) -> Result<Response<pb::Unit>, Status> {
+    async fn move_unit(&self, request: Request<pb::MoveUnitRequest>) -> Result<Response<pb::Unit>, Status> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -344,12 +214,12 @@ impl OrgService for OrgApi {
         let id = UnitId::from_name("name", &r.name)?;
         let new_parent_id = UnitId::from_name("new_parent", &r.new_parent)?;
         idempotent!(self.db, key, |txn| {
-            let current = visible(&txn, &who, &id).await?;
+            let current = visible_unit(&txn, &who, &id).await?;
             if !who.can_manage(&current.path()) {
                 return Err(deny_manage("MoveUnit").into());
             }
-            check_etag(&r.etag, &current)?;
-            let new_parent = visible(&txn, &who, &new_parent_id).await?;
+            check_etag(&r.etag, &current.etag(), &id.resource_name())?;
+            let new_parent = visible_unit(&txn, &who, &new_parent_id).await?;
             org::check_no_cycle(&current, &new_parent, "new_parent")?;
             let mut destination = new_parent.path();
             destination.push(id.as_str().to_owned());
@@ -360,13 +230,8 @@ impl OrgService for OrgApi {
             if current.parent.as_ref() == Some(&new_parent.id) {
                 convert::unit(&current)
             } else {
-                if units::sibling_name_taken(
-                    &txn,
-                    Some(&new_parent.id),
-                    &current.attributes.display_name,
-                    Some(&id),
-                )
-                .await?
+                if units::sibling_name_taken(&txn, Some(&new_parent.id), &current.attributes.display_name, Some(&id))
+                    .await?
                 {
                     return Err(ServiceError::invalid(
                         "new_parent",
@@ -380,12 +245,8 @@ impl OrgService for OrgApi {
                 }
                 let mut moved = current.clone();
                 moved.parent = Some(new_parent.id.clone());
-                moved.ancestors = new_parent
-                    .ancestors
-                    .iter()
-                    .cloned()
-                    .chain(std::iter::once(new_parent.id.clone()))
-                    .collect();
+                moved.ancestors =
+                    new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
                 moved.version = current.version + 1;
                 moved.update_time = Utc::now();
                 if !units::relocate(&txn, &current, &moved, &who.person).await? {
@@ -403,19 +264,13 @@ impl OrgService for OrgApi {
         let who = caller(&request)?;
         let r = request.into_inner();
         let id = UnitId::from_name("parent", &r.parent)?;
-        let page = PageRequest::parse(
-            r.page_size,
-            &r.page_token,
-            &format!("ListUnitRevisions parent={}", r.parent),
-        )?;
-        visible(&self.db, &who, &id).await?;
+        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnitRevisions parent={}", r.parent))?;
+        visible_unit(&self.db, &who, &id).await?;
         let after = page
             .after
             .as_deref()
             .map(|a| {
-                a.parse::<i64>().map_err(|_| {
-                    ServiceError::invalid("page_token", "is not a token of this listing")
-                })
+                a.parse::<i64>().map_err(|_| ServiceError::invalid("page_token", "is not a token of this listing"))
             })
             .transpose()?;
         let mut rows = units::revisions(&self.db, &id, after, page.fetch_limit()).await?;

@@ -13,10 +13,7 @@ impl RoundingUnit {
     pub fn parse(field: &str, s: &str) -> Result<Self, ServiceError> {
         let a = Amount::parse(s).map_err(|e| ServiceError::invalid(field, e.to_string()))?;
         if a.decimal() <= Decimal::ZERO {
-            return Err(ServiceError::invalid(
-                field,
-                "must be positive, e.g. 0.01 or 10000",
-            ));
+            return Err(ServiceError::invalid(field, "must be positive, e.g. 0.01 or 10000"));
         }
         Ok(Self(a.decimal()))
     }
@@ -28,9 +25,7 @@ impl RoundingUnit {
     /// How many units `amount` is, if it is a whole number of them.
     pub fn exact_units(self, amount: Amount) -> Option<i128> {
         let q = amount.decimal() / self.0;
-        (q.fract().is_zero())
-            .then(|| i128::try_from(q).ok())
-            .flatten()
+        (q.fract().is_zero()).then(|| i128::try_from(q).ok()).flatten()
     }
 
     /// Whole units in `d`, rounded down.
@@ -40,8 +35,7 @@ impl RoundingUnit {
 
     /// `d` rounded to the nearest unit (half away from zero).
     pub fn round(self, d: Decimal) -> Result<Amount, ServiceError> {
-        let q = (d / self.0)
-            .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+        let q = (d / self.0).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
         Ok(Amount::from_decimal(q * self.0)?)
     }
 
@@ -57,10 +51,7 @@ impl RoundingUnit {
 /// quota, and the leftover units go to the largest remainders (ties: lower
 /// index first). Integer arithmetic throughout, so no rounding drift.
 pub fn largest_remainder(total_units: i128, weights: &[Decimal]) -> Result<Vec<i128>, SplitError> {
-    if let Some(i) = weights
-        .iter()
-        .position(|w| w.is_sign_negative() && !w.is_zero())
-    {
+    if let Some(i) = weights.iter().position(|w| w.is_sign_negative() && !w.is_zero()) {
         return Err(SplitError::Negative(i));
     }
     let scale = weights.iter().map(|w| w.scale()).max().unwrap_or(0);
@@ -72,10 +63,7 @@ pub fn largest_remainder(total_units: i128, weights: &[Decimal]) -> Result<Vec<i
             w.mantissa()
         })
         .collect();
-    let sum: i128 = ints
-        .iter()
-        .try_fold(0i128, |acc, w| acc.checked_add(*w))
-        .ok_or(SplitError::TooLarge)?;
+    let sum: i128 = ints.iter().try_fold(0i128, |acc, w| acc.checked_add(*w)).ok_or(SplitError::TooLarge)?;
     if sum == 0 {
         return Err(SplitError::AllZero);
     }
@@ -88,10 +76,7 @@ pub fn largest_remainder(total_units: i128, weights: &[Decimal]) -> Result<Vec<i
     }
     let leftover = total_units - parts.iter().sum::<i128>();
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in remainders
-        .into_iter()
-        .take(usize::try_from(leftover).unwrap_or(0))
-    {
+    for (_, i) in remainders.into_iter().take(usize::try_from(leftover).unwrap_or(0)) {
         parts[i] += 1;
     }
     Ok(parts)
@@ -126,17 +111,9 @@ pub struct Coverage {
 impl Coverage {
     pub fn of(parent: Amount, allocated: Amount) -> Result<Self, ServiceError> {
         let diff = parent.checked_sub(allocated)?;
-        let (reserve, over) = if diff.is_negative() {
-            (Amount::ZERO, allocated.checked_sub(parent)?)
-        } else {
-            (diff, Amount::ZERO)
-        };
-        Ok(Self {
-            parent,
-            allocated,
-            reserve,
-            over_assignment: over,
-        })
+        let (reserve, over) =
+            if diff.is_negative() { (Amount::ZERO, allocated.checked_sub(parent)?) } else { (diff, Amount::ZERO) };
+        Ok(Self { parent, allocated, reserve, over_assignment: over })
     }
 
     /// Refuses a coverage outside the policy, with the numbers.
@@ -155,27 +132,18 @@ impl Coverage {
         );
         let refuse = |rule: String| Err(ServiceError::invalid(field, format!("{numbers}: {rule}")));
         match policy {
-            CoveragePolicy::Strict
-                if !self.reserve.is_zero() || !self.over_assignment.is_zero() =>
-            {
-                refuse(
-                    "the plan's STRICT policy needs children to sum exactly to the parent"
-                        .to_owned(),
-                )
+            CoveragePolicy::Strict if !self.reserve.is_zero() || !self.over_assignment.is_zero() => {
+                refuse("the plan's STRICT policy needs children to sum exactly to the parent".to_owned())
             }
             CoveragePolicy::Reserve(max)
                 if !self.over_assignment.is_zero()
-                    || self.reserve.decimal() * Decimal::ONE_HUNDRED
-                        > max * self.parent.decimal() =>
+                    || self.reserve.decimal() * Decimal::ONE_HUNDRED > max * self.parent.decimal() =>
             {
-                refuse(format!(
-                    "the plan's RESERVE policy allows up to {max}% unassigned and no over-assignment"
-                ))
+                refuse(format!("the plan's RESERVE policy allows up to {max}% unassigned and no over-assignment"))
             }
             CoveragePolicy::OverAssign(max)
                 if !self.reserve.is_zero()
-                    || self.over_assignment.decimal() * Decimal::ONE_HUNDRED
-                        > max * self.parent.decimal() =>
+                    || self.over_assignment.decimal() * Decimal::ONE_HUNDRED > max * self.parent.decimal() =>
             {
                 refuse(format!(
                     "the plan's OVER_ASSIGN policy allows children up to {max}% above the parent and no reserve"
@@ -236,14 +204,8 @@ impl Split {
         if self.children.is_empty() {
             return Err(ServiceError::invalid("inputs", "name at least one child"));
         }
-        let amounts = if self.strategy == SplitStrategy::Manual {
-            self.manual()?
-        } else {
-            self.weighted()?
-        };
-        let allocated = amounts
-            .iter()
-            .try_fold(Amount::ZERO, |acc, a| acc.checked_add(*a))?;
+        let amounts = if self.strategy == SplitStrategy::Manual { self.manual()? } else { self.weighted()? };
+        let allocated = amounts.iter().try_fold(Amount::ZERO, |acc, a| acc.checked_add(*a))?;
         Ok((amounts, Coverage::of(self.parent, allocated)?))
     }
 
@@ -253,19 +215,14 @@ impl Split {
             .enumerate()
             .map(|(i, c)| {
                 let field = format!("inputs[{i}].manual_amount");
-                let a = c
-                    .manual_amount
-                    .ok_or_else(|| ServiceError::invalid(&field, "is required for MANUAL"))?;
+                let a = c.manual_amount.ok_or_else(|| ServiceError::invalid(&field, "is required for MANUAL"))?;
                 if a.is_negative() {
                     return Err(ServiceError::invalid(&field, "must not be negative"));
                 }
                 if self.unit.exact_units(a).is_none() {
                     return Err(ServiceError::invalid(
                         &field,
-                        format!(
-                            "{a} is not a multiple of the plan's rounding unit {}",
-                            self.unit.decimal()
-                        ),
+                        format!("{a} is not a multiple of the plan's rounding unit {}", self.unit.decimal()),
                     ));
                 }
                 Ok(a)
@@ -275,12 +232,8 @@ impl Split {
 
     fn weighted(&self) -> Result<Vec<Amount>, ServiceError> {
         let m = &self.modifiers;
-        if !(self.allocate_percent > Decimal::ZERO && self.allocate_percent <= Decimal::from(1000))
-        {
-            return Err(ServiceError::invalid(
-                "allocate_percent",
-                "must be above 0 and at most 1000",
-            ));
+        if !(self.allocate_percent > Decimal::ZERO && self.allocate_percent <= Decimal::from(1000)) {
+            return Err(ServiceError::invalid("allocate_percent", "must be above 0 and at most 1000"));
         }
         let total = self.parent.decimal() * self.allocate_percent / Decimal::ONE_HUNDRED;
         let mut units_left = self.unit.floor_units(total);
@@ -302,30 +255,20 @@ impl Split {
             }
         }
         if units_left < 0 {
-            return Err(ServiceError::invalid(
-                "modifiers",
-                "the fixed base amounts exceed what there is to allocate",
-            ));
+            return Err(ServiceError::invalid("modifiers", "the fixed base amounts exceed what there is to allocate"));
         }
 
         let weights = self.weights()?;
-        let pool: Vec<usize> = (0..self.children.len())
-            .filter(|i| fixed[*i].is_none())
-            .collect();
+        let pool: Vec<usize> = (0..self.children.len()).filter(|i| fixed[*i].is_none()).collect();
         let mut units: Vec<i128> = fixed.iter().map(|f| f.unwrap_or(0)).collect();
         if !pool.is_empty() {
             let pool_weights: Vec<Decimal> = pool.iter().map(|i| weights[*i]).collect();
             let parts = largest_remainder(units_left, &pool_weights).map_err(|e| match e {
-                SplitError::Negative(j) => ServiceError::invalid(
-                    format!("inputs[{}]", pool[j]),
-                    "weights must not be negative",
-                ),
-                SplitError::AllZero => {
-                    ServiceError::invalid("inputs", "the weights are all zero; nothing to split by")
+                SplitError::Negative(j) => {
+                    ServiceError::invalid(format!("inputs[{}]", pool[j]), "weights must not be negative")
                 }
-                SplitError::TooLarge => {
-                    ServiceError::invalid("inputs", "the weights have too many digits")
-                }
+                SplitError::AllZero => ServiceError::invalid("inputs", "the weights are all zero; nothing to split by"),
+                SplitError::TooLarge => ServiceError::invalid("inputs", "the weights have too many digits"),
             })?;
             for (j, i) in pool.iter().enumerate() {
                 units[*i] = parts[j];
@@ -339,8 +282,7 @@ impl Split {
         let m = &self.modifiers;
         let nonneg = |i: usize, name: &str, v: Option<Decimal>| -> Result<Decimal, ServiceError> {
             let field = format!("inputs[{i}].{name}");
-            let v =
-                v.ok_or_else(|| ServiceError::invalid(&field, "is required for this strategy"))?;
+            let v = v.ok_or_else(|| ServiceError::invalid(&field, "is required for this strategy"))?;
             if v.is_sign_negative() && !v.is_zero() {
                 return Err(ServiceError::invalid(&field, "must not be negative"));
             }
@@ -359,13 +301,7 @@ impl Split {
                     .children
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| {
-                        nonneg(
-                            i,
-                            "historical_actual",
-                            c.historical_actual.map(Amount::decimal),
-                        )
-                    })
+                    .map(|(i, c)| nonneg(i, "historical_actual", c.historical_actual.map(Amount::decimal)))
                     .collect::<Result<_, _>>()?;
                 match m.blend_history_percent {
                     None => hist,
@@ -409,22 +345,12 @@ fn blend(hist: &[Decimal], pot: &[Decimal], h: Decimal) -> Result<Vec<Decimal>, 
     let norm = |v: &[Decimal], what: &str| -> Result<Vec<Decimal>, ServiceError> {
         let sum: Decimal = v.iter().sum();
         if sum.is_zero() {
-            return Err(ServiceError::invalid(
-                "inputs",
-                format!("the {what} are all zero; nothing to blend"),
-            ));
+            return Err(ServiceError::invalid("inputs", format!("the {what} are all zero; nothing to blend")));
         }
         Ok(v.iter().map(|x| x / sum).collect())
     };
-    let (hn, pn) = (
-        norm(hist, "historical actuals")?,
-        norm(pot, "potential weights")?,
-    );
-    Ok(hn
-        .iter()
-        .zip(pn)
-        .map(|(a, b)| (h * a + (Decimal::ONE - h) * b).round_dp(12))
-        .collect())
+    let (hn, pn) = (norm(hist, "historical actuals")?, norm(pot, "potential weights")?);
+    Ok(hn.iter().zip(pn).map(|(a, b)| (h * a + (Decimal::ONE - h) * b).round_dp(12)).collect())
 }
 
 #[cfg(test)]
@@ -440,13 +366,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn split(
-        parent: &str,
-        unit: &str,
-        strategy: SplitStrategy,
-        children: Vec<ChildInput>,
-        pct: &str,
-    ) -> Split {
+    fn split(parent: &str, unit: &str, strategy: SplitStrategy, children: Vec<ChildInput>, pct: &str) -> Split {
         Split {
             parent: amt(parent),
             unit: RoundingUnit::parse("u", unit).unwrap(),
@@ -458,201 +378,79 @@ mod tests {
     }
 
     fn weights(ws: &[&str]) -> Vec<ChildInput> {
-        ws.iter()
-            .map(|w| ChildInput {
-                weight: Some(dec(w)),
-                ..Default::default()
-            })
-            .collect()
+        ws.iter().map(|w| ChildInput { weight: Some(dec(w)), ..Default::default() }).collect()
     }
 
     #[test]
     fn the_guides_regions() {
         // 1000万 → A 30, B 25, C 20, D 15 (of the parent): 90% allocated, 10% reserve.
-        let s = split(
-            "10000000.00",
-            "0.01",
-            SplitStrategy::Weights,
-            weights(&["30", "25", "20", "15"]),
-            "90",
-        );
+        let s = split("10000000.00", "0.01", SplitStrategy::Weights, weights(&["30", "25", "20", "15"]), "90");
         let (amounts, cov) = s.compute().unwrap();
         let shown: Vec<String> = amounts.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            shown,
-            ["3000000.00", "2500000.00", "2000000.00", "1500000.00"]
-        );
-        assert_eq!(
-            (cov.allocated.to_string(), cov.reserve.to_string()),
-            ("9000000.00".into(), "1000000.00".into())
-        );
-        cov.check(CoveragePolicy::Reserve(dec("10")), "inputs")
-            .unwrap();
-        assert!(
-            cov.check(CoveragePolicy::Reserve(dec("5")), "inputs")
-                .is_err()
-        );
-        let err = cov
-            .check(CoveragePolicy::Strict, "inputs")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(shown, ["3000000.00", "2500000.00", "2000000.00", "1500000.00"]);
+        assert_eq!((cov.allocated.to_string(), cov.reserve.to_string()), ("9000000.00".into(), "1000000.00".into()));
+        cov.check(CoveragePolicy::Reserve(dec("10")), "inputs").unwrap();
+        assert!(cov.check(CoveragePolicy::Reserve(dec("5")), "inputs").is_err());
+        let err = cov.check(CoveragePolicy::Strict, "inputs").unwrap_err().to_string();
         assert!(err.contains("reserve 1000000.00 (10%)"), "{err}");
     }
 
     #[test]
     fn thirds_round_to_the_unit_and_sum_exactly() {
-        let (a, cov) = split(
-            "100.00",
-            "0.01",
-            SplitStrategy::Equal,
-            vec![ChildInput::default(); 3],
-            "100",
-        )
-        .compute()
-        .unwrap();
-        assert_eq!(
-            a.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["33.34", "33.33", "33.33"]
-        );
+        let (a, cov) =
+            split("100.00", "0.01", SplitStrategy::Equal, vec![ChildInput::default(); 3], "100").compute().unwrap();
+        assert_eq!(a.iter().map(ToString::to_string).collect::<Vec<_>>(), ["33.34", "33.33", "33.33"]);
         assert!(cov.reserve.is_zero());
-        let (a, _) = split(
-            "1000000",
-            "10000",
-            SplitStrategy::Equal,
-            vec![ChildInput::default(); 3],
-            "100",
-        )
-        .compute()
-        .unwrap();
-        assert_eq!(
-            a.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["340000.00", "330000.00", "330000.00"]
-        );
+        let (a, _) =
+            split("1000000", "10000", SplitStrategy::Equal, vec![ChildInput::default(); 3], "100").compute().unwrap();
+        assert_eq!(a.iter().map(ToString::to_string).collect::<Vec<_>>(), ["340000.00", "330000.00", "330000.00"]);
     }
 
     #[test]
     fn new_hires_get_less_under_historical_share() {
         let mut kids = vec![
-            ChildInput {
-                historical_actual: Some(amt("1000000")),
-                ..Default::default()
-            },
-            ChildInput {
-                historical_actual: Some(amt("1000000")),
-                new_hire: true,
-                ..Default::default()
-            },
+            ChildInput { historical_actual: Some(amt("1000000")), ..Default::default() },
+            ChildInput { historical_actual: Some(amt("1000000")), new_hire: true, ..Default::default() },
         ];
-        let mut s = split(
-            "2000000",
-            "0.01",
-            SplitStrategy::HistoricalShare,
-            kids.clone(),
-            "100",
-        );
+        let mut s = split("2000000", "0.01", SplitStrategy::HistoricalShare, kids.clone(), "100");
         s.modifiers.new_hire_factor = Some(dec("0.6"));
         let (a, _) = s.compute().unwrap();
-        assert_eq!(
-            (a[0].to_string(), a[1].to_string()),
-            ("1250000.00".into(), "750000.00".into())
-        );
+        assert_eq!((a[0].to_string(), a[1].to_string()), ("1250000.00".into(), "750000.00".into()));
         // A fixed base instead of a factor.
         kids[1].historical_actual = Some(Amount::ZERO);
-        let mut s = split(
-            "2000000",
-            "0.01",
-            SplitStrategy::HistoricalShare,
-            kids,
-            "100",
-        );
+        let mut s = split("2000000", "0.01", SplitStrategy::HistoricalShare, kids, "100");
         s.modifiers.new_hire_base = Some(amt("300000"));
         let (a, _) = s.compute().unwrap();
-        assert_eq!(
-            (a[0].to_string(), a[1].to_string()),
-            ("1700000.00".into(), "300000.00".into())
-        );
+        assert_eq!((a[0].to_string(), a[1].to_string()), ("1700000.00".into(), "300000.00".into()));
     }
 
     #[test]
     fn blend_of_history_and_potential() {
         let kids = vec![
-            ChildInput {
-                historical_actual: Some(amt("300")),
-                potential_weight: Some(dec("1")),
-                ..Default::default()
-            },
-            ChildInput {
-                historical_actual: Some(amt("100")),
-                potential_weight: Some(dec("1")),
-                ..Default::default()
-            },
+            ChildInput { historical_actual: Some(amt("300")), potential_weight: Some(dec("1")), ..Default::default() },
+            ChildInput { historical_actual: Some(amt("100")), potential_weight: Some(dec("1")), ..Default::default() },
         ];
         let mut s = split("1000", "1", SplitStrategy::HistoricalShare, kids, "100");
         s.modifiers.blend_history_percent = Some(dec("50"));
         let (a, _) = s.compute().unwrap();
         // 0.5 × (0.75, 0.25) + 0.5 × (0.5, 0.5) = (0.625, 0.375)
-        assert_eq!(
-            (a[0].to_string(), a[1].to_string()),
-            ("625.00".into(), "375.00".into())
-        );
+        assert_eq!((a[0].to_string(), a[1].to_string()), ("625.00".into(), "375.00".into()));
     }
 
     #[test]
     fn bad_weights_and_manual_amounts() {
-        let neg = split(
-            "100",
-            "1",
-            SplitStrategy::Weights,
-            weights(&["1", "-1"]),
-            "100",
-        )
-        .compute()
-        .unwrap_err();
-        assert!(
-            matches!(neg, ServiceError::InvalidArgument(v) if v[0].field == "inputs[1].weight")
-        );
-        let zero = split(
-            "100",
-            "1",
-            SplitStrategy::Weights,
-            weights(&["0", "0"]),
-            "100",
-        )
-        .compute()
-        .unwrap_err();
+        let neg = split("100", "1", SplitStrategy::Weights, weights(&["1", "-1"]), "100").compute().unwrap_err();
+        assert!(matches!(neg, ServiceError::InvalidArgument(v) if v[0].field == "inputs[1].weight"));
+        let zero = split("100", "1", SplitStrategy::Weights, weights(&["0", "0"]), "100").compute().unwrap_err();
         assert!(matches!(zero, ServiceError::InvalidArgument(v) if v[0].field == "inputs"));
-        let manual = |a: &str| ChildInput {
-            manual_amount: Some(amt(a)),
-            ..Default::default()
-        };
-        let odd = split(
-            "100",
-            "10",
-            SplitStrategy::Manual,
-            vec![manual("55")],
-            "100",
-        )
-        .compute()
-        .unwrap_err();
-        assert!(
-            matches!(odd, ServiceError::InvalidArgument(v) if v[0].field == "inputs[0].manual_amount")
-        );
-        let (_, cov) = split(
-            "100",
-            "10",
-            SplitStrategy::Manual,
-            vec![manual("60"), manual("60")],
-            "100",
-        )
-        .compute()
-        .unwrap();
+        let manual = |a: &str| ChildInput { manual_amount: Some(amt(a)), ..Default::default() };
+        let odd = split("100", "10", SplitStrategy::Manual, vec![manual("55")], "100").compute().unwrap_err();
+        assert!(matches!(odd, ServiceError::InvalidArgument(v) if v[0].field == "inputs[0].manual_amount"));
+        let (_, cov) =
+            split("100", "10", SplitStrategy::Manual, vec![manual("60"), manual("60")], "100").compute().unwrap();
         assert_eq!(cov.over_assignment.to_string(), "20.00");
-        assert!(
-            cov.check(CoveragePolicy::OverAssign(dec("10")), "inputs")
-                .is_err()
-        );
-        cov.check(CoveragePolicy::OverAssign(dec("20")), "inputs")
-            .unwrap();
+        assert!(cov.check(CoveragePolicy::OverAssign(dec("10")), "inputs").is_err());
+        cov.check(CoveragePolicy::OverAssign(dec("20")), "inputs").unwrap();
     }
 
     proptest! {

@@ -26,10 +26,7 @@ impl Milestones {
         for (i, m) in items.iter().enumerate() {
             let f = |name: &str| format!("{field}[{i}].{name}");
             if !(1..=31).contains(&m.day) {
-                return Err(ServiceError::invalid(
-                    f("day_of_period"),
-                    "must be between 1 and 31",
-                ));
+                return Err(ServiceError::invalid(f("day_of_period"), "must be between 1 and 31"));
             }
             if m.percent <= Decimal::ZERO || m.percent > Decimal::ONE_HUNDRED {
                 return Err(ServiceError::invalid(
@@ -45,10 +42,7 @@ impl Milestones {
                     ));
                 }
                 if m.percent <= p.percent {
-                    return Err(ServiceError::invalid(
-                        f("percent"),
-                        "cumulative percentages must increase",
-                    ));
+                    return Err(ServiceError::invalid(f("percent"), "cumulative percentages must increase"));
                 }
             }
             previous = Some(*m);
@@ -81,17 +75,9 @@ impl Milestones {
             return Ok((Amount::ZERO, None));
         }
         let day_of_period = u32::try_from((day - period.start).num_days() + 1).unwrap_or(u32::MAX);
-        let in_force = self
-            .0
-            .iter()
-            .rev()
-            .find(|m| m.day <= day_of_period)
-            .copied();
+        let in_force = self.0.iter().rev().find(|m| m.day <= day_of_period).copied();
         let pct = in_force.map_or(Decimal::ZERO, |m| m.percent);
-        Ok((
-            unit.round(target.decimal() * pct / Decimal::ONE_HUNDRED)?,
-            in_force,
-        ))
+        Ok((unit.round(target.decimal() * pct / Decimal::ONE_HUNDRED)?, in_force))
     }
 }
 
@@ -102,13 +88,7 @@ mod tests {
     fn ms(items: &[(u32, &str)]) -> Result<Milestones, ServiceError> {
         Milestones::parse(
             "milestones",
-            items
-                .iter()
-                .map(|(d, p)| Milestone {
-                    day: *d,
-                    percent: p.parse().unwrap(),
-                })
-                .collect(),
+            items.iter().map(|(d, p)| Milestone { day: *d, percent: p.parse().unwrap() }).collect(),
         )
     }
 
@@ -118,15 +98,7 @@ mod tests {
         let jan = Period::parse("p", "2024-01", 1).unwrap();
         let unit = RoundingUnit::parse("u", "0.01").unwrap();
         let target = Amount::parse("100000").unwrap();
-        let at = |d: u32| {
-            m.expected(
-                &jan,
-                target,
-                unit,
-                NaiveDate::from_ymd_opt(2024, 1, d).unwrap(),
-            )
-            .unwrap()
-        };
+        let at = |d: u32| m.expected(&jan, target, unit, NaiveDate::from_ymd_opt(2024, 1, d).unwrap()).unwrap();
         assert_eq!(at(4).0, Amount::ZERO);
         assert_eq!(at(10).0.to_string(), "20000.00");
         let (expected, milestone) = at(16);

@@ -5,3 +5,5 @@ pub mod allocation;
 pub mod milestones;
 pub mod org;
 pub mod phasing;
+pub mod plan;
+pub mod target;

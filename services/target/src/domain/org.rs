@@ -10,27 +10,26 @@ use attain_kit::ServiceError;
 /// Longest display name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// A unit id: lower-case letters, digits and '-', 1–63 characters,
-/// starting with a letter (generated ids are UUIDs, which fit too apart from
-/// a leading digit, so they start with "u").
+/// A resource id (units, plans, targets, adjustments): lower-case letters,
+/// digits and '-', 1–63 characters, starting with a letter (generated ids
+/// are "u" + a UUIDv7, so they sort by creation).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct UnitId(String);
+pub struct Id(String);
 
-impl UnitId {
+/// Units are named by an [`Id`].
+pub type UnitId = Id;
+
+impl Id {
     pub fn parse(field: &str, id: &str) -> Result<Self, ServiceError> {
         let ok = (1..=63).contains(&id.len())
             && id.as_bytes()[0].is_ascii_lowercase()
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(id.to_owned()))
         } else {
             Err(ServiceError::invalid(
                 field,
-                format!(
-                    "{id:?} is not a unit id (a-z, 0-9 and '-', 1–63 characters, starting with a letter)"
-                ),
+                format!("{id:?} is not a unit id (a-z, 0-9 and '-', 1–63 characters, starting with a letter)"),
             ))
         }
     }
@@ -39,14 +38,8 @@ impl UnitId {
     pub fn from_name(field: &str, name: &str) -> Result<Self, ServiceError> {
         match name.strip_prefix("units/") {
             Some(id) => Self::parse(field, id),
-            None if name.is_empty() => Err(ServiceError::invalid(
-                field,
-                "is required (units/{unit_id})",
-            )),
-            None => Err(ServiceError::invalid(
-                field,
-                format!("{name:?} is not a unit name (units/{{unit_id}})"),
-            )),
+            None if name.is_empty() => Err(ServiceError::invalid(field, "is required (units/{unit_id})")),
+            None => Err(ServiceError::invalid(field, format!("{name:?} is not a unit name (units/{{unit_id}})"))),
         }
     }
 
@@ -58,6 +51,7 @@ impl UnitId {
         &self.0
     }
 
+    /// The name of the unit with this id, "units/{id}".
     pub fn resource_name(&self) -> String {
         format!("units/{}", self.0)
     }
@@ -81,10 +75,7 @@ impl DisplayName {
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ServiceError::invalid(
-                field,
-                "must not contain control characters",
-            ));
+            return Err(ServiceError::invalid(field, "must not contain control characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -119,9 +110,7 @@ impl UnitKind {
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Company, Self::Region, Self::Team, Self::Rep]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [Self::Company, Self::Region, Self::Team, Self::Rep].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -142,9 +131,7 @@ impl Seniority {
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Senior, Self::Regular, Self::NewHire]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [Self::Senior, Self::Regular, Self::NewHire].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -163,9 +150,7 @@ impl RegionMaturity {
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Established, Self::New]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [Self::Established, Self::New].into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -184,10 +169,7 @@ impl UnitAttributes {
     /// Attributes that only some kinds carry.
     pub fn check_for(&self, kind: UnitKind, field_prefix: &str) -> Result<(), ServiceError> {
         if self.seniority.is_some() && kind != UnitKind::Rep {
-            return Err(ServiceError::invalid(
-                format!("{field_prefix}seniority"),
-                "only REP units have a seniority",
-            ));
+            return Err(ServiceError::invalid(format!("{field_prefix}seniority"), "only REP units have a seniority"));
         }
         if self.region_maturity.is_some() && kind != UnitKind::Region {
             return Err(ServiceError::invalid(
@@ -222,11 +204,7 @@ pub struct Unit {
 impl Unit {
     /// Ids from the root down to this unit, for scope checks.
     pub fn path(&self) -> Vec<String> {
-        self.ancestors
-            .iter()
-            .chain(std::iter::once(&self.id))
-            .map(|u| u.as_str().to_owned())
-            .collect()
+        self.ancestors.iter().chain(std::iter::once(&self.id)).map(|u| u.as_str().to_owned()).collect()
     }
 
     /// Whether `other` is this unit or lies below it.
@@ -240,27 +218,16 @@ impl Unit {
 }
 
 /// Checks that a unit of `kind` may sit under `parent` (None: a root).
-pub fn check_placement(
-    parent: Option<&Unit>,
-    kind: UnitKind,
-    field: &str,
-) -> Result<(), ServiceError> {
+pub fn check_placement(parent: Option<&Unit>, kind: UnitKind, field: &str) -> Result<(), ServiceError> {
     match parent {
         None if kind == UnitKind::Company => Ok(()),
         None => Err(ServiceError::invalid(
             field,
-            format!(
-                "a {} unit needs a parent; only COMPANY units are roots",
-                kind.as_str()
-            ),
+            format!("a {} unit needs a parent; only COMPANY units are roots", kind.as_str()),
         )),
-        Some(p) if p.kind == UnitKind::Rep => Err(ServiceError::invalid(
-            field,
-            format!(
-                "{} is a REP unit, which has no children",
-                p.id.resource_name()
-            ),
-        )),
+        Some(p) if p.kind == UnitKind::Rep => {
+            Err(ServiceError::invalid(field, format!("{} is a REP unit, which has no children", p.id.resource_name())))
+        }
         Some(p) if kind <= p.kind => Err(ServiceError::invalid(
             field,
             format!(
@@ -294,8 +261,8 @@ mod tests {
 
     fn unit(id: &str, kind: UnitKind, ancestors: &[&str]) -> Unit {
         Unit {
-            id: UnitId(id.into()),
-            parent: ancestors.last().map(|a| UnitId((*a).into())),
+            id: Id(id.into()),
+            parent: ancestors.last().map(|a| Id((*a).into())),
             kind,
             attributes: UnitAttributes {
                 display_name: DisplayName(id.into()),
@@ -304,7 +271,7 @@ mod tests {
                 start_date: None,
                 region_maturity: None,
             },
-            ancestors: ancestors.iter().map(|a| UnitId((*a).into())).collect(),
+            ancestors: ancestors.iter().map(|a| Id((*a).into())).collect(),
             version: 1,
             create_time: Utc::now(),
             update_time: Utc::now(),
@@ -326,10 +293,7 @@ mod tests {
         assert!(DisplayName::parse("f", &"名".repeat(100)).is_ok());
         assert!(DisplayName::parse("f", &"名".repeat(101)).is_err());
         assert!(DisplayName::parse("f", "a\u{7}b").is_err());
-        assert_eq!(
-            DisplayName::parse("f", "Region A").unwrap().key(),
-            "region a"
-        );
+        assert_eq!(DisplayName::parse("f", "Region A").unwrap().key(), "region a");
     }
 
     #[test]
@@ -340,10 +304,7 @@ mod tests {
         assert!(check_placement(None, UnitKind::Company, "p").is_ok());
         assert!(check_placement(None, UnitKind::Region, "p").is_err());
         assert!(check_placement(Some(&company), UnitKind::Region, "p").is_ok());
-        assert!(
-            check_placement(Some(&region), UnitKind::Rep, "p").is_ok(),
-            "a region may hold reps directly"
-        );
+        assert!(check_placement(Some(&region), UnitKind::Rep, "p").is_ok(), "a region may hold reps directly");
         assert!(check_placement(Some(&region), UnitKind::Region, "p").is_err());
         assert!(check_placement(Some(&region), UnitKind::Company, "p").is_err());
         assert!(check_placement(Some(&rep), UnitKind::Rep, "p").is_err());

@@ -25,11 +25,7 @@ pub struct WorkingCalendar {
 
 impl Default for WorkingCalendar {
     fn default() -> Self {
-        Self {
-            weekend_days: [6, 7].into(),
-            holidays: BTreeSet::new(),
-            working_weekends: BTreeSet::new(),
-        }
+        Self { weekend_days: [6, 7].into(), holidays: BTreeSet::new(), working_weekends: BTreeSet::new() }
     }
 }
 
@@ -38,19 +34,12 @@ impl WorkingCalendar {
         if self.holidays.contains(&d) {
             return false;
         }
-        self.working_weekends.contains(&d)
-            || !self
-                .weekend_days
-                .contains(&d.weekday().number_from_monday())
+        self.working_weekends.contains(&d) || !self.weekend_days.contains(&d.weekday().number_from_monday())
     }
 
     /// Working days from `start` through `end` (inclusive).
     pub fn working_days(&self, start: NaiveDate, end: NaiveDate) -> i64 {
-        start
-            .iter_days()
-            .take_while(|d| *d <= end)
-            .filter(|d| self.is_working(*d))
-            .count() as i64
+        start.iter_days().take_while(|d| *d <= end).filter(|d| self.is_working(*d)).count() as i64
     }
 
     /// Share of a period's working days elapsed by the end of `day` (by
@@ -71,7 +60,7 @@ impl WorkingCalendar {
 }
 
 /// How a yearly target spreads over its days.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Curve {
     /// Every calendar day the same.
     Even,
@@ -91,45 +80,25 @@ impl Curve {
         if percents.len() != 12 && percents.len() != 4 {
             return Err(ServiceError::invalid(
                 field,
-                format!(
-                    "give 12 monthly or 4 quarterly percentages, not {}",
-                    percents.len()
-                ),
+                format!("give 12 monthly or 4 quarterly percentages, not {}", percents.len()),
             ));
         }
-        if let Some(i) = percents
-            .iter()
-            .position(|p| p.is_sign_negative() && !p.is_zero())
-        {
-            return Err(ServiceError::invalid(
-                format!("{field}[{i}]"),
-                "must not be negative",
-            ));
+        if let Some(i) = percents.iter().position(|p| p.is_sign_negative() && !p.is_zero()) {
+            return Err(ServiceError::invalid(format!("{field}[{i}]"), "must not be negative"));
         }
         let sum: Decimal = percents.iter().sum();
         if sum != Decimal::ONE_HUNDRED {
-            return Err(ServiceError::invalid(
-                field,
-                format!("the percentages sum to {sum}, not 100"),
-            ));
+            return Err(ServiceError::invalid(field, format!("the percentages sum to {sum}, not 100")));
         }
         Ok(Self::Profile(percents))
     }
 
     pub fn last_year(field: &str, monthly: Vec<Decimal>) -> Result<Self, ServiceError> {
         if monthly.len() != 12 {
-            return Err(ServiceError::invalid(
-                field,
-                format!("give 12 monthly actuals, not {}", monthly.len()),
-            ));
+            return Err(ServiceError::invalid(field, format!("give 12 monthly actuals, not {}", monthly.len())));
         }
-        if monthly.iter().any(|m| m.is_sign_negative() && !m.is_zero())
-            || monthly.iter().all(Decimal::is_zero)
-        {
-            return Err(ServiceError::invalid(
-                field,
-                "the monthly actuals must be non-negative and not all zero",
-            ));
+        if monthly.iter().any(|m| m.is_sign_negative() && !m.is_zero()) || monthly.iter().all(Decimal::is_zero) {
+            return Err(ServiceError::invalid(field, "the monthly actuals must be non-negative and not all zero"));
         }
         Ok(Self::LastYear(monthly))
     }
@@ -144,44 +113,22 @@ pub struct DayCurve {
 }
 
 impl DayCurve {
-    pub fn build(
-        year: &Period,
-        calendar: &WorkingCalendar,
-        curve: &Curve,
-    ) -> Result<Self, ServiceError> {
-        let days: Vec<NaiveDate> = year
-            .start
-            .iter_days()
-            .take_while(|d| *d <= year.end)
-            .collect();
+    pub fn build(year: &Period, calendar: &WorkingCalendar, curve: &Curve) -> Result<Self, ServiceError> {
+        let days: Vec<NaiveDate> = year.start.iter_days().take_while(|d| *d <= year.end).collect();
         let weights: Vec<Decimal> = match curve {
             Curve::Even => vec![Decimal::ONE; days.len()],
-            Curve::WorkingDays => days
-                .iter()
-                .map(|d| {
-                    if calendar.is_working(*d) {
-                        Decimal::ONE
-                    } else {
-                        Decimal::ZERO
-                    }
-                })
-                .collect(),
+            Curve::WorkingDays => {
+                days.iter().map(|d| if calendar.is_working(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
+            }
             Curve::Profile(p) => monthly_spread(year, calendar, &month_shares(p))?,
             Curve::LastYear(m) => {
                 let sum: Decimal = m.iter().sum();
-                monthly_spread(
-                    year,
-                    calendar,
-                    &m.iter().map(|x| x / sum).collect::<Vec<_>>(),
-                )?
+                monthly_spread(year, calendar, &m.iter().map(|x| x / sum).collect::<Vec<_>>())?
             }
         };
         let total: Decimal = weights.iter().sum();
         if total.is_zero() {
-            return Err(ServiceError::invalid(
-                "phasing",
-                "the curve gives no day any weight (no working days?)",
-            ));
+            return Err(ServiceError::invalid("phasing", "the curve gives no day any weight (no working days?)"));
         }
         let mut running = Decimal::ZERO;
         let cumulative = weights
@@ -195,10 +142,7 @@ impl DayCurve {
         if let Some(last) = cumulative.last_mut() {
             *last = Decimal::ONE; // exact at year end whatever the division left
         }
-        Ok(Self {
-            year: year.clone(),
-            cumulative,
-        })
+        Ok(Self { year: year.clone(), cumulative })
     }
 
     pub fn year(&self) -> &Period {
@@ -215,12 +159,7 @@ impl DayCurve {
     }
 
     /// The yearly amount's cumulative part through `day`, rounded to the unit.
-    pub fn amount_through(
-        &self,
-        yearly: Amount,
-        unit: RoundingUnit,
-        day: NaiveDate,
-    ) -> Result<Amount, ServiceError> {
+    pub fn amount_through(&self, yearly: Amount, unit: RoundingUnit, day: NaiveDate) -> Result<Amount, ServiceError> {
         unit.round(yearly.decimal() * self.share_through(day))
     }
 
@@ -250,10 +189,7 @@ impl DayCurve {
 /// 12 monthly fractions summing to 1 from 12 monthly or 4 quarterly percents.
 fn month_shares(percents: &[Decimal]) -> Vec<Decimal> {
     if percents.len() == 4 {
-        percents
-            .iter()
-            .flat_map(|q| std::iter::repeat_n(q / Decimal::ONE_HUNDRED / Decimal::from(3), 3))
-            .collect()
+        percents.iter().flat_map(|q| std::iter::repeat_n(q / Decimal::ONE_HUNDRED / Decimal::from(3), 3)).collect()
     } else {
         percents.iter().map(|m| m / Decimal::ONE_HUNDRED).collect()
     }
@@ -261,11 +197,7 @@ fn month_shares(percents: &[Decimal]) -> Vec<Decimal> {
 
 /// Spreads each fiscal month's share over its working days (or all its days
 /// when it has none).
-fn monthly_spread(
-    year: &Period,
-    calendar: &WorkingCalendar,
-    shares: &[Decimal],
-) -> Result<Vec<Decimal>, ServiceError> {
+fn monthly_spread(year: &Period, calendar: &WorkingCalendar, shares: &[Decimal]) -> Result<Vec<Decimal>, ServiceError> {
     let mut out = Vec::with_capacity(366);
     let mut month_start = year.start;
     for share in shares {
@@ -322,12 +254,7 @@ mod tests {
             .iter()
             .map(|p| {
                 curve
-                    .period_amount(
-                        Amount::parse(yearly).unwrap(),
-                        u,
-                        &Period::parse("p", p, 1).unwrap(),
-                        "p",
-                    )
+                    .period_amount(Amount::parse(yearly).unwrap(), u, &Period::parse("p", p, 1).unwrap(), "p")
                     .unwrap()
                     .to_string()
             })
@@ -338,35 +265,17 @@ mod tests {
     fn the_guides_rep_year() {
         // 120万 → Q1 30, Q2 35, Q3 25, Q4 30; Q1's months 10 each.
         let q = |s: &str| dec(s);
-        let profile = Curve::profile(
-            "p",
-            vec![q("25"), q("29.1666666667"), q("20.8333333333"), q("25")],
-        )
-        .unwrap();
-        let curve =
-            DayCurve::build(&year("2024", 1), &WorkingCalendar::default(), &profile).unwrap();
+        let profile = Curve::profile("p", vec![q("25"), q("29.1666666667"), q("20.8333333333"), q("25")]).unwrap();
+        let curve = DayCurve::build(&year("2024", 1), &WorkingCalendar::default(), &profile).unwrap();
         assert_eq!(
-            amounts(
-                &curve,
-                "1200000",
-                "0.01",
-                &["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
-            ),
+            amounts(&curve, "1200000", "0.01", &["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]),
             ["300000.00", "350000.00", "250000.00", "300000.00"]
         );
         assert_eq!(
-            amounts(
-                &curve,
-                "1200000",
-                "0.01",
-                &["2024-01", "2024-02", "2024-03"]
-            ),
+            amounts(&curve, "1200000", "0.01", &["2024-01", "2024-02", "2024-03"]),
             ["100000.00", "100000.00", "100000.00"]
         );
-        assert_eq!(
-            amounts(&curve, "1200000", "0.01", &["2024"]),
-            ["1200000.00"]
-        );
+        assert_eq!(amounts(&curve, "1200000", "0.01", &["2024"]), ["1200000.00"]);
     }
 
     #[test]
@@ -381,51 +290,31 @@ mod tests {
         let mut cal = WorkingCalendar::default();
         // Spring Festival 2024: Feb 10–17 off, Feb 4 and Feb 18 (Sundays) worked.
         for d in 10..=17 {
-            cal.holidays
-                .insert(NaiveDate::from_ymd_opt(2024, 2, d).unwrap());
+            cal.holidays.insert(NaiveDate::from_ymd_opt(2024, 2, d).unwrap());
         }
-        cal.working_weekends
-            .insert(NaiveDate::from_ymd_opt(2024, 2, 4).unwrap());
-        cal.working_weekends
-            .insert(NaiveDate::from_ymd_opt(2024, 2, 18).unwrap());
+        cal.working_weekends.insert(NaiveDate::from_ymd_opt(2024, 2, 4).unwrap());
+        cal.working_weekends.insert(NaiveDate::from_ymd_opt(2024, 2, 18).unwrap());
         let curve = DayCurve::build(&year("2024", 1), &cal, &Curve::WorkingDays).unwrap();
-        let total = cal.working_days(
-            NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
-        );
-        let feb = cal.working_days(
-            NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(),
-            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
-        );
+        let total = cal
+            .working_days(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2024, 12, 31).unwrap());
+        let feb = cal
+            .working_days(NaiveDate::from_ymd_opt(2024, 2, 1).unwrap(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
         // 21 weekdays, 5 of them holidays (the 10th, 11th and 17th are weekend days anyway), 2 make-up Sundays.
         assert_eq!(feb, 21 - 5 + 2);
         let got = amounts(&curve, &total.to_string(), "1", &["2024-02"]);
         assert_eq!(got, [format!("{feb}.00")]);
-        assert_eq!(
-            amounts(&curve, "1000", "1", &["2024-02-10"]),
-            ["0.00"],
-            "a holiday carries nothing"
-        );
+        assert_eq!(amounts(&curve, "1000", "1", &["2024-02-10"]), ["0.00"], "a holiday carries nothing");
     }
 
     #[test]
     fn fiscal_year_from_april_and_dates_outside_it() {
-        let curve =
-            DayCurve::build(&year("2024", 4), &WorkingCalendar::default(), &Curve::Even).unwrap();
+        let curve = DayCurve::build(&year("2024", 4), &WorkingCalendar::default(), &Curve::Even).unwrap();
         let u = RoundingUnit::parse("u", "0.01").unwrap();
         let jan = Period::parse("p", "2024-01", 4).unwrap();
-        assert!(
-            curve
-                .period_amount(Amount::parse("100").unwrap(), u, &jan, "period")
-                .is_err()
-        );
+        assert!(curve.period_amount(Amount::parse("100").unwrap(), u, &jan, "period").is_err());
         let q4 = Period::parse("p", "2024-Q4", 4).unwrap();
         assert_eq!((q4.start.month(), q4.start.year()), (1, 2025));
-        assert!(
-            curve
-                .period_amount(Amount::parse("100").unwrap(), u, &q4, "period")
-                .is_ok()
-        );
+        assert!(curve.period_amount(Amount::parse("100").unwrap(), u, &q4, "period").is_ok());
     }
 
     #[test]
@@ -435,10 +324,7 @@ mod tests {
         // Jan 2024: 23 working days; through Tue Jan 16: 12.
         let p = cal.time_progress(&jan, NaiveDate::from_ymd_opt(2024, 1, 16).unwrap());
         assert_eq!(p, Decimal::from(12) / Decimal::from(23));
-        assert_eq!(
-            cal.time_progress(&jan, NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()),
-            Decimal::ONE
-        );
+        assert_eq!(cal.time_progress(&jan, NaiveDate::from_ymd_opt(2024, 3, 1).unwrap()), Decimal::ONE);
     }
 
     proptest! {

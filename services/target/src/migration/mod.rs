@@ -3,6 +3,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_create_units;
+mod m20261128_000002_create_plans_and_targets;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(attain_kit::idempotency::Migration),
             Box::new(m20261128_000001_create_units::Migration),
+            Box::new(m20261128_000002_create_plans_and_targets::Migration),
         ]
     }
 }

@@ -2,15 +2,14 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 
 use attain_kit::ServiceError;
 
-use crate::domain::org::{
-    DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind,
-};
+use super::corrupt;
+use crate::domain::org::{DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind};
 
 pub mod unit {
     use sea_orm::entity::prelude::*;
@@ -81,9 +80,7 @@ impl Change {
     }
 
     fn from_db(s: &str) -> Option<Self> {
-        [Self::Created, Self::Updated, Self::Moved]
-            .into_iter()
-            .find(|c| c.as_str() == s)
+        [Self::Created, Self::Updated, Self::Moved].into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -95,10 +92,6 @@ pub struct Revision {
     pub unit: Unit,
     pub actor: String,
     pub changed_at: chrono::DateTime<Utc>,
-}
-
-fn corrupt(what: &str, value: &str) -> ServiceError {
-    ServiceError::Internal(anyhow::anyhow!("stored {what} {value:?} is not valid"))
 }
 
 fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {
@@ -156,10 +149,7 @@ fn to_active(u: &Unit) -> unit::ActiveModel {
     unit::ActiveModel {
         id: Set(u.id.as_str().to_owned()),
         parent_id: Set(u.parent.as_ref().map(|p| p.as_str().to_owned())),
-        parent_key: Set(u
-            .parent
-            .as_ref()
-            .map_or_else(String::new, |p| p.as_str().to_owned())),
+        parent_key: Set(u.parent.as_ref().map_or_else(String::new, |p| p.as_str().to_owned())),
         kind: Set(u.kind.as_str().to_owned()),
         display_name: Set(a.display_name.as_str().to_owned()),
         name_key: Set(a.display_name.key()),
@@ -176,11 +166,7 @@ fn to_active(u: &Unit) -> unit::ActiveModel {
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &UnitId) -> Result<Option<Unit>, ServiceError> {
-    unit::Entity::find_by_id(id.as_str().to_owned())
-        .one(db)
-        .await?
-        .map(to_domain)
-        .transpose()
+    unit::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()
 }
 
 /// Whether a sibling under `parent` already uses this name (ignoring `except`).
@@ -200,14 +186,8 @@ pub async fn sibling_name_taken(
 }
 
 /// Inserts a new unit and its first revision.
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    unit: &Unit,
-    actor: &str,
-) -> Result<(), ServiceError> {
-    unit::Entity::insert(to_active(unit))
-        .exec_without_returning(db)
-        .await?;
+pub async fn insert(db: &impl ConnectionTrait, unit: &Unit, actor: &str) -> Result<(), ServiceError> {
+    unit::Entity::insert(to_active(unit)).exec_without_returning(db).await?;
     record(db, unit, Change::Created, actor).await
 }
 
@@ -218,18 +198,11 @@ pub async fn children(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Unit>, ServiceError> {
-    let mut q =
-        unit::Entity::find().filter(unit::Column::ParentKey.eq(parent.map_or("", UnitId::as_str)));
+    let mut q = unit::Entity::find().filter(unit::Column::ParentKey.eq(parent.map_or("", UnitId::as_str)));
     if let Some(after) = after {
         q = q.filter(unit::Column::Id.gt(after));
     }
-    q.order_by_asc(unit::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect()
+    q.order_by_asc(unit::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
 }
 
 /// The unit and everything below it, root first, depth-first.
@@ -255,21 +228,12 @@ pub async fn update(
 ) -> Result<bool, ServiceError> {
     let a = &unit.attributes;
     let res = unit::Entity::update_many()
-        .col_expr(
-            unit::Column::DisplayName,
-            Expr::value(a.display_name.as_str()),
-        )
+        .col_expr(unit::Column::DisplayName, Expr::value(a.display_name.as_str()))
         .col_expr(unit::Column::NameKey, Expr::value(a.display_name.key()))
         .col_expr(unit::Column::Manager, Expr::value(a.manager.as_str()))
-        .col_expr(
-            unit::Column::Seniority,
-            Expr::value(a.seniority.map(|s| s.as_str().to_owned())),
-        )
+        .col_expr(unit::Column::Seniority, Expr::value(a.seniority.map(|s| s.as_str().to_owned())))
         .col_expr(unit::Column::StartDate, Expr::value(a.start_date))
-        .col_expr(
-            unit::Column::RegionMaturity,
-            Expr::value(a.region_maturity.map(|s| s.as_str().to_owned())),
-        )
+        .col_expr(unit::Column::RegionMaturity, Expr::value(a.region_maturity.map(|s| s.as_str().to_owned())))
         .col_expr(unit::Column::Version, Expr::value(unit.version))
         .col_expr(unit::Column::UpdatedAt, Expr::value(unit.update_time))
         .filter(unit::Column::Id.eq(unit.id.as_str()))
@@ -285,25 +249,12 @@ pub async fn update(
 
 /// Moves `unit` (already carrying its new parent and ancestors) and
 /// rewrites the paths of its whole subtree; false on a version conflict.
-pub async fn relocate(
-    db: &impl ConnectionTrait,
-    old: &Unit,
-    moved: &Unit,
-    actor: &str,
-) -> Result<bool, ServiceError> {
+pub async fn relocate(db: &impl ConnectionTrait, old: &Unit, moved: &Unit, actor: &str) -> Result<bool, ServiceError> {
     let res = unit::Entity::update_many()
-        .col_expr(
-            unit::Column::ParentId,
-            Expr::value(moved.parent.as_ref().map(|p| p.as_str().to_owned())),
-        )
+        .col_expr(unit::Column::ParentId, Expr::value(moved.parent.as_ref().map(|p| p.as_str().to_owned())))
         .col_expr(
             unit::Column::ParentKey,
-            Expr::value(
-                moved
-                    .parent
-                    .as_ref()
-                    .map_or_else(String::new, |p| p.as_str().to_owned()),
-            ),
+            Expr::value(moved.parent.as_ref().map_or_else(String::new, |p| p.as_str().to_owned())),
         )
         .col_expr(unit::Column::Version, Expr::value(moved.version))
         .col_expr(unit::Column::UpdatedAt, Expr::value(moved.update_time))
@@ -317,8 +268,8 @@ pub async fn relocate(
     let old_prefix = path_of(&old.ancestors, &old.id);
     let new_prefix = path_of(&moved.ancestors, &moved.id);
     let old_len = i32::try_from(old_prefix.chars().count()).unwrap_or(i32::MAX);
-    let depth_delta = i32::try_from(moved.ancestors.len()).unwrap_or(0)
-        - i32::try_from(old.ancestors.len()).unwrap_or(0);
+    let depth_delta =
+        i32::try_from(moved.ancestors.len()).unwrap_or(0) - i32::try_from(old.ancestors.len()).unwrap_or(0);
     // Descendants keep their place below the unit; their representation
     // (ancestors) changes, so their version moves on too.
     unit::Entity::update_many()
@@ -326,39 +277,20 @@ pub async fn relocate(
             unit::Column::Path,
             // sea-query keeps custom SQL as written, so placeholders follow the backend.
             Expr::cust_with_values(
-                if attain_kit::db::is_sqlite(db) {
-                    "? || SUBSTR(path, ?)"
-                } else {
-                    "$1 || SUBSTR(path, $2)"
-                },
-                [
-                    sea_orm::Value::from(new_prefix),
-                    sea_orm::Value::from(old_len + 1),
-                ],
+                if attain_kit::db::is_sqlite(db) { "? || SUBSTR(path, ?)" } else { "$1 || SUBSTR(path, $2)" },
+                [sea_orm::Value::from(new_prefix), sea_orm::Value::from(old_len + 1)],
             ),
         )
-        .col_expr(
-            unit::Column::Depth,
-            Expr::col(unit::Column::Depth).add(depth_delta),
-        )
-        .col_expr(
-            unit::Column::Version,
-            Expr::col(unit::Column::Version).add(1),
-        )
+        .col_expr(unit::Column::Depth, Expr::col(unit::Column::Depth).add(depth_delta))
+        .col_expr(unit::Column::Version, Expr::col(unit::Column::Version).add(1))
         .filter(unit::Column::Path.starts_with(&old_prefix))
         .filter(unit::Column::Id.ne(moved.id.as_str()))
         .exec(db)
         .await?;
     // The unit's own path is rewritten separately to keep its version exact.
     unit::Entity::update_many()
-        .col_expr(
-            unit::Column::Path,
-            Expr::value(path_of(&moved.ancestors, &moved.id)),
-        )
-        .col_expr(
-            unit::Column::Depth,
-            Expr::value(i32::try_from(moved.ancestors.len()).unwrap_or(i32::MAX)),
-        )
+        .col_expr(unit::Column::Path, Expr::value(path_of(&moved.ancestors, &moved.id)))
+        .col_expr(unit::Column::Depth, Expr::value(i32::try_from(moved.ancestors.len()).unwrap_or(i32::MAX)))
         .filter(unit::Column::Id.eq(moved.id.as_str()))
         .exec(db)
         .await?;
@@ -366,13 +298,8 @@ pub async fn relocate(
     Ok(true)
 }
 
-async fn record(
-    db: &impl ConnectionTrait,
-    unit: &Unit,
-    change: Change,
-    actor: &str,
-) -> Result<(), ServiceError> {
-    let snapshot = serde_json::to_string(unit).map_err(|e| ServiceError::Internal(e.into()))?;
+async fn record(db: &impl ConnectionTrait, unit: &Unit, change: Change, actor: &str) -> Result<(), ServiceError> {
+    let snapshot = super::to_json(unit)?;
     unit_revision::Entity::insert(unit_revision::ActiveModel {
         unit_id: Set(unit.id.as_str().to_owned()),
         change: Set(change.as_str().to_owned()),
@@ -405,10 +332,8 @@ pub async fn revisions(
         .map(|m| {
             Ok(Revision {
                 id: m.id,
-                change: Change::from_db(&m.change)
-                    .ok_or_else(|| corrupt("revision change", &m.change))?,
-                unit: serde_json::from_str(&m.snapshot)
-                    .map_err(|_| corrupt("revision snapshot", &m.unit_id))?,
+                change: Change::from_db(&m.change).ok_or_else(|| corrupt("revision change", &m.change))?,
+                unit: serde_json::from_str(&m.snapshot).map_err(|_| corrupt("revision snapshot", &m.unit_id))?,
                 actor: m.actor,
                 changed_at: m.changed_at,
             })
@@ -422,14 +347,8 @@ mod tests {
 
     #[test]
     fn paths_list_ancestors_then_self() {
-        let ids: Vec<UnitId> = ["acme", "ra"]
-            .iter()
-            .map(|s| UnitId::parse("f", s).unwrap())
-            .collect();
-        assert_eq!(
-            path_of(&ids, &UnitId::parse("f", "r1").unwrap()),
-            "/acme/ra/r1/"
-        );
+        let ids: Vec<UnitId> = ["acme", "ra"].iter().map(|s| UnitId::parse("f", s).unwrap()).collect();
+        assert_eq!(path_of(&ids, &UnitId::parse("f", "r1").unwrap()), "/acme/ra/r1/");
         assert_eq!(path_of(&[], &UnitId::parse("f", "acme").unwrap()), "/acme/");
     }
 }

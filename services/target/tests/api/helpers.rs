@@ -60,10 +60,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
-    backend: Backend,
-    tweak: impl FnOnce(&mut attain_kit::configuration::Settings),
-) -> TestApp {
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut attain_kit::configuration::Settings)) -> TestApp {
     let mut settings = test_settings(backend).await;
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("build app");
@@ -72,35 +69,16 @@ pub async fn spawn_app_with(
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .expect("connect");
-    TestApp {
-        channel,
-        stop: Some(tx),
-        handle: Some(handle),
-    }
+    let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.expect("connect");
+    TestApp { channel, stop: Some(tx), handle: Some(handle) }
 }
 
 /// A unit message for CreateUnit.
 pub fn unit(parent: &str, kind: pb::UnitKind, name: &str) -> pb::Unit {
-    pb::Unit {
-        parent: parent.to_owned(),
-        kind: kind as i32,
-        display_name: name.to_owned(),
-        ..Default::default()
-    }
+    pb::Unit { parent: parent.to_owned(), kind: kind as i32, display_name: name.to_owned(), ..Default::default() }
 }
 
-pub async fn create(
-    org: &mut Org,
-    id: &str,
-    parent: &str,
-    kind: pb::UnitKind,
-    name: &str,
-) -> pb::Unit {
+pub async fn create(org: &mut Org, id: &str, parent: &str, kind: pb::UnitKind, name: &str) -> pb::Unit {
     org.create_unit(pb::CreateUnitRequest {
         unit: Some(unit(parent, kind, name)),
         unit_id: id.to_owned(),
@@ -129,11 +107,7 @@ pub async fn seed_org(app: &TestApp) {
 /// Asserts a status code, and for INVALID_ARGUMENT that `field` is named
 /// in the BadRequest details.
 #[track_caller]
-pub fn assert_status<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    field: Option<&str>,
-) -> Status {
+pub fn assert_status<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, field: Option<&str>) -> Status {
     let status = match result {
         Ok(v) => panic!("expected {code:?}, got {v:?}"),
         Err(s) => s,
@@ -145,10 +119,7 @@ pub fn assert_status<T: std::fmt::Debug>(
             .bad_request()
             .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
             .unwrap_or_default();
-        assert!(
-            fields.iter().any(|f| f == field),
-            "expected a violation of {field}, got {fields:?} in {status:?}"
-        );
+        assert!(fields.iter().any(|f| f == field), "expected a violation of {field}, got {fields:?} in {status:?}");
     }
     status
 }

@@ -12,28 +12,15 @@ async fn builds_and_reads_the_tree(backend: Backend) {
     seed_org(&app).await;
     let mut admin = app.admin();
 
-    let rep = admin
-        .get_unit(pb::GetUnitRequest {
-            name: "units/rep-1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let rep = admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner();
     assert_eq!(rep.kind, Rep as i32);
     assert_eq!(rep.parent, "units/team-a1");
-    assert_eq!(
-        rep.ancestors,
-        vec!["units/acme", "units/region-a", "units/team-a1"]
-    );
+    assert_eq!(rep.ancestors, vec!["units/acme", "units/region-a", "units/team-a1"]);
     assert_eq!(rep.etag, "1");
 
     // Paging through region A's children two at a time... it has two.
     let page = admin
-        .list_units(pb::ListUnitsRequest {
-            parent: "units/acme".into(),
-            page_size: 1,
-            page_token: String::new(),
-        })
+        .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: 1, page_token: String::new() })
         .await
         .unwrap()
         .into_inner();
@@ -48,48 +35,16 @@ async fn builds_and_reads_the_tree(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        page2
-            .units
-            .iter()
-            .map(|u| u.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["units/region-b"]
-    );
+    assert_eq!(page2.units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), vec!["units/region-b"]);
     assert!(page2.next_page_token.is_empty());
 
-    let roots = admin
-        .list_units(pb::ListUnitsRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        roots
-            .units
-            .iter()
-            .map(|u| u.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["units/acme"]
-    );
+    let roots = admin.list_units(pb::ListUnitsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(roots.units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), vec!["units/acme"]);
 
-    let subtree = admin
-        .get_subtree(pb::GetSubtreeRequest {
-            name: "units/region-a".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let subtree =
+        admin.get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() }).await.unwrap().into_inner();
     let names: Vec<_> = subtree.units.iter().map(|u| u.name.as_str()).collect();
-    assert_eq!(
-        names,
-        vec![
-            "units/region-a",
-            "units/rep-3",
-            "units/team-a1",
-            "units/rep-1",
-            "units/rep-2"
-        ]
-    );
+    assert_eq!(names, vec!["units/region-a", "units/rep-3", "units/team-a1", "units/rep-1", "units/rep-2"]);
 }
 
 async fn generated_ids_and_attributes(backend: Backend) {
@@ -102,54 +57,31 @@ async fn generated_ids_and_attributes(backend: Backend) {
     region.start_date = "2024-01-01".into();
     region.manager = "wang".into();
     let region = admin
-        .create_unit(pb::CreateUnitRequest {
-            unit: Some(region),
-            ..Default::default()
-        })
+        .create_unit(pb::CreateUnitRequest { unit: Some(region), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(
-        (
-            region.region_maturity,
-            region.start_date.as_str(),
-            region.manager.as_str()
-        ),
+        (region.region_maturity, region.start_date.as_str(), region.manager.as_str()),
         (pb::RegionMaturity::New as i32, "2024-01-01", "wang")
     );
     let mut rep = unit(&region.name, Rep, "Li");
     rep.seniority = pb::Seniority::NewHire as i32;
-    let rep = admin
-        .create_unit(pb::CreateUnitRequest {
-            unit: Some(rep),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let rep =
+        admin.create_unit(pb::CreateUnitRequest { unit: Some(rep), ..Default::default() }).await.unwrap().into_inner();
     assert_eq!(rep.seniority, pb::Seniority::NewHire as i32);
 
     let mut wrong = unit(&region.name, Team, "T");
     wrong.seniority = pb::Seniority::Senior as i32;
     assert_status(
-        admin
-            .create_unit(pb::CreateUnitRequest {
-                unit: Some(wrong),
-                ..Default::default()
-            })
-            .await,
+        admin.create_unit(pb::CreateUnitRequest { unit: Some(wrong), ..Default::default() }).await,
         Code::InvalidArgument,
         Some("unit.seniority"),
     );
     let mut bad_date = unit(&region.name, Team, "T");
     bad_date.start_date = "2024-02-30".into();
     assert_status(
-        admin
-            .create_unit(pb::CreateUnitRequest {
-                unit: Some(bad_date),
-                ..Default::default()
-            })
-            .await,
+        admin.create_unit(pb::CreateUnitRequest { unit: Some(bad_date), ..Default::default() }).await,
         Code::InvalidArgument,
         Some("unit.start_date"),
     );
@@ -164,35 +96,19 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         ..Default::default()
     };
 
+    assert_status(admin.get_unit(pb::GetUnitRequest { name: "units/nobody".into() }).await, Code::NotFound, None);
     assert_status(
-        admin
-            .get_unit(pb::GetUnitRequest {
-                name: "units/nobody".into(),
-            })
-            .await,
-        Code::NotFound,
-        None,
-    );
-    assert_status(
-        admin
-            .get_unit(pb::GetUnitRequest {
-                name: "nobody".into(),
-            })
-            .await,
+        admin.get_unit(pb::GetUnitRequest { name: "nobody".into() }).await,
         Code::InvalidArgument,
         Some("name"),
     );
     assert_status(
-        admin
-            .create_unit(create_req("units/rep-1", Rep, "Child"))
-            .await,
+        admin.create_unit(create_req("units/rep-1", Rep, "Child")).await,
         Code::InvalidArgument,
         Some("unit.parent"),
     );
     assert_status(
-        admin
-            .create_unit(create_req("units/team-a1", Region, "Up"))
-            .await,
+        admin.create_unit(create_req("units/team-a1", Region, "Up")).await,
         Code::InvalidArgument,
         Some("unit.parent"),
     );
@@ -201,67 +117,42 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         Code::InvalidArgument,
         Some("unit.parent"),
     );
+    assert_status(admin.create_unit(create_req("units/ghost", Team, "T")).await, Code::NotFound, None);
     assert_status(
-        admin
-            .create_unit(create_req("units/ghost", Team, "T"))
-            .await,
-        Code::NotFound,
-        None,
-    );
-    assert_status(
-        admin
-            .create_unit(create_req("units/region-a", Team, ""))
-            .await,
+        admin.create_unit(create_req("units/region-a", Team, "")).await,
         Code::InvalidArgument,
         Some("unit.display_name"),
     );
     assert_status(
-        admin
-            .create_unit(create_req("units/region-a", Team, "   "))
-            .await,
+        admin.create_unit(create_req("units/region-a", Team, "   ")).await,
         Code::InvalidArgument,
         Some("unit.display_name"),
     );
     let long = "x".repeat(200);
     assert_status(
-        admin
-            .create_unit(create_req("units/region-a", Team, &long))
-            .await,
+        admin.create_unit(create_req("units/region-a", Team, &long)).await,
         Code::InvalidArgument,
         Some("unit.display_name"),
     );
     // Sibling names are unique, case-insensitively.
     assert_status(
-        admin
-            .create_unit(create_req("units/region-a", Team, "team a1"))
-            .await,
+        admin.create_unit(create_req("units/region-a", Team, "team a1")).await,
         Code::InvalidArgument,
         Some("unit.display_name"),
     );
     assert_status(
-        admin
-            .create_unit(create_req("units/region-a", Unspecified, "T"))
-            .await,
+        admin.create_unit(create_req("units/region-a", Unspecified, "T")).await,
         Code::InvalidArgument,
         Some("unit.kind"),
     );
     let mut unknown_kind = unit("units/region-a", Team, "T");
     unknown_kind.kind = 42;
     assert_status(
-        admin
-            .create_unit(pb::CreateUnitRequest {
-                unit: Some(unknown_kind),
-                ..Default::default()
-            })
-            .await,
+        admin.create_unit(pb::CreateUnitRequest { unit: Some(unknown_kind), ..Default::default() }).await,
         Code::InvalidArgument,
         Some("unit.kind"),
     );
-    assert_status(
-        admin.create_unit(pb::CreateUnitRequest::default()).await,
-        Code::InvalidArgument,
-        Some("unit"),
-    );
+    assert_status(admin.create_unit(pb::CreateUnitRequest::default()).await, Code::InvalidArgument, Some("unit"));
     assert_status(
         admin
             .create_unit(pb::CreateUnitRequest {
@@ -286,11 +177,7 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     );
     assert_status(
         admin
-            .list_units(pb::ListUnitsRequest {
-                parent: "units/acme".into(),
-                page_size: -1,
-                page_token: String::new(),
-            })
+            .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: -1, page_token: String::new() })
             .await,
         Code::InvalidArgument,
         Some("page_size"),
@@ -307,26 +194,15 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         Some("page_token"),
     );
     let huge = admin
-        .list_units(pb::ListUnitsRequest {
-            parent: "units/acme".into(),
-            page_size: 100_000,
-            page_token: String::new(),
-        })
+        .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: 100_000, page_token: String::new() })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        huge.units.len(),
-        2,
-        "an over-large page size is capped, not refused"
-    );
+    assert_eq!(huge.units.len(), 2, "an over-large page size is capped, not refused");
     assert_status(
         admin
             .update_unit(pb::UpdateUnitRequest {
-                unit: Some(pb::Unit {
-                    name: "units/rep-1".into(),
-                    ..Default::default()
-                }),
+                unit: Some(pb::Unit { name: "units/rep-1".into(), ..Default::default() }),
                 ..Default::default()
             })
             .await,
@@ -336,13 +212,8 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     assert_status(
         admin
             .update_unit(pb::UpdateUnitRequest {
-                unit: Some(pb::Unit {
-                    name: "units/rep-1".into(),
-                    ..Default::default()
-                }),
-                update_mask: Some(FieldMask {
-                    paths: vec!["parent".into()],
-                }),
+                unit: Some(pb::Unit { name: "units/rep-1".into(), ..Default::default() }),
+                update_mask: Some(FieldMask { paths: vec!["parent".into()] }),
                 ..Default::default()
             })
             .await,
@@ -355,11 +226,8 @@ async fn moves_keep_the_tree_sound(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_org(&app).await;
     let mut admin = app.admin();
-    let mv = |name: &str, to: &str| pb::MoveUnitRequest {
-        name: name.into(),
-        new_parent: to.into(),
-        ..Default::default()
-    };
+    let mv =
+        |name: &str, to: &str| pb::MoveUnitRequest { name: name.into(), new_parent: to.into(), ..Default::default() };
 
     assert_status(
         admin.move_unit(mv("units/region-a", "units/team-a1")).await,
@@ -367,46 +235,21 @@ async fn moves_keep_the_tree_sound(backend: Backend) {
         Some("new_parent"),
     );
     assert_status(
-        admin
-            .move_unit(mv("units/region-a", "units/region-a"))
-            .await,
+        admin.move_unit(mv("units/region-a", "units/region-a")).await,
         Code::InvalidArgument,
         Some("new_parent"),
     );
-    assert_status(
-        admin.move_unit(mv("units/team-a1", "units/rep-3")).await,
-        Code::InvalidArgument,
-        Some("new_parent"),
-    );
-    assert_status(
-        admin.move_unit(mv("units/acme", "units/region-a")).await,
-        Code::InvalidArgument,
-        Some("new_parent"),
-    );
+    assert_status(admin.move_unit(mv("units/team-a1", "units/rep-3")).await, Code::InvalidArgument, Some("new_parent"));
+    assert_status(admin.move_unit(mv("units/acme", "units/region-a")).await, Code::InvalidArgument, Some("new_parent"));
 
     // Team A1 (with its reps) moves to region B.
-    let moved = admin
-        .move_unit(mv("units/team-a1", "units/region-b"))
-        .await
-        .unwrap()
-        .into_inner();
+    let moved = admin.move_unit(mv("units/team-a1", "units/region-b")).await.unwrap().into_inner();
     assert_eq!(moved.ancestors, vec!["units/acme", "units/region-b"]);
     assert_eq!(moved.etag, "2");
-    let rep = admin
-        .get_unit(pb::GetUnitRequest {
-            name: "units/rep-1".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        rep.ancestors,
-        vec!["units/acme", "units/region-b", "units/team-a1"]
-    );
+    let rep = admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner();
+    assert_eq!(rep.ancestors, vec!["units/acme", "units/region-b", "units/team-a1"]);
     let a: Vec<_> = admin
-        .get_subtree(pb::GetSubtreeRequest {
-            name: "units/region-a".into(),
-        })
+        .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() })
         .await
         .unwrap()
         .into_inner()
@@ -427,19 +270,13 @@ async fn moves_keep_the_tree_sound(backend: Backend) {
 
     // History is kept: created, then moved.
     let revs = admin
-        .list_unit_revisions(pb::ListUnitRevisionsRequest {
-            parent: "units/team-a1".into(),
-            ..Default::default()
-        })
+        .list_unit_revisions(pb::ListUnitRevisionsRequest { parent: "units/team-a1".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner()
         .revisions;
     let changes: Vec<_> = revs.iter().map(|r| r.change).collect();
-    assert_eq!(
-        changes,
-        vec![pb::UnitChange::Created as i32, pb::UnitChange::Moved as i32]
-    );
+    assert_eq!(changes, vec![pb::UnitChange::Created as i32, pb::UnitChange::Moved as i32]);
     assert_eq!(revs[0].unit.as_ref().unwrap().parent, "units/region-a");
     assert_eq!(revs[1].unit.as_ref().unwrap().parent, "units/region-b");
     assert_eq!(revs[1].actor, "ops");
@@ -457,57 +294,23 @@ async fn updates_use_masks_and_etags(backend: Backend) {
             etag: etag.into(),
             ..Default::default()
         }),
-        update_mask: Some(FieldMask {
-            paths: vec!["display_name".into()],
-        }),
+        update_mask: Some(FieldMask { paths: vec!["display_name".into()] }),
         request_id: String::new(),
     };
-    let updated = admin
-        .update_unit(update("1", "Zhang San"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (updated.display_name.as_str(), updated.etag.as_str()),
-        ("Zhang San", "2")
-    );
-    assert_eq!(
-        updated.seniority,
-        pb::Seniority::Unspecified as i32,
-        "fields outside the mask stay as they were"
-    );
-    assert_status(
-        admin.update_unit(update("1", "Li Si")).await,
-        Code::Aborted,
-        None,
-    );
-    assert_status(
-        admin.update_unit(update("2", "Rep 2")).await,
-        Code::InvalidArgument,
-        Some("unit.display_name"),
-    );
+    let updated = admin.update_unit(update("1", "Zhang San")).await.unwrap().into_inner();
+    assert_eq!((updated.display_name.as_str(), updated.etag.as_str()), ("Zhang San", "2"));
+    assert_eq!(updated.seniority, pb::Seniority::Unspecified as i32, "fields outside the mask stay as they were");
+    assert_status(admin.update_unit(update("1", "Li Si")).await, Code::Aborted, None);
+    assert_status(admin.update_unit(update("2", "Rep 2")).await, Code::InvalidArgument, Some("unit.display_name"));
 
     // Concurrent updates from one etag: exactly one wins.
     let (mut c1, mut c2) = (app.admin(), app.admin());
-    let (r1, r2) = tokio::join!(
-        c1.update_unit(update("2", "Wang Wu")),
-        c2.update_unit(update("2", "Zhao Liu"))
-    );
+    let (r1, r2) = tokio::join!(c1.update_unit(update("2", "Wang Wu")), c2.update_unit(update("2", "Zhao Liu")));
     let wins = [r1.is_ok(), r2.is_ok()].iter().filter(|w| **w).count();
     assert_eq!(wins, 1, "{r1:?} {r2:?}");
     let loser = if r1.is_ok() { r2 } else { r1 };
     assert_status(loser, Code::Aborted, None);
-    assert_eq!(
-        admin
-            .get_unit(pb::GetUnitRequest {
-                name: "units/rep-1".into()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .etag,
-        "3"
-    );
+    assert_eq!(admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner().etag, "3");
 }
 
 async fn request_ids_make_writes_idempotent(backend: Backend) {
@@ -519,43 +322,19 @@ async fn request_ids_make_writes_idempotent(backend: Backend) {
         unit_id: String::new(),
         request_id: "req-42".into(),
     };
-    let first = admin
-        .create_unit(req("Team A2"))
-        .await
-        .unwrap()
-        .into_inner();
-    let again = admin
-        .create_unit(req("Team A2"))
-        .await
-        .unwrap()
-        .into_inner();
+    let first = admin.create_unit(req("Team A2")).await.unwrap().into_inner();
+    let again = admin.create_unit(req("Team A2")).await.unwrap().into_inner();
     assert_eq!(first, again, "a retry returns the first result");
     let children = admin
-        .list_units(pb::ListUnitsRequest {
-            parent: "units/region-a".into(),
-            ..Default::default()
-        })
+        .list_units(pb::ListUnitsRequest { parent: "units/region-a".into(), ..Default::default() })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(
-        children
-            .units
-            .iter()
-            .filter(|u| u.display_name == "Team A2")
-            .count(),
-        1
-    );
-    assert_status(
-        admin.create_unit(req("Team A3")).await,
-        Code::AlreadyExists,
-        None,
-    );
+    assert_eq!(children.units.iter().filter(|u| u.display_name == "Team A2").count(), 1);
+    assert_status(admin.create_unit(req("Team A3")).await, Code::AlreadyExists, None);
     assert!(
         admin
-            .get_subtree(pb::GetSubtreeRequest {
-                name: "units/region-a".into()
-            })
+            .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() })
             .await
             .unwrap()
             .into_inner()
@@ -569,21 +348,9 @@ async fn tokens_are_checked(backend: Backend) {
     use base64::Engine;
     let app = spawn_app(backend).await;
     seed_org(&app).await;
-    let get = pb::GetUnitRequest {
-        name: "units/acme".into(),
-    };
-    assert_status(
-        app.org_with(None).get_unit(get.clone()).await,
-        Code::Unauthenticated,
-        None,
-    );
-    assert_status(
-        app.org_with(Some("not.a.token"))
-            .get_unit(get.clone())
-            .await,
-        Code::Unauthenticated,
-        None,
-    );
+    let get = pb::GetUnitRequest { name: "units/acme".into() };
+    assert_status(app.org_with(None).get_unit(get.clone()).await, Code::Unauthenticated, None);
+    assert_status(app.org_with(Some("not.a.token")).get_unit(get.clone()).await, Code::Unauthenticated, None);
 
     let defaults = attain_kit::configuration::AuthSettings::default();
     let now = jsonwebtoken::get_current_timestamp();
@@ -605,28 +372,16 @@ async fn tokens_are_checked(backend: Backend) {
         .unwrap()
     };
     let expired = sign(attain_kit::testing::TEST_SECRET, now - 3600);
-    assert_status(
-        app.org_with(Some(&expired)).get_unit(get.clone()).await,
-        Code::Unauthenticated,
-        None,
-    );
+    assert_status(app.org_with(Some(&expired)).get_unit(get.clone()).await, Code::Unauthenticated, None);
     let forged = sign("a-completely-different-secret", now + 600);
-    assert_status(
-        app.org_with(Some(&forged)).get_unit(get.clone()).await,
-        Code::Unauthenticated,
-        None,
-    );
+    assert_status(app.org_with(Some(&forged)).get_unit(get.clone()).await, Code::Unauthenticated, None);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let none = format!(
         "{}.{}.",
         b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
         b64.encode(serde_json::to_vec(&claims(now + 600)).unwrap())
     );
-    assert_status(
-        app.org_with(Some(&none)).get_unit(get.clone()).await,
-        Code::Unauthenticated,
-        None,
-    );
+    assert_status(app.org_with(Some(&none)).get_unit(get.clone()).await, Code::Unauthenticated, None);
     let valid = sign(attain_kit::testing::TEST_SECRET, now + 600);
     assert!(app.org_with(Some(&valid)).get_unit(get).await.is_ok());
 }
@@ -634,59 +389,26 @@ async fn tokens_are_checked(backend: Backend) {
 async fn every_call_is_scoped(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_org(&app).await;
-    let get = |id: &str| pb::GetUnitRequest {
-        name: format!("units/{id}"),
-    };
+    let get = |id: &str| pb::GetUnitRequest { name: format!("units/{id}") };
 
     let mut manager = app.org("mgr-a", Role::Manager, "region-a");
     for id in ["region-a", "team-a1", "rep-1", "rep-3"] {
-        assert!(
-            manager.get_unit(get(id)).await.is_ok(),
-            "manager of region A reads {id}"
-        );
+        assert!(manager.get_unit(get(id)).await.is_ok(), "manager of region A reads {id}");
     }
     for id in ["region-b", "rep-9", "acme"] {
-        assert_status(
-            manager.get_unit(get(id)).await,
-            Code::PermissionDenied,
-            None,
-        );
+        assert_status(manager.get_unit(get(id)).await, Code::PermissionDenied, None);
     }
     // Out of scope and missing look the same.
-    let missing = assert_status(
-        manager.get_unit(get("ghost")).await,
-        Code::PermissionDenied,
-        None,
-    );
-    let foreign = assert_status(
-        manager.get_unit(get("rep-9")).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_eq!(
-        missing.message().replace("ghost", "X"),
-        foreign.message().replace("rep-9", "X")
-    );
+    let missing = assert_status(manager.get_unit(get("ghost")).await, Code::PermissionDenied, None);
+    let foreign = assert_status(manager.get_unit(get("rep-9")).await, Code::PermissionDenied, None);
+    assert_eq!(missing.message().replace("ghost", "X"), foreign.message().replace("rep-9", "X"));
     assert_status(
-        manager
-            .list_units(pb::ListUnitsRequest {
-                parent: "units/region-b".into(),
-                ..Default::default()
-            })
-            .await,
+        manager.list_units(pb::ListUnitsRequest { parent: "units/region-b".into(), ..Default::default() }).await,
         Code::PermissionDenied,
         None,
     );
-    assert_status(
-        manager.list_units(pb::ListUnitsRequest::default()).await,
-        Code::PermissionDenied,
-        None,
-    );
-    let subtree = manager
-        .get_subtree(pb::GetSubtreeRequest {
-            name: "units/acme".into(),
-        })
-        .await;
+    assert_status(manager.list_units(pb::ListUnitsRequest::default()).await, Code::PermissionDenied, None);
+    let subtree = manager.get_subtree(pb::GetSubtreeRequest { name: "units/acme".into() }).await;
     assert_status(subtree, Code::PermissionDenied, None);
 
     // A manager changes its subtree, not its own unit, and not elsewhere.
@@ -696,28 +418,13 @@ async fn every_call_is_scoped(backend: Backend) {
             display_name: format!("{id} renamed"),
             ..Default::default()
         }),
-        update_mask: Some(FieldMask {
-            paths: vec!["display_name".into()],
-        }),
+        update_mask: Some(FieldMask { paths: vec!["display_name".into()] }),
         request_id: String::new(),
     };
     assert!(manager.update_unit(rename("team-a1")).await.is_ok());
-    assert_status(
-        manager.update_unit(rename("region-a")).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert_status(
-        manager.update_unit(rename("rep-9")).await,
-        Code::PermissionDenied,
-        None,
-    );
-    assert!(
-        create(&mut manager, "team-a2", "units/region-a", Team, "Team A2")
-            .await
-            .name
-            == "units/team-a2"
-    );
+    assert_status(manager.update_unit(rename("region-a")).await, Code::PermissionDenied, None);
+    assert_status(manager.update_unit(rename("rep-9")).await, Code::PermissionDenied, None);
+    assert!(create(&mut manager, "team-a2", "units/region-a", Team, "Team A2").await.name == "units/team-a2");
     manager
         .move_unit(pb::MoveUnitRequest {
             name: "units/rep-3".into(),
@@ -744,32 +451,17 @@ async fn every_call_is_scoped(backend: Backend) {
     for id in ["rep-2", "team-a1", "region-a"] {
         assert_status(rep.get_unit(get(id)).await, Code::PermissionDenied, None);
     }
-    assert_status(
-        rep.update_unit(rename("rep-1")).await,
-        Code::PermissionDenied,
-        None,
-    );
+    assert_status(rep.update_unit(rename("rep-1")).await, Code::PermissionDenied, None);
 
     // A viewer reads its subtree and writes nothing.
     let mut viewer = app.org("ceo", Role::Viewer, "acme");
     assert!(viewer.get_unit(get("rep-9")).await.is_ok());
     assert_eq!(
-        viewer
-            .get_subtree(pb::GetSubtreeRequest {
-                name: "units/acme".into()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .units
-            .len(),
+        viewer.get_subtree(pb::GetSubtreeRequest { name: "units/acme".into() }).await.unwrap().into_inner().units.len(),
         9
     );
     let attempt = viewer
-        .create_unit(pb::CreateUnitRequest {
-            unit: Some(unit("units/region-a", Team, "V")),
-            ..Default::default()
-        })
+        .create_unit(pb::CreateUnitRequest { unit: Some(unit("units/region-a", Team, "V")), ..Default::default() })
         .await;
     assert_status(attempt, Code::PermissionDenied, None);
 }

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use attain_kit::{both_backends, testing::Backend};
 use attain_proto::attain::target::v1 as pb;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 use crate::helpers::{seed_org, spawn_app, spawn_app_with};
 
@@ -15,10 +13,7 @@ async fn health_and_reflection(backend: Backend) {
     let app = spawn_app(backend).await;
     attain_kit::testing::assert_health_and_reflection(
         app.channel.clone(),
-        &[
-            "attain.target.v1.OrgService",
-            "attain.target.v1.TargetService",
-        ],
+        &["attain.target.v1.OrgService", "attain.target.v1.TargetService"],
     )
     .await;
 }
@@ -27,23 +22,11 @@ async fn request_ids_come_back(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_org(&app).await;
     let mut admin = app.admin();
-    let mut request = tonic::Request::new(pb::GetUnitRequest {
-        name: "units/acme".into(),
-    });
-    request
-        .metadata_mut()
-        .insert("x-request-id", "trace-me-123".parse().unwrap());
+    let mut request = tonic::Request::new(pb::GetUnitRequest { name: "units/acme".into() });
+    request.metadata_mut().insert("x-request-id", "trace-me-123".parse().unwrap());
     let response = admin.get_unit(request).await.unwrap();
-    assert_eq!(
-        response.metadata().get("x-request-id").unwrap(),
-        "trace-me-123"
-    );
-    let generated = admin
-        .get_unit(pb::GetUnitRequest {
-            name: "units/acme".into(),
-        })
-        .await
-        .unwrap();
+    assert_eq!(response.metadata().get("x-request-id").unwrap(), "trace-me-123");
+    let generated = admin.get_unit(pb::GetUnitRequest { name: "units/acme".into() }).await.unwrap();
     assert!(
         !generated.metadata().get("x-request-id").unwrap().is_empty(),
         "a request id is made when the client sent none"
@@ -56,18 +39,12 @@ async fn shutdown_flips_health_then_drains(backend: Backend) {
     app.signal_stop();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let status = health
-        .check(HealthCheckRequest {
-            service: "attain.target.v1.OrgService".into(),
-        })
+        .check(HealthCheckRequest { service: "attain.target.v1.OrgService".into() })
         .await
         .unwrap()
         .into_inner()
         .status;
-    assert_eq!(
-        status,
-        ServingStatus::NotServing as i32,
-        "health flips before the listener closes"
-    );
+    assert_eq!(status, ServingStatus::NotServing as i32, "health flips before the listener closes");
     let handle = app.handle.take().unwrap();
     tokio::time::timeout(Duration::from_secs(10), handle)
         .await
@@ -76,26 +53,4 @@ async fn shutdown_flips_health_then_drains(backend: Backend) {
         .unwrap();
 }
 
-async fn unimplemented_rpcs_say_so(backend: Backend) {
-    use attain_proto::attain::target::v1::target_service_client::TargetServiceClient;
-    let app = spawn_app(backend).await;
-    let token = attain_kit::testing::token("ops", attain_kit::auth::Role::Admin, "");
-    let mut request = tonic::Request::new(pb::GetPlanRequest {
-        name: "plans/x".into(),
-    });
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let status = TargetServiceClient::new(app.channel.clone())
-        .get_plan(request)
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-}
-
-both_backends!(
-    health_and_reflection,
-    request_ids_come_back,
-    shutdown_flips_health_then_drains,
-    unimplemented_rpcs_say_so
-);
+both_backends!(health_and_reflection, request_ids_come_back, shutdown_flips_health_then_drains);

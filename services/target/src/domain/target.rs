@@ -1,0 +1,237 @@
+//! Targets and their changes, and adjustments.
+
+use attain_kit::{ServiceError, money::Amount};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    allocation::Coverage,
+    milestones::Milestones,
+    org::{Id, UnitId},
+    phasing::Curve,
+};
+
+/// A slice of sales a target can be set for; empty strings mean "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dimensions {
+    pub product_line: String,
+    pub customer_type: String,
+}
+
+impl Dimensions {
+    pub fn is_all(&self) -> bool {
+        self.product_line.is_empty() && self.customer_type.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub plan: Id,
+    /// Equals the unit id for org targets; generated for dimension slices.
+    pub id: Id,
+    pub unit: UnitId,
+    pub dimensions: Dimensions,
+    pub amount: Amount,
+    /// The amount at publication (equals `amount` until then).
+    pub original_amount: Amount,
+    pub parent: Option<Id>,
+    pub phasing: Option<Curve>,
+    pub milestones: Option<Milestones>,
+    pub coverage: Option<Coverage>,
+    pub version: i64,
+    pub create_time: DateTime<Utc>,
+    pub update_time: DateTime<Utc>,
+}
+
+impl Target {
+    pub fn resource_name(&self) -> String {
+        target_name(&self.plan, &self.id)
+    }
+
+    pub fn etag(&self) -> String {
+        self.version.to_string()
+    }
+}
+
+pub fn target_name(plan: &Id, id: &Id) -> String {
+    format!("plans/{}/targets/{}", plan.as_str(), id.as_str())
+}
+
+/// Parses "plans/{plan}/targets/{target}".
+pub fn parse_target_name(field: &str, name: &str) -> Result<(Id, Id), ServiceError> {
+    let parts: Vec<&str> = name.split('/').collect();
+    match parts.as_slice() {
+        ["plans", p, "targets", t] => Ok((Id::parse(field, p)?, Id::parse(field, t)?)),
+        _ if name.is_empty() => Err(ServiceError::invalid(field, "is required (plans/{plan_id}/targets/{target_id})")),
+        _ => Err(ServiceError::invalid(
+            field,
+            format!("{name:?} is not a target name (plans/{{plan_id}}/targets/{{target_id}})"),
+        )),
+    }
+}
+
+/// Parses "plans/{plan}".
+pub fn parse_plan_name(field: &str, name: &str) -> Result<Id, ServiceError> {
+    match name.strip_prefix("plans/") {
+        Some(id) if !id.contains('/') => Id::parse(field, id),
+        _ if name.is_empty() => Err(ServiceError::invalid(field, "is required (plans/{plan_id})")),
+        _ => Err(ServiceError::invalid(field, format!("{name:?} is not a plan name (plans/{{plan_id}})"))),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Split,
+    Phased,
+    Adjusted,
+    Redistributed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Split => "SPLIT",
+            Self::Phased => "PHASED",
+            Self::Adjusted => "ADJUSTED",
+            Self::Redistributed => "REDISTRIBUTED",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Created, Self::Split, Self::Phased, Self::Adjusted, Self::Redistributed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// One recorded change of a target's amount or shape.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: i64,
+    pub plan: Id,
+    pub target: Id,
+    pub change: Change,
+    pub before: Option<Amount>,
+    pub after: Amount,
+    pub actor: String,
+    pub reason: String,
+    pub adjustment: Option<Id>,
+    pub time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentReason {
+    Policy,
+    Market,
+    CustomerLoss,
+    Staffing,
+    Other,
+}
+
+impl AdjustmentReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Policy => "POLICY",
+            Self::Market => "MARKET",
+            Self::CustomerLoss => "CUSTOMER_LOSS",
+            Self::Staffing => "STAFFING",
+            Self::Other => "OTHER",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Policy, Self::Market, Self::CustomerLoss, Self::Staffing, Self::Other]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redistribution {
+    ParentAbsorbs,
+    SiblingsAbsorb,
+}
+
+impl Redistribution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ParentAbsorbs => "PARENT_ABSORBS",
+            Self::SiblingsAbsorb => "SIBLINGS_ABSORB",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::ParentAbsorbs, Self::SiblingsAbsorb].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentState {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl AdjustmentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+            Self::Withdrawn => "WITHDRAWN",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Rejected, Self::Withdrawn].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// What an adjustment asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requested {
+    Amount(Amount),
+    Percent(Decimal),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub plan: Id,
+    pub id: Id,
+    pub target: Id,
+    pub requested: Requested,
+    pub reason: AdjustmentReason,
+    pub justification: String,
+    pub redistribution: Redistribution,
+    pub state: AdjustmentState,
+    pub requester: String,
+    pub decided_by: String,
+    pub decision_note: String,
+    pub before_amount: Amount,
+    pub after_amount: Amount,
+    /// The target's version when requested: approval needs it unchanged.
+    pub target_version: i64,
+    pub version: i64,
+    pub create_time: DateTime<Utc>,
+    pub decide_time: Option<DateTime<Utc>>,
+}
+
+impl Adjustment {
+    pub fn resource_name(&self) -> String {
+        format!("plans/{}/adjustments/{}", self.plan.as_str(), self.id.as_str())
+    }
+
+    pub fn require_pending(&self, what: &str) -> Result<(), ServiceError> {
+        if self.state == AdjustmentState::Pending {
+            return Ok(());
+        }
+        Err(ServiceError::precondition(
+            "ADJUSTMENT_NOT_PENDING",
+            format!("{what}: {} is already {}", self.resource_name(), self.state.as_str()),
+        ))
+    }
+}
