@@ -306,14 +306,43 @@ async fn apply(
             }
         }
     }
-    // The parent's split now covers different amounts.
-    let children = targets::children(db, &plan.id, parent_id).await?;
-    let allocated = children.iter().try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?;
-    parent_next.coverage = Some(Coverage::of(parent_next.amount, allocated)?);
     parent_next.version = parent.version + 1;
     parent_next.update_time = now;
     if !targets::update(db, &parent, &parent_next, &redistributed).await? {
         return Err(ServiceError::stale_etag(&parent.resource_name()));
+    }
+    // Splits now cover different amounts: the parent's, and the grandparent's
+    // when the parent itself changed.
+    refresh_coverage(db, plan, parent_id, who).await?;
+    if let Some(grandparent) = &parent.parent
+        && adj.redistribution == Redistribution::ParentAbsorbs
+    {
+        refresh_coverage(db, plan, grandparent, who).await?;
+    }
+    Ok(())
+}
+
+/// Recomputes what a target's split covers from its children as they are.
+async fn refresh_coverage(db: &impl ConnectionTrait, plan: &Plan, id: &Id, who: &Identity) -> ServiceResult<()> {
+    let Some(t) = targets::get(db, &plan.id, id).await? else { return Ok(()) };
+    let children = targets::children(db, &plan.id, id).await?;
+    let allocated = children.iter().try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?;
+    let coverage = Coverage::of(t.amount, allocated)?;
+    if t.coverage == Some(coverage) {
+        return Ok(());
+    }
+    let mut next = t.clone();
+    next.coverage = Some(coverage);
+    next.version = t.version + 1;
+    next.update_time = Utc::now();
+    let why = Why {
+        change: Change::Redistributed,
+        actor: &who.person,
+        reason: "coverage after an adjustment below",
+        adjustment: None,
+    };
+    if !targets::update(db, &t, &next, &why).await? {
+        return Err(ServiceError::stale_etag(&t.resource_name()));
     }
     Ok(())
 }

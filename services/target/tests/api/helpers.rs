@@ -2,7 +2,9 @@ use attain_kit::{
     auth::Role,
     testing::{Backend, test_settings, token},
 };
-use attain_proto::attain::target::v1::{self as pb, org_service_client::OrgServiceClient};
+use attain_proto::attain::target::v1::{
+    self as pb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient,
+};
 use attain_target::startup::Application;
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::{
@@ -27,6 +29,7 @@ impl Interceptor for Bearer {
 }
 
 pub type Org = OrgServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Targets = TargetServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub channel: Channel,
@@ -47,6 +50,15 @@ impl TestApp {
 
     pub fn admin(&self) -> Org {
         self.org("ops", Role::Admin, "")
+    }
+
+    pub fn targets(&self, person: &str, role: Role, unit: &str) -> Targets {
+        let header = format!("Bearer {}", token(person, role, unit)).parse().unwrap();
+        TargetServiceClient::with_interceptor(self.channel.clone(), Bearer(Some(header)))
+    }
+
+    pub fn targets_admin(&self) -> Targets {
+        self.targets("ops", Role::Admin, "")
     }
 
     pub fn signal_stop(&mut self) {

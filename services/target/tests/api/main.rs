@@ -6,3 +6,4 @@
 mod helpers;
 mod org;
 mod server;
+mod targets;
