@@ -627,7 +627,10 @@ async fn concurrent_adjustments_one_wins(backend: Backend) {
         m2.approve_adjustment(pb::ApproveAdjustmentRequest { name: b.name.clone(), ..Default::default() })
     );
     assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|x| **x).count(), 1, "{ra:?} {rb:?}");
-    let (winner, loser) = if ra.is_ok() { (ra.unwrap().into_inner(), rb) } else { (rb.unwrap().into_inner(), ra) };
+    let (winner, loser) = match (ra, rb) {
+        (Ok(w), loser) | (loser, Ok(w)) => (w.into_inner(), loser),
+        (Err(a), Err(b)) => panic!("both failed: {a:?} {b:?}"),
+    };
     assert_status(loser, Code::Aborted, None);
     let target = admin
         .get_target(pb::GetTargetRequest { name: "plans/fy2024/targets/rep-2".into(), as_of: None })
