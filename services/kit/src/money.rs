@@ -64,7 +64,8 @@ impl Amount {
         if n.scale() > SCALE {
             return Err(MoneyError::TooPrecise(n.to_string()));
         }
-        if n.abs().trunc().to_string().trim_start_matches('0').len() > MAX_INTEGER_DIGITS {
+        // 10^14: the first value with more than MAX_INTEGER_DIGITS integer digits.
+        if n.abs() >= Decimal::from(100_000_000_000_000_i64) {
             return Err(MoneyError::TooLarge(n.to_string()));
         }
         Ok(Amount(n))
@@ -215,6 +216,8 @@ mod tests {
     #[test]
     fn from_decimal_refuses_rather_than_rounds() {
         assert!(Amount::from_decimal(Decimal::new(1, 5)).is_err());
+        assert!(Amount::from_decimal(Decimal::from(100_000_000_000_000_i64)).is_err());
+        assert!(Amount::from_decimal(Decimal::from(99_999_999_999_999_i64)).is_ok());
         assert_eq!(Amount::from_decimal(Decimal::new(10, 5)).unwrap().to_string(), "0.0001");
     }
 
