@@ -310,6 +310,63 @@ mod tests {
         assert!(v.verify("garbage").is_err());
     }
 
+    /// Keys under src/testdata are throwaway test keys, used nowhere else.
+    #[test]
+    fn rs256_and_es256_keys_verify_and_algorithms_do_not_mix() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testdata");
+        let settings = AuthSettings {
+            public_key_files: vec![format!("{dir}/rsa.pub"), format!("{dir}/ec.pub")],
+            ..AuthSettings::default()
+        };
+        let v = JwtVerifier::from_settings(&settings).unwrap();
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: "alice".into(),
+            role: Role::Viewer,
+            unit: "acme".into(),
+            iss: settings.issuer.clone(),
+            aud: settings.audience.clone(),
+            exp: now + 60,
+            iat: now,
+        };
+        let rs_key = EncodingKey::from_rsa_pem(include_bytes!("testdata/rsa.key")).unwrap();
+        let es_key = EncodingKey::from_ec_pem(include_bytes!("testdata/ec.key")).unwrap();
+        let rs = encode(&Header::new(Algorithm::RS256), &claims, &rs_key).unwrap();
+        assert_eq!(v.verify(&rs).unwrap().person, "alice");
+        let es = encode(&Header::new(Algorithm::ES256), &claims, &es_key).unwrap();
+        assert_eq!(v.verify(&es).unwrap().role, Role::Viewer);
+        // HS/RS confusion: an HS256 token "signed" with the public key.
+        let confused = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(include_bytes!("testdata/rsa.pub")),
+        )
+        .unwrap();
+        assert!(v.verify(&confused).is_err(), "no HS256 key is configured, so HS256 is refused");
+        // Algorithms a key was not configured for are refused.
+        let rs384 = encode(&Header::new(Algorithm::RS384), &claims, &rs_key).unwrap();
+        assert!(v.verify(&rs384).is_err());
+        // Missing exp, aud or iss.
+        #[derive(serde::Serialize)]
+        struct NoExp<'a> {
+            sub: &'a str,
+            role: Role,
+            iss: &'a str,
+            aud: &'a str,
+        }
+        let no_exp = encode(
+            &Header::new(Algorithm::RS256),
+            &NoExp { sub: "a", role: Role::Admin, iss: &settings.issuer, aud: &settings.audience },
+            &rs_key,
+        )
+        .unwrap();
+        assert!(v.verify(&no_exp).is_err());
+        assert!(
+            JwtVerifier::from_settings(&AuthSettings::default()).is_err(),
+            "no key at all is a configuration error"
+        );
+    }
+
     #[test]
     fn scope_rules() {
         let path: Vec<String> = ["acme", "region-a", "rep-1"].iter().map(|s| s.to_string()).collect();

@@ -44,10 +44,13 @@ fn exact(ws: &[u64]) -> Decimal {
     let mut calendar = WorkingCalendar::default();
     calendar.holidays.extend((0..7).map(|d| year.start + Days::days(40 + d)));
     let curve = DayCurve::build(&year, &calendar, &Curve::WorkingDays).unwrap_or_else(|e| panic!("{e}"));
-    let periods: Vec<Period> = ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
-        .iter()
-        .map(|p| Period::parse("p", p, 1).unwrap_or_else(|e| panic!("{e}")))
-        .collect();
+    let periods: Vec<Period> = [
+        "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06",
+        "2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12",
+    ]
+    .iter()
+    .map(|p| Period::parse("p", p, 1).unwrap_or_else(|e| panic!("{e}")))
+    .collect();
     let mut checksum = Decimal::ZERO;
     for a in &amounts {
         let mut previous = Amount::ZERO;
@@ -109,5 +112,8 @@ fn main() {
     println!("{:<44} {:>12}", "case", "time");
     println!("{:<44} {:>10.1} ms", "exact (Decimal, largest remainder, rounding)", exact_time.as_secs_f64() * 1e3);
     println!("{:<44} {:>10.1} ms", "baseline (f64, no rounding, same loops)", baseline_time.as_secs_f64() * 1e3);
-    println!("ratio exact / baseline: {:.1}x; goal: exact under 1000 ms", exact_time.as_secs_f64() / baseline_time.as_secs_f64().max(1e-9));
+    println!(
+        "ratio exact / baseline: {:.1}x; goal: exact under 1000 ms",
+        exact_time.as_secs_f64() / baseline_time.as_secs_f64().max(1e-9)
+    );
 }
