@@ -3,6 +3,9 @@
 //! the time next to a float baseline doing the same arithmetic without
 //! exactness, measured in the same run. `cargo bench -p attain-target`.
 
+// A benchmark binary: failing loudly on bad setup is what we want.
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+
 use std::time::{Duration, Instant};
 
 use attain_kit::{money::Amount, period::Period};
@@ -30,37 +33,37 @@ fn weights() -> Vec<u64> {
 }
 
 fn exact(ws: &[u64]) -> Decimal {
-    let unit = RoundingUnit::parse("u", "0.01").unwrap_or_else(|e| panic!("{e}"));
+    let unit = RoundingUnit::parse("u", "0.01").unwrap();
     let split = Split {
-        parent: Amount::parse("12345678901.23").unwrap_or_else(|e| panic!("{e}")),
+        parent: Amount::parse("12345678901.23").unwrap(),
         unit,
         strategy: SplitStrategy::Weights,
         children: ws.iter().map(|w| ChildInput { weight: Some(Decimal::from(*w)), ..Default::default() }).collect(),
         modifiers: Modifiers::default(),
         allocate_percent: Decimal::ONE_HUNDRED,
     };
-    let (amounts, _) = split.compute().unwrap_or_else(|e| panic!("{e}"));
-    let year = Period::parse("p", "2024", 1).unwrap_or_else(|e| panic!("{e}"));
+    let (amounts, _) = split.compute().unwrap();
+    let year = Period::parse("p", "2024", 1).unwrap();
     let mut calendar = WorkingCalendar::default();
     calendar.holidays.extend((0..7).map(|d| year.start + Days::days(40 + d)));
-    let curve = DayCurve::build(&year, &calendar, &Curve::WorkingDays).unwrap_or_else(|e| panic!("{e}"));
+    let curve = DayCurve::build(&year, &calendar, &Curve::WorkingDays).unwrap();
     let periods: Vec<Period> = [
         "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06",
         "2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12",
     ]
     .iter()
-    .map(|p| Period::parse("p", p, 1).unwrap_or_else(|e| panic!("{e}")))
+    .map(|p| Period::parse("p", p, 1).unwrap())
     .collect();
     let mut checksum = Decimal::ZERO;
     for a in &amounts {
         let mut previous = Amount::ZERO;
         for day in year.start.iter_days().take(365) {
-            let through = curve.amount_through(*a, unit, day).unwrap_or_else(|e| panic!("{e}"));
+            let through = curve.amount_through(*a, unit, day).unwrap();
             checksum += through.decimal() - previous.decimal();
             previous = through;
         }
         for p in &periods {
-            checksum += curve.period_amount(*a, unit, p, "p").unwrap_or_else(|e| panic!("{e}")).decimal();
+            checksum += curve.period_amount(*a, unit, p, "p").unwrap().decimal();
         }
     }
     checksum
