@@ -22,6 +22,22 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     #[serde(default)]
     pub upstream: UpstreamSettings,
+    #[serde(default)]
+    pub clock: ClockSettings,
+}
+
+/// What "today" is. Unset means the system date; a fixed date serves demos
+/// and tests of past periods (the guide's January 2024).
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSettings {
+    pub today: Option<chrono::NaiveDate>,
+}
+
+impl ClockSettings {
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

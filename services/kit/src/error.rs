@@ -43,8 +43,23 @@ pub enum ServiceError {
     ResourceExhausted(String),
     #[error("{0}")]
     Unavailable(String),
+    /// An error another Attain service answered; passed on as it came
+    /// (the callee already named the field or resource).
+    #[error("{}", .0.message())]
+    Upstream(tonic::Status),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<tonic::Status> for ServiceError {
+    fn from(s: tonic::Status) -> Self {
+        match s.code() {
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                ServiceError::Unavailable(format!("an upstream service did not answer: {}", s.message()))
+            }
+            _ => ServiceError::Upstream(s),
+        }
+    }
 }
 
 fn describe(v: &[FieldViolation]) -> String {
@@ -81,6 +96,7 @@ impl ServiceError {
             Self::AlreadyExists(_) => "ALREADY_EXISTS",
             Self::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Upstream(_) => "UPSTREAM",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -96,6 +112,7 @@ impl ServiceError {
             Self::AlreadyExists(_) => Code::AlreadyExists,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::Upstream(s) => s.code(),
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -103,6 +120,9 @@ impl ServiceError {
 
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Self {
+        if let ServiceError::Upstream(status) = err {
+            return status;
+        }
         let mut details = ErrorDetails::new();
         details.set_error_info(err.reason(), ERROR_DOMAIN, HashMap::<String, String>::new());
         let message = match &err {

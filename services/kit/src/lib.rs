@@ -7,6 +7,7 @@ pub mod auth;
 pub mod configuration;
 pub mod db;
 pub mod error;
+pub mod id;
 pub mod idempotency;
 pub mod money;
 pub mod paging;
@@ -16,5 +17,6 @@ pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upstream;
 
 pub use error::{FieldViolation, ServiceError, ServiceResult};

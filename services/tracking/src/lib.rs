@@ -1,6 +1,10 @@
-//! The tracking service: what actually happened: deals, daily logs, attainment and alerts.
-//! `startup::Application` is the entry point; `main.rs` only wires settings.
+//! The tracking service: what actually happened — deals, roll-ups,
+//! attainment and alerts. `startup::Application` is the entry point;
+//! `main.rs` only wires settings.
 
 pub mod api;
+pub mod domain;
 pub mod migration;
 pub mod startup;
+pub mod storage;
+pub mod upstream;

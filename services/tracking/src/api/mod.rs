@@ -1,11 +1,90 @@
-//! attain.tracking.v1.TrackingService. Its RPCs arrive with the tracking issue; until
-//! then each answers UNIMPLEMENTED (the generated default), never invented
-//! data.
+//! attain.tracking.v1.TrackingService: each RPC authenticates the caller
+//! and hands over to the module that owns it. RPCs not built yet
+//! (opportunities, daily logs, summaries, file import) answer
+//! UNIMPLEMENTED.
 
-use attain_proto::attain::tracking::v1::tracking_service_server::TrackingService;
+mod alerts;
+mod attainment;
+mod convert;
+mod deals;
 
-#[derive(Debug, Clone, Default)]
-pub struct TrackingApi;
+use std::pin::Pin;
+
+use attain_kit::{auth::caller, configuration::ClockSettings};
+use attain_proto::attain::tracking::v1::{self as pb, tracking_service_server::TrackingService};
+use futures::Stream;
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::upstream::TargetClient;
+
+/// Rows one BatchCreateDeals may carry.
+pub const DEFAULT_MAX_BATCH_ROWS: usize = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct TrackingApi {
+    db: DatabaseConnection,
+    target: TargetClient,
+    clock: ClockSettings,
+    max_batch_rows: usize,
+}
+
+impl TrackingApi {
+    pub fn new(db: DatabaseConnection, target: TargetClient, clock: ClockSettings) -> Self {
+        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS }
+    }
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
-impl TrackingService for TrackingApi {}
+impl TrackingService for TrackingApi {
+    async fn create_deal(&self, r: Request<pb::CreateDealRequest>) -> Rpc<pb::Deal> {
+        TrackingApi::create_deal(self, caller(&r)?, r).await
+    }
+    async fn batch_create_deals(&self, r: Request<pb::BatchCreateDealsRequest>) -> Rpc<pb::BatchCreateDealsResponse> {
+        TrackingApi::batch_create_deals(self, caller(&r)?, r).await
+    }
+    async fn stream_deals(&self, r: Request<Streaming<pb::StreamDealsRequest>>) -> Rpc<pb::StreamDealsResponse> {
+        TrackingApi::stream_deals(self, caller(&r)?, r).await
+    }
+    async fn reverse_deal(&self, r: Request<pb::ReverseDealRequest>) -> Rpc<pb::ReverseDealResponse> {
+        TrackingApi::reverse_deal(self, caller(&r)?, r).await
+    }
+    async fn get_deal(&self, r: Request<pb::GetDealRequest>) -> Rpc<pb::Deal> {
+        TrackingApi::get_deal(self, caller(&r)?, r).await
+    }
+    async fn list_deals(&self, r: Request<pb::ListDealsRequest>) -> Rpc<pb::ListDealsResponse> {
+        TrackingApi::list_deals(self, caller(&r)?, r).await
+    }
+    async fn get_attainment(&self, r: Request<pb::GetAttainmentRequest>) -> Rpc<pb::Attainment> {
+        TrackingApi::get_attainment(self, caller(&r)?, r).await
+    }
+    async fn list_child_attainments(
+        &self,
+        r: Request<pb::ListChildAttainmentsRequest>,
+    ) -> Rpc<pb::ListChildAttainmentsResponse> {
+        TrackingApi::list_child_attainments(self, caller(&r)?, r).await
+    }
+    async fn batch_get_actuals(&self, r: Request<pb::BatchGetActualsRequest>) -> Rpc<pb::BatchGetActualsResponse> {
+        TrackingApi::batch_get_actuals(self, caller(&r)?, r).await
+    }
+    async fn list_alerts(&self, r: Request<pb::ListAlertsRequest>) -> Rpc<pb::ListAlertsResponse> {
+        TrackingApi::list_alerts(self, caller(&r)?, r).await
+    }
+    async fn acknowledge_alert(&self, r: Request<pb::AcknowledgeAlertRequest>) -> Rpc<pb::Alert> {
+        TrackingApi::acknowledge_alert(self, caller(&r)?, r).await
+    }
+    async fn resolve_alert(&self, r: Request<pb::ResolveAlertRequest>) -> Rpc<pb::Alert> {
+        TrackingApi::resolve_alert(self, caller(&r)?, r).await
+    }
+    async fn watch_alerts(
+        &self,
+        r: Request<pb::WatchAlertsRequest>,
+    ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
+        TrackingApi::watch_alerts(self, caller(&r)?, r).await
+    }
+    async fn evaluate_alerts(&self, r: Request<pb::EvaluateAlertsRequest>) -> Rpc<pb::EvaluateAlertsResponse> {
+        TrackingApi::evaluate_alerts(self, caller(&r)?, r).await
+    }
+}

@@ -2,10 +2,15 @@
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
+mod m20261128_000001_create_deals_rollups_alerts;
+
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(attain_kit::idempotency::Migration)]
+        vec![
+            Box::new(attain_kit::idempotency::Migration),
+            Box::new(m20261128_000001_create_deals_rollups_alerts::Migration),
+        ]
     }
 }

@@ -1,0 +1,66 @@
+//! Resource ids shared by every service.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServiceError;
+
+/// A resource id (units, plans, targets, adjustments): lower-case letters,
+/// digits and '-', 1–63 characters, starting with a letter (generated ids
+/// are "u" + a UUIDv7, so they sort by creation).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Id(String);
+
+impl Id {
+    pub fn parse(field: &str, id: &str) -> Result<Self, ServiceError> {
+        let ok = (1..=63).contains(&id.len())
+            && id.as_bytes()[0].is_ascii_lowercase()
+            && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(ServiceError::invalid(
+                field,
+                format!("{id:?} is not a unit id (a-z, 0-9 and '-', 1–63 characters, starting with a letter)"),
+            ))
+        }
+    }
+
+    /// Parses a resource name "units/{unit_id}".
+    pub fn from_name(field: &str, name: &str) -> Result<Self, ServiceError> {
+        match name.strip_prefix("units/") {
+            Some(id) => Self::parse(field, id),
+            None if name.is_empty() => Err(ServiceError::invalid(field, "is required (units/{unit_id})")),
+            None => Err(ServiceError::invalid(field, format!("{name:?} is not a unit name (units/{{unit_id}})"))),
+        }
+    }
+
+    pub fn generate() -> Self {
+        Self(format!("u{}", uuid::Uuid::now_v7().simple()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name of the unit with this id, "units/{id}".
+    pub fn resource_name(&self) -> String {
+        format!("units/{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse() {
+        assert!(Id::parse("f", "region-a").is_ok());
+        assert!(Id::generate().as_str().starts_with('u'));
+        Id::parse("f", Id::generate().as_str()).unwrap();
+        for bad in ["", "A", "1a", "a_b", "a/b", &"a".repeat(64)] {
+            assert!(Id::parse("f", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Id::from_name("f", "units/x").unwrap().resource_name(), "units/x");
+        assert!(Id::from_name("f", "x").is_err());
+    }
+}

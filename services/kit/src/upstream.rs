@@ -1,0 +1,48 @@
+//! Calls to other Attain services: lazily connected channels, and requests
+//! that carry the caller's token and request id along, so the callee
+//! enforces the caller's scope too and one request id follows the call.
+
+use std::time::Duration;
+
+use tonic::{
+    Request,
+    metadata::MetadataMap,
+    transport::{Channel, Endpoint},
+};
+
+use crate::server::REQUEST_ID_HEADER;
+
+/// A channel to `url` that connects on first use and reconnects after
+/// failures (so a service starts even when its upstream is not up yet).
+pub fn channel(name: &str, url: &str) -> anyhow::Result<Channel> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| anyhow::anyhow!("upstream.{name}_url {url:?} is not a URL: {e}"))?
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true);
+    Ok(endpoint.connect_lazy())
+}
+
+/// The headers of an incoming call worth passing on.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarded {
+    authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    request_id: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+}
+
+impl Forwarded {
+    pub fn from_metadata(m: &MetadataMap) -> Self {
+        Self { authorization: m.get("authorization").cloned(), request_id: m.get(REQUEST_ID_HEADER).cloned() }
+    }
+
+    /// An outgoing request carrying the caller's token and request id.
+    pub fn request<T>(&self, message: T) -> Request<T> {
+        let mut r = Request::new(message);
+        if let Some(a) = &self.authorization {
+            r.metadata_mut().insert("authorization", a.clone());
+        }
+        if let Some(id) = &self.request_id {
+            r.metadata_mut().insert(REQUEST_ID_HEADER, id.clone());
+        }
+        r
+    }
+}

@@ -1,0 +1,319 @@
+//! Alerts: rules evaluated after ingestion and on request; one live alert
+//! per unit, period and rule; a change feed in the database that every
+//! replica's Watch reads.
+
+use std::{collections::BTreeMap, pin::Pin, time::Duration};
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::{Identity, Role},
+    id::Id,
+    paging::PageRequest,
+    period::Period,
+    upstream::Forwarded,
+};
+use attain_proto::attain::tracking::v1 as pb;
+use chrono::{NaiveDate, Utc};
+use futures::Stream;
+use sea_orm::SqlErr;
+use tonic::{Request, Response, Status};
+
+use super::{TrackingApi, attainment::Measured, convert};
+use crate::{
+    domain::{
+        alert::{Action, Alert, Finding, Rule, State, decide},
+        attainment::{Status as Colour, Thresholds, status},
+        deal::Dimensions,
+    },
+    storage::alerts,
+    upstream::UnitInfo,
+};
+
+/// How often a watcher looks at the change feed.
+const WATCH_POLL: Duration = Duration::from_millis(200);
+
+fn findings(m: &Measured, thresholds: Thresholds) -> [Finding; 2] {
+    let actual = m.actual.amount;
+    let pace = match status(actual.decimal(), m.expected.by_curve.decimal(), thresholds) {
+        Colour::Green => None,
+        s => Some((
+            s,
+            format!(
+                "{} of {} expected by now ({} of target {})",
+                actual, m.expected.by_curve, m.wire.attainment_rate, m.expected.period_target
+            ),
+        )),
+    };
+    let milestone = (m.expected.milestone_in_force && actual < m.expected.by_milestone)
+        .then(|| (Colour::Red, format!("{} is below the milestone in force ({})", actual, m.expected.by_milestone)));
+    [
+        Finding { rule: Rule::BehindPace, firing: pace, actual, expected: m.expected.by_curve },
+        Finding { rule: Rule::MissedMilestone, firing: milestone, actual, expected: m.expected.by_milestone },
+    ]
+}
+
+impl TrackingApi {
+    /// Evaluates the units on the booked paths for the current month, as far
+    /// as the caller may see them. Best effort: the write already happened,
+    /// so a failure here is logged, not returned.
+    pub(crate) async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
+        let mut units: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        for path in paths {
+            for i in 0..path.len() {
+                units.entry(path[i].clone()).or_insert_with(|| path[..=i].to_vec());
+            }
+        }
+        let today = self.clock.today();
+        let month = Period::month_of(today);
+        let visible: Vec<UnitInfo> = units
+            .into_iter()
+            .filter(|(_, p)| who.can_read(&p.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>()))
+            .map(|(id, path)| UnitInfo { id, parent: None, is_rep: false, display_name: String::new(), path })
+            .collect();
+        if visible.is_empty() {
+            return;
+        }
+        if let Err(e) = self.evaluate(fwd, visible, &month.expression, today).await {
+            tracing::warn!(error = %e, "alert evaluation after ingestion failed");
+        }
+    }
+
+    /// Applies the rules to each unit and moves its alerts accordingly;
+    /// returns the alerts that changed.
+    pub(crate) async fn evaluate(
+        &self,
+        fwd: &Forwarded,
+        units: Vec<UnitInfo>,
+        period_expr: &str,
+        day: NaiveDate,
+    ) -> ServiceResult<Vec<Alert>> {
+        let Some(first) = units.first() else { return Ok(Vec::new()) };
+        let (plan, period) = self.plan_and_period(fwd, &first.path, period_expr).await?;
+        let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
+        let mut changed = Vec::new();
+        for m in &measured {
+            for f in findings(m, thresholds) {
+                let live = alerts::live(&self.db, &m.unit.id, &period.expression, f.rule).await?;
+                let now = Utc::now();
+                match decide(&f, live.as_ref()) {
+                    Action::Nothing => {}
+                    Action::Open { severity, message } => {
+                        let a = Alert {
+                            id: Id::generate(),
+                            unit: m.unit.id.clone(),
+                            unit_path: m.unit.path.clone(),
+                            period: period.expression.clone(),
+                            rule: f.rule,
+                            state: State::Open,
+                            severity,
+                            message,
+                            actual: f.actual,
+                            expected: f.expected,
+                            acknowledged_by: String::new(),
+                            open_time: now,
+                            acknowledge_time: None,
+                            resolve_time: None,
+                            version: 1,
+                        };
+                        match alerts::insert(&self.db, &a).await {
+                            Ok(()) => changed.push(a),
+                            // Another replica opened it first: one live alert.
+                            Err(ServiceError::Internal(e)) if is_unique_violation(&e) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Action::Update { severity, message } => {
+                        if let Some(old) = live {
+                            let mut a = old.clone();
+                            a.severity = severity;
+                            a.message = message;
+                            a.actual = f.actual;
+                            a.expected = f.expected;
+                            a.version = old.version + 1;
+                            if alerts::update(&self.db, &a, old.version).await? {
+                                changed.push(a);
+                            }
+                        }
+                    }
+                    Action::Resolve => {
+                        if let Some(old) = live {
+                            let mut a = old.clone();
+                            a.state = State::Resolved;
+                            a.actual = f.actual;
+                            a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
+                            a.resolve_time = Some(now);
+                            a.version = old.version + 1;
+                            if alerts::update(&self.db, &a, old.version).await? {
+                                changed.push(a);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    pub(crate) async fn evaluate_alerts(
+        &self,
+        who: Identity,
+        request: Request<pb::EvaluateAlertsRequest>,
+    ) -> Result<Response<pb::EvaluateAlertsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let root = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let day =
+            if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };
+        let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
+        let units = self.target.subtree(&fwd, &root.id).await?;
+        let changed = self.evaluate(&fwd, units, &period, day).await?;
+        Ok(Response::new(pb::EvaluateAlertsResponse {
+            changed: changed.iter().map(|a| convert::alert(a, None, None)).collect(),
+        }))
+    }
+
+    pub(crate) async fn list_alerts(
+        &self,
+        who: Identity,
+        request: Request<pb::ListAlertsRequest>,
+    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListAlerts {} {}", r.unit, r.state))?;
+        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let state = match pb::AlertState::try_from(r.state) {
+            Ok(pb::AlertState::Unspecified) => None,
+            Ok(pb::AlertState::Open) => Some(State::Open),
+            Ok(pb::AlertState::Acknowledged) => Some(State::Acknowledged),
+            Ok(pb::AlertState::Resolved) => Some(State::Resolved),
+            Err(_) => return Err(ServiceError::invalid("state", format!("{} is not an AlertState", r.state)).into()),
+        };
+        let mut rows = alerts::list(&self.db, &unit.path, state, page.after.as_deref(), page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
+        Ok(Response::new(pb::ListAlertsResponse {
+            alerts: rows.iter().map(|a| convert::alert(a, None, None)).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn transition(&self, who: &Identity, name: &str, etag: &str, to: State) -> ServiceResult<Alert> {
+        if who.role == Role::Viewer {
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
+        }
+        let id = match name.strip_prefix("alerts/") {
+            Some(id) => Id::parse("name", id)?,
+            None => {
+                return Err(ServiceError::invalid(
+                    "name",
+                    format!("{name:?} is not an alert name (alerts/{{alert_id}})"),
+                ));
+            }
+        };
+        let hidden = || ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"));
+        let current = match alerts::get(&self.db, &id).await? {
+            Some(a) if who.can_read(&a.unit_path.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>()) => a,
+            None if who.is_admin() => return Err(ServiceError::not_found("alert", name)),
+            _ => return Err(hidden()),
+        };
+        if !etag.is_empty() && etag != current.version.to_string() {
+            return Err(ServiceError::stale_etag(name));
+        }
+        let allowed = match to {
+            State::Acknowledged => current.state == State::Open,
+            State::Resolved => current.is_live(),
+            State::Open => false,
+        };
+        if !allowed {
+            return Err(ServiceError::precondition(
+                "ALERT_STATE",
+                format!("{name} is {}, it cannot become {}", current.state.as_str(), to.as_str()),
+            ));
+        }
+        let mut next = current.clone();
+        next.state = to;
+        next.version = current.version + 1;
+        match to {
+            State::Acknowledged => {
+                next.acknowledged_by = who.person.clone();
+                next.acknowledge_time = Some(Utc::now());
+            }
+            _ => next.resolve_time = Some(Utc::now()),
+        }
+        if !alerts::update(&self.db, &next, current.version).await? {
+            return Err(ServiceError::stale_etag(name));
+        }
+        Ok(next)
+    }
+
+    pub(crate) async fn acknowledge_alert(
+        &self,
+        who: Identity,
+        request: Request<pb::AcknowledgeAlertRequest>,
+    ) -> Result<Response<pb::Alert>, Status> {
+        let r = request.into_inner();
+        let a = self.transition(&who, &r.name, &r.etag, State::Acknowledged).await?;
+        Ok(Response::new(convert::alert(&a, None, None)))
+    }
+
+    pub(crate) async fn resolve_alert(
+        &self,
+        who: Identity,
+        request: Request<pb::ResolveAlertRequest>,
+    ) -> Result<Response<pb::Alert>, Status> {
+        let r = request.into_inner();
+        let a = self.transition(&who, &r.name, &r.etag, State::Resolved).await?;
+        Ok(Response::new(convert::alert(&a, None, None)))
+    }
+
+    /// Streams alert changes of a subtree from the database change feed, so
+    /// a watcher on any replica sees changes made by every replica.
+    pub(crate) async fn watch_alerts(
+        &self,
+        who: Identity,
+        request: Request<pb::WatchAlertsRequest>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let mut last = alerts::last_event_id(&self.db).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        if r.include_open {
+            let open = alerts::list(&self.db, &unit.path, None, None, 10_000).await?;
+            for a in open.iter().filter(|a| a.is_live()) {
+                let _ = tx.send(Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(a, None, None)) })).await;
+            }
+        }
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCH_POLL);
+            loop {
+                tick.tick().await;
+                if tx.is_closed() {
+                    return;
+                }
+                match alerts::events_after(&db, &unit.path, last, 100).await {
+                    Ok(events) => {
+                        for (id, a) in events {
+                            last = id;
+                            if tx
+                                .send(Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "alert feed read failed; retrying"),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
+
+fn is_unique_violation(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sea_orm::DbErr>()
+        .and_then(sea_orm::DbErr::sql_err)
+        .is_some_and(|s| matches!(s, SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,213 @@
+//! Attainment reads: one unit, a unit's children in one call, and actuals
+//! of many units. Targets and expectations come from the target service in
+//! one batch call; actuals are sums over daily roll-ups.
+
+use std::collections::HashMap;
+
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, id::Id, period::Period, upstream::Forwarded};
+use attain_proto::attain::tracking::v1 as pb;
+use chrono::{Duration, NaiveDate, Utc};
+use tonic::{Request, Response, Status};
+
+use super::{TrackingApi, convert};
+use crate::{
+    domain::{
+        attainment::{Inputs, Thresholds, figures},
+        deal::Dimensions,
+    },
+    storage::rollups::{self, Sum},
+    upstream::{Expected, PlanInfo, UnitInfo, plan_for},
+};
+
+/// One unit's measured figures, before they go on the wire.
+pub(crate) struct Measured {
+    pub unit: UnitInfo,
+    pub expected: Expected,
+    pub actual: Sum,
+    pub wire: pb::Attainment,
+}
+
+impl TrackingApi {
+    /// The plan covering `period` for `path`, and the period as that plan
+    /// reads it (fiscal years and quarters follow its start month).
+    pub(crate) async fn plan_and_period(
+        &self,
+        fwd: &Forwarded,
+        path: &[Id],
+        expr: &str,
+    ) -> ServiceResult<(PlanInfo, Period)> {
+        let calendar = Period::parse("period", expr, 1)?;
+        let plans = self.target.plans(fwd).await?;
+        let plan = plan_for(&plans, path, calendar.start)
+            .ok_or_else(|| ServiceError::precondition("NO_PLAN", format!("no plan covers {expr} for this unit")))?
+            .clone();
+        let period = plan.period("period", expr)?;
+        Ok((plan, period))
+    }
+
+    /// Figures of several units (one plan) for a period, measured at the
+    /// end of `day`; three queries whatever the number of units and deals.
+    pub(crate) async fn measure(
+        &self,
+        fwd: &Forwarded,
+        units: Vec<UnitInfo>,
+        plan: &PlanInfo,
+        period: &Period,
+        day: NaiveDate,
+        dims: &Dimensions,
+    ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
+        let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
+        let (expected, thresholds) = self.target.expected(fwd, plan, &ids, &period.expression, day).await?;
+        let through = day.min(period.end);
+        let now = rollups::sums(&self.db, &ids, period.start, through, dims).await?;
+        let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {
+            (Some(ly), Some(ly_through)) => rollups::sums(&self.db, &ids, ly.start, ly_through, dims).await?,
+            _ => HashMap::new(),
+        };
+        let progress = |e: &Expected| e.time_progress;
+        let out = units
+            .into_iter()
+            .map(|unit| {
+                let e = expected.get(&unit.id).copied().unwrap_or_default();
+                let actual = now.get(&unit.id).copied().unwrap_or_default();
+                let ly = last_year.get(&unit.id).filter(|s| !s.amount.is_zero()).map(|s| s.amount);
+                let f = figures(&Inputs {
+                    target: e.period_target,
+                    actual: actual.amount,
+                    expected: e.by_curve,
+                    time_progress: progress(&e),
+                    deals_won: actual.deals_won,
+                    last_year: ly,
+                    thresholds,
+                });
+                let money = |a| Some(convert::money(a, plan.currency));
+                let wire = pb::Attainment {
+                    unit: unit.id.resource_name(),
+                    period: Some(convert::period(period)),
+                    target: money(e.period_target),
+                    original_target: None,
+                    actual: money(actual.amount),
+                    attainment_rate: convert::ratio(f.attainment_rate),
+                    gap: attain_kit::money::Amount::from_decimal(f.gap).ok().and_then(money),
+                    time_progress: e.time_progress.normalize().to_string(),
+                    pace: convert::ratio(f.pace),
+                    expected_to_date: money(e.by_curve),
+                    forecast: attain_kit::money::Amount::from_decimal(f.forecast).ok().and_then(money),
+                    yoy_growth: convert::ratio(f.yoy_growth),
+                    average_order_value: f
+                        .average_order_value
+                        .and_then(|a| attain_kit::money::Amount::from_decimal(a).ok())
+                        .and_then(money),
+                    // Conversion needs opportunities, which tracking does not record yet.
+                    conversion_rate: String::new(),
+                    deals_won: actual.deals_won,
+                    status: convert::status(f.status) as i32,
+                    data_time: Some(convert::timestamp(Utc::now())),
+                };
+                Measured { unit, expected: e, actual, wire }
+            })
+            .collect();
+        Ok((out, thresholds))
+    }
+
+    fn measuring_day(&self, field: &str, s: &str) -> ServiceResult<NaiveDate> {
+        if s.is_empty() { Ok(self.clock.today()) } else { convert::date(field, s) }
+    }
+
+    pub(crate) async fn get_attainment(
+        &self,
+        who: Identity,
+        request: Request<pb::GetAttainmentRequest>,
+    ) -> Result<Response<pb::Attainment>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
+        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
+        let dims = convert::dimensions(r.dimensions.as_ref());
+        let (mut measured, _) = self.measure(&fwd, vec![unit], &plan, &period, day, &dims).await?;
+        let m = measured.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no figures")))?;
+        Ok(Response::new(m.wire))
+    }
+
+    pub(crate) async fn list_child_attainments(
+        &self,
+        who: Identity,
+        request: Request<pb::ListChildAttainmentsRequest>,
+    ) -> Result<Response<pb::ListChildAttainmentsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let parent = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
+        let (plan, period) = self.plan_and_period(&fwd, &parent.path, &r.period).await?;
+        let dims = convert::dimensions(r.dimensions.as_ref());
+        let mut units: Vec<UnitInfo> = self
+            .target
+            .subtree(&fwd, &parent.id)
+            .await?
+            .into_iter()
+            .filter(|u| u.parent.as_ref() == Some(&parent.id))
+            .collect();
+        units.insert(0, parent);
+        let (measured, _) = self.measure(&fwd, units, &plan, &period, day, &dims).await?;
+        let mut wires = measured.into_iter().map(|m| m.wire);
+        let parent = wires.next();
+        Ok(Response::new(pb::ListChildAttainmentsResponse { parent, children: wires.collect() }))
+    }
+
+    pub(crate) async fn batch_get_actuals(
+        &self,
+        who: Identity,
+        request: Request<pb::BatchGetActualsRequest>,
+    ) -> Result<Response<pb::BatchGetActualsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        if r.units.is_empty() || r.units.len() > 10_000 {
+            return Err(ServiceError::invalid("units", "name 1–10000 units").into());
+        }
+        let mut ids = Vec::with_capacity(r.units.len());
+        for (i, u) in r.units.iter().enumerate() {
+            ids.push(self.visible(&who, &fwd, &format!("units[{i}]"), u).await?.id);
+        }
+        // Reference periods are calendar-based: a caller reading last year's
+        // actuals for a split names the dates it means.
+        let period = Period::parse("period", &r.period, 1)?;
+        let dims = convert::dimensions(r.dimensions.as_ref());
+        let sums = rollups::sums(&self.db, &ids, period.start, period.end, &dims).await?;
+        let actuals = ids
+            .iter()
+            .map(|id| {
+                let s = sums.get(id).copied().unwrap_or_default();
+                pb::UnitActual {
+                    unit: id.resource_name(),
+                    actual: Some(attain_proto::attain::common::v1::Money {
+                        currency_code: String::new(),
+                        amount: s.amount.to_string(),
+                    }),
+                    deals_won: s.deals_won,
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::BatchGetActualsResponse { period: Some(convert::period(&period)), actuals }))
+    }
+
+    /// A unit the caller may read (the target service checks too).
+    pub(crate) async fn visible(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        field: &str,
+        name: &str,
+    ) -> ServiceResult<UnitInfo> {
+        let unit = self.target.unit(fwd, &Id::from_name(field, name)?).await?;
+        if !who.can_read(&unit.path_strings()) {
+            return Err(ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist")));
+        }
+        Ok(unit)
+    }
+}
+
+fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
+}

@@ -1,0 +1,143 @@
+//! Conversions between attain.tracking.v1 messages and domain types.
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    id::Id,
+    money::{Amount, CurrencyCode},
+    period::{Granularity, Period},
+};
+use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::domain::{
+    alert::{Alert, Rule, State},
+    attainment::Status,
+    deal::{Deal, DealKind, Dimensions, NewDeal},
+};
+
+pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
+}
+
+pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
+    if s.len() != 10 {
+        return Err(ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+}
+
+pub fn money(a: Amount, c: CurrencyCode) -> common::Money {
+    common::Money { currency_code: c.to_string(), amount: a.to_string() }
+}
+
+pub fn ratio(d: Option<Decimal>) -> String {
+    d.map(|d| d.normalize().to_string()).unwrap_or_default()
+}
+
+pub fn period(p: &Period) -> common::Period {
+    common::Period {
+        expression: p.expression.clone(),
+        granularity: match p.granularity {
+            Granularity::Year => common::PeriodGranularity::Year,
+            Granularity::Quarter => common::PeriodGranularity::Quarter,
+            Granularity::Month => common::PeriodGranularity::Month,
+            Granularity::Week => common::PeriodGranularity::Week,
+            Granularity::Day => common::PeriodGranularity::Day,
+            Granularity::Custom => common::PeriodGranularity::Custom,
+        } as i32,
+        start_date: p.start.format("%Y-%m-%d").to_string(),
+        end_date: p.end.format("%Y-%m-%d").to_string(),
+    }
+}
+
+pub fn dimensions(d: Option<&common::Dimensions>) -> Dimensions {
+    d.map(|d| Dimensions {
+        product_line: d.product_line.trim().to_owned(),
+        customer_type: d.customer_type.trim().to_owned(),
+    })
+    .unwrap_or_default()
+}
+
+pub fn status(s: Status) -> common::Status {
+    match s {
+        Status::Green => common::Status::Green,
+        Status::Yellow => common::Status::Yellow,
+        Status::Red => common::Status::Red,
+    }
+}
+
+/// A new sale from the wire; `field` prefixes error paths ("requests[3].deal").
+pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
+    let d = d.ok_or_else(|| ServiceError::invalid(field, "is required"))?;
+    let m = d.amount.as_ref().ok_or_else(|| ServiceError::invalid(format!("{field}.amount"), "is required"))?;
+    let currency = CurrencyCode::parse(&m.currency_code)
+        .map_err(|e| ServiceError::invalid(format!("{field}.amount.currency_code"), e.to_string()))?;
+    let amount = Amount::parse(m.amount.trim())
+        .map_err(|e| ServiceError::invalid(format!("{field}.amount.amount"), e.to_string()))?;
+    Ok(NewDeal {
+        rep: Id::from_name(&format!("{field}.rep"), &d.rep)?,
+        amount,
+        currency,
+        close_date: date(&format!("{field}.close_date"), &d.close_date)?,
+        customer: d.customer.trim().to_owned(),
+        dimensions: dimensions(d.dimensions.as_ref()),
+        opportunity: d.opportunity.trim().to_owned(),
+    })
+}
+
+pub fn deal(d: &Deal) -> pb::Deal {
+    pb::Deal {
+        name: d.resource_name(),
+        rep: d.rep.resource_name(),
+        amount: Some(money(d.amount, d.currency)),
+        close_date: d.close_date.format("%Y-%m-%d").to_string(),
+        customer: d.customer.clone(),
+        dimensions: Some(common::Dimensions {
+            product_line: d.dimensions.product_line.clone(),
+            customer_type: d.dimensions.customer_type.clone(),
+        }),
+        opportunity: d.opportunity.clone(),
+        kind: match d.kind {
+            DealKind::Sale => pb::DealKind::Sale,
+            DealKind::Reversal => pb::DealKind::Reversal,
+        } as i32,
+        reverses: d.reverses.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
+        reversed_by: d.reversed_by.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
+        booked_path: d.booked_path.iter().map(Id::resource_name).collect(),
+        request_id: d.request_id.clone(),
+        create_time: Some(timestamp(d.create_time)),
+    }
+}
+
+pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<CurrencyCode>) -> pb::Alert {
+    let m = |x: Amount| {
+        currency
+            .map(|c| money(x, c))
+            .or_else(|| Some(common::Money { currency_code: String::new(), amount: x.to_string() }))
+    };
+    pb::Alert {
+        name: a.resource_name(),
+        unit: a.unit.resource_name(),
+        period: period.or_else(|| Some(common::Period { expression: a.period.clone(), ..Default::default() })),
+        rule: match a.rule {
+            Rule::BehindPace => pb::AlertRule::BehindPace,
+            Rule::MissedMilestone => pb::AlertRule::MissedMilestone,
+        } as i32,
+        state: match a.state {
+            State::Open => pb::AlertState::Open,
+            State::Acknowledged => pb::AlertState::Acknowledged,
+            State::Resolved => pb::AlertState::Resolved,
+        } as i32,
+        severity: status(a.severity) as i32,
+        message: a.message.clone(),
+        actual: m(a.actual),
+        expected: m(a.expected),
+        acknowledged_by: a.acknowledged_by.clone(),
+        open_time: Some(timestamp(a.open_time)),
+        acknowledge_time: a.acknowledge_time.map(timestamp),
+        resolve_time: a.resolve_time.map(timestamp),
+        etag: a.version.to_string(),
+    }
+}

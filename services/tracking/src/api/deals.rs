@@ -1,0 +1,475 @@
+//! Ingestion: one deal, an atomic batch, a stream; reversals; reads.
+//! Every write carries a request id: a retry with the same payload returns
+//! the first result, another payload under the same id is ALREADY_EXISTS.
+
+use std::collections::{HashMap, HashSet};
+
+use attain_kit::{
+    FieldViolation, ServiceError, ServiceResult,
+    auth::{Identity, Role},
+    id::Id,
+    idempotency::IdempotencyKey,
+    paging::PageRequest,
+    period::Period,
+    upstream::Forwarded,
+};
+use attain_proto::attain::tracking::v1 as pb;
+use chrono::Utc;
+use futures::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{TrackingApi, convert};
+use crate::{
+    domain::deal::{Deal, DealKind, NewDeal},
+    storage::{deals, rollups},
+    upstream::{PlanInfo, UnitInfo, plan_for},
+};
+
+/// A row ready to store (or replay).
+pub(crate) struct Prepared {
+    row: usize,
+    key: IdempotencyKey,
+    deal: Deal,
+}
+
+/// Who may record deals for a rep: an admin, a manager above it, the rep.
+fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
+    match who.role {
+        Role::Rep => who.unit == rep.id.as_str(),
+        Role::Viewer => false,
+        Role::Admin | Role::Manager => who.can_manage(&rep.path_strings()),
+    }
+}
+
+fn hidden(name: &str) -> ServiceError {
+    ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"))
+}
+
+/// Per-call caches of what the target service told us.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    units: HashMap<Id, Result<UnitInfo, String>>,
+    plans: Option<Vec<PlanInfo>>,
+}
+
+impl TrackingApi {
+    async fn lookup_unit(&self, fwd: &Forwarded, cache: &mut Lookups, id: &Id) -> Result<UnitInfo, String> {
+        if let Some(hit) = cache.units.get(id) {
+            return hit.clone();
+        }
+        let got = self.target.unit(fwd, id).await.map_err(|e| match e {
+            ServiceError::Upstream(s) => format!("{}: {}", id.resource_name(), s.message()),
+            other => other.to_string(),
+        });
+        cache.units.insert(id.clone(), got.clone());
+        got
+    }
+
+    async fn plans(&self, fwd: &Forwarded, cache: &mut Lookups) -> ServiceResult<Vec<PlanInfo>> {
+        if cache.plans.is_none() {
+            cache.plans = Some(self.target.plans(fwd).await?);
+        }
+        Ok(cache.plans.clone().unwrap_or_default())
+    }
+
+    /// Validates one request: the deal itself, its rep, the caller's right
+    /// to write for it, and the plan that covers its date.
+    async fn prepare_one(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        cache: &mut Lookups,
+        field: &str,
+        row: usize,
+        mut r: pb::CreateDealRequest,
+    ) -> ServiceResult<Prepared> {
+        let request_id = std::mem::take(&mut r.request_id);
+        if request_id.is_empty() {
+            return Err(ServiceError::invalid(
+                format!("{field}.request_id"),
+                "is required: every write carries a client request id",
+            ));
+        }
+        let key = IdempotencyKey::new("CreateDeal", &request_id, &r)
+            .map_err(|_| {
+                ServiceError::invalid(format!("{field}.request_id"), "must be 1–128 printable ASCII characters")
+            })?
+            .ok_or_else(|| ServiceError::invalid(format!("{field}.request_id"), "is required"))?;
+        let new = convert::new_deal(&format!("{field}.deal"), r.deal.as_ref())?;
+        new.check(&format!("{field}.deal"), self.clock.today())?;
+        let rep = self
+            .lookup_unit(fwd, cache, &new.rep)
+            .await
+            .map_err(|why| ServiceError::invalid(format!("{field}.deal.rep"), why))?;
+        if !rep.is_rep {
+            return Err(ServiceError::invalid(
+                format!("{field}.deal.rep"),
+                format!("{} is not a REP unit", rep.id.resource_name()),
+            ));
+        }
+        if !may_write(who, &rep) {
+            return Err(ServiceError::PermissionDenied(format!(
+                "{field}: you may not record deals for {}",
+                rep.id.resource_name()
+            )));
+        }
+        let plans = self.plans(fwd, cache).await?;
+        let plan = plan_for(&plans, &rep.path, new.close_date).ok_or_else(|| {
+            ServiceError::invalid(
+                format!("{field}.deal.close_date"),
+                format!("no plan covers {} for {}", new.close_date, rep.id.resource_name()),
+            )
+        })?;
+        if plan.currency != new.currency {
+            return Err(ServiceError::invalid(
+                format!("{field}.deal.amount.currency_code"),
+                format!("{} is not the currency of {} ({})", new.currency, plan.name, plan.currency),
+            ));
+        }
+        Ok(Prepared { row, key, deal: sale(new, rep.path, &request_id, &who.person) })
+    }
+
+    /// Stores prepared rows in one transaction: replays come back as they
+    /// were first stored, new rows are inserted with their roll-ups.
+    /// Returns each row's deal and whether it was a replay.
+    pub(crate) async fn commit(&self, rows: Vec<Prepared>) -> ServiceResult<Vec<(usize, pb::Deal, bool)>> {
+        let txn = attain_kit::db::begin_write(&self.db).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut fresh = Vec::new();
+        for p in rows {
+            match p.key.replay::<pb::Deal>(&txn).await {
+                Ok(Some(previous)) => out.push((p.row, previous, true)),
+                Ok(None) => fresh.push(p),
+                Err(ServiceError::AlreadyExists(m)) => {
+                    return Err(ServiceError::AlreadyExists(format!("row {}: {m}", p.row)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let new_deals: Vec<Deal> = fresh.iter().map(|p| p.deal.clone()).collect();
+        deals::insert_many(&txn, &new_deals).await?;
+        rollups::add(&txn, &new_deals).await?;
+        for p in fresh {
+            let wire = convert::deal(&p.deal);
+            p.key.record(&txn, &wire).await?;
+            out.push((p.row, wire, false));
+        }
+        txn.commit().await?;
+        out.sort_by_key(|(row, _, _)| *row);
+        Ok(out)
+    }
+}
+
+fn sale(new: NewDeal, path: Vec<Id>, request_id: &str, actor: &str) -> Deal {
+    Deal {
+        id: Id::generate(),
+        rep: new.rep,
+        amount: new.amount,
+        currency: new.currency,
+        close_date: new.close_date,
+        customer: new.customer,
+        dimensions: new.dimensions,
+        opportunity: new.opportunity,
+        kind: DealKind::Sale,
+        reverses: None,
+        reversed_by: None,
+        booked_path: path,
+        request_id: request_id.to_owned(),
+        created_by: actor.to_owned(),
+        create_time: Utc::now(),
+    }
+}
+
+/// Validates a whole batch, naming every bad row; nothing is stored unless
+/// every row is good.
+async fn prepare_all(
+    api: &TrackingApi,
+    who: &Identity,
+    fwd: &Forwarded,
+    requests: Vec<pb::CreateDealRequest>,
+) -> ServiceResult<Vec<Prepared>> {
+    if requests.is_empty() {
+        return Err(ServiceError::invalid("requests", "is empty"));
+    }
+    if requests.len() > api.max_batch_rows {
+        return Err(ServiceError::invalid(
+            "requests",
+            format!("{} rows is over the limit of {} per batch", requests.len(), api.max_batch_rows),
+        ));
+    }
+    let mut cache = Lookups::default();
+    let mut seen = HashSet::new();
+    let mut ok = Vec::with_capacity(requests.len());
+    let mut bad = Vec::new();
+    for (i, r) in requests.into_iter().enumerate() {
+        let field = format!("requests[{i}]");
+        if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) {
+            bad.push(FieldViolation::new(
+                format!("{field}.request_id"),
+                format!("{:?} appears twice in the batch", r.request_id),
+            ));
+            continue;
+        }
+        match api.prepare_one(who, fwd, &mut cache, &field, i, r).await {
+            Ok(p) => ok.push(p),
+            Err(ServiceError::InvalidArgument(v)) => bad.extend(v),
+            Err(ServiceError::PermissionDenied(m)) => bad.push(FieldViolation::new(field, m)),
+            Err(e) => return Err(e),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ServiceError::InvalidArgument(bad));
+    }
+    Ok(ok)
+}
+
+impl TrackingApi {
+    pub(crate) async fn create_deal(
+        &self,
+        who: Identity,
+        request: Request<pb::CreateDealRequest>,
+    ) -> Result<Response<pb::Deal>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let mut cache = Lookups::default();
+        let p = self
+            .prepare_one(&who, &fwd, &mut cache, "request", 0, r)
+            .await
+            .map_err(|e| rename_fields(e, "request.", ""))?;
+        let affected = p.deal.booked_path.clone();
+        let (_, deal, _) =
+            self.commit(vec![p]).await?.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no row")))?;
+        self.after_ingestion(&who, &fwd, vec![affected]).await;
+        Ok(Response::new(deal))
+    }
+
+    pub(crate) async fn batch_create_deals(
+        &self,
+        who: Identity,
+        request: Request<pb::BatchCreateDealsRequest>,
+    ) -> Result<Response<pb::BatchCreateDealsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let prepared = prepare_all(self, &who, &fwd, request.into_inner().requests).await?;
+        let affected = prepared.iter().map(|p| p.deal.booked_path.clone()).collect();
+        let stored = self.commit(prepared).await?;
+        self.after_ingestion(&who, &fwd, affected).await;
+        Ok(Response::new(pb::BatchCreateDealsResponse { deals: stored.into_iter().map(|(_, d, _)| d).collect() }))
+    }
+
+    /// Commits every `STREAM_CHUNK` rows; bad rows are reported and skipped,
+    /// good ones are kept.
+    pub(crate) async fn stream_deals(
+        &self,
+        who: Identity,
+        request: Request<Streaming<pb::StreamDealsRequest>>,
+    ) -> Result<Response<pb::StreamDealsResponse>, Status> {
+        const STREAM_CHUNK: usize = 500;
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let mut stream = request.into_inner();
+        let mut cache = Lookups::default();
+        let mut report = pb::StreamDealsResponse::default();
+        let mut pending = Vec::with_capacity(STREAM_CHUNK);
+        let mut affected = Vec::new();
+        let mut seen = HashSet::new();
+        let mut row = 0usize;
+        loop {
+            let next = stream.next().await;
+            let end = next.is_none();
+            if let Some(item) = next {
+                let item = item?;
+                let field = format!("row {row}");
+                match item.request {
+                    None => report.errors.push(row_error(row, "request", "is required")),
+                    Some(r) if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) => {
+                        report.errors.push(row_error(row, "request_id", "appears twice in the stream"));
+                    }
+                    Some(r) => match self.prepare_one(&who, &fwd, &mut cache, &field, row, r).await {
+                        Ok(p) => {
+                            affected.push(p.deal.booked_path.clone());
+                            pending.push(p);
+                        }
+                        Err(ServiceError::InvalidArgument(v)) => {
+                            report.errors.extend(v.into_iter().map(|f| {
+                                row_error(row, f.field.trim_start_matches(&format!("{field}.")), &f.description)
+                            }));
+                        }
+                        Err(ServiceError::PermissionDenied(m)) => report.errors.push(row_error(row, "deal.rep", &m)),
+                        Err(e) => return Err(e.into()),
+                    },
+                }
+                row += 1;
+            }
+            if pending.len() >= STREAM_CHUNK || (end && !pending.is_empty()) {
+                for (_, _, replay) in self.commit(std::mem::take(&mut pending)).await? {
+                    if replay {
+                        report.duplicates += 1;
+                    } else {
+                        report.accepted += 1;
+                    }
+                }
+            }
+            if end {
+                break;
+            }
+        }
+        self.after_ingestion(&who, &fwd, affected).await;
+        Ok(Response::new(report))
+    }
+
+    pub(crate) async fn reverse_deal(
+        &self,
+        who: Identity,
+        request: Request<pb::ReverseDealRequest>,
+    ) -> Result<Response<pb::ReverseDealResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let mut r = request.into_inner();
+        let request_id = std::mem::take(&mut r.request_id);
+        if request_id.is_empty() {
+            return Err(
+                ServiceError::invalid("request_id", "is required: every write carries a client request id").into()
+            );
+        }
+        let key = IdempotencyKey::new("ReverseDeal", &request_id, &r)?;
+        let id = deal_id("name", &r.name)?;
+        let mut cache = Lookups::default();
+        let replacement = match r.replacement.take() {
+            Some(d) => {
+                let req = pb::CreateDealRequest { deal: Some(d), request_id: format!("{request_id}/replacement") };
+                Some(
+                    self.prepare_one(&who, &fwd, &mut cache, "replacement", 0, req)
+                        .await
+                        .map_err(|e| rename_fields(e, "replacement.deal.", "replacement."))?,
+                )
+            }
+            None => None,
+        };
+        let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
+        if let Some(k) = &key
+            && let Some(previous) = k.replay::<pb::ReverseDealResponse>(&txn).await?
+        {
+            return Ok(Response::new(previous));
+        }
+        let original = match deals::get(&txn, &id).await? {
+            Some(d) if who.can_read(&path_strings(&d.booked_path)) => d,
+            None if who.is_admin() => return Err(ServiceError::not_found("deal", r.name.clone()).into()),
+            _ => return Err(hidden(&r.name).into()),
+        };
+        let rep = self.lookup_unit(&fwd, &mut cache, &original.rep).await;
+        let allowed = match &rep {
+            Ok(u) => may_write(&who, u),
+            // The rep may have left the org: judge by where it was booked.
+            Err(_) => who.is_admin(),
+        };
+        if !allowed {
+            return Err(ServiceError::PermissionDenied(format!("you may not correct {}", r.name)).into());
+        }
+        let reversal = original.reversal(&who.person, &request_id, Utc::now())?;
+        if !deals::mark_reversed(&txn, &original.id, &reversal.id).await? {
+            return Err(
+                ServiceError::precondition("ALREADY_REVERSED", format!("{} was already reversed", r.name)).into()
+            );
+        }
+        let mut stored = vec![reversal.clone()];
+        if let Some(p) = &replacement {
+            stored.push(p.deal.clone());
+        }
+        deals::insert_many(&txn, &stored).await?;
+        rollups::add(&txn, &stored).await?;
+        let response = pb::ReverseDealResponse {
+            reversal: Some(convert::deal(&reversal)),
+            replacement: replacement.as_ref().map(|p| convert::deal(&p.deal)),
+        };
+        if let Some(k) = &key {
+            k.record(&txn, &response).await?;
+        }
+        txn.commit().await.map_err(ServiceError::from)?;
+        self.after_ingestion(&who, &fwd, stored.iter().map(|d| d.booked_path.clone()).collect()).await;
+        Ok(Response::new(response))
+    }
+
+    pub(crate) async fn get_deal(
+        &self,
+        who: Identity,
+        request: Request<pb::GetDealRequest>,
+    ) -> Result<Response<pb::Deal>, Status> {
+        let name = &request.get_ref().name;
+        let id = deal_id("name", name)?;
+        match deals::get(&self.db, &id).await? {
+            Some(d) if who.can_read(&path_strings(&d.booked_path)) => Ok(Response::new(convert::deal(&d))),
+            None if who.is_admin() => Err(ServiceError::not_found("deal", name.clone()).into()),
+            _ => Err(hidden(name).into()),
+        }
+    }
+
+    pub(crate) async fn list_deals(
+        &self,
+        who: Identity,
+        request: Request<pb::ListDealsRequest>,
+    ) -> Result<Response<pb::ListDealsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let page = PageRequest::parse(
+            r.page_size,
+            &r.page_token,
+            &format!("ListDeals {} {} {:?}", r.unit, r.period, r.as_of),
+        )?;
+        let unit = self.target.unit(&fwd, &Id::from_name("unit", &r.unit)?).await?;
+        if !who.can_read(&unit.path_strings()) {
+            return Err(hidden(&r.unit).into());
+        }
+        // Periods here are calendar-based (a fiscal year starting in January).
+        let dates = if r.period.is_empty() {
+            None
+        } else {
+            Some(Period::parse("period", &r.period, 1)?).map(|p| (p.start, p.end))
+        };
+        let as_of = r
+            .as_of
+            .as_ref()
+            .map(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+            .map(|t| t.ok_or_else(|| ServiceError::invalid("as_of", "is out of range")))
+            .transpose()?;
+        let mut rows =
+            deals::list(&self.db, &unit.path, dates, as_of, page.after.as_deref(), page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut rows, |d| d.id.as_str().to_owned());
+        Ok(Response::new(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token }))
+    }
+}
+
+fn row_error(row: usize, field: &str, description: &str) -> pb::RowError {
+    pb::RowError {
+        row: i64::try_from(row).unwrap_or(i64::MAX),
+        field: field.to_owned(),
+        description: description.to_owned(),
+    }
+}
+
+fn path_strings(path: &[Id]) -> Vec<String> {
+    path.iter().map(|p| p.as_str().to_owned()).collect()
+}
+
+fn deal_id(field: &str, name: &str) -> ServiceResult<Id> {
+    match name.strip_prefix("deals/") {
+        Some(id) => Id::parse(field, id),
+        None => Err(ServiceError::invalid(field, format!("{name:?} is not a deal name (deals/{{deal_id}})"))),
+    }
+}
+
+/// Renames violated fields from the row form ("request.deal.amount") to
+/// the request's own ("deal.amount").
+fn rename_fields(e: ServiceError, from: &str, to: &str) -> ServiceError {
+    match e {
+        ServiceError::InvalidArgument(v) => ServiceError::InvalidArgument(
+            v.into_iter()
+                .map(|f| {
+                    let field = match f.field.strip_prefix(from) {
+                        Some(rest) => format!("{to}{rest}"),
+                        None => f.field,
+                    };
+                    FieldViolation::new(field, f.description)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,139 @@
+//! Deals: a won sale credited to a rep, or the reversal of one. Records are
+//! never deleted; a correction is a reversal plus, optionally, a new sale.
+
+use attain_kit::{
+    ServiceError,
+    id::Id,
+    money::{Amount, CurrencyCode},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A sales slice; empty strings mean "unspecified".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dimensions {
+    pub product_line: String,
+    pub customer_type: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DealKind {
+    Sale,
+    Reversal,
+}
+
+impl DealKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sale => "SALE",
+            Self::Reversal => "REVERSAL",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Sale, Self::Reversal].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// What a client asks to record (before the rep's path is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeal {
+    pub rep: Id,
+    pub amount: Amount,
+    pub currency: CurrencyCode,
+    pub close_date: NaiveDate,
+    pub customer: String,
+    pub dimensions: Dimensions,
+    pub opportunity: String,
+}
+
+impl NewDeal {
+    /// Checks what can be checked without other services.
+    pub fn check(&self, field: &str, today: NaiveDate) -> Result<(), ServiceError> {
+        if self.amount.is_negative() || self.amount.is_zero() {
+            return Err(ServiceError::invalid(
+                format!("{field}.amount.amount"),
+                "a sale must be positive (corrections are reversals)",
+            ));
+        }
+        if self.close_date > today {
+            return Err(ServiceError::invalid(
+                format!("{field}.close_date"),
+                format!("{} is in the future (today is {today})", self.close_date),
+            ));
+        }
+        for (name, v) in [
+            ("customer", &self.customer),
+            ("dimensions.product_line", &self.dimensions.product_line),
+            ("dimensions.customer_type", &self.dimensions.customer_type),
+        ] {
+            if v.chars().count() > 200 || v.chars().any(char::is_control) {
+                return Err(ServiceError::invalid(format!("{field}.{name}"), "at most 200 printable characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A stored deal record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deal {
+    pub id: Id,
+    pub rep: Id,
+    pub amount: Amount,
+    pub currency: CurrencyCode,
+    pub close_date: NaiveDate,
+    pub customer: String,
+    pub dimensions: Dimensions,
+    pub opportunity: String,
+    pub kind: DealKind,
+    pub reverses: Option<Id>,
+    pub reversed_by: Option<Id>,
+    /// Unit ids from the root to the rep when booked: actuals stay where
+    /// they were earned even if the rep moves later.
+    pub booked_path: Vec<Id>,
+    pub request_id: String,
+    pub created_by: String,
+    pub create_time: DateTime<Utc>,
+}
+
+impl Deal {
+    pub fn resource_name(&self) -> String {
+        format!("deals/{}", self.id.as_str())
+    }
+
+    /// The reversal of this sale: the same slice with the opposite amount.
+    pub fn reversal(&self, actor: &str, request_id: &str, now: DateTime<Utc>) -> Result<Deal, ServiceError> {
+        if self.kind == DealKind::Reversal {
+            return Err(ServiceError::precondition(
+                "REVERSAL_OF_REVERSAL",
+                format!("{} is itself a reversal; record a new sale instead", self.resource_name()),
+            ));
+        }
+        if let Some(by) = &self.reversed_by {
+            return Err(ServiceError::precondition(
+                "ALREADY_REVERSED",
+                format!("{} was already reversed by deals/{}", self.resource_name(), by.as_str()),
+            ));
+        }
+        Ok(Deal {
+            id: Id::generate(),
+            amount: Amount::ZERO.checked_sub(self.amount)?,
+            kind: DealKind::Reversal,
+            reverses: Some(self.id.clone()),
+            reversed_by: None,
+            request_id: request_id.to_owned(),
+            created_by: actor.to_owned(),
+            create_time: now,
+            ..self.clone()
+        })
+    }
+
+    /// +1 for a sale, −1 for a reversal (the won-deal count roll-up).
+    pub fn count_delta(&self) -> i64 {
+        match self.kind {
+            DealKind::Sale => 1,
+            DealKind::Reversal => -1,
+        }
+    }
+}

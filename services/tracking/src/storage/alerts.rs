@@ -1,0 +1,200 @@
+//! Alerts and their change feed.
+
+use attain_kit::{ServiceError, id::Id, money::Amount};
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{corrupt, decode_path, encode_path};
+use crate::domain::{
+    alert::{Alert, Rule, State},
+    attainment::Status,
+};
+
+pub mod alert {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alerts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub unit_id: String,
+        pub unit_path: String,
+        pub period: String,
+        pub rule: String,
+        pub state: String,
+        pub severity: String,
+        pub message: String,
+        pub actual_minor: i64,
+        pub expected_minor: i64,
+        pub acknowledged_by: String,
+        pub open_key: Option<String>,
+        pub opened_at: DateTimeUtc,
+        pub acknowledged_at: Option<DateTimeUtc>,
+        pub resolved_at: Option<DateTimeUtc>,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alert_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub alert_id: String,
+        pub unit_path: String,
+        pub snapshot: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn open_key(a: &Alert) -> Option<String> {
+    a.is_live().then(|| format!("{}|{}|{}", a.unit.as_str(), a.period, a.rule.as_str()))
+}
+
+fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
+    Ok(Alert {
+        id: Id::parse("id", &m.id).map_err(|_| corrupt("alert id", &m.id))?,
+        unit: Id::parse("unit", &m.unit_id).map_err(|_| corrupt("alert unit", &m.unit_id))?,
+        unit_path: decode_path(&m.unit_path)?,
+        period: m.period,
+        rule: Rule::from_db(&m.rule).ok_or_else(|| corrupt("rule", &m.rule))?,
+        state: State::from_db(&m.state).ok_or_else(|| corrupt("state", &m.state))?,
+        severity: Status::from_db(&m.severity).ok_or_else(|| corrupt("severity", &m.severity))?,
+        message: m.message,
+        actual: Amount::from_minor_units(m.actual_minor),
+        expected: Amount::from_minor_units(m.expected_minor),
+        acknowledged_by: m.acknowledged_by,
+        open_time: m.opened_at,
+        acknowledge_time: m.acknowledged_at,
+        resolve_time: m.resolved_at,
+        version: m.version,
+    })
+}
+
+fn to_active(a: &Alert) -> alert::ActiveModel {
+    alert::ActiveModel {
+        id: Set(a.id.as_str().to_owned()),
+        unit_id: Set(a.unit.as_str().to_owned()),
+        unit_path: Set(encode_path(&a.unit_path)),
+        period: Set(a.period.clone()),
+        rule: Set(a.rule.as_str().to_owned()),
+        state: Set(a.state.as_str().to_owned()),
+        severity: Set(a.severity.as_str().to_owned()),
+        message: Set(a.message.clone()),
+        actual_minor: Set(a.actual.to_minor_units()),
+        expected_minor: Set(a.expected.to_minor_units()),
+        acknowledged_by: Set(a.acknowledged_by.clone()),
+        open_key: Set(open_key(a)),
+        opened_at: Set(a.open_time),
+        acknowledged_at: Set(a.acknowledge_time),
+        resolved_at: Set(a.resolve_time),
+        version: Set(a.version),
+    }
+}
+
+async fn publish(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceError> {
+    let snapshot = serde_json::to_string(a).map_err(|e| ServiceError::Internal(e.into()))?;
+    event::Entity::insert(event::ActiveModel {
+        alert_id: Set(a.id.as_str().to_owned()),
+        unit_path: Set(encode_path(&a.unit_path)),
+        snapshot: Set(snapshot),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Stores a new alert and announces it.
+pub async fn insert(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceError> {
+    alert::Entity::insert(to_active(a)).exec_without_returning(db).await?;
+    publish(db, a).await
+}
+
+/// Saves a changed alert if its version is still `expected_version`, and
+/// announces it.
+pub async fn update(db: &impl ConnectionTrait, a: &Alert, expected_version: i64) -> Result<bool, ServiceError> {
+    let res = alert::Entity::update_many()
+        .set(to_active(a))
+        .filter(alert::Column::Id.eq(a.id.as_str()))
+        .filter(alert::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(false);
+    }
+    publish(db, a).await?;
+    Ok(true)
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: &Id) -> Result<Option<Alert>, ServiceError> {
+    alert::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()
+}
+
+/// The live (open or acknowledged) alert of a unit, period and rule.
+pub async fn live(
+    db: &impl ConnectionTrait,
+    unit: &Id,
+    period: &str,
+    rule: Rule,
+) -> Result<Option<Alert>, ServiceError> {
+    let key = format!("{}|{period}|{}", unit.as_str(), rule.as_str());
+    alert::Entity::find().filter(alert::Column::OpenKey.eq(key)).one(db).await?.map(to_domain).transpose()
+}
+
+/// Alerts of a subtree, by id, optionally in one state.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    path: &[Id],
+    state: Option<State>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Alert>, ServiceError> {
+    let mut q = alert::Entity::find().filter(alert::Column::UnitPath.starts_with(encode_path(path)));
+    if let Some(s) = state {
+        q = q.filter(alert::Column::State.eq(s.as_str()));
+    }
+    if let Some(a) = after {
+        q = q.filter(alert::Column::Id.gt(a));
+    }
+    q.order_by_asc(alert::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
+}
+
+/// The newest event id (a watcher starts after it).
+pub async fn last_event_id(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+    Ok(event::Entity::find().order_by_desc(event::Column::Id).one(db).await?.map_or(0, |e| e.id))
+}
+
+/// Events of a subtree after `after`, oldest first.
+pub async fn events_after(
+    db: &impl ConnectionTrait,
+    path: &[Id],
+    after: i64,
+    limit: u64,
+) -> Result<Vec<(i64, Alert)>, ServiceError> {
+    event::Entity::find()
+        .filter(event::Column::Id.gt(after))
+        .filter(event::Column::UnitPath.starts_with(encode_path(path)))
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| Ok((e.id, serde_json::from_str(&e.snapshot).map_err(|_| corrupt("alert event", &e.alert_id))?)))
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! Daily roll-ups per unit and slice, maintained in the same transaction
+//! as the deals they sum. Reads cost units × days, not deals.
+
+use std::collections::HashMap;
+
+use attain_kit::{ServiceError, id::Id, money::Amount};
+use chrono::NaiveDate;
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+
+use crate::domain::deal::{Deal, Dimensions};
+
+pub mod rollup {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rollups")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub day: Date,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub product_line: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub customer_type: String,
+        pub amount_minor: i64,
+        pub deals_won: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Adds deals to the roll-ups of every unit on their booked paths. Deltas
+/// are merged in memory first, so a batch costs one upsert per distinct
+/// (unit, day, slice).
+pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), ServiceError> {
+    let mut deltas: HashMap<(&str, NaiveDate, &str, &str), (i64, i64)> = HashMap::new();
+    for d in deals {
+        for unit in &d.booked_path {
+            let e = deltas
+                .entry((unit.as_str(), d.close_date, &d.dimensions.product_line, &d.dimensions.customer_type))
+                .or_default();
+            e.0 += d.amount.to_minor_units();
+            e.1 += d.count_delta();
+        }
+    }
+    let rows: Vec<rollup::ActiveModel> = deltas
+        .into_iter()
+        .map(|((unit, day, pl, ct), (amount, won))| rollup::ActiveModel {
+            unit_id: Set(unit.to_owned()),
+            day: Set(day),
+            product_line: Set(pl.to_owned()),
+            customer_type: Set(ct.to_owned()),
+            amount_minor: Set(amount),
+            deals_won: Set(won),
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let on_conflict = OnConflict::columns([
+            rollup::Column::UnitId,
+            rollup::Column::Day,
+            rollup::Column::ProductLine,
+            rollup::Column::CustomerType,
+        ])
+        .value(
+            rollup::Column::AmountMinor,
+            Expr::col((rollup::Entity, rollup::Column::AmountMinor)).add(Expr::cust("excluded.amount_minor")),
+        )
+        .value(
+            rollup::Column::DealsWon,
+            Expr::col((rollup::Entity, rollup::Column::DealsWon)).add(Expr::cust("excluded.deals_won")),
+        )
+        .to_owned();
+        rollup::Entity::insert_many(chunk.to_vec()).on_conflict(on_conflict).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Sums per unit over an inclusive date range, for a slice (empty
+/// dimension values match every slice).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sum {
+    pub amount: Amount,
+    pub deals_won: i64,
+}
+
+pub async fn sums(
+    db: &impl ConnectionTrait,
+    units: &[Id],
+    from: NaiveDate,
+    to: NaiveDate,
+    dims: &Dimensions,
+) -> Result<HashMap<Id, Sum>, ServiceError> {
+    let mut out = HashMap::new();
+    if from > to {
+        return Ok(out);
+    }
+    for chunk in units.chunks(2000) {
+        let mut q = rollup::Entity::find()
+            .select_only()
+            .column(rollup::Column::UnitId)
+            .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "amount")
+            .column_as(Expr::cust("CAST(SUM(deals_won) AS BIGINT)"), "won")
+            .filter(rollup::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(rollup::Column::Day.between(from, to))
+            .group_by(rollup::Column::UnitId);
+        if !dims.product_line.is_empty() {
+            q = q.filter(rollup::Column::ProductLine.eq(dims.product_line.as_str()));
+        }
+        if !dims.customer_type.is_empty() {
+            q = q.filter(rollup::Column::CustomerType.eq(dims.customer_type.as_str()));
+        }
+        let rows: Vec<(String, i64, i64)> = q.into_tuple().all(db).await?;
+        for (unit, amount, won) in rows {
+            let id = Id::parse("unit", &unit).map_err(|_| super::corrupt("roll-up unit", &unit))?;
+            out.insert(id, Sum { amount: Amount::from_minor_units(amount), deals_won: won });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,8 @@
+//! Integration tests: the tracking service with a real target service,
+//! both on port 0 against fresh databases, once on SQLite and once on
+//! PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod deals;
+mod helpers;
