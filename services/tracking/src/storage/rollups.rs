@@ -125,3 +125,25 @@ pub async fn sums(
     }
     Ok(out)
 }
+
+/// Recomputes a unit's sums from the raw deal records (for consistency
+/// checks): what the roll-ups must always equal.
+pub async fn recompute(
+    db: &impl ConnectionTrait,
+    unit_path: &[Id],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Sum, ServiceError> {
+    use super::deals::deal;
+    let row: Option<(Option<i64>, Option<i64>)> = deal::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "amount")
+        .column_as(Expr::cust("CAST(SUM(CASE WHEN kind = 'SALE' THEN 1 ELSE -1 END) AS BIGINT)"), "won")
+        .filter(deal::Column::BookedPath.starts_with(super::encode_path(unit_path)))
+        .filter(deal::Column::CloseDate.between(from, to))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (amount, won) = row.unwrap_or_default();
+    Ok(Sum { amount: Amount::from_minor_units(amount.unwrap_or(0)), deals_won: won.unwrap_or(0) })
+}

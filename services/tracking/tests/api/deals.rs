@@ -347,7 +347,34 @@ async fn serves_health_and_reflection(backend: Backend) {
     let _ = s.tracking_addr;
 }
 
+/// Two replicas on one database: a watcher on either hears alerts raised
+/// through the other, and both serve the same figures.
+async fn replicas_share_alerts_and_figures(backend: Backend) {
+    let mut s = spawn_suite(backend).await;
+    let mut a = s.tracking("rep-1", Role::Rep, "rep-1");
+    let mut b = s.replica("rep-1", Role::Rep, "rep-1").await;
+    let mut watch_b = b
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut watch_a = a
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false })
+        .await
+        .unwrap()
+        .into_inner();
+    a.create_deal(deal("rep-1", "1000.00", "2024-01-10", "via-a")).await.unwrap();
+    for stream in [&mut watch_a, &mut watch_b] {
+        let alert = next_alert(stream).await;
+        assert_eq!((alert.unit.as_str(), alert.state), ("units/rep-1", pb::AlertState::Open as i32));
+    }
+    b.create_deal(deal("rep-1", "2000.00", "2024-01-11", "via-b")).await.unwrap();
+    assert_eq!(amount(&attainment(&mut a, "rep-1").await.actual), "3000.00");
+    assert_eq!(amount(&attainment(&mut b, "rep-1").await.actual), "3000.00");
+}
+
 both_backends!(
+    replicas_share_alerts_and_figures,
     the_guides_january,
     request_ids_make_ingestion_idempotent,
     batches_are_all_or_nothing,

@@ -33,6 +33,7 @@ pub struct Suite {
     pub tracking_addr: SocketAddr,
     tracking: Channel,
     target: Channel,
+    settings: attain_kit::configuration::Settings,
     _stops: Vec<oneshot::Sender<()>>,
 }
 
@@ -52,6 +53,18 @@ impl Suite {
     pub fn tracking_channel(&self) -> Channel {
         self.tracking.clone()
     }
+
+    /// Another tracking replica on the same database (and target service).
+    pub async fn replica(&mut self, person: &str, role: Role, unit: &str) -> Tracking {
+        let app = attain_tracking::startup::Application::build(self.settings.clone()).await.unwrap();
+        let addr = app.local_addr();
+        let (stop, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        self._stops.push(stop);
+        TrackingServiceClient::with_interceptor(connect(addr).await, bearer(person, role, unit))
+    }
 }
 
 async fn connect(addr: SocketAddr) -> Channel {
@@ -69,7 +82,7 @@ pub async fn spawn_suite(backend: Backend) -> Suite {
     let mut settings = test_settings(backend).await;
     settings.upstream.target_url = Some(format!("http://{target_addr}"));
     settings.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
-    let app = attain_tracking::startup::Application::build(settings).await.unwrap();
+    let app = attain_tracking::startup::Application::build(settings.clone()).await.unwrap();
     let tracking_addr = app.local_addr();
     let (k_stop, k_rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
@@ -79,6 +92,7 @@ pub async fn spawn_suite(backend: Backend) -> Suite {
         tracking_addr,
         tracking: connect(tracking_addr).await,
         target: connect(target_addr).await,
+        settings,
         _stops: vec![t_stop, k_stop],
     };
     seed(&suite).await;
