@@ -64,6 +64,7 @@ impl TrackingApi {
             (Some(ly), Some(ly_through)) => rollups::sums(&self.db, &ids, ly.start, ly_through, dims).await?,
             _ => HashMap::new(),
         };
+        let losses = crate::storage::activity::losses(&self.db, &ids, period.start, through).await?;
         let progress = |e: &Expected| e.time_progress;
         let out = units
             .into_iter()
@@ -81,6 +82,13 @@ impl TrackingApi {
                     thresholds,
                 });
                 let money = |a| Some(convert::money(a, plan.currency));
+                // Conversion: deals won over deals closed (won + lost, from
+                // opportunities and daily logs).
+                let lost: i64 = losses.get(&unit.id).map_or(0, |v| v.iter().map(|x| x.1).sum());
+                let closed = actual.deals_won + lost;
+                let conversion = (closed > 0).then(|| {
+                    (rust_decimal::Decimal::from(actual.deals_won) / rust_decimal::Decimal::from(closed)).round_dp(4)
+                });
                 let wire = pb::Attainment {
                     unit: unit.id.resource_name(),
                     period: Some(convert::period(period)),
@@ -98,8 +106,7 @@ impl TrackingApi {
                         .average_order_value
                         .and_then(|a| attain_kit::money::Amount::from_decimal(a).ok())
                         .and_then(money),
-                    // Conversion needs opportunities, which tracking does not record yet.
-                    conversion_rate: String::new(),
+                    conversion_rate: convert::ratio(conversion),
                     deals_won: actual.deals_won,
                     status: convert::status(f.status) as i32,
                     data_time: Some(convert::timestamp(Utc::now())),

@@ -33,7 +33,7 @@ pub(crate) struct Prepared {
 }
 
 /// Who may record deals for a rep: an admin, a manager above it, the rep.
-fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
+pub(crate) fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
     match who.role {
         Role::Rep => who.unit == rep.id.as_str(),
         Role::Viewer => false,

@@ -1,8 +1,8 @@
 //! attain.tracking.v1.TrackingService: each RPC authenticates the caller
-//! and hands over to the module that owns it. RPCs not built yet
-//! (opportunities, daily logs, summaries, file import) answer
-//! UNIMPLEMENTED.
+//! and hands over to the module that owns it. File import (ImportDeals) is
+//! not built yet and answers UNIMPLEMENTED.
 
+mod activity;
 mod alerts;
 mod attainment;
 mod convert;
@@ -83,6 +83,30 @@ impl TrackingService for TrackingApi {
         r: Request<pb::WatchAlertsRequest>,
     ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
         TrackingApi::watch_alerts(self, caller(&r)?, r).await
+    }
+    async fn create_opportunity(&self, r: Request<pb::CreateOpportunityRequest>) -> Rpc<pb::Opportunity> {
+        TrackingApi::create_opportunity(self, caller(&r)?, r).await
+    }
+    async fn update_opportunity(&self, r: Request<pb::UpdateOpportunityRequest>) -> Rpc<pb::Opportunity> {
+        TrackingApi::update_opportunity(self, caller(&r)?, r).await
+    }
+    async fn list_opportunities(&self, r: Request<pb::ListOpportunitiesRequest>) -> Rpc<pb::ListOpportunitiesResponse> {
+        TrackingApi::list_opportunities(self, caller(&r)?, r).await
+    }
+    async fn create_daily_log(&self, r: Request<pb::CreateDailyLogRequest>) -> Rpc<pb::DailyLog> {
+        TrackingApi::create_daily_log(self, caller(&r)?, r).await
+    }
+    async fn list_daily_logs(&self, r: Request<pb::ListDailyLogsRequest>) -> Rpc<pb::ListDailyLogsResponse> {
+        TrackingApi::list_daily_logs(self, caller(&r)?, r).await
+    }
+    async fn get_period_summary(&self, r: Request<pb::GetPeriodSummaryRequest>) -> Rpc<pb::PeriodSummary> {
+        TrackingApi::get_period_summary(self, caller(&r)?, r).await
+    }
+    async fn set_gap_analysis(&self, r: Request<pb::SetGapAnalysisRequest>) -> Rpc<pb::PeriodSummary> {
+        TrackingApi::set_gap_analysis(self, caller(&r)?, r).await
+    }
+    async fn list_loss_reasons(&self, r: Request<pb::ListLossReasonsRequest>) -> Rpc<pb::ListLossReasonsResponse> {
+        TrackingApi::list_loss_reasons(self, caller(&r)?, r).await
     }
     async fn evaluate_alerts(&self, r: Request<pb::EvaluateAlertsRequest>) -> Rpc<pb::EvaluateAlertsResponse> {
         TrackingApi::evaluate_alerts(self, caller(&r)?, r).await

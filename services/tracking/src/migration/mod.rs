@@ -3,6 +3,7 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_create_deals_rollups_alerts;
+mod m20261128_000002_create_opportunities_logs;
 
 pub struct Migrator;
 
@@ -11,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(attain_kit::idempotency::Migration),
             Box::new(m20261128_000001_create_deals_rollups_alerts::Migration),
+            Box::new(m20261128_000002_create_opportunities_logs::Migration),
         ]
     }
 }

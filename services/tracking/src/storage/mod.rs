@@ -1,6 +1,7 @@
 //! Storage of the tracking service: entities and queries; rows become
 //! domain types here. Money is i64 minor units.
 
+pub mod activity;
 pub mod alerts;
 pub mod deals;
 pub mod rollups;
