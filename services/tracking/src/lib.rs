@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod import;
 pub mod migration;
 pub mod startup;
 pub mod storage;

@@ -72,8 +72,14 @@ pub fn status(s: Status) -> common::Status {
 pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
     let d = d.ok_or_else(|| ServiceError::invalid(field, "is required"))?;
     let m = d.amount.as_ref().ok_or_else(|| ServiceError::invalid(format!("{field}.amount"), "is required"))?;
-    let currency = CurrencyCode::parse(&m.currency_code)
-        .map_err(|e| ServiceError::invalid(format!("{field}.amount.currency_code"), e.to_string()))?;
+    let currency = if m.currency_code.is_empty() {
+        None
+    } else {
+        Some(
+            CurrencyCode::parse(&m.currency_code)
+                .map_err(|e| ServiceError::invalid(format!("{field}.amount.currency_code"), e.to_string()))?,
+        )
+    };
     let amount = Amount::parse(m.amount.trim())
         .map_err(|e| ServiceError::invalid(format!("{field}.amount.amount"), e.to_string()))?;
     Ok(NewDeal {

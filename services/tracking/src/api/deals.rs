@@ -9,6 +9,7 @@ use attain_kit::{
     auth::{Identity, Role},
     id::Id,
     idempotency::IdempotencyKey,
+    money::CurrencyCode,
     paging::PageRequest,
     period::Period,
     upstream::Forwarded,
@@ -30,6 +31,12 @@ pub(crate) struct Prepared {
     row: usize,
     key: IdempotencyKey,
     deal: Deal,
+}
+
+impl Prepared {
+    pub(crate) fn booked_path(&self) -> &[Id] {
+        &self.deal.booked_path
+    }
 }
 
 /// Who may record deals for a rep: an admin, a manager above it, the rep.
@@ -74,7 +81,7 @@ impl TrackingApi {
 
     /// Validates one request: the deal itself, its rep, the caller's right
     /// to write for it, and the plan that covers its date.
-    async fn prepare_one(
+    pub(crate) async fn prepare_one(
         &self,
         who: &Identity,
         fwd: &Forwarded,
@@ -120,13 +127,14 @@ impl TrackingApi {
                 format!("no plan covers {} for {}", new.close_date, rep.id.resource_name()),
             )
         })?;
-        if plan.currency != new.currency {
+        let currency = new.currency.unwrap_or(plan.currency);
+        if plan.currency != currency {
             return Err(ServiceError::invalid(
                 format!("{field}.deal.amount.currency_code"),
-                format!("{} is not the currency of {} ({})", new.currency, plan.name, plan.currency),
+                format!("{currency} is not the currency of {} ({})", plan.name, plan.currency),
             ));
         }
-        Ok(Prepared { row, key, deal: sale(new, rep.path, &request_id, &who.person) })
+        Ok(Prepared { row, key, deal: sale(new, currency, rep.path, &request_id, &who.person) })
     }
 
     /// Stores prepared rows in one transaction: replays come back as they
@@ -160,12 +168,12 @@ impl TrackingApi {
     }
 }
 
-fn sale(new: NewDeal, path: Vec<Id>, request_id: &str, actor: &str) -> Deal {
+fn sale(new: NewDeal, currency: CurrencyCode, path: Vec<Id>, request_id: &str, actor: &str) -> Deal {
     Deal {
         id: Id::generate(),
         rep: new.rep,
         amount: new.amount,
-        currency: new.currency,
+        currency,
         close_date: new.close_date,
         customer: new.customer,
         dimensions: new.dimensions,

@@ -1,12 +1,12 @@
 //! attain.tracking.v1.TrackingService: each RPC authenticates the caller
-//! and hands over to the module that owns it. File import (ImportDeals) is
-//! not built yet and answers UNIMPLEMENTED.
+//! and hands over to the module that owns it.
 
 mod activity;
 mod alerts;
 mod attainment;
 mod convert;
 mod deals;
+mod import;
 
 use std::pin::Pin;
 
@@ -47,6 +47,12 @@ impl TrackingService for TrackingApi {
     }
     async fn stream_deals(&self, r: Request<Streaming<pb::StreamDealsRequest>>) -> Rpc<pb::StreamDealsResponse> {
         TrackingApi::stream_deals(self, caller(&r)?, r).await
+    }
+    async fn import_deals(
+        &self,
+        r: Request<Streaming<pb::ImportDealsRequest>>,
+    ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::ImportDealsResponse, Status>> + Send>>> {
+        TrackingApi::import_deals(self, caller(&r)?, r).await
     }
     async fn reverse_deal(&self, r: Request<pb::ReverseDealRequest>) -> Rpc<pb::ReverseDealResponse> {
         TrackingApi::reverse_deal(self, caller(&r)?, r).await

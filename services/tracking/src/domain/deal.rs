@@ -40,7 +40,8 @@ impl DealKind {
 pub struct NewDeal {
     pub rep: Id,
     pub amount: Amount,
-    pub currency: CurrencyCode,
+    /// None: the currency of the plan that covers the deal.
+    pub currency: Option<CurrencyCode>,
     pub close_date: NaiveDate,
     pub customer: String,
     pub dimensions: Dimensions,

@@ -7,3 +7,4 @@
 mod activity;
 mod deals;
 mod helpers;
+mod import;

@@ -1,0 +1,290 @@
+//! ImportDeals: a CSV or XLSX file sent in chunks, answered with progress
+//! as rows are validated and committed (every 500 rows). Bad rows are
+//! reported by spreadsheet row and column title and skipped; a row's
+//! request id is its own column or "<import request id>#<row>", so sending
+//! the same file again stores nothing twice.
+
+use std::pin::Pin;
+
+use attain_kit::{ServiceError, auth::Identity, upstream::Forwarded};
+use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{TrackingApi, deals::Lookups};
+use crate::import::{Columns, CsvStream, FileError, SheetRow, read_xlsx};
+
+const COMMIT_EVERY: usize = 500;
+/// Row errors reported at most (the count keeps going).
+const MAX_REPORTED_ERRORS: usize = 1000;
+
+type Progress = Result<pb::ImportDealsResponse, Status>;
+
+fn file_error(e: FileError) -> Status {
+    match e {
+        FileError::TooLarge => ServiceError::ResourceExhausted(e.to_string()).into(),
+        other => ServiceError::invalid("file", other.to_string()).into(),
+    }
+}
+
+/// "2024/1/3" and "2024.1.3" as "2024-01-03"; anything else unchanged.
+fn normal_date(s: &str) -> String {
+    let parts: Vec<&str> = s.split(['/', '.', '-']).collect();
+    match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) => {
+            format!("{y}-{m:0>2}-{d:0>2}")
+        }
+        _ => s.to_owned(),
+    }
+}
+
+fn request(row: &SheetRow, import_id: &str) -> pb::CreateDealRequest {
+    let rep = if row.rep.starts_with("units/") { row.rep.clone() } else { format!("units/{}", row.rep) };
+    pb::CreateDealRequest {
+        deal: Some(pb::Deal {
+            rep,
+            amount: Some(common::Money { currency_code: row.currency.clone(), amount: row.plain_amount() }),
+            close_date: normal_date(&row.date),
+            customer: row.customer.clone(),
+            dimensions: Some(common::Dimensions {
+                product_line: row.product_line.clone(),
+                customer_type: row.customer_type.clone(),
+            }),
+            ..Default::default()
+        }),
+        request_id: if row.request_id.is_empty() {
+            format!("{import_id}#{}", row.number)
+        } else {
+            row.request_id.clone()
+        },
+    }
+}
+
+/// The column a violated request field came from.
+fn column_of(field: &str, columns: &Columns) -> String {
+    let f = if field.ends_with("amount.currency_code") {
+        "currency"
+    } else if field.ends_with("amount.amount") || field.ends_with(".amount") {
+        "amount"
+    } else if field.ends_with("close_date") {
+        "date"
+    } else if field.ends_with(".rep") {
+        "rep"
+    } else if field.ends_with("request_id") {
+        "request_id"
+    } else if field.ends_with("product_line") {
+        "product_line"
+    } else if field.ends_with("customer_type") {
+        "customer_type"
+    } else if field.ends_with("customer") {
+        "customer"
+    } else {
+        return field.to_owned();
+    };
+    columns.title(f)
+}
+
+fn push_error(report: &mut pb::ImportDealsResponse, e: pb::RowError) {
+    if report.errors.len() < MAX_REPORTED_ERRORS {
+        report.errors.push(e);
+    }
+}
+
+struct Job {
+    api: TrackingApi,
+    who: Identity,
+    fwd: Forwarded,
+    import_id: String,
+    validate_only: bool,
+    columns: Option<Columns>,
+    cache: Lookups,
+    pending: Vec<super::deals::Prepared>,
+    affected: Vec<Vec<attain_kit::id::Id>>,
+    report: pb::ImportDealsResponse,
+    row: u64,
+    tx: mpsc::Sender<Progress>,
+}
+
+impl Job {
+    /// Takes parsed records (the first is the header).
+    async fn records(&mut self, records: Vec<Vec<String>>) -> Result<(), Status> {
+        for cells in records {
+            self.row += 1;
+            let Some(columns) = &self.columns else {
+                self.columns = Some(Columns::from_header(&cells).map_err(file_error)?);
+                continue;
+            };
+            if cells.iter().all(|c| c.trim().is_empty()) {
+                continue;
+            }
+            let row = columns.row(self.row, &cells);
+            self.report.rows_read += 1;
+            if !row.is_deal() {
+                continue;
+            }
+            let field = format!("row {}", self.row);
+            let index = usize::try_from(self.row).unwrap_or(usize::MAX);
+            match self
+                .api
+                .prepare_one(&self.who, &self.fwd, &mut self.cache, &field, index, request(&row, &self.import_id))
+                .await
+            {
+                Ok(p) => {
+                    self.affected.push(p.booked_path().to_vec());
+                    self.pending.push(p);
+                }
+                Err(ServiceError::InvalidArgument(v)) => {
+                    for f in v {
+                        push_error(
+                            &mut self.report,
+                            pb::RowError {
+                                row: i64::try_from(self.row).unwrap_or(i64::MAX),
+                                field: column_of(&f.field, columns),
+                                description: f.description,
+                            },
+                        );
+                    }
+                }
+                Err(ServiceError::PermissionDenied(m)) => {
+                    let column = columns.title("rep");
+                    push_error(
+                        &mut self.report,
+                        pb::RowError {
+                            row: i64::try_from(self.row).unwrap_or(i64::MAX),
+                            field: column,
+                            description: m,
+                        },
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+            if self.pending.len() >= COMMIT_EVERY {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits what is pending (unless validating) and reports progress.
+    async fn flush(&mut self) -> Result<(), Status> {
+        let rows = std::mem::take(&mut self.pending);
+        let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        if !self.validate_only && !rows.is_empty() {
+            self.api.commit(rows).await?;
+        }
+        self.report.rows_accepted += n;
+        let mut progress = self.report.clone();
+        progress.errors = std::mem::take(&mut self.report.errors);
+        let _ = self.tx.send(Ok(progress)).await;
+        Ok(())
+    }
+}
+
+impl TrackingApi {
+    pub(crate) async fn import_deals(
+        &self,
+        who: Identity,
+        request: Request<Streaming<pb::ImportDealsRequest>>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Progress> + Send>>>, Status> {
+        if who.role == attain_kit::auth::Role::Viewer {
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()).into());
+        }
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let mut input = request.into_inner();
+        let header = match input.next().await {
+            Some(Ok(pb::ImportDealsRequest { part: Some(pb::import_deals_request::Part::Header(h)) })) => h,
+            Some(Err(e)) => return Err(e),
+            _ => return Err(ServiceError::invalid("header", "the first message must be the import header").into()),
+        };
+        let format = pb::FileFormat::try_from(header.format).unwrap_or(pb::FileFormat::Unspecified);
+        if format == pb::FileFormat::Unspecified {
+            return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)").into());
+        }
+        if header.request_id.is_empty() || header.request_id.len() > 100 {
+            return Err(ServiceError::invalid(
+                "header.request_id",
+                "is required (1–100 characters): it makes re-sending the file safe",
+            )
+            .into());
+        }
+        let (tx, rx) = mpsc::channel(16);
+        let mut job = Job {
+            api: self.clone(),
+            who,
+            fwd,
+            import_id: header.request_id.clone(),
+            validate_only: header.validate_only,
+            columns: None,
+            cache: Lookups::default(),
+            pending: Vec::new(),
+            affected: Vec::new(),
+            report: pb::ImportDealsResponse::default(),
+            row: 0,
+            tx: tx.clone(),
+        };
+        tokio::spawn(async move {
+            let outcome = run(&mut job, &mut input, format).await;
+            match outcome {
+                Ok(()) => {
+                    let paths = std::mem::take(&mut job.affected);
+                    if !job.validate_only {
+                        job.api.after_ingestion(&job.who, &job.fwd, paths).await;
+                    }
+                    let mut last = job.report.clone();
+                    last.done = true;
+                    let _ = tx.send(Ok(last)).await;
+                }
+                Err(status) => {
+                    let _ = tx.send(Err(status)).await;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
+
+async fn run(
+    job: &mut Job,
+    input: &mut Streaming<pb::ImportDealsRequest>,
+    format: pb::FileFormat,
+) -> Result<(), Status> {
+    match format {
+        pb::FileFormat::Xlsx => {
+            let mut bytes = Vec::new();
+            while let Some(msg) = input.next().await {
+                if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
+                    if bytes.len() + c.len() > crate::import::MAX_XLSX_BYTES {
+                        return Err(file_error(FileError::TooLarge));
+                    }
+                    bytes.extend_from_slice(&c);
+                }
+            }
+            let records = tokio::task::spawn_blocking(move || read_xlsx(bytes))
+                .await
+                .map_err(|e| ServiceError::Internal(e.into()))?
+                .map_err(file_error)?;
+            job.records(records).await?;
+        }
+        _ => {
+            let mut csv = CsvStream::default();
+            let mut saw_bytes = false;
+            while let Some(msg) = input.next().await {
+                if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
+                    saw_bytes |= !c.is_empty();
+                    let records = csv.feed(&c, false);
+                    job.records(records).await?;
+                }
+            }
+            if !saw_bytes {
+                return Err(file_error(FileError::Empty));
+            }
+            let records = csv.feed(&[], true);
+            job.records(records).await?;
+        }
+    }
+    if job.columns.is_none() {
+        return Err(file_error(FileError::Empty));
+    }
+    job.flush().await
+}
