@@ -24,6 +24,20 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     #[serde(default)]
     pub clock: ClockSettings,
+    #[serde(default)]
+    pub jobs: JobSettings,
+}
+
+/// Background work a service does on its own.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Seconds between scheduled alert evaluations (tracking); 0 turns
+    /// them off.
+    pub alert_evaluation_seconds: u64,
+    /// The token scheduled work calls other services with (an ADMIN service
+    /// account's); required when a job is on.
+    pub service_token: Option<SecretString>,
 }
 
 /// What "today" is. Unset means the system date; a fixed date serves demos

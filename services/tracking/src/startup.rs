@@ -1,12 +1,36 @@
 //! Builds the tracking service from settings.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
 use attain_proto::attain::tracking::v1::tracking_service_server::TrackingServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::{api::TrackingApi, migration::Migrator, upstream::TargetClient};
+
+/// Evaluates alert rules for every published plan on a timer, as the
+/// service account. Failures are logged and retried on the next tick.
+fn spawn_alert_schedule(api: TrackingApi, token: &secrecy::SecretString, every: Duration) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    let header = format!("Bearer {}", token.expose_secret())
+        .parse()
+        .map_err(|_| anyhow::anyhow!("jobs.service_token is not a valid header value"))?;
+    metadata.insert("authorization", header);
+    let fwd = attain_kit::upstream::Forwarded::from_metadata(&metadata);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match api.evaluate_all(&fwd).await {
+                Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
+                Err(e) => tracing::warn!(error = %e, "scheduled alert evaluation failed"),
+            }
+        }
+    });
+    Ok(())
+}
 
 /// Default gRPC port of the tracking service.
 pub const DEFAULT_PORT: u16 = 50052;
@@ -26,9 +50,14 @@ impl Application {
         let target = TargetClient::new(attain_kit::upstream::channel("target", target_url)?);
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let api = TrackingServiceServer::new(TrackingApi::new(db, target, settings.clock))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+        let tracking = TrackingApi::new(db, target, settings.clock);
+        if settings.jobs.alert_evaluation_seconds > 0 {
+            let token = settings.jobs.service_token.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("jobs.service_token is required when jobs.alert_evaluation_seconds is set")
+            })?;
+            spawn_alert_schedule(tracking.clone(), token, Duration::from_secs(settings.jobs.alert_evaluation_seconds))?;
+        }
+        let api = TrackingServiceServer::new(tracking).max_decoding_message_size(max).max_encoding_message_size(max);
         Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
     }
 

@@ -317,3 +317,19 @@ fn is_unique_violation(e: &anyhow::Error) -> bool {
         .and_then(sea_orm::DbErr::sql_err)
         .is_some_and(|s| matches!(s, SqlErr::UniqueConstraintViolation(_)))
 }
+
+impl TrackingApi {
+    /// One scheduled pass: every published plan covering today, its whole
+    /// organisation, the current month. Called with a service account's
+    /// token, so it sees every unit.
+    pub async fn evaluate_all(&self, fwd: &Forwarded) -> ServiceResult<usize> {
+        let today = self.clock.today();
+        let month = Period::month_of(today);
+        let mut changed = 0;
+        for plan in self.target.plans(fwd).await?.into_iter().filter(|p| p.published && p.year.contains(today)) {
+            let units = self.target.subtree(fwd, &plan.top_unit).await?;
+            changed += self.evaluate(fwd, units, &month.expression, today).await?.len();
+        }
+        Ok(changed)
+    }
+}

@@ -373,7 +373,35 @@ async fn replicas_share_alerts_and_figures(backend: Backend) {
     assert_eq!(amount(&attainment(&mut b, "rep-1").await.actual), "3000.00");
 }
 
+/// A rep's ingestion evaluates only what the rep may see; the schedule,
+/// running as a service account, catches the region falling behind.
+async fn the_schedule_evaluates_every_unit(backend: Backend) {
+    let service = attain_kit::testing::token("svc-tracking", Role::Admin, "");
+    let s = crate::helpers::spawn_suite_with(backend, |settings| {
+        settings.jobs.alert_evaluation_seconds = 1;
+        settings.jobs.service_token = Some(secrecy::SecretString::from(service));
+    })
+    .await;
+    let mut manager = s.tracking("mgr-a", Role::Manager, "region-a");
+    let mut stream = manager
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/region-a".into(), include_open: false })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut rep = s.tracking("rep-1", Role::Rep, "rep-1");
+    rep.create_deal(deal("rep-1", "1000.00", "2024-01-10", "small")).await.unwrap();
+    let mut units = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(6);
+    while !units.contains("units/region-a") && tokio::time::Instant::now() < deadline {
+        if let Ok(Ok(Some(m))) = tokio::time::timeout(Duration::from_secs(3), stream.message()).await {
+            units.insert(m.alert.unwrap().unit);
+        }
+    }
+    assert!(units.contains("units/region-a"), "the region's alert comes from the schedule: {units:?}");
+}
+
 both_backends!(
+    the_schedule_evaluates_every_unit,
     replicas_share_alerts_and_figures,
     the_guides_january,
     request_ids_make_ingestion_idempotent,

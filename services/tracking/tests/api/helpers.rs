@@ -73,6 +73,10 @@ async fn connect(addr: SocketAddr) -> Channel {
 
 /// Target and tracking services, tracking's clock on 2024-01-16.
 pub async fn spawn_suite(backend: Backend) -> Suite {
+    spawn_suite_with(backend, |_| {}).await
+}
+
+pub async fn spawn_suite_with(backend: Backend, tweak: impl FnOnce(&mut attain_kit::configuration::Settings)) -> Suite {
     let target_app = attain_target::startup::Application::build(test_settings(backend).await).await.unwrap();
     let target_addr = target_app.local_addr();
     let (t_stop, t_rx) = oneshot::channel::<()>();
@@ -82,6 +86,7 @@ pub async fn spawn_suite(backend: Backend) -> Suite {
     let mut settings = test_settings(backend).await;
     settings.upstream.target_url = Some(format!("http://{target_addr}"));
     settings.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
+    tweak(&mut settings);
     let app = attain_tracking::startup::Application::build(settings.clone()).await.unwrap();
     let tracking_addr = app.local_addr();
     let (k_stop, k_rx) = oneshot::channel::<()>();
