@@ -107,6 +107,64 @@ impl IdempotencyKey {
         })
     }
 
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// [`IdempotencyKey::replay`] for many keys in one query: for each key,
+    /// its stored response (None if new); a key reused with another payload
+    /// is ALREADY_EXISTS naming it.
+    pub async fn replay_many<R: Message + Default>(db: &impl ConnectionTrait, keys: &[&IdempotencyKey]) -> Result<Vec<Option<R>>, ServiceError> {
+        let mut stored = std::collections::HashMap::new();
+        for chunk in keys.chunks(500) {
+            let query = Query::select()
+                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
+                .from(IdempotencyKeys::Table)
+                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.request_id.as_str())))
+                .to_owned();
+            for row in db.query_all(&query).await? {
+                let id: String = row.try_get("", "request_id")?;
+                let hash: String = row.try_get("", "payload_hash")?;
+                let bytes: Vec<u8> = row.try_get("", "response")?;
+                stored.insert(id, (hash, bytes));
+            }
+        }
+        keys.iter()
+            .map(|k| match stored.get(&k.request_id) {
+                None => Ok(None),
+                Some((hash, _)) if *hash != k.payload_hash => Err(ServiceError::AlreadyExists(format!(
+                    "request_id {:?} was already used for a different request",
+                    k.request_id
+                ))),
+                Some((_, bytes)) => R::decode(bytes.as_slice())
+                    .map(Some)
+                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored response of {} does not decode: {e}", k.request_id))),
+            })
+            .collect()
+    }
+
+    /// [`IdempotencyKey::record`] for many keys in multi-row inserts.
+    pub async fn record_many(db: &impl ConnectionTrait, entries: &[(&IdempotencyKey, Vec<u8>)]) -> Result<(), ServiceError> {
+        let now = chrono::Utc::now();
+        for chunk in entries.chunks(500) {
+            let mut insert = Query::insert()
+                .into_table(IdempotencyKeys::Table)
+                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash, IdempotencyKeys::Response, IdempotencyKeys::CreatedAt])
+                .to_owned();
+            for (k, bytes) in chunk {
+                insert.values_panic([k.request_id.as_str().into(), k.payload_hash.as_str().into(), bytes.clone().into(), now.into()]);
+            }
+            match db.execute(&insert).await {
+                Ok(_) => {}
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    return Err(ServiceError::Aborted("another call with one of these request ids ran at the same time; retry to get its result".to_owned()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Remembers the response, in the same transaction as the write. A
     /// concurrent call with the same id loses with ABORTED; its retry replays.
     pub async fn record(&self, db: &impl ConnectionTrait, response: &impl Message) -> Result<(), ServiceError> {

@@ -143,23 +143,22 @@ impl TrackingApi {
     pub(crate) async fn commit(&self, rows: Vec<Prepared>) -> ServiceResult<Vec<(usize, pb::Deal, bool)>> {
         let txn = attain_kit::db::begin_write(&self.db).await?;
         let mut out = Vec::with_capacity(rows.len());
+        let keys: Vec<&IdempotencyKey> = rows.iter().map(|p| &p.key).collect();
+        let previous = IdempotencyKey::replay_many::<pb::Deal>(&txn, &keys).await?;
         let mut fresh = Vec::new();
-        for p in rows {
-            match p.key.replay::<pb::Deal>(&txn).await {
-                Ok(Some(previous)) => out.push((p.row, previous, true)),
-                Ok(None) => fresh.push(p),
-                Err(ServiceError::AlreadyExists(m)) => {
-                    return Err(ServiceError::AlreadyExists(format!("row {}: {m}", p.row)));
-                }
-                Err(e) => return Err(e),
+        for (p, prev) in rows.into_iter().zip(previous) {
+            match prev {
+                Some(previous) => out.push((p.row, previous, true)),
+                None => fresh.push(p),
             }
         }
         let new_deals: Vec<Deal> = fresh.iter().map(|p| p.deal.clone()).collect();
         deals::insert_many(&txn, &new_deals).await?;
         rollups::add(&txn, &new_deals).await?;
-        for p in fresh {
-            let wire = convert::deal(&p.deal);
-            p.key.record(&txn, &wire).await?;
+        let wires: Vec<pb::Deal> = fresh.iter().map(|p| convert::deal(&p.deal)).collect();
+        let entries: Vec<(&IdempotencyKey, Vec<u8>)> = fresh.iter().zip(&wires).map(|(p, w)| (&p.key, prost::Message::encode_to_vec(w))).collect();
+        IdempotencyKey::record_many(&txn, &entries).await?;
+        for (p, wire) in fresh.iter().zip(wires) {
             out.push((p.row, wire, false));
         }
         txn.commit().await?;

@@ -30,7 +30,6 @@ impl Interceptor for Bearer {
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct Suite {
-    pub tracking_addr: SocketAddr,
     tracking: Channel,
     target: Channel,
     settings: attain_kit::configuration::Settings,
@@ -94,7 +93,6 @@ pub async fn spawn_suite_with(backend: Backend, tweak: impl FnOnce(&mut attain_k
         let _ = k_rx.await;
     }));
     let suite = Suite {
-        tracking_addr,
         tracking: connect(tracking_addr).await,
         target: connect(target_addr).await,
         settings,
