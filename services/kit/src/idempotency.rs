@@ -114,7 +114,10 @@ impl IdempotencyKey {
     /// [`IdempotencyKey::replay`] for many keys in one query: for each key,
     /// its stored response (None if new); a key reused with another payload
     /// is ALREADY_EXISTS naming it.
-    pub async fn replay_many<R: Message + Default>(db: &impl ConnectionTrait, keys: &[&IdempotencyKey]) -> Result<Vec<Option<R>>, ServiceError> {
+    pub async fn replay_many<R: Message + Default>(
+        db: &impl ConnectionTrait,
+        keys: &[&IdempotencyKey],
+    ) -> Result<Vec<Option<R>>, ServiceError> {
         let mut stored = std::collections::HashMap::new();
         for chunk in keys.chunks(500) {
             let query = Query::select()
@@ -136,28 +139,44 @@ impl IdempotencyKey {
                     "request_id {:?} was already used for a different request",
                     k.request_id
                 ))),
-                Some((_, bytes)) => R::decode(bytes.as_slice())
-                    .map(Some)
-                    .map_err(|e| ServiceError::Internal(anyhow::anyhow!("stored response of {} does not decode: {e}", k.request_id))),
+                Some((_, bytes)) => R::decode(bytes.as_slice()).map(Some).map_err(|e| {
+                    ServiceError::Internal(anyhow::anyhow!("stored response of {} does not decode: {e}", k.request_id))
+                }),
             })
             .collect()
     }
 
     /// [`IdempotencyKey::record`] for many keys in multi-row inserts.
-    pub async fn record_many(db: &impl ConnectionTrait, entries: &[(&IdempotencyKey, Vec<u8>)]) -> Result<(), ServiceError> {
+    pub async fn record_many(
+        db: &impl ConnectionTrait,
+        entries: &[(&IdempotencyKey, Vec<u8>)],
+    ) -> Result<(), ServiceError> {
         let now = chrono::Utc::now();
         for chunk in entries.chunks(500) {
             let mut insert = Query::insert()
                 .into_table(IdempotencyKeys::Table)
-                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash, IdempotencyKeys::Response, IdempotencyKeys::CreatedAt])
+                .columns([
+                    IdempotencyKeys::RequestId,
+                    IdempotencyKeys::PayloadHash,
+                    IdempotencyKeys::Response,
+                    IdempotencyKeys::CreatedAt,
+                ])
                 .to_owned();
             for (k, bytes) in chunk {
-                insert.values_panic([k.request_id.as_str().into(), k.payload_hash.as_str().into(), bytes.clone().into(), now.into()]);
+                insert.values_panic([
+                    k.request_id.as_str().into(),
+                    k.payload_hash.as_str().into(),
+                    bytes.clone().into(),
+                    now.into(),
+                ]);
             }
             match db.execute(&insert).await {
                 Ok(_) => {}
                 Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                    return Err(ServiceError::Aborted("another call with one of these request ids ran at the same time; retry to get its result".to_owned()));
+                    return Err(ServiceError::Aborted(
+                        "another call with one of these request ids ran at the same time; retry to get its result"
+                            .to_owned(),
+                    ));
                 }
                 Err(e) => return Err(e.into()),
             }

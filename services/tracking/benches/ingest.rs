@@ -51,7 +51,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn seed(target: Channel) {
     let mut org = OrgServiceClient::new(target.clone());
     let unit = |id: &str, parent: &str, kind: tpb::UnitKind| tpb::CreateUnitRequest {
-        unit: Some(tpb::Unit { parent: parent.into(), kind: kind as i32, display_name: id.into(), ..Default::default() }),
+        unit: Some(tpb::Unit {
+            parent: parent.into(),
+            kind: kind as i32,
+            display_name: id.into(),
+            ..Default::default()
+        }),
         unit_id: id.into(),
         request_id: String::new(),
     };
@@ -89,7 +94,9 @@ async fn seed(target: Channel) {
     }))
     .await
     .unwrap();
-    t.publish_plan(authed(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() })).await.unwrap();
+    t.publish_plan(authed(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }))
+        .await
+        .unwrap();
 }
 
 /// Streams deals [from, to) through the API; returns rows per second.
@@ -143,7 +150,11 @@ async fn reads(tracking: Channel, url: &str) -> ((Duration, Duration), (Duration
     for _ in 0..200 {
         let t = Instant::now();
         let r = client
-            .list_child_attainments(authed(pb::ListChildAttainmentsRequest { unit: "units/region-a".into(), period: "2024-01".into(), ..Default::default() }))
+            .list_child_attainments(authed(pb::ListChildAttainmentsRequest {
+                unit: "units/region-a".into(),
+                period: "2024-01".into(),
+                ..Default::default()
+            }))
             .await
             .unwrap()
             .into_inner();

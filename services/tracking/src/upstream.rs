@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
-use crate::domain::attainment::Thresholds;
+use crate::domain::{attainment::Thresholds, deal::Dimensions};
 
 /// A unit as tracking needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +155,7 @@ impl TargetClient {
         units: &[Id],
         period: &str,
         date: NaiveDate,
+        dims: &Dimensions,
     ) -> ServiceResult<(HashMap<Id, Expected>, Thresholds)> {
         let r = self
             .targets
@@ -164,6 +165,10 @@ impl TargetClient {
                 units: units.iter().map(Id::resource_name).collect(),
                 period: period.to_owned(),
                 date: date.format("%Y-%m-%d").to_string(),
+                dimensions: Some(attain_proto::attain::common::v1::Dimensions {
+                    product_line: dims.product_line.clone(),
+                    customer_type: dims.customer_type.clone(),
+                }),
             }))
             .await?
             .into_inner();

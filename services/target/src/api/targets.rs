@@ -650,8 +650,9 @@ pub async fn batch_get_expected_amounts(
     for id in &ids {
         visible_unit(db, &who, id).await?;
     }
+    let dims = dimensions(r.dimensions.as_ref());
     let list: Vec<Target> =
-        targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions.is_all()).collect();
+        targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions == dims).collect();
     let mut phaser = Phaser::new(&plan)?;
     let unit = plan.config.rounding_unit;
     let progress = plan.config.calendar.time_progress(&period, day).round_dp(6);

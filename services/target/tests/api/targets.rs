@@ -209,6 +209,7 @@ async fn the_guides_plan_split_phase_and_adjustment(backend: Backend) {
             units: vec!["units/rep-1".into()],
             period: "2024-01".into(),
             date: "2024-01-16".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -462,6 +463,7 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         units: vec!["units/rep-1".into()],
         period: period.into(),
         date: date.into(),
+        ..Default::default()
     };
     assert_status(
         admin.batch_get_expected_amounts(expected("2025-01", "2025-01-10")).await,

@@ -57,7 +57,7 @@ impl TrackingApi {
         dims: &Dimensions,
     ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
-        let (expected, thresholds) = self.target.expected(fwd, plan, &ids, &period.expression, day).await?;
+        let (expected, thresholds) = self.target.expected(fwd, plan, &ids, &period.expression, day, dims).await?;
         let through = day.min(period.end);
         let now = rollups::sums(&self.db, &ids, period.start, through, dims).await?;
         let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {

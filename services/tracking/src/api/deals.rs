@@ -156,7 +156,8 @@ impl TrackingApi {
         deals::insert_many(&txn, &new_deals).await?;
         rollups::add(&txn, &new_deals).await?;
         let wires: Vec<pb::Deal> = fresh.iter().map(|p| convert::deal(&p.deal)).collect();
-        let entries: Vec<(&IdempotencyKey, Vec<u8>)> = fresh.iter().zip(&wires).map(|(p, w)| (&p.key, prost::Message::encode_to_vec(w))).collect();
+        let entries: Vec<(&IdempotencyKey, Vec<u8>)> =
+            fresh.iter().zip(&wires).map(|(p, w)| (&p.key, prost::Message::encode_to_vec(w))).collect();
         IdempotencyKey::record_many(&txn, &entries).await?;
         for (p, wire) in fresh.iter().zip(wires) {
             out.push((p.row, wire, false));
