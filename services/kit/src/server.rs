@@ -140,11 +140,23 @@ impl GrpcServer {
             .timeout(settings.request_timeout())
             .layer(layers)
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+            .serve_with_incoming_shutdown(incoming(listener), signal)
             .await?;
         tracing::info!(%addr, "stopped");
         Ok(())
     }
+}
+
+/// Accepted connections with Nagle off: tonic only sets TCP_NODELAY on
+/// listeners it binds itself, and small gRPC replies otherwise wait on the
+/// peer's delayed ACK (~40 ms a hop).
+fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    })
 }
 
 async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {

@@ -3,6 +3,7 @@
 //! manager above the target's unit, never by the requester; approval applies
 //! the change and its redistribution in one transaction.
 
+use attain_kit::idempotent;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},

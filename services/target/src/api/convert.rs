@@ -2,16 +2,12 @@
 
 use attain_kit::ServiceError;
 use attain_proto::attain::target::v1 as pb;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::{
     domain::org::{RegionMaturity, Seniority, Unit, UnitKind},
     storage::units::{Change, Revision},
 };
-
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
-}
 
 pub fn date(field: &str, s: &str) -> Result<Option<NaiveDate>, ServiceError> {
     if s.is_empty() {
@@ -102,10 +98,8 @@ pub fn revision(r: &Revision) -> pb::UnitRevision {
 
 // ---- plans, targets, adjustments ----
 
-use attain_kit::{
-    money::{Amount, CurrencyCode, parse_plain_decimal},
-    period::{Granularity, Period},
-};
+use attain_kit::money::{Amount, CurrencyCode, parse_plain_decimal};
+pub use attain_kit::wire::{money, period, timestamp};
 use attain_proto::attain::common::v1 as common;
 use rust_decimal::Decimal;
 
@@ -148,26 +142,6 @@ pub fn money_in(field: &str, m: Option<&common::Money>, currency: CurrencyCode) 
         ));
     }
     amount(&format!("{field}.amount"), &m.amount)
-}
-
-pub fn money(a: Amount, currency: CurrencyCode) -> common::Money {
-    common::Money { currency_code: currency.to_string(), amount: a.to_string() }
-}
-
-pub fn period(p: &Period) -> common::Period {
-    common::Period {
-        expression: p.expression.clone(),
-        granularity: match p.granularity {
-            Granularity::Year => common::PeriodGranularity::Year,
-            Granularity::Quarter => common::PeriodGranularity::Quarter,
-            Granularity::Month => common::PeriodGranularity::Month,
-            Granularity::Week => common::PeriodGranularity::Week,
-            Granularity::Day => common::PeriodGranularity::Day,
-            Granularity::Custom => common::PeriodGranularity::Custom,
-        } as i32,
-        start_date: p.start.format("%Y-%m-%d").to_string(),
-        end_date: p.end.format("%Y-%m-%d").to_string(),
-    }
 }
 
 pub fn coverage_policy(field: &str, c: Option<&pb::CoveragePolicy>) -> Result<CoveragePolicy, ServiceError> {

@@ -9,27 +9,6 @@ use crate::{
     storage::units,
 };
 
-/// Runs a write in a transaction (write lock up front on SQLite); with a
-/// request id, a retry replays the stored response, and the response is
-/// stored with the write. `return Err(..)` inside the body rolls back.
-macro_rules! idempotent {
-    ($db:expr, $key:expr, |$txn:ident| $body:expr) => {{
-        let key: Option<attain_kit::idempotency::IdempotencyKey> = $key;
-        let $txn = attain_kit::db::begin_write(&$db).await.map_err(attain_kit::ServiceError::from)?;
-        if let Some(k) = &key {
-            if let Some(previous) = k.replay(&$txn).await? {
-                return Ok(tonic::Response::new(previous));
-            }
-        }
-        let response = $body;
-        if let Some(k) = &key {
-            k.record(&$txn, &response).await?;
-        }
-        $txn.commit().await.map_err(attain_kit::ServiceError::from)?;
-        Ok(tonic::Response::new(response))
-    }};
-}
-
 mod adjustments;
 mod convert;
 pub mod org;

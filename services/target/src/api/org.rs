@@ -1,5 +1,6 @@
 //! attain.target.v1.OrgService: the organisation tree.
 
+use attain_kit::idempotent;
 use attain_kit::{ServiceError, ServiceResult, auth::caller, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::target::v1::{self as pb, org_service_server::OrgService};
 use chrono::Utc;

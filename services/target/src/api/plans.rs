@@ -1,5 +1,6 @@
 //! Plans: create, read, update (draft), publish, close.
 
+use attain_kit::idempotent;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::Identity,

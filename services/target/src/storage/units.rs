@@ -169,6 +169,19 @@ pub async fn get(db: &impl ConnectionTrait, id: &UnitId) -> Result<Option<Unit>,
     unit::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()
 }
 
+/// Many units in one query (chunked), in no particular order.
+pub async fn get_many(db: &impl ConnectionTrait, ids: &[UnitId]) -> Result<Vec<Unit>, ServiceError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let rows =
+            unit::Entity::find().filter(unit::Column::Id.is_in(chunk.iter().map(UnitId::as_str))).all(db).await?;
+        for r in rows {
+            out.push(to_domain(r)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether a sibling under `parent` already uses this name (ignoring `except`).
 pub async fn sibling_name_taken(
     db: &impl ConnectionTrait,

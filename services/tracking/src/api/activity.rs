@@ -1,6 +1,7 @@
 //! Opportunities, daily logs, period summaries with the lead's gap
 //! analysis, and loss reasons.
 
+use attain_kit::idempotent;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -205,19 +206,10 @@ impl TrackingApi {
             update_time: now,
         };
         opp.check("opportunity")?;
-        let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::Opportunity>(&txn).await?
-        {
-            return Ok(Response::new(previous));
-        }
-        activity::insert_opportunity(&txn, &opp).await?;
-        let wire = opportunity_wire(&opp);
-        if let Some(k) = &key {
-            k.record(&txn, &wire).await?;
-        }
-        txn.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(wire))
+        idempotent!(self.db, key, |txn| {
+            activity::insert_opportunity(&txn, &opp).await?;
+            opportunity_wire(&opp)
+        })
     }
 
     pub(crate) async fn update_opportunity(
@@ -240,43 +232,35 @@ impl TrackingApi {
                 .into());
             }
         };
-        let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::Opportunity>(&txn).await?
-        {
-            return Ok(Response::new(previous));
-        }
-        let hidden = || ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", o.name));
-        let current = activity::get_opportunity(&txn, &oid).await?.ok_or_else(hidden)?;
-        let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hidden())?;
-        if !may_write(&who, &rep) {
-            return Err(hidden().into());
-        }
-        if !o.etag.is_empty() && o.etag != current.version.to_string() {
-            return Err(ServiceError::stale_etag(&o.name).into());
-        }
-        let mut next = current.clone();
-        next.stage = text("opportunity.stage", &o.stage, 100)?;
-        next.outcome = outcome(&o)?;
-        if !o.close_date.is_empty() {
-            next.close_date = Some(convert::date("opportunity.close_date", &o.close_date)?);
-        }
-        if let Some(m) = o.expected_amount.as_ref() {
-            next.expected_amount = money_in("opportunity.expected_amount", Some(m))?.0;
-        }
-        next.loss_detail = text("opportunity.loss_detail", &o.loss_detail, 2000)?;
-        next.version = current.version + 1;
-        next.update_time = Utc::now();
-        next.check("opportunity")?;
-        if !activity::update_opportunity(&txn, &current, &next).await? {
-            return Err(ServiceError::stale_etag(&o.name).into());
-        }
-        let wire = opportunity_wire(&next);
-        if let Some(k) = &key {
-            k.record(&txn, &wire).await?;
-        }
-        txn.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(wire))
+        idempotent!(self.db, key, |txn| {
+            let hidden =
+                || ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", o.name));
+            let current = activity::get_opportunity(&txn, &oid).await?.ok_or_else(hidden)?;
+            let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hidden())?;
+            if !may_write(&who, &rep) {
+                return Err(hidden().into());
+            }
+            if !o.etag.is_empty() && o.etag != current.version.to_string() {
+                return Err(ServiceError::stale_etag(&o.name).into());
+            }
+            let mut next = current.clone();
+            next.stage = text("opportunity.stage", &o.stage, 100)?;
+            next.outcome = outcome(&o)?;
+            if !o.close_date.is_empty() {
+                next.close_date = Some(convert::date("opportunity.close_date", &o.close_date)?);
+            }
+            if let Some(m) = o.expected_amount.as_ref() {
+                next.expected_amount = money_in("opportunity.expected_amount", Some(m))?.0;
+            }
+            next.loss_detail = text("opportunity.loss_detail", &o.loss_detail, 2000)?;
+            next.version = current.version + 1;
+            next.update_time = Utc::now();
+            next.check("opportunity")?;
+            if !activity::update_opportunity(&txn, &current, &next).await? {
+                return Err(ServiceError::stale_etag(&o.name).into());
+            }
+            opportunity_wire(&next)
+        })
     }
 
     pub(crate) async fn list_opportunities(
@@ -366,19 +350,10 @@ impl TrackingApi {
             },
             create_time: Utc::now(),
         };
-        let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::DailyLog>(&txn).await?
-        {
-            return Ok(Response::new(previous));
-        }
-        activity::insert_log(&txn, &log).await?;
-        let wire = log_wire(&log);
-        if let Some(k) = &key {
-            k.record(&txn, &wire).await?;
-        }
-        txn.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(wire))
+        idempotent!(self.db, key, |txn| {
+            activity::insert_log(&txn, &log).await?;
+            log_wire(&log)
+        })
     }
 
     pub(crate) async fn list_daily_logs(

@@ -1,13 +1,13 @@
 //! Conversions between attain.tracking.v1 messages and domain types.
 
+pub use attain_kit::wire::{money, period, timestamp};
 use attain_kit::{
     ServiceError, ServiceResult,
     id::Id,
     money::{Amount, CurrencyCode},
-    period::{Granularity, Period},
 };
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::domain::{
@@ -15,10 +15,6 @@ use crate::domain::{
     attainment::Status,
     deal::{Deal, DealKind, Dimensions, NewDeal},
 };
-
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
-}
 
 pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
     if s.len() != 10 {
@@ -28,28 +24,8 @@ pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
         .map_err(|_| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
 }
 
-pub fn money(a: Amount, c: CurrencyCode) -> common::Money {
-    common::Money { currency_code: c.to_string(), amount: a.to_string() }
-}
-
 pub fn ratio(d: Option<Decimal>) -> String {
     d.map(|d| d.normalize().to_string()).unwrap_or_default()
-}
-
-pub fn period(p: &Period) -> common::Period {
-    common::Period {
-        expression: p.expression.clone(),
-        granularity: match p.granularity {
-            Granularity::Year => common::PeriodGranularity::Year,
-            Granularity::Quarter => common::PeriodGranularity::Quarter,
-            Granularity::Month => common::PeriodGranularity::Month,
-            Granularity::Week => common::PeriodGranularity::Week,
-            Granularity::Day => common::PeriodGranularity::Day,
-            Granularity::Custom => common::PeriodGranularity::Custom,
-        } as i32,
-        start_date: p.start.format("%Y-%m-%d").to_string(),
-        end_date: p.end.format("%Y-%m-%d").to_string(),
-    }
 }
 
 pub fn dimensions(d: Option<&common::Dimensions>) -> Dimensions {
