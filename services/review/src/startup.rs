@@ -6,7 +6,7 @@ use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBa
 use attain_proto::attain::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{api::ReviewApi, migration::Migrator};
+use crate::{api::ReviewApi, migration::Migrator, upstream::Upstreams};
 
 /// Default gRPC port of the review service.
 pub const DEFAULT_PORT: u16 = 50053;
@@ -18,9 +18,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let ServiceBase { db: _, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
+        let url = |name: &str, v: &Option<String>| {
+            v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
+        };
+        let target = attain_kit::upstream::channel("target", &url("target", &settings.upstream.target_url)?)?;
+        let tracking = attain_kit::upstream::channel("tracking", &url("tracking", &settings.upstream.tracking_url)?)?;
+        let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let api = ReviewServiceServer::new(ReviewApi).max_decoding_message_size(max).max_encoding_message_size(max);
+        let api = ReviewServiceServer::new(ReviewApi::new(db, Upstreams::new(target, tracking), settings.clock))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
     }
 

@@ -1,11 +1,115 @@
-//! attain.review.v1.ReviewService. Its RPCs arrive with the review issue; until
-//! then each answers UNIMPLEMENTED (the generated default), never invented
-//! data.
+//! attain.review.v1.ReviewService. Reviews, causes and action items are
+//! built; best practices, reallocations, reports and next-period
+//! suggestions answer UNIMPLEMENTED until their turn.
 
-use attain_proto::attain::review::v1::review_service_server::ReviewService;
+mod convert;
+mod items;
+mod reviews;
 
-#[derive(Debug, Clone, Default)]
-pub struct ReviewApi;
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::{Identity, Role, caller},
+    configuration::ClockSettings,
+    id::Id,
+    upstream::Forwarded,
+};
+use attain_proto::attain::review::v1::{self as pb, review_service_server::ReviewService};
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use crate::{domain::review::Review, storage::reviews as store, upstream::Upstreams};
+
+#[derive(Debug, Clone)]
+pub struct ReviewApi {
+    db: DatabaseConnection,
+    up: Upstreams,
+    clock: ClockSettings,
+}
+
+impl ReviewApi {
+    pub fn new(db: DatabaseConnection, up: Upstreams, clock: ClockSettings) -> Self {
+        Self { db, up, clock }
+    }
+
+    /// Loads a review the caller may see. A rep sees the reviews of the
+    /// units above it (its team, its region), filtered to its own lines.
+    async fn visible(&self, who: &Identity, fwd: &Forwarded, field: &str, name: &str) -> ServiceResult<(Review, u32)> {
+        let id = match name.strip_prefix("reviews/") {
+            Some(x) => Id::parse(field, x.split('/').next().unwrap_or(""))?,
+            None => {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{name:?} is not a review name (reviews/{{review_id}})"),
+                ));
+            }
+        };
+        let hidden = || ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"));
+        let (review, fsm) = match store::get_review(&self.db, &id).await? {
+            Some(r) => r,
+            None if who.is_admin() => return Err(ServiceError::not_found("review", name)),
+            None => return Err(hidden()),
+        };
+        let path: Vec<String> = review.unit_path.iter().map(|p| p.as_str().to_owned()).collect();
+        let allowed = match who.role {
+            Role::Rep => {
+                let home = self
+                    .up
+                    .tree(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hidden())?)
+                    .await
+                    .map_err(|_| hidden())?;
+                home.path.contains(&review.unit)
+            }
+            _ => who.can_read(&path),
+        };
+        if !allowed {
+            return Err(hidden());
+        }
+        Ok((review, fsm))
+    }
+}
+
+/// Reviews are run by managers (of the unit or above) and admins.
+fn require_manager(who: &Identity, path: &[Id], what: &str) -> ServiceResult<()> {
+    let path: Vec<String> = path.iter().map(|p| p.as_str().to_owned()).collect();
+    if matches!(who.role, Role::Admin | Role::Manager) && who.can_read(&path) {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("{what}: reviews are run by the unit's managers")))
+    }
+}
+
+type Rpc<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
-impl ReviewService for ReviewApi {}
+impl ReviewService for ReviewApi {
+    async fn create_review(&self, r: Request<pb::CreateReviewRequest>) -> Rpc<pb::Review> {
+        ReviewApi::create_review(self, caller(&r)?, r).await
+    }
+    async fn get_review(&self, r: Request<pb::GetReviewRequest>) -> Rpc<pb::Review> {
+        ReviewApi::get_review(self, caller(&r)?, r).await
+    }
+    async fn list_reviews(&self, r: Request<pb::ListReviewsRequest>) -> Rpc<pb::ListReviewsResponse> {
+        ReviewApi::list_reviews(self, caller(&r)?, r).await
+    }
+    async fn refresh_brief(&self, r: Request<pb::RefreshBriefRequest>) -> Rpc<pb::Review> {
+        ReviewApi::refresh_brief(self, caller(&r)?, r).await
+    }
+    async fn close_review(&self, r: Request<pb::CloseReviewRequest>) -> Rpc<pb::Review> {
+        ReviewApi::close_review(self, caller(&r)?, r).await
+    }
+    async fn create_cause(&self, r: Request<pb::CreateCauseRequest>) -> Rpc<pb::Cause> {
+        ReviewApi::create_cause(self, caller(&r)?, r).await
+    }
+    async fn list_causes(&self, r: Request<pb::ListCausesRequest>) -> Rpc<pb::ListCausesResponse> {
+        ReviewApi::list_causes(self, caller(&r)?, r).await
+    }
+    async fn create_action_item(&self, r: Request<pb::CreateActionItemRequest>) -> Rpc<pb::ActionItem> {
+        ReviewApi::create_action_item(self, caller(&r)?, r).await
+    }
+    async fn update_action_item(&self, r: Request<pb::UpdateActionItemRequest>) -> Rpc<pb::ActionItem> {
+        ReviewApi::update_action_item(self, caller(&r)?, r).await
+    }
+    async fn list_action_items(&self, r: Request<pb::ListActionItemsRequest>) -> Rpc<pb::ListActionItemsResponse> {
+        ReviewApi::list_action_items(self, caller(&r)?, r).await
+    }
+}

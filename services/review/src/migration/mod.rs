@@ -2,10 +2,12 @@
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
+mod m20261128_000001_create_reviews;
+
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(attain_kit::idempotency::Migration)]
+        vec![Box::new(attain_kit::idempotency::Migration), Box::new(m20261128_000001_create_reviews::Migration)]
     }
 }

@@ -1,0 +1,4 @@
+//! The review service's domain: reviews with their frozen data brief,
+//! root causes and action items (plain Rust types).
+
+pub mod review;

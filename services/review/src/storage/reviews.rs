@@ -1,0 +1,323 @@
+//! Reviews, causes and action items.
+
+use attain_kit::{ServiceError, id::Id, period::Period};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{corrupt, decode_path, encode_path};
+use crate::domain::review::{ActionItem, ActionStatus, Cadence, Cause, CauseKind, Review, State};
+
+pub mod review {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reviews")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub unit_id: String,
+        pub unit_path: String,
+        pub plan: String,
+        pub period: String,
+        pub fiscal_start_month: i32,
+        pub period_start: Date,
+        pub cadence: String,
+        pub state: String,
+        pub brief: String,
+        pub top_reasons: String,
+        pub open_key: Option<String>,
+        pub created_by: String,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub closed_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod cause {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "causes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub review_id: String,
+        pub unit_id: String,
+        pub subjective: bool,
+        pub kind: String,
+        pub body: String,
+        pub author: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod action_item {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "action_items")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub review_id: String,
+        pub owner: String,
+        pub body: String,
+        pub due_date: Date,
+        pub status: String,
+        pub cause_id: Option<String>,
+        pub carried_from: Option<String>,
+        pub version: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
+    Id::parse(field, s).map_err(|_| corrupt(field, s))
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, ServiceError> {
+    serde_json::from_str(s).map_err(|_| corrupt(what, s))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(v).map_err(|e| ServiceError::Internal(e.into()))
+}
+
+fn review_to_domain(m: review::Model) -> Result<Review, ServiceError> {
+    let fsm = u32::try_from(m.fiscal_start_month).map_err(|_| corrupt("fiscal start month", &m.id))?;
+    Ok(Review {
+        id: id("review id", &m.id)?,
+        unit: id("unit id", &m.unit_id)?,
+        unit_path: decode_path(&m.unit_path)?,
+        plan: m.plan,
+        period: Period::parse("period", &m.period, fsm).map_err(|_| corrupt("period", &m.period))?,
+        cadence: Cadence::from_db(&m.cadence).ok_or_else(|| corrupt("cadence", &m.cadence))?,
+        state: if m.state == "CLOSED" { State::Closed } else { State::Open },
+        brief: json("brief", &m.brief)?,
+        top_reasons: json("top reasons", &m.top_reasons)?,
+        created_by: m.created_by,
+        version: m.version,
+        create_time: m.created_at,
+        close_time: m.closed_at,
+    })
+}
+
+fn review_to_active(r: &Review, fiscal_start_month: u32) -> Result<review::ActiveModel, ServiceError> {
+    Ok(review::ActiveModel {
+        id: Set(r.id.as_str().to_owned()),
+        unit_id: Set(r.unit.as_str().to_owned()),
+        unit_path: Set(encode_path(&r.unit_path)),
+        plan: Set(r.plan.clone()),
+        period: Set(r.period.expression.clone()),
+        fiscal_start_month: Set(i32::try_from(fiscal_start_month).unwrap_or(1)),
+        period_start: Set(r.period.start),
+        cadence: Set(r.cadence.as_str().to_owned()),
+        state: Set(match r.state {
+            State::Open => "OPEN",
+            State::Closed => "CLOSED",
+        }
+        .to_owned()),
+        brief: Set(to_json(&r.brief)?),
+        top_reasons: Set(to_json(&r.top_reasons)?),
+        open_key: Set((r.state == State::Open).then(|| format!("{}|{}", r.unit.as_str(), r.period.expression))),
+        created_by: Set(r.created_by.clone()),
+        version: Set(r.version),
+        created_at: Set(r.create_time),
+        closed_at: Set(r.close_time),
+    })
+}
+
+pub async fn insert_review(db: &impl ConnectionTrait, r: &Review, fiscal_start_month: u32) -> Result<(), ServiceError> {
+    review::Entity::insert(review_to_active(r, fiscal_start_month)?).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn get_review(db: &impl ConnectionTrait, rid: &Id) -> Result<Option<(Review, u32)>, ServiceError> {
+    match review::Entity::find_by_id(rid.as_str().to_owned()).one(db).await? {
+        Some(m) => {
+            let fsm = u32::try_from(m.fiscal_start_month).unwrap_or(1);
+            Ok(Some((review_to_domain(m)?, fsm)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The open review of a unit and period, if any.
+pub async fn open_review(db: &impl ConnectionTrait, unit: &Id, period: &str) -> Result<Option<Review>, ServiceError> {
+    review::Entity::find()
+        .filter(review::Column::OpenKey.eq(format!("{}|{period}", unit.as_str())))
+        .one(db)
+        .await?
+        .map(review_to_domain)
+        .transpose()
+}
+
+/// The unit's latest review before this one (by period start, then id).
+pub async fn previous_review(
+    db: &impl ConnectionTrait,
+    unit: &Id,
+    before: &Review,
+) -> Result<Option<Review>, ServiceError> {
+    review::Entity::find()
+        .filter(review::Column::UnitId.eq(unit.as_str()))
+        .filter(review::Column::Id.ne(before.id.as_str()))
+        .filter(review::Column::PeriodStart.lte(before.period.start))
+        .order_by_desc(review::Column::PeriodStart)
+        .order_by_desc(review::Column::Id)
+        .one(db)
+        .await?
+        .map(review_to_domain)
+        .transpose()
+}
+
+pub async fn update_review(
+    db: &impl ConnectionTrait,
+    r: &Review,
+    fiscal_start_month: u32,
+    expected_version: i64,
+) -> Result<bool, ServiceError> {
+    let res = review::Entity::update_many()
+        .set(review_to_active(r, fiscal_start_month)?)
+        .filter(review::Column::Id.eq(r.id.as_str()))
+        .filter(review::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn list_reviews(
+    db: &impl ConnectionTrait,
+    path: &[Id],
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Review>, ServiceError> {
+    let mut q = review::Entity::find().filter(review::Column::UnitPath.starts_with(encode_path(path)));
+    if let Some(a) = after {
+        q = q.filter(review::Column::Id.gt(a));
+    }
+    q.order_by_asc(review::Column::Id).limit(limit).all(db).await?.into_iter().map(review_to_domain).collect()
+}
+
+fn cause_to_domain(m: cause::Model) -> Result<Cause, ServiceError> {
+    Ok(Cause {
+        id: id("cause id", &m.id)?,
+        review: id("review id", &m.review_id)?,
+        unit: id("unit id", &m.unit_id)?,
+        subjective: m.subjective,
+        kind: CauseKind::from_db(&m.kind).ok_or_else(|| corrupt("cause kind", &m.kind))?,
+        text: m.body,
+        author: m.author,
+        create_time: m.created_at,
+    })
+}
+
+pub async fn insert_cause(db: &impl ConnectionTrait, c: &Cause) -> Result<(), ServiceError> {
+    cause::Entity::insert(cause::ActiveModel {
+        id: Set(c.id.as_str().to_owned()),
+        review_id: Set(c.review.as_str().to_owned()),
+        unit_id: Set(c.unit.as_str().to_owned()),
+        subjective: Set(c.subjective),
+        kind: Set(c.kind.as_str().to_owned()),
+        body: Set(c.text.clone()),
+        author: Set(c.author.clone()),
+        created_at: Set(c.create_time),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn causes(db: &impl ConnectionTrait, review: &Id) -> Result<Vec<Cause>, ServiceError> {
+    cause::Entity::find()
+        .filter(cause::Column::ReviewId.eq(review.as_str()))
+        .order_by_asc(cause::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(cause_to_domain)
+        .collect()
+}
+
+fn item_to_domain(m: action_item::Model) -> Result<ActionItem, ServiceError> {
+    Ok(ActionItem {
+        id: id("action item id", &m.id)?,
+        review: id("review id", &m.review_id)?,
+        owner: m.owner,
+        text: m.body,
+        due_date: m.due_date,
+        status: ActionStatus::from_db(&m.status).ok_or_else(|| corrupt("status", &m.status))?,
+        cause: m.cause_id.as_deref().map(|c| id("cause id", c)).transpose()?,
+        carried_from: m.carried_from.as_deref().map(|c| id("carried from", c)).transpose()?,
+        version: m.version,
+        create_time: m.created_at,
+        update_time: m.updated_at,
+    })
+}
+
+fn item_to_active(a: &ActionItem) -> action_item::ActiveModel {
+    action_item::ActiveModel {
+        id: Set(a.id.as_str().to_owned()),
+        review_id: Set(a.review.as_str().to_owned()),
+        owner: Set(a.owner.clone()),
+        body: Set(a.text.clone()),
+        due_date: Set(a.due_date),
+        status: Set(a.status.as_str().to_owned()),
+        cause_id: Set(a.cause.as_ref().map(|c| c.as_str().to_owned())),
+        carried_from: Set(a.carried_from.as_ref().map(|c| c.as_str().to_owned())),
+        version: Set(a.version),
+        created_at: Set(a.create_time),
+        updated_at: Set(a.update_time),
+    }
+}
+
+pub async fn insert_items(db: &impl ConnectionTrait, items: &[ActionItem]) -> Result<(), ServiceError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    action_item::Entity::insert_many(items.iter().map(item_to_active)).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn get_item(db: &impl ConnectionTrait, item: &Id) -> Result<Option<ActionItem>, ServiceError> {
+    action_item::Entity::find_by_id(item.as_str().to_owned()).one(db).await?.map(item_to_domain).transpose()
+}
+
+pub async fn update_item(
+    db: &impl ConnectionTrait,
+    a: &ActionItem,
+    expected_version: i64,
+) -> Result<bool, ServiceError> {
+    let res = action_item::Entity::update_many()
+        .set(item_to_active(a))
+        .filter(action_item::Column::Id.eq(a.id.as_str()))
+        .filter(action_item::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+pub async fn items(db: &impl ConnectionTrait, review: &Id) -> Result<Vec<ActionItem>, ServiceError> {
+    action_item::Entity::find()
+        .filter(action_item::Column::ReviewId.eq(review.as_str()))
+        .order_by_asc(action_item::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(item_to_domain)
+        .collect()
+}

@@ -1,0 +1,267 @@
+//! Region A's January review (DESIGN §6 step 6) through the review service:
+//! brief, causes, top-3 reasons, actions, freezing and carry-over, scope.
+
+use attain_kit::{auth::Role, both_backends, testing::Backend};
+use attain_proto::attain::{
+    common::v1::{Period, Status},
+    review::v1::{self as pb},
+    tracking::v1 as kpb,
+};
+use tonic::Code;
+
+use crate::helpers::{Reviews, cny, spawn_suite};
+
+fn review_request(period: &str, request_id: &str) -> pb::CreateReviewRequest {
+    pb::CreateReviewRequest {
+        review: Some(pb::Review {
+            unit: "units/region-a".into(),
+            period: Some(Period { expression: period.into(), ..Default::default() }),
+            cadence: pb::Cadence::Monthly as i32,
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
+}
+
+fn cause(unit: &str, category: pb::CauseCategory, kind: pb::CauseKind, text: &str) -> pb::Cause {
+    pb::Cause {
+        unit: format!("units/{unit}"),
+        category: category as i32,
+        kind: kind as i32,
+        text: text.into(),
+        ..Default::default()
+    }
+}
+
+fn member<'a>(r: &'a pb::Review, unit: &str) -> &'a pb::MemberFigures {
+    r.brief.as_ref().unwrap().members.iter().find(|m| m.unit == format!("units/{unit}")).unwrap()
+}
+
+fn actual(m: &pb::MemberFigures) -> String {
+    m.actual.as_ref().unwrap().amount.clone()
+}
+
+async fn add_cause(m: &mut Reviews, review: &str, c: pb::Cause) -> Result<pb::Cause, tonic::Status> {
+    m.create_cause(pb::CreateCauseRequest { parent: review.into(), cause: Some(c), request_id: String::new() })
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn action(
+    m: &mut Reviews,
+    review: &str,
+    owner: &str,
+    due: &str,
+    cause: &str,
+) -> Result<pb::ActionItem, tonic::Status> {
+    let item = pb::ActionItem {
+        owner: owner.into(),
+        text: "Price negotiation training".into(),
+        due_date: due.into(),
+        cause: cause.into(),
+        ..Default::default()
+    };
+    m.create_action_item(pb::CreateActionItemRequest {
+        parent: review.into(),
+        action_item: Some(item),
+        request_id: String::new(),
+    })
+    .await
+    .map(|r| r.into_inner())
+}
+
+async fn region_as_januarys_review(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.reviews("mgr-a", Role::Manager, "region-a");
+
+    let review = manager.create_review(review_request("2024-01", "jan")).await.unwrap().into_inner();
+    assert_eq!(review.state, pb::ReviewState::Open as i32);
+    let brief = review.brief.as_ref().unwrap();
+    assert_eq!(brief.unit.as_ref().unwrap().actual.as_ref().unwrap().amount, "160000.00");
+    assert_eq!(brief.members.len(), 2);
+    let (rep1, rep2) = (member(&review, "rep-1"), member(&review, "rep-2"));
+    assert_eq!(
+        (actual(rep1).as_str(), rep1.status, rep1.display_name.as_str()),
+        ("120000.00", Status::Green as i32, "REP-1")
+    );
+    assert_eq!(
+        (actual(rep2).as_str(), rep2.status, rep2.conversion_rate.as_str()),
+        ("40000.00", Status::Red as i32, "0.2")
+    );
+    assert_eq!(rep2.average_order_value.as_ref().unwrap().amount, "40000.00");
+    assert_eq!(
+        review.top_reasons.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>(),
+        ["LOSS/PRICE", "LOSS/COMPETITOR"]
+    );
+
+    // One open review per unit and period; periods that have not begun wait.
+    assert_eq!(
+        manager.create_review(review_request("2024-01", "jan-again")).await.unwrap_err().code(),
+        Code::AlreadyExists
+    );
+    assert_eq!(
+        manager.create_review(review_request("2024-03", "mar")).await.unwrap_err().code(),
+        Code::FailedPrecondition
+    );
+
+    // Causes for the under-performer; a cause for a unit outside the review is refused.
+    let skill = add_cause(
+        &mut manager,
+        &review.name,
+        cause("rep-2", pb::CauseCategory::Subjective, pb::CauseKind::SkillGap, "weak at negotiating"),
+    )
+    .await
+    .unwrap();
+    add_cause(
+        &mut manager,
+        &review.name,
+        cause("rep-2", pb::CauseCategory::Subjective, pb::CauseKind::SkillGap, "new to the product"),
+    )
+    .await
+    .unwrap();
+    add_cause(
+        &mut manager,
+        &review.name,
+        cause("rep-2", pb::CauseCategory::Objective, pb::CauseKind::CompetitorPricing, "rival cut 15%"),
+    )
+    .await
+    .unwrap();
+    let outside = add_cause(
+        &mut manager,
+        &review.name,
+        cause("region-b", pb::CauseCategory::Objective, pb::CauseKind::Market, "x"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(outside.code(), Code::InvalidArgument);
+    let wrong_kind =
+        add_cause(&mut manager, &review.name, cause("rep-2", pb::CauseCategory::Objective, pb::CauseKind::Effort, "x"))
+            .await
+            .unwrap_err();
+    assert_eq!(wrong_kind.code(), Code::InvalidArgument);
+    let refreshed = manager
+        .refresh_brief(pb::RefreshBriefRequest { name: review.name.clone(), etag: String::new() })
+        .await
+        .unwrap()
+        .into_inner();
+    let top: Vec<(&str, i64)> = refreshed.top_reasons.iter().map(|r| (r.reason.as_str(), r.count)).collect();
+    assert_eq!(top, [("LOSS/PRICE", 3), ("SUBJECTIVE/SKILL_GAP", 2), ("LOSS/COMPETITOR", 1)]);
+
+    // Action items need an owner and a due date inside or after the period.
+    let item = action(&mut manager, &review.name, "rep-2", "2024-02-15", &skill.name).await.unwrap();
+    assert_eq!((item.status, item.overdue), (pb::ActionStatus::Open as i32, false));
+    assert_eq!(
+        action(&mut manager, &review.name, "", "2024-02-15", "").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        action(&mut manager, &review.name, "rep-2", "2023-12-01", "").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        action(&mut manager, &review.name, "rep-2", "2024-02-15", "reviews/x/causes/nope").await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+
+    // A rep sees its own line, causes and actions only.
+    let mut rep2 = s.reviews("rep-2", Role::Rep, "rep-2");
+    let seen = rep2.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(seen.brief.as_ref().unwrap().members.len(), 1);
+    assert_eq!(
+        rep2.list_causes(pb::ListCausesRequest { parent: review.name.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .causes
+            .len(),
+        3
+    );
+    let mut rep1 = s.reviews("rep-1", Role::Rep, "rep-1");
+    assert!(
+        rep1.list_causes(pb::ListCausesRequest { parent: review.name.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .causes
+            .is_empty()
+    );
+    assert!(
+        rep1.list_action_items(pb::ListActionItemsRequest { parent: review.name.clone(), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .action_items
+            .is_empty()
+    );
+    assert_eq!(
+        rep1.close_review(pb::CloseReviewRequest { name: review.name.clone(), ..Default::default() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    let mut other = s.reviews("mgr-b", Role::Manager, "region-b");
+    assert_eq!(
+        other.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+
+    // Closing freezes the brief: a late January deal does not change it.
+    let closed = manager
+        .close_review(pb::CloseReviewRequest { name: review.name.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(closed.state, pb::ReviewState::Closed as i32);
+    assert_eq!(
+        manager
+            .close_review(pb::CloseReviewRequest { name: review.name.clone(), ..Default::default() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::FailedPrecondition
+    );
+    s.tracking()
+        .create_deal(kpb::CreateDealRequest {
+            deal: Some(kpb::Deal {
+                rep: "units/rep-2".into(),
+                amount: cny("30000"),
+                close_date: "2024-01-31".into(),
+                ..Default::default()
+            }),
+            request_id: "late".into(),
+        })
+        .await
+        .unwrap();
+    let later = manager.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(actual(member(&later, "rep-2")), "40000.00", "a closed review shows what was discussed");
+    assert_eq!(
+        manager
+            .refresh_brief(pb::RefreshBriefRequest { name: review.name.clone(), etag: String::new() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::FailedPrecondition
+    );
+
+    // February's review inherits the open action.
+    let feb = manager.create_review(review_request("2024-02", "feb")).await.unwrap().into_inner();
+    let items = manager
+        .list_action_items(pb::ListActionItemsRequest { parent: feb.name.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .action_items;
+    assert_eq!(items.len(), 1);
+    assert_eq!((items[0].owner.as_str(), items[0].text.as_str()), ("rep-2", "Price negotiation training"));
+    assert!(items[0].carried_from.ends_with(item.name.rsplit('/').next().unwrap()));
+    assert_eq!(actual(member(&feb, "rep-2")), "0.00");
+    let unknown = s
+        .reviews("ops", Role::Admin, "")
+        .get_review(pb::GetReviewRequest { name: "reviews/nothing".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+}
+
+both_backends!(region_as_januarys_review);
