@@ -169,3 +169,85 @@ impl Upstreams {
             .collect())
     }
 }
+
+/// What the report needs of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFacts {
+    pub display_name: String,
+    pub fiscal_year: i32,
+    pub currency: String,
+    pub base: String,
+    pub growth: String,
+    pub top_target: String,
+    pub milestones: Vec<(i32, String)>,
+}
+
+impl Upstreams {
+    pub async fn plan_facts(&self, fwd: &Forwarded, plan: &str) -> ServiceResult<PlanFacts> {
+        let p = self
+            .targets
+            .clone()
+            .get_plan(fwd.request(tpb::GetPlanRequest { name: plan.to_owned() }))
+            .await?
+            .into_inner();
+        let amount = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
+        Ok(PlanFacts {
+            display_name: p.display_name.clone(),
+            fiscal_year: p.fiscal_year,
+            currency: p.currency_code.clone(),
+            base: amount(&p.base_amount),
+            growth: p.growth_rate.clone(),
+            top_target: amount(&p.top_target),
+            milestones: p.milestone_template.iter().map(|m| (m.day_of_period, m.percent.clone())).collect(),
+        })
+    }
+
+    /// The deals of a unit in a date range (first 5000), for the weekly
+    /// progress sheet.
+    pub async fn deals(&self, fwd: &Forwarded, unit: &Id, period: &Period) -> ServiceResult<Vec<kpb::Deal>> {
+        let range = format!("{}..{}", period.start.format("%Y-%m-%d"), period.end.format("%Y-%m-%d"));
+        let mut out = Vec::new();
+        let mut token = String::new();
+        while out.len() < 5000 {
+            let r = self
+                .tracking
+                .clone()
+                .list_deals(fwd.request(kpb::ListDealsRequest {
+                    unit: unit.resource_name(),
+                    period: range.clone(),
+                    page_size: 1000,
+                    page_token: token,
+                    as_of: None,
+                }))
+                .await?
+                .into_inner();
+            out.extend(r.deals);
+            if r.next_page_token.is_empty() {
+                break;
+            }
+            token = r.next_page_token;
+        }
+        Ok(out)
+    }
+
+    /// Creates a DRAFT plan (idempotent by request id at the target service).
+    pub async fn create_draft_plan(
+        &self,
+        fwd: &Forwarded,
+        plan_id: &str,
+        plan: tpb::Plan,
+        request_id: &str,
+    ) -> ServiceResult<String> {
+        let created = self
+            .targets
+            .clone()
+            .create_plan(fwd.request(tpb::CreatePlanRequest {
+                plan: Some(plan),
+                plan_id: plan_id.to_owned(),
+                request_id: request_id.to_owned(),
+            }))
+            .await?
+            .into_inner();
+        Ok(created.name)
+    }
+}

@@ -1,9 +1,10 @@
-//! attain.review.v1.ReviewService. Reviews, causes and action items are
-//! built; best practices, reallocations, reports and next-period
-//! suggestions answer UNIMPLEMENTED until their turn.
+//! attain.review.v1.ReviewService: each RPC authenticates the caller and
+//! hands over to the module that owns it.
 
 mod convert;
+mod extras;
 mod items;
+mod report;
 mod reviews;
 
 use attain_kit::{
@@ -108,6 +109,30 @@ impl ReviewService for ReviewApi {
     }
     async fn update_action_item(&self, r: Request<pb::UpdateActionItemRequest>) -> Rpc<pb::ActionItem> {
         ReviewApi::update_action_item(self, caller(&r)?, r).await
+    }
+    async fn create_best_practice(&self, r: Request<pb::CreateBestPracticeRequest>) -> Rpc<pb::BestPractice> {
+        ReviewApi::create_best_practice(self, caller(&r)?, r).await
+    }
+    async fn search_best_practices(
+        &self,
+        r: Request<pb::SearchBestPracticesRequest>,
+    ) -> Rpc<pb::SearchBestPracticesResponse> {
+        ReviewApi::search_best_practices(self, caller(&r)?, r).await
+    }
+    async fn create_reallocation(&self, r: Request<pb::CreateReallocationRequest>) -> Rpc<pb::Reallocation> {
+        ReviewApi::create_reallocation(self, caller(&r)?, r).await
+    }
+    async fn list_reallocations(&self, r: Request<pb::ListReallocationsRequest>) -> Rpc<pb::ListReallocationsResponse> {
+        ReviewApi::list_reallocations(self, caller(&r)?, r).await
+    }
+    async fn generate_report(&self, r: Request<pb::GenerateReportRequest>) -> Rpc<pb::GenerateReportResponse> {
+        ReviewApi::generate_report(self, caller(&r)?, r).await
+    }
+    async fn get_suggestion(&self, r: Request<pb::GetSuggestionRequest>) -> Rpc<pb::Suggestion> {
+        ReviewApi::get_suggestion(self, caller(&r)?, r).await
+    }
+    async fn accept_suggestion(&self, r: Request<pb::AcceptSuggestionRequest>) -> Rpc<pb::AcceptSuggestionResponse> {
+        ReviewApi::accept_suggestion(self, caller(&r)?, r).await
     }
     async fn list_action_items(&self, r: Request<pb::ListActionItemsRequest>) -> Rpc<pb::ListActionItemsResponse> {
         ReviewApi::list_action_items(self, caller(&r)?, r).await

@@ -1,4 +1,5 @@
 //! The review service's domain: reviews with their frozen data brief,
 //! root causes and action items (plain Rust types).
 
+pub mod report;
 pub mod review;

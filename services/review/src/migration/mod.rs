@@ -3,11 +3,16 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_create_reviews;
+mod m20261128_000002_create_practices_reallocations;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(attain_kit::idempotency::Migration), Box::new(m20261128_000001_create_reviews::Migration)]
+        vec![
+            Box::new(attain_kit::idempotency::Migration),
+            Box::new(m20261128_000001_create_reviews::Migration),
+            Box::new(m20261128_000002_create_practices_reallocations::Migration),
+        ]
     }
 }

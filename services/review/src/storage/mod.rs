@@ -1,5 +1,6 @@
 //! Storage of the review service: reviews, causes, action items.
 
+pub mod extras;
 pub mod reviews;
 
 use attain_kit::{ServiceError, id::Id};

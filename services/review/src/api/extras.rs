@@ -1,0 +1,193 @@
+//! Best practices shared by those who hit target, and resources moved to
+//! help a unit.
+
+use attain_kit::{
+    ServiceError,
+    auth::Identity,
+    id::Id,
+    idempotency::IdempotencyKey,
+    idempotent,
+    money::{Amount, CurrencyCode},
+    paging::PageRequest,
+    upstream::Forwarded,
+    wire::{money, timestamp},
+};
+use attain_proto::attain::review::v1 as pb;
+use chrono::Utc;
+use tonic::{Request, Response, Status};
+
+use super::{ReviewApi, require_manager};
+use crate::storage::extras::{self, BestPractice, Reallocation};
+
+fn practice_wire(p: &BestPractice) -> pb::BestPractice {
+    pb::BestPractice {
+        name: format!("reviews/{}/bestPractices/{}", p.review.as_str(), p.id.as_str()),
+        author: p.author.clone(),
+        title: p.title.clone(),
+        text: p.text.clone(),
+        tags: p.tags.clone(),
+        create_time: Some(timestamp(p.create_time)),
+    }
+}
+
+pub(super) fn reallocation_wire(r: &Reallocation) -> pb::Reallocation {
+    let kind = match r.kind.as_str() {
+        "LEADS" => pb::ReallocationKind::Leads,
+        "PROMOTION_BUDGET" => pb::ReallocationKind::PromotionBudget,
+        _ => pb::ReallocationKind::Coaching,
+    };
+    pb::Reallocation {
+        name: format!("reviews/{}/reallocations/{}", r.review.as_str(), r.id.as_str()),
+        kind: kind as i32,
+        unit: r.unit.resource_name(),
+        lead_count: r.lead_count,
+        budget: r.budget.map(|(a, c)| money(a, c)),
+        description: r.description.clone(),
+        approved_by: r.approved_by.clone(),
+        create_time: Some(timestamp(r.create_time)),
+    }
+}
+
+impl ReviewApi {
+    pub(crate) async fn create_best_practice(
+        &self,
+        who: Identity,
+        request: Request<pb::CreateBestPracticeRequest>,
+    ) -> Result<Response<pb::BestPractice>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let mut r = request.into_inner();
+        let request_id = std::mem::take(&mut r.request_id);
+        let key = IdempotencyKey::new("CreateBestPractice", &request_id, &r)?;
+        let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
+        if who.role == attain_kit::auth::Role::Viewer {
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()).into());
+        }
+        let p = r.best_practice.ok_or_else(|| ServiceError::invalid("best_practice", "is required"))?;
+        let title = p.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(ServiceError::invalid("best_practice.title", "give 1–200 characters").into());
+        }
+        if p.text.trim().is_empty() || p.text.chars().count() > 8000 {
+            return Err(ServiceError::invalid("best_practice.text", "give 1–8000 characters").into());
+        }
+        if p.tags.len() > 20 || p.tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 40) {
+            return Err(ServiceError::invalid("best_practice.tags", "at most 20 tags of 1–40 characters").into());
+        }
+        let practice = BestPractice {
+            id: Id::generate(),
+            review: review.id.clone(),
+            author: if p.author.trim().is_empty() { who.person.clone() } else { p.author.trim().to_owned() },
+            title,
+            text: p.text.trim().to_owned(),
+            tags: p.tags.iter().map(|t| t.trim().to_owned()).collect(),
+            create_time: Utc::now(),
+        };
+        idempotent!(self.db, key, |txn| {
+            extras::insert_practice(&txn, &practice, &review.unit_path).await?;
+            practice_wire(&practice)
+        })
+    }
+
+    /// Scope: the target service answers GetSubtree only for units the
+    /// caller may see (the request carries the caller's token).
+    pub(crate) async fn search_best_practices(
+        &self,
+        _who: Identity,
+        request: Request<pb::SearchBestPracticesRequest>,
+    ) -> Result<Response<pb::SearchBestPracticesResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let page =
+            PageRequest::parse(r.page_size, &r.page_token, &format!("SearchBestPractices {} {}", r.unit, r.query))?;
+        if r.query.chars().count() > 200 {
+            return Err(ServiceError::invalid("query", "at most 200 characters").into());
+        }
+        let tree = self.up.tree(&fwd, &Id::from_name("unit", &r.unit)?).await?;
+        let mut rows =
+            extras::search_practices(&self.db, &tree.path, &r.query, page.after.as_deref(), page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut rows, |p| p.id.as_str().to_owned());
+        Ok(Response::new(pb::SearchBestPracticesResponse {
+            best_practices: rows.iter().map(practice_wire).collect(),
+            next_page_token,
+        }))
+    }
+
+    pub(crate) async fn create_reallocation(
+        &self,
+        who: Identity,
+        request: Request<pb::CreateReallocationRequest>,
+    ) -> Result<Response<pb::Reallocation>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let mut r = request.into_inner();
+        let request_id = std::mem::take(&mut r.request_id);
+        let key = IdempotencyKey::new("CreateReallocation", &request_id, &r)?;
+        let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
+        require_manager(&who, &review.unit_path, "CreateReallocation")?;
+        let x = r.reallocation.ok_or_else(|| ServiceError::invalid("reallocation", "is required"))?;
+        let unit = Id::from_name("reallocation.unit", &x.unit)?;
+        let tree = self.up.tree(&fwd, &review.unit).await?;
+        if unit != review.unit && !tree.below.contains(&unit) {
+            return Err(ServiceError::invalid("reallocation.unit", format!("{} is not in the review", x.unit)).into());
+        }
+        let (kind, leads, budget) = match pb::ReallocationKind::try_from(x.kind) {
+            Ok(pb::ReallocationKind::Leads) if x.lead_count > 0 => ("LEADS", x.lead_count, None),
+            Ok(pb::ReallocationKind::Leads) => {
+                return Err(ServiceError::invalid("reallocation.lead_count", "give how many leads (> 0)").into());
+            }
+            Ok(pb::ReallocationKind::PromotionBudget) => {
+                let m = x.budget.as_ref().ok_or_else(|| {
+                    ServiceError::invalid("reallocation.budget", "is required for a promotion budget")
+                })?;
+                let a = Amount::parse(m.amount.trim())
+                    .map_err(|e| ServiceError::invalid("reallocation.budget.amount", e.to_string()))?;
+                if a.is_negative() || a.is_zero() {
+                    return Err(ServiceError::invalid("reallocation.budget.amount", "must be positive").into());
+                }
+                let c = CurrencyCode::parse(&m.currency_code)
+                    .map_err(|e| ServiceError::invalid("reallocation.budget.currency_code", e.to_string()))?;
+                ("PROMOTION_BUDGET", 0, Some((a, c)))
+            }
+            Ok(pb::ReallocationKind::Coaching) if !x.description.trim().is_empty() => ("COACHING", 0, None),
+            Ok(pb::ReallocationKind::Coaching) => {
+                return Err(ServiceError::invalid("reallocation.description", "describe the coaching").into());
+            }
+            _ => {
+                return Err(ServiceError::invalid(
+                    "reallocation.kind",
+                    "is required (LEADS, PROMOTION_BUDGET or COACHING)",
+                )
+                .into());
+            }
+        };
+        let realloc = Reallocation {
+            id: Id::generate(),
+            review: review.id.clone(),
+            kind: kind.to_owned(),
+            unit,
+            lead_count: leads,
+            budget,
+            description: x.description.trim().to_owned(),
+            approved_by: who.person.clone(),
+            create_time: Utc::now(),
+        };
+        idempotent!(self.db, key, |txn| {
+            extras::insert_reallocation(&txn, &realloc).await?;
+            reallocation_wire(&realloc)
+        })
+    }
+
+    pub(crate) async fn list_reallocations(
+        &self,
+        who: Identity,
+        request: Request<pb::ListReallocationsRequest>,
+    ) -> Result<Response<pb::ListReallocationsResponse>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
+        let rows = extras::reallocations_of(&self.db, &review.id).await?;
+        Ok(Response::new(pb::ListReallocationsResponse {
+            reallocations: rows.iter().map(reallocation_wire).collect(),
+            next_page_token: String::new(),
+        }))
+    }
+}

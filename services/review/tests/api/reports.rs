@@ -1,0 +1,226 @@
+//! Best practices, reallocations, the report (Markdown line by line, XLSX
+//! cell by cell), the next-period suggestion and accepting it.
+
+use attain_kit::{auth::Role, both_backends, testing::Backend};
+use attain_proto::attain::{
+    common::v1::{Language, Money, Period},
+    review::v1::{self as pb},
+};
+use calamine::{Data, Reader, Xlsx};
+use tonic::Code;
+
+use crate::helpers::spawn_suite;
+
+async fn open_january(m: &mut crate::helpers::Reviews) -> pb::Review {
+    let review = pb::Review {
+        unit: "units/region-a".into(),
+        period: Some(Period { expression: "2024-01".into(), ..Default::default() }),
+        cadence: pb::Cadence::Monthly as i32,
+        ..Default::default()
+    };
+    m.create_review(pb::CreateReviewRequest { review: Some(review), request_id: "jan".into() })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.reviews("mgr-a", Role::Manager, "region-a");
+    let review = open_january(&mut manager).await;
+
+    // Rep 1 hit target: its practice is searchable.
+    let practice = pb::BestPractice {
+        author: "rep-1".into(),
+        title: "Weekly key-account calls".into(),
+        text: "Call the top ten accounts every Monday".into(),
+        tags: vec!["客户维护".into(), "calls".into()],
+        ..Default::default()
+    };
+    manager
+        .create_best_practice(pb::CreateBestPracticeRequest {
+            parent: review.name.clone(),
+            best_practice: Some(practice),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let search = |q: &str| pb::SearchBestPracticesRequest {
+        query: q.into(),
+        unit: "units/region-a".into(),
+        ..Default::default()
+    };
+    assert_eq!(manager.search_best_practices(search("monday")).await.unwrap().into_inner().best_practices.len(), 1);
+    assert_eq!(manager.search_best_practices(search("客户")).await.unwrap().into_inner().best_practices.len(), 1);
+    assert!(manager.search_best_practices(search("discount")).await.unwrap().into_inner().best_practices.is_empty());
+
+    // Resources for rep 2.
+    let budget = pb::Reallocation {
+        kind: pb::ReallocationKind::PromotionBudget as i32,
+        unit: "units/rep-2".into(),
+        budget: Some(Money { currency_code: "CNY".into(), amount: "20000.00".into() }),
+        ..Default::default()
+    };
+    let made = manager
+        .create_reallocation(pb::CreateReallocationRequest {
+            parent: review.name.clone(),
+            reallocation: Some(budget),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((made.approved_by.as_str(), made.budget.unwrap().amount.as_str()), ("mgr-a", "20000.00"));
+    let no_leads =
+        pb::Reallocation { kind: pb::ReallocationKind::Leads as i32, unit: "units/rep-2".into(), ..Default::default() };
+    assert_eq!(
+        manager
+            .create_reallocation(pb::CreateReallocationRequest {
+                parent: review.name.clone(),
+                reallocation: Some(no_leads),
+                request_id: String::new()
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+    let outside = pb::Reallocation {
+        kind: pb::ReallocationKind::Leads as i32,
+        lead_count: 5,
+        unit: "units/region-b".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        manager
+            .create_reallocation(pb::CreateReallocationRequest {
+                parent: review.name.clone(),
+                reallocation: Some(outside),
+                request_id: String::new()
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::InvalidArgument
+    );
+
+    // The suggestion: trend 160,000 × (1 + 0.05).
+    let suggestion = manager
+        .get_suggestion(pb::GetSuggestionRequest { name: review.name.clone(), growth_rate: "0.05".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(suggestion.amount.as_ref().unwrap().amount, "168000.00");
+    assert_eq!(suggestion.next_period.as_ref().unwrap().expression, "2024-02");
+    assert_eq!(suggestion.formula, "trend 160000.00 × (1 + 0.05) = 168000.00");
+    assert_eq!(suggestion.inputs["trend"], "160000.00");
+    let rep1 = suggestion.units.iter().find(|u| u.unit == "units/rep-1").unwrap();
+    assert_eq!(rep1.amount.as_ref().unwrap().amount, "126000.00");
+
+    // Markdown, line by line.
+    let md = manager
+        .generate_report(pb::GenerateReportRequest {
+            name: review.name.clone(),
+            format: pb::ReportFormat::Markdown as i32,
+            language: Language::En as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(md.content).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# Review report — REGION-A 2024-01");
+    assert!(lines.contains(&"| REP-2 | 101639.34 | 40000.00 | 0.3935 | 61639.34 | RED |"), "{text}");
+    assert!(lines.contains(&"1. lost: price (3), 40000.00"), "{text}");
+    assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
+    assert!(
+        lines.contains(&"- Formula: trend 160000.00 × (1 + 0.25) = 200000.00"),
+        "the plan's growth by default: {text}"
+    );
+    let zh = manager
+        .generate_report(pb::GenerateReportRequest {
+            name: review.name.clone(),
+            format: pb::ReportFormat::Markdown as i32,
+            language: Language::Zh as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(String::from_utf8(zh.content).unwrap().starts_with("# 复盘报告 — REGION-A 2024-01"));
+
+    // XLSX: the guide's five templates, read back cell by cell.
+    let xlsx = manager
+        .generate_report(pb::GenerateReportRequest {
+            name: review.name.clone(),
+            format: pb::ReportFormat::Xlsx as i32,
+            language: Language::Zh as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(xlsx.file_name.ends_with(".xlsx"));
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx.content)).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        ["年度业绩目标总表", "目标分解", "阶段目标与里程碑", "周度销售进展记录表", "复盘与行动计划"]
+    );
+    let cell = |book: &mut Xlsx<_>, sheet: &str, r: u32, c: u32| -> String {
+        match book.worksheet_range(sheet).unwrap().get_value((r, c)) {
+            Some(Data::String(s)) => s.clone(),
+            other => format!("{other:?}"),
+        }
+    };
+    assert_eq!(cell(&mut book, "年度业绩目标总表", 0, 5), "年度目标");
+    assert_eq!(cell(&mut book, "年度业绩目标总表", 1, 5), "10000000.00");
+    assert_eq!(cell(&mut book, "年度业绩目标总表", 1, 3), "8000000.00");
+    assert_eq!(
+        (cell(&mut book, "目标分解", 1, 0), cell(&mut book, "目标分解", 1, 2)),
+        ("units/rep-1".into(), "101639.34".into())
+    );
+    assert_eq!(cell(&mut book, "周度销售进展记录表", 0, 1), "销售代表");
+    let progress = book.worksheet_range("周度销售进展记录表").unwrap();
+    assert_eq!(progress.height(), 4, "a header and three January deals");
+    assert_eq!(cell(&mut book, "复盘与行动计划", 1, 0), "主要原因");
+
+    // Accepting creates one DRAFT plan, however often it is retried.
+    let mut admin = s.reviews("ops", Role::Admin, "");
+    let accept = |id: &str| pb::AcceptSuggestionRequest {
+        name: review.name.clone(),
+        growth_rate: "0.05".into(),
+        request_id: id.into(),
+    };
+    let first = admin.accept_suggestion(accept("accept-1")).await.unwrap().into_inner();
+    assert!(first.plan.starts_with("plans/sug-"), "{first:?}");
+    assert_eq!(admin.accept_suggestion(accept("accept-1")).await.unwrap().into_inner(), first);
+    assert_eq!(
+        admin.accept_suggestion(accept("accept-2")).await.unwrap_err().code(),
+        Code::AlreadyExists,
+        "a second plan from the same review"
+    );
+    assert_eq!(
+        admin
+            .generate_report(pb::GenerateReportRequest {
+                name: "reviews/nothing".into(),
+                format: pb::ReportFormat::Markdown as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let mut rep = s.reviews("rep-2", Role::Rep, "rep-2");
+    assert_eq!(
+        rep.generate_report(pb::GenerateReportRequest {
+            name: review.name.clone(),
+            format: pb::ReportFormat::Markdown as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err()
+        .code(),
+        Code::PermissionDenied
+    );
+}
+
+both_backends!(practices_reallocations_reports_and_suggestions);
