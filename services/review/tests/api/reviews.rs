@@ -163,6 +163,34 @@ async fn region_as_januarys_review(backend: Backend) {
         Code::InvalidArgument
     );
 
+    // The owner moves its item along; someone else's rep may not; a past
+    // due date shows as overdue.
+    let mut owner = s.reviews("rep-2", Role::Rep, "rep-2");
+    let update = |status: pb::ActionStatus| pb::UpdateActionItemRequest {
+        action_item: Some(pb::ActionItem { name: item.name.clone(), status: status as i32, ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["status".into()] }),
+        request_id: String::new(),
+    };
+    let moved = owner.update_action_item(update(pb::ActionStatus::InProgress)).await.unwrap().into_inner();
+    assert_eq!((moved.status, moved.etag.as_str()), (pb::ActionStatus::InProgress as i32, "2"));
+    let mut peer = s.reviews("rep-1", Role::Rep, "rep-1");
+    assert_eq!(
+        peer.update_action_item(update(pb::ActionStatus::Done)).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    let late = action(&mut manager, &review.name, "mgr-a", "2024-02-01", "").await.unwrap();
+    assert!(late.overdue, "due on Feb 1, open on Feb 2");
+    let done = pb::UpdateActionItemRequest {
+        action_item: Some(pb::ActionItem {
+            name: late.name.clone(),
+            status: pb::ActionStatus::Done as i32,
+            ..Default::default()
+        }),
+        update_mask: None,
+        request_id: String::new(),
+    };
+    assert!(!manager.update_action_item(done).await.unwrap().into_inner().overdue, "done is never overdue");
+
     // A rep sees its own line, causes and actions only.
     let mut rep2 = s.reviews("rep-2", Role::Rep, "rep-2");
     let seen = rep2.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap().into_inner();
