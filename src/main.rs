@@ -130,12 +130,17 @@ async fn up(
     let target = attain_target::startup::Application::build(settings("target", base_port + 1))
         .await
         .context("target service")?;
-    let tracking = attain_tracking::startup::Application::build(settings("tracking", base_port + 2))
-        .await
-        .context("tracking service")?;
-    let review = attain_review::startup::Application::build(settings("review", base_port + 3))
-        .await
-        .context("review service")?;
+    let mut tracking_settings = settings("tracking", base_port + 2);
+    tracking_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
+    // Scheduled alert evaluation runs as a development service account.
+    tracking_settings.jobs.alert_evaluation_seconds = 60;
+    tracking_settings.jobs.service_token =
+        Some(SecretString::from(minter(&secret).mint("svc-tracking", Role::Admin, "", 365 * 24 * 3600)?));
+    let tracking = attain_tracking::startup::Application::build(tracking_settings).await.context("tracking service")?;
+    let mut review_settings = settings("review", base_port + 3);
+    review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
+    review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
+    let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
     let gateway =
         attain_gateway::startup::Application::build(settings("gateway", base_port)).await.context("gateway")?;
 

@@ -68,6 +68,9 @@ pub struct ServerSettings {
     /// After SIGTERM: health says NOT_SERVING for this long before the
     /// listener closes, so load balancers stop sending new calls.
     pub drain_delay_ms: u64,
+    /// Then in-flight calls get this long to finish; connections still open
+    /// after it (a client watching a stream) are closed.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerSettings {
@@ -79,6 +82,7 @@ impl Default for ServerSettings {
             max_message_bytes: 16 * 1024 * 1024,
             concurrency_limit: 512,
             drain_delay_ms: 0,
+            shutdown_grace_ms: 10_000,
         }
     }
 }

@@ -114,11 +114,15 @@ impl GrpcServer {
             tokio::spawn(watch_database(db, health.clone(), names.clone(), stopping.clone()));
         }
         let drain = Duration::from_millis(settings.drain_delay_ms);
+        let grace = Duration::from_millis(settings.shutdown_grace_ms);
+        let signalled = Arc::new(tokio::sync::Notify::new());
         let signal = {
             let health = health.clone();
             let names = names.clone();
+            let signalled = signalled.clone();
             async move {
                 shutdown.await;
+                signalled.notify_one();
                 stopping.store(true, Ordering::SeqCst);
                 tracing::info!(%addr, "shutting down: health NOT_SERVING, draining");
                 set_all(&health, &names, ServingStatus::NotServing).await;
@@ -129,19 +133,33 @@ impl GrpcServer {
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let layers = tower::ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-            .layer(TraceLayer::new_for_grpc().make_span_with(RpcSpan))
+            // A failed call is the caller's news (NOT_FOUND, INVALID_ARGUMENT, …):
+            // WARN, not ERROR; real bugs log at ERROR where they happen.
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(RpcSpan)
+                    .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
+            )
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(tonic_web::GrpcWebLayer::new())
             .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
-        Server::builder()
+        let serving = Server::builder()
             .accept_http1(true)
             .timeout(settings.request_timeout())
             .layer(layers)
             .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(incoming(listener), signal)
-            .await?;
+            .serve_with_incoming_shutdown(incoming(listener), signal);
+        // Graceful shutdown waits for every connection to close; a client
+        // that keeps one open (a live watch) must not hold the process.
+        tokio::select! {
+            served = serving => served?,
+            () = async {
+                signalled.notified().await;
+                tokio::time::sleep(drain + grace).await;
+            } => tracing::warn!(%addr, "grace period over; closing the connections still open"),
+        }
         tracing::info!(%addr, "stopped");
         Ok(())
     }
