@@ -2,7 +2,6 @@ use std::net::SocketAddr;
 
 use attain_kit::{
     auth::Role,
-    configuration::Settings,
     testing::{Backend, test_settings, token},
 };
 use attain_proto::attain::{
@@ -56,14 +55,18 @@ async fn connect(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
 }
 
-async fn run(
-    settings: Settings,
-    stops: &mut Vec<oneshot::Sender<()>>,
-    build: impl AsyncFnOnce(Settings) -> (SocketAddr, tokio::task::JoinHandle<()>, oneshot::Sender<()>),
-) -> SocketAddr {
-    let (addr, _handle, stop) = build(settings).await;
-    stops.push(stop);
-    addr
+/// Builds and runs one service on port 0; returns its address and the
+/// sender that stops it.
+macro_rules! start {
+    ($app:path, $settings:expr) => {{
+        let app = <$app>::build($settings).await.unwrap();
+        let addr = app.local_addr();
+        let (stop, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        (addr, stop)
+    }};
 }
 
 pub fn cny(a: &str) -> Option<Money> {
@@ -74,65 +77,17 @@ pub fn cny(a: &str) -> Option<Money> {
 /// guide's region A and a January of deals, logs and losses.
 pub async fn spawn_suite(backend: Backend) -> Suite {
     let today = chrono::NaiveDate::from_ymd_opt(2024, 2, 2);
-    let mut stops = Vec::new();
-    let target_addr = run(test_settings(backend).await, &mut stops, async |s| {
-        let app = attain_target::startup::Application::build(s).await.unwrap();
-        let addr = app.local_addr();
-        let (tx, rx) = oneshot::channel::<()>();
-        (
-            addr,
-            tokio::spawn(async move {
-                app.run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap()
-            }),
-            tx,
-        )
-    })
-    .await;
+    let (target_addr, t_stop) = start!(attain_target::startup::Application, test_settings(backend).await);
     let mut ts = test_settings(backend).await;
     ts.upstream.target_url = Some(format!("http://{target_addr}"));
     ts.clock.today = today;
-    let tracking_addr = run(ts, &mut stops, async |s| {
-        let app = attain_tracking::startup::Application::build(s).await.unwrap();
-        let addr = app.local_addr();
-        let (tx, rx) = oneshot::channel::<()>();
-        (
-            addr,
-            tokio::spawn(async move {
-                app.run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap()
-            }),
-            tx,
-        )
-    })
-    .await;
+    let (tracking_addr, k_stop) = start!(attain_tracking::startup::Application, ts);
     let mut rs = test_settings(backend).await;
     rs.upstream.target_url = Some(format!("http://{target_addr}"));
     rs.upstream.tracking_url = Some(format!("http://{tracking_addr}"));
     rs.clock.today = today;
-    let review_addr = run(rs, &mut stops, async |s| {
-        let app = attain_review::startup::Application::build(s).await.unwrap();
-        let addr = app.local_addr();
-        let (tx, rx) = oneshot::channel::<()>();
-        (
-            addr,
-            tokio::spawn(async move {
-                app.run_until_stopped(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap()
-            }),
-            tx,
-        )
-    })
-    .await;
+    let (review_addr, r_stop) = start!(attain_review::startup::Application, rs);
+    let stops = vec![t_stop, k_stop, r_stop];
     let suite = Suite { review: connect(review_addr).await, tracking: connect(tracking_addr).await, _stops: stops };
     seed(connect(target_addr).await, &suite).await;
     suite
