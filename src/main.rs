@@ -3,6 +3,8 @@
 
 use std::{net::IpAddr, path::PathBuf, process::ExitCode};
 
+mod demo;
+
 use anyhow::Context;
 use attain_kit::{
     auth::{Role, TokenMinter},
@@ -28,6 +30,14 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
         /// Gateway port; target, tracking and review take the next three.
+        #[arg(long, default_value_t = 50050)]
+        base_port: u16,
+    },
+    /// `up` with the guide's example loaded (the clock of tracking and review
+    /// stands on 2024-01-16, the day of the example's alert).
+    Demo {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
         #[arg(long, default_value_t = 50050)]
         base_port: u16,
     },
@@ -73,7 +83,8 @@ fn main() -> ExitCode {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
             rt.block_on(async {
                 match cli.command {
-                    Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry).await,
+                    Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, false).await,
+                    Command::Demo { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, true).await,
                     Command::Token { role, unit, person, hours } => {
                         let secret = dev_secret(&cli.data_dir)?;
                         println!("{}", minter(&secret).mint(&person, role.into(), &unit, hours * 3600)?);
@@ -114,8 +125,10 @@ async fn up(
     host: IpAddr,
     base_port: u16,
     telemetry: TelemetrySettings,
+    demo: bool,
 ) -> anyhow::Result<()> {
     let secret = dev_secret(data_dir)?;
+    let today = demo.then(|| chrono::NaiveDate::from_ymd_opt(demo::TODAY.0, demo::TODAY.1, demo::TODAY.2)).flatten();
     let settings = |service: &str, port: u16| Settings {
         server: ServerSettings { host, port, ..ServerSettings::default() },
         database: DatabaseSettings {
@@ -131,6 +144,7 @@ async fn up(
         .await
         .context("target service")?;
     let mut tracking_settings = settings("tracking", base_port + 2);
+    tracking_settings.clock.today = today;
     tracking_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     // Scheduled alert evaluation runs as a development service account.
     tracking_settings.jobs.alert_evaluation_seconds = 60;
@@ -138,6 +152,7 @@ async fn up(
         Some(SecretString::from(minter(&secret).mint("svc-tracking", Role::Admin, "", 365 * 24 * 3600)?));
     let tracking = attain_tracking::startup::Application::build(tracking_settings).await.context("tracking service")?;
     let mut review_settings = settings("review", base_port + 3);
+    review_settings.clock.today = today;
     review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
@@ -151,6 +166,17 @@ async fn up(
     println!("  review    grpc://{}", review.local_addr());
     println!("Admin token (12 h):\n  {}", minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?);
     println!("Ctrl-C stops everything.");
+    if demo {
+        let admin = minter(&secret).mint("admin", Role::Admin, "", 3600)?;
+        let addrs = (target.local_addr(), tracking.local_addr(), review.local_addr());
+        println!("Region A manager token:\n  {}", minter(&secret).mint("wang", Role::Manager, "region-a", 12 * 3600)?);
+        println!("Rep 1 token:\n  {}", minter(&secret).mint("rep-1", Role::Rep, "rep-1", 12 * 3600)?);
+        tokio::spawn(async move {
+            if let Err(e) = demo::seed(addrs.0, addrs.1, addrs.2, admin).await {
+                eprintln!("attain demo: loading the example failed: {e:#}");
+            }
+        });
+    }
 
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let stop = |tx: &tokio::sync::broadcast::Sender<()>| {

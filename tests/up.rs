@@ -67,3 +67,52 @@ async fn up_serves_every_service_and_stops_on_sigterm() {
     }
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `attain demo` loads the guide's example: rep 1 stands at 40,000 of
+/// 100,000 on January 16th, RED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_loads_the_guides_example() {
+    use attain_proto::attain::tracking::v1::{GetAttainmentRequest, tracking_service_client::TrackingServiceClient};
+
+    let data = std::env::temp_dir().join(format!("attain-demo-{}", std::process::id()));
+    let base = free_base_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", data.to_str().unwrap(), "demo", "--base-port", &base.to_string()])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Some(Ok(line)) = lines.next() {
+        let done = line.contains("Demo data loaded");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(printed.iter().any(|l| l.contains("Demo data loaded")), "{printed:?}");
+    let token = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", data.to_str().unwrap(), "token", "--role", "rep", "--unit", "rep-1", "--person", "rep-1"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap();
+    let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", base + 2))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(GetAttainmentRequest {
+        unit: "units/rep-1".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
+    let a = TrackingServiceClient::new(channel).get_attainment(request).await.unwrap().into_inner();
+    assert_eq!((a.actual.unwrap().amount.as_str(), a.target.unwrap().amount.as_str()), ("40000.00", "100000.00"));
+    assert_eq!(a.status, attain_proto::attain::common::v1::Status::Red as i32);
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}

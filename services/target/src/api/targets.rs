@@ -663,7 +663,7 @@ pub async fn batch_get_expected_amounts(
         targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions == dims).collect();
     let mut phaser = Phaser::new(&plan)?;
     let unit = plan.config.rounding_unit;
-    let progress = plan.config.calendar.time_progress(&period, day).round_dp(6);
+    let progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
     let mut out = Vec::with_capacity(list.len());
     for t in &list {
         let period_target = phaser.period_amount(t, t.amount, &period, "period")?;

@@ -97,7 +97,7 @@ impl TrackingApi {
                     actual: money(actual.amount),
                     attainment_rate: convert::ratio(f.attainment_rate),
                     gap: attain_kit::money::Amount::from_decimal(f.gap).ok().and_then(money),
-                    time_progress: e.time_progress.normalize().to_string(),
+                    time_progress: e.time_progress.round_dp(6).normalize().to_string(),
                     pace: convert::ratio(f.pace),
                     expected_to_date: money(e.by_curve),
                     forecast: attain_kit::money::Amount::from_decimal(f.forecast).ok().and_then(money),

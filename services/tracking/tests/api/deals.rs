@@ -93,6 +93,7 @@ async fn the_guides_january(backend: Backend) {
         amount(&a.expected_to_date)
     );
     assert_eq!(amount(&a.average_order_value), "10000.00");
+    assert_eq!(amount(&a.forecast), "76666.67", "run rate: 40,000 over 12 of 23 working days");
     assert_eq!(
         a.time_progress,
         (rust_decimal::Decimal::from(12) / rust_decimal::Decimal::from(23)).round_dp(6).normalize().to_string()
