@@ -3,8 +3,6 @@
 
 use std::{net::IpAddr, path::PathBuf, process::ExitCode};
 
-mod demo;
-
 use anyhow::Context;
 use attain_kit::{
     auth::{Role, TokenMinter},
@@ -128,7 +126,9 @@ async fn up(
     demo: bool,
 ) -> anyhow::Result<()> {
     let secret = dev_secret(data_dir)?;
-    let today = demo.then(|| chrono::NaiveDate::from_ymd_opt(demo::TODAY.0, demo::TODAY.1, demo::TODAY.2)).flatten();
+    let today = demo
+        .then(|| chrono::NaiveDate::from_ymd_opt(attain::demo::TODAY.0, attain::demo::TODAY.1, attain::demo::TODAY.2))
+        .flatten();
     let settings = |service: &str, port: u16| Settings {
         server: ServerSettings { host, port, ..ServerSettings::default() },
         database: DatabaseSettings {
@@ -156,8 +156,11 @@ async fn up(
     review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
-    let gateway =
-        attain_gateway::startup::Application::build(settings("gateway", base_port)).await.context("gateway")?;
+    let mut gateway_settings = settings("gateway", base_port);
+    gateway_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
+    gateway_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
+    gateway_settings.upstream.review_url = Some(format!("http://{}", review.local_addr()));
+    let gateway = attain_gateway::startup::Application::build(gateway_settings).await.context("gateway")?;
 
     println!("Attain is up (data in {}):", data_dir.display());
     println!("  gateway   grpc://{}", gateway.local_addr());
@@ -172,7 +175,7 @@ async fn up(
         println!("Region A manager token:\n  {}", minter(&secret).mint("wang", Role::Manager, "region-a", 12 * 3600)?);
         println!("Rep 1 token:\n  {}", minter(&secret).mint("rep-1", Role::Rep, "rep-1", 12 * 3600)?);
         tokio::spawn(async move {
-            if let Err(e) = demo::seed(addrs.0, addrs.1, addrs.2, admin).await {
+            if let Err(e) = attain::demo::seed(addrs.0, addrs.1, addrs.2, admin).await {
                 eprintln!("attain demo: loading the example failed: {e:#}");
             }
         });

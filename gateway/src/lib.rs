@@ -1,6 +1,7 @@
-//! The gateway: what clients see. It will aggregate the three services for
-//! dashboards and forward the cycle's calls with the caller's identity; for
-//! now it authenticates and serves health and reflection, and its own RPCs
-//! answer UNIMPLEMENTED (never invented data).
+//! The gateway: what clients see. Today it serves the aggregate dashboard
+//! (fanned out to the three services with per-backend deadlines and
+//! partial results) and the caller's identity over gRPC; REST, the web
+//! page, caching and the forwarding of the services' own APIs are to come.
 
+pub mod api;
 pub mod startup;

@@ -7,17 +7,13 @@ use attain_kit::{
     configuration::Settings,
     server::GrpcServer,
 };
-use attain_proto::attain::gateway::v1::gateway_service_server::{GatewayService, GatewayServiceServer};
+use attain_proto::attain::gateway::v1::gateway_service_server::GatewayServiceServer;
 use tonic::service::interceptor::InterceptedService;
+
+use crate::api::GatewayApi;
 
 /// Default gRPC port of the gateway.
 pub const DEFAULT_PORT: u16 = 50050;
-
-#[derive(Debug, Clone, Default)]
-pub struct GatewayApi;
-
-#[tonic::async_trait]
-impl GatewayService for GatewayApi {}
 
 #[derive(Debug)]
 pub struct Application {
@@ -28,7 +24,16 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
         let max = settings.server.max_message_bytes;
-        let api = GatewayServiceServer::new(GatewayApi).max_decoding_message_size(max).max_encoding_message_size(max);
+        let url = |name: &str, v: &Option<String>| {
+            v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
+        };
+        let channel = |name: &str, v: &Option<String>| attain_kit::upstream::channel(name, &url(name, v)?);
+        let api = GatewayApi::new(
+            channel("target", &settings.upstream.target_url)?,
+            channel("tracking", &settings.upstream.tracking_url)?,
+            channel("review", &settings.upstream.review_url)?,
+        );
+        let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let server = GrpcServer::bind(&settings.server).await?.add_service(InterceptedService::new(api, auth));
         Ok(Self { server })
     }

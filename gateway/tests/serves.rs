@@ -7,7 +7,12 @@ use attain_kit::testing::{Backend, test_settings};
 
 #[tokio::test]
 async fn starts_and_serves_health() {
-    let app = Application::build(test_settings(Backend::Sqlite).await).await.expect("build");
+    let mut settings = test_settings(Backend::Sqlite).await;
+    // Upstream channels connect lazily: health answers without backends.
+    settings.upstream.target_url = Some("http://127.0.0.1:9".into());
+    settings.upstream.tracking_url = Some("http://127.0.0.1:9".into());
+    settings.upstream.review_url = Some("http://127.0.0.1:9".into());
+    let app = Application::build(settings).await.expect("build");
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(app.run_until_stopped(async {

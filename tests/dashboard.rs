@@ -1,0 +1,115 @@
+//! End to end through the gateway: the four services on port 0 with their
+//! own databases (SQLite, then PostgreSQL), the guide's example loaded, and
+//! the dashboard read with a manager's and a rep's token — including with
+//! the review service down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use attain_kit::{
+    auth::Role,
+    both_backends,
+    testing::{Backend, test_settings, token},
+};
+use attain_proto::attain::gateway::v1::{self as pb, SectionState, gateway_service_client::GatewayServiceClient};
+use tokio::sync::oneshot;
+use tonic::{Code, Request, transport::Channel};
+
+macro_rules! start {
+    ($app:path, $settings:expr) => {{
+        let app = <$app>::build($settings).await.unwrap();
+        let addr = app.local_addr();
+        let (stop, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        (addr, stop, handle)
+    }};
+}
+
+fn url(a: SocketAddr) -> Option<String> {
+    Some(format!("http://{a}"))
+}
+
+fn dashboard(person: &str, role: Role, unit: &str, of: &str, period: &str) -> Request<pb::GetDashboardRequest> {
+    let mut r = Request::new(pb::GetDashboardRequest { unit: of.into(), period: period.into(), ..Default::default() });
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r.set_timeout(Duration::from_secs(2));
+    r
+}
+
+async fn the_dashboard_through_the_gateway(backend: Backend) {
+    let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
+    let (target, _t, _) = start!(attain_target::startup::Application, test_settings(backend).await);
+    let mut s = test_settings(backend).await;
+    s.upstream.target_url = url(target);
+    s.clock.today = today;
+    let (tracking, _k, _) = start!(attain_tracking::startup::Application, s);
+    let mut s = test_settings(backend).await;
+    s.upstream.target_url = url(target);
+    s.upstream.tracking_url = url(tracking);
+    s.clock.today = today;
+    let (review, stop_review, review_task) = start!(attain_review::startup::Application, s);
+    let mut s = test_settings(backend).await;
+    s.upstream.target_url = url(target);
+    s.upstream.tracking_url = url(tracking);
+    s.upstream.review_url = url(review);
+    let (gateway, _g, _) = start!(attain_gateway::startup::Application, s);
+    attain::demo::seed(target, tracking, review, token("ops", Role::Admin, "")).await.unwrap();
+    let channel = Channel::from_shared(format!("http://{gateway}")).unwrap().connect().await.unwrap();
+    let mut client = GatewayServiceClient::new(channel);
+
+    // Region A's manager: the region's month, its reps, the open alert,
+    // the loss reasons and the January review.
+    let d = client
+        .get_dashboard(dashboard("wang", Role::Manager, "region-a", "units/region-a", "2024-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(d.sections.iter().all(|s| s.state == SectionState::Ok as i32), "{:?}", d.sections);
+    assert_eq!(d.display_name, "Region A 华东");
+    assert_eq!(d.attainment.as_ref().unwrap().actual.as_ref().unwrap().amount, "119000.00");
+    assert_eq!(d.children.len(), 3);
+    assert!(d.open_alerts.iter().any(|a| a.unit == "units/rep-1"), "{:?}", d.open_alerts);
+    assert_eq!(d.top_loss_reasons.len(), 2);
+    assert_eq!(d.latest_review.as_ref().unwrap().period.as_ref().unwrap().expression, "2024-01");
+
+    // A rep sees its own dashboard, not the region's.
+    let mine = client
+        .get_dashboard(dashboard("rep-1", Role::Rep, "rep-1", "units/rep-1", "2024-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.attainment.unwrap().actual.unwrap().amount, "40000.00");
+    let theirs =
+        client.get_dashboard(dashboard("rep-1", Role::Rep, "rep-1", "units/region-a", "2024-01")).await.unwrap_err();
+    assert_eq!(theirs.code(), Code::PermissionDenied);
+
+    // Periods that do not parse are the caller's error.
+    for bad in ["2024-Q5", "2024-13"] {
+        let e = client
+            .get_dashboard(dashboard("wang", Role::Manager, "region-a", "units/region-a", bad))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{bad}: {e:?}");
+    }
+
+    // With the review service down the dashboard still answers, marking
+    // that section unavailable.
+    let _ = stop_review.send(());
+    let _ = review_task.await;
+    let started = std::time::Instant::now();
+    let d = client
+        .get_dashboard(dashboard("wang", Role::Manager, "region-a", "units/region-a", "2024-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(started.elapsed() < Duration::from_secs(2), "within the caller's deadline");
+    let review_section = d.sections.iter().find(|s| s.section == "review").unwrap();
+    assert_eq!(review_section.state, SectionState::Unavailable as i32, "{:?}", d.sections);
+    assert!(d.latest_review.is_none());
+    assert_eq!(d.attainment.unwrap().actual.unwrap().amount, "119000.00", "the other sections are whole");
+}
+
+both_backends!(the_dashboard_through_the_gateway);
