@@ -32,9 +32,19 @@ fn url(a: SocketAddr) -> Option<String> {
     Some(format!("http://{a}"))
 }
 
-fn dashboard(person: &str, role: Role, unit: &str, of: &str, period: &str) -> Request<pb::GetDashboardRequest> {
-    let mut r = Request::new(pb::GetDashboardRequest { unit: of.into(), period: period.into(), ..Default::default() });
+fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
     r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r
+}
+
+fn dashboard(person: &str, role: Role, unit: &str, of: &str, period: &str) -> Request<pb::GetDashboardRequest> {
+    let mut r = authed(
+        person,
+        role,
+        unit,
+        pb::GetDashboardRequest { unit: of.into(), period: period.into(), ..Default::default() },
+    );
     r.set_timeout(Duration::from_secs(2));
     r
 }
@@ -93,6 +103,56 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{bad}: {e:?}");
+    }
+
+    // The services' own APIs work through the gateway, scoped as at the
+    // services themselves.
+    {
+        use attain_proto::attain::{target::v1 as tpb, tracking::v1 as kpb};
+        let gw = Channel::from_shared(format!("http://{gateway}")).unwrap().connect().await.unwrap();
+        let mut targets = tpb::target_service_client::TargetServiceClient::new(gw.clone());
+        let t = targets
+            .get_target(authed(
+                "wang",
+                Role::Manager,
+                "region-a",
+                tpb::GetTargetRequest { name: "plans/fy2024/targets/rep-1".into(), as_of: None },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(t.amount.unwrap().amount, "1200000.00");
+        let denied = targets
+            .get_target(authed(
+                "rep-1",
+                Role::Rep,
+                "rep-1",
+                tpb::GetTargetRequest { name: "plans/fy2024/targets/region-a".into(), as_of: None },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+        let anonymous = targets
+            .get_target(Request::new(tpb::GetTargetRequest { name: "plans/fy2024/targets/rep-1".into(), as_of: None }))
+            .await
+            .unwrap_err();
+        assert_eq!(anonymous.code(), Code::Unauthenticated, "the gateway authenticates before forwarding");
+        let mut tracking = kpb::tracking_service_client::TrackingServiceClient::new(gw);
+        let a = tracking
+            .get_attainment(authed(
+                "rep-1",
+                Role::Rep,
+                "rep-1",
+                kpb::GetAttainmentRequest {
+                    unit: "units/rep-1".into(),
+                    period: "2024-01".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(a.actual.unwrap().amount, "40000.00");
     }
 
     // With the review service down the dashboard still answers, marking

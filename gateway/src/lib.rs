@@ -1,7 +1,8 @@
 //! The gateway: what clients see. Today it serves the aggregate dashboard
 //! (fanned out to the three services with per-backend deadlines and
-//! partial results) and the caller's identity over gRPC; REST, the web
-//! page, caching and the forwarding of the services' own APIs are to come.
+//! partial results) and the caller's identity over gRPC, and forwards the
+//! services' own APIs; REST, the web page and caching are to come.
 
 pub mod api;
+pub mod forward;
 pub mod startup;

@@ -10,7 +10,7 @@ use attain_kit::{
 use attain_proto::attain::gateway::v1::gateway_service_server::GatewayServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::api::GatewayApi;
+use crate::{api::GatewayApi, forward::Forwarder};
 
 /// Default gRPC port of the gateway.
 pub const DEFAULT_PORT: u16 = 50050;
@@ -22,19 +22,25 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
+        let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
+        let auth = AuthInterceptor::new(verifier.clone());
         let max = settings.server.max_message_bytes;
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
         };
         let channel = |name: &str, v: &Option<String>| attain_kit::upstream::channel(name, &url(name, v)?);
-        let api = GatewayApi::new(
+        let (target, tracking, review) = (
             channel("target", &settings.upstream.target_url)?,
             channel("tracking", &settings.upstream.tracking_url)?,
             channel("review", &settings.upstream.review_url)?,
         );
+        let forwarder = Forwarder::fallback(target.clone(), tracking.clone(), review.clone(), verifier.clone());
+        let api = GatewayApi::new(target, tracking, review);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-        let server = GrpcServer::bind(&settings.server).await?.add_service(InterceptedService::new(api, auth));
+        let server = GrpcServer::bind(&settings.server)
+            .await?
+            .add_service(InterceptedService::new(api, auth))
+            .with_fallback(forwarder);
         Ok(Self { server })
     }
 

@@ -32,7 +32,16 @@ use crate::configuration::ServerSettings;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// A bound, not yet serving, gRPC server.
+/// A service answering calls no registered service claims (the gateway's
+/// forwarding of the backends' APIs).
+pub type Fallback = tower::util::BoxCloneSyncService<
+    http::Request<axum::body::Body>,
+    axum::response::Response,
+    std::convert::Infallible,
+>;
+
 pub struct GrpcServer {
+    fallback: Option<Fallback>,
     listener: TcpListener,
     addr: SocketAddr,
     routes: RoutesBuilder,
@@ -61,7 +70,16 @@ impl GrpcServer {
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
-        Ok(Self { listener, addr, routes, names: Vec::new(), health, settings: settings.clone(), database: None })
+        Ok(Self {
+            fallback: None,
+            listener,
+            addr,
+            routes,
+            names: Vec::new(),
+            health,
+            settings: settings.clone(),
+            database: None,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -85,6 +103,13 @@ impl GrpcServer {
         self
     }
 
+    /// Sends calls to unknown methods to `fallback` instead of answering
+    /// UNIMPLEMENTED.
+    pub fn with_fallback(mut self, fallback: Fallback) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
     /// Reports NOT_SERVING while the database does not answer.
     pub fn watch_database(mut self, db: DatabaseConnection) -> Self {
         self.database = Some(db);
@@ -93,7 +118,7 @@ impl GrpcServer {
 
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { listener, addr, routes, names, health, settings, database } = self;
+        let Self { fallback, listener, addr, routes, names, health, settings, database } = self;
         let mut routes = routes;
         // Reflection lists what this server serves, not every Attain proto.
         let reflection = || {
@@ -149,7 +174,10 @@ impl GrpcServer {
             .accept_http1(true)
             .timeout(settings.request_timeout())
             .layer(layers)
-            .add_routes(routes.routes())
+            .add_routes(match fallback {
+                Some(f) => tonic::service::Routes::from(routes.routes().into_axum_router().fallback_service(f)),
+                None => routes.routes(),
+            })
             .serve_with_incoming_shutdown(incoming(listener), signal);
         // Graceful shutdown waits for every connection to close; a client
         // that keeps one open (a live watch) must not hold the process.

@@ -1,0 +1,83 @@
+//! Forwarding of the services' own APIs: a call to attain.target.v1,
+//! attain.tracking.v1 or attain.review.v1 at the gateway is authenticated
+//! here and passed on unchanged (token, request id and grpc-timeout
+//! included), so a client works the whole cycle through the gateway alone.
+//! The services check scope again themselves.
+
+use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
+
+use attain_kit::{auth::JwtVerifier, server::Fallback};
+use axum::response::{IntoResponse, Response};
+use tonic::{Status, transport::Channel};
+use tower::ServiceExt;
+
+#[derive(Clone)]
+pub struct Forwarder {
+    target: Channel,
+    tracking: Channel,
+    review: Channel,
+    verifier: Arc<JwtVerifier>,
+}
+
+impl Forwarder {
+    /// The forwarder as the server's fallback service.
+    pub fn fallback(target: Channel, tracking: Channel, review: Channel, verifier: Arc<JwtVerifier>) -> Fallback {
+        Fallback::new(Self { target, tracking, review, verifier })
+    }
+
+    fn backend(&self, path: &str) -> Option<Channel> {
+        if path.starts_with("/attain.target.v1.") {
+            Some(self.target.clone())
+        } else if path.starts_with("/attain.tracking.v1.") {
+            Some(self.tracking.clone())
+        } else if path.starts_with("/attain.review.v1.") {
+            Some(self.review.clone())
+        } else {
+            None
+        }
+    }
+}
+
+fn reply(status: Status) -> Response {
+    status.into_http::<axum::body::Body>().into_response()
+}
+
+impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<axum::body::Body>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let Some(backend) = self.backend(&path) else {
+            return Box::pin(
+                async move { Ok(reply(Status::unimplemented(format!("{path} is not an Attain method")))) },
+            );
+        };
+        let token = request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let verified = match token {
+            Some(t) => self.verifier.verify(t).map(|_| ()),
+            None => Err(attain_kit::ServiceError::Unauthenticated("missing bearer token".to_owned())),
+        };
+        if let Err(e) = verified {
+            return Box::pin(async move { Ok(reply(e.into())) });
+        }
+        let (parts, body) = request.into_parts();
+        let outgoing = http::Request::from_parts(parts, tonic::body::Body::new(body));
+        Box::pin(async move {
+            match backend.oneshot(outgoing).await {
+                Ok(response) => Ok(response.map(axum::body::Body::new)),
+                Err(e) => Ok(reply(Status::unavailable(format!("the backend for {path} is unavailable: {e}")))),
+            }
+        })
+    }
+}
