@@ -6,7 +6,7 @@
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
 
-use attain_kit::{auth::JwtVerifier, server::Fallback};
+use attain_kit::{auth::JwtVerifier, limit::RateLimiter, server::Fallback};
 use axum::response::{IntoResponse, Response};
 use tonic::{Status, transport::Channel};
 use tower::ServiceExt;
@@ -17,12 +17,19 @@ pub struct Forwarder {
     tracking: Channel,
     review: Channel,
     verifier: Arc<JwtVerifier>,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 impl Forwarder {
     /// The forwarder as the server's fallback service.
-    pub fn fallback(target: Channel, tracking: Channel, review: Channel, verifier: Arc<JwtVerifier>) -> Fallback {
-        Fallback::new(Self { target, tracking, review, verifier })
+    pub fn fallback(
+        target: Channel,
+        tracking: Channel,
+        review: Channel,
+        verifier: Arc<JwtVerifier>,
+        limiter: Option<Arc<RateLimiter>>,
+    ) -> Fallback {
+        Fallback::new(Self { target, tracking, review, verifier, limiter })
     }
 
     fn backend(&self, path: &str) -> Option<Channel> {
@@ -65,7 +72,10 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim);
         let verified = match token {
-            Some(t) => self.verifier.verify(t).map(|_| ()),
+            Some(t) => self.verifier.verify(t).and_then(|who| match &self.limiter {
+                Some(l) => l.check(&who.person),
+                None => Ok(()),
+            }),
             None => Err(attain_kit::ServiceError::Unauthenticated("missing bearer token".to_owned())),
         };
         if let Err(e) = verified {

@@ -5,6 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use attain_kit::{
     auth::{AuthInterceptor, JwtVerifier},
     configuration::Settings,
+    limit::RateLimiter,
     server::GrpcServer,
 };
 use attain_proto::attain::gateway::v1::gateway_service_server::GatewayServiceServer;
@@ -23,7 +24,13 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
-        let auth = AuthInterceptor::new(verifier.clone());
+        let limiter = (settings.server.rate_limit_per_caller > 0).then(|| {
+            Arc::new(RateLimiter::new(settings.server.rate_limit_per_caller, settings.server.rate_limit_burst))
+        });
+        let auth = match &limiter {
+            Some(l) => AuthInterceptor::new(verifier.clone()).with_rate_limit(l.clone()),
+            None => AuthInterceptor::new(verifier.clone()),
+        };
         let max = settings.server.max_message_bytes;
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
@@ -34,7 +41,8 @@ impl Application {
             channel("tracking", &settings.upstream.tracking_url)?,
             channel("review", &settings.upstream.review_url)?,
         );
-        let forwarder = Forwarder::fallback(target.clone(), tracking.clone(), review.clone(), verifier.clone());
+        let forwarder =
+            Forwarder::fallback(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
         let api = GatewayApi::new(target, tracking, review);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let server = GrpcServer::bind(&settings.server)

@@ -23,3 +23,36 @@ async fn starts_and_serves_health() {
     let _ = stop.send(());
     running.await.unwrap().unwrap();
 }
+
+/// Each caller gets its own bucket: a burst, then RESOURCE_EXHAUSTED.
+#[tokio::test]
+async fn callers_are_rate_limited() {
+    use attain_kit::{auth::Role, testing::token};
+    use attain_proto::attain::gateway::v1::{GetCallerRequest, gateway_service_client::GatewayServiceClient};
+
+    let mut settings = test_settings(Backend::Sqlite).await;
+    settings.upstream.target_url = Some("http://127.0.0.1:9".into());
+    settings.upstream.tracking_url = Some("http://127.0.0.1:9".into());
+    settings.upstream.review_url = Some("http://127.0.0.1:9".into());
+    settings.server.rate_limit_per_caller = 1;
+    settings.server.rate_limit_burst = 3;
+    let app = Application::build(settings).await.unwrap();
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    let mut client = GatewayServiceClient::new(channel);
+    let call = |person: &str| {
+        let mut r = tonic::Request::new(GetCallerRequest {});
+        r.metadata_mut()
+            .insert("authorization", format!("Bearer {}", token(person, Role::Viewer, "acme")).parse().unwrap());
+        r
+    };
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        codes.push(client.get_caller(call("busy")).await.map(|_| tonic::Code::Ok).unwrap_or_else(|s| s.code()));
+    }
+    assert_eq!(&codes[..3], [tonic::Code::Ok; 3]);
+    assert!(codes[3..].contains(&tonic::Code::ResourceExhausted), "{codes:?}");
+    let me = client.get_caller(call("quiet")).await.unwrap().into_inner();
+    assert_eq!((me.person.as_str(), me.unit.as_str()), ("quiet", "units/acme"));
+}

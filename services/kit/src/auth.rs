@@ -170,11 +170,18 @@ fn identity_from(c: Claims) -> Result<Identity, ServiceError> {
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     verifier: Arc<JwtVerifier>,
+    limiter: Option<Arc<crate::limit::RateLimiter>>,
 }
 
 impl AuthInterceptor {
     pub fn new(verifier: Arc<JwtVerifier>) -> Self {
-        Self { verifier }
+        Self { verifier, limiter: None }
+    }
+
+    /// Also limits each caller's call rate.
+    pub fn with_rate_limit(mut self, limiter: Arc<crate::limit::RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 }
 
@@ -190,6 +197,9 @@ impl Interceptor for AuthInterceptor {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or_else(|| ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned()))?;
         let identity = self.verifier.verify(token.trim())?;
+        if let Some(l) = &self.limiter {
+            l.check(&identity.person)?;
+        }
         request.extensions_mut().insert(identity);
         Ok(request)
     }

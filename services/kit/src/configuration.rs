@@ -71,6 +71,11 @@ pub struct ServerSettings {
     /// Then in-flight calls get this long to finish; connections still open
     /// after it (a client watching a stream) are closed.
     pub shutdown_grace_ms: u64,
+    /// Calls a second each caller may make (the gateway enforces it); 0
+    /// means no limit.
+    pub rate_limit_per_caller: u32,
+    /// Calls a caller may make at once above the rate.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ServerSettings {
@@ -83,6 +88,8 @@ impl Default for ServerSettings {
             concurrency_limit: 512,
             drain_delay_ms: 0,
             shutdown_grace_ms: 10_000,
+            rate_limit_per_caller: 0,
+            rate_limit_burst: 50,
         }
     }
 }

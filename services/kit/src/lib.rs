@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod id;
 pub mod idempotency;
+pub mod limit;
 pub mod money;
 pub mod paging;
 pub mod period;
