@@ -116,3 +116,32 @@ async fn demo_loads_the_guides_example() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Bad starts fail with a clear message and a non-zero exit, leaving
+/// nothing running.
+#[test]
+fn bad_starts_fail_clearly() {
+    let base = free_base_port();
+    let busy = std::net::TcpListener::bind(("127.0.0.1", base + 1)).unwrap();
+    let data = std::env::temp_dir().join(format!("attain-busy-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", data.to_str().unwrap(), "up", "--base-port", &base.to_string()])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    drop(busy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("target service") && err.contains("already in use"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", "/proc/attain-cannot-write-here", "up", "--base-port", &base.to_string()])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cannot create data directory"), "{err}");
+    let _ = std::fs::remove_dir_all(&data);
+}
