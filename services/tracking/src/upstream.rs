@@ -57,6 +57,8 @@ impl PlanInfo {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Expected {
     pub period_target: Amount,
+    /// Before adjustments, so a lowered target never hides a miss.
+    pub original_target: Amount,
     pub by_curve: Amount,
     pub by_milestone: Amount,
     pub milestone_in_force: bool,
@@ -184,6 +186,7 @@ impl TargetClient {
                 id_of("unit", &e.unit)?,
                 Expected {
                     period_target: amount_of(e.period_target.as_ref())?,
+                    original_target: amount_of(e.original_period_target.as_ref().or(e.period_target.as_ref()))?,
                     by_curve: amount_of(e.expected_by_curve.as_ref())?,
                     by_milestone: amount_of(e.expected_by_milestone.as_ref())?,
                     milestone_in_force: e.milestone.is_some(),

@@ -667,6 +667,7 @@ pub async fn batch_get_expected_amounts(
     let mut out = Vec::with_capacity(list.len());
     for t in &list {
         let period_target = phaser.period_amount(t, t.amount, &period, "period")?;
+        let original_period_target = phaser.period_amount(t, t.original_amount, &period, "period")?;
         let by_curve = phaser.expected_by_curve(t, t.amount, &period, day)?;
         let template = t.milestones.as_ref().unwrap_or(&plan.config.milestone_template);
         let (by_milestone, milestone) = if period.granularity == Granularity::Month && !template.is_empty() {
@@ -681,6 +682,7 @@ pub async fn batch_get_expected_amounts(
             expected_by_milestone: Some(convert::money(by_milestone, plan.currency)),
             milestone: milestone.as_ref().map(convert::to_milestone),
             time_progress: progress.normalize().to_string(),
+            original_period_target: Some(convert::money(original_period_target, plan.currency)),
         });
     }
     Ok(Response::new(pb::BatchGetExpectedAmountsResponse {

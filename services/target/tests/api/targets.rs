@@ -360,6 +360,22 @@ async fn the_guides_plan_split_phase_and_adjustment(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(amount(&then.amount), "1200000.00", "as_of reads the target as it stood");
+    // Period reads show both the revised and the original target.
+    let q1 = admin
+        .batch_get_expected_amounts(pb::BatchGetExpectedAmountsRequest {
+            plan: "plans/fy2024".into(),
+            units: vec!["units/rep-1".into()],
+            period: "2024-Q1".into(),
+            date: "2024-03-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (amount(&q1.amounts[0].period_target), amount(&q1.amounts[0].original_period_target)),
+        ("270000.00", "300000.00")
+    );
 }
 
 async fn bad_input_gets_clear_errors(backend: Backend) {

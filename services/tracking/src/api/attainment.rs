@@ -93,7 +93,7 @@ impl TrackingApi {
                     unit: unit.id.resource_name(),
                     period: Some(convert::period(period)),
                     target: money(e.period_target),
-                    original_target: None,
+                    original_target: money(e.original_target),
                     actual: money(actual.amount),
                     attainment_rate: convert::ratio(f.attainment_rate),
                     gap: attain_kit::money::Amount::from_decimal(f.gap).ok().and_then(money),

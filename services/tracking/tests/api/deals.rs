@@ -84,6 +84,7 @@ async fn the_guides_january(backend: Backend) {
 
     let a = attainment(&mut rep, "rep-1").await;
     assert_eq!((amount(&a.target), amount(&a.actual)), ("100000.00".into(), "40000.00".into()));
+    assert_eq!(amount(&a.original_target), "100000.00", "no adjustment: the original is the target");
     assert_eq!((a.attainment_rate.as_str(), a.deals_won), ("0.4", 4));
     assert_eq!(amount(&a.gap), "60000.00");
     assert_eq!(
