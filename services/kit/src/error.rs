@@ -80,6 +80,11 @@ impl ServiceError {
         Self::FailedPrecondition { reason, message: message.into() }
     }
 
+    /// A stored value that does not parse back: a bug, not bad input.
+    pub fn corrupt(what: &str, value: &str) -> Self {
+        Self::Internal(anyhow::anyhow!("stored {what} {value:?} is not valid"))
+    }
+
     /// A resource changed since the caller read it.
     pub fn stale_etag(name: &str) -> Self {
         Self::Aborted(format!("{name} was changed by someone else (stale etag); read it again and retry"))

@@ -48,6 +48,24 @@ impl Id {
     }
 }
 
+/// A materialized path "/root/…/unit/": a subtree is a prefix match.
+pub fn encode_path(path: &[Id]) -> String {
+    let mut s = String::from("/");
+    for id in path {
+        s.push_str(id.as_str());
+        s.push('/');
+    }
+    s
+}
+
+/// Reads a stored path back; a bad one is corrupt data, not bad input.
+pub fn decode_path(s: &str) -> Result<Vec<Id>, ServiceError> {
+    s.split('/')
+        .filter(|p| !p.is_empty())
+        .map(|p| Id::parse("path", p).map_err(|_| ServiceError::corrupt("path", s)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +80,13 @@ mod tests {
         }
         assert_eq!(Id::from_name("f", "units/x").unwrap().resource_name(), "units/x");
         assert!(Id::from_name("f", "x").is_err());
+    }
+
+    #[test]
+    fn paths_round_trip() {
+        let path = vec![Id::parse("f", "acme").unwrap(), Id::parse("f", "region-a").unwrap()];
+        assert_eq!(encode_path(&path), "/acme/region-a/");
+        assert_eq!(decode_path("/acme/region-a/").unwrap(), path);
+        assert!(decode_path("/Bad/").is_err());
     }
 }

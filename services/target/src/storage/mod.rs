@@ -11,7 +11,7 @@ use attain_kit::ServiceError;
 
 /// A stored value that does not parse back is a bug, not bad input.
 pub(crate) fn corrupt(what: &str, value: &str) -> ServiceError {
-    ServiceError::Internal(anyhow::anyhow!("stored {what} {value:?} is not valid"))
+    ServiceError::corrupt(what, value)
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ServiceError> {

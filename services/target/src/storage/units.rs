@@ -95,12 +95,9 @@ pub struct Revision {
 }
 
 fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {
-    let mut p = String::from("/");
-    for a in ancestors.iter().chain(std::iter::once(id)) {
-        p.push_str(a.as_str());
-        p.push('/');
-    }
-    p
+    let mut path = ancestors.to_vec();
+    path.push(id.clone());
+    attain_kit::id::encode_path(&path)
 }
 
 fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
