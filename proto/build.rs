@@ -3,18 +3,24 @@
 
 use std::{env, fs, path::PathBuf};
 
-use prost::Message;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=attain");
+    println!("cargo:rerun-if-changed=google");
     let mut files = Vec::new();
     collect(&PathBuf::from("attain"), &mut files)?;
+    // The vendored HTTP annotations only enter as imports.
+    collect(&PathBuf::from("google"), &mut Vec::new())?;
     files.sort();
 
-    let fds = protox::compile(&files, ["."])?;
+    let mut compiler = protox::Compiler::new(["."])?;
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(&files)?;
+    // Encoded by protox itself: prost_types would drop the extension options
+    // (google.api.http) that the gateway's REST routes are read from.
     let out = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor_path = out.join("attain_descriptor.bin");
-    fs::write(&descriptor_path, fds.encode_to_vec())?;
+    fs::write(&descriptor_path, compiler.encode_file_descriptor_set())?;
+    let fds = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()
         .file_descriptor_set_path(&descriptor_path)

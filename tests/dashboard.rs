@@ -5,32 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{net::SocketAddr, time::Duration};
+mod support;
+
+use std::time::Duration;
 
 use attain_kit::{
     auth::Role,
     both_backends,
-    testing::{Backend, test_settings, token},
+    testing::{Backend, token},
 };
 use attain_proto::attain::gateway::v1::{self as pb, SectionState, gateway_service_client::GatewayServiceClient};
-use tokio::sync::oneshot;
+use support::Suite;
 use tonic::{Code, Request, transport::Channel};
-
-macro_rules! start {
-    ($app:path, $settings:expr) => {{
-        let app = <$app>::build($settings).await.unwrap();
-        let addr = app.local_addr();
-        let (stop, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(app.run_until_stopped(async {
-            let _ = rx.await;
-        }));
-        (addr, stop, handle)
-    }};
-}
-
-fn url(a: SocketAddr) -> Option<String> {
-    Some(format!("http://{a}"))
-}
 
 fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
     let mut r = Request::new(msg);
@@ -50,23 +36,8 @@ fn dashboard(person: &str, role: Role, unit: &str, of: &str, period: &str) -> Re
 }
 
 async fn the_dashboard_through_the_gateway(backend: Backend) {
-    let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
-    let (target, _t, _) = start!(attain_target::startup::Application, test_settings(backend).await);
-    let mut s = test_settings(backend).await;
-    s.upstream.target_url = url(target);
-    s.clock.today = today;
-    let (tracking, _k, _) = start!(attain_tracking::startup::Application, s);
-    let mut s = test_settings(backend).await;
-    s.upstream.target_url = url(target);
-    s.upstream.tracking_url = url(tracking);
-    s.clock.today = today;
-    let (review, stop_review, review_task) = start!(attain_review::startup::Application, s);
-    let mut s = test_settings(backend).await;
-    s.upstream.target_url = url(target);
-    s.upstream.tracking_url = url(tracking);
-    s.upstream.review_url = url(review);
-    let (gateway, _g, _) = start!(attain_gateway::startup::Application, s);
-    attain::demo::seed(target, tracking, review, token("ops", Role::Admin, "")).await.unwrap();
+    let mut suite = Suite::with_demo(backend).await;
+    let gateway = suite.gateway.addr;
     let channel = Channel::from_shared(format!("http://{gateway}")).unwrap().connect().await.unwrap();
     let mut client = GatewayServiceClient::new(channel);
 
@@ -157,8 +128,7 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
 
     // With the review service down the dashboard still answers, marking
     // that section unavailable.
-    let _ = stop_review.send(());
-    let _ = review_task.await;
+    suite.review.stop().await;
     let started = std::time::Instant::now();
     let d = client
         .get_dashboard(dashboard("wang", Role::Manager, "region-a", "units/region-a", "2024-01"))

@@ -6,7 +6,7 @@
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
 
-use attain_kit::{auth::JwtVerifier, limit::RateLimiter, server::Fallback};
+use attain_kit::{auth::JwtVerifier, limit::RateLimiter};
 use axum::response::{IntoResponse, Response};
 use tonic::{Status, transport::Channel};
 use tower::ServiceExt;
@@ -21,15 +21,14 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// The forwarder as the server's fallback service.
-    pub fn fallback(
+    pub fn new(
         target: Channel,
         tracking: Channel,
         review: Channel,
         verifier: Arc<JwtVerifier>,
         limiter: Option<Arc<RateLimiter>>,
-    ) -> Fallback {
-        Fallback::new(Self { target, tracking, review, verifier, limiter })
+    ) -> Self {
+        Self { target, tracking, review, verifier, limiter }
     }
 
     fn backend(&self, path: &str) -> Option<Channel> {

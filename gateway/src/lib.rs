@@ -1,8 +1,10 @@
-//! The gateway: what clients see. Today it serves the aggregate dashboard
+//! The gateway: what clients see. It serves the aggregate dashboard
 //! (fanned out to the three services with per-backend deadlines and
-//! partial results) and the caller's identity over gRPC, and forwards the
-//! services' own APIs; REST, the web page and caching are to come.
+//! partial results) and the caller's identity over gRPC, forwards the
+//! services' own APIs, and serves REST/JSON for the HTTP bindings in the
+//! protos with the OpenAPI document generated from them.
 
 pub mod api;
 pub mod forward;
+pub mod rest;
 pub mod startup;

@@ -6,12 +6,17 @@ use attain_kit::{
     auth::{AuthInterceptor, JwtVerifier},
     configuration::Settings,
     limit::RateLimiter,
-    server::GrpcServer,
+    server::{Fallback, GrpcServer},
 };
 use attain_proto::attain::gateway::v1::gateway_service_server::GatewayServiceServer;
+use axum::routing::{any, get};
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{api::GatewayApi, forward::Forwarder};
+use crate::{
+    api::GatewayApi,
+    forward::Forwarder,
+    rest::{self, Rest},
+};
 
 /// Default gRPC port of the gateway.
 pub const DEFAULT_PORT: u16 = 50050;
@@ -41,14 +46,19 @@ impl Application {
             channel("tracking", &settings.upstream.tracking_url)?,
             channel("review", &settings.upstream.review_url)?,
         );
-        let forwarder =
-            Forwarder::fallback(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
+        let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
         let api = GatewayApi::new(target, tracking, review);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-        let server = GrpcServer::bind(&settings.server)
-            .await?
-            .add_service(InterceptedService::new(api, auth))
-            .with_fallback(forwarder);
+        let server = GrpcServer::bind(&settings.server).await?;
+        let rest = Rest::new(server.local_addr(), max)?;
+        // gRPC services first; then REST, the OpenAPI document and the web
+        // page; anything else is a backend's gRPC method to forward.
+        let http = axum::Router::new()
+            .route("/openapi.json", get(rest::openapi_document))
+            .route("/v1/{*path}", any(rest::handle))
+            .fallback_service(forwarder)
+            .with_state(rest);
+        let server = server.add_service(InterceptedService::new(api, auth)).with_fallback(Fallback::new(http));
         Ok(Self { server })
     }
 

@@ -7,6 +7,8 @@ pub mod auth;
 pub mod configuration;
 pub mod db;
 pub mod error;
+#[cfg(feature = "testing")]
+pub mod http_client;
 pub mod id;
 pub mod idempotency;
 pub mod limit;

@@ -166,7 +166,7 @@ impl GrpcServer {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(GrpcWebOnly)
             .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
@@ -289,5 +289,53 @@ where
             eprintln!("attain-{service}: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// grpc-web translation for grpc-web requests only: tonic-web answers 400
+/// to any other HTTP/1.1 request, and the gateway serves REST and a page
+/// on the same port.
+#[derive(Clone, Copy, Debug)]
+struct GrpcWebOnly;
+
+impl<S: Clone> tower::Layer<S> for GrpcWebOnly {
+    type Service = WebOrPlain<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WebOrPlain { web: tower::Layer::layer(&tonic_web::GrpcWebLayer::new(), inner.clone()), plain: inner }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct WebOrPlain<S> {
+    web: tonic_web::GrpcWebService<S>,
+    plain: S,
+}
+
+type Body = tonic::body::Body;
+
+impl<S> tower::Service<Request<Body>> for WebOrPlain<S>
+where
+    S: tower::Service<Request<Body>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display + Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        // Readiness is awaited per call on a clone (oneshot).
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        use tower::ServiceExt;
+        let web = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc-web"));
+        if web { Box::pin(self.web.clone().oneshot(request)) } else { Box::pin(self.plain.clone().oneshot(request)) }
     }
 }

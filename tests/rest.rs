@@ -1,0 +1,197 @@
+//! REST/JSON, the OpenAPI document and grpc-web through the gateway, with
+//! the guide's example loaded: the figures match the gRPC answers, and
+//! every kind of bad input gets its HTTP status with the gRPC details.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::{net::SocketAddr, time::Duration};
+
+use attain_kit::{
+    auth::{Role, TokenMinter},
+    both_backends,
+    http_client::{Reply, request, stream_lines},
+    testing::{Backend, TEST_SECRET, token},
+};
+use attain_proto::attain::gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use support::Suite;
+use tonic::transport::Channel;
+
+/// The gateway's request size cap in this suite.
+const MAX_BODY: usize = 64 * 1024;
+
+fn bearer(person: &str, role: Role, unit: &str) -> Vec<(&'static str, String)> {
+    vec![("authorization", format!("Bearer {}", token(person, role, unit)))]
+}
+
+async fn get(gw: SocketAddr, path: &str, auth: &[(&str, String)]) -> Reply {
+    request(gw, "GET", path, auth, b"").await.unwrap()
+}
+
+async fn post(gw: SocketAddr, path: &str, auth: &[(&str, String)], body: &[u8]) -> Reply {
+    let mut headers = auth.to_vec();
+    headers.push(("content-type", "application/json".into()));
+    request(gw, "POST", path, &headers, body).await.unwrap()
+}
+
+/// The error's gRPC status name, after checking the HTTP status.
+fn error(reply: &Reply, http: u16) -> Value {
+    assert_eq!(reply.status, http, "{}", reply.text());
+    let e = reply.json()["error"].clone();
+    assert_eq!(e["code"], http);
+    e
+}
+
+fn violation_fields(e: &Value) -> Vec<String> {
+    e["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest")
+        .flat_map(|d| d["fieldViolations"].as_array().unwrap().iter().map(|v| v["field"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+async fn rest_through_the_gateway(backend: Backend) {
+    let suite = Suite::start(backend, |s| s.server.max_message_bytes = MAX_BODY).await;
+    suite.seed().await;
+    let gw = suite.gateway.addr;
+    let manager = bearer("wang", Role::Manager, "region-a");
+    let rep = bearer("rep-1", Role::Rep, "rep-1");
+
+    // The OpenAPI document is generated and served (no token needed).
+    let doc = get(gw, "/openapi.json", &[]).await;
+    assert_eq!(doc.status, 200, "{doc:?}");
+    let doc = doc.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/v1/{unit}/dashboard"]["get"].is_object());
+
+    // The dashboard as JSON carries the figures the gRPC call gives.
+    let d = get(gw, "/v1/units/region-a/dashboard?period=2024-01", &manager).await;
+    assert_eq!(d.status, 200, "{}", d.text());
+    assert_eq!(d.header("content-type"), Some("application/json"));
+    let d = d.json();
+    let channel = Channel::from_shared(format!("http://{gw}")).unwrap().connect().await.unwrap();
+    let mut req = tonic::Request::new(pb::GetDashboardRequest {
+        unit: "units/region-a".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    req.metadata_mut().insert("authorization", manager[0].1.parse().unwrap());
+    let g = GatewayServiceClient::new(channel).get_dashboard(req).await.unwrap().into_inner();
+    let ga = g.attainment.unwrap();
+    assert_eq!(d["attainment"]["actual"]["amount"], ga.actual.unwrap().amount);
+    assert_eq!(d["attainment"]["target"]["amount"], ga.target.unwrap().amount);
+    assert_eq!(d["attainment"]["actual"]["amount"], "119000.00");
+    assert_eq!(d["children"].as_array().unwrap().len(), g.children.len());
+    for (json, grpc) in d["children"].as_array().unwrap().iter().zip(&g.children) {
+        assert_eq!(json["unit"], grpc.unit);
+        assert_eq!(json["actual"]["amount"], grpc.actual.as_ref().unwrap().amount);
+        assert_eq!(
+            json["status"].as_str().unwrap(),
+            attain_proto::attain::common::v1::Status::try_from(grpc.status).unwrap().as_str_name()
+        );
+    }
+    assert!(d["openAlerts"].as_array().unwrap().iter().any(|a| a["unit"] == "units/rep-1"));
+
+    // Scope: a rep reads its own figures, not another rep's.
+    let mine = get(gw, "/v1/units/rep-1/attainment?period=2024-01", &rep).await;
+    assert_eq!(mine.status, 200, "{}", mine.text());
+    assert_eq!(mine.json()["actual"]["amount"], "40000.00");
+    let e = error(&get(gw, "/v1/units/rep-2/attainment?period=2024-01", &rep).await, 403);
+    assert_eq!(e["status"], "PERMISSION_DENIED");
+
+    // Periods that do not parse name the field.
+    for bad in ["2024-Q5", "2024-13"] {
+        let e = error(&get(gw, &format!("/v1/units/region-a/dashboard?period={bad}"), &manager).await, 400);
+        assert_eq!(e["status"], "INVALID_ARGUMENT");
+        assert!(violation_fields(&e).contains(&"period".to_owned()), "{bad}: {e}");
+    }
+
+    // Identity: none, and a token for another audience.
+    assert_eq!(error(&get(gw, "/v1/caller", &[]).await, 401)["status"], "UNAUTHENTICATED");
+    let foreign = TokenMinter::hs256(&SecretString::from(TEST_SECRET), "attain", "some-other-api")
+        .mint("wang", Role::Manager, "region-a", 600)
+        .unwrap();
+    let e = error(&get(gw, "/v1/caller", &[("authorization", format!("Bearer {foreign}"))]).await, 401);
+    assert_eq!(e["status"], "UNAUTHENTICATED");
+    let me = get(gw, "/v1/caller", &manager).await.json();
+    assert_eq!((me["person"].as_str(), me["role"].as_str()), (Some("wang"), Some("ROLE_MANAGER")));
+
+    // A path id that does not exist.
+    let admin = bearer("ops", Role::Admin, "");
+    let e = error(&get(gw, "/v1/units/no-such-unit", &admin).await, 404);
+    assert_eq!(e["status"], "NOT_FOUND");
+    assert!(e["details"].as_array().unwrap().iter().any(|d| d["resourceName"] == "units/no-such-unit"), "{e}");
+    assert_eq!(error(&get(gw, "/v1/no/such/route", &admin).await, 404)["status"], "NOT_FOUND");
+    assert_eq!(
+        error(&request(gw, "DELETE", "/v1/units/region-a/dashboard", &admin, b"").await.unwrap(), 405)["status"],
+        "UNIMPLEMENTED"
+    );
+
+    // Writes: malformed JSON and unknown fields are refused, not ignored.
+    let e = error(&post(gw, "/v1/deals", &rep, br#"{"deal": {"rep": "units/rep-1""#).await, 400);
+    assert!(e["message"].as_str().unwrap().contains("not valid JSON"), "{e}");
+    let deal = |extra: Value| {
+        let mut d = json!({
+            "deal": { "rep": "units/rep-1", "amount": { "currencyCode": "CNY", "amount": "1500.00" },
+                      "closeDate": "2024-01-16", "customer": "REST 客户" },
+            "requestId": "rest-deal-1",
+        });
+        if let (Some(obj), Value::Object(more)) = (d["deal"].as_object_mut(), extra) {
+            obj.extend(more);
+        }
+        serde_json::to_vec(&d).unwrap()
+    };
+    let e = error(&post(gw, "/v1/deals", &rep, &deal(json!({ "discount": "10%" }))).await, 400);
+    assert!(e["message"].as_str().unwrap().contains("discount"), "{e}");
+    let created = post(gw, "/v1/deals", &rep, &deal(json!({}))).await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    assert_eq!(created.json()["amount"]["amount"], "1500.00");
+    // The same request id again is the same deal, not a second one.
+    let again = post(gw, "/v1/deals", &rep, &deal(json!({}))).await.json();
+    assert_eq!(again["name"], created.json()["name"]);
+    let mine = get(gw, "/v1/units/rep-1/attainment?period=2024-01", &rep).await.json();
+    assert_eq!(mine["actual"]["amount"], "41500.00");
+
+    // page_size far above the cap is served at the cap, not refused.
+    let page = get(gw, "/v1/units/region-a/deals?period=2024-01&page_size=100000", &manager).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.json()["deals"].as_array().unwrap().len() <= 1000);
+
+    // A body over the size limit.
+    let huge = vec![b' '; MAX_BODY + 1];
+    assert_eq!(error(&post(gw, "/v1/deals", &rep, &huge).await, 413)["status"], "RESOURCE_EXHAUSTED");
+
+    // Request ids come back on REST replies.
+    let mut with_id = manager.clone();
+    with_id.push(("x-request-id", "rest-trace-42".into()));
+    assert_eq!(get(gw, "/v1/caller", &with_id).await.header("x-request-id"), Some("rest-trace-42"));
+
+    // The live alert feed as NDJSON: the open alert first.
+    let (status, lines) =
+        stream_lines(gw, "/v1/units/region-a/alerts:watch?include_open=true", &manager, 1, Duration::from_secs(5))
+            .await
+            .unwrap();
+    assert_eq!(status, 200);
+    let first: Value = serde_json::from_str(lines.first().expect("an alert line")).unwrap();
+    assert!(["units/region-a", "units/rep-1"].contains(&first["alert"]["unit"].as_str().unwrap()), "{first}");
+    assert_eq!(first["alert"]["state"], "ALERT_STATE_OPEN");
+
+    // grpc-web (what a browser speaks) works through the gateway: an empty
+    // GetCallerRequest frame in, a Caller frame and the trailers out.
+    let mut headers = manager.clone();
+    headers.push(("content-type", "application/grpc-web+proto".into()));
+    headers.push(("x-grpc-web", "1".into()));
+    let web =
+        request(gw, "POST", "/attain.gateway.v1.GatewayService/GetCaller", &headers, &[0, 0, 0, 0, 0]).await.unwrap();
+    assert_eq!(web.status, 200);
+    assert!(web.header("content-type").unwrap().starts_with("application/grpc-web"));
+    let text = String::from_utf8_lossy(&web.body);
+    assert!(text.contains("wang") && text.contains("grpc-status:0"), "{text:?}");
+}
+
+both_backends!(rest_through_the_gateway);

@@ -1,0 +1,93 @@
+//! The whole suite in-process for end-to-end tests: the three services and
+//! the gateway on port 0, each with its own fresh database, the guide's
+//! example loaded, clock at 2024-01-16.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use attain_kit::{
+    auth::Role,
+    configuration::Settings,
+    testing::{Backend, test_settings, token},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// A running service: its address, and what stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Running {
+    /// Stops the service and waits until it has.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+macro_rules! start {
+    ($app:path, $settings:expr) => {{
+        let app = <$app>::build($settings).await.unwrap();
+        let addr = app.local_addr();
+        let (stop, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        Running { addr, stop: Some(stop), task: Some(task) }
+    }};
+}
+
+pub struct Suite {
+    pub target: Running,
+    pub tracking: Running,
+    pub review: Running,
+    pub gateway: Running,
+}
+
+fn url(a: SocketAddr) -> Option<String> {
+    Some(format!("http://{a}"))
+}
+
+impl Suite {
+    /// Starts everything; `gateway` may adjust the gateway's settings.
+    pub async fn start(backend: Backend, gateway: impl FnOnce(&mut Settings)) -> Self {
+        let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
+        let target = start!(attain_target::startup::Application, test_settings(backend).await);
+        let mut s = test_settings(backend).await;
+        s.upstream.target_url = url(target.addr);
+        s.clock.today = today;
+        let tracking = start!(attain_tracking::startup::Application, s);
+        let mut s = test_settings(backend).await;
+        s.upstream.target_url = url(target.addr);
+        s.upstream.tracking_url = url(tracking.addr);
+        s.clock.today = today;
+        let review = start!(attain_review::startup::Application, s);
+        let mut s = test_settings(backend).await;
+        s.upstream.target_url = url(target.addr);
+        s.upstream.tracking_url = url(tracking.addr);
+        s.upstream.review_url = url(review.addr);
+        gateway(&mut s);
+        let gateway = start!(attain_gateway::startup::Application, s);
+        Self { target, tracking, review, gateway }
+    }
+
+    /// Starts everything and loads the guide's example.
+    pub async fn with_demo(backend: Backend) -> Self {
+        let suite = Self::start(backend, |_| {}).await;
+        suite.seed().await;
+        suite
+    }
+
+    pub async fn seed(&self) {
+        attain::demo::seed(self.target.addr, self.tracking.addr, self.review.addr, token("ops", Role::Admin, ""))
+            .await
+            .unwrap();
+    }
+}
