@@ -140,6 +140,32 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     assert_eq!(review_section.state, SectionState::Unavailable as i32, "{:?}", d.sections);
     assert!(d.latest_review.is_none());
     assert_eq!(d.attainment.unwrap().actual.unwrap().amount, "119000.00", "the other sections are whole");
+
+    // Prometheus metrics on each service's port: the gateway counted its
+    // dashboard calls and the review outage; tracking timed its reads.
+    let metrics = attain_kit::http_client::request(gateway, "GET", "/metrics", &[], b"").await.unwrap();
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(
+        text.contains(
+            r#"attain_rpc_requests_total{method="/attain.gateway.v1.GatewayService/GetDashboard",code="OK"}"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"code="PERMISSION_DENIED"}"#), "{text}");
+    assert!(
+        text.contains(r#"attain_gateway_backend_errors_total{backend="review",section="review",code="Unavailable"}"#)
+            || text.contains(r#"backend="review",section="review",code="DeadlineExceeded""#),
+        "{text}"
+    );
+    let tracking =
+        attain_kit::http_client::request(suite.tracking.addr, "GET", "/metrics", &[], b"").await.unwrap().text();
+    assert!(
+        tracking.contains(
+            r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/ListChildAttainments"}"#
+        ),
+        "{tracking}"
+    );
 }
 
 both_backends!(the_dashboard_through_the_gateway);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use attain_kit::{
     ServiceError,
     auth::{Role, caller},
+    metrics::Metrics,
     upstream::Forwarded,
 };
 use attain_proto::attain::{
@@ -30,14 +31,28 @@ pub struct GatewayApi {
     org: OrgServiceClient<Channel>,
     tracking: TrackingServiceClient<Channel>,
     review: ReviewServiceClient<Channel>,
+    metrics: Metrics,
 }
 
 impl GatewayApi {
-    pub fn new(target: Channel, tracking: Channel, review: Channel) -> Self {
+    pub fn new(target: Channel, tracking: Channel, review: Channel, metrics: Metrics) -> Self {
         Self {
             org: OrgServiceClient::new(target),
             tracking: TrackingServiceClient::new(tracking),
             review: ReviewServiceClient::new(review),
+            metrics,
+        }
+    }
+
+    /// Counts a dashboard section's backend failure by backend and code.
+    fn observe<T>(&self, backend: &str, section: &str, r: &Result<T, Status>) {
+        if let Err(s) = r {
+            let code = format!("{:?}", s.code());
+            self.metrics.incr(
+                "attain_gateway_backend_errors_total",
+                "Dashboard backend calls that failed, by backend, section and gRPC code.",
+                &[("backend", backend), ("section", section), ("code", &code)],
+            );
         }
     }
 }
@@ -222,6 +237,11 @@ impl GatewayService for GatewayApi {
             Ok::<_, Status>((Some(latest), open))
         };
         let (unit, attain, alerts, losses, review) = tokio::join!(unit_f, attain_f, alerts_f, losses_f, review_f);
+        self.observe("target", "unit", &unit);
+        self.observe("tracking", "attainment", &attain);
+        self.observe("tracking", "alerts", &alerts);
+        self.observe("tracking", "loss_reasons", &losses);
+        self.observe("review", "review", &review);
         // The unit and the figures decide whether the request is valid at all.
         let (unit, unit_state) = settle(unit)?;
         let (attain, attain_state) = settle(attain)?;

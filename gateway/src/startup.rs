@@ -47,9 +47,9 @@ impl Application {
             channel("review", &settings.upstream.review_url)?,
         );
         let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
-        let api = GatewayApi::new(target, tracking, review);
-        let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let server = GrpcServer::bind(&settings.server).await?;
+        let api = GatewayApi::new(target, tracking, review, server.metrics());
+        let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let rest = Rest::new(server.local_addr(), max)?;
         // gRPC services first; then REST, the OpenAPI document and the web
         // page; anything else is a backend's gRPC method to forward.

@@ -26,7 +26,10 @@ use tower_http::{
     trace::{MakeSpan, TraceLayer},
 };
 
-use crate::configuration::ServerSettings;
+use crate::{
+    configuration::ServerSettings,
+    metrics::{Metrics, MetricsLayer},
+};
 
 /// Header carrying the request id across services (set if the client did not).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -49,6 +52,7 @@ pub struct GrpcServer {
     health: HealthReporter,
     settings: ServerSettings,
     database: Option<DatabaseConnection>,
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -79,11 +83,17 @@ impl GrpcServer {
             health,
             settings: settings.clone(),
             database: None,
+            metrics: Metrics::new(),
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The server's metrics, for counters of the service's own.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// Adds a business service; health reports it by name.
@@ -118,7 +128,7 @@ impl GrpcServer {
 
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { fallback, listener, addr, routes, names, health, settings, database } = self;
+        let Self { fallback, listener, addr, routes, names, health, settings, database, metrics } = self;
         let mut routes = routes;
         // Reflection lists what this server serves, not every Attain proto.
         let reflection = || {
@@ -166,6 +176,7 @@ impl GrpcServer {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(MetricsLayer(metrics.clone()))
             .layer(GrpcWebOnly)
             .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
             .into_inner();
@@ -174,9 +185,16 @@ impl GrpcServer {
             .accept_http1(true)
             .timeout(settings.request_timeout())
             .layer(layers)
-            .add_routes(match fallback {
-                Some(f) => tonic::service::Routes::from(routes.routes().into_axum_router().fallback_service(f)),
-                None => routes.routes(),
+            .add_routes({
+                let exposition = move || {
+                    let metrics = metrics.clone();
+                    async move { metrics.render() }
+                };
+                let router = routes.routes().into_axum_router().route("/metrics", axum::routing::get(exposition));
+                tonic::service::Routes::from(match fallback {
+                    Some(f) => router.fallback_service(f),
+                    None => router,
+                })
             })
             .serve_with_incoming_shutdown(incoming(listener), signal);
         // Graceful shutdown waits for every connection to close; a client
