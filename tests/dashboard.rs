@@ -63,6 +63,28 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(mine.attainment.unwrap().actual.unwrap().amount, "40000.00");
+    // The burn-up: every day of January, actuals through the 16th only,
+    // the month's target by the 31st, the milestones 20% by the 5th and
+    // 50% by the 15th.
+    let burn = mine.burn_up.unwrap();
+    assert_eq!(burn.days.len(), 31);
+    let day = |n: usize| &burn.days[n - 1];
+    let amount = |m: &Option<attain_proto::attain::common::v1::Money>| m.as_ref().unwrap().amount.clone();
+    assert_eq!(amount(&day(16).actual_to_date), "40000.00");
+    assert_eq!(amount(&day(3).actual_to_date), "8000.00");
+    assert!(day(17).actual_to_date.is_none());
+    assert_eq!(amount(&day(31).target_to_date), "100000.00");
+    assert_eq!(amount(&day(15).milestone_to_date), "50000.00");
+    assert_eq!(amount(&day(5).milestone_to_date), "20000.00");
+    let ms: Vec<(i32, &str)> = burn.milestones.iter().map(|m| (m.day_of_period, m.percent.as_str())).collect();
+    assert_eq!(ms, vec![(5, "20"), (15, "50")]);
+    let targets: Vec<String> = burn.days.iter().map(|d| amount(&d.target_to_date)).collect();
+    assert!(
+        targets
+            .windows(2)
+            .all(|w| w[0].replace('.', "").parse::<i64>().unwrap() <= w[1].replace('.', "").parse::<i64>().unwrap()),
+        "cumulative target never falls: {targets:?}"
+    );
     let theirs =
         client.get_dashboard(dashboard("rep-1", Role::Rep, "rep-1", "units/region-a", "2024-01")).await.unwrap_err();
     assert_eq!(theirs.code(), Code::PermissionDenied);

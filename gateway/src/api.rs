@@ -177,6 +177,20 @@ impl GatewayService for GatewayApi {
             );
             async move { c.list_child_attainments(req).await }
         });
+        let burn_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = timed(
+                &fwd,
+                kpb::GetBurnUpRequest {
+                    unit: q.unit.clone(),
+                    period: q.period.clone(),
+                    as_of_date: q.as_of_date.clone(),
+                    ..Default::default()
+                },
+                left,
+            );
+            async move { c.get_burn_up(req).await }
+        });
         let alerts_f = call(deadline, |left| {
             let mut c = self.tracking.clone();
             let req = timed(
@@ -236,15 +250,18 @@ impl GatewayService for GatewayApi {
                 .collect();
             Ok::<_, Status>((Some(latest), open))
         };
-        let (unit, attain, alerts, losses, review) = tokio::join!(unit_f, attain_f, alerts_f, losses_f, review_f);
+        let (unit, attain, burn, alerts, losses, review) =
+            tokio::join!(unit_f, attain_f, burn_f, alerts_f, losses_f, review_f);
         self.observe("target", "unit", &unit);
         self.observe("tracking", "attainment", &attain);
+        self.observe("tracking", "burn_up", &burn);
         self.observe("tracking", "alerts", &alerts);
         self.observe("tracking", "loss_reasons", &losses);
         self.observe("review", "review", &review);
         // The unit and the figures decide whether the request is valid at all.
         let (unit, unit_state) = settle(unit)?;
         let (attain, attain_state) = settle(attain)?;
+        let (burn_up, burn_state) = settle(burn)?;
         let (alerts, alerts_state) = settle(alerts)?;
         let (losses, losses_state) = settle(losses)?;
         let (review, review_state) = settle(review)?;
@@ -264,12 +281,14 @@ impl GatewayService for GatewayApi {
             sections: vec![
                 section("unit", &unit_state),
                 section("attainment", &attain_state),
+                section("burn_up", &burn_state),
                 section("alerts", &alerts_state),
                 section("loss_reasons", &losses_state),
                 section("review", &review_state),
             ],
             data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
             from_cache: false,
+            burn_up,
         }))
     }
 }

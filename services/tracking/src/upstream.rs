@@ -171,6 +171,7 @@ impl TargetClient {
                     product_line: dims.product_line.clone(),
                     customer_type: dims.customer_type.clone(),
                 }),
+                include_daily: false,
             }))
             .await?
             .into_inner();
@@ -195,6 +196,57 @@ impl TargetClient {
             );
         }
         Ok((out, thresholds))
+    }
+}
+
+/// A unit's expected-to-date for each day of a period (burn-up charts).
+#[derive(Debug, Clone, Default)]
+pub struct DailyExpected {
+    pub period_target: Amount,
+    /// (day, by the curve, by the milestones)
+    pub days: Vec<(NaiveDate, Amount, Amount)>,
+    /// (day of period, cumulative percent)
+    pub milestones: Vec<(i32, String)>,
+}
+
+impl TargetClient {
+    pub async fn daily_expected(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        unit: &Id,
+        period: &str,
+        date: NaiveDate,
+        dims: &Dimensions,
+    ) -> ServiceResult<DailyExpected> {
+        let r = self
+            .targets
+            .clone()
+            .batch_get_expected_amounts(fwd.request(pb::BatchGetExpectedAmountsRequest {
+                plan: plan.name.clone(),
+                units: vec![unit.resource_name()],
+                period: period.to_owned(),
+                date: date.format("%Y-%m-%d").to_string(),
+                dimensions: Some(attain_proto::attain::common::v1::Dimensions {
+                    product_line: dims.product_line.clone(),
+                    customer_type: dims.customer_type.clone(),
+                }),
+                include_daily: true,
+            }))
+            .await?
+            .into_inner();
+        let Some(e) = r.amounts.into_iter().next() else { return Ok(DailyExpected::default()) };
+        let mut days = Vec::with_capacity(e.daily.len());
+        for d in &e.daily {
+            let day = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d")
+                .map_err(|_| ServiceError::Upstream(tonic::Status::internal(format!("bad day {:?}", d.date))))?;
+            days.push((day, amount_of(d.expected_by_curve.as_ref())?, amount_of(d.expected_by_milestone.as_ref())?));
+        }
+        Ok(DailyExpected {
+            period_target: amount_of(e.period_target.as_ref())?,
+            days,
+            milestones: e.milestones.into_iter().map(|m| (m.day_of_period, m.percent)).collect(),
+        })
     }
 }
 

@@ -670,12 +670,30 @@ pub async fn batch_get_expected_amounts(
         let original_period_target = phaser.period_amount(t, t.original_amount, &period, "period")?;
         let by_curve = phaser.expected_by_curve(t, t.amount, &period, day)?;
         let template = t.milestones.as_ref().unwrap_or(&plan.config.milestone_template);
-        let (by_milestone, milestone) = if period.granularity == Granularity::Month && !template.is_empty() {
-            template.expected(&period, period_target, unit, day)?
-        } else {
-            (by_curve, None)
-        };
+        let monthly_milestones = period.granularity == Granularity::Month && !template.is_empty();
+        let (by_milestone, milestone) =
+            if monthly_milestones { template.expected(&period, period_target, unit, day)? } else { (by_curve, None) };
+        let mut daily = Vec::new();
+        if r.include_daily {
+            // One pass over the period's days: cost grows with days, not deals.
+            let mut d = period.start;
+            while d <= period.end {
+                let curve = phaser.expected_by_curve(t, t.amount, &period, d)?;
+                let by_ms =
+                    if monthly_milestones { template.expected(&period, period_target, unit, d)?.0 } else { curve };
+                daily.push(pb::ExpectedDay {
+                    date: d.format("%Y-%m-%d").to_string(),
+                    expected_by_curve: Some(convert::money(curve, plan.currency)),
+                    expected_by_milestone: Some(convert::money(by_ms, plan.currency)),
+                });
+                d = d.succ_opt().ok_or_else(|| ServiceError::invalid("period", "runs past the calendar's end"))?;
+            }
+        }
+        let milestones =
+            if r.include_daily && monthly_milestones { convert::to_milestones(template) } else { Vec::new() };
         out.push(pb::ExpectedAmount {
+            daily,
+            milestones,
             unit: t.unit.resource_name(),
             period_target: Some(convert::money(period_target, plan.currency)),
             expected_by_curve: Some(convert::money(by_curve, plan.currency)),

@@ -162,6 +162,47 @@ impl TrackingApi {
         Ok(Response::new(pb::ListChildAttainmentsResponse { parent, children: wires.collect() }))
     }
 
+    pub(crate) async fn get_burn_up(
+        &self,
+        who: Identity,
+        request: Request<pb::GetBurnUpRequest>,
+    ) -> Result<Response<pb::BurnUp>, Status> {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
+        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
+        let dims = convert::dimensions(r.dimensions.as_ref());
+        let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, &dims).await?;
+        let sold = rollups::daily(&self.db, &unit.id, period.start, day.min(period.end), &dims).await?;
+        let money = |a| Some(convert::money(a, plan.currency));
+        let mut sold = sold.into_iter().peekable();
+        let mut actual = attain_kit::money::Amount::ZERO;
+        let mut days = Vec::with_capacity(expected.days.len());
+        for (d, by_curve, by_milestone) in expected.days {
+            while let Some((_, a)) = sold.next_if(|(sd, _)| *sd <= d) {
+                actual = actual.checked_add(a).map_err(ServiceError::from)?;
+            }
+            days.push(pb::BurnUpDay {
+                date: d.format("%Y-%m-%d").to_string(),
+                target_to_date: money(by_curve),
+                milestone_to_date: money(by_milestone),
+                actual_to_date: if d <= day { money(actual) } else { None },
+            });
+        }
+        Ok(Response::new(pb::BurnUp {
+            unit: unit.id.resource_name(),
+            period: Some(convert::period(&period)),
+            period_target: money(expected.period_target),
+            days,
+            milestones: expected
+                .milestones
+                .into_iter()
+                .map(|(day_of_period, percent)| attain_proto::attain::target::v1::Milestone { day_of_period, percent })
+                .collect(),
+        }))
+    }
+
     pub(crate) async fn batch_get_actuals(
         &self,
         who: Identity,

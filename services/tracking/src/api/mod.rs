@@ -111,6 +111,9 @@ impl TrackingService for TrackingApi {
     async fn set_gap_analysis(&self, r: Request<pb::SetGapAnalysisRequest>) -> Rpc<pb::PeriodSummary> {
         TrackingApi::set_gap_analysis(self, caller(&r)?, r).await
     }
+    async fn get_burn_up(&self, r: Request<pb::GetBurnUpRequest>) -> Rpc<pb::BurnUp> {
+        TrackingApi::get_burn_up(self, caller(&r)?, r).await
+    }
     async fn list_loss_reasons(&self, r: Request<pb::ListLossReasonsRequest>) -> Rpc<pb::ListLossReasonsResponse> {
         TrackingApi::list_loss_reasons(self, caller(&r)?, r).await
     }

@@ -7,7 +7,7 @@ use attain_kit::{ServiceError, id::Id, money::Amount};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -124,6 +124,36 @@ pub async fn sums(
         }
     }
     Ok(out)
+}
+
+/// One unit's sums per day over an inclusive date range (days without
+/// deals are absent).
+pub async fn daily(
+    db: &impl ConnectionTrait,
+    unit: &Id,
+    from: NaiveDate,
+    to: NaiveDate,
+    dims: &Dimensions,
+) -> Result<Vec<(NaiveDate, Amount)>, ServiceError> {
+    if from > to {
+        return Ok(Vec::new());
+    }
+    let mut q = rollup::Entity::find()
+        .select_only()
+        .column(rollup::Column::Day)
+        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "amount")
+        .filter(rollup::Column::UnitId.eq(unit.as_str()))
+        .filter(rollup::Column::Day.between(from, to))
+        .group_by(rollup::Column::Day)
+        .order_by_asc(rollup::Column::Day);
+    if !dims.product_line.is_empty() {
+        q = q.filter(rollup::Column::ProductLine.eq(dims.product_line.as_str()));
+    }
+    if !dims.customer_type.is_empty() {
+        q = q.filter(rollup::Column::CustomerType.eq(dims.customer_type.as_str()));
+    }
+    let rows: Vec<(NaiveDate, i64)> = q.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(d, a)| (d, Amount::from_minor_units(a))).collect())
 }
 
 /// Recomputes a unit's sums from the raw deal records (for consistency
