@@ -2,9 +2,11 @@
 //! (fanned out to the three services with per-backend deadlines and
 //! partial results) and the caller's identity over gRPC, forwards the
 //! services' own APIs, and serves REST/JSON for the HTTP bindings in the
-//! protos with the OpenAPI document generated from them.
+//! protos with the OpenAPI document generated from them, and the dashboard
+//! web page.
 
 pub mod api;
 pub mod forward;
 pub mod rest;
 pub mod startup;
+pub mod web;

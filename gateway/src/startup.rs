@@ -56,6 +56,7 @@ impl Application {
         let http = axum::Router::new()
             .route("/openapi.json", get(rest::openapi_document))
             .route("/v1/{*path}", any(rest::handle))
+            .merge(crate::web::routes())
             .fallback_service(forwarder)
             .with_state(rest);
         let server = server.add_service(InterceptedService::new(api, auth)).with_fallback(Fallback::new(http));

@@ -81,8 +81,19 @@ pub async fn request(
 ) -> std::io::Result<Reply> {
     let mut reader = send_head(addr, method, path, headers, body).await?;
     let (status, headers) = read_head(&mut reader).await?;
+    // Some servers (chromedriver) keep the connection open despite
+    // `Connection: close`: read exactly Content-Length when it is given.
+    let length = headers.iter().find(|(n, _)| n == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
     let mut raw = Vec::new();
-    reader.read_to_end(&mut raw).await?;
+    match length {
+        Some(n) => {
+            raw.resize(n, 0);
+            reader.read_exact(&mut raw).await?;
+        }
+        None => {
+            reader.read_to_end(&mut raw).await?;
+        }
+    }
     let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
     let body = if chunked { dechunk(&raw) } else { raw };
     Ok(Reply { status, headers, body })
