@@ -157,6 +157,9 @@ async fn up(
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
     let mut gateway_settings = settings("gateway", base_port);
+    // The dashboard cache watches tracking's roll-up changes as a service account.
+    gateway_settings.jobs.service_token =
+        Some(SecretString::from(minter(&secret).mint("svc-gateway", Role::Admin, "", 365 * 24 * 3600)?));
     gateway_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     gateway_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     gateway_settings.upstream.review_url = Some(format!("http://{}", review.local_addr()));

@@ -4,7 +4,7 @@
 //! UNAVAILABLE instead of failing the call. Bad input (a period that does
 //! not parse, a unit out of scope) is still an error.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use attain_kit::{
     ServiceError,
@@ -19,7 +19,10 @@ use attain_proto::attain::{
     target::v1::{self as tpb, org_service_client::OrgServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
+use futures::FutureExt;
 use tonic::{Code, Request, Response, Status, transport::Channel};
+
+use crate::cache::{DashboardCache, Key};
 
 /// The whole dashboard's budget when the caller sets no deadline.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
@@ -32,15 +35,23 @@ pub struct GatewayApi {
     tracking: TrackingServiceClient<Channel>,
     review: ReviewServiceClient<Channel>,
     metrics: Metrics,
+    cache: Arc<DashboardCache>,
 }
 
 impl GatewayApi {
-    pub fn new(target: Channel, tracking: Channel, review: Channel, metrics: Metrics) -> Self {
+    pub fn new(
+        target: Channel,
+        tracking: Channel,
+        review: Channel,
+        metrics: Metrics,
+        cache: Arc<DashboardCache>,
+    ) -> Self {
         Self {
             org: OrgServiceClient::new(target),
             tracking: TrackingServiceClient::new(tracking),
             review: ReviewServiceClient::new(review),
             metrics,
+            cache,
         }
     }
 
@@ -148,7 +159,7 @@ impl GatewayService for GatewayApi {
     }
 
     async fn get_dashboard(&self, r: Request<pb::GetDashboardRequest>) -> Rpc<pb::Dashboard> {
-        caller(&r)?;
+        let who = caller(&r)?;
         let fwd = Forwarded::from_metadata(r.metadata());
         let deadline = tokio::time::Instant::now() + budget(&r).saturating_sub(MARGIN);
         let q = r.into_inner();
@@ -158,6 +169,31 @@ impl GatewayService for GatewayApi {
         if q.period.is_empty() {
             return Err(ServiceError::invalid("period", "is required (e.g. 2024-01)").into());
         }
+        let key = Key {
+            scope: format!("{:?}:{}", who.role, who.unit),
+            unit: q.unit.clone(),
+            period: q.period.clone(),
+            plan: q.plan.clone(),
+            as_of: q.as_of_date.clone(),
+        };
+        let this = self.clone();
+        let fetch = move || async move { this.fetch_dashboard(fwd, deadline, q).await }.boxed();
+        // A caller joining an identical call under way still keeps its own deadline.
+        match tokio::time::timeout_at(deadline + MARGIN, self.cache.get_or_fetch(key, fetch)).await {
+            Ok(d) => d.map(Response::new),
+            Err(_) => Err(Status::deadline_exceeded("the dashboard was not ready within the deadline")),
+        }
+    }
+}
+
+impl GatewayApi {
+    /// The fan-out behind one dashboard.
+    async fn fetch_dashboard(
+        &self,
+        fwd: Forwarded,
+        deadline: tokio::time::Instant,
+        q: pb::GetDashboardRequest,
+    ) -> Result<pb::Dashboard, Status> {
         let unit_f = call(deadline, |left| {
             let mut c = self.org.clone();
             let req = timed(&fwd, tpb::GetUnitRequest { name: q.unit.clone() }, left);
@@ -268,7 +304,7 @@ impl GatewayService for GatewayApi {
         let (latest_review, open_action_items) = review.unwrap_or((None, Vec::new()));
         let (attainment, children) = attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
         let period = attainment.as_ref().and_then(|a| a.period.clone());
-        Ok(Response::new(pb::Dashboard {
+        Ok(pb::Dashboard {
             unit: q.unit.clone(),
             display_name: unit.map(|u| u.display_name).unwrap_or_default(),
             period,
@@ -289,6 +325,6 @@ impl GatewayService for GatewayApi {
             data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
             from_cache: false,
             burn_up,
-        }))
+        })
     }
 }

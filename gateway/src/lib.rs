@@ -6,7 +6,9 @@
 //! web page.
 
 pub mod api;
+pub mod cache;
 pub mod forward;
+pub mod invalidation;
 pub mod rest;
 pub mod startup;
 pub mod web;

@@ -1,6 +1,6 @@
 //! Builds the gateway from settings. It owns no database.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use attain_kit::{
     auth::{AuthInterceptor, JwtVerifier},
@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 
 use crate::{
     api::GatewayApi,
+    cache::DashboardCache,
     forward::Forwarder,
     rest::{self, Rest},
 };
@@ -24,6 +25,7 @@ pub const DEFAULT_PORT: u16 = 50050;
 #[derive(Debug)]
 pub struct Application {
     server: GrpcServer,
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -48,7 +50,19 @@ impl Application {
         );
         let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
         let server = GrpcServer::bind(&settings.server).await?;
-        let api = GatewayApi::new(target, tracking, review, server.metrics());
+        let cache = Arc::new(DashboardCache::new(
+            Duration::from_millis(settings.cache.dashboard_ttl_ms),
+            settings.cache.dashboard_entries,
+        ));
+        let watcher = match (&settings.jobs.service_token, settings.cache.dashboard_ttl_ms) {
+            (_, 0) => None,
+            (Some(token), _) => Some(crate::invalidation::spawn(tracking.clone(), token.clone(), cache.clone())),
+            (None, ttl) => {
+                tracing::info!(ttl_ms = ttl, "no jobs.service_token: cached dashboards live for their TTL only");
+                None
+            }
+        };
+        let api = GatewayApi::new(target, tracking, review, server.metrics(), cache);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let rest = Rest::new(server.local_addr(), max)?;
         // gRPC services first; then REST, the OpenAPI document and the web
@@ -60,7 +74,7 @@ impl Application {
             .fallback_service(forwarder)
             .with_state(rest);
         let server = server.add_service(InterceptedService::new(api, auth)).with_fallback(Fallback::new(http));
-        Ok(Self { server })
+        Ok(Self { server, watcher })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -68,6 +82,10 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        let served = self.server.serve(shutdown).await;
+        if let Some(w) = self.watcher {
+            w.abort();
+        }
+        served
     }
 }

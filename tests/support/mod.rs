@@ -75,6 +75,8 @@ impl Suite {
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
         s.upstream.review_url = url(review.addr);
+        // The service account the gateway watches roll-up changes with.
+        s.jobs.service_token = Some(secrecy::SecretString::from(token("svc-gateway", Role::Admin, "")));
         gateway(&mut s);
         let gateway = start!(attain_gateway::startup::Application, s);
         Self { target, tracking, review, gateway }

@@ -26,6 +26,27 @@ pub struct Settings {
     pub clock: ClockSettings,
     #[serde(default)]
     pub jobs: JobSettings,
+    #[serde(default)]
+    pub cache: CacheSettings,
+}
+
+/// The gateway's dashboard cache.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSettings {
+    /// How long a dashboard may be served from the cache; 0 turns caching
+    /// (but not the coalescing of identical concurrent calls) off. New
+    /// deals invalidate earlier when jobs.service_token lets the gateway
+    /// watch tracking's roll-up changes.
+    pub dashboard_ttl_ms: u64,
+    /// At most this many dashboards are kept.
+    pub dashboard_entries: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self { dashboard_ttl_ms: 5_000, dashboard_entries: 10_000 }
+    }
 }
 
 /// Background work a service does on its own.

@@ -312,6 +312,56 @@ impl TrackingApi {
     }
 }
 
+impl TrackingApi {
+    /// Streams roll-up changes (units whose figures moved) from the
+    /// database change feed: any replica's ingestion reaches every watcher.
+    pub(crate) async fn watch_rollup_changes(
+        &self,
+        who: Identity,
+        request: Request<pb::WatchRollupChangesRequest>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>>, Status>
+    {
+        let fwd = Forwarded::from_metadata(request.metadata());
+        let r = request.into_inner();
+        let unit = if r.unit.is_empty() {
+            if !who.is_admin() {
+                return Err(ServiceError::invalid("unit", "is required unless the caller is an admin").into());
+            }
+            None
+        } else {
+            Some(self.visible(&who, &fwd, "unit", &r.unit).await?.id)
+        };
+        let mut last = crate::storage::rollups::last_change_id(&self.db).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(WATCH_POLL);
+            loop {
+                tick.tick().await;
+                if tx.is_closed() {
+                    return;
+                }
+                match crate::storage::rollups::changes_after(&db, unit.as_ref(), last, 100).await {
+                    Ok(changes) => {
+                        for c in changes {
+                            last = c.id;
+                            let event = pb::WatchRollupChangesResponse {
+                                units: c.units(unit.as_ref()).iter().map(Id::resource_name).collect(),
+                                change_time: Some(convert::timestamp(c.at)),
+                            };
+                            if tx.send(Ok(event)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "roll-up change feed read failed; retrying"),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+    }
+}
+
 fn is_unique_violation(e: &anyhow::Error) -> bool {
     e.downcast_ref::<sea_orm::DbErr>()
         .and_then(sea_orm::DbErr::sql_err)

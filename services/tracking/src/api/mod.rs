@@ -90,6 +90,12 @@ impl TrackingService for TrackingApi {
     ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
         TrackingApi::watch_alerts(self, caller(&r)?, r).await
     }
+    async fn watch_rollup_changes(
+        &self,
+        r: Request<pb::WatchRollupChangesRequest>,
+    ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>> {
+        TrackingApi::watch_rollup_changes(self, caller(&r)?, r).await
+    }
     async fn create_opportunity(&self, r: Request<pb::CreateOpportunityRequest>) -> Rpc<pb::Opportunity> {
         TrackingApi::create_opportunity(self, caller(&r)?, r).await
     }

@@ -4,6 +4,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_create_deals_rollups_alerts;
 mod m20261128_000002_create_opportunities_logs;
+mod m20261128_000003_create_rollup_changes;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(attain_kit::idempotency::Migration),
             Box::new(m20261128_000001_create_deals_rollups_alerts::Migration),
             Box::new(m20261128_000002_create_opportunities_logs::Migration),
+            Box::new(m20261128_000003_create_rollup_changes::Migration),
         ]
     }
 }

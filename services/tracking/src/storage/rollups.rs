@@ -3,7 +3,11 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, id::Id, money::Amount};
+use attain_kit::{
+    ServiceError,
+    id::{Id, decode_path, encode_path},
+    money::Amount,
+};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set,
@@ -35,6 +39,83 @@ pub mod rollup {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod change {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rollup_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The booked paths whose figures moved, encoded and joined by ';':
+        /// "/acme/region-a/rep-1/;/acme/region-a/rep-2/".
+        pub units: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A change of some units' figures: the booked paths (root first) that moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub id: i64,
+    pub paths: Vec<Vec<Id>>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Change {
+    /// The units whose figures moved, from `below` down (all with `None`).
+    pub fn units(&self, below: Option<&Id>) -> Vec<Id> {
+        let mut out: Vec<Id> = Vec::new();
+        for path in &self.paths {
+            let from = match below {
+                None => 0,
+                Some(u) => match path.iter().position(|p| p == u) {
+                    Some(i) => i,
+                    None => continue,
+                },
+            };
+            for id in &path[from..] {
+                if !out.contains(id) {
+                    out.push(id.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The newest change's id (0 when none).
+pub async fn last_change_id(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
+    Ok(change::Entity::find().order_by_desc(change::Column::Id).one(db).await?.map_or(0, |c| c.id))
+}
+
+/// Changes after `after` touching `unit` (every change when `None`), oldest first.
+pub async fn changes_after(
+    db: &impl ConnectionTrait,
+    unit: Option<&Id>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<Change>, ServiceError> {
+    let mut q =
+        change::Entity::find().filter(change::Column::Id.gt(after)).order_by_asc(change::Column::Id).limit(limit);
+    if let Some(u) = unit {
+        q = q.filter(change::Column::Units.contains(format!("/{}/", u.as_str())));
+    }
+    q.all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let paths = c.units.split(';').map(decode_path).collect::<Result<_, _>>()?;
+            Ok(Change { id: c.id, paths, at: c.created_at })
+        })
+        .collect()
 }
 
 /// Adds deals to the roll-ups of every unit on their booked paths. Deltas
@@ -79,6 +160,19 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
         )
         .to_owned();
         rollup::Entity::insert_many(chunk.to_vec()).on_conflict(on_conflict).exec_without_returning(db).await?;
+    }
+    // The change feed row commits (or not) with the roll-ups themselves.
+    let mut touched: Vec<String> = deals.iter().map(|d| encode_path(&d.booked_path)).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    if !touched.is_empty() {
+        change::Entity::insert(change::ActiveModel {
+            units: Set(touched.join(";")),
+            created_at: Set(chrono::Utc::now()),
+            ..Default::default()
+        })
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(())
 }

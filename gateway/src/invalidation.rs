@@ -1,0 +1,59 @@
+//! Keeps the dashboard cache honest: watches tracking's roll-up change
+//! feed (as the service account in jobs.service_token) and drops the
+//! dashboards of every unit whose figures moved. Alerts are evaluated right
+//! after an ingestion commits, so the same units are dropped once more a
+//! moment later. If the feed breaks, the whole cache goes (changes may
+//! have been missed) and the watch reconnects.
+
+use std::{sync::Arc, time::Duration};
+
+use attain_proto::attain::tracking::v1::{WatchRollupChangesRequest, tracking_service_client::TrackingServiceClient};
+use secrecy::{ExposeSecret, SecretString};
+use tonic::transport::Channel;
+
+use crate::cache::DashboardCache;
+
+/// How long after a change its alerts are taken to have settled.
+const ALERTS_SETTLE: Duration = Duration::from_millis(750);
+const RECONNECT: Duration = Duration::from_secs(1);
+
+pub fn spawn(tracking: Channel, token: SecretString, cache: Arc<DashboardCache>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut client = TrackingServiceClient::new(tracking);
+        loop {
+            let mut req = tonic::Request::new(WatchRollupChangesRequest { unit: String::new() });
+            if let Ok(v) = format!("Bearer {}", token.expose_secret()).parse() {
+                req.metadata_mut().insert("authorization", v);
+            }
+            match client.watch_rollup_changes(req).await {
+                Ok(stream) => {
+                    // Whatever changed while we were not watching is unknown.
+                    cache.clear();
+                    let mut stream = stream.into_inner();
+                    loop {
+                        match stream.message().await {
+                            Ok(Some(change)) => {
+                                cache.invalidate(&change.units);
+                                let (cache, units) = (cache.clone(), change.units);
+                                tokio::spawn(async move {
+                                    tokio::time::sleep(ALERTS_SETTLE).await;
+                                    cache.invalidate(&units);
+                                });
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "roll-up change feed broke; reconnecting");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch roll-up changes; dashboards live only for their TTL")
+                }
+            }
+            cache.clear();
+            tokio::time::sleep(RECONNECT).await;
+        }
+    })
+}

@@ -1,0 +1,125 @@
+//! The gateway's dashboard cache end to end: a repeated dashboard comes
+//! from the cache (and says so), a new deal invalidates it through
+//! tracking's roll-up change feed long before its TTL, and identical
+//! concurrent calls cost one fan-out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::{net::SocketAddr, time::Duration};
+
+use attain_kit::{
+    auth::Role,
+    both_backends,
+    http_client::request,
+    testing::{Backend, token},
+};
+use attain_proto::attain::{
+    common::v1::Money,
+    gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use support::Suite;
+use tonic::{Request, transport::Channel};
+
+fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r
+}
+
+fn region(unit: &str) -> Request<pb::GetDashboardRequest> {
+    authed(
+        "wang",
+        Role::Manager,
+        "region-a",
+        pb::GetDashboardRequest { unit: unit.into(), period: "2024-01".into(), ..Default::default() },
+    )
+}
+
+/// How many ListChildAttainments calls tracking has served.
+async fn fan_outs(tracking: SocketAddr) -> u64 {
+    let text = request(tracking, "GET", "/metrics", &[], b"").await.unwrap().text();
+    let prefix =
+        r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/ListChildAttainments"} "#;
+    text.lines().find_map(|l| l.strip_prefix(prefix)).map_or(0, |n| n.parse().unwrap())
+}
+
+async fn the_dashboard_cache(backend: Backend) {
+    // A TTL far longer than the test: only invalidation can explain fresh figures.
+    let suite = Suite::start(backend, |s| s.cache.dashboard_ttl_ms = 600_000).await;
+    suite.seed().await;
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut gw = GatewayServiceClient::new(channel.clone());
+
+    let first = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+    assert!(!first.from_cache);
+    let second = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+    assert!(second.from_cache, "the same dashboard again comes from the cache");
+    assert_eq!(second.data_time, first.data_time, "and says how old its figures are");
+    assert_eq!(second.attainment, first.attainment);
+
+    // Another scope never gets the manager's cached answer: a rep is refused.
+    let rep = gw
+        .get_dashboard(authed(
+            "rep-1",
+            Role::Rep,
+            "rep-1",
+            pb::GetDashboardRequest { unit: "units/region-a".into(), period: "2024-01".into(), ..Default::default() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(rep.code(), tonic::Code::PermissionDenied);
+
+    // A new deal for rep 1 (through the gateway) invalidates region A.
+    let mut tracking = TrackingServiceClient::new(channel);
+    tracking
+        .create_deal(authed(
+            "rep-1",
+            Role::Rep,
+            "rep-1",
+            kpb::CreateDealRequest {
+                deal: Some(kpb::Deal {
+                    rep: "units/rep-1".into(),
+                    amount: Some(Money { currency_code: "CNY".into(), amount: "1500.00".into() }),
+                    close_date: "2024-01-16".into(),
+                    customer: "缓存测试".into(),
+                    ..Default::default()
+                }),
+                request_id: "cache-deal-1".into(),
+            },
+        ))
+        .await
+        .unwrap();
+    let mut fresh = None;
+    for _ in 0..100 {
+        let d = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+        if d.attainment.as_ref().unwrap().actual.as_ref().unwrap().amount == "120500.00" {
+            fresh = Some(d);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fresh = fresh.expect("the new deal reached the cached dashboard through the change feed");
+    assert_ne!(fresh.data_time, first.data_time);
+
+    // Sixteen identical calls at once for an uncached unit: one fan-out.
+    let before = fan_outs(suite.tracking.addr).await;
+    let calls: Vec<_> = (0..16)
+        .map(|_| {
+            let mut gw = gw.clone();
+            tokio::spawn(async move { gw.get_dashboard(region("units/rep-2")).await.unwrap().into_inner() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for c in calls {
+        let d = c.await.unwrap();
+        assert!(d.sections.iter().all(|s| s.state == pb::SectionState::Ok as i32), "{:?}", d.sections);
+        answers.push(d.attainment.unwrap().actual.unwrap().amount);
+    }
+    assert!(answers.iter().all(|a| a == &answers[0] && a == "58000.00"), "{answers:?}");
+    assert_eq!(fan_outs(suite.tracking.addr).await - before, 1, "coalesced into one fan-out");
+}
+
+both_backends!(the_dashboard_cache);
