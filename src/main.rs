@@ -11,6 +11,8 @@ use attain_kit::{
 use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
 
+mod commands;
+
 #[derive(Parser, Debug)]
 #[command(name = "attain", version, about = "Attain sales-target suite")]
 struct Cli {
@@ -39,6 +41,47 @@ enum Command {
         #[arg(long, default_value_t = 50050)]
         base_port: u16,
     },
+    /// Runs one service alone, configured by APP_CONFIG_FILE (or
+    /// config/<service>.toml) and APP__… variables, as in Kubernetes.
+    Serve {
+        #[arg(value_enum)]
+        service: commands::Service,
+    },
+    /// Applies one service's database migrations and exits.
+    Migrate {
+        #[arg(value_enum)]
+        service: commands::Service,
+    },
+    /// Imports deals from a CSV or XLSX file through the gateway, with progress.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "http://127.0.0.1:50050", env = "ATTAIN_GATEWAY")]
+        gateway: String,
+        #[arg(long, env = "ATTAIN_TOKEN")]
+        token: String,
+        /// Check every row, store nothing.
+        #[arg(long)]
+        validate_only: bool,
+        /// Makes a retried import a no-op (default: a new id).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Writes a review's report through the gateway.
+    Report {
+        /// "reviews/{id}" or the bare id.
+        review: String,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ReportFormatArg,
+        #[arg(long, value_enum, default_value = "zh")]
+        lang: LangArg,
+        /// Where to write it (default: the report's own file name).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value = "http://127.0.0.1:50050", env = "ATTAIN_GATEWAY")]
+        gateway: String,
+        #[arg(long, env = "ATTAIN_TOKEN")]
+        token: String,
+    },
     /// Mints a development token (HS256, the data directory's secret).
     Token {
         #[arg(long, value_enum)]
@@ -52,6 +95,18 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         hours: u64,
     },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportFormatArg {
+    Markdown,
+    Xlsx,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LangArg {
+    Zh,
+    En,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -83,6 +138,15 @@ fn main() -> ExitCode {
                 match cli.command {
                     Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, false).await,
                     Command::Demo { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, true).await,
+                    Command::Serve { service } => commands::serve(service).await,
+                    Command::Migrate { service } => commands::migrate(service).await,
+                    Command::Import { file, gateway, token, validate_only, request_id } => {
+                        commands::import(&file, &gateway, &token, validate_only, request_id).await
+                    }
+                    Command::Report { review, format, lang, out, gateway, token } => {
+                        let markdown = format == ReportFormatArg::Markdown;
+                        commands::report(&review, markdown, lang == LangArg::En, out.as_deref(), &gateway, &token).await
+                    }
                     Command::Token { role, unit, person, hours } => {
                         let secret = dev_secret(&cli.data_dir)?;
                         println!("{}", minter(&secret).mint(&person, role.into(), &unit, hours * 3600)?);
@@ -166,6 +230,8 @@ async fn up(
     let gateway = attain_gateway::startup::Application::build(gateway_settings).await.context("gateway")?;
 
     println!("Attain is up (data in {}):", data_dir.display());
+    println!("  dashboard http://{}/", gateway.local_addr());
+    println!("  REST      http://{}/v1/… (OpenAPI: /openapi.json)", gateway.local_addr());
     println!("  gateway   grpc://{}", gateway.local_addr());
     println!("  target    grpc://{}", target.local_addr());
     println!("  tracking  grpc://{}", tracking.local_addr());

@@ -112,6 +112,74 @@ async fn demo_loads_the_guides_example() {
     let a = TrackingServiceClient::new(channel).get_attainment(request).await.unwrap().into_inner();
     assert_eq!((a.actual.unwrap().amount.as_str(), a.target.unwrap().amount.as_str()), ("40000.00", "100000.00"));
     assert_eq!(a.status, attain_proto::attain::common::v1::Status::Red as i32);
+
+    // `attain import` through the gateway: a good file, then a bad row.
+    let attain = |args: &[&str]| {
+        let mut all = vec!["--data-dir", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Command::new(env!("CARGO_BIN_EXE_attain")).args(all).env("RUST_LOG", "off").output().unwrap()
+    };
+    let admin = String::from_utf8(attain(&["token", "--role", "admin", "--person", "ops"]).stdout).unwrap();
+    let gateway = format!("http://127.0.0.1:{base}");
+    let csv = data.join("january.csv");
+    std::fs::write(&csv, "rep,date,amount,customer,request id\nrep-1,2024-01-16,5000.00,命令行客户,cli-1\n").unwrap();
+    let out = attain(&["import", csv.to_str().unwrap(), "--gateway", &gateway, "--token", admin.trim()]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("1 rows imported"), "{stdout}");
+    assert!(stderr.contains("100%"), "a progress bar: {stderr}");
+    let mut request = tonic::Request::new(GetAttainmentRequest {
+        unit: "units/rep-1".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
+    let channel = tonic::transport::Channel::from_shared(gateway.clone()).unwrap().connect().await.unwrap();
+    let a = TrackingServiceClient::new(channel.clone()).get_attainment(request).await.unwrap().into_inner();
+    assert_eq!(a.actual.unwrap().amount, "45000.00");
+    std::fs::write(&csv, "rep,date,amount\nrep-1,2024-01-16,lots\n").unwrap();
+    let out = attain(&["import", csv.to_str().unwrap(), "--gateway", &gateway, "--token", admin.trim()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("row 2") && stderr.contains("amount"), "{stderr}");
+
+    // `attain report`: region A's January review as XLSX and Markdown.
+    use attain_proto::attain::review::v1::{ListReviewsRequest, review_service_client::ReviewServiceClient};
+    let mut request = tonic::Request::new(ListReviewsRequest { unit: "units/region-a".into(), ..Default::default() });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", admin.trim()).parse().unwrap());
+    let reviews = ReviewServiceClient::new(channel).list_reviews(request).await.unwrap().into_inner();
+    let review = &reviews.reviews.iter().find(|r| r.unit == "units/region-a").unwrap().name;
+    let xlsx = data.join("report.xlsx");
+    let out = attain(&[
+        "report",
+        review,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().unwrap(),
+        "--gateway",
+        &gateway,
+        "--token",
+        admin.trim(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&std::fs::read(&xlsx).unwrap()[..2], b"PK", "an XLSX (zip) file");
+    let md = data.join("report.md");
+    let out = attain(&[
+        "report",
+        review,
+        "--lang",
+        "en",
+        "--out",
+        md.to_str().unwrap(),
+        "--gateway",
+        &gateway,
+        "--token",
+        admin.trim(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&md).unwrap().contains("Region A"));
+
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
@@ -143,5 +211,48 @@ fn bad_starts_fail_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("cannot create data directory"), "{err}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// One service alone (`attain serve`, `attain migrate`) takes its
+/// configuration from APP__… variables; a bad key or an unreachable
+/// database fails clearly, without a panic.
+#[test]
+fn one_service_alone_and_its_migrations() {
+    let data = std::env::temp_dir().join(format!("attain-alone-{}", std::process::id()));
+    std::fs::create_dir_all(&data).unwrap();
+    let db = format!("sqlite://{}/target.db?mode=rwc", data.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["migrate", "target"])
+        .env("APP__DATABASE__URL", &db)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("target: migrations applied"));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["serve", "target"])
+        .env("APP__DATABASE__URL", &db)
+        .env("APP__SERVER__PORTT", "1")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("portt"), "names the unknown key: {err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["serve", "tracking"])
+        .env("APP__DATABASE__URL", "postgres://postgres@127.0.0.1:1/nowhere")
+        .env("APP__DATABASE__CONNECT_TIMEOUT_MS", "2000")
+        .env("APP__UPSTREAM__TARGET_URL", "http://127.0.0.1:1")
+        .env("APP__AUTH__HS256_SECRET", "x-secret-for-this-test-only-0123")
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("database") && !err.contains("panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&data);
 }
