@@ -14,12 +14,26 @@ use crate::server::REQUEST_ID_HEADER;
 
 /// A channel to `url` that connects on first use and reconnects after
 /// failures (so a service starts even when its upstream is not up yet).
+///
+/// Several comma-separated URLs (replicas without a load balancer in
+/// front, e.g. two processes on one machine) are balanced over.
 pub fn channel(name: &str, url: &str) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| anyhow::anyhow!("upstream.{name}_url {url:?} is not a URL: {e}"))?
-        .connect_timeout(Duration::from_secs(3))
-        .tcp_nodelay(true);
-    Ok(endpoint.connect_lazy())
+    let endpoints = url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            Ok(Endpoint::from_shared(u.to_owned())
+                .map_err(|e| anyhow::anyhow!("upstream.{name}_url {u:?} is not a URL: {e}"))?
+                .connect_timeout(Duration::from_secs(3))
+                .tcp_nodelay(true))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    match endpoints.len() {
+        0 => anyhow::bail!("upstream.{name}_url is empty"),
+        1 => Ok(endpoints.into_iter().next().map(|e| e.connect_lazy()).ok_or_else(|| anyhow::anyhow!("no URL"))?),
+        _ => Ok(Channel::balance_list(endpoints.into_iter())),
+    }
 }
 
 /// The headers of an incoming call worth passing on.

@@ -39,6 +39,14 @@ impl Prepared {
     }
 }
 
+/// Why a deal's rep could not be looked up.
+#[derive(Debug, Clone)]
+struct LookupError {
+    /// The target service hid it from the caller (out of scope).
+    hidden: bool,
+    why: String,
+}
+
 /// Who may record deals for a rep: an admin, a manager above it, the rep.
 pub(crate) fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
     match who.role {
@@ -55,18 +63,23 @@ fn hidden(name: &str) -> ServiceError {
 /// Per-call caches of what the target service told us.
 #[derive(Default)]
 pub(crate) struct Lookups {
-    units: HashMap<Id, Result<UnitInfo, String>>,
+    units: HashMap<Id, Result<UnitInfo, LookupError>>,
     plans: Option<Vec<PlanInfo>>,
 }
 
 impl TrackingApi {
-    async fn lookup_unit(&self, fwd: &Forwarded, cache: &mut Lookups, id: &Id) -> Result<UnitInfo, String> {
+    async fn lookup_unit(&self, fwd: &Forwarded, cache: &mut Lookups, id: &Id) -> Result<UnitInfo, LookupError> {
         if let Some(hit) = cache.units.get(id) {
             return hit.clone();
         }
         let got = self.target.unit(fwd, id).await.map_err(|e| match e {
-            ServiceError::Upstream(s) => format!("{}: {}", id.resource_name(), s.message()),
-            other => other.to_string(),
+            ServiceError::Upstream(s) if s.code() == tonic::Code::PermissionDenied => {
+                LookupError { hidden: true, why: s.message().to_owned() }
+            }
+            ServiceError::Upstream(s) => {
+                LookupError { hidden: false, why: format!("{}: {}", id.resource_name(), s.message()) }
+            }
+            other => LookupError { hidden: false, why: other.to_string() },
         });
         cache.units.insert(id.clone(), got.clone());
         got
@@ -104,10 +117,11 @@ impl TrackingApi {
             .ok_or_else(|| ServiceError::invalid(format!("{field}.request_id"), "is required"))?;
         let new = convert::new_deal(&format!("{field}.deal"), r.deal.as_ref())?;
         new.check(&format!("{field}.deal"), self.clock.today())?;
-        let rep = self
-            .lookup_unit(fwd, cache, &new.rep)
-            .await
-            .map_err(|why| ServiceError::invalid(format!("{field}.deal.rep"), why))?;
+        let rep = self.lookup_unit(fwd, cache, &new.rep).await.map_err(|e| match e.hidden {
+            // Out of scope (or missing, which non-admins cannot tell apart).
+            true => ServiceError::PermissionDenied(format!("{field}.deal.rep: {}", e.why)),
+            false => ServiceError::invalid(format!("{field}.deal.rep"), e.why),
+        })?;
         if !rep.is_rep {
             return Err(ServiceError::invalid(
                 format!("{field}.deal.rep"),

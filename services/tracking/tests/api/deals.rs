@@ -306,7 +306,7 @@ async fn reps_see_only_their_own(backend: Backend) {
     let missing = rep2.get_deal(pb::GetDealRequest { name: "deals/nope".into() }).await.unwrap_err();
     assert_eq!(missing.code(), Code::PermissionDenied, "out of scope and missing look the same");
     let err = rep2.create_deal(deal("rep-1", "1.00", "2024-01-09", "theirs")).await.unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument, "rep 2 cannot even see rep 1: {err:?}");
+    assert_eq!(err.code(), Code::PermissionDenied, "rep 2 cannot even see rep 1: {err:?}");
     assert_eq!(
         rep2.get_attainment(pb::GetAttainmentRequest {
             unit: "units/rep-1".into(),
