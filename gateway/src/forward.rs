@@ -85,7 +85,15 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
         Box::pin(async move {
             match backend.oneshot(outgoing).await {
                 Ok(response) => Ok(response.map(axum::body::Body::new)),
-                Err(e) => Ok(reply(Status::unavailable(format!("the backend for {path} is unavailable: {e}")))),
+                Err(e) => {
+                    let mut why = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        why.push_str(&format!(": {s}"));
+                        source = s.source();
+                    }
+                    Ok(reply(Status::unavailable(format!("the backend for {path} is unavailable: {why}"))))
+                }
             }
         })
     }

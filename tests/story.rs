@@ -1,0 +1,454 @@
+//! DESIGN §6 end to end, through the gateway only, with every service a
+//! separate process (`attain serve …`) on its own PostgreSQL database — and
+//! tracking as two replicas (two processes, two ports, one database) that
+//! the gateway balances over. Then the role × call × owner matrix: ADMIN,
+//! a region MANAGER, a REP and a VIEWER against their own unit, a unit in
+//! their subtree and a sibling, every cell asserted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use attain_kit::{
+    auth::Role,
+    testing::{Backend, TEST_SECRET, fresh_database_url, token},
+};
+use attain_proto::attain::{
+    common::v1::Money,
+    gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient},
+    review::v1::{self as rpb, review_service_client::ReviewServiceClient},
+    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use tonic::{Code, Request, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// A child process killed when the test ends, however it ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve(service: &str, port: u16, dir: &std::path::Path, env: &[(&str, String)]) -> Proc {
+    let child = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["serve", service])
+        .current_dir(dir)
+        .env("APP__SERVER__PORT", port.to_string())
+        .env("APP__AUTH__HS256_SECRET", TEST_SECRET)
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Proc(child)
+}
+
+async fn channel(port: u16) -> Channel {
+    Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap()
+}
+
+async fn wait_healthy(port: u16) {
+    let started = Instant::now();
+    loop {
+        if let Ok(c) = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await {
+            let check = HealthClient::new(c).check(HealthCheckRequest { service: String::new() }).await;
+            if check.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
+                return;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "port {port} never became healthy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r
+}
+
+fn admin<T>(msg: T) -> Request<T> {
+    as_("ops", Role::Admin, "", msg)
+}
+
+fn manager<T>(msg: T) -> Request<T> {
+    as_("wang", Role::Manager, "region-a", msg)
+}
+
+fn cny(a: &str) -> Option<Money> {
+    Some(Money { currency_code: "CNY".into(), amount: a.into() })
+}
+
+fn amount(m: &Option<Money>) -> &str {
+    m.as_ref().map_or("", |m| m.amount.as_str())
+}
+
+fn deal(rep: &str, amount: &str, request_id: &str) -> kpb::CreateDealRequest {
+    kpb::CreateDealRequest {
+        deal: Some(kpb::Deal {
+            rep: format!("units/{rep}"),
+            amount: cny(amount),
+            close_date: "2024-01-16".into(),
+            customer: "客户".into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
+}
+
+/// The next event of a watch, within a few seconds.
+async fn next_alert(stream: &mut tonic::Streaming<kpb::WatchAlertsResponse>, unit: &str) -> kpb::Alert {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let got = tokio::time::timeout(left, stream.message()).await.expect("an alert event in time").unwrap();
+        let alert = got.expect("the watch stays open").alert.unwrap();
+        if alert.unit == unit {
+            return alert;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_story_through_the_gateway_with_separate_processes() {
+    let dir = std::env::temp_dir().join(format!("attain-story-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (target_db, tracking_db, review_db) = (
+        fresh_database_url(Backend::Postgres).await,
+        fresh_database_url(Backend::Postgres).await,
+        fresh_database_url(Backend::Postgres).await,
+    );
+    let (pt, pk1, pk2, pr, pg) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let trackings = format!("{},{}", url(pk1), url(pk2));
+    let today = ("APP__CLOCK__TODAY", "2024-01-16".to_owned());
+    let _target = serve("target", pt, &dir, &[("APP__DATABASE__URL", target_db)]);
+    wait_healthy(pt).await;
+    let tracking_env =
+        |db: &str| vec![("APP__DATABASE__URL", db.to_owned()), ("APP__UPSTREAM__TARGET_URL", url(pt)), today.clone()];
+    let _k1 = serve("tracking", pk1, &dir, &tracking_env(&tracking_db));
+    wait_healthy(pk1).await;
+    let _k2 = serve("tracking", pk2, &dir, &tracking_env(&tracking_db));
+    wait_healthy(pk2).await;
+    let _review = serve(
+        "review",
+        pr,
+        &dir,
+        &[
+            ("APP__DATABASE__URL", review_db),
+            ("APP__UPSTREAM__TARGET_URL", url(pt)),
+            ("APP__UPSTREAM__TRACKING_URL", trackings.clone()),
+            today.clone(),
+        ],
+    );
+    let _gateway = serve(
+        "gateway",
+        pg,
+        &dir,
+        &[
+            ("APP__UPSTREAM__TARGET_URL", url(pt)),
+            ("APP__UPSTREAM__TRACKING_URL", trackings),
+            ("APP__UPSTREAM__REVIEW_URL", url(pr)),
+            ("APP__JOBS__SERVICE_TOKEN", token("svc-gateway", Role::Admin, "")),
+        ],
+    );
+    for p in [pr, pg] {
+        wait_healthy(p).await;
+    }
+
+    // Steps 1–6 set up through the gateway alone: the gateway's address
+    // stands for all three services.
+    let gw_addr: std::net::SocketAddr = format!("127.0.0.1:{pg}").parse().unwrap();
+    attain::demo::seed(gw_addr, gw_addr, gw_addr, token("ops", Role::Admin, "")).await.unwrap();
+    let gw = channel(pg).await;
+    let mut targets = TargetServiceClient::new(gw.clone());
+    let mut tracking = TrackingServiceClient::new(gw.clone());
+    let mut reviews = ReviewServiceClient::new(gw.clone());
+    let mut org = OrgServiceClient::new(gw.clone());
+    let target_of = |unit: &str| tpb::GetTargetRequest { name: format!("plans/fy2024/targets/{unit}"), as_of: None };
+
+    // 1–2. 10,000,000 top target; regions 30/25/20/15%, 1,000,000 in reserve.
+    let top = targets.get_target(admin(target_of("acme"))).await.unwrap().into_inner();
+    assert_eq!(amount(&top.amount), "10000000.00");
+    let mut regions = Vec::new();
+    for r in ["region-a", "region-b", "region-c", "region-d"] {
+        regions.push(amount(&targets.get_target(admin(target_of(r))).await.unwrap().into_inner().amount).to_owned());
+    }
+    assert_eq!(regions, ["3000000.00", "2500000.00", "2000000.00", "1500000.00"]);
+    // 3. Region A's reps; the new hire gets less than the senior rep.
+    let mut reps = Vec::new();
+    for r in ["rep-1", "rep-2", "rep-3"] {
+        reps.push(amount(&targets.get_target(admin(target_of(r))).await.unwrap().into_inner().amount).to_owned());
+    }
+    assert_eq!(reps, ["1200000.00", "1000000.00", "800000.00"]);
+    // 4. Rep 1's quarters and January.
+    let mut quarters = Vec::new();
+    for p in ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2024-01"] {
+        let q = targets
+            .query_period_targets(admin(tpb::QueryPeriodTargetsRequest {
+                plan: "plans/fy2024".into(),
+                unit: "units/rep-1".into(),
+                period: p.into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        quarters.push(amount(&q.targets.iter().find(|t| t.unit == "units/rep-1").unwrap().amount).to_owned());
+    }
+    assert_eq!(quarters, ["300000.00", "350000.00", "250000.00", "300000.00", "100000.00"]);
+
+    // 5. Rep 1 is RED on the 16th. Watchers through the gateway and on each
+    //    tracking replica directly all see the alert resolve when more
+    //    deals come in (through the gateway, to either replica).
+    let open = tracking
+        .list_alerts(manager(kpb::ListAlertsRequest {
+            unit: "units/rep-1".into(),
+            state: kpb::AlertState::Open as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(open.alerts.iter().any(|a| a.severity == attain_proto::attain::common::v1::Status::Red as i32));
+    let watch = |c: Channel| async move {
+        TrackingServiceClient::new(c)
+            .watch_alerts(manager(kpb::WatchAlertsRequest { unit: "units/region-a".into(), include_open: false }))
+            .await
+            .unwrap()
+            .into_inner()
+    };
+    let mut via_gateway = watch(gw.clone()).await;
+    let mut on_k1 = watch(channel(pk1).await).await;
+    let mut on_k2 = watch(channel(pk2).await).await;
+    tracking.create_deal(as_("rep-1", Role::Rep, "rep-1", deal("rep-1", "15000.00", "story-more-1"))).await.unwrap();
+    for w in [&mut via_gateway, &mut on_k1, &mut on_k2] {
+        let a = next_alert(w, "units/rep-1").await;
+        assert_eq!(a.state, kpb::AlertState::Resolved as i32, "{a:?}");
+    }
+    // Both replicas serve the same figures.
+    let mut figures = Vec::new();
+    for p in [pk1, pk2] {
+        let a = TrackingServiceClient::new(channel(p).await)
+            .get_attainment(manager(kpb::GetAttainmentRequest {
+                unit: "units/rep-1".into(),
+                period: "2024-01".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        figures.push((amount(&a.actual).to_owned(), amount(&a.target).to_owned(), a.status));
+    }
+    assert_eq!(figures[0], figures[1]);
+    assert_eq!(figures[0].0, "55000.00");
+
+    // 6. Region A's January review: figures, loss reasons, a report, a
+    //    February suggestion.
+    let list = reviews
+        .list_reviews(manager(rpb::ListReviewsRequest { unit: "units/region-a".into(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let review = list.reviews.iter().find(|r| r.unit == "units/region-a").unwrap().name.clone();
+    let brief = reviews
+        .refresh_brief(manager(rpb::RefreshBriefRequest { name: review.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .brief
+        .unwrap();
+    assert_eq!(brief.members.len(), 3);
+    let report = reviews
+        .generate_report(manager(rpb::GenerateReportRequest {
+            name: review.clone(),
+            format: rpb::ReportFormat::Markdown as i32,
+            language: attain_proto::attain::common::v1::Language::En as i32,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(report.content).unwrap();
+    assert!(text.contains("Region A") && text.to_lowercase().contains("price"), "{text}");
+    let suggestion = reviews
+        .get_suggestion(manager(rpb::GetSuggestionRequest { name: review.clone(), growth_rate: String::new() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(suggestion.next_period.unwrap().expression, "2024-02");
+    assert!(!amount(&suggestion.amount).is_empty());
+
+    // 7. A −10% policy adjustment for rep 1: the requester cannot approve
+    //    it, the region manager does; target, history and region change.
+    let adj = targets
+        .create_adjustment(as_(
+            "rep-1",
+            Role::Rep,
+            "rep-1",
+            tpb::CreateAdjustmentRequest {
+                parent: "plans/fy2024".into(),
+                adjustment: Some(tpb::Adjustment {
+                    target: "plans/fy2024/targets/rep-1".into(),
+                    change: Some(tpb::adjustment::Change::ChangePercent("-10".into())),
+                    reason: tpb::AdjustmentReason::Policy as i32,
+                    justification: "渠道政策调整".into(),
+                    redistribution: tpb::Redistribution::ParentAbsorbs as i32,
+                    ..Default::default()
+                }),
+                request_id: "story-adjust-1".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let approve = |(person, role, unit): (&str, Role, &str), adj: &tpb::Adjustment| {
+        as_(
+            person,
+            role,
+            unit,
+            tpb::ApproveAdjustmentRequest {
+                name: adj.name.clone(),
+                etag: adj.etag.clone(),
+                note: "ok".into(),
+                request_id: format!("approve-by-{person}"),
+            },
+        )
+    };
+    let own = targets.approve_adjustment(approve(("rep-1", Role::Rep, "rep-1"), &adj)).await.unwrap_err();
+    assert_eq!(own.code(), Code::PermissionDenied);
+    let done =
+        targets.approve_adjustment(approve(("wang", Role::Manager, "region-a"), &adj)).await.unwrap().into_inner();
+    assert_eq!(done.state, tpb::AdjustmentState::Approved as i32);
+    assert_eq!(amount(&targets.get_target(admin(target_of("rep-1"))).await.unwrap().into_inner().amount), "1080000.00");
+    assert_eq!(
+        amount(&targets.get_target(admin(target_of("region-a"))).await.unwrap().into_inner().amount),
+        "2880000.00"
+    );
+    let history = targets
+        .list_target_revisions(admin(tpb::ListTargetRevisionsRequest {
+            parent: "plans/fy2024/targets/rep-1".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(history.revisions.len() >= 2, "{:?}", history.revisions);
+
+    // 8. The role × call × owner matrix. A rep in region B makes the
+    //    sibling cells for writes.
+    org.create_unit(admin(tpb::CreateUnitRequest {
+        unit: Some(tpb::Unit {
+            parent: "units/region-b".into(),
+            kind: tpb::UnitKind::Rep as i32,
+            display_name: "Rep B1".into(),
+            ..Default::default()
+        }),
+        unit_id: "rep-b1".into(),
+        request_id: "story-rep-b1".into(),
+    }))
+    .await
+    .unwrap();
+    matrix(gw).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Dashboard,
+    Attainment,
+    Target,
+    Reviews,
+    WriteDeal,
+}
+
+/// `Ok` or the refusal's code.
+async fn attempt(gw: &Channel, who: (&str, Role, &str), call: Call, unit: &str, n: usize) -> Result<(), Code> {
+    let (person, role, scope) = who;
+    let unit_name = format!("units/{unit}");
+    let r = match call {
+        Call::Dashboard => GatewayServiceClient::new(gw.clone())
+            .get_dashboard(as_(
+                person,
+                role,
+                scope,
+                GetDashboardRequest { unit: unit_name, period: "2024-01".into(), ..Default::default() },
+            ))
+            .await
+            .map(drop),
+        Call::Attainment => TrackingServiceClient::new(gw.clone())
+            .get_attainment(as_(
+                person,
+                role,
+                scope,
+                kpb::GetAttainmentRequest { unit: unit_name, period: "2024-01".into(), ..Default::default() },
+            ))
+            .await
+            .map(drop),
+        Call::Target => TargetServiceClient::new(gw.clone())
+            .get_target(as_(
+                person,
+                role,
+                scope,
+                tpb::GetTargetRequest { name: format!("plans/fy2024/targets/{unit}"), as_of: None },
+            ))
+            .await
+            .map(drop),
+        Call::Reviews => ReviewServiceClient::new(gw.clone())
+            .list_reviews(as_(person, role, scope, rpb::ListReviewsRequest { unit: unit_name, ..Default::default() }))
+            .await
+            .map(drop),
+        Call::WriteDeal => TrackingServiceClient::new(gw.clone())
+            .create_deal(as_(person, role, scope, deal(unit, "10.00", &format!("matrix-{person}-{unit}-{n}"))))
+            .await
+            .map(drop),
+    };
+    r.map_err(|s| s.code())
+}
+
+async fn matrix(gw: Channel) {
+    use Call::*;
+    const OK: Result<(), Code> = Ok(());
+    const NO: Result<(), Code> = Err(Code::PermissionDenied);
+    let admin = ("ops", Role::Admin, "");
+    let manager = ("wang", Role::Manager, "region-a");
+    let rep = ("rep-1", Role::Rep, "rep-1");
+    let viewer = ("audit", Role::Viewer, "region-a");
+    // (who, owner cell, unit read, rep written for, [Dashboard, Attainment, Target, Reviews, WriteDeal])
+    let cells: Vec<((&str, Role, &str), &str, &str, &str, [Result<(), Code>; 5])> = vec![
+        (admin, "own", "acme", "rep-1", [OK, OK, OK, OK, OK]),
+        (admin, "subtree", "region-a", "rep-2", [OK, OK, OK, OK, OK]),
+        (admin, "sibling", "region-b", "rep-b1", [OK, OK, OK, OK, OK]),
+        (manager, "own", "region-a", "rep-1", [OK, OK, OK, OK, OK]),
+        (manager, "subtree", "rep-1", "rep-2", [OK, OK, OK, OK, OK]),
+        (manager, "sibling", "region-b", "rep-b1", [NO, NO, NO, NO, NO]),
+        (rep, "own", "rep-1", "rep-1", [OK, OK, OK, OK, OK]),
+        (rep, "parent", "region-a", "rep-2", [NO, NO, NO, NO, NO]),
+        (rep, "sibling", "rep-2", "rep-b1", [NO, NO, NO, NO, NO]),
+        (viewer, "own", "region-a", "rep-1", [OK, OK, OK, OK, NO]),
+        (viewer, "subtree", "rep-1", "rep-2", [OK, OK, OK, OK, NO]),
+        (viewer, "sibling", "region-b", "rep-b1", [NO, NO, NO, NO, NO]),
+    ];
+    let mut wrong = Vec::new();
+    for (n, (who, cell, read, write, expected)) in cells.into_iter().enumerate() {
+        for (call, want) in [Dashboard, Attainment, Target, Reviews, WriteDeal].into_iter().zip(expected) {
+            let unit = if call == WriteDeal { write } else { read };
+            let got = attempt(&gw, who, call, unit, n).await;
+            if got != want {
+                wrong.push(format!("{:?} {cell} ({unit}) {call:?}: expected {want:?}, got {got:?}", who.1));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "matrix cells wrong:\n{}", wrong.join("\n"));
+}
