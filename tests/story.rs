@@ -373,8 +373,12 @@ enum Call {
     WriteDeal,
 }
 
+/// A caller: person, role, scope unit.
+type Who = (&'static str, Role, &'static str);
 /// `Ok` or the refusal's code.
-async fn attempt(gw: &Channel, who: (&str, Role, &str), call: Call, unit: &str, n: usize) -> Result<(), Code> {
+type Outcome = Result<(), Code>;
+
+async fn attempt(gw: &Channel, who: Who, call: Call, unit: &str, n: usize) -> Outcome {
     let (person, role, scope) = who;
     let unit_name = format!("units/{unit}");
     let r = match call {
@@ -419,14 +423,14 @@ async fn attempt(gw: &Channel, who: (&str, Role, &str), call: Call, unit: &str, 
 
 async fn matrix(gw: Channel) {
     use Call::*;
-    const OK: Result<(), Code> = Ok(());
-    const NO: Result<(), Code> = Err(Code::PermissionDenied);
+    const OK: Outcome = Ok(());
+    const NO: Outcome = Err(Code::PermissionDenied);
     let admin = ("ops", Role::Admin, "");
     let manager = ("wang", Role::Manager, "region-a");
     let rep = ("rep-1", Role::Rep, "rep-1");
     let viewer = ("audit", Role::Viewer, "region-a");
     // (who, owner cell, unit read, rep written for, [Dashboard, Attainment, Target, Reviews, WriteDeal])
-    let cells: Vec<((&str, Role, &str), &str, &str, &str, [Result<(), Code>; 5])> = vec![
+    let cells: Vec<(Who, &str, &str, &str, [Outcome; 5])> = vec![
         (admin, "own", "acme", "rep-1", [OK, OK, OK, OK, OK]),
         (admin, "subtree", "region-a", "rep-2", [OK, OK, OK, OK, OK]),
         (admin, "sibling", "region-b", "rep-b1", [OK, OK, OK, OK, OK]),
