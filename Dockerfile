@@ -4,6 +4,8 @@
 #   docker build --target tracking -t attain-tracking .
 #   docker build --target review   -t attain-review .
 #   docker build --target gateway  -t attain-gateway .
+# Each image also carries the `attain` CLI: Kubernetes runs
+# `attain migrate <service>` from it in an init container (k8s/).
 # (No Docker engine runs where Attain is developed; this file is kept simple
 # and is not built in CI.)
 
@@ -29,21 +31,21 @@ ENV APP__SERVER__HOST=0.0.0.0 \
 WORKDIR /app
 
 FROM runtime AS target
-COPY --from=build /out/attain-target /app/
+COPY --from=build /out/attain-target /out/attain /app/
 EXPOSE 50051
 ENTRYPOINT ["/app/attain-target"]
 
 FROM runtime AS tracking
-COPY --from=build /out/attain-tracking /app/
+COPY --from=build /out/attain-tracking /out/attain /app/
 EXPOSE 50052
 ENTRYPOINT ["/app/attain-tracking"]
 
 FROM runtime AS review
-COPY --from=build /out/attain-review /app/
+COPY --from=build /out/attain-review /out/attain /app/
 EXPOSE 50053
 ENTRYPOINT ["/app/attain-review"]
 
 FROM runtime AS gateway
-COPY --from=build /out/attain-gateway /app/
+COPY --from=build /out/attain-gateway /out/attain /app/
 EXPOSE 50050
 ENTRYPOINT ["/app/attain-gateway"]

@@ -1,0 +1,212 @@
+//! The Kubernetes manifests as rendered (`kubectl kustomize` of each
+//! overlay) keep the deployment's invariants: every container non-root,
+//! read-only, without capabilities, with limits; every Attain container with
+//! gRPC startup/readiness/liveness probes, a preStop pause and worker
+//! threads from its CPU limit; every pod selected by a NetworkPolicy and the
+//! default deny; a Service port named grpc, an HPA and a PDB per service;
+//! migrations before start; each service's ConfigMap a valid configuration.
+//! (`.ci/run` also validates the same output against the Kubernetes schema.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+
+use serde_yaml::Value;
+
+const SERVICES: [(&str, u16); 4] = [("target", 50051), ("tracking", 50052), ("review", 50053), ("gateway", 50050)];
+
+fn render(overlay: &str) -> Vec<Value> {
+    let dir = format!("{}/k8s/overlays/{overlay}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new("kubectl")
+        .args(["kustomize", &dir])
+        .output()
+        .unwrap_or_else(|e| panic!("kubectl is needed to render k8s/ ({e}); .ci/run checks for it"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
+}
+
+fn kind(doc: &Value) -> &str {
+    doc["kind"].as_str().unwrap_or("")
+}
+
+fn name(doc: &Value) -> &str {
+    doc["metadata"]["name"].as_str().unwrap_or("")
+}
+
+fn of_kind<'a>(docs: &'a [Value], k: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| kind(d) == k).collect()
+}
+
+fn seq(v: &Value) -> Vec<&Value> {
+    v.as_sequence().map(|s| s.iter().collect()).unwrap_or_default()
+}
+
+/// Whether a selector's matchLabels all hold for `labels` (an empty
+/// selector matches every pod).
+fn selects(selector: &Value, labels: &Value) -> bool {
+    match selector["matchLabels"].as_mapping() {
+        None => selector.as_mapping().is_none_or(|m| m.is_empty()),
+        Some(m) => m.iter().all(|(k, v)| labels[k.as_str().unwrap()] == *v),
+    }
+}
+
+fn check(overlay: &str) {
+    let docs = render(overlay);
+    let workloads: Vec<&Value> = docs.iter().filter(|d| matches!(kind(d), "Deployment" | "StatefulSet")).collect();
+    assert!(workloads.len() >= 4, "{overlay}: {} workloads", workloads.len());
+    let policies = of_kind(&docs, "NetworkPolicy");
+    let mut problems = Vec::new();
+
+    for w in &workloads {
+        let pod = &w["spec"]["template"]["spec"];
+        let labels = &w["spec"]["template"]["metadata"]["labels"];
+        let who = format!("{overlay}/{}", name(w));
+        let pod_non_root = pod["securityContext"]["runAsNonRoot"] == Value::Bool(true);
+        if pod["automountServiceAccountToken"] != Value::Bool(false) {
+            problems.push(format!("{who}: mounts a service account token"));
+        }
+        let containers: Vec<(&Value, bool)> = seq(&pod["containers"])
+            .into_iter()
+            .map(|c| (c, false))
+            .chain(seq(&pod["initContainers"]).into_iter().map(|c| (c, true)))
+            .collect();
+        for (c, init) in containers {
+            let cw = format!("{who}/{}", c["name"].as_str().unwrap_or("?"));
+            let sc = &c["securityContext"];
+            if !(pod_non_root || sc["runAsNonRoot"] == Value::Bool(true)) {
+                problems.push(format!("{cw}: may run as root"));
+            }
+            if sc["readOnlyRootFilesystem"] != Value::Bool(true) {
+                problems.push(format!("{cw}: writable root filesystem"));
+            }
+            if sc["allowPrivilegeEscalation"] != Value::Bool(false) {
+                problems.push(format!("{cw}: privilege escalation allowed"));
+            }
+            if !seq(&sc["capabilities"]["drop"]).iter().any(|v| v.as_str() == Some("ALL")) {
+                problems.push(format!("{cw}: capabilities not dropped"));
+            }
+            for r in ["cpu", "memory"] {
+                if c["resources"]["limits"][r].is_null() || c["resources"]["requests"][r].is_null() {
+                    problems.push(format!("{cw}: no {r} request/limit"));
+                }
+            }
+            if !init && (c["readinessProbe"].is_null() || c["livenessProbe"].is_null()) {
+                problems.push(format!("{cw}: missing probes"));
+            }
+        }
+        if !policies.iter().any(|p| selects(&p["spec"]["podSelector"], labels)) {
+            problems.push(format!("{who}: no NetworkPolicy selects its pods"));
+        }
+    }
+
+    // The default deny covers both directions for every pod.
+    let deny = policies.iter().find(|p| name(p) == "attain-default-deny").expect("a default-deny policy");
+    assert!(selects(&deny["spec"]["podSelector"], &Value::Null));
+    assert_eq!(seq(&deny["spec"]["policyTypes"]).len(), 2);
+
+    for (svc, port) in SERVICES {
+        let app = format!("attain-{svc}");
+        let d = of_kind(&docs, "Deployment").into_iter().find(|d| name(d) == app).unwrap();
+        let pod = &d["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+            if c[probe]["grpc"]["port"].as_u64() != Some(u64::from(port)) {
+                problems.push(format!("{overlay}/{app}: {probe} is not a gRPC probe on {port}"));
+            }
+        }
+        if c["lifecycle"]["preStop"].is_null() {
+            problems.push(format!("{overlay}/{app}: no preStop"));
+        }
+        let threads = seq(&c["env"]).into_iter().find(|e| e["name"] == "TOKIO_WORKER_THREADS").cloned();
+        if threads.map(|t| t["valueFrom"]["resourceFieldRef"]["resource"].clone()) != Some("limits.cpu".into()) {
+            problems.push(format!("{overlay}/{app}: TOKIO_WORKER_THREADS not from the CPU limit"));
+        }
+        let has_db = svc != "gateway";
+        let migrates = seq(&pod["initContainers"]).iter().any(|i| {
+            seq(&i["command"]).iter().map(|v| v.as_str().unwrap_or("")).collect::<Vec<_>>()
+                == ["/app/attain", "migrate", svc]
+        });
+        if has_db != migrates {
+            problems.push(format!(
+                "{overlay}/{app}: migration init container {}",
+                if has_db { "missing" } else { "unexpected" }
+            ));
+        }
+        let service = of_kind(&docs, "Service").into_iter().find(|s| name(s) == app).unwrap();
+        if !seq(&service["spec"]["ports"])
+            .iter()
+            .any(|p| p["name"] == "grpc" && p["port"].as_u64() == Some(u64::from(port)))
+        {
+            problems.push(format!("{overlay}/{app}: Service has no port named grpc"));
+        }
+        if !of_kind(&docs, "ServiceAccount").iter().any(|s| name(s) == app) || pod["serviceAccountName"] != app.as_str()
+        {
+            problems.push(format!("{overlay}/{app}: no ServiceAccount of its own"));
+        }
+        if !of_kind(&docs, "HorizontalPodAutoscaler")
+            .iter()
+            .any(|h| h["spec"]["scaleTargetRef"]["name"] == app.as_str())
+        {
+            problems.push(format!("{overlay}/{app}: no HorizontalPodAutoscaler"));
+        }
+        let pod_labels = &d["spec"]["template"]["metadata"]["labels"];
+        if !of_kind(&docs, "PodDisruptionBudget").iter().any(|p| selects(&p["spec"]["selector"], pod_labels)) {
+            problems.push(format!("{overlay}/{app}: no PodDisruptionBudget"));
+        }
+
+        // The ConfigMap is a configuration the service accepts (unknown keys fail).
+        let cm =
+            of_kind(&docs, "ConfigMap").into_iter().find(|c| name(c).starts_with(&format!("{app}-config"))).unwrap();
+        let toml = cm["data"][format!("{svc}.toml").as_str()].as_str().unwrap();
+        let file = std::env::temp_dir().join(format!("attain-k8s-{overlay}-{svc}-{}.toml", std::process::id()));
+        std::fs::write(&file, toml).unwrap();
+        let loaded = attain_kit::configuration::Settings::load_from(svc, port, file.to_str(), Vec::new());
+        let _ = std::fs::remove_file(&file);
+        match loaded {
+            Ok(s) => assert_eq!(s.server.port, port),
+            Err(e) => problems.push(format!("{overlay}/{app}: ConfigMap is not a valid configuration: {e:#}")),
+        }
+
+        // Only the callers DESIGN.md names reach the service.
+        let policy = policies.iter().find(|p| name(p) == app).unwrap();
+        let allowed: Vec<String> = seq(&policy["spec"]["ingress"])
+            .iter()
+            .flat_map(|rule| seq(&rule["from"]))
+            .filter_map(|from| from["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned))
+            .collect();
+        let expected: &[&str] = match svc {
+            "target" => &["attain-gateway", "attain-tracking", "attain-review"],
+            "tracking" => &["attain-gateway", "attain-review"],
+            "review" => &["attain-gateway"],
+            _ => &[],
+        };
+        if allowed != expected {
+            problems.push(format!("{overlay}/{app}: reachable from {allowed:?}, expected {expected:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_dev_overlay_keeps_the_invariants() {
+    check("dev");
+    // Each service reaches only its own database.
+    let docs = render("dev");
+    for svc in ["target", "tracking", "review"] {
+        let p =
+            of_kind(&docs, "NetworkPolicy").into_iter().find(|p| name(p) == format!("attain-{svc}-database")).unwrap();
+        let to = &p["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"]["attain.dev/database-of"];
+        assert_eq!(to.as_str(), Some(svc));
+    }
+    assert_eq!(of_kind(&docs, "StatefulSet").len(), 3, "a PostgreSQL per service");
+}
+
+#[test]
+fn the_prod_overlay_keeps_the_invariants() {
+    check("prod");
+    let docs = render("prod");
+    assert!(of_kind(&docs, "StatefulSet").is_empty(), "prod uses external databases");
+    assert!(!of_kind(&docs, "Ingress").is_empty());
+    assert!(of_kind(&docs, "Secret").is_empty(), "prod secrets are not in the repository");
+}
