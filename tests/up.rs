@@ -256,3 +256,71 @@ fn one_service_alone_and_its_migrations() {
     assert!(err.contains("database") && !err.contains("panicked"), "{err}");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// One dashboard call is followed through every service by its request id:
+/// each service's log lines for it carry the id the caller sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_id_follows_one_dashboard_call_through_every_service() {
+    use attain_proto::attain::gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient};
+
+    let data = std::env::temp_dir().join(format!("attain-trace-{}", std::process::id()));
+    let base = free_base_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", data.to_str().unwrap(), "demo", "--base-port", &base.to_string()])
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (loaded_tx, loaded_rx) = std::sync::mpsc::channel();
+    {
+        let lines = lines.clone();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Demo data loaded") {
+                    let _ = loaded_tx.send(());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+    }
+    loaded_rx.recv_timeout(Duration::from_secs(60)).expect("the demo loads");
+    let token = Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["--data-dir", data.to_str().unwrap(), "token", "--role", "admin", "--person", "ops"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(token.stdout).unwrap();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{base}")).unwrap().connect().await.unwrap();
+    let mut request = tonic::Request::new(GetDashboardRequest {
+        unit: "units/region-a".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", token.trim()).parse().unwrap());
+    request.metadata_mut().insert("x-request-id", "trace-e2e-42".parse().unwrap());
+    let reply = GatewayServiceClient::new(channel).get_dashboard(request).await.unwrap();
+    assert_eq!(reply.metadata().get("x-request-id").unwrap(), "trace-e2e-42");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let _ = child.wait();
+    let lines = lines.lock().unwrap();
+    let traced: Vec<&String> = lines.iter().filter(|l| l.contains("trace-e2e-42")).collect();
+    for method in [
+        "/attain.gateway.v1.GatewayService/GetDashboard",
+        "/attain.target.v1.OrgService/GetUnit",
+        "/attain.tracking.v1.TrackingService/ListChildAttainments",
+        "/attain.tracking.v1.TrackingService/GetBurnUp",
+        "/attain.review.v1.ReviewService/ListReviews",
+        // Tracking's own call to target, on the caller's behalf, keeps the id too.
+        "/attain.target.v1.TargetService/BatchGetExpectedAmounts",
+    ] {
+        assert!(
+            traced.iter().any(|l| l.contains(method)),
+            "no log line of {method} carries the request id:\n{traced:#?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+}

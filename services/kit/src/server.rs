@@ -31,6 +31,10 @@ use crate::{
     metrics::{Metrics, MetricsLayer},
 };
 
+/// HTTP/2 flow-control windows of servers and upstream channels.
+pub const STREAM_WINDOW: u32 = 2 << 20;
+pub const CONNECTION_WINDOW: u32 = 8 << 20;
+
 /// Header carrying the request id across services (set if the client did not).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -183,6 +187,10 @@ impl GrpcServer {
         tracing::info!(%addr, services = ?names, "serving gRPC");
         let serving = Server::builder()
             .accept_http1(true)
+            // HTTP/2's default 64 KiB windows stall a few concurrent
+            // dashboard-sized replies on flow control.
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .timeout(settings.request_timeout())
             .layer(layers)
             .add_routes({

@@ -26,6 +26,8 @@ pub fn channel(name: &str, url: &str) -> anyhow::Result<Channel> {
             Ok(Endpoint::from_shared(u.to_owned())
                 .map_err(|e| anyhow::anyhow!("upstream.{name}_url {u:?} is not a URL: {e}"))?
                 .connect_timeout(Duration::from_secs(3))
+                .initial_stream_window_size(crate::server::STREAM_WINDOW)
+                .initial_connection_window_size(crate::server::CONNECTION_WINDOW)
                 .tcp_nodelay(true))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
