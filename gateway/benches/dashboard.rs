@@ -110,7 +110,7 @@ async fn load_deals(url: &str, n: usize) {
     db.execute_unprepared(&format!(
         "INSERT INTO deals (id, rep_id, amount_minor, currency_code, close_date, customer, product_line, \
          customer_type, opportunity, kind, reverses, reversed_by, booked_path, request_id, created_by, created_at) \
-         SELECT 'bench-' || g, 'rep-' || (g % {REPS}), (10000 + (g * 7919) % 5000000) * 100, 'CNY', \
+         SELECT 'bench-' || g, 'rep-' || (g % {REPS}), (10000 + (g::bigint * 7919) % 5000000) * 100, 'CNY', \
          DATE '2024-01-01' + (g % 16), 'c' || (g % 997), '', '', '', 'SALE', NULL, NULL, \
          '/acme/region-a/rep-' || (g % {REPS}) || '/', 'bench-' || g, 'bench', now() \
          FROM generate_series(0, {last}) AS g"
