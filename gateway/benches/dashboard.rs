@@ -24,11 +24,7 @@ use attain_kit::{
     configuration::Settings,
     testing::{Backend, test_settings, token},
 };
-use attain_proto::attain::{
-    common::v1::Money,
-    gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient},
-    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
-};
+use attain_proto::attain::gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient};
 use sea_orm::{ConnectionTrait, Database};
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
@@ -42,10 +38,6 @@ fn authed<T>(msg: T) -> Request<T> {
     r
 }
 
-fn cny(a: &str) -> Option<Money> {
-    Some(Money { currency_code: "CNY".into(), amount: a.into() })
-}
-
 async fn connect(addr: std::net::SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -55,52 +47,6 @@ async fn connect(addr: std::net::SocketAddr) -> Channel {
         .connect()
         .await
         .unwrap()
-}
-
-async fn org_and_plan(target: Channel) {
-    let mut org = OrgServiceClient::new(target.clone());
-    let unit = |id: &str, parent: &str, kind: tpb::UnitKind| tpb::CreateUnitRequest {
-        unit: Some(tpb::Unit {
-            parent: parent.into(),
-            kind: kind as i32,
-            display_name: id.into(),
-            ..Default::default()
-        }),
-        unit_id: id.into(),
-        request_id: String::new(),
-    };
-    org.create_unit(authed(unit("acme", "", tpb::UnitKind::Company))).await.unwrap();
-    org.create_unit(authed(unit("region-a", "units/acme", tpb::UnitKind::Region))).await.unwrap();
-    for r in 0..REPS {
-        org.create_unit(authed(unit(&format!("rep-{r}"), "units/region-a", tpb::UnitKind::Rep))).await.unwrap();
-    }
-    let mut t = TargetServiceClient::new(target);
-    t.create_plan(authed(tpb::CreatePlanRequest {
-        plan: Some(tpb::Plan {
-            display_name: "FY2024".into(),
-            top_unit: "units/acme".into(),
-            fiscal_year: 2024,
-            currency_code: "CNY".into(),
-            base_amount: cny("1000000000"),
-            ..Default::default()
-        }),
-        plan_id: "fy2024".into(),
-        request_id: String::new(),
-    }))
-    .await
-    .unwrap();
-    for parent in ["acme", "region-a"] {
-        t.decompose_target(authed(tpb::DecomposeTargetRequest {
-            parent_target: format!("plans/fy2024/targets/{parent}"),
-            strategy: tpb::SplitStrategy::Equal as i32,
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    }
-    t.publish_plan(authed(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }))
-        .await
-        .unwrap();
 }
 
 /// `n` January deals across the region's reps, and their roll-ups, in SQL.
@@ -199,7 +145,7 @@ fn main() {
         let review_addr = review.local_addr();
         tokio::spawn(review.run_until_stopped(std::future::pending()));
 
-        org_and_plan(connect(target_addr).await).await;
+        attain_kit::testing::seed_flat_region(connect(target_addr).await, REPS, "1000000000").await;
         let loading = Instant::now();
         load_deals(&tracking_db, deals).await;
         eprintln!("loaded {deals} deals and their roll-ups in {:.1} s", loading.elapsed().as_secs_f64());

@@ -301,3 +301,59 @@ mod tests {
         assert_eq!(super::with_database("postgres://p@h:5", "x"), "postgres://p@h:5/x");
     }
 }
+
+/// The organisation the benchmarks measure: company "acme", one region
+/// "region-a" with `reps` reps ("rep-0", …), and plan "fy2024" (CNY,
+/// `base_amount`) split evenly down both levels and published.
+pub async fn seed_flat_region(target: tonic::transport::Channel, reps: usize, base_amount: &str) {
+    use attain_proto::attain::{
+        common::v1::Money,
+        target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    };
+    fn authed<T>(msg: T) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(msg);
+        let bearer = format!("Bearer {}", token("bench", Role::Admin, ""));
+        r.metadata_mut().insert("authorization", bearer.parse().unwrap()); // ok: test support
+        r
+    }
+    let mut org = OrgServiceClient::new(target.clone());
+    let unit = |id: &str, parent: &str, kind: tpb::UnitKind| tpb::CreateUnitRequest {
+        unit: Some(tpb::Unit {
+            parent: parent.into(),
+            kind: kind as i32,
+            display_name: id.into(),
+            ..Default::default()
+        }),
+        unit_id: id.into(),
+        request_id: String::new(),
+    };
+    org.create_unit(authed(unit("acme", "", tpb::UnitKind::Company))).await.unwrap(); // ok: test support
+    org.create_unit(authed(unit("region-a", "units/acme", tpb::UnitKind::Region))).await.unwrap(); // ok: test support
+    for r in 0..reps {
+        org.create_unit(authed(unit(&format!("rep-{r}"), "units/region-a", tpb::UnitKind::Rep))).await.unwrap(); // ok: test support
+    }
+    let mut t = TargetServiceClient::new(target);
+    let plan = tpb::CreatePlanRequest {
+        plan: Some(tpb::Plan {
+            display_name: "FY2024".into(),
+            top_unit: "units/acme".into(),
+            fiscal_year: 2024,
+            currency_code: "CNY".into(),
+            base_amount: Some(Money { currency_code: "CNY".into(), amount: base_amount.into() }),
+            ..Default::default()
+        }),
+        plan_id: "fy2024".into(),
+        request_id: String::new(),
+    };
+    t.create_plan(authed(plan)).await.unwrap(); // ok: test support
+    for parent in ["acme", "region-a"] {
+        let split = tpb::DecomposeTargetRequest {
+            parent_target: format!("plans/fy2024/targets/{parent}"),
+            strategy: tpb::SplitStrategy::Equal as i32,
+            ..Default::default()
+        };
+        t.decompose_target(authed(split)).await.unwrap(); // ok: test support
+    }
+    let publish = tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() };
+    t.publish_plan(authed(publish)).await.unwrap(); // ok: test support
+}

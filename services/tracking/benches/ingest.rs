@@ -20,7 +20,6 @@ use attain_kit::{
 };
 use attain_proto::attain::{
     common::v1::Money,
-    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
     tracking::v1::{self as pb, tracking_service_client::TrackingServiceClient},
 };
 use sea_orm::{ConnectionTrait, Database};
@@ -46,57 +45,6 @@ fn deal(i: usize) -> (usize, u32, u64) {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn seed(target: Channel) {
-    let mut org = OrgServiceClient::new(target.clone());
-    let unit = |id: &str, parent: &str, kind: tpb::UnitKind| tpb::CreateUnitRequest {
-        unit: Some(tpb::Unit {
-            parent: parent.into(),
-            kind: kind as i32,
-            display_name: id.into(),
-            ..Default::default()
-        }),
-        unit_id: id.into(),
-        request_id: String::new(),
-    };
-    org.create_unit(authed(unit("acme", "", tpb::UnitKind::Company))).await.unwrap();
-    org.create_unit(authed(unit("region-a", "units/acme", tpb::UnitKind::Region))).await.unwrap();
-    for r in 0..REPS {
-        org.create_unit(authed(unit(&format!("rep-{r}"), "units/region-a", tpb::UnitKind::Rep))).await.unwrap();
-    }
-    let mut t = TargetServiceClient::new(target);
-    t.create_plan(authed(tpb::CreatePlanRequest {
-        plan: Some(tpb::Plan {
-            display_name: "FY2024".into(),
-            top_unit: "units/acme".into(),
-            fiscal_year: 2024,
-            currency_code: "CNY".into(),
-            base_amount: cny("100000000"),
-            ..Default::default()
-        }),
-        plan_id: "fy2024".into(),
-        request_id: String::new(),
-    }))
-    .await
-    .unwrap();
-    t.decompose_target(authed(tpb::DecomposeTargetRequest {
-        parent_target: "plans/fy2024/targets/acme".into(),
-        strategy: tpb::SplitStrategy::Equal as i32,
-        ..Default::default()
-    }))
-    .await
-    .unwrap();
-    t.decompose_target(authed(tpb::DecomposeTargetRequest {
-        parent_target: "plans/fy2024/targets/region-a".into(),
-        strategy: tpb::SplitStrategy::Equal as i32,
-        ..Default::default()
-    }))
-    .await
-    .unwrap();
-    t.publish_plan(authed(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }))
-        .await
-        .unwrap();
 }
 
 /// Streams deals [from, to) through the API; returns rows per second.
@@ -198,7 +146,7 @@ fn main() {
         tokio::spawn(tracking.run_until_stopped(std::future::pending()));
         let connect = |a| async move { Channel::from_shared(format!("http://{a}")).unwrap().connect().await.unwrap() };
         let (target_ch, tracking_ch) = (connect(target_addr).await, connect(tracking_addr).await);
-        seed(target_ch).await;
+        attain_kit::testing::seed_flat_region(target_ch, REPS, "100000000").await;
 
         let ingest_small = ingest(tracking_ch.clone(), 0, small).await;
         let reads_small = reads(tracking_ch.clone(), &tracking_url).await;
