@@ -289,19 +289,6 @@ pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, se
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_name_replaces_the_path() {
-        assert_eq!(super::with_database("postgres://p@h:5/postgres", "x"), "postgres://p@h:5/x");
-        assert_eq!(
-            super::with_database("postgres://p@h:5/postgres?sslmode=disable", "x"),
-            "postgres://p@h:5/x?sslmode=disable"
-        );
-        assert_eq!(super::with_database("postgres://p@h:5", "x"), "postgres://p@h:5/x");
-    }
-}
-
 /// The organisation the benchmarks measure: company "acme", one region
 /// "region-a" with `reps` reps ("rep-0", …), and plan "fy2024" (CNY,
 /// `base_amount`) split evenly down both levels and published.
@@ -356,4 +343,17 @@ pub async fn seed_flat_region(target: tonic::transport::Channel, reps: usize, ba
     }
     let publish = tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() };
     t.publish_plan(authed(publish)).await.unwrap(); // ok: test support
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_replaces_the_path() {
+        assert_eq!(super::with_database("postgres://p@h:5/postgres", "x"), "postgres://p@h:5/x");
+        assert_eq!(
+            super::with_database("postgres://p@h:5/postgres?sslmode=disable", "x"),
+            "postgres://p@h:5/x?sslmode=disable"
+        );
+        assert_eq!(super::with_database("postgres://p@h:5", "x"), "postgres://p@h:5/x");
+    }
 }
