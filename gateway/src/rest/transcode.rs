@@ -177,14 +177,27 @@ mod tests {
     use super::*;
     use crate::rest::routes::Routes;
 
+    static ROUTES: std::sync::LazyLock<Routes> = std::sync::LazyLock::new(|| {
+        Routes::from_pool(&DescriptorPool::decode(attain_proto::FILE_DESCRIPTOR_SET).unwrap()).unwrap()
+    });
+
     fn with<T>(verb: Method, path: &str, f: impl FnOnce(&Route, Vec<Capture>) -> T) -> T {
-        let routes = Routes::from_pool(&DescriptorPool::decode(attain_proto::FILE_DESCRIPTOR_SET).unwrap()).unwrap();
-        let (route, captures) = routes.find(&verb, path).unwrap();
+        let (route, captures) = ROUTES.find(&verb, path).unwrap();
         f(route, captures)
     }
 
     fn field(msg: &DynamicMessage, name: &str) -> Value {
         msg.get_field_by_name(name).unwrap().into_owned()
+    }
+
+    proptest::proptest! {
+        // Fuzzing by property: any body or query on a write and a read is an
+        // answer or a named error, never a panic.
+        #[test]
+        fn any_body_or_query_is_handled(body in "\\PC{0,200}", query in "[a-z_.=&%0-9A-Z]{0,80}") {
+            let _ = with(Method::POST, "/v1/deals", |r, c| request(r, c, "", body.as_bytes()));
+            let _ = with(Method::GET, "/v1/units/u1/alerts", |r, c| request(r, c, &query, b""));
+        }
     }
 
     #[test]

@@ -153,6 +153,31 @@ mod tests {
         Period::parse("period", s, 1).unwrap()
     }
 
+    proptest::proptest! {
+        // Fuzzing by property: whatever the text and fiscal start, a parse
+        // answers (an error names the field), never panics.
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,30}", month in 0u32..15) {
+            if let Err(e) = Period::parse("period", &s, month) {
+                proptest::prop_assert!(e.to_string().contains("period"), "{}", e);
+            }
+        }
+
+        #[test]
+        fn period_shaped_noise_never_panics(s in "[0-9]{0,5}(-([0-9QWH]{0,3}|[0-9]{1,2}-[0-9]{1,2}))?(\\.\\.[0-9-]{0,10})?") {
+            let _ = Period::parse("period", &s, 1);
+        }
+
+        // Every real month parses to itself and has the right bounds.
+        #[test]
+        fn months_parse(year in 1900i32..2200, month in 1u32..=12) {
+            let expr = format!("{year}-{month:02}");
+            let period = Period::parse("period", &expr, 1).unwrap();
+            proptest::prop_assert_eq!(period.start, NaiveDate::from_ymd_opt(year, month, 1).unwrap());
+            proptest::prop_assert!(period.end >= period.start && period.days() >= 28 && period.days() <= 31);
+        }
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }

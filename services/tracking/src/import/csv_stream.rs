@@ -148,6 +148,35 @@ mod tests {
         (out, s.encoding())
     }
 
+    proptest::proptest! {
+        // Fuzzing by property: any bytes, any chunking — no panic.
+        #[test]
+        fn any_bytes_in_any_chunks_never_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+            cuts in proptest::collection::vec(0usize..2048, 0..8),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            for c in cuts.into_iter().chain([bytes.len()]) {
+                chunks.push(&bytes[at..c.max(at)]);
+                at = c.max(at);
+            }
+            let _ = all(&chunks);
+        }
+
+        // Where the records are is independent of where the chunks end.
+        #[test]
+        fn chunking_does_not_change_the_records(text in "[a-c0-9,\"\n\r ]{0,300}", cut in 0usize..300) {
+            let bytes = text.as_bytes();
+            let cut = cut.min(bytes.len());
+            let whole = all(&[bytes]).0;
+            let pieces = all(&[&bytes[..cut], &bytes[cut..]]).0;
+            proptest::prop_assert_eq!(whole, pieces);
+        }
+    }
+
     #[test]
     fn records_across_chunk_boundaries() {
         let (rows, enc) = all(&[b"a,b\n1,\"x", b",y\"\n2,z", b""]);

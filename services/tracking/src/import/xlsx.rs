@@ -35,3 +35,22 @@ fn cell(d: &Data) -> String {
         Data::Error(e) => format!("#{e:?}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        // Fuzzing by property: any bytes, including a zip header followed by
+        // noise, are refused with an error, never a panic.
+        #[test]
+        fn any_bytes_are_an_error_not_a_panic(
+            zip_header in proptest::bool::ANY,
+            noise in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+        ) {
+            let mut bytes = if zip_header { b"PK\x03\x04".to_vec() } else { Vec::new() };
+            bytes.extend(noise);
+            proptest::prop_assert!(read_xlsx(bytes).is_err());
+        }
+    }
+}
