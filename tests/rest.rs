@@ -195,3 +195,28 @@ async fn rest_through_the_gateway(backend: Backend) {
 }
 
 both_backends!(rest_through_the_gateway);
+
+/// Over the per-caller rate limit, REST answers 429 with Retry-After (the
+/// gRPC side answers RESOURCE_EXHAUSTED; `tests/dashboard.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_rate_limit_is_429() {
+    let suite = Suite::start(Backend::Sqlite, |s| {
+        s.server.rate_limit_per_caller = 1;
+        s.server.rate_limit_burst = 2;
+    })
+    .await;
+    let me = bearer("wang", Role::Manager, "region-a");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = get(suite.gateway.addr, "/v1/caller", &me).await;
+        if r.status == 429 {
+            assert_eq!(r.header("retry-after"), Some("1"));
+            assert_eq!(r.json()["error"]["status"], "RESOURCE_EXHAUSTED");
+        }
+        statuses.push(r.status);
+    }
+    assert_eq!(&statuses[..2], &[200, 200], "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Another caller has its own budget.
+    assert_eq!(get(suite.gateway.addr, "/v1/caller", &bearer("li", Role::Manager, "region-b")).await.status, 200);
+}
