@@ -55,6 +55,18 @@ impl GatewayApi {
         }
     }
 
+    /// A section's backend call, counted, and split into its value and state.
+    async fn settled<T>(
+        &self,
+        backend: &str,
+        section: &str,
+        call: impl std::future::Future<Output = Result<T, Status>>,
+    ) -> Result<(Option<T>, Result<(), String>), Status> {
+        let r = call.await;
+        self.observe(backend, section, &r);
+        settle(r)
+    }
+
     /// Counts a dashboard section's backend failure by backend and code.
     fn observe<T>(&self, backend: &str, section: &str, r: &Result<T, Status>) {
         if let Err(s) = r {
@@ -91,7 +103,11 @@ fn budget<T>(r: &Request<T>) -> Duration {
 
 /// An outage (not the caller's fault) becomes an unavailable section.
 fn is_outage(s: &Status) -> bool {
-    matches!(s.code(), Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown)
+    // UNIMPLEMENTED: a backend on an older version mid-rollout.
+    matches!(
+        s.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown | Code::Unimplemented
+    )
 }
 
 /// A read with a deadline; one retry on UNAVAILABLE while time remains.
@@ -179,7 +195,9 @@ impl GatewayService for GatewayApi {
         let this = self.clone();
         let fetch = move || async move { this.fetch_dashboard(fwd, deadline, q).await }.boxed();
         // A caller joining an identical call under way still keeps its own deadline.
-        match tokio::time::timeout_at(deadline + MARGIN, self.cache.get_or_fetch(key, fetch)).await {
+        // Answer a little before the caller gives up (its deadline is the
+        // fan-out's plus MARGIN).
+        match tokio::time::timeout_at(deadline + MARGIN / 2, self.cache.get_or_fetch(key, fetch)).await {
             Ok(d) => d.map(Response::new),
             Err(_) => Err(Status::deadline_exceeded("the dashboard was not ready within the deadline")),
         }
@@ -286,21 +304,23 @@ impl GatewayApi {
                 .collect();
             Ok::<_, Status>((Some(latest), open))
         };
-        let (unit, attain, burn, alerts, losses, review) =
-            tokio::join!(unit_f, attain_f, burn_f, alerts_f, losses_f, review_f);
-        self.observe("target", "unit", &unit);
-        self.observe("tracking", "attainment", &attain);
-        self.observe("tracking", "burn_up", &burn);
-        self.observe("tracking", "alerts", &alerts);
-        self.observe("tracking", "loss_reasons", &losses);
-        self.observe("review", "review", &review);
-        // The unit and the figures decide whether the request is valid at all.
-        let (unit, unit_state) = settle(unit)?;
-        let (attain, attain_state) = settle(attain)?;
-        let (burn_up, burn_state) = settle(burn)?;
-        let (alerts, alerts_state) = settle(alerts)?;
-        let (losses, losses_state) = settle(losses)?;
-        let (review, review_state) = settle(review)?;
+        // A caller's error (a unit out of scope, a period that does not
+        // parse) ends the call at once; outages only cost their section.
+        let (
+            (unit, unit_state),
+            (attain, attain_state),
+            (burn_up, burn_state),
+            (alerts, alerts_state),
+            (losses, losses_state),
+            (review, review_state),
+        ) = tokio::try_join!(
+            self.settled("target", "unit", unit_f),
+            self.settled("tracking", "attainment", attain_f),
+            self.settled("tracking", "burn_up", burn_f),
+            self.settled("tracking", "alerts", alerts_f),
+            self.settled("tracking", "loss_reasons", losses_f),
+            self.settled("review", "review", review_f),
+        )?;
         let (latest_review, open_action_items) = review.unwrap_or((None, Vec::new()));
         let (attainment, children) = attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
         let period = attainment.as_ref().and_then(|a| a.period.clone());
