@@ -345,6 +345,18 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
         .unwrap()
         .into_inner();
     assert!(history.revisions.len() >= 2, "{:?}", history.revisions);
+    // Attainment shows the revised target beside the original one, so a
+    // lowered target never hides a miss.
+    let a = tracking
+        .get_attainment(manager(kpb::GetAttainmentRequest {
+            unit: "units/rep-1".into(),
+            period: "2024-01".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((amount(&a.target), amount(&a.original_target)), ("90000.00", "100000.00"));
 
     // 8. The role × call × owner matrix. A rep in region B makes the
     //    sibling cells for writes.
