@@ -275,7 +275,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let mut last = alerts::last_event_id(&self.db).await?;
+        let last = alerts::last_event_id(&self.db).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         if r.include_open {
             let open = alerts::list(&self.db, &unit.path, None, None, 10_000).await?;
@@ -284,28 +284,14 @@ impl TrackingApi {
             }
         }
         let db = self.db.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(WATCH_POLL);
-            loop {
-                tick.tick().await;
-                if tx.is_closed() {
-                    return;
-                }
-                match alerts::events_after(&db, &unit.path, last, 100).await {
-                    Ok(events) => {
-                        for (id, a) in events {
-                            last = id;
-                            if tx
-                                .send(Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))
-                                .await
-                                .is_err()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "alert feed read failed; retrying"),
-                }
+        poll_feed(tx, last, "alert", move |after| {
+            let (db, path) = (db.clone(), unit.path.clone());
+            async move {
+                let events = alerts::events_after(&db, &path, after, 100).await?;
+                Ok(events
+                    .into_iter()
+                    .map(|(id, a)| (id, pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))
+                    .collect())
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
@@ -331,35 +317,58 @@ impl TrackingApi {
         } else {
             Some(self.visible(&who, &fwd, "unit", &r.unit).await?.id)
         };
-        let mut last = crate::storage::rollups::last_change_id(&self.db).await?;
+        let last = crate::storage::rollups::last_change_id(&self.db).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let db = self.db.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(WATCH_POLL);
-            loop {
-                tick.tick().await;
-                if tx.is_closed() {
-                    return;
-                }
-                match crate::storage::rollups::changes_after(&db, unit.as_ref(), last, 100).await {
-                    Ok(changes) => {
-                        for c in changes {
-                            last = c.id;
-                            let event = pb::WatchRollupChangesResponse {
-                                units: c.units(unit.as_ref()).iter().map(Id::resource_name).collect(),
-                                change_time: Some(convert::timestamp(c.at)),
-                            };
-                            if tx.send(Ok(event)).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "roll-up change feed read failed; retrying"),
-                }
+        poll_feed(tx, last, "roll-up change", move |after| {
+            let (db, unit) = (db.clone(), unit.clone());
+            async move {
+                let changes = crate::storage::rollups::changes_after(&db, unit.as_ref(), after, 100).await?;
+                Ok(changes
+                    .into_iter()
+                    .map(|c| {
+                        let event = pb::WatchRollupChangesResponse {
+                            units: c.units(unit.as_ref()).iter().map(Id::resource_name).collect(),
+                            change_time: Some(convert::timestamp(c.at)),
+                        };
+                        (c.id, event)
+                    })
+                    .collect())
             }
         });
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
+}
+
+/// Polls a database change feed every `WATCH_POLL` from after row `last`
+/// and sends each new row (oldest first) until the watcher goes away; so a
+/// watcher on any replica sees what every replica wrote.
+fn poll_feed<T, F, Fut>(tx: tokio::sync::mpsc::Sender<Result<T, Status>>, mut last: i64, feed: &'static str, read: F)
+where
+    T: Send + 'static,
+    F: Fn(i64) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ServiceResult<Vec<(i64, T)>>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WATCH_POLL);
+        loop {
+            tick.tick().await;
+            if tx.is_closed() {
+                return;
+            }
+            match read(last).await {
+                Ok(rows) => {
+                    for (id, row) in rows {
+                        last = id;
+                        if tx.send(Ok(row)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, feed, "change feed read failed; retrying"),
+            }
+        }
+    });
 }
 
 fn is_unique_violation(e: &anyhow::Error) -> bool {

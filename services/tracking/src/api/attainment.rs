@@ -27,6 +27,15 @@ pub(crate) struct Measured {
     pub wire: pb::Attainment,
 }
 
+/// See [`TrackingApi::scope`].
+struct Scope {
+    unit: UnitInfo,
+    day: NaiveDate,
+    plan: PlanInfo,
+    period: Period,
+    dims: Dimensions,
+}
+
 impl TrackingApi {
     /// The plan covering `period` for `path`, and the period as that plan
     /// reads it (fiscal years and quarters follow its start month).
@@ -117,6 +126,23 @@ impl TrackingApi {
         Ok((out, thresholds))
     }
 
+    /// What a unit-and-period read starts from: the unit (the caller may
+    /// read it), the day measured at, the plan and period, the slice.
+    async fn scope(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &str,
+        period: &str,
+        as_of_date: &str,
+        dimensions: Option<&attain_proto::attain::common::v1::Dimensions>,
+    ) -> ServiceResult<Scope> {
+        let unit = self.visible(who, fwd, "unit", unit).await?;
+        let day = self.measuring_day("as_of_date", as_of_date)?;
+        let (plan, period) = self.plan_and_period(fwd, &unit.path, period).await?;
+        Ok(Scope { unit, day, plan, period, dims: convert::dimensions(dimensions) })
+    }
+
     fn measuring_day(&self, field: &str, s: &str) -> ServiceResult<NaiveDate> {
         if s.is_empty() { Ok(self.clock.today()) } else { convert::date(field, s) }
     }
@@ -128,10 +154,8 @@ impl TrackingApi {
     ) -> Result<Response<pb::Attainment>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
-        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
-        let dims = convert::dimensions(r.dimensions.as_ref());
+        let Scope { unit, day, plan, period, dims } =
+            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
         let (mut measured, _) = self.measure(&fwd, vec![unit], &plan, &period, day, &dims).await?;
         let m = measured.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no figures")))?;
         Ok(Response::new(m.wire))
@@ -144,10 +168,8 @@ impl TrackingApi {
     ) -> Result<Response<pb::ListChildAttainmentsResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let parent = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
-        let (plan, period) = self.plan_and_period(&fwd, &parent.path, &r.period).await?;
-        let dims = convert::dimensions(r.dimensions.as_ref());
+        let Scope { unit: parent, day, plan, period, dims } =
+            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
         let mut units: Vec<UnitInfo> = self
             .target
             .subtree(&fwd, &parent.id)
@@ -169,10 +191,8 @@ impl TrackingApi {
     ) -> Result<Response<pb::BurnUp>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let day = self.measuring_day("as_of_date", &r.as_of_date)?;
-        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
-        let dims = convert::dimensions(r.dimensions.as_ref());
+        let Scope { unit, day, plan, period, dims } =
+            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
         let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, &dims).await?;
         let sold = rollups::daily(&self.db, &unit.id, period.start, day.min(period.end), &dims).await?;
         let money = |a| Some(convert::money(a, plan.currency));
