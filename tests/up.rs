@@ -24,27 +24,66 @@ fn free_base_port() -> u16 {
     panic!("no four free ports in a row");
 }
 
+/// `attain <command>` on a fresh data directory and free ports, its stdout
+/// collected line by line; returns once a line contains `ready`.
+struct Suite {
+    child: std::process::Child,
+    data: std::path::PathBuf,
+    base: u16,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Suite {
+    fn start(command: &str, rust_log: &str, ready: &str) -> Self {
+        let data =
+            std::env::temp_dir().join(format!("attain-{command}-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        let base = free_base_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
+            .args(["--data-dir", data.to_str().unwrap(), command, "--base-port", &base.to_string()])
+            .env("RUST_LOG", rust_log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (collected, stdout, marker) = (lines.clone(), child.stdout.take().unwrap(), ready.to_owned());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains(&marker) {
+                    let _ = ready_tx.send(());
+                }
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let started = ready_rx.recv_timeout(Duration::from_secs(60));
+        assert!(started.is_ok(), "attain {command} never printed {ready:?}: {:?}", lines.lock().unwrap());
+        Self { child, data, base, lines }
+    }
+
+    fn printed(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    fn sigterm(&self) {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_serves_every_service_and_stops_on_sigterm() {
-    let data = std::env::temp_dir().join(format!("attain-up-{}", std::process::id()));
-    let base = free_base_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
-        .args(["--data-dir", data.to_str().unwrap(), "up", "--base-port", &base.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        let done = line.contains("Ctrl-C stops everything");
-        printed.push(line);
-        if done {
-            break;
-        }
-    }
+    let mut suite = Suite::start("up", "warn", "Ctrl-C stops everything");
+    let printed = suite.printed();
     assert!(printed.iter().any(|l| l.contains("Admin token")), "{printed:?}");
+    let base = suite.base;
     for port in base..base + 4 {
         let channel = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
             .unwrap()
@@ -55,17 +94,16 @@ async fn up_serves_every_service_and_stops_on_sigterm() {
         let status = health.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status;
         assert_eq!(status, ServingStatus::Serving as i32, "port {port}");
     }
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    suite.sigterm();
     let started = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = suite.child.try_wait().unwrap() {
             assert!(status.success(), "{status:?}");
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(15), "attain up did not stop on SIGTERM");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// `attain demo` loads the guide's example: rep 1 stands at 40,000 of
@@ -74,25 +112,8 @@ async fn up_serves_every_service_and_stops_on_sigterm() {
 async fn demo_loads_the_guides_example() {
     use attain_proto::attain::tracking::v1::{GetAttainmentRequest, tracking_service_client::TrackingServiceClient};
 
-    let data = std::env::temp_dir().join(format!("attain-demo-{}", std::process::id()));
-    let base = free_base_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
-        .args(["--data-dir", data.to_str().unwrap(), "demo", "--base-port", &base.to_string()])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    while let Some(Ok(line)) = lines.next() {
-        let done = line.contains("Demo data loaded");
-        printed.push(line);
-        if done {
-            break;
-        }
-    }
-    assert!(printed.iter().any(|l| l.contains("Demo data loaded")), "{printed:?}");
+    let suite = Suite::start("demo", "warn", "Demo data loaded");
+    let (data, base) = (suite.data.clone(), suite.base);
     let token = Command::new(env!("CARGO_BIN_EXE_attain"))
         .args(["--data-dir", data.to_str().unwrap(), "token", "--role", "rep", "--unit", "rep-1", "--person", "rep-1"])
         .output()
@@ -179,10 +200,6 @@ async fn demo_loads_the_guides_example() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&md).unwrap().contains("Region A"));
-
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// Bad starts fail with a clear message and a non-zero exit, leaving
@@ -263,30 +280,8 @@ fn one_service_alone_and_its_migrations() {
 async fn a_request_id_follows_one_dashboard_call_through_every_service() {
     use attain_proto::attain::gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient};
 
-    let data = std::env::temp_dir().join(format!("attain-trace-{}", std::process::id()));
-    let base = free_base_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
-        .args(["--data-dir", data.to_str().unwrap(), "demo", "--base-port", &base.to_string()])
-        .env("RUST_LOG", "info,tower_http=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let (loaded_tx, loaded_rx) = std::sync::mpsc::channel();
-    {
-        let lines = lines.clone();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.contains("Demo data loaded") {
-                    let _ = loaded_tx.send(());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-    }
-    loaded_rx.recv_timeout(Duration::from_secs(60)).expect("the demo loads");
+    let suite = Suite::start("demo", "info,tower_http=debug", "Demo data loaded");
+    let (data, base) = (suite.data.clone(), suite.base);
     let token = Command::new(env!("CARGO_BIN_EXE_attain"))
         .args(["--data-dir", data.to_str().unwrap(), "token", "--role", "admin", "--person", "ops"])
         .output()
@@ -304,9 +299,7 @@ async fn a_request_id_follows_one_dashboard_call_through_every_service() {
     let reply = GatewayServiceClient::new(channel).get_dashboard(request).await.unwrap();
     assert_eq!(reply.metadata().get("x-request-id").unwrap(), "trace-e2e-42");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let _ = child.wait();
-    let lines = lines.lock().unwrap();
+    let lines = suite.printed();
     let traced: Vec<&String> = lines.iter().filter(|l| l.contains("trace-e2e-42")).collect();
     for method in [
         "/attain.gateway.v1.GatewayService/GetDashboard",
@@ -322,5 +315,4 @@ async fn a_request_id_follows_one_dashboard_call_through_every_service() {
             "no log line of {method} carries the request id:\n{traced:#?}"
         );
     }
-    let _ = std::fs::remove_dir_all(&data);
 }
