@@ -11,23 +11,37 @@ use attain_kit::{
     testing::{Backend, fresh_database_url},
 };
 use attain_tracking::{
-    domain::deal::{Deal, DealKind, Dimensions},
+    domain::{
+        credit::{Credit, split_amount},
+        deal::{Deal, DealKind, Dimensions},
+    },
     migration::Migrator,
     storage::{deals, rollups},
 };
 use chrono::{NaiveDate, Utc};
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Sale { rep: usize, cents: i64, day: u32, product: usize },
-    Reverse { pick: usize },
+    /// `split`: another rep and the owner's percent (split credit).
+    Sale {
+        rep: usize,
+        cents: i64,
+        day: u32,
+        product: usize,
+        split: Option<(usize, u32)>,
+    },
+    Reverse {
+        pick: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0usize..4, 1i64..10_000_000, 1u32..=31, 0usize..3).prop_map(|(rep, cents, day, product)| Op::Sale { rep, cents, day, product }),
+        4 => (0usize..4, 1i64..10_000_000, 1u32..=31, 0usize..3, prop::option::of((0usize..4, 1u32..100)))
+            .prop_map(|(rep, cents, day, product, split)| Op::Sale { rep, cents, day, product, split }),
         1 => (0usize..1000).prop_map(|pick| Op::Reverse { pick }),
     ]
 }
@@ -47,13 +61,34 @@ async fn run(backend: Backend, ops: Vec<Op>) {
         DatabaseSettings { url: SecretString::from(fresh_database_url(backend).await), ..DatabaseSettings::default() };
     let conn = db::connect_and_migrate::<Migrator>(&settings).await.unwrap();
     let mut sales: Vec<Deal> = Vec::new();
+    let mut live_deals = 0i64;
     for (i, op) in ops.into_iter().enumerate() {
         let batch = match op {
-            Op::Sale { rep, cents, day, product } => {
+            Op::Sale { rep, cents, day, product, split } => {
+                // Cents that do not divide evenly, so the shares need rounding.
+                let amount = Amount::from_minor_units(cents * 100 + 1);
+                let credits = match split {
+                    Some((other, pct)) if other != rep => {
+                        let percents = [Decimal::from(pct), Decimal::from(100 - pct)];
+                        let amounts = split_amount(amount, &percents).unwrap();
+                        [rep, other]
+                            .into_iter()
+                            .zip(percents.into_iter().zip(amounts))
+                            .map(|(r, (percent, amount))| Credit {
+                                rep: id(&format!("rep-{r}")),
+                                percent,
+                                amount,
+                                booked_path: path(r),
+                            })
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
+                live_deals += 1;
                 let d = Deal {
                     id: Id::generate(),
                     rep: id(&format!("rep-{rep}")),
-                    amount: Amount::from_minor_units(cents * 100),
+                    amount,
                     currency: CurrencyCode::parse("CNY").unwrap(),
                     close_date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap(),
                     customer: String::new(),
@@ -66,6 +101,7 @@ async fn run(backend: Backend, ops: Vec<Op>) {
                     reverses: None,
                     reversed_by: None,
                     booked_path: path(rep),
+                    credits,
                     request_id: format!("r{i}"),
                     created_by: "t".into(),
                     create_time: Utc::now(),
@@ -75,6 +111,7 @@ async fn run(backend: Backend, ops: Vec<Op>) {
             }
             Op::Reverse { pick } if !sales.is_empty() => {
                 let original = sales.swap_remove(pick % sales.len());
+                live_deals -= 1;
                 let r = original.reversal("t", &format!("r{i}"), Utc::now()).unwrap();
                 assert!(deals::mark_reversed(&conn, &original.id, &r.id).await.unwrap());
                 vec![r]
@@ -107,6 +144,10 @@ async fn run(backend: Backend, ops: Vec<Op>) {
     };
     assert_eq!(sum(&["region-a", "region-b"]), sum(&["acme"]));
     assert_eq!(sum(&["rep-0", "rep-1"]), sum(&["region-a"]));
+    // Split deals count once above their reps: the company counts deals.
+    assert_eq!(rolled.get(&id("acme")).copied().unwrap_or_default().deals_won, live_deals);
+    let live_amount: i64 = sales.iter().map(|d| d.amount.to_minor_units()).sum();
+    assert_eq!(sum(&["acme"]), live_amount);
 }
 
 fn runtime() -> tokio::runtime::Runtime {

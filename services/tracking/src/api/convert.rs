@@ -4,7 +4,7 @@ pub use attain_kit::wire::{money, period, timestamp};
 use attain_kit::{
     ServiceError, ServiceResult,
     id::Id,
-    money::{Amount, CurrencyCode},
+    money::{Amount, CurrencyCode, parse_plain_decimal},
 };
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use chrono::NaiveDate;
@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use crate::domain::{
     alert::{Alert, Rule, State},
     attainment::Status,
+    credit::{MAX_SHARES, Share},
     deal::{Deal, DealKind, Dimensions, NewDeal},
 };
 
@@ -66,7 +67,29 @@ pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
         customer: d.customer.trim().to_owned(),
         dimensions: dimensions(d.dimensions.as_ref()),
         opportunity: d.opportunity.trim().to_owned(),
+        shares: shares(&format!("{field}.credits"), &d.credits)?,
     })
+}
+
+fn shares(field: &str, credits: &[pb::CreditShare]) -> ServiceResult<Vec<Share>> {
+    if credits.len() > MAX_SHARES {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{} shares is over the limit of {MAX_SHARES}", credits.len()),
+        ));
+    }
+    credits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok(Share {
+                rep: Id::from_name(&format!("{field}[{i}].rep"), &c.rep)?,
+                percent: parse_plain_decimal(c.percent.trim(), 10, 3).map_err(|e| {
+                    ServiceError::invalid(format!("{field}[{i}].percent"), format!("{:?}: {e}", c.percent))
+                })?,
+            })
+        })
+        .collect()
 }
 
 pub fn deal(d: &Deal) -> pb::Deal {
@@ -88,6 +111,16 @@ pub fn deal(d: &Deal) -> pb::Deal {
         reverses: d.reverses.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
         reversed_by: d.reversed_by.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
         booked_path: d.booked_path.iter().map(Id::resource_name).collect(),
+        credits: d
+            .credits
+            .iter()
+            .map(|c| pb::CreditShare {
+                rep: c.rep.resource_name(),
+                percent: c.percent.normalize().to_string(),
+                amount: Some(money(c.amount, d.currency)),
+                booked_path: c.booked_path.iter().map(Id::resource_name).collect(),
+            })
+            .collect(),
         request_id: d.request_id.clone(),
         create_time: Some(timestamp(d.create_time)),
     }

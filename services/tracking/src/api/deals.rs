@@ -21,7 +21,10 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{TrackingApi, convert};
 use crate::{
-    domain::deal::{Deal, DealKind, NewDeal},
+    domain::{
+        credit::{Credit, check_shares, split_amount},
+        deal::{Deal, DealKind, NewDeal},
+    },
     storage::{deals, rollups},
     upstream::{PlanInfo, UnitInfo, plan_for},
 };
@@ -34,8 +37,9 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    pub(crate) fn booked_path(&self) -> &[Id] {
-        &self.deal.booked_path
+    /// The booked paths whose figures this row moves.
+    pub(crate) fn credited_paths(&self) -> Vec<Vec<Id>> {
+        self.deal.credited_paths()
     }
 }
 
@@ -148,7 +152,63 @@ impl TrackingApi {
                 format!("{currency} is not the currency of {} ({})", plan.name, plan.currency),
             ));
         }
-        Ok(Prepared { row, key, deal: sale(new, currency, rep.path, &request_id, &who.person) })
+        let plan_name = plan.name.clone();
+        let credits = self.credits(who, fwd, cache, &format!("{field}.deal"), &new, &rep, &plan_name).await?;
+        let mut deal = sale(new, currency, rep.path, &request_id, &who.person);
+        deal.credits = credits;
+        Ok(Prepared { row, key, deal })
+    }
+
+    /// Checks a deal's split credit and prices each share: every credited
+    /// rep is a REP the caller may record deals for, under the same plan
+    /// as the deal (the deal's scope); the shares sum to 100%.
+    #[allow(clippy::too_many_arguments)]
+    async fn credits(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        cache: &mut Lookups,
+        field: &str,
+        new: &NewDeal,
+        owner: &UnitInfo,
+        plan: &str,
+    ) -> ServiceResult<Vec<Credit>> {
+        if new.shares.is_empty() {
+            return Ok(Vec::new());
+        }
+        let credits_field = format!("{field}.credits");
+        check_shares(&credits_field, &new.rep, &new.shares)?;
+        let amounts = split_amount(new.amount, &new.shares.iter().map(|s| s.percent).collect::<Vec<_>>())?;
+        let mut out = Vec::with_capacity(new.shares.len());
+        for (i, (share, amount)) in new.shares.iter().zip(amounts).enumerate() {
+            let f = format!("{credits_field}[{i}].rep");
+            let rep = if share.rep == owner.id {
+                owner.clone()
+            } else {
+                self.lookup_unit(fwd, cache, &share.rep).await.map_err(|e| match e.hidden {
+                    true => ServiceError::PermissionDenied(format!("{f}: {}", e.why)),
+                    false => ServiceError::invalid(&f, e.why),
+                })?
+            };
+            if !rep.is_rep {
+                return Err(ServiceError::invalid(f, format!("{} is not a REP unit", rep.id.resource_name())));
+            }
+            if !may_write(who, &rep) {
+                return Err(ServiceError::PermissionDenied(format!(
+                    "{f}: you may not credit deals to {}",
+                    rep.id.resource_name()
+                )));
+            }
+            let plans = self.plans(fwd, cache).await?;
+            if plan_for(&plans, &rep.path, new.close_date).map(|p| p.name.as_str()) != Some(plan) {
+                return Err(ServiceError::invalid(
+                    f,
+                    format!("{} is outside the deal's scope: {plan} does not cover it", rep.id.resource_name()),
+                ));
+            }
+            out.push(Credit { rep: rep.id, percent: share.percent, amount, booked_path: rep.path });
+        }
+        Ok(out)
     }
 
     /// Stores prepared rows in one transaction: replays come back as they
@@ -196,6 +256,7 @@ fn sale(new: NewDeal, currency: CurrencyCode, path: Vec<Id>, request_id: &str, a
         reverses: None,
         reversed_by: None,
         booked_path: path,
+        credits: Vec::new(),
         request_id: request_id.to_owned(),
         created_by: actor.to_owned(),
         create_time: Utc::now(),
@@ -258,10 +319,10 @@ impl TrackingApi {
             .prepare_one(&who, &fwd, &mut cache, "request", 0, r)
             .await
             .map_err(|e| rename_fields(e, "request.", ""))?;
-        let affected = p.deal.booked_path.clone();
+        let affected = p.credited_paths();
         let (_, deal, _) =
             self.commit(vec![p]).await?.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no row")))?;
-        self.after_ingestion(&who, &fwd, vec![affected]).await;
+        self.after_ingestion(&who, &fwd, affected).await;
         Ok(Response::new(deal))
     }
 
@@ -272,7 +333,7 @@ impl TrackingApi {
     ) -> Result<Response<pb::BatchCreateDealsResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let prepared = prepare_all(self, &who, &fwd, request.into_inner().requests).await?;
-        let affected = prepared.iter().map(|p| p.deal.booked_path.clone()).collect();
+        let affected = prepared.iter().flat_map(Prepared::credited_paths).collect();
         let stored = self.commit(prepared).await?;
         self.after_ingestion(&who, &fwd, affected).await;
         Ok(Response::new(pb::BatchCreateDealsResponse { deals: stored.into_iter().map(|(_, d, _)| d).collect() }))
@@ -307,7 +368,7 @@ impl TrackingApi {
                     }
                     Some(r) => match self.prepare_one(&who, &fwd, &mut cache, &field, row, r).await {
                         Ok(p) => {
-                            affected.push(p.deal.booked_path.clone());
+                            affected.extend(p.credited_paths());
                             pending.push(p);
                         }
                         Err(ServiceError::InvalidArgument(v)) => {
@@ -372,13 +433,21 @@ impl TrackingApi {
             return Ok(Response::new(previous));
         }
         let original = match deals::get(&txn, &id).await? {
-            Some(d) if who.can_read(&path_strings(&d.booked_path)) => d,
+            Some(d) if readable(&who, &d) => d,
             None if who.is_admin() => return Err(ServiceError::not_found("deal", r.name.clone()).into()),
             _ => return Err(hidden(&r.name).into()),
         };
         let rep = self.lookup_unit(&fwd, &mut cache, &original.rep).await;
         let allowed = match &rep {
-            Ok(u) => may_write(&who, u),
+            // A split deal moves every credited rep's figures: the caller
+            // must be allowed to write for each where it was booked.
+            Ok(u) => {
+                may_write(&who, u)
+                    && original.credits.iter().all(|c| {
+                        c.rep == original.rep
+                            || (who.role != Role::Rep && who.can_manage(&path_strings(&c.booked_path)))
+                    })
+            }
             // The rep may have left the org: judge by where it was booked.
             Err(_) => who.is_admin(),
         };
@@ -405,7 +474,7 @@ impl TrackingApi {
             k.record(&txn, &response).await?;
         }
         txn.commit().await.map_err(ServiceError::from)?;
-        self.after_ingestion(&who, &fwd, stored.iter().map(|d| d.booked_path.clone()).collect()).await;
+        self.after_ingestion(&who, &fwd, stored.iter().flat_map(Deal::credited_paths).collect()).await;
         Ok(Response::new(response))
     }
 
@@ -417,7 +486,7 @@ impl TrackingApi {
         let name = &request.get_ref().name;
         let id = deal_id("name", name)?;
         match deals::get(&self.db, &id).await? {
-            Some(d) if who.can_read(&path_strings(&d.booked_path)) => Ok(Response::new(convert::deal(&d))),
+            Some(d) if readable(&who, &d) => Ok(Response::new(convert::deal(&d))),
             None if who.is_admin() => Err(ServiceError::not_found("deal", name.clone()).into()),
             _ => Err(hidden(name).into()),
         }
@@ -464,6 +533,11 @@ fn row_error(row: usize, field: &str, description: &str) -> pb::RowError {
         field: field.to_owned(),
         description: description.to_owned(),
     }
+}
+
+/// A deal is visible to whoever may read its rep or any credited rep.
+fn readable(who: &Identity, d: &Deal) -> bool {
+    who.can_read(&path_strings(&d.booked_path)) || d.credits.iter().any(|c| who.can_read(&path_strings(&c.booked_path)))
 }
 
 fn path_strings(path: &[Id]) -> Vec<String> {

@@ -40,7 +40,13 @@ fn normal_date(s: &str) -> String {
 }
 
 fn request(row: &SheetRow, import_id: &str) -> pb::CreateDealRequest {
-    let rep = if row.rep.starts_with("units/") { row.rep.clone() } else { format!("units/{}", row.rep) };
+    let unit = |r: &str| if r.starts_with("units/") { r.to_owned() } else { format!("units/{r}") };
+    let rep = unit(&row.rep);
+    let credits = row
+        .credit_shares()
+        .into_iter()
+        .map(|(r, percent)| pb::CreditShare { rep: unit(&r), percent, ..Default::default() })
+        .collect();
     pb::CreateDealRequest {
         deal: Some(pb::Deal {
             rep,
@@ -51,6 +57,7 @@ fn request(row: &SheetRow, import_id: &str) -> pb::CreateDealRequest {
                 product_line: row.product_line.clone(),
                 customer_type: row.customer_type.clone(),
             }),
+            credits,
             ..Default::default()
         }),
         request_id: if row.request_id.is_empty() {
@@ -63,7 +70,9 @@ fn request(row: &SheetRow, import_id: &str) -> pb::CreateDealRequest {
 
 /// The column a violated request field came from.
 fn column_of(field: &str, columns: &Columns) -> String {
-    let f = if field.ends_with("amount.currency_code") {
+    let f = if field.contains(".credits") {
+        "credits"
+    } else if field.ends_with("amount.currency_code") {
         "currency"
     } else if field.ends_with("amount.amount") || field.ends_with(".amount") {
         "amount"
@@ -131,7 +140,7 @@ impl Job {
                 .await
             {
                 Ok(p) => {
-                    self.affected.push(p.booked_path().to_vec());
+                    self.affected.extend(p.credited_paths());
                     self.pending.push(p);
                 }
                 Err(ServiceError::InvalidArgument(v)) => {

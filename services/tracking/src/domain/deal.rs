@@ -9,6 +9,8 @@ use attain_kit::{
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::credit::{Credit, Share};
+
 /// A sales slice; empty strings mean "unspecified".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Dimensions {
@@ -46,6 +48,8 @@ pub struct NewDeal {
     pub customer: String,
     pub dimensions: Dimensions,
     pub opportunity: String,
+    /// Split credit; empty: the rep gets all of it.
+    pub shares: Vec<Share>,
 }
 
 impl NewDeal {
@@ -93,6 +97,8 @@ pub struct Deal {
     /// Unit ids from the root to the rep when booked: actuals stay where
     /// they were earned even if the rep moves later.
     pub booked_path: Vec<Id>,
+    /// Split credit (empty: `rep` has all of it); amounts sum to `amount`.
+    pub credits: Vec<Credit>,
     pub request_id: String,
     pub created_by: String,
     pub create_time: DateTime<Utc>,
@@ -123,11 +129,31 @@ impl Deal {
             kind: DealKind::Reversal,
             reverses: Some(self.id.clone()),
             reversed_by: None,
+            credits: self
+                .credits
+                .iter()
+                .map(|c| Ok(Credit { amount: Amount::ZERO.checked_sub(c.amount)?, ..c.clone() }))
+                .collect::<Result<_, ServiceError>>()?,
             request_id: request_id.to_owned(),
             created_by: actor.to_owned(),
             create_time: now,
             ..self.clone()
         })
+    }
+
+    /// Who is credited how much, and where each sat when booked: the
+    /// shares, or the whole amount on the rep's own path.
+    pub fn lines(&self) -> Vec<(&[Id], Amount)> {
+        if self.credits.is_empty() {
+            vec![(&self.booked_path, self.amount)]
+        } else {
+            self.credits.iter().map(|c| (c.booked_path.as_slice(), c.amount)).collect()
+        }
+    }
+
+    /// The booked paths whose figures this record moves.
+    pub fn credited_paths(&self) -> Vec<Vec<Id>> {
+        self.lines().into_iter().map(|(p, _)| p.to_vec()).collect()
     }
 
     /// +1 for a sale, −1 for a reversal (the won-deal count roll-up).

@@ -4,4 +4,5 @@
 pub mod activity;
 pub mod alert;
 pub mod attainment;
+pub mod credit;
 pub mod deal;

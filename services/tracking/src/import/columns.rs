@@ -3,7 +3,7 @@
 use super::FileError;
 
 /// The fields a deal row can carry and the titles that name them.
-const FIELDS: [(&str, &[&str]); 8] = [
+const FIELDS: [(&str, &[&str]); 9] = [
     ("rep", &["rep", "sales rep", "rep id", "unit", "销售代表", "销售", "代表", "业务员"]),
     ("date", &["date", "close date", "closed", "日期", "成交日期"]),
     ("amount", &["amount", "amount won", "amount closed", "成交金额", "金额", "销售额"]),
@@ -12,6 +12,7 @@ const FIELDS: [(&str, &[&str]); 8] = [
     ("product_line", &["product line", "product", "产品线", "产品"]),
     ("customer_type", &["customer type", "客户类型"]),
     ("request_id", &["request id", "请求编号"]),
+    ("credits", &["credits", "split", "split credit", "业绩分配", "业绩分成"]),
 ];
 
 const REQUIRED: [&str; 3] = ["rep", "date", "amount"];
@@ -19,7 +20,7 @@ const REQUIRED: [&str; 3] = ["rep", "date", "amount"];
 /// Column positions found in a header row.
 #[derive(Debug, Clone)]
 pub struct Columns {
-    positions: [Option<usize>; 8],
+    positions: [Option<usize>; 9],
     titles: Vec<String>,
 }
 
@@ -36,6 +37,8 @@ pub struct SheetRow {
     pub product_line: String,
     pub customer_type: String,
     pub request_id: String,
+    /// Split credit, "rep-1 70%; rep-2 30%" (or "rep-1:70;rep-2:30").
+    pub credits: String,
 }
 
 fn normalise(title: &str) -> String {
@@ -54,7 +57,7 @@ impl Columns {
         if header.iter().all(|h| h.trim().is_empty()) {
             return Err(FileError::Empty);
         }
-        let mut positions = [None; 8];
+        let mut positions = [None; 9];
         for (i, title) in header.iter().enumerate() {
             let t = normalise(title);
             if let Some(f) = FIELDS.iter().position(|(_, names)| names.contains(&t.as_str())) {
@@ -98,6 +101,7 @@ impl Columns {
             product_line: get(5),
             customer_type: get(6),
             request_id: get(7),
+            credits: get(8),
         }
     }
 }
@@ -107,6 +111,23 @@ impl SheetRow {
     /// not deals.
     pub fn is_deal(&self) -> bool {
         !self.amount.is_empty()
+    }
+
+    /// The split-credit cell as (rep, percent) pairs; a part that is not
+    /// "rep percent" keeps its text as the percent, so the service names it.
+    pub fn credit_shares(&self) -> Vec<(String, String)> {
+        self.credits
+            .split([';', '；', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                let (rep, pct) = part
+                    .split_once([':', '：'])
+                    .or_else(|| part.rsplit_once(char::is_whitespace))
+                    .unwrap_or((part, ""));
+                (rep.trim().to_owned(), pct.trim().trim_end_matches(['%', '％']).trim().to_owned())
+            })
+            .collect()
     }
 
     /// The amount as a plain decimal: spreadsheet thousands separators and
@@ -135,6 +156,15 @@ mod tests {
         assert_eq!(c.title("amount"), "成交金额");
         let e = Columns::from_header(&header(&["Date", "Sales Rep", "Amount_Won"])).unwrap();
         assert_eq!(e.row(2, &header(&["d", "r", "1"])).amount, "1");
+    }
+
+    #[test]
+    fn split_credit_cells() {
+        let c = Columns::from_header(&header(&["rep", "date", "amount", "业绩分配"])).unwrap();
+        let r = c.row(2, &header(&["rep-1", "2024-01-03", "100", "rep-1 70%; rep-2：30"]));
+        assert_eq!(r.credit_shares(), [("rep-1".into(), "70".into()), ("rep-2".into(), "30".into())]);
+        let odd = c.row(3, &header(&["rep-1", "2024-01-03", "100", "rep-1"]));
+        assert_eq!(odd.credit_shares(), [("rep-1".into(), String::new())]);
     }
 
     #[test]

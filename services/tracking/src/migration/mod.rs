@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261128_000001_create_deals_rollups_alerts;
 mod m20261128_000002_create_opportunities_logs;
 mod m20261128_000003_create_rollup_changes;
+mod m20261128_000004_create_deal_credits;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_deals_rollups_alerts::Migration),
             Box::new(m20261128_000002_create_opportunities_logs::Migration),
             Box::new(m20261128_000003_create_rollup_changes::Migration),
+            Box::new(m20261128_000004_create_deal_credits::Migration),
         ]
     }
 }

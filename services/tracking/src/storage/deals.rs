@@ -6,12 +6,19 @@ use attain_kit::{
     money::{Amount, CurrencyCode},
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, Query},
 };
 
 use super::{corrupt, decode_path, encode_path};
-use crate::domain::deal::{Deal, DealKind, Dimensions};
+use crate::domain::{
+    credit::Credit,
+    deal::{Deal, DealKind, Dimensions},
+};
 
 pub mod deal {
     use sea_orm::entity::prelude::*;
@@ -44,6 +51,59 @@ pub mod deal {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod credit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deal_credits")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub deal_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub rep_id: String,
+        pub percent: String,
+        pub amount_minor: i64,
+        pub booked_path: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn credit_to_domain(m: credit::Model) -> Result<Credit, ServiceError> {
+    Ok(Credit {
+        rep: Id::parse("credited rep", &m.rep_id).map_err(|_| corrupt("credited rep", &m.rep_id))?,
+        percent: m.percent.parse().map_err(|_| corrupt("credit percent", &m.percent))?,
+        amount: Amount::from_minor_units(m.amount_minor),
+        booked_path: decode_path(&m.booked_path)?,
+    })
+}
+
+/// Attaches the stored shares to split deals (one query for all of them).
+async fn with_credits(db: &impl ConnectionTrait, mut deals: Vec<Deal>) -> Result<Vec<Deal>, ServiceError> {
+    let mut by_deal: HashMap<String, Vec<Credit>> = HashMap::new();
+    for chunk in deals.chunks(2000) {
+        let rows = credit::Entity::find()
+            .filter(credit::Column::DealId.is_in(chunk.iter().map(|d| d.id.as_str())))
+            .order_by_asc(credit::Column::DealId)
+            .all(db)
+            .await?;
+        for m in rows {
+            by_deal.entry(m.deal_id.clone()).or_default().push(credit_to_domain(m)?);
+        }
+    }
+    for d in &mut deals {
+        if let Some(mut credits) = by_deal.remove(d.id.as_str()) {
+            // The owner first, then by rep: a stable order for readers.
+            credits.sort_by(|a, b| (a.rep != d.rep).cmp(&(b.rep != d.rep)).then(a.rep.as_str().cmp(b.rep.as_str())));
+            d.credits = credits;
+        }
+    }
+    Ok(deals)
+}
+
 fn to_domain(m: deal::Model) -> Result<Deal, ServiceError> {
     let id = |f: &str, s: &str| Id::parse(f, s).map_err(|_| corrupt(f, s));
     Ok(Deal {
@@ -59,6 +119,7 @@ fn to_domain(m: deal::Model) -> Result<Deal, ServiceError> {
         reverses: m.reverses.as_deref().map(|r| id("reversed deal", r)).transpose()?,
         reversed_by: m.reversed_by.as_deref().map(|r| id("reversal", r)).transpose()?,
         booked_path: decode_path(&m.booked_path)?,
+        credits: Vec::new(),
         request_id: m.request_id,
         created_by: m.created_by,
         create_time: m.created_at,
@@ -86,16 +147,34 @@ fn to_active(d: &Deal) -> deal::ActiveModel {
     }
 }
 
-/// Inserts deals in chunks (multi-row INSERT).
+/// Inserts deals in chunks (multi-row INSERT), with the shares of split ones.
 pub async fn insert_many(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), ServiceError> {
     for chunk in deals.chunks(500) {
         deal::Entity::insert_many(chunk.iter().map(to_active)).exec_without_returning(db).await?;
+    }
+    let credits: Vec<credit::ActiveModel> = deals
+        .iter()
+        .flat_map(|d| {
+            d.credits.iter().map(|c| credit::ActiveModel {
+                deal_id: Set(d.id.as_str().to_owned()),
+                rep_id: Set(c.rep.as_str().to_owned()),
+                percent: Set(c.percent.normalize().to_string()),
+                amount_minor: Set(c.amount.to_minor_units()),
+                booked_path: Set(encode_path(&c.booked_path)),
+            })
+        })
+        .collect();
+    for chunk in credits.chunks(500) {
+        credit::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
     Ok(())
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &Id) -> Result<Option<Deal>, ServiceError> {
-    deal::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()
+    let Some(d) = deal::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()? else {
+        return Ok(None);
+    };
+    Ok(with_credits(db, vec![d]).await?.pop())
 }
 
 /// Marks `original` as reversed by `reversal`; false if someone reversed
@@ -120,7 +199,16 @@ pub async fn list(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Deal>, ServiceError> {
-    let mut q = deal::Entity::find().filter(deal::Column::BookedPath.starts_with(encode_path(path)));
+    let prefix = encode_path(path);
+    // Booked in the subtree, or a split deal crediting someone in it.
+    let credited = Query::select()
+        .column(credit::Column::DealId)
+        .from(credit::Entity)
+        .and_where(credit::Column::BookedPath.starts_with(&prefix))
+        .to_owned();
+    let mut q = deal::Entity::find().filter(
+        Condition::any().add(deal::Column::BookedPath.starts_with(&prefix)).add(deal::Column::Id.in_subquery(credited)),
+    );
     if let Some((from, to)) = dates {
         q = q.filter(deal::Column::CloseDate.between(from, to));
     }
@@ -138,6 +226,7 @@ pub async fn list(
         .into_iter()
         .map(to_domain)
         .collect::<Result<_, _>>()?;
+    rows = with_credits(db, rows).await?;
     if as_of.is_some() {
         // A reversal made after the instant had not happened yet.
         for d in &mut rows {

@@ -118,17 +118,28 @@ pub async fn changes_after(
         .collect()
 }
 
-/// Adds deals to the roll-ups of every unit on their booked paths. Deltas
-/// are merged in memory first, so a batch costs one upsert per distinct
-/// (unit, day, slice).
+/// Adds deals to the roll-ups of every unit on their credited paths.
+/// A unit gets the sum of the shares below it and counts the deal once, so
+/// a split deal adds its full amount and one deal to a common ancestor.
+/// Deltas are merged in memory first, so a batch costs one upsert per
+/// distinct (unit, day, slice).
 pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), ServiceError> {
     let mut deltas: HashMap<(&str, NaiveDate, &str, &str), (i64, i64)> = HashMap::new();
     for d in deals {
-        for unit in &d.booked_path {
+        let mut per_unit: Vec<(&str, i64)> = Vec::with_capacity(d.booked_path.len());
+        for (path, amount) in d.lines() {
+            for unit in path {
+                match per_unit.iter_mut().find(|(u, _)| *u == unit.as_str()) {
+                    Some(e) => e.1 += amount.to_minor_units(),
+                    None => per_unit.push((unit.as_str(), amount.to_minor_units())),
+                }
+            }
+        }
+        for (unit, amount) in per_unit {
             let e = deltas
-                .entry((unit.as_str(), d.close_date, &d.dimensions.product_line, &d.dimensions.customer_type))
+                .entry((unit, d.close_date, &d.dimensions.product_line, &d.dimensions.customer_type))
                 .or_default();
-            e.0 += d.amount.to_minor_units();
+            e.0 += amount;
             e.1 += d.count_delta();
         }
     }
@@ -162,7 +173,8 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
         rollup::Entity::insert_many(chunk.to_vec()).on_conflict(on_conflict).exec_without_returning(db).await?;
     }
     // The change feed row commits (or not) with the roll-ups themselves.
-    let mut touched: Vec<String> = deals.iter().map(|d| encode_path(&d.booked_path)).collect();
+    let mut touched: Vec<String> =
+        deals.iter().flat_map(|d| d.lines().into_iter().map(|(p, _)| encode_path(p))).collect();
     touched.sort_unstable();
     touched.dedup();
     if !touched.is_empty() {
@@ -250,24 +262,28 @@ pub async fn daily(
     Ok(rows.into_iter().map(|(d, a)| (d, Amount::from_minor_units(a))).collect())
 }
 
-/// Recomputes a unit's sums from the raw deal records (for consistency
-/// checks): what the roll-ups must always equal.
+/// Recomputes a unit's sums from the raw deal records and their shares
+/// (for consistency checks): what the roll-ups must always equal. Reads
+/// every record in the range — never on a request path.
 pub async fn recompute(
     db: &impl ConnectionTrait,
     unit_path: &[Id],
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Sum, ServiceError> {
-    use super::deals::deal;
-    let row: Option<(Option<i64>, Option<i64>)> = deal::Entity::find()
-        .select_only()
-        .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "amount")
-        .column_as(Expr::cust("CAST(SUM(CASE WHEN kind = 'SALE' THEN 1 ELSE -1 END) AS BIGINT)"), "won")
-        .filter(deal::Column::BookedPath.starts_with(super::encode_path(unit_path)))
-        .filter(deal::Column::CloseDate.between(from, to))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let (amount, won) = row.unwrap_or_default();
-    Ok(Sum { amount: Amount::from_minor_units(amount.unwrap_or(0)), deals_won: won.unwrap_or(0) })
+    use super::deals;
+    let mut sum = Sum::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = deals::list(db, unit_path, Some((from, to)), None, after.as_deref(), 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.as_str().to_owned());
+        for d in &page {
+            let mine: i64 =
+                d.lines().into_iter().filter(|(p, _)| p.starts_with(unit_path)).map(|(_, a)| a.to_minor_units()).sum();
+            sum.amount = sum.amount.checked_add(Amount::from_minor_units(mine))?;
+            sum.deals_won += d.count_delta();
+        }
+    }
+    Ok(sum)
 }

@@ -36,7 +36,7 @@ pub struct Suite {
     _stops: Vec<oneshot::Sender<()>>,
 }
 
-fn bearer(person: &str, role: Role, unit: &str) -> Bearer {
+pub fn bearer(person: &str, role: Role, unit: &str) -> Bearer {
     Bearer(format!("Bearer {}", token(person, role, unit)).parse().unwrap())
 }
 
@@ -47,6 +47,10 @@ impl Suite {
 
     pub fn admin(&self) -> Tracking {
         self.tracking("ops", Role::Admin, "")
+    }
+
+    pub fn target_channel(&self) -> Channel {
+        self.target.clone()
     }
 
     pub fn tracking_channel(&self) -> Channel {

@@ -92,6 +92,28 @@ async fn gbk_csv_with_chinese_titles(backend: Backend) {
     assert_eq!(deals_of(&mut manager, "region-a").await, 5);
 }
 
+async fn split_credit_column(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.tracking("mgr-a", Role::Manager, "region-a");
+    let csv = "date,rep,amount,业绩分配\n\
+               2024-01-04,rep-1,1000,rep-1 70%; rep-2 30%\n\
+               2024-01-05,rep-1,1000,rep-1 70%; rep-2 20%\n";
+    let progress = import(&mut manager, pb::FileFormat::Csv, "split", csv.as_bytes().to_vec()).await.unwrap();
+    let last = progress.last().unwrap();
+    assert_eq!((last.rows_read, last.rows_accepted), (2, 1));
+    assert_eq!(errors(&progress), [(3, "业绩分配".to_owned())]);
+    let rep2 = manager
+        .get_attainment(pb::GetAttainmentRequest {
+            unit: "units/rep-2".into(),
+            period: "2024-01".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rep2.actual.unwrap().amount, "300.00");
+}
+
 async fn bad_files_get_clear_errors(backend: Backend) {
     let s = spawn_suite(backend).await;
     let mut admin = s.admin();
@@ -165,6 +187,7 @@ async fn large_files_report_progress(backend: Backend) {
 }
 
 both_backends!(
+    split_credit_column,
     gbk_csv_with_chinese_titles,
     bad_files_get_clear_errors,
     xlsx_with_english_titles,
