@@ -15,7 +15,6 @@ use attain_kit::{
 use attain_proto::attain::tracking::v1 as pb;
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
-use sea_orm::SqlErr;
 use tonic::{Request, Response, Status};
 
 use super::{TrackingApi, attainment::Measured, convert};
@@ -25,7 +24,7 @@ use crate::{
         attainment::{Status as Colour, Thresholds, status},
         deal::Dimensions,
     },
-    storage::alerts,
+    storage::{alerts, is_unique_violation},
     upstream::UnitInfo,
 };
 
@@ -369,12 +368,6 @@ where
             }
         }
     });
-}
-
-fn is_unique_violation(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<sea_orm::DbErr>()
-        .and_then(sea_orm::DbErr::sql_err)
-        .is_some_and(|s| matches!(s, SqlErr::UniqueConstraintViolation(_)))
 }
 
 impl TrackingApi {

@@ -24,6 +24,7 @@ pub(crate) struct Measured {
     pub unit: UnitInfo,
     pub expected: Expected,
     pub actual: Sum,
+    pub status: crate::domain::attainment::Status,
     pub wire: pb::Attainment,
 }
 
@@ -74,6 +75,7 @@ impl TrackingApi {
             _ => HashMap::new(),
         };
         let losses = crate::storage::activity::losses(&self.db, &ids, period.start, through).await?;
+        let frozen = crate::storage::closes::lines(&self.db, &period.expression, &ids).await?;
         let progress = |e: &Expected| e.time_progress;
         let out = units
             .into_iter()
@@ -98,7 +100,7 @@ impl TrackingApi {
                 let conversion = (closed > 0).then(|| {
                     (rust_decimal::Decimal::from(actual.deals_won) / rust_decimal::Decimal::from(closed)).round_dp(4)
                 });
-                let wire = pb::Attainment {
+                let mut wire = pb::Attainment {
                     unit: unit.id.resource_name(),
                     period: Some(convert::period(period)),
                     target: money(e.period_target),
@@ -119,8 +121,16 @@ impl TrackingApi {
                     deals_won: actual.deals_won,
                     status: convert::status(f.status) as i32,
                     data_time: Some(convert::timestamp(Utc::now())),
+                    closed_actual: None,
+                    post_close_adjustment: None,
                 };
-                Measured { unit, expected: e, actual, wire }
+                // A closed period shows its frozen actual and what later
+                // corrections added, so nothing changes silently.
+                if let Some(line) = frozen.get(&unit.id) {
+                    wire.closed_actual = money(line.actual);
+                    wire.post_close_adjustment = line.post_close_adjustment(actual.amount).ok().and_then(money);
+                }
+                Measured { unit, expected: e, actual, status: f.status, wire }
             })
             .collect();
         Ok((out, thresholds))

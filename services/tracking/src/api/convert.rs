@@ -92,6 +92,13 @@ fn shares(field: &str, credits: &[pb::CreditShare]) -> ServiceResult<Vec<Share>>
         .collect()
 }
 
+pub fn deal_kind(k: DealKind) -> pb::DealKind {
+    match k {
+        DealKind::Sale => pb::DealKind::Sale,
+        DealKind::Reversal => pb::DealKind::Reversal,
+    }
+}
+
 pub fn deal(d: &Deal) -> pb::Deal {
     pb::Deal {
         name: d.resource_name(),
@@ -104,10 +111,7 @@ pub fn deal(d: &Deal) -> pb::Deal {
             customer_type: d.dimensions.customer_type.clone(),
         }),
         opportunity: d.opportunity.clone(),
-        kind: match d.kind {
-            DealKind::Sale => pb::DealKind::Sale,
-            DealKind::Reversal => pb::DealKind::Reversal,
-        } as i32,
+        kind: deal_kind(d.kind) as i32,
         reverses: d.reverses.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
         reversed_by: d.reversed_by.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
         booked_path: d.booked_path.iter().map(Id::resource_name).collect(),

@@ -520,8 +520,14 @@ impl TrackingApi {
             .map(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
             .map(|t| t.ok_or_else(|| ServiceError::invalid("as_of", "is out of range")))
             .transpose()?;
-        let mut rows =
-            deals::list(&self.db, &unit.path, dates, as_of, page.after.as_deref(), page.fetch_limit()).await?;
+        let mut rows = deals::list(
+            &self.db,
+            &unit.path,
+            deals::Window { dates, as_of, recorded_after: None },
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
         let next_page_token = page.finish(&mut rows, |d| d.id.as_str().to_owned());
         Ok(Response::new(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token }))
     }

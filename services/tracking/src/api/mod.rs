@@ -4,6 +4,7 @@
 mod activity;
 mod alerts;
 mod attainment;
+mod close;
 mod convert;
 mod deals;
 mod import;
@@ -119,6 +120,12 @@ impl TrackingService for TrackingApi {
     }
     async fn get_burn_up(&self, r: Request<pb::GetBurnUpRequest>) -> Rpc<pb::BurnUp> {
         TrackingApi::get_burn_up(self, caller(&r)?, r).await
+    }
+    async fn close_period(&self, r: Request<pb::ClosePeriodRequest>) -> Rpc<pb::PeriodClose> {
+        TrackingApi::close_period(self, caller(&r)?, r).await
+    }
+    async fn get_period_close(&self, r: Request<pb::GetPeriodCloseRequest>) -> Rpc<pb::PeriodClose> {
+        TrackingApi::get_period_close(self, caller(&r)?, r).await
     }
     async fn list_loss_reasons(&self, r: Request<pb::ListLossReasonsRequest>) -> Rpc<pb::ListLossReasonsResponse> {
         TrackingApi::list_loss_reasons(self, caller(&r)?, r).await

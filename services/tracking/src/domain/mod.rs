@@ -4,5 +4,6 @@
 pub mod activity;
 pub mod alert;
 pub mod attainment;
+pub mod close;
 pub mod credit;
 pub mod deal;

@@ -6,6 +6,7 @@ mod m20261128_000001_create_deals_rollups_alerts;
 mod m20261128_000002_create_opportunities_logs;
 mod m20261128_000003_create_rollup_changes;
 mod m20261128_000004_create_deal_credits;
+mod m20261128_000005_create_period_closes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_opportunities_logs::Migration),
             Box::new(m20261128_000003_create_rollup_changes::Migration),
             Box::new(m20261128_000004_create_deal_credits::Migration),
+            Box::new(m20261128_000005_create_period_closes::Migration),
         ]
     }
 }

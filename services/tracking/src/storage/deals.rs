@@ -189,13 +189,23 @@ pub async fn mark_reversed(db: &impl ConnectionTrait, original: &Id, reversal: &
     Ok(res.rows_affected > 0)
 }
 
-/// Deals of a subtree (by booked path), optionally in a date range and as
-/// they stood at an instant, by id.
+/// Which deals of a subtree a listing reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    /// Close dates, inclusive.
+    pub dates: Option<(NaiveDate, NaiveDate)>,
+    /// As they stood at this instant (later records and reversals unseen).
+    pub as_of: Option<DateTime<Utc>>,
+    /// Only records made after this instant (post-close corrections).
+    pub recorded_after: Option<DateTime<Utc>>,
+}
+
+/// Deals of a subtree (booked there, or split deals crediting someone
+/// there) in a window, by id.
 pub async fn list(
     db: &impl ConnectionTrait,
     path: &[Id],
-    dates: Option<(NaiveDate, NaiveDate)>,
-    as_of: Option<DateTime<Utc>>,
+    window: Window,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Deal>, ServiceError> {
@@ -209,11 +219,14 @@ pub async fn list(
     let mut q = deal::Entity::find().filter(
         Condition::any().add(deal::Column::BookedPath.starts_with(&prefix)).add(deal::Column::Id.in_subquery(credited)),
     );
-    if let Some((from, to)) = dates {
+    if let Some((from, to)) = window.dates {
         q = q.filter(deal::Column::CloseDate.between(from, to));
     }
-    if let Some(t) = as_of {
+    if let Some(t) = window.as_of {
         q = q.filter(deal::Column::CreatedAt.lte(t));
+    }
+    if let Some(t) = window.recorded_after {
+        q = q.filter(deal::Column::CreatedAt.gt(t));
     }
     if let Some(a) = after {
         q = q.filter(deal::Column::Id.gt(a));
@@ -227,7 +240,7 @@ pub async fn list(
         .map(to_domain)
         .collect::<Result<_, _>>()?;
     rows = with_credits(db, rows).await?;
-    if as_of.is_some() {
+    if window.as_of.is_some() {
         // A reversal made after the instant had not happened yet.
         for d in &mut rows {
             d.reversed_by = None;

@@ -275,7 +275,8 @@ pub async fn recompute(
     let mut sum = Sum::default();
     let mut after: Option<String> = None;
     loop {
-        let page = deals::list(db, unit_path, Some((from, to)), None, after.as_deref(), 1000).await?;
+        let window = deals::Window { dates: Some((from, to)), ..deals::Window::default() };
+        let page = deals::list(db, unit_path, window, after.as_deref(), 1000).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.as_str().to_owned());
         for d in &page {
