@@ -28,6 +28,29 @@ pub struct Settings {
     pub jobs: JobSettings,
     #[serde(default)]
     pub cache: CacheSettings,
+    #[serde(default)]
+    pub alerts: AlertSettings,
+}
+
+/// How tracking's alerts behave over time.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// Percentage points of expected-to-date a unit must clear above a
+    /// threshold before its alert eases or resolves.
+    pub hysteresis_percent: u32,
+    /// Working days an alert may stay unacknowledged before it escalates
+    /// one manager up (0: never).
+    pub escalate_after_working_days: u32,
+    /// Working days without a deal or daily log before a rep's data is
+    /// stale (0: no stale-data alerts).
+    pub stale_after_working_days: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self { hysteresis_percent: 5, escalate_after_working_days: 3, stale_after_working_days: 5 }
+    }
 }
 
 /// The gateway's dashboard cache.

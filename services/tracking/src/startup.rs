@@ -6,7 +6,7 @@ use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBa
 use attain_proto::attain::tracking::v1::tracking_service_server::TrackingServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{api::TrackingApi, migration::Migrator, upstream::TargetClient};
+use crate::{api::TrackingApi, domain::alert::Policy, migration::Migrator, upstream::TargetClient};
 
 /// Evaluates alert rules for every published plan on a timer, as the
 /// service account. Failures are logged and retried on the next tick.
@@ -50,7 +50,12 @@ impl Application {
         let target = TargetClient::new(attain_kit::upstream::channel("target", target_url)?);
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let tracking = TrackingApi::new(db, target, settings.clock);
+        let a = settings.alerts;
+        let tracking = TrackingApi::new(db, target, settings.clock).with_alert_policy(Policy {
+            hysteresis: a.hysteresis_percent.into(),
+            escalate_after: a.escalate_after_working_days,
+            stale_after: a.stale_after_working_days,
+        });
         if settings.jobs.alert_evaluation_seconds > 0 {
             let token = settings.jobs.service_token.as_ref().ok_or_else(|| {
                 anyhow::anyhow!("jobs.service_token is required when jobs.alert_evaluation_seconds is set")

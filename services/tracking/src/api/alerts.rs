@@ -2,7 +2,11 @@
 //! per unit, period and rule; a change feed in the database that every
 //! replica's Watch reads.
 
-use std::{collections::BTreeMap, pin::Pin, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    pin::Pin,
+    time::Duration,
+};
 
 use attain_kit::{
     ServiceError, ServiceResult,
@@ -20,8 +24,8 @@ use tonic::{Request, Response, Status};
 use super::{TrackingApi, attainment::Measured, convert};
 use crate::{
     domain::{
-        alert::{Action, Alert, Finding, Rule, State, decide},
-        attainment::{Status as Colour, Thresholds, status},
+        alert::{Action, Alert, Finding, Policy, Rule, State, decide, escalation_level, pace_severity, staleness},
+        attainment::{Status as Colour, Thresholds},
         deal::Dimensions,
     },
     storage::{alerts, is_unique_violation},
@@ -31,24 +35,42 @@ use crate::{
 /// How often a watcher looks at the change feed.
 const WATCH_POLL: Duration = Duration::from_millis(200);
 
-fn findings(m: &Measured, thresholds: Thresholds) -> [Finding; 2] {
+/// What the rules say about one measured unit. `live` holds the unit's
+/// live alerts by rule (for hysteresis); `last_activity` its last deal or
+/// log day when it is a rep.
+fn findings(
+    m: &Measured,
+    thresholds: Thresholds,
+    policy: Policy,
+    live: &HashMap<Rule, Alert>,
+    stale: Option<(Colour, u32, Option<NaiveDate>)>,
+) -> Vec<Finding> {
     let actual = m.actual.amount;
-    let pace = match status(actual.decimal(), m.expected.by_curve.decimal(), thresholds) {
-        Colour::Green => None,
-        s => Some((
-            s,
-            format!(
-                "{} of {} expected by now ({} of target {})",
-                actual, m.expected.by_curve, m.wire.attainment_rate, m.expected.period_target
-            ),
-        )),
-    };
+    let live_pace = live.get(&Rule::BehindPace).map(|a| a.severity);
+    let pace = pace_severity(actual.decimal(), m.expected.by_curve.decimal(), thresholds, policy.hysteresis, live_pace)
+        .map(|s| {
+            (
+                s,
+                format!(
+                    "{} of {} expected by now ({} of target {})",
+                    actual, m.expected.by_curve, m.wire.attainment_rate, m.expected.period_target
+                ),
+            )
+        });
     let milestone = (m.expected.milestone_in_force && actual < m.expected.by_milestone)
         .then(|| (Colour::Red, format!("{} is below the milestone in force ({})", actual, m.expected.by_milestone)));
-    [
+    let mut out = vec![
         Finding { rule: Rule::BehindPace, firing: pace, actual, expected: m.expected.by_curve },
         Finding { rule: Rule::MissedMilestone, firing: milestone, actual, expected: m.expected.by_milestone },
-    ]
+    ];
+    if m.unit.is_rep && policy.stale_after > 0 {
+        let firing = stale.map(|(s, days, last)| {
+            let since = last.map_or_else(|| "the period began".to_owned(), |d| d.to_string());
+            (s, format!("no deal or daily log since {since} ({days} working days)"))
+        });
+        out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
+    }
+    out
 }
 
 impl TrackingApi {
@@ -57,6 +79,8 @@ impl TrackingApi {
     /// so a failure here is logged, not returned.
     pub(crate) async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
         let mut units: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+        let depth: HashMap<Id, usize> =
+            paths.iter().filter_map(|p| p.last().map(|rep| (rep.clone(), p.len()))).collect();
         for path in paths {
             for i in 0..path.len() {
                 units.entry(path[i].clone()).or_insert_with(|| path[..=i].to_vec());
@@ -67,7 +91,11 @@ impl TrackingApi {
         let visible: Vec<UnitInfo> = units
             .into_iter()
             .filter(|(_, p)| who.can_read(&p.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>()))
-            .map(|(id, path)| UnitInfo { id, parent: None, is_rep: false, display_name: String::new(), path })
+            // Booked paths end at reps.
+            .map(|(id, path)| {
+                let is_rep = path.len() == depth.get(&id).copied().unwrap_or(0);
+                UnitInfo { id, parent: None, is_rep, display_name: String::new(), path }
+            })
             .collect();
         if visible.is_empty() {
             return;
@@ -89,68 +117,137 @@ impl TrackingApi {
         let Some(first) = units.first() else { return Ok(Vec::new()) };
         let (plan, period) = self.plan_and_period(fwd, &first.path, period_expr).await?;
         let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
+        let policy = self.alerts;
+        let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
+        let last_activity = if reps.is_empty() || policy.stale_after == 0 {
+            HashMap::new()
+        } else {
+            crate::storage::activity::last_activity(&self.db, &reps, day).await?
+        };
         let mut changed = Vec::new();
         for m in &measured {
-            for f in findings(m, thresholds) {
-                let live = alerts::live(&self.db, &m.unit.id, &period.expression, f.rule).await?;
-                let now = Utc::now();
-                match decide(&f, live.as_ref()) {
-                    Action::Nothing => {}
-                    Action::Open { severity, message } => {
-                        let a = Alert {
-                            id: Id::generate(),
-                            unit: m.unit.id.clone(),
-                            unit_path: m.unit.path.clone(),
-                            period: period.expression.clone(),
-                            rule: f.rule,
-                            state: State::Open,
-                            severity,
-                            message,
-                            actual: f.actual,
-                            expected: f.expected,
-                            acknowledged_by: String::new(),
-                            open_time: now,
-                            acknowledge_time: None,
-                            resolve_time: None,
-                            version: 1,
-                        };
-                        match alerts::insert(&self.db, &a).await {
-                            Ok(()) => changed.push(a),
-                            // Another replica opened it first: one live alert.
-                            Err(ServiceError::Internal(e)) if is_unique_violation(&e) => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    Action::Update { severity, message } => {
-                        if let Some(old) = live {
-                            let mut a = old.clone();
-                            a.severity = severity;
-                            a.message = message;
-                            a.actual = f.actual;
-                            a.expected = f.expected;
-                            a.version = old.version + 1;
-                            if alerts::update(&self.db, &a, old.version).await? {
-                                changed.push(a);
-                            }
-                        }
-                    }
-                    Action::Resolve => {
-                        if let Some(old) = live {
-                            let mut a = old.clone();
-                            a.state = State::Resolved;
-                            a.actual = f.actual;
-                            a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
-                            a.resolve_time = Some(now);
-                            a.version = old.version + 1;
-                            if alerts::update(&self.db, &a, old.version).await? {
-                                changed.push(a);
-                            }
-                        }
-                    }
+            let mut live = HashMap::new();
+            for rule in [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData] {
+                if let Some(a) = alerts::live(&self.db, &m.unit.id, &period.expression, rule).await? {
+                    live.insert(rule, a);
+                }
+            }
+            let last = last_activity.get(&m.unit.id).copied();
+            let stale = staleness(last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
+            for f in findings(m, thresholds, policy, &live, stale) {
+                let current = live.get(&f.rule);
+                let after = self.apply(m, &period.expression, day, &f, current, &mut changed).await?;
+                if let Some(a) = after {
+                    self.escalate(a, day, &mut changed).await?;
                 }
             }
         }
         Ok(changed)
+    }
+
+    /// Moves one rule's alert for a unit as the finding says; returns the
+    /// alert if it is live afterwards.
+    async fn apply(
+        &self,
+        m: &Measured,
+        period: &str,
+        day: NaiveDate,
+        f: &Finding,
+        live: Option<&Alert>,
+        changed: &mut Vec<Alert>,
+    ) -> ServiceResult<Option<Alert>> {
+        let now = Utc::now();
+        match decide(f, live) {
+            Action::Nothing => Ok(live.cloned()),
+            Action::Open { severity, message } => {
+                let a = Alert {
+                    id: Id::generate(),
+                    unit: m.unit.id.clone(),
+                    unit_path: m.unit.path.clone(),
+                    period: period.to_owned(),
+                    rule: f.rule,
+                    state: State::Open,
+                    severity,
+                    message,
+                    actual: f.actual,
+                    expected: f.expected,
+                    acknowledged_by: String::new(),
+                    open_time: now,
+                    acknowledge_time: None,
+                    resolve_time: None,
+                    opened_on: Some(day),
+                    escalation_level: 0,
+                    escalated_to: None,
+                    escalate_time: None,
+                    version: 1,
+                };
+                match alerts::insert(&self.db, &a).await {
+                    Ok(()) => {
+                        changed.push(a.clone());
+                        Ok(Some(a))
+                    }
+                    // Another replica opened it first: one live alert.
+                    Err(ServiceError::Internal(e)) if is_unique_violation(&e) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            Action::Update { severity, message } => {
+                let Some(old) = live else { return Ok(None) };
+                let mut a = old.clone();
+                a.severity = severity;
+                a.message = message;
+                a.actual = f.actual;
+                a.expected = f.expected;
+                a.version = old.version + 1;
+                if alerts::update(&self.db, &a, old.version).await? {
+                    changed.push(a.clone());
+                    return Ok(Some(a));
+                }
+                Ok(None)
+            }
+            Action::Resolve => {
+                if let Some(old) = live {
+                    let mut a = old.clone();
+                    a.state = State::Resolved;
+                    a.actual = f.actual;
+                    a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
+                    a.resolve_time = Some(now);
+                    a.version = old.version + 1;
+                    if alerts::update(&self.db, &a, old.version).await? {
+                        changed.push(a);
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Sends an alert left OPEN too long one manager up per
+    /// `escalate_after` working days (up to the root), as a change every
+    /// watcher of the manager's subtree sees.
+    async fn escalate(&self, a: Alert, day: NaiveDate, changed: &mut Vec<Alert>) -> ServiceResult<()> {
+        if a.state != State::Open || self.alerts.escalate_after == 0 {
+            return Ok(());
+        }
+        let opened_on = a.opened_on.unwrap_or_else(|| a.open_time.date_naive());
+        let above = u32::try_from(a.unit_path.len().saturating_sub(1)).unwrap_or(0);
+        let level = escalation_level(opened_on, day, self.alerts.escalate_after, above);
+        if level <= a.escalation_level {
+            return Ok(());
+        }
+        let to = usize::try_from(level).ok().and_then(|l| a.unit_path.len().checked_sub(1 + l));
+        let Some(to) = to.and_then(|i| a.unit_path.get(i)).cloned() else { return Ok(()) };
+        let mut next = a.clone();
+        next.escalation_level = level;
+        next.escalated_to = Some(to);
+        next.escalate_time = Some(Utc::now());
+        next.version = a.version + 1;
+        if alerts::update(&self.db, &next, a.version).await? {
+            // One change per evaluation: replace the alert's earlier entry.
+            changed.retain(|c| c.id != next.id);
+            changed.push(next);
+        }
+        Ok(())
     }
 
     pub(crate) async fn evaluate_alerts(
@@ -178,7 +275,11 @@ impl TrackingApi {
     ) -> Result<Response<pb::ListAlertsResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListAlerts {} {}", r.unit, r.state))?;
+        let page = PageRequest::parse(
+            r.page_size,
+            &r.page_token,
+            &format!("ListAlerts {} {} {}", r.unit, r.state, r.escalated_to),
+        )?;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let state = match pb::AlertState::try_from(r.state) {
             Ok(pb::AlertState::Unspecified) => None,
@@ -187,7 +288,14 @@ impl TrackingApi {
             Ok(pb::AlertState::Resolved) => Some(State::Resolved),
             Err(_) => return Err(ServiceError::invalid("state", format!("{} is not an AlertState", r.state)).into()),
         };
-        let mut rows = alerts::list(&self.db, &unit.path, state, page.after.as_deref(), page.fetch_limit()).await?;
+        let escalated_to = if r.escalated_to.is_empty() {
+            None
+        } else {
+            Some(self.visible(&who, &fwd, "escalated_to", &r.escalated_to).await?.id)
+        };
+        let mut rows =
+            alerts::list(&self.db, &unit.path, state, escalated_to.as_ref(), page.after.as_deref(), page.fetch_limit())
+                .await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
         Ok(Response::new(pb::ListAlertsResponse {
             alerts: rows.iter().map(|a| convert::alert(a, None, None)).collect(),
@@ -277,7 +385,7 @@ impl TrackingApi {
         let last = alerts::last_event_id(&self.db).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         if r.include_open {
-            let open = alerts::list(&self.db, &unit.path, None, None, 10_000).await?;
+            let open = alerts::list(&self.db, &unit.path, None, None, None, 10_000).await?;
             for a in open.iter().filter(|a| a.is_live()) {
                 let _ = tx.send(Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(a, None, None)) })).await;
             }

@@ -143,6 +143,7 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         rule: match a.rule {
             Rule::BehindPace => pb::AlertRule::BehindPace,
             Rule::MissedMilestone => pb::AlertRule::MissedMilestone,
+            Rule::StaleData => pb::AlertRule::StaleData,
         } as i32,
         state: match a.state {
             State::Open => pb::AlertState::Open,
@@ -158,5 +159,8 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         acknowledge_time: a.acknowledge_time.map(timestamp),
         resolve_time: a.resolve_time.map(timestamp),
         etag: a.version.to_string(),
+        escalation_level: i32::try_from(a.escalation_level).unwrap_or(i32::MAX),
+        escalated_to: a.escalated_to.as_ref().map(Id::resource_name).unwrap_or_default(),
+        escalate_time: a.escalate_time.map(timestamp),
     }
 }

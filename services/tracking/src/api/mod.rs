@@ -17,7 +17,7 @@ use futures::Stream;
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::upstream::TargetClient;
+use crate::{domain::alert::Policy, upstream::TargetClient};
 
 /// Rows one BatchCreateDeals may carry.
 pub const DEFAULT_MAX_BATCH_ROWS: usize = 10_000;
@@ -28,11 +28,18 @@ pub struct TrackingApi {
     target: TargetClient,
     clock: ClockSettings,
     max_batch_rows: usize,
+    alerts: Policy,
 }
 
 impl TrackingApi {
     pub fn new(db: DatabaseConnection, target: TargetClient, clock: ClockSettings) -> Self {
-        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS }
+        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS, alerts: Policy::default() }
+    }
+
+    /// How alerts ease, escalate and go stale.
+    pub fn with_alert_policy(mut self, alerts: Policy) -> Self {
+        self.alerts = alerts;
+        self
     }
 }
 

@@ -3,10 +3,11 @@
 //! when the unit recovers.
 
 use attain_kit::{id::Id, money::Amount};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::attainment::Status;
+use super::attainment::{Status, Thresholds};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Rule {
@@ -14,6 +15,8 @@ pub enum Rule {
     BehindPace,
     /// Actual below the milestone in force.
     MissedMilestone,
+    /// A rep with no deal and no daily log for too many working days.
+    StaleData,
 }
 
 impl Rule {
@@ -21,11 +24,31 @@ impl Rule {
         match self {
             Self::BehindPace => "BEHIND_PACE",
             Self::MissedMilestone => "MISSED_MILESTONE",
+            Self::StaleData => "STALE_DATA",
         }
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::BehindPace, Self::MissedMilestone].into_iter().find(|x| x.as_str() == s)
+        [Self::BehindPace, Self::MissedMilestone, Self::StaleData].into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// How alerts behave over time (configuration `alerts.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Percentage points of expected-to-date a unit must clear above a
+    /// threshold before its alert eases or resolves (no flapping).
+    pub hysteresis: Decimal,
+    /// Working days an alert may stay OPEN (unacknowledged) before it
+    /// escalates one manager up; again after as many more days.
+    pub escalate_after: u32,
+    /// Working days without a deal or a daily log before a rep is stale.
+    pub stale_after: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { hysteresis: Decimal::from(5), escalate_after: 3, stale_after: 5 }
     }
 }
 
@@ -67,6 +90,17 @@ pub struct Alert {
     pub open_time: DateTime<Utc>,
     pub acknowledge_time: Option<DateTime<Utc>>,
     pub resolve_time: Option<DateTime<Utc>>,
+    /// The (clock) day it opened: escalation counts working days from it.
+    #[serde(default)]
+    pub opened_on: Option<NaiveDate>,
+    /// 0: with the unit's own owner; k: escalated k managers up.
+    #[serde(default)]
+    pub escalation_level: u32,
+    /// The unit whose manager it was escalated to.
+    #[serde(default)]
+    pub escalated_to: Option<Id>,
+    #[serde(default)]
+    pub escalate_time: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -100,6 +134,70 @@ pub enum Action {
     Resolve,
 }
 
+/// Behind-pace severity with hysteresis: a new alert opens below the
+/// thresholds; a live one eases from RED only once `band` points above the
+/// RED line and resolves only once `band` points above the YELLOW line, so
+/// a unit hovering at a threshold does not flap.
+pub fn pace_severity(
+    actual: Decimal,
+    expected: Decimal,
+    t: Thresholds,
+    band: Decimal,
+    live: Option<Status>,
+) -> Option<Status> {
+    if expected <= Decimal::ZERO {
+        return None;
+    }
+    let pct = actual * Decimal::ONE_HUNDRED / expected;
+    match live {
+        None if pct < t.red_below => Some(Status::Red),
+        None if pct < t.yellow_below => Some(Status::Yellow),
+        None => None,
+        Some(_) if pct < t.red_below => Some(Status::Red),
+        Some(Status::Red) if pct < t.red_below + band => Some(Status::Red),
+        Some(_) if pct < t.yellow_below + band => Some(Status::Yellow),
+        Some(_) => None,
+    }
+}
+
+/// Working days (Monday to Friday) after `from` up to and including `to`.
+pub fn working_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
+    from.iter_days()
+        .skip(1)
+        .take_while(|d| *d <= to)
+        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .count()
+        .try_into()
+        .unwrap_or(u32::MAX)
+}
+
+/// How many managers up an alert opened on `opened_on` should have gone by
+/// `day`: one level per `after` working days still OPEN, at most `max`.
+pub fn escalation_level(opened_on: NaiveDate, day: NaiveDate, after: u32, max: u32) -> u32 {
+    if after == 0 {
+        return 0;
+    }
+    (working_days_between(opened_on, day) / after).min(max)
+}
+
+/// Whether a rep whose last deal or log was on `last` (None: nothing this
+/// period, counted from `period_start`) is stale on `day`; the severity
+/// and the working days since.
+pub fn staleness(
+    last: Option<NaiveDate>,
+    period_start: NaiveDate,
+    day: NaiveDate,
+    after: u32,
+) -> Option<(Status, u32)> {
+    let since = last.unwrap_or_else(|| period_start.pred_opt().unwrap_or(period_start));
+    let idle = working_days_between(since, day);
+    match idle {
+        n if after == 0 || n <= after => None,
+        n if n > after * 2 => Some((Status::Red, n)),
+        n => Some((Status::Yellow, n)),
+    }
+}
+
 pub fn decide(finding: &Finding, live: Option<&Alert>) -> Action {
     match (&finding.firing, live) {
         (Some((severity, message)), None) => Action::Open { severity: *severity, message: message.clone() },
@@ -109,5 +207,87 @@ pub fn decide(finding: &Finding, live: Option<&Alert>) -> Action {
         (Some(_), Some(_)) => Action::Nothing,
         (None, Some(_)) => Action::Resolve,
         (None, None) => Action::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn pct(p: i64) -> Decimal {
+        Decimal::from(p)
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    /// Severity after each reading, starting with no alert.
+    fn run(readings: &[Decimal]) -> Vec<Option<Status>> {
+        let mut live = None;
+        readings
+            .iter()
+            .map(|r| {
+                live = pace_severity(*r, Decimal::ONE_HUNDRED, Thresholds::default(), pct(5), live);
+                live
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hovering_at_a_threshold_does_not_flap() {
+        let at_red = run(&[pct(79), pct(81), pct(79), pct(82), pct(84)]);
+        assert!(at_red.iter().all(|s| *s == Some(Status::Red)), "{at_red:?}");
+        let at_yellow = run(&[pct(99), pct(101), pct(99), pct(104)]);
+        assert!(at_yellow.iter().all(|s| *s == Some(Status::Yellow)), "{at_yellow:?}");
+        // Clearing the band eases and then resolves.
+        assert_eq!(run(&[pct(70), pct(86), pct(105)]), [Some(Status::Red), Some(Status::Yellow), None]);
+    }
+
+    #[test]
+    fn working_days_skip_weekends() {
+        // Friday 2024-01-12 → Monday 15, Tuesday 16.
+        assert_eq!(working_days_between(day("2024-01-12"), day("2024-01-16")), 2);
+        assert_eq!(working_days_between(day("2024-01-16"), day("2024-01-16")), 0);
+        assert_eq!(escalation_level(day("2024-01-16"), day("2024-01-19"), 3, 5), 1);
+        assert_eq!(escalation_level(day("2024-01-16"), day("2024-01-24"), 3, 5), 2);
+        assert_eq!(escalation_level(day("2024-01-16"), day("2024-03-24"), 3, 2), 2);
+    }
+
+    #[test]
+    fn stale_after_n_working_days() {
+        // Last log Friday the 5th; the 12th is 5 working days later.
+        assert_eq!(staleness(Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-12"), 5), None);
+        assert_eq!(
+            staleness(Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-15"), 5),
+            Some((Status::Yellow, 6))
+        );
+        // Nothing at all this period counts from its first day.
+        assert_eq!(staleness(None, day("2024-01-01"), day("2024-01-16"), 5), Some((Status::Red, 12)));
+    }
+
+    proptest! {
+        /// Readings that stay within a window narrower than the band change
+        /// the alert at most twice (open, then RED once it falls below the
+        /// RED line) — never back and forth.
+        #[test]
+        fn no_flapping_inside_the_band(
+            low in 0i64..12_000,
+            readings in prop::collection::vec(0i64..499, 1..40),
+        ) {
+            let rs: Vec<Decimal> = readings.iter().map(|r| Decimal::new(low + r, 2)).collect();
+            let states = run(&rs);
+            let mut changes = 0;
+            let mut prev = None;
+            for s in &states {
+                if *s != prev {
+                    changes += 1;
+                }
+                prev = *s;
+            }
+            prop_assert!(changes <= 2, "{:?} -> {:?}", rs, states);
+        }
     }
 }

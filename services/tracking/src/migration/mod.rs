@@ -7,6 +7,7 @@ mod m20261128_000002_create_opportunities_logs;
 mod m20261128_000003_create_rollup_changes;
 mod m20261128_000004_create_deal_credits;
 mod m20261128_000005_create_period_closes;
+mod m20261128_000006_alert_escalation;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_rollup_changes::Migration),
             Box::new(m20261128_000004_create_deal_credits::Migration),
             Box::new(m20261128_000005_create_period_closes::Migration),
+            Box::new(m20261128_000006_alert_escalation::Migration),
         ]
     }
 }

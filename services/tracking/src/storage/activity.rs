@@ -415,3 +415,51 @@ pub async fn put_gap_analysis(
         }
     }
 }
+
+/// Each rep's latest day with a deal (from the roll-ups) or a daily log,
+/// up to `up_to`; reps with neither are absent. Two grouped queries.
+pub async fn last_activity(
+    db: &impl ConnectionTrait,
+    reps: &[Id],
+    up_to: NaiveDate,
+) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
+    use super::rollups::rollup;
+    let mut out: HashMap<Id, NaiveDate> = HashMap::new();
+    let mut note = |unit: String, day: Option<NaiveDate>| -> Result<(), ServiceError> {
+        let id = Id::parse("unit", &unit).map_err(|_| corrupt("activity unit", &unit))?;
+        if let Some(d) = day {
+            let e = out.entry(id).or_insert(d);
+            *e = Ord::max(*e, d);
+        }
+        Ok(())
+    };
+    for chunk in reps.chunks(2000) {
+        let deals: Vec<(String, Option<NaiveDate>)> = rollup::Entity::find()
+            .select_only()
+            .column(rollup::Column::UnitId)
+            .column_as(rollup::Column::Day.max(), "last")
+            .filter(rollup::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(rollup::Column::Day.lte(up_to))
+            .group_by(rollup::Column::UnitId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (unit, day) in deals {
+            note(unit, day)?;
+        }
+        let logs: Vec<(String, Option<NaiveDate>)> = daily_log::Entity::find()
+            .select_only()
+            .column(daily_log::Column::RepId)
+            .column_as(daily_log::Column::LogDate.max(), "last")
+            .filter(daily_log::Column::RepId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(daily_log::Column::LogDate.lte(up_to))
+            .group_by(daily_log::Column::RepId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (unit, day) in logs {
+            note(unit, day)?;
+        }
+    }
+    Ok(out)
+}

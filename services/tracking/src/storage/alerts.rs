@@ -33,6 +33,10 @@ pub mod alert {
         pub acknowledged_at: Option<DateTimeUtc>,
         pub resolved_at: Option<DateTimeUtc>,
         pub version: i64,
+        pub opened_on: Option<Date>,
+        pub escalation_level: i64,
+        pub escalated_to: Option<String>,
+        pub escalated_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -81,6 +85,14 @@ fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
         open_time: m.opened_at,
         acknowledge_time: m.acknowledged_at,
         resolve_time: m.resolved_at,
+        opened_on: m.opened_on,
+        escalation_level: u32::try_from(m.escalation_level).map_err(|_| corrupt("escalation level", &m.id))?,
+        escalated_to: m
+            .escalated_to
+            .as_deref()
+            .map(|u| Id::parse("escalated_to", u).map_err(|_| corrupt("escalated_to", u)))
+            .transpose()?,
+        escalate_time: m.escalated_at,
         version: m.version,
     })
 }
@@ -103,6 +115,10 @@ fn to_active(a: &Alert) -> alert::ActiveModel {
         acknowledged_at: Set(a.acknowledge_time),
         resolved_at: Set(a.resolve_time),
         version: Set(a.version),
+        opened_on: Set(a.opened_on),
+        escalation_level: Set(i64::from(a.escalation_level)),
+        escalated_to: Set(a.escalated_to.as_ref().map(|u| u.as_str().to_owned())),
+        escalated_at: Set(a.escalate_time),
     }
 }
 
@@ -157,17 +173,22 @@ pub async fn live(
     alert::Entity::find().filter(alert::Column::OpenKey.eq(key)).one(db).await?.map(to_domain).transpose()
 }
 
-/// Alerts of a subtree, by id, optionally in one state.
+/// Alerts of a subtree, by id, optionally in one state or escalated to
+/// one unit's manager.
 pub async fn list(
     db: &impl ConnectionTrait,
     path: &[Id],
     state: Option<State>,
+    escalated_to: Option<&Id>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Alert>, ServiceError> {
     let mut q = alert::Entity::find().filter(alert::Column::UnitPath.starts_with(encode_path(path)));
     if let Some(s) = state {
         q = q.filter(alert::Column::State.eq(s.as_str()));
+    }
+    if let Some(u) = escalated_to {
+        q = q.filter(alert::Column::EscalatedTo.eq(u.as_str()));
     }
     if let Some(a) = after {
         q = q.filter(alert::Column::Id.gt(a));
