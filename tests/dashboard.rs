@@ -78,6 +78,16 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     assert_eq!(amount(&day(5).milestone_to_date), "20000.00");
     let ms: Vec<(i32, &str)> = burn.milestones.iter().map(|m| (m.day_of_period, m.percent.as_str())).collect();
     assert_eq!(ms, vec![(5, "20"), (15, "50")]);
+    // The gap to target by sales driver sums exactly to the difference.
+    let gap = mine.gap_attribution.unwrap().against_target.unwrap();
+    let dec = |m: &Option<attain_proto::attain::common::v1::Money>| -> rust_decimal::Decimal {
+        m.as_ref().unwrap().amount.parse().unwrap()
+    };
+    assert_eq!(
+        dec(&gap.volume_effect) + dec(&gap.conversion_effect) + dec(&gap.average_order_value_effect),
+        dec(&gap.difference)
+    );
+    assert_eq!(dec(&gap.current.as_ref().unwrap().amount), rust_decimal::Decimal::from(40_000));
     let targets: Vec<String> = burn.days.iter().map(|d| amount(&d.target_to_date)).collect();
     assert!(
         targets

@@ -78,6 +78,13 @@ async fn the_dashboard_page_in_chromium() {
     assert_eq!(marks, Value::from(2));
     let has_actual = browser.eval("return !!document.querySelector('#chart path.actual');").await;
     assert_eq!(has_actual, Value::Bool(true));
+    // The gap by driver: both rows, the target row's figures as the API has them.
+    assert_eq!(browser.texts("#drivers tbody tr").await.len(), 2);
+    let target_gap = &api["gapAttribution"]["againstTarget"];
+    assert_eq!(
+        browser.text(r#"#drivers tr[data-basis="againstTarget"] td.volume"#).await,
+        yuan(target_gap["volumeEffect"]["amount"].as_str().unwrap())
+    );
 
     // 万元 and English.
     browser.eval("const s = document.querySelector('#scale'); s.value = 'wan'; s.dispatchEvent(new Event('change')); return true;").await;

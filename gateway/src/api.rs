@@ -245,6 +245,19 @@ impl GatewayApi {
             );
             async move { c.get_burn_up(req).await }
         });
+        let gap_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = timed(
+                &fwd,
+                kpb::GetGapAttributionRequest {
+                    unit: q.unit.clone(),
+                    period: q.period.clone(),
+                    as_of_date: q.as_of_date.clone(),
+                },
+                left,
+            );
+            async move { c.get_gap_attribution(req).await }
+        });
         let alerts_f = call(deadline, |left| {
             let mut c = self.tracking.clone();
             let req = timed(
@@ -310,6 +323,7 @@ impl GatewayApi {
             (unit, unit_state),
             (attain, attain_state),
             (burn_up, burn_state),
+            (gap_attribution, gap_state),
             (alerts, alerts_state),
             (losses, losses_state),
             (review, review_state),
@@ -317,6 +331,7 @@ impl GatewayApi {
             self.settled("target", "unit", unit_f),
             self.settled("tracking", "attainment", attain_f),
             self.settled("tracking", "burn_up", burn_f),
+            self.settled("tracking", "gap_attribution", gap_f),
             self.settled("tracking", "alerts", alerts_f),
             self.settled("tracking", "loss_reasons", losses_f),
             self.settled("review", "review", review_f),
@@ -338,6 +353,7 @@ impl GatewayApi {
                 section("unit", &unit_state),
                 section("attainment", &attain_state),
                 section("burn_up", &burn_state),
+                section("gap_attribution", &gap_state),
                 section("alerts", &alerts_state),
                 section("loss_reasons", &losses_state),
                 section("review", &review_state),
@@ -345,6 +361,7 @@ impl GatewayApi {
             data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
             from_cache: false,
             burn_up,
+            gap_attribution,
         })
     }
 }

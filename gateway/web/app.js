@@ -10,6 +10,8 @@ const I18N = {
     burnUp: "累计达成 vs 目标", targetToDate: "累计目标", milestones: "里程碑", actualToDate: "累计实际",
     children: "下级单位", unit: "单位", alerts: "预警", lossReasons: "丢单原因 Top 3", actions: "待办行动",
     none: "无", live: "● 实时", partial: "部分数据暂不可用：", due: "截止",
+    gapByDriver: "差距归因（商机量 × 转化率 × 客单价）", difference: "差额", volume: "商机量", conversion: "转化率",
+    orderValue: "客单价", againstLastYear: "对比去年同期", againstTarget: "对比目标进度",
     LOSS_REASON_PRICE: "价格", LOSS_REASON_COMPETITOR: "竞争对手", LOSS_REASON_NO_BUDGET: "无预算",
     LOSS_REASON_NO_DECISION: "未决策", LOSS_REASON_PRODUCT_FIT: "产品不匹配", LOSS_REASON_TIMING: "时机",
     LOSS_REASON_RELATIONSHIP: "客户关系", LOSS_REASON_OTHER: "其他",
@@ -22,6 +24,9 @@ const I18N = {
     actualToDate: "Actual to date", children: "Units below", unit: "Unit", alerts: "Alerts",
     lossReasons: "Top 3 loss reasons", actions: "Open actions", none: "None", live: "● live",
     partial: "Some sections are unavailable: ", due: "due",
+    gapByDriver: "Gap by driver (opportunities × conversion × order value)", difference: "Difference",
+    volume: "Volume", conversion: "Conversion", orderValue: "Order value", againstLastYear: "vs last year",
+    againstTarget: "vs target to date",
     LOSS_REASON_PRICE: "Price", LOSS_REASON_COMPETITOR: "Competitor", LOSS_REASON_NO_BUDGET: "No budget",
     LOSS_REASON_NO_DECISION: "No decision", LOSS_REASON_PRODUCT_FIT: "Product fit", LOSS_REASON_TIMING: "Timing",
     LOSS_REASON_RELATIONSHIP: "Relationship", LOSS_REASON_OTHER: "Other",
@@ -176,6 +181,19 @@ function render(d) {
       el("td", { class: "actual" }, fmtMoney(c.actual)),
       el("td", { class: "rate" }, fmtRate(c.attainmentRate)),
       el("td", { class: "gap" }, fmtMoney(c.gap))));
+  }
+
+  // The three effects sum exactly to the difference (tracking rounds them so).
+  const drivers = $("#drivers tbody"); drivers.replaceChildren();
+  const g = d.gapAttribution || {};
+  for (const [key, b] of [["againstLastYear", g.againstLastYear], ["againstTarget", g.againstTarget]]) {
+    if (!b) continue;
+    drivers.append(el("tr", { class: "driver-row", "data-basis": key },
+      el("td", {}, t(key)),
+      el("td", { class: "difference" }, fmtMoney(b.difference)),
+      el("td", { class: "volume" }, fmtMoney(b.volumeEffect)),
+      el("td", { class: "conversion" }, fmtMoney(b.conversionEffect)),
+      el("td", { class: "order-value" }, fmtMoney(b.averageOrderValueEffect))));
   }
 
   const alerts = $("#alerts"); alerts.replaceChildren();

@@ -12,7 +12,7 @@ use attain_proto::attain::{
 use chrono::NaiveDate;
 use tonic::transport::Channel;
 
-use crate::domain::review::{Figures, Reason};
+use crate::domain::review::{Figures, GapEffects, Reason};
 
 #[derive(Debug, Clone)]
 pub struct Upstreams {
@@ -138,6 +138,39 @@ impl Upstreams {
             .into_inner();
         let unit = r.parent.as_ref().map(|p| figures(p, &tree.names)).ok_or_else(|| bad("attainment"))?;
         Ok((unit, r.children.iter().map(|c| figures(c, &tree.names)).collect()))
+    }
+
+    /// The unit's gap by sales driver, against last year and against target.
+    pub async fn gap_attribution(
+        &self,
+        fwd: &Forwarded,
+        unit: &Id,
+        period: &str,
+        day: NaiveDate,
+    ) -> ServiceResult<Vec<GapEffects>> {
+        let g = self
+            .tracking
+            .clone()
+            .get_gap_attribution(fwd.request(kpb::GetGapAttributionRequest {
+                unit: unit.resource_name(),
+                period: period.to_owned(),
+                as_of_date: day.format("%Y-%m-%d").to_string(),
+            }))
+            .await?
+            .into_inner();
+        let amount = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
+        let effects = |basis: &str, b: &kpb::GapBreakdown| GapEffects {
+            basis: basis.to_owned(),
+            currency: b.difference.as_ref().map(|m| m.currency_code.clone()).unwrap_or_default(),
+            difference: amount(&b.difference),
+            volume: amount(&b.volume_effect),
+            conversion: amount(&b.conversion_effect),
+            aov: amount(&b.average_order_value_effect),
+        };
+        Ok([("LAST_YEAR", &g.against_last_year), ("TARGET", &g.against_target)]
+            .into_iter()
+            .filter_map(|(basis, b)| b.as_ref().map(|b| effects(basis, b)))
+            .collect())
     }
 
     /// Lost-deal reasons of the unit in the period, most frequent first.

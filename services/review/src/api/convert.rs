@@ -4,7 +4,9 @@ use attain_kit::wire::{period, timestamp};
 use attain_proto::attain::{common::v1 as common, review::v1 as pb};
 use chrono::NaiveDate;
 
-use crate::domain::review::{ActionItem, ActionStatus, Cadence, Cause, CauseKind, Figures, Reason, Review, State};
+use crate::domain::review::{
+    ActionItem, ActionStatus, Cadence, Cause, CauseKind, Figures, GapEffects, Reason, Review, State,
+};
 
 fn money(currency: &str, amount: &str) -> Option<common::Money> {
     (!amount.is_empty()).then(|| common::Money { currency_code: currency.to_owned(), amount: amount.to_owned() })
@@ -62,11 +64,28 @@ pub fn review(r: &Review, only_member: Option<&str>) -> pb::Review {
             unit: Some(figures(&r.brief.unit)),
             members,
             generate_time: r.brief.generated.map(timestamp),
+            // The unit's whole picture, like the top reasons: not a rep's.
+            gap_attribution: if only_member.is_some() {
+                Vec::new()
+            } else {
+                r.brief.gaps.iter().map(gap_effects).collect()
+            },
         }),
         top_reasons: if only_member.is_some() { Vec::new() } else { r.top_reasons.iter().map(reason).collect() },
         etag: r.version.to_string(),
         create_time: Some(timestamp(r.create_time)),
         close_time: r.close_time.map(timestamp),
+    }
+}
+
+fn gap_effects(g: &GapEffects) -> pb::GapEffects {
+    let m = |a: &str| money(&g.currency, a);
+    pb::GapEffects {
+        basis: g.basis.clone(),
+        difference: m(&g.difference),
+        volume_effect: m(&g.volume),
+        conversion_effect: m(&g.conversion),
+        average_order_value_effect: m(&g.aov),
     }
 }
 

@@ -27,7 +27,8 @@ impl ReviewApi {
         let (unit, members) = self.up.figures(fwd, &tree, &review.period.expression, day).await?;
         let losses = self.up.losses(fwd, &review.unit, &review.period).await?;
         let causes = store::causes(&self.db, &review.id).await?;
-        Ok((Brief { unit, members, generated: Some(Utc::now()) }, top_reasons(&causes, losses, 3)))
+        let gaps = self.up.gap_attribution(fwd, &review.unit, &review.period.expression, day).await?;
+        Ok((Brief { unit, members, generated: Some(Utc::now()), gaps }, top_reasons(&causes, losses, 3)))
     }
 
     pub(crate) async fn create_review(

@@ -150,6 +150,24 @@ pub fn markdown(
         l.t("Conversion rate", "转化率"),
         if u.conversion_rate.is_empty() { "—" } else { &u.conversion_rate }
     ));
+    if !review.brief.gaps.is_empty() {
+        md.push_str(&format!("\n## {}\n\n", l.t("Gap by sales driver", "差距归因")));
+        md.push_str(&row(&[
+            l.t("Against", "对比"),
+            l.t("Difference", "差额"),
+            l.t("Volume", "商机量"),
+            l.t("Conversion", "转化率"),
+            l.t("Order value", "客单价"),
+        ]));
+        md.push_str("|---|---:|---:|---:|---:|\n");
+        for g in &review.brief.gaps {
+            let basis = match g.basis.as_str() {
+                "LAST_YEAR" => l.t("Last year", "去年同期"),
+                _ => l.t("Target to date", "目标进度"),
+            };
+            md.push_str(&row(&[basis, &g.difference, &g.volume, &g.conversion, &g.aov]));
+        }
+    }
     md.push_str(&format!("\n## {}\n\n", l.t("Top reasons for misses", "未达成主要原因")));
     for (i, r) in reasons.iter().enumerate() {
         md.push_str(&format!(

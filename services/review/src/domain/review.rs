@@ -51,6 +51,22 @@ pub struct Brief {
     pub unit: Figures,
     pub members: Vec<Figures>,
     pub generated: Option<DateTime<Utc>>,
+    /// The unit's gap by sales driver (briefs stored before it have none).
+    #[serde(default)]
+    pub gaps: Vec<GapEffects>,
+}
+
+/// A difference split into volume, conversion and AOV effects, as decimal
+/// strings from tracking (they sum exactly to `difference`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GapEffects {
+    /// "LAST_YEAR" or "TARGET".
+    pub basis: String,
+    pub currency: String,
+    pub difference: String,
+    pub volume: String,
+    pub conversion: String,
+    pub aov: String,
 }
 
 /// One of the top reasons for misses: a cause kind or a loss reason.

@@ -132,6 +132,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     assert_eq!(lines[0], "# Review report — REGION-A 2024-01");
     assert!(lines.contains(&"| REP-2 | 101639.34 | 40000.00 | 0.3935 | 61639.34 | RED |"), "{text}");
     assert!(lines.contains(&"1. lost: price (3), 40000.00"), "{text}");
+    assert!(lines.contains(&"| Last year | 160000.00 | 160000.00 | 0.00 | 0.00 |"), "{text}");
     assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
     assert!(
         lines.contains(&"- Formula: trend 160000.00 × (1 + 0.25) = 200000.00"),

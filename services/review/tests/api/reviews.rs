@@ -79,6 +79,23 @@ async fn region_as_januarys_review(backend: Backend) {
     let brief = review.brief.as_ref().unwrap();
     assert_eq!(brief.unit.as_ref().unwrap().actual.as_ref().unwrap().amount, "160000.00");
     assert_eq!(brief.members.len(), 2);
+    // The gap by sales driver: no history last year, so all of it is volume;
+    // against target the three effects sum exactly to the difference.
+    let amount = |m: &Option<attain_proto::attain::common::v1::Money>| -> rust_decimal::Decimal {
+        m.as_ref().unwrap().amount.parse().unwrap()
+    };
+    let gaps: Vec<(&str, String, String)> = brief
+        .gap_attribution
+        .iter()
+        .map(|g| (g.basis.as_str(), amount(&g.difference).to_string(), amount(&g.volume_effect).to_string()))
+        .collect();
+    assert_eq!(gaps[0], ("LAST_YEAR", "160000.00".into(), "160000.00".into()));
+    let target = &brief.gap_attribution[1];
+    assert_eq!(target.basis, "TARGET");
+    assert_eq!(
+        amount(&target.volume_effect) + amount(&target.conversion_effect) + amount(&target.average_order_value_effect),
+        amount(&target.difference)
+    );
     let (rep1, rep2) = (member(&review, "rep-1"), member(&review, "rep-2"));
     assert_eq!(
         (actual(rep1).as_str(), rep1.status, rep1.display_name.as_str()),
@@ -195,6 +212,7 @@ async fn region_as_januarys_review(backend: Backend) {
     let mut rep2 = s.reviews("rep-2", Role::Rep, "rep-2");
     let seen = rep2.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap().into_inner();
     assert_eq!(seen.brief.as_ref().unwrap().members.len(), 1);
+    assert!(seen.brief.as_ref().unwrap().gap_attribution.is_empty(), "the unit's whole picture is not a rep's");
     assert_eq!(
         rep2.list_causes(pb::ListCausesRequest { parent: review.name.clone(), ..Default::default() })
             .await

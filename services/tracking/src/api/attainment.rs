@@ -285,7 +285,7 @@ impl TrackingApi {
     }
 }
 
-fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
+pub(crate) fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
     use chrono::Datelike;
     d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
 }

@@ -7,6 +7,7 @@ mod attainment;
 mod close;
 mod convert;
 mod deals;
+mod gap;
 mod import;
 
 use std::pin::Pin;
@@ -127,6 +128,9 @@ impl TrackingService for TrackingApi {
     }
     async fn get_burn_up(&self, r: Request<pb::GetBurnUpRequest>) -> Rpc<pb::BurnUp> {
         TrackingApi::get_burn_up(self, caller(&r)?, r).await
+    }
+    async fn get_gap_attribution(&self, r: Request<pb::GetGapAttributionRequest>) -> Rpc<pb::GapAttribution> {
+        TrackingApi::get_gap_attribution(self, caller(&r)?, r).await
     }
     async fn close_period(&self, r: Request<pb::ClosePeriodRequest>) -> Rpc<pb::PeriodClose> {
         TrackingApi::close_period(self, caller(&r)?, r).await

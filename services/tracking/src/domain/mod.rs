@@ -7,3 +7,4 @@ pub mod attainment;
 pub mod close;
 pub mod credit;
 pub mod deal;
+pub mod gap;

@@ -9,5 +9,6 @@ mod alerts;
 mod close;
 mod credit;
 mod deals;
+mod gap;
 mod helpers;
 mod import;
