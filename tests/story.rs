@@ -357,6 +357,27 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
         .unwrap()
         .into_inner();
     assert_eq!((amount(&a.target), amount(&a.original_target)), ("90000.00", "100000.00"));
+    // So does the review's brief, and its report shows both.
+    let brief = reviews
+        .refresh_brief(manager(rpb::RefreshBriefRequest { name: review.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .brief
+        .unwrap();
+    let rep1 = brief.members.iter().find(|m| m.unit == "units/rep-1").unwrap();
+    assert_eq!((amount(&rep1.target), amount(&rep1.original_target)), ("90000.00", "100000.00"));
+    let report = reviews
+        .generate_report(manager(rpb::GenerateReportRequest {
+            name: review.clone(),
+            format: rpb::ReportFormat::Markdown as i32,
+            language: attain_proto::attain::common::v1::Language::En as i32,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let text = String::from_utf8(report.content).unwrap();
+    assert!(text.contains("90000.00 (originally 100000.00)"), "{text}");
 
     // 8. The role × call × owner matrix. A rep in region B makes the
     //    sibling cells for writes.

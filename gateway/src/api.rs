@@ -191,6 +191,7 @@ impl GatewayService for GatewayApi {
             period: q.period.clone(),
             plan: q.plan.clone(),
             as_of: q.as_of_date.clone(),
+            metric: q.metric,
         };
         let this = self.clone();
         let fetch = move || async move { this.fetch_dashboard(fwd, deadline, q).await }.boxed();
@@ -225,6 +226,7 @@ impl GatewayApi {
                     unit: q.unit.clone(),
                     period: q.period.clone(),
                     as_of_date: q.as_of_date.clone(),
+                    metric: q.metric,
                     ..Default::default()
                 },
                 left,
@@ -239,6 +241,7 @@ impl GatewayApi {
                     unit: q.unit.clone(),
                     period: q.period.clone(),
                     as_of_date: q.as_of_date.clone(),
+                    metric: q.metric,
                     ..Default::default()
                 },
                 left,

@@ -26,6 +26,7 @@ pub struct Key {
     pub period: String,
     pub plan: String,
     pub as_of: String,
+    pub metric: i32,
 }
 
 type Fetch = Shared<BoxFuture<'static, Result<pb::Dashboard, Status>>>;
@@ -182,6 +183,7 @@ mod tests {
             period: "2024-01".into(),
             plan: String::new(),
             as_of: String::new(),
+            metric: 0,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod http_client;
 pub mod id;
 pub mod idempotency;
 pub mod limit;
+pub mod metric;
 pub mod metrics;
 pub mod money;
 pub mod paging;

@@ -155,6 +155,9 @@ pub fn parse_plain_decimal(s: &str, max_scale: u32, max_integer_digits: usize) -
 pub struct CurrencyCode([u8; 3]);
 
 impl CurrencyCode {
+    /// ISO 4217's "no currency": the unit of count targets.
+    pub const XXX: CurrencyCode = CurrencyCode(*b"XXX");
+
     pub fn parse(s: &str) -> Result<Self, MoneyError> {
         match s.as_bytes() {
             [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),

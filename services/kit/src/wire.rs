@@ -5,6 +5,7 @@ use attain_proto::attain::common::v1 as common;
 use chrono::{DateTime, Utc};
 
 use crate::{
+    metric::Metric,
     money::{Amount, CurrencyCode},
     period::{Granularity, Period},
 };
@@ -13,8 +14,30 @@ pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp { seconds: t.timestamp(), nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0) }
 }
 
+/// Money on the wire; a count (currency XXX) reads as a plain number ("12").
 pub fn money(a: Amount, currency: CurrencyCode) -> common::Money {
-    common::Money { currency_code: currency.to_string(), amount: a.to_string() }
+    let amount = if currency == CurrencyCode::XXX { a.decimal().normalize().to_string() } else { a.to_string() };
+    common::Money { currency_code: currency.to_string(), amount }
+}
+
+pub fn metric(m: Metric) -> common::Metric {
+    match m {
+        Metric::Amount => common::Metric::Amount,
+        Metric::DealsWon => common::Metric::DealsWon,
+        Metric::NewCustomers => common::Metric::NewCustomers,
+        Metric::Visits => common::Metric::Visits,
+    }
+}
+
+/// A metric from the wire; UNSPECIFIED means AMOUNT.
+pub fn parse_metric(field: &str, v: i32) -> Result<Metric, crate::ServiceError> {
+    match common::Metric::try_from(v) {
+        Ok(common::Metric::Unspecified | common::Metric::Amount) => Ok(Metric::Amount),
+        Ok(common::Metric::DealsWon) => Ok(Metric::DealsWon),
+        Ok(common::Metric::NewCustomers) => Ok(Metric::NewCustomers),
+        Ok(common::Metric::Visits) => Ok(Metric::Visits),
+        Err(_) => Err(crate::ServiceError::invalid(field, format!("{v} is not a Metric"))),
+    }
 }
 
 pub fn period(p: &Period) -> common::Period {

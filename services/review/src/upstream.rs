@@ -43,6 +43,7 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
         display_name: names.get(&a.unit).cloned().unwrap_or_default(),
         currency: a.actual.as_ref().map(|m| m.currency_code.clone()).unwrap_or_default(),
         target: money(&a.target),
+        original_target: money(&a.original_target),
         actual: money(&a.actual),
         attainment_rate: a.attainment_rate.clone(),
         gap: money(&a.gap),

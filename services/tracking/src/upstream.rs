@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use attain_kit::{
     ServiceError, ServiceResult,
     id::Id,
+    metric::Metric,
     money::{Amount, CurrencyCode},
     period::Period,
     upstream::Forwarded,
@@ -45,6 +46,7 @@ pub struct PlanInfo {
     pub year: Period,
     pub currency: CurrencyCode,
     pub published: bool,
+    pub metric: Metric,
 }
 
 impl PlanInfo {
@@ -137,6 +139,8 @@ impl TargetClient {
                     year: Period::parse("plan", &format!("{:04}", p.fiscal_year), fiscal_start_month)?,
                     currency: CurrencyCode::parse(&p.currency_code).map_err(|e| ServiceError::Internal(e.into()))?,
                     published: p.state == pb::PlanState::Published as i32 || p.state == pb::PlanState::Closed as i32,
+                    metric: attain_kit::wire::parse_metric("plan.metric", p.metric)
+                        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("target service sent {e}")))?,
                     fiscal_start_month,
                     name: p.name,
                 });
@@ -251,7 +255,18 @@ impl TargetClient {
 }
 
 /// The plan that covers `date` for a unit on `path`: published plans first.
+/// The amount plan covering `path` on `date` (the one deals book into).
 pub fn plan_for<'a>(plans: &'a [PlanInfo], path: &[Id], date: NaiveDate) -> Option<&'a PlanInfo> {
-    let covering = |p: &&PlanInfo| p.year.contains(date) && path.contains(&p.top_unit);
+    plan_for_metric(plans, path, date, Metric::Amount)
+}
+
+/// The plan of a metric covering `path` on `date`: a published one first.
+pub fn plan_for_metric<'a>(
+    plans: &'a [PlanInfo],
+    path: &[Id],
+    date: NaiveDate,
+    metric: Metric,
+) -> Option<&'a PlanInfo> {
+    let covering = |p: &&PlanInfo| p.metric == metric && p.year.contains(date) && path.contains(&p.top_unit);
     plans.iter().filter(covering).find(|p| p.published).or_else(|| plans.iter().find(covering))
 }

@@ -27,6 +27,7 @@ pub fn figures(f: &Figures) -> pb::MemberFigures {
         unit: f.unit.clone(),
         display_name: f.display_name.clone(),
         target: money(&f.currency, &f.target),
+        original_target: money(&f.currency, &f.original_target),
         actual: money(&f.currency, &f.actual),
         attainment_rate: f.attainment_rate.clone(),
         gap: money(&f.currency, &f.gap),

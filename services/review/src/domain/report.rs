@@ -120,10 +120,19 @@ pub fn markdown(
         l.t("Status", "状态"),
     ]));
     md.push_str("|---|---:|---:|---:|---:|---|\n");
+    // An adjusted target shows the original beside it: a lowered target
+    // never hides a miss.
+    let target = |f: &Figures| {
+        if f.original_target.is_empty() || f.original_target == f.target {
+            f.target.clone()
+        } else {
+            format!("{} ({} {})", f.target, l.t("originally", "原"), f.original_target)
+        }
+    };
     let line = |f: &Figures| {
         row(&[
             if f.display_name.is_empty() { &f.unit } else { &f.display_name },
-            &f.target,
+            &target(f),
             &f.actual,
             &f.attainment_rate,
             &f.gap,

@@ -36,6 +36,9 @@ pub struct Figures {
     pub display_name: String,
     pub currency: String,
     pub target: String,
+    /// As published, before adjustments (briefs stored before it: empty).
+    #[serde(default)]
+    pub original_target: String,
     pub actual: String,
     pub attainment_rate: String,
     pub gap: String,

@@ -324,6 +324,7 @@ pub fn plan(p: &Plan) -> Result<pb::Plan, ServiceError> {
         create_time: Some(timestamp(p.create_time)),
         update_time: Some(timestamp(p.update_time)),
         publish_time: p.publish_time.map(timestamp),
+        metric: attain_kit::wire::metric(c.metric) as i32,
     })
 }
 

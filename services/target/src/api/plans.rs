@@ -5,6 +5,7 @@ use attain_kit::{
     ServiceError, ServiceResult,
     auth::Identity,
     idempotency::IdempotencyKey,
+    metric::Metric,
     money::{Amount, CurrencyCode},
     paging::PageRequest,
 };
@@ -61,6 +62,17 @@ fn base(field: &str, m: Option<&attain_proto::attain::common::v1::Money>, cur: C
     Ok(a)
 }
 
+/// A count plan's amounts are whole numbers.
+fn count_checked(metric: Metric, field: &str, a: Amount) -> ServiceResult<Amount> {
+    if !metric.admits(a) {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{a} is fractional; a {} target is a whole number", metric.as_str()),
+        ));
+    }
+    Ok(a)
+}
+
 pub async fn create(
     db: &DatabaseConnection,
     who: Identity,
@@ -81,14 +93,34 @@ pub async fn create(
         m @ 1..=12 => u32::try_from(m).unwrap_or(1),
         _ => return Err(ServiceError::invalid("plan.fiscal_start_month", "must be 1–12").into()),
     };
-    let currency = CurrencyCode::parse(&p.currency_code)
-        .map_err(|e| ServiceError::invalid("plan.currency_code", e.to_string()))?;
-    let unit = if p.rounding_unit.is_empty() {
-        RoundingUnit::parse("plan.rounding_unit", "0.01")?
+    let metric = attain_kit::wire::parse_metric("plan.metric", p.metric)?;
+    let currency = if metric.is_count() {
+        // Counts carry ISO 4217's "no currency".
+        if !p.currency_code.is_empty() && p.currency_code != CurrencyCode::XXX.as_str() {
+            return Err(ServiceError::invalid(
+                "plan.currency_code",
+                format!("a {} plan counts, it has no currency (leave it empty or XXX)", metric.as_str()),
+            )
+            .into());
+        }
+        CurrencyCode::XXX
     } else {
-        RoundingUnit::parse("plan.rounding_unit", &p.rounding_unit)?
+        CurrencyCode::parse(&p.currency_code).map_err(|e| ServiceError::invalid("plan.currency_code", e.to_string()))?
     };
+    let unit = match (p.rounding_unit.is_empty(), metric.is_count()) {
+        (true, true) => RoundingUnit::parse("plan.rounding_unit", "1")?,
+        (true, false) => RoundingUnit::parse("plan.rounding_unit", "0.01")?,
+        (false, _) => RoundingUnit::parse("plan.rounding_unit", &p.rounding_unit)?,
+    };
+    if metric.is_count() && !unit.decimal().fract().is_zero() {
+        return Err(ServiceError::invalid(
+            "plan.rounding_unit",
+            format!("{} is fractional; a count target splits into whole numbers", unit.decimal()),
+        )
+        .into());
+    }
     let config = PlanConfig {
+        metric,
         rounding_unit: unit,
         coverage: convert::coverage_policy("plan.coverage_policy", p.coverage_policy.as_ref())?,
         thresholds: convert::thresholds("plan.alert_thresholds", p.alert_thresholds.as_ref())?,
@@ -106,7 +138,11 @@ pub async fn create(
         fiscal_year: p.fiscal_year,
         fiscal_start_month,
         currency,
-        base_amount: base("plan.base_amount", p.base_amount.as_ref(), currency)?,
+        base_amount: count_checked(
+            metric,
+            "plan.base_amount",
+            base("plan.base_amount", p.base_amount.as_ref(), currency)?,
+        )?,
         growth_rate: growth("plan.growth_rate", &p.growth_rate)?,
         config,
         state: PlanState::Draft,
@@ -205,7 +241,11 @@ pub async fn update(
                         DisplayName::parse("plan.display_name", &input.display_name)?.as_str().to_owned()
                 }
                 "base_amount" => {
-                    next.base_amount = base("plan.base_amount", input.base_amount.as_ref(), current.currency)?
+                    next.base_amount = count_checked(
+                        current.config.metric,
+                        "plan.base_amount",
+                        base("plan.base_amount", input.base_amount.as_ref(), current.currency)?,
+                    )?
                 }
                 "growth_rate" => next.growth_rate = growth("plan.growth_rate", &input.growth_rate)?,
                 "coverage_policy" => {

@@ -4,6 +4,7 @@
 
 use attain_kit::{
     ServiceError,
+    metric::Metric,
     money::{Amount, CurrencyCode},
     period::Period,
 };
@@ -67,6 +68,9 @@ impl Thresholds {
 /// The settings of a plan kept together (stored as one JSON document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanConfig {
+    /// Plans stored before count targets existed are amount plans.
+    #[serde(default)]
+    pub metric: Metric,
     pub rounding_unit: RoundingUnit,
     pub coverage: CoveragePolicy,
     pub thresholds: Thresholds,

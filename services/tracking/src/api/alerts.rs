@@ -12,6 +12,7 @@ use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
     id::Id,
+    metric::Metric,
     paging::PageRequest,
     period::Period,
     upstream::Forwarded,
@@ -100,8 +101,17 @@ impl TrackingApi {
         if visible.is_empty() {
             return;
         }
-        if let Err(e) = self.evaluate(fwd, visible, &month.expression, today).await {
-            tracing::warn!(error = %e, "alert evaluation after ingestion failed");
+        // Deals move amounts, deals won and new customers; visits come
+        // from logs and wait for the schedule.
+        for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
+            match self.evaluate(fwd, visible.clone(), metric, &month.expression, today).await {
+                Ok(_) => {}
+                // No plan of that metric: nothing to alert on.
+                Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation after ingestion failed")
+                }
+            }
         }
     }
 
@@ -111,15 +121,17 @@ impl TrackingApi {
         &self,
         fwd: &Forwarded,
         units: Vec<UnitInfo>,
+        metric: Metric,
         period_expr: &str,
         day: NaiveDate,
     ) -> ServiceResult<Vec<Alert>> {
         let Some(first) = units.first() else { return Ok(Vec::new()) };
-        let (plan, period) = self.plan_and_period(fwd, &first.path, period_expr).await?;
+        let (plan, period) = self.plan_and_period(fwd, &first.path, period_expr, metric).await?;
         let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
         let policy = self.alerts;
         let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
-        let last_activity = if reps.is_empty() || policy.stale_after == 0 {
+        // Staleness is about people, not a metric: the amount plan owns it.
+        let last_activity = if reps.is_empty() || policy.stale_after == 0 || metric.is_count() {
             HashMap::new()
         } else {
             crate::storage::activity::last_activity(&self.db, &reps, day).await?
@@ -128,15 +140,16 @@ impl TrackingApi {
         for m in &measured {
             let mut live = HashMap::new();
             for rule in [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData] {
-                if let Some(a) = alerts::live(&self.db, &m.unit.id, &period.expression, rule).await? {
+                if let Some(a) = alerts::live(&self.db, &m.unit.id, &period.expression, rule, metric).await? {
                     live.insert(rule, a);
                 }
             }
             let last = last_activity.get(&m.unit.id).copied();
             let stale = staleness(last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
+            let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             for f in findings(m, thresholds, policy, &live, stale) {
                 let current = live.get(&f.rule);
-                let after = self.apply(m, &period.expression, day, &f, current, &mut changed).await?;
+                let after = self.apply(m, metric, &period.expression, day, &f, current, &mut changed).await?;
                 if let Some(a) = after {
                     self.escalate(a, day, &mut changed).await?;
                 }
@@ -147,9 +160,11 @@ impl TrackingApi {
 
     /// Moves one rule's alert for a unit as the finding says; returns the
     /// alert if it is live afterwards.
+    #[allow(clippy::too_many_arguments)]
     async fn apply(
         &self,
         m: &Measured,
+        metric: Metric,
         period: &str,
         day: NaiveDate,
         f: &Finding,
@@ -179,6 +194,7 @@ impl TrackingApi {
                     escalation_level: 0,
                     escalated_to: None,
                     escalate_time: None,
+                    metric,
                     version: 1,
                 };
                 match alerts::insert(&self.db, &a).await {
@@ -262,7 +278,8 @@ impl TrackingApi {
             if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };
         let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
         let units = self.target.subtree(&fwd, &root.id).await?;
-        let changed = self.evaluate(&fwd, units, &period, day).await?;
+        let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
+        let changed = self.evaluate(&fwd, units, metric, &period, day).await?;
         Ok(Response::new(pb::EvaluateAlertsResponse {
             changed: changed.iter().map(|a| convert::alert(a, None, None)).collect(),
         }))
@@ -488,7 +505,7 @@ impl TrackingApi {
         let mut changed = 0;
         for plan in self.target.plans(fwd).await?.into_iter().filter(|p| p.published && p.year.contains(today)) {
             let units = self.target.subtree(fwd, &plan.top_unit).await?;
-            changed += self.evaluate(fwd, units, &month.expression, today).await?.len();
+            changed += self.evaluate(fwd, units, plan.metric, &month.expression, today).await?.len();
         }
         Ok(changed)
     }

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, ServiceResult, auth::Identity, id::Id, period::Period, upstream::Forwarded};
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, id::Id, metric::Metric, period::Period, upstream::Forwarded,
+};
 use attain_proto::attain::tracking::v1 as pb;
 use chrono::{Duration, NaiveDate, Utc};
 use tonic::{Request, Response, Status};
@@ -15,8 +17,11 @@ use crate::{
         attainment::{Inputs, Thresholds, figures},
         deal::Dimensions,
     },
-    storage::rollups::{self, Sum},
-    upstream::{Expected, PlanInfo, UnitInfo, plan_for},
+    storage::{
+        counts,
+        rollups::{self, Sum},
+    },
+    upstream::{Expected, PlanInfo, UnitInfo, plan_for_metric},
 };
 
 /// One unit's measured figures, before they go on the wire.
@@ -26,6 +31,27 @@ pub(crate) struct Measured {
     pub actual: Sum,
     pub status: crate::domain::attainment::Status,
     pub wire: pb::Attainment,
+}
+
+/// What a unit-and-period read asks for, as it came off the wire.
+struct Ask<'a> {
+    unit: &'a str,
+    period: &'a str,
+    as_of_date: &'a str,
+    dimensions: Option<&'a attain_proto::attain::common::v1::Dimensions>,
+    metric: i32,
+}
+
+impl<'a> Ask<'a> {
+    fn of(
+        unit: &'a str,
+        period: &'a str,
+        as_of_date: &'a str,
+        dimensions: Option<&'a attain_proto::attain::common::v1::Dimensions>,
+        metric: i32,
+    ) -> Self {
+        Self { unit, period, as_of_date, dimensions, metric }
+    }
 }
 
 /// See [`TrackingApi::scope`].
@@ -38,21 +64,59 @@ struct Scope {
 }
 
 impl TrackingApi {
-    /// The plan covering `period` for `path`, and the period as that plan
-    /// reads it (fiscal years and quarters follow its start month).
+    /// The plan of `metric` covering `period` for `path`, and the period as
+    /// that plan reads it (fiscal years and quarters follow its start month).
     pub(crate) async fn plan_and_period(
         &self,
         fwd: &Forwarded,
         path: &[Id],
         expr: &str,
+        metric: Metric,
     ) -> ServiceResult<(PlanInfo, Period)> {
         let calendar = Period::parse("period", expr, 1)?;
         let plans = self.target.plans(fwd).await?;
-        let plan = plan_for(&plans, path, calendar.start)
-            .ok_or_else(|| ServiceError::precondition("NO_PLAN", format!("no plan covers {expr} for this unit")))?
+        let plan = plan_for_metric(&plans, path, calendar.start, metric)
+            .ok_or_else(|| {
+                let what = if metric.is_count() { format!("no {} plan", metric.as_str()) } else { "no plan".into() };
+                ServiceError::precondition("NO_PLAN", format!("{what} covers {expr} for this unit"))
+            })?
             .clone();
         let period = plan.period("period", expr)?;
         Ok((plan, period))
+    }
+
+    /// A metric's actual per unit over an inclusive date range; a count is
+    /// carried as a whole `amount`, beside the deals won.
+    pub(crate) async fn actuals(
+        &self,
+        metric: Metric,
+        ids: &[Id],
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &Dimensions,
+    ) -> ServiceResult<HashMap<Id, Sum>> {
+        let count = |n: i64| attain_kit::money::Amount::from_minor_units(n.saturating_mul(10_000));
+        match metric {
+            Metric::Amount => rollups::sums(&self.db, ids, from, to, dims).await,
+            Metric::DealsWon => Ok(rollups::sums(&self.db, ids, from, to, dims)
+                .await?
+                .into_iter()
+                .map(|(id, s)| (id, Sum { amount: count(s.deals_won), deals_won: s.deals_won }))
+                .collect()),
+            Metric::NewCustomers | Metric::Visits => {
+                if *dims != Dimensions::default() {
+                    return Err(ServiceError::invalid(
+                        "dimensions",
+                        format!("{} has no product or customer-type slices", metric.as_str()),
+                    ));
+                }
+                Ok(counts::totals(&self.db, metric, ids, from, to)
+                    .await?
+                    .into_iter()
+                    .map(|(id, n)| (id, Sum { amount: count(n), deals_won: 0 }))
+                    .collect())
+            }
+        }
     }
 
     /// Figures of several units (one plan) for a period, measured at the
@@ -69,10 +133,16 @@ impl TrackingApi {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
         let (expected, thresholds) = self.target.expected(fwd, plan, &ids, &period.expression, day, dims).await?;
         let through = day.min(period.end);
-        let now = rollups::sums(&self.db, &ids, period.start, through, dims).await?;
+        let now = self.actuals(plan.metric, &ids, period.start, through, dims).await?;
         let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {
-            (Some(ly), Some(ly_through)) => rollups::sums(&self.db, &ids, ly.start, ly_through, dims).await?,
+            (Some(ly), Some(ly_through)) => self.actuals(plan.metric, &ids, ly.start, ly_through, dims).await?,
             _ => HashMap::new(),
+        };
+        // Order value and conversion describe the deals behind any metric.
+        let deals = if plan.metric == Metric::Amount {
+            now.clone()
+        } else {
+            rollups::sums(&self.db, &ids, period.start, through, dims).await?
         };
         let losses = crate::storage::activity::losses(&self.db, &ids, period.start, through).await?;
         let frozen = crate::storage::closes::lines(&self.db, &period.expression, &ids).await?;
@@ -95,10 +165,11 @@ impl TrackingApi {
                 let money = |a| Some(convert::money(a, plan.currency));
                 // Conversion: deals won over deals closed (won + lost, from
                 // opportunities and daily logs).
+                let won = deals.get(&unit.id).copied().unwrap_or_default();
                 let lost: i64 = losses.get(&unit.id).map_or(0, |v| v.iter().map(|x| x.1).sum());
-                let closed = actual.deals_won + lost;
+                let closed = won.deals_won + lost;
                 let conversion = (closed > 0).then(|| {
-                    (rust_decimal::Decimal::from(actual.deals_won) / rust_decimal::Decimal::from(closed)).round_dp(4)
+                    (rust_decimal::Decimal::from(won.deals_won) / rust_decimal::Decimal::from(closed)).round_dp(4)
                 });
                 let mut wire = pb::Attainment {
                     unit: unit.id.resource_name(),
@@ -113,16 +184,21 @@ impl TrackingApi {
                     expected_to_date: money(e.by_curve),
                     forecast: attain_kit::money::Amount::from_decimal(f.forecast).ok().and_then(money),
                     yoy_growth: convert::ratio(f.yoy_growth),
-                    average_order_value: f
-                        .average_order_value
-                        .and_then(|a| attain_kit::money::Amount::from_decimal(a).ok())
-                        .and_then(money),
+                    // Order value is money: amount plans only.
+                    average_order_value: if plan.metric.is_count() {
+                        None
+                    } else {
+                        f.average_order_value
+                            .and_then(|a| attain_kit::money::Amount::from_decimal(a).ok())
+                            .and_then(money)
+                    },
                     conversion_rate: convert::ratio(conversion),
-                    deals_won: actual.deals_won,
+                    deals_won: won.deals_won,
                     status: convert::status(f.status) as i32,
                     data_time: Some(convert::timestamp(Utc::now())),
                     closed_actual: None,
                     post_close_adjustment: None,
+                    metric: attain_kit::wire::metric(plan.metric) as i32,
                 };
                 // A closed period shows its frozen actual and what later
                 // corrections added, so nothing changes silently.
@@ -138,18 +214,12 @@ impl TrackingApi {
 
     /// What a unit-and-period read starts from: the unit (the caller may
     /// read it), the day measured at, the plan and period, the slice.
-    async fn scope(
-        &self,
-        who: &Identity,
-        fwd: &Forwarded,
-        unit: &str,
-        period: &str,
-        as_of_date: &str,
-        dimensions: Option<&attain_proto::attain::common::v1::Dimensions>,
-    ) -> ServiceResult<Scope> {
+    async fn scope(&self, who: &Identity, fwd: &Forwarded, ask: Ask<'_>) -> ServiceResult<Scope> {
+        let Ask { unit, period, as_of_date, dimensions, metric } = ask;
+        let metric = attain_kit::wire::parse_metric("metric", metric)?;
         let unit = self.visible(who, fwd, "unit", unit).await?;
         let day = self.measuring_day("as_of_date", as_of_date)?;
-        let (plan, period) = self.plan_and_period(fwd, &unit.path, period).await?;
+        let (plan, period) = self.plan_and_period(fwd, &unit.path, period, metric).await?;
         Ok(Scope { unit, day, plan, period, dims: convert::dimensions(dimensions) })
     }
 
@@ -165,7 +235,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit, day, plan, period, dims } =
-            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
+            self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let (mut measured, _) = self.measure(&fwd, vec![unit], &plan, &period, day, &dims).await?;
         let m = measured.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no figures")))?;
         Ok(Response::new(m.wire))
@@ -179,7 +249,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit: parent, day, plan, period, dims } =
-            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
+            self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let mut units: Vec<UnitInfo> = self
             .target
             .subtree(&fwd, &parent.id)
@@ -202,9 +272,22 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit, day, plan, period, dims } =
-            self.scope(&who, &fwd, &r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref()).await?;
+            self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, &dims).await?;
-        let sold = rollups::daily(&self.db, &unit.id, period.start, day.min(period.end), &dims).await?;
+        let through = day.min(period.end);
+        let count = |n: i64| attain_kit::money::Amount::from_minor_units(n.saturating_mul(10_000));
+        let sold: Vec<(NaiveDate, attain_kit::money::Amount)> = match plan.metric {
+            Metric::Amount | Metric::DealsWon => rollups::daily(&self.db, &unit.id, period.start, through, &dims)
+                .await?
+                .into_iter()
+                .map(|(d, s)| (d, if plan.metric == Metric::Amount { s.amount } else { count(s.deals_won) }))
+                .collect(),
+            m => counts::daily(&self.db, m, &unit.path, period.start, through)
+                .await?
+                .into_iter()
+                .map(|(d, n)| (d, count(n)))
+                .collect(),
+        };
         let money = |a| Some(convert::money(a, plan.currency));
         let mut sold = sold.into_iter().peekable();
         let mut actual = attain_kit::money::Amount::ZERO;

@@ -8,6 +8,7 @@ use attain_kit::{
     auth::{Identity, Role},
     id::Id,
     idempotency::IdempotencyKey,
+    metric::Metric,
     money::Amount,
     period::Period,
     upstream::Forwarded,
@@ -54,7 +55,7 @@ impl TrackingApi {
             return Err(ServiceError::PermissionDenied("only admins and managers close periods".to_owned()).into());
         }
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
+        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
         if let Some(k) = &key
             && let Some(previous) = k.replay::<pb::PeriodClose>(&self.db).await?
         {
@@ -130,7 +131,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
+        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
         Ok(Response::new(close_view(&self.db, &who, &unit, &plan, &period).await?))
     }
 }

@@ -162,5 +162,6 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         escalation_level: i32::try_from(a.escalation_level).unwrap_or(i32::MAX),
         escalated_to: a.escalated_to.as_ref().map(Id::resource_name).unwrap_or_default(),
         escalate_time: a.escalate_time.map(timestamp),
+        metric: attain_kit::wire::metric(a.metric) as i32,
     }
 }

@@ -1,7 +1,7 @@
 //! Gap attribution reads: a unit's difference against last year and its
 //! gap to target, each split into volume, conversion and AOV effects.
 
-use attain_kit::{ServiceError, ServiceResult, id::Id, money::Amount};
+use attain_kit::{ServiceError, ServiceResult, id::Id, metric::Metric, money::Amount};
 use attain_proto::attain::tracking::v1 as pb;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -67,7 +67,7 @@ impl TrackingApi {
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let day =
             if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };
-        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period).await?;
+        let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
         let through = day.min(period.end);
         if through < period.start {
             return Err(ServiceError::precondition(

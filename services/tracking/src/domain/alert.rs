@@ -2,7 +2,7 @@
 //! period and rule; OPEN → ACKNOWLEDGED → RESOLVED, resolved automatically
 //! when the unit recovers.
 
-use attain_kit::{id::Id, money::Amount};
+use attain_kit::{id::Id, metric::Metric, money::Amount};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,9 @@ pub struct Alert {
     pub escalated_to: Option<Id>,
     #[serde(default)]
     pub escalate_time: Option<DateTime<Utc>>,
+    /// The metric of the plan measured (amount alerts before counts existed).
+    #[serde(default)]
+    pub metric: Metric,
     pub version: i64,
 }
 

@@ -8,6 +8,7 @@ mod m20261128_000003_create_rollup_changes;
 mod m20261128_000004_create_deal_credits;
 mod m20261128_000005_create_period_closes;
 mod m20261128_000006_alert_escalation;
+mod m20261128_000007_count_metrics;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_create_deal_credits::Migration),
             Box::new(m20261128_000005_create_period_closes::Migration),
             Box::new(m20261128_000006_alert_escalation::Migration),
+            Box::new(m20261128_000007_count_metrics::Migration),
         ]
     }
 }

@@ -1,6 +1,6 @@
 //! Alerts and their change feed.
 
-use attain_kit::{ServiceError, id::Id, money::Amount};
+use attain_kit::{ServiceError, id::Id, metric::Metric, money::Amount};
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -37,6 +37,7 @@ pub mod alert {
         pub escalation_level: i64,
         pub escalated_to: Option<String>,
         pub escalated_at: Option<DateTimeUtc>,
+        pub metric: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -65,8 +66,17 @@ pub mod event {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// One live alert per unit, period, rule and metric (amount keys keep
+/// their original form).
+fn key(unit: &Id, period: &str, rule: Rule, metric: Metric) -> String {
+    match metric {
+        Metric::Amount => format!("{}|{period}|{}", unit.as_str(), rule.as_str()),
+        m => format!("{}|{period}|{}|{}", unit.as_str(), rule.as_str(), m.as_str()),
+    }
+}
+
 fn open_key(a: &Alert) -> Option<String> {
-    a.is_live().then(|| format!("{}|{}|{}", a.unit.as_str(), a.period, a.rule.as_str()))
+    a.is_live().then(|| key(&a.unit, &a.period, a.rule, a.metric))
 }
 
 fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
@@ -93,6 +103,7 @@ fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
             .map(|u| Id::parse("escalated_to", u).map_err(|_| corrupt("escalated_to", u)))
             .transpose()?,
         escalate_time: m.escalated_at,
+        metric: Metric::from_db(&m.metric).ok_or_else(|| corrupt("alert metric", &m.metric))?,
         version: m.version,
     })
 }
@@ -119,6 +130,7 @@ fn to_active(a: &Alert) -> alert::ActiveModel {
         escalation_level: Set(i64::from(a.escalation_level)),
         escalated_to: Set(a.escalated_to.as_ref().map(|u| u.as_str().to_owned())),
         escalated_at: Set(a.escalate_time),
+        metric: Set(a.metric.as_str().to_owned()),
     }
 }
 
@@ -162,14 +174,15 @@ pub async fn get(db: &impl ConnectionTrait, id: &Id) -> Result<Option<Alert>, Se
     alert::Entity::find_by_id(id.as_str().to_owned()).one(db).await?.map(to_domain).transpose()
 }
 
-/// The live (open or acknowledged) alert of a unit, period and rule.
+/// The live (open or acknowledged) alert of a unit, period, rule and metric.
 pub async fn live(
     db: &impl ConnectionTrait,
     unit: &Id,
     period: &str,
     rule: Rule,
+    metric: Metric,
 ) -> Result<Option<Alert>, ServiceError> {
-    let key = format!("{}|{period}|{}", unit.as_str(), rule.as_str());
+    let key = key(unit, period, rule, metric);
     alert::Entity::find().filter(alert::Column::OpenKey.eq(key)).one(db).await?.map(to_domain).transpose()
 }
 

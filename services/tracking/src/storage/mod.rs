@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod alerts;
 pub mod closes;
+pub mod counts;
 pub mod deals;
 pub mod rollups;
 

@@ -172,6 +172,7 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
         .to_owned();
         rollup::Entity::insert_many(chunk.to_vec()).on_conflict(on_conflict).exec_without_returning(db).await?;
     }
+    super::counts::note_customers(db, deals).await?;
     // The change feed row commits (or not) with the roll-ups themselves.
     let mut touched: Vec<String> =
         deals.iter().flat_map(|d| d.lines().into_iter().map(|(p, _)| encode_path(p))).collect();
@@ -240,7 +241,7 @@ pub async fn daily(
     from: NaiveDate,
     to: NaiveDate,
     dims: &Dimensions,
-) -> Result<Vec<(NaiveDate, Amount)>, ServiceError> {
+) -> Result<Vec<(NaiveDate, Sum)>, ServiceError> {
     if from > to {
         return Ok(Vec::new());
     }
@@ -248,6 +249,7 @@ pub async fn daily(
         .select_only()
         .column(rollup::Column::Day)
         .column_as(Expr::cust("CAST(SUM(amount_minor) AS BIGINT)"), "amount")
+        .column_as(Expr::cust("CAST(SUM(deals_won) AS BIGINT)"), "won")
         .filter(rollup::Column::UnitId.eq(unit.as_str()))
         .filter(rollup::Column::Day.between(from, to))
         .group_by(rollup::Column::Day)
@@ -258,8 +260,8 @@ pub async fn daily(
     if !dims.customer_type.is_empty() {
         q = q.filter(rollup::Column::CustomerType.eq(dims.customer_type.as_str()));
     }
-    let rows: Vec<(NaiveDate, i64)> = q.into_tuple().all(db).await?;
-    Ok(rows.into_iter().map(|(d, a)| (d, Amount::from_minor_units(a))).collect())
+    let rows: Vec<(NaiveDate, i64, i64)> = q.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(d, a, won)| (d, Sum { amount: Amount::from_minor_units(a), deals_won: won })).collect())
 }
 
 /// Recomputes a unit's sums from the raw deal records and their shares

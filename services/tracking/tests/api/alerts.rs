@@ -25,6 +25,7 @@ async fn evaluate(t: &mut Tracking, as_of: &str) -> Vec<pb::Alert> {
         unit: "units/acme".into(),
         period: "2024-01".into(),
         as_of_date: as_of.into(),
+        ..Default::default()
     })
     .await
     .unwrap()

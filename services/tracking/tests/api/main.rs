@@ -7,6 +7,7 @@
 mod activity;
 mod alerts;
 mod close;
+mod counts;
 mod credit;
 mod deals;
 mod gap;
