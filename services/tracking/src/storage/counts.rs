@@ -114,9 +114,8 @@ pub async fn totals(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<HashMap<Id, i64>, ServiceError> {
-    let by_path = per_path(db, metric, from, to).await?;
     let mut out: HashMap<Id, i64> = HashMap::new();
-    for (path, n) in by_path {
+    for (path, _, n) in grouped(db, metric, None, from, to).await? {
         for unit in decode_path(&path)? {
             if units.contains(&unit) {
                 *out.entry(unit).or_default() += n;
@@ -126,7 +125,7 @@ pub async fn totals(
     Ok(out)
 }
 
-/// One unit's count per day over an inclusive date range.
+/// One unit's count per day over an inclusive date range, oldest first.
 pub async fn daily(
     db: &impl ConnectionTrait,
     metric: Metric,
@@ -134,70 +133,52 @@ pub async fn daily(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<(NaiveDate, i64)>, ServiceError> {
-    let prefix = encode_path(unit_path);
-    let rows: Vec<(NaiveDate, Option<i64>)> = match metric {
-        Metric::NewCustomers => {
-            customer::Entity::find()
-                .select_only()
-                .column(customer::Column::FirstDate)
-                .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-                .filter(customer::Column::BookedPath.starts_with(&prefix))
-                .filter(customer::Column::FirstDate.between(from, to))
-                .group_by(customer::Column::FirstDate)
-                .order_by_asc(customer::Column::FirstDate)
-                .into_tuple()
-                .all(db)
-                .await?
-        }
-        Metric::Visits => {
-            daily_log::Entity::find()
-                .select_only()
-                .column(daily_log::Column::LogDate)
-                .column_as(Expr::cust("CAST(SUM(follow_ups) AS BIGINT)"), "n")
-                .filter(daily_log::Column::BookedPath.starts_with(&prefix))
-                .filter(daily_log::Column::LogDate.between(from, to))
-                .group_by(daily_log::Column::LogDate)
-                .order_by_asc(daily_log::Column::LogDate)
-                .into_tuple()
-                .all(db)
-                .await?
-        }
-        Metric::Amount | Metric::DealsWon => Vec::new(),
-    };
-    Ok(rows.into_iter().map(|(d, n)| (d, n.unwrap_or(0))).collect())
+    let mut by_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
+    for (_, day, n) in grouped(db, metric, Some(&encode_path(unit_path)), from, to).await? {
+        *by_day.entry(day).or_default() += n;
+    }
+    Ok(by_day.into_iter().collect())
 }
 
-/// The metric per booked path (one row per rep that had any).
-async fn per_path(
+/// The metric per booked path and day (one row per rep and day that had
+/// any), optionally only below a path prefix.
+async fn grouped(
     db: &impl ConnectionTrait,
     metric: Metric,
+    below: Option<&str>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<Vec<(String, i64)>, ServiceError> {
-    let rows: Vec<(String, Option<i64>)> = match metric {
+) -> Result<Vec<(String, NaiveDate, i64)>, ServiceError> {
+    let rows: Vec<(String, NaiveDate, Option<i64>)> = match metric {
         Metric::NewCustomers => {
-            customer::Entity::find()
+            let mut q = customer::Entity::find()
                 .select_only()
                 .column(customer::Column::BookedPath)
+                .column(customer::Column::FirstDate)
                 .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
                 .filter(customer::Column::FirstDate.between(from, to))
                 .group_by(customer::Column::BookedPath)
-                .into_tuple()
-                .all(db)
-                .await?
+                .group_by(customer::Column::FirstDate);
+            if let Some(p) = below {
+                q = q.filter(customer::Column::BookedPath.starts_with(p));
+            }
+            q.into_tuple().all(db).await?
         }
         Metric::Visits => {
-            daily_log::Entity::find()
+            let mut q = daily_log::Entity::find()
                 .select_only()
                 .column(daily_log::Column::BookedPath)
+                .column(daily_log::Column::LogDate)
                 .column_as(Expr::cust("CAST(SUM(follow_ups) AS BIGINT)"), "n")
                 .filter(daily_log::Column::LogDate.between(from, to))
                 .group_by(daily_log::Column::BookedPath)
-                .into_tuple()
-                .all(db)
-                .await?
+                .group_by(daily_log::Column::LogDate);
+            if let Some(p) = below {
+                q = q.filter(daily_log::Column::BookedPath.starts_with(p));
+            }
+            q.into_tuple().all(db).await?
         }
         Metric::Amount | Metric::DealsWon => Vec::new(),
     };
-    Ok(rows.into_iter().map(|(p, n)| (p, n.unwrap_or(0))).collect())
+    Ok(rows.into_iter().map(|(p, d, n)| (p, d, n.unwrap_or(0))).collect())
 }
