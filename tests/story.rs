@@ -7,14 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod support;
+
+use std::time::{Duration, Instant};
 
 use attain_kit::{
     auth::Role,
-    testing::{Backend, TEST_SECRET, fresh_database_url, token},
+    testing::{Backend, fresh_database_url, token},
 };
 use attain_proto::attain::{
     common::v1::Money,
@@ -23,55 +22,8 @@ use attain_proto::attain::{
     target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
+use support::process::{channel, free_port, serve, wait_healthy};
 use tonic::{Code, Request, transport::Channel};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-
-/// A child process killed when the test ends, however it ends.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn serve(service: &str, port: u16, dir: &std::path::Path, env: &[(&str, String)]) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_attain"))
-        .args(["serve", service])
-        .current_dir(dir)
-        .env("APP__SERVER__PORT", port.to_string())
-        .env("APP__AUTH__HS256_SECRET", TEST_SECRET)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Proc(child)
-}
-
-async fn channel(port: u16) -> Channel {
-    Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await.unwrap()
-}
-
-async fn wait_healthy(port: u16) {
-    let started = Instant::now();
-    loop {
-        if let Ok(c) = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await {
-            let check = HealthClient::new(c).check(HealthCheckRequest { service: String::new() }).await;
-            if check.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
-                return;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "port {port} never became healthy");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
     let mut r = Request::new(msg);

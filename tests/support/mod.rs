@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod process;
 pub mod webdriver;
 
 use std::net::SocketAddr;

@@ -160,8 +160,29 @@ impl From<sea_orm::DbErr> for ServiceError {
                 tracing::warn!(error = %e, "database unavailable");
                 ServiceError::Unavailable("the database is unavailable; retry later".to_owned())
             }
+            ref lost if connection_lost(lost) => {
+                // The transaction did not commit: the client may retry.
+                tracing::warn!(error = %e, "database connection lost");
+                ServiceError::Unavailable("the database connection was lost; retry later".to_owned())
+            }
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+/// A query that failed because the connection went away (socket error,
+/// the server shutting down or not accepting yet) rather than because of
+/// the query: SQLSTATE classes 08 (connection exception) and 57P
+/// (operator intervention).
+fn connection_lost(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    let (DbErr::Query(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s))) = e else {
+        return false;
+    };
+    match &**s {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => true,
+        Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
     }
 }
 

@@ -157,19 +157,93 @@ fn throwaway_cluster() -> String {
         chown_postgres(&root);
     }
     let port = free_port();
-    run(pg_command_as("initdb", as_root).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"]).arg(&data));
+    init_cluster(&data, as_root);
+    start_cluster(&root, &data, port, as_root);
+    std::fs::write(&port_file, port.to_string()).unwrap_or_else(|e| panic!("port file: {e}")); // ok: test support
+    admin_url(&port.to_string())
+}
+
+fn init_cluster(data: &Path, as_root: bool) {
+    run(pg_command_as("initdb", as_root).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "-D"]).arg(data));
+}
+
+/// Starts a cluster on 127.0.0.1:`port` (socket and log under `root`),
+/// waiting until it accepts connections.
+fn start_cluster(root: &Path, data: &Path, port: u16, as_root: bool) {
     let options = format!(
         "-p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300 -k {}",
         root.display()
     );
     run(pg_command_as("pg_ctl", as_root)
         .args(["start", "-w", "-D"])
-        .arg(&data)
+        .arg(data)
         .args(["-l"])
         .arg(root.join("log"))
         .args(["-o", &options]));
-    std::fs::write(&port_file, port.to_string()).unwrap_or_else(|e| panic!("port file: {e}")); // ok: test support
-    admin_url(&port.to_string())
+}
+
+/// A PostgreSQL cluster of one test's own, which the test may stop and
+/// start (fault injection) without disturbing others; removed on drop.
+#[derive(Debug)]
+pub struct PgCluster {
+    root: PathBuf,
+    port: u16,
+    as_root: bool,
+}
+
+impl PgCluster {
+    pub fn start_new() -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let root = std::env::temp_dir().join(format!("attain-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("data")).unwrap_or_else(|e| panic!("{}: {e}", root.display())); // ok: test support
+        let as_root = running_as_root();
+        if as_root {
+            chown_postgres(&root);
+        }
+        init_cluster(&root.join("data"), as_root);
+        let cluster = Self { root, port: free_port(), as_root };
+        cluster.start();
+        cluster
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The URL of database `db` (created with [`PgCluster::create_database`]).
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{db}", self.port)
+    }
+
+    pub async fn create_database(&self, db: &str) {
+        let admin = Database::connect(self.url("postgres")).await.unwrap_or_else(|e| panic!("{e}")); // ok: test support
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{db}\""))
+            .await
+            .unwrap_or_else(|e| panic!("create {db}: {e}")); // ok: test support
+        let _ = admin.close().await;
+    }
+
+    /// Stops at once, like a crash: open connections are cut.
+    pub fn stop(&self) {
+        run(pg_command_as("pg_ctl", self.as_root).args(["stop", "-m", "immediate", "-D"]).arg(self.root.join("data")));
+    }
+
+    pub fn start(&self) {
+        start_cluster(&self.root, &self.root.join("data"), self.port, self.as_root);
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = pg_command_as("pg_ctl", self.as_root)
+            .args(["stop", "-m", "immediate", "-D"])
+            .arg(self.root.join("data"))
+            .output();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
 }
 
 fn admin_url(port: &str) -> String {
