@@ -193,11 +193,13 @@ async fn ingestion_is_exactly_once_under_kill_restart_and_cut() {
     pg.start();
     let recovered = wait_status(pk, ServingStatus::Serving, Duration::from_secs(30)).await;
 
-    // (c) Every connection to PostgreSQL cut at once, mid-stream.
-    wait_progress(&progress, 24).await;
-    proxy.cut();
-    wait_progress(&progress, 30).await;
-    proxy.cut();
+    // (c) Every connection to PostgreSQL cut at once, mid-stream, twice.
+    let mut cuts = 0;
+    for at in [24, 30] {
+        wait_progress(&progress, at).await;
+        proxy.cut();
+        cuts += 1;
+    }
 
     let failures = tokio::time::timeout(Duration::from_secs(240), sender).await.unwrap().unwrap();
 
@@ -258,9 +260,14 @@ async fn ingestion_is_exactly_once_under_kill_restart_and_cut() {
         assert_eq!(cents(a.actual), *sum, "{rep}");
     }
 
+    support::reliability_claim(&format!(
+        "| `ingestion_is_exactly_once_under_kill_restart_and_cut` | {} deals, {BATCHES} batches | 1 SIGKILL + restart, \
+         1 PostgreSQL crash, {cuts} connection cuts | lost {lost}, doubled {doubled} |",
+        sent.len()
+    ));
     println!(
         "faults: {} deals in {BATCHES} batches; 1 SIGKILL + restart, 1 PostgreSQL crash (NOT_SERVING after {noticed:?}, \
-         SERVING again after {recovered:?} without a restart), 2 connection cuts; {failures} failed attempts \
+         SERVING again after {recovered:?} without a restart), {cuts} connection cuts; {failures} failed attempts \
          retried; lost 0, doubled 0",
         sent.len()
     );

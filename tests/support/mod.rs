@@ -47,6 +47,13 @@ macro_rules! start {
     }};
 }
 
+/// Asserts that RELIABILITY.md states `line` word for word: the figures
+/// there are the ones the test just measured.
+pub fn reliability_claim(line: &str) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/RELIABILITY.md")).unwrap();
+    assert!(text.lines().any(|l| l == line), "RELIABILITY.md should state:\n{line}");
+}
+
 pub struct Suite {
     pub target: Running,
     pub tracking: Running,
@@ -61,18 +68,33 @@ fn url(a: SocketAddr) -> Option<String> {
 impl Suite {
     /// Starts everything; `gateway` may adjust the gateway's settings.
     pub async fn start(backend: Backend, gateway: impl FnOnce(&mut Settings)) -> Self {
+        Self::start_with(backend, |_| {}, gateway).await
+    }
+
+    /// Starts everything; `every` adjusts each service's settings (the
+    /// gateway's too), then `gateway` the gateway's.
+    pub async fn start_with(
+        backend: Backend,
+        every: impl Fn(&mut Settings),
+        gateway: impl FnOnce(&mut Settings),
+    ) -> Self {
         let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
-        let target = start!(attain_target::startup::Application, test_settings(backend).await);
-        let mut s = test_settings(backend).await;
+        let settings = || async {
+            let mut s = test_settings(backend).await;
+            every(&mut s);
+            s
+        };
+        let target = start!(attain_target::startup::Application, settings().await);
+        let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.clock.today = today;
         let tracking = start!(attain_tracking::startup::Application, s);
-        let mut s = test_settings(backend).await;
+        let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
         s.clock.today = today;
         let review = start!(attain_review::startup::Application, s);
-        let mut s = test_settings(backend).await;
+        let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
         s.upstream.review_url = url(review.addr);

@@ -160,6 +160,12 @@ impl From<sea_orm::DbErr> for ServiceError {
                 tracing::warn!(error = %e, "database unavailable");
                 ServiceError::Unavailable("the database is unavailable; retry later".to_owned())
             }
+            // Two writers raced past a check and the second hit a unique
+            // key: the row it meant to create exists now.
+            ref e if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+                tracing::warn!(error = %e, "unique key conflict");
+                ServiceError::AlreadyExists("a concurrent write created it first; read it again".to_owned())
+            }
             ref lost if connection_lost(lost) => {
                 // The transaction did not commit: the client may retry.
                 tracing::warn!(error = %e, "database connection lost");

@@ -29,7 +29,7 @@ use crate::{
         attainment::{Status as Colour, Thresholds},
         deal::Dimensions,
     },
-    storage::{alerts, is_unique_violation},
+    storage::alerts,
     upstream::UnitInfo,
 };
 
@@ -203,7 +203,7 @@ impl TrackingApi {
                         Ok(Some(a))
                     }
                     // Another replica opened it first: one live alert.
-                    Err(ServiceError::Internal(e)) if is_unique_violation(&e) => Ok(None),
+                    Err(ServiceError::AlreadyExists(_)) => Ok(None),
                     Err(e) => Err(e),
                 }
             }

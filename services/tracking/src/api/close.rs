@@ -21,7 +21,7 @@ use tonic::{Request, Response, Status};
 use super::{TrackingApi, convert};
 use crate::{
     domain::{close::ClosedLine, deal::Dimensions},
-    storage::{closes, deals, is_unique_violation, rollups},
+    storage::{closes, deals, rollups},
     upstream::{PlanInfo, UnitInfo},
 };
 
@@ -106,7 +106,7 @@ impl TrackingApi {
         match closes::insert(&txn, &lines).await {
             Ok(()) => {}
             // Someone closed it (or part of it) first.
-            Err(ServiceError::Internal(e)) if is_unique_violation(&e) => {
+            Err(ServiceError::AlreadyExists(_)) => {
                 return Err(ServiceError::AlreadyExists(format!(
                     "{} was closed meanwhile",
                     close_name(&unit.id, &period)
