@@ -53,8 +53,11 @@ pub fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// `attain serve <service>` on `port`, with the test key and `env`.
+/// `attain serve <service>` on `port`, with the test key and `env`; its
+/// log goes to `<dir>/<service>-<port>.log` (appended across restarts).
 pub fn serve(service: &str, port: u16, dir: &Path, env: &[(&str, String)]) -> Proc {
+    let log =
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{service}-{port}.log"))).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_attain"))
         .args(["serve", service])
         .current_dir(dir)
@@ -62,7 +65,7 @@ pub fn serve(service: &str, port: u16, dir: &Path, env: &[(&str, String)]) -> Pr
         .env("APP__AUTH__HS256_SECRET", TEST_SECRET)
         .env("RUST_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
+        .stdout(log)
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();

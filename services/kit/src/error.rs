@@ -166,6 +166,12 @@ impl From<sea_orm::DbErr> for ServiceError {
                 tracing::warn!(error = %e, "unique key conflict");
                 ServiceError::AlreadyExists("a concurrent write created it first; read it again".to_owned())
             }
+            // Deadlock or serialization failure: the transaction rolled
+            // back whole; the same request again will go through.
+            ref e if sqlstate(e).is_some_and(|c| c == "40P01" || c == "40001") => {
+                tracing::warn!(error = %e, "transaction conflict");
+                ServiceError::Aborted("a concurrent transaction conflicted; retry the request".to_owned())
+            }
             ref lost if connection_lost(lost) => {
                 // The transaction did not commit: the client may retry.
                 tracing::warn!(error = %e, "database connection lost");
@@ -174,6 +180,15 @@ impl From<sea_orm::DbErr> for ServiceError {
             other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }
+}
+
+/// The SQLSTATE of a database error, if the server sent one.
+fn sqlstate(e: &sea_orm::DbErr) -> Option<String> {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Query(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s))) = e else {
+        return None;
+    };
+    s.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned())
 }
 
 /// A query that failed because the connection went away (socket error,

@@ -289,10 +289,12 @@ pub async fn follow_ups_by_rep(
 }
 
 /// Adds loss contributions to every unit on the path.
-async fn add_losses(db: &impl ConnectionTrait, path: &[Id], losses: Vec<Loss>) -> Result<(), ServiceError> {
+async fn add_losses(db: &impl ConnectionTrait, path: &[Id], mut losses: Vec<Loss>) -> Result<(), ServiceError> {
     if losses.is_empty() {
         return Ok(());
     }
+    // One lock order for every writer (root first, then day and reason).
+    losses.sort_by(|a, b| (a.day, a.reason.as_str()).cmp(&(b.day, b.reason.as_str())));
     let mut rows = Vec::new();
     for unit in path {
         for l in &losses {

@@ -47,8 +47,12 @@ pub async fn note_customers(db: &impl ConnectionTrait, deals: &[Deal]) -> Result
             *e = d;
         }
     }
+    // Key order, so concurrent batches lock rows in one order (no deadlock).
+    let mut first: Vec<(&str, &Deal)> = first.into_iter().collect();
+    first.sort_unstable_by_key(|(name, _)| *name);
     let rows: Vec<customer::ActiveModel> = first
-        .into_values()
+        .into_iter()
+        .map(|(_, d)| d)
         .map(|d| customer::ActiveModel {
             customer: Set(d.customer.clone()),
             first_date: Set(d.close_date),

@@ -143,6 +143,10 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
             e.1 += d.count_delta();
         }
     }
+    // Upserts in key order: concurrent batches touching the same rows then
+    // lock them in the same order and cannot deadlock.
+    let mut deltas: Vec<_> = deltas.into_iter().collect();
+    deltas.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let rows: Vec<rollup::ActiveModel> = deltas
         .into_iter()
         .map(|((unit, day, pl, ct), (amount, won))| rollup::ActiveModel {
