@@ -113,3 +113,69 @@ async fn the_callers_deadline_reaches_the_backends() {
     assert_eq!(state("unit"), SectionState::Ok as i32, "{:?}", d.sections);
     assert_eq!(d.display_name, "region-a");
 }
+
+/// A 50 ms deadline on a write that needs longer: DEADLINE_EXCEEDED in
+/// about 50 ms, and the server stops the work — the batch's transaction is
+/// dropped with the handler, so nothing of it is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_deadline_stops_the_work_on_the_server() {
+    let s = Suite::with_demo(Backend::Postgres).await;
+    let tracking = Channel::from_shared(format!("http://{}", s.tracking.addr)).unwrap().connect().await.unwrap();
+    let mut client = kpb::tracking_service_client::TrackingServiceClient::new(tracking);
+    let rows = |tag: &str| kpb::BatchCreateDealsRequest {
+        requests: (0..10_000)
+            .map(|i| kpb::CreateDealRequest {
+                deal: Some(kpb::Deal {
+                    rep: "units/rep-1".into(),
+                    amount: Some(attain_proto::attain::common::v1::Money {
+                        currency_code: "CNY".into(),
+                        amount: "1.00".into(),
+                    }),
+                    close_date: "2024-01-16".into(),
+                    ..Default::default()
+                }),
+                request_id: format!("{tag}-{i}"),
+            })
+            .collect(),
+    };
+    let before = deals_won(&mut client).await;
+    let mut slow = authed(rows("late"));
+    slow.set_timeout(Duration::from_millis(50));
+    let started = Instant::now();
+    let err = client.batch_create_deals(slow).await.unwrap_err();
+    let took = started.elapsed();
+    // tonic's client keeps the same timer and reports its own expiry as
+    // CANCELLED "Timeout expired"; other clients see the server's
+    // DEADLINE_EXCEEDED. Either way, on time:
+    assert!(
+        err.code() == tonic::Code::DeadlineExceeded
+            || (err.code() == tonic::Code::Cancelled && err.message() == "Timeout expired"),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_millis(250), "answered after {took:?}");
+    // Give a server that kept going every chance to commit; it must not.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(deals_won(&mut client).await, before, "nothing of the cancelled batch was stored");
+    // The same batch with time to spare goes through (the work is real).
+    client.batch_create_deals(authed(rows("in-time"))).await.unwrap();
+    assert_eq!(deals_won(&mut client).await, before + 10_000);
+}
+
+fn authed<T>(msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token("ops", Role::Admin, "")).parse().unwrap());
+    r
+}
+
+async fn deals_won(client: &mut kpb::tracking_service_client::TrackingServiceClient<Channel>) -> i64 {
+    client
+        .get_attainment(authed(kpb::GetAttainmentRequest {
+            unit: "units/rep-1".into(),
+            period: "2024-01".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .deals_won
+}
