@@ -49,6 +49,7 @@ pub fn request(
     for (field, value) in captures {
         set_path(&mut root, &field, Json::String(value));
     }
+    check_object(&input, &root, "")?;
     let mut msg = DynamicMessage::deserialize_with_options(input, Json::Object(root), &DeserializeOptions::new())
         .map_err(|e| ServiceError::invalid("body", e.to_string()))?;
     cap_page_size(&mut msg);
@@ -157,8 +158,78 @@ fn scalar(kind: &Kind, raw: &str) -> Option<Json> {
         Kind::Uint32 | Kind::Fixed32 => Json::from(raw.parse::<u32>().ok()?),
         Kind::Message(m) if m.full_name().starts_with("google.protobuf.") => Json::String(raw.to_owned()),
         Kind::Message(_) => return None,
+        Kind::Enum(e) => {
+            let known = match raw.parse::<i32>() {
+                Ok(n) => e.get_value(n).is_some(),
+                Err(_) => e.get_value_by_name(raw).is_some(),
+            };
+            if !known {
+                return None;
+            }
+            Json::String(raw.to_owned())
+        }
         _ => Json::String(raw.to_owned()),
     })
+}
+
+/// Finds the first value that does not fit its field, so that the error
+/// names the field ("deal.amount.amount", as gRPC callers see it) rather
+/// than the whole body.
+fn check_object(desc: &MessageDescriptor, obj: &Map<String, Json>, path: &str) -> Result<(), ServiceError> {
+    let join = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let mut oneofs: Vec<String> = Vec::new();
+    for (key, value) in obj {
+        let Some(field) = desc.get_field_by_json_name(key).or_else(|| desc.get_field_by_name(key)) else {
+            return Err(ServiceError::invalid(join(key), format!("is not a field of {}", desc.name())));
+        };
+        let at = join(field.name());
+        if value.is_null() || field.is_map() {
+            continue;
+        }
+        if let Some(o) = field.containing_oneof() {
+            if oneofs.iter().any(|seen| seen == o.name()) {
+                return Err(ServiceError::invalid(at, format!("only one field of {} may be set", o.name())));
+            }
+            oneofs.push(o.name().to_owned());
+        }
+        if field.is_list() {
+            let Json::Array(items) = value else {
+                return Err(ServiceError::invalid(at, "must be a JSON array"));
+            };
+            for (i, item) in items.iter().enumerate() {
+                check_value(&field.kind(), item, &format!("{at}[{i}]"))?;
+            }
+        } else {
+            check_value(&field.kind(), value, &at)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_value(kind: &Kind, v: &Json, at: &str) -> Result<(), ServiceError> {
+    let fits = match (kind, v) {
+        // Well-known types have JSON forms of their own; prost-reflect checks them.
+        (Kind::Message(m), _) if m.full_name().starts_with("google.protobuf.") => true,
+        (Kind::Message(m), Json::Object(o)) => return check_object(m, o, at),
+        (Kind::Message(_), _) => false,
+        (Kind::Enum(e), Json::String(s)) => e.get_value_by_name(s).is_some(),
+        (Kind::Enum(e), Json::Number(n)) => {
+            n.as_i64().and_then(|n| i32::try_from(n).ok()).is_some_and(|n| e.get_value(n).is_some())
+        }
+        (Kind::Enum(_), _) => false,
+        (Kind::String | Kind::Bytes, v) => v.is_string(),
+        (Kind::Bool, v) => v.is_boolean(),
+        // Numbers: a JSON number or a decimal string (64-bit ints).
+        (_, v) => v.is_number() || v.is_string(),
+    };
+    if fits {
+        return Ok(());
+    }
+    let mut shown = v.to_string();
+    if shown.chars().count() > 60 {
+        shown = shown.chars().take(60).collect::<String>() + "…";
+    }
+    Err(ServiceError::invalid(at, format!("{shown} is not a valid {}", kind_name(kind))))
 }
 
 fn kind_name(kind: &Kind) -> String {

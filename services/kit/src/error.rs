@@ -132,10 +132,20 @@ impl From<ServiceError> for Status {
         details.set_error_info(err.reason(), ERROR_DOMAIN, HashMap::<String, String>::new());
         let message = match &err {
             ServiceError::InvalidArgument(violations) => {
-                for v in violations {
-                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                // At most a page of violations, each of a readable length:
+                // errors echo the input, and a huge input must not make a
+                // reply whose headers break HTTP/2's limits.
+                for v in violations.iter().take(MAX_VIOLATIONS) {
+                    details.add_bad_request_violation(clip(&v.field, 200), clip(&v.description, 300));
                 }
-                err.to_string()
+                if let Some(first_left) = violations.get(MAX_VIOLATIONS) {
+                    let more = violations.len() - MAX_VIOLATIONS;
+                    details.add_bad_request_violation(
+                        clip(&first_left.field, 200),
+                        format!("and {more} more violations (fix these and retry to see them)"),
+                    );
+                }
+                clip(&err.to_string(), 1000)
             }
             ServiceError::NotFound { resource_type, name } => {
                 details.set_resource_info(*resource_type, name.clone(), "", "not found");
@@ -146,9 +156,20 @@ impl From<ServiceError> for Status {
                 tracing::error!(error = ?e, "internal error");
                 "internal error".to_owned()
             }
-            _ => err.to_string(),
+            _ => clip(&err.to_string(), 1000),
         };
         Status::with_error_details(err.code(), message, details)
+    }
+}
+
+/// Violations carried per error (a batch names at most this many rows).
+const MAX_VIOLATIONS: usize = 100;
+
+/// `s` cut to at most `max` characters, marked with "…" when cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
     }
 }
 
