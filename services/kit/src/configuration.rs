@@ -107,8 +107,10 @@ pub struct ServerSettings {
     /// Upper bound on any one call, whatever deadline the client sent.
     pub request_timeout_ms: u64,
     pub max_message_bytes: usize,
-    /// Calls served at once across all connections; more wait.
+    /// Calls served at once across all connections; more wait up to
+    /// `queue_timeout_ms` for a slot, then are shed (RESOURCE_EXHAUSTED).
     pub concurrency_limit: usize,
+    pub queue_timeout_ms: u64,
     /// After SIGTERM: health says NOT_SERVING for this long before the
     /// listener closes, so load balancers stop sending new calls.
     pub drain_delay_ms: u64,
@@ -130,6 +132,7 @@ impl Default for ServerSettings {
             request_timeout_ms: 30_000,
             max_message_bytes: 16 * 1024 * 1024,
             concurrency_limit: 512,
+            queue_timeout_ms: 500,
             drain_delay_ms: 0,
             shutdown_grace_ms: 10_000,
             rate_limit_per_caller: 0,

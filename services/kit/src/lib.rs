@@ -19,6 +19,7 @@ pub mod paging;
 pub mod period;
 pub mod server;
 pub mod service;
+pub mod shed;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -20,7 +20,6 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{server::NamedService, service::RoutesBuilder, transport::Server};
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{MakeSpan, TraceLayer},
@@ -29,6 +28,7 @@ use tower_http::{
 use crate::{
     configuration::ServerSettings,
     metrics::{Metrics, MetricsLayer},
+    shed::ShedLayer,
 };
 
 /// HTTP/2 flow-control windows of servers and upstream channels.
@@ -182,7 +182,7 @@ impl GrpcServer {
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(MetricsLayer(metrics.clone()))
             .layer(GrpcWebOnly)
-            .layer(GlobalConcurrencyLimitLayer::new(settings.concurrency_limit.max(1)))
+            .layer(ShedLayer::new(settings.concurrency_limit, Duration::from_millis(settings.queue_timeout_ms)))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
         let serving = Server::builder()
