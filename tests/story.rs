@@ -345,6 +345,23 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
     }))
     .await
     .unwrap();
+    // A team inside region A with its own rep makes the team manager's cells.
+    for (id, parent, kind) in
+        [("team-a1", "units/region-a", tpb::UnitKind::Team), ("rep-t1", "units/team-a1", tpb::UnitKind::Rep)]
+    {
+        org.create_unit(admin(tpb::CreateUnitRequest {
+            unit: Some(tpb::Unit {
+                parent: parent.into(),
+                kind: kind as i32,
+                display_name: id.into(),
+                ..Default::default()
+            }),
+            unit_id: id.into(),
+            request_id: format!("story-{id}"),
+        }))
+        .await
+        .unwrap();
+    }
     matrix(gw).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -414,8 +431,25 @@ async fn matrix(gw: Channel) {
     let manager = ("wang", Role::Manager, "region-a");
     let rep = ("rep-1", Role::Rep, "rep-1");
     let viewer = ("audit", Role::Viewer, "region-a");
+    let team = ("li", Role::Manager, "team-a1");
+    const MISSING: Outcome = Err(Code::NotFound);
     // (who, owner cell, unit read, rep written for, [Dashboard, Attainment, Target, Reviews, WriteDeal])
     let cells: Vec<(Who, &str, &str, &str, [Outcome; 5])> = vec![
+        // Unknown ids: an admin learns they are missing; everyone else gets
+        // the same answer as for a unit out of scope.
+        (admin, "unknown", "ghost", "ghost", [MISSING, MISSING, MISSING, MISSING, Err(Code::InvalidArgument)]),
+        (manager, "unknown", "ghost", "ghost", [NO, NO, NO, NO, NO]),
+        (team, "unknown", "ghost", "ghost", [NO, NO, NO, NO, NO]),
+        (rep, "unknown", "ghost", "ghost", [NO, NO, NO, NO, NO]),
+        (viewer, "unknown", "ghost", "ghost", [NO, NO, NO, NO, NO]),
+        // A team manager: its team and rep, not the rest of its region.
+        // (The team was created after the split: it has no target, and a
+        // missing target reads like one out of scope to a non-admin.)
+        (team, "own", "team-a1", "rep-t1", [OK, OK, NO, OK, OK]),
+        (team, "subtree", "rep-t1", "rep-t1", [OK, OK, NO, OK, OK]),
+        (team, "parent", "region-a", "rep-1", [NO, NO, NO, NO, NO]),
+        (team, "sibling", "rep-1", "rep-2", [NO, NO, NO, NO, NO]),
+        (team, "sibling region", "region-b", "rep-b1", [NO, NO, NO, NO, NO]),
         (admin, "own", "acme", "rep-1", [OK, OK, OK, OK, OK]),
         (admin, "subtree", "region-a", "rep-2", [OK, OK, OK, OK, OK]),
         (admin, "sibling", "region-b", "rep-b1", [OK, OK, OK, OK, OK]),
