@@ -84,6 +84,14 @@ impl IdempotencyKey {
         Ok(Some(Self { request_id: request_id.to_owned(), payload_hash: hex::encode(hasher.finalize()) }))
     }
 
+    /// Like [`IdempotencyKey::new`] for writes that must carry a request
+    /// id: a missing one is INVALID_ARGUMENT on `field`.
+    pub fn required(method: &str, field: &str, request_id: &str, payload: &impl Message) -> Result<Self, ServiceError> {
+        Self::new(method, request_id, payload)
+            .map_err(|_| ServiceError::invalid(field, "must be 1–128 printable ASCII characters"))?
+            .ok_or_else(|| ServiceError::invalid(field, "is required: every write carries a client request id"))
+    }
+
     /// The stored response of an earlier call with this id, if any.
     pub async fn replay<R: Message + Default>(&self, db: &impl ConnectionTrait) -> Result<Option<R>, ServiceError> {
         let query = Query::select()

@@ -45,20 +45,13 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        if request_id.is_empty() {
-            return Err(
-                ServiceError::invalid("request_id", "is required: every write carries a client request id").into()
-            );
-        }
-        let key = IdempotencyKey::new("ClosePeriod", &request_id, &r)?;
+        let key = IdempotencyKey::required("ClosePeriod", "request_id", &request_id, &r)?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
             return Err(ServiceError::PermissionDenied("only admins and managers close periods".to_owned()).into());
         }
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::PeriodClose>(&self.db).await?
-        {
+        if let Some(previous) = key.replay::<pb::PeriodClose>(&self.db).await? {
             return Ok(Response::new(previous));
         }
         let today = self.clock.today();
@@ -116,9 +109,7 @@ impl TrackingApi {
             Err(e) => return Err(e.into()),
         }
         let view = close_view(&txn, &who, &unit, &plan, &period).await?;
-        if let Some(k) = &key {
-            k.record(&txn, &view).await?;
-        }
+        key.record(&txn, &view).await?;
         txn.commit().await.map_err(ServiceError::from)?;
         Ok(Response::new(view))
     }

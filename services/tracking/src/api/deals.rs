@@ -108,17 +108,7 @@ impl TrackingApi {
         mut r: pb::CreateDealRequest,
     ) -> ServiceResult<Prepared> {
         let request_id = std::mem::take(&mut r.request_id);
-        if request_id.is_empty() {
-            return Err(ServiceError::invalid(
-                format!("{field}.request_id"),
-                "is required: every write carries a client request id",
-            ));
-        }
-        let key = IdempotencyKey::new("CreateDeal", &request_id, &r)
-            .map_err(|_| {
-                ServiceError::invalid(format!("{field}.request_id"), "must be 1–128 printable ASCII characters")
-            })?
-            .ok_or_else(|| ServiceError::invalid(format!("{field}.request_id"), "is required"))?;
+        let key = IdempotencyKey::required("CreateDeal", &format!("{field}.request_id"), &request_id, &r)?;
         let new = convert::new_deal(&format!("{field}.deal"), r.deal.as_ref())?;
         new.check(&format!("{field}.deal"), self.clock.today())?;
         let rep = self.lookup_unit(fwd, cache, &new.rep).await.map_err(|e| match e.hidden {
@@ -407,12 +397,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        if request_id.is_empty() {
-            return Err(
-                ServiceError::invalid("request_id", "is required: every write carries a client request id").into()
-            );
-        }
-        let key = IdempotencyKey::new("ReverseDeal", &request_id, &r)?;
+        let key = IdempotencyKey::required("ReverseDeal", "request_id", &request_id, &r)?;
         let id = deal_id("name", &r.name)?;
         let mut cache = Lookups::default();
         let replacement = match r.replacement.take() {
@@ -427,9 +412,7 @@ impl TrackingApi {
             None => None,
         };
         let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::ReverseDealResponse>(&txn).await?
-        {
+        if let Some(previous) = key.replay::<pb::ReverseDealResponse>(&txn).await? {
             return Ok(Response::new(previous));
         }
         let original = match deals::get(&txn, &id).await? {
@@ -470,9 +453,7 @@ impl TrackingApi {
             reversal: Some(convert::deal(&reversal)),
             replacement: replacement.as_ref().map(|p| convert::deal(&p.deal)),
         };
-        if let Some(k) = &key {
-            k.record(&txn, &response).await?;
-        }
+        key.record(&txn, &response).await?;
         txn.commit().await.map_err(ServiceError::from)?;
         self.after_ingestion(&who, &fwd, stored.iter().flat_map(Deal::credited_paths).collect()).await;
         Ok(Response::new(response))
