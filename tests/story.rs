@@ -373,7 +373,31 @@ enum Call {
     Target,
     Reviews,
     WriteDeal,
+    // Reads of a unit's figures that follow the Attainment column.
+    ChildAttainments,
+    BurnUp,
+    GapAttribution,
+    PeriodSummary,
+    Deals,
+    Alerts,
+    LossReasons,
+    Unit,
+    Subtree,
 }
+
+/// The reads whose cells are the Attainment column's: the same scope rule
+/// must give the same answer on every one of them.
+const LIKE_ATTAINMENT: [Call; 9] = [
+    Call::ChildAttainments,
+    Call::BurnUp,
+    Call::GapAttribution,
+    Call::PeriodSummary,
+    Call::Deals,
+    Call::Alerts,
+    Call::LossReasons,
+    Call::Unit,
+    Call::Subtree,
+];
 
 /// A caller: person, role, scope unit.
 type Who = (&'static str, Role, &'static str);
@@ -417,6 +441,67 @@ async fn attempt(gw: &Channel, who: Who, call: Call, unit: &str, n: usize) -> Ou
             .map(drop),
         Call::WriteDeal => TrackingServiceClient::new(gw.clone())
             .create_deal(as_(person, role, scope, deal(unit, "10.00", &format!("matrix-{person}-{unit}-{n}"))))
+            .await
+            .map(drop),
+        Call::ChildAttainments => TrackingServiceClient::new(gw.clone())
+            .list_child_attainments(as_(
+                person,
+                role,
+                scope,
+                kpb::ListChildAttainmentsRequest { unit: unit_name, period: "2024-01".into(), ..Default::default() },
+            ))
+            .await
+            .map(drop),
+        Call::BurnUp => TrackingServiceClient::new(gw.clone())
+            .get_burn_up(as_(
+                person,
+                role,
+                scope,
+                kpb::GetBurnUpRequest { unit: unit_name, period: "2024-01".into(), ..Default::default() },
+            ))
+            .await
+            .map(drop),
+        Call::GapAttribution => TrackingServiceClient::new(gw.clone())
+            .get_gap_attribution(as_(
+                person,
+                role,
+                scope,
+                kpb::GetGapAttributionRequest { unit: unit_name, period: "2024-01".into(), ..Default::default() },
+            ))
+            .await
+            .map(drop),
+        Call::PeriodSummary => TrackingServiceClient::new(gw.clone())
+            .get_period_summary(as_(
+                person,
+                role,
+                scope,
+                kpb::GetPeriodSummaryRequest { unit: unit_name, period: "2024-01".into() },
+            ))
+            .await
+            .map(drop),
+        Call::Deals => TrackingServiceClient::new(gw.clone())
+            .list_deals(as_(person, role, scope, kpb::ListDealsRequest { unit: unit_name, ..Default::default() }))
+            .await
+            .map(drop),
+        Call::Alerts => TrackingServiceClient::new(gw.clone())
+            .list_alerts(as_(person, role, scope, kpb::ListAlertsRequest { unit: unit_name, ..Default::default() }))
+            .await
+            .map(drop),
+        Call::LossReasons => TrackingServiceClient::new(gw.clone())
+            .list_loss_reasons(as_(
+                person,
+                role,
+                scope,
+                kpb::ListLossReasonsRequest { unit: unit_name, period: "2024-01".into(), limit: 3 },
+            ))
+            .await
+            .map(drop),
+        Call::Unit => OrgServiceClient::new(gw.clone())
+            .get_unit(as_(person, role, scope, tpb::GetUnitRequest { name: unit_name }))
+            .await
+            .map(drop),
+        Call::Subtree => OrgServiceClient::new(gw.clone())
+            .get_subtree(as_(person, role, scope, tpb::GetSubtreeRequest { name: unit_name }))
             .await
             .map(drop),
     };
@@ -464,14 +549,19 @@ async fn matrix(gw: Channel) {
         (viewer, "sibling", "region-b", "rep-b1", [NO, NO, NO, NO, NO]),
     ];
     let mut wrong = Vec::new();
+    let mut asserted = 0;
     for (n, (who, cell, read, write, expected)) in cells.into_iter().enumerate() {
-        for (call, want) in [Dashboard, Attainment, Target, Reviews, WriteDeal].into_iter().zip(expected) {
+        let columns = [Dashboard, Attainment, Target, Reviews, WriteDeal].into_iter().zip(expected);
+        let like_attainment = LIKE_ATTAINMENT.into_iter().map(|c| (c, expected[1]));
+        for (call, want) in columns.chain(like_attainment) {
             let unit = if call == WriteDeal { write } else { read };
             let got = attempt(&gw, who, call, unit, n).await;
+            asserted += 1;
             if got != want {
                 wrong.push(format!("{:?} {cell} ({unit}) {call:?}: expected {want:?}, got {got:?}", who.1));
             }
         }
     }
     assert!(wrong.is_empty(), "matrix cells wrong:\n{}", wrong.join("\n"));
+    assert_eq!(asserted, 22 * 14, "every role × owner × call");
 }
