@@ -564,4 +564,72 @@ async fn matrix(gw: Channel) {
     }
     assert!(wrong.is_empty(), "matrix cells wrong:\n{}", wrong.join("\n"));
     assert_eq!(asserted, 22 * 14, "every role × owner × call");
+    writes(&gw).await;
+}
+
+/// Writes a role may not make: set targets or plans it does not own, edit
+/// its own target, act for someone else, or act at all when read-only.
+async fn writes(gw: &Channel) {
+    let t = || TargetServiceClient::new(gw.clone());
+    let k = || TrackingServiceClient::new(gw.clone());
+    let code = |r: Result<(), tonic::Status>| r.map_err(|s| s.code());
+    let rep = ("rep-1", Role::Rep, "rep-1");
+    let manager = ("wang", Role::Manager, "region-a");
+    let viewer = ("audit", Role::Viewer, "region-a");
+    let phase = |target: &str| tpb::PhaseTargetRequest {
+        target: format!("plans/fy2024/targets/{target}"),
+        phasing: Some(tpb::PhasingCurve { method: tpb::PhasingMethod::Even as i32, ..Default::default() }),
+        ..Default::default()
+    };
+    let rename = || tpb::UpdatePlanRequest {
+        plan: Some(tpb::Plan { name: "plans/fy2024".into(), display_name: "mine now".into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        request_id: String::new(),
+    };
+    let adjust = |target: &str| tpb::CreateAdjustmentRequest {
+        parent: "plans/fy2024".into(),
+        adjustment: Some(tpb::Adjustment {
+            target: format!("plans/fy2024/targets/{target}"),
+            change: Some(tpb::adjustment::Change::ChangePercent("-50".into())),
+            reason: tpb::AdjustmentReason::Other as i32,
+            justification: "不想做".into(),
+            redistribution: tpb::Redistribution::ParentAbsorbs as i32,
+            ..Default::default()
+        }),
+        request_id: format!("matrix-adjust-{target}"),
+    };
+    let log = |rep: &str| kpb::CreateDailyLogRequest {
+        daily_log: Some(kpb::DailyLog {
+            rep: format!("units/{rep}"),
+            log_date: "2024-01-16".into(),
+            notes: "matrix".into(),
+            ..Default::default()
+        }),
+        request_id: format!("matrix-log-{rep}"),
+    };
+    let (p, r, u) = rep;
+    let (mp, mr, mu) = manager;
+    let (vp, vr, vu) = viewer;
+    let cells: Vec<(&str, Outcome)> = vec![
+        ("a rep sets its own target", code(t().phase_target(as_(p, r, u, phase("rep-1"))).await.map(drop))),
+        (
+            "a manager edits its own unit's target",
+            code(t().phase_target(as_(mp, mr, mu, phase("region-a"))).await.map(drop)),
+        ),
+        ("a rep edits the plan", code(t().update_plan(as_(p, r, u, rename())).await.map(drop))),
+        ("a manager edits the plan", code(t().update_plan(as_(mp, mr, mu, rename())).await.map(drop))),
+        (
+            "a rep adjusts a colleague's target",
+            code(t().create_adjustment(as_(p, r, u, adjust("rep-2"))).await.map(drop)),
+        ),
+        ("a viewer adjusts a target", code(t().create_adjustment(as_(vp, vr, vu, adjust("rep-1"))).await.map(drop))),
+        ("a rep logs for a colleague", code(k().create_daily_log(as_(p, r, u, log("rep-2"))).await.map(drop))),
+        ("a viewer logs", code(k().create_daily_log(as_(vp, vr, vu, log("rep-1"))).await.map(drop))),
+    ];
+    let wrong: Vec<String> = cells
+        .iter()
+        .filter(|(_, got)| *got != Err(Code::PermissionDenied))
+        .map(|(what, got)| format!("{what}: {got:?}"))
+        .collect();
+    assert!(wrong.is_empty(), "writes that should be PERMISSION_DENIED:\n{}", wrong.join("\n"));
 }

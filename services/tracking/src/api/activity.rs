@@ -159,6 +159,11 @@ impl TrackingApi {
     /// A rep the caller may record activity for.
     async fn writable_rep(&self, who: &Identity, fwd: &Forwarded, field: &str, name: &str) -> ServiceResult<UnitInfo> {
         let rep = self.target.unit(fwd, &Id::from_name(field, name)?).await.map_err(|e| match e {
+            // Out of scope (or missing, which non-admins cannot tell apart),
+            // as for deals.
+            ServiceError::Upstream(s) if s.code() == tonic::Code::PermissionDenied => {
+                ServiceError::PermissionDenied(format!("{field}: {}", s.message()))
+            }
             ServiceError::Upstream(s) => ServiceError::invalid(field, s.message().to_owned()),
             other => other,
         })?;

@@ -218,8 +218,8 @@ async fn bad_activity_gets_clear_errors(backend: Backend) {
     );
     assert_eq!(
         rep1.create_daily_log(log("rep-2", "2024-01-08", 1, vec![], "x3")).await.unwrap_err().code(),
-        Code::InvalidArgument,
-        "rep 2 is invisible to rep 1"
+        Code::PermissionDenied,
+        "rep 2 is invisible to rep 1: the same answer as for deals"
     );
     let first = rep1.create_daily_log(log("rep-1", "2024-01-08", 1, vec![], "same")).await.unwrap().into_inner();
     assert_eq!(rep1.create_daily_log(log("rep-1", "2024-01-08", 1, vec![], "same")).await.unwrap().into_inner(), first);
