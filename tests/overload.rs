@@ -104,7 +104,7 @@ async fn overload_is_shed_and_accepted_calls_stay_fast() {
     // Sustainable: as many callers as slots.
     let (base, base_shed, base_other) = run(pk, LIMIT, Duration::from_secs(2)).await;
     assert!(base_other.is_empty(), "{base_other:?}");
-    let base_rate = base.len() as f64 / 2.0;
+    let base_calls_per_sec = base.len() as f64 / 2.0;
     let rss_before = rss_kib(pid);
 
     // Twelve times the callers, twice.
@@ -131,7 +131,7 @@ async fn overload_is_shed_and_accepted_calls_stay_fast() {
     )
     .await;
     println!(
-        "overload: sustainable {base_rate:.0} calls/s (p99 {:?}, {base_shed} shed); at 12× the callers {} accepted \
+        "overload: sustainable {base_calls_per_sec:.0} calls/s (p99 {:?}, {base_shed} shed); at 12× the callers {} accepted \
          (p99 {:?}), {shed} shed; RSS {rss_before} → {rss_first} → {rss_second} KiB",
         p99(&base),
         ok.len(),

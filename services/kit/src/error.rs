@@ -203,13 +203,18 @@ impl From<sea_orm::DbErr> for ServiceError {
     }
 }
 
+/// The driver's error behind a failed query or statement.
+fn sqlx_error(e: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Query(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s)) => Some(s),
+        _ => None,
+    }
+}
+
 /// The SQLSTATE of a database error, if the server sent one.
 fn sqlstate(e: &sea_orm::DbErr) -> Option<String> {
-    use sea_orm::{DbErr, RuntimeErr};
-    let (DbErr::Query(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s))) = e else {
-        return None;
-    };
-    s.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned())
+    sqlx_error(e)?.as_database_error().and_then(|d| d.code()).map(|c| c.into_owned())
 }
 
 /// A query that failed because the connection went away (socket error,
@@ -217,13 +222,10 @@ fn sqlstate(e: &sea_orm::DbErr) -> Option<String> {
 /// the query: SQLSTATE classes 08 (connection exception) and 57P
 /// (operator intervention).
 fn connection_lost(e: &sea_orm::DbErr) -> bool {
-    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
-    let (DbErr::Query(RuntimeErr::SqlxError(s)) | DbErr::Exec(RuntimeErr::SqlxError(s))) = e else {
-        return false;
-    };
-    match &**s {
-        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => true,
-        Sqlx::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+    use sea_orm::sqlx::Error as Sqlx;
+    match sqlx_error(e) {
+        Some(Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_)) => true,
+        Some(Sqlx::Database(_)) => sqlstate(e).is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
         _ => false,
     }
 }

@@ -22,7 +22,11 @@ use chrono::{NaiveDate, Utc};
 use futures::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{TrackingApi, attainment::Measured, convert};
+use super::{
+    TrackingApi,
+    attainment::{Measured, plan_and_period_in},
+    convert,
+};
 use crate::{
     domain::{
         alert::{Action, Alert, Finding, Policy, Rule, State, decide, escalation_level, pace_severity, staleness},
@@ -30,7 +34,7 @@ use crate::{
         deal::Dimensions,
     },
     storage::alerts,
-    upstream::UnitInfo,
+    upstream::{PlanInfo, UnitInfo},
 };
 
 /// How often a watcher looks at the change feed.
@@ -101,10 +105,14 @@ impl TrackingApi {
         if visible.is_empty() {
             return;
         }
+        let plans = match self.target.plans(fwd).await {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(error = %e, "alert evaluation after ingestion failed"),
+        };
         // Deals move amounts, deals won and new customers; visits come
         // from logs and wait for the schedule.
         for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
-            match self.evaluate(fwd, visible.clone(), metric, &month.expression, today).await {
+            match self.evaluate(fwd, &plans, visible.clone(), metric, &month.expression, today).await {
                 Ok(_) => {}
                 // No plan of that metric: nothing to alert on.
                 Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
@@ -120,13 +128,14 @@ impl TrackingApi {
     pub(crate) async fn evaluate(
         &self,
         fwd: &Forwarded,
+        plans: &[PlanInfo],
         units: Vec<UnitInfo>,
         metric: Metric,
         period_expr: &str,
         day: NaiveDate,
     ) -> ServiceResult<Vec<Alert>> {
         let Some(first) = units.first() else { return Ok(Vec::new()) };
-        let (plan, period) = self.plan_and_period(fwd, &first.path, period_expr, metric).await?;
+        let (plan, period) = plan_and_period_in(plans, &first.path, period_expr, metric)?;
         let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
         let policy = self.alerts;
         let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
@@ -279,7 +288,8 @@ impl TrackingApi {
         let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
         let units = self.target.subtree(&fwd, &root.id).await?;
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
-        let changed = self.evaluate(&fwd, units, metric, &period, day).await?;
+        let plans = self.target.plans(&fwd).await?;
+        let changed = self.evaluate(&fwd, &plans, units, metric, &period, day).await?;
         Ok(Response::new(pb::EvaluateAlertsResponse {
             changed: changed.iter().map(|a| convert::alert(a, None, None)).collect(),
         }))
@@ -503,9 +513,10 @@ impl TrackingApi {
         let today = self.clock.today();
         let month = Period::month_of(today);
         let mut changed = 0;
-        for plan in self.target.plans(fwd).await?.into_iter().filter(|p| p.published && p.year.contains(today)) {
+        let plans = self.target.plans(fwd).await?;
+        for plan in plans.iter().filter(|p| p.published && p.year.contains(today)) {
             let units = self.target.subtree(fwd, &plan.top_unit).await?;
-            changed += self.evaluate(fwd, units, plan.metric, &month.expression, today).await?.len();
+            changed += self.evaluate(fwd, &plans, units, plan.metric, &month.expression, today).await?.len();
         }
         Ok(changed)
     }

@@ -63,6 +63,25 @@ struct Scope {
     dims: Dimensions,
 }
 
+/// [`TrackingApi::plan_and_period`] among plans already read (a pass over
+/// several metrics reads them once).
+pub(crate) fn plan_and_period_in(
+    plans: &[PlanInfo],
+    path: &[Id],
+    expr: &str,
+    metric: Metric,
+) -> ServiceResult<(PlanInfo, Period)> {
+    let calendar = Period::parse("period", expr, 1)?;
+    let plan = plan_for_metric(plans, path, calendar.start, metric)
+        .ok_or_else(|| {
+            let what = if metric.is_count() { format!("no {} plan", metric.as_str()) } else { "no plan".into() };
+            ServiceError::precondition("NO_PLAN", format!("{what} covers {expr} for this unit"))
+        })?
+        .clone();
+    let period = plan.period("period", expr)?;
+    Ok((plan, period))
+}
+
 impl TrackingApi {
     /// The plan of `metric` covering `period` for `path`, and the period as
     /// that plan reads it (fiscal years and quarters follow its start month).
@@ -73,16 +92,7 @@ impl TrackingApi {
         expr: &str,
         metric: Metric,
     ) -> ServiceResult<(PlanInfo, Period)> {
-        let calendar = Period::parse("period", expr, 1)?;
-        let plans = self.target.plans(fwd).await?;
-        let plan = plan_for_metric(&plans, path, calendar.start, metric)
-            .ok_or_else(|| {
-                let what = if metric.is_count() { format!("no {} plan", metric.as_str()) } else { "no plan".into() };
-                ServiceError::precondition("NO_PLAN", format!("{what} covers {expr} for this unit"))
-            })?
-            .clone();
-        let period = plan.period("period", expr)?;
-        Ok((plan, period))
+        plan_and_period_in(&self.target.plans(fwd).await?, path, expr, metric)
     }
 
     /// A metric's actual per unit over an inclusive date range; a count is
@@ -120,7 +130,9 @@ impl TrackingApi {
     }
 
     /// Figures of several units (one plan) for a period, measured at the
-    /// end of `day`; three queries whatever the number of units and deals.
+    /// end of `day`: a handful of queries (expectations, roll-ups now and a
+    /// year earlier, losses, close lines), whatever the number of units and
+    /// deals.
     pub(crate) async fn measure(
         &self,
         fwd: &Forwarded,

@@ -136,72 +136,68 @@ async fn close_view(
     plan: &PlanInfo,
     period: &Period,
 ) -> ServiceResult<pb::PeriodClose> {
-    {
-        let own = closes::lines(db, &period.expression, std::slice::from_ref(&unit.id)).await?;
-        let Some(own) = own.get(&unit.id).cloned() else {
-            return Err(ServiceError::not_found("period close", close_name(&unit.id, period)));
-        };
-        let subtree = closes::subtree_lines(db, &period.expression, &unit.path).await?;
-        let mut lines: Vec<&ClosedLine> =
-            subtree.iter().filter(|l| who.can_read(&path_strings(&l.unit_path))).collect();
-        // The closing unit first, then by depth and id.
-        lines.sort_by(|a, b| {
-            (a.unit != unit.id)
-                .cmp(&(b.unit != unit.id))
-                .then(a.unit_path.len().cmp(&b.unit_path.len()))
-                .then(a.unit.as_str().cmp(b.unit.as_str()))
+    let subtree = closes::subtree_lines(db, &period.expression, &unit.path).await?;
+    let Some(closed_at) = subtree.iter().find(|l| l.unit == unit.id).map(|l| l.closed_at) else {
+        return Err(ServiceError::not_found("period close", close_name(&unit.id, period)));
+    };
+    let mut lines: Vec<&ClosedLine> = subtree.iter().filter(|l| who.can_read(&path_strings(&l.unit_path))).collect();
+    // The closing unit first, then by depth and id.
+    lines.sort_by(|a, b| {
+        (a.unit != unit.id)
+            .cmp(&(b.unit != unit.id))
+            .then(a.unit_path.len().cmp(&b.unit_path.len()))
+            .then(a.unit.as_str().cmp(b.unit.as_str()))
+    });
+    let ids: Vec<Id> = lines.iter().map(|l| l.unit.clone()).collect();
+    let now: HashMap<Id, rollups::Sum> =
+        rollups::sums(db, &ids, period.start, period.end, &Dimensions::default()).await?;
+    let money = |a| Some(convert::money(a, plan.currency));
+    let mut units = Vec::with_capacity(lines.len());
+    for l in lines {
+        let current = now.get(&l.unit).copied().unwrap_or_default().amount;
+        units.push(pb::ClosedFigures {
+            unit: l.unit.resource_name(),
+            target: money(l.target),
+            original_target: money(l.original_target),
+            actual: money(l.actual),
+            deals_won: l.deals_won,
+            attainment_rate: l.attainment_rate.clone(),
+            status: convert::status(l.status) as i32,
+            closed_by: l.closed_by.clone(),
+            close_time: Some(convert::timestamp(l.closed_at)),
+            current_actual: money(current),
+            post_close_adjustment: money(l.post_close_adjustment(current)?),
         });
-        let ids: Vec<Id> = lines.iter().map(|l| l.unit.clone()).collect();
-        let now: HashMap<Id, rollups::Sum> =
-            rollups::sums(db, &ids, period.start, period.end, &Dimensions::default()).await?;
-        let money = |a| Some(convert::money(a, plan.currency));
-        let mut units = Vec::with_capacity(lines.len());
-        for l in lines {
-            let current = now.get(&l.unit).copied().unwrap_or_default().amount;
-            units.push(pb::ClosedFigures {
-                unit: l.unit.resource_name(),
-                target: money(l.target),
-                original_target: money(l.original_target),
-                actual: money(l.actual),
-                deals_won: l.deals_won,
-                attainment_rate: l.attainment_rate.clone(),
-                status: convert::status(l.status) as i32,
-                closed_by: l.closed_by.clone(),
-                close_time: Some(convert::timestamp(l.closed_at)),
-                current_actual: money(current),
-                post_close_adjustment: money(l.post_close_adjustment(current)?),
-            });
-        }
-        let window =
-            deals::Window { dates: Some((period.start, period.end)), as_of: None, recorded_after: Some(own.closed_at) };
-        let mut later = deals::list(db, &unit.path, window, None, MAX_ADJUSTMENTS).await?;
-        later.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.as_str().cmp(b.id.as_str())));
-        let mut adjustments = Vec::with_capacity(later.len());
-        for d in &later {
-            let mut inside = Amount::ZERO;
-            for (path, amount) in d.lines() {
-                if path.starts_with(&unit.path) && who.can_read(&path_strings(path)) {
-                    inside = inside.checked_add(amount)?;
-                }
-            }
-            adjustments.push(pb::PostCloseAdjustment {
-                deal: d.resource_name(),
-                rep: d.rep.resource_name(),
-                kind: convert::deal_kind(d.kind) as i32,
-                amount: money(inside),
-                close_date: d.close_date.format("%Y-%m-%d").to_string(),
-                created_by: d.created_by.clone(),
-                create_time: Some(convert::timestamp(d.create_time)),
-            });
-        }
-        Ok(pb::PeriodClose {
-            name: close_name(&unit.id, period),
-            unit: unit.id.resource_name(),
-            period: Some(convert::period(period)),
-            units,
-            adjustments,
-        })
     }
+    let window =
+        deals::Window { dates: Some((period.start, period.end)), as_of: None, recorded_after: Some(closed_at) };
+    let mut later = deals::list(db, &unit.path, window, None, MAX_ADJUSTMENTS).await?;
+    later.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.as_str().cmp(b.id.as_str())));
+    let mut adjustments = Vec::with_capacity(later.len());
+    for d in &later {
+        let mut inside = Amount::ZERO;
+        for (path, amount) in d.lines() {
+            if path.starts_with(&unit.path) && who.can_read(&path_strings(path)) {
+                inside = inside.checked_add(amount)?;
+            }
+        }
+        adjustments.push(pb::PostCloseAdjustment {
+            deal: d.resource_name(),
+            rep: d.rep.resource_name(),
+            kind: convert::deal_kind(d.kind) as i32,
+            amount: money(inside),
+            close_date: d.close_date.format("%Y-%m-%d").to_string(),
+            created_by: d.created_by.clone(),
+            create_time: Some(convert::timestamp(d.create_time)),
+        });
+    }
+    Ok(pb::PeriodClose {
+        name: close_name(&unit.id, period),
+        unit: unit.id.resource_name(),
+        period: Some(convert::period(period)),
+        units,
+        adjustments,
+    })
 }
 
 fn already_closed(unit: &Id, period: &Period, line: &ClosedLine) -> ServiceError {

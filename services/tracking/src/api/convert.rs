@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::domain::{
     alert::{Alert, Rule, State},
     attainment::Status,
-    credit::{MAX_SHARES, Share},
+    credit::Share,
     deal::{Deal, DealKind, Dimensions, NewDeal},
 };
 
@@ -72,12 +72,6 @@ pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
 }
 
 fn shares(field: &str, credits: &[pb::CreditShare]) -> ServiceResult<Vec<Share>> {
-    if credits.len() > MAX_SHARES {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{} shares is over the limit of {MAX_SHARES}", credits.len()),
-        ));
-    }
     credits
         .iter()
         .enumerate()

@@ -5,7 +5,7 @@ use attain_kit::{auth::Role, both_backends, testing::Backend};
 use attain_proto::attain::tracking::v1::{self as pb};
 use tonic::Code;
 
-use crate::helpers::{cny, spawn_suite};
+use crate::helpers::{cny, sale, spawn_suite};
 
 fn lost(customer: &str, reason: pb::LossReason, amount: &str) -> pb::LostDeal {
     pb::LostDeal { customer: customer.into(), reason: reason as i32, detail: String::new(), amount: cny(amount) }
@@ -27,18 +27,6 @@ fn log(
                 .collect(),
             lost_deals,
             notes: "拜访客户".into(),
-            ..Default::default()
-        }),
-        request_id: request_id.into(),
-    }
-}
-
-fn sale(rep: &str, amount: &str, date: &str, request_id: &str) -> pb::CreateDealRequest {
-    pb::CreateDealRequest {
-        deal: Some(pb::Deal {
-            rep: format!("units/{rep}"),
-            amount: cny(amount),
-            close_date: date.into(),
             ..Default::default()
         }),
         request_id: request_id.into(),

@@ -4,19 +4,7 @@ use attain_kit::{auth::Role, both_backends, testing::Backend};
 use attain_proto::attain::tracking::v1::{self as pb};
 use tonic::Code;
 
-use crate::helpers::{cny, spawn_suite_with};
-
-fn deal(rep: &str, amount: &str, date: &str, request_id: &str) -> pb::CreateDealRequest {
-    pb::CreateDealRequest {
-        deal: Some(pb::Deal {
-            rep: format!("units/{rep}"),
-            amount: cny(amount),
-            close_date: date.into(),
-            ..Default::default()
-        }),
-        request_id: request_id.into(),
-    }
-}
+use crate::helpers::{sale, spawn_suite_with};
 
 fn close(unit: &str, period: &str, request_id: &str) -> pb::ClosePeriodRequest {
     pb::ClosePeriodRequest { unit: format!("units/{unit}"), period: period.into(), request_id: request_id.into() }
@@ -30,9 +18,9 @@ async fn closing_freezes_figures_and_shows_later_corrections(backend: Backend) {
     // Early February: January has ended, February has not.
     let s = spawn_suite_with(backend, |c| c.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 2, 5)).await;
     let mut admin = s.admin();
-    admin.create_deal(deal("rep-1", "30000", "2024-01-10", "d-1")).await.unwrap();
-    let d2 = admin.create_deal(deal("rep-2", "20000", "2024-01-20", "d-2")).await.unwrap().into_inner();
-    admin.create_deal(deal("rep-9", "5000", "2024-01-22", "d-9")).await.unwrap();
+    admin.create_deal(sale("rep-1", "30000", "2024-01-10", "d-1")).await.unwrap();
+    let d2 = admin.create_deal(sale("rep-2", "20000", "2024-01-20", "d-2")).await.unwrap().into_inner();
+    admin.create_deal(sale("rep-9", "5000", "2024-01-22", "d-9")).await.unwrap();
 
     // Only admins and managers close; only ended periods close.
     let mut rep1 = s.tracking("rep-1", Role::Rep, "rep-1");
@@ -79,7 +67,7 @@ async fn closing_freezes_figures_and_shows_later_corrections(backend: Backend) {
         })
         .await
         .unwrap();
-    admin.create_deal(deal("rep-1", "1000", "2024-01-31", "late-1")).await.unwrap();
+    admin.create_deal(sale("rep-1", "1000", "2024-01-31", "late-1")).await.unwrap();
 
     let now = lead
         .get_period_close(pb::GetPeriodCloseRequest { unit: "units/region-a".into(), period: "2024-01".into() })

@@ -106,6 +106,25 @@ pub async fn spawn_suite_with(backend: Backend, tweak: impl FnOnce(&mut attain_k
     suite
 }
 
+/// A plain sale of `amount` CNY for `rep` on `date`.
+pub fn sale(
+    rep: &str,
+    amount: &str,
+    date: &str,
+    request_id: &str,
+) -> attain_proto::attain::tracking::v1::CreateDealRequest {
+    use attain_proto::attain::tracking::v1 as pb;
+    pb::CreateDealRequest {
+        deal: Some(pb::Deal {
+            rep: format!("units/{rep}"),
+            amount: cny(amount),
+            close_date: date.into(),
+            ..Default::default()
+        }),
+        request_id: request_id.into(),
+    }
+}
+
 pub fn cny(amount: &str) -> Option<Money> {
     Some(Money { currency_code: "CNY".into(), amount: amount.into() })
 }
