@@ -1,4 +1,4 @@
-//! Deadlines through the gateway: a caller's 300 ms budget reaches the
+//! Deadlines through the gateway: a caller's 1 s budget reaches the
 //! backends as what remains of it (grpc-timeout), and a backend that does
 //! not answer in time (or at all: UNIMPLEMENTED mid-rollout) costs the
 //! dashboard its sections, not the call or the caller's deadline.
@@ -44,7 +44,7 @@ impl kpb::tracking_service_server::TrackingService for Slow {
     }
 }
 
-/// "299m" → 299 ms (tonic sends milliseconds or smaller units).
+/// "899m" → 899 ms (tonic sends milliseconds or smaller units).
 fn millis(grpc_timeout: &str) -> u128 {
     let (n, unit) = grpc_timeout.split_at(grpc_timeout.len() - 1);
     let n: u128 = n.parse().unwrap();
@@ -95,16 +95,17 @@ async fn the_callers_deadline_reaches_the_backends() {
     request
         .metadata_mut()
         .insert("authorization", format!("Bearer {}", token("wang", Role::Manager, "region-a")).parse().unwrap());
-    request.set_timeout(Duration::from_millis(300));
+    request.set_timeout(Duration::from_millis(1000));
     let started = Instant::now();
     let result = GatewayServiceClient::new(channel).get_dashboard(request).await;
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(600), "answered near the caller's deadline, took {took:?}");
+    assert!(took < Duration::from_millis(1500), "answered near the caller's deadline, took {took:?}");
     let seen = slow.seen.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the slow backend was called");
     for t in &seen {
         let ms = millis(t);
-        assert!(ms > 0 && ms < 300, "the backend got what remained of 300 ms, not more: {t}");
+        // The gateway keeps a tenth back to assemble the answer.
+        assert!(ms > 0 && ms <= 900, "the backend got what remained of 1 s less the margin, not more: {t}");
     }
     // The slow sections are marked unavailable; the unit's section is whole.
     let d = result.unwrap().into_inner();

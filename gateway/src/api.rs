@@ -26,8 +26,13 @@ use crate::cache::{DashboardCache, Key};
 
 /// The whole dashboard's budget when the caller sets no deadline.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
-/// Kept back from the caller's deadline to assemble the answer.
-const MARGIN: Duration = Duration::from_millis(20);
+/// Kept back from the caller's deadline to assemble and send the answer:
+/// a tenth of it, at least 20 ms and at most half a second (a fixed 20 ms
+/// was too little on a busy 2-core machine: the reply arrived after the
+/// caller had given up).
+fn margin(budget: Duration) -> Duration {
+    (budget / 10).clamp(Duration::from_millis(20), Duration::from_millis(500))
+}
 
 #[derive(Debug, Clone)]
 pub struct GatewayApi {
@@ -177,7 +182,9 @@ impl GatewayService for GatewayApi {
     async fn get_dashboard(&self, r: Request<pb::GetDashboardRequest>) -> Rpc<pb::Dashboard> {
         let who = caller(&r)?;
         let fwd = Forwarded::from_metadata(r.metadata());
-        let deadline = tokio::time::Instant::now() + budget(&r).saturating_sub(MARGIN);
+        let budget = budget(&r);
+        let margin = margin(budget);
+        let deadline = tokio::time::Instant::now() + budget.saturating_sub(margin);
         let q = r.into_inner();
         if q.unit.is_empty() {
             return Err(ServiceError::invalid("unit", "is required (units/{unit_id})").into());
@@ -197,8 +204,8 @@ impl GatewayService for GatewayApi {
         let fetch = move || async move { this.fetch_dashboard(fwd, deadline, q).await }.boxed();
         // A caller joining an identical call under way still keeps its own deadline.
         // Answer a little before the caller gives up (its deadline is the
-        // fan-out's plus MARGIN).
-        match tokio::time::timeout_at(deadline + MARGIN / 2, self.cache.get_or_fetch(key, fetch)).await {
+        // fan-out's plus the margin).
+        match tokio::time::timeout_at(deadline + margin / 2, self.cache.get_or_fetch(key, fetch)).await {
             Ok(d) => d.map(Response::new),
             Err(_) => Err(Status::deadline_exceeded("the dashboard was not ready within the deadline")),
         }
