@@ -3,7 +3,7 @@
 //! so REST callers pass the same authentication, rate limits, scope checks
 //! and deadlines as gRPC ones, and get the same errors (as HTTP statuses).
 
-mod codec;
+pub mod codec;
 pub mod errors;
 pub mod openapi;
 pub mod routes;

@@ -197,6 +197,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
+        not_for_reps(&who, "a suggestion is drawn from every member's figures; ask your manager")?;
         let (s, plan) = self.suggestion(&fwd, &review, &r.growth_rate).await?;
         let money = |a: attain_kit::money::Amount| {
             Some(common::Money { currency_code: plan.currency.clone(), amount: a.to_string() })
@@ -269,11 +270,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
-        if who.role == attain_kit::auth::Role::Rep {
-            return Err(
-                ServiceError::PermissionDenied("a report shows every member; ask your manager".to_owned()).into()
-            );
-        }
+        not_for_reps(&who, "a report shows every member; ask your manager")?;
         let lang = match attain_proto::attain::common::v1::Language::try_from(r.language) {
             Ok(attain_proto::attain::common::v1::Language::Zh) => Lang::Zh,
             _ => Lang::En,
@@ -306,4 +303,13 @@ impl ReviewApi {
         };
         Ok(Response::new(response))
     }
+}
+
+/// Reports and suggestions show the whole unit's figures, which a rep's own
+/// lines of a review do not.
+fn not_for_reps(who: &Identity, why: &str) -> ServiceResult<()> {
+    if who.role == attain_kit::auth::Role::Rep {
+        return Err(ServiceError::PermissionDenied(why.to_owned()));
+    }
+    Ok(())
 }

@@ -134,7 +134,11 @@ pub async fn create(
             )
             .into());
         }
-        let target = targets::get(&txn, &plan.id, &target_id).await?.ok_or_else(|| hidden(&input.target))?;
+        let target = match targets::get(&txn, &plan.id, &target_id).await? {
+            Some(t) => t,
+            None if who.is_admin() => return Err(ServiceError::not_found("target", &input.target).into()),
+            None => return Err(hidden(&input.target).into()),
+        };
         visible_unit(&txn, &who, &target.unit).await.map_err(|_| hidden(&input.target))?;
         let requested = match &input.change {
             Some(pb::adjustment::Change::NewAmount(m)) => {
@@ -371,8 +375,8 @@ async fn decide(
     };
     idempotent!(db, key, |txn| {
         let (plan, adj, target) = load(&txn, &who, name).await?;
-        check_etag(etag, &adj.version.to_string(), name)?;
-        adj.require_pending(what)?;
+        // Authority first: a caller who may not decide learns nothing of
+        // the adjustment's state.
         match decision {
             Decision::Withdraw if adj.requester != who.person && !who.is_admin() => {
                 return Err(
@@ -382,6 +386,8 @@ async fn decide(
             Decision::Withdraw => {}
             Decision::Approve | Decision::Reject => may_decide(&txn, &who, &adj, &target, what).await?,
         }
+        check_etag(etag, &adj.version.to_string(), name)?;
+        adj.require_pending(what)?;
         if plan.state != PlanState::Published {
             return Err(ServiceError::precondition(
                 "PLAN_NOT_PUBLISHED",

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use attain_kit::{
     ServiceError, ServiceResult,
-    auth::Identity,
+    auth::{Identity, Role},
     idempotency::IdempotencyKey,
     money::Amount,
     paging::PageRequest,
@@ -263,6 +263,12 @@ pub async fn decompose(
         .map_err(|_| ServiceError::invalid("dimension", format!("{} is not a SplitDimension", r.dimension)))?;
     idempotent!(db, key, |txn| {
         let (plan, parent, parent_unit) = visible_target(&txn, &who, "parent_target", &r.parent_target).await?;
+        // Splitting sets the targets below: admins and managers only, asked
+        // before the plan's state so others learn nothing of it. (Each child
+        // is checked against the manager's reach below.)
+        if !matches!(who.role, Role::Admin | Role::Manager) {
+            return Err(deny_manage("DecomposeTarget").into());
+        }
         plan.require_draft("DecomposeTarget")?;
         let mut children = Vec::with_capacity(r.inputs.len());
         let mut seen = HashSet::new();

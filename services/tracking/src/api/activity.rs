@@ -240,7 +240,11 @@ impl TrackingApi {
         idempotent!(self.db, key, |txn| {
             let hidden =
                 || ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", o.name));
-            let current = activity::get_opportunity(&txn, &oid).await?.ok_or_else(hidden)?;
+            let current = match activity::get_opportunity(&txn, &oid).await? {
+                Some(c) => c,
+                None if who.is_admin() => return Err(ServiceError::not_found("opportunity", &o.name).into()),
+                None => return Err(hidden().into()),
+            };
             let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hidden())?;
             if !may_write(&who, &rep) {
                 return Err(hidden().into());

@@ -274,9 +274,13 @@ async fn prepare_all(
     let mut seen = HashSet::new();
     let mut ok = Vec::with_capacity(requests.len());
     let mut bad = Vec::new();
+    // Rows refused only for scope make the batch PERMISSION_DENIED (as a
+    // single deal would be); any malformed row makes it INVALID_ARGUMENT.
+    let mut malformed = false;
     for (i, r) in requests.into_iter().enumerate() {
         let field = format!("requests[{i}]");
         if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) {
+            malformed = true;
             bad.push(FieldViolation::new(
                 format!("{field}.request_id"),
                 format!("{:?} appears twice in the batch", r.request_id),
@@ -285,10 +289,17 @@ async fn prepare_all(
         }
         match api.prepare_one(who, fwd, &mut cache, &field, i, r).await {
             Ok(p) => ok.push(p),
-            Err(ServiceError::InvalidArgument(v)) => bad.extend(v),
+            Err(ServiceError::InvalidArgument(v)) => {
+                malformed = true;
+                bad.extend(v);
+            }
             Err(ServiceError::PermissionDenied(m)) => bad.push(FieldViolation::new(field, m)),
             Err(e) => return Err(e),
         }
+    }
+    if !bad.is_empty() && !malformed {
+        let rows: Vec<String> = bad.iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
+        return Err(ServiceError::PermissionDenied(rows.join("; ")));
     }
     if !bad.is_empty() {
         return Err(ServiceError::InvalidArgument(bad));
