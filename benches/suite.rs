@@ -1,0 +1,658 @@
+//! The benchmark suite: all of Attain as release-built `attain serve`
+//! processes on PostgreSQL, a synthetic organisation (1 company, 10 regions,
+//! 100 teams, 2,000 reps), and each figure printed beside a baseline
+//! measured in the same run on the same machine:
+//!
+//! - cold start to SERVING of each service (migrations on an empty
+//!   database included) and each process's RSS idle and under load;
+//! - ingestion rows/s through BatchCreateDeals and StreamDeals (request ids,
+//!   roll-ups, booked paths and the alert pass all on) vs a raw `COPY` of the
+//!   same rows, and the same stream into a tracking service on SQLite;
+//! - the dashboard (through the gateway) at 1, 16 and 64 calls in flight,
+//!   calls/s and p50/p99/p999, vs a tonic hello-world server (health Check);
+//! - the scale curve: the company dashboard, uncached, at each deal count
+//!   (default 100k, 1M, 10M; loaded by SQL), beside a hand-written SQL
+//!   aggregate over the raw deals for the same figures; and a region
+//!   dashboard asked by its manager vs by an admin.
+//!
+//! `cargo bench -p attain --bench suite`. Smaller runs:
+//! `ATTAIN_BENCH_SMOKE=1` (a 40-rep org, 2,000 deals, scale 10k/20k/40k,
+//! 1 s per figure: what CI runs), or `ATTAIN_BENCH_SCALE=100000,1000000`,
+//! `ATTAIN_BENCH_DEALS` (ingested through the API), `ATTAIN_BENCH_SECONDS`.
+//! Uses the PostgreSQL the tests use (ATTAIN_TEST_POSTGRES_URL, a server on
+//! 127.0.0.1:5432, or a throwaway one). Timings are f64 seconds: they are
+//! measurements, never money.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
+
+#[allow(dead_code)]
+#[path = "../tests/support/process.rs"]
+mod process;
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use attain_kit::{
+    auth::Role,
+    testing::{Backend, fresh_database_url, token},
+};
+use attain_proto::attain::{
+    common::v1::Money,
+    gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient},
+    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use process::{Proc, free_port, serve};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tonic::{Request, transport::Channel};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+/// What one run covers.
+struct Sizes {
+    regions: usize,
+    teams_per_region: usize,
+    reps_per_team: usize,
+    /// Deals ingested through the API (half batch, half stream).
+    api_deals: usize,
+    /// Deal counts of the scale curve.
+    scale: Vec<usize>,
+    seconds: u64,
+}
+
+impl Sizes {
+    fn from_env() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let smoke = var("ATTAIN_BENCH_SMOKE").is_some_and(|v| v != "0");
+        let mut s = if smoke {
+            Sizes {
+                regions: 2,
+                teams_per_region: 2,
+                reps_per_team: 10,
+                api_deals: 2_000,
+                scale: vec![10_000, 20_000, 40_000],
+                seconds: 1,
+            }
+        } else {
+            Sizes {
+                regions: 10,
+                teams_per_region: 10,
+                reps_per_team: 20,
+                api_deals: 100_000,
+                scale: vec![100_000, 1_000_000, 10_000_000],
+                seconds: 5,
+            }
+        };
+        if let Some(v) = var("ATTAIN_BENCH_SCALE") {
+            s.scale = v.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        }
+        if let Some(v) = var("ATTAIN_BENCH_DEALS") {
+            s.api_deals = v.parse().unwrap();
+        }
+        if let Some(v) = var("ATTAIN_BENCH_SECONDS") {
+            s.seconds = v.parse().unwrap();
+        }
+        s
+    }
+    fn teams(&self) -> usize {
+        self.regions * self.teams_per_region
+    }
+    fn reps(&self) -> usize {
+        self.teams() * self.reps_per_team
+    }
+}
+
+fn as_admin<T>(msg: T) -> Request<T> {
+    authed(&token("bench", Role::Admin, ""), msg)
+}
+
+fn authed<T>(bearer: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {bearer}").parse().unwrap());
+    r
+}
+
+async fn connect(port: u16) -> Channel {
+    Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .initial_stream_window_size(attain_kit::server::STREAM_WINDOW)
+        .initial_connection_window_size(attain_kit::server::CONNECTION_WINDOW)
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Time from spawning a process to its SERVING, polled every 5 ms.
+async fn ready(port: u16, since: Instant) -> Duration {
+    loop {
+        if process::health(port).await == Some(ServingStatus::Serving) {
+            return since.elapsed();
+        }
+        assert!(since.elapsed() < Duration::from_secs(120), "port {port} never became SERVING");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Resident set size of a process, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+struct Service {
+    name: &'static str,
+    port: u16,
+    proc: Proc,
+    cold_start: Duration,
+}
+
+async fn start(name: &'static str, dir: &std::path::Path, env: &[(&str, String)]) -> Service {
+    let port = free_port();
+    let since = Instant::now();
+    let proc = serve(name, port, dir, env);
+    let cold_start = ready(port, since).await;
+    Service { name, port, proc, cold_start }
+}
+
+fn cny(cents: u64) -> Option<Money> {
+    Some(Money { currency_code: "CNY".into(), amount: format!("{}.{:02}", cents / 100, cents % 100) })
+}
+
+/// Deterministic deal `i`: rep, day of the first half of 2024, cents.
+fn deal(sizes: &Sizes, i: usize) -> (usize, chrono::NaiveDate, u64) {
+    let x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Duration::days((x % 182) as i64);
+    (i % sizes.reps(), day, 10_000 + x % 5_000_000)
+}
+
+fn deal_request(sizes: &Sizes, i: usize) -> kpb::CreateDealRequest {
+    let (rep, day, cents) = deal(sizes, i);
+    kpb::CreateDealRequest {
+        deal: Some(kpb::Deal {
+            rep: format!("units/rep-{rep}"),
+            amount: cny(cents),
+            close_date: day.to_string(),
+            ..Default::default()
+        }),
+        request_id: format!("api-{i}"),
+    }
+}
+
+/// The synthetic organisation and its published plan, through the API.
+async fn seed_org(sizes: &Sizes, target: Channel) {
+    let mut org = OrgServiceClient::new(target.clone());
+    let mut t = TargetServiceClient::new(target);
+    let unit = |id: String, parent: String, kind: tpb::UnitKind| tpb::CreateUnitRequest {
+        unit: Some(tpb::Unit { parent, kind: kind as i32, display_name: id.clone(), ..Default::default() }),
+        unit_id: id,
+        request_id: String::new(),
+    };
+    org.create_unit(as_admin(unit("acme".into(), String::new(), tpb::UnitKind::Company))).await.unwrap();
+    for r in 0..sizes.regions {
+        org.create_unit(as_admin(unit(format!("region-{r}"), "units/acme".into(), tpb::UnitKind::Region)))
+            .await
+            .unwrap();
+    }
+    for team in 0..sizes.teams() {
+        let parent = format!("units/region-{}", team / sizes.teams_per_region);
+        org.create_unit(as_admin(unit(format!("team-{team}"), parent, tpb::UnitKind::Team))).await.unwrap();
+    }
+    for rep in 0..sizes.reps() {
+        let parent = format!("units/team-{}", rep / sizes.reps_per_team);
+        org.create_unit(as_admin(unit(format!("rep-{rep}"), parent, tpb::UnitKind::Rep))).await.unwrap();
+    }
+    t.create_plan(as_admin(tpb::CreatePlanRequest {
+        plan: Some(tpb::Plan {
+            display_name: "FY2024".into(),
+            top_unit: "units/acme".into(),
+            fiscal_year: 2024,
+            currency_code: "CNY".into(),
+            base_amount: cny(100_000_000_000), // 1,000,000,000.00
+            ..Default::default()
+        }),
+        plan_id: "fy2024".into(),
+        request_id: String::new(),
+    }))
+    .await
+    .unwrap();
+    let parents = std::iter::once("acme".to_owned())
+        .chain((0..sizes.regions).map(|r| format!("region-{r}")))
+        .chain((0..sizes.teams()).map(|t| format!("team-{t}")));
+    for parent in parents {
+        t.decompose_target(as_admin(tpb::DecomposeTargetRequest {
+            parent_target: format!("plans/fy2024/targets/{parent}"),
+            strategy: tpb::SplitStrategy::Equal as i32,
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    }
+    t.publish_plan(as_admin(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }))
+        .await
+        .unwrap();
+}
+
+/// Rows/s of BatchCreateDeals (500 a call) over deals [from, to).
+async fn ingest_batch(sizes: &Sizes, tracking: Channel, from: usize, to: usize) -> f64 {
+    let mut client = TrackingServiceClient::new(tracking).max_encoding_message_size(64 << 20);
+    let bearer = token("bench", Role::Admin, "");
+    let started = Instant::now();
+    for chunk in (from..to).collect::<Vec<_>>().chunks(500) {
+        let requests = chunk.iter().map(|&i| deal_request(sizes, i)).collect();
+        client.batch_create_deals(authed(&bearer, kpb::BatchCreateDealsRequest { requests })).await.unwrap();
+    }
+    (to - from) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Rows/s of one StreamDeals over deals [from, to).
+async fn ingest_stream(sizes: &Sizes, tracking: Channel, from: usize, to: usize) -> f64 {
+    let requests: Vec<_> =
+        (from..to).map(|i| kpb::StreamDealsRequest { request: Some(deal_request(sizes, i)) }).collect();
+    let started = Instant::now();
+    let report = TrackingServiceClient::new(tracking)
+        .max_encoding_message_size(64 << 20)
+        .stream_deals(as_admin(tokio_stream::iter(requests)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(usize::try_from(report.accepted).unwrap(), to - from, "{:?}", report.errors.first());
+    (to - from) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Rows/s of a raw COPY of the same rows into a scratch table.
+async fn copy_baseline(sizes: &Sizes, db: &DatabaseConnection, n: usize) -> f64 {
+    use sea_orm::sqlx::postgres::PgPoolCopyExt;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS copy_baseline (id TEXT, rep TEXT, amount_minor BIGINT, close_date DATE, request_id TEXT)",
+    )
+    .await
+    .unwrap();
+    let mut data = String::with_capacity(n * 48);
+    for i in 0..n {
+        let (rep, day, cents) = deal(sizes, i);
+        data.push_str(&format!("d{i}\trep-{rep}\t{}\t{day}\tapi-{i}\n", cents * 100));
+    }
+    let started = Instant::now();
+    let mut copy = db.get_postgres_connection_pool().copy_in_raw("COPY copy_baseline FROM STDIN").await.unwrap();
+    copy.send(data.as_bytes()).await.unwrap();
+    copy.finish().await.unwrap();
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Tops the deals table up to `total` rows with SQL and rebuilds the daily
+/// roll-ups from them (what ingestion keeps incrementally).
+async fn load_deals(sizes: &Sizes, db: &DatabaseConnection, have: usize, total: usize) {
+    if total > have {
+        let (reps, per_team, per_region) =
+            (sizes.reps(), sizes.reps_per_team, sizes.reps_per_team * sizes.teams_per_region);
+        db.execute_unprepared(&format!(
+            "INSERT INTO deals (id, rep_id, amount_minor, currency_code, close_date, customer, product_line, \
+             customer_type, opportunity, kind, reverses, reversed_by, booked_path, request_id, created_by, created_at) \
+             SELECT 'bulk-' || g, 'rep-' || (g % {reps}), (10000 + (g::bigint * 7919) % 5000000) * 100, 'CNY', \
+             DATE '2024-01-01' + (g % 182), 'c' || (g % 997), '', '', '', 'SALE', NULL, NULL, \
+             '/acme/region-' || (g % {reps}) / {per_region} || '/team-' || (g % {reps}) / {per_team} || '/rep-' || (g % {reps}) || '/', \
+             'bulk-' || g, 'bench', now() FROM generate_series({have}, {}) AS g",
+            total - 1
+        ))
+        .await
+        .unwrap();
+    }
+    db.execute_unprepared(
+        "DELETE FROM rollups; \
+         INSERT INTO rollups (unit_id, day, product_line, customer_type, amount_minor, deals_won) \
+         SELECT u, close_date, '', '', SUM(amount_minor), COUNT(*) FROM deals \
+         CROSS JOIN LATERAL unnest(string_to_array(trim(both '/' from booked_path), '/')) AS u \
+         WHERE kind = 'SALE' GROUP BY u, close_date; \
+         ANALYZE deals; ANALYZE rollups",
+    )
+    .await
+    .unwrap();
+}
+
+struct Figures {
+    calls_per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+}
+
+/// `in_flight` workers calling `call(worker, i)` for `secs` seconds.
+async fn measure<F, Fut>(in_flight: usize, secs: u64, call: F) -> Figures
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let until = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..in_flight)
+        .map(|w| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                let mut i = 0;
+                while Instant::now() < until {
+                    let t = Instant::now();
+                    call(w, i).await;
+                    times.push(t.elapsed());
+                    i += 1;
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let at = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
+    Figures { calls_per_second: all.len() as f64 / elapsed.as_secs_f64(), p50: at(0.5), p99: at(0.99), p999: at(0.999) }
+}
+
+/// Dashboards of `unit` as `bearer`. With `vary`, the calls in flight ask
+/// for different as-of days of the quarter (at most 91 in flight), so an
+/// uncached gateway fans out on every call instead of sharing one.
+fn dashboards(
+    ch: Channel,
+    bearer: String,
+    unit: &'static str,
+    vary: Option<usize>,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static {
+    move |w, i| {
+        let mut c = GatewayServiceClient::new(ch.clone());
+        let as_of = match vary {
+            Some(in_flight) => {
+                let day = chrono::NaiveDate::from_ymd_opt(2024, 4, 1).unwrap()
+                    + chrono::Duration::days(((w + i * in_flight) % 91) as i64);
+                day.to_string()
+            }
+            None => String::new(),
+        };
+        let r = authed(
+            &bearer,
+            GetDashboardRequest {
+                unit: format!("units/{unit}"),
+                period: "2024-Q2".into(),
+                as_of_date: as_of,
+                ..Default::default()
+            },
+        );
+        Box::pin(async move {
+            let d = c.get_dashboard(r).await.unwrap().into_inner();
+            assert!(!d.children.is_empty());
+        })
+    }
+}
+
+/// p50 of a hand-written aggregate over the raw deals: the company's
+/// regions' Q2 sums, as the dashboard shows them.
+async fn sql_baseline(db: &DatabaseConnection, runs: usize) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        db.execute_unprepared(
+            "SELECT split_part(booked_path, '/', 3) AS region, SUM(amount_minor), COUNT(*) FROM deals \
+             WHERE kind = 'SALE' AND close_date BETWEEN '2024-04-01' AND '2024-06-30' GROUP BY 1",
+        )
+        .await
+        .unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let sizes = Sizes::from_env();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run(sizes));
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run(sizes: Sizes) {
+    let dir = std::env::temp_dir().join(format!("attain-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (target_db, tracking_db, review_db, sqlite_db) = (
+        fresh_database_url(Backend::Postgres).await,
+        fresh_database_url(Backend::Postgres).await,
+        fresh_database_url(Backend::Postgres).await,
+        fresh_database_url(Backend::Sqlite).await,
+    );
+    let today = ("APP__CLOCK__TODAY", "2024-06-30".to_owned());
+    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let big = ("APP__SERVER__MAX_MESSAGE_BYTES", (64 << 20).to_string());
+
+    // Cold starts, one after another (each on an empty database).
+    let target = start("target", &dir, &[("APP__DATABASE__URL", target_db)]).await;
+    let tracking_env = |db: &str| {
+        vec![
+            ("APP__DATABASE__URL", db.to_owned()),
+            ("APP__UPSTREAM__TARGET_URL", url(target.port)),
+            today.clone(),
+            big.clone(),
+        ]
+    };
+    let tracking = start("tracking", &dir, &tracking_env(&tracking_db)).await;
+    let review = start(
+        "review",
+        &dir,
+        &[
+            ("APP__DATABASE__URL", review_db),
+            ("APP__UPSTREAM__TARGET_URL", url(target.port)),
+            ("APP__UPSTREAM__TRACKING_URL", url(tracking.port)),
+            today.clone(),
+        ],
+    )
+    .await;
+    let gateway_env = |ttl_ms: u64| {
+        vec![
+            ("APP__UPSTREAM__TARGET_URL", url(target.port)),
+            ("APP__UPSTREAM__TRACKING_URL", url(tracking.port)),
+            ("APP__UPSTREAM__REVIEW_URL", url(review.port)),
+            ("APP__CACHE__DASHBOARD_TTL_MS", ttl_ms.to_string()),
+            ("APP__SERVER__CONCURRENCY_LIMIT", "1024".to_owned()),
+            ("APP__JOBS__SERVICE_TOKEN", token("svc-gateway", Role::Admin, "")),
+        ]
+    };
+    let gateway = start("gateway", &dir, &gateway_env(600_000)).await;
+    let uncached = start("gateway", &dir, &gateway_env(0)).await;
+    let sqlite = start("tracking", &dir, &tracking_env(&sqlite_db)).await;
+    let services = [&target, &tracking, &review, &gateway];
+
+    let seeding = Instant::now();
+    seed_org(&sizes, connect(target.port).await).await;
+    eprintln!(
+        "seeded {} units and their targets in {:.1} s",
+        1 + sizes.regions + sizes.teams() + sizes.reps(),
+        seeding.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle: Vec<f64> = services.iter().map(|s| rss_mib(s.proc.0.id())).collect();
+
+    // Ingestion: the API (batch, then stream) vs COPY; SQLite's stream.
+    let db = Database::connect(tracking_db.as_str()).await.unwrap();
+    let half = sizes.api_deals / 2;
+    let batch = ingest_batch(&sizes, connect(tracking.port).await, 0, half).await;
+    let stream = ingest_stream(&sizes, connect(tracking.port).await, half, sizes.api_deals).await;
+    let copy = copy_baseline(&sizes, &db, sizes.api_deals).await;
+    let sqlite_rows = sizes.api_deals / 4;
+    let on_sqlite = ingest_stream(&sizes, connect(sqlite.port).await, 0, sqlite_rows).await;
+
+    // Throughput by calls in flight at the first scale point.
+    let mut have = sizes.api_deals;
+    let first = sizes.scale.first().copied().unwrap_or(have).max(have);
+    load_deals(&sizes, &db, have, first).await;
+    have = first;
+    let (_, health) = tonic_health::server::health_reporter();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hello_port = listener.local_addr().unwrap().port();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let admin = token("bench", Role::Admin, "");
+    let manager = token("region-0-manager", Role::Manager, "region-0");
+    let (hello_ch, cached_ch, uncached_ch) =
+        (connect(hello_port).await, connect(gateway.port).await, connect(uncached.port).await);
+    let mut by_flight = Vec::new();
+    let peak: Arc<Vec<AtomicU64>> = Arc::new(services.iter().map(|_| AtomicU64::new(0)).collect());
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        let pids: Vec<u32> = services.iter().map(|s| s.proc.0.id()).collect();
+        tokio::spawn(async move {
+            while sampling.load(Ordering::Relaxed) {
+                for (i, pid) in pids.iter().enumerate() {
+                    let kib = (rss_mib(*pid) * 1024.0) as u64;
+                    peak[i].fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    for in_flight in [1, 16, 64] {
+        let ch = hello_ch.clone();
+        let hello = measure(in_flight, sizes.seconds, move |_, _| {
+            let mut c = HealthClient::new(ch.clone());
+            async move {
+                c.check(HealthCheckRequest { service: String::new() }).await.unwrap();
+            }
+        })
+        .await;
+        let cached =
+            measure(in_flight, sizes.seconds, dashboards(cached_ch.clone(), admin.clone(), "acme", None)).await;
+        let fanned =
+            measure(in_flight, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(in_flight)))
+                .await;
+        by_flight.push((in_flight, hello, cached, fanned));
+    }
+    sampling.store(false, Ordering::Relaxed);
+    sampler.await.unwrap();
+    let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
+
+    // The scale curve (uncached: every call reads the roll-ups), scoped vs
+    // admin at each size.
+    let mut curve = Vec::new();
+    for &n in &sizes.scale {
+        if n > have {
+            let t = Instant::now();
+            load_deals(&sizes, &db, have, n).await;
+            eprintln!("loaded {n} deals and rebuilt roll-ups in {:.1} s", t.elapsed().as_secs_f64());
+            have = n;
+        }
+        let company =
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(16))).await;
+        let as_admin_fig =
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "region-0", Some(16))).await;
+        let scoped =
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), manager.clone(), "region-0", Some(16))).await;
+        let sql = sql_baseline(&db, 5).await;
+        curve.push((n, company, as_admin_fig, scoped, sql));
+    }
+
+    // The table.
+    println!();
+    println!(
+        "Attain benchmark suite — {} regions, {} teams, {} reps; PostgreSQL; {} s per figure (absolute numbers are this machine's; ratios are the point)",
+        sizes.regions,
+        sizes.teams(),
+        sizes.reps(),
+        sizes.seconds
+    );
+    println!();
+    println!("{:<44} {:>12} {:>12} {:>12}", "service", "cold start", "RSS idle", "RSS load");
+    for (i, s) in services.iter().enumerate() {
+        println!(
+            "{:<44} {:>9.0} ms {:>8.1} MiB {:>8.1} MiB",
+            s.name,
+            ms(s.cold_start),
+            idle[i],
+            loaded[i].max(idle[i])
+        );
+    }
+    println!("goal: idle RSS ≤ 30 MB each");
+    println!();
+    println!("{:<60} {:>12} {:>10}", "ingestion", "rows/s", "vs COPY");
+    for (label, v) in [
+        (format!("BatchCreateDeals, 500 a call, {half} deals"), batch),
+        (format!("StreamDeals, {} deals", sizes.api_deals - half), stream),
+        (format!("StreamDeals into tracking on SQLite, {sqlite_rows} deals"), on_sqlite),
+        (format!("baseline: raw COPY of {} rows", sizes.api_deals), copy),
+    ] {
+        println!("{label:<60} {v:>12.0} {:>9.2}x", v / copy);
+    }
+    println!("goal: ingestion ≥ 0.5× COPY");
+    println!();
+    println!(
+        "{:<52} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        format!("company dashboard at {first} deals"),
+        "calls/s",
+        "p50 ms",
+        "p99 ms",
+        "p999 ms",
+        "vs hello"
+    );
+    for (in_flight, hello, cached, fanned) in &by_flight {
+        for (label, f) in [
+            (format!("baseline: tonic hello-world, {in_flight} in flight"), hello),
+            (format!("gateway dashboard, cached, {in_flight} in flight"), cached),
+            (format!("gateway dashboard, uncached, {in_flight} in flight"), fanned),
+        ] {
+            println!(
+                "{label:<52} {:>9.0} {:>9.2} {:>9.2} {:>9.2} {:>8.1}%",
+                f.calls_per_second,
+                ms(f.p50),
+                ms(f.p99),
+                ms(f.p999),
+                100.0 * f.calls_per_second / hello.calls_per_second
+            );
+        }
+    }
+    println!("goal: cached dashboard ≥ 25% of hello-world calls/s, p99 ≤ 10 ms, at 16 in flight");
+    println!();
+    println!(
+        "{:<14} {:>16} {:>16} {:>16} {:>16} {:>14}",
+        "deals", "company p50 ms", "region admin ms", "region mgr ms", "mgr / admin", "SQL p50 ms"
+    );
+    for (n, company, admin_f, scoped, sql) in &curve {
+        println!(
+            "{n:<14} {:>16.2} {:>16.2} {:>16.2} {:>15.2}x {:>14.2}",
+            ms(company.p50),
+            ms(admin_f.p50),
+            ms(scoped.p50),
+            ms(scoped.p50) / ms(admin_f.p50).max(1e-9),
+            ms(*sql)
+        );
+    }
+    if let (Some(a), Some(b)) = (curve.first(), curve.last()) {
+        println!(
+            "dashboard p50 at {} / at {} deals: {:.2}x (goal ≤ 1.2); raw SQL aggregate: {:.2}x",
+            b.0,
+            a.0,
+            ms(b.1.p50) / ms(a.1.p50).max(1e-9),
+            ms(b.4) / ms(a.4).max(1e-9)
+        );
+    }
+    println!("goal: scoped ≤ 1.5× admin");
+    drop((target, tracking, review, gateway, uncached, sqlite));
+    let _ = std::fs::remove_dir_all(&dir);
+}
