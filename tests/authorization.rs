@@ -243,6 +243,9 @@ fn rpcs() -> Vec<Rpc> {
         // A team under a rep is not a valid tree.
         .ok_also(&[InvalidArgument, FailedPrecondition]),
         rpc("attain.target.v1.OrgService/GetUnit", READ, |_, c| enc(tpb::GetUnitRequest { name: c.unit_name() })),
+        rpc("attain.target.v1.OrgService/BatchGetUnits", READ, |_, c| {
+            enc(tpb::BatchGetUnitsRequest { names: vec![c.unit_name()] })
+        }),
         rpc("attain.target.v1.OrgService/ListUnits", READ, |_, c| {
             enc(tpb::ListUnitsRequest { parent: c.unit_name(), ..Default::default() })
         }),

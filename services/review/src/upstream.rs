@@ -36,6 +36,16 @@ fn bad(what: &str) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("an upstream service sent a bad {what}"))
 }
 
+fn path_of(unit: &tpb::Unit, id: &Id) -> ServiceResult<Vec<Id>> {
+    let mut path = unit
+        .ancestors
+        .iter()
+        .map(|a| Id::from_name("ancestor", a).map_err(|_| bad("ancestor")))
+        .collect::<ServiceResult<Vec<_>>>()?;
+    path.push(id.clone());
+    Ok(path)
+}
+
 fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
     let money = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
     Figures {
@@ -65,6 +75,18 @@ impl Upstreams {
         }
     }
 
+    /// Where the unit sits: its ancestors, then itself. One GetUnit, for
+    /// reads that need no names of what is below it.
+    pub async fn path(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<Id>> {
+        let u = self
+            .org
+            .clone()
+            .get_unit(fwd.request(tpb::GetUnitRequest { name: id.resource_name() }))
+            .await?
+            .into_inner();
+        path_of(&u, id)
+    }
+
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
         let r = self
             .org
@@ -73,12 +95,7 @@ impl Upstreams {
             .await?
             .into_inner();
         let root = r.units.first().ok_or_else(|| bad("subtree"))?;
-        let mut path = root
-            .ancestors
-            .iter()
-            .map(|a| Id::from_name("ancestor", a).map_err(|_| bad("ancestor")))
-            .collect::<ServiceResult<Vec<_>>>()?;
-        path.push(id.clone());
+        let path = path_of(root, id)?;
         let names = r.units.iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
         let below = r
             .units

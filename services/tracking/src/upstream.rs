@@ -121,6 +121,52 @@ impl TargetClient {
         r.units.iter().map(unit_info).collect()
     }
 
+    /// Many units in one call per thousand, in the order asked; fails as a
+    /// lookup of the first missing or hidden one would.
+    pub async fn units(&self, fwd: &Forwarded, ids: &[Id]) -> ServiceResult<Vec<UnitInfo>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(1000) {
+            let r = self
+                .org
+                .clone()
+                .batch_get_units(
+                    fwd.request(pb::BatchGetUnitsRequest { names: chunk.iter().map(Id::resource_name).collect() }),
+                )
+                .await?
+                .into_inner();
+            for u in &r.units {
+                out.push(unit_info(u)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The unit's direct children: one page per thousand, so a company's
+    /// dashboard does not carry its whole org (GetSubtree) to find ten regions.
+    pub async fn children(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let r = self
+                .org
+                .clone()
+                .list_units(fwd.request(pb::ListUnitsRequest {
+                    parent: id.resource_name(),
+                    page_size: 1000,
+                    page_token,
+                }))
+                .await?
+                .into_inner();
+            for u in &r.units {
+                out.push(unit_info(u)?);
+            }
+            if r.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = r.next_page_token;
+        }
+    }
+
     /// Every plan the caller may see.
     pub async fn plans(&self, fwd: &Forwarded) -> ServiceResult<Vec<PlanInfo>> {
         let mut out = Vec::new();

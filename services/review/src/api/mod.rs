@@ -55,10 +55,10 @@ impl ReviewApi {
             Role::Rep => {
                 let home = self
                     .up
-                    .tree(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hidden())?)
+                    .path(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hidden())?)
                     .await
                     .map_err(|_| hidden())?;
-                home.path.contains(&review.unit)
+                home.contains(&review.unit)
             }
             _ => who.can_read(&path),
         };

@@ -120,14 +120,14 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit))?;
-        let tree = self.up.tree(&fwd, &Id::from_name("unit", &r.unit)?).await?;
-        let path: Vec<String> = tree.path.iter().map(|p| p.as_str().to_owned()).collect();
+        let unit_path = self.up.path(&fwd, &Id::from_name("unit", &r.unit)?).await?;
+        let path: Vec<String> = unit_path.iter().map(|p| p.as_str().to_owned()).collect();
         if !who.can_read(&path) {
             return Err(
                 ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", r.unit)).into()
             );
         }
-        let mut rows = store::list_reviews(&self.db, &tree.path, page.after.as_deref(), page.fetch_limit()).await?;
+        let mut rows = store::list_reviews(&self.db, &unit_path, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
         let own = own_line(&who);
         Ok(Response::new(pb::ListReviewsResponse {

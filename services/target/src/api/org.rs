@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
-use super::{check_etag, convert, deny_manage, visible_unit};
+use super::{check_etag, convert, deny_manage, visible_unit, visible_units};
 use crate::{
     domain::org::{self, DisplayName, Unit, UnitAttributes, UnitId},
     storage::units,
@@ -97,6 +97,25 @@ impl OrgService for OrgApi {
         let id = UnitId::from_name("name", &request.get_ref().name)?;
         let unit = visible_unit(&self.db, &who, &id).await?;
         Ok(Response::new(convert::unit(&unit)))
+    }
+
+    async fn batch_get_units(
+        &self,
+        request: Request<pb::BatchGetUnitsRequest>,
+    ) -> Result<Response<pb::BatchGetUnitsResponse>, Status> {
+        const MAX_NAMES: usize = 1000;
+        let who = caller(&request)?;
+        let names = &request.get_ref().names;
+        if names.len() > MAX_NAMES {
+            return Err(ServiceError::invalid("names", format!("at most {MAX_NAMES} per call")).into());
+        }
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| UnitId::from_name(&format!("names[{i}]"), n))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let units = visible_units(&self.db, &who, &ids).await?;
+        Ok(Response::new(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() }))
     }
 
     async fn list_units(

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::{Request, Response, Status};
 
-use super::{check_etag, convert, deny_manage, hidden, plans::visible_plan, visible_unit};
+use super::{check_etag, convert, deny_manage, hidden, plans::visible_plan, visible_unit, visible_units};
 use crate::{
     domain::{
         allocation::{ChildInput, Modifiers, Split, SplitStrategy},
@@ -654,16 +654,7 @@ pub async fn batch_get_expected_amounts(
         .enumerate()
         .map(|(i, u)| UnitId::from_name(&format!("units[{i}]"), u))
         .collect::<ServiceResult<_>>()?;
-    // One query for all units, then the same check visible_unit makes.
-    let found: std::collections::HashMap<UnitId, Unit> =
-        units::get_many(db, &ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
-    for id in &ids {
-        match found.get(id) {
-            Some(u) if who.can_read(&u.path()) => {}
-            None if who.is_admin() => return Err(ServiceError::not_found("unit", id.resource_name()).into()),
-            _ => return Err(hidden(&id.resource_name()).into()),
-        }
-    }
+    visible_units(db, &who, &ids).await?;
     let dims = dimensions(r.dimensions.as_ref());
     let list: Vec<Target> =
         targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions == dims).collect();

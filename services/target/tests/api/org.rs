@@ -45,6 +45,28 @@ async fn builds_and_reads_the_tree(backend: Backend) {
         admin.get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() }).await.unwrap().into_inner();
     let names: Vec<_> = subtree.units.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, vec!["units/region-a", "units/rep-3", "units/team-a1", "units/rep-1", "units/rep-2"]);
+
+    // Many at once, in the order asked, failing as GetUnit would.
+    let batch = |names: &[&str]| pb::BatchGetUnitsRequest { names: names.iter().map(|n| (*n).to_owned()).collect() };
+    let got = admin.batch_get_units(batch(&["units/rep-2", "units/acme", "units/rep-2"])).await.unwrap().into_inner();
+    let names: Vec<_> = got.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, vec!["units/rep-2", "units/acme", "units/rep-2"]);
+    assert_eq!(got.units[0].ancestors, vec!["units/acme", "units/region-a", "units/team-a1"]);
+    assert_status(admin.batch_get_units(batch(&["units/rep-1", "units/nobody"])).await, Code::NotFound, None);
+    assert_status(
+        admin.batch_get_units(batch(&["units/rep-1", "reps/x"])).await,
+        Code::InvalidArgument,
+        Some("names[1]"),
+    );
+    let many: Vec<String> = (0..1001).map(|i| format!("units/u{i}")).collect();
+    let too_many = pb::BatchGetUnitsRequest { names: many };
+    assert_status(admin.batch_get_units(too_many).await, Code::InvalidArgument, Some("names"));
+    let mut rep1 = app.org("rep-1", Role::Rep, "rep-1");
+    assert_eq!(rep1.batch_get_units(batch(&["units/rep-1"])).await.unwrap().into_inner().units.len(), 1);
+    let hidden = rep1.batch_get_units(batch(&["units/rep-1", "units/rep-2"])).await;
+    let missing = rep1.batch_get_units(batch(&["units/rep-1", "units/nobody"])).await;
+    assert_status(hidden, Code::PermissionDenied, None);
+    assert_status(missing, Code::PermissionDenied, None);
 }
 
 async fn generated_ids_and_attributes(backend: Backend) {

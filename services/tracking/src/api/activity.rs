@@ -397,13 +397,8 @@ impl TrackingApi {
     ) -> ServiceResult<pb::PeriodSummary> {
         let unit = self.visible(who, fwd, "unit", unit_name).await?;
         let period = Period::parse("period", period_expr, 1)?;
-        let members: Vec<UnitInfo> = self
-            .target
-            .subtree(fwd, &unit.id)
-            .await?
-            .into_iter()
-            .filter(|u| u.parent.as_ref() == Some(&unit.id))
-            .collect();
+        let subtree = self.target.subtree(fwd, &unit.id).await?;
+        let members: Vec<&UnitInfo> = subtree.iter().filter(|u| u.parent.as_ref() == Some(&unit.id)).collect();
         let mut ids: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
         ids.push(unit.id.clone());
         let sums = rollups::sums(&self.db, &ids, period.start, period.end, &Default::default()).await?;
@@ -413,7 +408,6 @@ impl TrackingApi {
         // Follow-ups of a member: its own (a rep) or all reps below it.
         let follow_of =
             |m: &UnitInfo| follow_by_rep.iter().filter(|(rep, _)| **rep == m.id).map(|(_, n)| n).sum::<i64>();
-        let subtree = self.target.subtree(fwd, &unit.id).await?;
         let follow_below =
             |m: &UnitInfo| -> i64 { subtree.iter().filter(|u| u.path.contains(&m.id)).map(follow_of).sum() };
         let cny = |a: Amount| Some(common::Money { currency_code: String::new(), amount: a.to_string() });

@@ -262,13 +262,7 @@ impl TrackingApi {
         let r = request.into_inner();
         let Scope { unit: parent, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
-        let mut units: Vec<UnitInfo> = self
-            .target
-            .subtree(&fwd, &parent.id)
-            .await?
-            .into_iter()
-            .filter(|u| u.parent.as_ref() == Some(&parent.id))
-            .collect();
+        let mut units: Vec<UnitInfo> = self.target.children(&fwd, &parent.id).await?;
         units.insert(0, parent);
         let (measured, _) = self.measure(&fwd, units, &plan, &period, day, &dims).await?;
         let mut wires = measured.into_iter().map(|m| m.wire);

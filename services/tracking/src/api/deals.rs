@@ -89,6 +89,33 @@ impl TrackingApi {
         got
     }
 
+    /// Fills the cache with every rep the requests name, one call per
+    /// thousand instead of one per rep. If any is missing or hidden that
+    /// call fails and caches nothing: each row's own lookup then finds its
+    /// own error, as without the prefetch.
+    async fn prefetch_reps<'a>(
+        &self,
+        fwd: &Forwarded,
+        cache: &mut Lookups,
+        requests: impl IntoIterator<Item = &'a pb::CreateDealRequest>,
+    ) {
+        let ids: HashSet<Id> = requests
+            .into_iter()
+            .filter_map(|r| r.deal.as_ref())
+            .flat_map(|d| std::iter::once(d.rep.as_str()).chain(d.credits.iter().map(|c| c.rep.as_str())))
+            .filter_map(|name| Id::from_name("rep", name).ok())
+            .filter(|id| !cache.units.contains_key(id))
+            .collect();
+        let ids: Vec<Id> = ids.into_iter().collect();
+        for chunk in ids.chunks(1000) {
+            if let Ok(units) = self.target.units(fwd, chunk).await {
+                for u in units {
+                    cache.units.insert(u.id.clone(), Ok(u));
+                }
+            }
+        }
+    }
+
     async fn plans(&self, fwd: &Forwarded, cache: &mut Lookups) -> ServiceResult<Vec<PlanInfo>> {
         if cache.plans.is_none() {
             cache.plans = Some(self.target.plans(fwd).await?);
@@ -273,6 +300,7 @@ async fn prepare_all(
     let mut cache = Lookups::default();
     let mut seen = HashSet::new();
     let mut ok = Vec::with_capacity(requests.len());
+    api.prefetch_reps(fwd, &mut cache, &requests).await;
     let mut bad = Vec::new();
     // Rows refused only for scope make the batch PERMISSION_DENIED (as a
     // single deal would be); any malformed row makes it INVALID_ARGUMENT.
@@ -352,7 +380,7 @@ impl TrackingApi {
         let mut stream = request.into_inner();
         let mut cache = Lookups::default();
         let mut report = pb::StreamDealsResponse::default();
-        let mut pending = Vec::with_capacity(STREAM_CHUNK);
+        let mut incoming: Vec<(usize, pb::CreateDealRequest)> = Vec::with_capacity(STREAM_CHUNK);
         let mut affected = Vec::new();
         let mut seen = HashSet::new();
         let mut row = 0usize;
@@ -360,14 +388,21 @@ impl TrackingApi {
             let next = stream.next().await;
             let end = next.is_none();
             if let Some(item) = next {
-                let item = item?;
-                let field = format!("row {row}");
-                match item.request {
+                match item?.request {
                     None => report.errors.push(row_error(row, "request", "is required")),
                     Some(r) if !r.request_id.is_empty() && !seen.insert(r.request_id.clone()) => {
                         report.errors.push(row_error(row, "request_id", "appears twice in the stream"));
                     }
-                    Some(r) => match self.prepare_one(&who, &fwd, &mut cache, &field, row, r).await {
+                    Some(r) => incoming.push((row, r)),
+                }
+                row += 1;
+            }
+            if incoming.len() >= STREAM_CHUNK || (end && !incoming.is_empty()) {
+                self.prefetch_reps(&fwd, &mut cache, incoming.iter().map(|(_, r)| r)).await;
+                let mut pending = Vec::with_capacity(incoming.len());
+                for (row, r) in incoming.drain(..) {
+                    let field = format!("row {row}");
+                    match self.prepare_one(&who, &fwd, &mut cache, &field, row, r).await {
                         Ok(p) => {
                             affected.extend(p.credited_paths());
                             pending.push(p);
@@ -379,16 +414,15 @@ impl TrackingApi {
                         }
                         Err(ServiceError::PermissionDenied(m)) => report.errors.push(row_error(row, "deal.rep", &m)),
                         Err(e) => return Err(e.into()),
-                    },
+                    }
                 }
-                row += 1;
-            }
-            if pending.len() >= STREAM_CHUNK || (end && !pending.is_empty()) {
-                for (_, _, replay) in self.commit(std::mem::take(&mut pending)).await? {
-                    if replay {
-                        report.duplicates += 1;
-                    } else {
-                        report.accepted += 1;
+                if !pending.is_empty() {
+                    for (_, _, replay) in self.commit(pending).await? {
+                        if replay {
+                            report.duplicates += 1;
+                        } else {
+                            report.accepted += 1;
+                        }
                     }
                 }
             }
@@ -396,6 +430,8 @@ impl TrackingApi {
                 break;
             }
         }
+        // Rows are checked a chunk at a time: report them in stream order.
+        report.errors.sort_by_key(|e| e.row);
         self.after_ingestion(&who, &fwd, affected).await;
         Ok(Response::new(report))
     }

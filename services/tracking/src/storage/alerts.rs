@@ -1,8 +1,13 @@
 //! Alerts and their change feed.
 
+use std::collections::HashMap;
+
 use attain_kit::{ServiceError, id::Id, metric::Metric, money::Amount};
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::OnConflict,
+};
 
 use super::{corrupt, decode_path, encode_path};
 use crate::domain::{
@@ -150,8 +155,19 @@ async fn publish(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceErro
 
 /// Stores a new alert and announces it.
 pub async fn insert(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceError> {
-    alert::Entity::insert(to_active(a)).exec_without_returning(db).await?;
-    publish(db, a).await
+    // DO NOTHING rather than a unique violation, which would abort the
+    // alert pass's transaction: a live alert of the same key wins.
+    let inserted = alert::Entity::insert(to_active(a))
+        .on_conflict(OnConflict::column(alert::Column::OpenKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(0) | Err(sea_orm::DbErr::RecordNotInserted) => {
+            Err(ServiceError::AlreadyExists(format!("a live {} alert of {}", a.rule.as_str(), a.unit.resource_name())))
+        }
+        Ok(_) => publish(db, a).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Saves a changed alert if its version is still `expected_version`, and
@@ -184,6 +200,26 @@ pub async fn live(
 ) -> Result<Option<Alert>, ServiceError> {
     let key = key(unit, period, rule, metric);
     alert::Entity::find().filter(alert::Column::OpenKey.eq(key)).one(db).await?.map(to_domain).transpose()
+}
+
+/// The live alerts of many units for one period and metric, by unit and
+/// rule: one query per thousand keys instead of one per unit and rule.
+pub async fn live_many(
+    db: &impl ConnectionTrait,
+    units: &[Id],
+    period: &str,
+    rules: &[Rule],
+    metric: Metric,
+) -> Result<HashMap<(Id, Rule), Alert>, ServiceError> {
+    let keys: Vec<String> = units.iter().flat_map(|u| rules.iter().map(move |r| key(u, period, *r, metric))).collect();
+    let mut out = HashMap::new();
+    for chunk in keys.chunks(1000) {
+        for row in alert::Entity::find().filter(alert::Column::OpenKey.is_in(chunk.iter().cloned())).all(db).await? {
+            let a = to_domain(row)?;
+            out.insert((a.unit.clone(), a.rule), a);
+        }
+    }
+    Ok(out)
 }
 
 /// Alerts of a subtree, by id, optionally in one state or escalated to
