@@ -22,14 +22,20 @@ pub(crate) fn hidden(what: &str) -> ServiceError {
     ServiceError::PermissionDenied(format!("{what} is outside your scope or does not exist"))
 }
 
-/// Loads a unit the caller may read.
-pub(crate) async fn visible_unit(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
-    match units::get(db, id).await? {
+/// The scope rule for one looked-up unit: readable, or hidden; missing
+/// only to an ADMIN (others cannot tell missing from out of scope).
+fn readable(who: &Identity, id: &UnitId, found: Option<Unit>) -> ServiceResult<Unit> {
+    match found {
         Some(u) if who.can_read(&u.path()) => Ok(u),
         Some(_) => Err(hidden(&id.resource_name())),
         None if who.is_admin() => Err(ServiceError::not_found("unit", id.resource_name())),
         None => Err(hidden(&id.resource_name())),
     }
+}
+
+/// Loads a unit the caller may read.
+pub(crate) async fn visible_unit(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
+    readable(who, id, units::get(db, id).await?)
 }
 
 /// Many units in the order asked (one query), each checked as
@@ -41,14 +47,7 @@ pub(crate) async fn visible_units(
 ) -> ServiceResult<Vec<Unit>> {
     let found: std::collections::HashMap<UnitId, Unit> =
         units::get_many(db, ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
-    ids.iter()
-        .map(|id| match found.get(id) {
-            Some(u) if who.can_read(&u.path()) => Ok(u.clone()),
-            Some(_) => Err(hidden(&id.resource_name())),
-            None if who.is_admin() => Err(ServiceError::not_found("unit", id.resource_name())),
-            None => Err(hidden(&id.resource_name())),
-        })
-        .collect()
+    ids.iter().map(|id| readable(who, id, found.get(id).cloned())).collect()
 }
 
 pub(crate) fn deny_manage(what: &str) -> ServiceError {

@@ -89,10 +89,10 @@ impl TrackingApi {
         got
     }
 
-    /// Fills the cache with every rep the requests name, one call per
-    /// thousand instead of one per rep. If any is missing or hidden that
-    /// call fails and caches nothing: each row's own lookup then finds its
-    /// own error, as without the prefetch.
+    /// Fills the cache with every rep the requests name in one batch read
+    /// instead of one call per rep. If any is missing or hidden the read
+    /// fails and caches nothing: each row's own lookup then finds its own
+    /// error, as without the prefetch.
     async fn prefetch_reps<'a>(
         &self,
         fwd: &Forwarded,
@@ -107,11 +107,9 @@ impl TrackingApi {
             .filter(|id| !cache.units.contains_key(id))
             .collect();
         let ids: Vec<Id> = ids.into_iter().collect();
-        for chunk in ids.chunks(1000) {
-            if let Ok(units) = self.target.units(fwd, chunk).await {
-                for u in units {
-                    cache.units.insert(u.id.clone(), Ok(u));
-                }
+        if let Ok(units) = self.target.units(fwd, &ids).await {
+            for u in units {
+                cache.units.insert(u.id.clone(), Ok(u));
             }
         }
     }
