@@ -20,7 +20,6 @@ use attain_kit::{
 use attain_proto::attain::tracking::v1 as pb;
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
-use sea_orm::ConnectionTrait;
 use tonic::{Request, Response, Status};
 
 use super::{
@@ -37,6 +36,19 @@ use crate::{
     storage::alerts,
     upstream::{PlanInfo, UnitInfo},
 };
+
+/// A pass's write for one alert: a new one, or the next version of a
+/// stored one (its `version` one above the stored row's).
+enum Write {
+    Open(Alert),
+    Update(Alert),
+}
+
+/// One rule's outcome for a unit: the write, and the alert live after it.
+struct Step {
+    write: Option<Write>,
+    live: Option<Alert>,
+}
 
 /// How often a watcher looks at the change feed.
 const WATCH_POLL: Duration = Duration::from_millis(200);
@@ -155,7 +167,8 @@ impl TrackingApi {
         let mut all_live = alerts::live_many(&txn, &ids, &period.expression, &RULES, metric).await?;
         let mut in_order: Vec<&Measured> = measured.iter().collect();
         in_order.sort_by(|a, b| a.unit.id.cmp(&b.unit.id));
-        let mut changed = Vec::new();
+        let mut opens = Vec::new();
+        let mut updates = Vec::new();
         for m in in_order {
             let live: HashMap<Rule, Alert> =
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
@@ -163,34 +176,31 @@ impl TrackingApi {
             let stale = staleness(last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             for f in findings(m, thresholds, policy, &live, stale) {
-                let current = live.get(&f.rule);
-                let after = self.apply(&txn, m, metric, &period.expression, day, &f, current, &mut changed).await?;
-                if let Some(a) = after {
-                    self.escalate(&txn, a, day, &mut changed).await?;
+                let step = Self::apply(m, metric, &period.expression, day, &f, live.get(&f.rule));
+                match self.escalate(step, day) {
+                    Some(Write::Open(a)) => opens.push(a),
+                    Some(Write::Update(a)) => updates.push(a),
+                    None => {}
                 }
             }
         }
+        // Set-based: a statement per few hundred alerts, not two per alert.
+        // An open another replica beat us to, or an update whose version
+        // moved meanwhile, is skipped (and is not reported as changed).
+        let mut changed = alerts::insert_many(&txn, &opens).await?;
+        changed.extend(alerts::update_many(&txn, &updates).await?);
+        let rank = |r: Rule| RULES.iter().position(|x| *x == r);
+        changed.sort_by(|a, b| a.unit.cmp(&b.unit).then(rank(a.rule).cmp(&rank(b.rule))));
         txn.commit().await?;
         Ok(changed)
     }
 
-    /// Moves one rule's alert for a unit as the finding says; returns the
-    /// alert if it is live afterwards.
-    #[allow(clippy::too_many_arguments)]
-    async fn apply(
-        &self,
-        db: &impl ConnectionTrait,
-        m: &Measured,
-        metric: Metric,
-        period: &str,
-        day: NaiveDate,
-        f: &Finding,
-        live: Option<&Alert>,
-        changed: &mut Vec<Alert>,
-    ) -> ServiceResult<Option<Alert>> {
+    /// Moves one rule's alert for a unit as the finding says, in memory:
+    /// the write it needs (if any) and the alert live afterwards.
+    fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding, live: Option<&Alert>) -> Step {
         let now = Utc::now();
         match decide(f, live) {
-            Action::Nothing => Ok(live.cloned()),
+            Action::Nothing => Step { write: None, live: live.cloned() },
             Action::Open { severity, message } => {
                 let a = Alert {
                     id: Id::generate(),
@@ -214,79 +224,62 @@ impl TrackingApi {
                     metric,
                     version: 1,
                 };
-                match alerts::insert(db, &a).await {
-                    Ok(()) => {
-                        changed.push(a.clone());
-                        Ok(Some(a))
-                    }
-                    // Another replica opened it first: one live alert.
-                    Err(ServiceError::AlreadyExists(_)) => Ok(None),
-                    Err(e) => Err(e),
-                }
+                Step { write: Some(Write::Open(a.clone())), live: Some(a) }
             }
             Action::Update { severity, message } => {
-                let Some(old) = live else { return Ok(None) };
+                let Some(old) = live else { return Step { write: None, live: None } };
                 let mut a = old.clone();
                 a.severity = severity;
                 a.message = message;
                 a.actual = f.actual;
                 a.expected = f.expected;
                 a.version = old.version + 1;
-                if alerts::update(db, &a, old.version).await? {
-                    changed.push(a.clone());
-                    return Ok(Some(a));
-                }
-                Ok(None)
+                Step { write: Some(Write::Update(a.clone())), live: Some(a) }
             }
             Action::Resolve => {
-                if let Some(old) = live {
-                    let mut a = old.clone();
-                    a.state = State::Resolved;
-                    a.actual = f.actual;
-                    a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
-                    a.resolve_time = Some(now);
-                    a.version = old.version + 1;
-                    if alerts::update(db, &a, old.version).await? {
-                        changed.push(a);
-                    }
-                }
-                Ok(None)
+                let Some(old) = live else { return Step { write: None, live: None } };
+                let mut a = old.clone();
+                a.state = State::Resolved;
+                a.actual = f.actual;
+                a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
+                a.resolve_time = Some(now);
+                a.version = old.version + 1;
+                Step { write: Some(Write::Update(a)), live: None }
             }
         }
     }
 
     /// Sends an alert left OPEN too long one manager up per
     /// `escalate_after` working days (up to the root), as a change every
-    /// watcher of the manager's subtree sees.
-    async fn escalate(
-        &self,
-        db: &impl ConnectionTrait,
-        a: Alert,
-        day: NaiveDate,
-        changed: &mut Vec<Alert>,
-    ) -> ServiceResult<()> {
+    /// watcher of the manager's subtree sees. Folded into the step's own
+    /// write: one version and one event per alert and pass.
+    fn escalate(&self, step: Step, day: NaiveDate) -> Option<Write> {
+        let Some(a) = step.live else { return step.write };
         if a.state != State::Open || self.alerts.escalate_after == 0 {
-            return Ok(());
+            return step.write;
         }
         let opened_on = a.opened_on.unwrap_or_else(|| a.open_time.date_naive());
         let above = u32::try_from(a.unit_path.len().saturating_sub(1)).unwrap_or(0);
         let level = escalation_level(opened_on, day, self.alerts.escalate_after, above);
         if level <= a.escalation_level {
-            return Ok(());
+            return step.write;
         }
         let to = usize::try_from(level).ok().and_then(|l| a.unit_path.len().checked_sub(1 + l));
-        let Some(to) = to.and_then(|i| a.unit_path.get(i)).cloned() else { return Ok(()) };
-        let mut next = a.clone();
+        let Some(to) = to.and_then(|i| a.unit_path.get(i)).cloned() else { return step.write };
+        let mut next = a;
         next.escalation_level = level;
         next.escalated_to = Some(to);
         next.escalate_time = Some(Utc::now());
-        next.version = a.version + 1;
-        if alerts::update(db, &next, a.version).await? {
-            // One change per evaluation: replace the alert's earlier entry.
-            changed.retain(|c| c.id != next.id);
-            changed.push(next);
-        }
-        Ok(())
+        Some(match step.write {
+            // Opened this pass: escalates with its first write.
+            Some(Write::Open(_)) => Write::Open(next),
+            // Already one version on from the stored alert.
+            Some(Write::Update(_)) => Write::Update(next),
+            None => {
+                next.version += 1;
+                Write::Update(next)
+            }
+        })
     }
 
     pub(crate) async fn evaluate_alerts(

@@ -1,13 +1,18 @@
 //! Alerts and their change feed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use attain_kit::{ServiceError, id::Id, metric::Metric, money::Amount};
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::OnConflict,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
+
+/// Rows per multi-row statement: 21 columns a row stays well under
+/// SQLite's and PostgreSQL's bind-parameter limits.
+const WRITE_CHUNK: usize = 500;
 
 use super::{corrupt, decode_path, encode_path};
 use crate::domain::{
@@ -153,21 +158,91 @@ async fn publish(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceErro
     Ok(())
 }
 
-/// Stores a new alert and announces it.
-pub async fn insert(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceError> {
-    // DO NOTHING rather than a unique violation, which would abort the
-    // alert pass's transaction: a live alert of the same key wins.
-    let inserted = alert::Entity::insert(to_active(a))
-        .on_conflict(OnConflict::column(alert::Column::OpenKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await;
-    match inserted {
-        Ok(0) | Err(sea_orm::DbErr::RecordNotInserted) => {
-            Err(ServiceError::AlreadyExists(format!("a live {} alert of {}", a.rule.as_str(), a.unit.resource_name())))
+/// Stores new alerts and announces them; returns those stored. One whose
+/// key is live already (another replica opened it first) is skipped: DO
+/// NOTHING rather than a unique violation, which would abort the pass.
+pub async fn insert_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<Vec<Alert>, ServiceError> {
+    let on_conflict = OnConflict::column(alert::Column::OpenKey).do_nothing().to_owned();
+    let stored = write_many(db, alerts, on_conflict).await?;
+    publish_many(db, &stored).await?;
+    Ok(stored)
+}
+
+/// Saves the next version of stored alerts (each `version` one above the
+/// stored row's) and announces them; returns those saved. One whose stored
+/// version moved meanwhile is skipped.
+pub async fn update_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<Vec<Alert>, ServiceError> {
+    use alert::Column as C;
+    // An upsert on the primary key whose WHERE is the version check: one
+    // statement for many rows on PostgreSQL and SQLite alike. The rows
+    // exist (alerts are never deleted), so nothing is ever inserted.
+    let on_conflict = OnConflict::column(C::Id)
+        .update_columns([
+            C::UnitId,
+            C::UnitPath,
+            C::Period,
+            C::Rule,
+            C::State,
+            C::Severity,
+            C::Message,
+            C::ActualMinor,
+            C::ExpectedMinor,
+            C::AcknowledgedBy,
+            C::OpenKey,
+            C::OpenedAt,
+            C::AcknowledgedAt,
+            C::ResolvedAt,
+            C::Version,
+            C::OpenedOn,
+            C::EscalationLevel,
+            C::EscalatedTo,
+            C::EscalatedAt,
+            C::Metric,
+        ])
+        .action_and_where(Expr::col((alert::Entity, C::Version)).eq(Expr::cust("excluded.version - 1")))
+        .to_owned();
+    let stored = write_many(db, alerts, on_conflict).await?;
+    publish_many(db, &stored).await?;
+    Ok(stored)
+}
+
+/// Multi-row INSERT … ON CONFLICT … RETURNING id, in chunks; the alerts
+/// whose rows were written, in the given order.
+async fn write_many(
+    db: &impl ConnectionTrait,
+    alerts: &[Alert],
+    on_conflict: OnConflict,
+) -> Result<Vec<Alert>, ServiceError> {
+    let mut written = HashSet::new();
+    for chunk in alerts.chunks(WRITE_CHUNK) {
+        let mut q =
+            alert::Entity::insert_many(chunk.iter().map(to_active)).on_conflict(on_conflict.clone()).into_query();
+        q.returning_col(alert::Column::Id);
+        for row in db.query_all(&q).await? {
+            written.insert(row.try_get::<String>("", "id")?);
         }
-        Ok(_) => publish(db, a).await,
-        Err(e) => Err(e.into()),
     }
+    Ok(alerts.iter().filter(|a| written.contains(a.id.as_str())).cloned().collect())
+}
+
+async fn publish_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    for chunk in alerts.chunks(WRITE_CHUNK) {
+        let events = chunk
+            .iter()
+            .map(|a| {
+                Ok(event::ActiveModel {
+                    alert_id: Set(a.id.as_str().to_owned()),
+                    unit_path: Set(encode_path(&a.unit_path)),
+                    snapshot: Set(serde_json::to_string(a).map_err(|e| ServiceError::Internal(e.into()))?),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()?;
+        event::Entity::insert_many(events).exec_without_returning(db).await?;
+    }
+    Ok(())
 }
 
 /// Saves a changed alert if its version is still `expected_version`, and
