@@ -18,6 +18,7 @@ use attain_proto::attain::tracking::v1 as pb;
 use chrono::Utc;
 use futures::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -93,7 +94,7 @@ impl TrackingApi {
     /// instead of one call per rep. If any is missing or hidden the read
     /// fails and caches nothing: each row's own lookup then finds its own
     /// error, as without the prefetch.
-    async fn prefetch_reps<'a>(
+    pub(crate) async fn prefetch_reps<'a>(
         &self,
         fwd: &Forwarded,
         cache: &mut Lookups,
@@ -382,6 +383,9 @@ impl TrackingApi {
         let mut affected = Vec::new();
         let mut seen = HashSet::new();
         let mut row = 0usize;
+        // The previous chunk commits while this one is read and checked:
+        // the database's time and the service's own overlap.
+        let mut committing: Option<Committing> = None;
         loop {
             let next = stream.next().await;
             let end = next.is_none();
@@ -415,19 +419,17 @@ impl TrackingApi {
                     }
                 }
                 if !pending.is_empty() {
-                    for (_, _, replay) in self.commit(pending).await? {
-                        if replay {
-                            report.duplicates += 1;
-                        } else {
-                            report.accepted += 1;
-                        }
-                    }
+                    settle(&mut report, committing.take()).await?;
+                    let api = self.clone();
+                    let commit = async move { api.commit(pending).await };
+                    committing = Some(tokio::spawn(commit.instrument(tracing::Span::current())));
                 }
             }
             if end {
                 break;
             }
         }
+        settle(&mut report, committing.take()).await?;
         // Rows are checked a chunk at a time: report them in stream order.
         report.errors.sort_by_key(|e| e.row);
         self.after_ingestion(&who, &fwd, affected).await;
@@ -557,6 +559,23 @@ impl TrackingApi {
         let next_page_token = page.finish(&mut rows, |d| d.id.as_str().to_owned());
         Ok(Response::new(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token }))
     }
+}
+
+/// A stream chunk's commit under way.
+type Committing = tokio::task::JoinHandle<ServiceResult<Vec<(usize, pb::Deal, bool)>>>;
+
+/// Waits for a chunk's commit and counts its rows.
+async fn settle(report: &mut pb::StreamDealsResponse, commit: Option<Committing>) -> ServiceResult<()> {
+    let Some(commit) = commit else { return Ok(()) };
+    let stored = commit.await.map_err(|e| ServiceError::Internal(anyhow::anyhow!("a commit task ended: {e}")))??;
+    for (_, _, replay) in stored {
+        if replay {
+            report.duplicates += 1;
+        } else {
+            report.accepted += 1;
+        }
+    }
+    Ok(())
 }
 
 fn row_error(row: usize, field: &str, description: &str) -> pb::RowError {

@@ -118,6 +118,7 @@ struct Job {
 impl Job {
     /// Takes parsed records (the first is the header).
     async fn records(&mut self, records: Vec<Vec<String>>) -> Result<(), Status> {
+        let mut deals = Vec::with_capacity(records.len());
         for cells in records {
             self.row += 1;
             let Some(columns) = &self.columns else {
@@ -129,16 +130,18 @@ impl Job {
             }
             let row = columns.row(self.row, &cells);
             self.report.rows_read += 1;
-            if !row.is_deal() {
-                continue;
+            if row.is_deal() {
+                deals.push((self.row, request(&row, &self.import_id)));
             }
-            let field = format!("row {}", self.row);
-            let index = usize::try_from(self.row).unwrap_or(usize::MAX);
-            match self
-                .api
-                .prepare_one(&self.who, &self.fwd, &mut self.cache, &field, index, request(&row, &self.import_id))
-                .await
-            {
+        }
+        // The chunk's reps in one read instead of one per rep.
+        self.api.prefetch_reps(&self.fwd, &mut self.cache, deals.iter().map(|(_, r)| r)).await;
+        for (number, r) in deals {
+            let Some(columns) = &self.columns else { break };
+            let field = format!("row {number}");
+            let index = usize::try_from(number).unwrap_or(usize::MAX);
+            let row = i64::try_from(number).unwrap_or(i64::MAX);
+            match self.api.prepare_one(&self.who, &self.fwd, &mut self.cache, &field, index, r).await {
                 Ok(p) => {
                     self.affected.extend(p.credited_paths());
                     self.pending.push(p);
@@ -147,24 +150,13 @@ impl Job {
                     for f in v {
                         push_error(
                             &mut self.report,
-                            pb::RowError {
-                                row: i64::try_from(self.row).unwrap_or(i64::MAX),
-                                field: column_of(&f.field, columns),
-                                description: f.description,
-                            },
+                            pb::RowError { row, field: column_of(&f.field, columns), description: f.description },
                         );
                     }
                 }
                 Err(ServiceError::PermissionDenied(m)) => {
                     let column = columns.title("rep");
-                    push_error(
-                        &mut self.report,
-                        pb::RowError {
-                            row: i64::try_from(self.row).unwrap_or(i64::MAX),
-                            field: column,
-                            description: m,
-                        },
-                    );
+                    push_error(&mut self.report, pb::RowError { row, field: column, description: m });
                 }
                 Err(e) => return Err(e.into()),
             }
