@@ -22,7 +22,7 @@ use attain_proto::attain::{
 use futures::FutureExt;
 use tonic::{Code, Request, Response, Status, transport::Channel};
 
-use crate::cache::{DashboardCache, Key};
+use crate::cache::{Answer, DashboardCache, Key};
 
 /// The whole dashboard's budget when the caller sets no deadline.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
@@ -206,7 +206,15 @@ impl GatewayService for GatewayApi {
         // Answer a little before the caller gives up (its deadline is the
         // fan-out's plus the margin).
         match tokio::time::timeout_at(deadline + margin / 2, self.cache.get_or_fetch(key, fetch)).await {
-            Ok(d) => d.map(Response::new),
+            Ok(Ok(Answer::Fetched(d))) => Ok(Response::new(*d)),
+            // The stored bytes go out as they are (see `encoded`): the
+            // message here is a placeholder nobody encodes.
+            Ok(Ok(Answer::Cached(e))) => {
+                let mut res = Response::new(pb::Dashboard::default());
+                res.extensions_mut().insert(e);
+                Ok(res)
+            }
+            Ok(Err(s)) => Err(s),
             Err(_) => Err(Status::deadline_exceeded("the dashboard was not ready within the deadline")),
         }
     }

@@ -17,6 +17,8 @@ use attain_proto::attain::gateway::v1 as pb;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tonic::Status;
 
+use crate::encoded::Encoded;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     /// Role and scope root of the caller, e.g. "Manager:region-a".
@@ -32,7 +34,8 @@ pub struct Key {
 type Fetch = Shared<BoxFuture<'static, Result<pb::Dashboard, Status>>>;
 
 struct Inner {
-    entries: HashMap<Key, (pb::Dashboard, Instant)>,
+    /// Stored encoded, `from_cache` set: a hit sends these bytes as they are.
+    entries: HashMap<Key, (Encoded, Instant)>,
     inflight: HashMap<Key, Fetch>,
     /// Bumped by every invalidation; a fetch that began before its unit
     /// was last invalidated may carry old figures and is not stored.
@@ -66,6 +69,29 @@ impl Drop for Leader<'_> {
     }
 }
 
+/// A dashboard just fetched (or shared with an identical call under way),
+/// or one served from the cache as the bytes stored.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    // Boxed: a Dashboard is ~3 KB inline, the bytes a pointer.
+    Fetched(Box<pb::Dashboard>),
+    Cached(Encoded),
+}
+
+impl Answer {
+    pub fn from_cache(&self) -> bool {
+        matches!(self, Self::Cached(_))
+    }
+
+    /// The message itself (decoding a cached one).
+    pub fn into_dashboard(self) -> Result<pb::Dashboard, Status> {
+        match self {
+            Self::Fetched(d) => Ok(*d),
+            Self::Cached(e) => e.decode().map_err(|err| Status::internal(format!("a cached dashboard: {err}"))),
+        }
+    }
+}
+
 fn whole(d: &pb::Dashboard) -> bool {
     d.sections.iter().all(|s| s.state == pb::SectionState::Ok as i32)
 }
@@ -91,18 +117,16 @@ impl DashboardCache {
 
     /// A cached dashboard (marked `from_cache`), the result of an identical
     /// call already under way, or a new fetch.
-    pub async fn get_or_fetch<F>(&self, key: Key, fetch: F) -> Result<pb::Dashboard, Status>
+    pub async fn get_or_fetch<F>(&self, key: Key, fetch: F) -> Result<Answer, Status>
     where
         F: FnOnce() -> BoxFuture<'static, Result<pb::Dashboard, Status>>,
     {
         let (shared, generation, leads) = {
             let mut g = self.lock();
-            if let Some((d, at)) = g.entries.get(&key)
+            if let Some((e, at)) = g.entries.get(&key)
                 && at.elapsed() < self.ttl
             {
-                let mut d = d.clone();
-                d.from_cache = true;
-                return Ok(d);
+                return Ok(Answer::Cached(e.clone()));
             }
             match g.inflight.get(&key) {
                 Some(f) => (f.clone(), g.generation, false),
@@ -119,10 +143,12 @@ impl DashboardCache {
         if leads
             && !self.ttl.is_zero()
             && let Ok(d) = &result
+            && whole(d)
+            && let Some(encoded) = Encoded::new(&pb::Dashboard { from_cache: true, ..d.clone() })
         {
             let mut g = self.lock();
             let since = g.invalidated.get(&key.unit).copied().unwrap_or(0).max(g.cleared);
-            if since <= generation && whole(d) {
+            if since <= generation {
                 if g.entries.len() >= self.max {
                     let ttl = self.ttl;
                     g.entries.retain(|_, (_, at)| at.elapsed() < ttl);
@@ -130,10 +156,10 @@ impl DashboardCache {
                         g.entries.clear();
                     }
                 }
-                g.entries.insert(key.clone(), (d.clone(), Instant::now()));
+                g.entries.insert(key.clone(), (encoded, Instant::now()));
             }
         }
-        result
+        result.map(|d| Answer::Fetched(Box::new(d)))
     }
 
     /// Drops what is cached or under way for these units.
@@ -221,7 +247,10 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let again = cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
-        assert!(again.from_cache);
+        assert!(again.from_cache());
+        let d = again.into_dashboard().unwrap();
+        assert!(d.from_cache, "the stored bytes say so too");
+        assert_eq!(d.unit, "units/region-a");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
@@ -232,17 +261,17 @@ mod tests {
         cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
         cache.invalidate(&["units/rep-1".into(), "units/region-a".into()]);
         let fresh = cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
-        assert!(!fresh.from_cache);
+        assert!(!fresh.from_cache());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
 
         cache.get_or_fetch(key("units/region-b"), || counting(&calls, false)).await.unwrap();
         let again = cache.get_or_fetch(key("units/region-b"), || counting(&calls, false)).await.unwrap();
-        assert!(!again.from_cache, "a dashboard with a section missing is fetched again");
+        assert!(!again.from_cache(), "a dashboard with a section missing is fetched again");
 
         // Invalidating one unit leaves the others' fetches storable.
         cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap();
         cache.invalidate(&["units/rep-9".into()]);
-        assert!(cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap().from_cache);
+        assert!(cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap().from_cache());
     }
 
     #[tokio::test]

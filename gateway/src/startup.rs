@@ -15,6 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::{
     api::GatewayApi,
     cache::DashboardCache,
+    encoded::SendEncoded,
     forward::Forwarder,
     rest::{self, Rest},
 };
@@ -73,7 +74,8 @@ impl Application {
             .merge(crate::web::routes())
             .fallback_service(forwarder)
             .with_state(rest);
-        let server = server.add_service(InterceptedService::new(api, auth)).with_fallback(Fallback::new(http));
+        let server =
+            server.add_service(InterceptedService::new(SendEncoded(api), auth)).with_fallback(Fallback::new(http));
         Ok(Self { server, watcher })
     }
 
