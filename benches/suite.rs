@@ -291,6 +291,40 @@ async fn copy_baseline(sizes: &Sizes, db: &DatabaseConnection, n: usize) -> f64 
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Rows/s of a COPY of the same rows into tables shaped like the ones an
+/// idempotent ingestion must write at the least (the deals table and the
+/// request-id table, with their keys and indexes; no roll-ups, no service):
+/// what keys and indexes alone cost against the raw COPY.
+async fn storage_floor(sizes: &Sizes, db: &DatabaseConnection, n: usize) -> f64 {
+    use sea_orm::sqlx::postgres::PgPoolCopyExt;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS floor_deals (LIKE deals INCLUDING ALL); \
+         CREATE TABLE IF NOT EXISTS floor_keys (LIKE idempotency_keys INCLUDING ALL)",
+    )
+    .await
+    .unwrap();
+    let (per_team, per_region) = (sizes.reps_per_team, sizes.reps_per_team * sizes.teams_per_region);
+    let (mut deals, mut keys) = (String::with_capacity(n * 160), String::with_capacity(n * 400));
+    // About the size of a stored reply (an encoded Deal).
+    let reply = format!("\\\\x{}", "ab".repeat(150));
+    for i in 0..n {
+        let (rep, day, cents) = deal(sizes, i);
+        let path = format!("/acme/region-{}/team-{}/rep-{rep}/", rep / per_region, rep / per_team);
+        deals.push_str(&format!(
+            "d{i}\trep-{rep}\t{cents}\tCNY\t{day}\t\t\t\t\tSALE\t\\N\t\\N\t{path}\tapi-{i}\tbench\t2024-06-30 00:00:00+00\n"
+        ));
+        keys.push_str(&format!("CreateDeal/api-{i}\t{i:064x}\t{reply}\t2024-06-30 00:00:00+00\n"));
+    }
+    let pool = db.get_postgres_connection_pool();
+    let started = Instant::now();
+    for (table, data) in [("floor_deals", &deals), ("floor_keys", &keys)] {
+        let mut copy = pool.copy_in_raw(&format!("COPY {table} FROM STDIN")).await.unwrap();
+        copy.send(data.as_bytes()).await.unwrap();
+        copy.finish().await.unwrap();
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
 /// Tops the deals table up to `total` rows with SQL and rebuilds the daily
 /// roll-ups from them (what ingestion keeps incrementally).
 async fn load_deals(sizes: &Sizes, db: &DatabaseConnection, have: usize, total: usize) {
@@ -331,6 +365,12 @@ struct Figures {
     p50: Duration,
     p99: Duration,
     p999: Duration,
+}
+
+/// Marks the start of a phase on stderr, so a profiler can be attached to
+/// just that phase (`perf record -p …` when the line appears).
+fn phase(name: &str) {
+    eprintln!("phase: {name}");
 }
 
 /// `in_flight` workers calling `call(worker, i)` for `secs` seconds.
@@ -393,15 +433,7 @@ fn dashboards(
             }
             None => String::new(),
         };
-        let r = authed(
-            &bearer,
-            GetDashboardRequest {
-                unit: format!("units/{unit}"),
-                period: "2024-Q2".into(),
-                as_of_date: as_of,
-                ..Default::default()
-            },
-        );
+        let r = authed(&bearer, dashboard_request(unit, as_of));
         Box::pin(async move {
             let d = c.get_dashboard(r).await.unwrap().into_inner();
             if d.children.is_empty() {
@@ -412,6 +444,70 @@ fn dashboards(
                 DEGRADED.fetch_add(1, Ordering::Relaxed);
             }
         })
+    }
+}
+
+fn dashboard_request(unit: &str, as_of: String) -> GetDashboardRequest {
+    GetDashboardRequest {
+        unit: format!("units/{unit}"),
+        period: "2024-Q2".into(),
+        as_of_date: as_of,
+        ..Default::default()
+    }
+}
+
+/// The cached company dashboard with the reply's bytes received but not
+/// decoded: the gateway's own capacity, without the load generator (on the
+/// same cores) spending more on decoding each reply than the gateway spends
+/// on sending it.
+fn dashboard_bytes(
+    ch: Channel,
+    bearer: String,
+) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static {
+    move |_, _| {
+        let mut grpc = tonic::client::Grpc::new(ch.clone());
+        let r = authed(&bearer, dashboard_request("acme", String::new()));
+        Box::pin(async move {
+            grpc.ready().await.unwrap();
+            let path =
+                tonic::codegen::http::uri::PathAndQuery::from_static("/attain.gateway.v1.GatewayService/GetDashboard");
+            let reply = grpc.unary(r, path, RawReply).await.unwrap().into_inner();
+            assert!(reply.len() > 1_000, "a whole dashboard, not an error: {} bytes", reply.len());
+        })
+    }
+}
+
+/// Encodes the request; hands back the reply's bytes undecoded.
+#[derive(Clone, Copy, Default)]
+struct RawReply;
+
+impl tonic::codec::Codec for RawReply {
+    type Encode = GetDashboardRequest;
+    type Decode = bytes::Bytes;
+    type Encoder = RawReply;
+    type Decoder = RawReply;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawReply
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawReply
+    }
+}
+
+impl tonic::codec::Encoder for RawReply {
+    type Item = GetDashboardRequest;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Self::Item, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Self::Error> {
+        prost::Message::encode(&item, dst).map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl tonic::codec::Decoder for RawReply {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }
 
@@ -507,9 +603,12 @@ async fn run(sizes: Sizes) {
     // Ingestion: the API (batch, then stream) vs COPY; SQLite's stream.
     let db = Database::connect(tracking_db.as_str()).await.unwrap();
     let half = sizes.api_deals / 2;
+    phase("ingestion: batch");
     let batch = ingest_batch(&sizes, connect(tracking.port).await, 0, half).await;
+    phase("ingestion: stream");
     let stream = ingest_stream(&sizes, connect(tracking.port).await, half, sizes.api_deals).await;
     let copy = copy_baseline(&sizes, &db, sizes.api_deals).await;
+    let floor = storage_floor(&sizes, &db, sizes.api_deals).await;
     let sqlite_rows = sizes.api_deals / 4;
     let on_sqlite = ingest_stream(&sizes, connect(sqlite.port).await, 0, sqlite_rows).await;
 
@@ -550,6 +649,7 @@ async fn run(sizes: Sizes) {
     };
     for in_flight in [1, 16, 64] {
         let ch = hello_ch.clone();
+        phase(&format!("hello-world, {in_flight} in flight"));
         let hello = measure(in_flight, sizes.seconds, move |_, _| {
             let mut c = HealthClient::new(ch.clone());
             async move {
@@ -557,15 +657,26 @@ async fn run(sizes: Sizes) {
             }
         })
         .await;
+        phase(&format!("cached dashboard, {in_flight} in flight"));
         let cached =
             measure(in_flight, sizes.seconds, dashboards(cached_ch.clone(), admin.clone(), "acme", None)).await;
+        phase(&format!("cached dashboard, bytes only, {in_flight} in flight"));
+        let raw = measure(in_flight, sizes.seconds, dashboard_bytes(cached_ch.clone(), admin.clone())).await;
+        phase(&format!("uncached dashboard, {in_flight} in flight"));
         let fanned =
             measure(in_flight, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(in_flight)))
                 .await;
-        by_flight.push((in_flight, hello, cached, fanned));
+        by_flight.push((in_flight, hello, cached, raw, fanned));
     }
     sampling.store(false, Ordering::Relaxed);
     sampler.await.unwrap();
+    // What one cached answer weighs on the wire (the hello-world reply is a
+    // few bytes): most of the per-call cost is moving and decoding it.
+    let reply_bytes = {
+        let mut c = GatewayServiceClient::new(cached_ch.clone());
+        let r = dashboard_request("acme", String::new());
+        prost::Message::encoded_len(&c.get_dashboard(authed(&admin, r)).await.unwrap().into_inner())
+    };
     let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
 
     // The scale curve (uncached: every call reads the roll-ups), scoped vs
@@ -615,6 +726,7 @@ async fn run(sizes: Sizes) {
         (format!("BatchCreateDeals, 500 a call, {half} deals"), batch),
         (format!("StreamDeals, {} deals", sizes.api_deals - half), stream),
         (format!("StreamDeals into tracking on SQLite, {sqlite_rows} deals"), on_sqlite),
+        (format!("floor: COPY into deals + request-id tables (keys, indexes), {} rows", sizes.api_deals), floor),
         (format!("baseline: raw COPY of {} rows", sizes.api_deals), copy),
     ] {
         println!("{label:<60} {v:>12.0} {:>9.2}x", v / copy);
@@ -631,10 +743,11 @@ async fn run(sizes: Sizes) {
         "vs hello",
         "degraded"
     );
-    for (in_flight, hello, cached, fanned) in &by_flight {
+    for (in_flight, hello, cached, raw, fanned) in &by_flight {
         for (label, f) in [
             (format!("baseline: tonic hello-world, {in_flight} in flight"), hello),
             (format!("gateway dashboard, cached, {in_flight} in flight"), cached),
+            (format!("  the same, reply bytes not decoded, {in_flight} in flight"), raw),
             (format!("gateway dashboard, uncached, {in_flight} in flight"), fanned),
         ] {
             println!(
@@ -649,6 +762,7 @@ async fn run(sizes: Sizes) {
         }
     }
     println!("goal: cached dashboard ≥ 25% of hello-world calls/s, p99 ≤ 10 ms, at 16 in flight");
+    println!("reply size: dashboard {reply_bytes} bytes encoded, hello-world 2 bytes");
     println!();
     println!(
         "{:<14} {:>16} {:>16} {:>16} {:>16} {:>14} {:>9}",
