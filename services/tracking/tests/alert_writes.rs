@@ -64,7 +64,7 @@ async fn set_based_alert_writes(backend: Backend) {
 
     // Another replica's pass opens rep-1's alert again: one live alert.
     let twin = alert("rep-1", Rule::BehindPace);
-    assert!(alerts::insert_many(&conn, &[twin.clone()]).await.unwrap().is_empty());
+    assert!(alerts::insert_many(&conn, std::slice::from_ref(&twin)).await.unwrap().is_empty());
     assert!(alerts::get(&conn, &twin.id).await.unwrap().is_none());
 
     // The next version of `a` is written; a second writer that read the

@@ -10,15 +10,15 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
-/// Rows per multi-row statement: 21 columns a row stays well under
-/// SQLite's and PostgreSQL's bind-parameter limits.
-const WRITE_CHUNK: usize = 500;
-
 use super::{corrupt, decode_path, encode_path};
 use crate::domain::{
     alert::{Alert, Rule, State},
     attainment::Status,
 };
+
+/// Rows per multi-row statement: 21 columns a row stays well under
+/// SQLite's and PostgreSQL's bind-parameter limits.
+const WRITE_CHUNK: usize = 500;
 
 pub mod alert {
     use sea_orm::entity::prelude::*;
@@ -144,20 +144,6 @@ fn to_active(a: &Alert) -> alert::ActiveModel {
     }
 }
 
-async fn publish(db: &impl ConnectionTrait, a: &Alert) -> Result<(), ServiceError> {
-    let snapshot = serde_json::to_string(a).map_err(|e| ServiceError::Internal(e.into()))?;
-    event::Entity::insert(event::ActiveModel {
-        alert_id: Set(a.id.as_str().to_owned()),
-        unit_path: Set(encode_path(&a.unit_path)),
-        snapshot: Set(snapshot),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
-}
-
 /// Stores new alerts and announces them; returns those stored. One whose
 /// key is live already (another replica opened it first) is skipped: DO
 /// NOTHING rather than a unique violation, which would abort the pass.
@@ -225,6 +211,7 @@ async fn write_many(
     Ok(alerts.iter().filter(|a| written.contains(a.id.as_str())).cloned().collect())
 }
 
+/// Announces changed alerts: one `alert_events` row each, in order.
 async fn publish_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<(), ServiceError> {
     let now = Utc::now();
     for chunk in alerts.chunks(WRITE_CHUNK) {
@@ -257,7 +244,7 @@ pub async fn update(db: &impl ConnectionTrait, a: &Alert, expected_version: i64)
     if res.rows_affected == 0 {
         return Ok(false);
     }
-    publish(db, a).await?;
+    publish_many(db, std::slice::from_ref(a)).await?;
     Ok(true)
 }
 
