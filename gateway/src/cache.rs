@@ -78,20 +78,6 @@ pub enum Answer {
     Cached(Encoded),
 }
 
-impl Answer {
-    pub fn from_cache(&self) -> bool {
-        matches!(self, Self::Cached(_))
-    }
-
-    /// The message itself (decoding a cached one).
-    pub fn into_dashboard(self) -> Result<pb::Dashboard, Status> {
-        match self {
-            Self::Fetched(d) => Ok(*d),
-            Self::Cached(e) => e.decode().map_err(|err| Status::internal(format!("a cached dashboard: {err}"))),
-        }
-    }
-}
-
 fn whole(d: &pb::Dashboard) -> bool {
     d.sections.iter().all(|s| s.state == pb::SectionState::Ok as i32)
 }
@@ -202,6 +188,20 @@ mod tests {
 
     use super::*;
 
+    impl Answer {
+        fn is_cached(&self) -> bool {
+            matches!(self, Self::Cached(_))
+        }
+
+        /// The message itself (decoding a cached one).
+        fn into_dashboard(self) -> pb::Dashboard {
+            match self {
+                Self::Fetched(d) => *d,
+                Self::Cached(e) => e.decode().unwrap(),
+            }
+        }
+    }
+
     fn key(unit: &str) -> Key {
         Key {
             scope: "Manager:region-a".into(),
@@ -247,8 +247,8 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let again = cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
-        assert!(again.from_cache());
-        let d = again.into_dashboard().unwrap();
+        assert!(again.is_cached());
+        let d = again.into_dashboard();
         assert!(d.from_cache, "the stored bytes say so too");
         assert_eq!(d.unit, "units/region-a");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -261,17 +261,17 @@ mod tests {
         cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
         cache.invalidate(&["units/rep-1".into(), "units/region-a".into()]);
         let fresh = cache.get_or_fetch(key("units/region-a"), || counting(&calls, true)).await.unwrap();
-        assert!(!fresh.from_cache());
+        assert!(!fresh.is_cached());
         assert_eq!(calls.load(Ordering::SeqCst), 2);
 
         cache.get_or_fetch(key("units/region-b"), || counting(&calls, false)).await.unwrap();
         let again = cache.get_or_fetch(key("units/region-b"), || counting(&calls, false)).await.unwrap();
-        assert!(!again.from_cache(), "a dashboard with a section missing is fetched again");
+        assert!(!again.is_cached(), "a dashboard with a section missing is fetched again");
 
         // Invalidating one unit leaves the others' fetches storable.
         cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap();
         cache.invalidate(&["units/rep-9".into()]);
-        assert!(cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap().from_cache());
+        assert!(cache.get_or_fetch(key("units/region-c"), || counting(&calls, true)).await.unwrap().is_cached());
     }
 
     #[tokio::test]

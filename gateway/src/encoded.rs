@@ -35,7 +35,7 @@ impl Encoded {
         Some(Self(buf.freeze()))
     }
 
-    /// The message back (tests, and callers that need the fields).
+    /// The message back (what a client would decode).
     pub fn decode<M: prost::Message + Default>(&self) -> Result<M, prost::DecodeError> {
         M::decode(self.0.get(5..).unwrap_or_default())
     }
