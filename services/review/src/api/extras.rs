@@ -16,7 +16,7 @@ use attain_proto::attain::review::v1 as pb;
 use chrono::Utc;
 use tonic::{Request, Response, Status};
 
-use super::{ReviewApi, require_manager};
+use super::{ReviewApi, require_manager, reviews::own_line};
 use crate::storage::extras::{self, BestPractice, Reallocation};
 
 fn practice_wire(p: &BestPractice) -> pb::BestPractice {
@@ -184,9 +184,16 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
+        // Scope is per row: a rep sees the lines for itself, never a
+        // colleague's leads or budget.
+        let own = own_line(&who);
         let rows = extras::reallocations_of(&self.db, &review.id).await?;
         Ok(Response::new(pb::ListReallocationsResponse {
-            reallocations: rows.iter().map(reallocation_wire).collect(),
+            reallocations: rows
+                .iter()
+                .filter(|x| own.as_ref().is_none_or(|u| x.unit.resource_name() == *u))
+                .map(reallocation_wire)
+                .collect(),
             next_page_token: String::new(),
         }))
     }

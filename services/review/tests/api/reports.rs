@@ -71,6 +71,43 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!((made.approved_by.as_str(), made.budget.unwrap().amount.as_str()), ("mgr-a", "20000.00"));
+    // Row scope: rep 1 reads the region's review but sees only its own
+    // lines, never rep 2's budget (marked so a leak is plain).
+    let coaching = pb::Reallocation {
+        kind: pb::ReallocationKind::Coaching as i32,
+        unit: "units/rep-1".into(),
+        description: "pair with rep 3 on key accounts".into(),
+        ..Default::default()
+    };
+    manager
+        .create_reallocation(pb::CreateReallocationRequest {
+            parent: review.name.clone(),
+            reallocation: Some(coaching),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let marked = pb::Reallocation {
+        kind: pb::ReallocationKind::Coaching as i32,
+        unit: "units/rep-2".into(),
+        description: "FORBIDDEN-MARKER rep 2 only".into(),
+        ..Default::default()
+    };
+    manager
+        .create_reallocation(pb::CreateReallocationRequest {
+            parent: review.name.clone(),
+            reallocation: Some(marked),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap();
+    let list = |parent: &str| pb::ListReallocationsRequest { parent: parent.into(), ..Default::default() };
+    let all = manager.list_reallocations(list(&review.name)).await.unwrap().into_inner().reallocations;
+    assert_eq!(all.len(), 3, "the manager sees every line");
+    let mut rep1 = s.reviews("rep-1", Role::Rep, "rep-1");
+    let own = rep1.list_reallocations(list(&review.name)).await.unwrap().into_inner().reallocations;
+    assert_eq!(own.iter().map(|x| x.unit.as_str()).collect::<Vec<_>>(), ["units/rep-1"]);
+    assert!(!format!("{own:?}").contains("FORBIDDEN-MARKER") && !format!("{own:?}").contains("20000"));
     let no_leads =
         pb::Reallocation { kind: pb::ReallocationKind::Leads as i32, unit: "units/rep-2".into(), ..Default::default() };
     assert_eq!(
