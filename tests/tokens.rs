@@ -38,6 +38,7 @@ fn claims(iss: &str, aud: &str, exp_offset: i64) -> Claims {
         aud: aud.into(),
         exp: now.saturating_add_signed(exp_offset),
         iat: now.saturating_sub(10),
+        nbf: None,
     }
 }
 
@@ -66,6 +67,14 @@ fn bad_tokens() -> Vec<(&'static str, Option<String>)> {
         ("other audience", bearer(hs256(TEST_SECRET.as_bytes(), &claims("attain", "someone-else", 600)))),
         ("other issuer", bearer(hs256(TEST_SECRET.as_bytes(), &claims("evil", "attain", 600)))),
         ("other secret", bearer(hs256(b"another-secret-0123456789", &ok))),
+        ("not valid for an hour (nbf)", {
+            let now = jsonwebtoken::get_current_timestamp();
+            bearer(hs256(TEST_SECRET.as_bytes(), &Claims { nbf: Some(now + 3600), ..ok.clone() }))
+        }),
+        ("issued a year ahead (iat)", {
+            let now = jsonwebtoken::get_current_timestamp();
+            bearer(hs256(TEST_SECRET.as_bytes(), &Claims { iat: now + 365 * 86_400, ..ok.clone() }))
+        }),
         ("alg=none", bearer(format!("{}.{payload}.", b64.encode(r#"{"alg":"none","typ":"JWT"}"#)))),
         ("unsigned", bearer(format!("{}.{payload}.", b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#)))),
         ("signature cut off", bearer(valid.rsplit_once('.').map(|(head, _)| format!("{head}.")).unwrap())),

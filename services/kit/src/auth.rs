@@ -75,6 +75,9 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
+    /// Not before: a token is refused until then (less the leeway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// Verifies bearer tokens against the configured keys.
@@ -135,12 +138,22 @@ impl JwtVerifier {
             validation.set_issuer(&[&self.issuer]);
             validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
             validation.leeway = self.leeway_seconds;
+            validation.validate_nbf = true;
             match decode::<Claims>(token, key, &validation) {
-                Ok(data) => return identity_from(data.claims),
+                Ok(data) => {
+                    // A token issued in the future was minted by a clock (or a
+                    // forger) we should not trust; jsonwebtoken leaves iat alone.
+                    let now = jsonwebtoken::get_current_timestamp();
+                    if data.claims.iat > now.saturating_add(self.leeway_seconds) {
+                        return Err(unauthenticated("issued in the future"));
+                    }
+                    return identity_from(data.claims);
+                }
                 Err(e) => {
                     use jsonwebtoken::errors::ErrorKind;
                     last_error = unauthenticated(match e.kind() {
                         ErrorKind::ExpiredSignature => "expired",
+                        ErrorKind::ImmatureSignature => "not valid yet (nbf)",
                         ErrorKind::InvalidAudience => "wrong audience",
                         ErrorKind::InvalidIssuer => "wrong issuer",
                         ErrorKind::InvalidSignature => "bad signature",
@@ -246,6 +259,7 @@ impl TokenMinter {
             aud: self.audience.clone(),
             exp: now + ttl_seconds,
             iat: now,
+            nbf: None,
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.key)?)
     }
@@ -290,10 +304,23 @@ mod tests {
             aud: s.audience.clone(),
             exp: now - 3600,
             iat: now - 7200,
+            nbf: None,
         };
         let key = EncodingKey::from_secret(s.hs256_secret.as_ref().unwrap().expose_secret().as_bytes());
         let expired = encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap();
         assert!(matches!(v.verify(&expired), Err(ServiceError::Unauthenticated(m)) if m.contains("expired")));
+
+        // Not yet valid, or issued in the future, beyond the leeway; within
+        // it (clock skew) both pass.
+        let sign = |c: &Claims| encode(&Header::new(Algorithm::HS256), c, &key).unwrap();
+        let fresh = Claims { exp: now + 7200, iat: now, ..claims.clone() };
+        let later = sign(&Claims { nbf: Some(now + 3600), ..fresh.clone() });
+        assert!(matches!(v.verify(&later), Err(ServiceError::Unauthenticated(m)) if m.contains("nbf")));
+        let future = sign(&Claims { iat: now + 3600, ..fresh.clone() });
+        assert!(matches!(v.verify(&future), Err(ServiceError::Unauthenticated(m)) if m.contains("future")));
+        let skewed = sign(&Claims { iat: now + 20, nbf: Some(now + 20), ..fresh.clone() });
+        assert!(v.verify(&skewed).is_ok(), "20 s of clock skew is within the default leeway");
+        assert_eq!(AuthSettings::default().leeway_seconds, 60);
 
         let other_aud = TokenMinter::hs256(s.hs256_secret.as_ref().unwrap(), &s.issuer, "someone-else")
             .mint("a", Role::Admin, "", 60)
@@ -338,6 +365,7 @@ mod tests {
             aud: settings.audience.clone(),
             exp: now + 60,
             iat: now,
+            nbf: None,
         };
         let rs_key = EncodingKey::from_rsa_pem(include_bytes!("testdata/rsa.key")).unwrap();
         let es_key = EncodingKey::from_ec_pem(include_bytes!("testdata/ec.key")).unwrap();

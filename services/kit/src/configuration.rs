@@ -172,6 +172,7 @@ pub struct AuthSettings {
     pub hs256_secret: Option<SecretString>,
     /// Production: PEM public keys (RSA → RS256, EC P-256 → ES256).
     pub public_key_files: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
     pub leeway_seconds: u64,
 }
 
@@ -182,7 +183,7 @@ impl Default for AuthSettings {
             audience: "attain".to_owned(),
             hs256_secret: None,
             public_key_files: Vec::new(),
-            leeway_seconds: 30,
+            leeway_seconds: 60,
         }
     }
 }

@@ -384,6 +384,7 @@ async fn tokens_are_checked(backend: Backend) {
         aud: defaults.audience.clone(),
         exp,
         iat: now,
+        nbf: None,
     };
     let sign = |secret: &str, exp: u64| {
         jsonwebtoken::encode(
