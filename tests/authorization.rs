@@ -842,13 +842,23 @@ async fn set_up(gw: &Channel) -> Ctx {
     let cell_units = ["acme", "region-a", "region-b", "team-a1", "rep-1", "rep-2", "rep-t1"];
     for kind in ["approve", "reject", "withdraw"] {
         for u in cell_units {
+            let request = tpb::CreateAdjustmentRequest {
+                parent: "plans/fy2024".into(),
+                // The top target has nothing above it to absorb a change.
+                adjustment: Some(adjustment(if u == "acme" { "rep-2" } else { u }, "-1")),
+                request_id: format!("setup-adjust-{kind}-{u}"),
+            };
+            // Decisions are asked of the unit itself: a rep for its own
+            // target, a second manager of a region or team for the unit's
+            // (so the cell's own manager is a peer, not above it). Withdrawals
+            // are the set-up admin's own requests.
+            let request = match (kind, u) {
+                ("withdraw", _) | (_, "acme") => setup(request),
+                (_, rep) if rep.starts_with("rep-") => as_(rep, Role::Rep, rep, request),
+                (_, unit) => as_(&format!("peer-of-{unit}"), Role::Manager, unit, request),
+            };
             let a = t
-                .create_adjustment(setup(tpb::CreateAdjustmentRequest {
-                    parent: "plans/fy2024".into(),
-                    // The top target has nothing above it to absorb a change.
-                    adjustment: Some(adjustment(if u == "acme" { "rep-2" } else { u }, "-1")),
-                    request_id: format!("setup-adjust-{kind}-{u}"),
-                }))
+                .create_adjustment(request)
                 .await
                 .unwrap_or_else(|e| panic!("adjustment {kind} {u}: {e:?}"))
                 .into_inner();
@@ -1243,4 +1253,34 @@ async fn self_approval(gw: &Channel) {
             .into_inner();
         assert_eq!(other.state, tpb::AdjustmentState::Approved as i32);
     }
+    // A second manager of region A is a peer of the first, not above it:
+    // rep 2's target is below both, yet neither decides the other's request.
+    let peer = t
+        .create_adjustment(as_(
+            "zhao",
+            Role::Manager,
+            "region-a",
+            tpb::CreateAdjustmentRequest {
+                parent: "plans/fy2024".into(),
+                adjustment: Some(adjustment("rep-2", "-2")),
+                request_id: "peer-request".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    for verb in ["approve", "reject"] {
+        let name = peer.name.clone();
+        let got = if verb == "approve" {
+            let r = tpb::ApproveAdjustmentRequest { name, ..Default::default() };
+            t.approve_adjustment(as_("wang", Role::Manager, "region-a", r)).await.map(|_| ())
+        } else {
+            let r = tpb::RejectAdjustmentRequest { name, ..Default::default() };
+            t.reject_adjustment(as_("wang", Role::Manager, "region-a", r)).await.map(|_| ())
+        };
+        assert_eq!(got.unwrap_err().code(), Code::PermissionDenied, "a peer manager may not {verb}");
+    }
+    let above = tpb::ApproveAdjustmentRequest { name: peer.name, ..Default::default() };
+    let approved = t.approve_adjustment(as_("ceo", Role::Manager, "acme", above)).await.unwrap().into_inner();
+    assert_eq!(approved.state, tpb::AdjustmentState::Approved as i32, "the company's manager is above both");
 }

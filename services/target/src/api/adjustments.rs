@@ -77,8 +77,10 @@ async fn load(db: &impl ConnectionTrait, who: &Identity, name: &str) -> ServiceR
     Ok((plan, adj, target))
 }
 
-/// Deciding needs authority over the target's unit, and is never the
-/// requester's own call.
+/// Deciding needs authority from above: an ADMIN, or a MANAGER of a unit
+/// strictly above both the target's unit and the requester's (a second
+/// manager of the requester's own unit is a peer, not above it); never the
+/// requester. An admin's request (no unit) needs another admin.
 async fn may_decide(
     db: &impl ConnectionTrait,
     who: &Identity,
@@ -92,10 +94,18 @@ async fn may_decide(
             adj.resource_name()
         )));
     }
+    if who.is_admin() {
+        return Ok(());
+    }
     let unit = units::get(db, &target.unit).await?.ok_or_else(|| hidden(&target.unit.resource_name()))?;
-    if !who.can_manage(&unit.path()) {
+    let requester_unit = match Id::parse("requester unit", &adj.requester_unit) {
+        Ok(id) => units::get(db, &id).await?,
+        Err(_) => None,
+    };
+    let above_requester = requester_unit.is_some_and(|u| who.can_manage(&u.path()));
+    if !who.can_manage(&unit.path()) || !above_requester {
         return Err(ServiceError::PermissionDenied(format!(
-            "{what}: only an ADMIN or a MANAGER above {} may decide",
+            "{what}: only an ADMIN or a MANAGER above both {} and the requester may decide",
             target.unit.resource_name()
         )));
     }
@@ -187,6 +197,7 @@ pub async fn create(
             redistribution,
             state: AdjustmentState::Pending,
             requester: who.person.clone(),
+            requester_unit: if who.is_admin() { String::new() } else { who.unit.clone() },
             decided_by: String::new(),
             decision_note: String::new(),
             before_amount: target.amount,

@@ -209,6 +209,9 @@ pub struct Adjustment {
     pub redistribution: Redistribution,
     pub state: AdjustmentState,
     pub requester: String,
+    /// The unit the requester acted for ('' for an admin): approval comes
+    /// from strictly above it.
+    pub requester_unit: String,
     pub decided_by: String,
     pub decision_note: String,
     pub before_amount: Amount,

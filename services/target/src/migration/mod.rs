@@ -4,6 +4,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m20261128_000001_create_units;
 mod m20261128_000002_create_plans_and_targets;
+mod m20261201_000003_adjustment_requester_unit;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(attain_kit::idempotency::Migration),
             Box::new(m20261128_000001_create_units::Migration),
             Box::new(m20261128_000002_create_plans_and_targets::Migration),
+            Box::new(m20261201_000003_adjustment_requester_unit::Migration),
         ]
     }
 }
