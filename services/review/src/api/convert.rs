@@ -17,6 +17,7 @@ fn status(s: &str) -> i32 {
         "GREEN" => common::Status::Green,
         "YELLOW" => common::Status::Yellow,
         "RED" => common::Status::Red,
+        "NO_TARGET" => common::Status::NoTarget,
         _ => common::Status::Unspecified,
     };
     status as i32

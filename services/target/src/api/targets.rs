@@ -10,10 +10,10 @@ use attain_kit::{
     idempotency::IdempotencyKey,
     money::Amount,
     paging::PageRequest,
-    period::{Granularity, Period},
+    period::Period,
 };
 use attain_proto::attain::target::v1 as pb;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::{Request, Response, Status};
@@ -23,64 +23,12 @@ use crate::{
     domain::{
         allocation::{ChildInput, Modifiers, Split, SplitStrategy},
         org::{Id, RegionMaturity, Seniority, Unit, UnitId},
-        phasing::{Curve, DayCurve},
         plan::Plan,
+        rollup::{Phaser, TargetTree},
         target::{Change, Dimensions, Target, parse_plan_name, parse_target_name},
     },
     storage::{targets, targets::Why, units},
 };
-
-/// Period amounts of many targets, building each distinct day curve once.
-pub(crate) struct Phaser<'a> {
-    plan: &'a Plan,
-    year: Period,
-    curves: HashMap<Option<Curve>, DayCurve>,
-}
-
-impl<'a> Phaser<'a> {
-    pub(crate) fn new(plan: &'a Plan) -> ServiceResult<Self> {
-        Ok(Self { plan, year: plan.fiscal_year_period()?, curves: HashMap::new() })
-    }
-
-    pub(crate) fn curve(&mut self, t: &Target) -> ServiceResult<&DayCurve> {
-        let key = t.phasing.clone();
-        if !self.curves.contains_key(&key) {
-            let c = key.as_ref().unwrap_or(&self.plan.config.default_phasing);
-            let built = DayCurve::build(&self.year, &self.plan.config.calendar, c)?;
-            self.curves.insert(key.clone(), built);
-        }
-        self.curves.get(&key).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("day curve cache")))
-    }
-
-    pub(crate) fn period_amount(
-        &mut self,
-        t: &Target,
-        amount: Amount,
-        period: &Period,
-        field: &str,
-    ) -> ServiceResult<Amount> {
-        let unit = self.plan.config.rounding_unit;
-        self.curve(t)?.period_amount(amount, unit, period, field)
-    }
-
-    /// The part of `period`'s target expected by the end of `day`.
-    pub(crate) fn expected_by_curve(
-        &mut self,
-        t: &Target,
-        amount: Amount,
-        period: &Period,
-        day: NaiveDate,
-    ) -> ServiceResult<Amount> {
-        let unit = self.plan.config.rounding_unit;
-        if day < period.start {
-            return Ok(Amount::ZERO);
-        }
-        let curve = self.curve(t)?;
-        let through = curve.amount_through(amount, unit, day.min(period.end))?;
-        let before = curve.amount_through(amount, unit, period.start - Duration::days(1))?;
-        Ok(through.checked_sub(before)?)
-    }
-}
 
 /// Loads a target whose unit the caller may read, with its plan and unit.
 async fn visible_target(
@@ -495,12 +443,24 @@ pub async fn phase(
         next.phasing = Some(curve.clone());
         next.version = target.version + 1;
         next.update_time = Utc::now();
+        // The periods shown are the target's rolled-up figures as they will
+        // stand: its children's plus its own remainder on the new curve.
+        let mut family = targets::with_descendants(&txn, &plan.id, std::slice::from_ref(&unit.id)).await?;
+        for t in &mut family {
+            if t.id == next.id {
+                *t = next.clone();
+            } else if r.include_descendants && t.unit != unit.id {
+                t.phasing = Some(curve.clone());
+            }
+        }
+        let tree = TargetTree::new(family);
+        let set = tree.for_target(&next.id);
         let mut phaser = Phaser::new(&plan)?;
         let amounts = periods
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let a = phaser.period_amount(&next, next.amount, p, &format!("periods[{i}]"))?;
+                let a = tree.period(&mut phaser, &set, p, &format!("periods[{i}]"))?.target;
                 Ok(pb::PeriodAmount {
                     period: Some(convert::period(p)),
                     amount: Some(convert::money(a, plan.currency)),
@@ -591,6 +551,30 @@ fn dimensions(d: Option<&attain_proto::attain::common::v1::Dimensions>) -> Dimen
     .unwrap_or_default()
 }
 
+/// The targets of `units` and all split from them, as they stood at `as_of`
+/// when given: what their rolled-up figures are made of.
+async fn rolled_tree(
+    db: &DatabaseConnection,
+    plan: &Plan,
+    units: &[UnitId],
+    at: Option<&prost_types::Timestamp>,
+) -> ServiceResult<TargetTree> {
+    let tree = TargetTree::new(targets::with_descendants(db, &plan.id, units).await?);
+    Ok(match as_of(at)? {
+        Some(at) => tree.as_of(&targets::amounts_as_of(db, &plan.id, at).await?),
+        None => tree,
+    })
+}
+
+/// The target behind a figure when it is one target; a sum of slices (a
+/// region's product line over its reps) names none.
+fn single_target(tree: &TargetTree, set: &[usize]) -> String {
+    match set {
+        [one] => tree.target(*one).resource_name(),
+        _ => String::new(),
+    }
+}
+
 pub async fn query_period_targets(
     db: &DatabaseConnection,
     who: Identity,
@@ -607,21 +591,22 @@ pub async fn query_period_targets(
     }
     let dims = dimensions(r.dimensions.as_ref());
     let ids: Vec<UnitId> = members.iter().map(|u| u.id.clone()).collect();
-    let mut list: Vec<Target> =
-        targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions == dims).collect();
-    if let Some(at) = as_of(r.as_of.as_ref())? {
-        apply_as_of(&mut list, &targets::amounts_as_of(db, &plan.id, at).await?);
-    }
+    let tree = rolled_tree(db, &plan, &ids, r.as_of.as_ref()).await?;
     let mut phaser = Phaser::new(&plan)?;
-    let mut out = Vec::with_capacity(list.len());
-    for t in &list {
-        let amount = phaser.period_amount(t, t.amount, &period, "period")?;
-        let original = phaser.period_amount(t, t.original_amount, &period, "period")?;
+    let mut out = Vec::with_capacity(members.len());
+    for u in &members {
+        // A unit's figure rolls up its children's; a unit without a target
+        // for what was asked has no row.
+        let set = tree.for_unit(&u.id, &dims);
+        if set.is_empty() {
+            continue;
+        }
+        let f = tree.period(&mut phaser, &set, &period, "period")?;
         out.push(pb::UnitPeriodTarget {
-            unit: t.unit.resource_name(),
-            target: t.resource_name(),
-            amount: Some(convert::money(amount, plan.currency)),
-            original_amount: Some(convert::money(original, plan.currency)),
+            unit: u.id.resource_name(),
+            target: single_target(&tree, &set),
+            amount: Some(convert::money(f.target, plan.currency)),
+            original_amount: Some(convert::money(f.original_target, plan.currency)),
         });
     }
     let working_days = plan.config.calendar.working_days(period.start, period.end);
@@ -656,48 +641,47 @@ pub async fn batch_get_expected_amounts(
         .collect::<ServiceResult<_>>()?;
     visible_units(db, &who, &ids).await?;
     let dims = dimensions(r.dimensions.as_ref());
-    let list: Vec<Target> =
-        targets::of_units(db, &plan.id, &ids).await?.into_iter().filter(|t| t.dimensions == dims).collect();
+    let tree = rolled_tree(db, &plan, &ids, None).await?;
     let mut phaser = Phaser::new(&plan)?;
-    let unit = plan.config.rounding_unit;
     let progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
-    let mut out = Vec::with_capacity(list.len());
-    for t in &list {
-        let period_target = phaser.period_amount(t, t.amount, &period, "period")?;
-        let original_period_target = phaser.period_amount(t, t.original_amount, &period, "period")?;
-        let by_curve = phaser.expected_by_curve(t, t.amount, &period, day)?;
-        let template = t.milestones.as_ref().unwrap_or(&plan.config.milestone_template);
-        let monthly_milestones = period.granularity == Granularity::Month && !template.is_empty();
-        let (by_milestone, milestone) =
-            if monthly_milestones { template.expected(&period, period_target, unit, day)? } else { (by_curve, None) };
-        let mut daily = Vec::new();
-        if r.include_daily {
-            // One pass over the period's days: cost grows with days, not deals.
-            let mut d = period.start;
-            while d <= period.end {
-                let curve = phaser.expected_by_curve(t, t.amount, &period, d)?;
-                let by_ms =
-                    if monthly_milestones { template.expected(&period, period_target, unit, d)?.0 } else { curve };
-                daily.push(pb::ExpectedDay {
-                    date: d.format("%Y-%m-%d").to_string(),
-                    expected_by_curve: Some(convert::money(curve, plan.currency)),
-                    expected_by_milestone: Some(convert::money(by_ms, plan.currency)),
-                });
-                d = d.succ_opt().ok_or_else(|| ServiceError::invalid("period", "runs past the calendar's end"))?;
-            }
+    // One pass over the period's days when asked: cost grows with days and
+    // targets, never with deals.
+    let all_days: Vec<NaiveDate> =
+        if r.include_daily { period.start.iter_days().take_while(|d| *d <= period.end).collect() } else { Vec::new() };
+    let mut done = HashSet::new();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let set = tree.for_unit(id, &dims);
+        if set.is_empty() || !done.insert(id.as_str()) {
+            continue;
         }
-        let milestones =
-            if r.include_daily && monthly_milestones { convert::to_milestones(template) } else { Vec::new() };
+        let f = tree.period(&mut phaser, &set, &period, "period")?;
+        let today = tree.expected(&mut phaser, &set, &period, &[day])?;
+        let Some(today) = today.into_iter().next() else { continue };
+        let daily = tree
+            .expected(&mut phaser, &set, &period, &all_days)?
+            .into_iter()
+            .zip(&all_days)
+            .map(|(e, d)| pb::ExpectedDay {
+                date: d.format("%Y-%m-%d").to_string(),
+                expected_by_curve: Some(convert::money(e.by_curve, plan.currency)),
+                expected_by_milestone: Some(convert::money(e.by_milestone, plan.currency)),
+            })
+            .collect();
+        let milestones = match tree.shown_template(&phaser, &set, &period) {
+            Some(t) if r.include_daily => convert::to_milestones(&t),
+            _ => Vec::new(),
+        };
         out.push(pb::ExpectedAmount {
             daily,
             milestones,
-            unit: t.unit.resource_name(),
-            period_target: Some(convert::money(period_target, plan.currency)),
-            expected_by_curve: Some(convert::money(by_curve, plan.currency)),
-            expected_by_milestone: Some(convert::money(by_milestone, plan.currency)),
-            milestone: milestone.as_ref().map(convert::to_milestone),
+            unit: id.resource_name(),
+            period_target: Some(convert::money(f.target, plan.currency)),
+            expected_by_curve: Some(convert::money(today.by_curve, plan.currency)),
+            expected_by_milestone: Some(convert::money(today.by_milestone, plan.currency)),
+            milestone: today.milestone.as_ref().map(convert::to_milestone),
             time_progress: progress.normalize().to_string(),
-            original_period_target: Some(convert::money(original_period_target, plan.currency)),
+            original_period_target: Some(convert::money(f.original_target, plan.currency)),
         });
     }
     Ok(Response::new(pb::BatchGetExpectedAmountsResponse {

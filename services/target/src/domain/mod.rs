@@ -6,4 +6,5 @@ pub mod milestones;
 pub mod org;
 pub mod phasing;
 pub mod plan;
+pub mod rollup;
 pub mod target;

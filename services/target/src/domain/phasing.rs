@@ -171,15 +171,7 @@ impl DayCurve {
         period: &Period,
         field: &str,
     ) -> Result<Amount, ServiceError> {
-        if period.start < self.year.start || period.end > self.year.end {
-            return Err(ServiceError::invalid(
-                field,
-                format!(
-                    "{} ({}..{}) lies outside the plan's fiscal year {}..{}",
-                    period.expression, period.start, period.end, self.year.start, self.year.end
-                ),
-            ));
-        }
+        period.require_within(field, &self.year)?;
         let through_end = self.amount_through(yearly, unit, period.end)?;
         let before = self.amount_through(yearly, unit, period.start - Duration::days(1))?;
         Ok(through_end.checked_sub(before)?)

@@ -188,6 +188,33 @@ pub async fn of_units(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Res
     Ok(out)
 }
 
+/// The targets of `units` and every target split from them, down to the
+/// leaves: what a roll-up of their period figures needs. One query per
+/// level of the split tree (a handful), not per target.
+pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Result<Vec<Target>, ServiceError> {
+    let mut out = of_units(db, plan, units).await?;
+    let mut seen: std::collections::HashSet<String> = out.iter().map(|t| t.id.as_str().to_owned()).collect();
+    let mut frontier: Vec<String> = seen.iter().cloned().collect();
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for chunk in frontier.chunks(5000) {
+            let rows = target::Entity::find()
+                .filter(target::Column::PlanId.eq(plan.as_str()))
+                .filter(target::Column::ParentId.is_in(chunk.iter().map(String::as_str)))
+                .all(db)
+                .await?;
+            for r in rows {
+                if seen.insert(r.id.clone()) {
+                    next.push(r.id.clone());
+                    out.push(to_domain(r)?);
+                }
+            }
+        }
+        frontier = next;
+    }
+    Ok(out)
+}
+
 pub async fn children(db: &impl ConnectionTrait, plan: &Id, parent: &Id) -> Result<Vec<Target>, ServiceError> {
     target::Entity::find()
         .filter(target::Column::PlanId.eq(plan.as_str()))

@@ -247,6 +247,26 @@ async fn the_guides_plan_split_phase_and_adjustment(backend: Backend) {
     for t in &q1.targets {
         assert_eq!(month_sums[&t.unit], dec(&t.amount), "months of {} sum to its quarter", t.unit);
     }
+    // Roll-up (DESIGN §3): rep 1 has a quarterly profile, the region its
+    // own curve, yet the region's quarter and each month is exactly its
+    // reps' (they hold its whole target: no remainder).
+    for p in ["2024-Q1", "2024-01", "2024-W05", "2024-02-20..2024-03-10"] {
+        let req = pb::QueryPeriodTargetsRequest {
+            plan: "plans/fy2024".into(),
+            unit: "units/region-a".into(),
+            period: p.into(),
+            ..Default::default()
+        };
+        let rows = admin.query_period_targets(req).await.unwrap().into_inner().targets;
+        let region = rows.iter().find(|t| t.unit == "units/region-a").map(|t| dec(&t.amount)).unwrap();
+        let reps: rust_decimal::Decimal =
+            rows.iter().filter(|t| t.unit != "units/region-a").map(|t| dec(&t.amount)).sum();
+        assert_eq!(region, reps, "region A's {p} is its reps' {p}");
+        let originals: rust_decimal::Decimal =
+            rows.iter().filter(|t| t.unit != "units/region-a").map(|t| dec(&t.original_amount)).sum();
+        let region_original = rows.iter().find(|t| t.unit == "units/region-a").map(|t| dec(&t.original_amount));
+        assert_eq!(region_original, Some(originals));
+    }
 
     // A dimension split of rep 2 by product line.
     let slices = admin
@@ -269,6 +289,32 @@ async fn the_guides_plan_split_phase_and_adjustment(backend: Backend) {
         slices.targets[0].dimensions,
         Some(Dimensions { product_line: "hardware".into(), customer_type: String::new() })
     );
+    // Slices are children too: rep 2's March slices add up to its March,
+    // and region A's software target is the sum of its members' software
+    // targets (only rep 2 has one); a unit with no software target gets no
+    // row for it.
+    let query = |unit: &str, period: &str, product: &str| pb::QueryPeriodTargetsRequest {
+        plan: "plans/fy2024".into(),
+        unit: unit.into(),
+        period: period.into(),
+        dimensions: Some(Dimensions { product_line: product.into(), customer_type: String::new() }),
+        ..Default::default()
+    };
+    let march = |rows: &[pb::UnitPeriodTarget], unit: &str| {
+        rows.iter().find(|t| t.unit == unit).map(|t| dec(&t.amount)).unwrap_or_default()
+    };
+    let whole = admin.query_period_targets(query("units/rep-2", "2024-03", "")).await.unwrap().into_inner().targets;
+    let mut by_slice = rust_decimal::Decimal::ZERO;
+    for product in ["hardware", "software", "services"] {
+        let rows = admin.query_period_targets(query("units/rep-2", "2024-03", product)).await.unwrap().into_inner();
+        by_slice += march(&rows.targets, "units/rep-2");
+    }
+    assert_eq!(by_slice, march(&whole, "units/rep-2"), "rep 2's March slices sum to its March");
+    let software =
+        admin.query_period_targets(query("units/region-a", "2024-03", "software")).await.unwrap().into_inner();
+    assert_eq!(march(&software.targets, "units/region-a"), march(&software.targets, "units/rep-2"));
+    assert!(march(&software.targets, "units/region-a") > rust_decimal::Decimal::ZERO);
+    assert!(!software.targets.iter().any(|t| t.unit == "units/rep-1"), "rep 1 has no software target: no row");
 
     // Step 7: publish; rep 1 asks for −10% (policy); region A's manager approves.
     let published = admin
@@ -618,6 +664,69 @@ async fn plan_and_split_after_plan(t: &mut Targets) {
     t.decompose_target(reps).await.unwrap();
 }
 
+/// DESIGN §3 Adjustments: approval comes from above the requester. Two
+/// managers of region A are peers: neither approves the other's request;
+/// the requester, a rep and a manager of another region cannot either;
+/// the company's manager and an admin can.
+async fn approval_comes_from_above_the_requester(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed_guide_org(&app).await;
+    let mut admin = app.targets_admin();
+    plan_and_split(&mut admin).await;
+    admin.publish_plan(pb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
+    let mut first = app.targets("mgr-a", Role::Manager, "region-a");
+    let ask = |id: &str| pb::CreateAdjustmentRequest {
+        parent: "plans/fy2024".into(),
+        adjustment: Some(pb::Adjustment {
+            target: "plans/fy2024/targets/rep-2".into(),
+            change: Some(pb::adjustment::Change::ChangePercent("-5".into())),
+            reason: pb::AdjustmentReason::CustomerLoss as i32,
+            justification: "lost a key account".into(),
+            redistribution: pb::Redistribution::ParentAbsorbs as i32,
+            ..Default::default()
+        }),
+        request_id: id.into(),
+    };
+    let a = first.create_adjustment(ask("peer-1")).await.unwrap().into_inner();
+    let approve = |name: &str| pb::ApproveAdjustmentRequest { name: name.into(), ..Default::default() };
+    let refused = [
+        ("the requester", app.targets("mgr-a", Role::Manager, "region-a")),
+        ("a second manager of region A", app.targets("mgr-a2", Role::Manager, "region-a")),
+        ("rep 2 itself", app.targets("rep-2", Role::Rep, "rep-2")),
+        ("a manager of region B", app.targets("mgr-b", Role::Manager, "region-b")),
+        ("a viewer of the company", app.targets("exec", Role::Viewer, "acme")),
+    ];
+    for (who, mut client) in refused {
+        let got = client.approve_adjustment(approve(&a.name)).await;
+        assert!(
+            matches!(&got, Err(s) if s.code() == Code::PermissionDenied),
+            "{who} must not approve a region A manager's request: {got:?}"
+        );
+        let got = client.reject_adjustment(pb::RejectAdjustmentRequest { name: a.name.clone(), ..Default::default() });
+        assert!(got.await.is_err(), "{who} must not reject it either");
+    }
+    let still = admin.get_adjustment(pb::GetAdjustmentRequest { name: a.name.clone() }).await.unwrap().into_inner();
+    assert_eq!(still.state, pb::AdjustmentState::Pending as i32, "nothing was decided by a peer");
+    let mut ceo = app.targets("ceo", Role::Manager, "acme");
+    let approved = ceo.approve_adjustment(approve(&a.name)).await.unwrap().into_inner();
+    assert_eq!((approved.state, approved.decided_by.as_str()), (pb::AdjustmentState::Approved as i32, "ceo"));
+
+    // A rep's request: its region's manager is above it. An admin's
+    // request needs another admin.
+    let mut rep3 = app.targets("rep-3", Role::Rep, "rep-3");
+    let mut r = ask("rep-3");
+    r.adjustment.as_mut().unwrap().target = "plans/fy2024/targets/rep-3".into();
+    let b = rep3.create_adjustment(r).await.unwrap().into_inner();
+    let second = app.targets("mgr-a2", Role::Manager, "region-a").approve_adjustment(approve(&b.name)).await;
+    assert_eq!(second.unwrap().into_inner().decided_by, "mgr-a2");
+    let mut r = ask("by-admin");
+    r.adjustment.as_mut().unwrap().target = "plans/fy2024/targets/rep-1".into();
+    let c = admin.create_adjustment(r).await.unwrap().into_inner();
+    assert_status(ceo.approve_adjustment(approve(&c.name)).await, Code::PermissionDenied, None);
+    let other_admin = app.targets("ops-2", Role::Admin, "").approve_adjustment(approve(&c.name)).await;
+    assert_eq!(other_admin.unwrap().into_inner().state, pb::AdjustmentState::Approved as i32);
+}
+
 async fn concurrent_adjustments_one_wins(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_guide_org(&app).await;
@@ -723,5 +832,6 @@ both_backends!(
     the_guides_plan_split_phase_and_adjustment,
     bad_input_gets_clear_errors,
     concurrent_adjustments_one_wins,
+    approval_comes_from_above_the_requester,
     targets_are_scoped
 );

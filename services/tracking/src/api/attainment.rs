@@ -72,13 +72,18 @@ pub(crate) fn plan_and_period_in(
     metric: Metric,
 ) -> ServiceResult<(PlanInfo, Period)> {
     let calendar = Period::parse("period", expr, 1)?;
+    // A plan covering the period's first day, else one covering its last:
+    // a period straddling a fiscal year's edge then gets the same
+    // INVALID_ARGUMENT as from the target service (require_within below).
     let plan = plan_for_metric(plans, path, calendar.start, metric)
+        .or_else(|| plan_for_metric(plans, path, calendar.end, metric))
         .ok_or_else(|| {
             let what = if metric.is_count() { format!("no {} plan", metric.as_str()) } else { "no plan".into() };
             ServiceError::precondition("NO_PLAN", format!("{what} covers {expr} for this unit"))
         })?
         .clone();
     let period = plan.period("period", expr)?;
+    period.require_within("period", &plan.year)?;
     Ok((plan, period))
 }
 
@@ -162,6 +167,8 @@ impl TrackingApi {
         let out = units
             .into_iter()
             .map(|unit| {
+                // No target for what was asked: no colour, never GREEN.
+                let has_target = expected.contains_key(&unit.id);
                 let e = expected.get(&unit.id).copied().unwrap_or_default();
                 let actual = now.get(&unit.id).copied().unwrap_or_default();
                 let ly = last_year.get(&unit.id).filter(|s| !s.amount.is_zero()).map(|s| s.amount);
@@ -206,7 +213,11 @@ impl TrackingApi {
                     },
                     conversion_rate: convert::ratio(conversion),
                     deals_won: won.deals_won,
-                    status: convert::status(f.status) as i32,
+                    status: if has_target {
+                        convert::status(f.status)
+                    } else {
+                        attain_proto::attain::common::v1::Status::NoTarget
+                    } as i32,
                     data_time: Some(convert::timestamp(Utc::now())),
                     closed_actual: None,
                     post_close_adjustment: None,

@@ -224,6 +224,19 @@ async fn count_targets_track_like_amounts(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(sliced.code(), Code::InvalidArgument);
+    // A slice nobody set a target for has no colour (never GREEN).
+    let untargeted = rep
+        .get_attainment(pb::GetAttainmentRequest {
+            unit: "units/rep-1".into(),
+            period: "2024-01".into(),
+            dimensions: Some(Dimensions { product_line: "硬件".into(), ..Default::default() }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(untargeted.status, attain_proto::attain::common::v1::Status::NoTarget as i32);
+    assert!(untargeted.attainment_rate.is_empty(), "no target, no rate: {untargeted:?}");
     let unknown = rep
         .get_attainment(pb::GetAttainmentRequest {
             unit: "units/rep-1".into(),
