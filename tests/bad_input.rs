@@ -66,6 +66,15 @@ fn cases() -> Vec<Case> {
             c.push(get(format!("/v1/units/region-a/{r}?period={}", urlencode(bad)), "period"));
         }
     }
+    // A period the plan covers only partly (ISO week 2025-W01 begins on
+    // 2024-12-30, in the fy2024 plan): one INVALID_ARGUMENT naming
+    // `period`, whichever service answers. (The period summary and loss
+    // reasons read records by calendar days and no plan: any range is
+    // theirs to answer.)
+    for r in reads.iter().chain(&["dashboard"]).filter(|r| !["periodSummary", "lossReasons"].contains(*r)) {
+        c.push(get(format!("/v1/units/region-a/{r}?period=2025-W01"), "period"));
+    }
+    c.push(get("/v1/plans/fy2024/periodTargets?unit=units/region-a&period=2025-W01", "period"));
     c.push(get(format!("/v1/units/region-a/attainment?period={long}"), "period"));
     c.push(get("/v1/units/region-a/dashboard?period=2024-13", "period"));
     c.push(get("/v1/units/region-a/dashboard", "period"));
@@ -268,6 +277,20 @@ async fn malformed_requests_get_clear_errors() {
             ));
         }
     }
+
+    // One period, one answer: the target service, tracking (through the
+    // gateway's REST) and review say the same words.
+    let mut said = Vec::new();
+    for path in [
+        "/v1/plans/fy2024/periodTargets?unit=units/region-a&period=2025-W01",
+        "/v1/units/region-a/attainment?period=2025-W01",
+    ] {
+        let reply = request(s.gateway.addr, "GET", path, &admin, b"").await.unwrap();
+        let json: Value = serde_json::from_slice(&reply.body).unwrap_or(Value::Null);
+        said.push(json["error"]["message"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(said[0].contains("2024-12-30..2024-12-31"), "names the days the plan covers: {}", said[0]);
+    assert_eq!(said[0], said[1], "target and tracking answer a straddling period alike");
 
     // gRPC: a CSV that is not text, a batch over the row limit.
     let channel = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();

@@ -112,6 +112,34 @@ impl Period {
         (self.end - self.start).num_days() + 1
     }
 
+    pub fn overlaps(&self, other: &Period) -> bool {
+        self.start <= other.end && other.start <= self.end
+    }
+
+    /// A period is read against one plan's fiscal year (`year`); one that
+    /// straddles its edge (ISO week 2025-W01 begins on 2024-12-30) is
+    /// refused the same way by every service, naming the days the plan
+    /// does cover so the caller can ask for exactly those.
+    pub fn require_within(&self, field: &str, year: &Period) -> Result<(), ServiceError> {
+        if self.start >= year.start && self.end <= year.end {
+            return Ok(());
+        }
+        let range = format!("{} ({}..{})", self.expression, self.start, self.end);
+        let fiscal = format!("the plan's fiscal year {}..{}", year.start, year.end);
+        Err(ServiceError::invalid(
+            field,
+            if self.overlaps(year) {
+                format!(
+                    "{range} lies partly outside {fiscal}; the plan covers {}..{} of it (ask for that range)",
+                    self.start.max(year.start),
+                    self.end.min(year.end)
+                )
+            } else {
+                format!("{range} lies outside {fiscal}")
+            },
+        ))
+    }
+
     pub fn contains(&self, day: NaiveDate) -> bool {
         self.start <= day && day <= self.end
     }

@@ -122,7 +122,7 @@ impl Upstreams {
             .filter(|p| {
                 let fsm = u32::try_from(p.fiscal_start_month).unwrap_or(1);
                 let year = Period::parse("plan", &format!("{:04}", p.fiscal_year), fsm);
-                year.is_ok_and(|y| y.contains(calendar.start)) && path.iter().any(|u| u.resource_name() == p.top_unit)
+                year.is_ok_and(|y| y.overlaps(&calendar)) && path.iter().any(|u| u.resource_name() == p.top_unit)
             })
             .collect();
         let plan = covering
@@ -132,7 +132,13 @@ impl Upstreams {
             .ok_or_else(|| {
                 ServiceError::precondition("NO_PLAN", format!("no plan covers {period_expr} for this unit"))
             })?;
-        Ok((plan.name.clone(), u32::try_from(plan.fiscal_start_month).unwrap_or(1)))
+        // A period straddling the plan's fiscal year is refused as the
+        // target and tracking services refuse it.
+        let fsm = u32::try_from(plan.fiscal_start_month).unwrap_or(1);
+        let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm)?;
+        Period::parse("review.period.expression", period_expr, fsm)?
+            .require_within("review.period.expression", &year)?;
+        Ok((plan.name.clone(), fsm))
     }
 
     /// The unit's and its members' figures for the period, measured at `day`.
