@@ -271,6 +271,7 @@ impl ReviewApi {
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
         not_for_reps(&who, "a report shows every member; ask your manager")?;
+        let review = self.current(&who, &fwd, review).await?;
         let lang = match attain_proto::attain::common::v1::Language::try_from(r.language) {
             Ok(attain_proto::attain::common::v1::Language::Zh) => Lang::Zh,
             _ => Lang::En,

@@ -31,6 +31,20 @@ impl ReviewApi {
         Ok((Brief { unit, members, generated: Some(Utc::now()), gaps }, top_reasons(&causes, losses, 3)))
     }
 
+    /// A review as it reads now: while open, its brief and top-3 follow
+    /// figures, causes and lost deals as soon as they are written (no
+    /// refresh needed); once closed it is frozen as discussed. The brief is
+    /// drawn with the caller's own authority, so a caller who reads only its
+    /// own line (a rep under the unit) gets the stored brief, filtered.
+    pub(super) async fn current(&self, who: &Identity, fwd: &Forwarded, review: Review) -> ServiceResult<Review> {
+        let path: Vec<String> = review.unit_path.iter().map(|p| p.as_str().to_owned()).collect();
+        if review.state != State::Open || !who.can_read(&path) {
+            return Ok(review);
+        }
+        let (brief, top_reasons) = self.generate(fwd, &review).await?;
+        Ok(Review { brief, top_reasons, ..review })
+    }
+
     pub(crate) async fn create_review(
         &self,
         who: Identity,
@@ -109,6 +123,7 @@ impl ReviewApi {
     ) -> Result<Response<pb::Review>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let (review, _) = self.visible(&who, &fwd, "name", &request.get_ref().name).await?;
+        let review = self.current(&who, &fwd, review).await?;
         Ok(Response::new(convert::review(&review, own_line(&who).as_deref())))
     }
 
@@ -129,6 +144,7 @@ impl ReviewApi {
         }
         let mut rows = store::list_reviews(&self.db, &unit_path, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
+        let rows = futures::future::try_join_all(rows.into_iter().map(|x| self.current(&who, &fwd, x))).await?;
         let own = own_line(&who);
         Ok(Response::new(pb::ListReviewsResponse {
             reviews: rows.iter().map(|x| convert::review(x, own.as_deref())).collect(),

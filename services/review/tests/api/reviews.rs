@@ -156,6 +156,21 @@ async fn region_as_januarys_review(backend: Backend) {
             .await
             .unwrap_err();
     assert_eq!(wrong_kind.code(), Code::InvalidArgument);
+    // Live brief: the causes are in the top-3 as soon as they are written,
+    // on GetReview and ListReviews alike, with no refresh.
+    let want = [("LOSS/PRICE", 3), ("SUBJECTIVE/SKILL_GAP", 2), ("LOSS/COMPETITOR", 1)];
+    let live = manager.get_review(pb::GetReviewRequest { name: review.name.clone() }).await.unwrap().into_inner();
+    let top: Vec<(&str, i64)> = live.top_reasons.iter().map(|r| (r.reason.as_str(), r.count)).collect();
+    assert_eq!(top, want, "GetReview shows the new causes");
+    let listed = manager
+        .list_reviews(pb::ListReviewsRequest { unit: "units/region-a".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .reviews;
+    let mine = listed.iter().find(|x| x.name == review.name).unwrap();
+    let top: Vec<(&str, i64)> = mine.top_reasons.iter().map(|r| (r.reason.as_str(), r.count)).collect();
+    assert_eq!(top, want, "ListReviews shows them too");
     let refreshed = manager
         .refresh_brief(pb::RefreshBriefRequest { name: review.name.clone(), etag: String::new() })
         .await
