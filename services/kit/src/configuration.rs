@@ -174,6 +174,11 @@ pub struct AuthSettings {
     pub public_key_files: Vec<String>,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     pub leeway_seconds: u64,
+    /// Signs page tokens (HMAC-SHA256), the same on every replica of a
+    /// deployment. Unset: derived from `hs256_secret` when there is one,
+    /// else random per process (tokens then only continue on the replica
+    /// that made them).
+    pub page_token_key: Option<SecretString>,
 }
 
 impl Default for AuthSettings {
@@ -184,6 +189,7 @@ impl Default for AuthSettings {
             hs256_secret: None,
             public_key_files: Vec::new(),
             leeway_seconds: 60,
+            page_token_key: None,
         }
     }
 }

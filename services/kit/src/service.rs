@@ -33,6 +33,7 @@ impl ServiceBase {
     /// touch the database), then migrates, then binds.
     pub async fn start<M: MigratorTrait>(settings: &Settings) -> anyhow::Result<Self> {
         let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
+        crate::paging::install_key(&settings.auth);
         let db = db::connect_and_migrate::<M>(&settings.database).await?;
         let server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
         Ok(Self { db, auth, server })

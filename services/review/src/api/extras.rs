@@ -92,13 +92,17 @@ impl ReviewApi {
     /// caller may see (the request carries the caller's token).
     pub(crate) async fn search_best_practices(
         &self,
-        _who: Identity,
+        who: Identity,
         request: Request<pb::SearchBestPracticesRequest>,
     ) -> Result<Response<pb::SearchBestPracticesResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let page =
-            PageRequest::parse(r.page_size, &r.page_token, &format!("SearchBestPractices {} {}", r.unit, r.query))?;
+        let page = PageRequest::parse(
+            r.page_size,
+            &r.page_token,
+            &format!("SearchBestPractices {} {}", r.unit, r.query),
+            &who,
+        )?;
         if r.query.chars().count() > 200 {
             return Err(ServiceError::invalid("query", "at most 200 characters").into());
         }

@@ -134,7 +134,7 @@ impl ReviewApi {
     ) -> Result<Response<pb::ListReviewsResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit))?;
+        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit), &who)?;
         let unit_path = self.up.path(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         let path: Vec<String> = unit_path.iter().map(|p| p.as_str().to_owned()).collect();
         if !who.can_read(&path) {

@@ -228,7 +228,8 @@ pub async fn list(
 ) -> Result<Response<pb::ListAdjustmentsResponse>, Status> {
     let r = request.into_inner();
     let plan_id = parse_plan_name("parent", &r.parent)?;
-    let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListAdjustments {} {}", r.parent, r.state))?;
+    let page =
+        PageRequest::parse(r.page_size, &r.page_token, &format!("ListAdjustments {} {}", r.parent, r.state), &who)?;
     let state = match pb::AdjustmentState::try_from(r.state) {
         Ok(pb::AdjustmentState::Unspecified) => None,
         Ok(pb::AdjustmentState::Pending) => Some(AdjustmentState::Pending),

@@ -124,7 +124,7 @@ impl OrgService for OrgApi {
     ) -> Result<Response<pb::ListUnitsResponse>, Status> {
         let who = caller(&request)?;
         let r = request.into_inner();
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent))?;
+        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent), &who)?;
         let parent = match r.parent.as_str() {
             "" if who.is_admin() => None,
             "" => {
@@ -284,7 +284,8 @@ impl OrgService for OrgApi {
         let who = caller(&request)?;
         let r = request.into_inner();
         let id = UnitId::from_name("parent", &r.parent)?;
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnitRevisions parent={}", r.parent))?;
+        let page =
+            PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnitRevisions parent={}", r.parent), &who)?;
         visible_unit(&self.db, &who, &id).await?;
         let after = page
             .after

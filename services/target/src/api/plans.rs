@@ -203,7 +203,7 @@ pub async fn list(
     request: Request<pb::ListPlansRequest>,
 ) -> Result<Response<pb::ListPlansResponse>, Status> {
     let r = request.into_inner();
-    let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListPlans year={}", r.fiscal_year))?;
+    let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListPlans year={}", r.fiscal_year), &who)?;
     let year = (r.fiscal_year != 0).then_some(r.fiscal_year);
     let home = if who.is_admin() { None } else { units::get(db, &UnitId::parse("token unit", &who.unit)?).await? };
     let mut rows = plans::list(db, year, page.after.as_deref(), page.fetch_limit()).await?;

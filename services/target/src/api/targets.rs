@@ -109,6 +109,7 @@ pub async fn list(
         r.page_size,
         &r.page_token,
         &format!("ListTargets {} unit={} as_of={:?}", r.parent, r.unit, r.as_of),
+        &who,
     )?;
     let plan = visible_plan(db, &who, &plan_id).await?;
     let root = match (r.unit.as_str(), who.is_admin()) {
@@ -697,7 +698,7 @@ pub async fn list_revisions(
     request: Request<pb::ListTargetRevisionsRequest>,
 ) -> Result<Response<pb::ListTargetRevisionsResponse>, Status> {
     let r = request.into_inner();
-    let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListTargetRevisions {}", r.parent))?;
+    let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListTargetRevisions {}", r.parent), &who)?;
     let (plan, target, _) = visible_target(db, &who, "parent", &r.parent).await?;
     let after = page
         .after

@@ -26,6 +26,27 @@ async fn builds_and_reads_the_tree(backend: Backend) {
         .into_inner();
     assert_eq!(page.units.len(), 1);
     assert_eq!(page.units[0].name, "units/region-a");
+    // Page tokens are signed and bound to the listing and the caller: a
+    // flipped byte (the old tokens honoured one and shifted the page), the
+    // token on another listing or in another caller's hands is refused.
+    let next = |token: &str, parent: &str| pb::ListUnitsRequest {
+        parent: parent.into(),
+        page_size: 1,
+        page_token: token.into(),
+    };
+    let token = page.next_page_token.clone();
+    for i in 0..token.len() {
+        let mut forged = token.clone().into_bytes();
+        forged[i] = if forged[i] == b'x' { b'y' } else { b'x' };
+        let forged = String::from_utf8(forged).unwrap();
+        if forged != token {
+            let got = admin.list_units(next(&forged, "units/acme")).await;
+            assert_status(got, Code::InvalidArgument, Some("page_token"));
+        }
+    }
+    assert_status(admin.list_units(next(&token, "units/region-a")).await, Code::InvalidArgument, Some("page_token"));
+    let mut other_admin = app.org("ops-2", Role::Admin, "");
+    assert_status(other_admin.list_units(next(&token, "units/acme")).await, Code::InvalidArgument, Some("page_token"));
     let page2 = admin
         .list_units(pb::ListUnitsRequest {
             parent: "units/acme".into(),

@@ -279,8 +279,12 @@ impl TrackingApi {
     ) -> Result<Response<pb::ListOpportunitiesResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let page =
-            PageRequest::parse(r.page_size, &r.page_token, &format!("ListOpportunities {} {}", r.unit, r.period))?;
+        let page = PageRequest::parse(
+            r.page_size,
+            &r.page_token,
+            &format!("ListOpportunities {} {}", r.unit, r.period),
+            &who,
+        )?;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let dates = if r.period.is_empty() {
             None
@@ -372,7 +376,8 @@ impl TrackingApi {
     ) -> Result<Response<pb::ListDailyLogsResponse>, Status> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListDailyLogs {} {}", r.unit, r.period))?;
+        let page =
+            PageRequest::parse(r.page_size, &r.page_token, &format!("ListDailyLogs {} {}", r.unit, r.period), &who)?;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let dates = if r.period.is_empty() {
             None

@@ -313,6 +313,7 @@ impl TrackingApi {
             r.page_size,
             &r.page_token,
             &format!("ListAlerts {} {} {}", r.unit, r.state, r.escalated_to),
+            &who,
         )?;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let state = match pb::AlertState::try_from(r.state) {

@@ -531,6 +531,7 @@ impl TrackingApi {
             r.page_size,
             &r.page_token,
             &format!("ListDeals {} {} {:?}", r.unit, r.period, r.as_of),
+            &who,
         )?;
         let unit = self.target.unit(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         if !who.can_read(&unit.path_strings()) {
