@@ -190,3 +190,35 @@ async fn bad_tokens_are_unauthenticated_everywhere() {
         tokens.len()
     ));
 }
+
+/// A validly signed 64 KB token (DESIGN §3 Identity; found from outside:
+/// REST said 429 "h2 protocol error", gRPC reset the connection): every
+/// surface answers RESOURCE_EXHAUSTED, REST 431, saying why in plain words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_get_a_clear_answer() {
+    let s = Suite::start(Backend::Sqlite, |_| {}).await;
+    s.seed().await;
+    let mut huge = claims("attain", "attain", 600);
+    huge.sub = "x".repeat(64 * 1024);
+    let auth = Some(format!("Bearer {}", hs256(TEST_SECRET.as_bytes(), &huge)));
+    for (surface, code) in codes(&s, &auth).await {
+        assert_eq!(code, Code::ResourceExhausted, "{surface}");
+    }
+    let status = GatewayServiceClient::new(connect(s.gateway.addr).await)
+        .get_caller(with_auth(GetCallerRequest {}, &auth))
+        .await
+        .unwrap_err();
+    assert!(status.message().contains("headers are") && !status.message().contains("h2"), "{status:?}");
+    let headers = [("authorization", auth.clone().unwrap())];
+    let reply =
+        request(s.gateway.addr, "GET", "/v1/units/acme/attainment?period=2024-01", &headers, b"").await.unwrap();
+    assert_eq!(reply.status, 431, "{}", reply.text());
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(body["error"]["status"], "RESOURCE_EXHAUSTED");
+    assert!(!reply.text().contains("h2") && !reply.text().contains("protocol"), "{}", reply.text());
+    // The server is fine afterwards: an ordinary token still works.
+    let ok = Some(format!("Bearer {}", hs256(TEST_SECRET.as_bytes(), &claims("attain", "attain", 600))));
+    for (surface, code) in codes(&s, &ok).await {
+        assert_eq!(code, Code::Ok, "{surface}");
+    }
+}

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod configuration;
 pub mod db;
 pub mod error;
+pub mod header_limit;
 #[cfg(feature = "testing")]
 pub mod http_client;
 pub mod id;

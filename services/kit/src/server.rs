@@ -180,6 +180,7 @@ impl GrpcServer {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(crate::header_limit::HeaderLimitLayer)
             .layer(MetricsLayer(metrics.clone()))
             .layer(GrpcWebOnly)
             .layer(ShedLayer::new(settings.concurrency_limit, Duration::from_millis(settings.queue_timeout_ms)))
@@ -191,6 +192,9 @@ impl GrpcServer {
             // dashboard-sized replies on flow control.
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            // Large header lists reach HeaderLimitLayer and get a clear
+            // RESOURCE_EXHAUSTED instead of a reset stream.
+            .http2_max_header_list_size(crate::header_limit::HTTP2_MAX_HEADER_LIST)
             .timeout(settings.request_timeout())
             .layer(layers)
             .add_routes({
