@@ -236,6 +236,13 @@ async fn up(
     println!("  target    grpc://{}", target.local_addr());
     println!("  tracking  grpc://{}", tracking.local_addr());
     println!("  review    grpc://{}", review.local_addr());
+    println!(
+        "  metrics   http://{}/metrics (gateway), http://{}/metrics (target), http://{}/metrics (tracking), http://{}/metrics (review)",
+        gateway.admin_addr(),
+        target.admin_addr(),
+        tracking.admin_addr(),
+        review.admin_addr()
+    );
     println!("Admin token (12 h):\n  {}", minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?);
     println!("Ctrl-C stops everything.");
     if demo {

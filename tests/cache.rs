@@ -128,7 +128,7 @@ async fn the_dashboard_cache(backend: Backend) {
     assert_ne!(fresh.data_time, first.data_time);
 
     // Sixteen identical calls at once for an uncached unit: one fan-out.
-    let before = fan_outs(suite.tracking.addr).await;
+    let before = fan_outs(suite.tracking.admin).await;
     let calls: Vec<_> = (0..16)
         .map(|_| {
             let mut gw = gw.clone();
@@ -142,7 +142,7 @@ async fn the_dashboard_cache(backend: Backend) {
         answers.push(d.attainment.unwrap().actual.unwrap().amount);
     }
     assert!(answers.iter().all(|a| a == &answers[0] && a == "58000.00"), "{answers:?}");
-    assert_eq!(fan_outs(suite.tracking.addr).await - before, 1, "coalesced into one fan-out");
+    assert_eq!(fan_outs(suite.tracking.admin).await - before, 1, "coalesced into one fan-out");
 }
 
 both_backends!(the_dashboard_cache);

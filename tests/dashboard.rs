@@ -172,9 +172,12 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     assert!(d.latest_review.is_none());
     assert_eq!(d.attainment.unwrap().actual.unwrap().amount, "119000.00", "the other sections are whole");
 
-    // Prometheus metrics on each service's port: the gateway counted its
-    // dashboard calls and the review outage; tracking timed its reads.
-    let metrics = attain_kit::http_client::request(gateway, "GET", "/metrics", &[], b"").await.unwrap();
+    // Prometheus metrics on each service's admin port (the public one has
+    // none): the gateway counted its dashboard calls and the review outage;
+    // tracking timed its reads.
+    let public = attain_kit::http_client::request(gateway, "GET", "/metrics", &[], b"").await.unwrap();
+    assert!(!public.text().contains("attain_rpc"), "no metrics on the public port");
+    let metrics = attain_kit::http_client::request(suite.gateway.admin, "GET", "/metrics", &[], b"").await.unwrap();
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
     assert!(
@@ -190,7 +193,7 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
         "{text}"
     );
     let tracking =
-        attain_kit::http_client::request(suite.tracking.addr, "GET", "/metrics", &[], b"").await.unwrap().text();
+        attain_kit::http_client::request(suite.tracking.admin, "GET", "/metrics", &[], b"").await.unwrap().text();
     assert!(
         tracking.contains(
             r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/ListChildAttainments"}"#

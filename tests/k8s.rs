@@ -115,6 +115,17 @@ fn check(overlay: &str) {
                 problems.push(format!("{overlay}/{app}: {probe} is not a gRPC probe on {port}"));
             }
         }
+        // Metrics on the admin port only, scraped there.
+        let admin =
+            seq(&c["ports"]).iter().any(|p| p["name"] == "metrics" && p["containerPort"].as_u64() == Some(9090));
+        let annotations = &d["spec"]["template"]["metadata"]["annotations"];
+        if !admin || annotations["prometheus.io/port"].as_str() != Some("9090") {
+            problems.push(format!("{overlay}/{app}: /metrics is not on the admin port 9090"));
+        }
+        let reflection = seq(&c["env"]).into_iter().find(|e| e["name"] == "APP__SERVER__REFLECTION").cloned();
+        if overlay == "prod" && reflection.map(|e| e["value"].clone()) != Some("false".into()) {
+            problems.push(format!("{overlay}/{app}: reflection is not switched off"));
+        }
         if c["lifecycle"]["preStop"].is_null() {
             problems.push(format!("{overlay}/{app}: no preStop"));
         }
@@ -164,7 +175,11 @@ fn check(overlay: &str) {
         let loaded = attain_kit::configuration::Settings::load_from(svc, port, file.to_str(), Vec::new());
         let _ = std::fs::remove_file(&file);
         match loaded {
-            Ok(s) => assert_eq!(s.server.port, port),
+            Ok(s) => {
+                assert_eq!(s.server.port, port);
+                assert_eq!(s.server.admin_port, 9090, "{overlay}/{app}");
+                assert!(s.server.rate_limit_per_caller > 0 && s.server.rate_limit_unauthenticated_per_address > 0);
+            }
             Err(e) => problems.push(format!("{overlay}/{app}: ConfigMap is not a valid configuration: {e:#}")),
         }
 

@@ -220,3 +220,82 @@ async fn over_the_rate_limit_is_429() {
     // Another caller has its own budget.
     assert_eq!(get(suite.gateway.addr, "/v1/caller", &bearer("li", Role::Manager, "region-b")).await.status, 200);
 }
+
+/// Limits are on by default (in code, so `attain up`, the ConfigMaps and
+/// every server get them), and calls without a valid token are limited by
+/// source address: a flood of bad tokens is refused with 429 /
+/// RESOURCE_EXHAUSTED after its burst — over REST, over the gateway's gRPC
+/// and on a service's own port — while a signed-in caller from the same
+/// address still gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_calls_are_limited_per_address_by_default() {
+    let defaults = attain_kit::configuration::ServerSettings::default();
+    assert!(defaults.rate_limit_per_caller > 0 && defaults.rate_limit_unauthenticated_per_address > 0);
+    let per_address = defaults.rate_limit_unauthenticated_per_address;
+    let suite =
+        Suite::start_with(Backend::Sqlite, |s| s.server.rate_limit_unauthenticated_per_address = per_address, |_| {})
+            .await;
+    let forged = vec![("authorization", "Bearer not-a-token".to_owned())];
+    let mut statuses = Vec::new();
+    for _ in 0..per_address * 3 {
+        statuses.push(get(suite.gateway.addr, "/v1/caller", &forged).await.status);
+    }
+    let burst = usize::try_from(per_address * 2).unwrap();
+    assert!(statuses[..burst / 2].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses.contains(&429), "the flood is cut off: {statuses:?}");
+    assert_eq!(get(suite.gateway.addr, "/v1/caller", &bearer("wang", Role::Manager, "region-a")).await.status, 200);
+    // A service's own port: the same, by gRPC.
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", suite.target.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut org = attain_proto::attain::target::v1::org_service_client::OrgServiceClient::new(channel);
+    let mut codes = Vec::new();
+    for _ in 0..per_address * 3 {
+        let mut r = tonic::Request::new(attain_proto::attain::target::v1::GetUnitRequest { name: "units/acme".into() });
+        r.metadata_mut().insert("authorization", "Bearer forged".parse().unwrap());
+        codes.push(org.get_unit(r).await.unwrap_err().code());
+    }
+    assert_eq!(codes[0], tonic::Code::Unauthenticated);
+    assert!(codes.contains(&tonic::Code::ResourceExhausted), "{codes:?}");
+    // The refusals are counted on the admin port.
+    let text = attain_kit::http_client::request(suite.target.admin, "GET", "/metrics", &[], b"").await.unwrap().text();
+    assert!(text.lines().any(|l| l.starts_with("attain_rpc_rate_limited_total ") && !l.ends_with(" 0")), "{text}");
+}
+
+/// Found from outside: 200 calls to random 200-character method names with
+/// no token grew `/metrics` by a megabyte, on the gateway and on tracking.
+/// Method labels now come from the known method table, so those calls share
+/// one `unknown` series, and `/metrics` is not on the public port at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_method_names_do_not_grow_metrics() {
+    let suite = Suite::start(Backend::Sqlite, |_| {}).await;
+    let size =
+        |addr| async move { attain_kit::http_client::request(addr, "GET", "/metrics", &[], b"").await.unwrap().text() };
+    for (name, addr, admin) in
+        [("gateway", suite.gateway.addr, suite.gateway.admin), ("tracking", suite.tracking.addr, suite.tracking.admin)]
+    {
+        let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        let call = |i: usize| {
+            let channel = channel.clone();
+            async move {
+                let mut grpc = tonic::client::Grpc::new(channel);
+                grpc.ready().await.unwrap();
+                let path = format!("/attain.tracking.v1.TrackingService/{}{i}", "x".repeat(200)).parse().unwrap();
+                let request = tonic::Request::new(bytes::Bytes::new());
+                grpc.unary(request, path, attain_gateway::rest::codec::RawCodec).await.unwrap_err()
+            }
+        };
+        call(0).await;
+        let before = size(admin).await.len();
+        for i in 1..=200 {
+            let status = call(i).await;
+            assert!(!status.message().contains("h2"), "{name}: {status:?}");
+        }
+        let after = size(admin).await;
+        assert!(after.len() < before + 1_000, "{name}: /metrics grew from {before} to {} bytes", after.len());
+        assert!(after.contains(r#"method="unknown""#), "{name}: {after}");
+        assert!(!after.contains("xxxxxxxx"), "{name}: a caller's method name became a label");
+    }
+}

@@ -6,7 +6,10 @@
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
 
-use attain_kit::{auth::JwtVerifier, limit::RateLimiter};
+use attain_kit::{
+    auth::{CLIENT_IP_HEADER, JwtVerifier, authenticate, peer},
+    limit::Limits,
+};
 use axum::response::{IntoResponse, Response};
 use tonic::{Status, transport::Channel};
 use tower::ServiceExt;
@@ -17,7 +20,7 @@ pub struct Forwarder {
     tracking: Channel,
     review: Channel,
     verifier: Arc<JwtVerifier>,
-    limiter: Option<Arc<RateLimiter>>,
+    limits: Arc<Limits>,
 }
 
 impl Forwarder {
@@ -26,9 +29,9 @@ impl Forwarder {
         tracking: Channel,
         review: Channel,
         verifier: Arc<JwtVerifier>,
-        limiter: Option<Arc<RateLimiter>>,
+        limits: Arc<Limits>,
     ) -> Self {
-        Self { target, tracking, review, verifier, limiter }
+        Self { target, tracking, review, verifier, limits }
     }
 
     fn backend(&self, path: &str) -> Option<Channel> {
@@ -64,19 +67,14 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
                 async move { Ok(reply(Status::unimplemented(format!("{path} is not an Attain method")))) },
             );
         };
-        let token = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
-        let verified = match token {
-            Some(t) => self.verifier.verify(t).and_then(|who| match &self.limiter {
-                Some(l) => l.check(&who.person),
-                None => Ok(()),
-            }),
-            None => Err(attain_kit::ServiceError::Unauthenticated("missing bearer token".to_owned())),
-        };
+        let headers = request.headers();
+        let authorization = headers.get("authorization").map(|v| v.to_str().unwrap_or(""));
+        let client_ip = headers.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok());
+        let connection = request
+            .extensions()
+            .get::<tonic::transport::server::TcpConnectInfo>()
+            .and_then(tonic::transport::server::TcpConnectInfo::remote_addr);
+        let verified = authenticate(&self.verifier, &self.limits, authorization, peer(connection, client_ip));
         if let Err(e) = verified {
             return Box::pin(async move { Ok(reply(e.into())) });
         }

@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use attain_kit::{
     auth::{AuthInterceptor, JwtVerifier},
     configuration::Settings,
-    limit::RateLimiter,
+    limit::Limits,
     server::{Fallback, GrpcServer},
 };
 use attain_proto::attain::gateway::v1::gateway_service_server::GatewayServiceServer;
@@ -32,13 +32,11 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
-        let limiter = (settings.server.rate_limit_per_caller > 0).then(|| {
-            Arc::new(RateLimiter::new(settings.server.rate_limit_per_caller, settings.server.rate_limit_burst))
-        });
-        let auth = match &limiter {
-            Some(l) => AuthInterceptor::new(verifier.clone()).with_rate_limit(l.clone()),
-            None => AuthInterceptor::new(verifier.clone()),
-        };
+        let server = GrpcServer::bind(&settings.server).await?;
+        // Where people arrive: each person's rate, and each address's for
+        // calls without a valid token.
+        let limits = Arc::new(Limits::at_the_edge(&settings.server, server.metrics()));
+        let auth = AuthInterceptor::new(verifier.clone(), limits.clone());
         let max = settings.server.max_message_bytes;
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
@@ -49,8 +47,7 @@ impl Application {
             channel("tracking", &settings.upstream.tracking_url)?,
             channel("review", &settings.upstream.review_url)?,
         );
-        let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limiter);
-        let server = GrpcServer::bind(&settings.server).await?;
+        let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limits);
         let cache = Arc::new(DashboardCache::new(
             Duration::from_millis(settings.cache.dashboard_ttl_ms),
             settings.cache.dashboard_entries,
@@ -81,6 +78,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where `/metrics` is served (the admin listener).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.server.admin_addr()
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {

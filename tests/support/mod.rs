@@ -19,6 +19,8 @@ use tokio::{sync::oneshot, task::JoinHandle};
 /// A running service: its address, and what stops it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The admin listener (`/metrics`).
+    pub admin: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -39,11 +41,12 @@ macro_rules! start {
     ($app:path, $settings:expr) => {{
         let app = <$app>::build($settings).await.unwrap();
         let addr = app.local_addr();
+        let admin = app.admin_addr();
         let (stop, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
         }));
-        Running { addr, stop: Some(stop), task: Some(task) }
+        Running { addr, admin, stop: Some(stop), task: Some(task) }
     }};
 }
 

@@ -28,7 +28,8 @@ use tonic::{Status, transport::Channel};
 use self::{codec::RawCodec, routes::Routes};
 
 /// Headers a REST call carries on to its gRPC call.
-const FORWARDED: [&str; 2] = ["authorization", attain_kit::server::REQUEST_ID_HEADER];
+const FORWARDED: [&str; 3] =
+    ["authorization", attain_kit::server::REQUEST_ID_HEADER, attain_kit::auth::CLIENT_IP_HEADER];
 
 #[derive(Clone)]
 pub struct Rest {
@@ -82,7 +83,18 @@ pub async fn openapi_document(State(rest): State<Rest>) -> Response {
 
 /// Any `/v1/…` request.
 pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+    // The caller's address, for the per-address limit on calls without a
+    // valid token (the gRPC call below comes from this host).
+    let client = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+        .map(|a| a.ip());
+    let (mut parts, body) = request.into_parts();
+    parts.headers.remove(attain_kit::auth::CLIENT_IP_HEADER);
+    if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        parts.headers.insert(attain_kit::auth::CLIENT_IP_HEADER, ip);
+    }
     let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy().into_owned();
     let (route, captures) = match rest.inner.routes.find(&parts.method, &path) {
         Ok(found) => found,

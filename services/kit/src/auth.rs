@@ -178,41 +178,71 @@ fn identity_from(c: Claims) -> Result<Identity, ServiceError> {
     Ok(Identity { person: c.sub, role: c.role, unit })
 }
 
+/// Header the gateway's REST side sets on the gRPC calls it makes to its
+/// own port: the real client's address, trusted only from loopback.
+pub const CLIENT_IP_HEADER: &str = "x-attain-client-ip";
+
+/// The address a call came from: the connection's peer, or, when the peer
+/// is this host (the gateway's REST side calling itself), the client
+/// address it passed on.
+pub fn peer(connection: Option<std::net::SocketAddr>, client_ip: Option<&str>) -> Option<std::net::IpAddr> {
+    let direct = connection.map(|a| a.ip());
+    match (direct, client_ip.and_then(|v| v.trim().parse().ok())) {
+        (Some(d), Some(forwarded)) if d.is_loopback() => Some(forwarded),
+        _ => direct,
+    }
+}
+
+/// The one admission path (gRPC services, the gateway's forwarding): a
+/// bearer token verified, then the caller's rate limit; without a valid
+/// token, the source address's limit before the refusal.
+pub fn authenticate(
+    verifier: &JwtVerifier,
+    limits: &crate::limit::Limits,
+    authorization: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Identity, ServiceError> {
+    let verified = match authorization {
+        None => Err(ServiceError::Unauthenticated("missing bearer token".to_owned())),
+        Some(v) => match v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            Some(token) => verifier.verify(token.trim()),
+            None => Err(ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned())),
+        },
+    };
+    match verified {
+        Ok(who) => {
+            limits.caller(&who)?;
+            Ok(who)
+        }
+        Err(refused) => {
+            limits.anonymous(peer)?;
+            Err(refused)
+        }
+    }
+}
+
 /// Tonic interceptor that authenticates every call of the services it wraps
 /// and leaves the [`Identity`] in the request's extensions.
 #[derive(Clone, Debug)]
 pub struct AuthInterceptor {
     verifier: Arc<JwtVerifier>,
-    limiter: Option<Arc<crate::limit::RateLimiter>>,
+    limits: Arc<crate::limit::Limits>,
 }
 
 impl AuthInterceptor {
-    pub fn new(verifier: Arc<JwtVerifier>) -> Self {
-        Self { verifier, limiter: None }
-    }
-
-    /// Also limits each caller's call rate.
-    pub fn with_rate_limit(mut self, limiter: Arc<crate::limit::RateLimiter>) -> Self {
-        self.limiter = Some(limiter);
-        self
+    pub fn new(verifier: Arc<JwtVerifier>, limits: Arc<crate::limit::Limits>) -> Self {
+        Self { verifier, limits }
     }
 }
 
 impl Interceptor for AuthInterceptor {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| ServiceError::Unauthenticated("missing bearer token".to_owned()))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .ok_or_else(|| ServiceError::Unauthenticated("authorization must be 'Bearer <token>'".to_owned()))?;
-        let identity = self.verifier.verify(token.trim())?;
-        if let Some(l) = &self.limiter {
-            l.check(&identity.person)?;
-        }
+        let metadata = request.metadata();
+        // A header that is not text is no bearer token.
+        let authorization = metadata.get("authorization").map(|v| v.to_str().unwrap_or(""));
+        let client_ip = metadata.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok());
+        let from = peer(request.remote_addr(), client_ip);
+        let identity = authenticate(&self.verifier, &self.limits, authorization, from)?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }

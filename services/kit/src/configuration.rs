@@ -117,11 +117,21 @@ pub struct ServerSettings {
     /// Then in-flight calls get this long to finish; connections still open
     /// after it (a client watching a stream) are closed.
     pub shutdown_grace_ms: u64,
-    /// Calls a second each caller may make (the gateway enforces it); 0
-    /// means no limit.
+    /// Calls a second each signed-in person may make (the gateway enforces
+    /// it); 0 means no limit.
     pub rate_limit_per_caller: u32,
     /// Calls a caller may make at once above the rate.
     pub rate_limit_burst: u32,
+    /// Calls a second from one source address that bring no valid token
+    /// (every server), with bursts of twice that; 0 means no limit.
+    pub rate_limit_unauthenticated_per_address: u32,
+    /// Serve gRPC reflection (on in development; production may hide its
+    /// API's shape).
+    pub reflection: bool,
+    /// Where `/metrics` is served: its own listener, kept off the public
+    /// port (0 picks a free port).
+    pub admin_host: IpAddr,
+    pub admin_port: u16,
 }
 
 impl Default for ServerSettings {
@@ -135,8 +145,14 @@ impl Default for ServerSettings {
             queue_timeout_ms: 500,
             drain_delay_ms: 0,
             shutdown_grace_ms: 10_000,
-            rate_limit_per_caller: 0,
-            rate_limit_burst: 50,
+            // A dashboard page makes about ten calls; a person clicking
+            // fast stays far below, a script looping does not.
+            rate_limit_per_caller: 100,
+            rate_limit_burst: 300,
+            rate_limit_unauthenticated_per_address: 20,
+            reflection: true,
+            admin_host: IpAddr::from([127, 0, 0, 1]),
+            admin_port: 0,
         }
     }
 }

@@ -1,14 +1,71 @@
-//! Per-caller rate limits: a token bucket per person, refilled at `rate`
-//! calls a second up to `burst`. Over the limit a call is refused with
-//! RESOURCE_EXHAUSTED before it does any work.
+//! Rate limits: a token bucket per key, refilled at `rate` calls a second up
+//! to `burst`. Over the limit a call is refused with RESOURCE_EXHAUSTED
+//! before it does any work. [`Limits`] applies them at admission: per
+//! signed-in person at the gateway, and per source address for calls that
+//! bring no valid token, everywhere.
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
-use crate::error::ServiceError;
+use crate::{auth::Identity, configuration::ServerSettings, error::ServiceError, metrics::Metrics};
+
+/// What a server admits, by caller and by address; counts refusals.
+#[derive(Debug, Default)]
+pub struct Limits {
+    per_caller: Option<RateLimiter>,
+    per_address: Option<RateLimiter>,
+    metrics: Option<Metrics>,
+}
+
+impl Limits {
+    /// Per-address limits only (the services: the gateway limits people).
+    pub fn per_address(settings: &ServerSettings, metrics: Metrics) -> Self {
+        let per_address = (settings.rate_limit_unauthenticated_per_address > 0).then(|| {
+            RateLimiter::new(
+                settings.rate_limit_unauthenticated_per_address,
+                settings.rate_limit_unauthenticated_per_address.saturating_mul(2),
+            )
+        });
+        Self { per_caller: None, per_address, metrics: Some(metrics) }
+    }
+
+    /// Per person and per address (the gateway, where people arrive).
+    pub fn at_the_edge(settings: &ServerSettings, metrics: Metrics) -> Self {
+        let per_caller = (settings.rate_limit_per_caller > 0)
+            .then(|| RateLimiter::new(settings.rate_limit_per_caller, settings.rate_limit_burst));
+        Self { per_caller, ..Self::per_address(settings, metrics) }
+    }
+
+    fn counted(&self, r: Result<(), ServiceError>) -> Result<(), ServiceError> {
+        if r.is_err()
+            && let Some(m) = &self.metrics
+        {
+            m.rate_limited();
+        }
+        r
+    }
+
+    /// A signed-in caller's call.
+    pub fn caller(&self, who: &Identity) -> Result<(), ServiceError> {
+        match &self.per_caller {
+            Some(l) => self.counted(l.check(&who.person)),
+            None => Ok(()),
+        }
+    }
+
+    /// A call without a valid token, from `peer` (unknown peers share one
+    /// bucket).
+    pub fn anonymous(&self, peer: Option<IpAddr>) -> Result<(), ServiceError> {
+        match &self.per_address {
+            Some(l) => self.counted(l.check(&peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()))),
+            None => Ok(()),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct RateLimiter {

@@ -51,6 +51,9 @@ pub struct GrpcServer {
     fallback: Option<Fallback>,
     listener: TcpListener,
     addr: SocketAddr,
+    /// `/metrics`, off the public port.
+    admin: TcpListener,
+    admin_addr: SocketAddr,
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     health: HealthReporter,
@@ -74,6 +77,11 @@ impl GrpcServer {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e} (is the port already in use?)"))?;
         let addr = listener.local_addr()?;
+        let admin_addr = SocketAddr::new(settings.admin_host, settings.admin_port);
+        let admin = TcpListener::bind(admin_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {admin_addr} (server.admin_port, for /metrics): {e}"))?;
+        let admin_addr = admin.local_addr()?;
 
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
@@ -82,6 +90,8 @@ impl GrpcServer {
             fallback: None,
             listener,
             addr,
+            admin,
+            admin_addr,
             routes,
             names: Vec::new(),
             health,
@@ -93,6 +103,11 @@ impl GrpcServer {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `/metrics` is served.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
     }
 
     /// The server's metrics, for counters of the service's own.
@@ -132,7 +147,8 @@ impl GrpcServer {
 
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { fallback, listener, addr, routes, names, health, settings, database, metrics } = self;
+        let Self { fallback, listener, addr, admin, admin_addr, routes, names, health, settings, database, metrics } =
+            self;
         let mut routes = routes;
         // Reflection lists what this server serves, not every Attain proto.
         let reflection = || {
@@ -144,7 +160,9 @@ impl GrpcServer {
                 |builder, name| builder.with_service_name(*name),
             )
         };
-        routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
+        if settings.reflection {
+            routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
+        }
         let names: Arc<[&'static str]> = names.into();
         set_all(&health, &names, ServingStatus::Serving).await;
 
@@ -183,7 +201,11 @@ impl GrpcServer {
             .layer(crate::header_limit::HeaderLimitLayer)
             .layer(MetricsLayer(metrics.clone()))
             .layer(GrpcWebOnly)
-            .layer(ShedLayer::new(settings.concurrency_limit, Duration::from_millis(settings.queue_timeout_ms)))
+            .layer(ShedLayer::new(
+                settings.concurrency_limit,
+                Duration::from_millis(settings.queue_timeout_ms),
+                metrics.clone(),
+            ))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
         let serving = Server::builder()
@@ -198,17 +220,31 @@ impl GrpcServer {
             .timeout(settings.request_timeout())
             .layer(layers)
             .add_routes({
-                let exposition = move || {
-                    let metrics = metrics.clone();
-                    async move { metrics.render() }
-                };
-                let router = routes.routes().into_axum_router().route("/metrics", axum::routing::get(exposition));
+                let router = routes.routes().into_axum_router();
                 tonic::service::Routes::from(match fallback {
                     Some(f) => router.fallback_service(f),
                     None => router,
                 })
             })
             .serve_with_incoming_shutdown(incoming(listener), signal);
+        // Metrics on the admin listener: scraped from inside the cluster,
+        // never routed by the ingress with the public port.
+        let exposition = move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                    metrics.render(),
+                )
+            }
+        };
+        let admin_router = axum::Router::new().route("/metrics", axum::routing::get(exposition));
+        tracing::info!(%admin_addr, "serving /metrics");
+        let admin_task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(admin, admin_router).await {
+                tracing::error!(%admin_addr, error = %e, "the admin listener stopped");
+            }
+        });
         // Graceful shutdown waits for every connection to close; a client
         // that keeps one open (a live watch) must not hold the process.
         tokio::select! {
@@ -218,6 +254,7 @@ impl GrpcServer {
                 tokio::time::sleep(drain + grace).await;
             } => tracing::warn!(%addr, "grace period over; closing the connections still open"),
         }
+        admin_task.abort();
         tracing::info!(%addr, "stopped");
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::{
     auth::{AuthInterceptor, JwtVerifier},
     configuration::Settings,
     db,
+    limit::Limits,
     server::GrpcServer,
 };
 
@@ -32,10 +33,14 @@ impl ServiceBase {
     /// Checks the auth keys first (cheap, and a misconfiguration should not
     /// touch the database), then migrates, then binds.
     pub async fn start<M: MigratorTrait>(settings: &Settings) -> anyhow::Result<Self> {
-        let auth = AuthInterceptor::new(Arc::new(JwtVerifier::from_settings(&settings.auth)?));
+        let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
         crate::paging::install_key(&settings.auth);
         let db = db::connect_and_migrate::<M>(&settings.database).await?;
         let server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
+        // People are rate-limited at the gateway; here, calls without a
+        // valid token by source address.
+        let limits = Arc::new(Limits::per_address(&settings.server, server.metrics()));
+        let auth = AuthInterceptor::new(verifier, limits);
         Ok(Self { db, auth, server })
     }
 }

@@ -11,17 +11,20 @@ use tokio::sync::Semaphore;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+use crate::metrics::Metrics;
+
 type Body = tonic::body::Body;
 
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
     slots: Arc<Semaphore>,
     queue: Duration,
+    metrics: Metrics,
 }
 
 impl ShedLayer {
-    pub fn new(limit: usize, queue: Duration) -> Self {
-        Self { slots: Arc::new(Semaphore::new(limit.max(1))), queue }
+    pub fn new(limit: usize, queue: Duration, metrics: Metrics) -> Self {
+        Self { slots: Arc::new(Semaphore::new(limit.max(1))), queue, metrics }
     }
 }
 
@@ -29,7 +32,7 @@ impl<S> tower::Layer<S> for ShedLayer {
     type Service = Shed<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Shed { inner, slots: self.slots.clone(), queue: self.queue }
+        Shed { inner, slots: self.slots.clone(), queue: self.queue, metrics: self.metrics.clone() }
     }
 }
 
@@ -38,6 +41,7 @@ pub struct Shed<S> {
     inner: S,
     slots: Arc<Semaphore>,
     queue: Duration,
+    metrics: Metrics,
 }
 
 fn exempt(path: &str) -> bool {
@@ -65,7 +69,7 @@ where
         if exempt(request.uri().path()) {
             return Box::pin(inner.oneshot(request));
         }
-        let (slots, queue) = (self.slots.clone(), self.queue);
+        let (slots, queue, metrics) = (self.slots.clone(), self.queue, self.metrics.clone());
         Box::pin(async move {
             match tokio::time::timeout(queue, slots.acquire_owned()).await {
                 Ok(Ok(slot)) => {
@@ -74,6 +78,7 @@ where
                     response
                 }
                 _ => {
+                    metrics.shed();
                     let details = ErrorDetails::with_retry_info(Some(Duration::from_millis(200)));
                     let status = Status::with_error_details(
                         Code::ResourceExhausted,

@@ -39,7 +39,14 @@ pub const TEST_SECRET: &str = "attain-test-secret-0123456789";
 /// Settings for a service under test: port 0, a fresh database, HS256.
 pub async fn test_settings(backend: Backend) -> Settings {
     Settings {
-        server: ServerSettings { port: 0, ..ServerSettings::default() },
+        // Tests of other things call far faster than a person: the rate
+        // limits (on by default) have tests of their own.
+        server: ServerSettings {
+            port: 0,
+            rate_limit_per_caller: 0,
+            rate_limit_unauthenticated_per_address: 0,
+            ..ServerSettings::default()
+        },
         database: DatabaseSettings {
             url: SecretString::from(fresh_database_url(backend).await),
             ..DatabaseSettings::default()

@@ -35,6 +35,11 @@ impl Application {
         self.server.local_addr()
     }
 
+    /// Where `/metrics` is served (the admin listener).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.server.admin_addr()
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         self.server.serve(shutdown).await
     }

@@ -123,6 +123,9 @@ pub struct Expected {
     pub milestone: Option<Milestone>,
 }
 
+/// A target's own contribution to a figure, given its remainder.
+type OwnPart<'a> = dyn FnMut(&Target, Amount) -> Result<Vec<Amount>, ServiceError> + 'a;
+
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
 pub struct TargetTree {
@@ -219,7 +222,7 @@ impl TargetTree {
         set: &[usize],
         basis: Basis,
         n: usize,
-        own: &mut dyn FnMut(&Target, Amount) -> Result<Vec<Amount>, ServiceError>,
+        own: &mut OwnPart<'_>,
     ) -> Result<Vec<Amount>, ServiceError> {
         let mut total = vec![Amount::ZERO; n];
         for &i in set {
