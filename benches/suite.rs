@@ -682,6 +682,31 @@ async fn run(sizes: Sizes) {
     };
     let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
 
+    // The figures audit on the synthetic org: every figure of March's
+    // company dashboard, its children and attainment reads recomputed from
+    // the raw deals and targets (the suite's clock stands on 2024-06-30).
+    phase("figures audit");
+    let audited = {
+        let t = Instant::now();
+        let a = attain::audit::Audit {
+            plan: "plans/fy2024".into(),
+            unit: "units/acme".into(),
+            period: "2024-03".into(),
+            as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 30).unwrap(),
+        };
+        let o = attain::audit::run(&format!("http://127.0.0.1:{}", gateway.port), &admin, &a).await.unwrap();
+        for d in &o.differences {
+            eprintln!("audit: {} {}: shown {} recomputed {}", d.unit, d.figure, d.shown, d.recomputed);
+        }
+        assert!(o.differences.is_empty(), "the figures audit found {} differences", o.differences.len());
+        (o.checked, t.elapsed())
+    };
+    println!(
+        "figures audit (company, 2024-03, {have} deals): {} figures checked, 0 differences, {:.1} s",
+        audited.0,
+        audited.1.as_secs_f64()
+    );
+
     // The scale curve (uncached: every call reads the roll-ups), scoped vs
     // admin at each size.
     let mut curve = Vec::new();

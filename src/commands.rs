@@ -206,3 +206,41 @@ mod tests {
         assert_eq!(bar(7, 0), format!("[{}] 100%", "#".repeat(30)));
     }
 }
+
+/// `attain audit`: prints each difference and the count of figures
+/// checked; 0 clean, 1 differences, 2 could not audit.
+pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str) -> std::process::ExitCode {
+    let ran = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| tonic::Status::internal(e.to_string()))
+        .and_then(|rt| rt.block_on(attain::audit::run(gateway, token, a)));
+    match ran {
+        Ok(outcome) => {
+            for d in &outcome.differences {
+                println!("{}\t{}\tshown {}\trecomputed {}", d.unit, d.figure, d.shown, d.recomputed);
+            }
+            println!(
+                "{} figures checked for {} {} as of {}: {} differences",
+                outcome.checked,
+                if a.unit.is_empty() { "the plan's top unit" } else { &a.unit },
+                a.period,
+                a.as_of,
+                outcome.differences.len()
+            );
+            if outcome.checked == 0 {
+                eprintln!("attain audit: no figure was shown to check; nothing is proven clean");
+                return std::process::ExitCode::from(2);
+            }
+            if outcome.differences.is_empty() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::from(1)
+            }
+        }
+        Err(status) => {
+            eprintln!("attain audit: not audited: {:?}: {}", status.code(), status.message());
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,4 +1,5 @@
 //! The `attain` command line's library part: the guide's example as demo
 //! data (used by `attain demo` and the end-to-end tests).
 
+pub mod audit;
 pub mod demo;

@@ -217,13 +217,7 @@ impl TargetTree {
 
     /// Σ over `set` of each target's children rolled up plus `own(target,
     /// remainder)`, element by element (`n` values: one per day, say).
-    fn roll(
-        &self,
-        set: &[usize],
-        basis: Basis,
-        n: usize,
-        own: &mut OwnPart<'_>,
-    ) -> Result<Vec<Amount>, ServiceError> {
+    fn roll(&self, set: &[usize], basis: Basis, n: usize, own: &mut OwnPart<'_>) -> Result<Vec<Amount>, ServiceError> {
         let mut total = vec![Amount::ZERO; n];
         for &i in set {
             let t = &self.nodes[i];

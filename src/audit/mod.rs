@@ -1,0 +1,548 @@
+//! `attain audit` (DESIGN §3 Figures audit): for a plan, a unit's subtree, a
+//! period and an as-of date, read the raw records through the public API
+//! with the caller's own token — the plan's rules, targets with their
+//! phasing, deals with their credit lines and reversals, opportunities and
+//! daily logs — recompute every figure the attainment reads, child
+//! attainments, the dashboard (cached or not), its burn-up, open review
+//! briefs and period closes show, with arithmetic of its own
+//! ([`recompute`]), and list every difference.
+
+pub mod recompute;
+
+use std::collections::HashMap;
+
+use attain_kit::period::Period;
+use attain_proto::attain::{
+    common::v1::{self as common, Money},
+    gateway::v1::{self as gpb, gateway_service_client::GatewayServiceClient},
+    review::v1::{self as rpb, review_service_client::ReviewServiceClient},
+    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+use tonic::{Request, Status, transport::Channel};
+
+use recompute::{
+    Calendar, Curves, DealRecord, Inputs, Light, PlanRules, Recomputed, Shape, Span, TargetRecord, Targets,
+};
+
+/// What to audit.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    /// "plans/{plan_id}"
+    pub plan: String,
+    /// "units/{unit_id}"; empty: the plan's top unit.
+    pub unit: String,
+    pub period: String,
+    /// The day figures are measured at (the services' today).
+    pub as_of: NaiveDate,
+}
+
+/// A figure shown that the records do not bear out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub unit: String,
+    /// Where it was shown and which figure: "dashboard attainment.actual".
+    pub figure: String,
+    pub shown: String,
+    pub recomputed: String,
+}
+
+/// The audit's answer: how many figures it checked and what differed.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub checked: usize,
+    pub differences: Vec<Difference>,
+}
+
+/// The records the figures are made of, and the figures shown.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub plan: tpb::Plan,
+    pub units: Vec<tpb::Unit>,
+    pub targets: Vec<tpb::Target>,
+    pub deals: Vec<kpb::Deal>,
+    pub last_year: Vec<kpb::Deal>,
+    pub opportunities: Vec<kpb::Opportunity>,
+    pub logs: Vec<kpb::DailyLog>,
+    /// Figures as shown, by where: "attainment", "children", "dashboard"…
+    pub shown: Vec<(String, kpb::Attainment)>,
+    pub burn_up: Option<kpb::BurnUp>,
+    pub briefs: Vec<rpb::Review>,
+    pub close: Option<kpb::PeriodClose>,
+}
+
+struct Client {
+    channel: Channel,
+    token: String,
+}
+
+impl Client {
+    fn r<T>(&self, msg: T) -> Request<T> {
+        let mut r = Request::new(msg);
+        if let Ok(v) = format!("Bearer {}", self.token).parse() {
+            r.metadata_mut().insert("authorization", v);
+        }
+        r
+    }
+}
+
+/// Reads everything through the gateway at `gateway` ("http://host:port").
+pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, Status> {
+    let channel = Channel::from_shared(gateway.to_owned())
+        .map_err(|e| Status::invalid_argument(format!("gateway: {e}")))?
+        .connect()
+        .await
+        .map_err(|e| Status::unavailable(format!("cannot reach the gateway at {gateway}: {e}")))?;
+    let c = Client { channel, token: token.to_owned() };
+    let mut targets_api = TargetServiceClient::new(c.channel.clone());
+    let mut org = OrgServiceClient::new(c.channel.clone());
+    let mut tracking = TrackingServiceClient::new(c.channel.clone());
+    let plan = targets_api.get_plan(c.r(tpb::GetPlanRequest { name: a.plan.clone() })).await?.into_inner();
+    let unit = if a.unit.is_empty() { plan.top_unit.clone() } else { a.unit.clone() };
+    let span = span_of(&plan, &a.period)?;
+    let units = org.get_subtree(c.r(tpb::GetSubtreeRequest { name: unit.clone() })).await?.into_inner().units;
+
+    let mut targets = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = targets_api
+            .list_targets(c.r(tpb::ListTargetsRequest {
+                parent: a.plan.clone(),
+                unit: unit.clone(),
+                page_size: 1000,
+                page_token: token,
+                as_of: None,
+            }))
+            .await?
+            .into_inner();
+        targets.extend(page.targets);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let range = |from: NaiveDate, to: NaiveDate| format!("{from}..{to}");
+    let deals = list_deals(&c, &mut tracking, &unit, &range(span.start, span.end)).await?;
+    let (ly_start, ly_end) = (back_a_year(span.start), back_a_year(span.end));
+    let last_year = list_deals(&c, &mut tracking, &unit, &range(ly_start, ly_end)).await?;
+    let opportunities = {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = tracking
+                .list_opportunities(c.r(kpb::ListOpportunitiesRequest {
+                    unit: unit.clone(),
+                    period: range(span.start, span.end),
+                    page_size: 1000,
+                    page_token: token,
+                }))
+                .await?
+                .into_inner();
+            out.extend(page.opportunities);
+            if page.next_page_token.is_empty() {
+                break out;
+            }
+            token = page.next_page_token;
+        }
+    };
+    let logs = {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = tracking
+                .list_daily_logs(c.r(kpb::ListDailyLogsRequest {
+                    unit: unit.clone(),
+                    period: range(span.start, span.end),
+                    page_size: 1000,
+                    page_token: token,
+                }))
+                .await?
+                .into_inner();
+            out.extend(page.daily_logs);
+            if page.next_page_token.is_empty() {
+                break out;
+            }
+            token = page.next_page_token;
+        }
+    };
+
+    // What is shown: the attainment reads, the dashboard (twice: the
+    // second may come from the cache), its burn-up, open review briefs and
+    // the period's close.
+    let as_of_date = a.as_of.format("%Y-%m-%d").to_string();
+    let mut shown = Vec::new();
+    let read = tracking
+        .list_child_attainments(c.r(kpb::ListChildAttainmentsRequest {
+            unit: unit.clone(),
+            period: a.period.clone(),
+            as_of_date: as_of_date.clone(),
+            ..Default::default()
+        }))
+        .await?
+        .into_inner();
+    shown.extend(read.parent.map(|p| ("attainment".to_owned(), p)));
+    shown.extend(read.children.into_iter().map(|x| ("child attainments".to_owned(), x)));
+    let mut gateway_api = GatewayServiceClient::new(c.channel.clone());
+    let mut burn_up = None;
+    for pass in ["dashboard", "dashboard (again)"] {
+        let d = gateway_api
+            .get_dashboard(c.r(gpb::GetDashboardRequest {
+                unit: unit.clone(),
+                period: a.period.clone(),
+                plan: a.plan.clone(),
+                as_of_date: as_of_date.clone(),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        shown.extend(d.attainment.map(|x| (format!("{pass} attainment"), x)));
+        shown.extend(d.children.into_iter().map(|x| (format!("{pass} children"), x)));
+        burn_up = burn_up.or(d.burn_up);
+    }
+    let mut reviews = ReviewServiceClient::new(c.channel.clone());
+    let briefs = reviews
+        .list_reviews(c.r(rpb::ListReviewsRequest { unit: unit.clone(), page_size: 1000, page_token: String::new() }))
+        .await?
+        .into_inner()
+        .reviews
+        .into_iter()
+        .filter(|r| {
+            r.unit == unit
+                && r.state == rpb::ReviewState::Open as i32
+                && r.period.as_ref().is_some_and(|p| p.expression == a.period)
+        })
+        .collect();
+    let close = match tracking
+        .get_period_close(c.r(kpb::GetPeriodCloseRequest { unit: unit.clone(), period: a.period.clone() }))
+        .await
+    {
+        Ok(r) => Some(r.into_inner()),
+        Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::FailedPrecondition) => None,
+        Err(s) => return Err(s),
+    };
+    Ok(Evidence { plan, units, targets, deals, last_year, opportunities, logs, shown, burn_up, briefs, close })
+}
+
+async fn list_deals(
+    c: &Client,
+    tracking: &mut TrackingServiceClient<Channel>,
+    unit: &str,
+    period: &str,
+) -> Result<Vec<kpb::Deal>, Status> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = tracking
+            .list_deals(c.r(kpb::ListDealsRequest {
+                unit: unit.to_owned(),
+                period: period.to_owned(),
+                page_size: 1000,
+                page_token: token,
+                as_of: None,
+            }))
+            .await?
+            .into_inner();
+        out.extend(page.deals);
+        if page.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = page.next_page_token;
+    }
+}
+
+fn back_a_year(d: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1)).unwrap_or(d)
+}
+
+fn dec(s: &str) -> Option<Decimal> {
+    s.trim().parse().ok()
+}
+
+fn money(m: Option<&Money>) -> Option<Decimal> {
+    m.and_then(|m| dec(&m.amount))
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+fn span_of(plan: &tpb::Plan, expr: &str) -> Result<Span, Status> {
+    let fsm = u32::try_from(plan.fiscal_start_month).unwrap_or(1);
+    let bad = |e: attain_kit::ServiceError| Status::invalid_argument(format!("period: {e}"));
+    let p = Period::parse("period", expr, fsm).map_err(bad)?;
+    let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm).map_err(bad)?;
+    p.require_within("period", &year).map_err(bad)?;
+    Ok(Span { start: p.start, end: p.end, monthly: p.granularity == attain_kit::period::Granularity::Month })
+}
+
+fn shape(c: Option<&tpb::PhasingCurve>) -> Option<Shape> {
+    let c = c?;
+    let list = |v: &[String]| v.iter().filter_map(|x| dec(x)).collect::<Vec<_>>();
+    match tpb::PhasingMethod::try_from(c.method).ok()? {
+        tpb::PhasingMethod::Even => Some(Shape::Even),
+        tpb::PhasingMethod::WorkingDays => Some(Shape::WorkingDays),
+        tpb::PhasingMethod::Profile => Some(Shape::Profile(list(&c.profile_percents))),
+        tpb::PhasingMethod::LastYear => Some(Shape::LastYear(list(&c.last_year_monthly))),
+        tpb::PhasingMethod::Unspecified => None,
+    }
+}
+
+fn checkpoints(ms: &[tpb::Milestone]) -> Vec<recompute::Checkpoint> {
+    ms.iter().filter_map(|m| Some((u32::try_from(m.day_of_period).ok()?, dec(&m.percent)?))).collect()
+}
+
+fn rules(plan: &tpb::Plan) -> Result<PlanRules, Status> {
+    let fsm = u32::try_from(plan.fiscal_start_month).unwrap_or(1);
+    let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm)
+        .map_err(|e| Status::internal(format!("the plan's year: {e}")))?;
+    let cal = plan.calendar.clone().unwrap_or_default();
+    let weekend = if cal.weekend_days.is_empty() {
+        [6, 7].into()
+    } else {
+        cal.weekend_days.iter().filter_map(|d| u32::try_from(*d).ok()).collect()
+    };
+    let thresholds = plan.alert_thresholds.clone().unwrap_or_default();
+    Ok(PlanRules {
+        year_start: year.start,
+        year_end: year.end,
+        rounding: dec(&plan.rounding_unit).unwrap_or(Decimal::new(1, 2)),
+        calendar: Calendar {
+            weekend,
+            holidays: cal.holidays.iter().filter_map(|d| date(d)).collect(),
+            working_weekends: cal.working_weekends.iter().filter_map(|d| date(d)).collect(),
+        },
+        default_shape: shape(plan.default_phasing.as_ref()).unwrap_or(Shape::WorkingDays),
+        template: checkpoints(&plan.milestone_template),
+        red_below: dec(&thresholds.red_below_percent).unwrap_or(Decimal::from(80)),
+        yellow_below: dec(&thresholds.yellow_below_percent).unwrap_or(Decimal::ONE_HUNDRED),
+    })
+}
+
+fn deal_records(deals: &[kpb::Deal]) -> Vec<DealRecord> {
+    let bare = |p: &[String]| p.iter().map(|u| u.trim_start_matches("units/").to_owned()).collect::<Vec<_>>();
+    deals
+        .iter()
+        .filter_map(|d| {
+            let won = if d.kind == kpb::DealKind::Reversal as i32 { -1 } else { 1 };
+            let lines = if d.credits.is_empty() {
+                vec![(bare(&d.booked_path), money(d.amount.as_ref())?)]
+            } else {
+                d.credits.iter().filter_map(|c| Some((bare(&c.booked_path), money(c.amount.as_ref())?))).collect()
+            };
+            Some(DealRecord { close: date(&d.close_date)?, won, lines })
+        })
+        .collect()
+}
+
+/// Recomputes everything `e` shows and compares.
+pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
+    let plan = rules(&e.plan)?;
+    let span = span_of(&e.plan, &a.period)?;
+    let targets = Targets::new(
+        e.targets
+            .iter()
+            .map(|t| TargetRecord {
+                id: t.name.clone(),
+                unit: t.unit.trim_start_matches("units/").to_owned(),
+                sliced: t
+                    .dimensions
+                    .as_ref()
+                    .is_some_and(|d| !d.product_line.is_empty() || !d.customer_type.is_empty()),
+                amount: money(t.amount.as_ref()).unwrap_or_default(),
+                original: money(t.original_amount.as_ref().or(t.amount.as_ref())).unwrap_or_default(),
+                parent: (!t.parent_target.is_empty()).then(|| t.parent_target.clone()),
+                shape: shape(t.phasing.as_ref()),
+                milestones: checkpoints(&t.milestones),
+            })
+            .collect(),
+    );
+    let (deals, last_year) = (deal_records(&e.deals), deal_records(&e.last_year));
+    let inputs = Inputs { plan: &plan, targets: &targets, deals: &deals, last_year: &last_year, span, day: a.as_of };
+    let mut curves = Curves::new(&plan);
+    let mut figures: HashMap<String, Recomputed> = HashMap::new();
+    let through = a.as_of.min(span.end);
+    let lost = losses(e, span.start, through);
+    let mut out = Outcome::default();
+    let mut cmp = |unit: &str, figure: String, shown: Option<Decimal>, want: Option<Decimal>| {
+        out.compare(unit, figure, shown.map(|d| d.normalize().to_string()), want.map(|d| d.normalize().to_string()));
+    };
+    for (source, shown) in &e.shown {
+        let unit = shown.unit.trim_start_matches("units/").to_owned();
+        let f = figures.entry(unit.clone()).or_insert_with(|| recompute::figures(&inputs, &mut curves, &unit)).clone();
+        let name = &shown.unit;
+        let money_of = |m: &Option<Money>| money(m.as_ref());
+        cmp(name, format!("{source}.target"), money_of(&shown.target), Some(f.target));
+        cmp(name, format!("{source}.original_target"), money_of(&shown.original_target), Some(f.original_target));
+        cmp(name, format!("{source}.actual"), money_of(&shown.actual), Some(f.actual));
+        cmp(name, format!("{source}.attainment_rate"), dec(&shown.attainment_rate), f.rate);
+        cmp(name, format!("{source}.gap"), money_of(&shown.gap), Some(f.gap));
+        cmp(name, format!("{source}.expected_to_date"), money_of(&shown.expected_to_date), Some(f.expected));
+        cmp(name, format!("{source}.time_progress"), dec(&shown.time_progress), Some(f.progress.round_dp(6)));
+        cmp(name, format!("{source}.pace"), dec(&shown.pace), f.pace);
+        cmp(name, format!("{source}.forecast"), money_of(&shown.forecast), Some(f.forecast));
+        cmp(name, format!("{source}.yoy_growth"), dec(&shown.yoy_growth), f.yoy);
+        cmp(name, format!("{source}.average_order_value"), money_of(&shown.average_order_value), f.aov);
+        cmp(name, format!("{source}.deals_won"), Some(Decimal::from(shown.deals_won)), Some(Decimal::from(f.won)));
+        let lost_here = lost.get(unit.as_str()).copied().unwrap_or(0);
+        let conversion =
+            recompute::ratio(Decimal::from(f.won), Decimal::from(f.won + lost_here)).filter(|_| f.won + lost_here > 0);
+        cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion);
+        cmp_status(&mut cmp, name, format!("{source}.status"), shown.status, f.light);
+    }
+    if let Some(b) = &e.burn_up {
+        let unit = b.unit.trim_start_matches("units/").to_owned();
+        if let Some(i) = targets.of_unit(&unit) {
+            cmp(
+                &b.unit,
+                "burn_up.period_target".into(),
+                money(b.period_target.as_ref()),
+                Some(targets.period(&mut curves, &plan, i, span).0),
+            );
+            for day in &b.days {
+                let Some(d) = date(&day.date) else { continue };
+                cmp(
+                    &b.unit,
+                    format!("burn_up {}.target_to_date", day.date),
+                    money(day.target_to_date.as_ref()),
+                    Some(targets.by_curve(&mut curves, &plan, i, span, d)),
+                );
+                cmp(
+                    &b.unit,
+                    format!("burn_up {}.milestone_to_date", day.date),
+                    money(day.milestone_to_date.as_ref()),
+                    Some(targets.by_milestone(&mut curves, &plan, i, span, d)),
+                );
+                let actual = (d <= a.as_of).then(|| recompute::actual(&deals, &unit, span.start, d).0);
+                cmp(
+                    &b.unit,
+                    format!("burn_up {}.actual_to_date", day.date),
+                    money(day.actual_to_date.as_ref()),
+                    actual,
+                );
+            }
+        }
+    }
+    for review in &e.briefs {
+        let Some(brief) = &review.brief else { continue };
+        for m in brief.unit.iter().chain(&brief.members) {
+            let unit = m.unit.trim_start_matches("units/").to_owned();
+            let f =
+                figures.entry(unit.clone()).or_insert_with(|| recompute::figures(&inputs, &mut curves, &unit)).clone();
+            let source = format!("{} brief", review.name);
+            cmp(&m.unit, format!("{source}.target"), money(m.target.as_ref()), Some(f.target));
+            cmp(
+                &m.unit,
+                format!("{source}.original_target"),
+                money(m.original_target.as_ref()),
+                Some(f.original_target),
+            );
+            cmp(&m.unit, format!("{source}.actual"), money(m.actual.as_ref()), Some(f.actual));
+            cmp(&m.unit, format!("{source}.attainment_rate"), dec(&m.attainment_rate), f.rate);
+            cmp(&m.unit, format!("{source}.gap"), money(m.gap.as_ref()), Some(f.gap));
+            cmp(&m.unit, format!("{source}.yoy_growth"), dec(&m.yoy_growth), f.yoy);
+            cmp(&m.unit, format!("{source}.average_order_value"), money(m.average_order_value.as_ref()), f.aov);
+            cmp_status(&mut cmp, &m.unit, format!("{source}.status"), m.status, f.light);
+        }
+    }
+    if let Some(close) = &e.close {
+        // A closed period: today's actual is the records' (the period has
+        // ended), the frozen one plus what was recorded since.
+        for u in &close.units {
+            let unit = u.unit.trim_start_matches("units/").to_owned();
+            let (now, _) = recompute::actual(&deals, &unit, span.start, span.end);
+            cmp(&u.unit, "close.current_actual".into(), money(u.current_actual.as_ref()), Some(now));
+            let frozen = money(u.actual.as_ref()).unwrap_or_default();
+            cmp(
+                &u.unit,
+                "close.post_close_adjustment".into(),
+                money(u.post_close_adjustment.as_ref()),
+                Some(now - frozen),
+            );
+            if let Some(i) = targets.of_unit(&unit) {
+                let (t, o) = targets.period(&mut curves, &plan, i, span);
+                cmp(&u.unit, "close.target".into(), money(u.target.as_ref()), Some(t));
+                cmp(&u.unit, "close.original_target".into(), money(u.original_target.as_ref()), Some(o));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Deals lost per unit over `[from, to]`: lost opportunities by close date
+/// and lost deals in daily logs, on the rep's path.
+fn losses(e: &Evidence, from: NaiveDate, to: NaiveDate) -> HashMap<&str, i64> {
+    let path: HashMap<&str, Vec<&str>> = e
+        .units
+        .iter()
+        .map(|u| {
+            let mut p: Vec<&str> = u.ancestors.iter().map(|a| a.trim_start_matches("units/")).collect();
+            p.push(u.name.trim_start_matches("units/"));
+            (u.name.as_str(), p)
+        })
+        .collect();
+    let mut out: HashMap<&str, i64> = HashMap::new();
+    let mut add = |rep: &str, n: i64| {
+        for u in path.get(rep).map(Vec::as_slice).unwrap_or_default() {
+            *out.entry(u).or_default() += n;
+        }
+    };
+    for o in &e.opportunities {
+        let inside = date(&o.close_date).is_some_and(|d| d >= from && d <= to);
+        if o.outcome == kpb::OpportunityOutcome::Lost as i32 && inside {
+            add(&o.rep, 1);
+        }
+    }
+    for l in &e.logs {
+        if date(&l.log_date).is_some_and(|d| d >= from && d <= to) {
+            add(&l.rep, i64::try_from(l.lost_deals.len()).unwrap_or(i64::MAX));
+        }
+    }
+    out
+}
+
+/// Status lights compare by name (0 is how an unset status reads).
+fn cmp_status(
+    cmp: &mut impl FnMut(&str, String, Option<Decimal>, Option<Decimal>),
+    unit: &str,
+    figure: String,
+    shown: i32,
+    want: Light,
+) {
+    let want = match want {
+        Light::Green => common::Status::Green,
+        Light::Yellow => common::Status::Yellow,
+        Light::Red => common::Status::Red,
+        Light::NoTarget => common::Status::NoTarget,
+    };
+    cmp(unit, figure, Some(Decimal::from(shown)), Some(Decimal::from(want as i32)));
+}
+
+impl Outcome {
+    fn compare(&mut self, unit: &str, figure: String, shown: Option<String>, want: Option<String>) {
+        self.checked += 1;
+        if shown != want {
+            let text = |s: Option<String>| s.unwrap_or_else(|| "(none)".to_owned());
+            let (shown, recomputed) = if figure.ends_with(".status") {
+                (status_name(shown.as_deref()), status_name(want.as_deref()))
+            } else {
+                (text(shown), text(want))
+            };
+            self.differences.push(Difference { unit: unit.to_owned(), figure, shown, recomputed });
+        }
+    }
+}
+
+fn status_name(code: Option<&str>) -> String {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .and_then(|c| common::Status::try_from(c).ok())
+        .map_or_else(|| "(none)".to_owned(), |s| s.as_str_name().trim_start_matches("STATUS_").to_owned())
+}
+
+/// Gathers, recomputes and compares.
+pub async fn run(gateway: &str, token: &str, a: &Audit) -> Result<Outcome, Status> {
+    let evidence = gather(gateway, token, a).await?;
+    check(a, &evidence)
+}

@@ -1,0 +1,497 @@
+//! The audit's own arithmetic, written apart from the services on purpose:
+//! working calendars, day curves, cumulative rounding, the roll-up of period
+//! targets, actuals from deal lines, and the derived figures. Were it to
+//! share the services' code, a bug there would be a bug here and the audit
+//! would agree with it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// Which days are worked.
+#[derive(Debug, Clone, Default)]
+pub struct Calendar {
+    pub weekend: BTreeSet<u32>,
+    pub holidays: BTreeSet<NaiveDate>,
+    pub working_weekends: BTreeSet<NaiveDate>,
+}
+
+impl Calendar {
+    pub fn works(&self, d: NaiveDate) -> bool {
+        !self.holidays.contains(&d)
+            && (self.working_weekends.contains(&d) || !self.weekend.contains(&d.weekday().number_from_monday()))
+    }
+
+    fn count(&self, from: NaiveDate, to: NaiveDate) -> i64 {
+        let mut n = 0;
+        let mut d = from;
+        while d <= to {
+            n += i64::from(self.works(d));
+            d += Duration::days(1);
+        }
+        n
+    }
+}
+
+/// How a yearly amount spreads over its days.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Shape {
+    Even,
+    WorkingDays,
+    /// 12 monthly or 4 quarterly percentages.
+    Profile(Vec<Decimal>),
+    /// 12 monthly actuals of last year.
+    LastYear(Vec<Decimal>),
+}
+
+/// A milestone: by this day of the month, this percent.
+pub type Checkpoint = (u32, Decimal);
+
+/// What the audit needs of a plan.
+#[derive(Debug, Clone)]
+pub struct PlanRules {
+    pub year_start: NaiveDate,
+    pub year_end: NaiveDate,
+    pub rounding: Decimal,
+    pub calendar: Calendar,
+    pub default_shape: Shape,
+    pub template: Vec<Checkpoint>,
+    pub red_below: Decimal,
+    pub yellow_below: Decimal,
+}
+
+/// One target as read from ListTargets.
+#[derive(Debug, Clone)]
+pub struct TargetRecord {
+    pub id: String,
+    pub unit: String,
+    pub sliced: bool,
+    pub amount: Decimal,
+    pub original: Decimal,
+    pub parent: Option<String>,
+    pub shape: Option<Shape>,
+    pub milestones: Vec<Checkpoint>,
+}
+
+/// One deal record as read from ListDeals: each credited line's path and
+/// amount (a reversal's amounts are negative), and +1 or −1 deals won.
+#[derive(Debug, Clone)]
+pub struct DealRecord {
+    pub close: NaiveDate,
+    pub won: i64,
+    pub lines: Vec<(Vec<String>, Decimal)>,
+}
+
+/// A period as dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub monthly: bool,
+}
+
+fn round_to(unit: Decimal, d: Decimal) -> Decimal {
+    (d / unit).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero) * unit
+}
+
+/// Ratios as the services state them: 4 places, half to even.
+pub fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
+    (!b.is_zero()).then(|| (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven))
+}
+
+/// Day curves of a plan's year, each built once.
+pub struct Curves<'a> {
+    plan: &'a PlanRules,
+    built: HashMap<Shape, Vec<Decimal>>,
+}
+
+impl<'a> Curves<'a> {
+    pub fn new(plan: &'a PlanRules) -> Self {
+        Self { plan, built: HashMap::new() }
+    }
+
+    /// Share of the year through each day, the last day exactly 1.
+    fn shares(&mut self, shape: &Shape) -> &[Decimal] {
+        if !self.built.contains_key(shape) {
+            let p = self.plan;
+            let mut days = Vec::new();
+            let mut d = p.year_start;
+            while d <= p.year_end {
+                days.push(d);
+                d += Duration::days(1);
+            }
+            let weights: Vec<Decimal> = match shape {
+                Shape::Even => days.iter().map(|_| Decimal::ONE).collect(),
+                Shape::WorkingDays => {
+                    days.iter().map(|d| if p.calendar.works(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
+                }
+                Shape::Profile(pcts) => {
+                    let months: Vec<Decimal> = if pcts.len() == 4 {
+                        pcts.iter().flat_map(|q| [q / Decimal::ONE_HUNDRED / Decimal::from(3); 3]).collect()
+                    } else {
+                        pcts.iter().map(|m| m / Decimal::ONE_HUNDRED).collect()
+                    };
+                    by_month(p, &days, &months)
+                }
+                Shape::LastYear(monthly) => {
+                    let sum: Decimal = monthly.iter().sum();
+                    let months: Vec<Decimal> = monthly.iter().map(|m| m / sum).collect();
+                    by_month(p, &days, &months)
+                }
+            };
+            let total: Decimal = weights.iter().sum();
+            let mut running = Decimal::ZERO;
+            let mut shares: Vec<Decimal> = weights
+                .iter()
+                .map(|w| {
+                    running += w;
+                    if total.is_zero() { Decimal::ZERO } else { running / total }
+                })
+                .collect();
+            if let Some(last) = shares.last_mut() {
+                *last = Decimal::ONE;
+            }
+            self.built.insert(shape.clone(), shares);
+        }
+        self.built.get(shape).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The rounded cumulative part of `amount` through the end of `day`.
+    fn through(&mut self, shape: &Shape, amount: Decimal, day: NaiveDate) -> Decimal {
+        let (start, unit) = (self.plan.year_start, self.plan.rounding);
+        if day < start {
+            return Decimal::ZERO;
+        }
+        let i = usize::try_from((day - start).num_days()).unwrap_or(usize::MAX);
+        let share = self.shares(shape).get(i).copied().unwrap_or(Decimal::ONE);
+        round_to(unit, amount * share)
+    }
+
+    /// `amount`'s part over `[from, to]`.
+    fn between(&mut self, shape: &Shape, amount: Decimal, from: NaiveDate, to: NaiveDate) -> Decimal {
+        if to < from {
+            return Decimal::ZERO;
+        }
+        self.through(shape, amount, to) - self.through(shape, amount, from - Duration::days(1))
+    }
+}
+
+/// Each fiscal month's share over its working days (all its days if none).
+fn by_month(p: &PlanRules, days: &[NaiveDate], months: &[Decimal]) -> Vec<Decimal> {
+    let mut out = Vec::with_capacity(days.len());
+    let mut month_start = p.year_start;
+    for share in months {
+        let next = month_start.checked_add_months(chrono::Months::new(1)).unwrap_or(p.year_end);
+        let in_month: Vec<NaiveDate> = days.iter().copied().filter(|d| *d >= month_start && *d < next).collect();
+        let working = in_month.iter().filter(|d| p.calendar.works(**d)).count();
+        for d in &in_month {
+            out.push(if working == 0 {
+                share / Decimal::from(in_month.len())
+            } else if p.calendar.works(*d) {
+                share / Decimal::from(working)
+            } else {
+                Decimal::ZERO
+            });
+        }
+        month_start = next;
+    }
+    out
+}
+
+/// The plan's targets, for roll-ups.
+pub struct Targets {
+    list: Vec<TargetRecord>,
+    children: HashMap<String, Vec<usize>>,
+}
+
+#[derive(Clone, Copy)]
+enum Basis {
+    Now,
+    Published,
+}
+
+impl Targets {
+    pub fn new(list: Vec<TargetRecord>) -> Self {
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in list.iter().enumerate() {
+            if let Some(p) = &t.parent {
+                children.entry(p.clone()).or_default().push(i);
+            }
+        }
+        Self { list, children }
+    }
+
+    /// The unit's whole target, if it has one.
+    pub fn of_unit(&self, unit: &str) -> Option<usize> {
+        self.list.iter().position(|t| t.unit == unit && !t.sliced)
+    }
+
+    fn kids(&self, i: usize) -> &[usize] {
+        self.children.get(&self.list[i].id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn amount(&self, i: usize, basis: Basis) -> Decimal {
+        match basis {
+            Basis::Now => self.list[i].amount,
+            Basis::Published => self.list[i].original,
+        }
+    }
+
+    /// Σ children's figure + `own(target, remainder)`, recursively.
+    fn rolled(&self, i: usize, basis: Basis, own: &mut dyn FnMut(&TargetRecord, Decimal) -> Decimal) -> Decimal {
+        let kids = self.kids(i);
+        let assigned: Decimal = kids.iter().map(|k| self.amount(*k, basis)).sum();
+        let below: Decimal = kids.iter().map(|k| self.rolled(*k, basis, own)).sum();
+        below + own(&self.list[i], self.amount(i, basis) - assigned)
+    }
+
+    fn shape<'s>(&'s self, t: &'s TargetRecord, plan: &'s PlanRules) -> &'s Shape {
+        t.shape.as_ref().unwrap_or(&plan.default_shape)
+    }
+
+    /// (current, published) target of the period.
+    pub fn period(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span) -> (Decimal, Decimal) {
+        let mut f =
+            |basis| self.rolled(i, basis, &mut |t, rem| curves.between(self.shape(t, plan), rem, span.start, span.end));
+        (f(Basis::Now), f(Basis::Published))
+    }
+
+    /// Expected by the end of `day`, by the day curves.
+    pub fn by_curve(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span, day: NaiveDate) -> Decimal {
+        self.rolled(i, Basis::Now, &mut |t, rem| {
+            curves.between(self.shape(t, plan), rem, span.start, day.min(span.end))
+        })
+    }
+
+    /// Expected by the end of `day`, by each target's milestones on its
+    /// own part (its curve without milestones or outside months).
+    pub fn by_milestone(
+        &self,
+        curves: &mut Curves<'_>,
+        plan: &PlanRules,
+        i: usize,
+        span: Span,
+        day: NaiveDate,
+    ) -> Decimal {
+        self.rolled(i, Basis::Now, &mut |t, rem| {
+            let template = if t.milestones.is_empty() { &plan.template } else { &t.milestones };
+            let shape = self.shape(t, plan);
+            if !span.monthly || template.is_empty() {
+                return curves.between(shape, rem, span.start, day.min(span.end));
+            }
+            let own = curves.between(shape, rem, span.start, span.end);
+            if day >= span.end {
+                return own;
+            }
+            if day < span.start {
+                return Decimal::ZERO;
+            }
+            let nth = u32::try_from((day - span.start).num_days() + 1).unwrap_or(u32::MAX);
+            let pct = template.iter().filter(|(d, _)| *d <= nth).map(|(_, p)| *p).next_back().unwrap_or_default();
+            round_to(plan.rounding, own * pct / Decimal::ONE_HUNDRED)
+        })
+    }
+}
+
+/// A unit's actual and deals won over `[from, to]`: each line credited to
+/// a rep on a path through the unit counts; a deal counts once as won.
+pub fn actual(deals: &[DealRecord], unit: &str, from: NaiveDate, to: NaiveDate) -> (Decimal, i64) {
+    let mut amount = Decimal::ZERO;
+    let mut won = 0;
+    for d in deals.iter().filter(|d| d.close >= from && d.close <= to) {
+        let mine: Vec<&(Vec<String>, Decimal)> =
+            d.lines.iter().filter(|(path, _)| path.iter().any(|u| u == unit)).collect();
+        if !mine.is_empty() {
+            amount += mine.iter().map(|(_, a)| *a).sum::<Decimal>();
+            won += d.won;
+        }
+    }
+    (amount, won)
+}
+
+/// Share of the period's working days gone by the end of `day` (calendar
+/// days when it has none).
+pub fn progress(cal: &Calendar, span: Span, day: NaiveDate) -> Decimal {
+    if day < span.start {
+        return Decimal::ZERO;
+    }
+    let through = day.min(span.end);
+    let total = cal.count(span.start, span.end);
+    let (done, total) = if total == 0 {
+        ((through - span.start).num_days() + 1, (span.end - span.start).num_days() + 1)
+    } else {
+        (cal.count(span.start, through), total)
+    };
+    Decimal::from(done) / Decimal::from(total)
+}
+
+/// What a status light says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Light {
+    Green,
+    Yellow,
+    Red,
+    NoTarget,
+}
+
+/// The figures of one unit, recomputed.
+#[derive(Debug, Clone)]
+pub struct Recomputed {
+    pub target: Decimal,
+    pub original_target: Decimal,
+    pub actual: Decimal,
+    pub rate: Option<Decimal>,
+    pub gap: Decimal,
+    pub expected: Decimal,
+    pub progress: Decimal,
+    pub pace: Option<Decimal>,
+    pub forecast: Decimal,
+    pub yoy: Option<Decimal>,
+    pub aov: Option<Decimal>,
+    pub won: i64,
+    pub light: Light,
+}
+
+/// Everything a unit's figures are made of.
+pub struct Inputs<'a> {
+    pub plan: &'a PlanRules,
+    pub targets: &'a Targets,
+    pub deals: &'a [DealRecord],
+    pub last_year: &'a [DealRecord],
+    pub span: Span,
+    pub day: NaiveDate,
+}
+
+fn a_year_back(d: NaiveDate) -> NaiveDate {
+    d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1)).unwrap_or(d)
+}
+
+pub fn figures(inputs: &Inputs<'_>, curves: &mut Curves<'_>, unit: &str) -> Recomputed {
+    let Inputs { plan, targets, deals, last_year, span, day } = inputs;
+    let through = (*day).min(span.end);
+    let (ly, _) = actual(last_year, unit, a_year_back(span.start), a_year_back(through));
+    let (actual, won) = actual(deals, unit, span.start, through);
+    let progress = progress(&plan.calendar, *span, *day).round_dp(12);
+    let whole = targets.of_unit(unit);
+    let (target, original_target, expected) = match whole {
+        Some(i) => {
+            let (t, o) = targets.period(curves, plan, i, *span);
+            (t, o, if *day < span.start { Decimal::ZERO } else { targets.by_curve(curves, plan, i, *span, *day) })
+        }
+        None => (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO),
+    };
+    let rate = ratio(actual, target);
+    let light = match whole {
+        None => Light::NoTarget,
+        Some(_) if expected <= Decimal::ZERO => Light::Green,
+        Some(_) => {
+            let pct = actual * Decimal::ONE_HUNDRED / expected;
+            if pct < plan.red_below {
+                Light::Red
+            } else if pct < plan.yellow_below {
+                Light::Yellow
+            } else {
+                Light::Green
+            }
+        }
+    };
+    Recomputed {
+        target,
+        original_target,
+        actual,
+        rate,
+        gap: target - actual,
+        expected,
+        progress,
+        pace: rate.and_then(|r| ratio(r, progress)),
+        forecast: if progress.is_zero() { actual } else { (actual / progress).round_dp(2) },
+        yoy: (!ly.is_zero()).then(|| ratio(actual - ly, ly)).flatten(),
+        aov: (won > 0).then(|| (actual / Decimal::from(won)).round_dp(2)),
+        won,
+        light,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn plan() -> PlanRules {
+        PlanRules {
+            year_start: d("2024-01-01"),
+            year_end: d("2024-12-31"),
+            rounding: Decimal::new(1, 2),
+            calendar: Calendar { weekend: [6, 7].into(), ..Calendar::default() },
+            default_shape: Shape::WorkingDays,
+            template: vec![(5, Decimal::from(20)), (15, Decimal::from(50))],
+            red_below: Decimal::from(80),
+            yellow_below: Decimal::ONE_HUNDRED,
+        }
+    }
+
+    fn target(id: &str, parent: Option<&str>, amount: i64, shape: Option<Shape>) -> TargetRecord {
+        TargetRecord {
+            id: id.into(),
+            unit: id.into(),
+            sliced: false,
+            amount: Decimal::from(amount),
+            original: Decimal::from(amount),
+            parent: parent.map(str::to_owned),
+            shape,
+            milestones: Vec::new(),
+        }
+    }
+
+    /// The guide: 1.2M on a quarterly profile 30/35/25/10… (here 30/35/25/10)
+    /// gives 300,000 for Q1 and 100,000 for January; a region holding
+    /// reps and a reserve is their sum plus the reserve on its own curve.
+    #[test]
+    fn the_guides_quarters_and_a_region_of_reps() {
+        let p = plan();
+        let q = Some(Shape::Profile([30, 35, 25, 10].map(Decimal::from).to_vec()));
+        let t = Targets::new(vec![
+            target("region", None, 3_100_000, None),
+            target("rep-1", Some("region"), 1_200_000, q),
+            target("rep-2", Some("region"), 1_900_000, None),
+        ]);
+        let mut c = Curves::new(&p);
+        let jan = Span { start: d("2024-01-01"), end: d("2024-01-31"), monthly: true };
+        let rep1 = t.of_unit("rep-1").unwrap();
+        assert_eq!(t.period(&mut c, &p, rep1, jan).0, Decimal::from(100_000));
+        let region = t.period(&mut c, &p, t.of_unit("region").unwrap(), jan).0;
+        let reps = t.period(&mut c, &p, rep1, jan).0 + t.period(&mut c, &p, t.of_unit("rep-2").unwrap(), jan).0;
+        // Nothing unassigned: the region is exactly its reps.
+        assert_eq!(region, reps);
+        // Milestones: 50% by the 15th, all of it at the end.
+        assert_eq!(t.by_milestone(&mut c, &p, rep1, jan, d("2024-01-16")), Decimal::from(50_000));
+        assert_eq!(t.by_milestone(&mut c, &p, rep1, jan, d("2024-01-31")), Decimal::from(100_000));
+    }
+
+    #[test]
+    fn actuals_count_credit_lines_and_a_split_deal_once() {
+        let path = |u: &[&str]| u.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let deals = vec![
+            DealRecord {
+                close: d("2024-01-10"),
+                won: 1,
+                lines: vec![
+                    (path(&["acme", "region-a", "rep-1"]), Decimal::from(700)),
+                    (path(&["acme", "region-a", "rep-2"]), Decimal::from(300)),
+                ],
+            },
+            DealRecord {
+                close: d("2024-01-12"),
+                won: -1,
+                lines: vec![(path(&["acme", "region-a", "rep-1"]), Decimal::from(-200))],
+            },
+        ];
+        assert_eq!(actual(&deals, "region-a", d("2024-01-01"), d("2024-01-31")), (Decimal::from(800), 0));
+        assert_eq!(actual(&deals, "rep-2", d("2024-01-01"), d("2024-01-31")), (Decimal::from(300), 1));
+        assert_eq!(actual(&deals, "rep-1", d("2024-01-01"), d("2024-01-11")), (Decimal::from(700), 1));
+    }
+}
