@@ -20,7 +20,7 @@ use tonic::{Request, Response, Status};
 use super::{check_etag, convert, hidden, plans::visible_plan, visible_unit};
 use crate::{
     domain::{
-        allocation::{Coverage, largest_remainder},
+        allocation::{AbsorbError, Coverage, absorb},
         org::Id,
         plan::{Plan, PlanState},
         target::{
@@ -170,22 +170,53 @@ pub async fn create(
                 )
                 .into());
             }
+            // Refused now, not only at approval: the change as the family
+            // stands must leave every target it moves at zero or above.
             Redistribution::SiblingsAbsorb => {
-                let siblings = match &target.parent {
+                let siblings: Vec<Target> = match &target.parent {
                     Some(p) => {
-                        targets::children(&txn, &plan.id, p).await?.into_iter().filter(|s| s.id != target.id).count()
+                        targets::children(&txn, &plan.id, p).await?.into_iter().filter(|s| s.id != target.id).collect()
                     }
-                    None => 0,
+                    None => Vec::new(),
                 };
-                if siblings == 0 {
+                let amounts: Vec<Amount> = siblings.iter().map(|s| s.amount).collect();
+                let delta = after.checked_sub(target.amount).map_err(ServiceError::from)?;
+                match absorb(&amounts, delta, plan.config.rounding_unit) {
+                    Ok(_) => {}
+                    Err(AbsorbError::NoSiblings) => {
+                        return Err(ServiceError::invalid(
+                            "adjustment.redistribution",
+                            "the target has no siblings to absorb the change",
+                        )
+                        .into());
+                    }
+                    Err(AbsorbError::Negative(i)) => {
+                        let who = siblings.get(i).map_or_else(|| "a sibling".to_owned(), Target::resource_name);
+                        return Err(ServiceError::invalid(
+                            "adjustment.change",
+                            format!("{who} would become negative absorbing the change"),
+                        )
+                        .into());
+                    }
+                    Err(e) => return Err(absorb_error(e, &siblings).into()),
+                }
+            }
+            Redistribution::ParentAbsorbs => {
+                if let Some(p) = &target.parent
+                    && let Some(parent) = targets::get(&txn, &plan.id, p).await?
+                    && parent
+                        .amount
+                        .checked_add(after.checked_sub(target.amount).map_err(ServiceError::from)?)
+                        .map_err(ServiceError::from)?
+                        .is_negative()
+                {
                     return Err(ServiceError::invalid(
-                        "adjustment.redistribution",
-                        "the target has no siblings to absorb the change",
+                        "adjustment.change",
+                        format!("{} would become negative", parent.resource_name()),
                     )
                     .into());
                 }
             }
-            Redistribution::ParentAbsorbs => {}
         }
         let adj = Adjustment {
             plan: plan.id.clone(),
@@ -295,26 +326,11 @@ async fn apply(
         Redistribution::SiblingsAbsorb => {
             let siblings: Vec<Target> =
                 targets::children(db, &plan.id, parent_id).await?.into_iter().filter(|s| s.id != target.id).collect();
-            let unit = plan.config.rounding_unit;
-            let delta_units =
-                unit.exact_units(delta).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("delta off the unit")))?;
-            let weights: Vec<Decimal> = if siblings.iter().all(|s| s.amount.is_zero()) {
-                vec![Decimal::ONE; siblings.len()]
-            } else {
-                siblings.iter().map(|s| s.amount.decimal()).collect()
-            };
-            let parts = largest_remainder(delta_units.abs(), &weights)
-                .map_err(|_| ServiceError::precondition("NO_SIBLINGS", "no sibling can absorb the change"))?;
-            for (s, part) in siblings.iter().zip(parts) {
-                let change = unit.amount(if delta_units > 0 { -part } else { part })?;
+            let amounts: Vec<Amount> = siblings.iter().map(|s| s.amount).collect();
+            let after = absorb(&amounts, delta, plan.config.rounding_unit).map_err(|e| absorb_error(e, &siblings))?;
+            for (s, amount) in siblings.iter().zip(after) {
                 let mut n = s.clone();
-                n.amount = s.amount.checked_add(change)?;
-                if n.amount.is_negative() {
-                    return Err(ServiceError::precondition(
-                        "NEGATIVE_TARGET",
-                        format!("{} would become negative", s.resource_name()),
-                    ));
-                }
+                n.amount = amount;
                 n.version = s.version + 1;
                 n.update_time = now;
                 if !targets::update(db, s, &n, &redistributed).await? {
@@ -337,6 +353,21 @@ async fn apply(
         refresh_coverage(db, plan, grandparent, who).await?;
     }
     Ok(())
+}
+
+/// Why siblings cannot absorb a change, as the service says it.
+fn absorb_error(e: AbsorbError, siblings: &[Target]) -> ServiceError {
+    match e {
+        AbsorbError::NoSiblings => ServiceError::precondition("NO_SIBLINGS", "no sibling can absorb the change"),
+        AbsorbError::Negative(i) => ServiceError::precondition(
+            "NEGATIVE_TARGET",
+            format!(
+                "{} would become negative absorbing the change",
+                siblings.get(i).map_or_else(|| "a sibling".to_owned(), Target::resource_name)
+            ),
+        ),
+        AbsorbError::OffTheUnit => ServiceError::Internal(anyhow::anyhow!("delta off the rounding unit")),
+    }
 }
 
 /// Recomputes what a target's split covers from its children as they are.

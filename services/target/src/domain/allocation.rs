@@ -501,3 +501,58 @@ mod tests {
         }
     }
 }
+
+/// Siblings absorbing an adjusted target's change `delta` so their parent
+/// stays fixed: each takes the opposite of its share of `delta`, in
+/// proportion to its amount (evenly when all are zero), in whole rounding
+/// units, so the shares sum exactly. `Err(i)`: sibling `i` would fall below
+/// zero.
+pub fn absorb(siblings: &[Amount], delta: Amount, unit: RoundingUnit) -> Result<Vec<Amount>, AbsorbError> {
+    if siblings.is_empty() {
+        return Err(AbsorbError::NoSiblings);
+    }
+    let delta_units = unit.exact_units(delta).ok_or(AbsorbError::OffTheUnit)?;
+    let weights: Vec<Decimal> = if siblings.iter().all(|s| s.is_zero()) {
+        vec![Decimal::ONE; siblings.len()]
+    } else {
+        siblings.iter().map(|s| s.decimal()).collect()
+    };
+    let parts = largest_remainder(delta_units.abs(), &weights).map_err(|_| AbsorbError::NoSiblings)?;
+    siblings
+        .iter()
+        .zip(parts)
+        .enumerate()
+        .map(|(i, (s, part))| {
+            let change =
+                unit.amount(if delta_units > 0 { -part } else { part }).map_err(|_| AbsorbError::OffTheUnit)?;
+            let next = s.checked_add(change).map_err(|_| AbsorbError::OffTheUnit)?;
+            if next.is_negative() { Err(AbsorbError::Negative(i)) } else { Ok(next) }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AbsorbError {
+    NoSiblings,
+    /// This sibling would fall below zero.
+    Negative(usize),
+    OffTheUnit,
+}
+
+#[cfg(test)]
+mod absorb_tests {
+    use super::*;
+
+    fn a(s: &str) -> Amount {
+        Amount::parse(s).unwrap()
+    }
+
+    #[test]
+    fn siblings_absorb_in_proportion_and_never_below_zero() {
+        let unit = RoundingUnit::parse("u", "0.01").unwrap();
+        let got = absorb(&[a("1000000"), a("800000")], a("-200000"), unit).unwrap();
+        assert_eq!(got, [a("1111111.11"), a("888888.89")]);
+        assert_eq!(absorb(&[a("100"), a("0")], a("300"), unit), Err(AbsorbError::Negative(0)));
+        assert_eq!(absorb(&[], a("1"), unit), Err(AbsorbError::NoSiblings));
+    }
+}

@@ -614,6 +614,16 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
         Code::FailedPrecondition,
         None,
     );
+    // A change its redistribution cannot carry is refused when asked: the
+    // siblings (or the parent) would fall below zero.
+    let mut too_big = adjust();
+    too_big.adjustment.as_mut().unwrap().change = Some(pb::adjustment::Change::NewAmount(cny("3100000.00").unwrap()));
+    assert_status(admin.create_adjustment(too_big.clone()).await, Code::InvalidArgument, Some("adjustment.change"));
+    too_big.adjustment.as_mut().unwrap().target = "plans/fy2024/targets/region-a".into();
+    too_big.adjustment.as_mut().unwrap().redistribution = pb::Redistribution::ParentAbsorbs as i32;
+    too_big.adjustment.as_mut().unwrap().change = Some(pb::adjustment::Change::ChangePercent("-100".into()));
+    let to_zero = admin.create_adjustment(too_big).await;
+    assert!(to_zero.is_ok(), "cutting region A to zero leaves the company positive: {to_zero:?}");
     // Siblings absorbed the 200,000 cut: region A still sums to 3,000,000.
     let reps = admin
         .query_period_targets(pb::QueryPeriodTargetsRequest {
