@@ -88,6 +88,50 @@ const OWN_OR_UNKNOWN: &[usize] = &[0, 3];
 const ALL: &[usize] = &[0, 1, 2, 3];
 const OWN_ONLY: &[usize] = &[0];
 
+/// The marker written into every row a unit owns (display names, deal and
+/// opportunity customers, log notes, causes, actions, reallocations,
+/// adjustment evidence): a reply to a caller may carry only markers of
+/// units that caller may read.
+fn secret(unit: &str) -> String {
+    format!("SECRET-{unit}-END")
+}
+
+/// The units whose rows a caller may see: an admin all, a manager or viewer
+/// its unit's subtree, a rep itself.
+fn may_see(role: Role, scope: &str, unit: &str) -> bool {
+    let parent = |u: &str| match u {
+        "region-a" | "region-b" => Some("acme"),
+        "team-a1" | "rep-1" | "rep-2" => Some("region-a"),
+        "rep-t1" => Some("team-a1"),
+        "rep-b1" => Some("region-b"),
+        _ => None,
+    };
+    let mut at = Some(unit);
+    match role {
+        Role::Admin => true,
+        Role::Rep => unit == scope,
+        Role::Manager | Role::Viewer => {
+            while let Some(u) = at {
+                if u == scope {
+                    return true;
+                }
+                at = parent(u);
+            }
+            false
+        }
+    }
+}
+
+/// Markers in a reply the caller may not see.
+fn leaks(c: &Cell, reply: &str) -> Vec<String> {
+    reply
+        .split("SECRET-")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("-END").map(|(u, _)| u.to_owned()))
+        .filter(|u| !may_see(c.role, c.scope, u))
+        .collect()
+}
+
 /// The rep a cell's rep-level resources belong to (deals, logs, …).
 fn rep_of(unit: &str) -> &str {
     match unit {
@@ -781,7 +825,7 @@ async fn set_up(gw: &Channel) -> Ctx {
             unit: Some(tpb::Unit {
                 parent: parent.into(),
                 kind: kind as i32,
-                display_name: id.into(),
+                display_name: secret(id),
                 manager: id.into(),
                 ..Default::default()
             }),
@@ -842,10 +886,11 @@ async fn set_up(gw: &Channel) -> Ctx {
     let cell_units = ["acme", "region-a", "region-b", "team-a1", "rep-1", "rep-2", "rep-t1"];
     for kind in ["approve", "reject", "withdraw"] {
         for u in cell_units {
+            let owner = if u == "acme" { "rep-2" } else { u };
             let request = tpb::CreateAdjustmentRequest {
                 parent: "plans/fy2024".into(),
                 // The top target has nothing above it to absorb a change.
-                adjustment: Some(adjustment(if u == "acme" { "rep-2" } else { u }, "-1")),
+                adjustment: Some(tpb::Adjustment { justification: secret(owner), ..adjustment(owner, "-1") }),
                 request_id: format!("setup-adjust-{kind}-{u}"),
             };
             // Decisions are asked of the unit itself: a rep for its own
@@ -866,11 +911,24 @@ async fn set_up(gw: &Channel) -> Ctx {
         }
     }
     for rep in ["rep-1", "rep-2", "rep-t1", "rep-b1"] {
-        let d = k.create_deal(setup(deal_for(rep, format!("setup-deal-{rep}")))).await.unwrap().into_inner();
+        let mut marked = deal_for(rep, format!("setup-deal-{rep}"));
+        marked.deal.as_mut().unwrap().customer = secret(rep);
+        let d = k.create_deal(setup(marked)).await.unwrap().into_inner();
+        k.create_daily_log(setup(kpb::CreateDailyLogRequest {
+            daily_log: Some(kpb::DailyLog {
+                rep: format!("units/{rep}"),
+                log_date: "2024-01-12".into(),
+                notes: secret(rep),
+                ..Default::default()
+            }),
+            request_id: format!("setup-log-{rep}"),
+        }))
+        .await
+        .unwrap();
         x.deals.insert(rep.into(), d.name);
         let o = k
             .create_opportunity(setup(kpb::CreateOpportunityRequest {
-                opportunity: Some(opportunity(rep)),
+                opportunity: Some(kpb::Opportunity { customer: secret(rep), ..opportunity(rep) }),
                 request_id: format!("setup-opportunity-{rep}"),
             }))
             .await
@@ -910,12 +968,49 @@ async fn set_up(gw: &Channel) -> Ctx {
         let item = r
             .create_action_item(setup(rpb::CreateActionItemRequest {
                 parent: review.name.clone(),
-                action_item: Some(action_item(rep_of(u))),
+                action_item: Some(rpb::ActionItem { text: secret(rep_of(u)), ..action_item(rep_of(u)) }),
                 request_id: format!("setup-action-{u}"),
             }))
             .await
             .unwrap_or_else(|e| panic!("action item in {u}'s review: {e:?}"))
             .into_inner();
+        let lines: &[&str] = if u == "region-a" { &["rep-1", "rep-2"] } else { &[rep_of(u)] };
+        for rep in lines {
+            r.create_cause(setup(rpb::CreateCauseRequest {
+                parent: review.name.clone(),
+                cause: Some(rpb::Cause {
+                    unit: format!("units/{rep}"),
+                    category: rpb::CauseCategory::Objective as i32,
+                    kind: rpb::CauseKind::Market as i32,
+                    text: secret(rep),
+                    ..Default::default()
+                }),
+                request_id: format!("setup-cause-{u}-{rep}"),
+            }))
+            .await
+            .unwrap_or_else(|e| panic!("cause in {u}'s review: {e:?}"));
+            r.create_reallocation(setup(rpb::CreateReallocationRequest {
+                parent: review.name.clone(),
+                reallocation: Some(rpb::Reallocation {
+                    kind: rpb::ReallocationKind::Coaching as i32,
+                    unit: format!("units/{rep}"),
+                    description: secret(rep),
+                    ..Default::default()
+                }),
+                request_id: format!("setup-realloc-{u}-{rep}"),
+            }))
+            .await
+            .unwrap_or_else(|e| panic!("reallocation in {u}'s review: {e:?}"));
+            if *rep != rep_of(u) {
+                r.create_action_item(setup(rpb::CreateActionItemRequest {
+                    parent: review.name.clone(),
+                    action_item: Some(rpb::ActionItem { text: secret(rep), ..action_item(rep) }),
+                    request_id: format!("setup-action-{u}-{rep}"),
+                }))
+                .await
+                .unwrap_or_else(|e| panic!("action item in {u}'s review: {e:?}"));
+            }
+        }
         x.reviews.insert(u.into(), review.name);
         x.action_items.insert(u.into(), item.name);
     }
@@ -928,7 +1023,7 @@ type Outcome = Result<(), Code>;
 /// a server stream counts as answered once its first response (or error)
 /// is in. Batch-like replies that report rows instead of failing (a stream
 /// of deals, an import) are read: a row refused for scope is a denial.
-async fn grpc(gw: &Channel, md: &MethodDescriptor, c: &Cell, msgs: Vec<Bytes>) -> (Outcome, String) {
+async fn grpc(gw: &Channel, md: &MethodDescriptor, c: &Cell, msgs: Vec<Bytes>) -> (Outcome, String, String) {
     let mut grpc = tonic::client::Grpc::new(gw.clone());
     grpc.ready().await.unwrap();
     let path: tonic::codegen::http::uri::PathAndQuery =
@@ -966,14 +1061,20 @@ async fn grpc(gw: &Channel, md: &MethodDescriptor, c: &Cell, msgs: Vec<Bytes>) -
         }
     };
     match replies {
-        Err(s) => (Err(s.code()), s.message().to_owned()),
-        Ok(replies) => match row_errors(md, &replies) {
-            Some(why) if why.contains("outside your scope") || why.contains("may not") => {
-                (Err(Code::PermissionDenied), why)
+        Err(s) => (Err(s.code()), s.message().to_owned(), String::new()),
+        Ok(replies) => {
+            let text: String = replies
+                .iter()
+                .map(|b| serde_json::to_string(&DynamicMessage::decode(md.output(), b.clone()).unwrap()).unwrap())
+                .collect();
+            match row_errors(md, &replies) {
+                Some(why) if why.contains("outside your scope") || why.contains("may not") => {
+                    (Err(Code::PermissionDenied), why, text)
+                }
+                Some(why) => (Err(Code::InvalidArgument), why, text),
+                None => (Ok(()), String::new(), text),
             }
-            Some(why) => (Err(Code::InvalidArgument), why),
-            None => (Ok(()), String::new()),
-        },
+        }
     }
 }
 
@@ -1094,7 +1195,7 @@ fn code_of(name: &str) -> Code {
     }
 }
 
-async fn rest(addr: std::net::SocketAddr, c: &Cell, verb: &str, path: &str, body: Option<&str>) -> Outcome {
+async fn rest(addr: std::net::SocketAddr, c: &Cell, verb: &str, path: &str, body: Option<&str>) -> (Outcome, String) {
     let mut headers = vec![("authorization", format!("Bearer {}", token(c.person, c.role, c.scope)))];
     if body.is_some() {
         headers.push(("content-type", "application/json".into()));
@@ -1103,14 +1204,14 @@ async fn rest(addr: std::net::SocketAddr, c: &Cell, verb: &str, path: &str, body
         let (status, lines) =
             stream_lines(addr, path, &headers, 0, std::time::Duration::from_millis(10)).await.unwrap();
         assert!(lines.is_empty());
-        return if status == 200 { Ok(()) } else { Err(rest_code(status)) };
+        return (if status == 200 { Ok(()) } else { Err(rest_code(status)) }, String::new());
     }
     let reply = request(addr, verb, path, &headers, body.unwrap_or("").as_bytes()).await.unwrap();
     if reply.status == 200 {
-        return Ok(());
+        return (Ok(()), reply.text());
     }
     let json = reply.json();
-    Err(code_of(json["error"]["status"].as_str().unwrap_or("")))
+    (Err(code_of(json["error"]["status"].as_str().unwrap_or(""))), String::new())
 }
 
 /// The status a streamed reply's head carries (its body is NDJSON).
@@ -1146,7 +1247,7 @@ async fn every_rpc_and_route_for_every_role_and_owner() {
     assert_eq!(rows, declared, "one row per RPC");
 
     let mut wrong = Vec::new();
-    let (mut cells, mut rest_cells, mut n) = (0, 0, 0);
+    let (mut cells, mut rest_cells, mut n, mut scanned) = (0, 0, 0, 0usize);
     let mut routes = std::collections::BTreeSet::new();
     for row in &table {
         let (service, name) = row.method.split_once('/').unwrap();
@@ -1163,8 +1264,13 @@ async fn every_rpc_and_route_for_every_role_and_owner() {
                     U => Some(Code::PermissionDenied),
                 };
                 let msgs = (row.build)(&ctx, &cell);
-                let (got, why) = grpc(&gw, &md, &cell, msgs.clone()).await;
+                let (got, why, reply) = grpc(&gw, &md, &cell, msgs.clone()).await;
                 cells += 1;
+                let leaked = leaks(&cell, &reply);
+                scanned += reply.matches("SECRET-").count();
+                if !leaked.is_empty() {
+                    wrong.push(format!("{} {label} ({}): rows of {leaked:?} came back", row.method, cell.unit));
+                }
                 let fine = |got: &Outcome| match (want, got) {
                     (None, Ok(())) => true,
                     (None, Err(code)) => row.ok_also.contains(code),
@@ -1184,8 +1290,13 @@ async fn every_rpc_and_route_for_every_role_and_owner() {
                     let cell = Cell { n, ..cell };
                     let msgs = (row.build)(&ctx, &cell);
                     let (verb, path, body) = rest_form(&pool, &md, &msgs[0]).unwrap();
-                    let got = rest(suite.gateway.addr, &cell, &verb, &path, body.as_deref()).await;
+                    let (got, reply) = rest(suite.gateway.addr, &cell, &verb, &path, body.as_deref()).await;
                     rest_cells += 1;
+                    let leaked = leaks(&cell, &reply);
+                    scanned += reply.matches("SECRET-").count();
+                    if !leaked.is_empty() {
+                        wrong.push(format!("{} {label} REST {path}: rows of {leaked:?} came back", row.method));
+                    }
                     if !fine(&got) {
                         wrong.push(format!("{at} REST {verb} {path}: expected {want:?}, got {got:?}"));
                     }
@@ -1197,6 +1308,8 @@ async fn every_rpc_and_route_for_every_role_and_owner() {
         }
     }
     assert!(wrong.is_empty(), "{} of {cells} gRPC + {rest_cells} REST cells wrong:\n{}", wrong.len(), wrong.join("\n"));
+    // The markers do come back where they may: the scan is not vacuous.
+    assert!(scanned > 500, "only {scanned} markers seen in allowed replies");
     self_approval(&gw).await;
     support::reliability_claim(&format!(
         "| `every_rpc_and_route_for_every_role_and_owner` | {} RPCs and {} REST routes × 5 roles × their owners | {cells} gRPC cells + {rest_cells} REST cells | every cell as written down |",

@@ -63,7 +63,10 @@ pub fn review(r: &Review, only_member: Option<&str>) -> pb::Review {
             State::Closed => pb::ReviewState::Closed,
         } as i32,
         brief: Some(pb::DataBrief {
-            unit: Some(figures(&r.brief.unit)),
+            // The unit's own line is its whole figures: a rep reading its
+            // region's review sees its own line only (found by the marker
+            // scan of the authorization matrix).
+            unit: only_member.is_none_or(|u| r.brief.unit.unit == u).then(|| figures(&r.brief.unit)),
             members,
             generate_time: r.brief.generated.map(timestamp),
             // The unit's whole picture, like the top reasons: not a rep's.
