@@ -47,8 +47,13 @@ pub async fn seed(
     review: SocketAddr,
     admin_token: String,
 ) -> anyhow::Result<()> {
+    seed_with(channel(target).await?, channel(tracking).await?, channel(review).await?, admin_token).await
+}
+
+/// [`seed`] over given channels (the gateway's, which forwards every
+/// service's API, will do for all three).
+pub async fn seed_with(target: Channel, tracking: Channel, review: Channel, admin_token: String) -> anyhow::Result<()> {
     let c = Calls { token: admin_token };
-    let target = channel(target).await?;
     let mut t = TargetServiceClient::new(target.clone());
     if t.get_plan(c.r(tpb::GetPlanRequest { name: "plans/fy2024".into() })).await.is_ok() {
         println!("Demo data already loaded.");
@@ -159,7 +164,7 @@ pub async fn seed(
     .await
     .context("publishing")?;
 
-    let mut k = TrackingServiceClient::new(channel(tracking).await?);
+    let mut k = TrackingServiceClient::new(tracking);
     let sale = |rep: &str, amount: &str, date: &str, customer: &str, id: &str| kpb::CreateDealRequest {
         deal: Some(kpb::Deal {
             rep: format!("units/{rep}"),
@@ -210,7 +215,7 @@ pub async fn seed(
         .await
         .context("evaluating alerts")?;
 
-    let mut r = ReviewServiceClient::new(channel(review).await?);
+    let mut r = ReviewServiceClient::new(review);
     r.create_review(c.r(rpb::CreateReviewRequest {
         review: Some(rpb::Review {
             unit: "units/region-a".into(),

@@ -70,10 +70,7 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
         let headers = request.headers();
         let authorization = headers.get("authorization").map(|v| v.to_str().unwrap_or(""));
         let client_ip = headers.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok());
-        let connection = request
-            .extensions()
-            .get::<tonic::transport::server::TcpConnectInfo>()
-            .and_then(tonic::transport::server::TcpConnectInfo::remote_addr);
+        let connection = attain_kit::tls::peer_of(request.extensions());
         let verified = authenticate(&self.verifier, &self.limits, authorization, peer(connection, client_ip));
         if let Err(e) = verified {
             return Box::pin(async move { Ok(reply(e.into())) });

@@ -41,7 +41,9 @@ impl Application {
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
         };
-        let channel = |name: &str, v: &Option<String>| attain_kit::upstream::channel(name, &url(name, v)?);
+        let tls = attain_kit::tls::client_config(&settings.upstream, None)?;
+        let channel =
+            |name: &str, v: &Option<String>| attain_kit::upstream::channel(name, &url(name, v)?, tls.as_ref());
         let (target, tracking, review) = (
             channel("target", &settings.upstream.target_url)?,
             channel("tracking", &settings.upstream.tracking_url)?,
@@ -62,7 +64,20 @@ impl Application {
         };
         let api = GatewayApi::new(target, tracking, review, server.metrics(), cache);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-        let rest = Rest::new(server.local_addr(), max)?;
+        // REST calls the gateway's own port: over TLS when it serves TLS,
+        // trusting its CA, checking its own name, with its client
+        // certificate under mutual TLS.
+        let own_tls = match &settings.server.tls_cert_file {
+            Some(_) => {
+                let name = settings.server.tls_name.clone().unwrap_or_else(|| "localhost".to_owned());
+                let tls = attain_kit::tls::client_config(&settings.upstream, Some(&name))?;
+                Some(tls.ok_or_else(|| {
+                    anyhow::anyhow!("a TLS gateway needs upstream.ca_file (its REST side calls its own port)")
+                })?)
+            }
+            None => None,
+        };
+        let rest = Rest::new(server.local_addr(), max, own_tls)?;
         // gRPC services first; then REST, the OpenAPI document and the web
         // page; anything else is a backend's gRPC method to forward.
         let http = axum::Router::new()

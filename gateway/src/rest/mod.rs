@@ -46,13 +46,21 @@ struct Inner {
 impl Rest {
     /// REST over the gateway listening at `own`; bodies over `max_body`
     /// bytes are refused with 413.
-    pub fn new(own: SocketAddr, max_body: usize) -> anyhow::Result<Self> {
+    /// `tls`: how to reach its own port when it serves TLS (its CA, its
+    /// own name, its client certificate under mutual TLS).
+    pub fn new(
+        own: SocketAddr,
+        max_body: usize,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> anyhow::Result<Self> {
         let pool = DescriptorPool::decode(attain_proto::FILE_DESCRIPTOR_SET)?;
         let routes = Routes::from_pool(&pool)?;
         let openapi = Bytes::from(serde_json::to_vec_pretty(&openapi::document(&routes))?);
         // The listener may be on 0.0.0.0; the loopback call goes to 127.0.0.1.
         let host = if own.ip().is_unspecified() { "127.0.0.1".to_owned() } else { own.ip().to_string() };
-        let channel = attain_kit::upstream::channel("gateway", &format!("http://{host}:{}", own.port()))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let channel =
+            attain_kit::upstream::channel("gateway", &format!("{scheme}://{host}:{}", own.port()), tls.as_ref())?;
         Ok(Self { inner: Arc::new(Inner { routes, channel, max_body, openapi }) })
     }
 
@@ -85,11 +93,7 @@ pub async fn openapi_document(State(rest): State<Rest>) -> Response {
 pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
     // The caller's address, for the per-address limit on calls without a
     // valid token (the gRPC call below comes from this host).
-    let client = request
-        .extensions()
-        .get::<tonic::transport::server::TcpConnectInfo>()
-        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
-        .map(|a| a.ip());
+    let client = attain_kit::tls::peer_of(request.extensions()).map(|a| a.ip());
     let (mut parts, body) = request.into_parts();
     parts.headers.remove(attain_kit::auth::CLIENT_IP_HEADER);
     if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {

@@ -132,6 +132,15 @@ pub struct ServerSettings {
     /// port (0 picks a free port).
     pub admin_host: IpAddr,
     pub admin_port: u16,
+    /// TLS: the server's certificate chain and key (PEM), reloaded when
+    /// the files change. Unset: plaintext (`attain up` on loopback).
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// Mutual TLS: callers must present a certificate from this CA (PEM).
+    pub client_ca_file: Option<String>,
+    /// The name the server's certificate is issued for (the gateway's REST
+    /// side checks it when it calls its own port); default "localhost".
+    pub tls_name: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -153,6 +162,10 @@ impl Default for ServerSettings {
             reflection: true,
             admin_host: IpAddr::from([127, 0, 0, 1]),
             admin_port: 0,
+            tls_cert_file: None,
+            tls_key_file: None,
+            client_ca_file: None,
+            tls_name: None,
         }
     }
 }
@@ -233,13 +246,22 @@ impl Default for TelemetrySettings {
     }
 }
 
-/// Addresses of the services this one calls (`http://host:port`).
+/// Addresses of the services this one calls (`http://host:port`, or
+/// `https://` with `ca_file`).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpstreamSettings {
     pub target_url: Option<String>,
     pub tracking_url: Option<String>,
     pub review_url: Option<String>,
+    /// For `https://` upstreams: the CA their certificates come from (PEM).
+    pub ca_file: Option<String>,
+    /// Mutual TLS: this service's own certificate and key (PEM).
+    pub client_cert_file: Option<String>,
+    pub client_key_file: Option<String>,
+    /// The name to check in upstream certificates when the URL's host is
+    /// not it (e.g. an address).
+    pub server_name: Option<String>,
 }
 
 impl Settings {

@@ -24,6 +24,7 @@ pub mod shed;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 pub mod upstream;
 pub mod wire;
 

@@ -54,6 +54,7 @@ pub struct GrpcServer {
     /// `/metrics`, off the public port.
     admin: TcpListener,
     admin_addr: SocketAddr,
+    tls: Option<crate::tls::ServerTls>,
     routes: RoutesBuilder,
     names: Vec<&'static str>,
     health: HealthReporter,
@@ -72,6 +73,8 @@ impl GrpcServer {
     /// Binds the listener (port 0 picks a free one) and registers health;
     /// reflection is added when serving starts, listing what was added.
     pub async fn bind(settings: &ServerSettings) -> anyhow::Result<Self> {
+        // Certificates first: a misconfigured server does not start.
+        let tls = crate::tls::ServerTls::from_settings(settings)?;
         let addr = SocketAddr::new(settings.host, settings.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -92,6 +95,7 @@ impl GrpcServer {
             addr,
             admin,
             admin_addr,
+            tls,
             routes,
             names: Vec::new(),
             health,
@@ -147,8 +151,20 @@ impl GrpcServer {
 
     /// Serves until `shutdown` completes, then drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let Self { fallback, listener, addr, admin, admin_addr, routes, names, health, settings, database, metrics } =
-            self;
+        let Self {
+            fallback,
+            listener,
+            addr,
+            admin,
+            admin_addr,
+            tls,
+            routes,
+            names,
+            health,
+            settings,
+            database,
+            metrics,
+        } = self;
         let mut routes = routes;
         // Reflection lists what this server serves, not every Attain proto.
         let reflection = || {
@@ -208,7 +224,7 @@ impl GrpcServer {
             ))
             .into_inner();
         tracing::info!(%addr, services = ?names, "serving gRPC");
-        let serving = Server::builder()
+        let router = Server::builder()
             .accept_http1(true)
             // HTTP/2's default 64 KiB windows stall a few concurrent
             // dashboard-sized replies on flow control.
@@ -225,8 +241,23 @@ impl GrpcServer {
                     Some(f) => router.fallback_service(f),
                     None => router,
                 })
-            })
-            .serve_with_incoming_shutdown(incoming(listener), signal);
+            });
+        use futures::future::Either;
+        let (serving, reloader) = match tls {
+            Some(tls) => {
+                tracing::info!(%addr, mutual = settings.client_ca_file.is_some(), "serving TLS");
+                let cert = tls.cert.clone();
+                let reloader = tokio::spawn(async move {
+                    let mut every = tokio::time::interval(crate::tls::RELOAD_EVERY);
+                    loop {
+                        every.tick().await;
+                        cert.refresh();
+                    }
+                });
+                (Either::Left(router.serve_with_incoming_shutdown(tls.incoming(listener), signal)), Some(reloader))
+            }
+            None => (Either::Right(router.serve_with_incoming_shutdown(incoming(listener), signal)), None),
+        };
         // Metrics on the admin listener: scraped from inside the cluster,
         // never routed by the ingress with the public port.
         let exposition = move || {
@@ -255,6 +286,9 @@ impl GrpcServer {
             } => tracing::warn!(%addr, "grace period over; closing the connections still open"),
         }
         admin_task.abort();
+        if let Some(r) = reloader {
+            r.abort();
+        }
         tracing::info!(%addr, "stopped");
         Ok(())
     }

@@ -7,28 +7,39 @@ use std::time::Duration;
 use tonic::{
     Request,
     metadata::MetadataMap,
-    transport::{Channel, Endpoint},
+    transport::{Channel, ClientTlsConfig, Endpoint},
 };
 
 use crate::server::REQUEST_ID_HEADER;
 
 /// A channel to `url` that connects on first use and reconnects after
 /// failures (so a service starts even when its upstream is not up yet).
+/// `https://` URLs need `tls` (the CA to trust, and this service's own
+/// certificate under mutual TLS).
 ///
 /// Several comma-separated URLs (replicas without a load balancer in
 /// front, e.g. two processes on one machine) are balanced over.
-pub fn channel(name: &str, url: &str) -> anyhow::Result<Channel> {
+pub fn channel(name: &str, url: &str, tls: Option<&ClientTlsConfig>) -> anyhow::Result<Channel> {
     let endpoints = url
         .split(',')
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .map(|u| {
-            Ok(Endpoint::from_shared(u.to_owned())
+            let endpoint = Endpoint::from_shared(u.to_owned())
                 .map_err(|e| anyhow::anyhow!("upstream.{name}_url {u:?} is not a URL: {e}"))?
                 .connect_timeout(Duration::from_secs(3))
                 .initial_stream_window_size(crate::server::STREAM_WINDOW)
                 .initial_connection_window_size(crate::server::CONNECTION_WINDOW)
-                .tcp_nodelay(true))
+                .tcp_nodelay(true);
+            match (u.starts_with("https://"), tls) {
+                (false, _) => Ok(endpoint),
+                (true, Some(tls)) => Ok(endpoint
+                    .tls_config(tls.clone())
+                    .map_err(|e| anyhow::anyhow!("upstream.{name}_url {u:?}: {e}"))?),
+                (true, None) => {
+                    anyhow::bail!("upstream.{name}_url {u:?} is https: set upstream.ca_file to the CA it trusts")
+                }
+            }
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     match endpoints.len() {

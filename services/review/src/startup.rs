@@ -21,8 +21,14 @@ impl Application {
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
         };
-        let target = attain_kit::upstream::channel("target", &url("target", &settings.upstream.target_url)?)?;
-        let tracking = attain_kit::upstream::channel("tracking", &url("tracking", &settings.upstream.tracking_url)?)?;
+        let tls = attain_kit::tls::client_config(&settings.upstream, None)?;
+        let target =
+            attain_kit::upstream::channel("target", &url("target", &settings.upstream.target_url)?, tls.as_ref())?;
+        let tracking = attain_kit::upstream::channel(
+            "tracking",
+            &url("tracking", &settings.upstream.tracking_url)?,
+            tls.as_ref(),
+        )?;
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let api = ReviewServiceServer::new(ReviewApi::new(db, Upstreams::new(target, tracking), settings.clock))

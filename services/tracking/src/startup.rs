@@ -47,7 +47,8 @@ impl Application {
             .target_url
             .as_deref()
             .ok_or_else(|| anyhow::anyhow!("upstream.target_url is required (the target service's address)"))?;
-        let target = TargetClient::new(attain_kit::upstream::channel("target", target_url)?);
+        let tls = attain_kit::tls::client_config(&settings.upstream, None)?;
+        let target = TargetClient::new(attain_kit::upstream::channel("target", target_url, tls.as_ref())?);
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let a = settings.alerts;
