@@ -111,8 +111,41 @@ fn check(overlay: &str) {
         let pod = &d["spec"]["template"]["spec"];
         let c = &pod["containers"][0];
         for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
-            if c[probe]["grpc"]["port"].as_u64() != Some(u64::from(port)) {
-                problems.push(format!("{overlay}/{app}: {probe} is not a gRPC probe on {port}"));
+            // dev: gRPC probes on the service port; prod serves TLS, which
+            // the kubelet's gRPC probes do not speak: the admin port's
+            // /healthz answers what grpc.health.v1 answers.
+            let grpc = c[probe]["grpc"]["port"].as_u64() == Some(u64::from(port));
+            let healthz = c[probe]["httpGet"]["path"] == "/healthz" && c[probe]["httpGet"]["port"] == "metrics";
+            if !(if overlay == "prod" { healthz } else { grpc }) {
+                problems.push(format!("{overlay}/{app}: {probe} is not the health probe"));
+            }
+        }
+        // prod: TLS on every hop, mutual TLS into the services, upstreams
+        // over https, certificates from cert-manager.
+        if overlay == "prod" {
+            let env = |name: &str| {
+                seq(&c["env"])
+                    .into_iter()
+                    .find(|e| e["name"] == name)
+                    .and_then(|e| e["value"].as_str())
+                    .map(str::to_owned)
+            };
+            let secret = format!("attain-{svc}-tls");
+            let mounted = seq(&pod["volumes"]).iter().any(|v| v["secret"]["secretName"] == secret.as_str());
+            let issued = of_kind(&docs, "Certificate").iter().any(|x| x["spec"]["secretName"] == secret.as_str());
+            if env("APP__SERVER__TLS_CERT_FILE").is_none() || !mounted || !issued {
+                problems.push(format!("{overlay}/{app}: no certificate of its own"));
+            }
+            if svc != "gateway" && env("APP__SERVER__CLIENT_CA_FILE").is_none() {
+                problems.push(format!("{overlay}/{app}: does not require client certificates"));
+            }
+            for up in ["target", "tracking", "review"] {
+                let url = env(&format!("APP__UPSTREAM__{}_URL", up.to_uppercase()));
+                if url.as_deref().is_some_and(|u| !u.starts_with("https://"))
+                    || (url.is_some() && env("APP__UPSTREAM__CLIENT_CERT_FILE").is_none())
+                {
+                    problems.push(format!("{overlay}/{app}: calls {up} without mutual TLS"));
+                }
             }
         }
         // Metrics on the admin port only, scraped there.

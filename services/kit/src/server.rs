@@ -57,7 +57,7 @@ pub struct GrpcServer {
     tls: Option<crate::tls::ServerTls>,
     routes: RoutesBuilder,
     names: Vec<&'static str>,
-    health: HealthReporter,
+    health: Health,
     settings: ServerSettings,
     database: Option<DatabaseConnection>,
     metrics: Metrics,
@@ -86,7 +86,8 @@ impl GrpcServer {
             .map_err(|e| anyhow::anyhow!("cannot listen on {admin_addr} (server.admin_port, for /metrics): {e}"))?;
         let admin_addr = admin.local_addr()?;
 
-        let (health, health_service) = tonic_health::server::health_reporter();
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let health = Health { reporter, serving: Arc::new(AtomicBool::new(false)) };
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
         Ok(Self {
@@ -269,7 +270,20 @@ impl GrpcServer {
                 )
             }
         };
-        let admin_router = axum::Router::new().route("/metrics", axum::routing::get(exposition));
+        let up_flag = health.serving.clone();
+        let healthz = move || {
+            let up = up_flag.load(Ordering::SeqCst);
+            async move {
+                if up {
+                    (http::StatusCode::OK, "SERVING")
+                } else {
+                    (http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING")
+                }
+            }
+        };
+        let admin_router = axum::Router::new()
+            .route("/metrics", axum::routing::get(exposition))
+            .route("/healthz", axum::routing::get(healthz));
         tracing::info!(%admin_addr, "serving /metrics");
         let admin_task = tokio::spawn(async move {
             if let Err(e) = axum::serve(admin, admin_router).await {
@@ -306,19 +320,23 @@ fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
     })
 }
 
-async fn set_all(health: &HealthReporter, names: &[&'static str], status: ServingStatus) {
-    health.set_service_status("", status).await;
+/// grpc.health.v1 for clients, and the same answer as a flag for the
+/// admin listener's `/healthz` (Kubernetes' gRPC probes speak no TLS).
+#[derive(Clone)]
+struct Health {
+    reporter: HealthReporter,
+    serving: Arc<AtomicBool>,
+}
+
+async fn set_all(health: &Health, names: &[&'static str], status: ServingStatus) {
+    health.serving.store(status == ServingStatus::Serving, Ordering::SeqCst);
+    health.reporter.set_service_status("", status).await;
     for name in names {
-        health.set_service_status(*name, status).await;
+        health.reporter.set_service_status(*name, status).await;
     }
 }
 
-async fn watch_database(
-    db: DatabaseConnection,
-    health: HealthReporter,
-    names: Arc<[&'static str]>,
-    stopping: Arc<AtomicBool>,
-) {
+async fn watch_database(db: DatabaseConnection, health: Health, names: Arc<[&'static str]>, stopping: Arc<AtomicBool>) {
     let mut healthy = true;
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
