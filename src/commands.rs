@@ -195,18 +195,6 @@ pub async fn report(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_progress_bar_fills() {
-        assert_eq!(bar(0, 100), format!("[{}]   0%", ".".repeat(30)));
-        assert_eq!(bar(50, 100), format!("[{}{}]  50%", "#".repeat(15), ".".repeat(15)));
-        assert_eq!(bar(7, 0), format!("[{}] 100%", "#".repeat(30)));
-    }
-}
-
 /// `attain audit`: prints each difference and the count of figures
 /// checked; 0 clean, 1 differences, 2 could not audit.
 pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str) -> std::process::ExitCode {
@@ -242,5 +230,17 @@ pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str) -> std::proce
             eprintln!("attain audit: not audited: {:?}: {}", status.code(), status.message());
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_fills() {
+        assert_eq!(bar(0, 100), format!("[{}]   0%", ".".repeat(30)));
+        assert_eq!(bar(50, 100), format!("[{}{}]  50%", "#".repeat(15), ".".repeat(15)));
+        assert_eq!(bar(7, 0), format!("[{}] 100%", "#".repeat(30)));
     }
 }

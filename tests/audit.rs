@@ -363,12 +363,11 @@ async fn build_random_org(s: &Suite, seed: u64) -> Vec<String> {
         names.extend(made.deals.into_iter().map(|d| d.name));
     }
     for (i, name) in names.iter().step_by(7).enumerate() {
-        let replacement = (i % 2 == 0).then(|| {
-            let mut d = kpb::Deal::default();
-            d.rep = format!("units/{}", reps[i % reps.len()].0);
-            d.amount = cny("1234.56".into());
-            d.close_date = "2024-01-09".into();
-            d
+        let replacement = (i % 2 == 0).then(|| kpb::Deal {
+            rep: format!("units/{}", reps[i % reps.len()].0),
+            amount: cny("1234.56".into()),
+            close_date: "2024-01-09".into(),
+            ..Default::default()
         });
         k.reverse_deal(admin(kpb::ReverseDealRequest {
             name: name.clone(),
