@@ -32,7 +32,11 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
-        let server = GrpcServer::bind(&settings.server).await?;
+        let mut server = GrpcServer::bind(&settings.server).await?;
+        if let Some(jwks) = verifier.oidc() {
+            jwks.spawn_keeper();
+            server = server.require(jwks.ready());
+        }
         // Where people arrive: each person's rate, and each address's for
         // calls without a valid token.
         let limits = Arc::new(Limits::at_the_edge(&settings.server, server.metrics()));

@@ -447,13 +447,13 @@ mod tests {
         }
     }
 
-    /// The guide: 1.2M on a quarterly profile 30/35/25/10… (here 30/35/25/10)
-    /// gives 300,000 for Q1 and 100,000 for January; a region holding
-    /// reps and a reserve is their sum plus the reserve on its own curve.
+    /// 1.2M on a quarterly profile of 25/35/25/15 gives 300,000 for Q1 and
+    /// 100,000 for January (a quarter's share splits evenly over its
+    /// months); a region whose reps hold all of it is exactly their sum.
     #[test]
     fn the_guides_quarters_and_a_region_of_reps() {
         let p = plan();
-        let q = Some(Shape::Profile([30, 35, 25, 10].map(Decimal::from).to_vec()));
+        let q = Some(Shape::Profile([25, 35, 25, 15].map(Decimal::from).to_vec()));
         let t = Targets::new(vec![
             target("region", None, 3_100_000, None),
             target("rep-1", Some("region"), 1_200_000, q),

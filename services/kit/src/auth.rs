@@ -80,12 +80,18 @@ pub struct Claims {
     pub nbf: Option<u64>,
 }
 
-/// Verifies bearer tokens against the configured keys.
+/// Verifies bearer tokens: the company identity provider's (OpenID
+/// Connect, keys by key id from its JWKS), and configured keys — HS256 for
+/// development and tests, RS256/ES256 PEM public keys.
 pub struct JwtVerifier {
     keys: Vec<(Algorithm, DecodingKey)>,
     issuer: String,
     audience: String,
     leeway_seconds: u64,
+    oidc: Option<Arc<crate::oidc::Jwks>>,
+    role_claim: String,
+    unit_claim: String,
+    role_map: std::collections::BTreeMap<String, Role>,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -95,9 +101,37 @@ impl fmt::Debug for JwtVerifier {
     }
 }
 
+fn role_named(s: &str) -> Option<Role> {
+    match s.to_ascii_lowercase().as_str() {
+        "admin" => Some(Role::Admin),
+        "manager" => Some(Role::Manager),
+        "rep" => Some(Role::Rep),
+        "viewer" => Some(Role::Viewer),
+        _ => None,
+    }
+}
+
+/// Why a token was refused, in words that do not help forge one.
+fn refusal(e: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match e.kind() {
+        ErrorKind::ExpiredSignature => "expired",
+        ErrorKind::ImmatureSignature => "not valid yet (nbf)",
+        ErrorKind::InvalidAudience => "wrong audience",
+        ErrorKind::InvalidIssuer => "wrong issuer",
+        ErrorKind::InvalidSignature => "bad signature",
+        ErrorKind::MissingRequiredClaim(_) => "a required claim (exp, aud, iss, sub) is missing",
+        _ => "rejected",
+    }
+}
+
+fn unauthenticated(why: &str) -> ServiceError {
+    ServiceError::Unauthenticated(format!("invalid token: {why}"))
+}
+
 impl JwtVerifier {
-    /// HS256 with a shared secret (development), and RS256 / ES256 public
-    /// keys in PEM files (production). At least one key is required.
+    /// At least one way to verify is required: an identity provider
+    /// (`auth.oidc_issuer`), PEM public keys, or (development) a secret.
     pub fn from_settings(settings: &AuthSettings) -> anyhow::Result<Self> {
         let mut keys = Vec::new();
         if let Some(secret) = &settings.hs256_secret {
@@ -110,60 +144,131 @@ impl JwtVerifier {
                 keys.push((Algorithm::RS256, key));
             } else if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
                 keys.push((Algorithm::ES256, key));
+            } else if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
+                keys.push((Algorithm::EdDSA, key));
             } else {
-                anyhow::bail!("auth.public_key_files: {path} is neither an RSA nor an EC public key in PEM");
+                anyhow::bail!("auth.public_key_files: {path} is neither an RSA, EC nor Ed25519 public key in PEM");
             }
         }
+        let oidc = match &settings.oidc_issuer {
+            Some(issuer) => Some(Arc::new(crate::oidc::Jwks::new(settings, issuer)?)),
+            None => None,
+        };
         anyhow::ensure!(
-            !keys.is_empty(),
-            "auth: set auth.hs256_secret (development) or auth.public_key_files (production)"
+            !keys.is_empty() || oidc.is_some(),
+            "auth: set auth.oidc_issuer or auth.public_key_files (production), or auth.hs256_secret (development)"
         );
+        let role_map = settings
+            .role_map
+            .iter()
+            .map(|(claim, role)| {
+                role_named(role).map(|r| (claim.clone(), r)).ok_or_else(|| {
+                    anyhow::anyhow!("auth.role_map: {role:?} for {claim:?} is not admin, manager, rep or viewer")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             keys,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             leeway_seconds: settings.leeway_seconds,
+            oidc,
+            role_claim: settings.role_claim.clone(),
+            unit_claim: settings.unit_claim.clone(),
+            role_map,
         })
+    }
+
+    /// The identity provider's key set, when one is configured.
+    pub fn oidc(&self) -> Option<&Arc<crate::oidc::Jwks>> {
+        self.oidc.as_ref()
+    }
+
+    fn validation(&self, alg: Algorithm, issuer: &str) -> Validation {
+        let mut validation = Validation::new(alg);
+        validation.set_audience(&[&self.audience]);
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+        validation.leeway = self.leeway_seconds;
+        validation.validate_nbf = true;
+        validation
+    }
+
+    /// A token issued in the future was minted by a clock (or a forger) we
+    /// should not trust; jsonwebtoken leaves iat alone.
+    fn issued_in_the_past(&self, iat: u64) -> Result<(), ServiceError> {
+        if iat > jsonwebtoken::get_current_timestamp().saturating_add(self.leeway_seconds) {
+            return Err(unauthenticated("issued in the future"));
+        }
+        Ok(())
     }
 
     /// Checks a compact JWT and returns who it names.
     pub fn verify(&self, token: &str) -> Result<Identity, ServiceError> {
-        let unauthenticated = |why: &str| ServiceError::Unauthenticated(format!("invalid token: {why}"));
         // An unknown or "none" algorithm fails to parse here.
         let header = decode_header(token).map_err(|_| unauthenticated("malformed header or unsupported algorithm"))?;
+        if let (Some(jwks), Some(kid)) = (&self.oidc, &header.kid) {
+            return self.verify_from_provider(jwks, kid, header.alg, token);
+        }
         let mut last_error = unauthenticated("no key accepts the token's algorithm");
         for (alg, key) in self.keys.iter().filter(|(alg, _)| *alg == header.alg) {
-            let mut validation = Validation::new(*alg);
-            validation.set_audience(&[&self.audience]);
-            validation.set_issuer(&[&self.issuer]);
-            validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-            validation.leeway = self.leeway_seconds;
-            validation.validate_nbf = true;
-            match decode::<Claims>(token, key, &validation) {
+            match decode::<Claims>(token, key, &self.validation(*alg, &self.issuer)) {
                 Ok(data) => {
-                    // A token issued in the future was minted by a clock (or a
-                    // forger) we should not trust; jsonwebtoken leaves iat alone.
-                    let now = jsonwebtoken::get_current_timestamp();
-                    if data.claims.iat > now.saturating_add(self.leeway_seconds) {
-                        return Err(unauthenticated("issued in the future"));
-                    }
+                    self.issued_in_the_past(data.claims.iat)?;
                     return identity_from(data.claims);
                 }
-                Err(e) => {
-                    use jsonwebtoken::errors::ErrorKind;
-                    last_error = unauthenticated(match e.kind() {
-                        ErrorKind::ExpiredSignature => "expired",
-                        ErrorKind::ImmatureSignature => "not valid yet (nbf)",
-                        ErrorKind::InvalidAudience => "wrong audience",
-                        ErrorKind::InvalidIssuer => "wrong issuer",
-                        ErrorKind::InvalidSignature => "bad signature",
-                        ErrorKind::MissingRequiredClaim(_) => "a required claim (exp, aud, iss, sub) is missing",
-                        _ => "rejected",
-                    });
-                }
+                Err(e) => last_error = unauthenticated(refusal(&e)),
             }
         }
         Err(last_error)
+    }
+
+    /// A provider's token: the key its key id names (fetched once more if
+    /// new), the algorithm that key is for, role and unit from the
+    /// configured claims.
+    fn verify_from_provider(
+        &self,
+        jwks: &Arc<crate::oidc::Jwks>,
+        kid: &str,
+        alg: Algorithm,
+        token: &str,
+    ) -> Result<Identity, ServiceError> {
+        let found = jwks.key(kid).or_else(|| {
+            jwks.refresh_for_unknown_key();
+            jwks.key(kid)
+        });
+        // No key id is echoed: the answer must not help guess one.
+        let (key_alg, key) = found.ok_or_else(|| unauthenticated("unknown signing key"))?;
+        if key_alg != alg {
+            return Err(unauthenticated("the algorithm is not the key's"));
+        }
+        let data = decode::<serde_json::Value>(token, &key, &self.validation(alg, jwks.issuer()))
+            .map_err(|e| unauthenticated(refusal(&e)))?;
+        let c = data.claims;
+        self.issued_in_the_past(c["iat"].as_u64().unwrap_or(0))?;
+        let values: Vec<&str> = match &c[self.role_claim.as_str()] {
+            serde_json::Value::String(s) => vec![s.as_str()],
+            serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        let roles: Vec<Role> =
+            values.iter().filter_map(|v| self.role_map.get(*v).copied().or_else(|| role_named(v))).collect();
+        // Several groups: the widest role they grant.
+        let role = [Role::Admin, Role::Manager, Role::Viewer, Role::Rep]
+            .into_iter()
+            .find(|r| roles.contains(r))
+            .ok_or_else(|| unauthenticated("no role this service knows in the role claim"))?;
+        let claims = Claims {
+            sub: c["sub"].as_str().unwrap_or_default().to_owned(),
+            role,
+            unit: c[self.unit_claim.as_str()].as_str().unwrap_or_default().to_owned(),
+            iss: jwks.issuer().to_owned(),
+            aud: self.audience.clone(),
+            exp: c["exp"].as_u64().unwrap_or(0),
+            iat: c["iat"].as_u64().unwrap_or(0),
+            nbf: c["nbf"].as_u64(),
+        };
+        identity_from(claims)
     }
 }
 

@@ -208,6 +208,19 @@ pub struct AuthSettings {
     /// else random per process (tokens then only continue on the replica
     /// that made them).
     pub page_token_key: Option<SecretString>,
+    /// OpenID Connect: the company identity provider's issuer URL (its
+    /// discovery document names the JWKS). Its tokens carry `iss` = this.
+    pub oidc_issuer: Option<String>,
+    /// The CA of the provider's HTTPS certificate (default: public roots).
+    pub oidc_ca_file: Option<String>,
+    /// How often the provider's keys are fetched again.
+    pub jwks_refresh_seconds: u64,
+    /// The claims an identity provider's token carries role and unit in
+    /// (a string or a list, e.g. `groups`), and what its values mean:
+    /// `role_map = { "sales-ops" = "admin", "managers" = "manager" }`.
+    pub role_claim: String,
+    pub unit_claim: String,
+    pub role_map: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for AuthSettings {
@@ -219,6 +232,12 @@ impl Default for AuthSettings {
             public_key_files: Vec::new(),
             leeway_seconds: 60,
             page_token_key: None,
+            oidc_issuer: None,
+            oidc_ca_file: None,
+            jwks_refresh_seconds: 300,
+            role_claim: "role".to_owned(),
+            unit_claim: "unit".to_owned(),
+            role_map: std::collections::BTreeMap::new(),
         }
     }
 }

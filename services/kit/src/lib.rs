@@ -16,6 +16,7 @@ pub mod limit;
 pub mod metric;
 pub mod metrics;
 pub mod money;
+pub mod oidc;
 pub mod paging;
 pub mod period;
 pub mod server;

@@ -60,6 +60,8 @@ pub struct GrpcServer {
     health: Health,
     settings: ServerSettings,
     database: Option<DatabaseConnection>,
+    /// More conditions of SERVING (the identity provider's keys in hand).
+    readiness: Vec<Arc<AtomicBool>>,
     metrics: Metrics,
 }
 
@@ -102,6 +104,7 @@ impl GrpcServer {
             health,
             settings: settings.clone(),
             database: None,
+            readiness: Vec::new(),
             metrics: Metrics::new(),
         })
     }
@@ -144,6 +147,12 @@ impl GrpcServer {
         self
     }
 
+    /// Reports NOT_SERVING while `ready` is false (checked every 2 s).
+    pub fn require(mut self, ready: Arc<AtomicBool>) -> Self {
+        self.readiness.push(ready);
+        self
+    }
+
     /// Reports NOT_SERVING while the database does not answer.
     pub fn watch_database(mut self, db: DatabaseConnection) -> Self {
         self.database = Some(db);
@@ -164,6 +173,7 @@ impl GrpcServer {
             health,
             settings,
             database,
+            readiness,
             metrics,
         } = self;
         let mut routes = routes;
@@ -181,11 +191,12 @@ impl GrpcServer {
             routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
         }
         let names: Arc<[&'static str]> = names.into();
-        set_all(&health, &names, ServingStatus::Serving).await;
+        let ready_now = readiness.iter().all(|r| r.load(Ordering::SeqCst));
+        set_all(&health, &names, if ready_now { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
 
         let stopping = Arc::new(AtomicBool::new(false));
-        if let Some(db) = database {
-            tokio::spawn(watch_database(db, health.clone(), names.clone(), stopping.clone()));
+        if database.is_some() || !readiness.is_empty() {
+            tokio::spawn(watch(database, readiness, ready_now, health.clone(), names.clone(), stopping.clone()));
         }
         let drain = Duration::from_millis(settings.drain_delay_ms);
         let grace = Duration::from_millis(settings.shutdown_grace_ms);
@@ -336,18 +347,29 @@ async fn set_all(health: &Health, names: &[&'static str], status: ServingStatus)
     }
 }
 
-async fn watch_database(db: DatabaseConnection, health: Health, names: Arc<[&'static str]>, stopping: Arc<AtomicBool>) {
-    let mut healthy = true;
+/// SERVING while the database answers and every readiness flag is up.
+async fn watch(
+    db: Option<DatabaseConnection>,
+    readiness: Vec<Arc<AtomicBool>>,
+    mut healthy: bool,
+    health: Health,
+    names: Arc<[&'static str]>,
+    stopping: Arc<AtomicBool>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
         if stopping.load(Ordering::SeqCst) {
             return;
         }
-        let up = crate::db::ping(&db).await;
+        let db_up = match &db {
+            Some(db) => crate::db::ping(db).await,
+            None => true,
+        };
+        let up = db_up && readiness.iter().all(|r| r.load(Ordering::SeqCst));
         if up != healthy && !stopping.load(Ordering::SeqCst) {
             healthy = up;
-            tracing::warn!(database_up = up, "database health changed");
+            tracing::warn!(database_up = db_up, serving = up, "health changed");
             let status = if up { ServingStatus::Serving } else { ServingStatus::NotServing };
             set_all(&health, &names, status).await;
         }

@@ -36,7 +36,12 @@ impl ServiceBase {
         let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
         crate::paging::install_key(&settings.auth);
         let db = db::connect_and_migrate::<M>(&settings.database).await?;
-        let server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
+        let mut server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
+        // Tokens from an identity provider: NOT_SERVING until its keys are in.
+        if let Some(jwks) = verifier.oidc() {
+            jwks.spawn_keeper();
+            server = server.require(jwks.ready());
+        }
         // People are rate-limited at the gateway; here, calls without a
         // valid token by source address.
         let limits = Arc::new(Limits::per_address(&settings.server, server.metrics()));
