@@ -136,6 +136,18 @@ fn check(overlay: &str) {
             if env("APP__SERVER__TLS_CERT_FILE").is_none() || !mounted || !issued {
                 problems.push(format!("{overlay}/{app}: no certificate of its own"));
             }
+            // Identity: the provider's tokens, no shared secret, service
+            // accounts that sign for themselves.
+            let named = |n: &str| seq(&c["env"]).iter().any(|e| e["name"] == n);
+            if named("APP__AUTH__HS256_SECRET") || named("APP__JOBS__SERVICE_TOKEN") || !named("APP__AUTH__OIDC_ISSUER")
+            {
+                problems.push(format!("{overlay}/{app}: a shared signing secret, or no identity provider"));
+            }
+            if matches!(svc, "tracking" | "gateway")
+                && (env("APP__JOBS__SERVICE_ACCOUNT").is_none() || env("APP__JOBS__SIGNING_KEY_FILE").is_none())
+            {
+                problems.push(format!("{overlay}/{app}: its service account has no key of its own"));
+            }
             if svc != "gateway" && env("APP__SERVER__CLIENT_CA_FILE").is_none() {
                 problems.push(format!("{overlay}/{app}: does not require client certificates"));
             }
@@ -205,11 +217,22 @@ fn check(overlay: &str) {
         let toml = cm["data"][format!("{svc}.toml").as_str()].as_str().unwrap();
         let file = std::env::temp_dir().join(format!("attain-k8s-{overlay}-{svc}-{}.toml", std::process::id()));
         std::fs::write(&file, toml).unwrap();
-        let loaded = attain_kit::configuration::Settings::load_from(svc, port, file.to_str(), Vec::new());
+        // With the literal APP__… values the Deployment sets (unknown keys
+        // fail here too).
+        let literal: Vec<(String, String)> = seq(&c["env"])
+            .into_iter()
+            .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["value"].as_str()?.to_owned())))
+            .filter(|(n, _)| n.starts_with("APP__"))
+            .collect();
+        let loaded = attain_kit::configuration::Settings::load_from(svc, port, file.to_str(), literal);
         let _ = std::fs::remove_file(&file);
         match loaded {
             Ok(s) => {
                 assert_eq!(s.server.port, port);
+                if overlay == "prod" {
+                    assert_eq!(s.auth.service_keys.len(), 2, "{overlay}/{app}: {:?}", s.auth.service_keys);
+                    assert_eq!(s.auth.role_claim, "attain_role");
+                }
                 assert_eq!(s.server.admin_port, 9090, "{overlay}/{app}");
                 assert!(s.server.rate_limit_per_caller > 0 && s.server.rate_limit_unauthenticated_per_address > 0);
             }

@@ -228,3 +228,48 @@ async fn tokens_from_an_identity_provider_with_rotating_keys() {
         assert_eq!(got.code(), Code::Unauthenticated, "{why}: {got:?}");
     }
 }
+
+/// No shared secret: a service with only an identity provider and the
+/// service accounts' public keys accepts tracking's own minted token as
+/// tracking's account, and refuses the same key signing for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_cannot_mint_for_a_person() {
+    use attain_kit::{configuration::JobSettings, service_account::ServiceAccount};
+    let dir = std::env::temp_dir().join(format!("attain-svc-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pair = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("tracking.key"), pair.serialize_pem()).unwrap();
+    std::fs::write(dir.join("tracking.pub"), pair.public_key_pem()).unwrap();
+    let mut s = test_settings(Backend::Sqlite).await;
+    s.auth.hs256_secret = None;
+    s.auth.service_keys =
+        [("svc_tracking".to_owned(), dir.join("tracking.pub").display().to_string())].into_iter().collect();
+    let app = attain_target::startup::Application::build(s.clone()).await.unwrap();
+    let target = app.local_addr();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let ch = Channel::from_shared(format!("http://{target}")).unwrap().connect().await.unwrap();
+    let jobs = JobSettings {
+        service_account: Some("svc_tracking".into()),
+        signing_key_file: Some(dir.join("tracking.key").display().to_string()),
+        ..JobSettings::default()
+    };
+    let account = ServiceAccount::from_settings(&jobs, &s.auth).unwrap().unwrap();
+    let bearer = account.bearer().unwrap();
+    list_units(&ch, bearer.strip_prefix("Bearer ").unwrap()).await.unwrap();
+    // The same key, a person's name: refused.
+    let now = jsonwebtoken::get_current_timestamp();
+    let person =
+        json!({ "sub": "ops", "role": "ADMIN", "iss": "attain", "aud": "attain", "exp": now + 300, "iat": now });
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("service:svc_tracking".into());
+    let forged = encode(&header, &person, &EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap()).unwrap();
+    assert_eq!(list_units(&ch, &forged).await.unwrap_err().code(), Code::Unauthenticated);
+    // And without a key id it is no one's token (no shared key is left).
+    let bare = encode(
+        &Header::new(Algorithm::ES256),
+        &person,
+        &EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list_units(&ch, &bare).await.unwrap_err().code(), Code::Unauthenticated);
+}

@@ -1,5 +1,5 @@
 //! Keeps the dashboard cache honest: watches tracking's roll-up change
-//! feed (as the service account in jobs.service_token) and drops the
+//! feed (as the gateway's service account) and drops the
 //! dashboards of every unit whose figures moved. Alerts are evaluated right
 //! after an ingestion commits, so the same units are dropped once more a
 //! moment later. If the feed breaks, the whole cache goes (changes may
@@ -7,8 +7,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use attain_kit::service_account::ServiceAccount;
 use attain_proto::attain::tracking::v1::{WatchRollupChangesRequest, tracking_service_client::TrackingServiceClient};
-use secrecy::{ExposeSecret, SecretString};
 use tonic::transport::Channel;
 
 use crate::cache::DashboardCache;
@@ -17,12 +17,14 @@ use crate::cache::DashboardCache;
 const ALERTS_SETTLE: Duration = Duration::from_millis(750);
 const RECONNECT: Duration = Duration::from_secs(1);
 
-pub fn spawn(tracking: Channel, token: SecretString, cache: Arc<DashboardCache>) -> tokio::task::JoinHandle<()> {
+pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCache>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut client = TrackingServiceClient::new(tracking);
         loop {
             let mut req = tonic::Request::new(WatchRollupChangesRequest { unit: String::new() });
-            if let Ok(v) = format!("Bearer {}", token.expose_secret()).parse() {
+            // A fresh token each time the watch (re)opens: a minted one is
+            // short-lived, and only the opening call is checked.
+            if let Ok(Ok(v)) = account.bearer().map(|b| b.parse()) {
                 req.metadata_mut().insert("authorization", v);
             }
             match client.watch_rollup_changes(req).await {

@@ -58,11 +58,12 @@ impl Application {
             Duration::from_millis(settings.cache.dashboard_ttl_ms),
             settings.cache.dashboard_entries,
         ));
-        let watcher = match (&settings.jobs.service_token, settings.cache.dashboard_ttl_ms) {
+        let account = attain_kit::service_account::ServiceAccount::from_settings(&settings.jobs, &settings.auth)?;
+        let watcher = match (account, settings.cache.dashboard_ttl_ms) {
             (_, 0) => None,
-            (Some(token), _) => Some(crate::invalidation::spawn(tracking.clone(), token.clone(), cache.clone())),
+            (Some(account), _) => Some(crate::invalidation::spawn(tracking.clone(), account, cache.clone())),
             (None, ttl) => {
-                tracing::info!(ttl_ms = ttl, "no jobs.service_token: cached dashboards live for their TTL only");
+                tracing::info!(ttl_ms = ttl, "no service account: cached dashboards live for their TTL only");
                 None
             }
         };

@@ -92,6 +92,8 @@ pub struct JwtVerifier {
     role_claim: String,
     unit_claim: String,
     role_map: std::collections::BTreeMap<String, Role>,
+    /// Service accounts' public keys: each signs tokens for itself only.
+    service_keys: std::collections::HashMap<String, (Algorithm, DecodingKey)>,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -150,12 +152,24 @@ impl JwtVerifier {
                 anyhow::bail!("auth.public_key_files: {path} is neither an RSA, EC nor Ed25519 public key in PEM");
             }
         }
+        let mut service_keys = std::collections::HashMap::new();
+        for (account, path) in &settings.service_keys {
+            let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("auth.service_keys.{account}: {path}: {e}"))?;
+            let key = if let Ok(k) = DecodingKey::from_ec_pem(&pem) {
+                (Algorithm::ES256, k)
+            } else if let Ok(k) = DecodingKey::from_ed_pem(&pem) {
+                (Algorithm::EdDSA, k)
+            } else {
+                anyhow::bail!("auth.service_keys.{account}: {path} is neither a P-256 nor an Ed25519 public key");
+            };
+            service_keys.insert(account.clone(), key);
+        }
         let oidc = match &settings.oidc_issuer {
             Some(issuer) => Some(Arc::new(crate::oidc::Jwks::new(settings, issuer)?)),
             None => None,
         };
         anyhow::ensure!(
-            !keys.is_empty() || oidc.is_some(),
+            !keys.is_empty() || oidc.is_some() || !service_keys.is_empty(),
             "auth: set auth.oidc_issuer or auth.public_key_files (production), or auth.hs256_secret (development)"
         );
         let role_map = settings
@@ -176,6 +190,7 @@ impl JwtVerifier {
             role_claim: settings.role_claim.clone(),
             unit_claim: settings.unit_claim.clone(),
             role_map,
+            service_keys,
         })
     }
 
@@ -207,6 +222,9 @@ impl JwtVerifier {
     pub fn verify(&self, token: &str) -> Result<Identity, ServiceError> {
         // An unknown or "none" algorithm fails to parse here.
         let header = decode_header(token).map_err(|_| unauthenticated("malformed header or unsupported algorithm"))?;
+        if let Some(account) = header.kid.as_deref().and_then(|k| k.strip_prefix(crate::service_account::SERVICE_KID)) {
+            return self.verify_service(account, header.alg, token);
+        }
         if let (Some(jwks), Some(kid)) = (&self.oidc, &header.kid) {
             return self.verify_from_provider(jwks, kid, header.alg, token);
         }
@@ -221,6 +239,29 @@ impl JwtVerifier {
             }
         }
         Err(last_error)
+    }
+
+    /// A service account's token: signed by that account's own key, for
+    /// that account only, short-lived.
+    fn verify_service(&self, account: &str, alg: Algorithm, token: &str) -> Result<Identity, ServiceError> {
+        let (key_alg, key) = self
+            .service_keys
+            .get(account)
+            .ok_or_else(|| unauthenticated("not a service account this service knows"))?;
+        if *key_alg != alg {
+            return Err(unauthenticated("the algorithm is not the key's"));
+        }
+        let data = decode::<Claims>(token, key, &self.validation(alg, &self.issuer))
+            .map_err(|e| unauthenticated(refusal(&e)))?;
+        let c = data.claims;
+        self.issued_in_the_past(c.iat)?;
+        if c.sub != account {
+            return Err(unauthenticated("a service account's key signs for that account only"));
+        }
+        if c.exp.saturating_sub(c.iat) > 3 * crate::service_account::SERVICE_TOKEN_SECONDS {
+            return Err(unauthenticated("a service account's token must be short-lived"));
+        }
+        identity_from(c)
     }
 
     /// A provider's token: the key its key id names (fetched once more if
@@ -537,6 +578,67 @@ mod tests {
         assert!(
             JwtVerifier::from_settings(&AuthSettings::default()).is_err(),
             "no key at all is a configuration error"
+        );
+    }
+
+    /// A service account signs for itself only: its token verifies as that
+    /// account; the same key cannot sign for a person or another account,
+    /// nor a long-lived token.
+    #[test]
+    fn service_accounts_sign_for_themselves_only() {
+        use crate::{configuration::JobSettings, service_account::ServiceAccount};
+        let dir = std::env::temp_dir().join(format!("attain-svc-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pair = rcgen::KeyPair::generate().unwrap();
+        let (private, public) = (dir.join("tracking.key"), dir.join("tracking.pub"));
+        std::fs::write(&private, pair.serialize_pem()).unwrap();
+        std::fs::write(&public, pair.public_key_pem()).unwrap();
+        let auth = AuthSettings {
+            service_keys: [("svc_tracking".to_owned(), public.display().to_string())].into_iter().collect(),
+            ..AuthSettings::default()
+        };
+        let v = JwtVerifier::from_settings(&auth).unwrap();
+        let jobs = JobSettings {
+            service_account: Some("svc_tracking".into()),
+            signing_key_file: Some(private.display().to_string()),
+            ..JobSettings::default()
+        };
+        let account = ServiceAccount::from_settings(&jobs, &auth).unwrap().unwrap();
+        let bearer = account.bearer().unwrap();
+        let me = v.verify(bearer.strip_prefix("Bearer ").unwrap()).unwrap();
+        assert_eq!((me.person.as_str(), me.role), ("svc_tracking", Role::Admin));
+
+        let key = EncodingKey::from_ec_pem(pair.serialize_pem().as_bytes()).unwrap();
+        let now = jsonwebtoken::get_current_timestamp();
+        let forge = |kid: &str, sub: &str, ttl: u64| {
+            let c = Claims {
+                sub: sub.into(),
+                role: Role::Admin,
+                unit: String::new(),
+                iss: auth.issuer.clone(),
+                aud: auth.audience.clone(),
+                exp: now + ttl,
+                iat: now,
+                nbf: None,
+            };
+            let mut h = Header::new(Algorithm::ES256);
+            h.kid = (!kid.is_empty()).then(|| kid.to_owned());
+            encode(&h, &c, &key).unwrap()
+        };
+        for (why, token) in [
+            ("a person", forge("service:svc_tracking", "ops", 300)),
+            ("another account", forge("service:svc_gateway", "svc_gateway", 300)),
+            ("a year", forge("service:svc_tracking", "svc_tracking", 365 * 86_400)),
+            ("no key id", forge("", "svc_tracking", 300)),
+        ] {
+            assert!(
+                matches!(v.verify(&token), Err(ServiceError::Unauthenticated(_))),
+                "the tracking key must not sign for {why}"
+            );
+        }
+        assert!(
+            JwtVerifier::from_settings(&AuthSettings::default()).is_err(),
+            "no way to verify at all is a configuration error"
         );
     }
 

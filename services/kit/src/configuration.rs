@@ -80,8 +80,15 @@ pub struct JobSettings {
     /// them off.
     pub alert_evaluation_seconds: u64,
     /// The token scheduled work calls other services with (an ADMIN service
-    /// account's); required when a job is on.
+    /// account's): development and tests. In production use
+    /// `service_account` and `signing_key_file` instead.
     pub service_token: Option<SecretString>,
+    /// The service account scheduled work runs as (e.g. "svc-tracking"),
+    /// minting itself short-lived tokens with `signing_key_file` — a PEM
+    /// private key (ES256 or Ed25519) only this service holds; the others
+    /// know its public key (`auth.service_keys`).
+    pub service_account: Option<String>,
+    pub signing_key_file: Option<String>,
 }
 
 /// What "today" is. Unset means the system date; a fixed date serves demos
@@ -221,6 +228,9 @@ pub struct AuthSettings {
     pub role_claim: String,
     pub unit_claim: String,
     pub role_map: std::collections::BTreeMap<String, String>,
+    /// Service accounts' public keys (PEM), by account: a token signed with
+    /// one is accepted only for that account, only short-lived.
+    pub service_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for AuthSettings {
@@ -238,6 +248,7 @@ impl Default for AuthSettings {
             role_claim: "role".to_owned(),
             unit_claim: "unit".to_owned(),
             role_map: std::collections::BTreeMap::new(),
+            service_keys: std::collections::BTreeMap::new(),
         }
     }
 }

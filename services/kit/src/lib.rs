@@ -21,6 +21,7 @@ pub mod paging;
 pub mod period;
 pub mod server;
 pub mod service;
+pub mod service_account;
 pub mod shed;
 pub mod telemetry;
 #[cfg(feature = "testing")]

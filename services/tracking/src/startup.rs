@@ -2,34 +2,37 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
+use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase, service_account::ServiceAccount};
 use attain_proto::attain::tracking::v1::tracking_service_server::TrackingServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::{api::TrackingApi, domain::alert::Policy, migration::Migrator, upstream::TargetClient};
 
 /// Evaluates alert rules for every published plan on a timer, as the
-/// service account. Failures are logged and retried on the next tick.
-fn spawn_alert_schedule(api: TrackingApi, token: &secrecy::SecretString, every: Duration) -> anyhow::Result<()> {
-    use secrecy::ExposeSecret;
-    let mut metadata = tonic::metadata::MetadataMap::new();
-    let header = format!("Bearer {}", token.expose_secret())
-        .parse()
-        .map_err(|_| anyhow::anyhow!("jobs.service_token is not a valid header value"))?;
-    metadata.insert("authorization", header);
-    let fwd = attain_kit::upstream::Forwarded::from_metadata(&metadata);
+/// service account (a fresh short-lived token each pass when it signs its
+/// own). Failures are logged and retried on the next tick.
+fn spawn_alert_schedule(api: TrackingApi, account: ServiceAccount, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
             tick.tick().await;
+            let header = match account.bearer().map(|b| b.parse()) {
+                Ok(Ok(h)) => h,
+                _ => {
+                    tracing::error!("the service account's token could not be made; alert pass skipped");
+                    continue;
+                }
+            };
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            metadata.insert("authorization", header);
+            let fwd = attain_kit::upstream::Forwarded::from_metadata(&metadata);
             match api.evaluate_all(&fwd).await {
                 Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
                 Err(e) => tracing::warn!(error = %e, "scheduled alert evaluation failed"),
             }
         }
     });
-    Ok(())
 }
 
 /// Default gRPC port of the tracking service.
@@ -58,10 +61,17 @@ impl Application {
             stale_after: a.stale_after_working_days,
         });
         if settings.jobs.alert_evaluation_seconds > 0 {
-            let token = settings.jobs.service_token.as_ref().ok_or_else(|| {
-                anyhow::anyhow!("jobs.service_token is required when jobs.alert_evaluation_seconds is set")
+            let account = ServiceAccount::from_settings(&settings.jobs, &settings.auth)?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "jobs.alert_evaluation_seconds needs a service account: jobs.service_account and \
+                     jobs.signing_key_file (or, in development, jobs.service_token)"
+                )
             })?;
-            spawn_alert_schedule(tracking.clone(), token, Duration::from_secs(settings.jobs.alert_evaluation_seconds))?;
+            spawn_alert_schedule(
+                tracking.clone(),
+                account,
+                Duration::from_secs(settings.jobs.alert_evaluation_seconds),
+            );
         }
         let api = TrackingServiceServer::new(tracking).max_decoding_message_size(max).max_encoding_message_size(max);
         Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
