@@ -621,7 +621,8 @@ fn rpcs() -> Vec<Rpc> {
         })
         .ok_also(STATE),
         rpc("attain.tracking.v1.TrackingService/WatchAlerts", READ, |_, c| {
-            enc(kpb::WatchAlertsRequest { unit: c.unit_name(), include_open: false })
+            // With the open alerts first: the stream's rows are scanned too.
+            enc(kpb::WatchAlertsRequest { unit: c.unit_name(), include_open: true })
         }),
         rpc("attain.tracking.v1.TrackingService/WatchRollupChanges", READ, |_, c| {
             enc(kpb::WatchRollupChangesRequest { unit: c.unit_name() })
@@ -1035,8 +1036,21 @@ async fn grpc(gw: &Channel, md: &MethodDescriptor, c: &Cell, msgs: Vec<Bytes>) -
         }
         (false, true) => {
             let r = as_(c.person, c.role, c.scope, msgs.into_iter().next().unwrap());
-            // Watches stay open: the answer is the call's head.
-            grpc.server_streaming(r, path, RawCodec).await.map(|_| Vec::new())
+            // Watches stay open: the answer is the call's head, and what
+            // the stream sends in its first moments (scanned for rows).
+            match grpc.server_streaming(r, path, RawCodec).await {
+                Ok(s) => {
+                    let mut s = s.into_inner();
+                    let mut first = Vec::new();
+                    while let Ok(Ok(Some(b))) =
+                        tokio::time::timeout(std::time::Duration::from_millis(150), s.message()).await
+                    {
+                        first.push(b);
+                    }
+                    Ok(first)
+                }
+                Err(e) => Err(e),
+            }
         }
         (true, false) => {
             let r = as_(c.person, c.role, c.scope, tokio_stream::iter(msgs));

@@ -104,69 +104,39 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
     let span = span_of(&plan, &a.period)?;
     let units = org.get_subtree(c.r(tpb::GetSubtreeRequest { name: unit.clone() })).await?.into_inner().units;
 
-    let mut targets = Vec::new();
-    let mut token = String::new();
-    loop {
-        let page = targets_api
-            .list_targets(c.r(tpb::ListTargetsRequest {
-                parent: a.plan.clone(),
-                unit: unit.clone(),
-                page_size: 1000,
-                page_token: token,
-                as_of: None,
-            }))
-            .await?
-            .into_inner();
-        targets.extend(page.targets);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        token = page.next_page_token;
-    }
+    let targets = all_pages(|page_token| {
+        let mut api = targets_api.clone();
+        let r = c.r(tpb::ListTargetsRequest {
+            parent: a.plan.clone(),
+            unit: unit.clone(),
+            page_size: 1000,
+            page_token,
+            as_of: None,
+        });
+        async move { api.list_targets(r).await.map(|p| p.into_inner()).map(|p| (p.targets, p.next_page_token)) }
+    })
+    .await?;
     let range = |from: NaiveDate, to: NaiveDate| format!("{from}..{to}");
-    let deals = list_deals(&c, &mut tracking, &unit, &range(span.start, span.end)).await?;
+    let deals = list_deals(&c, &tracking, &unit, &range(span.start, span.end)).await?;
     let (ly_start, ly_end) = (back_a_year(span.start), back_a_year(span.end));
-    let last_year = list_deals(&c, &mut tracking, &unit, &range(ly_start, ly_end)).await?;
-    let opportunities = {
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = tracking
-                .list_opportunities(c.r(kpb::ListOpportunitiesRequest {
-                    unit: unit.clone(),
-                    period: range(span.start, span.end),
-                    page_size: 1000,
-                    page_token: token,
-                }))
-                .await?
-                .into_inner();
-            out.extend(page.opportunities);
-            if page.next_page_token.is_empty() {
-                break out;
+    let last_year = list_deals(&c, &tracking, &unit, &range(ly_start, ly_end)).await?;
+    let opportunities =
+        all_pages(|page_token| {
+            let mut api = tracking.clone();
+            let period = range(span.start, span.end);
+            let r = c.r(kpb::ListOpportunitiesRequest { unit: unit.clone(), period, page_size: 1000, page_token });
+            async move {
+                api.list_opportunities(r).await.map(|p| p.into_inner()).map(|p| (p.opportunities, p.next_page_token))
             }
-            token = page.next_page_token;
-        }
-    };
-    let logs = {
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = tracking
-                .list_daily_logs(c.r(kpb::ListDailyLogsRequest {
-                    unit: unit.clone(),
-                    period: range(span.start, span.end),
-                    page_size: 1000,
-                    page_token: token,
-                }))
-                .await?
-                .into_inner();
-            out.extend(page.daily_logs);
-            if page.next_page_token.is_empty() {
-                break out;
-            }
-            token = page.next_page_token;
-        }
-    };
+        })
+        .await?;
+    let logs = all_pages(|page_token| {
+        let mut api = tracking.clone();
+        let period = range(span.start, span.end);
+        let r = c.r(kpb::ListDailyLogsRequest { unit: unit.clone(), period, page_size: 1000, page_token });
+        async move { api.list_daily_logs(r).await.map(|p| p.into_inner()).map(|p| (p.daily_logs, p.next_page_token)) }
+    })
+    .await?;
 
     // What is shown: the attainment reads, the dashboard (twice: the
     // second may come from the cache), its burn-up, open review briefs and
@@ -225,31 +195,42 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
     Ok(Evidence { plan, units, targets, deals, last_year, opportunities, logs, shown, burn_up, briefs, close })
 }
 
-async fn list_deals(
-    c: &Client,
-    tracking: &mut TrackingServiceClient<Channel>,
-    unit: &str,
-    period: &str,
-) -> Result<Vec<kpb::Deal>, Status> {
+/// Every page of a listing: `page(token)` answers (rows, next token).
+async fn all_pages<T, F, Fut>(mut page: F) -> Result<Vec<T>, Status>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, String), Status>>,
+{
     let mut out = Vec::new();
     let mut token = String::new();
     loop {
-        let page = tracking
-            .list_deals(c.r(kpb::ListDealsRequest {
-                unit: unit.to_owned(),
-                period: period.to_owned(),
-                page_size: 1000,
-                page_token: token,
-                as_of: None,
-            }))
-            .await?
-            .into_inner();
-        out.extend(page.deals);
-        if page.next_page_token.is_empty() {
+        let (rows, next) = page(token).await?;
+        out.extend(rows);
+        if next.is_empty() {
             return Ok(out);
         }
-        token = page.next_page_token;
+        token = next;
     }
+}
+
+async fn list_deals(
+    c: &Client,
+    tracking: &TrackingServiceClient<Channel>,
+    unit: &str,
+    period: &str,
+) -> Result<Vec<kpb::Deal>, Status> {
+    all_pages(|page_token| {
+        let mut api = tracking.clone();
+        let r = c.r(kpb::ListDealsRequest {
+            unit: unit.to_owned(),
+            period: period.to_owned(),
+            page_size: 1000,
+            page_token,
+            as_of: None,
+        });
+        async move { api.list_deals(r).await.map(|p| p.into_inner()).map(|p| (p.deals, p.next_page_token)) }
+    })
+    .await
 }
 
 fn back_a_year(d: NaiveDate) -> NaiveDate {
@@ -386,10 +367,7 @@ pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
         cmp(name, format!("{source}.yoy_growth"), dec(&shown.yoy_growth), f.yoy);
         cmp(name, format!("{source}.average_order_value"), money_of(&shown.average_order_value), f.aov);
         cmp(name, format!("{source}.deals_won"), Some(Decimal::from(shown.deals_won)), Some(Decimal::from(f.won)));
-        let lost_here = lost.get(unit.as_str()).copied().unwrap_or(0);
-        let conversion =
-            recompute::ratio(Decimal::from(f.won), Decimal::from(f.won + lost_here)).filter(|_| f.won + lost_here > 0);
-        cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion);
+        cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion(&lost, &unit, f.won));
         cmp_status(&mut cmp, name, format!("{source}.status"), shown.status, f.light);
     }
     if let Some(b) = &e.burn_up {
@@ -444,6 +422,7 @@ pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
             cmp(&m.unit, format!("{source}.gap"), money(m.gap.as_ref()), Some(f.gap));
             cmp(&m.unit, format!("{source}.yoy_growth"), dec(&m.yoy_growth), f.yoy);
             cmp(&m.unit, format!("{source}.average_order_value"), money(m.average_order_value.as_ref()), f.aov);
+            cmp(&m.unit, format!("{source}.conversion_rate"), dec(&m.conversion_rate), conversion(&lost, &unit, f.won));
             cmp_status(&mut cmp, &m.unit, format!("{source}.status"), m.status, f.light);
         }
     }
@@ -469,6 +448,12 @@ pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
         }
     }
     Ok(out)
+}
+
+/// Won over won + lost, as the services state it (none without either).
+fn conversion(lost: &HashMap<&str, i64>, unit: &str, won: i64) -> Option<Decimal> {
+    let closed = won + lost.get(unit).copied().unwrap_or(0);
+    (closed > 0).then(|| recompute::ratio(Decimal::from(won), Decimal::from(closed))).flatten()
 }
 
 /// Deals lost per unit over `[from, to]`: lost opportunities by close date
