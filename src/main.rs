@@ -97,9 +97,11 @@ enum Command {
         #[arg(long, default_value = "")]
         unit: String,
         /// The day figures are measured at, YYYY-MM-DD: the services' today
-        /// (default: today; `attain demo` stands on 2024-01-16).
+        /// (open review briefs are drawn on it; `attain demo` stands on
+        /// 2024-01-16). Required: a guessed day would report differences
+        /// that are only a different day.
         #[arg(long)]
-        as_of: Option<chrono::NaiveDate>,
+        as_of: chrono::NaiveDate,
         #[arg(long, default_value = "http://127.0.0.1:50050", env = "ATTAIN_GATEWAY")]
         gateway: String,
         #[arg(long, env = "ATTAIN_TOKEN")]
@@ -154,12 +156,8 @@ impl From<RoleArg> for Role {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Audit { plan, period, unit, as_of, gateway, token } = &cli.command {
-        let audit = attain::audit::Audit {
-            plan: plan.clone(),
-            unit: unit.clone(),
-            period: period.clone(),
-            as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
-        };
+        let audit =
+            attain::audit::Audit { plan: plan.clone(), unit: unit.clone(), period: period.clone(), as_of: *as_of };
         return commands::audit(&audit, gateway, token);
     }
     let telemetry = TelemetrySettings::default();

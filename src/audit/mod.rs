@@ -178,10 +178,10 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         .into_inner()
         .reviews
         .into_iter()
+        // Every open review of the period in the subtree (the unit's own and
+        // those of the units below it).
         .filter(|r| {
-            r.unit == unit
-                && r.state == rpb::ReviewState::Open as i32
-                && r.period.as_ref().is_some_and(|p| p.expression == a.period)
+            r.state == rpb::ReviewState::Open as i32 && r.period.as_ref().is_some_and(|p| p.expression == a.period)
         })
         .collect();
     let close = match tracking

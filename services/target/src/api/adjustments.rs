@@ -204,17 +204,18 @@ pub async fn create(
             Redistribution::ParentAbsorbs => {
                 if let Some(p) = &target.parent
                     && let Some(parent) = targets::get(&txn, &plan.id, p).await?
-                    && parent
-                        .amount
-                        .checked_add(after.checked_sub(target.amount).map_err(ServiceError::from)?)
-                        .map_err(ServiceError::from)?
-                        .is_negative()
                 {
-                    return Err(ServiceError::invalid(
-                        "adjustment.change",
-                        format!("{} would become negative", parent.resource_name()),
-                    )
-                    .into());
+                    let delta = after.checked_sub(target.amount).map_err(ServiceError::from)?;
+                    if parent.amount.checked_add(delta).map_err(ServiceError::from)?.is_negative() {
+                        return Err(ServiceError::invalid(
+                            "adjustment.change",
+                            format!("{} would become negative", parent.resource_name()),
+                        )
+                        .into());
+                    }
+                    if let Some(why) = room_above(&txn, &plan, &parent, delta).await? {
+                        return Err(ServiceError::invalid("adjustment.change", why).into());
+                    }
                 }
             }
         }
@@ -315,6 +316,9 @@ async fn apply(
     let mut parent_next = parent.clone();
     match adj.redistribution {
         Redistribution::ParentAbsorbs => {
+            if let Some(why) = room_above(db, plan, &parent, delta).await? {
+                return Err(ServiceError::precondition("OVER_ASSIGNED", why));
+            }
             parent_next.amount = parent.amount.checked_add(delta)?;
             if parent_next.amount.is_negative() {
                 return Err(ServiceError::precondition(
@@ -353,6 +357,46 @@ async fn apply(
         refresh_coverage(db, plan, grandparent, who).await?;
     }
     Ok(())
+}
+
+/// When the parent absorbs an increase, its own parent must have room for
+/// it: the plan's policy allows over-assignment only under OVER_ASSIGN, up
+/// to its percentage (a cut only frees budget into the reserve). Returns
+/// why not, if not.
+async fn room_above(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    parent: &Target,
+    delta: Amount,
+) -> ServiceResult<Option<String>> {
+    let Some(grandparent_id) = &parent.parent else { return Ok(None) };
+    let Some(grandparent) = targets::get(db, &plan.id, grandparent_id).await? else { return Ok(None) };
+    if !delta.decimal().is_sign_positive() || delta.is_zero() {
+        return Ok(None);
+    }
+    let allocated = targets::children(db, &plan.id, grandparent_id)
+        .await?
+        .iter()
+        .try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?
+        .checked_add(delta)?;
+    let over = allocated.decimal() - grandparent.amount.decimal();
+    let allowed = match plan.config.coverage {
+        crate::domain::allocation::CoveragePolicy::OverAssign(max) => {
+            grandparent.amount.decimal() * max / Decimal::ONE_HUNDRED
+        }
+        _ => Decimal::ZERO,
+    };
+    Ok((over > allowed).then(|| {
+        format!(
+            "{} absorbing {} would put its split {} above {} ({} allowed by the plan's coverage policy); raise {} first or let siblings absorb",
+            parent.resource_name(),
+            delta,
+            over.round_dp(2),
+            grandparent.resource_name(),
+            allowed.round_dp(2),
+            grandparent.resource_name()
+        )
+    }))
 }
 
 /// Why siblings cannot absorb a change, as the service says it.

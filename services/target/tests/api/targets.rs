@@ -735,6 +735,13 @@ async fn approval_comes_from_above_the_requester(backend: Backend) {
     assert_status(ceo.approve_adjustment(approve(&c.name)).await, Code::PermissionDenied, None);
     let other_admin = app.targets("ops-2", Role::Admin, "").approve_adjustment(approve(&c.name)).await;
     assert_eq!(other_admin.unwrap().into_inner().state, pb::AdjustmentState::Approved as i32);
+
+    // A parent absorbs an increase only within its own parent's room: the
+    // regions may not come to exceed the company (found from outside: an
+    // approved +2.5M left the regions 1.6M above the company's target).
+    let mut too_much = ask("too-much");
+    too_much.adjustment.as_mut().unwrap().change = Some(pb::adjustment::Change::ChangePercent("250".into()));
+    assert_status(first.create_adjustment(too_much).await, Code::InvalidArgument, Some("adjustment.change"));
 }
 
 async fn concurrent_adjustments_one_wins(backend: Backend) {
