@@ -210,6 +210,13 @@ fn dev_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
     }
     let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     std::fs::write(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    // Whoever reads it can mint any token: the owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {}", path.display()))?;
+    }
     Ok(SecretString::from(secret))
 }
 

@@ -177,6 +177,7 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     // tracking timed its reads.
     let public = attain_kit::http_client::request(gateway, "GET", "/metrics", &[], b"").await.unwrap();
     assert!(!public.text().contains("attain_rpc"), "no metrics on the public port");
+    assert_eq!(public.status, 404, "an HTTP client asking the public port for a page that is not there");
     // The admin port also answers health for probes that speak no TLS.
     let healthz = attain_kit::http_client::request(suite.target.admin, "GET", "/healthz", &[], b"").await.unwrap();
     assert_eq!((healthz.status, healthz.text().as_str()), (200, "SERVING"));

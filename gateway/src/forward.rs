@@ -62,6 +62,26 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
 
     fn call(&mut self, request: http::Request<axum::body::Body>) -> Self::Future {
         let path = request.uri().path().to_owned();
+        // Not gRPC at all (a browser, a scraper, a health check pointed at
+        // the public port): a plain 404, not an HTTP 200 carrying a gRPC
+        // error an HTTP client would read as success.
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        if !grpc {
+            return Box::pin(async move {
+                let body = serde_json::json!({ "error": {
+                    "code": 404, "status": "NOT_FOUND", "message": format!("no such page: {path}"), "details": []
+                }});
+                let mut resp = Response::new(axum::body::Body::from(body.to_string()));
+                *resp.status_mut() = http::StatusCode::NOT_FOUND;
+                resp.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+                Ok(resp)
+            });
+        }
         let Some(backend) = self.backend(&path) else {
             return Box::pin(
                 async move { Ok(reply(Status::unimplemented(format!("{path} is not an Attain method")))) },
