@@ -63,6 +63,9 @@ impl MigrationTrait for Migration {
 #[derive(Debug, Clone)]
 pub struct IdempotencyKey {
     request_id: String,
+    /// The key as stored: the caller's own namespace and the request id,
+    /// so one caller's ids neither block nor reveal another's.
+    stored: String,
     payload_hash: String,
 }
 
@@ -70,7 +73,12 @@ impl IdempotencyKey {
     /// `payload` is the request with its request_id cleared; `method`
     /// makes reuse of an id for another call a conflict too. None when the
     /// client sent no request id.
-    pub fn new(method: &str, request_id: &str, payload: &impl Message) -> Result<Option<Self>, ServiceError> {
+    pub fn new(
+        caller: &str,
+        method: &str,
+        request_id: &str,
+        payload: &impl Message,
+    ) -> Result<Option<Self>, ServiceError> {
         if request_id.is_empty() {
             return Ok(None);
         }
@@ -81,13 +89,24 @@ impl IdempotencyKey {
         hasher.update(method.as_bytes());
         hasher.update([0]);
         hasher.update(payload.encode_to_vec());
-        Ok(Some(Self { request_id: request_id.to_owned(), payload_hash: hex::encode(hasher.finalize()) }))
+        let namespace = hex::encode(&Sha256::digest(caller.as_bytes())[..8]);
+        Ok(Some(Self {
+            request_id: request_id.to_owned(),
+            stored: format!("{namespace}/{request_id}"),
+            payload_hash: hex::encode(hasher.finalize()),
+        }))
     }
 
     /// Like [`IdempotencyKey::new`] for writes that must carry a request
     /// id: a missing one is INVALID_ARGUMENT on `field`.
-    pub fn required(method: &str, field: &str, request_id: &str, payload: &impl Message) -> Result<Self, ServiceError> {
-        Self::new(method, request_id, payload)
+    pub fn required(
+        caller: &str,
+        method: &str,
+        field: &str,
+        request_id: &str,
+        payload: &impl Message,
+    ) -> Result<Self, ServiceError> {
+        Self::new(caller, method, request_id, payload)
             .map_err(|_| ServiceError::invalid(field, "must be 1–128 printable ASCII characters"))?
             .ok_or_else(|| ServiceError::invalid(field, "is required: every write carries a client request id"))
     }
@@ -97,7 +116,7 @@ impl IdempotencyKey {
         let query = Query::select()
             .columns([IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
             .from(IdempotencyKeys::Table)
-            .and_where(Expr::col(IdempotencyKeys::RequestId).eq(self.request_id.as_str()))
+            .and_where(Expr::col(IdempotencyKeys::RequestId).eq(self.stored.as_str()))
             .to_owned();
         let Some(row) = db.query_one(&query).await? else {
             return Ok(None);
@@ -131,7 +150,7 @@ impl IdempotencyKey {
             let query = Query::select()
                 .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
                 .from(IdempotencyKeys::Table)
-                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.request_id.as_str())))
+                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.stored.as_str())))
                 .to_owned();
             for row in db.query_all(&query).await? {
                 let id: String = row.try_get("", "request_id")?;
@@ -141,7 +160,7 @@ impl IdempotencyKey {
             }
         }
         keys.iter()
-            .map(|k| match stored.get(&k.request_id) {
+            .map(|k| match stored.get(&k.stored) {
                 None => Ok(None),
                 Some((hash, _)) if *hash != k.payload_hash => Err(ServiceError::AlreadyExists(format!(
                     "request_id {:?} was already used for a different request",
@@ -172,7 +191,7 @@ impl IdempotencyKey {
                 .to_owned();
             for (k, bytes) in chunk {
                 insert.values_panic([
-                    k.request_id.as_str().into(),
+                    k.stored.as_str().into(),
                     k.payload_hash.as_str().into(),
                     bytes.clone().into(),
                     now.into(),
@@ -204,7 +223,7 @@ impl IdempotencyKey {
                 IdempotencyKeys::CreatedAt,
             ])
             .values_panic([
-                self.request_id.as_str().into(),
+                self.stored.as_str().into(),
                 self.payload_hash.as_str().into(),
                 response.encode_to_vec().into(),
                 chrono::Utc::now().into(),

@@ -57,7 +57,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateBestPractice", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateBestPractice", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         if who.role == attain_kit::auth::Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()).into());
@@ -124,7 +124,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateReallocation", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateReallocation", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         require_manager(&who, &review.unit_path, "CreateReallocation")?;
         let x = r.reallocation.ok_or_else(|| ServiceError::invalid("reallocation", "is required"))?;

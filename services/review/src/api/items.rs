@@ -28,7 +28,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateCause", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateCause", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         require_manager(&who, &review.unit_path, "CreateCause")?;
         review.require_open("CreateCause")?;
@@ -100,7 +100,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateActionItem", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateActionItem", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         require_manager(&who, &review.unit_path, "CreateActionItem")?;
         review.require_open("CreateActionItem")?;

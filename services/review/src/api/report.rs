@@ -233,7 +233,7 @@ impl ReviewApi {
                 ServiceError::invalid("request_id", "is required: accepting twice must not create two plans").into()
             );
         }
-        let key = IdempotencyKey::new("AcceptSuggestion", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "AcceptSuggestion", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
         require_manager(&who, &review.unit_path, "AcceptSuggestion")?;
         if let Some(k) = &key

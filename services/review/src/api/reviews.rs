@@ -53,7 +53,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateReview", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateReview", &request_id, &r)?;
         let input = r.review.ok_or_else(|| ServiceError::invalid("review", "is required"))?;
         let unit = Id::from_name("review.unit", &input.unit)?;
         let cadence = convert::cadence(input.cadence).ok_or_else(|| {
@@ -185,7 +185,7 @@ impl ReviewApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CloseReview", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CloseReview", &request_id, &r)?;
         let (review, fsm) = self.visible(&who, &fwd, "name", &r.name).await?;
         require_manager(&who, &review.unit_path, "CloseReview")?;
         if let Some(k) = &key

@@ -122,7 +122,7 @@ pub async fn create(
     }
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("CreateAdjustment", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "CreateAdjustment", &request_id, &r)?;
     let plan_id = parse_plan_name("parent", &r.parent)?;
     let input = r.adjustment.ok_or_else(|| ServiceError::invalid("adjustment", "is required"))?;
     let (target_plan, target_id) = parse_target_name("adjustment.target", &input.target)?;
@@ -516,7 +516,7 @@ pub async fn approve(
 ) -> Result<Response<pb::Adjustment>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("ApproveAdjustment", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "ApproveAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Approve, &r.name, &r.etag, &r.note, key).await
 }
 
@@ -527,7 +527,7 @@ pub async fn reject(
 ) -> Result<Response<pb::Adjustment>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("RejectAdjustment", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "RejectAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Reject, &r.name, &r.etag, &r.note, key).await
 }
 
@@ -538,6 +538,6 @@ pub async fn withdraw(
 ) -> Result<Response<pb::Adjustment>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("WithdrawAdjustment", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "WithdrawAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Withdraw, &r.name, &r.etag, "", key).await
 }

@@ -40,7 +40,7 @@ impl OrgService for OrgApi {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("CreateUnit", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateUnit", &request_id, &r)?;
         let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
         let kind = convert::unit_kind("unit.kind", input.kind)?;
         let attrs = attributes(&input, "unit.")?;
@@ -162,7 +162,7 @@ impl OrgService for OrgApi {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("UpdateUnit", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "UpdateUnit", &request_id, &r)?;
         let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
         let id = UnitId::from_name("unit.name", &input.name)?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -230,7 +230,7 @@ impl OrgService for OrgApi {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("MoveUnit", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "MoveUnit", &request_id, &r)?;
         let id = UnitId::from_name("name", &r.name)?;
         let new_parent_id = UnitId::from_name("new_parent", &r.new_parent)?;
         idempotent!(self.db, key, |txn| {

@@ -81,7 +81,7 @@ pub async fn create(
     require_admin(&who, "CreatePlan")?;
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("CreatePlan", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "CreatePlan", &request_id, &r)?;
     let p = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
     let display_name = DisplayName::parse("plan.display_name", &p.display_name)?;
     let top_unit = UnitId::from_name("plan.top_unit", &p.top_unit)?;
@@ -222,7 +222,7 @@ pub async fn update(
     require_admin(&who, "UpdatePlan")?;
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("UpdatePlan", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "UpdatePlan", &request_id, &r)?;
     let input = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
     let id = parse_plan_name("plan.name", &input.name)?;
     let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -356,7 +356,7 @@ pub async fn publish(
 ) -> Result<Response<pb::Plan>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("PublishPlan", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "PublishPlan", &request_id, &r)?;
     let step = Transition { method: "PublishPlan", from: PlanState::Draft, to: PlanState::Published };
     transition(db, who, step, &r.name, &r.etag, key).await
 }
@@ -368,7 +368,7 @@ pub async fn close(
 ) -> Result<Response<pb::Plan>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("ClosePlan", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "ClosePlan", &request_id, &r)?;
     let step = Transition { method: "ClosePlan", from: PlanState::Published, to: PlanState::Closed };
     transition(db, who, step, &r.name, &r.etag, key).await
 }

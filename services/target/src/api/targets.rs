@@ -203,7 +203,7 @@ pub async fn decompose(
 ) -> Result<Response<pb::DecomposeTargetResponse>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("DecomposeTarget", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "DecomposeTarget", &request_id, &r)?;
     let strategy = strategy(r.strategy)?;
     let mods = modifiers(r.modifiers.as_ref())?;
     let allocate_percent =
@@ -421,7 +421,7 @@ pub async fn phase(
 ) -> Result<Response<pb::PhaseTargetResponse>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("PhaseTarget", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "PhaseTarget", &request_id, &r)?;
     let curve = convert::curve("phasing", r.phasing.as_ref())?
         .ok_or_else(|| ServiceError::invalid("phasing.method", "is required"))?;
     idempotent!(db, key, |txn| {
@@ -499,7 +499,7 @@ pub async fn set_milestones(
 ) -> Result<Response<pb::SetMilestonesResponse>, Status> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new("SetMilestones", &request_id, &r)?;
+    let key = IdempotencyKey::new(&who.person, "SetMilestones", &request_id, &r)?;
     let ms = convert::milestones("milestones", &r.milestones)?;
     idempotent!(db, key, |txn| {
         if r.parent.contains("/targets/") {

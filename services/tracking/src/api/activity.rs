@@ -185,7 +185,7 @@ impl TrackingApi {
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         require_request_id(&request_id)?;
-        let key = IdempotencyKey::new("CreateOpportunity", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateOpportunity", &request_id, &r)?;
         let o = r.opportunity.ok_or_else(|| ServiceError::invalid("opportunity", "is required"))?;
         let rep = self.writable_rep(&who, &fwd, "opportunity.rep", &o.rep).await?;
         let (expected, currency) = money_in("opportunity.expected_amount", o.expected_amount.as_ref())?;
@@ -225,7 +225,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::new("UpdateOpportunity", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "UpdateOpportunity", &request_id, &r)?;
         let o = r.opportunity.ok_or_else(|| ServiceError::invalid("opportunity", "is required"))?;
         let oid = match o.name.strip_prefix("opportunities/") {
             Some(x) => Id::parse("opportunity.name", x)?,
@@ -310,7 +310,7 @@ impl TrackingApi {
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         require_request_id(&request_id)?;
-        let key = IdempotencyKey::new("CreateDailyLog", &request_id, &r)?;
+        let key = IdempotencyKey::new(&who.person, "CreateDailyLog", &request_id, &r)?;
         let l = r.daily_log.ok_or_else(|| ServiceError::invalid("daily_log", "is required"))?;
         let rep = self.writable_rep(&who, &fwd, "daily_log.rep", &l.rep).await?;
         let date = convert::date("daily_log.log_date", &l.log_date)?;

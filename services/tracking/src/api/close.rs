@@ -45,7 +45,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::required("ClosePeriod", "request_id", &request_id, &r)?;
+        let key = IdempotencyKey::required(&who.person, "ClosePeriod", "request_id", &request_id, &r)?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
             return Err(ServiceError::PermissionDenied("only admins and managers close periods".to_owned()).into());
         }

@@ -134,7 +134,7 @@ impl TrackingApi {
         mut r: pb::CreateDealRequest,
     ) -> ServiceResult<Prepared> {
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::required("CreateDeal", &format!("{field}.request_id"), &request_id, &r)?;
+        let key = IdempotencyKey::required(&who.person, "CreateDeal", &format!("{field}.request_id"), &request_id, &r)?;
         let new = convert::new_deal(&format!("{field}.deal"), r.deal.as_ref())?;
         new.check(&format!("{field}.deal"), self.clock.today())?;
         let rep = self.lookup_unit(fwd, cache, &new.rep).await.map_err(|e| match e.hidden {
@@ -444,7 +444,7 @@ impl TrackingApi {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
-        let key = IdempotencyKey::required("ReverseDeal", "request_id", &request_id, &r)?;
+        let key = IdempotencyKey::required(&who.person, "ReverseDeal", "request_id", &request_id, &r)?;
         let id = deal_id("name", &r.name)?;
         let mut cache = Lookups::default();
         let replacement = match r.replacement.take() {

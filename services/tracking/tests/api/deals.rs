@@ -173,6 +173,13 @@ async fn request_ids_make_ingestion_idempotent(backend: Backend) {
     }
     let other = rep.create_deal(deal("rep-1", "6000.00", "2024-01-05", "once")).await.unwrap_err();
     assert_eq!(other.code(), Code::AlreadyExists);
+    // Request ids are each caller's own (found from outside: one caller's
+    // id blocked another's write and told it the id was taken): rep 2's
+    // "once" is a new request, and answering it says nothing of rep 1's.
+    let mut rep2 = s.tracking("rep-2", Role::Rep, "rep-2");
+    let theirs = rep2.create_deal(deal("rep-2", "7000.00", "2024-01-05", "once")).await.unwrap().into_inner();
+    assert_ne!(theirs.name, first.name);
+    assert_eq!(theirs.amount.unwrap().amount, "7000.00");
     let deals = s
         .admin()
         .list_deals(pb::ListDealsRequest { unit: "units/rep-1".into(), ..Default::default() })
