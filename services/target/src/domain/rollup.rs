@@ -132,6 +132,8 @@ pub struct TargetTree {
     nodes: Vec<Target>,
     children: Vec<Vec<usize>>,
     by_id: HashMap<Id, usize>,
+    /// Each unit's whole (unsliced) target: asked once per unit of a call.
+    whole: HashMap<UnitId, usize>,
 }
 
 impl TargetTree {
@@ -147,7 +149,9 @@ impl TargetTree {
                 children[*p].push(i);
             }
         }
-        Self { nodes, children, by_id }
+        let whole =
+            nodes.iter().enumerate().filter(|(_, t)| t.dimensions.is_all()).map(|(i, t)| (t.unit.clone(), i)).collect();
+        Self { nodes, children, by_id, whole }
     }
 
     /// Replaces amounts with those in force at an instant (`amounts` by
@@ -194,7 +198,7 @@ impl TargetTree {
 
     /// The unit's whole (unsliced) target.
     pub fn whole_of(&self, unit: &UnitId) -> Option<usize> {
-        self.nodes.iter().position(|t| t.unit == *unit && t.dimensions.is_all())
+        self.whole.get(unit).copied()
     }
 
     /// The targets a figure for `unit` and `filter` sums: the topmost ones
