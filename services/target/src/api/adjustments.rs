@@ -191,12 +191,7 @@ pub async fn create(
                         .into());
                     }
                     Err(AbsorbError::Negative(i)) => {
-                        let who = siblings.get(i).map_or_else(|| "a sibling".to_owned(), Target::resource_name);
-                        return Err(ServiceError::invalid(
-                            "adjustment.change",
-                            format!("{who} would become negative absorbing the change"),
-                        )
-                        .into());
+                        return Err(ServiceError::invalid("adjustment.change", goes_negative(&siblings, i)).into());
                     }
                     Err(e) => return Err(absorb_error(e, &siblings).into()),
                 }
@@ -399,17 +394,17 @@ async fn room_above(
     }))
 }
 
+/// The sibling a change would push below zero, in words.
+fn goes_negative(siblings: &[Target], i: usize) -> String {
+    let who = siblings.get(i).map_or_else(|| "a sibling".to_owned(), Target::resource_name);
+    format!("{who} would become negative absorbing the change")
+}
+
 /// Why siblings cannot absorb a change, as the service says it.
 fn absorb_error(e: AbsorbError, siblings: &[Target]) -> ServiceError {
     match e {
         AbsorbError::NoSiblings => ServiceError::precondition("NO_SIBLINGS", "no sibling can absorb the change"),
-        AbsorbError::Negative(i) => ServiceError::precondition(
-            "NEGATIVE_TARGET",
-            format!(
-                "{} would become negative absorbing the change",
-                siblings.get(i).map_or_else(|| "a sibling".to_owned(), Target::resource_name)
-            ),
-        ),
+        AbsorbError::Negative(i) => ServiceError::precondition("NEGATIVE_TARGET", goes_negative(siblings, i)),
         AbsorbError::OffTheUnit => ServiceError::Internal(anyhow::anyhow!("delta off the rounding unit")),
     }
 }
