@@ -252,7 +252,7 @@ fn date(s: &str) -> Option<NaiveDate> {
 
 fn span_of(plan: &tpb::Plan, expr: &str) -> Result<Span, Status> {
     let fsm = u32::try_from(plan.fiscal_start_month).unwrap_or(1);
-    let bad = |e: attain_kit::ServiceError| Status::invalid_argument(format!("period: {e}"));
+    let bad = |e: attain_kit::DomainError| Status::invalid_argument(format!("period: {e}"));
     let p = Period::parse("period", expr, fsm).map_err(bad)?;
     let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm).map_err(bad)?;
     p.require_within("period", &year).map_err(bad)?;

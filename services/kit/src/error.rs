@@ -9,19 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The domain of every ErrorInfo Attain emits.
 pub const ERROR_DOMAIN: &str = "attain";
 
-/// A request field that failed validation, named by its path in the
-/// request message (e.g. `unit.display_name`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldViolation {
-    pub field: String,
-    pub description: String,
-}
-
-impl FieldViolation {
-    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
-    }
-}
+pub use attain_core::error::{DomainError, FieldViolation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -230,9 +218,24 @@ fn connection_lost(e: &sea_orm::DbErr) -> bool {
     }
 }
 
-impl From<crate::money::MoneyError> for ServiceError {
-    fn from(e: crate::money::MoneyError) -> Self {
+impl From<attain_core::money::MoneyError> for ServiceError {
+    fn from(e: attain_core::money::MoneyError) -> Self {
         ServiceError::Internal(anyhow::anyhow!("money arithmetic: {e}"))
+    }
+}
+
+/// A domain rule's answer, variant for variant: the one place a service
+/// turns what its domain said into what the caller gets.
+impl From<DomainError> for ServiceError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::InvalidArgument(v) => Self::InvalidArgument(v),
+            DomainError::NotFound { resource_type, name } => Self::NotFound { resource_type, name },
+            DomainError::FailedPrecondition { reason, message } => Self::FailedPrecondition { reason, message },
+            DomainError::PermissionDenied(m) => Self::PermissionDenied(m),
+            DomainError::Aborted(m) => Self::Aborted(m),
+            DomainError::Internal(m) => Self::Internal(anyhow::anyhow!(m)),
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! What every Attain service (and the gateway) shares: typed configuration,
 //! telemetry, the gRPC server bootstrap, the database connector, the error
-//! type and its mapping to gRPC status, JWT authentication and scope, exact
-//! money, pagination and idempotency.
+//! type and its mapping to gRPC status, JWT authentication and scope,
+//! pagination and idempotency. The domain vocabulary (money, ids,
+//! periods, metrics) lives in `attain-core` and is re-exported here for
+//! the layers above the domain.
 
 pub mod auth;
 pub mod configuration;
@@ -10,15 +12,11 @@ pub mod error;
 pub mod header_limit;
 #[cfg(feature = "testing")]
 pub mod http_client;
-pub mod id;
 pub mod idempotency;
 pub mod limit;
-pub mod metric;
 pub mod metrics;
-pub mod money;
 pub mod oidc;
 pub mod paging;
-pub mod period;
 pub mod server;
 pub mod service;
 pub mod service_account;
@@ -30,12 +28,23 @@ pub mod tls;
 pub mod upstream;
 pub mod wire;
 
-pub use error::{FieldViolation, ServiceError, ServiceResult};
+pub use attain_core::DomainResult;
+pub use attain_core::{id, metric, money, period};
+pub use error::{DomainError, FieldViolation, ServiceError, ServiceResult};
+
+/// What a gRPC method returns.
+pub type Rpc<T> = Result<tonic::Response<T>, tonic::Status>;
+
+/// The one place a handler's answer becomes a gRPC reply: every service
+/// error maps to its status through `From<ServiceError> for Status`.
+pub fn reply<T>(answer: ServiceResult<T>) -> Rpc<T> {
+    answer.map(tonic::Response::new).map_err(tonic::Status::from)
+}
 
 /// Runs a write in a transaction (write lock up front on SQLite); with a
 /// request id, a retry replays the stored response, and the response is
 /// stored with the write. `return Err(..)` inside the body rolls back.
-/// For handlers returning `Result<tonic::Response<R>, tonic::Status>`:
+/// For handlers returning `ServiceResult<R>`:
 /// `idempotent!(db, key, |txn| { …; response })`.
 #[macro_export]
 macro_rules! idempotent {
@@ -44,7 +53,7 @@ macro_rules! idempotent {
         let $txn = attain_kit::db::begin_write(&$db).await.map_err(attain_kit::ServiceError::from)?;
         if let Some(k) = &key {
             if let Some(previous) = k.replay(&$txn).await? {
-                return Ok(tonic::Response::new(previous));
+                return Ok(previous);
             }
         }
         let response = $body;
@@ -52,6 +61,6 @@ macro_rules! idempotent {
             k.record(&$txn, &response).await?;
         }
         $txn.commit().await.map_err(attain_kit::ServiceError::from)?;
-        Ok(tonic::Response::new(response))
+        Ok(response)
     }};
 }

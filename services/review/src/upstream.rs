@@ -3,47 +3,28 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, ServiceResult, id::Id, period::Period, upstream::Forwarded};
+use attain_kit::{ServiceError, ServiceResult, id::Id, metric::Metric, period::Period, upstream::Forwarded};
 use attain_proto::attain::{
     common::v1 as common,
-    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    target::v1 as tpb,
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
+pub use attain_target_client::UnitTree;
+use attain_target_client::{TargetClient, plan_for_period};
 use chrono::NaiveDate;
 use tonic::transport::Channel;
 
 use crate::domain::review::{Figures, GapEffects, Reason};
 
+/// The target service (through its client crate) and the tracking service.
 #[derive(Debug, Clone)]
 pub struct Upstreams {
-    org: OrgServiceClient<Channel>,
-    targets: TargetServiceClient<Channel>,
+    target: TargetClient,
     tracking: TrackingServiceClient<Channel>,
-}
-
-/// A unit with its path and the names of the units below it.
-#[derive(Debug, Clone)]
-pub struct UnitTree {
-    pub id: Id,
-    pub path: Vec<Id>,
-    /// Display names of the unit and every unit below it.
-    pub names: HashMap<String, String>,
-    /// Unit ids below (not including) the unit.
-    pub below: Vec<Id>,
 }
 
 fn bad(what: &str) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("an upstream service sent a bad {what}"))
-}
-
-fn path_of(unit: &tpb::Unit, id: &Id) -> ServiceResult<Vec<Id>> {
-    let mut path = unit
-        .ancestors
-        .iter()
-        .map(|a| Id::from_name("ancestor", a).map_err(|_| bad("ancestor")))
-        .collect::<ServiceResult<Vec<_>>>()?;
-    path.push(id.clone());
-    Ok(path)
 }
 
 fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
@@ -68,77 +49,25 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
 
 impl Upstreams {
     pub fn new(target: Channel, tracking: Channel) -> Self {
-        Self {
-            org: OrgServiceClient::new(target.clone()),
-            targets: TargetServiceClient::new(target),
-            tracking: TrackingServiceClient::new(tracking),
-        }
+        Self { target: TargetClient::new(target), tracking: TrackingServiceClient::new(tracking) }
     }
 
     /// Where the unit sits: its ancestors, then itself. One GetUnit, for
     /// reads that need no names of what is below it.
     pub async fn path(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<Id>> {
-        let u = self
-            .org
-            .clone()
-            .get_unit(fwd.request(tpb::GetUnitRequest { name: id.resource_name() }))
-            .await?
-            .into_inner();
-        path_of(&u, id)
+        Ok(self.target.unit(fwd, id).await?.path)
     }
 
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
-        let r = self
-            .org
-            .clone()
-            .get_subtree(fwd.request(tpb::GetSubtreeRequest { name: id.resource_name() }))
-            .await?
-            .into_inner();
-        let root = r.units.first().ok_or_else(|| bad("subtree"))?;
-        let path = path_of(root, id)?;
-        let names = r.units.iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
-        let below = r
-            .units
-            .iter()
-            .skip(1)
-            .map(|u| Id::from_name("unit", &u.name).map_err(|_| bad("unit")))
-            .collect::<ServiceResult<Vec<_>>>()?;
-        Ok(UnitTree { id: id.clone(), path, names, below })
+        self.target.tree(fwd, id).await
     }
 
-    /// The plan covering `period_expr` for the unit: its name and fiscal
-    /// start month (published plans first).
+    /// The amount plan covering `period_expr` for the unit: its name and
+    /// fiscal start month.
     pub async fn plan(&self, fwd: &Forwarded, path: &[Id], period_expr: &str) -> ServiceResult<(String, u32)> {
-        let calendar = Period::parse("review.period.expression", period_expr, 1)?;
-        let plans = self
-            .targets
-            .clone()
-            .list_plans(fwd.request(tpb::ListPlansRequest { page_size: 1000, ..Default::default() }))
-            .await?
-            .into_inner()
-            .plans;
-        let covering: Vec<&tpb::Plan> = plans
-            .iter()
-            .filter(|p| {
-                let fsm = u32::try_from(p.fiscal_start_month).unwrap_or(1);
-                let year = Period::parse("plan", &format!("{:04}", p.fiscal_year), fsm);
-                year.is_ok_and(|y| y.overlaps(&calendar)) && path.iter().any(|u| u.resource_name() == p.top_unit)
-            })
-            .collect();
-        let plan = covering
-            .iter()
-            .find(|p| p.state == tpb::PlanState::Published as i32 || p.state == tpb::PlanState::Closed as i32)
-            .or(covering.first())
-            .ok_or_else(|| {
-                ServiceError::precondition("NO_PLAN", format!("no plan covers {period_expr} for this unit"))
-            })?;
-        // A period straddling the plan's fiscal year is refused as the
-        // target and tracking services refuse it.
-        let fsm = u32::try_from(plan.fiscal_start_month).unwrap_or(1);
-        let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm)?;
-        Period::parse("review.period.expression", period_expr, fsm)?
-            .require_within("review.period.expression", &year)?;
-        Ok((plan.name.clone(), fsm))
+        let plans = self.target.plans(fwd).await?;
+        let (plan, _) = plan_for_period(&plans, path, Metric::Amount, "review.period.expression", period_expr)?;
+        Ok((plan.name.clone(), plan.fiscal_start_month))
     }
 
     /// The unit's and its members' figures for the period, measured at `day`.
@@ -241,12 +170,7 @@ pub struct PlanFacts {
 
 impl Upstreams {
     pub async fn plan_facts(&self, fwd: &Forwarded, plan: &str) -> ServiceResult<PlanFacts> {
-        let p = self
-            .targets
-            .clone()
-            .get_plan(fwd.request(tpb::GetPlanRequest { name: plan.to_owned() }))
-            .await?
-            .into_inner();
+        let p = self.target.plan(fwd, plan).await?;
         let amount = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
         Ok(PlanFacts {
             display_name: p.display_name.clone(),
@@ -295,16 +219,6 @@ impl Upstreams {
         plan: tpb::Plan,
         request_id: &str,
     ) -> ServiceResult<String> {
-        let created = self
-            .targets
-            .clone()
-            .create_plan(fwd.request(tpb::CreatePlanRequest {
-                plan: Some(plan),
-                plan_id: plan_id.to_owned(),
-                request_id: request_id.to_owned(),
-            }))
-            .await?
-            .into_inner();
-        Ok(created.name)
+        self.target.create_plan(fwd, plan_id, plan, request_id).await
     }
 }

@@ -10,7 +10,7 @@ use attain_proto::attain::target::v1::{
 use tonic::service::interceptor::InterceptedService;
 
 use crate::{
-    api::{org::OrgApi, target::TargetApi},
+    api::{org::OrgApi, service::TargetApi},
     migration::Migrator,
 };
 

@@ -8,4 +8,3 @@ pub mod import;
 pub mod migration;
 pub mod startup;
 pub mod storage;
-pub mod upstream;

@@ -6,7 +6,9 @@ use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBa
 use attain_proto::attain::tracking::v1::tracking_service_server::TrackingServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{api::TrackingApi, domain::alert::Policy, migration::Migrator, upstream::TargetClient};
+use attain_target_client::TargetClient;
+
+use crate::{api::TrackingApi, domain::alert::Policy, migration::Migrator};
 
 /// Evaluates alert rules for every published plan on a timer, as the
 /// service account (a fresh short-lived token each pass when it signs its

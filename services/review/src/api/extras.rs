@@ -1,6 +1,7 @@
 //! Best practices shared by those who hit target, and resources moved to
 //! help a unit.
 
+use attain_kit::ServiceResult;
 use attain_kit::{
     ServiceError,
     auth::Identity,
@@ -14,7 +15,7 @@ use attain_kit::{
 };
 use attain_proto::attain::review::v1 as pb;
 use chrono::Utc;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{ReviewApi, require_manager, reviews::own_line};
 use crate::storage::extras::{self, BestPractice, Reallocation};
@@ -53,25 +54,25 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::CreateBestPracticeRequest>,
-    ) -> Result<Response<pb::BestPractice>, Status> {
+    ) -> ServiceResult<pb::BestPractice> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateBestPractice", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         if who.role == attain_kit::auth::Role::Viewer {
-            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()).into());
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
         let p = r.best_practice.ok_or_else(|| ServiceError::invalid("best_practice", "is required"))?;
         let title = p.title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 200 {
-            return Err(ServiceError::invalid("best_practice.title", "give 1–200 characters").into());
+            return Err(ServiceError::invalid("best_practice.title", "give 1–200 characters"));
         }
         if p.text.trim().is_empty() || p.text.chars().count() > 8000 {
-            return Err(ServiceError::invalid("best_practice.text", "give 1–8000 characters").into());
+            return Err(ServiceError::invalid("best_practice.text", "give 1–8000 characters"));
         }
         if p.tags.len() > 20 || p.tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 40) {
-            return Err(ServiceError::invalid("best_practice.tags", "at most 20 tags of 1–40 characters").into());
+            return Err(ServiceError::invalid("best_practice.tags", "at most 20 tags of 1–40 characters"));
         }
         let practice = BestPractice {
             id: Id::generate(),
@@ -94,7 +95,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::SearchBestPracticesRequest>,
-    ) -> Result<Response<pb::SearchBestPracticesResponse>, Status> {
+    ) -> ServiceResult<pb::SearchBestPracticesResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(
@@ -104,23 +105,23 @@ impl ReviewApi {
             &who,
         )?;
         if r.query.chars().count() > 200 {
-            return Err(ServiceError::invalid("query", "at most 200 characters").into());
+            return Err(ServiceError::invalid("query", "at most 200 characters"));
         }
         let tree = self.up.tree(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         let mut rows =
             extras::search_practices(&self.db, &tree.path, &r.query, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |p| p.id.as_str().to_owned());
-        Ok(Response::new(pb::SearchBestPracticesResponse {
+        Ok(pb::SearchBestPracticesResponse {
             best_practices: rows.iter().map(practice_wire).collect(),
             next_page_token,
-        }))
+        })
     }
 
     pub(crate) async fn create_reallocation(
         &self,
         who: Identity,
         request: Request<pb::CreateReallocationRequest>,
-    ) -> Result<Response<pb::Reallocation>, Status> {
+    ) -> ServiceResult<pb::Reallocation> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -131,12 +132,12 @@ impl ReviewApi {
         let unit = Id::from_name("reallocation.unit", &x.unit)?;
         let tree = self.up.tree(&fwd, &review.unit).await?;
         if unit != review.unit && !tree.below.contains(&unit) {
-            return Err(ServiceError::invalid("reallocation.unit", format!("{} is not in the review", x.unit)).into());
+            return Err(ServiceError::invalid("reallocation.unit", format!("{} is not in the review", x.unit)));
         }
         let (kind, leads, budget) = match pb::ReallocationKind::try_from(x.kind) {
             Ok(pb::ReallocationKind::Leads) if x.lead_count > 0 => ("LEADS", x.lead_count, None),
             Ok(pb::ReallocationKind::Leads) => {
-                return Err(ServiceError::invalid("reallocation.lead_count", "give how many leads (> 0)").into());
+                return Err(ServiceError::invalid("reallocation.lead_count", "give how many leads (> 0)"));
             }
             Ok(pb::ReallocationKind::PromotionBudget) => {
                 let m = x.budget.as_ref().ok_or_else(|| {
@@ -145,7 +146,7 @@ impl ReviewApi {
                 let a = Amount::parse(m.amount.trim())
                     .map_err(|e| ServiceError::invalid("reallocation.budget.amount", e.to_string()))?;
                 if a.is_negative() || a.is_zero() {
-                    return Err(ServiceError::invalid("reallocation.budget.amount", "must be positive").into());
+                    return Err(ServiceError::invalid("reallocation.budget.amount", "must be positive"));
                 }
                 let c = CurrencyCode::parse(&m.currency_code)
                     .map_err(|e| ServiceError::invalid("reallocation.budget.currency_code", e.to_string()))?;
@@ -153,14 +154,13 @@ impl ReviewApi {
             }
             Ok(pb::ReallocationKind::Coaching) if !x.description.trim().is_empty() => ("COACHING", 0, None),
             Ok(pb::ReallocationKind::Coaching) => {
-                return Err(ServiceError::invalid("reallocation.description", "describe the coaching").into());
+                return Err(ServiceError::invalid("reallocation.description", "describe the coaching"));
             }
             _ => {
                 return Err(ServiceError::invalid(
                     "reallocation.kind",
                     "is required (LEADS, PROMOTION_BUDGET or COACHING)",
-                )
-                .into());
+                ));
             }
         };
         let realloc = Reallocation {
@@ -184,7 +184,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::ListReallocationsRequest>,
-    ) -> Result<Response<pb::ListReallocationsResponse>, Status> {
+    ) -> ServiceResult<pb::ListReallocationsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -192,13 +192,13 @@ impl ReviewApi {
         // colleague's leads or budget.
         let own = own_line(&who);
         let rows = extras::reallocations_of(&self.db, &review.id).await?;
-        Ok(Response::new(pb::ListReallocationsResponse {
+        Ok(pb::ListReallocationsResponse {
             reallocations: rows
                 .iter()
                 .filter(|x| own.as_ref().is_none_or(|u| x.unit.resource_name() == *u))
                 .map(reallocation_wire)
                 .collect(),
             next_page_token: String::new(),
-        }))
+        })
     }
 }

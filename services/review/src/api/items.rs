@@ -1,9 +1,10 @@
 //! Root causes and action items of a review.
 
+use attain_kit::ServiceResult;
 use attain_kit::{ServiceError, auth::Identity, id::Id, idempotency::IdempotencyKey, idempotent, upstream::Forwarded};
 use attain_proto::attain::review::v1 as pb;
 use chrono::{NaiveDate, Utc};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{ReviewApi, convert, require_manager, reviews::own_line};
 use crate::{
@@ -24,7 +25,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::CreateCauseRequest>,
-    ) -> Result<Response<pb::Cause>, Status> {
+    ) -> ServiceResult<pb::Cause> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -39,21 +40,19 @@ impl ReviewApi {
             return Err(ServiceError::invalid(
                 "cause.unit",
                 format!("{} is not in {}'s review", c.unit, review.unit.resource_name()),
-            )
-            .into());
+            ));
         }
         let subjective = match pb::CauseCategory::try_from(c.category) {
             Ok(pb::CauseCategory::Subjective) => true,
             Ok(pb::CauseCategory::Objective) => false,
-            _ => return Err(ServiceError::invalid("cause.category", "is required (SUBJECTIVE or OBJECTIVE)").into()),
+            _ => return Err(ServiceError::invalid("cause.category", "is required (SUBJECTIVE or OBJECTIVE)")),
         };
         let kind = convert::cause_kind(c.kind).ok_or_else(|| ServiceError::invalid("cause.kind", "is required"))?;
         if !kind.fits(subjective) {
             return Err(ServiceError::invalid(
                 "cause.kind",
                 format!("{} is not a {} cause", kind.as_str(), if subjective { "subjective" } else { "objective" }),
-            )
-            .into());
+            ));
         }
         let cause = Cause {
             id: Id::generate(),
@@ -75,11 +74,11 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::ListCausesRequest>,
-    ) -> Result<Response<pb::ListCausesResponse>, Status> {
+    ) -> ServiceResult<pb::ListCausesResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         if r.page_size < 0 {
-            return Err(ServiceError::invalid("page_size", "must not be negative").into());
+            return Err(ServiceError::invalid("page_size", "must not be negative"));
         }
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         let own = own_line(&who);
@@ -89,14 +88,14 @@ impl ReviewApi {
             .filter(|c| own.as_ref().is_none_or(|u| c.unit.resource_name() == *u))
             .map(convert::cause)
             .collect();
-        Ok(Response::new(pb::ListCausesResponse { causes: visible, next_page_token: String::new() }))
+        Ok(pb::ListCausesResponse { causes: visible, next_page_token: String::new() })
     }
 
     pub(crate) async fn create_action_item(
         &self,
         who: Identity,
         request: Request<pb::CreateActionItemRequest>,
-    ) -> Result<Response<pb::ActionItem>, Status> {
+    ) -> ServiceResult<pb::ActionItem> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -107,7 +106,7 @@ impl ReviewApi {
         let a = r.action_item.ok_or_else(|| ServiceError::invalid("action_item", "is required"))?;
         let owner = a.owner.trim().to_owned();
         if owner.is_empty() {
-            return Err(ServiceError::invalid("action_item.owner", "is required (a person id)").into());
+            return Err(ServiceError::invalid("action_item.owner", "is required (a person id)"));
         }
         let due = NaiveDate::parse_from_str(&a.due_date, "%Y-%m-%d")
             .map_err(|_| ServiceError::invalid("action_item.due_date", "is required (YYYY-MM-DD)"))?;
@@ -115,8 +114,7 @@ impl ReviewApi {
             return Err(ServiceError::invalid(
                 "action_item.due_date",
                 format!("{due} is before the reviewed period ({})", review.period.start),
-            )
-            .into());
+            ));
         }
         let cause = if a.cause.is_empty() {
             None
@@ -124,7 +122,7 @@ impl ReviewApi {
             let id = a.cause.rsplit('/').next().map(|c| Id::parse("action_item.cause", c)).transpose()?;
             let known = store::causes(&self.db, &review.id).await?;
             if !id.as_ref().is_some_and(|i| known.iter().any(|c| &c.id == i)) {
-                return Err(ServiceError::invalid("action_item.cause", "is not a cause of this review").into());
+                return Err(ServiceError::invalid("action_item.cause", "is not a cause of this review"));
             }
             id
         };
@@ -154,7 +152,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::UpdateActionItemRequest>,
-    ) -> Result<Response<pb::ActionItem>, Status> {
+    ) -> ServiceResult<pb::ActionItem> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let a = r.action_item.ok_or_else(|| ServiceError::invalid("action_item", "is required"))?;
@@ -173,11 +171,10 @@ impl ReviewApi {
         if current.owner != who.person && require_manager(&who, &review.unit_path, "UpdateActionItem").is_err() {
             return Err(ServiceError::PermissionDenied(
                 "only the owner or a manager updates an action item".to_owned(),
-            )
-            .into());
+            ));
         }
         if !a.etag.is_empty() && a.etag != current.version.to_string() {
-            return Err(ServiceError::stale_etag(&a.name).into());
+            return Err(ServiceError::stale_etag(&a.name));
         }
         let mut next = current.clone();
         for path in r.update_mask.map(|m| m.paths).unwrap_or_else(|| vec!["status".into()]) {
@@ -192,25 +189,23 @@ impl ReviewApi {
                         .map_err(|_| ServiceError::invalid("action_item.due_date", "is not YYYY-MM-DD"))?;
                 }
                 other => {
-                    return Err(
-                        ServiceError::invalid("update_mask", format!("{other:?} is not an updatable field")).into()
-                    );
+                    return Err(ServiceError::invalid("update_mask", format!("{other:?} is not an updatable field")));
                 }
             }
         }
         next.version = current.version + 1;
         next.update_time = Utc::now();
         if !store::update_item(&self.db, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(&a.name).into());
+            return Err(ServiceError::stale_etag(&a.name));
         }
-        Ok(Response::new(convert::action_item(&next, self.clock.today())))
+        Ok(convert::action_item(&next, self.clock.today()))
     }
 
     pub(crate) async fn list_action_items(
         &self,
         who: Identity,
         request: Request<pb::ListActionItemsRequest>,
-    ) -> Result<Response<pb::ListActionItemsResponse>, Status> {
+    ) -> ServiceResult<pb::ListActionItemsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -229,6 +224,6 @@ impl ReviewApi {
             .filter(|i| status.is_none_or(|s| i.status == s) && (!mine || i.owner == who.person))
             .map(|i| convert::action_item(&i, today))
             .collect();
-        Ok(Response::new(pb::ListActionItemsResponse { action_items: items, next_page_token: String::new() }))
+        Ok(pb::ListActionItemsResponse { action_items: items, next_page_token: String::new() })
     }
 }

@@ -8,15 +8,16 @@ mod report;
 mod reviews;
 
 use attain_kit::{
-    ServiceError, ServiceResult,
+    Rpc, ServiceError, ServiceResult,
     auth::{Identity, Role, caller},
     configuration::ClockSettings,
     id::Id,
+    reply,
     upstream::Forwarded,
 };
 use attain_proto::attain::review::v1::{self as pb, review_service_server::ReviewService};
 use sea_orm::DatabaseConnection;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{domain::review::Review, storage::reviews as store, upstream::Upstreams};
 
@@ -79,62 +80,60 @@ fn require_manager(who: &Identity, path: &[Id], what: &str) -> ServiceResult<()>
     }
 }
 
-type Rpc<T> = Result<Response<T>, Status>;
-
 #[tonic::async_trait]
 impl ReviewService for ReviewApi {
     async fn create_review(&self, r: Request<pb::CreateReviewRequest>) -> Rpc<pb::Review> {
-        ReviewApi::create_review(self, caller(&r)?, r).await
+        reply(ReviewApi::create_review(self, caller(&r)?, r).await)
     }
     async fn get_review(&self, r: Request<pb::GetReviewRequest>) -> Rpc<pb::Review> {
-        ReviewApi::get_review(self, caller(&r)?, r).await
+        reply(ReviewApi::get_review(self, caller(&r)?, r).await)
     }
     async fn list_reviews(&self, r: Request<pb::ListReviewsRequest>) -> Rpc<pb::ListReviewsResponse> {
-        ReviewApi::list_reviews(self, caller(&r)?, r).await
+        reply(ReviewApi::list_reviews(self, caller(&r)?, r).await)
     }
     async fn refresh_brief(&self, r: Request<pb::RefreshBriefRequest>) -> Rpc<pb::Review> {
-        ReviewApi::refresh_brief(self, caller(&r)?, r).await
+        reply(ReviewApi::refresh_brief(self, caller(&r)?, r).await)
     }
     async fn close_review(&self, r: Request<pb::CloseReviewRequest>) -> Rpc<pb::Review> {
-        ReviewApi::close_review(self, caller(&r)?, r).await
+        reply(ReviewApi::close_review(self, caller(&r)?, r).await)
     }
     async fn create_cause(&self, r: Request<pb::CreateCauseRequest>) -> Rpc<pb::Cause> {
-        ReviewApi::create_cause(self, caller(&r)?, r).await
+        reply(ReviewApi::create_cause(self, caller(&r)?, r).await)
     }
     async fn list_causes(&self, r: Request<pb::ListCausesRequest>) -> Rpc<pb::ListCausesResponse> {
-        ReviewApi::list_causes(self, caller(&r)?, r).await
+        reply(ReviewApi::list_causes(self, caller(&r)?, r).await)
     }
     async fn create_action_item(&self, r: Request<pb::CreateActionItemRequest>) -> Rpc<pb::ActionItem> {
-        ReviewApi::create_action_item(self, caller(&r)?, r).await
+        reply(ReviewApi::create_action_item(self, caller(&r)?, r).await)
     }
     async fn update_action_item(&self, r: Request<pb::UpdateActionItemRequest>) -> Rpc<pb::ActionItem> {
-        ReviewApi::update_action_item(self, caller(&r)?, r).await
+        reply(ReviewApi::update_action_item(self, caller(&r)?, r).await)
     }
     async fn create_best_practice(&self, r: Request<pb::CreateBestPracticeRequest>) -> Rpc<pb::BestPractice> {
-        ReviewApi::create_best_practice(self, caller(&r)?, r).await
+        reply(ReviewApi::create_best_practice(self, caller(&r)?, r).await)
     }
     async fn search_best_practices(
         &self,
         r: Request<pb::SearchBestPracticesRequest>,
     ) -> Rpc<pb::SearchBestPracticesResponse> {
-        ReviewApi::search_best_practices(self, caller(&r)?, r).await
+        reply(ReviewApi::search_best_practices(self, caller(&r)?, r).await)
     }
     async fn create_reallocation(&self, r: Request<pb::CreateReallocationRequest>) -> Rpc<pb::Reallocation> {
-        ReviewApi::create_reallocation(self, caller(&r)?, r).await
+        reply(ReviewApi::create_reallocation(self, caller(&r)?, r).await)
     }
     async fn list_reallocations(&self, r: Request<pb::ListReallocationsRequest>) -> Rpc<pb::ListReallocationsResponse> {
-        ReviewApi::list_reallocations(self, caller(&r)?, r).await
+        reply(ReviewApi::list_reallocations(self, caller(&r)?, r).await)
     }
     async fn generate_report(&self, r: Request<pb::GenerateReportRequest>) -> Rpc<pb::GenerateReportResponse> {
-        ReviewApi::generate_report(self, caller(&r)?, r).await
+        reply(ReviewApi::generate_report(self, caller(&r)?, r).await)
     }
     async fn get_suggestion(&self, r: Request<pb::GetSuggestionRequest>) -> Rpc<pb::Suggestion> {
-        ReviewApi::get_suggestion(self, caller(&r)?, r).await
+        reply(ReviewApi::get_suggestion(self, caller(&r)?, r).await)
     }
     async fn accept_suggestion(&self, r: Request<pb::AcceptSuggestionRequest>) -> Rpc<pb::AcceptSuggestionResponse> {
-        ReviewApi::accept_suggestion(self, caller(&r)?, r).await
+        reply(ReviewApi::accept_suggestion(self, caller(&r)?, r).await)
     }
     async fn list_action_items(&self, r: Request<pb::ListActionItemsRequest>) -> Rpc<pb::ListActionItemsResponse> {
-        ReviewApi::list_action_items(self, caller(&r)?, r).await
+        reply(ReviewApi::list_action_items(self, caller(&r)?, r).await)
     }
 }

@@ -5,7 +5,7 @@ use attain_kit::{ServiceError, ServiceResult, auth::Identity, idempotency::Idemp
 use attain_proto::attain::{common::v1 as common, review::v1 as pb, target::v1 as tpb};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{ReviewApi, require_manager};
 use crate::{
@@ -193,7 +193,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::GetSuggestionRequest>,
-    ) -> Result<Response<pb::Suggestion>, Status> {
+    ) -> ServiceResult<pb::Suggestion> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
@@ -202,7 +202,7 @@ impl ReviewApi {
         let money = |a: attain_kit::money::Amount| {
             Some(common::Money { currency_code: plan.currency.clone(), amount: a.to_string() })
         };
-        Ok(Response::new(pb::Suggestion {
+        Ok(pb::Suggestion {
             review: review.resource_name(),
             next_period: Some(attain_kit::wire::period(&s.next)),
             amount: money(s.amount),
@@ -214,7 +214,7 @@ impl ReviewApi {
             ]
             .into(),
             units: s.members.iter().map(|(u, a)| pb::UnitSuggestion { unit: u.clone(), amount: money(*a) }).collect(),
-        }))
+        })
     }
 
     /// Creates a DRAFT plan for the next period's fiscal year whose top
@@ -224,14 +224,12 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::AcceptSuggestionRequest>,
-    ) -> Result<Response<pb::AcceptSuggestionResponse>, Status> {
+    ) -> ServiceResult<pb::AcceptSuggestionResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         if request_id.is_empty() {
-            return Err(
-                ServiceError::invalid("request_id", "is required: accepting twice must not create two plans").into()
-            );
+            return Err(ServiceError::invalid("request_id", "is required: accepting twice must not create two plans"));
         }
         let key = IdempotencyKey::new(&who.person, "AcceptSuggestion", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
@@ -239,7 +237,7 @@ impl ReviewApi {
         if let Some(k) = &key
             && let Some(previous) = k.replay::<pb::AcceptSuggestionResponse>(&self.db).await?
         {
-            return Ok(Response::new(previous));
+            return Ok(previous);
         }
         let (s, plan) = self.suggestion(&fwd, &review, &r.growth_rate).await?;
         let base = attain_kit::money::Amount::from_decimal((s.trend.decimal() * per_year(&review.period)).round_dp(2))
@@ -259,14 +257,14 @@ impl ReviewApi {
         if let Some(k) = &key {
             k.record(&self.db, &response).await?;
         }
-        Ok(Response::new(response))
+        Ok(response)
     }
 
     pub(crate) async fn generate_report(
         &self,
         who: Identity,
         request: Request<pb::GenerateReportRequest>,
-    ) -> Result<Response<pb::GenerateReportResponse>, Status> {
+    ) -> ServiceResult<pb::GenerateReportResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
@@ -300,9 +298,9 @@ impl ReviewApi {
                     content: bytes,
                 }
             }
-            _ => return Err(ServiceError::invalid("format", "is required (MARKDOWN or XLSX)").into()),
+            _ => return Err(ServiceError::invalid("format", "is required (MARKDOWN or XLSX)")),
         };
-        Ok(Response::new(response))
+        Ok(response)
     }
 }
 

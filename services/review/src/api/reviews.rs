@@ -7,7 +7,7 @@ use attain_kit::{
 };
 use attain_proto::attain::review::v1 as pb;
 use chrono::Utc;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{ReviewApi, convert, require_manager};
 use crate::{
@@ -49,7 +49,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::CreateReviewRequest>,
-    ) -> Result<Response<pb::Review>, Status> {
+    ) -> ServiceResult<pb::Review> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -69,8 +69,7 @@ impl ReviewApi {
             return Err(ServiceError::precondition(
                 "PERIOD_NOT_STARTED",
                 format!("{expr} starts on {}; review it once it has begun", period.start),
-            )
-            .into());
+            ));
         }
         let now = Utc::now();
         let mut review = Review {
@@ -98,8 +97,7 @@ impl ReviewApi {
                     open.resource_name(),
                     unit.resource_name(),
                     review.period.expression
-                ))
-                .into());
+                )));
             }
             store::insert_review(&txn, &review, fsm).await?;
             // Open actions of the unit's previous review move into this one.
@@ -120,50 +118,48 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::GetReviewRequest>,
-    ) -> Result<Response<pb::Review>, Status> {
+    ) -> ServiceResult<pb::Review> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let (review, _) = self.visible(&who, &fwd, "name", &request.get_ref().name).await?;
         let review = self.current(&who, &fwd, review).await?;
-        Ok(Response::new(convert::review(&review, own_line(&who).as_deref())))
+        Ok(convert::review(&review, own_line(&who).as_deref()))
     }
 
     pub(crate) async fn list_reviews(
         &self,
         who: Identity,
         request: Request<pb::ListReviewsRequest>,
-    ) -> Result<Response<pb::ListReviewsResponse>, Status> {
+    ) -> ServiceResult<pb::ListReviewsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit), &who)?;
         let unit_path = self.up.path(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         let path: Vec<String> = unit_path.iter().map(|p| p.as_str().to_owned()).collect();
         if !who.can_read(&path) {
-            return Err(
-                ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", r.unit)).into()
-            );
+            return Err(ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", r.unit)));
         }
         let mut rows = store::list_reviews(&self.db, &unit_path, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
         let rows = futures::future::try_join_all(rows.into_iter().map(|x| self.current(&who, &fwd, x))).await?;
         let own = own_line(&who);
-        Ok(Response::new(pb::ListReviewsResponse {
+        Ok(pb::ListReviewsResponse {
             reviews: rows.iter().map(|x| convert::review(x, own.as_deref())).collect(),
             next_page_token,
-        }))
+        })
     }
 
     pub(crate) async fn refresh_brief(
         &self,
         who: Identity,
         request: Request<pb::RefreshBriefRequest>,
-    ) -> Result<Response<pb::Review>, Status> {
+    ) -> ServiceResult<pb::Review> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let (review, fsm) = self.visible(&who, &fwd, "name", &r.name).await?;
         require_manager(&who, &review.unit_path, "RefreshBrief")?;
         review.require_open("RefreshBrief")?;
         if !r.etag.is_empty() && r.etag != review.version.to_string() {
-            return Err(ServiceError::stale_etag(&r.name).into());
+            return Err(ServiceError::stale_etag(&r.name));
         }
         let (brief, reasons) = self.generate(&fwd, &review).await?;
         let mut next = review.clone();
@@ -171,9 +167,9 @@ impl ReviewApi {
         next.top_reasons = reasons;
         next.version = review.version + 1;
         if !store::update_review(&self.db, &next, fsm, review.version).await? {
-            return Err(ServiceError::stale_etag(&r.name).into());
+            return Err(ServiceError::stale_etag(&r.name));
         }
-        Ok(Response::new(convert::review(&next, None)))
+        Ok(convert::review(&next, None))
     }
 
     /// Closing regenerates the brief one last time and freezes it.
@@ -181,7 +177,7 @@ impl ReviewApi {
         &self,
         who: Identity,
         request: Request<pb::CloseReviewRequest>,
-    ) -> Result<Response<pb::Review>, Status> {
+    ) -> ServiceResult<pb::Review> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -191,11 +187,11 @@ impl ReviewApi {
         if let Some(k) = &key
             && let Some(previous) = k.replay::<pb::Review>(&self.db).await?
         {
-            return Ok(Response::new(previous));
+            return Ok(previous);
         }
         review.require_open("CloseReview")?;
         if !r.etag.is_empty() && r.etag != review.version.to_string() {
-            return Err(ServiceError::stale_etag(&r.name).into());
+            return Err(ServiceError::stale_etag(&r.name));
         }
         let (brief, reasons) = self.generate(&fwd, &review).await?;
         let mut next = review.clone();
@@ -206,7 +202,7 @@ impl ReviewApi {
         next.version = review.version + 1;
         idempotent!(self.db, key, |txn| {
             if !store::update_review(&txn, &next, fsm, review.version).await? {
-                return Err(ServiceError::stale_etag(&r.name).into());
+                return Err(ServiceError::stale_etag(&r.name));
             }
             convert::review(&next, None)
         })

@@ -1,7 +1,7 @@
 //! What a review report says: the next-period suggestion (trend × growth,
 //! formula shown) and the Markdown rendering, in English or Chinese.
 
-use attain_kit::{
+use attain_core::{
     money::Amount,
     period::{Granularity, Period, add_months},
 };

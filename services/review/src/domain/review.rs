@@ -2,7 +2,7 @@
 //! frozen when closed), root causes of under-performance, and action items
 //! that carry over to the next review of the same unit until done.
 
-use attain_kit::{ServiceError, id::Id, period::Period};
+use attain_core::{DomainError, id::Id, period::Period};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -111,10 +111,10 @@ impl Review {
         format!("reviews/{}", self.id.as_str())
     }
 
-    pub fn require_open(&self, what: &str) -> Result<(), ServiceError> {
+    pub fn require_open(&self, what: &str) -> Result<(), DomainError> {
         match self.state {
             State::Open => Ok(()),
-            State::Closed => Err(ServiceError::precondition(
+            State::Closed => Err(DomainError::precondition(
                 "REVIEW_CLOSED",
                 format!("{what}: {} is closed; its brief is frozen", self.resource_name()),
             )),

@@ -15,7 +15,7 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{check_etag, convert, hidden, plans::visible_plan, visible_unit};
 use crate::{
@@ -116,9 +116,9 @@ pub async fn create(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::CreateAdjustmentRequest>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     if who.role == Role::Viewer {
-        return Err(ServiceError::PermissionDenied("CreateAdjustment: viewers are read-only".to_owned()).into());
+        return Err(ServiceError::PermissionDenied("CreateAdjustment: viewers are read-only".to_owned()));
     }
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
@@ -127,27 +127,30 @@ pub async fn create(
     let input = r.adjustment.ok_or_else(|| ServiceError::invalid("adjustment", "is required"))?;
     let (target_plan, target_id) = parse_target_name("adjustment.target", &input.target)?;
     if target_plan != plan_id {
-        return Err(ServiceError::invalid("adjustment.target", "belongs to another plan").into());
+        return Err(ServiceError::invalid("adjustment.target", "belongs to another plan"));
     }
     let reason = convert::adjustment_reason("adjustment.reason", input.reason)?;
     let redistribution = convert::redistribution("adjustment.redistribution", input.redistribution)?;
     let justification = input.justification.trim().to_owned();
     if justification.is_empty() || justification.chars().count() > 4000 {
-        return Err(ServiceError::invalid("adjustment.justification", "give the evidence in 1–4000 characters").into());
+        return Err(ServiceError::invalid("adjustment.justification", "give the evidence in 1–4000 characters"));
     }
     idempotent!(db, key, |txn| {
         let plan = visible_plan(&txn, &who, &plan_id).await?;
         if plan.state != PlanState::Published {
             return Err(ServiceError::precondition(
                 "PLAN_NOT_PUBLISHED",
-                format!("{} is {}: only a PUBLISHED plan's targets are adjusted (a DRAFT is edited directly, a CLOSED one is final)", plan.resource_name(), plan.state.as_str()),
-            )
-            .into());
+                format!(
+                    "{} is {}: only a PUBLISHED plan's targets are adjusted (a DRAFT is edited directly, a CLOSED one is final)",
+                    plan.resource_name(),
+                    plan.state.as_str()
+                ),
+            ));
         }
         let target = match targets::get(&txn, &plan.id, &target_id).await? {
             Some(t) => t,
-            None if who.is_admin() => return Err(ServiceError::not_found("target", &input.target).into()),
-            None => return Err(hidden(&input.target).into()),
+            None if who.is_admin() => return Err(ServiceError::not_found("target", &input.target)),
+            None => return Err(hidden(&input.target)),
         };
         visible_unit(&txn, &who, &target.unit).await.map_err(|_| hidden(&input.target))?;
         let requested = match &input.change {
@@ -158,7 +161,7 @@ pub async fn create(
                 Requested::Percent(convert::decimal("adjustment.change_percent", p)?)
             }
             None => {
-                return Err(ServiceError::invalid("adjustment.change", "give new_amount or change_percent").into());
+                return Err(ServiceError::invalid("adjustment.change", "give new_amount or change_percent"));
             }
         };
         let after = requested_amount(&plan, target.amount, requested)?;
@@ -167,8 +170,7 @@ pub async fn create(
                 return Err(ServiceError::invalid(
                     "adjustment.redistribution",
                     "the top target has no parent to absorb the change",
-                )
-                .into());
+                ));
             }
             // Refused now, not only at approval: the change as the family
             // stands must leave every target it moves at zero or above.
@@ -187,13 +189,12 @@ pub async fn create(
                         return Err(ServiceError::invalid(
                             "adjustment.redistribution",
                             "the target has no siblings to absorb the change",
-                        )
-                        .into());
+                        ));
                     }
                     Err(AbsorbError::Negative(i)) => {
-                        return Err(ServiceError::invalid("adjustment.change", goes_negative(&siblings, i)).into());
+                        return Err(ServiceError::invalid("adjustment.change", goes_negative(&siblings, i)));
                     }
-                    Err(e) => return Err(absorb_error(e, &siblings).into()),
+                    Err(e) => return Err(absorb_error(e, &siblings)),
                 }
             }
             Redistribution::ParentAbsorbs => {
@@ -205,11 +206,10 @@ pub async fn create(
                         return Err(ServiceError::invalid(
                             "adjustment.change",
                             format!("{} would become negative", parent.resource_name()),
-                        )
-                        .into());
+                        ));
                     }
                     if let Some(why) = room_above(&txn, &plan, &parent, delta).await? {
-                        return Err(ServiceError::invalid("adjustment.change", why).into());
+                        return Err(ServiceError::invalid("adjustment.change", why));
                     }
                 }
             }
@@ -243,16 +243,16 @@ pub async fn get(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::GetAdjustmentRequest>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     let (plan, adj, _) = load(db, &who, &request.get_ref().name).await?;
-    Ok(Response::new(convert::adjustment(&adj, plan.currency)))
+    Ok(convert::adjustment(&adj, plan.currency))
 }
 
 pub async fn list(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ListAdjustmentsRequest>,
-) -> Result<Response<pb::ListAdjustmentsResponse>, Status> {
+) -> ServiceResult<pb::ListAdjustmentsResponse> {
     let r = request.into_inner();
     let plan_id = parse_plan_name("parent", &r.parent)?;
     let page =
@@ -264,7 +264,7 @@ pub async fn list(
         Ok(pb::AdjustmentState::Rejected) => Some(AdjustmentState::Rejected),
         Ok(pb::AdjustmentState::Withdrawn) => Some(AdjustmentState::Withdrawn),
         Err(_) => {
-            return Err(ServiceError::invalid("state", format!("{} is not an AdjustmentState", r.state)).into());
+            return Err(ServiceError::invalid("state", format!("{} is not an AdjustmentState", r.state)));
         }
     };
     let plan = visible_plan(db, &who, &plan_id).await?;
@@ -278,7 +278,7 @@ pub async fn list(
             visible.push(convert::adjustment(&a, plan.currency));
         }
     }
-    Ok(Response::new(pb::ListAdjustmentsResponse { adjustments: visible, next_page_token }))
+    Ok(pb::ListAdjustmentsResponse { adjustments: visible, next_page_token })
 }
 
 /// Applies an approved adjustment and its redistribution.
@@ -449,7 +449,7 @@ async fn decide(
     etag: &str,
     note: &str,
     key: Option<IdempotencyKey>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     let what = match decision {
         Decision::Approve => "ApproveAdjustment",
         Decision::Reject => "RejectAdjustment",
@@ -461,9 +461,7 @@ async fn decide(
         // the adjustment's state.
         match decision {
             Decision::Withdraw if adj.requester != who.person && !who.is_admin() => {
-                return Err(
-                    ServiceError::PermissionDenied(format!("{what}: only the requester may withdraw {name}")).into()
-                );
+                return Err(ServiceError::PermissionDenied(format!("{what}: only the requester may withdraw {name}")));
             }
             Decision::Withdraw => {}
             Decision::Approve | Decision::Reject => may_decide(&txn, &who, &adj, &target, what).await?,
@@ -474,16 +472,14 @@ async fn decide(
             return Err(ServiceError::precondition(
                 "PLAN_NOT_PUBLISHED",
                 format!("{} is {}", plan.resource_name(), plan.state.as_str()),
-            )
-            .into());
+            ));
         }
         if decision == Decision::Approve {
             if target.version != adj.target_version {
                 return Err(ServiceError::Aborted(format!(
                     "{} changed after {name} was requested (another adjustment won); request again from the current amount",
                     target.resource_name()
-                ))
-                .into());
+                )));
             }
             apply(&txn, &who, &plan, &adj, &target).await?;
         }
@@ -498,7 +494,7 @@ async fn decide(
         next.decide_time = Some(Utc::now());
         next.version = adj.version + 1;
         if !adjustments::update(&txn, &next, adj.version).await? {
-            return Err(ServiceError::stale_etag(name).into());
+            return Err(ServiceError::stale_etag(name));
         }
         convert::adjustment(&next, plan.currency)
     })
@@ -508,7 +504,7 @@ pub async fn approve(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ApproveAdjustmentRequest>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "ApproveAdjustment", &request_id, &r)?;
@@ -519,7 +515,7 @@ pub async fn reject(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::RejectAdjustmentRequest>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "RejectAdjustment", &request_id, &r)?;
@@ -530,7 +526,7 @@ pub async fn withdraw(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::WithdrawAdjustmentRequest>,
-) -> Result<Response<pb::Adjustment>, Status> {
+) -> ServiceResult<pb::Adjustment> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "WithdrawAdjustment", &request_id, &r)?;

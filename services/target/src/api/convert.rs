@@ -224,15 +224,14 @@ pub fn curve(field: &str, c: Option<&pb::PhasingCurve>) -> Result<Option<Curve>,
         Ok(pb::PhasingMethod::Unspecified) => Ok(None),
         Ok(pb::PhasingMethod::Even) => Ok(Some(Curve::Even)),
         Ok(pb::PhasingMethod::WorkingDays) => Ok(Some(Curve::WorkingDays)),
-        Ok(pb::PhasingMethod::Profile) => {
-            Curve::profile(&format!("{field}.profile_percents"), decimals("profile_percents", &c.profile_percents)?)
-                .map(Some)
-        }
-        Ok(pb::PhasingMethod::LastYear) => Curve::last_year(
+        Ok(pb::PhasingMethod::Profile) => Ok(Some(Curve::profile(
+            &format!("{field}.profile_percents"),
+            decimals("profile_percents", &c.profile_percents)?,
+        )?)),
+        Ok(pb::PhasingMethod::LastYear) => Ok(Some(Curve::last_year(
             &format!("{field}.last_year_monthly"),
             decimals("last_year_monthly", &c.last_year_monthly)?,
-        )
-        .map(Some),
+        )?)),
         Err(_) => Err(ServiceError::invalid(format!("{field}.method"), format!("{} is not a PhasingMethod", c.method))),
     }
 }
@@ -267,7 +266,7 @@ pub fn milestones(field: &str, items: &[pb::Milestone]) -> Result<Milestones, Se
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    Milestones::parse(field, parsed)
+    Ok(Milestones::parse(field, parsed)?)
 }
 
 pub fn to_milestone(m: &Milestone) -> pb::Milestone {

@@ -13,7 +13,7 @@ mod adjustments;
 mod convert;
 pub mod org;
 mod plans;
-pub mod target;
+pub mod service;
 mod targets;
 
 /// Out-of-scope and missing units look the same to a non-admin, so ids

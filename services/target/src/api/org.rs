@@ -2,10 +2,10 @@
 
 use attain_kit::idempotent;
 use attain_kit::{ServiceError, ServiceResult, auth::caller, idempotency::IdempotencyKey, paging::PageRequest};
-use attain_proto::attain::target::v1::{self as pb, org_service_server::OrgService};
+use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{check_etag, convert, deny_manage, visible_unit, visible_units};
 use crate::{
@@ -34,9 +34,9 @@ fn attributes(u: &pb::Unit, prefix: &str) -> ServiceResult<UnitAttributes> {
     })
 }
 
-#[tonic::async_trait]
-impl OrgService for OrgApi {
-    async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+/// The handlers; `OrgService` in `service.rs` dispatches to them.
+impl OrgApi {
+    pub(crate) async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> ServiceResult<pb::Unit> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -61,18 +61,17 @@ impl OrgService for OrgApi {
             let mut path = parent.as_ref().map(Unit::path).unwrap_or_default();
             path.push(id.as_str().to_owned());
             if !who.can_manage(&path) {
-                return Err(deny_manage("CreateUnit").into());
+                return Err(deny_manage("CreateUnit"));
             }
             org::check_placement(parent.as_ref(), kind, "unit.parent")?;
             if units::get(&txn, &id).await?.is_some() {
-                return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())).into());
+                return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())));
             }
             if units::sibling_name_taken(&txn, parent_id.as_ref(), &attrs.display_name, None).await? {
                 return Err(ServiceError::invalid(
                     "unit.display_name",
                     format!("a sibling is already named {:?}", attrs.display_name.as_str()),
-                )
-                .into());
+                ));
             }
             let now = Utc::now();
             let unit = Unit {
@@ -92,36 +91,36 @@ impl OrgService for OrgApi {
         })
     }
 
-    async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    pub(crate) async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> ServiceResult<pb::Unit> {
         let who = caller(&request)?;
         let id = UnitId::from_name("name", &request.get_ref().name)?;
         let unit = visible_unit(&self.db, &who, &id).await?;
-        Ok(Response::new(convert::unit(&unit)))
+        Ok(convert::unit(&unit))
     }
 
-    async fn batch_get_units(
+    pub(crate) async fn batch_get_units(
         &self,
         request: Request<pb::BatchGetUnitsRequest>,
-    ) -> Result<Response<pb::BatchGetUnitsResponse>, Status> {
+    ) -> ServiceResult<pb::BatchGetUnitsResponse> {
         const MAX_NAMES: usize = 1000;
         let who = caller(&request)?;
         let names = &request.get_ref().names;
         if names.len() > MAX_NAMES {
-            return Err(ServiceError::invalid("names", format!("at most {MAX_NAMES} per call")).into());
+            return Err(ServiceError::invalid("names", format!("at most {MAX_NAMES} per call")));
         }
         let ids = names
             .iter()
             .enumerate()
             .map(|(i, n)| UnitId::from_name(&format!("names[{i}]"), n))
-            .collect::<ServiceResult<Vec<_>>>()?;
+            .collect::<attain_kit::DomainResult<Vec<_>>>()?;
         let units = visible_units(&self.db, &who, &ids).await?;
-        Ok(Response::new(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() }))
+        Ok(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() })
     }
 
-    async fn list_units(
+    pub(crate) async fn list_units(
         &self,
         request: Request<pb::ListUnitsRequest>,
-    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
+    ) -> ServiceResult<pb::ListUnitsResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent), &who)?;
@@ -131,8 +130,7 @@ impl OrgService for OrgApi {
                 return Err(ServiceError::PermissionDenied(format!(
                     "only an ADMIN lists the roots; list the children of units/{} instead",
                     who.unit
-                ))
-                .into());
+                )));
             }
             p => {
                 let id = UnitId::from_name("parent", p)?;
@@ -142,23 +140,23 @@ impl OrgService for OrgApi {
         };
         let mut rows = units::children(&self.db, parent.as_ref(), page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
-        Ok(Response::new(pb::ListUnitsResponse { units: rows.iter().map(convert::unit).collect(), next_page_token }))
+        Ok(pb::ListUnitsResponse { units: rows.iter().map(convert::unit).collect(), next_page_token })
     }
 
-    async fn get_subtree(
+    pub(crate) async fn get_subtree(
         &self,
         request: Request<pb::GetSubtreeRequest>,
-    ) -> Result<Response<pb::GetSubtreeResponse>, Status> {
+    ) -> ServiceResult<pb::GetSubtreeResponse> {
         let who = caller(&request)?;
         let id = UnitId::from_name("name", &request.get_ref().name)?;
         let root = visible_unit(&self.db, &who, &id).await?;
         let all = units::subtree(&self.db, &root).await?;
         // A rep's scope is itself even if (wrongly) something sat below it.
         let units = all.iter().filter(|u| who.can_read(&u.path())).map(convert::unit).collect();
-        Ok(Response::new(pb::GetSubtreeResponse { units }))
+        Ok(pb::GetSubtreeResponse { units })
     }
 
-    async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    pub(crate) async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> ServiceResult<pb::Unit> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -167,12 +165,12 @@ impl OrgService for OrgApi {
         let id = UnitId::from_name("unit.name", &input.name)?;
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
         if paths.is_empty() {
-            return Err(ServiceError::invalid("update_mask", "list the fields to change").into());
+            return Err(ServiceError::invalid("update_mask", "list the fields to change"));
         }
         idempotent!(self.db, key, |txn| {
             let current = visible_unit(&txn, &who, &id).await?;
             if !who.can_manage(&current.path()) {
-                return Err(deny_manage("UpdateUnit").into());
+                return Err(deny_manage("UpdateUnit"));
             }
             check_etag(&input.etag, &current.etag(), &id.resource_name())?;
             let mut next = current.clone();
@@ -190,15 +188,13 @@ impl OrgService for OrgApi {
                         return Err(ServiceError::invalid(
                             "update_mask",
                             format!("{path} cannot change here (kind is fixed; use MoveUnit for parent)"),
-                        )
-                        .into());
+                        ));
                     }
                     other => {
                         return Err(ServiceError::invalid(
                             "update_mask",
                             format!("{other:?} is not an updatable field"),
-                        )
-                        .into());
+                        ));
                     }
                 }
             }
@@ -210,8 +206,7 @@ impl OrgService for OrgApi {
                 return Err(ServiceError::invalid(
                     "unit.display_name",
                     format!("a sibling is already named {:?}", next.attributes.display_name.as_str()),
-                )
-                .into());
+                ));
             }
             if next.attributes == current.attributes {
                 convert::unit(&current)
@@ -219,14 +214,14 @@ impl OrgService for OrgApi {
                 next.version = current.version + 1;
                 next.update_time = Utc::now();
                 if !units::update(&txn, &next, current.version, &who.person).await? {
-                    return Err(ServiceError::stale_etag(&id.resource_name()).into());
+                    return Err(ServiceError::stale_etag(&id.resource_name()));
                 }
                 convert::unit(&next)
             }
         })
     }
 
-    async fn move_unit(&self, request: Request<pb::MoveUnitRequest>) -> Result<Response<pb::Unit>, Status> {
+    pub(crate) async fn move_unit(&self, request: Request<pb::MoveUnitRequest>) -> ServiceResult<pb::Unit> {
         let who = caller(&request)?;
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -236,7 +231,7 @@ impl OrgService for OrgApi {
         idempotent!(self.db, key, |txn| {
             let current = visible_unit(&txn, &who, &id).await?;
             if !who.can_manage(&current.path()) {
-                return Err(deny_manage("MoveUnit").into());
+                return Err(deny_manage("MoveUnit"));
             }
             check_etag(&r.etag, &current.etag(), &id.resource_name())?;
             let new_parent = visible_unit(&txn, &who, &new_parent_id).await?;
@@ -244,7 +239,7 @@ impl OrgService for OrgApi {
             let mut destination = new_parent.path();
             destination.push(id.as_str().to_owned());
             if !who.can_manage(&destination) {
-                return Err(deny_manage("MoveUnit to new_parent").into());
+                return Err(deny_manage("MoveUnit to new_parent"));
             }
             org::check_placement(Some(&new_parent), current.kind, "new_parent")?;
             if current.parent.as_ref() == Some(&new_parent.id) {
@@ -260,8 +255,7 @@ impl OrgService for OrgApi {
                             new_parent.id.resource_name(),
                             current.attributes.display_name.as_str()
                         ),
-                    )
-                    .into());
+                    ));
                 }
                 let mut moved = current.clone();
                 moved.parent = Some(new_parent.id.clone());
@@ -270,17 +264,17 @@ impl OrgService for OrgApi {
                 moved.version = current.version + 1;
                 moved.update_time = Utc::now();
                 if !units::relocate(&txn, &current, &moved, &who.person).await? {
-                    return Err(ServiceError::stale_etag(&id.resource_name()).into());
+                    return Err(ServiceError::stale_etag(&id.resource_name()));
                 }
                 convert::unit(&moved)
             }
         })
     }
 
-    async fn list_unit_revisions(
+    pub(crate) async fn list_unit_revisions(
         &self,
         request: Request<pb::ListUnitRevisionsRequest>,
-    ) -> Result<Response<pb::ListUnitRevisionsResponse>, Status> {
+    ) -> ServiceResult<pb::ListUnitRevisionsResponse> {
         let who = caller(&request)?;
         let r = request.into_inner();
         let id = UnitId::from_name("parent", &r.parent)?;
@@ -296,9 +290,6 @@ impl OrgService for OrgApi {
             .transpose()?;
         let mut rows = units::revisions(&self.db, &id, after, page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |r| r.id.to_string());
-        Ok(Response::new(pb::ListUnitRevisionsResponse {
-            revisions: rows.iter().map(convert::revision).collect(),
-            next_page_token,
-        }))
+        Ok(pb::ListUnitRevisionsResponse { revisions: rows.iter().map(convert::revision).collect(), next_page_token })
     }
 }

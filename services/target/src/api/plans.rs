@@ -13,7 +13,7 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{check_etag, convert, hidden, require_admin, visible_unit};
 use crate::{
@@ -77,7 +77,7 @@ pub async fn create(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::CreatePlanRequest>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     require_admin(&who, "CreatePlan")?;
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
@@ -86,12 +86,12 @@ pub async fn create(
     let display_name = DisplayName::parse("plan.display_name", &p.display_name)?;
     let top_unit = UnitId::from_name("plan.top_unit", &p.top_unit)?;
     if !(1900..=9999).contains(&p.fiscal_year) {
-        return Err(ServiceError::invalid("plan.fiscal_year", "must be a four-digit year").into());
+        return Err(ServiceError::invalid("plan.fiscal_year", "must be a four-digit year"));
     }
     let fiscal_start_month = match p.fiscal_start_month {
         0 => 1,
         m @ 1..=12 => u32::try_from(m).unwrap_or(1),
-        _ => return Err(ServiceError::invalid("plan.fiscal_start_month", "must be 1–12").into()),
+        _ => return Err(ServiceError::invalid("plan.fiscal_start_month", "must be 1–12")),
     };
     let metric = attain_kit::wire::parse_metric("plan.metric", p.metric)?;
     let currency = if metric.is_count() {
@@ -100,8 +100,7 @@ pub async fn create(
             return Err(ServiceError::invalid(
                 "plan.currency_code",
                 format!("a {} plan counts, it has no currency (leave it empty or XXX)", metric.as_str()),
-            )
-            .into());
+            ));
         }
         CurrencyCode::XXX
     } else {
@@ -116,8 +115,7 @@ pub async fn create(
         return Err(ServiceError::invalid(
             "plan.rounding_unit",
             format!("{} is fractional; a count target splits into whole numbers", unit.decimal()),
-        )
-        .into());
+        ));
     }
     let config = PlanConfig {
         metric,
@@ -153,12 +151,12 @@ pub async fn create(
     };
     let top = plan.top_target()?;
     if unit.exact_units(top).is_none() {
-        return Err(ServiceError::invalid("plan.rounding_unit", "the top target is not a multiple of it").into());
+        return Err(ServiceError::invalid("plan.rounding_unit", "the top target is not a multiple of it"));
     }
     idempotent!(db, key, |txn| {
         visible_unit(&txn, &who, &plan.top_unit).await?;
         if plans::get(&txn, &plan.id).await?.is_some() {
-            return Err(ServiceError::AlreadyExists(format!("{} already exists", plan.resource_name())).into());
+            return Err(ServiceError::AlreadyExists(format!("{} already exists", plan.resource_name())));
         }
         plans::insert(&txn, &plan).await?;
         let target = Target {
@@ -191,17 +189,17 @@ pub async fn get(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::GetPlanRequest>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     let id = parse_plan_name("name", &request.get_ref().name)?;
     let plan = visible_plan(db, &who, &id).await?;
-    Ok(Response::new(convert::plan(&plan)?))
+    convert::plan(&plan)
 }
 
 pub async fn list(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ListPlansRequest>,
-) -> Result<Response<pb::ListPlansResponse>, Status> {
+) -> ServiceResult<pb::ListPlansResponse> {
     let r = request.into_inner();
     let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListPlans year={}", r.fiscal_year), &who)?;
     let year = (r.fiscal_year != 0).then_some(r.fiscal_year);
@@ -211,14 +209,14 @@ pub async fn list(
     let mine =
         |p: &Plan| who.is_admin() || home.as_ref().is_some_and(|u| u.path().iter().any(|x| x == p.top_unit.as_str()));
     let plans = rows.iter().filter(|p| mine(p)).map(convert::plan).collect::<ServiceResult<Vec<_>>>()?;
-    Ok(Response::new(pb::ListPlansResponse { plans, next_page_token }))
+    Ok(pb::ListPlansResponse { plans, next_page_token })
 }
 
 pub async fn update(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::UpdatePlanRequest>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     require_admin(&who, "UpdatePlan")?;
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
@@ -227,7 +225,7 @@ pub async fn update(
     let id = parse_plan_name("plan.name", &input.name)?;
     let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
     if paths.is_empty() {
-        return Err(ServiceError::invalid("update_mask", "list the fields to change").into());
+        return Err(ServiceError::invalid("update_mask", "list the fields to change"));
     }
     idempotent!(db, key, |txn| {
         let current = visible_plan(&txn, &who, &id).await?;
@@ -270,15 +268,14 @@ pub async fn update(
                     return Err(ServiceError::invalid(
                         "update_mask",
                         format!("{other:?} is not an updatable plan field"),
-                    )
-                    .into());
+                    ));
                 }
             }
         }
         next.version = current.version + 1;
         next.update_time = Utc::now();
         if !plans::update(&txn, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(&current.resource_name()).into());
+            return Err(ServiceError::stale_etag(&current.resource_name()));
         }
         // A new base or growth moves the top target with it (still a draft).
         let new_top = next.top_target()?;
@@ -299,7 +296,7 @@ pub async fn update(
             )
             .await?
             {
-                return Err(ServiceError::stale_etag(&top.resource_name()).into());
+                return Err(ServiceError::stale_etag(&top.resource_name()));
             }
         }
         convert::plan(&next)?
@@ -320,7 +317,7 @@ async fn transition(
     name: &str,
     etag: &str,
     key: Option<IdempotencyKey>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     let Transition { method, from, to } = step;
     require_admin(&who, method)?;
     let id = parse_plan_name("name", name)?;
@@ -331,8 +328,7 @@ async fn transition(
             return Err(ServiceError::precondition(
                 "PLAN_STATE",
                 format!("{method}: {} is {}, not {}", current.resource_name(), current.state.as_str(), from.as_str()),
-            )
-            .into());
+            ));
         }
         let mut next = current.clone();
         next.state = to;
@@ -343,7 +339,7 @@ async fn transition(
             targets::freeze_originals(&txn, &next.id).await?;
         }
         if !plans::update(&txn, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(&current.resource_name()).into());
+            return Err(ServiceError::stale_etag(&current.resource_name()));
         }
         convert::plan(&next)?
     })
@@ -353,7 +349,7 @@ pub async fn publish(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::PublishPlanRequest>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "PublishPlan", &request_id, &r)?;
@@ -365,7 +361,7 @@ pub async fn close(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ClosePlanRequest>,
-) -> Result<Response<pb::Plan>, Status> {
+) -> ServiceResult<pb::Plan> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "ClosePlan", &request_id, &r)?;

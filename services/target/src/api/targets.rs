@@ -16,7 +16,7 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{check_etag, convert, deny_manage, hidden, plans::visible_plan, visible_unit, visible_units};
 use crate::{
@@ -82,7 +82,7 @@ pub async fn get(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::GetTargetRequest>,
-) -> Result<Response<pb::Target>, Status> {
+) -> ServiceResult<pb::Target> {
     let r = request.into_inner();
     let (plan, target, _) = visible_target(db, &who, "name", &r.name).await?;
     let mut list = vec![target];
@@ -90,7 +90,7 @@ pub async fn get(
         apply_as_of(&mut list, &targets::amounts_as_of(db, &plan.id, at).await?);
     }
     let t = list.pop().ok_or_else(|| ServiceError::not_found("target (at that instant)", r.name.clone()))?;
-    Ok(Response::new(convert::target(&t, plan.currency)))
+    Ok(convert::target(&t, plan.currency))
 }
 
 /// Ids of the units under `root` that the caller may read.
@@ -102,7 +102,7 @@ pub async fn list(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ListTargetsRequest>,
-) -> Result<Response<pb::ListTargetsResponse>, Status> {
+) -> ServiceResult<pb::ListTargetsResponse> {
     let r = request.into_inner();
     let plan_id = parse_plan_name("parent", &r.parent)?;
     let page = PageRequest::parse(
@@ -129,10 +129,10 @@ pub async fn list(
     if let Some(at) = as_of(r.as_of.as_ref())? {
         apply_as_of(&mut rows, &targets::amounts_as_of(db, &plan.id, at).await?);
     }
-    Ok(Response::new(pb::ListTargetsResponse {
+    Ok(pb::ListTargetsResponse {
         targets: rows.iter().map(|t| convert::target(t, plan.currency)).collect(),
         next_page_token,
-    }))
+    })
 }
 
 fn strategy(v: i32) -> ServiceResult<SplitStrategy> {
@@ -200,7 +200,7 @@ pub async fn decompose(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::DecomposeTargetRequest>,
-) -> Result<Response<pb::DecomposeTargetResponse>, Status> {
+) -> ServiceResult<pb::DecomposeTargetResponse> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "DecomposeTarget", &request_id, &r)?;
@@ -216,7 +216,7 @@ pub async fn decompose(
         // before the plan's state so others learn nothing of it. (Each child
         // is checked against the manager's reach below.)
         if !matches!(who.role, Role::Admin | Role::Manager) {
-            return Err(deny_manage("DecomposeTarget").into());
+            return Err(deny_manage("DecomposeTarget"));
         }
         plan.require_draft("DecomposeTarget")?;
         let mut children = Vec::with_capacity(r.inputs.len());
@@ -227,8 +227,7 @@ pub async fn decompose(
                     return Err(ServiceError::invalid(
                         "parent_target",
                         "an org split starts from a unit's whole target, not a dimension slice",
-                    )
-                    .into());
+                    ));
                 }
                 let listed: Vec<(usize, UnitId)> = if r.inputs.is_empty() && strategy == SplitStrategy::Equal {
                     units::subtree(&txn, &parent_unit)
@@ -257,12 +256,10 @@ pub async fn decompose(
                             )
                         })?;
                     if !seen.insert(id.as_str().to_owned()) {
-                        return Err(
-                            ServiceError::invalid(&field, format!("{} is listed twice", id.resource_name())).into()
-                        );
+                        return Err(ServiceError::invalid(&field, format!("{} is listed twice", id.resource_name())));
                     }
                     if !who.can_manage(&unit.path()) {
-                        return Err(deny_manage("DecomposeTarget").into());
+                        return Err(deny_manage("DecomposeTarget"));
                     }
                     let mut input = match r.inputs.get(i) {
                         Some(s) => child_input(i, s)?,
@@ -275,7 +272,7 @@ pub async fn decompose(
             }
             pb::SplitDimension::ProductLine | pb::SplitDimension::CustomerType => {
                 if !who.can_manage(&parent_unit.path()) {
-                    return Err(deny_manage("DecomposeTarget").into());
+                    return Err(deny_manage("DecomposeTarget"));
                 }
                 let by_product = dimension == pb::SplitDimension::ProductLine;
                 if (by_product && !parent.dimensions.product_line.is_empty())
@@ -284,17 +281,16 @@ pub async fn decompose(
                     return Err(ServiceError::invalid(
                         "dimension",
                         "the parent target is already a slice of this dimension",
-                    )
-                    .into());
+                    ));
                 }
                 for (i, s) in r.inputs.iter().enumerate() {
                     let field = format!("inputs[{i}].dimension_value");
                     let value = s.dimension_value.trim();
                     if value.is_empty() || value.chars().count() > 100 {
-                        return Err(ServiceError::invalid(&field, "name the slice in 1–100 characters").into());
+                        return Err(ServiceError::invalid(&field, "name the slice in 1–100 characters"));
                     }
                     if !seen.insert(value.to_owned()) {
-                        return Err(ServiceError::invalid(&field, format!("{value:?} is listed twice")).into());
+                        return Err(ServiceError::invalid(&field, format!("{value:?} is listed twice")));
                     }
                     let mut dimensions = parent.dimensions.clone();
                     if by_product {
@@ -313,8 +309,7 @@ pub async fn decompose(
                 return Err(ServiceError::invalid(
                     "inputs",
                     format!("{} already has a target from this parent; include it in the split", e.resource_name()),
-                )
-                .into());
+                ));
             }
         }
         let split = Split {
@@ -345,7 +340,7 @@ pub async fn decompose(
                     next.version = cur.version + 1;
                     next.update_time = now;
                     if !r.validate_only && !targets::update(&txn, &cur, &next, &why).await? {
-                        return Err(ServiceError::stale_etag(&cur.resource_name()).into());
+                        return Err(ServiceError::stale_etag(&cur.resource_name()));
                     }
                     next
                 }
@@ -371,8 +366,7 @@ pub async fn decompose(
                             return Err(ServiceError::invalid(
                                 "inputs",
                                 format!("{} already has a target from another parent", t.unit.resource_name()),
-                            )
-                            .into());
+                            ));
                         }
                         targets::insert(&txn, &t, &why).await?;
                     }
@@ -387,7 +381,7 @@ pub async fn decompose(
             next.version = parent.version + 1;
             next.update_time = now;
             if !targets::update(&txn, &parent, &next, &why).await? {
-                return Err(ServiceError::stale_etag(&parent.resource_name()).into());
+                return Err(ServiceError::stale_etag(&parent.resource_name()));
             }
         }
         pb::DecomposeTargetResponse {
@@ -403,7 +397,7 @@ fn default_periods(plan: &Plan) -> ServiceResult<Vec<Period>> {
     let year = plan.fiscal_year_period()?;
     let mut out: Vec<Period> = (1..=4)
         .map(|q| plan.period("periods", &format!("{:04}-Q{q}", plan.fiscal_year)))
-        .collect::<ServiceResult<_>>()?;
+        .collect::<attain_kit::DomainResult<_>>()?;
     let mut month = year.start;
     while month <= year.end {
         out.push(Period::month_of(month));
@@ -418,7 +412,7 @@ pub async fn phase(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::PhaseTargetRequest>,
-) -> Result<Response<pb::PhaseTargetResponse>, Status> {
+) -> ServiceResult<pb::PhaseTargetResponse> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "PhaseTarget", &request_id, &r)?;
@@ -427,7 +421,7 @@ pub async fn phase(
     idempotent!(db, key, |txn| {
         let (plan, target, unit) = visible_target(&txn, &who, "target", &r.target).await?;
         if !who.can_manage(&unit.path()) {
-            return Err(deny_manage("PhaseTarget").into());
+            return Err(deny_manage("PhaseTarget"));
         }
         check_etag(&r.etag, &target.etag(), &target.resource_name())?;
         plan.require_draft("PhaseTarget")?;
@@ -438,7 +432,7 @@ pub async fn phase(
                 .iter()
                 .enumerate()
                 .map(|(i, p)| plan.period(&format!("periods[{i}]"), p))
-                .collect::<ServiceResult<_>>()?
+                .collect::<attain_kit::DomainResult<_>>()?
         };
         let mut next = target.clone();
         next.phasing = Some(curve.clone());
@@ -472,7 +466,7 @@ pub async fn phase(
             let reason = format!("phased {:?}", curve);
             let why = Why { change: Change::Phased, actor: &who.person, reason: &reason, adjustment: None };
             if !targets::update(&txn, &target, &next, &why).await? {
-                return Err(ServiceError::stale_etag(&target.resource_name()).into());
+                return Err(ServiceError::stale_etag(&target.resource_name()));
             }
             if r.include_descendants {
                 let below: Vec<UnitId> =
@@ -483,7 +477,7 @@ pub async fn phase(
                     n.version = t.version + 1;
                     n.update_time = next.update_time;
                     if !targets::update(&txn, &t, &n, &why).await? {
-                        return Err(ServiceError::stale_etag(&t.resource_name()).into());
+                        return Err(ServiceError::stale_etag(&t.resource_name()));
                     }
                 }
             }
@@ -496,7 +490,7 @@ pub async fn set_milestones(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::SetMilestonesRequest>,
-) -> Result<Response<pb::SetMilestonesResponse>, Status> {
+) -> ServiceResult<pb::SetMilestonesResponse> {
     let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "SetMilestones", &request_id, &r)?;
@@ -505,13 +499,11 @@ pub async fn set_milestones(
         if r.parent.contains("/targets/") {
             let (plan, target, unit) = visible_target(&txn, &who, "parent", &r.parent).await?;
             if !who.can_manage(&unit.path()) {
-                return Err(deny_manage("SetMilestones").into());
+                return Err(deny_manage("SetMilestones"));
             }
             check_etag(&r.etag, &target.etag(), &target.resource_name())?;
             if plan.state == crate::domain::plan::PlanState::Closed {
-                return Err(
-                    ServiceError::precondition("PLAN_CLOSED", format!("{} is CLOSED", plan.resource_name())).into()
-                );
+                return Err(ServiceError::precondition("PLAN_CLOSED", format!("{} is CLOSED", plan.resource_name())));
             }
             let mut next = target.clone();
             next.milestones = (!ms.is_empty()).then(|| ms.clone());
@@ -519,7 +511,7 @@ pub async fn set_milestones(
             next.update_time = Utc::now();
             let why = Why { change: Change::Phased, actor: &who.person, reason: "milestones set", adjustment: None };
             if !targets::update(&txn, &target, &next, &why).await? {
-                return Err(ServiceError::stale_etag(&target.resource_name()).into());
+                return Err(ServiceError::stale_etag(&target.resource_name()));
             }
             pb::SetMilestonesResponse { milestones: convert::to_milestones(&ms), etag: next.etag() }
         } else {
@@ -528,16 +520,14 @@ pub async fn set_milestones(
             let plan = visible_plan(&txn, &who, &plan_id).await?;
             check_etag(&r.etag, &plan.etag(), &plan.resource_name())?;
             if plan.state == crate::domain::plan::PlanState::Closed {
-                return Err(
-                    ServiceError::precondition("PLAN_CLOSED", format!("{} is CLOSED", plan.resource_name())).into()
-                );
+                return Err(ServiceError::precondition("PLAN_CLOSED", format!("{} is CLOSED", plan.resource_name())));
             }
             let mut next = plan.clone();
             next.config.milestone_template = ms.clone();
             next.version = plan.version + 1;
             next.update_time = Utc::now();
             if !crate::storage::plans::update(&txn, &next, plan.version).await? {
-                return Err(ServiceError::stale_etag(&plan.resource_name()).into());
+                return Err(ServiceError::stale_etag(&plan.resource_name()));
             }
             pb::SetMilestonesResponse { milestones: convert::to_milestones(&ms), etag: next.etag() }
         }
@@ -580,7 +570,7 @@ pub async fn query_period_targets(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::QueryPeriodTargetsRequest>,
-) -> Result<Response<pb::QueryPeriodTargetsResponse>, Status> {
+) -> ServiceResult<pb::QueryPeriodTargetsResponse> {
     let r = request.into_inner();
     let plan_id = parse_plan_name("plan", &r.plan)?;
     let plan = visible_plan(db, &who, &plan_id).await?;
@@ -611,11 +601,11 @@ pub async fn query_period_targets(
         });
     }
     let working_days = plan.config.calendar.working_days(period.start, period.end);
-    Ok(Response::new(pb::QueryPeriodTargetsResponse {
+    Ok(pb::QueryPeriodTargetsResponse {
         period: Some(convert::period(&period)),
         targets: out,
         working_days: i32::try_from(working_days).unwrap_or(i32::MAX),
-    }))
+    })
 }
 
 pub const MAX_BATCH_UNITS: usize = 10_000;
@@ -624,10 +614,10 @@ pub async fn batch_get_expected_amounts(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::BatchGetExpectedAmountsRequest>,
-) -> Result<Response<pb::BatchGetExpectedAmountsResponse>, Status> {
+) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
     let r = request.into_inner();
     if r.units.len() > MAX_BATCH_UNITS {
-        return Err(ServiceError::invalid("units", format!("at most {MAX_BATCH_UNITS} units per call")).into());
+        return Err(ServiceError::invalid("units", format!("at most {MAX_BATCH_UNITS} units per call")));
     }
     let plan_id = parse_plan_name("plan", &r.plan)?;
     let plan = visible_plan(db, &who, &plan_id).await?;
@@ -639,7 +629,7 @@ pub async fn batch_get_expected_amounts(
         .iter()
         .enumerate()
         .map(|(i, u)| UnitId::from_name(&format!("units[{i}]"), u))
-        .collect::<ServiceResult<_>>()?;
+        .collect::<attain_kit::DomainResult<_>>()?;
     visible_units(db, &who, &ids).await?;
     let dims = dimensions(r.dimensions.as_ref());
     let tree = rolled_tree(db, &plan, &ids, None).await?;
@@ -685,18 +675,18 @@ pub async fn batch_get_expected_amounts(
             original_period_target: Some(convert::money(f.original_target, plan.currency)),
         });
     }
-    Ok(Response::new(pb::BatchGetExpectedAmountsResponse {
+    Ok(pb::BatchGetExpectedAmountsResponse {
         period: Some(convert::period(&period)),
         amounts: out,
         alert_thresholds: Some(convert::to_thresholds(&plan.config.thresholds)),
-    }))
+    })
 }
 
 pub async fn list_revisions(
     db: &DatabaseConnection,
     who: Identity,
     request: Request<pb::ListTargetRevisionsRequest>,
-) -> Result<Response<pb::ListTargetRevisionsResponse>, Status> {
+) -> ServiceResult<pb::ListTargetRevisionsResponse> {
     let r = request.into_inner();
     let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListTargetRevisions {}", r.parent), &who)?;
     let (plan, target, _) = visible_target(db, &who, "parent", &r.parent).await?;
@@ -707,8 +697,8 @@ pub async fn list_revisions(
         .transpose()?;
     let mut rows = targets::revisions(db, &plan.id, &target.id, after, page.fetch_limit()).await?;
     let next_page_token = page.finish(&mut rows, |r| r.id.to_string());
-    Ok(Response::new(pb::ListTargetRevisionsResponse {
+    Ok(pb::ListTargetRevisionsResponse {
         revisions: rows.iter().map(|x| convert::target_revision(x, plan.currency)).collect(),
         next_page_token,
-    }))
+    })
 }

@@ -2,7 +2,7 @@
 //! rounding to the plan's rounding unit, and the coverage (allocated,
 //! reserve, over-assignment) checked against the plan's policy.
 
-use attain_kit::{ServiceError, money::Amount};
+use attain_core::{DomainError, money::Amount};
 use rust_decimal::Decimal;
 
 /// The step every allocated amount is a multiple of, e.g. 0.01 or 10000.
@@ -10,10 +10,10 @@ use rust_decimal::Decimal;
 pub struct RoundingUnit(Decimal);
 
 impl RoundingUnit {
-    pub fn parse(field: &str, s: &str) -> Result<Self, ServiceError> {
-        let a = Amount::parse(s).map_err(|e| ServiceError::invalid(field, e.to_string()))?;
+    pub fn parse(field: &str, s: &str) -> Result<Self, DomainError> {
+        let a = Amount::parse(s).map_err(|e| DomainError::invalid(field, e.to_string()))?;
         if a.decimal() <= Decimal::ZERO {
-            return Err(ServiceError::invalid(field, "must be positive, e.g. 0.01 or 10000"));
+            return Err(DomainError::invalid(field, "must be positive, e.g. 0.01 or 10000"));
         }
         Ok(Self(a.decimal()))
     }
@@ -34,14 +34,14 @@ impl RoundingUnit {
     }
 
     /// `d` rounded to the nearest unit (half away from zero).
-    pub fn round(self, d: Decimal) -> Result<Amount, ServiceError> {
+    pub fn round(self, d: Decimal) -> Result<Amount, DomainError> {
         let q = (d / self.0).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
         Ok(Amount::from_decimal(q * self.0)?)
     }
 
-    pub fn amount(self, units: i128) -> Result<Amount, ServiceError> {
+    pub fn amount(self, units: i128) -> Result<Amount, DomainError> {
         let d = Decimal::from_i128_with_scale(units, 0).checked_mul(self.0);
-        d.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("allocation overflow")))
+        d.ok_or_else(|| DomainError::Internal("allocation overflow".to_owned()))
             .and_then(|d| Ok(Amount::from_decimal(d)?))
     }
 }
@@ -109,7 +109,7 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn of(parent: Amount, allocated: Amount) -> Result<Self, ServiceError> {
+    pub fn of(parent: Amount, allocated: Amount) -> Result<Self, DomainError> {
         let diff = parent.checked_sub(allocated)?;
         let (reserve, over) =
             if diff.is_negative() { (Amount::ZERO, allocated.checked_sub(parent)?) } else { (diff, Amount::ZERO) };
@@ -117,7 +117,7 @@ impl Coverage {
     }
 
     /// Refuses a coverage outside the policy, with the numbers.
-    pub fn check(&self, policy: CoveragePolicy, field: &str) -> Result<(), ServiceError> {
+    pub fn check(&self, policy: CoveragePolicy, field: &str) -> Result<(), DomainError> {
         let pct = |a: Amount| {
             if self.parent.is_zero() {
                 Decimal::ZERO
@@ -130,7 +130,7 @@ impl Coverage {
             "parent {}, allocated {}, reserve {} ({}%), over-assignment {} ({}%)",
             self.parent, self.allocated, self.reserve, reserve_pct, self.over_assignment, over_pct
         );
-        let refuse = |rule: String| Err(ServiceError::invalid(field, format!("{numbers}: {rule}")));
+        let refuse = |rule: String| Err(DomainError::invalid(field, format!("{numbers}: {rule}")));
         match policy {
             CoveragePolicy::Strict if !self.reserve.is_zero() || !self.over_assignment.is_zero() => {
                 refuse("the plan's STRICT policy needs children to sum exactly to the parent".to_owned())
@@ -200,27 +200,27 @@ pub struct Split {
 
 impl Split {
     /// The children's amounts, in input order, and the coverage.
-    pub fn compute(&self) -> Result<(Vec<Amount>, Coverage), ServiceError> {
+    pub fn compute(&self) -> Result<(Vec<Amount>, Coverage), DomainError> {
         if self.children.is_empty() {
-            return Err(ServiceError::invalid("inputs", "name at least one child"));
+            return Err(DomainError::invalid("inputs", "name at least one child"));
         }
         let amounts = if self.strategy == SplitStrategy::Manual { self.manual()? } else { self.weighted()? };
         let allocated = amounts.iter().try_fold(Amount::ZERO, |acc, a| acc.checked_add(*a))?;
         Ok((amounts, Coverage::of(self.parent, allocated)?))
     }
 
-    fn manual(&self) -> Result<Vec<Amount>, ServiceError> {
+    fn manual(&self) -> Result<Vec<Amount>, DomainError> {
         self.children
             .iter()
             .enumerate()
             .map(|(i, c)| {
                 let field = format!("inputs[{i}].manual_amount");
-                let a = c.manual_amount.ok_or_else(|| ServiceError::invalid(&field, "is required for MANUAL"))?;
+                let a = c.manual_amount.ok_or_else(|| DomainError::invalid(&field, "is required for MANUAL"))?;
                 if a.is_negative() {
-                    return Err(ServiceError::invalid(&field, "must not be negative"));
+                    return Err(DomainError::invalid(&field, "must not be negative"));
                 }
                 if self.unit.exact_units(a).is_none() {
-                    return Err(ServiceError::invalid(
+                    return Err(DomainError::invalid(
                         &field,
                         format!("{a} is not a multiple of the plan's rounding unit {}", self.unit.decimal()),
                     ));
@@ -230,10 +230,10 @@ impl Split {
             .collect()
     }
 
-    fn weighted(&self) -> Result<Vec<Amount>, ServiceError> {
+    fn weighted(&self) -> Result<Vec<Amount>, DomainError> {
         let m = &self.modifiers;
         if !(self.allocate_percent > Decimal::ZERO && self.allocate_percent <= Decimal::from(1000)) {
-            return Err(ServiceError::invalid("allocate_percent", "must be above 0 and at most 1000"));
+            return Err(DomainError::invalid("allocate_percent", "must be above 0 and at most 1000"));
         }
         let total = self.parent.decimal() * self.allocate_percent / Decimal::ONE_HUNDRED;
         let mut units_left = self.unit.floor_units(total);
@@ -255,7 +255,7 @@ impl Split {
             }
         }
         if units_left < 0 {
-            return Err(ServiceError::invalid("modifiers", "the fixed base amounts exceed what there is to allocate"));
+            return Err(DomainError::invalid("modifiers", "the fixed base amounts exceed what there is to allocate"));
         }
 
         let weights = self.weights()?;
@@ -265,10 +265,10 @@ impl Split {
             let pool_weights: Vec<Decimal> = pool.iter().map(|i| weights[*i]).collect();
             let parts = largest_remainder(units_left, &pool_weights).map_err(|e| match e {
                 SplitError::Negative(j) => {
-                    ServiceError::invalid(format!("inputs[{}]", pool[j]), "weights must not be negative")
+                    DomainError::invalid(format!("inputs[{}]", pool[j]), "weights must not be negative")
                 }
-                SplitError::AllZero => ServiceError::invalid("inputs", "the weights are all zero; nothing to split by"),
-                SplitError::TooLarge => ServiceError::invalid("inputs", "the weights have too many digits"),
+                SplitError::AllZero => DomainError::invalid("inputs", "the weights are all zero; nothing to split by"),
+                SplitError::TooLarge => DomainError::invalid("inputs", "the weights have too many digits"),
             })?;
             for (j, i) in pool.iter().enumerate() {
                 units[*i] = parts[j];
@@ -278,13 +278,13 @@ impl Split {
     }
 
     /// Effective weights after strategy, blend and factors.
-    fn weights(&self) -> Result<Vec<Decimal>, ServiceError> {
+    fn weights(&self) -> Result<Vec<Decimal>, DomainError> {
         let m = &self.modifiers;
-        let nonneg = |i: usize, name: &str, v: Option<Decimal>| -> Result<Decimal, ServiceError> {
+        let nonneg = |i: usize, name: &str, v: Option<Decimal>| -> Result<Decimal, DomainError> {
             let field = format!("inputs[{i}].{name}");
-            let v = v.ok_or_else(|| ServiceError::invalid(&field, "is required for this strategy"))?;
+            let v = v.ok_or_else(|| DomainError::invalid(&field, "is required for this strategy"))?;
             if v.is_sign_negative() && !v.is_zero() {
-                return Err(ServiceError::invalid(&field, "must not be negative"));
+                return Err(DomainError::invalid(&field, "must not be negative"));
             }
             Ok(v)
         };
@@ -306,7 +306,7 @@ impl Split {
                 match m.blend_history_percent {
                     None => hist,
                     Some(h) if h.is_sign_negative() || h > Decimal::ONE_HUNDRED => {
-                        return Err(ServiceError::invalid(
+                        return Err(DomainError::invalid(
                             "modifiers.blend_history_percent",
                             "must be between 0 and 100",
                         ));
@@ -341,11 +341,11 @@ impl Split {
 }
 
 /// h × normalised history + (1 − h) × normalised potential.
-fn blend(hist: &[Decimal], pot: &[Decimal], h: Decimal) -> Result<Vec<Decimal>, ServiceError> {
-    let norm = |v: &[Decimal], what: &str| -> Result<Vec<Decimal>, ServiceError> {
+fn blend(hist: &[Decimal], pot: &[Decimal], h: Decimal) -> Result<Vec<Decimal>, DomainError> {
+    let norm = |v: &[Decimal], what: &str| -> Result<Vec<Decimal>, DomainError> {
         let sum: Decimal = v.iter().sum();
         if sum.is_zero() {
-            return Err(ServiceError::invalid("inputs", format!("the {what} are all zero; nothing to blend")));
+            return Err(DomainError::invalid("inputs", format!("the {what} are all zero; nothing to blend")));
         }
         Ok(v.iter().map(|x| x / sum).collect())
     };
@@ -440,12 +440,12 @@ mod tests {
     #[test]
     fn bad_weights_and_manual_amounts() {
         let neg = split("100", "1", SplitStrategy::Weights, weights(&["1", "-1"]), "100").compute().unwrap_err();
-        assert!(matches!(neg, ServiceError::InvalidArgument(v) if v[0].field == "inputs[1].weight"));
+        assert!(matches!(neg, DomainError::InvalidArgument(v) if v[0].field == "inputs[1].weight"));
         let zero = split("100", "1", SplitStrategy::Weights, weights(&["0", "0"]), "100").compute().unwrap_err();
-        assert!(matches!(zero, ServiceError::InvalidArgument(v) if v[0].field == "inputs"));
+        assert!(matches!(zero, DomainError::InvalidArgument(v) if v[0].field == "inputs"));
         let manual = |a: &str| ChildInput { manual_amount: Some(amt(a)), ..Default::default() };
         let odd = split("100", "10", SplitStrategy::Manual, vec![manual("55")], "100").compute().unwrap_err();
-        assert!(matches!(odd, ServiceError::InvalidArgument(v) if v[0].field == "inputs[0].manual_amount"));
+        assert!(matches!(odd, DomainError::InvalidArgument(v) if v[0].field == "inputs[0].manual_amount"));
         let (_, cov) =
             split("100", "10", SplitStrategy::Manual, vec![manual("60"), manual("60")], "100").compute().unwrap();
         assert_eq!(cov.over_assignment.to_string(), "20.00");

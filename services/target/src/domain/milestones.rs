@@ -1,7 +1,7 @@
 //! Milestones: cumulative checkpoints inside a month ("20% by the 5th, 50%
 //! by the 15th"); the period's end is always 100%.
 
-use attain_kit::{ServiceError, money::Amount, period::Period};
+use attain_core::{DomainError, money::Amount, period::Period};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -21,28 +21,25 @@ pub struct Milestone {
 pub struct Milestones(Vec<Milestone>);
 
 impl Milestones {
-    pub fn parse(field: &str, items: Vec<Milestone>) -> Result<Self, ServiceError> {
+    pub fn parse(field: &str, items: Vec<Milestone>) -> Result<Self, DomainError> {
         let mut previous: Option<Milestone> = None;
         for (i, m) in items.iter().enumerate() {
             let f = |name: &str| format!("{field}[{i}].{name}");
             if !(1..=31).contains(&m.day) {
-                return Err(ServiceError::invalid(f("day_of_period"), "must be between 1 and 31"));
+                return Err(DomainError::invalid(f("day_of_period"), "must be between 1 and 31"));
             }
             if m.percent <= Decimal::ZERO || m.percent > Decimal::ONE_HUNDRED {
-                return Err(ServiceError::invalid(
+                return Err(DomainError::invalid(
                     f("percent"),
                     format!("{} must be above 0 and at most 100", m.percent),
                 ));
             }
             if let Some(p) = previous {
                 if m.day <= p.day {
-                    return Err(ServiceError::invalid(
-                        f("day_of_period"),
-                        "milestones must be in increasing day order",
-                    ));
+                    return Err(DomainError::invalid(f("day_of_period"), "milestones must be in increasing day order"));
                 }
                 if m.percent <= p.percent {
-                    return Err(ServiceError::invalid(f("percent"), "cumulative percentages must increase"));
+                    return Err(DomainError::invalid(f("percent"), "cumulative percentages must increase"));
                 }
             }
             previous = Some(*m);
@@ -67,7 +64,7 @@ impl Milestones {
         target: Amount,
         unit: RoundingUnit,
         day: NaiveDate,
-    ) -> Result<(Amount, Option<Milestone>), ServiceError> {
+    ) -> Result<(Amount, Option<Milestone>), DomainError> {
         if day >= period.end {
             return Ok((target, None));
         }
@@ -85,7 +82,7 @@ impl Milestones {
 mod tests {
     use super::*;
 
-    fn ms(items: &[(u32, &str)]) -> Result<Milestones, ServiceError> {
+    fn ms(items: &[(u32, &str)]) -> Result<Milestones, DomainError> {
         Milestones::parse(
             "milestones",
             items.iter().map(|(d, p)| Milestone { day: *d, percent: p.parse().unwrap() }).collect(),

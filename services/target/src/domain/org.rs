@@ -5,12 +5,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use attain_kit::ServiceError;
+use attain_core::DomainError;
 
 /// Longest display name accepted.
 pub const MAX_NAME_CHARS: usize = 100;
 
-pub use attain_kit::id::Id;
+pub use attain_core::id::Id;
 
 /// Units are named by an [`Id`].
 pub type UnitId = Id;
@@ -20,20 +20,20 @@ pub type UnitId = Id;
 pub struct DisplayName(String);
 
 impl DisplayName {
-    pub fn parse(field: &str, raw: &str) -> Result<Self, ServiceError> {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, DomainError> {
         let name = raw.trim();
         if name.is_empty() {
-            return Err(ServiceError::invalid(field, "must not be empty"));
+            return Err(DomainError::invalid(field, "must not be empty"));
         }
         let chars = name.chars().count();
         if chars > MAX_NAME_CHARS {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 field,
                 format!("is {chars} characters long; at most {MAX_NAME_CHARS} are allowed"),
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ServiceError::invalid(field, "must not contain control characters"));
+            return Err(DomainError::invalid(field, "must not contain control characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -125,18 +125,18 @@ pub struct UnitAttributes {
 
 impl UnitAttributes {
     /// Attributes that only some kinds carry.
-    pub fn check_for(&self, kind: UnitKind, field_prefix: &str) -> Result<(), ServiceError> {
+    pub fn check_for(&self, kind: UnitKind, field_prefix: &str) -> Result<(), DomainError> {
         if self.seniority.is_some() && kind != UnitKind::Rep {
-            return Err(ServiceError::invalid(format!("{field_prefix}seniority"), "only REP units have a seniority"));
+            return Err(DomainError::invalid(format!("{field_prefix}seniority"), "only REP units have a seniority"));
         }
         if self.region_maturity.is_some() && kind != UnitKind::Region {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field_prefix}region_maturity"),
                 "only REGION units have a maturity",
             ));
         }
         if self.manager.chars().count() > 128 || self.manager.chars().any(char::is_control) {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field_prefix}manager"),
                 "must be a person id of at most 128 printable characters",
             ));
@@ -176,17 +176,17 @@ impl Unit {
 }
 
 /// Checks that a unit of `kind` may sit under `parent` (None: a root).
-pub fn check_placement(parent: Option<&Unit>, kind: UnitKind, field: &str) -> Result<(), ServiceError> {
+pub fn check_placement(parent: Option<&Unit>, kind: UnitKind, field: &str) -> Result<(), DomainError> {
     match parent {
         None if kind == UnitKind::Company => Ok(()),
-        None => Err(ServiceError::invalid(
+        None => Err(DomainError::invalid(
             field,
             format!("a {} unit needs a parent; only COMPANY units are roots", kind.as_str()),
         )),
         Some(p) if p.kind == UnitKind::Rep => {
-            Err(ServiceError::invalid(field, format!("{} is a REP unit, which has no children", p.id.resource_name())))
+            Err(DomainError::invalid(field, format!("{} is a REP unit, which has no children", p.id.resource_name())))
         }
-        Some(p) if kind <= p.kind => Err(ServiceError::invalid(
+        Some(p) if kind <= p.kind => Err(DomainError::invalid(
             field,
             format!(
                 "a {} unit cannot sit under a {} unit (kinds nest COMPANY → REGION → TEAM → REP)",
@@ -199,9 +199,9 @@ pub fn check_placement(parent: Option<&Unit>, kind: UnitKind, field: &str) -> Re
 }
 
 /// Checks that moving `unit` under `new_parent` makes no cycle.
-pub fn check_no_cycle(unit: &Unit, new_parent: &Unit, field: &str) -> Result<(), ServiceError> {
+pub fn check_no_cycle(unit: &Unit, new_parent: &Unit, field: &str) -> Result<(), DomainError> {
     if unit.contains(new_parent) {
-        return Err(ServiceError::invalid(
+        return Err(DomainError::invalid(
             field,
             format!(
                 "moving {} under {} would make it its own ancestor",

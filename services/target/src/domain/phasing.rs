@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use attain_kit::{ServiceError, money::Amount, period::Period};
+use attain_core::{DomainError, money::Amount, period::Period};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -76,29 +76,29 @@ pub enum Curve {
 
 impl Curve {
     /// Checks a profile's percentages (field names for errors).
-    pub fn profile(field: &str, percents: Vec<Decimal>) -> Result<Self, ServiceError> {
+    pub fn profile(field: &str, percents: Vec<Decimal>) -> Result<Self, DomainError> {
         if percents.len() != 12 && percents.len() != 4 {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 field,
                 format!("give 12 monthly or 4 quarterly percentages, not {}", percents.len()),
             ));
         }
         if let Some(i) = percents.iter().position(|p| p.is_sign_negative() && !p.is_zero()) {
-            return Err(ServiceError::invalid(format!("{field}[{i}]"), "must not be negative"));
+            return Err(DomainError::invalid(format!("{field}[{i}]"), "must not be negative"));
         }
         let sum: Decimal = percents.iter().sum();
         if sum != Decimal::ONE_HUNDRED {
-            return Err(ServiceError::invalid(field, format!("the percentages sum to {sum}, not 100")));
+            return Err(DomainError::invalid(field, format!("the percentages sum to {sum}, not 100")));
         }
         Ok(Self::Profile(percents))
     }
 
-    pub fn last_year(field: &str, monthly: Vec<Decimal>) -> Result<Self, ServiceError> {
+    pub fn last_year(field: &str, monthly: Vec<Decimal>) -> Result<Self, DomainError> {
         if monthly.len() != 12 {
-            return Err(ServiceError::invalid(field, format!("give 12 monthly actuals, not {}", monthly.len())));
+            return Err(DomainError::invalid(field, format!("give 12 monthly actuals, not {}", monthly.len())));
         }
         if monthly.iter().any(|m| m.is_sign_negative() && !m.is_zero()) || monthly.iter().all(Decimal::is_zero) {
-            return Err(ServiceError::invalid(field, "the monthly actuals must be non-negative and not all zero"));
+            return Err(DomainError::invalid(field, "the monthly actuals must be non-negative and not all zero"));
         }
         Ok(Self::LastYear(monthly))
     }
@@ -113,7 +113,7 @@ pub struct DayCurve {
 }
 
 impl DayCurve {
-    pub fn build(year: &Period, calendar: &WorkingCalendar, curve: &Curve) -> Result<Self, ServiceError> {
+    pub fn build(year: &Period, calendar: &WorkingCalendar, curve: &Curve) -> Result<Self, DomainError> {
         let days: Vec<NaiveDate> = year.start.iter_days().take_while(|d| *d <= year.end).collect();
         let weights: Vec<Decimal> = match curve {
             Curve::Even => vec![Decimal::ONE; days.len()],
@@ -128,7 +128,7 @@ impl DayCurve {
         };
         let total: Decimal = weights.iter().sum();
         if total.is_zero() {
-            return Err(ServiceError::invalid("phasing", "the curve gives no day any weight (no working days?)"));
+            return Err(DomainError::invalid("phasing", "the curve gives no day any weight (no working days?)"));
         }
         let mut running = Decimal::ZERO;
         let cumulative = weights
@@ -159,7 +159,7 @@ impl DayCurve {
     }
 
     /// The yearly amount's cumulative part through `day`, rounded to the unit.
-    pub fn amount_through(&self, yearly: Amount, unit: RoundingUnit, day: NaiveDate) -> Result<Amount, ServiceError> {
+    pub fn amount_through(&self, yearly: Amount, unit: RoundingUnit, day: NaiveDate) -> Result<Amount, DomainError> {
         unit.round(yearly.decimal() * self.share_through(day))
     }
 
@@ -170,7 +170,7 @@ impl DayCurve {
         unit: RoundingUnit,
         period: &Period,
         field: &str,
-    ) -> Result<Amount, ServiceError> {
+    ) -> Result<Amount, DomainError> {
         period.require_within(field, &self.year)?;
         let through_end = self.amount_through(yearly, unit, period.end)?;
         let before = self.amount_through(yearly, unit, period.start - Duration::days(1))?;
@@ -189,13 +189,13 @@ fn month_shares(percents: &[Decimal]) -> Vec<Decimal> {
 
 /// Spreads each fiscal month's share over its working days (or all its days
 /// when it has none).
-fn monthly_spread(year: &Period, calendar: &WorkingCalendar, shares: &[Decimal]) -> Result<Vec<Decimal>, ServiceError> {
+fn monthly_spread(year: &Period, calendar: &WorkingCalendar, shares: &[Decimal]) -> Result<Vec<Decimal>, DomainError> {
     let mut out = Vec::with_capacity(366);
     let mut month_start = year.start;
     for share in shares {
         let next = month_start
             .checked_add_months(chrono::Months::new(1))
-            .ok_or_else(|| ServiceError::invalid("phasing", "date out of range"))?;
+            .ok_or_else(|| DomainError::invalid("phasing", "date out of range"))?;
         let days: Vec<NaiveDate> = month_start.iter_days().take_while(|d| *d < next).collect();
         let working = days.iter().filter(|d| calendar.is_working(**d)).count();
         for d in &days {

@@ -2,8 +2,8 @@
 //! round and split, how days weigh, and the lifecycle DRAFT → PUBLISHED →
 //! CLOSED.
 
-use attain_kit::{
-    ServiceError,
+use attain_core::{
+    DomainError,
     metric::Metric,
     money::{Amount, CurrencyCode},
     period::Period,
@@ -54,12 +54,12 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    pub fn check(&self, field: &str) -> Result<(), ServiceError> {
+    pub fn check(&self, field: &str) -> Result<(), DomainError> {
         if self.red_below.is_sign_negative()
             || self.red_below > self.yellow_below
             || self.yellow_below > Decimal::from(1000)
         {
-            return Err(ServiceError::invalid(field, "need 0 ≤ red_below_percent ≤ yellow_below_percent ≤ 1000"));
+            return Err(DomainError::invalid(field, "need 0 ≤ red_below_percent ≤ yellow_below_percent ≤ 1000"));
         }
         Ok(())
     }
@@ -99,15 +99,15 @@ pub struct Plan {
 
 impl Plan {
     /// base × (1 + growth), rounded to the plan's unit.
-    pub fn top_target(&self) -> Result<Amount, ServiceError> {
+    pub fn top_target(&self) -> Result<Amount, DomainError> {
         top_target(self.base_amount, self.growth_rate, self.config.rounding_unit)
     }
 
-    pub fn fiscal_year_period(&self) -> Result<Period, ServiceError> {
+    pub fn fiscal_year_period(&self) -> Result<Period, DomainError> {
         Period::parse("plan.fiscal_year", &format!("{:04}", self.fiscal_year), self.fiscal_start_month)
     }
 
-    pub fn period(&self, field: &str, expr: &str) -> Result<Period, ServiceError> {
+    pub fn period(&self, field: &str, expr: &str) -> Result<Period, DomainError> {
         Period::parse(field, expr, self.fiscal_start_month)
     }
 
@@ -120,10 +120,10 @@ impl Plan {
     }
 
     /// Targets may be set directly only while the plan is a draft.
-    pub fn require_draft(&self, what: &str) -> Result<(), ServiceError> {
+    pub fn require_draft(&self, what: &str) -> Result<(), DomainError> {
         match self.state {
             PlanState::Draft => Ok(()),
-            s => Err(ServiceError::precondition(
+            s => Err(DomainError::precondition(
                 "PLAN_NOT_DRAFT",
                 format!(
                     "{what}: {} is {}; after publishing, targets change only through adjustments",
@@ -135,11 +135,11 @@ impl Plan {
     }
 }
 
-pub fn top_target(base: Amount, growth: Decimal, unit: RoundingUnit) -> Result<Amount, ServiceError> {
+pub fn top_target(base: Amount, growth: Decimal, unit: RoundingUnit) -> Result<Amount, DomainError> {
     let raw = base
         .decimal()
         .checked_mul(Decimal::ONE + growth)
-        .ok_or_else(|| ServiceError::invalid("plan.growth_rate", "too large"))?;
+        .ok_or_else(|| DomainError::invalid("plan.growth_rate", "too large"))?;
     unit.round(raw)
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, money::Amount, period::Granularity, period::Period};
+use attain_core::{DomainError, money::Amount, period::Granularity, period::Period};
 use chrono::{Duration, NaiveDate};
 
 use super::{
@@ -27,7 +27,7 @@ pub struct Phaser<'a> {
 }
 
 impl<'a> Phaser<'a> {
-    pub fn new(plan: &'a Plan) -> Result<Self, ServiceError> {
+    pub fn new(plan: &'a Plan) -> Result<Self, DomainError> {
         Ok(Self { plan, year: plan.fiscal_year_period()?, curves: HashMap::new() })
     }
 
@@ -35,14 +35,14 @@ impl<'a> Phaser<'a> {
         self.plan
     }
 
-    fn curve(&mut self, t: &Target) -> Result<&DayCurve, ServiceError> {
+    fn curve(&mut self, t: &Target) -> Result<&DayCurve, DomainError> {
         let key = t.phasing.clone();
         if !self.curves.contains_key(&key) {
             let c = key.as_ref().unwrap_or(&self.plan.config.default_phasing);
             let built = DayCurve::build(&self.year, &self.plan.config.calendar, c)?;
             self.curves.insert(key.clone(), built);
         }
-        self.curves.get(&key).ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("day curve cache")))
+        self.curves.get(&key).ok_or_else(|| DomainError::Internal("day curve cache".to_owned()))
     }
 
     /// `amount` (a yearly figure) phased on `t`'s curve over `period`.
@@ -52,7 +52,7 @@ impl<'a> Phaser<'a> {
         amount: Amount,
         period: &Period,
         field: &str,
-    ) -> Result<Amount, ServiceError> {
+    ) -> Result<Amount, DomainError> {
         let unit = self.plan.config.rounding_unit;
         self.curve(t)?.period_amount(amount, unit, period, field)
     }
@@ -64,7 +64,7 @@ impl<'a> Phaser<'a> {
         amount: Amount,
         period: &Period,
         day: NaiveDate,
-    ) -> Result<Amount, ServiceError> {
+    ) -> Result<Amount, DomainError> {
         let unit = self.plan.config.rounding_unit;
         if day < period.start {
             return Ok(Amount::ZERO);
@@ -124,7 +124,7 @@ pub struct Expected {
 }
 
 /// A target's own contribution to a figure, given its remainder.
-type OwnPart<'a> = dyn FnMut(&Target, Amount) -> Result<Vec<Amount>, ServiceError> + 'a;
+type OwnPart<'a> = dyn FnMut(&Target, Amount) -> Result<Vec<Amount>, DomainError> + 'a;
 
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
@@ -221,7 +221,7 @@ impl TargetTree {
 
     /// Σ over `set` of each target's children rolled up plus `own(target,
     /// remainder)`, element by element (`n` values: one per day, say).
-    fn roll(&self, set: &[usize], basis: Basis, n: usize, own: &mut OwnPart<'_>) -> Result<Vec<Amount>, ServiceError> {
+    fn roll(&self, set: &[usize], basis: Basis, n: usize, own: &mut OwnPart<'_>) -> Result<Vec<Amount>, DomainError> {
         let mut total = vec![Amount::ZERO; n];
         for &i in set {
             let t = &self.nodes[i];
@@ -231,7 +231,7 @@ impl TargetTree {
             let parts = [self.roll(kids, basis, n, own)?, own(t, remainder)?];
             for part in parts {
                 if part.len() != n {
-                    return Err(ServiceError::Internal(anyhow::anyhow!("roll-up of uneven figures")));
+                    return Err(DomainError::Internal("roll-up of uneven figures".to_owned()));
                 }
                 for (sum, x) in total.iter_mut().zip(part) {
                     *sum = sum.checked_add(x)?;
@@ -252,7 +252,7 @@ impl TargetTree {
         set: &[usize],
         period: &Period,
         field: &str,
-    ) -> Result<PeriodFigures, ServiceError> {
+    ) -> Result<PeriodFigures, DomainError> {
         let mut figure = |basis| {
             self.roll(set, basis, 1, &mut |t, rem| Ok(vec![phaser.period_amount(t, rem, period, field)?]))
                 .map(Self::one)
@@ -268,7 +268,7 @@ impl TargetTree {
         set: &[usize],
         period: &Period,
         days: &[NaiveDate],
-    ) -> Result<Vec<Expected>, ServiceError> {
+    ) -> Result<Vec<Expected>, DomainError> {
         let unit = phaser.plan().config.rounding_unit;
         let by_curve = self.roll(set, Basis::Current, days.len(), &mut |t, rem| {
             days.iter().map(|d| phaser.expected_by_curve(t, rem, period, *d)).collect()
@@ -315,7 +315,7 @@ mod tests {
         phasing::WorkingCalendar,
         plan::{PlanConfig, PlanState, Thresholds},
     };
-    use attain_kit::money::CurrencyCode;
+    use attain_core::money::CurrencyCode;
     use chrono::Utc;
     use proptest::prelude::*;
     use rust_decimal::Decimal;

@@ -1,6 +1,6 @@
 //! Targets and their changes, and adjustments.
 
-use attain_kit::{ServiceError, money::Amount};
+use attain_core::{DomainError, money::Amount};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -59,12 +59,12 @@ pub fn target_name(plan: &Id, id: &Id) -> String {
 }
 
 /// Parses "plans/{plan}/targets/{target}".
-pub fn parse_target_name(field: &str, name: &str) -> Result<(Id, Id), ServiceError> {
+pub fn parse_target_name(field: &str, name: &str) -> Result<(Id, Id), DomainError> {
     let parts: Vec<&str> = name.split('/').collect();
     match parts.as_slice() {
         ["plans", p, "targets", t] => Ok((Id::parse(field, p)?, Id::parse(field, t)?)),
-        _ if name.is_empty() => Err(ServiceError::invalid(field, "is required (plans/{plan_id}/targets/{target_id})")),
-        _ => Err(ServiceError::invalid(
+        _ if name.is_empty() => Err(DomainError::invalid(field, "is required (plans/{plan_id}/targets/{target_id})")),
+        _ => Err(DomainError::invalid(
             field,
             format!("{name:?} is not a target name (plans/{{plan_id}}/targets/{{target_id}})"),
         )),
@@ -72,11 +72,11 @@ pub fn parse_target_name(field: &str, name: &str) -> Result<(Id, Id), ServiceErr
 }
 
 /// Parses "plans/{plan}".
-pub fn parse_plan_name(field: &str, name: &str) -> Result<Id, ServiceError> {
+pub fn parse_plan_name(field: &str, name: &str) -> Result<Id, DomainError> {
     match name.strip_prefix("plans/") {
         Some(id) if !id.contains('/') => Id::parse(field, id),
-        _ if name.is_empty() => Err(ServiceError::invalid(field, "is required (plans/{plan_id})")),
-        _ => Err(ServiceError::invalid(field, format!("{name:?} is not a plan name (plans/{{plan_id}})"))),
+        _ if name.is_empty() => Err(DomainError::invalid(field, "is required (plans/{plan_id})")),
+        _ => Err(DomainError::invalid(field, format!("{name:?} is not a plan name (plans/{{plan_id}})"))),
     }
 }
 
@@ -228,11 +228,11 @@ impl Adjustment {
         format!("plans/{}/adjustments/{}", self.plan.as_str(), self.id.as_str())
     }
 
-    pub fn require_pending(&self, what: &str) -> Result<(), ServiceError> {
+    pub fn require_pending(&self, what: &str) -> Result<(), DomainError> {
         if self.state == AdjustmentState::Pending {
             return Ok(());
         }
-        Err(ServiceError::precondition(
+        Err(DomainError::precondition(
             "ADJUSTMENT_NOT_PENDING",
             format!("{what}: {} is already {}", self.resource_name(), self.state.as_str()),
         ))

@@ -13,14 +13,14 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
+use attain_target_client::UnitInfo;
 use chrono::Utc;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{TrackingApi, convert, deals::may_write};
 use crate::{
     domain::activity::{DailyLog, DailyLogBody, FollowUp, LossReason, LostDeal, Opportunity, Outcome},
     storage::{activity, rollups},
-    upstream::UnitInfo,
 };
 
 fn loss_reason(field: &str, v: i32) -> ServiceResult<LossReason> {
@@ -180,7 +180,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::CreateOpportunityRequest>,
-    ) -> Result<Response<pb::Opportunity>, Status> {
+    ) -> ServiceResult<pb::Opportunity> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -221,7 +221,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::UpdateOpportunityRequest>,
-    ) -> Result<Response<pb::Opportunity>, Status> {
+    ) -> ServiceResult<pb::Opportunity> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -233,8 +233,7 @@ impl TrackingApi {
                 return Err(ServiceError::invalid(
                     "opportunity.name",
                     "is not an opportunity name (opportunities/{id})",
-                )
-                .into());
+                ));
             }
         };
         idempotent!(self.db, key, |txn| {
@@ -242,15 +241,15 @@ impl TrackingApi {
                 || ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", o.name));
             let current = match activity::get_opportunity(&txn, &oid).await? {
                 Some(c) => c,
-                None if who.is_admin() => return Err(ServiceError::not_found("opportunity", &o.name).into()),
-                None => return Err(hidden().into()),
+                None if who.is_admin() => return Err(ServiceError::not_found("opportunity", &o.name)),
+                None => return Err(hidden()),
             };
             let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hidden())?;
             if !may_write(&who, &rep) {
-                return Err(hidden().into());
+                return Err(hidden());
             }
             if !o.etag.is_empty() && o.etag != current.version.to_string() {
-                return Err(ServiceError::stale_etag(&o.name).into());
+                return Err(ServiceError::stale_etag(&o.name));
             }
             let mut next = current.clone();
             next.stage = text("opportunity.stage", &o.stage, 100)?;
@@ -266,7 +265,7 @@ impl TrackingApi {
             next.update_time = Utc::now();
             next.check("opportunity")?;
             if !activity::update_opportunity(&txn, &current, &next).await? {
-                return Err(ServiceError::stale_etag(&o.name).into());
+                return Err(ServiceError::stale_etag(&o.name));
             }
             opportunity_wire(&next)
         })
@@ -276,7 +275,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::ListOpportunitiesRequest>,
-    ) -> Result<Response<pb::ListOpportunitiesResponse>, Status> {
+    ) -> ServiceResult<pb::ListOpportunitiesResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(
@@ -295,17 +294,17 @@ impl TrackingApi {
             activity::list_opportunities(&self.db, &unit.path, dates, page.after.as_deref(), page.fetch_limit())
                 .await?;
         let next_page_token = page.finish(&mut rows, |o| o.id.as_str().to_owned());
-        Ok(Response::new(pb::ListOpportunitiesResponse {
+        Ok(pb::ListOpportunitiesResponse {
             opportunities: rows.iter().map(opportunity_wire).collect(),
             next_page_token,
-        }))
+        })
     }
 
     pub(crate) async fn create_daily_log(
         &self,
         who: Identity,
         request: Request<pb::CreateDailyLogRequest>,
-    ) -> Result<Response<pb::DailyLog>, Status> {
+    ) -> ServiceResult<pb::DailyLog> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -315,7 +314,7 @@ impl TrackingApi {
         let rep = self.writable_rep(&who, &fwd, "daily_log.rep", &l.rep).await?;
         let date = convert::date("daily_log.log_date", &l.log_date)?;
         if date > self.clock.today() {
-            return Err(ServiceError::invalid("daily_log.log_date", "is in the future").into());
+            return Err(ServiceError::invalid("daily_log.log_date", "is in the future"));
         }
         let (closed, closed_currency) = money_in("daily_log.amount_closed", l.amount_closed.as_ref())?;
         let follow_ups = l
@@ -347,7 +346,7 @@ impl TrackingApi {
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         if follow_ups.len() > 500 || lost_deals.len() > 500 {
-            return Err(ServiceError::invalid("daily_log", "at most 500 follow-ups and 500 lost deals a day").into());
+            return Err(ServiceError::invalid("daily_log", "at most 500 follow-ups and 500 lost deals a day"));
         }
         let log = DailyLog {
             id: Id::generate(),
@@ -373,7 +372,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::ListDailyLogsRequest>,
-    ) -> Result<Response<pb::ListDailyLogsResponse>, Status> {
+    ) -> ServiceResult<pb::ListDailyLogsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page =
@@ -387,10 +386,7 @@ impl TrackingApi {
         let mut rows =
             activity::list_logs(&self.db, &unit.path, dates, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |l| l.id.as_str().to_owned());
-        Ok(Response::new(pb::ListDailyLogsResponse {
-            daily_logs: rows.iter().map(log_wire).collect(),
-            next_page_token,
-        }))
+        Ok(pb::ListDailyLogsResponse { daily_logs: rows.iter().map(log_wire).collect(), next_page_token })
     }
 
     async fn summary(
@@ -448,10 +444,10 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::GetPeriodSummaryRequest>,
-    ) -> Result<Response<pb::PeriodSummary>, Status> {
+    ) -> ServiceResult<pb::PeriodSummary> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
-        Ok(Response::new(self.summary(&who, &fwd, &r.unit, &r.period).await?))
+        self.summary(&who, &fwd, &r.unit, &r.period).await
     }
 
     /// The team lead's / region manager's written analysis of the gap.
@@ -459,23 +455,19 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::SetGapAnalysisRequest>,
-    ) -> Result<Response<pb::PeriodSummary>, Status> {
+    ) -> ServiceResult<pb::PeriodSummary> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
-            return Err(
-                ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()).into()
-            );
+            return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
         }
         let period = Period::parse("period", &r.period, 1)?;
         let body = text("text", &r.text, 20_000)?;
         let current = activity::gap_analysis(&self.db, &unit.id, &period.expression).await?;
         let current_version = current.as_ref().map_or(0, |g| g.version);
         if !r.etag.is_empty() && r.etag != current_version.to_string() {
-            return Err(
-                ServiceError::stale_etag(&format!("the gap analysis of {} for {}", r.unit, period.expression)).into()
-            );
+            return Err(ServiceError::stale_etag(&format!("the gap analysis of {} for {}", r.unit, period.expression)));
         }
         let next = activity::GapAnalysis {
             text: body,
@@ -491,25 +483,24 @@ impl TrackingApi {
                 return Err(ServiceError::stale_etag(&format!(
                     "the gap analysis of {} for {}",
                     r.unit, period.expression
-                ))
-                .into());
+                )));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
-        Ok(Response::new(self.summary(&who, &fwd, &r.unit, &r.period).await?))
+        self.summary(&who, &fwd, &r.unit, &r.period).await
     }
 
     pub(crate) async fn list_loss_reasons(
         &self,
         who: Identity,
         request: Request<pb::ListLossReasonsRequest>,
-    ) -> Result<Response<pb::ListLossReasonsResponse>, Status> {
+    ) -> ServiceResult<pb::ListLossReasonsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let period = Period::parse("period", &r.period, 1)?;
         if r.limit < 0 {
-            return Err(ServiceError::invalid("limit", "must not be negative").into());
+            return Err(ServiceError::invalid("limit", "must not be negative"));
         }
         let limit = if r.limit == 0 { 8 } else { usize::try_from(r.limit).unwrap_or(8) };
         let losses = activity::losses(&self.db, std::slice::from_ref(&unit.id), period.start, period.end).await?;
@@ -526,6 +517,6 @@ impl TrackingApi {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Response::new(pb::ListLossReasonsResponse { reasons }))
+        Ok(pb::ListLossReasonsResponse { reasons })
     }
 }

@@ -18,9 +18,10 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
+use attain_target_client::{PlanInfo, UnitInfo};
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
 use super::{
     TrackingApi,
@@ -34,7 +35,6 @@ use crate::{
         deal::Dimensions,
     },
     storage::alerts,
-    upstream::{PlanInfo, UnitInfo},
 };
 
 /// A pass's write for one alert: a new one, or the next version of a
@@ -286,7 +286,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::EvaluateAlertsRequest>,
-    ) -> Result<Response<pb::EvaluateAlertsResponse>, Status> {
+    ) -> ServiceResult<pb::EvaluateAlertsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let root = self.visible(&who, &fwd, "unit", &r.unit).await?;
@@ -297,16 +297,14 @@ impl TrackingApi {
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
         let plans = self.target.plans(&fwd).await?;
         let changed = self.evaluate(&fwd, &plans, units, metric, &period, day).await?;
-        Ok(Response::new(pb::EvaluateAlertsResponse {
-            changed: changed.iter().map(|a| convert::alert(a, None, None)).collect(),
-        }))
+        Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, None)).collect() })
     }
 
     pub(crate) async fn list_alerts(
         &self,
         who: Identity,
         request: Request<pb::ListAlertsRequest>,
-    ) -> Result<Response<pb::ListAlertsResponse>, Status> {
+    ) -> ServiceResult<pb::ListAlertsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(
@@ -321,7 +319,7 @@ impl TrackingApi {
             Ok(pb::AlertState::Open) => Some(State::Open),
             Ok(pb::AlertState::Acknowledged) => Some(State::Acknowledged),
             Ok(pb::AlertState::Resolved) => Some(State::Resolved),
-            Err(_) => return Err(ServiceError::invalid("state", format!("{} is not an AlertState", r.state)).into()),
+            Err(_) => return Err(ServiceError::invalid("state", format!("{} is not an AlertState", r.state))),
         };
         let escalated_to = if r.escalated_to.is_empty() {
             None
@@ -332,10 +330,10 @@ impl TrackingApi {
             alerts::list(&self.db, &unit.path, state, escalated_to.as_ref(), page.after.as_deref(), page.fetch_limit())
                 .await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
-        Ok(Response::new(pb::ListAlertsResponse {
+        Ok(pb::ListAlertsResponse {
             alerts: rows.iter().map(|a| convert::alert(a, None, None)).collect(),
             next_page_token,
-        }))
+        })
     }
 
     async fn transition(&self, who: &Identity, name: &str, etag: &str, to: State) -> ServiceResult<Alert> {
@@ -391,20 +389,20 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::AcknowledgeAlertRequest>,
-    ) -> Result<Response<pb::Alert>, Status> {
+    ) -> ServiceResult<pb::Alert> {
         let r = request.into_inner();
         let a = self.transition(&who, &r.name, &r.etag, State::Acknowledged).await?;
-        Ok(Response::new(convert::alert(&a, None, None)))
+        Ok(convert::alert(&a, None, None))
     }
 
     pub(crate) async fn resolve_alert(
         &self,
         who: Identity,
         request: Request<pb::ResolveAlertRequest>,
-    ) -> Result<Response<pb::Alert>, Status> {
+    ) -> ServiceResult<pb::Alert> {
         let r = request.into_inner();
         let a = self.transition(&who, &r.name, &r.etag, State::Resolved).await?;
-        Ok(Response::new(convert::alert(&a, None, None)))
+        Ok(convert::alert(&a, None, None))
     }
 
     /// Streams alert changes of a subtree from the database change feed, so
@@ -413,7 +411,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::WatchAlertsRequest>,
-    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>>, Status> {
+    ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
@@ -436,7 +434,7 @@ impl TrackingApi {
                     .collect())
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 }
 
@@ -447,13 +445,12 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::WatchRollupChangesRequest>,
-    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>>, Status>
-    {
+    ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = if r.unit.is_empty() {
             if !who.is_admin() {
-                return Err(ServiceError::invalid("unit", "is required unless the caller is an admin").into());
+                return Err(ServiceError::invalid("unit", "is required unless the caller is an admin"));
             }
             None
         } else {
@@ -478,7 +475,7 @@ impl TrackingApi {
                     .collect())
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 }
 

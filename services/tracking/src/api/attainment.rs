@@ -8,8 +8,9 @@ use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, metric::Metric, period::Period, upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
+use attain_target_client::{Expected, PlanInfo, Slice, UnitInfo, plan_for_metric};
 use chrono::{Duration, NaiveDate, Utc};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -21,7 +22,6 @@ use crate::{
         counts,
         rollups::{self, Sum},
     },
-    upstream::{Expected, PlanInfo, UnitInfo, plan_for_metric},
 };
 
 /// One unit's measured figures, before they go on the wire.
@@ -148,7 +148,8 @@ impl TrackingApi {
         dims: &Dimensions,
     ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
-        let (expected, thresholds) = self.target.expected(fwd, plan, &ids, &period.expression, day, dims).await?;
+        let (expected, set) = self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)).await?;
+        let thresholds = Thresholds::with_overrides(set.red_below, set.yellow_below);
         let through = day.min(period.end);
         let now = self.actuals(plan.metric, &ids, period.start, through, dims).await?;
         let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {
@@ -254,21 +255,21 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::GetAttainmentRequest>,
-    ) -> Result<Response<pb::Attainment>, Status> {
+    ) -> ServiceResult<pb::Attainment> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let (mut measured, _) = self.measure(&fwd, vec![unit], &plan, &period, day, &dims).await?;
         let m = measured.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no figures")))?;
-        Ok(Response::new(m.wire))
+        Ok(m.wire)
     }
 
     pub(crate) async fn list_child_attainments(
         &self,
         who: Identity,
         request: Request<pb::ListChildAttainmentsRequest>,
-    ) -> Result<Response<pb::ListChildAttainmentsResponse>, Status> {
+    ) -> ServiceResult<pb::ListChildAttainmentsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit: parent, day, plan, period, dims } =
@@ -278,19 +279,19 @@ impl TrackingApi {
         let (measured, _) = self.measure(&fwd, units, &plan, &period, day, &dims).await?;
         let mut wires = measured.into_iter().map(|m| m.wire);
         let parent = wires.next();
-        Ok(Response::new(pb::ListChildAttainmentsResponse { parent, children: wires.collect() }))
+        Ok(pb::ListChildAttainmentsResponse { parent, children: wires.collect() })
     }
 
     pub(crate) async fn get_burn_up(
         &self,
         who: Identity,
         request: Request<pb::GetBurnUpRequest>,
-    ) -> Result<Response<pb::BurnUp>, Status> {
+    ) -> ServiceResult<pb::BurnUp> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let Scope { unit, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
-        let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, &dims).await?;
+        let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, slice(&dims)).await?;
         let through = day.min(period.end);
         let count = |n: i64| attain_kit::money::Amount::from_minor_units(n.saturating_mul(10_000));
         let sold: Vec<(NaiveDate, attain_kit::money::Amount)> = match plan.metric {
@@ -320,7 +321,7 @@ impl TrackingApi {
                 actual_to_date: if d <= day { money(actual) } else { None },
             });
         }
-        Ok(Response::new(pb::BurnUp {
+        Ok(pb::BurnUp {
             unit: unit.id.resource_name(),
             period: Some(convert::period(&period)),
             period_target: money(expected.period_target),
@@ -330,18 +331,18 @@ impl TrackingApi {
                 .into_iter()
                 .map(|(day_of_period, percent)| attain_proto::attain::target::v1::Milestone { day_of_period, percent })
                 .collect(),
-        }))
+        })
     }
 
     pub(crate) async fn batch_get_actuals(
         &self,
         who: Identity,
         request: Request<pb::BatchGetActualsRequest>,
-    ) -> Result<Response<pb::BatchGetActualsResponse>, Status> {
+    ) -> ServiceResult<pb::BatchGetActualsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         if r.units.is_empty() || r.units.len() > 10_000 {
-            return Err(ServiceError::invalid("units", "name 1–10000 units").into());
+            return Err(ServiceError::invalid("units", "name 1–10000 units"));
         }
         let mut ids = Vec::with_capacity(r.units.len());
         for (i, u) in r.units.iter().enumerate() {
@@ -366,7 +367,7 @@ impl TrackingApi {
                 }
             })
             .collect();
-        Ok(Response::new(pb::BatchGetActualsResponse { period: Some(convert::period(&period)), actuals }))
+        Ok(pb::BatchGetActualsResponse { period: Some(convert::period(&period)), actuals })
     }
 
     /// A unit the caller may read (the target service checks too).
@@ -388,4 +389,9 @@ impl TrackingApi {
 pub(crate) fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
     use chrono::Datelike;
     d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
+}
+
+/// The target slice a sales slice reads.
+pub(crate) fn slice(d: &Dimensions) -> Slice<'_> {
+    Slice { product_line: &d.product_line, customer_type: &d.customer_type }
 }

@@ -14,15 +14,15 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
+use attain_target_client::{PlanInfo, UnitInfo};
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
     domain::{close::ClosedLine, deal::Dimensions},
     storage::{closes, deals, rollups},
-    upstream::{PlanInfo, UnitInfo},
 };
 
 /// Corrections listed per read; the per-unit figures always cover them all.
@@ -41,18 +41,18 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::ClosePeriodRequest>,
-    ) -> Result<Response<pb::PeriodClose>, Status> {
+    ) -> ServiceResult<pb::PeriodClose> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::required(&who.person, "ClosePeriod", "request_id", &request_id, &r)?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
-            return Err(ServiceError::PermissionDenied("only admins and managers close periods".to_owned()).into());
+            return Err(ServiceError::PermissionDenied("only admins and managers close periods".to_owned()));
         }
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
         if let Some(previous) = key.replay::<pb::PeriodClose>(&self.db).await? {
-            return Ok(Response::new(previous));
+            return Ok(previous);
         }
         let today = self.clock.today();
         if period.end >= today {
@@ -62,8 +62,7 @@ impl TrackingApi {
                     "{} ends on {}; it can be closed from the day after (today is {today})",
                     period.expression, period.end
                 ),
-            )
-            .into());
+            ));
         }
         let mut units = self.target.subtree(&fwd, &unit.id).await?;
         if !units.iter().any(|u| u.id == unit.id) {
@@ -72,7 +71,7 @@ impl TrackingApi {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
         let already = closes::lines(&self.db, &period.expression, &ids).await?;
         if let Some(line) = already.get(&unit.id) {
-            return Err(already_closed(&unit.id, &period, line).into());
+            return Err(already_closed(&unit.id, &period, line));
         }
         // Units closed earlier on their own keep their frozen figures.
         let open: Vec<UnitInfo> = units.into_iter().filter(|u| !already.contains_key(&u.id)).collect();
@@ -103,27 +102,26 @@ impl TrackingApi {
                 return Err(ServiceError::AlreadyExists(format!(
                     "{} was closed meanwhile",
                     close_name(&unit.id, &period)
-                ))
-                .into());
+                )));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
         let view = close_view(&txn, &who, &unit, &plan, &period).await?;
         key.record(&txn, &view).await?;
         txn.commit().await.map_err(ServiceError::from)?;
-        Ok(Response::new(view))
+        Ok(view)
     }
 
     pub(crate) async fn get_period_close(
         &self,
         who: Identity,
         request: Request<pb::GetPeriodCloseRequest>,
-    ) -> Result<Response<pb::PeriodClose>, Status> {
+    ) -> ServiceResult<pb::PeriodClose> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
-        Ok(Response::new(close_view(&self.db, &who, &unit, &plan, &period).await?))
+        close_view(&self.db, &who, &unit, &plan, &period).await
     }
 }
 

@@ -15,9 +15,10 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
+use attain_target_client::{PlanInfo, UnitInfo, plan_for};
 use chrono::Utc;
 use futures::StreamExt;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Streaming};
 use tracing::Instrument;
 
 use super::{TrackingApi, convert};
@@ -27,7 +28,6 @@ use crate::{
         deal::{Deal, DealKind, NewDeal},
     },
     storage::{deals, rollups},
-    upstream::{PlanInfo, UnitInfo, plan_for},
 };
 
 /// A row ready to store (or replay).
@@ -339,7 +339,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::CreateDealRequest>,
-    ) -> Result<Response<pb::Deal>, Status> {
+    ) -> ServiceResult<pb::Deal> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let mut cache = Lookups::default();
@@ -351,20 +351,20 @@ impl TrackingApi {
         let (_, deal, _) =
             self.commit(vec![p]).await?.pop().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no row")))?;
         self.after_ingestion(&who, &fwd, affected).await;
-        Ok(Response::new(deal))
+        Ok(deal)
     }
 
     pub(crate) async fn batch_create_deals(
         &self,
         who: Identity,
         request: Request<pb::BatchCreateDealsRequest>,
-    ) -> Result<Response<pb::BatchCreateDealsResponse>, Status> {
+    ) -> ServiceResult<pb::BatchCreateDealsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let prepared = prepare_all(self, &who, &fwd, request.into_inner().requests).await?;
         let affected = prepared.iter().flat_map(Prepared::credited_paths).collect();
         let stored = self.commit(prepared).await?;
         self.after_ingestion(&who, &fwd, affected).await;
-        Ok(Response::new(pb::BatchCreateDealsResponse { deals: stored.into_iter().map(|(_, d, _)| d).collect() }))
+        Ok(pb::BatchCreateDealsResponse { deals: stored.into_iter().map(|(_, d, _)| d).collect() })
     }
 
     /// Commits every `STREAM_CHUNK` rows; bad rows are reported and skipped,
@@ -373,7 +373,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<Streaming<pb::StreamDealsRequest>>,
-    ) -> Result<Response<pb::StreamDealsResponse>, Status> {
+    ) -> ServiceResult<pb::StreamDealsResponse> {
         const STREAM_CHUNK: usize = 500;
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut stream = request.into_inner();
@@ -415,7 +415,7 @@ impl TrackingApi {
                             }));
                         }
                         Err(ServiceError::PermissionDenied(m)) => report.errors.push(row_error(row, "deal.rep", &m)),
-                        Err(e) => return Err(e.into()),
+                        Err(e) => return Err(e),
                     }
                 }
                 if !pending.is_empty() {
@@ -433,14 +433,14 @@ impl TrackingApi {
         // Rows are checked a chunk at a time: report them in stream order.
         report.errors.sort_by_key(|e| e.row);
         self.after_ingestion(&who, &fwd, affected).await;
-        Ok(Response::new(report))
+        Ok(report)
     }
 
     pub(crate) async fn reverse_deal(
         &self,
         who: Identity,
         request: Request<pb::ReverseDealRequest>,
-    ) -> Result<Response<pb::ReverseDealResponse>, Status> {
+    ) -> ServiceResult<pb::ReverseDealResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut r = request.into_inner();
         let request_id = std::mem::take(&mut r.request_id);
@@ -460,12 +460,12 @@ impl TrackingApi {
         };
         let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
         if let Some(previous) = key.replay::<pb::ReverseDealResponse>(&txn).await? {
-            return Ok(Response::new(previous));
+            return Ok(previous);
         }
         let original = match deals::get(&txn, &id).await? {
             Some(d) if readable(&who, &d) => d,
-            None if who.is_admin() => return Err(ServiceError::not_found("deal", r.name.clone()).into()),
-            _ => return Err(hidden(&r.name).into()),
+            None if who.is_admin() => return Err(ServiceError::not_found("deal", r.name.clone())),
+            _ => return Err(hidden(&r.name)),
         };
         let rep = self.lookup_unit(&fwd, &mut cache, &original.rep).await;
         let allowed = match &rep {
@@ -482,13 +482,11 @@ impl TrackingApi {
             Err(_) => who.is_admin(),
         };
         if !allowed {
-            return Err(ServiceError::PermissionDenied(format!("you may not correct {}", r.name)).into());
+            return Err(ServiceError::PermissionDenied(format!("you may not correct {}", r.name)));
         }
         let reversal = original.reversal(&who.person, &request_id, Utc::now())?;
         if !deals::mark_reversed(&txn, &original.id, &reversal.id).await? {
-            return Err(
-                ServiceError::precondition("ALREADY_REVERSED", format!("{} was already reversed", r.name)).into()
-            );
+            return Err(ServiceError::precondition("ALREADY_REVERSED", format!("{} was already reversed", r.name)));
         }
         let mut stored = vec![reversal.clone()];
         if let Some(p) = &replacement {
@@ -503,20 +501,20 @@ impl TrackingApi {
         key.record(&txn, &response).await?;
         txn.commit().await.map_err(ServiceError::from)?;
         self.after_ingestion(&who, &fwd, stored.iter().flat_map(Deal::credited_paths).collect()).await;
-        Ok(Response::new(response))
+        Ok(response)
     }
 
     pub(crate) async fn get_deal(
         &self,
         who: Identity,
         request: Request<pb::GetDealRequest>,
-    ) -> Result<Response<pb::Deal>, Status> {
+    ) -> ServiceResult<pb::Deal> {
         let name = &request.get_ref().name;
         let id = deal_id("name", name)?;
         match deals::get(&self.db, &id).await? {
-            Some(d) if readable(&who, &d) => Ok(Response::new(convert::deal(&d))),
-            None if who.is_admin() => Err(ServiceError::not_found("deal", name.clone()).into()),
-            _ => Err(hidden(name).into()),
+            Some(d) if readable(&who, &d) => Ok(convert::deal(&d)),
+            None if who.is_admin() => Err(ServiceError::not_found("deal", name.clone())),
+            _ => Err(hidden(name)),
         }
     }
 
@@ -524,7 +522,7 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<pb::ListDealsRequest>,
-    ) -> Result<Response<pb::ListDealsResponse>, Status> {
+    ) -> ServiceResult<pb::ListDealsResponse> {
         let fwd = Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let page = PageRequest::parse(
@@ -535,7 +533,7 @@ impl TrackingApi {
         )?;
         let unit = self.target.unit(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         if !who.can_read(&unit.path_strings()) {
-            return Err(hidden(&r.unit).into());
+            return Err(hidden(&r.unit));
         }
         // Periods here are calendar-based (a fiscal year starting in January).
         let dates = if r.period.is_empty() {
@@ -558,7 +556,7 @@ impl TrackingApi {
         )
         .await?;
         let next_page_token = page.finish(&mut rows, |d| d.id.as_str().to_owned());
-        Ok(Response::new(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token }))
+        Ok(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token })
     }
 }
 
@@ -598,7 +596,7 @@ fn path_strings(path: &[Id]) -> Vec<String> {
 
 fn deal_id(field: &str, name: &str) -> ServiceResult<Id> {
     match name.strip_prefix("deals/") {
-        Some(id) => Id::parse(field, id),
+        Some(id) => Ok(Id::parse(field, id)?),
         None => Err(ServiceError::invalid(field, format!("{name:?} is not a deal name (deals/{{deal_id}})"))),
     }
 }

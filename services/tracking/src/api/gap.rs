@@ -3,10 +3,11 @@
 
 use attain_kit::{ServiceError, ServiceResult, id::Id, metric::Metric, money::Amount};
 use attain_proto::attain::tracking::v1 as pb;
+use attain_target_client::{PlanInfo, Slice};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -15,7 +16,6 @@ use crate::{
         gap::{Attribution, Drivers, Reference, attribute},
     },
     storage::{activity, rollups},
-    upstream::PlanInfo,
 };
 
 /// A unit's drivers over an inclusive date range: won deals and amount
@@ -61,7 +61,7 @@ impl TrackingApi {
         &self,
         who: attain_kit::auth::Identity,
         request: Request<pb::GetGapAttributionRequest>,
-    ) -> Result<Response<pb::GapAttribution>, Status> {
+    ) -> ServiceResult<pb::GapAttribution> {
         let fwd = attain_kit::upstream::Forwarded::from_metadata(request.metadata());
         let r = request.into_inner();
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
@@ -73,8 +73,7 @@ impl TrackingApi {
             return Err(ServiceError::precondition(
                 "PERIOD_NOT_STARTED",
                 format!("{} starts on {}", period.expression, period.start),
-            )
-            .into());
+            ));
         }
         let current = drivers(&self.db, &unit.id, period.start, through).await?;
         // Like for like: last year's period up to the same day.
@@ -84,7 +83,7 @@ impl TrackingApi {
         };
         let (expected, _) = self
             .target
-            .expected(&fwd, &plan, std::slice::from_ref(&unit.id), &period.expression, day, &Dimensions::default())
+            .expected(&fwd, &plan, std::slice::from_ref(&unit.id), &period.expression, day, Slice::default())
             .await?;
         let target = expected.get(&unit.id).map(|e| e.by_curve).unwrap_or(Amount::ZERO);
         let against_last_year = attribute(current, Reference::Drivers(last_year))?;
@@ -96,11 +95,11 @@ impl TrackingApi {
                 average_order_value: last_year.average_order_value(),
             },
         )?;
-        Ok(Response::new(pb::GapAttribution {
+        Ok(pb::GapAttribution {
             unit: unit.id.resource_name(),
             period: Some(convert::period(&period)),
             against_last_year: Some(breakdown(&against_last_year, &current, &plan)?),
             against_target: Some(breakdown(&against_target, &current, &plan)?),
-        }))
+        })
     }
 }

@@ -6,11 +6,11 @@
 
 use std::pin::Pin;
 
-use attain_kit::{ServiceError, auth::Identity, upstream::Forwarded};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, upstream::Forwarded};
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Status, Streaming};
 
 use super::{TrackingApi, deals::Lookups};
 use crate::import::{Columns, CsvStream, FileError, SheetRow, read_xlsx};
@@ -187,27 +187,26 @@ impl TrackingApi {
         &self,
         who: Identity,
         request: Request<Streaming<pb::ImportDealsRequest>>,
-    ) -> Result<Response<Pin<Box<dyn Stream<Item = Progress> + Send>>>, Status> {
+    ) -> ServiceResult<Pin<Box<dyn Stream<Item = Progress> + Send>>> {
         if who.role == attain_kit::auth::Role::Viewer {
-            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()).into());
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
         let fwd = Forwarded::from_metadata(request.metadata());
         let mut input = request.into_inner();
         let header = match input.next().await {
             Some(Ok(pb::ImportDealsRequest { part: Some(pb::import_deals_request::Part::Header(h)) })) => h,
-            Some(Err(e)) => return Err(e),
-            _ => return Err(ServiceError::invalid("header", "the first message must be the import header").into()),
+            Some(Err(e)) => return Err(e.into()),
+            _ => return Err(ServiceError::invalid("header", "the first message must be the import header")),
         };
         let format = pb::FileFormat::try_from(header.format).unwrap_or(pb::FileFormat::Unspecified);
         if format == pb::FileFormat::Unspecified {
-            return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)").into());
+            return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)"));
         }
         if header.request_id.is_empty() || header.request_id.len() > 100 {
             return Err(ServiceError::invalid(
                 "header.request_id",
                 "is required (1–100 characters): it makes re-sending the file safe",
-            )
-            .into());
+            ));
         }
         let (tx, rx) = mpsc::channel(16);
         let mut job = Job {
@@ -241,7 +240,7 @@ impl TrackingApi {
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 }
 

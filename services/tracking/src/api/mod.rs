@@ -12,13 +12,15 @@ mod import;
 
 use std::pin::Pin;
 
-use attain_kit::{auth::caller, configuration::ClockSettings};
+use attain_kit::{Rpc, auth::caller, configuration::ClockSettings, reply};
 use attain_proto::attain::tracking::v1::{self as pb, tracking_service_server::TrackingService};
 use futures::Stream;
 use sea_orm::DatabaseConnection;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Status, Streaming};
 
-use crate::{domain::alert::Policy, upstream::TargetClient};
+use attain_target_client::TargetClient;
+
+use crate::domain::alert::Policy;
 
 /// Rows one BatchCreateDeals may carry.
 pub const DEFAULT_MAX_BATCH_ROWS: usize = 10_000;
@@ -44,104 +46,102 @@ impl TrackingApi {
     }
 }
 
-type Rpc<T> = Result<Response<T>, Status>;
-
 #[tonic::async_trait]
 impl TrackingService for TrackingApi {
     async fn create_deal(&self, r: Request<pb::CreateDealRequest>) -> Rpc<pb::Deal> {
-        TrackingApi::create_deal(self, caller(&r)?, r).await
+        reply(TrackingApi::create_deal(self, caller(&r)?, r).await)
     }
     async fn batch_create_deals(&self, r: Request<pb::BatchCreateDealsRequest>) -> Rpc<pb::BatchCreateDealsResponse> {
-        TrackingApi::batch_create_deals(self, caller(&r)?, r).await
+        reply(TrackingApi::batch_create_deals(self, caller(&r)?, r).await)
     }
     async fn stream_deals(&self, r: Request<Streaming<pb::StreamDealsRequest>>) -> Rpc<pb::StreamDealsResponse> {
-        TrackingApi::stream_deals(self, caller(&r)?, r).await
+        reply(TrackingApi::stream_deals(self, caller(&r)?, r).await)
     }
     async fn import_deals(
         &self,
         r: Request<Streaming<pb::ImportDealsRequest>>,
     ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::ImportDealsResponse, Status>> + Send>>> {
-        TrackingApi::import_deals(self, caller(&r)?, r).await
+        reply(TrackingApi::import_deals(self, caller(&r)?, r).await)
     }
     async fn reverse_deal(&self, r: Request<pb::ReverseDealRequest>) -> Rpc<pb::ReverseDealResponse> {
-        TrackingApi::reverse_deal(self, caller(&r)?, r).await
+        reply(TrackingApi::reverse_deal(self, caller(&r)?, r).await)
     }
     async fn get_deal(&self, r: Request<pb::GetDealRequest>) -> Rpc<pb::Deal> {
-        TrackingApi::get_deal(self, caller(&r)?, r).await
+        reply(TrackingApi::get_deal(self, caller(&r)?, r).await)
     }
     async fn list_deals(&self, r: Request<pb::ListDealsRequest>) -> Rpc<pb::ListDealsResponse> {
-        TrackingApi::list_deals(self, caller(&r)?, r).await
+        reply(TrackingApi::list_deals(self, caller(&r)?, r).await)
     }
     async fn get_attainment(&self, r: Request<pb::GetAttainmentRequest>) -> Rpc<pb::Attainment> {
-        TrackingApi::get_attainment(self, caller(&r)?, r).await
+        reply(TrackingApi::get_attainment(self, caller(&r)?, r).await)
     }
     async fn list_child_attainments(
         &self,
         r: Request<pb::ListChildAttainmentsRequest>,
     ) -> Rpc<pb::ListChildAttainmentsResponse> {
-        TrackingApi::list_child_attainments(self, caller(&r)?, r).await
+        reply(TrackingApi::list_child_attainments(self, caller(&r)?, r).await)
     }
     async fn batch_get_actuals(&self, r: Request<pb::BatchGetActualsRequest>) -> Rpc<pb::BatchGetActualsResponse> {
-        TrackingApi::batch_get_actuals(self, caller(&r)?, r).await
+        reply(TrackingApi::batch_get_actuals(self, caller(&r)?, r).await)
     }
     async fn list_alerts(&self, r: Request<pb::ListAlertsRequest>) -> Rpc<pb::ListAlertsResponse> {
-        TrackingApi::list_alerts(self, caller(&r)?, r).await
+        reply(TrackingApi::list_alerts(self, caller(&r)?, r).await)
     }
     async fn acknowledge_alert(&self, r: Request<pb::AcknowledgeAlertRequest>) -> Rpc<pb::Alert> {
-        TrackingApi::acknowledge_alert(self, caller(&r)?, r).await
+        reply(TrackingApi::acknowledge_alert(self, caller(&r)?, r).await)
     }
     async fn resolve_alert(&self, r: Request<pb::ResolveAlertRequest>) -> Rpc<pb::Alert> {
-        TrackingApi::resolve_alert(self, caller(&r)?, r).await
+        reply(TrackingApi::resolve_alert(self, caller(&r)?, r).await)
     }
     async fn watch_alerts(
         &self,
         r: Request<pb::WatchAlertsRequest>,
     ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
-        TrackingApi::watch_alerts(self, caller(&r)?, r).await
+        reply(TrackingApi::watch_alerts(self, caller(&r)?, r).await)
     }
     async fn watch_rollup_changes(
         &self,
         r: Request<pb::WatchRollupChangesRequest>,
     ) -> Rpc<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>> {
-        TrackingApi::watch_rollup_changes(self, caller(&r)?, r).await
+        reply(TrackingApi::watch_rollup_changes(self, caller(&r)?, r).await)
     }
     async fn create_opportunity(&self, r: Request<pb::CreateOpportunityRequest>) -> Rpc<pb::Opportunity> {
-        TrackingApi::create_opportunity(self, caller(&r)?, r).await
+        reply(TrackingApi::create_opportunity(self, caller(&r)?, r).await)
     }
     async fn update_opportunity(&self, r: Request<pb::UpdateOpportunityRequest>) -> Rpc<pb::Opportunity> {
-        TrackingApi::update_opportunity(self, caller(&r)?, r).await
+        reply(TrackingApi::update_opportunity(self, caller(&r)?, r).await)
     }
     async fn list_opportunities(&self, r: Request<pb::ListOpportunitiesRequest>) -> Rpc<pb::ListOpportunitiesResponse> {
-        TrackingApi::list_opportunities(self, caller(&r)?, r).await
+        reply(TrackingApi::list_opportunities(self, caller(&r)?, r).await)
     }
     async fn create_daily_log(&self, r: Request<pb::CreateDailyLogRequest>) -> Rpc<pb::DailyLog> {
-        TrackingApi::create_daily_log(self, caller(&r)?, r).await
+        reply(TrackingApi::create_daily_log(self, caller(&r)?, r).await)
     }
     async fn list_daily_logs(&self, r: Request<pb::ListDailyLogsRequest>) -> Rpc<pb::ListDailyLogsResponse> {
-        TrackingApi::list_daily_logs(self, caller(&r)?, r).await
+        reply(TrackingApi::list_daily_logs(self, caller(&r)?, r).await)
     }
     async fn get_period_summary(&self, r: Request<pb::GetPeriodSummaryRequest>) -> Rpc<pb::PeriodSummary> {
-        TrackingApi::get_period_summary(self, caller(&r)?, r).await
+        reply(TrackingApi::get_period_summary(self, caller(&r)?, r).await)
     }
     async fn set_gap_analysis(&self, r: Request<pb::SetGapAnalysisRequest>) -> Rpc<pb::PeriodSummary> {
-        TrackingApi::set_gap_analysis(self, caller(&r)?, r).await
+        reply(TrackingApi::set_gap_analysis(self, caller(&r)?, r).await)
     }
     async fn get_burn_up(&self, r: Request<pb::GetBurnUpRequest>) -> Rpc<pb::BurnUp> {
-        TrackingApi::get_burn_up(self, caller(&r)?, r).await
+        reply(TrackingApi::get_burn_up(self, caller(&r)?, r).await)
     }
     async fn get_gap_attribution(&self, r: Request<pb::GetGapAttributionRequest>) -> Rpc<pb::GapAttribution> {
-        TrackingApi::get_gap_attribution(self, caller(&r)?, r).await
+        reply(TrackingApi::get_gap_attribution(self, caller(&r)?, r).await)
     }
     async fn close_period(&self, r: Request<pb::ClosePeriodRequest>) -> Rpc<pb::PeriodClose> {
-        TrackingApi::close_period(self, caller(&r)?, r).await
+        reply(TrackingApi::close_period(self, caller(&r)?, r).await)
     }
     async fn get_period_close(&self, r: Request<pb::GetPeriodCloseRequest>) -> Rpc<pb::PeriodClose> {
-        TrackingApi::get_period_close(self, caller(&r)?, r).await
+        reply(TrackingApi::get_period_close(self, caller(&r)?, r).await)
     }
     async fn list_loss_reasons(&self, r: Request<pb::ListLossReasonsRequest>) -> Rpc<pb::ListLossReasonsResponse> {
-        TrackingApi::list_loss_reasons(self, caller(&r)?, r).await
+        reply(TrackingApi::list_loss_reasons(self, caller(&r)?, r).await)
     }
     async fn evaluate_alerts(&self, r: Request<pb::EvaluateAlertsRequest>) -> Rpc<pb::EvaluateAlertsResponse> {
-        TrackingApi::evaluate_alerts(self, caller(&r)?, r).await
+        reply(TrackingApi::evaluate_alerts(self, caller(&r)?, r).await)
     }
 }

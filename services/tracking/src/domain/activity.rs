@@ -1,8 +1,8 @@
 //! Sales activity beside won deals: opportunities (for conversion and
 //! loss reasons) and reps' daily logs.
 
-use attain_kit::{
-    ServiceError,
+use attain_core::{
+    DomainError,
     id::Id,
     money::{Amount, CurrencyCode},
 };
@@ -84,15 +84,15 @@ impl Opportunity {
     }
 
     /// A closed opportunity needs its date; a lost one its reason.
-    pub fn check(&self, field: &str) -> Result<(), ServiceError> {
+    pub fn check(&self, field: &str) -> Result<(), DomainError> {
         if self.outcome != Outcome::Open && self.close_date.is_none() {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}.close_date"),
                 "a won or lost opportunity needs its close date",
             ));
         }
         if self.expected_amount.is_negative() {
-            return Err(ServiceError::invalid(format!("{field}.expected_amount.amount"), "must not be negative"));
+            return Err(DomainError::invalid(format!("{field}.expected_amount.amount"), "must not be negative"));
         }
         Ok(())
     }
@@ -116,7 +116,7 @@ pub struct Loss {
 }
 
 impl Loss {
-    pub fn undo(self) -> Result<Self, ServiceError> {
+    pub fn undo(self) -> Result<Self, DomainError> {
         Ok(Self { count: -self.count, amount: Amount::ZERO.checked_sub(self.amount)?, ..self })
     }
 }

@@ -2,7 +2,7 @@
 //! period and rule; OPEN → ACKNOWLEDGED → RESOLVED, resolved automatically
 //! when the unit recovers.
 
-use attain_kit::{id::Id, metric::Metric, money::Amount};
+use attain_core::{id::Id, metric::Metric, money::Amount};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Attainment figures derived from a target, an actual and the calendar.
 
-use attain_kit::money::Amount;
+use attain_core::money::Amount;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,14 @@ impl Status {
 pub struct Thresholds {
     pub red_below: Decimal,
     pub yellow_below: Decimal,
+}
+
+impl Thresholds {
+    /// The plan's thresholds where it sets them, the defaults elsewhere.
+    pub fn with_overrides(red_below: Option<Decimal>, yellow_below: Option<Decimal>) -> Self {
+        let d = Self::default();
+        Self { red_below: red_below.unwrap_or(d.red_below), yellow_below: yellow_below.unwrap_or(d.yellow_below) }
+    }
 }
 
 impl Default for Thresholds {

@@ -1,7 +1,7 @@
 //! Period close: a unit's figures frozen when its period was closed.
 //! Corrections recorded later are shown beside them, never folded in.
 
-use attain_kit::{id::Id, money::Amount};
+use attain_core::{id::Id, money::Amount};
 use chrono::{DateTime, Utc};
 
 use super::attainment::Status;
@@ -27,7 +27,7 @@ pub struct ClosedLine {
 
 impl ClosedLine {
     /// What corrections since the close added to the actual.
-    pub fn post_close_adjustment(&self, current: Amount) -> Result<Amount, attain_kit::money::MoneyError> {
+    pub fn post_close_adjustment(&self, current: Amount) -> Result<Amount, attain_core::money::MoneyError> {
         current.checked_sub(self.actual)
     }
 }

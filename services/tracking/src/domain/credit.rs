@@ -2,7 +2,7 @@
 //! to exactly 100%, their amounts to exactly the deal's amount (largest
 //! remainder to the cent), so roll-ups above the reps count the deal once.
 
-use attain_kit::{ServiceError, id::Id, money::Amount};
+use attain_core::{DomainError, id::Id, money::Amount};
 use rust_decimal::Decimal;
 
 /// More shares than this is a data-entry mistake, not a sales team.
@@ -29,39 +29,39 @@ pub struct Credit {
 /// Checks a deal's shares (`field` is the repeated field, e.g.
 /// "deal.credits"): 1 to `MAX_SHARES`, each above 0 and at most 100 with at
 /// most 4 decimals, each rep once, the owner among them, exactly 100 in all.
-pub fn check_shares(field: &str, owner: &Id, shares: &[Share]) -> Result<(), ServiceError> {
+pub fn check_shares(field: &str, owner: &Id, shares: &[Share]) -> Result<(), DomainError> {
     if shares.len() > MAX_SHARES {
-        return Err(ServiceError::invalid(field, format!("{} shares is over the limit of {MAX_SHARES}", shares.len())));
+        return Err(DomainError::invalid(field, format!("{} shares is over the limit of {MAX_SHARES}", shares.len())));
     }
     for (i, s) in shares.iter().enumerate() {
         if s.percent <= Decimal::ZERO || s.percent > Decimal::ONE_HUNDRED {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}[{i}].percent"),
                 format!("{} is not above 0 and at most 100", s.percent),
             ));
         }
         if s.percent.normalize().scale() > MAX_PERCENT_SCALE {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}[{i}].percent"),
                 format!("{} has more than {MAX_PERCENT_SCALE} decimal places", s.percent),
             ));
         }
         if shares[..i].iter().any(|o| o.rep == s.rep) {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}[{i}].rep"),
                 format!("{} has a share already", s.rep.resource_name()),
             ));
         }
     }
     if !shares.iter().any(|s| &s.rep == owner) {
-        return Err(ServiceError::invalid(
+        return Err(DomainError::invalid(
             field,
             format!("must include the deal's rep {} (the owner)", owner.resource_name()),
         ));
     }
     let total: Decimal = shares.iter().map(|s| s.percent).sum();
     if total != Decimal::ONE_HUNDRED {
-        return Err(ServiceError::invalid(field, format!("shares sum to {}%, not 100%", total.normalize())));
+        return Err(DomainError::invalid(field, format!("shares sum to {}%, not 100%", total.normalize())));
     }
     Ok(())
 }
@@ -70,7 +70,7 @@ pub fn check_shares(field: &str, owner: &Id, shares: &[Share]) -> Result<(), Ser
 /// exactly to `amount`, rounded to the cent (or to the amount's own finer
 /// precision): each share gets its floor, the units left over go to the
 /// largest remainders (earlier shares first on ties).
-pub fn split_amount(amount: Amount, percents: &[Decimal]) -> Result<Vec<Amount>, ServiceError> {
+pub fn split_amount(amount: Amount, percents: &[Decimal]) -> Result<Vec<Amount>, DomainError> {
     // Minor units are 10⁻⁴; round to 10⁻² unless the amount itself is finer.
     let step: i64 = match amount.decimal().normalize().scale() {
         0..=2 => 100,
@@ -78,7 +78,7 @@ pub fn split_amount(amount: Amount, percents: &[Decimal]) -> Result<Vec<Amount>,
         _ => 1,
     };
     let total = amount.to_minor_units() / step;
-    let overflow = || ServiceError::invalid("deal.amount.amount", "is too large to split");
+    let overflow = || DomainError::invalid("deal.amount.amount", "is too large to split");
     let mut floors = Vec::with_capacity(percents.len());
     let mut remainders = Vec::with_capacity(percents.len());
     for p in percents {
@@ -117,9 +117,9 @@ mod tests {
         Share { rep: id(rep), percent: p.parse().unwrap_or_default() }
     }
 
-    fn field_of(e: ServiceError) -> String {
+    fn field_of(e: DomainError) -> String {
         match e {
-            ServiceError::InvalidArgument(v) => v[0].field.clone(),
+            DomainError::InvalidArgument(v) => v[0].field.clone(),
             other => format!("{other:?}"),
         }
     }

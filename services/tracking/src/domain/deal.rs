@@ -1,8 +1,8 @@
 //! Deals: a won sale credited to a rep, or the reversal of one. Records are
 //! never deleted; a correction is a reversal plus, optionally, a new sale.
 
-use attain_kit::{
-    ServiceError,
+use attain_core::{
+    DomainError,
     id::Id,
     money::{Amount, CurrencyCode},
 };
@@ -54,15 +54,15 @@ pub struct NewDeal {
 
 impl NewDeal {
     /// Checks what can be checked without other services.
-    pub fn check(&self, field: &str, today: NaiveDate) -> Result<(), ServiceError> {
+    pub fn check(&self, field: &str, today: NaiveDate) -> Result<(), DomainError> {
         if self.amount.is_negative() || self.amount.is_zero() {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}.amount.amount"),
                 "a sale must be positive (corrections are reversals)",
             ));
         }
         if self.close_date > today {
-            return Err(ServiceError::invalid(
+            return Err(DomainError::invalid(
                 format!("{field}.close_date"),
                 format!("{} is in the future (today is {today})", self.close_date),
             ));
@@ -73,7 +73,7 @@ impl NewDeal {
             ("dimensions.customer_type", &self.dimensions.customer_type),
         ] {
             if v.chars().count() > 200 || v.chars().any(char::is_control) {
-                return Err(ServiceError::invalid(format!("{field}.{name}"), "at most 200 printable characters"));
+                return Err(DomainError::invalid(format!("{field}.{name}"), "at most 200 printable characters"));
             }
         }
         Ok(())
@@ -110,15 +110,15 @@ impl Deal {
     }
 
     /// The reversal of this sale: the same slice with the opposite amount.
-    pub fn reversal(&self, actor: &str, request_id: &str, now: DateTime<Utc>) -> Result<Deal, ServiceError> {
+    pub fn reversal(&self, actor: &str, request_id: &str, now: DateTime<Utc>) -> Result<Deal, DomainError> {
         if self.kind == DealKind::Reversal {
-            return Err(ServiceError::precondition(
+            return Err(DomainError::precondition(
                 "REVERSAL_OF_REVERSAL",
                 format!("{} is itself a reversal; record a new sale instead", self.resource_name()),
             ));
         }
         if let Some(by) = &self.reversed_by {
-            return Err(ServiceError::precondition(
+            return Err(DomainError::precondition(
                 "ALREADY_REVERSED",
                 format!("{} was already reversed by deals/{}", self.resource_name(), by.as_str()),
             ));
@@ -133,7 +133,7 @@ impl Deal {
                 .credits
                 .iter()
                 .map(|c| Ok(Credit { amount: Amount::ZERO.checked_sub(c.amount)?, ..c.clone() }))
-                .collect::<Result<_, ServiceError>>()?,
+                .collect::<Result<_, DomainError>>()?,
             request_id: request_id.to_owned(),
             created_by: actor.to_owned(),
             create_time: now,

@@ -8,7 +8,7 @@
 //! effects add up to the whole difference. They are rounded to the cent by
 //! largest remainder, so they sum exactly.
 
-use attain_kit::{ServiceError, money::Amount};
+use attain_core::{DomainError, money::Amount};
 use rust_decimal::Decimal;
 
 /// A period's sales drivers: opportunities closed (won + lost), deals won
@@ -57,8 +57,8 @@ pub struct Attribution {
 /// nothing about conversion.
 type Factors = (Decimal, Decimal, Decimal);
 
-pub fn attribute(current: Drivers, reference: Reference) -> Result<Attribution, ServiceError> {
-    let overflow = || ServiceError::invalid("period", "figures too large to attribute");
+pub fn attribute(current: Drivers, reference: Reference) -> Result<Attribution, DomainError> {
+    let overflow = || DomainError::invalid("period", "figures too large to attribute");
     let (c1, a1) = (current.conversion(), current.average_order_value());
     let (f1, f0, reference_amount) = match reference {
         Reference::Drivers(r) => {
@@ -124,11 +124,11 @@ fn shapley(f1: Factors, f0: Factors) -> Option<[Decimal; 3]> {
 /// Rounds the exact effects to the cent (to 0.0001 when the difference is
 /// finer) so that they sum exactly to `difference`: floors first, the units
 /// left over to the largest remainders.
-fn round_to_sum(exact: [Decimal; 3], difference: Amount) -> Result<[Amount; 3], ServiceError> {
+fn round_to_sum(exact: [Decimal; 3], difference: Amount) -> Result<[Amount; 3], DomainError> {
     let total = difference.to_minor_units();
     let step: i64 = if total % 100 == 0 { 100 } else { 1 };
     let unit = Decimal::new(step, 4);
-    let overflow = || ServiceError::invalid("period", "figures too large to attribute");
+    let overflow = || DomainError::invalid("period", "figures too large to attribute");
     let mut floors = [0i64; 3];
     let mut remainders = [Decimal::ZERO; 3];
     for (i, e) in exact.iter().enumerate() {

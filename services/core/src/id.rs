@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ServiceError;
+use crate::error::DomainError;
 
 /// A resource id (units, plans, targets, adjustments): lower-case letters,
 /// digits and '-', 1–63 characters, starting with a letter (generated ids
@@ -11,14 +11,14 @@ use crate::error::ServiceError;
 pub struct Id(String);
 
 impl Id {
-    pub fn parse(field: &str, id: &str) -> Result<Self, ServiceError> {
+    pub fn parse(field: &str, id: &str) -> Result<Self, DomainError> {
         let ok = (1..=63).contains(&id.len())
             && id.as_bytes()[0].is_ascii_lowercase()
             && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
             Ok(Self(id.to_owned()))
         } else {
-            Err(ServiceError::invalid(
+            Err(DomainError::invalid(
                 field,
                 format!("{id:?} is not a unit id (a-z, 0-9 and '-', 1–63 characters, starting with a letter)"),
             ))
@@ -26,11 +26,11 @@ impl Id {
     }
 
     /// Parses a resource name "units/{unit_id}".
-    pub fn from_name(field: &str, name: &str) -> Result<Self, ServiceError> {
+    pub fn from_name(field: &str, name: &str) -> Result<Self, DomainError> {
         match name.strip_prefix("units/") {
             Some(id) => Self::parse(field, id),
-            None if name.is_empty() => Err(ServiceError::invalid(field, "is required (units/{unit_id})")),
-            None => Err(ServiceError::invalid(field, format!("{name:?} is not a unit name (units/{{unit_id}})"))),
+            None if name.is_empty() => Err(DomainError::invalid(field, "is required (units/{unit_id})")),
+            None => Err(DomainError::invalid(field, format!("{name:?} is not a unit name (units/{{unit_id}})"))),
         }
     }
 
@@ -59,10 +59,10 @@ pub fn encode_path(path: &[Id]) -> String {
 }
 
 /// Reads a stored path back; a bad one is corrupt data, not bad input.
-pub fn decode_path(s: &str) -> Result<Vec<Id>, ServiceError> {
+pub fn decode_path(s: &str) -> Result<Vec<Id>, DomainError> {
     s.split('/')
         .filter(|p| !p.is_empty())
-        .map(|p| Id::parse("path", p).map_err(|_| ServiceError::corrupt("path", s)))
+        .map(|p| Id::parse("path", p).map_err(|_| DomainError::corrupt("path", s)))
         .collect()
 }
 

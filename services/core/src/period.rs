@@ -5,7 +5,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
-use crate::error::ServiceError;
+use crate::error::DomainError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Granularity {
@@ -29,14 +29,11 @@ pub struct Period {
 impl Period {
     /// Parses an expression; `fiscal_start_month` (1–12) anchors years and
     /// quarters. `field` names the request field in errors.
-    pub fn parse(field: &str, expr: &str, fiscal_start_month: u32) -> Result<Self, ServiceError> {
-        let bad = |why: &str| ServiceError::invalid(field, format!("{expr:?} is not a period: {why}"));
+    pub fn parse(field: &str, expr: &str, fiscal_start_month: u32) -> Result<Self, DomainError> {
+        let bad = |why: &str| DomainError::invalid(field, format!("{expr:?} is not a period: {why}"));
         let expr = expr.trim();
         if expr.is_empty() {
-            return Err(ServiceError::invalid(
-                field,
-                "is required (e.g. 2024, 2024-Q1, 2024-01, 2024-W03, 2024-01-16)",
-            ));
+            return Err(DomainError::invalid(field, "is required (e.g. 2024, 2024-Q1, 2024-01, 2024-W03, 2024-01-16)"));
         }
         if let Some((a, b)) = expr.split_once("..") {
             let start = date(a).ok_or_else(|| bad("the range start is not YYYY-MM-DD"))?;
@@ -49,7 +46,7 @@ impl Period {
             }
             return Ok(Self::new(expr, Granularity::Custom, start, end));
         }
-        let year = |s: &str| -> Result<i32, ServiceError> {
+        let year = |s: &str| -> Result<i32, DomainError> {
             if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("the year must have four digits"));
             }
@@ -120,13 +117,13 @@ impl Period {
     /// straddles its edge (ISO week 2025-W01 begins on 2024-12-30) is
     /// refused the same way by every service, naming the days the plan
     /// does cover so the caller can ask for exactly those.
-    pub fn require_within(&self, field: &str, year: &Period) -> Result<(), ServiceError> {
+    pub fn require_within(&self, field: &str, year: &Period) -> Result<(), DomainError> {
         if self.start >= year.start && self.end <= year.end {
             return Ok(());
         }
         let range = format!("{} ({}..{})", self.expression, self.start, self.end);
         let fiscal = format!("the plan's fiscal year {}..{}", year.start, year.end);
-        Err(ServiceError::invalid(
+        Err(DomainError::invalid(
             field,
             if self.overlaps(year) {
                 format!(
@@ -251,7 +248,7 @@ mod tests {
             "2024/01",
         ] {
             match Period::parse("period", bad, 1) {
-                Err(ServiceError::InvalidArgument(v)) => assert_eq!(v[0].field, "period"),
+                Err(DomainError::InvalidArgument(v)) => assert_eq!(v[0].field, "period"),
                 other => panic!("{bad:?} gave {other:?}"),
             }
         }

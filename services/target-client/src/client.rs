@@ -1,0 +1,204 @@
+//! The calls, one method each.
+
+use std::collections::HashMap;
+
+use attain_core::id::Id;
+use attain_kit::{ServiceResult, upstream::Forwarded};
+use attain_proto::attain::{
+    common::v1 as common,
+    target::v1::{self as pb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use tonic::transport::Channel;
+
+use crate::{
+    expected::{AlertThresholds, DailyExpected, Expected, Slice, amount_of, day_of},
+    plans::PlanInfo,
+    units::{UnitInfo, UnitTree, id_of, unit_info, unit_tree},
+};
+
+/// Units per BatchGetUnits / BatchGetExpectedAmounts call.
+const BATCH: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct TargetClient {
+    org: OrgServiceClient<Channel>,
+    targets: TargetServiceClient<Channel>,
+}
+
+impl TargetClient {
+    pub fn new(channel: Channel) -> Self {
+        Self { org: OrgServiceClient::new(channel.clone()), targets: TargetServiceClient::new(channel) }
+    }
+
+    pub async fn unit(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {
+        let u =
+            self.org.clone().get_unit(fwd.request(pb::GetUnitRequest { name: id.resource_name() })).await?.into_inner();
+        unit_info(&u)
+    }
+
+    /// The unit and everything below it that the caller may see, root first.
+    pub async fn subtree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        let r = self.org.clone().get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name() })).await?;
+        r.into_inner().units.iter().map(unit_info).collect()
+    }
+
+    /// The unit with the names of what is below it.
+    pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
+        let r = self.org.clone().get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name() })).await?;
+        unit_tree(id, &r.into_inner().units)
+    }
+
+    /// Many units in one call per thousand, in the order asked; fails as a
+    /// lookup of the first missing or hidden one would.
+    pub async fn units(&self, fwd: &Forwarded, ids: &[Id]) -> ServiceResult<Vec<UnitInfo>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH) {
+            let names = chunk.iter().map(Id::resource_name).collect();
+            let r = self.org.clone().batch_get_units(fwd.request(pb::BatchGetUnitsRequest { names })).await?;
+            for u in &r.into_inner().units {
+                out.push(unit_info(u)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The unit's direct children, a page per thousand: a company's
+    /// dashboard does not carry its whole org to find ten regions.
+    pub async fn children(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListUnitsRequest { parent: id.resource_name(), page_size: BATCH as i32, page_token };
+            let r = self.org.clone().list_units(fwd.request(request)).await?.into_inner();
+            for u in &r.units {
+                out.push(unit_info(u)?);
+            }
+            if r.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = r.next_page_token;
+        }
+    }
+
+    /// Every plan the caller may see.
+    pub async fn plans(&self, fwd: &Forwarded) -> ServiceResult<Vec<PlanInfo>> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let request = pb::ListPlansRequest { page_size: BATCH as i32, page_token, fiscal_year: 0 };
+            let r = self.targets.clone().list_plans(fwd.request(request)).await?.into_inner();
+            for p in r.plans {
+                out.push(PlanInfo::from_wire(p)?);
+            }
+            if r.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = r.next_page_token;
+        }
+    }
+
+    /// One plan as stored (reports quote its inputs).
+    pub async fn plan(&self, fwd: &Forwarded, name: &str) -> ServiceResult<pb::Plan> {
+        Ok(self.targets.clone().get_plan(fwd.request(pb::GetPlanRequest { name: name.to_owned() })).await?.into_inner())
+    }
+
+    /// Creates a DRAFT plan (idempotent by request id at the target service).
+    pub async fn create_plan(
+        &self,
+        fwd: &Forwarded,
+        plan_id: &str,
+        plan: pb::Plan,
+        request_id: &str,
+    ) -> ServiceResult<String> {
+        let request =
+            pb::CreatePlanRequest { plan: Some(plan), plan_id: plan_id.to_owned(), request_id: request_id.to_owned() };
+        Ok(self.targets.clone().create_plan(fwd.request(request)).await?.into_inner().name)
+    }
+
+    /// Expected amounts of many units for one period at one date, with the
+    /// plan's thresholds; units without a target are absent.
+    pub async fn expected(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        units: &[Id],
+        period: &str,
+        date: NaiveDate,
+        slice: Slice<'_>,
+    ) -> ServiceResult<(HashMap<Id, Expected>, AlertThresholds)> {
+        let r = self.expected_amounts(fwd, plan, units, period, date, slice, false).await?;
+        let t = r.alert_thresholds.unwrap_or_default();
+        let thresholds = AlertThresholds {
+            red_below: t.red_below_percent.parse().ok(),
+            yellow_below: t.yellow_below_percent.parse().ok(),
+        };
+        let mut out = HashMap::with_capacity(r.amounts.len());
+        for e in r.amounts {
+            let expected = Expected {
+                period_target: amount_of(e.period_target.as_ref())?,
+                original_target: amount_of(e.original_period_target.as_ref().or(e.period_target.as_ref()))?,
+                by_curve: amount_of(e.expected_by_curve.as_ref())?,
+                by_milestone: amount_of(e.expected_by_milestone.as_ref())?,
+                milestone_in_force: e.milestone.is_some(),
+                time_progress: e.time_progress.parse().unwrap_or(Decimal::ZERO),
+            };
+            out.insert(id_of("unit", &e.unit)?, expected);
+        }
+        Ok((out, thresholds))
+    }
+
+    /// A unit's expected-to-date on each day of the period.
+    pub async fn daily_expected(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        unit: &Id,
+        period: &str,
+        date: NaiveDate,
+        slice: Slice<'_>,
+    ) -> ServiceResult<DailyExpected> {
+        let units = std::slice::from_ref(unit);
+        let r = self.expected_amounts(fwd, plan, units, period, date, slice, true).await?;
+        let Some(e) = r.amounts.into_iter().next() else { return Ok(DailyExpected::default()) };
+        let mut days = Vec::with_capacity(e.daily.len());
+        for d in &e.daily {
+            days.push((
+                day_of(&d.date)?,
+                amount_of(d.expected_by_curve.as_ref())?,
+                amount_of(d.expected_by_milestone.as_ref())?,
+            ));
+        }
+        Ok(DailyExpected {
+            period_target: amount_of(e.period_target.as_ref())?,
+            days,
+            milestones: e.milestones.into_iter().map(|m| (m.day_of_period, m.percent)).collect(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn expected_amounts(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        units: &[Id],
+        period: &str,
+        date: NaiveDate,
+        slice: Slice<'_>,
+        include_daily: bool,
+    ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
+        let request = pb::BatchGetExpectedAmountsRequest {
+            plan: plan.name.clone(),
+            units: units.iter().map(Id::resource_name).collect(),
+            period: period.to_owned(),
+            date: date.format("%Y-%m-%d").to_string(),
+            dimensions: Some(common::Dimensions {
+                product_line: slice.product_line.to_owned(),
+                customer_type: slice.customer_type.to_owned(),
+            }),
+            include_daily,
+        };
+        Ok(self.targets.clone().batch_get_expected_amounts(fwd.request(request)).await?.into_inner())
+    }
+}

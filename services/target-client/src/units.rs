@@ -1,0 +1,63 @@
+//! Units as callers need them.
+
+use std::collections::HashMap;
+
+use attain_core::id::Id;
+use attain_kit::ServiceResult;
+use attain_proto::attain::target::v1::{self as pb, UnitKind};
+
+use crate::bad;
+
+/// A unit and where it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub id: Id,
+    pub parent: Option<Id>,
+    pub is_rep: bool,
+    pub display_name: String,
+    /// From the root down to the unit itself.
+    pub path: Vec<Id>,
+}
+
+impl UnitInfo {
+    pub fn path_strings(&self) -> Vec<String> {
+        self.path.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+}
+
+/// A unit with what the caller may see below it.
+#[derive(Debug, Clone)]
+pub struct UnitTree {
+    pub id: Id,
+    pub path: Vec<Id>,
+    /// Display names of the unit and every unit below it, by resource name.
+    pub names: HashMap<String, String>,
+    /// Unit ids below (not including) the unit.
+    pub below: Vec<Id>,
+}
+
+pub(crate) fn id_of(field: &str, name: &str) -> ServiceResult<Id> {
+    Id::from_name(field, name).map_err(|_| bad(field, name))
+}
+
+pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
+    let id = id_of("unit", &u.name)?;
+    let mut path = u.ancestors.iter().map(|a| id_of("ancestor", a)).collect::<ServiceResult<Vec<_>>>()?;
+    path.push(id.clone());
+    Ok(UnitInfo {
+        id,
+        parent: (!u.parent.is_empty()).then(|| id_of("parent", &u.parent)).transpose()?,
+        is_rep: u.kind == UnitKind::Rep as i32,
+        display_name: u.display_name.clone(),
+        path,
+    })
+}
+
+/// The first unit of a GetSubtree answer is its root.
+pub(crate) fn unit_tree(id: &Id, units: &[pb::Unit]) -> ServiceResult<UnitTree> {
+    let root = units.first().ok_or_else(|| bad("subtree", "(empty)"))?;
+    let path = unit_info(root)?.path;
+    let names = units.iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
+    let below = units.iter().skip(1).map(|u| id_of("unit", &u.name)).collect::<ServiceResult<Vec<_>>>()?;
+    Ok(UnitTree { id: id.clone(), path, names, below })
+}
