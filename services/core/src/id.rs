@@ -48,6 +48,12 @@ impl Id {
     }
 }
 
+impl AsRef<str> for Id {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A materialized path "/root/…/unit/": a subtree is a prefix match.
 pub fn encode_path(path: &[Id]) -> String {
     let mut s = String::from("/");

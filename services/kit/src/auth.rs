@@ -39,21 +39,21 @@ pub struct Identity {
 impl Identity {
     /// Whether the caller may read a unit, given the unit's ids from the root
     /// down to itself.
-    pub fn can_read(&self, path: &[String]) -> bool {
+    pub fn can_read<S: AsRef<str>>(&self, path: &[S]) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager | Role::Viewer => path.contains(&self.unit),
-            Role::Rep => path.last().is_some_and(|u| *u == self.unit),
+            Role::Manager | Role::Viewer => path.iter().any(|u| u.as_ref() == self.unit),
+            Role::Rep => path.last().is_some_and(|u| u.as_ref() == self.unit),
         }
     }
 
     /// Whether the caller may change a unit's own attributes or place in
     /// the tree: admins anywhere, managers strictly below their own unit
     /// (a manager does not edit its own unit or target).
-    pub fn can_manage(&self, path: &[String]) -> bool {
+    pub fn can_manage<S: AsRef<str>>(&self, path: &[S]) -> bool {
         match self.role {
             Role::Admin => true,
-            Role::Manager => path.iter().position(|u| *u == self.unit).is_some_and(|i| i + 1 < path.len()),
+            Role::Manager => path.iter().position(|u| u.as_ref() == self.unit).is_some_and(|i| i + 1 < path.len()),
             Role::Rep | Role::Viewer => false,
         }
     }

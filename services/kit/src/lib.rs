@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod configuration;
+pub mod context;
 pub mod db;
 pub mod error;
 pub mod header_limit;
@@ -17,6 +18,7 @@ pub mod limit;
 pub mod metrics;
 pub mod oidc;
 pub mod paging;
+pub mod scope;
 pub mod server;
 pub mod service;
 pub mod service_account;

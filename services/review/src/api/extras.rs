@@ -2,20 +2,18 @@
 //! help a unit.
 
 use attain_kit::ServiceResult;
+use attain_kit::context::Ctx;
 use attain_kit::{
     ServiceError,
-    auth::Identity,
     id::Id,
     idempotency::IdempotencyKey,
     idempotent,
     money::{Amount, CurrencyCode},
     paging::PageRequest,
-    upstream::Forwarded,
     wire::{money, timestamp},
 };
 use attain_proto::attain::review::v1 as pb;
 use chrono::Utc;
-use tonic::Request;
 
 use super::{ReviewApi, require_manager, reviews::own_line};
 use crate::storage::extras::{self, BestPractice, Reallocation};
@@ -52,11 +50,10 @@ pub(super) fn reallocation_wire(r: &Reallocation) -> pb::Reallocation {
 impl ReviewApi {
     pub(crate) async fn create_best_practice(
         &self,
-        who: Identity,
-        request: Request<pb::CreateBestPracticeRequest>,
+        ctx: Ctx,
+        mut r: pb::CreateBestPracticeRequest,
     ) -> ServiceResult<pb::BestPractice> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateBestPractice", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -93,11 +90,10 @@ impl ReviewApi {
     /// caller may see (the request carries the caller's token).
     pub(crate) async fn search_best_practices(
         &self,
-        who: Identity,
-        request: Request<pb::SearchBestPracticesRequest>,
+        ctx: Ctx,
+        r: pb::SearchBestPracticesRequest,
     ) -> ServiceResult<pb::SearchBestPracticesResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let page = PageRequest::parse(
             r.page_size,
             &r.page_token,
@@ -119,11 +115,10 @@ impl ReviewApi {
 
     pub(crate) async fn create_reallocation(
         &self,
-        who: Identity,
-        request: Request<pb::CreateReallocationRequest>,
+        ctx: Ctx,
+        mut r: pb::CreateReallocationRequest,
     ) -> ServiceResult<pb::Reallocation> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateReallocation", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -182,11 +177,10 @@ impl ReviewApi {
 
     pub(crate) async fn list_reallocations(
         &self,
-        who: Identity,
-        request: Request<pb::ListReallocationsRequest>,
+        ctx: Ctx,
+        r: pb::ListReallocationsRequest,
     ) -> ServiceResult<pb::ListReallocationsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         // Scope is per row: a rep sees the lines for itself, never a
         // colleague's leads or budget.

@@ -1,10 +1,10 @@
 //! Root causes and action items of a review.
 
 use attain_kit::ServiceResult;
-use attain_kit::{ServiceError, auth::Identity, id::Id, idempotency::IdempotencyKey, idempotent, upstream::Forwarded};
+use attain_kit::context::Ctx;
+use attain_kit::{ServiceError, id::Id, idempotency::IdempotencyKey, idempotent};
 use attain_proto::attain::review::v1 as pb;
 use chrono::{NaiveDate, Utc};
-use tonic::Request;
 
 use super::{ReviewApi, convert, require_manager, reviews::own_line};
 use crate::{
@@ -21,13 +21,8 @@ fn text(field: &str, s: &str, max: usize) -> Result<String, ServiceError> {
 }
 
 impl ReviewApi {
-    pub(crate) async fn create_cause(
-        &self,
-        who: Identity,
-        request: Request<pb::CreateCauseRequest>,
-    ) -> ServiceResult<pb::Cause> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+    pub(crate) async fn create_cause(&self, ctx: Ctx, mut r: pb::CreateCauseRequest) -> ServiceResult<pb::Cause> {
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateCause", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -72,11 +67,10 @@ impl ReviewApi {
 
     pub(crate) async fn list_causes(
         &self,
-        who: Identity,
-        request: Request<pb::ListCausesRequest>,
+        ctx: Ctx,
+        r: pb::ListCausesRequest,
     ) -> ServiceResult<pb::ListCausesResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         if r.page_size < 0 {
             return Err(ServiceError::invalid("page_size", "must not be negative"));
         }
@@ -93,11 +87,10 @@ impl ReviewApi {
 
     pub(crate) async fn create_action_item(
         &self,
-        who: Identity,
-        request: Request<pb::CreateActionItemRequest>,
+        ctx: Ctx,
+        mut r: pb::CreateActionItemRequest,
     ) -> ServiceResult<pb::ActionItem> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateActionItem", &request_id, &r)?;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
@@ -150,11 +143,10 @@ impl ReviewApi {
     /// Status and text change by the owner or the review's managers.
     pub(crate) async fn update_action_item(
         &self,
-        who: Identity,
-        request: Request<pb::UpdateActionItemRequest>,
+        ctx: Ctx,
+        r: pb::UpdateActionItemRequest,
     ) -> ServiceResult<pb::ActionItem> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let a = r.action_item.ok_or_else(|| ServiceError::invalid("action_item", "is required"))?;
         let (review, _) = self.visible(&who, &fwd, "action_item.name", &a.name).await?;
         let id = a
@@ -173,9 +165,7 @@ impl ReviewApi {
                 "only the owner or a manager updates an action item".to_owned(),
             ));
         }
-        if !a.etag.is_empty() && a.etag != current.version.to_string() {
-            return Err(ServiceError::stale_etag(&a.name));
-        }
+        attain_kit::scope::check_etag(&a.etag, &current.version.to_string(), &a.name)?;
         let mut next = current.clone();
         for path in r.update_mask.map(|m| m.paths).unwrap_or_else(|| vec!["status".into()]) {
             match path.as_str() {
@@ -203,11 +193,10 @@ impl ReviewApi {
 
     pub(crate) async fn list_action_items(
         &self,
-        who: Identity,
-        request: Request<pb::ListActionItemsRequest>,
+        ctx: Ctx,
+        r: pb::ListActionItemsRequest,
     ) -> ServiceResult<pb::ListActionItemsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let (review, _) = self.visible(&who, &fwd, "parent", &r.parent).await?;
         let status = match r.status {
             0 => None,

@@ -7,9 +7,11 @@ mod items;
 mod report;
 mod reviews;
 
+use attain_kit::context::Ctx;
+use attain_kit::scope::{hidden, reveal};
 use attain_kit::{
     Rpc, ServiceError, ServiceResult,
-    auth::{Identity, Role, caller},
+    auth::{Identity, Role},
     configuration::ClockSettings,
     id::Id,
     reply,
@@ -45,26 +47,22 @@ impl ReviewApi {
                 ));
             }
         };
-        let hidden = || ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"));
-        let (review, fsm) = match store::get_review(&self.db, &id).await? {
-            Some(r) => r,
-            None if who.is_admin() => return Err(ServiceError::not_found("review", name)),
-            None => return Err(hidden()),
-        };
+        let hide = || hidden(name);
+        let (review, fsm) = reveal(who, "review", name, store::get_review(&self.db, &id).await?, |_| true)?;
         let path: Vec<String> = review.unit_path.iter().map(|p| p.as_str().to_owned()).collect();
         let allowed = match who.role {
             Role::Rep => {
                 let home = self
                     .up
-                    .path(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hidden())?)
+                    .path(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hide())?)
                     .await
-                    .map_err(|_| hidden())?;
+                    .map_err(|_| hide())?;
                 home.contains(&review.unit)
             }
             _ => who.can_read(&path),
         };
         if !allowed {
-            return Err(hidden());
+            return Err(hide());
         }
         Ok((review, fsm))
     }
@@ -83,57 +81,57 @@ fn require_manager(who: &Identity, path: &[Id], what: &str) -> ServiceResult<()>
 #[tonic::async_trait]
 impl ReviewService for ReviewApi {
     async fn create_review(&self, r: Request<pb::CreateReviewRequest>) -> Rpc<pb::Review> {
-        reply(ReviewApi::create_review(self, caller(&r)?, r).await)
+        reply(ReviewApi::create_review(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn get_review(&self, r: Request<pb::GetReviewRequest>) -> Rpc<pb::Review> {
-        reply(ReviewApi::get_review(self, caller(&r)?, r).await)
+        reply(ReviewApi::get_review(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_reviews(&self, r: Request<pb::ListReviewsRequest>) -> Rpc<pb::ListReviewsResponse> {
-        reply(ReviewApi::list_reviews(self, caller(&r)?, r).await)
+        reply(ReviewApi::list_reviews(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn refresh_brief(&self, r: Request<pb::RefreshBriefRequest>) -> Rpc<pb::Review> {
-        reply(ReviewApi::refresh_brief(self, caller(&r)?, r).await)
+        reply(ReviewApi::refresh_brief(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn close_review(&self, r: Request<pb::CloseReviewRequest>) -> Rpc<pb::Review> {
-        reply(ReviewApi::close_review(self, caller(&r)?, r).await)
+        reply(ReviewApi::close_review(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn create_cause(&self, r: Request<pb::CreateCauseRequest>) -> Rpc<pb::Cause> {
-        reply(ReviewApi::create_cause(self, caller(&r)?, r).await)
+        reply(ReviewApi::create_cause(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_causes(&self, r: Request<pb::ListCausesRequest>) -> Rpc<pb::ListCausesResponse> {
-        reply(ReviewApi::list_causes(self, caller(&r)?, r).await)
+        reply(ReviewApi::list_causes(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn create_action_item(&self, r: Request<pb::CreateActionItemRequest>) -> Rpc<pb::ActionItem> {
-        reply(ReviewApi::create_action_item(self, caller(&r)?, r).await)
+        reply(ReviewApi::create_action_item(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn update_action_item(&self, r: Request<pb::UpdateActionItemRequest>) -> Rpc<pb::ActionItem> {
-        reply(ReviewApi::update_action_item(self, caller(&r)?, r).await)
+        reply(ReviewApi::update_action_item(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn create_best_practice(&self, r: Request<pb::CreateBestPracticeRequest>) -> Rpc<pb::BestPractice> {
-        reply(ReviewApi::create_best_practice(self, caller(&r)?, r).await)
+        reply(ReviewApi::create_best_practice(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn search_best_practices(
         &self,
         r: Request<pb::SearchBestPracticesRequest>,
     ) -> Rpc<pb::SearchBestPracticesResponse> {
-        reply(ReviewApi::search_best_practices(self, caller(&r)?, r).await)
+        reply(ReviewApi::search_best_practices(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn create_reallocation(&self, r: Request<pb::CreateReallocationRequest>) -> Rpc<pb::Reallocation> {
-        reply(ReviewApi::create_reallocation(self, caller(&r)?, r).await)
+        reply(ReviewApi::create_reallocation(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_reallocations(&self, r: Request<pb::ListReallocationsRequest>) -> Rpc<pb::ListReallocationsResponse> {
-        reply(ReviewApi::list_reallocations(self, caller(&r)?, r).await)
+        reply(ReviewApi::list_reallocations(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn generate_report(&self, r: Request<pb::GenerateReportRequest>) -> Rpc<pb::GenerateReportResponse> {
-        reply(ReviewApi::generate_report(self, caller(&r)?, r).await)
+        reply(ReviewApi::generate_report(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn get_suggestion(&self, r: Request<pb::GetSuggestionRequest>) -> Rpc<pb::Suggestion> {
-        reply(ReviewApi::get_suggestion(self, caller(&r)?, r).await)
+        reply(ReviewApi::get_suggestion(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn accept_suggestion(&self, r: Request<pb::AcceptSuggestionRequest>) -> Rpc<pb::AcceptSuggestionResponse> {
-        reply(ReviewApi::accept_suggestion(self, caller(&r)?, r).await)
+        reply(ReviewApi::accept_suggestion(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_action_items(&self, r: Request<pb::ListActionItemsRequest>) -> Rpc<pb::ListActionItemsResponse> {
-        reply(ReviewApi::list_action_items(self, caller(&r)?, r).await)
+        reply(ReviewApi::list_action_items(self, Ctx::of(&r)?, r.into_inner()).await)
     }
 }

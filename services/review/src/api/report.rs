@@ -1,11 +1,11 @@
 //! Reports (Markdown; XLSX with the guide's five templates), the
 //! next-period suggestion, and accepting it as a DRAFT plan.
 
+use attain_kit::context::Ctx;
 use attain_kit::{ServiceError, ServiceResult, auth::Identity, idempotency::IdempotencyKey, upstream::Forwarded};
 use attain_proto::attain::{common::v1 as common, review::v1 as pb, target::v1 as tpb};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
-use tonic::Request;
 
 use super::{ReviewApi, require_manager};
 use crate::{
@@ -189,13 +189,8 @@ impl ReviewApi {
         Ok((s, plan))
     }
 
-    pub(crate) async fn get_suggestion(
-        &self,
-        who: Identity,
-        request: Request<pb::GetSuggestionRequest>,
-    ) -> ServiceResult<pb::Suggestion> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn get_suggestion(&self, ctx: Ctx, r: pb::GetSuggestionRequest) -> ServiceResult<pb::Suggestion> {
+        let Ctx { who, fwd } = ctx;
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
         not_for_reps(&who, "a suggestion is drawn from every member's figures; ask your manager")?;
         let (s, plan) = self.suggestion(&fwd, &review, &r.growth_rate).await?;
@@ -222,11 +217,10 @@ impl ReviewApi {
     /// id returns the same plan.
     pub(crate) async fn accept_suggestion(
         &self,
-        who: Identity,
-        request: Request<pb::AcceptSuggestionRequest>,
+        ctx: Ctx,
+        mut r: pb::AcceptSuggestionRequest,
     ) -> ServiceResult<pb::AcceptSuggestionResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         if request_id.is_empty() {
             return Err(ServiceError::invalid("request_id", "is required: accepting twice must not create two plans"));
@@ -262,11 +256,10 @@ impl ReviewApi {
 
     pub(crate) async fn generate_report(
         &self,
-        who: Identity,
-        request: Request<pb::GenerateReportRequest>,
+        ctx: Ctx,
+        r: pb::GenerateReportRequest,
     ) -> ServiceResult<pb::GenerateReportResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
         not_for_reps(&who, "a report shows every member; ask your manager")?;
         let review = self.current(&who, &fwd, review).await?;

@@ -1,13 +1,13 @@
 //! Review sessions: open (with the brief and carried-over actions),
 //! refresh, close (the brief freezes), read.
 
+use attain_kit::context::Ctx;
 use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, idempotent, paging::PageRequest,
     upstream::Forwarded,
 };
 use attain_proto::attain::review::v1 as pb;
 use chrono::Utc;
-use tonic::Request;
 
 use super::{ReviewApi, convert, require_manager};
 use crate::{
@@ -45,13 +45,8 @@ impl ReviewApi {
         Ok(Review { brief, top_reasons, ..review })
     }
 
-    pub(crate) async fn create_review(
-        &self,
-        who: Identity,
-        request: Request<pb::CreateReviewRequest>,
-    ) -> ServiceResult<pb::Review> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+    pub(crate) async fn create_review(&self, ctx: Ctx, mut r: pb::CreateReviewRequest) -> ServiceResult<pb::Review> {
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateReview", &request_id, &r)?;
         let input = r.review.ok_or_else(|| ServiceError::invalid("review", "is required"))?;
@@ -114,24 +109,19 @@ impl ReviewApi {
         })
     }
 
-    pub(crate) async fn get_review(
-        &self,
-        who: Identity,
-        request: Request<pb::GetReviewRequest>,
-    ) -> ServiceResult<pb::Review> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let (review, _) = self.visible(&who, &fwd, "name", &request.get_ref().name).await?;
+    pub(crate) async fn get_review(&self, ctx: Ctx, request: pb::GetReviewRequest) -> ServiceResult<pb::Review> {
+        let Ctx { who, fwd } = ctx;
+        let (review, _) = self.visible(&who, &fwd, "name", &request.name).await?;
         let review = self.current(&who, &fwd, review).await?;
         Ok(convert::review(&review, own_line(&who).as_deref()))
     }
 
     pub(crate) async fn list_reviews(
         &self,
-        who: Identity,
-        request: Request<pb::ListReviewsRequest>,
+        ctx: Ctx,
+        r: pb::ListReviewsRequest,
     ) -> ServiceResult<pb::ListReviewsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit), &who)?;
         let unit_path = self.up.path(&fwd, &Id::from_name("unit", &r.unit)?).await?;
         let path: Vec<String> = unit_path.iter().map(|p| p.as_str().to_owned()).collect();
@@ -148,19 +138,12 @@ impl ReviewApi {
         })
     }
 
-    pub(crate) async fn refresh_brief(
-        &self,
-        who: Identity,
-        request: Request<pb::RefreshBriefRequest>,
-    ) -> ServiceResult<pb::Review> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn refresh_brief(&self, ctx: Ctx, r: pb::RefreshBriefRequest) -> ServiceResult<pb::Review> {
+        let Ctx { who, fwd } = ctx;
         let (review, fsm) = self.visible(&who, &fwd, "name", &r.name).await?;
         require_manager(&who, &review.unit_path, "RefreshBrief")?;
         review.require_open("RefreshBrief")?;
-        if !r.etag.is_empty() && r.etag != review.version.to_string() {
-            return Err(ServiceError::stale_etag(&r.name));
-        }
+        attain_kit::scope::check_etag(&r.etag, &review.version.to_string(), &r.name)?;
         let (brief, reasons) = self.generate(&fwd, &review).await?;
         let mut next = review.clone();
         next.brief = brief;
@@ -173,13 +156,8 @@ impl ReviewApi {
     }
 
     /// Closing regenerates the brief one last time and freezes it.
-    pub(crate) async fn close_review(
-        &self,
-        who: Identity,
-        request: Request<pb::CloseReviewRequest>,
-    ) -> ServiceResult<pb::Review> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+    pub(crate) async fn close_review(&self, ctx: Ctx, mut r: pb::CloseReviewRequest) -> ServiceResult<pb::Review> {
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CloseReview", &request_id, &r)?;
         let (review, fsm) = self.visible(&who, &fwd, "name", &r.name).await?;
@@ -190,9 +168,7 @@ impl ReviewApi {
             return Ok(previous);
         }
         review.require_open("CloseReview")?;
-        if !r.etag.is_empty() && r.etag != review.version.to_string() {
-            return Err(ServiceError::stale_etag(&r.name));
-        }
+        attain_kit::scope::check_etag(&r.etag, &review.version.to_string(), &r.name)?;
         let (brief, reasons) = self.generate(&fwd, &review).await?;
         let mut next = review.clone();
         next.brief = brief;

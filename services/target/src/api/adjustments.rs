@@ -3,7 +3,9 @@
 //! manager above the target's unit, never by the requester; approval applies
 //! the change and its redistribution in one transaction.
 
+use attain_kit::context::Ctx;
 use attain_kit::idempotent;
+use attain_kit::scope::reveal;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -15,7 +17,6 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::Request;
 
 use super::{check_etag, convert, hidden, plans::visible_plan, visible_unit};
 use crate::{
@@ -65,11 +66,7 @@ fn requested_amount(plan: &Plan, current: Amount, requested: Requested) -> Servi
 async fn load(db: &impl ConnectionTrait, who: &Identity, name: &str) -> ServiceResult<(Plan, Adjustment, Target)> {
     let (plan_id, adj_id) = parse_adjustment_name("name", name)?;
     let plan = visible_plan(db, who, &plan_id).await?;
-    let adj = match adjustments::get(db, &plan_id, &adj_id).await? {
-        Some(a) => a,
-        None if who.is_admin() => return Err(ServiceError::not_found("adjustment", name)),
-        None => return Err(hidden(name)),
-    };
+    let adj = reveal(who, "adjustment", name, adjustments::get(db, &plan_id, &adj_id).await?, |_| true)?;
     let target = targets::get(db, &plan_id, &adj.target)
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("adjustment {name} lost its target")))?;
@@ -114,13 +111,13 @@ async fn may_decide(
 
 pub async fn create(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::CreateAdjustmentRequest>,
+    ctx: Ctx,
+    mut r: pb::CreateAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
+    let who = ctx.who;
     if who.role == Role::Viewer {
         return Err(ServiceError::PermissionDenied("CreateAdjustment: viewers are read-only".to_owned()));
     }
-    let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "CreateAdjustment", &request_id, &r)?;
     let plan_id = parse_plan_name("parent", &r.parent)?;
@@ -147,11 +144,7 @@ pub async fn create(
                 ),
             ));
         }
-        let target = match targets::get(&txn, &plan.id, &target_id).await? {
-            Some(t) => t,
-            None if who.is_admin() => return Err(ServiceError::not_found("target", &input.target)),
-            None => return Err(hidden(&input.target)),
-        };
+        let target = reveal(&who, "target", &input.target, targets::get(&txn, &plan.id, &target_id).await?, |_| true)?;
         visible_unit(&txn, &who, &target.unit).await.map_err(|_| hidden(&input.target))?;
         let requested = match &input.change {
             Some(pb::adjustment::Change::NewAmount(m)) => {
@@ -241,19 +234,20 @@ pub async fn create(
 
 pub async fn get(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::GetAdjustmentRequest>,
+    ctx: Ctx,
+    request: pb::GetAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
-    let (plan, adj, _) = load(db, &who, &request.get_ref().name).await?;
+    let who = ctx.who;
+    let (plan, adj, _) = load(db, &who, &request.name).await?;
     Ok(convert::adjustment(&adj, plan.currency))
 }
 
 pub async fn list(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ListAdjustmentsRequest>,
+    ctx: Ctx,
+    r: pb::ListAdjustmentsRequest,
 ) -> ServiceResult<pb::ListAdjustmentsResponse> {
-    let r = request.into_inner();
+    let who = ctx.who;
     let plan_id = parse_plan_name("parent", &r.parent)?;
     let page =
         PageRequest::parse(r.page_size, &r.page_token, &format!("ListAdjustments {} {}", r.parent, r.state), &who)?;
@@ -502,10 +496,10 @@ async fn decide(
 
 pub async fn approve(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ApproveAdjustmentRequest>,
+    ctx: Ctx,
+    mut r: pb::ApproveAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "ApproveAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Approve, &r.name, &r.etag, &r.note, key).await
@@ -513,10 +507,10 @@ pub async fn approve(
 
 pub async fn reject(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::RejectAdjustmentRequest>,
+    ctx: Ctx,
+    mut r: pb::RejectAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "RejectAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Reject, &r.name, &r.etag, &r.note, key).await
@@ -524,10 +518,10 @@ pub async fn reject(
 
 pub async fn withdraw(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::WithdrawAdjustmentRequest>,
+    ctx: Ctx,
+    mut r: pb::WithdrawAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "WithdrawAdjustment", &request_id, &r)?;
     decide(db, who, Decision::Withdraw, &r.name, &r.etag, "", key).await

@@ -1,7 +1,8 @@
 //! gRPC handlers: proto → domain → proto at the edge. Shared here: scope
 //! checks on units and the idempotent-write wrapper.
 
-use attain_kit::{ServiceError, ServiceResult, auth::Identity};
+pub(crate) use attain_kit::scope::{check_etag, hidden};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, scope::reveal};
 use sea_orm::ConnectionTrait;
 
 use crate::{
@@ -16,21 +17,10 @@ mod plans;
 pub mod service;
 mod targets;
 
-/// Out-of-scope and missing units look the same to a non-admin, so ids
-/// outside one's subtree cannot be probed.
-pub(crate) fn hidden(what: &str) -> ServiceError {
-    ServiceError::PermissionDenied(format!("{what} is outside your scope or does not exist"))
-}
-
 /// The scope rule for one looked-up unit: readable, or hidden; missing
 /// only to an ADMIN (others cannot tell missing from out of scope).
 fn readable(who: &Identity, id: &UnitId, found: Option<Unit>) -> ServiceResult<Unit> {
-    match found {
-        Some(u) if who.can_read(&u.path()) => Ok(u),
-        Some(_) => Err(hidden(&id.resource_name())),
-        None if who.is_admin() => Err(ServiceError::not_found("unit", id.resource_name())),
-        None => Err(hidden(&id.resource_name())),
-    }
+    reveal(who, "unit", &id.resource_name(), found, |u| who.can_read(&u.path()))
 }
 
 /// Loads a unit the caller may read.
@@ -60,12 +50,4 @@ pub(crate) fn require_admin(who: &Identity, what: &str) -> ServiceResult<()> {
     } else {
         Err(ServiceError::PermissionDenied(format!("{what} is for ADMIN (sales operations) only")))
     }
-}
-
-/// An empty etag means "whatever is current" (AIP-154).
-pub(crate) fn check_etag(etag: &str, current: &str, name: &str) -> ServiceResult<()> {
-    if !etag.is_empty() && etag != current {
-        return Err(ServiceError::stale_etag(name));
-    }
-    Ok(())
 }

@@ -1,11 +1,11 @@
 //! attain.target.v1.OrgService: the organisation tree.
 
+use attain_kit::context::Ctx;
 use attain_kit::idempotent;
-use attain_kit::{ServiceError, ServiceResult, auth::caller, idempotency::IdempotencyKey, paging::PageRequest};
+use attain_kit::{ServiceError, ServiceResult, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
-use tonic::Request;
 
 use super::{check_etag, convert, deny_manage, visible_unit, visible_units};
 use crate::{
@@ -36,9 +36,8 @@ fn attributes(u: &pb::Unit, prefix: &str) -> ServiceResult<UnitAttributes> {
 
 /// The handlers; `OrgService` in `service.rs` dispatches to them.
 impl OrgApi {
-    pub(crate) async fn create_unit(&self, request: Request<pb::CreateUnitRequest>) -> ServiceResult<pb::Unit> {
-        let who = caller(&request)?;
-        let mut r = request.into_inner();
+    pub(crate) async fn create_unit(&self, ctx: Ctx, mut r: pb::CreateUnitRequest) -> ServiceResult<pb::Unit> {
+        let who = ctx.who;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "CreateUnit", &request_id, &r)?;
         let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
@@ -91,20 +90,21 @@ impl OrgApi {
         })
     }
 
-    pub(crate) async fn get_unit(&self, request: Request<pb::GetUnitRequest>) -> ServiceResult<pb::Unit> {
-        let who = caller(&request)?;
-        let id = UnitId::from_name("name", &request.get_ref().name)?;
+    pub(crate) async fn get_unit(&self, ctx: Ctx, request: pb::GetUnitRequest) -> ServiceResult<pb::Unit> {
+        let who = ctx.who;
+        let id = UnitId::from_name("name", &request.name)?;
         let unit = visible_unit(&self.db, &who, &id).await?;
         Ok(convert::unit(&unit))
     }
 
     pub(crate) async fn batch_get_units(
         &self,
-        request: Request<pb::BatchGetUnitsRequest>,
+        ctx: Ctx,
+        request: pb::BatchGetUnitsRequest,
     ) -> ServiceResult<pb::BatchGetUnitsResponse> {
         const MAX_NAMES: usize = 1000;
-        let who = caller(&request)?;
-        let names = &request.get_ref().names;
+        let who = ctx.who;
+        let names = &request.names;
         if names.len() > MAX_NAMES {
             return Err(ServiceError::invalid("names", format!("at most {MAX_NAMES} per call")));
         }
@@ -117,12 +117,8 @@ impl OrgApi {
         Ok(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() })
     }
 
-    pub(crate) async fn list_units(
-        &self,
-        request: Request<pb::ListUnitsRequest>,
-    ) -> ServiceResult<pb::ListUnitsResponse> {
-        let who = caller(&request)?;
-        let r = request.into_inner();
+    pub(crate) async fn list_units(&self, ctx: Ctx, r: pb::ListUnitsRequest) -> ServiceResult<pb::ListUnitsResponse> {
+        let who = ctx.who;
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent), &who)?;
         let parent = match r.parent.as_str() {
             "" if who.is_admin() => None,
@@ -145,10 +141,11 @@ impl OrgApi {
 
     pub(crate) async fn get_subtree(
         &self,
-        request: Request<pb::GetSubtreeRequest>,
+        ctx: Ctx,
+        request: pb::GetSubtreeRequest,
     ) -> ServiceResult<pb::GetSubtreeResponse> {
-        let who = caller(&request)?;
-        let id = UnitId::from_name("name", &request.get_ref().name)?;
+        let who = ctx.who;
+        let id = UnitId::from_name("name", &request.name)?;
         let root = visible_unit(&self.db, &who, &id).await?;
         let all = units::subtree(&self.db, &root).await?;
         // A rep's scope is itself even if (wrongly) something sat below it.
@@ -156,9 +153,8 @@ impl OrgApi {
         Ok(pb::GetSubtreeResponse { units })
     }
 
-    pub(crate) async fn update_unit(&self, request: Request<pb::UpdateUnitRequest>) -> ServiceResult<pb::Unit> {
-        let who = caller(&request)?;
-        let mut r = request.into_inner();
+    pub(crate) async fn update_unit(&self, ctx: Ctx, mut r: pb::UpdateUnitRequest) -> ServiceResult<pb::Unit> {
+        let who = ctx.who;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "UpdateUnit", &request_id, &r)?;
         let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
@@ -221,9 +217,8 @@ impl OrgApi {
         })
     }
 
-    pub(crate) async fn move_unit(&self, request: Request<pb::MoveUnitRequest>) -> ServiceResult<pb::Unit> {
-        let who = caller(&request)?;
-        let mut r = request.into_inner();
+    pub(crate) async fn move_unit(&self, ctx: Ctx, mut r: pb::MoveUnitRequest) -> ServiceResult<pb::Unit> {
+        let who = ctx.who;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "MoveUnit", &request_id, &r)?;
         let id = UnitId::from_name("name", &r.name)?;
@@ -273,10 +268,10 @@ impl OrgApi {
 
     pub(crate) async fn list_unit_revisions(
         &self,
-        request: Request<pb::ListUnitRevisionsRequest>,
+        ctx: Ctx,
+        r: pb::ListUnitRevisionsRequest,
     ) -> ServiceResult<pb::ListUnitRevisionsResponse> {
-        let who = caller(&request)?;
-        let r = request.into_inner();
+        let who = ctx.who;
         let id = UnitId::from_name("parent", &r.parent)?;
         let page =
             PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnitRevisions parent={}", r.parent), &who)?;

@@ -1,6 +1,8 @@
 //! Plans: create, read, update (draft), publish, close.
 
+use attain_kit::context::Ctx;
 use attain_kit::idempotent;
+use attain_kit::scope::reveal;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::Identity,
@@ -13,7 +15,6 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::Request;
 
 use super::{check_etag, convert, hidden, require_admin, visible_unit};
 use crate::{
@@ -31,11 +32,7 @@ use crate::{
 /// the plan's organisation.
 pub(crate) async fn visible_plan(db: &impl ConnectionTrait, who: &Identity, id: &Id) -> ServiceResult<Plan> {
     let name = format!("plans/{}", id.as_str());
-    let plan = match plans::get(db, id).await? {
-        Some(p) => p,
-        None if who.is_admin() => return Err(ServiceError::not_found("plan", name)),
-        None => return Err(hidden(&name)),
-    };
+    let plan = reveal(who, "plan", &name, plans::get(db, id).await?, |_| true)?;
     if who.is_admin() {
         return Ok(plan);
     }
@@ -73,13 +70,9 @@ fn count_checked(metric: Metric, field: &str, a: Amount) -> ServiceResult<Amount
     Ok(a)
 }
 
-pub async fn create(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::CreatePlanRequest>,
-) -> ServiceResult<pb::Plan> {
+pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequest) -> ServiceResult<pb::Plan> {
+    let who = ctx.who;
     require_admin(&who, "CreatePlan")?;
-    let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "CreatePlan", &request_id, &r)?;
     let p = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
@@ -185,22 +178,15 @@ pub async fn create(
     })
 }
 
-pub async fn get(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::GetPlanRequest>,
-) -> ServiceResult<pb::Plan> {
-    let id = parse_plan_name("name", &request.get_ref().name)?;
+pub async fn get(db: &DatabaseConnection, ctx: Ctx, request: pb::GetPlanRequest) -> ServiceResult<pb::Plan> {
+    let who = ctx.who;
+    let id = parse_plan_name("name", &request.name)?;
     let plan = visible_plan(db, &who, &id).await?;
     convert::plan(&plan)
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ListPlansRequest>,
-) -> ServiceResult<pb::ListPlansResponse> {
-    let r = request.into_inner();
+pub async fn list(db: &DatabaseConnection, ctx: Ctx, r: pb::ListPlansRequest) -> ServiceResult<pb::ListPlansResponse> {
+    let who = ctx.who;
     let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListPlans year={}", r.fiscal_year), &who)?;
     let year = (r.fiscal_year != 0).then_some(r.fiscal_year);
     let home = if who.is_admin() { None } else { units::get(db, &UnitId::parse("token unit", &who.unit)?).await? };
@@ -212,13 +198,9 @@ pub async fn list(
     Ok(pb::ListPlansResponse { plans, next_page_token })
 }
 
-pub async fn update(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::UpdatePlanRequest>,
-) -> ServiceResult<pb::Plan> {
+pub async fn update(db: &DatabaseConnection, ctx: Ctx, mut r: pb::UpdatePlanRequest) -> ServiceResult<pb::Plan> {
+    let who = ctx.who;
     require_admin(&who, "UpdatePlan")?;
-    let mut r = request.into_inner();
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "UpdatePlan", &request_id, &r)?;
     let input = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
@@ -345,24 +327,16 @@ async fn transition(
     })
 }
 
-pub async fn publish(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::PublishPlanRequest>,
-) -> ServiceResult<pb::Plan> {
-    let mut r = request.into_inner();
+pub async fn publish(db: &DatabaseConnection, ctx: Ctx, mut r: pb::PublishPlanRequest) -> ServiceResult<pb::Plan> {
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "PublishPlan", &request_id, &r)?;
     let step = Transition { method: "PublishPlan", from: PlanState::Draft, to: PlanState::Published };
     transition(db, who, step, &r.name, &r.etag, key).await
 }
 
-pub async fn close(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ClosePlanRequest>,
-) -> ServiceResult<pb::Plan> {
-    let mut r = request.into_inner();
+pub async fn close(db: &DatabaseConnection, ctx: Ctx, mut r: pb::ClosePlanRequest) -> ServiceResult<pb::Plan> {
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "ClosePlan", &request_id, &r)?;
     let step = Transition { method: "ClosePlan", from: PlanState::Published, to: PlanState::Closed };

@@ -1,6 +1,7 @@
 //! Targets: reads (as of any instant), splits, phasing, milestones and the
 //! bulk period reads other services use.
 
+use attain_kit::context::Ctx;
 use attain_kit::idempotent;
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +17,6 @@ use attain_proto::attain::target::v1 as pb;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tonic::Request;
 
 use super::{check_etag, convert, deny_manage, hidden, plans::visible_plan, visible_unit, visible_units};
 use crate::{
@@ -78,12 +78,8 @@ fn as_of(ts: Option<&prost_types::Timestamp>) -> ServiceResult<Option<DateTime<U
     .transpose()
 }
 
-pub async fn get(
-    db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::GetTargetRequest>,
-) -> ServiceResult<pb::Target> {
-    let r = request.into_inner();
+pub async fn get(db: &DatabaseConnection, ctx: Ctx, r: pb::GetTargetRequest) -> ServiceResult<pb::Target> {
+    let who = ctx.who;
     let (plan, target, _) = visible_target(db, &who, "name", &r.name).await?;
     let mut list = vec![target];
     if let Some(at) = as_of(r.as_of.as_ref())? {
@@ -100,10 +96,10 @@ async fn readable_subtree(db: &impl ConnectionTrait, who: &Identity, root: &Unit
 
 pub async fn list(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ListTargetsRequest>,
+    ctx: Ctx,
+    r: pb::ListTargetsRequest,
 ) -> ServiceResult<pb::ListTargetsResponse> {
-    let r = request.into_inner();
+    let who = ctx.who;
     let plan_id = parse_plan_name("parent", &r.parent)?;
     let page = PageRequest::parse(
         r.page_size,
@@ -198,10 +194,10 @@ struct Child {
 
 pub async fn decompose(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::DecomposeTargetRequest>,
+    ctx: Ctx,
+    mut r: pb::DecomposeTargetRequest,
 ) -> ServiceResult<pb::DecomposeTargetResponse> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "DecomposeTarget", &request_id, &r)?;
     let strategy = strategy(r.strategy)?;
@@ -410,10 +406,10 @@ fn default_periods(plan: &Plan) -> ServiceResult<Vec<Period>> {
 
 pub async fn phase(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::PhaseTargetRequest>,
+    ctx: Ctx,
+    mut r: pb::PhaseTargetRequest,
 ) -> ServiceResult<pb::PhaseTargetResponse> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "PhaseTarget", &request_id, &r)?;
     let curve = convert::curve("phasing", r.phasing.as_ref())?
@@ -488,10 +484,10 @@ pub async fn phase(
 
 pub async fn set_milestones(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::SetMilestonesRequest>,
+    ctx: Ctx,
+    mut r: pb::SetMilestonesRequest,
 ) -> ServiceResult<pb::SetMilestonesResponse> {
-    let mut r = request.into_inner();
+    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "SetMilestones", &request_id, &r)?;
     let ms = convert::milestones("milestones", &r.milestones)?;
@@ -568,10 +564,10 @@ fn single_target(tree: &TargetTree, set: &[usize]) -> String {
 
 pub async fn query_period_targets(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::QueryPeriodTargetsRequest>,
+    ctx: Ctx,
+    r: pb::QueryPeriodTargetsRequest,
 ) -> ServiceResult<pb::QueryPeriodTargetsResponse> {
-    let r = request.into_inner();
+    let who = ctx.who;
     let plan_id = parse_plan_name("plan", &r.plan)?;
     let plan = visible_plan(db, &who, &plan_id).await?;
     let period = plan.period("period", &r.period)?;
@@ -612,10 +608,10 @@ pub const MAX_BATCH_UNITS: usize = 10_000;
 
 pub async fn batch_get_expected_amounts(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::BatchGetExpectedAmountsRequest>,
+    ctx: Ctx,
+    r: pb::BatchGetExpectedAmountsRequest,
 ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
-    let r = request.into_inner();
+    let who = ctx.who;
     if r.units.len() > MAX_BATCH_UNITS {
         return Err(ServiceError::invalid("units", format!("at most {MAX_BATCH_UNITS} units per call")));
     }
@@ -684,10 +680,10 @@ pub async fn batch_get_expected_amounts(
 
 pub async fn list_revisions(
     db: &DatabaseConnection,
-    who: Identity,
-    request: Request<pb::ListTargetRevisionsRequest>,
+    ctx: Ctx,
+    r: pb::ListTargetRevisionsRequest,
 ) -> ServiceResult<pb::ListTargetRevisionsResponse> {
-    let r = request.into_inner();
+    let who = ctx.who;
     let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListTargetRevisions {}", r.parent), &who)?;
     let (plan, target, _) = visible_target(db, &who, "parent", &r.parent).await?;
     let after = page

@@ -1,7 +1,9 @@
 //! Opportunities, daily logs, period summaries with the lead's gap
 //! analysis, and loss reasons.
 
+use attain_kit::context::Ctx;
 use attain_kit::idempotent;
+use attain_kit::scope::{hidden, reveal};
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -15,7 +17,6 @@ use attain_kit::{
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use attain_target_client::UnitInfo;
 use chrono::Utc;
-use tonic::Request;
 
 use super::{TrackingApi, convert, deals::may_write};
 use crate::{
@@ -178,11 +179,10 @@ impl TrackingApi {
 
     pub(crate) async fn create_opportunity(
         &self,
-        who: Identity,
-        request: Request<pb::CreateOpportunityRequest>,
+        ctx: Ctx,
+        mut r: pb::CreateOpportunityRequest,
     ) -> ServiceResult<pb::Opportunity> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         require_request_id(&request_id)?;
         let key = IdempotencyKey::new(&who.person, "CreateOpportunity", &request_id, &r)?;
@@ -219,11 +219,10 @@ impl TrackingApi {
 
     pub(crate) async fn update_opportunity(
         &self,
-        who: Identity,
-        request: Request<pb::UpdateOpportunityRequest>,
+        ctx: Ctx,
+        mut r: pb::UpdateOpportunityRequest,
     ) -> ServiceResult<pb::Opportunity> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "UpdateOpportunity", &request_id, &r)?;
         let o = r.opportunity.ok_or_else(|| ServiceError::invalid("opportunity", "is required"))?;
@@ -237,20 +236,13 @@ impl TrackingApi {
             }
         };
         idempotent!(self.db, key, |txn| {
-            let hidden =
-                || ServiceError::PermissionDenied(format!("{} is outside your scope or does not exist", o.name));
-            let current = match activity::get_opportunity(&txn, &oid).await? {
-                Some(c) => c,
-                None if who.is_admin() => return Err(ServiceError::not_found("opportunity", &o.name)),
-                None => return Err(hidden()),
-            };
-            let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hidden())?;
+            let hide = || hidden(&o.name);
+            let current = reveal(&who, "opportunity", &o.name, activity::get_opportunity(&txn, &oid).await?, |_| true)?;
+            let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hide())?;
             if !may_write(&who, &rep) {
-                return Err(hidden());
+                return Err(hide());
             }
-            if !o.etag.is_empty() && o.etag != current.version.to_string() {
-                return Err(ServiceError::stale_etag(&o.name));
-            }
+            attain_kit::scope::check_etag(&o.etag, &current.version.to_string(), &o.name)?;
             let mut next = current.clone();
             next.stage = text("opportunity.stage", &o.stage, 100)?;
             next.outcome = outcome(&o)?;
@@ -273,11 +265,10 @@ impl TrackingApi {
 
     pub(crate) async fn list_opportunities(
         &self,
-        who: Identity,
-        request: Request<pb::ListOpportunitiesRequest>,
+        ctx: Ctx,
+        r: pb::ListOpportunitiesRequest,
     ) -> ServiceResult<pb::ListOpportunitiesResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let page = PageRequest::parse(
             r.page_size,
             &r.page_token,
@@ -302,11 +293,10 @@ impl TrackingApi {
 
     pub(crate) async fn create_daily_log(
         &self,
-        who: Identity,
-        request: Request<pb::CreateDailyLogRequest>,
+        ctx: Ctx,
+        mut r: pb::CreateDailyLogRequest,
     ) -> ServiceResult<pb::DailyLog> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         require_request_id(&request_id)?;
         let key = IdempotencyKey::new(&who.person, "CreateDailyLog", &request_id, &r)?;
@@ -370,11 +360,10 @@ impl TrackingApi {
 
     pub(crate) async fn list_daily_logs(
         &self,
-        who: Identity,
-        request: Request<pb::ListDailyLogsRequest>,
+        ctx: Ctx,
+        r: pb::ListDailyLogsRequest,
     ) -> ServiceResult<pb::ListDailyLogsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let page =
             PageRequest::parse(r.page_size, &r.page_token, &format!("ListDailyLogs {} {}", r.unit, r.period), &who)?;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
@@ -442,22 +431,20 @@ impl TrackingApi {
 
     pub(crate) async fn get_period_summary(
         &self,
-        who: Identity,
-        request: Request<pb::GetPeriodSummaryRequest>,
+        ctx: Ctx,
+        r: pb::GetPeriodSummaryRequest,
     ) -> ServiceResult<pb::PeriodSummary> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         self.summary(&who, &fwd, &r.unit, &r.period).await
     }
 
     /// The team lead's / region manager's written analysis of the gap.
     pub(crate) async fn set_gap_analysis(
         &self,
-        who: Identity,
-        request: Request<pb::SetGapAnalysisRequest>,
+        ctx: Ctx,
+        r: pb::SetGapAnalysisRequest,
     ) -> ServiceResult<pb::PeriodSummary> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
             return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
@@ -466,9 +453,11 @@ impl TrackingApi {
         let body = text("text", &r.text, 20_000)?;
         let current = activity::gap_analysis(&self.db, &unit.id, &period.expression).await?;
         let current_version = current.as_ref().map_or(0, |g| g.version);
-        if !r.etag.is_empty() && r.etag != current_version.to_string() {
-            return Err(ServiceError::stale_etag(&format!("the gap analysis of {} for {}", r.unit, period.expression)));
-        }
+        attain_kit::scope::check_etag(
+            &r.etag,
+            &current_version.to_string(),
+            &format!("the gap analysis of {} for {}", r.unit, period.expression),
+        )?;
         let next = activity::GapAnalysis {
             text: body,
             author: who.person.clone(),
@@ -492,11 +481,10 @@ impl TrackingApi {
 
     pub(crate) async fn list_loss_reasons(
         &self,
-        who: Identity,
-        request: Request<pb::ListLossReasonsRequest>,
+        ctx: Ctx,
+        r: pb::ListLossReasonsRequest,
     ) -> ServiceResult<pb::ListLossReasonsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let period = Period::parse("period", &r.period, 1)?;
         if r.limit < 0 {

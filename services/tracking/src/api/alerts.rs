@@ -8,6 +8,8 @@ use std::{
     time::Duration,
 };
 
+use attain_kit::context::Ctx;
+use attain_kit::scope::reveal;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -21,7 +23,7 @@ use attain_proto::attain::tracking::v1 as pb;
 use attain_target_client::{PlanInfo, UnitInfo};
 use chrono::{NaiveDate, Utc};
 use futures::Stream;
-use tonic::{Request, Status};
+use tonic::Status;
 
 use super::{
     TrackingApi,
@@ -284,11 +286,10 @@ impl TrackingApi {
 
     pub(crate) async fn evaluate_alerts(
         &self,
-        who: Identity,
-        request: Request<pb::EvaluateAlertsRequest>,
+        ctx: Ctx,
+        r: pb::EvaluateAlertsRequest,
     ) -> ServiceResult<pb::EvaluateAlertsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let root = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let day =
             if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };
@@ -302,11 +303,10 @@ impl TrackingApi {
 
     pub(crate) async fn list_alerts(
         &self,
-        who: Identity,
-        request: Request<pb::ListAlertsRequest>,
+        ctx: Ctx,
+        r: pb::ListAlertsRequest,
     ) -> ServiceResult<pb::ListAlertsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let page = PageRequest::parse(
             r.page_size,
             &r.page_token,
@@ -349,15 +349,8 @@ impl TrackingApi {
                 ));
             }
         };
-        let hidden = || ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"));
-        let current = match alerts::get(&self.db, &id).await? {
-            Some(a) if who.can_read(&a.unit_path.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>()) => a,
-            None if who.is_admin() => return Err(ServiceError::not_found("alert", name)),
-            _ => return Err(hidden()),
-        };
-        if !etag.is_empty() && etag != current.version.to_string() {
-            return Err(ServiceError::stale_etag(name));
-        }
+        let current = reveal(who, "alert", name, alerts::get(&self.db, &id).await?, |a| who.can_read(&a.unit_path))?;
+        attain_kit::scope::check_etag(etag, &current.version.to_string(), name)?;
         let allowed = match to {
             State::Acknowledged => current.state == State::Open,
             State::Resolved => current.is_live(),
@@ -385,22 +378,14 @@ impl TrackingApi {
         Ok(next)
     }
 
-    pub(crate) async fn acknowledge_alert(
-        &self,
-        who: Identity,
-        request: Request<pb::AcknowledgeAlertRequest>,
-    ) -> ServiceResult<pb::Alert> {
-        let r = request.into_inner();
+    pub(crate) async fn acknowledge_alert(&self, ctx: Ctx, r: pb::AcknowledgeAlertRequest) -> ServiceResult<pb::Alert> {
+        let who = ctx.who;
         let a = self.transition(&who, &r.name, &r.etag, State::Acknowledged).await?;
         Ok(convert::alert(&a, None, None))
     }
 
-    pub(crate) async fn resolve_alert(
-        &self,
-        who: Identity,
-        request: Request<pb::ResolveAlertRequest>,
-    ) -> ServiceResult<pb::Alert> {
-        let r = request.into_inner();
+    pub(crate) async fn resolve_alert(&self, ctx: Ctx, r: pb::ResolveAlertRequest) -> ServiceResult<pb::Alert> {
+        let who = ctx.who;
         let a = self.transition(&who, &r.name, &r.etag, State::Resolved).await?;
         Ok(convert::alert(&a, None, None))
     }
@@ -409,11 +394,10 @@ impl TrackingApi {
     /// a watcher on any replica sees changes made by every replica.
     pub(crate) async fn watch_alerts(
         &self,
-        who: Identity,
-        request: Request<pb::WatchAlertsRequest>,
+        ctx: Ctx,
+        r: pb::WatchAlertsRequest,
     ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let last = alerts::last_event_id(&self.db).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -443,11 +427,10 @@ impl TrackingApi {
     /// database change feed: any replica's ingestion reaches every watcher.
     pub(crate) async fn watch_rollup_changes(
         &self,
-        who: Identity,
-        request: Request<pb::WatchRollupChangesRequest>,
+        ctx: Ctx,
+        r: pb::WatchRollupChangesRequest,
     ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let unit = if r.unit.is_empty() {
             if !who.is_admin() {
                 return Err(ServiceError::invalid("unit", "is required unless the caller is an admin"));

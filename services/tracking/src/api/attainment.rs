@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
+use attain_kit::context::Ctx;
 use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, metric::Metric, period::Period, upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
 use attain_target_client::{Expected, PlanInfo, Slice, UnitInfo, plan_for_metric};
 use chrono::{Duration, NaiveDate, Utc};
-use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -251,13 +251,8 @@ impl TrackingApi {
         if s.is_empty() { Ok(self.clock.today()) } else { convert::date(field, s) }
     }
 
-    pub(crate) async fn get_attainment(
-        &self,
-        who: Identity,
-        request: Request<pb::GetAttainmentRequest>,
-    ) -> ServiceResult<pb::Attainment> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn get_attainment(&self, ctx: Ctx, r: pb::GetAttainmentRequest) -> ServiceResult<pb::Attainment> {
+        let Ctx { who, fwd } = ctx;
         let Scope { unit, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let (mut measured, _) = self.measure(&fwd, vec![unit], &plan, &period, day, &dims).await?;
@@ -267,11 +262,10 @@ impl TrackingApi {
 
     pub(crate) async fn list_child_attainments(
         &self,
-        who: Identity,
-        request: Request<pb::ListChildAttainmentsRequest>,
+        ctx: Ctx,
+        r: pb::ListChildAttainmentsRequest,
     ) -> ServiceResult<pb::ListChildAttainmentsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let Scope { unit: parent, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let mut units: Vec<UnitInfo> = self.target.children(&fwd, &parent.id).await?;
@@ -282,13 +276,8 @@ impl TrackingApi {
         Ok(pb::ListChildAttainmentsResponse { parent, children: wires.collect() })
     }
 
-    pub(crate) async fn get_burn_up(
-        &self,
-        who: Identity,
-        request: Request<pb::GetBurnUpRequest>,
-    ) -> ServiceResult<pb::BurnUp> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn get_burn_up(&self, ctx: Ctx, r: pb::GetBurnUpRequest) -> ServiceResult<pb::BurnUp> {
+        let Ctx { who, fwd } = ctx;
         let Scope { unit, day, plan, period, dims } =
             self.scope(&who, &fwd, Ask::of(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)).await?;
         let expected = self.target.daily_expected(&fwd, &plan, &unit.id, &period.expression, day, slice(&dims)).await?;
@@ -336,11 +325,10 @@ impl TrackingApi {
 
     pub(crate) async fn batch_get_actuals(
         &self,
-        who: Identity,
-        request: Request<pb::BatchGetActualsRequest>,
+        ctx: Ctx,
+        r: pb::BatchGetActualsRequest,
     ) -> ServiceResult<pb::BatchGetActualsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         if r.units.is_empty() || r.units.len() > 10_000 {
             return Err(ServiceError::invalid("units", "name 1–10000 units"));
         }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use attain_kit::context::Ctx;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -11,13 +12,11 @@ use attain_kit::{
     metric::Metric,
     money::Amount,
     period::Period,
-    upstream::Forwarded,
 };
 use attain_proto::attain::tracking::v1 as pb;
 use attain_target_client::{PlanInfo, UnitInfo};
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
-use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -37,13 +36,8 @@ fn path_strings(path: &[Id]) -> Vec<String> {
 }
 
 impl TrackingApi {
-    pub(crate) async fn close_period(
-        &self,
-        who: Identity,
-        request: Request<pb::ClosePeriodRequest>,
-    ) -> ServiceResult<pb::PeriodClose> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+    pub(crate) async fn close_period(&self, ctx: Ctx, mut r: pb::ClosePeriodRequest) -> ServiceResult<pb::PeriodClose> {
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::required(&who.person, "ClosePeriod", "request_id", &request_id, &r)?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
@@ -114,11 +108,10 @@ impl TrackingApi {
 
     pub(crate) async fn get_period_close(
         &self,
-        who: Identity,
-        request: Request<pb::GetPeriodCloseRequest>,
+        ctx: Ctx,
+        r: pb::GetPeriodCloseRequest,
     ) -> ServiceResult<pb::PeriodClose> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let (plan, period) = self.plan_and_period(&fwd, &unit.path, &r.period, Metric::Amount).await?;
         close_view(&self.db, &who, &unit, &plan, &period).await

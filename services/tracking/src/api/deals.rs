@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use attain_kit::context::Ctx;
+use attain_kit::scope::{hidden, reveal};
 use attain_kit::{
     FieldViolation, ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -18,7 +20,7 @@ use attain_proto::attain::tracking::v1 as pb;
 use attain_target_client::{PlanInfo, UnitInfo, plan_for};
 use chrono::Utc;
 use futures::StreamExt;
-use tonic::{Request, Streaming};
+use tonic::Streaming;
 use tracing::Instrument;
 
 use super::{TrackingApi, convert};
@@ -59,10 +61,6 @@ pub(crate) fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
         Role::Viewer => false,
         Role::Admin | Role::Manager => who.can_manage(&rep.path_strings()),
     }
-}
-
-fn hidden(name: &str) -> ServiceError {
-    ServiceError::PermissionDenied(format!("{name} is outside your scope or does not exist"))
 }
 
 /// Per-call caches of what the target service told us.
@@ -335,13 +333,8 @@ async fn prepare_all(
 }
 
 impl TrackingApi {
-    pub(crate) async fn create_deal(
-        &self,
-        who: Identity,
-        request: Request<pb::CreateDealRequest>,
-    ) -> ServiceResult<pb::Deal> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn create_deal(&self, ctx: Ctx, r: pb::CreateDealRequest) -> ServiceResult<pb::Deal> {
+        let Ctx { who, fwd } = ctx;
         let mut cache = Lookups::default();
         let p = self
             .prepare_one(&who, &fwd, &mut cache, "request", 0, r)
@@ -356,11 +349,11 @@ impl TrackingApi {
 
     pub(crate) async fn batch_create_deals(
         &self,
-        who: Identity,
-        request: Request<pb::BatchCreateDealsRequest>,
+        ctx: Ctx,
+        request: pb::BatchCreateDealsRequest,
     ) -> ServiceResult<pb::BatchCreateDealsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let prepared = prepare_all(self, &who, &fwd, request.into_inner().requests).await?;
+        let Ctx { who, fwd } = ctx;
+        let prepared = prepare_all(self, &who, &fwd, request.requests).await?;
         let affected = prepared.iter().flat_map(Prepared::credited_paths).collect();
         let stored = self.commit(prepared).await?;
         self.after_ingestion(&who, &fwd, affected).await;
@@ -371,12 +364,11 @@ impl TrackingApi {
     /// good ones are kept.
     pub(crate) async fn stream_deals(
         &self,
-        who: Identity,
-        request: Request<Streaming<pb::StreamDealsRequest>>,
+        ctx: Ctx,
+        mut stream: Streaming<pb::StreamDealsRequest>,
     ) -> ServiceResult<pb::StreamDealsResponse> {
+        let Ctx { who, fwd } = ctx;
         const STREAM_CHUNK: usize = 500;
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut stream = request.into_inner();
         let mut cache = Lookups::default();
         let mut report = pb::StreamDealsResponse::default();
         let mut incoming: Vec<(usize, pb::CreateDealRequest)> = Vec::with_capacity(STREAM_CHUNK);
@@ -438,11 +430,10 @@ impl TrackingApi {
 
     pub(crate) async fn reverse_deal(
         &self,
-        who: Identity,
-        request: Request<pb::ReverseDealRequest>,
+        ctx: Ctx,
+        mut r: pb::ReverseDealRequest,
     ) -> ServiceResult<pb::ReverseDealResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut r = request.into_inner();
+        let Ctx { who, fwd } = ctx;
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::required(&who.person, "ReverseDeal", "request_id", &request_id, &r)?;
         let id = deal_id("name", &r.name)?;
@@ -462,11 +453,7 @@ impl TrackingApi {
         if let Some(previous) = key.replay::<pb::ReverseDealResponse>(&txn).await? {
             return Ok(previous);
         }
-        let original = match deals::get(&txn, &id).await? {
-            Some(d) if readable(&who, &d) => d,
-            None if who.is_admin() => return Err(ServiceError::not_found("deal", r.name.clone())),
-            _ => return Err(hidden(&r.name)),
-        };
+        let original = reveal(&who, "deal", &r.name, deals::get(&txn, &id).await?, |d| readable(&who, d))?;
         let rep = self.lookup_unit(&fwd, &mut cache, &original.rep).await;
         let allowed = match &rep {
             // A split deal moves every credited rep's figures: the caller
@@ -504,27 +491,16 @@ impl TrackingApi {
         Ok(response)
     }
 
-    pub(crate) async fn get_deal(
-        &self,
-        who: Identity,
-        request: Request<pb::GetDealRequest>,
-    ) -> ServiceResult<pb::Deal> {
-        let name = &request.get_ref().name;
+    pub(crate) async fn get_deal(&self, ctx: Ctx, request: pb::GetDealRequest) -> ServiceResult<pb::Deal> {
+        let who = ctx.who;
+        let name = &request.name;
         let id = deal_id("name", name)?;
-        match deals::get(&self.db, &id).await? {
-            Some(d) if readable(&who, &d) => Ok(convert::deal(&d)),
-            None if who.is_admin() => Err(ServiceError::not_found("deal", name.clone())),
-            _ => Err(hidden(name)),
-        }
+        let deal = reveal(&who, "deal", name, deals::get(&self.db, &id).await?, |d| readable(&who, d))?;
+        Ok(convert::deal(&deal))
     }
 
-    pub(crate) async fn list_deals(
-        &self,
-        who: Identity,
-        request: Request<pb::ListDealsRequest>,
-    ) -> ServiceResult<pb::ListDealsResponse> {
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+    pub(crate) async fn list_deals(&self, ctx: Ctx, r: pb::ListDealsRequest) -> ServiceResult<pb::ListDealsResponse> {
+        let Ctx { who, fwd } = ctx;
         let page = PageRequest::parse(
             r.page_size,
             &r.page_token,

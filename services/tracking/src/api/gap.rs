@@ -7,7 +7,6 @@ use attain_target_client::{PlanInfo, Slice};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
-use tonic::Request;
 
 use super::{TrackingApi, convert};
 use crate::{
@@ -59,11 +58,10 @@ fn breakdown(a: &Attribution, current: &Drivers, plan: &PlanInfo) -> ServiceResu
 impl TrackingApi {
     pub(crate) async fn get_gap_attribution(
         &self,
-        who: attain_kit::auth::Identity,
-        request: Request<pb::GetGapAttributionRequest>,
+        ctx: attain_kit::context::Ctx,
+        r: pb::GetGapAttributionRequest,
     ) -> ServiceResult<pb::GapAttribution> {
-        let fwd = attain_kit::upstream::Forwarded::from_metadata(request.metadata());
-        let r = request.into_inner();
+        let attain_kit::context::Ctx { who, fwd } = ctx;
         let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
         let day =
             if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };

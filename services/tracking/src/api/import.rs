@@ -6,11 +6,12 @@
 
 use std::pin::Pin;
 
+use attain_kit::context::Ctx;
 use attain_kit::{ServiceError, ServiceResult, auth::Identity, upstream::Forwarded};
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
-use tonic::{Request, Status, Streaming};
+use tonic::{Status, Streaming};
 
 use super::{TrackingApi, deals::Lookups};
 use crate::import::{Columns, CsvStream, FileError, SheetRow, read_xlsx};
@@ -185,14 +186,13 @@ impl Job {
 impl TrackingApi {
     pub(crate) async fn import_deals(
         &self,
-        who: Identity,
-        request: Request<Streaming<pb::ImportDealsRequest>>,
+        ctx: Ctx,
+        mut input: Streaming<pb::ImportDealsRequest>,
     ) -> ServiceResult<Pin<Box<dyn Stream<Item = Progress> + Send>>> {
+        let Ctx { who, fwd } = ctx;
         if who.role == attain_kit::auth::Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
-        let fwd = Forwarded::from_metadata(request.metadata());
-        let mut input = request.into_inner();
         let header = match input.next().await {
             Some(Ok(pb::ImportDealsRequest { part: Some(pb::import_deals_request::Part::Header(h)) })) => h,
             Some(Err(e)) => return Err(e.into()),
