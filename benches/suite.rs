@@ -26,7 +26,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
 
 #[allow(dead_code)]
-#[path = "../tests/support/process.rs"]
+#[path = "../tests/e2e/support/process.rs"]
 mod process;
 
 use std::{

@@ -3,9 +3,7 @@
 //! children, alerts, loss reasons, the burn-up chart, 万元 and English —
 //! then watch an alert leave the live feed when it is acknowledged.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use attain_kit::{
     auth::Role,
@@ -13,7 +11,7 @@ use attain_kit::{
     testing::{Backend, token},
 };
 use serde_json::Value;
-use support::{Suite, webdriver::Browser};
+use crate::support::{Suite, webdriver::Browser};
 
 /// The page's 元 format: "¥119,000.00".
 fn yuan(amount: &str) -> String {

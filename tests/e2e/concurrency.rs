@@ -2,9 +2,7 @@
 //! one plan with etags lose no update; many managers opening the same
 //! review at once get exactly one review.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use attain_kit::{
     auth::Role,
@@ -15,7 +13,7 @@ use attain_proto::attain::{
     review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     target::v1::{self as tpb, target_service_client::TargetServiceClient},
 };
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 const WRITERS: usize = 8;
@@ -137,7 +135,7 @@ async fn etags_lose_no_update_and_one_review_opens() {
         }
     }
     assert_eq!(created.len(), 1, "{created:?}");
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `etags_lose_no_update_and_one_review_opens` | {WRITERS} writers × {INCREMENTS} etag updates; {WRITERS} \
          concurrent review opens | {lost} lost updates; {} review |",
         created.len()

@@ -2,9 +2,7 @@
 //! the guide's example loaded: the figures match the gRPC answers, and
 //! every kind of bad input gets its HTTP status with the gRPC details.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -17,7 +15,7 @@ use attain_kit::{
 use attain_proto::attain::gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use support::Suite;
+use crate::support::Suite;
 use tonic::transport::Channel;
 
 /// The gateway's request size cap in this suite.

@@ -4,9 +4,7 @@
 //! in files. Every one gets a 4xx (or a gRPC code) naming the field; none
 //! is a 5xx or INTERNAL; every service is still SERVING afterwards.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use attain_kit::{
     auth::Role,
@@ -15,7 +13,7 @@ use attain_kit::{
 };
 use attain_proto::attain::tracking::v1::{self as kpb, import_deals_request::Part};
 use serde_json::{Value, json};
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
@@ -341,7 +339,7 @@ async fn malformed_requests_get_clear_errors() {
     }
     let cases = table.len() + 2;
     assert!(cases >= 100, "{cases} cases");
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `malformed_requests_get_clear_errors` | {cases} malformed requests | REST routes and gRPC methods | 0 INTERNAL, 0 unnamed fields, every service SERVING after |"
     ));
 }

@@ -4,9 +4,7 @@
 //! accepted calls keep a bounded p99, memory stays flat over two overload
 //! rounds, and the process is healthy afterwards.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use attain_kit::{
 };
 use attain_proto::attain::tracking::v1 as kpb;
 use kpb::tracking_service_client::TrackingServiceClient;
-use support::process::{channel, free_port, serve, url, wait_healthy};
+use crate::support::process::{channel, free_port, serve, url, wait_healthy};
 use tonic::{Code, Request, transport::Channel};
 
 const LIMIT: usize = 4;
@@ -124,7 +122,7 @@ async fn overload_is_shed_and_accepted_calls_stay_fast() {
     // Memory flat: no growing queue.
     let growth = rss_second.saturating_sub(*rss_first);
     assert!(growth < 16 * 1024, "RSS grew {growth} KiB between overload rounds");
-    support::process::wait_status(
+    crate::support::process::wait_status(
         pk,
         tonic_health::pb::health_check_response::ServingStatus::Serving,
         Duration::from_secs(5),
@@ -137,7 +135,7 @@ async fn overload_is_shed_and_accepted_calls_stay_fast() {
         ok.len(),
         p99(ok)
     );
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `overload_is_shed_and_accepted_calls_stay_fast` | limit {LIMIT} in flight, 50 ms queue | 12× the \
          sustainable callers, twice | excess shed with RESOURCE_EXHAUSTED; 0 other failures; p99 bounded; RSS flat |"
     ));

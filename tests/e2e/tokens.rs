@@ -4,9 +4,7 @@
 //! all — UNAUTHENTICATED from the gateway and from every service directly,
 //! 401 over REST. Valid HS256 and RS256 tokens pass (the controls).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::net::SocketAddr;
 
@@ -23,7 +21,7 @@ use attain_proto::attain::{
 };
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/services/kit/src/testdata");
@@ -185,7 +183,7 @@ async fn bad_tokens_are_unauthenticated_everywhere() {
         refused += 1;
     }
     assert_eq!(cells, tokens.len() * surfaces, "every token × every surface");
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `bad_tokens_are_unauthenticated_everywhere` | {} bad tokens | {surfaces} surfaces | {refused} of {cells} refused |",
         tokens.len()
     ));

@@ -3,9 +3,7 @@
 //! not answer in time (or at all: UNIMPLEMENTED mid-rollout) costs the
 //! dashboard its sections, not the call or the caller's deadline.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{
     sync::{Arc, Mutex},
@@ -21,7 +19,7 @@ use attain_proto::attain::{
     target::v1::{self as tpb, UnitKind},
     tracking::v1::{self as kpb, tracking_service_server::TrackingServiceServer},
 };
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Request, Response, Status, transport::Channel};
 
 /// A tracking service that notes the deadline it was given and then takes

@@ -5,9 +5,7 @@
 //! a manager audits its subtree with its own token, a rep cannot, an unknown
 //! plan or a period outside it is an error, never "clean".
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use attain::audit::{Audit, Outcome, check, gather, run};
 use attain_kit::{
@@ -16,7 +14,7 @@ use attain_kit::{
     testing::{Backend, token},
 };
 use chrono::NaiveDate;
-use support::Suite;
+use crate::support::Suite;
 use tonic::Code;
 
 fn day(s: &str) -> NaiveDate {

@@ -6,9 +6,7 @@
 //! retried on the replacement process, and the deals stored are exactly
 //! the ones sent.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{
     sync::{Arc, Mutex},
@@ -21,7 +19,7 @@ use attain_kit::{
 };
 use attain_proto::attain::{common::v1::Money, tracking::v1 as kpb};
 use kpb::tracking_service_client::TrackingServiceClient;
-use support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
+use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use tonic::{Code, Request, transport::Channel};
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -169,7 +167,7 @@ async fn sigterm_under_load_fails_no_accepted_call() {
         accepted.len(),
         refused.len()
     );
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `sigterm_under_load_fails_no_accepted_call` | {CLIENTS} clients writing back to back | SIGTERM, drain \
          {}s, grace {}s | {} accepted calls failed; deals stored exactly once |",
         DRAIN.as_secs_f32(),

@@ -7,7 +7,6 @@
 //! migrations before start; each service's ConfigMap a valid configuration.
 //! (`.ci/run` also validates the same output against the Kubernetes schema.)
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Command;
 

@@ -3,9 +3,7 @@
 //! tracking's roll-up change feed long before its TTL, and identical
 //! concurrent calls cost one fan-out.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -20,7 +18,7 @@ use attain_proto::attain::{
     gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Request, transport::Channel};
 
 fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

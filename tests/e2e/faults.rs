@@ -8,9 +8,7 @@
 //! sums. Health reports NOT_SERVING while the database is down and SERVING
 //! again, without a restart, once it is back.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{
     collections::BTreeMap,
@@ -27,7 +25,7 @@ use attain_kit::{
 };
 use attain_proto::attain::{common::v1::Money, tracking::v1 as kpb};
 use kpb::tracking_service_client::TrackingServiceClient;
-use support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
+use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use tokio::{net::TcpListener, sync::broadcast};
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -262,7 +260,7 @@ async fn ingestion_is_exactly_once_under_kill_restart_and_cut() {
         assert_eq!(cents(a.actual), *sum, "{rep}");
     }
 
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `ingestion_is_exactly_once_under_kill_restart_and_cut` | {} deals, {BATCHES} batches | 1 SIGKILL + restart, \
          1 PostgreSQL crash, {cuts} connection cuts | lost {lost}, doubled {doubled} |",
         sent.len()

@@ -3,9 +3,7 @@
 //! the dashboard read with a manager's and a rep's token — including with
 //! the review service down.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::time::Duration;
 
@@ -15,7 +13,7 @@ use attain_kit::{
     testing::{Backend, token},
 };
 use attain_proto::attain::gateway::v1::{self as pb, SectionState, gateway_service_client::GatewayServiceClient};
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

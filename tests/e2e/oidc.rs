@@ -7,7 +7,6 @@
 //! provider that goes down keeps the keys in hand; bad tokens are
 //! UNAUTHENTICATED without echoing the key id.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
     convert::Infallible,

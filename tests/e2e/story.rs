@@ -5,9 +5,7 @@
 //! a region MANAGER, a REP and a VIEWER against their own unit, a unit in
 //! their subtree and a sibling, every cell asserted.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -22,7 +20,7 @@ use attain_proto::attain::{
     target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
-use support::process::{channel, free_port, serve, wait_healthy};
+use crate::support::process::{channel, free_port, serve, wait_healthy};
 use tonic::{Code, Request, transport::Channel};
 
 fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

@@ -12,9 +12,7 @@
 //! known to be good. The RPC list is checked against the descriptor set: a
 //! new RPC without a row fails this test.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::{collections::HashMap, fmt::Write as _};
 
@@ -35,7 +33,7 @@ use bytes::Bytes;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor, Value as PValue};
 use serde_json::Value;
-use support::Suite;
+use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 /// Allowed, denied, or the unknown-id column (the admin's answer there is
@@ -1325,7 +1323,7 @@ async fn every_rpc_and_route_for_every_role_and_owner() {
     // The markers do come back where they may: the scan is not vacuous.
     assert!(scanned > 500, "only {scanned} markers seen in allowed replies");
     self_approval(&gw).await;
-    support::reliability_claim(&format!(
+    crate::support::reliability_claim(&format!(
         "| `every_rpc_and_route_for_every_role_and_owner` | {} RPCs and {} REST routes × 5 roles × their owners | {cells} gRPC cells + {rest_cells} REST cells | every cell as written down |",
         table.len(),
         routes.len()
