@@ -5,8 +5,7 @@
 //! a manager audits its subtree with its own token, a rep cannot, an unknown
 //! plan or a period outside it is an error, never "clean".
 
-
-
+use crate::support::Suite;
 use attain::audit::{Audit, Outcome, check, gather, run};
 use attain_kit::{
     auth::Role,
@@ -14,7 +13,6 @@ use attain_kit::{
     testing::{Backend, token},
 };
 use chrono::NaiveDate;
-use crate::support::Suite;
 use tonic::Code;
 
 fn day(s: &str) -> NaiveDate {

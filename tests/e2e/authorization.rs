@@ -12,10 +12,9 @@
 //! known to be good. The RPC list is checked against the descriptor set: a
 //! new RPC without a row fails this test.
 
-
-
 use std::{collections::HashMap, fmt::Write as _};
 
+use crate::support::Suite;
 use attain_gateway::rest::codec::RawCodec;
 use attain_kit::{
     auth::Role,
@@ -33,7 +32,6 @@ use bytes::Bytes;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MethodDescriptor, Value as PValue};
 use serde_json::Value;
-use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 /// Allowed, denied, or the unknown-id column (the admin's answer there is

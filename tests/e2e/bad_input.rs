@@ -4,8 +4,7 @@
 //! in files. Every one gets a 4xx (or a gRPC code) naming the field; none
 //! is a 5xx or INTERNAL; every service is still SERVING afterwards.
 
-
-
+use crate::support::Suite;
 use attain_kit::{
     auth::Role,
     http_client::request,
@@ -13,7 +12,6 @@ use attain_kit::{
 };
 use attain_proto::attain::tracking::v1::{self as kpb, import_deals_request::Part};
 use serde_json::{Value, json};
-use crate::support::Suite;
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 

@@ -3,10 +3,9 @@
 //! tracking's roll-up change feed long before its TTL, and identical
 //! concurrent calls cost one fan-out.
 
-
-
 use std::{net::SocketAddr, time::Duration};
 
+use crate::support::Suite;
 use attain_kit::{
     auth::Role,
     both_backends,
@@ -18,7 +17,6 @@ use attain_proto::attain::{
     gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
-use crate::support::Suite;
 use tonic::{Request, transport::Channel};
 
 fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

@@ -2,8 +2,7 @@
 //! one plan with etags lose no update; many managers opening the same
 //! review at once get exactly one review.
 
-
-
+use crate::support::Suite;
 use attain_kit::{
     auth::Role,
     testing::{Backend, token},
@@ -13,7 +12,6 @@ use attain_proto::attain::{
     review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     target::v1::{self as tpb, target_service_client::TargetServiceClient},
 };
-use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 const WRITERS: usize = 8;

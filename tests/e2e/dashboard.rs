@@ -3,17 +3,15 @@
 //! the dashboard read with a manager's and a rep's token — including with
 //! the review service down.
 
-
-
 use std::time::Duration;
 
+use crate::support::Suite;
 use attain_kit::{
     auth::Role,
     both_backends,
     testing::{Backend, token},
 };
 use attain_proto::attain::gateway::v1::{self as pb, SectionState, gateway_service_client::GatewayServiceClient};
-use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

@@ -3,13 +3,12 @@
 //! not answer in time (or at all: UNIMPLEMENTED mid-rollout) costs the
 //! dashboard its sections, not the call or the caller's deadline.
 
-
-
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use crate::support::Suite;
 use attain_kit::{
     auth::Role,
     testing::{Backend, token},
@@ -19,7 +18,6 @@ use attain_proto::attain::{
     target::v1::{self as tpb, UnitKind},
     tracking::v1::{self as kpb, tracking_service_server::TrackingServiceServer},
 };
-use crate::support::Suite;
 use tonic::{Request, Response, Status, transport::Channel};
 
 /// A tracking service that notes the deadline it was given and then takes

@@ -8,8 +8,6 @@
 //! sums. Health reports NOT_SERVING while the database is down and SERVING
 //! again, without a restart, once it is back.
 
-
-
 use std::{
     collections::BTreeMap,
     sync::{
@@ -19,13 +17,13 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use attain_kit::{
     auth::Role,
     testing::{Backend, PgCluster, fresh_database_url, seed_flat_region, token},
 };
 use attain_proto::attain::{common::v1::Money, tracking::v1 as kpb};
 use kpb::tracking_service_client::TrackingServiceClient;
-use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use tokio::{net::TcpListener, sync::broadcast};
 use tonic::{Request, transport::Channel};
 use tonic_health::pb::health_check_response::ServingStatus;

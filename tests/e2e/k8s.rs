@@ -7,7 +7,6 @@
 //! migrations before start; each service's ConfigMap a valid configuration.
 //! (`.ci/run` also validates the same output against the Kubernetes schema.)
 
-
 use std::process::Command;
 
 use serde_yaml::Value;

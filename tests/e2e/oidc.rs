@@ -7,7 +7,6 @@
 //! provider that goes down keeps the keys in hand; bad tokens are
 //! UNAUTHENTICATED without echoing the key id.
 
-
 use std::{
     convert::Infallible,
     net::SocketAddr,

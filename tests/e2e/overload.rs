@@ -4,17 +4,15 @@
 //! accepted calls keep a bounded p99, memory stays flat over two overload
 //! rounds, and the process is healthy afterwards.
 
-
-
 use std::time::{Duration, Instant};
 
+use crate::support::process::{channel, free_port, serve, url, wait_healthy};
 use attain_kit::{
     auth::Role,
     testing::{Backend, fresh_database_url, seed_flat_region, token},
 };
 use attain_proto::attain::tracking::v1 as kpb;
 use kpb::tracking_service_client::TrackingServiceClient;
-use crate::support::process::{channel, free_port, serve, url, wait_healthy};
 use tonic::{Code, Request, transport::Channel};
 
 const LIMIT: usize = 4;

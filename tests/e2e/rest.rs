@@ -2,10 +2,9 @@
 //! the guide's example loaded: the figures match the gRPC answers, and
 //! every kind of bad input gets its HTTP status with the gRPC details.
 
-
-
 use std::{net::SocketAddr, time::Duration};
 
+use crate::support::Suite;
 use attain_kit::{
     auth::{Role, TokenMinter},
     both_backends,
@@ -15,7 +14,6 @@ use attain_kit::{
 use attain_proto::attain::gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use crate::support::Suite;
 use tonic::transport::Channel;
 
 /// The gateway's request size cap in this suite.

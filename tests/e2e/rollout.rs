@@ -6,20 +6,18 @@
 //! retried on the replacement process, and the deals stored are exactly
 //! the ones sent.
 
-
-
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
+use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use attain_kit::{
     auth::Role,
     testing::{Backend, fresh_database_url, seed_flat_region, token},
 };
 use attain_proto::attain::{common::v1::Money, tracking::v1 as kpb};
 use kpb::tracking_service_client::TrackingServiceClient;
-use crate::support::process::{channel, free_port, serve, url, wait_healthy, wait_status};
 use tonic::{Code, Request, transport::Channel};
 use tonic_health::pb::health_check_response::ServingStatus;
 

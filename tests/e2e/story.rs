@@ -5,10 +5,9 @@
 //! a region MANAGER, a REP and a VIEWER against their own unit, a unit in
 //! their subtree and a sibling, every cell asserted.
 
-
-
 use std::time::{Duration, Instant};
 
+use crate::support::process::{channel, free_port, serve, wait_healthy};
 use attain_kit::{
     auth::Role,
     testing::{Backend, fresh_database_url, token},
@@ -20,7 +19,6 @@ use attain_proto::attain::{
     target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
-use crate::support::process::{channel, free_port, serve, wait_healthy};
 use tonic::{Code, Request, transport::Channel};
 
 fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {

@@ -6,7 +6,6 @@
 //! next connection without a restart, and a replacement that does not parse
 //! is logged and the old one kept.
 
-
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use attain_kit::{

@@ -4,10 +4,9 @@
 //! all — UNAUTHENTICATED from the gateway and from every service directly,
 //! 401 over REST. Valid HS256 and RS256 tokens pass (the controls).
 
-
-
 use std::net::SocketAddr;
 
+use crate::support::Suite;
 use attain_kit::{
     auth::{Claims, Role},
     http_client::request,
@@ -21,7 +20,6 @@ use attain_proto::attain::{
 };
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use crate::support::Suite;
 use tonic::{Code, Request, transport::Channel};
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/services/kit/src/testdata");

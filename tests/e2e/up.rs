@@ -1,7 +1,6 @@
 //! `attain up` starts the whole suite from one command: every service and
 //! the gateway answer health checks, and SIGTERM stops them all.
 
-
 use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},

@@ -3,15 +3,13 @@
 //! children, alerts, loss reasons, the burn-up chart, 万元 and English —
 //! then watch an alert leave the live feed when it is acknowledged.
 
-
-
+use crate::support::{Suite, webdriver::Browser};
 use attain_kit::{
     auth::Role,
     http_client::request,
     testing::{Backend, token},
 };
 use serde_json::Value;
-use crate::support::{Suite, webdriver::Browser};
 
 /// The page's 元 format: "¥119,000.00".
 fn yuan(amount: &str) -> String {

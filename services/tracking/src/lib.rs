@@ -3,6 +3,7 @@
 //! `main.rs` only wires settings.
 
 pub mod api;
+pub mod app;
 pub mod domain;
 pub mod import;
 pub mod migration;

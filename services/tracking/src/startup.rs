@@ -8,12 +8,12 @@ use tonic::service::interceptor::InterceptedService;
 
 use attain_target_client::TargetClient;
 
-use crate::{api::TrackingApi, domain::alert::Policy, migration::Migrator};
+use crate::{api::TrackingApi, app::App, domain::alert::Policy, migration::Migrator};
 
 /// Evaluates alert rules for every published plan on a timer, as the
 /// service account (a fresh short-lived token each pass when it signs its
 /// own). Failures are logged and retried on the next tick.
-fn spawn_alert_schedule(api: TrackingApi, account: ServiceAccount, every: Duration) {
+fn spawn_alert_schedule(app: App, account: ServiceAccount, every: Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
@@ -29,7 +29,7 @@ fn spawn_alert_schedule(api: TrackingApi, account: ServiceAccount, every: Durati
             let mut metadata = tonic::metadata::MetadataMap::new();
             metadata.insert("authorization", header);
             let fwd = attain_kit::upstream::Forwarded::from_metadata(&metadata);
-            match api.evaluate_all(&fwd).await {
+            match app.evaluate_all(&fwd).await {
                 Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
                 Err(e) => tracing::warn!(error = %e, "scheduled alert evaluation failed"),
             }
@@ -57,7 +57,7 @@ impl Application {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let a = settings.alerts;
-        let tracking = TrackingApi::new(db, target, settings.clock).with_alert_policy(Policy {
+        let app = App::new(db, target, settings.clock).with_alert_policy(Policy {
             hysteresis: a.hysteresis_percent.into(),
             escalate_after: a.escalate_after_working_days,
             stale_after: a.stale_after_working_days,
@@ -69,13 +69,11 @@ impl Application {
                      jobs.signing_key_file (or, in development, jobs.service_token)"
                 )
             })?;
-            spawn_alert_schedule(
-                tracking.clone(),
-                account,
-                Duration::from_secs(settings.jobs.alert_evaluation_seconds),
-            );
+            spawn_alert_schedule(app.clone(), account, Duration::from_secs(settings.jobs.alert_evaluation_seconds));
         }
-        let api = TrackingServiceServer::new(tracking).max_decoding_message_size(max).max_encoding_message_size(max);
+        let api = TrackingServiceServer::new(TrackingApi::new(app))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
     }
 

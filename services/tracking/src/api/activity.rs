@@ -1,27 +1,22 @@
-//! Opportunities, daily logs, period summaries with the lead's gap
-//! analysis, and loss reasons.
+//! Opportunity, daily-log, period-summary and loss-reason handlers; the
+//! use cases are `app::activity`.
 
-use attain_kit::context::Ctx;
-use attain_kit::idempotent;
-use attain_kit::scope::{hidden, reveal};
 use attain_kit::{
     ServiceError, ServiceResult,
-    auth::{Identity, Role},
+    context::Ctx,
     id::Id,
     idempotency::IdempotencyKey,
     money::{Amount, CurrencyCode},
     paging::PageRequest,
     period::Period,
-    upstream::Forwarded,
 };
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
-use attain_target_client::UnitInfo;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 
-use super::{TrackingApi, convert, deals::may_write};
+use super::{TrackingApi, convert, unit_id};
 use crate::{
+    app::activity::{MemberSummary, OpportunityChange, PeriodSummary},
     domain::activity::{DailyLog, DailyLogBody, FollowUp, LossReason, LostDeal, Opportunity, Outcome},
-    storage::{activity, rollups},
 };
 
 fn loss_reason(field: &str, v: i32) -> ServiceResult<LossReason> {
@@ -156,27 +151,140 @@ fn require_request_id(r: &str) -> ServiceResult<()> {
     Ok(())
 }
 
-impl TrackingApi {
-    /// A rep the caller may record activity for.
-    async fn writable_rep(&self, who: &Identity, fwd: &Forwarded, field: &str, name: &str) -> ServiceResult<UnitInfo> {
-        let rep = self.target.unit(fwd, &Id::from_name(field, name)?).await.map_err(|e| match e {
-            // Out of scope (or missing, which non-admins cannot tell apart),
-            // as for deals.
-            ServiceError::Upstream(s) if s.code() == tonic::Code::PermissionDenied => {
-                ServiceError::PermissionDenied(format!("{field}: {}", s.message()))
-            }
-            ServiceError::Upstream(s) => ServiceError::invalid(field, s.message().to_owned()),
-            other => other,
-        })?;
-        if !rep.is_rep {
-            return Err(ServiceError::invalid(field, format!("{name} is not a REP unit")));
-        }
-        if !may_write(who, &rep) {
-            return Err(ServiceError::PermissionDenied(format!("you may not record activity for {name}")));
-        }
-        Ok(rep)
+/// Calendar dates of an optional period filter.
+fn dates(period: &str) -> ServiceResult<Option<(NaiveDate, NaiveDate)>> {
+    if period.is_empty() {
+        return Ok(None);
     }
+    let p = Period::parse("period", period, 1)?;
+    Ok(Some((p.start, p.end)))
+}
 
+fn opportunity_id(name: &str) -> ServiceResult<Id> {
+    match name.strip_prefix("opportunities/") {
+        Some(x) => Ok(Id::parse("opportunity.name", x)?),
+        None => Err(ServiceError::invalid("opportunity.name", "is not an opportunity name (opportunities/{id})")),
+    }
+}
+
+/// A new opportunity from the wire; the service sets its id, path, times.
+fn new_opportunity(o: &pb::Opportunity) -> ServiceResult<Opportunity> {
+    let rep = unit_id("opportunity.rep", &o.rep)?;
+    let (expected, currency) = money_in("opportunity.expected_amount", o.expected_amount.as_ref())?;
+    let now = Utc::now();
+    Ok(Opportunity {
+        id: Id::generate(),
+        rep,
+        booked_path: Vec::new(),
+        customer: text("opportunity.customer", &o.customer, 200)?,
+        dimensions: convert::dimensions(o.dimensions.as_ref()),
+        stage: text("opportunity.stage", &o.stage, 100)?,
+        outcome: outcome(o)?,
+        expected_amount: expected,
+        currency: currency.unwrap_or(CurrencyCode::XXX),
+        close_date: (!o.close_date.is_empty())
+            .then(|| convert::date("opportunity.close_date", &o.close_date))
+            .transpose()?,
+        loss_detail: text("opportunity.loss_detail", &o.loss_detail, 2000)?,
+        version: 1,
+        create_time: now,
+        update_time: now,
+    })
+}
+
+fn opportunity_change(o: &pb::Opportunity) -> ServiceResult<OpportunityChange> {
+    Ok(OpportunityChange {
+        stage: text("opportunity.stage", &o.stage, 100)?,
+        outcome: outcome(o)?,
+        close_date: (!o.close_date.is_empty())
+            .then(|| convert::date("opportunity.close_date", &o.close_date))
+            .transpose()?,
+        expected_amount: match o.expected_amount.as_ref() {
+            Some(m) => Some(money_in("opportunity.expected_amount", Some(m))?.0),
+            None => None,
+        },
+        loss_detail: text("opportunity.loss_detail", &o.loss_detail, 2000)?,
+        etag: o.etag.clone(),
+    })
+}
+
+/// A new daily log from the wire; the service sets its id, path, time.
+fn new_daily_log(l: &pb::DailyLog) -> ServiceResult<DailyLog> {
+    let rep = unit_id("daily_log.rep", &l.rep)?;
+    let date = convert::date("daily_log.log_date", &l.log_date)?;
+    let (closed, closed_currency) = money_in("daily_log.amount_closed", l.amount_closed.as_ref())?;
+    let follow_ups = l
+        .follow_ups
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            Ok(FollowUp {
+                customer: text(&format!("daily_log.follow_ups[{i}].customer"), &f.customer, 200)?,
+                stage: text(&format!("daily_log.follow_ups[{i}].stage"), &f.stage, 100)?,
+                next_step: text(&format!("daily_log.follow_ups[{i}].next_step"), &f.next_step, 500)?,
+            })
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    let mut currency = closed_currency;
+    let lost_deals = l
+        .lost_deals
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (amount, c) = money_in(&format!("daily_log.lost_deals[{i}].amount"), d.amount.as_ref())?;
+            currency = currency.or(c);
+            Ok(LostDeal {
+                customer: text(&format!("daily_log.lost_deals[{i}].customer"), &d.customer, 200)?,
+                reason: loss_reason(&format!("daily_log.lost_deals[{i}].reason"), d.reason)?,
+                detail: text(&format!("daily_log.lost_deals[{i}].detail"), &d.detail, 2000)?,
+                amount,
+            })
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
+    if follow_ups.len() > 500 || lost_deals.len() > 500 {
+        return Err(ServiceError::invalid("daily_log", "at most 500 follow-ups and 500 lost deals a day"));
+    }
+    Ok(DailyLog {
+        id: Id::generate(),
+        rep,
+        booked_path: Vec::new(),
+        date,
+        body: DailyLogBody {
+            currency: currency.map(|c| c.to_string()).unwrap_or_default(),
+            follow_ups,
+            amount_closed: closed,
+            lost_deals,
+            notes: text("daily_log.notes", &l.notes, 4000)?,
+        },
+        create_time: Utc::now(),
+    })
+}
+
+fn summary_wire(s: &PeriodSummary) -> pb::PeriodSummary {
+    let cny = |a: Amount| Some(common::Money { currency_code: String::new(), amount: a.to_string() });
+    let member = |m: &MemberSummary| pb::MemberSummary {
+        unit: m.unit.resource_name(),
+        actual: cny(m.sum.amount),
+        deals_won: m.sum.deals_won,
+        follow_ups: m.follow_ups,
+        deals_lost: m.deals_lost,
+    };
+    let gap = s.gap_analysis.as_ref();
+    pb::PeriodSummary {
+        unit: s.unit.resource_name(),
+        period: Some(convert::period(&s.period)),
+        actual: cny(s.own.sum.amount),
+        deals_won: s.own.sum.deals_won,
+        follow_ups: s.own.follow_ups,
+        deals_lost: s.own.deals_lost,
+        members: s.members.iter().map(member).collect(),
+        gap_analysis: gap.map(|g| g.text.clone()).unwrap_or_default(),
+        gap_analysis_author: gap.map(|g| g.author.clone()).unwrap_or_default(),
+        etag: gap.map_or_else(|| "0".to_owned(), |g| g.version.to_string()),
+    }
+}
+
+impl TrackingApi {
     pub(crate) async fn create_opportunity(
         &self,
         ctx: Ctx,
@@ -187,34 +295,8 @@ impl TrackingApi {
         require_request_id(&request_id)?;
         let key = IdempotencyKey::new(&who.person, "CreateOpportunity", &request_id, &r)?;
         let o = r.opportunity.ok_or_else(|| ServiceError::invalid("opportunity", "is required"))?;
-        let rep = self.writable_rep(&who, &fwd, "opportunity.rep", &o.rep).await?;
-        let (expected, currency) = money_in("opportunity.expected_amount", o.expected_amount.as_ref())?;
-        let now = Utc::now();
-        let opp = Opportunity {
-            id: Id::generate(),
-            rep: rep.id.clone(),
-            booked_path: rep.path.clone(),
-            customer: text("opportunity.customer", &o.customer, 200)?,
-            dimensions: convert::dimensions(o.dimensions.as_ref()),
-            stage: text("opportunity.stage", &o.stage, 100)?,
-            outcome: outcome(&o)?,
-            expected_amount: expected,
-            currency: currency.unwrap_or(CurrencyCode::parse("XXX").map_err(|e| ServiceError::Internal(e.into()))?),
-            close_date: if o.close_date.is_empty() {
-                None
-            } else {
-                Some(convert::date("opportunity.close_date", &o.close_date)?)
-            },
-            loss_detail: text("opportunity.loss_detail", &o.loss_detail, 2000)?,
-            version: 1,
-            create_time: now,
-            update_time: now,
-        };
-        opp.check("opportunity")?;
-        idempotent!(self.db, key, |txn| {
-            activity::insert_opportunity(&txn, &opp).await?;
-            opportunity_wire(&opp)
-        })
+        let opp = new_opportunity(&o)?;
+        self.app.create_opportunity((&who, &fwd), key, opp, opportunity_wire).await
     }
 
     pub(crate) async fn update_opportunity(
@@ -226,41 +308,9 @@ impl TrackingApi {
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "UpdateOpportunity", &request_id, &r)?;
         let o = r.opportunity.ok_or_else(|| ServiceError::invalid("opportunity", "is required"))?;
-        let oid = match o.name.strip_prefix("opportunities/") {
-            Some(x) => Id::parse("opportunity.name", x)?,
-            None => {
-                return Err(ServiceError::invalid(
-                    "opportunity.name",
-                    "is not an opportunity name (opportunities/{id})",
-                ));
-            }
-        };
-        idempotent!(self.db, key, |txn| {
-            let hide = || hidden(&o.name);
-            let current = reveal(&who, "opportunity", &o.name, activity::get_opportunity(&txn, &oid).await?, |_| true)?;
-            let rep = self.target.unit(&fwd, &current.rep).await.map_err(|_| hide())?;
-            if !may_write(&who, &rep) {
-                return Err(hide());
-            }
-            attain_kit::scope::check_etag(&o.etag, &current.version.to_string(), &o.name)?;
-            let mut next = current.clone();
-            next.stage = text("opportunity.stage", &o.stage, 100)?;
-            next.outcome = outcome(&o)?;
-            if !o.close_date.is_empty() {
-                next.close_date = Some(convert::date("opportunity.close_date", &o.close_date)?);
-            }
-            if let Some(m) = o.expected_amount.as_ref() {
-                next.expected_amount = money_in("opportunity.expected_amount", Some(m))?.0;
-            }
-            next.loss_detail = text("opportunity.loss_detail", &o.loss_detail, 2000)?;
-            next.version = current.version + 1;
-            next.update_time = Utc::now();
-            next.check("opportunity")?;
-            if !activity::update_opportunity(&txn, &current, &next).await? {
-                return Err(ServiceError::stale_etag(&o.name));
-            }
-            opportunity_wire(&next)
-        })
+        let id = opportunity_id(&o.name)?;
+        let change = opportunity_change(&o)?;
+        self.app.update_opportunity((&who, &fwd), key, (&id, &o.name), change, opportunity_wire).await
     }
 
     pub(crate) async fn list_opportunities(
@@ -269,21 +319,11 @@ impl TrackingApi {
         r: pb::ListOpportunitiesRequest,
     ) -> ServiceResult<pb::ListOpportunitiesResponse> {
         let Ctx { who, fwd } = ctx;
-        let page = PageRequest::parse(
-            r.page_size,
-            &r.page_token,
-            &format!("ListOpportunities {} {}", r.unit, r.period),
-            &who,
-        )?;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let dates = if r.period.is_empty() {
-            None
-        } else {
-            Some(Period::parse("period", &r.period, 1)?).map(|p| (p.start, p.end))
-        };
-        let mut rows =
-            activity::list_opportunities(&self.db, &unit.path, dates, page.after.as_deref(), page.fetch_limit())
-                .await?;
+        let query = format!("ListOpportunities {} {}", r.unit, r.period);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
+        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let dates = dates(&r.period)?;
+        let mut rows = self.app.list_opportunities(&unit, dates, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |o| o.id.as_str().to_owned());
         Ok(pb::ListOpportunitiesResponse {
             opportunities: rows.iter().map(opportunity_wire).collect(),
@@ -301,61 +341,8 @@ impl TrackingApi {
         require_request_id(&request_id)?;
         let key = IdempotencyKey::new(&who.person, "CreateDailyLog", &request_id, &r)?;
         let l = r.daily_log.ok_or_else(|| ServiceError::invalid("daily_log", "is required"))?;
-        let rep = self.writable_rep(&who, &fwd, "daily_log.rep", &l.rep).await?;
-        let date = convert::date("daily_log.log_date", &l.log_date)?;
-        if date > self.clock.today() {
-            return Err(ServiceError::invalid("daily_log.log_date", "is in the future"));
-        }
-        let (closed, closed_currency) = money_in("daily_log.amount_closed", l.amount_closed.as_ref())?;
-        let follow_ups = l
-            .follow_ups
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                Ok(FollowUp {
-                    customer: text(&format!("daily_log.follow_ups[{i}].customer"), &f.customer, 200)?,
-                    stage: text(&format!("daily_log.follow_ups[{i}].stage"), &f.stage, 100)?,
-                    next_step: text(&format!("daily_log.follow_ups[{i}].next_step"), &f.next_step, 500)?,
-                })
-            })
-            .collect::<ServiceResult<Vec<_>>>()?;
-        let mut currency = closed_currency;
-        let lost_deals = l
-            .lost_deals
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let (amount, c) = money_in(&format!("daily_log.lost_deals[{i}].amount"), d.amount.as_ref())?;
-                currency = currency.or(c);
-                Ok(LostDeal {
-                    customer: text(&format!("daily_log.lost_deals[{i}].customer"), &d.customer, 200)?,
-                    reason: loss_reason(&format!("daily_log.lost_deals[{i}].reason"), d.reason)?,
-                    detail: text(&format!("daily_log.lost_deals[{i}].detail"), &d.detail, 2000)?,
-                    amount,
-                })
-            })
-            .collect::<ServiceResult<Vec<_>>>()?;
-        if follow_ups.len() > 500 || lost_deals.len() > 500 {
-            return Err(ServiceError::invalid("daily_log", "at most 500 follow-ups and 500 lost deals a day"));
-        }
-        let log = DailyLog {
-            id: Id::generate(),
-            rep: rep.id.clone(),
-            booked_path: rep.path.clone(),
-            date,
-            body: DailyLogBody {
-                currency: currency.map(|c| c.to_string()).unwrap_or_default(),
-                follow_ups,
-                amount_closed: closed,
-                lost_deals,
-                notes: text("daily_log.notes", &l.notes, 4000)?,
-            },
-            create_time: Utc::now(),
-        };
-        idempotent!(self.db, key, |txn| {
-            activity::insert_log(&txn, &log).await?;
-            log_wire(&log)
-        })
+        let log = new_daily_log(&l)?;
+        self.app.create_daily_log((&who, &fwd), key, log, log_wire).await
     }
 
     pub(crate) async fn list_daily_logs(
@@ -364,69 +351,13 @@ impl TrackingApi {
         r: pb::ListDailyLogsRequest,
     ) -> ServiceResult<pb::ListDailyLogsResponse> {
         let Ctx { who, fwd } = ctx;
-        let page =
-            PageRequest::parse(r.page_size, &r.page_token, &format!("ListDailyLogs {} {}", r.unit, r.period), &who)?;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let dates = if r.period.is_empty() {
-            None
-        } else {
-            Some(Period::parse("period", &r.period, 1)?).map(|p| (p.start, p.end))
-        };
-        let mut rows =
-            activity::list_logs(&self.db, &unit.path, dates, page.after.as_deref(), page.fetch_limit()).await?;
+        let query = format!("ListDailyLogs {} {}", r.unit, r.period);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
+        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let dates = dates(&r.period)?;
+        let mut rows = self.app.list_daily_logs(&unit, dates, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |l| l.id.as_str().to_owned());
         Ok(pb::ListDailyLogsResponse { daily_logs: rows.iter().map(log_wire).collect(), next_page_token })
-    }
-
-    async fn summary(
-        &self,
-        who: &Identity,
-        fwd: &Forwarded,
-        unit_name: &str,
-        period_expr: &str,
-    ) -> ServiceResult<pb::PeriodSummary> {
-        let unit = self.visible(who, fwd, "unit", unit_name).await?;
-        let period = Period::parse("period", period_expr, 1)?;
-        let subtree = self.target.subtree(fwd, &unit.id).await?;
-        let members: Vec<&UnitInfo> = subtree.iter().filter(|u| u.parent.as_ref() == Some(&unit.id)).collect();
-        let mut ids: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
-        ids.push(unit.id.clone());
-        let sums = rollups::sums(&self.db, &ids, period.start, period.end, &Default::default()).await?;
-        let losses = activity::losses(&self.db, &ids, period.start, period.end).await?;
-        let follow_by_rep = activity::follow_ups_by_rep(&self.db, &unit.path, period.start, period.end).await?;
-        let lost_of = |id: &Id| losses.get(id).map_or(0, |v| v.iter().map(|x| x.1).sum());
-        // Follow-ups of a member: its own (a rep) or all reps below it.
-        let follow_of =
-            |m: &UnitInfo| follow_by_rep.iter().filter(|(rep, _)| **rep == m.id).map(|(_, n)| n).sum::<i64>();
-        let follow_below =
-            |m: &UnitInfo| -> i64 { subtree.iter().filter(|u| u.path.contains(&m.id)).map(follow_of).sum() };
-        let cny = |a: Amount| Some(common::Money { currency_code: String::new(), amount: a.to_string() });
-        let own = sums.get(&unit.id).copied().unwrap_or_default();
-        let gap = activity::gap_analysis(&self.db, &unit.id, &period.expression).await?;
-        Ok(pb::PeriodSummary {
-            unit: unit.id.resource_name(),
-            period: Some(convert::period(&period)),
-            actual: cny(own.amount),
-            deals_won: own.deals_won,
-            follow_ups: follow_below(&unit),
-            deals_lost: lost_of(&unit.id),
-            members: members
-                .iter()
-                .map(|m| {
-                    let s = sums.get(&m.id).copied().unwrap_or_default();
-                    pb::MemberSummary {
-                        unit: m.id.resource_name(),
-                        actual: cny(s.amount),
-                        deals_won: s.deals_won,
-                        follow_ups: follow_below(m),
-                        deals_lost: lost_of(&m.id),
-                    }
-                })
-                .collect(),
-            gap_analysis: gap.as_ref().map(|g| g.text.clone()).unwrap_or_default(),
-            gap_analysis_author: gap.as_ref().map(|g| g.author.clone()).unwrap_or_default(),
-            etag: gap.map_or_else(|| "0".to_owned(), |g| g.version.to_string()),
-        })
     }
 
     pub(crate) async fn get_period_summary(
@@ -435,48 +366,21 @@ impl TrackingApi {
         r: pb::GetPeriodSummaryRequest,
     ) -> ServiceResult<pb::PeriodSummary> {
         let Ctx { who, fwd } = ctx;
-        self.summary(&who, &fwd, &r.unit, &r.period).await
+        let unit = unit_id("unit", &r.unit)?;
+        let period = Period::parse("period", &r.period, 1)?;
+        Ok(summary_wire(&self.app.period_summary(&who, &fwd, &unit, &period).await?))
     }
 
-    /// The team lead's / region manager's written analysis of the gap.
     pub(crate) async fn set_gap_analysis(
         &self,
         ctx: Ctx,
         r: pb::SetGapAnalysisRequest,
     ) -> ServiceResult<pb::PeriodSummary> {
         let Ctx { who, fwd } = ctx;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        if !matches!(who.role, Role::Admin | Role::Manager) {
-            return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
-        }
+        let unit = unit_id("unit", &r.unit)?;
         let period = Period::parse("period", &r.period, 1)?;
         let body = text("text", &r.text, 20_000)?;
-        let current = activity::gap_analysis(&self.db, &unit.id, &period.expression).await?;
-        let current_version = current.as_ref().map_or(0, |g| g.version);
-        attain_kit::scope::check_etag(
-            &r.etag,
-            &current_version.to_string(),
-            &format!("the gap analysis of {} for {}", r.unit, period.expression),
-        )?;
-        let next = activity::GapAnalysis {
-            text: body,
-            author: who.person.clone(),
-            version: current_version + 1,
-            time: Utc::now(),
-        };
-        let written =
-            activity::put_gap_analysis(&self.db, &unit.id, &period.expression, &next, current.map(|g| g.version)).await;
-        match written {
-            Ok(true) => {}
-            Ok(false) | Err(ServiceError::Internal(_)) => {
-                return Err(ServiceError::stale_etag(&format!(
-                    "the gap analysis of {} for {}",
-                    r.unit, period.expression
-                )));
-            }
-            Err(e) => return Err(e),
-        }
-        self.summary(&who, &fwd, &r.unit, &r.period).await
+        Ok(summary_wire(&self.app.set_gap_analysis((&who, &fwd), &unit, &period, body, &r.etag).await?))
     }
 
     pub(crate) async fn list_loss_reasons(
@@ -485,26 +389,21 @@ impl TrackingApi {
         r: pb::ListLossReasonsRequest,
     ) -> ServiceResult<pb::ListLossReasonsResponse> {
         let Ctx { who, fwd } = ctx;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
+        let unit = unit_id("unit", &r.unit)?;
         let period = Period::parse("period", &r.period, 1)?;
         if r.limit < 0 {
             return Err(ServiceError::invalid("limit", "must not be negative"));
         }
         let limit = if r.limit == 0 { 8 } else { usize::try_from(r.limit).unwrap_or(8) };
-        let losses = activity::losses(&self.db, std::slice::from_ref(&unit.id), period.start, period.end).await?;
-        let reasons = losses
-            .get(&unit.id)
-            .map(|v| {
-                v.iter()
-                    .take(limit)
-                    .map(|(reason, n, amount)| pb::LossReasonCount {
-                        reason: to_loss_reason(*reason) as i32,
-                        count: *n,
-                        amount: Some(common::Money { currency_code: String::new(), amount: amount.to_string() }),
-                    })
-                    .collect()
+        let reasons = self.app.loss_reasons(&who, &fwd, &unit, &period, limit).await?;
+        let reasons = reasons
+            .into_iter()
+            .map(|(reason, count, amount)| pb::LossReasonCount {
+                reason: to_loss_reason(reason) as i32,
+                count,
+                amount: Some(common::Money { currency_code: String::new(), amount: amount.to_string() }),
             })
-            .unwrap_or_default();
+            .collect();
         Ok(pb::ListLossReasonsResponse { reasons })
     }
 }

@@ -1,303 +1,47 @@
-//! Alerts: rules evaluated after ingestion and on request; one live alert
-//! per unit, period and rule; a change feed in the database that every
-//! replica's Watch reads.
+//! Alert and change-feed handlers: parse, call the alert engine
+//! (`app::alerts`), convert.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    pin::Pin,
-    time::Duration,
-};
+use std::pin::Pin;
 
-use attain_kit::context::Ctx;
-use attain_kit::scope::reveal;
-use attain_kit::{
-    ServiceError, ServiceResult,
-    auth::{Identity, Role},
-    id::Id,
-    metric::Metric,
-    paging::PageRequest,
-    period::Period,
-    upstream::Forwarded,
-};
+use attain_kit::{ServiceError, ServiceResult, context::Ctx, id::Id, paging::PageRequest, period::Period};
 use attain_proto::attain::tracking::v1 as pb;
-use attain_target_client::{PlanInfo, UnitInfo};
-use chrono::{NaiveDate, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tonic::Status;
 
-use super::{
-    TrackingApi,
-    attainment::{Measured, plan_and_period_in},
-    convert,
-};
-use crate::{
-    domain::{
-        alert::{Action, Alert, Finding, Policy, Rule, State, decide, escalation_level, pace_severity, staleness},
-        attainment::{Status as Colour, Thresholds},
-        deal::Dimensions,
-    },
-    storage::alerts,
-};
+use super::{TrackingApi, convert, unit_id};
+use crate::domain::alert::State;
 
-/// A pass's write for one alert: a new one, or the next version of a
-/// stored one (its `version` one above the stored row's).
-enum Write {
-    Open(Alert),
-    Update(Alert),
-}
+type Feed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-/// One rule's outcome for a unit: the write, and the alert live after it.
-struct Step {
-    write: Option<Write>,
-    live: Option<Alert>,
-}
-
-/// How often a watcher looks at the change feed.
-const WATCH_POLL: Duration = Duration::from_millis(200);
-
-/// What the rules say about one measured unit. `live` holds the unit's
-/// live alerts by rule (for hysteresis); `last_activity` its last deal or
-/// log day when it is a rep.
-fn findings(
-    m: &Measured,
-    thresholds: Thresholds,
-    policy: Policy,
-    live: &HashMap<Rule, Alert>,
-    stale: Option<(Colour, u32, Option<NaiveDate>)>,
-) -> Vec<Finding> {
-    let actual = m.actual.amount;
-    let live_pace = live.get(&Rule::BehindPace).map(|a| a.severity);
-    let pace = pace_severity(actual.decimal(), m.expected.by_curve.decimal(), thresholds, policy.hysteresis, live_pace)
-        .map(|s| {
-            (
-                s,
-                format!(
-                    "{} of {} expected by now ({} of target {})",
-                    actual, m.expected.by_curve, m.wire.attainment_rate, m.expected.period_target
-                ),
-            )
-        });
-    let milestone = (m.expected.milestone_in_force && actual < m.expected.by_milestone)
-        .then(|| (Colour::Red, format!("{} is below the milestone in force ({})", actual, m.expected.by_milestone)));
-    let mut out = vec![
-        Finding { rule: Rule::BehindPace, firing: pace, actual, expected: m.expected.by_curve },
-        Finding { rule: Rule::MissedMilestone, firing: milestone, actual, expected: m.expected.by_milestone },
-    ];
-    if m.unit.is_rep && policy.stale_after > 0 {
-        let firing = stale.map(|(s, days, last)| {
-            let since = last.map_or_else(|| "the period began".to_owned(), |d| d.to_string());
-            (s, format!("no deal or daily log since {since} ({days} working days)"))
-        });
-        out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
+fn alert_id(name: &str) -> ServiceResult<Id> {
+    match name.strip_prefix("alerts/") {
+        Some(id) => Ok(Id::parse("name", id)?),
+        None => Err(ServiceError::invalid("name", format!("{name:?} is not an alert name (alerts/{{alert_id}})"))),
     }
-    out
+}
+
+fn state(field: &str, s: i32) -> ServiceResult<Option<State>> {
+    match pb::AlertState::try_from(s) {
+        Ok(pb::AlertState::Unspecified) => Ok(None),
+        Ok(pb::AlertState::Open) => Ok(Some(State::Open)),
+        Ok(pb::AlertState::Acknowledged) => Ok(Some(State::Acknowledged)),
+        Ok(pb::AlertState::Resolved) => Ok(Some(State::Resolved)),
+        Err(_) => Err(ServiceError::invalid(field, format!("{s} is not an AlertState"))),
+    }
 }
 
 impl TrackingApi {
-    /// Evaluates the units on the booked paths for the current month, as far
-    /// as the caller may see them. Best effort: the write already happened,
-    /// so a failure here is logged, not returned.
-    pub(crate) async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
-        let mut units: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
-        let depth: HashMap<Id, usize> =
-            paths.iter().filter_map(|p| p.last().map(|rep| (rep.clone(), p.len()))).collect();
-        for path in paths {
-            for i in 0..path.len() {
-                units.entry(path[i].clone()).or_insert_with(|| path[..=i].to_vec());
-            }
-        }
-        let today = self.clock.today();
-        let month = Period::month_of(today);
-        let visible: Vec<UnitInfo> = units
-            .into_iter()
-            .filter(|(_, p)| who.can_read(&p.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>()))
-            // Booked paths end at reps.
-            .map(|(id, path)| {
-                let is_rep = path.len() == depth.get(&id).copied().unwrap_or(0);
-                UnitInfo { id, parent: None, is_rep, display_name: String::new(), path }
-            })
-            .collect();
-        if visible.is_empty() {
-            return;
-        }
-        let plans = match self.target.plans(fwd).await {
-            Ok(p) => p,
-            Err(e) => return tracing::warn!(error = %e, "alert evaluation after ingestion failed"),
-        };
-        // Deals move amounts, deals won and new customers; visits come
-        // from logs and wait for the schedule.
-        for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
-            match self.evaluate(fwd, &plans, visible.clone(), metric, &month.expression, today).await {
-                Ok(_) => {}
-                // No plan of that metric: nothing to alert on.
-                Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation after ingestion failed")
-                }
-            }
-        }
-    }
-
-    /// Applies the rules to each unit and moves its alerts accordingly;
-    /// returns the alerts that changed.
-    pub(crate) async fn evaluate(
-        &self,
-        fwd: &Forwarded,
-        plans: &[PlanInfo],
-        units: Vec<UnitInfo>,
-        metric: Metric,
-        period_expr: &str,
-        day: NaiveDate,
-    ) -> ServiceResult<Vec<Alert>> {
-        let Some(first) = units.first() else { return Ok(Vec::new()) };
-        let (plan, period) = plan_and_period_in(plans, &first.path, period_expr, metric)?;
-        let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
-        let policy = self.alerts;
-        let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
-        // Staleness is about people, not a metric: the amount plan owns it.
-        let last_activity = if reps.is_empty() || policy.stale_after == 0 || metric.is_count() {
-            HashMap::new()
-        } else {
-            crate::storage::activity::last_activity(&self.db, &reps, day).await?
-        };
-        const RULES: [Rule; 3] = [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData];
-        let ids: Vec<Id> = measured.iter().map(|m| m.unit.id.clone()).collect();
-        // One transaction for the pass's writes: one commit (and WAL flush)
-        // instead of two per alert. Written in unit id order, so concurrent
-        // passes (ingestion, the schedule) lock alerts in the same order.
-        let txn = attain_kit::db::begin_write(&self.db).await?;
-        let mut all_live = alerts::live_many(&txn, &ids, &period.expression, &RULES, metric).await?;
-        let mut in_order: Vec<&Measured> = measured.iter().collect();
-        in_order.sort_by(|a, b| a.unit.id.cmp(&b.unit.id));
-        let mut opens = Vec::new();
-        let mut updates = Vec::new();
-        for m in in_order {
-            let live: HashMap<Rule, Alert> =
-                RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
-            let last = last_activity.get(&m.unit.id).copied();
-            let stale = staleness(last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
-            let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
-            for f in findings(m, thresholds, policy, &live, stale) {
-                let step = Self::apply(m, metric, &period.expression, day, &f, live.get(&f.rule));
-                match self.escalate(step, day) {
-                    Some(Write::Open(a)) => opens.push(a),
-                    Some(Write::Update(a)) => updates.push(a),
-                    None => {}
-                }
-            }
-        }
-        // Set-based: a statement per few hundred alerts, not two per alert.
-        // An open another replica beat us to, or an update whose version
-        // moved meanwhile, is skipped (and is not reported as changed).
-        let mut changed = alerts::insert_many(&txn, &opens).await?;
-        changed.extend(alerts::update_many(&txn, &updates).await?);
-        let rank = |r: Rule| RULES.iter().position(|x| *x == r);
-        changed.sort_by(|a, b| a.unit.cmp(&b.unit).then(rank(a.rule).cmp(&rank(b.rule))));
-        txn.commit().await?;
-        Ok(changed)
-    }
-
-    /// Moves one rule's alert for a unit as the finding says, in memory:
-    /// the write it needs (if any) and the alert live afterwards.
-    fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding, live: Option<&Alert>) -> Step {
-        let now = Utc::now();
-        match decide(f, live) {
-            Action::Nothing => Step { write: None, live: live.cloned() },
-            Action::Open { severity, message } => {
-                let a = Alert {
-                    id: Id::generate(),
-                    unit: m.unit.id.clone(),
-                    unit_path: m.unit.path.clone(),
-                    period: period.to_owned(),
-                    rule: f.rule,
-                    state: State::Open,
-                    severity,
-                    message,
-                    actual: f.actual,
-                    expected: f.expected,
-                    acknowledged_by: String::new(),
-                    open_time: now,
-                    acknowledge_time: None,
-                    resolve_time: None,
-                    opened_on: Some(day),
-                    escalation_level: 0,
-                    escalated_to: None,
-                    escalate_time: None,
-                    metric,
-                    version: 1,
-                };
-                Step { write: Some(Write::Open(a.clone())), live: Some(a) }
-            }
-            Action::Update { severity, message } => {
-                let Some(old) = live else { return Step { write: None, live: None } };
-                let mut a = old.clone();
-                a.severity = severity;
-                a.message = message;
-                a.actual = f.actual;
-                a.expected = f.expected;
-                a.version = old.version + 1;
-                Step { write: Some(Write::Update(a.clone())), live: Some(a) }
-            }
-            Action::Resolve => {
-                let Some(old) = live else { return Step { write: None, live: None } };
-                let mut a = old.clone();
-                a.state = State::Resolved;
-                a.actual = f.actual;
-                a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
-                a.resolve_time = Some(now);
-                a.version = old.version + 1;
-                Step { write: Some(Write::Update(a)), live: None }
-            }
-        }
-    }
-
-    /// Sends an alert left OPEN too long one manager up per
-    /// `escalate_after` working days (up to the root), as a change every
-    /// watcher of the manager's subtree sees. Folded into the step's own
-    /// write: one version and one event per alert and pass.
-    fn escalate(&self, step: Step, day: NaiveDate) -> Option<Write> {
-        let Some(a) = step.live else { return step.write };
-        if a.state != State::Open || self.alerts.escalate_after == 0 {
-            return step.write;
-        }
-        let opened_on = a.opened_on.unwrap_or_else(|| a.open_time.date_naive());
-        let above = u32::try_from(a.unit_path.len().saturating_sub(1)).unwrap_or(0);
-        let level = escalation_level(opened_on, day, self.alerts.escalate_after, above);
-        if level <= a.escalation_level {
-            return step.write;
-        }
-        let to = usize::try_from(level).ok().and_then(|l| a.unit_path.len().checked_sub(1 + l));
-        let Some(to) = to.and_then(|i| a.unit_path.get(i)).cloned() else { return step.write };
-        let mut next = a;
-        next.escalation_level = level;
-        next.escalated_to = Some(to);
-        next.escalate_time = Some(Utc::now());
-        Some(match step.write {
-            // Opened this pass: escalates with its first write.
-            Some(Write::Open(_)) => Write::Open(next),
-            // Already one version on from the stored alert.
-            Some(Write::Update(_)) => Write::Update(next),
-            None => {
-                next.version += 1;
-                Write::Update(next)
-            }
-        })
-    }
-
     pub(crate) async fn evaluate_alerts(
         &self,
         ctx: Ctx,
         r: pb::EvaluateAlertsRequest,
     ) -> ServiceResult<pb::EvaluateAlertsResponse> {
         let Ctx { who, fwd } = ctx;
-        let root = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let day =
-            if r.as_of_date.is_empty() { self.clock.today() } else { convert::date("as_of_date", &r.as_of_date)? };
+        let root = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let day = if r.as_of_date.is_empty() { self.app.today() } else { convert::date("as_of_date", &r.as_of_date)? };
         let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
-        let units = self.target.subtree(&fwd, &root.id).await?;
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
-        let plans = self.target.plans(&fwd).await?;
-        let changed = self.evaluate(&fwd, &plans, units, metric, &period, day).await?;
+        let changed = self.app.evaluate_subtree(&fwd, &root, metric, &period, day).await?;
         Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, None)).collect() })
     }
 
@@ -307,205 +51,61 @@ impl TrackingApi {
         r: pb::ListAlertsRequest,
     ) -> ServiceResult<pb::ListAlertsResponse> {
         let Ctx { who, fwd } = ctx;
-        let page = PageRequest::parse(
-            r.page_size,
-            &r.page_token,
-            &format!("ListAlerts {} {} {}", r.unit, r.state, r.escalated_to),
-            &who,
-        )?;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let state = match pb::AlertState::try_from(r.state) {
-            Ok(pb::AlertState::Unspecified) => None,
-            Ok(pb::AlertState::Open) => Some(State::Open),
-            Ok(pb::AlertState::Acknowledged) => Some(State::Acknowledged),
-            Ok(pb::AlertState::Resolved) => Some(State::Resolved),
-            Err(_) => return Err(ServiceError::invalid("state", format!("{} is not an AlertState", r.state))),
+        let query = format!("ListAlerts {} {} {}", r.unit, r.state, r.escalated_to);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
+        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let state = state("state", r.state)?;
+        let escalated_to = match r.escalated_to.as_str() {
+            "" => None,
+            name => Some(self.app.visible(&who, &fwd, &unit_id("escalated_to", name)?).await?.id),
         };
-        let escalated_to = if r.escalated_to.is_empty() {
-            None
-        } else {
-            Some(self.visible(&who, &fwd, "escalated_to", &r.escalated_to).await?.id)
-        };
-        let mut rows =
-            alerts::list(&self.db, &unit.path, state, escalated_to.as_ref(), page.after.as_deref(), page.fetch_limit())
-                .await?;
+        let mut rows = self
+            .app
+            .list_alerts(&unit, state, escalated_to.as_ref(), page.after.as_deref(), page.fetch_limit())
+            .await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
-        Ok(pb::ListAlertsResponse {
-            alerts: rows.iter().map(|a| convert::alert(a, None, None)).collect(),
-            next_page_token,
-        })
-    }
-
-    async fn transition(&self, who: &Identity, name: &str, etag: &str, to: State) -> ServiceResult<Alert> {
-        if who.role == Role::Viewer {
-            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
-        }
-        let id = match name.strip_prefix("alerts/") {
-            Some(id) => Id::parse("name", id)?,
-            None => {
-                return Err(ServiceError::invalid(
-                    "name",
-                    format!("{name:?} is not an alert name (alerts/{{alert_id}})"),
-                ));
-            }
-        };
-        let current = reveal(who, "alert", name, alerts::get(&self.db, &id).await?, |a| who.can_read(&a.unit_path))?;
-        attain_kit::scope::check_etag(etag, &current.version.to_string(), name)?;
-        let allowed = match to {
-            State::Acknowledged => current.state == State::Open,
-            State::Resolved => current.is_live(),
-            State::Open => false,
-        };
-        if !allowed {
-            return Err(ServiceError::precondition(
-                "ALERT_STATE",
-                format!("{name} is {}, it cannot become {}", current.state.as_str(), to.as_str()),
-            ));
-        }
-        let mut next = current.clone();
-        next.state = to;
-        next.version = current.version + 1;
-        match to {
-            State::Acknowledged => {
-                next.acknowledged_by = who.person.clone();
-                next.acknowledge_time = Some(Utc::now());
-            }
-            _ => next.resolve_time = Some(Utc::now()),
-        }
-        if !alerts::update(&self.db, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(name));
-        }
-        Ok(next)
+        let alerts = rows.iter().map(|a| convert::alert(a, None, None)).collect();
+        Ok(pb::ListAlertsResponse { alerts, next_page_token })
     }
 
     pub(crate) async fn acknowledge_alert(&self, ctx: Ctx, r: pb::AcknowledgeAlertRequest) -> ServiceResult<pb::Alert> {
-        let who = ctx.who;
-        let a = self.transition(&who, &r.name, &r.etag, State::Acknowledged).await?;
+        let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Acknowledged).await?;
         Ok(convert::alert(&a, None, None))
     }
 
     pub(crate) async fn resolve_alert(&self, ctx: Ctx, r: pb::ResolveAlertRequest) -> ServiceResult<pb::Alert> {
-        let who = ctx.who;
-        let a = self.transition(&who, &r.name, &r.etag, State::Resolved).await?;
+        let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Resolved).await?;
         Ok(convert::alert(&a, None, None))
     }
 
-    /// Streams alert changes of a subtree from the database change feed, so
-    /// a watcher on any replica sees changes made by every replica.
     pub(crate) async fn watch_alerts(
         &self,
         ctx: Ctx,
         r: pb::WatchAlertsRequest,
-    ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchAlertsResponse, Status>> + Send>>> {
+    ) -> ServiceResult<Feed<pb::WatchAlertsResponse>> {
         let Ctx { who, fwd } = ctx;
-        let unit = self.visible(&who, &fwd, "unit", &r.unit).await?;
-        let last = alerts::last_event_id(&self.db).await?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        if r.include_open {
-            let open = alerts::list(&self.db, &unit.path, None, None, None, 10_000).await?;
-            for a in open.iter().filter(|a| a.is_live()) {
-                let _ = tx.send(Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(a, None, None)) })).await;
-            }
-        }
-        let db = self.db.clone();
-        poll_feed(tx, last, "alert", move |after| {
-            let (db, path) = (db.clone(), unit.path.clone());
-            async move {
-                let events = alerts::events_after(&db, &path, after, 100).await?;
-                Ok(events
-                    .into_iter()
-                    .map(|(id, a)| (id, pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))
-                    .collect())
-            }
-        });
-        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let feed = self.app.watch_alerts(unit, r.include_open).await?;
+        Ok(Box::pin(feed.map(|a| Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))))
     }
-}
 
-impl TrackingApi {
-    /// Streams roll-up changes (units whose figures moved) from the
-    /// database change feed: any replica's ingestion reaches every watcher.
     pub(crate) async fn watch_rollup_changes(
         &self,
         ctx: Ctx,
         r: pb::WatchRollupChangesRequest,
-    ) -> ServiceResult<Pin<Box<dyn Stream<Item = Result<pb::WatchRollupChangesResponse, Status>> + Send>>> {
+    ) -> ServiceResult<Feed<pb::WatchRollupChangesResponse>> {
         let Ctx { who, fwd } = ctx;
-        let unit = if r.unit.is_empty() {
-            if !who.is_admin() {
-                return Err(ServiceError::invalid("unit", "is required unless the caller is an admin"));
-            }
-            None
-        } else {
-            Some(self.visible(&who, &fwd, "unit", &r.unit).await?.id)
+        let unit = match r.unit.as_str() {
+            "" if who.is_admin() => None,
+            "" => return Err(ServiceError::invalid("unit", "is required unless the caller is an admin")),
+            name => Some(self.app.visible(&who, &fwd, &unit_id("unit", name)?).await?.id),
         };
-        let last = crate::storage::rollups::last_change_id(&self.db).await?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let db = self.db.clone();
-        poll_feed(tx, last, "roll-up change", move |after| {
-            let (db, unit) = (db.clone(), unit.clone());
-            async move {
-                let changes = crate::storage::rollups::changes_after(&db, unit.as_ref(), after, 100).await?;
-                Ok(changes
-                    .into_iter()
-                    .map(|c| {
-                        let event = pb::WatchRollupChangesResponse {
-                            units: c.units(unit.as_ref()).iter().map(Id::resource_name).collect(),
-                            change_time: Some(convert::timestamp(c.at)),
-                        };
-                        (c.id, event)
-                    })
-                    .collect())
-            }
-        });
-        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
-    }
-}
-
-/// Polls a database change feed every `WATCH_POLL` from after row `last`
-/// and sends each new row (oldest first) until the watcher goes away; so a
-/// watcher on any replica sees what every replica wrote.
-fn poll_feed<T, F, Fut>(tx: tokio::sync::mpsc::Sender<Result<T, Status>>, mut last: i64, feed: &'static str, read: F)
-where
-    T: Send + 'static,
-    F: Fn(i64) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ServiceResult<Vec<(i64, T)>>> + Send,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(WATCH_POLL);
-        loop {
-            tick.tick().await;
-            if tx.is_closed() {
-                return;
-            }
-            match read(last).await {
-                Ok(rows) => {
-                    for (id, row) in rows {
-                        last = id;
-                        if tx.send(Ok(row)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, feed, "change feed read failed; retrying"),
-            }
-        }
-    });
-}
-
-impl TrackingApi {
-    /// One scheduled pass: every published plan covering today, its whole
-    /// organisation, the current month. Called with a service account's
-    /// token, so it sees every unit.
-    pub async fn evaluate_all(&self, fwd: &Forwarded) -> ServiceResult<usize> {
-        let today = self.clock.today();
-        let month = Period::month_of(today);
-        let mut changed = 0;
-        let plans = self.target.plans(fwd).await?;
-        for plan in plans.iter().filter(|p| p.published && p.year.contains(today)) {
-            let units = self.target.subtree(fwd, &plan.top_unit).await?;
-            changed += self.evaluate(fwd, &plans, units, plan.metric, &month.expression, today).await?.len();
-        }
-        Ok(changed)
+        let feed = self.app.watch_rollup_changes(unit).await?;
+        Ok(Box::pin(feed.map(|c| {
+            Ok(pb::WatchRollupChangesResponse {
+                units: c.units.iter().map(Id::resource_name).collect(),
+                change_time: Some(convert::timestamp(c.at)),
+            })
+        })))
     }
 }

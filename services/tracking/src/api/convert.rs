@@ -10,6 +10,13 @@ use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use attain_kit::period::Period;
+use attain_target_client::PlanInfo;
+
+use crate::app::{
+    close::CloseView,
+    measure::{BurnUp, Measured},
+};
 use crate::domain::{
     alert::{Alert, Rule, State},
     attainment::Status,
@@ -25,9 +32,7 @@ pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
         .map_err(|_| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
 }
 
-pub fn ratio(d: Option<Decimal>) -> String {
-    d.map(|d| d.normalize().to_string()).unwrap_or_default()
-}
+pub use crate::domain::attainment::ratio_text as ratio;
 
 pub fn dimensions(d: Option<&common::Dimensions>) -> Dimensions {
     d.map(|d| Dimensions {
@@ -157,5 +162,111 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         escalated_to: a.escalated_to.as_ref().map(Id::resource_name).unwrap_or_default(),
         escalate_time: a.escalate_time.map(timestamp),
         metric: attain_kit::wire::metric(a.metric) as i32,
+    }
+}
+
+/// A unit's measured figures on the wire, in the plan's currency.
+pub fn attainment(m: &Measured, plan: &PlanInfo, period: &Period) -> pb::Attainment {
+    let f = &m.figures;
+    let e = &m.expected;
+    let money = |a| Some(money(a, plan.currency));
+    let decimal_money = |d: Decimal| Amount::from_decimal(d).ok().and_then(money);
+    pb::Attainment {
+        unit: m.unit.id.resource_name(),
+        period: Some(self::period(period)),
+        target: money(e.period_target),
+        original_target: money(e.original_target),
+        actual: money(m.actual.amount),
+        attainment_rate: ratio(f.attainment_rate),
+        gap: decimal_money(f.gap),
+        time_progress: e.time_progress.round_dp(6).normalize().to_string(),
+        pace: ratio(f.pace),
+        expected_to_date: money(e.by_curve),
+        forecast: decimal_money(f.forecast),
+        yoy_growth: ratio(f.yoy_growth),
+        // Order value is money: amount plans only.
+        average_order_value: if plan.metric.is_count() { None } else { f.average_order_value.and_then(decimal_money) },
+        conversion_rate: ratio(m.conversion),
+        deals_won: m.deals_won,
+        // No target for what was asked: no colour, never GREEN.
+        status: if m.has_target { status(f.status) } else { common::Status::NoTarget } as i32,
+        data_time: Some(timestamp(chrono::Utc::now())),
+        // A closed period shows its frozen actual and what later
+        // corrections added, so nothing changes silently.
+        closed_actual: m.closed.as_ref().and_then(|c| money(c.actual)),
+        post_close_adjustment: m
+            .closed
+            .as_ref()
+            .and_then(|c| c.post_close_adjustment(m.actual.amount).ok())
+            .and_then(money),
+        metric: attain_kit::wire::metric(plan.metric) as i32,
+    }
+}
+
+pub fn burn_up(b: &BurnUp) -> pb::BurnUp {
+    let money = |a| Some(money(a, b.currency));
+    pb::BurnUp {
+        unit: b.unit.resource_name(),
+        period: Some(period(&b.period)),
+        period_target: money(b.period_target),
+        days: b
+            .days
+            .iter()
+            .map(|(d, by_curve, by_milestone, actual)| pb::BurnUpDay {
+                date: d.format("%Y-%m-%d").to_string(),
+                target_to_date: money(*by_curve),
+                milestone_to_date: money(*by_milestone),
+                actual_to_date: actual.and_then(money),
+            })
+            .collect(),
+        milestones: b
+            .milestones
+            .iter()
+            .map(|(day_of_period, percent)| attain_proto::attain::target::v1::Milestone {
+                day_of_period: *day_of_period,
+                percent: percent.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn period_close(v: &CloseView) -> pb::PeriodClose {
+    let money = |a| Some(money(a, v.plan.currency));
+    let units = v
+        .lines
+        .iter()
+        .map(|(l, current)| pb::ClosedFigures {
+            unit: l.unit.resource_name(),
+            target: money(l.target),
+            original_target: money(l.original_target),
+            actual: money(l.actual),
+            deals_won: l.deals_won,
+            attainment_rate: l.attainment_rate.clone(),
+            status: status(l.status) as i32,
+            closed_by: l.closed_by.clone(),
+            close_time: Some(timestamp(l.closed_at)),
+            current_actual: money(*current),
+            post_close_adjustment: l.post_close_adjustment(*current).ok().and_then(money),
+        })
+        .collect();
+    let adjustments = v
+        .adjustments
+        .iter()
+        .map(|(d, inside)| pb::PostCloseAdjustment {
+            deal: d.resource_name(),
+            rep: d.rep.resource_name(),
+            kind: deal_kind(d.kind) as i32,
+            amount: money(*inside),
+            close_date: d.close_date.format("%Y-%m-%d").to_string(),
+            created_by: d.created_by.clone(),
+            create_time: Some(timestamp(d.create_time)),
+        })
+        .collect();
+    pb::PeriodClose {
+        name: v.name.clone(),
+        unit: v.unit.resource_name(),
+        period: Some(period(&v.period)),
+        units,
+        adjustments,
     }
 }

@@ -7,13 +7,14 @@
 use std::pin::Pin;
 
 use attain_kit::context::Ctx;
-use attain_kit::{ServiceError, ServiceResult, auth::Identity, upstream::Forwarded};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity};
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
-use super::{TrackingApi, deals::Lookups};
+use super::{TrackingApi, convert, deals::row};
+use crate::app::ingest::Session;
 use crate::import::{Columns, CsvStream, FileError, SheetRow, read_xlsx};
 
 const COMMIT_EVERY: usize = 500;
@@ -102,15 +103,11 @@ fn push_error(report: &mut pb::ImportDealsResponse, e: pb::RowError) {
 }
 
 struct Job {
-    api: TrackingApi,
     who: Identity,
-    fwd: Forwarded,
+    session: Session,
     import_id: String,
     validate_only: bool,
     columns: Option<Columns>,
-    cache: Lookups,
-    pending: Vec<super::deals::Prepared>,
-    affected: Vec<Vec<attain_kit::id::Id>>,
     report: pb::ImportDealsResponse,
     row: u64,
     tx: mpsc::Sender<Progress>,
@@ -135,47 +132,51 @@ impl Job {
                 deals.push((self.row, request(&row, &self.import_id)));
             }
         }
-        // The chunk's reps in one read instead of one per rep.
-        self.api.prefetch_reps(&self.fwd, &mut self.cache, deals.iter().map(|(_, r)| r)).await;
-        for (number, r) in deals {
-            let Some(columns) = &self.columns else { break };
-            let field = format!("row {number}");
-            let index = usize::try_from(number).unwrap_or(usize::MAX);
-            let row = i64::try_from(number).unwrap_or(i64::MAX);
-            match self.api.prepare_one(&self.who, &self.fwd, &mut self.cache, &field, index, r).await {
-                Ok(p) => {
-                    self.affected.extend(p.credited_paths());
-                    self.pending.push(p);
-                }
-                Err(ServiceError::InvalidArgument(v)) => {
-                    for f in v {
-                        push_error(
-                            &mut self.report,
-                            pb::RowError { row, field: column_of(&f.field, columns), description: f.description },
-                        );
-                    }
-                }
-                Err(ServiceError::PermissionDenied(m)) => {
-                    let column = columns.title("rep");
-                    push_error(&mut self.report, pb::RowError { row, field: column, description: m });
-                }
-                Err(e) => return Err(e.into()),
-            }
-            if self.pending.len() >= COMMIT_EVERY {
+        let mut rows: Vec<_> = deals
+            .into_iter()
+            .map(|(number, r)| {
+                let n = usize::try_from(number).unwrap_or(usize::MAX);
+                (n, row(&self.who, &format!("row {number}"), r))
+            })
+            .collect();
+        // A commit (and a progress message) every COMMIT_EVERY good rows.
+        while !rows.is_empty() {
+            let room = COMMIT_EVERY.saturating_sub(self.session.pending()).max(1);
+            let rest = rows.split_off(room.min(rows.len()));
+            let refused = self.session.check(rows, |n| format!("row {n}")).await?;
+            self.report_refused(refused);
+            if self.session.pending() >= COMMIT_EVERY {
                 self.flush().await?;
             }
+            rows = rest;
         }
         Ok(())
     }
 
+    /// Names each refused row's cells by their column titles.
+    fn report_refused(&mut self, refused: Vec<(usize, ServiceError)>) {
+        let Some(columns) = &self.columns else { return };
+        for (n, e) in refused {
+            let row = i64::try_from(n).unwrap_or(i64::MAX);
+            match e {
+                ServiceError::InvalidArgument(v) => {
+                    for f in v {
+                        let field = column_of(&f.field, columns);
+                        push_error(&mut self.report, pb::RowError { row, field, description: f.description });
+                    }
+                }
+                other => {
+                    let description = other.to_string();
+                    push_error(&mut self.report, pb::RowError { row, field: columns.title("rep"), description });
+                }
+            }
+        }
+    }
+
     /// Commits what is pending (unless validating) and reports progress.
     async fn flush(&mut self) -> Result<(), Status> {
-        let rows = std::mem::take(&mut self.pending);
-        let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        if !self.validate_only && !rows.is_empty() {
-            self.api.commit(rows).await?;
-        }
-        self.report.rows_accepted += n;
+        let n = self.session.commit(!self.validate_only, convert::deal).await?;
+        self.report.rows_accepted += i64::try_from(n).unwrap_or(i64::MAX);
         let mut progress = self.report.clone();
         progress.errors = std::mem::take(&mut self.report.errors);
         let _ = self.tx.send(Ok(progress)).await;
@@ -209,16 +210,13 @@ impl TrackingApi {
             ));
         }
         let (tx, rx) = mpsc::channel(16);
+        let session = self.app.session(who.clone(), fwd);
         let mut job = Job {
-            api: self.clone(),
             who,
-            fwd,
+            session,
             import_id: header.request_id.clone(),
             validate_only: header.validate_only,
             columns: None,
-            cache: Lookups::default(),
-            pending: Vec::new(),
-            affected: Vec::new(),
             report: pb::ImportDealsResponse::default(),
             row: 0,
             tx: tx.clone(),
@@ -227,12 +225,11 @@ impl TrackingApi {
             let outcome = run(&mut job, &mut input, format).await;
             match outcome {
                 Ok(()) => {
-                    let paths = std::mem::take(&mut job.affected);
-                    if !job.validate_only {
-                        job.api.after_ingestion(&job.who, &job.fwd, paths).await;
-                    }
                     let mut last = job.report.clone();
                     last.done = true;
+                    if !job.validate_only {
+                        job.session.finish().await;
+                    }
                     let _ = tx.send(Ok(last)).await;
                 }
                 Err(status) => {

@@ -13,38 +13,30 @@ mod import;
 use std::pin::Pin;
 
 use attain_kit::context::Ctx;
-use attain_kit::{Rpc, configuration::ClockSettings, reply};
+use attain_kit::{Rpc, ServiceResult, id::Id, reply};
 use attain_proto::attain::tracking::v1::{self as pb, tracking_service_server::TrackingService};
 use futures::Stream;
-use sea_orm::DatabaseConnection;
 use tonic::{Request, Status, Streaming};
 
-use attain_target_client::TargetClient;
+use crate::app::App;
 
-use crate::domain::alert::Policy;
+pub use crate::app::DEFAULT_MAX_BATCH_ROWS;
 
-/// Rows one BatchCreateDeals may carry.
-pub const DEFAULT_MAX_BATCH_ROWS: usize = 10_000;
-
+/// The gRPC face of the service: handlers parse, call `App`, convert.
 #[derive(Debug, Clone)]
 pub struct TrackingApi {
-    db: DatabaseConnection,
-    target: TargetClient,
-    clock: ClockSettings,
-    max_batch_rows: usize,
-    alerts: Policy,
+    app: App,
 }
 
 impl TrackingApi {
-    pub fn new(db: DatabaseConnection, target: TargetClient, clock: ClockSettings) -> Self {
-        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS, alerts: Policy::default() }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
+}
 
-    /// How alerts ease, escalate and go stale.
-    pub fn with_alert_policy(mut self, alerts: Policy) -> Self {
-        self.alerts = alerts;
-        self
-    }
+/// A unit named in a request.
+fn unit_id(field: &str, name: &str) -> ServiceResult<Id> {
+    Ok(Id::from_name(field, name)?)
 }
 
 #[tonic::async_trait]

@@ -72,6 +72,11 @@ pub struct Figures {
     pub status: Status,
 }
 
+/// A ratio as figures and alerts show it: "0.4" for 40%, empty for none.
+pub fn ratio_text(d: Option<Decimal>) -> String {
+    d.map(|d| d.normalize().to_string()).unwrap_or_default()
+}
+
 fn ratio(a: Decimal, b: Decimal) -> Option<Decimal> {
     (!b.is_zero()).then(|| (a / b).round_dp_with_strategy(4, RoundingStrategy::MidpointNearestEven))
 }

@@ -164,3 +164,14 @@ impl Deal {
         }
     }
 }
+
+/// Which deals of a subtree a listing reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    /// Close dates, inclusive.
+    pub dates: Option<(NaiveDate, NaiveDate)>,
+    /// As they stood at this instant (later records and reversals unseen).
+    pub as_of: Option<DateTime<Utc>>,
+    /// Only records made after this instant (post-close corrections).
+    pub recorded_after: Option<DateTime<Utc>>,
+}

@@ -5,7 +5,6 @@ use attain_kit::{
     id::Id,
     money::{Amount, CurrencyCode},
 };
-use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
 use sea_orm::{
@@ -189,16 +188,7 @@ pub async fn mark_reversed(db: &impl ConnectionTrait, original: &Id, reversal: &
     Ok(res.rows_affected > 0)
 }
 
-/// Which deals of a subtree a listing reads.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Window {
-    /// Close dates, inclusive.
-    pub dates: Option<(NaiveDate, NaiveDate)>,
-    /// As they stood at this instant (later records and reversals unseen).
-    pub as_of: Option<DateTime<Utc>>,
-    /// Only records made after this instant (post-close corrections).
-    pub recorded_after: Option<DateTime<Utc>>,
-}
+pub use crate::domain::deal::Window;
 
 /// Deals of a subtree (booked there, or split deals crediting someone
 /// there) in a window, by id.

@@ -1,0 +1,251 @@
+//! Sales activity: opportunities, daily logs, period summaries with the
+//! lead's written gap analysis, and loss reasons.
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::{Identity, Role},
+    id::Id,
+    idempotency::IdempotencyKey,
+    idempotent,
+    money::Amount,
+    period::Period,
+    scope::{check_etag, hidden, reveal},
+    upstream::Forwarded,
+};
+use attain_target_client::UnitInfo;
+use chrono::{NaiveDate, Utc};
+use prost::Message;
+
+use super::{App, ingest::may_write};
+use crate::{
+    domain::activity::{DailyLog, LossReason, Opportunity, Outcome},
+    storage::{
+        activity::{self, GapAnalysis},
+        rollups::{self, Sum},
+    },
+};
+
+/// What an update may change of an opportunity; `None` keeps the value.
+#[derive(Debug, Clone)]
+pub struct OpportunityChange {
+    pub stage: String,
+    pub outcome: Outcome,
+    pub close_date: Option<NaiveDate>,
+    pub expected_amount: Option<Amount>,
+    pub loss_detail: String,
+    pub etag: String,
+}
+
+/// One member's line of a period summary.
+#[derive(Debug, Clone)]
+pub struct MemberSummary {
+    pub unit: Id,
+    pub sum: Sum,
+    pub follow_ups: i64,
+    pub deals_lost: i64,
+}
+
+/// A unit's period: its own figures, its direct members', and the written
+/// gap analysis.
+#[derive(Debug, Clone)]
+pub struct PeriodSummary {
+    pub unit: Id,
+    pub period: Period,
+    pub own: MemberSummary,
+    pub members: Vec<MemberSummary>,
+    pub gap_analysis: Option<GapAnalysis>,
+}
+
+impl App {
+    /// A rep the caller may record activity for.
+    async fn activity_rep(&self, who: &Identity, fwd: &Forwarded, field: &str, id: &Id) -> ServiceResult<UnitInfo> {
+        let name = id.resource_name();
+        let rep = self.target.unit(fwd, id).await.map_err(|e| match e {
+            // Out of scope (or missing, which non-admins cannot tell apart),
+            // as for deals.
+            ServiceError::Upstream(s) if s.code() == tonic::Code::PermissionDenied => {
+                ServiceError::PermissionDenied(format!("{field}: {}", s.message()))
+            }
+            ServiceError::Upstream(s) => ServiceError::invalid(field, s.message().to_owned()),
+            other => other,
+        })?;
+        if !rep.is_rep {
+            return Err(ServiceError::invalid(field, format!("{name} is not a REP unit")));
+        }
+        if !may_write(who, &rep) {
+            return Err(ServiceError::PermissionDenied(format!("you may not record activity for {name}")));
+        }
+        Ok(rep)
+    }
+
+    /// Records an opportunity for its rep (`draft.rep`); its id, path and
+    /// times are set here.
+    pub async fn create_opportunity<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        mut opp: Opportunity,
+        render: fn(&Opportunity) -> R,
+    ) -> ServiceResult<R> {
+        let rep = self.activity_rep(who, fwd, "opportunity.rep", &opp.rep).await?;
+        let now = Utc::now();
+        opp.id = Id::generate();
+        opp.booked_path = rep.path;
+        opp.version = 1;
+        opp.create_time = now;
+        opp.update_time = now;
+        opp.check("opportunity")?;
+        idempotent!(self.db, key, |txn| {
+            activity::insert_opportunity(&txn, &opp).await?;
+            render(&opp)
+        })
+    }
+
+    pub async fn update_opportunity<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        (id, name): (&Id, &str),
+        change: OpportunityChange,
+        render: fn(&Opportunity) -> R,
+    ) -> ServiceResult<R> {
+        idempotent!(self.db, key, |txn| {
+            let current = reveal(who, "opportunity", name, activity::get_opportunity(&txn, id).await?, |_| true)?;
+            let rep = self.target.unit(fwd, &current.rep).await.map_err(|_| hidden(name))?;
+            if !may_write(who, &rep) {
+                return Err(hidden(name));
+            }
+            check_etag(&change.etag, &current.version.to_string(), name)?;
+            let mut next = current.clone();
+            next.stage = change.stage;
+            next.outcome = change.outcome;
+            next.close_date = change.close_date.or(current.close_date);
+            next.expected_amount = change.expected_amount.unwrap_or(current.expected_amount);
+            next.loss_detail = change.loss_detail;
+            next.version = current.version + 1;
+            next.update_time = Utc::now();
+            next.check("opportunity")?;
+            if !activity::update_opportunity(&txn, &current, &next).await? {
+                return Err(ServiceError::stale_etag(name));
+            }
+            render(&next)
+        })
+    }
+
+    pub async fn list_opportunities(
+        &self,
+        unit: &UnitInfo,
+        dates: Option<(NaiveDate, NaiveDate)>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ServiceResult<Vec<Opportunity>> {
+        activity::list_opportunities(&self.db, &unit.path, dates, after, limit).await
+    }
+
+    /// Records a rep's day (`log.rep`); its id, path and time are set here.
+    pub async fn create_daily_log<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        mut log: DailyLog,
+        render: fn(&DailyLog) -> R,
+    ) -> ServiceResult<R> {
+        let rep = self.activity_rep(who, fwd, "daily_log.rep", &log.rep).await?;
+        if log.date > self.today() {
+            return Err(ServiceError::invalid("daily_log.log_date", "is in the future"));
+        }
+        log.id = Id::generate();
+        log.booked_path = rep.path;
+        log.create_time = Utc::now();
+        idempotent!(self.db, key, |txn| {
+            activity::insert_log(&txn, &log).await?;
+            render(&log)
+        })
+    }
+
+    pub async fn list_daily_logs(
+        &self,
+        unit: &UnitInfo,
+        dates: Option<(NaiveDate, NaiveDate)>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ServiceResult<Vec<DailyLog>> {
+        activity::list_logs(&self.db, &unit.path, dates, after, limit).await
+    }
+
+    /// A unit's period (calendar dates) beside its direct members'.
+    pub async fn period_summary(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &Id,
+        period: &Period,
+    ) -> ServiceResult<PeriodSummary> {
+        let unit = self.visible(who, fwd, unit).await?;
+        let subtree = self.target.subtree(fwd, &unit.id).await?;
+        let members: Vec<&UnitInfo> = subtree.iter().filter(|u| u.parent.as_ref() == Some(&unit.id)).collect();
+        let mut ids: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
+        ids.push(unit.id.clone());
+        let sums = rollups::sums(&self.db, &ids, period.start, period.end, &Default::default()).await?;
+        let losses = activity::losses(&self.db, &ids, period.start, period.end).await?;
+        let follow_by_rep = activity::follow_ups_by_rep(&self.db, &unit.path, period.start, period.end).await?;
+        // Follow-ups of a member: its own (a rep) or all reps below it.
+        let follow_of =
+            |m: &UnitInfo| follow_by_rep.iter().filter(|(rep, _)| **rep == m.id).map(|(_, n)| n).sum::<i64>();
+        let line = |m: &UnitInfo| MemberSummary {
+            unit: m.id.clone(),
+            sum: sums.get(&m.id).copied().unwrap_or_default(),
+            follow_ups: subtree.iter().filter(|u| u.path.contains(&m.id)).map(follow_of).sum(),
+            deals_lost: losses.get(&m.id).map_or(0, |v| v.iter().map(|x| x.1).sum()),
+        };
+        Ok(PeriodSummary {
+            unit: unit.id.clone(),
+            period: period.clone(),
+            own: line(&unit),
+            members: members.into_iter().map(line).collect(),
+            gap_analysis: activity::gap_analysis(&self.db, &unit.id, &period.expression).await?,
+        })
+    }
+
+    /// The team lead's / region manager's written analysis of the gap.
+    pub async fn set_gap_analysis(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        unit: &Id,
+        period: &Period,
+        text: String,
+        etag: &str,
+    ) -> ServiceResult<PeriodSummary> {
+        let visible = self.visible(who, fwd, unit).await?;
+        if !matches!(who.role, Role::Admin | Role::Manager) {
+            return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
+        }
+        let what = format!("the gap analysis of {} for {}", unit.resource_name(), period.expression);
+        let current = activity::gap_analysis(&self.db, &visible.id, &period.expression).await?;
+        let current_version = current.as_ref().map_or(0, |g| g.version);
+        check_etag(etag, &current_version.to_string(), &what)?;
+        let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: Utc::now() };
+        let previous = current.map(|g| g.version);
+        match activity::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
+            Ok(true) => {}
+            Ok(false) | Err(ServiceError::Internal(_)) => return Err(ServiceError::stale_etag(&what)),
+            Err(e) => return Err(e),
+        }
+        self.period_summary(who, fwd, unit, period).await
+    }
+
+    /// Lost-deal reasons of a unit, most frequent first: (reason, count, amount).
+    pub async fn loss_reasons(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &Id,
+        period: &Period,
+        limit: usize,
+    ) -> ServiceResult<Vec<(LossReason, i64, Amount)>> {
+        let unit = self.visible(who, fwd, unit).await?;
+        let ids = std::slice::from_ref(&unit.id);
+        let mut losses = activity::losses(&self.db, ids, period.start, period.end).await?;
+        Ok(losses.remove(&unit.id).map(|v| v.into_iter().take(limit).collect()).unwrap_or_default())
+    }
+}

@@ -1,0 +1,80 @@
+//! Gap attribution: a unit's difference against last year and its gap to
+//! target, each split into volume, conversion and order-value effects.
+
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, id::Id, metric::Metric, money::Amount, period::Period,
+    upstream::Forwarded,
+};
+use attain_target_client::{PlanInfo, Slice};
+use chrono::NaiveDate;
+use sea_orm::ConnectionTrait;
+
+use super::{App, measure::shift_year};
+use crate::{
+    domain::{
+        deal::Dimensions,
+        gap::{Attribution, Drivers, Reference, attribute},
+    },
+    storage::{activity, rollups},
+};
+
+/// A unit's gap, both ways.
+#[derive(Debug, Clone)]
+pub struct GapReport {
+    pub unit: Id,
+    pub plan: PlanInfo,
+    pub period: Period,
+    pub current: Drivers,
+    pub against_last_year: Attribution,
+    pub against_target: Attribution,
+}
+
+/// A unit's drivers over an inclusive date range: won deals and amount
+/// from the roll-ups, lost ones from the loss roll-ups.
+async fn drivers(db: &impl ConnectionTrait, unit: &Id, from: NaiveDate, to: NaiveDate) -> ServiceResult<Drivers> {
+    let units = std::slice::from_ref(unit);
+    let won = rollups::sums(db, units, from, to, &Dimensions::default()).await?.remove(unit).unwrap_or_default();
+    let lost: i64 =
+        activity::losses(db, units, from, to).await?.remove(unit).map_or(0, |v| v.iter().map(|x| x.1).sum());
+    Ok(Drivers { opportunities: won.deals_won + lost, won: won.deals_won, amount: won.amount })
+}
+
+impl App {
+    pub async fn gap_attribution(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        unit: &Id,
+        period: &str,
+        as_of: Option<NaiveDate>,
+    ) -> ServiceResult<GapReport> {
+        let unit = self.visible(who, fwd, unit).await?;
+        let day = as_of.unwrap_or_else(|| self.today());
+        let (plan, period) = self.plan_and_period(fwd, &unit.path, period, Metric::Amount).await?;
+        let through = day.min(period.end);
+        if through < period.start {
+            return Err(ServiceError::precondition(
+                "PERIOD_NOT_STARTED",
+                format!("{} starts on {}", period.expression, period.start),
+            ));
+        }
+        let current = drivers(&self.db, &unit.id, period.start, through).await?;
+        // Like for like: last year's period up to the same day.
+        let last_year = match (period.a_year_earlier(), shift_year(through)) {
+            (Some(ly), Some(ly_through)) => drivers(&self.db, &unit.id, ly.start, ly_through).await?,
+            _ => Drivers::default(),
+        };
+        let ids = std::slice::from_ref(&unit.id);
+        let (expected, _) = self.target.expected(fwd, &plan, ids, &period.expression, day, Slice::default()).await?;
+        let target = expected.get(&unit.id).map(|e| e.by_curve).unwrap_or(Amount::ZERO);
+        let against_last_year = attribute(current, Reference::Drivers(last_year))?;
+        let against_target = attribute(
+            current,
+            Reference::Target {
+                amount: target,
+                conversion: last_year.conversion(),
+                average_order_value: last_year.average_order_value(),
+            },
+        )?;
+        Ok(GapReport { unit: unit.id, plan, period, current, against_last_year, against_target })
+    }
+}

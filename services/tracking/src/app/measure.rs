@@ -1,0 +1,273 @@
+//! Measuring units: the covering plan and period, actuals from the daily
+//! roll-ups, and each unit's figures against what the target service
+//! expects — a handful of queries whatever the number of units and deals.
+
+use std::collections::HashMap;
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::Identity,
+    id::Id,
+    metric::Metric,
+    money::{Amount, CurrencyCode},
+    period::Period,
+    upstream::Forwarded,
+};
+use attain_target_client::{Expected, PlanInfo, Slice, UnitInfo, plan_for_metric};
+use chrono::{Duration, NaiveDate};
+use rust_decimal::Decimal;
+
+use super::App;
+use crate::{
+    domain::{
+        attainment::{Figures, Inputs, Thresholds, figures},
+        close::ClosedLine,
+        deal::Dimensions,
+    },
+    storage::{
+        counts,
+        rollups::{self, Sum},
+    },
+};
+
+/// One unit's figures for a period, measured at the end of a day.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub unit: UnitInfo,
+    pub expected: Expected,
+    pub actual: Sum,
+    /// Whether the unit has a target for what was asked (no target: no colour).
+    pub has_target: bool,
+    pub figures: Figures,
+    /// Deals won over deals closed (won + lost), whatever the metric.
+    pub conversion: Option<Decimal>,
+    /// Won deals behind the figures, whatever the metric.
+    pub deals_won: i64,
+    /// The line frozen when the period was closed, if it was.
+    pub closed: Option<ClosedLine>,
+}
+
+/// What a unit-and-period read asks, parsed.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub unit: Id,
+    pub period: String,
+    /// None: today.
+    pub as_of: Option<NaiveDate>,
+    pub dims: Dimensions,
+    pub metric: Metric,
+}
+
+/// What a unit-and-period read starts from: the unit (the caller may read
+/// it), the day measured at, the plan and the period as that plan reads it.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub unit: UnitInfo,
+    pub day: NaiveDate,
+    pub plan: PlanInfo,
+    pub period: Period,
+    pub dims: Dimensions,
+}
+
+/// A unit's burn-up: expected and actual to date, day by day.
+#[derive(Debug, Clone)]
+pub struct BurnUp {
+    pub unit: Id,
+    pub period: Period,
+    pub currency: CurrencyCode,
+    pub period_target: Amount,
+    /// (day, by the curve, by the milestones, actual to date up to the measuring day)
+    pub days: Vec<(NaiveDate, Amount, Amount, Option<Amount>)>,
+    /// (day of period, cumulative percent)
+    pub milestones: Vec<(i32, String)>,
+}
+
+/// The plan of `metric` covering the period `expr` for `path` among plans
+/// already read, and the period as that plan reads it.
+pub(crate) fn plan_and_period_in(
+    plans: &[PlanInfo],
+    path: &[Id],
+    expr: &str,
+    metric: Metric,
+) -> ServiceResult<(PlanInfo, Period)> {
+    let calendar = Period::parse("period", expr, 1)?;
+    // A plan covering the period's first day, else one covering its last:
+    // a period straddling a fiscal year's edge then gets the same
+    // INVALID_ARGUMENT as from the target service (require_within below).
+    let plan = plan_for_metric(plans, path, calendar.start, metric)
+        .or_else(|| plan_for_metric(plans, path, calendar.end, metric))
+        .ok_or_else(|| {
+            let what = if metric.is_count() { format!("no {} plan", metric.as_str()) } else { "no plan".into() };
+            ServiceError::precondition("NO_PLAN", format!("{what} covers {expr} for this unit"))
+        })?
+        .clone();
+    let period = plan.period("period", expr)?;
+    period.require_within("period", &plan.year)?;
+    Ok((plan, period))
+}
+
+/// The same day a year earlier (28 February for a 29th).
+pub(crate) fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    d.with_year(d.year() - 1).or_else(|| (d - Duration::days(1)).with_year(d.year() - 1))
+}
+
+/// The target slice a sales slice reads.
+pub(crate) fn slice(d: &Dimensions) -> Slice<'_> {
+    Slice { product_line: &d.product_line, customer_type: &d.customer_type }
+}
+
+/// A count carried as a whole amount.
+fn count(n: i64) -> Amount {
+    Amount::from_minor_units(n.saturating_mul(10_000))
+}
+
+impl App {
+    /// The plan of `metric` covering `period` for `path`, and the period as
+    /// that plan reads it (fiscal years and quarters follow its start month).
+    pub async fn plan_and_period(
+        &self,
+        fwd: &Forwarded,
+        path: &[Id],
+        expr: &str,
+        metric: Metric,
+    ) -> ServiceResult<(PlanInfo, Period)> {
+        plan_and_period_in(&self.target.plans(fwd).await?, path, expr, metric)
+    }
+
+    pub async fn reading(&self, who: &Identity, fwd: &Forwarded, ask: Ask) -> ServiceResult<Reading> {
+        let unit = self.visible(who, fwd, &ask.unit).await?;
+        let day = ask.as_of.unwrap_or_else(|| self.today());
+        let (plan, period) = self.plan_and_period(fwd, &unit.path, &ask.period, ask.metric).await?;
+        Ok(Reading { unit, day, plan, period, dims: ask.dims })
+    }
+
+    /// A metric's actual per unit over an inclusive date range; a count is
+    /// carried as a whole `amount`, beside the deals won.
+    pub async fn actuals(
+        &self,
+        metric: Metric,
+        ids: &[Id],
+        from: NaiveDate,
+        to: NaiveDate,
+        dims: &Dimensions,
+    ) -> ServiceResult<HashMap<Id, Sum>> {
+        match metric {
+            Metric::Amount => rollups::sums(&self.db, ids, from, to, dims).await,
+            Metric::DealsWon => Ok(rollups::sums(&self.db, ids, from, to, dims)
+                .await?
+                .into_iter()
+                .map(|(id, s)| (id, Sum { amount: count(s.deals_won), deals_won: s.deals_won }))
+                .collect()),
+            Metric::NewCustomers | Metric::Visits => {
+                if *dims != Dimensions::default() {
+                    return Err(ServiceError::invalid(
+                        "dimensions",
+                        format!("{} has no product or customer-type slices", metric.as_str()),
+                    ));
+                }
+                Ok(counts::totals(&self.db, metric, ids, from, to)
+                    .await?
+                    .into_iter()
+                    .map(|(id, n)| (id, Sum { amount: count(n), deals_won: 0 }))
+                    .collect())
+            }
+        }
+    }
+
+    /// Amounts and deals won of units over calendar dates, as booked.
+    pub async fn sums(&self, ids: &[Id], period: &Period, dims: &Dimensions) -> ServiceResult<HashMap<Id, Sum>> {
+        rollups::sums(&self.db, ids, period.start, period.end, dims).await
+    }
+
+    /// Figures of several units (one plan) for a period, measured at the
+    /// end of `day`: expectations in one call, roll-ups now and a year
+    /// earlier, losses and close lines in a query each.
+    pub async fn measure(
+        &self,
+        fwd: &Forwarded,
+        units: Vec<UnitInfo>,
+        plan: &PlanInfo,
+        period: &Period,
+        day: NaiveDate,
+        dims: &Dimensions,
+    ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
+        let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
+        let (expected, set) = self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)).await?;
+        let thresholds = Thresholds::with_overrides(set.red_below, set.yellow_below);
+        let through = day.min(period.end);
+        let now = self.actuals(plan.metric, &ids, period.start, through, dims).await?;
+        let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {
+            (Some(ly), Some(ly_through)) => self.actuals(plan.metric, &ids, ly.start, ly_through, dims).await?,
+            _ => HashMap::new(),
+        };
+        // Order value and conversion describe the deals behind any metric.
+        let deals = if plan.metric == Metric::Amount {
+            now.clone()
+        } else {
+            rollups::sums(&self.db, &ids, period.start, through, dims).await?
+        };
+        let losses = crate::storage::activity::losses(&self.db, &ids, period.start, through).await?;
+        let mut closed = crate::storage::closes::lines(&self.db, &period.expression, &ids).await?;
+        let out = units
+            .into_iter()
+            .map(|unit| {
+                let has_target = expected.contains_key(&unit.id);
+                let e = expected.get(&unit.id).copied().unwrap_or_default();
+                let actual = now.get(&unit.id).copied().unwrap_or_default();
+                let ly = last_year.get(&unit.id).filter(|s| !s.amount.is_zero()).map(|s| s.amount);
+                let figures = figures(&Inputs {
+                    target: e.period_target,
+                    actual: actual.amount,
+                    expected: e.by_curve,
+                    time_progress: e.time_progress,
+                    deals_won: actual.deals_won,
+                    last_year: ly,
+                    thresholds,
+                });
+                let won = deals.get(&unit.id).copied().unwrap_or_default().deals_won;
+                let lost: i64 = losses.get(&unit.id).map_or(0, |v| v.iter().map(|x| x.1).sum());
+                let conversion = (won + lost > 0).then(|| (Decimal::from(won) / Decimal::from(won + lost)).round_dp(4));
+                let closed = closed.remove(&unit.id);
+                Measured { unit, expected: e, actual, has_target, figures, conversion, deals_won: won, closed }
+            })
+            .collect();
+        Ok((out, thresholds))
+    }
+
+    /// Expected and actual to date on each day of the period.
+    pub async fn burn_up(&self, fwd: &Forwarded, r: Reading) -> ServiceResult<BurnUp> {
+        let Reading { unit, day, plan, period, dims } = r;
+        let expected = self.target.daily_expected(fwd, &plan, &unit.id, &period.expression, day, slice(&dims)).await?;
+        let through = day.min(period.end);
+        let sold: Vec<(NaiveDate, Amount)> = match plan.metric {
+            Metric::Amount | Metric::DealsWon => rollups::daily(&self.db, &unit.id, period.start, through, &dims)
+                .await?
+                .into_iter()
+                .map(|(d, s)| (d, if plan.metric == Metric::Amount { s.amount } else { count(s.deals_won) }))
+                .collect(),
+            m => counts::daily(&self.db, m, &unit.path, period.start, through)
+                .await?
+                .into_iter()
+                .map(|(d, n)| (d, count(n)))
+                .collect(),
+        };
+        let mut sold = sold.into_iter().peekable();
+        let mut actual = Amount::ZERO;
+        let mut days = Vec::with_capacity(expected.days.len());
+        for (d, by_curve, by_milestone) in expected.days {
+            while let Some((_, a)) = sold.next_if(|(sd, _)| *sd <= d) {
+                actual = actual.checked_add(a)?;
+            }
+            days.push((d, by_curve, by_milestone, (d <= day).then_some(actual)));
+        }
+        Ok(BurnUp {
+            unit: unit.id,
+            period,
+            currency: plan.currency,
+            period_target: expected.period_target,
+            days,
+            milestones: expected.milestones,
+        })
+    }
+}
