@@ -2,6 +2,7 @@
 //! `startup::Application` is the entry point; `main.rs` only wires settings.
 
 pub mod api;
+pub mod app;
 pub mod domain;
 pub mod migration;
 pub mod startup;

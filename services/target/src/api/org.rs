@@ -1,16 +1,16 @@
-//! attain.target.v1.OrgService: the organisation tree.
+//! Organisation-tree handlers; the use cases are `app::org`.
 
-use attain_kit::context::Ctx;
-use attain_kit::idempotent;
-use attain_kit::{ServiceError, ServiceResult, idempotency::IdempotencyKey, paging::PageRequest};
+use attain_kit::{ServiceError, ServiceResult, context::Ctx, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::target::v1 as pb;
-use chrono::Utc;
 use sea_orm::DatabaseConnection;
 
-use super::{check_etag, convert, deny_manage, visible_unit, visible_units};
+use super::convert;
 use crate::{
-    domain::org::{self, DisplayName, Unit, UnitAttributes, UnitId},
-    storage::units,
+    app::{
+        org::{self, NewUnit, UnitField},
+        scope::{visible_unit, visible_units},
+    },
+    domain::org::{DisplayName, UnitAttributes, UnitId},
 };
 
 #[derive(Debug, Clone)]
@@ -42,9 +42,9 @@ impl OrgApi {
         let key = IdempotencyKey::new(&who.person, "CreateUnit", &request_id, &r)?;
         let input = r.unit.ok_or_else(|| ServiceError::invalid("unit", "is required"))?;
         let kind = convert::unit_kind("unit.kind", input.kind)?;
-        let attrs = attributes(&input, "unit.")?;
-        attrs.check_for(kind, "unit.")?;
-        let parent_id = match input.parent.as_str() {
+        let attributes = attributes(&input, "unit.")?;
+        attributes.check_for(kind, "unit.")?;
+        let parent = match input.parent.as_str() {
             "" => None,
             p => Some(UnitId::from_name("unit.parent", p)?),
         };
@@ -52,105 +52,46 @@ impl OrgApi {
             "" => UnitId::generate(),
             id => UnitId::parse("unit_id", id)?,
         };
-        idempotent!(self.db, key, |txn| {
-            let parent = match &parent_id {
-                Some(p) => Some(visible_unit(&txn, &who, p).await?),
-                None => None,
-            };
-            let mut path = parent.as_ref().map(Unit::path).unwrap_or_default();
-            path.push(id.as_str().to_owned());
-            if !who.can_manage(&path) {
-                return Err(deny_manage("CreateUnit"));
-            }
-            org::check_placement(parent.as_ref(), kind, "unit.parent")?;
-            if units::get(&txn, &id).await?.is_some() {
-                return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())));
-            }
-            if units::sibling_name_taken(&txn, parent_id.as_ref(), &attrs.display_name, None).await? {
-                return Err(ServiceError::invalid(
-                    "unit.display_name",
-                    format!("a sibling is already named {:?}", attrs.display_name.as_str()),
-                ));
-            }
-            let now = Utc::now();
-            let unit = Unit {
-                id,
-                parent: parent_id,
-                kind,
-                attributes: attrs,
-                ancestors: parent
-                    .map(|p| p.ancestors.into_iter().chain(std::iter::once(p.id)).collect())
-                    .unwrap_or_default(),
-                version: 1,
-                create_time: now,
-                update_time: now,
-            };
-            units::insert(&txn, &unit, &who.person).await?;
-            convert::unit(&unit)
-        })
+        org::create(&self.db, &who, key, NewUnit { id, parent, kind, attributes }, convert::unit).await
     }
 
-    pub(crate) async fn get_unit(&self, ctx: Ctx, request: pb::GetUnitRequest) -> ServiceResult<pb::Unit> {
-        let who = ctx.who;
-        let id = UnitId::from_name("name", &request.name)?;
-        let unit = visible_unit(&self.db, &who, &id).await?;
-        Ok(convert::unit(&unit))
+    pub(crate) async fn get_unit(&self, ctx: Ctx, r: pb::GetUnitRequest) -> ServiceResult<pb::Unit> {
+        let id = UnitId::from_name("name", &r.name)?;
+        Ok(convert::unit(&visible_unit(&self.db, &ctx.who, &id).await?))
     }
 
     pub(crate) async fn batch_get_units(
         &self,
         ctx: Ctx,
-        request: pb::BatchGetUnitsRequest,
+        r: pb::BatchGetUnitsRequest,
     ) -> ServiceResult<pb::BatchGetUnitsResponse> {
         const MAX_NAMES: usize = 1000;
-        let who = ctx.who;
-        let names = &request.names;
-        if names.len() > MAX_NAMES {
+        if r.names.len() > MAX_NAMES {
             return Err(ServiceError::invalid("names", format!("at most {MAX_NAMES} per call")));
         }
-        let ids = names
-            .iter()
-            .enumerate()
+        let ids = (r.names.iter().enumerate())
             .map(|(i, n)| UnitId::from_name(&format!("names[{i}]"), n))
             .collect::<attain_kit::DomainResult<Vec<_>>>()?;
-        let units = visible_units(&self.db, &who, &ids).await?;
+        let units = visible_units(&self.db, &ctx.who, &ids).await?;
         Ok(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() })
     }
 
     pub(crate) async fn list_units(&self, ctx: Ctx, r: pb::ListUnitsRequest) -> ServiceResult<pb::ListUnitsResponse> {
         let who = ctx.who;
         let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent), &who)?;
-        let parent = match r.parent.as_str() {
-            "" if who.is_admin() => None,
-            "" => {
-                return Err(ServiceError::PermissionDenied(format!(
-                    "only an ADMIN lists the roots; list the children of units/{} instead",
-                    who.unit
-                )));
-            }
-            p => {
-                let id = UnitId::from_name("parent", p)?;
-                visible_unit(&self.db, &who, &id).await?;
-                Some(id)
-            }
-        };
-        let mut rows = units::children(&self.db, parent.as_ref(), page.after.as_deref(), page.fetch_limit()).await?;
-        let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
+        let parent = (!r.parent.is_empty()).then(|| UnitId::from_name("parent", &r.parent)).transpose()?;
+        let (rows, next_page_token) = org::children(&self.db, &who, parent.as_ref(), &page).await?;
         Ok(pb::ListUnitsResponse { units: rows.iter().map(convert::unit).collect(), next_page_token })
     }
 
     pub(crate) async fn get_subtree(
         &self,
         ctx: Ctx,
-        request: pb::GetSubtreeRequest,
+        r: pb::GetSubtreeRequest,
     ) -> ServiceResult<pb::GetSubtreeResponse> {
-        let who = ctx.who;
-        let id = UnitId::from_name("name", &request.name)?;
-        let root = visible_unit(&self.db, &who, &id).await?;
-        let all = units::subtree(&self.db, &root).await?;
-        // A rep's scope is itself even if (wrongly) something sat below it.
-        let units = all.iter().filter(|u| who.can_read(&u.path())).map(convert::unit).collect();
-        Ok(pb::GetSubtreeResponse { units })
+        let id = UnitId::from_name("name", &r.name)?;
+        let units = org::subtree(&self.db, &ctx.who, &id).await?;
+        Ok(pb::GetSubtreeResponse { units: units.iter().map(convert::unit).collect() })
     }
 
     pub(crate) async fn update_unit(&self, ctx: Ctx, mut r: pb::UpdateUnitRequest) -> ServiceResult<pb::Unit> {
@@ -163,58 +104,8 @@ impl OrgApi {
         if paths.is_empty() {
             return Err(ServiceError::invalid("update_mask", "list the fields to change"));
         }
-        idempotent!(self.db, key, |txn| {
-            let current = visible_unit(&txn, &who, &id).await?;
-            if !who.can_manage(&current.path()) {
-                return Err(deny_manage("UpdateUnit"));
-            }
-            check_etag(&input.etag, &current.etag(), &id.resource_name())?;
-            let mut next = current.clone();
-            let a = &mut next.attributes;
-            for path in &paths {
-                match path.as_str() {
-                    "display_name" => a.display_name = DisplayName::parse("unit.display_name", &input.display_name)?,
-                    "manager" => a.manager = input.manager.trim().to_owned(),
-                    "seniority" => a.seniority = convert::seniority("unit.seniority", input.seniority)?,
-                    "start_date" => a.start_date = convert::date("unit.start_date", &input.start_date)?,
-                    "region_maturity" => {
-                        a.region_maturity = convert::region_maturity("unit.region_maturity", input.region_maturity)?;
-                    }
-                    "kind" | "parent" => {
-                        return Err(ServiceError::invalid(
-                            "update_mask",
-                            format!("{path} cannot change here (kind is fixed; use MoveUnit for parent)"),
-                        ));
-                    }
-                    other => {
-                        return Err(ServiceError::invalid(
-                            "update_mask",
-                            format!("{other:?} is not an updatable field"),
-                        ));
-                    }
-                }
-            }
-            next.attributes.check_for(next.kind, "unit.")?;
-            if next.attributes.display_name.key() != current.attributes.display_name.key()
-                && units::sibling_name_taken(&txn, current.parent.as_ref(), &next.attributes.display_name, Some(&id))
-                    .await?
-            {
-                return Err(ServiceError::invalid(
-                    "unit.display_name",
-                    format!("a sibling is already named {:?}", next.attributes.display_name.as_str()),
-                ));
-            }
-            if next.attributes == current.attributes {
-                convert::unit(&current)
-            } else {
-                next.version = current.version + 1;
-                next.update_time = Utc::now();
-                if !units::update(&txn, &next, current.version, &who.person).await? {
-                    return Err(ServiceError::stale_etag(&id.resource_name()));
-                }
-                convert::unit(&next)
-            }
-        })
+        let fields = paths.iter().map(|p| unit_field(p, &input)).collect::<ServiceResult<Vec<_>>>()?;
+        org::update(&self.db, &who, key, (&id, &input.etag), fields, convert::unit).await
     }
 
     pub(crate) async fn move_unit(&self, ctx: Ctx, mut r: pb::MoveUnitRequest) -> ServiceResult<pb::Unit> {
@@ -222,48 +113,8 @@ impl OrgApi {
         let request_id = std::mem::take(&mut r.request_id);
         let key = IdempotencyKey::new(&who.person, "MoveUnit", &request_id, &r)?;
         let id = UnitId::from_name("name", &r.name)?;
-        let new_parent_id = UnitId::from_name("new_parent", &r.new_parent)?;
-        idempotent!(self.db, key, |txn| {
-            let current = visible_unit(&txn, &who, &id).await?;
-            if !who.can_manage(&current.path()) {
-                return Err(deny_manage("MoveUnit"));
-            }
-            check_etag(&r.etag, &current.etag(), &id.resource_name())?;
-            let new_parent = visible_unit(&txn, &who, &new_parent_id).await?;
-            org::check_no_cycle(&current, &new_parent, "new_parent")?;
-            let mut destination = new_parent.path();
-            destination.push(id.as_str().to_owned());
-            if !who.can_manage(&destination) {
-                return Err(deny_manage("MoveUnit to new_parent"));
-            }
-            org::check_placement(Some(&new_parent), current.kind, "new_parent")?;
-            if current.parent.as_ref() == Some(&new_parent.id) {
-                convert::unit(&current)
-            } else {
-                if units::sibling_name_taken(&txn, Some(&new_parent.id), &current.attributes.display_name, Some(&id))
-                    .await?
-                {
-                    return Err(ServiceError::invalid(
-                        "new_parent",
-                        format!(
-                            "{} already has a child named {:?}",
-                            new_parent.id.resource_name(),
-                            current.attributes.display_name.as_str()
-                        ),
-                    ));
-                }
-                let mut moved = current.clone();
-                moved.parent = Some(new_parent.id.clone());
-                moved.ancestors =
-                    new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
-                moved.version = current.version + 1;
-                moved.update_time = Utc::now();
-                if !units::relocate(&txn, &current, &moved, &who.person).await? {
-                    return Err(ServiceError::stale_etag(&id.resource_name()));
-                }
-                convert::unit(&moved)
-            }
-        })
+        let new_parent = UnitId::from_name("new_parent", &r.new_parent)?;
+        org::relocate(&self.db, &who, key, (&id, &r.etag), &new_parent, convert::unit).await
     }
 
     pub(crate) async fn list_unit_revisions(
@@ -273,9 +124,8 @@ impl OrgApi {
     ) -> ServiceResult<pb::ListUnitRevisionsResponse> {
         let who = ctx.who;
         let id = UnitId::from_name("parent", &r.parent)?;
-        let page =
-            PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnitRevisions parent={}", r.parent), &who)?;
-        visible_unit(&self.db, &who, &id).await?;
+        let query = format!("ListUnitRevisions parent={}", r.parent);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let after = page
             .after
             .as_deref()
@@ -283,8 +133,28 @@ impl OrgApi {
                 a.parse::<i64>().map_err(|_| ServiceError::invalid("page_token", "is not a token of this listing"))
             })
             .transpose()?;
-        let mut rows = units::revisions(&self.db, &id, after, page.fetch_limit()).await?;
+        let mut rows = org::revisions(&self.db, &who, &id, (after, page.fetch_limit())).await?;
         let next_page_token = page.finish(&mut rows, |r| r.id.to_string());
         Ok(pb::ListUnitRevisionsResponse { revisions: rows.iter().map(convert::revision).collect(), next_page_token })
     }
+}
+
+/// One field an update mask names, parsed from the unit sent.
+fn unit_field(path: &str, input: &pb::Unit) -> ServiceResult<UnitField> {
+    Ok(match path {
+        "display_name" => UnitField::DisplayName(DisplayName::parse("unit.display_name", &input.display_name)?),
+        "manager" => UnitField::Manager(input.manager.trim().to_owned()),
+        "seniority" => UnitField::Seniority(convert::seniority("unit.seniority", input.seniority)?),
+        "start_date" => UnitField::StartDate(convert::date("unit.start_date", &input.start_date)?),
+        "region_maturity" => {
+            UnitField::RegionMaturity(convert::region_maturity("unit.region_maturity", input.region_maturity)?)
+        }
+        "kind" | "parent" => {
+            return Err(ServiceError::invalid(
+                "update_mask",
+                format!("{path} cannot change here (kind is fixed; use MoveUnit for parent)"),
+            ));
+        }
+        other => return Err(ServiceError::invalid("update_mask", format!("{other:?} is not an updatable field"))),
+    })
 }

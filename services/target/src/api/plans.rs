@@ -1,47 +1,32 @@
-//! Plans: create, read, update (draft), publish, close.
+//! Plan handlers: create, read, update (draft), publish, close. The use
+//! cases are `app::plans`.
 
-use attain_kit::context::Ctx;
-use attain_kit::idempotent;
-use attain_kit::scope::reveal;
 use attain_kit::{
     ServiceError, ServiceResult,
-    auth::Identity,
+    context::Ctx,
     idempotency::IdempotencyKey,
-    metric::Metric,
     money::{Amount, CurrencyCode},
     paging::PageRequest,
 };
 use attain_proto::attain::target::v1 as pb;
 use chrono::Utc;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
-use super::{check_etag, convert, hidden, require_admin, visible_unit};
+use super::convert;
 use crate::{
+    app::{
+        plans::{self, PlanField},
+        scope::visible_plan,
+    },
     domain::{
         allocation::RoundingUnit,
         org::{DisplayName, Id, UnitId},
         phasing::Curve,
         plan::{Plan, PlanConfig, PlanState},
-        target::{Change, Target, parse_plan_name},
+        target::parse_plan_name,
     },
-    storage::{plans, targets, targets::Why, units},
 };
-
-/// Loads a plan the caller may see: admins, and anyone whose unit lies in
-/// the plan's organisation.
-pub(crate) async fn visible_plan(db: &impl ConnectionTrait, who: &Identity, id: &Id) -> ServiceResult<Plan> {
-    let name = format!("plans/{}", id.as_str());
-    let plan = reveal(who, "plan", &name, plans::get(db, id).await?, |_| true)?;
-    if who.is_admin() {
-        return Ok(plan);
-    }
-    let home = units::get(db, &UnitId::parse("token unit", &who.unit).map_err(|_| hidden(&name))?).await?;
-    match home {
-        Some(u) if u.path().iter().any(|p| p == plan.top_unit.as_str()) => Ok(plan),
-        _ => Err(hidden(&name)),
-    }
-}
 
 fn growth(field: &str, s: &str) -> ServiceResult<Decimal> {
     let g = convert::opt_decimal(field, s)?.unwrap_or(Decimal::ZERO);
@@ -59,23 +44,8 @@ fn base(field: &str, m: Option<&attain_proto::attain::common::v1::Money>, cur: C
     Ok(a)
 }
 
-/// A count plan's amounts are whole numbers.
-fn count_checked(metric: Metric, field: &str, a: Amount) -> ServiceResult<Amount> {
-    if !metric.admits(a) {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{a} is fractional; a {} target is a whole number", metric.as_str()),
-        ));
-    }
-    Ok(a)
-}
-
-pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequest) -> ServiceResult<pb::Plan> {
-    let who = ctx.who;
-    require_admin(&who, "CreatePlan")?;
-    let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new(&who.person, "CreatePlan", &request_id, &r)?;
-    let p = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
+/// A new DRAFT plan from the wire.
+fn new_plan(plan_id: &str, p: pb::Plan) -> ServiceResult<Plan> {
     let display_name = DisplayName::parse("plan.display_name", &p.display_name)?;
     let top_unit = UnitId::from_name("plan.top_unit", &p.top_unit)?;
     if !(1900..=9999).contains(&p.fiscal_year) {
@@ -120,7 +90,7 @@ pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequ
             .unwrap_or(Curve::WorkingDays),
         milestone_template: convert::milestones("plan.milestone_template", &p.milestone_template)?,
     };
-    let id = if r.plan_id.is_empty() { Id::generate() } else { Id::parse("plan_id", &r.plan_id)? };
+    let id = if plan_id.is_empty() { Id::generate() } else { Id::parse("plan_id", plan_id)? };
     let now = Utc::now();
     let plan = Plan {
         id,
@@ -129,11 +99,7 @@ pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequ
         fiscal_year: p.fiscal_year,
         fiscal_start_month,
         currency,
-        base_amount: count_checked(
-            metric,
-            "plan.base_amount",
-            base("plan.base_amount", p.base_amount.as_ref(), currency)?,
-        )?,
+        base_amount: base("plan.base_amount", p.base_amount.as_ref(), currency)?,
         growth_rate: growth("plan.growth_rate", &p.growth_rate)?,
         config,
         state: PlanState::Draft,
@@ -142,65 +108,84 @@ pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequ
         update_time: now,
         publish_time: None,
     };
-    let top = plan.top_target()?;
-    if unit.exact_units(top).is_none() {
-        return Err(ServiceError::invalid("plan.rounding_unit", "the top target is not a multiple of it"));
-    }
-    idempotent!(db, key, |txn| {
-        visible_unit(&txn, &who, &plan.top_unit).await?;
-        if plans::get(&txn, &plan.id).await?.is_some() {
-            return Err(ServiceError::AlreadyExists(format!("{} already exists", plan.resource_name())));
-        }
-        plans::insert(&txn, &plan).await?;
-        let target = Target {
-            plan: plan.id.clone(),
-            id: plan.top_unit.clone(),
-            unit: plan.top_unit.clone(),
-            dimensions: Default::default(),
-            amount: top,
-            original_amount: top,
-            parent: None,
-            phasing: None,
-            milestones: None,
-            coverage: None,
-            version: 1,
-            create_time: now,
-            update_time: now,
-        };
-        let reason = format!("top target: base {} × (1 + {})", plan.base_amount, plan.growth_rate);
-        targets::insert(
-            &txn,
-            &target,
-            &Why { change: Change::Created, actor: &who.person, reason: &reason, adjustment: None },
-        )
-        .await?;
-        convert::plan(&plan)?
-    })
+    Ok(plan)
 }
 
-pub async fn get(db: &DatabaseConnection, ctx: Ctx, request: pb::GetPlanRequest) -> ServiceResult<pb::Plan> {
+fn render(p: &Plan) -> ServiceResult<pb::Plan> {
+    convert::plan(p)
+}
+
+pub async fn create(db: &DatabaseConnection, ctx: Ctx, mut r: pb::CreatePlanRequest) -> ServiceResult<pb::Plan> {
     let who = ctx.who;
-    let id = parse_plan_name("name", &request.name)?;
-    let plan = visible_plan(db, &who, &id).await?;
-    convert::plan(&plan)
+    let request_id = std::mem::take(&mut r.request_id);
+    let key = IdempotencyKey::new(&who.person, "CreatePlan", &request_id, &r)?;
+    let p = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
+    plans::create(db, &who, key, new_plan(&r.plan_id, p)?, render).await
+}
+
+pub async fn get(db: &DatabaseConnection, ctx: Ctx, r: pb::GetPlanRequest) -> ServiceResult<pb::Plan> {
+    let id = parse_plan_name("name", &r.name)?;
+    convert::plan(&visible_plan(db, &ctx.who, &id).await?)
 }
 
 pub async fn list(db: &DatabaseConnection, ctx: Ctx, r: pb::ListPlansRequest) -> ServiceResult<pb::ListPlansResponse> {
     let who = ctx.who;
     let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListPlans year={}", r.fiscal_year), &who)?;
     let year = (r.fiscal_year != 0).then_some(r.fiscal_year);
-    let home = if who.is_admin() { None } else { units::get(db, &UnitId::parse("token unit", &who.unit)?).await? };
-    let mut rows = plans::list(db, year, page.after.as_deref(), page.fetch_limit()).await?;
-    let next_page_token = page.finish(&mut rows, |p| p.id.as_str().to_owned());
-    let mine =
-        |p: &Plan| who.is_admin() || home.as_ref().is_some_and(|u| u.path().iter().any(|x| x == p.top_unit.as_str()));
-    let plans = rows.iter().filter(|p| mine(p)).map(convert::plan).collect::<ServiceResult<Vec<_>>>()?;
+    let (rows, next_page_token) = plans::list(db, &who, year, &page).await?;
+    let plans = rows.iter().map(convert::plan).collect::<ServiceResult<Vec<_>>>()?;
     Ok(pb::ListPlansResponse { plans, next_page_token })
+}
+
+/// The fields an update mask names, parsed from the plan sent.
+fn plan_fields(paths: &[String], input: &pb::Plan) -> ServiceResult<Vec<PlanField>> {
+    paths
+        .iter()
+        .map(|path| {
+            Ok(match path.as_str() {
+                "display_name" => PlanField::DisplayName(DisplayName::parse("plan.display_name", &input.display_name)?),
+                "base_amount" => {
+                    let m = input
+                        .base_amount
+                        .as_ref()
+                        .ok_or_else(|| ServiceError::invalid("plan.base_amount", "is required"))?;
+                    let a = convert::amount("plan.base_amount.amount", &m.amount)?;
+                    if a.is_negative() {
+                        return Err(ServiceError::invalid("plan.base_amount", "must not be negative"));
+                    }
+                    PlanField::BaseAmount(a, Some(m.currency_code.clone()))
+                }
+                "growth_rate" => PlanField::GrowthRate(growth("plan.growth_rate", &input.growth_rate)?),
+                "coverage_policy" => PlanField::Coverage(convert::coverage_policy(
+                    "plan.coverage_policy",
+                    input.coverage_policy.as_ref(),
+                )?),
+                "alert_thresholds" => PlanField::Thresholds(convert::thresholds(
+                    "plan.alert_thresholds",
+                    input.alert_thresholds.as_ref(),
+                )?),
+                "calendar" => PlanField::Calendar(convert::calendar("plan.calendar", input.calendar.as_ref())?),
+                "default_phasing" => PlanField::DefaultPhasing(
+                    convert::curve("plan.default_phasing", input.default_phasing.as_ref())?
+                        .unwrap_or(Curve::WorkingDays),
+                ),
+                "milestone_template" => PlanField::MilestoneTemplate(convert::milestones(
+                    "plan.milestone_template",
+                    &input.milestone_template,
+                )?),
+                other => {
+                    return Err(ServiceError::invalid(
+                        "update_mask",
+                        format!("{other:?} is not an updatable plan field"),
+                    ));
+                }
+            })
+        })
+        .collect()
 }
 
 pub async fn update(db: &DatabaseConnection, ctx: Ctx, mut r: pb::UpdatePlanRequest) -> ServiceResult<pb::Plan> {
     let who = ctx.who;
-    require_admin(&who, "UpdatePlan")?;
     let request_id = std::mem::take(&mut r.request_id);
     let key = IdempotencyKey::new(&who.person, "UpdatePlan", &request_id, &r)?;
     let input = r.plan.ok_or_else(|| ServiceError::invalid("plan", "is required"))?;
@@ -209,136 +194,20 @@ pub async fn update(db: &DatabaseConnection, ctx: Ctx, mut r: pb::UpdatePlanRequ
     if paths.is_empty() {
         return Err(ServiceError::invalid("update_mask", "list the fields to change"));
     }
-    idempotent!(db, key, |txn| {
-        let current = visible_plan(&txn, &who, &id).await?;
-        check_etag(&input.etag, &current.etag(), &current.resource_name())?;
-        current.require_draft("UpdatePlan")?;
-        let mut next = current.clone();
-        for path in &paths {
-            match path.as_str() {
-                "display_name" => {
-                    next.display_name =
-                        DisplayName::parse("plan.display_name", &input.display_name)?.as_str().to_owned()
-                }
-                "base_amount" => {
-                    next.base_amount = count_checked(
-                        current.config.metric,
-                        "plan.base_amount",
-                        base("plan.base_amount", input.base_amount.as_ref(), current.currency)?,
-                    )?
-                }
-                "growth_rate" => next.growth_rate = growth("plan.growth_rate", &input.growth_rate)?,
-                "coverage_policy" => {
-                    next.config.coverage =
-                        convert::coverage_policy("plan.coverage_policy", input.coverage_policy.as_ref())?
-                }
-                "alert_thresholds" => {
-                    next.config.thresholds =
-                        convert::thresholds("plan.alert_thresholds", input.alert_thresholds.as_ref())?
-                }
-                "calendar" => next.config.calendar = convert::calendar("plan.calendar", input.calendar.as_ref())?,
-                "default_phasing" => {
-                    next.config.default_phasing =
-                        convert::curve("plan.default_phasing", input.default_phasing.as_ref())?
-                            .unwrap_or(Curve::WorkingDays);
-                }
-                "milestone_template" => {
-                    next.config.milestone_template =
-                        convert::milestones("plan.milestone_template", &input.milestone_template)?
-                }
-                other => {
-                    return Err(ServiceError::invalid(
-                        "update_mask",
-                        format!("{other:?} is not an updatable plan field"),
-                    ));
-                }
-            }
-        }
-        next.version = current.version + 1;
-        next.update_time = Utc::now();
-        if !plans::update(&txn, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(&current.resource_name()));
-        }
-        // A new base or growth moves the top target with it (still a draft).
-        let new_top = next.top_target()?;
-        if new_top != current.top_target()?
-            && let Some(top) = targets::get(&txn, &next.id, &next.top_unit).await?
-        {
-            let mut changed = top.clone();
-            changed.amount = new_top;
-            changed.original_amount = new_top;
-            changed.version = top.version + 1;
-            changed.update_time = next.update_time;
-            let reason = format!("top target: base {} × (1 + {})", next.base_amount, next.growth_rate);
-            if !targets::update(
-                &txn,
-                &top,
-                &changed,
-                &Why { change: Change::Adjusted, actor: &who.person, reason: &reason, adjustment: None },
-            )
-            .await?
-            {
-                return Err(ServiceError::stale_etag(&top.resource_name()));
-            }
-        }
-        convert::plan(&next)?
-    })
-}
-
-/// A lifecycle step of a plan.
-struct Transition {
-    method: &'static str,
-    from: PlanState,
-    to: PlanState,
-}
-
-async fn transition(
-    db: &DatabaseConnection,
-    who: Identity,
-    step: Transition,
-    name: &str,
-    etag: &str,
-    key: Option<IdempotencyKey>,
-) -> ServiceResult<pb::Plan> {
-    let Transition { method, from, to } = step;
-    require_admin(&who, method)?;
-    let id = parse_plan_name("name", name)?;
-    idempotent!(db, key, |txn| {
-        let current = visible_plan(&txn, &who, &id).await?;
-        check_etag(etag, &current.etag(), &current.resource_name())?;
-        if current.state != from {
-            return Err(ServiceError::precondition(
-                "PLAN_STATE",
-                format!("{method}: {} is {}, not {}", current.resource_name(), current.state.as_str(), from.as_str()),
-            ));
-        }
-        let mut next = current.clone();
-        next.state = to;
-        next.version += 1;
-        next.update_time = Utc::now();
-        if to == PlanState::Published {
-            next.publish_time = Some(next.update_time);
-            targets::freeze_originals(&txn, &next.id).await?;
-        }
-        if !plans::update(&txn, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(&current.resource_name()));
-        }
-        convert::plan(&next)?
-    })
+    let fields = plan_fields(&paths, &input)?;
+    plans::update(db, &who, key, (&id, &input.etag), fields, render).await
 }
 
 pub async fn publish(db: &DatabaseConnection, ctx: Ctx, mut r: pb::PublishPlanRequest) -> ServiceResult<pb::Plan> {
-    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new(&who.person, "PublishPlan", &request_id, &r)?;
-    let step = Transition { method: "PublishPlan", from: PlanState::Draft, to: PlanState::Published };
-    transition(db, who, step, &r.name, &r.etag, key).await
+    let key = IdempotencyKey::new(&ctx.who.person, "PublishPlan", &request_id, &r)?;
+    let id = parse_plan_name("name", &r.name)?;
+    plans::transition(db, &ctx.who, key, plans::PUBLISH, (&id, &r.etag), render).await
 }
 
 pub async fn close(db: &DatabaseConnection, ctx: Ctx, mut r: pb::ClosePlanRequest) -> ServiceResult<pb::Plan> {
-    let who = ctx.who;
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::new(&who.person, "ClosePlan", &request_id, &r)?;
-    let step = Transition { method: "ClosePlan", from: PlanState::Published, to: PlanState::Closed };
-    transition(db, who, step, &r.name, &r.etag, key).await
+    let key = IdempotencyKey::new(&ctx.who.person, "ClosePlan", &request_id, &r)?;
+    let id = parse_plan_name("name", &r.name)?;
+    plans::transition(db, &ctx.who, key, plans::CLOSE, (&id, &r.etag), render).await
 }

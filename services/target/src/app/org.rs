@@ -1,0 +1,216 @@
+//! The organisation tree: units are created under a parent the caller
+//! manages, renamed and re-attributed, moved (never under themselves), and
+//! read by subtree; every change is a revision.
+
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, idempotency::IdempotencyKey, idempotent, paging::PageRequest,
+    scope::check_etag,
+};
+use chrono::{NaiveDate, Utc};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+use super::scope::{deny_manage, visible_unit};
+use crate::{
+    domain::org::{self, DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
+    storage::units::{self, Revision},
+};
+
+/// A unit to create.
+#[derive(Debug, Clone)]
+pub struct NewUnit {
+    pub id: UnitId,
+    pub parent: Option<UnitId>,
+    pub kind: UnitKind,
+    pub attributes: UnitAttributes,
+}
+
+/// A field an update sets.
+#[derive(Debug, Clone)]
+pub enum UnitField {
+    DisplayName(DisplayName),
+    Manager(String),
+    Seniority(Option<Seniority>),
+    StartDate(Option<NaiveDate>),
+    RegionMaturity(Option<RegionMaturity>),
+}
+
+pub async fn create<R: Message + Default>(
+    db: &DatabaseConnection,
+    who: &Identity,
+    key: Option<IdempotencyKey>,
+    new: NewUnit,
+    render: fn(&Unit) -> R,
+) -> ServiceResult<R> {
+    let NewUnit { id, parent: parent_id, kind, attributes } = new;
+    idempotent!(db, key, |txn| {
+        let parent = match &parent_id {
+            Some(p) => Some(visible_unit(&txn, who, p).await?),
+            None => None,
+        };
+        let mut path = parent.as_ref().map(Unit::path).unwrap_or_default();
+        path.push(id.as_str().to_owned());
+        if !who.can_manage(&path) {
+            return Err(deny_manage("CreateUnit"));
+        }
+        org::check_placement(parent.as_ref(), kind, "unit.parent")?;
+        if units::get(&txn, &id).await?.is_some() {
+            return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())));
+        }
+        if units::sibling_name_taken(&txn, parent_id.as_ref(), &attributes.display_name, None).await? {
+            return Err(ServiceError::invalid(
+                "unit.display_name",
+                format!("a sibling is already named {:?}", attributes.display_name.as_str()),
+            ));
+        }
+        let now = Utc::now();
+        let unit = Unit {
+            id,
+            parent: parent_id,
+            kind,
+            attributes,
+            ancestors: parent
+                .map(|p| p.ancestors.into_iter().chain(std::iter::once(p.id)).collect())
+                .unwrap_or_default(),
+            version: 1,
+            create_time: now,
+            update_time: now,
+        };
+        units::insert(&txn, &unit, &who.person).await?;
+        render(&unit)
+    })
+}
+
+/// The roots (an ADMIN), or the children of a unit the caller may read.
+pub async fn children(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    parent: Option<&UnitId>,
+    page: &PageRequest,
+) -> ServiceResult<(Vec<Unit>, String)> {
+    match parent {
+        None if !who.is_admin() => {
+            return Err(ServiceError::PermissionDenied(format!(
+                "only an ADMIN lists the roots; list the children of units/{} instead",
+                who.unit
+            )));
+        }
+        None => {}
+        Some(id) => {
+            visible_unit(db, who, id).await?;
+        }
+    }
+    let mut rows = units::children(db, parent, page.after.as_deref(), page.fetch_limit()).await?;
+    let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
+    Ok((rows, next_page_token))
+}
+
+/// A unit and what the caller may read below it, the unit first.
+pub async fn subtree(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Vec<Unit>> {
+    let root = visible_unit(db, who, id).await?;
+    // A rep's scope is itself even if (wrongly) something sat below it.
+    Ok(units::subtree(db, &root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
+}
+
+pub async fn update<R: Message + Default>(
+    db: &DatabaseConnection,
+    who: &Identity,
+    key: Option<IdempotencyKey>,
+    (id, etag): (&UnitId, &str),
+    fields: Vec<UnitField>,
+    render: fn(&Unit) -> R,
+) -> ServiceResult<R> {
+    idempotent!(db, key, |txn| {
+        let current = visible_unit(&txn, who, id).await?;
+        if !who.can_manage(&current.path()) {
+            return Err(deny_manage("UpdateUnit"));
+        }
+        check_etag(etag, &current.etag(), &id.resource_name())?;
+        let mut next = current.clone();
+        let a = &mut next.attributes;
+        for f in &fields {
+            match f.clone() {
+                UnitField::DisplayName(n) => a.display_name = n,
+                UnitField::Manager(m) => a.manager = m,
+                UnitField::Seniority(s) => a.seniority = s,
+                UnitField::StartDate(d) => a.start_date = d,
+                UnitField::RegionMaturity(m) => a.region_maturity = m,
+            }
+        }
+        next.attributes.check_for(next.kind, "unit.")?;
+        let renamed = next.attributes.display_name.key() != current.attributes.display_name.key();
+        let name = &next.attributes.display_name;
+        if renamed && units::sibling_name_taken(&txn, current.parent.as_ref(), name, Some(id)).await? {
+            return Err(ServiceError::invalid(
+                "unit.display_name",
+                format!("a sibling is already named {:?}", name.as_str()),
+            ));
+        }
+        if next.attributes == current.attributes {
+            render(&current)
+        } else {
+            next.version = current.version + 1;
+            next.update_time = Utc::now();
+            if !units::update(&txn, &next, current.version, &who.person).await? {
+                return Err(ServiceError::stale_etag(&id.resource_name()));
+            }
+            render(&next)
+        }
+    })
+}
+
+pub async fn relocate<R: Message + Default>(
+    db: &DatabaseConnection,
+    who: &Identity,
+    key: Option<IdempotencyKey>,
+    (id, etag): (&UnitId, &str),
+    new_parent: &UnitId,
+    render: fn(&Unit) -> R,
+) -> ServiceResult<R> {
+    idempotent!(db, key, |txn| {
+        let current = visible_unit(&txn, who, id).await?;
+        if !who.can_manage(&current.path()) {
+            return Err(deny_manage("MoveUnit"));
+        }
+        check_etag(etag, &current.etag(), &id.resource_name())?;
+        let new_parent = visible_unit(&txn, who, new_parent).await?;
+        org::check_no_cycle(&current, &new_parent, "new_parent")?;
+        let mut destination = new_parent.path();
+        destination.push(id.as_str().to_owned());
+        if !who.can_manage(&destination) {
+            return Err(deny_manage("MoveUnit to new_parent"));
+        }
+        org::check_placement(Some(&new_parent), current.kind, "new_parent")?;
+        if current.parent.as_ref() == Some(&new_parent.id) {
+            render(&current)
+        } else {
+            let name = &current.attributes.display_name;
+            if units::sibling_name_taken(&txn, Some(&new_parent.id), name, Some(id)).await? {
+                return Err(ServiceError::invalid(
+                    "new_parent",
+                    format!("{} already has a child named {:?}", new_parent.id.resource_name(), name.as_str()),
+                ));
+            }
+            let mut moved = current.clone();
+            moved.parent = Some(new_parent.id.clone());
+            moved.ancestors =
+                new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
+            moved.version = current.version + 1;
+            moved.update_time = Utc::now();
+            if !units::relocate(&txn, &current, &moved, &who.person).await? {
+                return Err(ServiceError::stale_etag(&id.resource_name()));
+            }
+            render(&moved)
+        }
+    })
+}
+
+pub async fn revisions(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    id: &UnitId,
+    (after, limit): (Option<i64>, u64),
+) -> ServiceResult<Vec<Revision>> {
+    visible_unit(db, who, id).await?;
+    units::revisions(db, id, after, limit).await
+}

@@ -1,0 +1,99 @@
+//! Who may read and change what: units by their place in the tree, plans
+//! by their organisation, targets by their unit.
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::Identity,
+    scope::{hidden, reveal},
+};
+use sea_orm::ConnectionTrait;
+
+use crate::{
+    domain::{
+        org::{Id, Unit, UnitId},
+        plan::Plan,
+        target::Target,
+    },
+    storage::{plans, targets, units},
+};
+
+/// The scope rule for one looked-up unit: readable, or hidden; missing
+/// only to an ADMIN (others cannot tell missing from out of scope).
+fn readable(who: &Identity, id: &UnitId, found: Option<Unit>) -> ServiceResult<Unit> {
+    reveal(who, "unit", &id.resource_name(), found, |u| who.can_read(&u.path()))
+}
+
+/// Loads a unit the caller may read.
+pub async fn visible_unit(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
+    readable(who, id, units::get(db, id).await?)
+}
+
+/// Many units in the order asked (one query), each checked as
+/// `visible_unit` checks one.
+pub async fn visible_units(db: &impl ConnectionTrait, who: &Identity, ids: &[UnitId]) -> ServiceResult<Vec<Unit>> {
+    let found: std::collections::HashMap<UnitId, Unit> =
+        units::get_many(db, ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
+    ids.iter().map(|id| readable(who, id, found.get(id).cloned())).collect()
+}
+
+/// The units under `root` that the caller may read.
+pub async fn readable_subtree(db: &impl ConnectionTrait, who: &Identity, root: &Unit) -> ServiceResult<Vec<Unit>> {
+    Ok(units::subtree(db, root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
+}
+
+/// Loads a plan the caller may see: admins, and anyone whose unit lies in
+/// the plan's organisation.
+pub async fn visible_plan(db: &impl ConnectionTrait, who: &Identity, id: &Id) -> ServiceResult<Plan> {
+    let name = format!("plans/{}", id.as_str());
+    let plan = reveal(who, "plan", &name, plans::get(db, id).await?, |_| true)?;
+    if who.is_admin() {
+        return Ok(plan);
+    }
+    let home = units::get(db, &UnitId::parse("token unit", &who.unit).map_err(|_| hidden(&name))?).await?;
+    match home {
+        Some(u) if u.path().iter().any(|p| p == plan.top_unit.as_str()) => Ok(plan),
+        _ => Err(hidden(&name)),
+    }
+}
+
+/// Loads a target whose unit the caller may read, with its plan and unit.
+/// An ADMIN asking for a unit that has no target yet is told so.
+pub async fn visible_target(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    (plan_id, target_id): (&Id, &Id),
+    name: &str,
+) -> ServiceResult<(Plan, Target, Unit)> {
+    let plan = visible_plan(db, who, plan_id).await?;
+    let target = match targets::get(db, plan_id, target_id).await? {
+        Some(t) => t,
+        None if who.is_admin() => {
+            if units::get(db, target_id).await?.is_some() {
+                return Err(ServiceError::precondition(
+                    "NO_TARGET_YET",
+                    format!(
+                        "units/{} has no target in {} yet: split its parent's target first",
+                        target_id.as_str(),
+                        plan.resource_name()
+                    ),
+                ));
+            }
+            return Err(ServiceError::not_found("target", name));
+        }
+        None => return Err(hidden(name)),
+    };
+    let unit = visible_unit(db, who, &target.unit).await.map_err(|_| hidden(name))?;
+    Ok((plan, target, unit))
+}
+
+pub fn deny_manage(what: &str) -> ServiceError {
+    ServiceError::PermissionDenied(format!("{what}: only an ADMIN, or a MANAGER of a unit above it, may change this"))
+}
+
+pub fn require_admin(who: &Identity, what: &str) -> ServiceResult<()> {
+    if who.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("{what} is for ADMIN (sales operations) only")))
+    }
+}
