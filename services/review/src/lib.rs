@@ -3,8 +3,9 @@
 //! `startup::Application` is the entry point; `main.rs` only wires settings.
 
 pub mod api;
+pub mod app;
+pub mod clients;
 pub mod domain;
 pub mod migration;
 pub mod startup;
 pub mod storage;
-pub mod upstream;

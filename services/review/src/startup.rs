@@ -6,7 +6,7 @@ use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBa
 use attain_proto::attain::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::{api::ReviewApi, migration::Migrator, upstream::Upstreams};
+use crate::{api::ReviewApi, app::App, clients::Upstreams, migration::Migrator};
 
 /// Default gRPC port of the review service.
 pub const DEFAULT_PORT: u16 = 50053;
@@ -31,9 +31,10 @@ impl Application {
         )?;
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let api = ReviewServiceServer::new(ReviewApi::new(db, Upstreams::new(target, tracking), settings.clock))
-            .max_decoding_message_size(max)
-            .max_encoding_message_size(max);
+        let api =
+            ReviewServiceServer::new(ReviewApi::new(App::new(db, Upstreams::new(target, tracking), settings.clock)))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max);
         Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
     }
 

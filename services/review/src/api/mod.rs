@@ -2,79 +2,36 @@
 //! hands over to the module that owns it.
 
 mod convert;
-mod extras;
 mod items;
+mod practices;
+mod reallocations;
 mod report;
 mod reviews;
 
-use attain_kit::context::Ctx;
-use attain_kit::scope::{hidden, reveal};
-use attain_kit::{
-    Rpc, ServiceError, ServiceResult,
-    auth::{Identity, Role},
-    configuration::ClockSettings,
-    id::Id,
-    reply,
-    upstream::Forwarded,
-};
+use attain_kit::{Rpc, ServiceError, ServiceResult, context::Ctx, id::Id, reply};
 use attain_proto::attain::review::v1::{self as pb, review_service_server::ReviewService};
-use sea_orm::DatabaseConnection;
 use tonic::Request;
 
-use crate::{domain::review::Review, storage::reviews as store, upstream::Upstreams};
+use crate::app::App;
 
+/// The gRPC face of the service: handlers parse, call `App`, convert.
 #[derive(Debug, Clone)]
 pub struct ReviewApi {
-    db: DatabaseConnection,
-    up: Upstreams,
-    clock: ClockSettings,
+    app: App,
 }
 
 impl ReviewApi {
-    pub fn new(db: DatabaseConnection, up: Upstreams, clock: ClockSettings) -> Self {
-        Self { db, up, clock }
-    }
-
-    /// Loads a review the caller may see. A rep sees the reviews of the
-    /// units above it (its team, its region), filtered to its own lines.
-    async fn visible(&self, who: &Identity, fwd: &Forwarded, field: &str, name: &str) -> ServiceResult<(Review, u32)> {
-        let id = match name.strip_prefix("reviews/") {
-            Some(x) => Id::parse(field, x.split('/').next().unwrap_or(""))?,
-            None => {
-                return Err(ServiceError::invalid(
-                    field,
-                    format!("{name:?} is not a review name (reviews/{{review_id}})"),
-                ));
-            }
-        };
-        let hide = || hidden(name);
-        let (review, fsm) = reveal(who, "review", name, store::get_review(&self.db, &id).await?, |_| true)?;
-        let path: Vec<String> = review.unit_path.iter().map(|p| p.as_str().to_owned()).collect();
-        let allowed = match who.role {
-            Role::Rep => {
-                let home = self
-                    .up
-                    .path(fwd, &Id::parse("token unit", &who.unit).map_err(|_| hide())?)
-                    .await
-                    .map_err(|_| hide())?;
-                home.contains(&review.unit)
-            }
-            _ => who.can_read(&path),
-        };
-        if !allowed {
-            return Err(hide());
-        }
-        Ok((review, fsm))
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 }
 
-/// Reviews are run by managers (of the unit or above) and admins.
-fn require_manager(who: &Identity, path: &[Id], what: &str) -> ServiceResult<()> {
-    let path: Vec<String> = path.iter().map(|p| p.as_str().to_owned()).collect();
-    if matches!(who.role, Role::Admin | Role::Manager) && who.can_read(&path) {
-        Ok(())
-    } else {
-        Err(ServiceError::PermissionDenied(format!("{what}: reviews are run by the unit's managers")))
+/// A review named in a request ("reviews/{id}", or a name below one such as
+/// "reviews/{id}/actionItems/{item}"): the review's id.
+fn review_id(field: &str, name: &str) -> ServiceResult<Id> {
+    match name.strip_prefix("reviews/") {
+        Some(x) => Ok(Id::parse(field, x.split('/').next().unwrap_or(""))?),
+        None => Err(ServiceError::invalid(field, format!("{name:?} is not a review name (reviews/{{review_id}})"))),
     }
 }
 

@@ -1,20 +1,19 @@
 //! Reports (Markdown; XLSX with the guide's five templates), the
 //! next-period suggestion, and accepting it as a DRAFT plan.
 
-use attain_kit::context::Ctx;
-use attain_kit::{ServiceError, ServiceResult, auth::Identity, idempotency::IdempotencyKey, upstream::Forwarded};
-use attain_proto::attain::{common::v1 as common, review::v1 as pb, target::v1 as tpb};
+use attain_kit::{ServiceError, ServiceResult, context::Ctx, idempotency::IdempotencyKey};
+use attain_proto::attain::{common::v1 as common, review::v1 as pb};
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::{ReviewApi, require_manager};
+use super::{ReviewApi, review_id};
 use crate::{
+    app::report::ReportInputs,
+    clients::{DealLine, PlanFacts},
     domain::{
-        report::{Lang, Suggestion, markdown, per_year, suggest},
+        report::{Lang, Suggestion, markdown},
         review::Review,
     },
-    storage::{extras, reviews as store},
-    upstream::PlanFacts,
 };
 
 fn xlsx_error(e: XlsxError) -> ServiceError {
@@ -45,7 +44,7 @@ fn workbook(
     reasons: &[crate::domain::review::Reason],
     causes: &[crate::domain::review::Cause],
     actions: &[crate::domain::review::ActionItem],
-    deals: &[attain_proto::attain::tracking::v1::Deal],
+    deals: &[DealLine],
     suggestion: Option<&Suggestion>,
 ) -> Result<Vec<u8>, XlsxError> {
     let bold = Format::new().set_bold();
@@ -115,16 +114,11 @@ fn workbook(
         &bold,
     )?;
     for (i, d) in deals.iter().enumerate() {
-        let amount = d.amount.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
-        let kind = if d.kind == attain_proto::attain::tracking::v1::DealKind::Reversal as i32 {
-            l.t("reversal", "冲销")
-        } else {
-            l.t("sale", "成交")
-        };
+        let kind = if d.reversal { l.t("reversal", "冲销") } else { l.t("sale", "成交") };
         cells(
             s,
             u32::try_from(i + 1).unwrap_or(u32::MAX),
-            &[&d.close_date, d.rep.trim_start_matches("units/"), &d.customer, &amount, kind],
+            &[&d.close_date, d.rep.trim_start_matches("units/"), &d.customer, &d.amount, kind],
         )?;
     }
 
@@ -166,55 +160,44 @@ fn workbook(
     book.save_to_buffer()
 }
 
-impl ReviewApi {
-    /// The growth a suggestion uses: the request's, else the plan's.
-    async fn suggestion(
-        &self,
-        fwd: &Forwarded,
-        review: &Review,
-        growth: &str,
-    ) -> ServiceResult<(Suggestion, PlanFacts)> {
-        let plan = self.up.plan_facts(fwd, &review.plan).await?;
-        let g = if growth.trim().is_empty() {
-            plan.growth.parse::<Decimal>().unwrap_or(Decimal::ZERO)
-        } else {
-            attain_kit::money::parse_plain_decimal(growth.trim(), 6, 4)
-                .map_err(|e| ServiceError::invalid("growth_rate", e.to_string()))?
-        };
-        if g <= -Decimal::ONE {
-            return Err(ServiceError::invalid("growth_rate", "must be above -1 (a fraction: 0.05 is +5%)"));
-        }
-        let s =
-            suggest(review, g).ok_or_else(|| ServiceError::invalid("name", "this review's period has no successor"))?;
-        Ok((s, plan))
+fn growth(s: &str) -> ServiceResult<Option<Decimal>> {
+    if s.trim().is_empty() {
+        return Ok(None);
     }
+    Ok(Some(
+        attain_kit::money::parse_plain_decimal(s.trim(), 6, 4)
+            .map_err(|e| ServiceError::invalid("growth_rate", e.to_string()))?,
+    ))
+}
 
+fn suggestion_wire(review: &Review, s: &Suggestion, plan: &PlanFacts) -> pb::Suggestion {
+    let money = |a: attain_kit::money::Amount| {
+        Some(common::Money { currency_code: plan.currency.clone(), amount: a.to_string() })
+    };
+    pb::Suggestion {
+        review: review.resource_name(),
+        next_period: Some(attain_kit::wire::period(&s.next)),
+        amount: money(s.amount),
+        formula: s.formula.clone(),
+        inputs: [
+            ("trend".to_owned(), s.trend.to_string()),
+            ("growth".to_owned(), s.growth.to_string()),
+            ("source_period".to_owned(), review.period.expression.clone()),
+        ]
+        .into(),
+        units: s.members.iter().map(|(u, a)| pb::UnitSuggestion { unit: u.clone(), amount: money(*a) }).collect(),
+    }
+}
+
+impl ReviewApi {
     pub(crate) async fn get_suggestion(&self, ctx: Ctx, r: pb::GetSuggestionRequest) -> ServiceResult<pb::Suggestion> {
         let Ctx { who, fwd } = ctx;
-        let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
-        not_for_reps(&who, "a suggestion is drawn from every member's figures; ask your manager")?;
-        let (s, plan) = self.suggestion(&fwd, &review, &r.growth_rate).await?;
-        let money = |a: attain_kit::money::Amount| {
-            Some(common::Money { currency_code: plan.currency.clone(), amount: a.to_string() })
-        };
-        Ok(pb::Suggestion {
-            review: review.resource_name(),
-            next_period: Some(attain_kit::wire::period(&s.next)),
-            amount: money(s.amount),
-            formula: s.formula.clone(),
-            inputs: [
-                ("trend".to_owned(), s.trend.to_string()),
-                ("growth".to_owned(), s.growth.to_string()),
-                ("source_period".to_owned(), review.period.expression.clone()),
-            ]
-            .into(),
-            units: s.members.iter().map(|(u, a)| pb::UnitSuggestion { unit: u.clone(), amount: money(*a) }).collect(),
-        })
+        let review = review_id("name", &r.name)?;
+        let growth = growth(&r.growth_rate)?;
+        let (review, s, plan) = self.app.suggestion((&who, &fwd), (&review, &r.name), growth).await?;
+        Ok(suggestion_wire(&review, &s, &plan))
     }
 
-    /// Creates a DRAFT plan for the next period's fiscal year whose top
-    /// target is the suggestion annualised. A retry with the same request
-    /// id returns the same plan.
     pub(crate) async fn accept_suggestion(
         &self,
         ctx: Ctx,
@@ -225,33 +208,11 @@ impl ReviewApi {
         if request_id.is_empty() {
             return Err(ServiceError::invalid("request_id", "is required: accepting twice must not create two plans"));
         }
-        let key = IdempotencyKey::new(&who.person, "AcceptSuggestion", &request_id, &r)?;
-        let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
-        require_manager(&who, &review.unit_path, "AcceptSuggestion")?;
-        if let Some(k) = &key
-            && let Some(previous) = k.replay::<pb::AcceptSuggestionResponse>(&self.db).await?
-        {
-            return Ok(previous);
-        }
-        let (s, plan) = self.suggestion(&fwd, &review, &r.growth_rate).await?;
-        let base = attain_kit::money::Amount::from_decimal((s.trend.decimal() * per_year(&review.period)).round_dp(2))
-            .map_err(ServiceError::from)?;
-        let draft = tpb::Plan {
-            display_name: format!("Suggested from {} {}", review.unit.as_str(), review.period.expression),
-            top_unit: review.unit.resource_name(),
-            fiscal_year: chrono::Datelike::year(&s.next.start),
-            currency_code: plan.currency.clone(),
-            base_amount: Some(common::Money { currency_code: plan.currency.clone(), amount: base.to_string() }),
-            growth_rate: s.growth.to_string(),
-            ..Default::default()
-        };
-        let plan_id = format!("sug-{}", review.id.as_str());
-        let name = self.up.create_draft_plan(&fwd, &plan_id, draft, &request_id).await?;
-        let response = pb::AcceptSuggestionResponse { plan: name, targets: Vec::new() };
-        if let Some(k) = &key {
-            k.record(&self.db, &response).await?;
-        }
-        Ok(response)
+        let key = IdempotencyKey::required(&who.person, "AcceptSuggestion", "request_id", &request_id, &r)?;
+        let review = review_id("name", &r.name)?;
+        let growth = growth(&r.growth_rate)?;
+        let render = |plan| pb::AcceptSuggestionResponse { plan, targets: Vec::new() };
+        self.app.accept_suggestion((&who, &fwd), key, (&review, &r.name), growth, render).await
     }
 
     pub(crate) async fn generate_report(
@@ -260,28 +221,24 @@ impl ReviewApi {
         r: pb::GenerateReportRequest,
     ) -> ServiceResult<pb::GenerateReportResponse> {
         let Ctx { who, fwd } = ctx;
-        let (review, _) = self.visible(&who, &fwd, "name", &r.name).await?;
-        not_for_reps(&who, "a report shows every member; ask your manager")?;
-        let review = self.current(&who, &fwd, review).await?;
-        let lang = match attain_proto::attain::common::v1::Language::try_from(r.language) {
-            Ok(attain_proto::attain::common::v1::Language::Zh) => Lang::Zh,
+        let review = review_id("name", &r.name)?;
+        let lang = match common::Language::try_from(r.language) {
+            Ok(common::Language::Zh) => Lang::Zh,
             _ => Lang::En,
         };
-        let causes = store::causes(&self.db, &review.id).await?;
-        let actions = store::items(&self.db, &review.id).await?;
-        let practices: Vec<(String, String)> =
-            extras::practices_of(&self.db, &review.id).await?.into_iter().map(|p| (p.title, p.text)).collect();
-        let (suggestion, plan) = self.suggestion(&fwd, &review, "").await?;
+        let format = pb::ReportFormat::try_from(r.format).unwrap_or(pb::ReportFormat::Unspecified);
+        let ReportInputs { review, plan, causes, actions, practices, suggestion } =
+            self.app.report_inputs((&who, &fwd), (&review, &r.name)).await?;
         let stem = format!("review-{}-{}", review.unit.as_str(), review.period.expression.replace("..", "_"));
-        let response = match pb::ReportFormat::try_from(r.format) {
-            Ok(pb::ReportFormat::Markdown) => pb::GenerateReportResponse {
+        let response = match format {
+            pb::ReportFormat::Markdown => pb::GenerateReportResponse {
                 file_name: format!("{stem}.md"),
                 content_type: "text/markdown; charset=utf-8".into(),
                 content: markdown(lang, &review, &review.top_reasons, &causes, &practices, &actions, Some(&suggestion))
                     .into_bytes(),
             },
-            Ok(pb::ReportFormat::Xlsx) => {
-                let deals = self.up.deals(&fwd, &review.unit, &review.period).await?;
+            pb::ReportFormat::Xlsx => {
+                let deals = self.app.report_deals(&fwd, &review).await?;
                 let bytes =
                     workbook(lang, &review, &plan, &review.top_reasons, &causes, &actions, &deals, Some(&suggestion))
                         .map_err(xlsx_error)?;
@@ -295,13 +252,4 @@ impl ReviewApi {
         };
         Ok(response)
     }
-}
-
-/// Reports and suggestions show the whole unit's figures, which a rep's own
-/// lines of a review do not.
-fn not_for_reps(who: &Identity, why: &str) -> ServiceResult<()> {
-    if who.role == attain_kit::auth::Role::Rep {
-        return Err(ServiceError::PermissionDenied(why.to_owned()));
-    }
-    Ok(())
 }

@@ -1,6 +1,8 @@
-//! Storage of the review service: reviews, causes, action items.
+//! Storage of the review service, a module per table family: reviews
+//! (with causes and action items), best practices, reallocations.
 
-pub mod extras;
+pub mod practices;
+pub mod reallocations;
 pub mod reviews;
 
 use attain_kit::ServiceError;

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, ServiceResult, id::Id, metric::Metric, period::Period, upstream::Forwarded};
+use attain_kit::{
+    ServiceError, ServiceResult, id::Id, metric::Metric, money::Amount, period::Period, upstream::Forwarded,
+};
 use attain_proto::attain::{
     common::v1 as common,
     target::v1 as tpb,
@@ -156,6 +158,27 @@ impl Upstreams {
     }
 }
 
+/// A deal as the weekly progress sheet lists it.
+#[derive(Debug, Clone)]
+pub struct DealLine {
+    pub close_date: String,
+    pub rep: String,
+    pub customer: String,
+    pub amount: String,
+    pub reversal: bool,
+}
+
+/// A DRAFT plan to propose.
+#[derive(Debug, Clone)]
+pub struct DraftPlan {
+    pub display_name: String,
+    pub top_unit: Id,
+    pub fiscal_year: i32,
+    pub currency: String,
+    pub base: Amount,
+    pub growth: rust_decimal::Decimal,
+}
+
 /// What the report needs of the plan.
 #[derive(Debug, Clone, Default)]
 pub struct PlanFacts {
@@ -185,7 +208,7 @@ impl Upstreams {
 
     /// The deals of a unit in a date range (first 5000), for the weekly
     /// progress sheet.
-    pub async fn deals(&self, fwd: &Forwarded, unit: &Id, period: &Period) -> ServiceResult<Vec<kpb::Deal>> {
+    pub async fn deals(&self, fwd: &Forwarded, unit: &Id, period: &Period) -> ServiceResult<Vec<DealLine>> {
         let range = format!("{}..{}", period.start.format("%Y-%m-%d"), period.end.format("%Y-%m-%d"));
         let mut out = Vec::new();
         let mut token = String::new();
@@ -202,7 +225,13 @@ impl Upstreams {
                 }))
                 .await?
                 .into_inner();
-            out.extend(r.deals);
+            out.extend(r.deals.into_iter().map(|d| DealLine {
+                amount: d.amount.as_ref().map(|m| m.amount.clone()).unwrap_or_default(),
+                reversal: d.kind == kpb::DealKind::Reversal as i32,
+                close_date: d.close_date,
+                rep: d.rep,
+                customer: d.customer,
+            }));
             if r.next_page_token.is_empty() {
                 break;
             }
@@ -215,10 +244,19 @@ impl Upstreams {
     pub async fn create_draft_plan(
         &self,
         fwd: &Forwarded,
-        plan_id: &str,
-        plan: tpb::Plan,
-        request_id: &str,
+        (plan_id, request_id): (&str, &str),
+        d: DraftPlan,
     ) -> ServiceResult<String> {
+        let money = |a: &Amount| common::Money { currency_code: d.currency.clone(), amount: a.to_string() };
+        let plan = tpb::Plan {
+            display_name: d.display_name.clone(),
+            top_unit: d.top_unit.resource_name(),
+            fiscal_year: d.fiscal_year,
+            currency_code: d.currency.clone(),
+            base_amount: Some(money(&d.base)),
+            growth_rate: d.growth.to_string(),
+            ..Default::default()
+        };
         self.target.create_plan(fwd, plan_id, plan, request_id).await
     }
 }

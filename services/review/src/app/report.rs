@@ -1,0 +1,125 @@
+//! The next-period suggestion, accepting it, and what a report is made of.
+
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, money::Amount,
+    upstream::Forwarded,
+};
+use prost::Message;
+use rust_decimal::Decimal;
+
+use super::{App, require_manager};
+use crate::{
+    clients::{DealLine, DraftPlan, PlanFacts},
+    domain::{
+        report::{Suggestion, per_year, suggest},
+        review::{ActionItem, Cause, Review},
+    },
+    storage::{practices, reviews as store},
+};
+
+/// Everything a report shows, the review as it reads now.
+#[derive(Debug, Clone)]
+pub struct ReportInputs {
+    pub review: Review,
+    pub plan: PlanFacts,
+    pub causes: Vec<Cause>,
+    pub actions: Vec<ActionItem>,
+    /// (title, text)
+    pub practices: Vec<(String, String)>,
+    pub suggestion: Suggestion,
+}
+
+/// Reports and suggestions show the whole unit's figures, which a rep's own
+/// lines of a review do not.
+fn not_for_reps(who: &Identity, why: &str) -> ServiceResult<()> {
+    if who.role == attain_kit::auth::Role::Rep {
+        return Err(ServiceError::PermissionDenied(why.to_owned()));
+    }
+    Ok(())
+}
+
+impl App {
+    /// The suggestion with the growth asked (none: the plan's).
+    async fn suggestion_for(
+        &self,
+        fwd: &Forwarded,
+        review: &Review,
+        growth: Option<Decimal>,
+    ) -> ServiceResult<(Suggestion, PlanFacts)> {
+        let plan = self.up.plan_facts(fwd, &review.plan).await?;
+        let g = growth.unwrap_or_else(|| plan.growth.parse::<Decimal>().unwrap_or(Decimal::ZERO));
+        if g <= -Decimal::ONE {
+            return Err(ServiceError::invalid("growth_rate", "must be above -1 (a fraction: 0.05 is +5%)"));
+        }
+        let s =
+            suggest(review, g).ok_or_else(|| ServiceError::invalid("name", "this review's period has no successor"))?;
+        Ok((s, plan))
+    }
+
+    pub async fn suggestion(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        review: (&Id, &str),
+        growth: Option<Decimal>,
+    ) -> ServiceResult<(Review, Suggestion, PlanFacts)> {
+        let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
+        not_for_reps(who, "a suggestion is drawn from every member's figures; ask your manager")?;
+        let (s, plan) = self.suggestion_for(fwd, &review, growth).await?;
+        Ok((review, s, plan))
+    }
+
+    /// Creates a DRAFT plan for the next period's fiscal year whose top
+    /// target is the suggestion annualised. A retry with the same request
+    /// id returns the same plan.
+    pub async fn accept_suggestion<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: IdempotencyKey,
+        review: (&Id, &str),
+        growth: Option<Decimal>,
+        render: fn(String) -> R,
+    ) -> ServiceResult<R> {
+        let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
+        require_manager(who, &review.unit_path, "AcceptSuggestion")?;
+        if let Some(previous) = key.replay::<R>(&self.db).await? {
+            return Ok(previous);
+        }
+        let (s, plan) = self.suggestion_for(fwd, &review, growth).await?;
+        let base = Amount::from_decimal((s.trend.decimal() * per_year(&review.period)).round_dp(2))?;
+        let draft = DraftPlan {
+            display_name: format!("Suggested from {} {}", review.unit.as_str(), review.period.expression),
+            top_unit: review.unit.clone(),
+            fiscal_year: chrono::Datelike::year(&s.next.start),
+            currency: plan.currency.clone(),
+            base,
+            growth: s.growth,
+        };
+        let plan_id = format!("sug-{}", review.id.as_str());
+        let name = self.up.create_draft_plan(fwd, (&plan_id, key.request_id()), draft).await?;
+        let response = render(name);
+        key.record(&self.db, &response).await?;
+        Ok(response)
+    }
+
+    /// What a report of the review shows.
+    pub async fn report_inputs(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        review: (&Id, &str),
+    ) -> ServiceResult<ReportInputs> {
+        let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
+        not_for_reps(who, "a report shows every member; ask your manager")?;
+        let review = self.current(who, fwd, review).await?;
+        let causes = store::causes(&self.db, &review.id).await?;
+        let actions = store::items(&self.db, &review.id).await?;
+        let practices =
+            practices::practices_of(&self.db, &review.id).await?.into_iter().map(|p| (p.title, p.text)).collect();
+        let (suggestion, plan) = self.suggestion_for(fwd, &review, None).await?;
+        Ok(ReportInputs { review, plan, causes, actions, practices, suggestion })
+    }
+
+    /// The deals behind a review's period (the weekly progress sheet).
+    pub async fn report_deals(&self, fwd: &Forwarded, review: &Review) -> ServiceResult<Vec<DealLine>> {
+        self.up.deals(fwd, &review.unit, &review.period).await
+    }
+}

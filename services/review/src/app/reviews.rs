@@ -1,0 +1,145 @@
+//! Review sessions: open (with the brief and carried-over actions),
+//! refresh, close (the brief freezes), list.
+
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, idempotent, paging::PageRequest,
+    period::Period, scope::check_etag, upstream::Forwarded,
+};
+use chrono::Utc;
+use prost::Message;
+
+use super::{App, require_manager};
+use crate::{
+    domain::review::{Brief, Cadence, Review, State},
+    storage::reviews as store,
+};
+
+impl App {
+    /// Opens a review of a unit's period (begun, covered by a plan); the
+    /// open actions of the unit's previous review move into it.
+    pub async fn create_review<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        (unit, cadence, expr): (Id, Cadence, &str),
+        render: fn(&Review) -> R,
+    ) -> ServiceResult<R> {
+        let tree = self.up.tree(fwd, &unit).await?;
+        require_manager(who, &tree.path, "CreateReview")?;
+        let (plan, fsm) = self.up.plan(fwd, &tree.path, expr).await?;
+        let period = Period::parse("review.period.expression", expr, fsm)?;
+        let today = self.clock.today();
+        if period.start > today {
+            return Err(ServiceError::precondition(
+                "PERIOD_NOT_STARTED",
+                format!("{expr} starts on {}; review it once it has begun", period.start),
+            ));
+        }
+        let now = Utc::now();
+        let mut review = Review {
+            id: Id::generate(),
+            unit: unit.clone(),
+            unit_path: tree.path.clone(),
+            plan,
+            period,
+            cadence,
+            state: State::Open,
+            brief: Brief::default(),
+            top_reasons: Vec::new(),
+            created_by: who.person.clone(),
+            version: 1,
+            create_time: now,
+            close_time: None,
+        };
+        (review.brief, review.top_reasons) = self.generate(fwd, &review).await?;
+        idempotent!(self.db, key, |txn| {
+            if let Some(open) = store::open_review(&txn, &unit, &review.period.expression).await? {
+                return Err(ServiceError::AlreadyExists(format!(
+                    "{} is already open for {} {}; close it first",
+                    open.resource_name(),
+                    unit.resource_name(),
+                    review.period.expression
+                )));
+            }
+            store::insert_review(&txn, &review, fsm).await?;
+            // Open actions of the unit's previous review move into this one.
+            if let Some(previous) = store::previous_review(&txn, &unit, &review).await? {
+                let carried: Vec<_> = store::items(&txn, &previous.id)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.status.is_open())
+                    .map(|a| a.carried_into(&review.id, now))
+                    .collect();
+                store::insert_items(&txn, &carried).await?;
+            }
+            render(&review)
+        })
+    }
+
+    /// A page of the reviews of a unit and below, each as it reads now.
+    pub async fn list_reviews(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &Id,
+        page: &PageRequest,
+    ) -> ServiceResult<(Vec<Review>, String)> {
+        let unit_path = self.up.path(fwd, unit).await?;
+        if !who.can_read(&unit_path) {
+            return Err(attain_kit::scope::hidden(&unit.resource_name()));
+        }
+        let mut rows = store::list_reviews(&self.db, &unit_path, page.after.as_deref(), page.fetch_limit()).await?;
+        let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
+        let rows = futures::future::try_join_all(rows.into_iter().map(|x| self.current(who, fwd, x))).await?;
+        Ok((rows, next_page_token))
+    }
+
+    /// Regenerates an open review's brief and stores it.
+    pub async fn refresh_brief(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        (id, name, etag): (&Id, &str, &str),
+    ) -> ServiceResult<Review> {
+        let (review, fsm) = self.visible(who, fwd, id, name).await?;
+        require_manager(who, &review.unit_path, "RefreshBrief")?;
+        review.require_open("RefreshBrief")?;
+        check_etag(etag, &review.version.to_string(), name)?;
+        let mut next = review.clone();
+        (next.brief, next.top_reasons) = self.generate(fwd, &review).await?;
+        next.version = review.version + 1;
+        if !store::update_review(&self.db, &next, fsm, review.version).await? {
+            return Err(ServiceError::stale_etag(name));
+        }
+        Ok(next)
+    }
+
+    /// Closing regenerates the brief one last time and freezes it.
+    pub async fn close_review<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        (id, name, etag): (&Id, &str, &str),
+        render: fn(&Review) -> R,
+    ) -> ServiceResult<R> {
+        let (review, fsm) = self.visible(who, fwd, id, name).await?;
+        require_manager(who, &review.unit_path, "CloseReview")?;
+        if let Some(k) = &key
+            && let Some(previous) = k.replay::<R>(&self.db).await?
+        {
+            return Ok(previous);
+        }
+        review.require_open("CloseReview")?;
+        check_etag(etag, &review.version.to_string(), name)?;
+        let mut next = review.clone();
+        (next.brief, next.top_reasons) = self.generate(fwd, &review).await?;
+        next.state = State::Closed;
+        next.close_time = Some(Utc::now());
+        next.version = review.version + 1;
+        idempotent!(self.db, key, |txn| {
+            if !store::update_review(&txn, &next, fsm, review.version).await? {
+                return Err(ServiceError::stale_etag(name));
+            }
+            render(&next)
+        })
+    }
+}
