@@ -6,6 +6,7 @@
 
 use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
 
+use attain_kit::ServiceError;
 use attain_kit::{
     auth::{CLIENT_IP_HEADER, JwtVerifier, authenticate, peer},
     limit::Limits,
@@ -83,9 +84,9 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
             });
         }
         let Some(backend) = self.backend(&path) else {
-            return Box::pin(
-                async move { Ok(reply(Status::unimplemented(format!("{path} is not an Attain method")))) },
-            );
+            return Box::pin(async move {
+                Ok(reply(ServiceError::Unimplemented(format!("{path} is not an Attain method")).into()))
+            });
         };
         let headers = request.headers();
         let authorization = headers.get("authorization").map(|v| v.to_str().unwrap_or(""));
@@ -107,7 +108,8 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
                         why.push_str(&format!(": {s}"));
                         source = s.source();
                     }
-                    Ok(reply(Status::unavailable(format!("the backend for {path} is unavailable: {why}"))))
+                    let why = format!("the backend for {path} is unavailable: {why}");
+                    Ok(reply(ServiceError::Unavailable(why).into()))
                 }
             }
         })

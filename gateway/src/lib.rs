@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod dashboard;
 pub mod encoded;
 pub mod forward;
 pub mod invalidation;

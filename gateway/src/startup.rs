@@ -15,6 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use crate::{
     api::GatewayApi,
     cache::DashboardCache,
+    dashboard::Fanout,
     encoded::SendEncoded,
     forward::Forwarder,
     rest::{self, Rest},
@@ -67,7 +68,7 @@ impl Application {
                 None
             }
         };
-        let api = GatewayApi::new(target, tracking, review, server.metrics(), cache);
+        let api = GatewayApi::new(Fanout::new(target, tracking, review, server.metrics()), cache);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         // REST calls the gateway's own port: over TLS when it serves TLS,
         // trusting its CA, checking its own name, with its client

@@ -150,7 +150,9 @@ impl Rest {
         let mut grpc = tonic::client::Grpc::new(self.inner.channel.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
-        grpc.ready().await.map_err(|e| Status::unavailable(format!("the gateway's gRPC side is not ready: {e}")))?;
+        grpc.ready().await.map_err(|e| {
+            Status::from(ServiceError::Unavailable(format!("the gateway's gRPC side is not ready: {e}")))
+        })?;
         let path = PathAndQuery::try_from(route.grpc_path())
             .map_err(|e| Status::from(ServiceError::Internal(anyhow::anyhow!("bad gRPC path: {e}"))))?;
         Ok((grpc, path))

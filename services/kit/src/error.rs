@@ -31,6 +31,11 @@ pub enum ServiceError {
     ResourceExhausted(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    DeadlineExceeded(String),
+    /// A method this process does not serve (mid-rollout, or not Attain's).
+    #[error("{0}")]
+    Unimplemented(String),
     /// An error another Attain service answered; passed on as it came
     /// (the callee already named the field or resource).
     #[error("{}", .0.message())]
@@ -89,6 +94,8 @@ impl ServiceError {
             Self::AlreadyExists(_) => "ALREADY_EXISTS",
             Self::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
             Self::Unavailable(_) => "UNAVAILABLE",
+            Self::DeadlineExceeded(_) => "DEADLINE_EXCEEDED",
+            Self::Unimplemented(_) => "UNIMPLEMENTED",
             Self::Upstream(_) => "UPSTREAM",
             Self::Internal(_) => "INTERNAL",
         }
@@ -105,6 +112,8 @@ impl ServiceError {
             Self::AlreadyExists(_) => Code::AlreadyExists,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::DeadlineExceeded(_) => Code::DeadlineExceeded,
+            Self::Unimplemented(_) => Code::Unimplemented,
             Self::Upstream(s) => s.code(),
             Self::Internal(_) => Code::Internal,
         }

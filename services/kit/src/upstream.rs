@@ -49,21 +49,36 @@ pub fn channel(name: &str, url: &str, tls: Option<&ClientTlsConfig>) -> anyhow::
     }
 }
 
-/// The headers of an incoming call worth passing on.
+/// The headers of an incoming call worth passing on, and the time left
+/// for calls made on its behalf.
 #[derive(Debug, Clone, Default)]
 pub struct Forwarded {
     authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
     request_id: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    timeout: Option<Duration>,
 }
 
 impl Forwarded {
     pub fn from_metadata(m: &MetadataMap) -> Self {
-        Self { authorization: m.get("authorization").cloned(), request_id: m.get(REQUEST_ID_HEADER).cloned() }
+        Self {
+            authorization: m.get("authorization").cloned(),
+            request_id: m.get(REQUEST_ID_HEADER).cloned(),
+            timeout: None,
+        }
+    }
+
+    /// The same, with calls made on its behalf given `left` to answer.
+    pub fn with_timeout(mut self, left: Duration) -> Self {
+        self.timeout = Some(left);
+        self
     }
 
     /// An outgoing request carrying the caller's token and request id.
     pub fn request<T>(&self, message: T) -> Request<T> {
         let mut r = Request::new(message);
+        if let Some(t) = self.timeout {
+            r.set_timeout(t);
+        }
         if let Some(a) = &self.authorization {
             r.metadata_mut().insert("authorization", a.clone());
         }

@@ -1,0 +1,265 @@
+//! The dashboard's fan-out: one call per section to the backends, in
+//! parallel, each with what remains of the caller's deadline; a backend
+//! that is down or slow leaves its section UNAVAILABLE instead of failing
+//! the call, while the caller's own errors (a unit out of scope, a period
+//! that does not parse) end it at once.
+
+use std::time::Duration;
+
+use attain_kit::{ServiceError, ServiceResult, id::Id, metrics::Metrics, upstream::Forwarded};
+use attain_proto::attain::{
+    gateway::v1 as pb,
+    review::v1::{self as rpb, review_service_client::ReviewServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use attain_target_client::TargetClient;
+use tokio::time::Instant;
+use tonic::{Code, Request, Response, Status, transport::Channel};
+
+/// The backends a dashboard reads.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    target: TargetClient,
+    tracking: TrackingServiceClient<Channel>,
+    review: ReviewServiceClient<Channel>,
+    metrics: Metrics,
+}
+
+/// A section's value, or why it is missing.
+type Section<T> = (Option<T>, Result<(), String>);
+
+/// An outage (not the caller's fault) becomes an unavailable section.
+fn is_outage(s: &Status) -> bool {
+    // UNIMPLEMENTED: a backend on an older version mid-rollout.
+    matches!(
+        s.code(),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown | Code::Unimplemented
+    )
+}
+
+/// A read with a deadline; one retry on UNAVAILABLE while time remains.
+async fn call<T, F, Fut>(deadline: Instant, mut f: F) -> Result<T, Status>
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: std::future::Future<Output = Result<Response<T>, Status>>,
+{
+    for attempt in 0..2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match tokio::time::timeout(left, f(left)).await {
+            Ok(Ok(r)) => return Ok(r.into_inner()),
+            Ok(Err(s)) if s.code() == Code::Unavailable && attempt == 0 => continue,
+            Ok(Err(s)) => return Err(s),
+            Err(_) => return Err(ServiceError::DeadlineExceeded("the backend did not answer in time".into()).into()),
+        }
+    }
+    Err(ServiceError::DeadlineExceeded("the backend did not answer in time".into()).into())
+}
+
+fn section(name: &str, r: &Result<(), String>) -> pb::SectionStatus {
+    match r {
+        Ok(()) => pb::SectionStatus { section: name.into(), state: pb::SectionState::Ok as i32, detail: String::new() },
+        Err(d) => {
+            pb::SectionStatus { section: name.into(), state: pb::SectionState::Unavailable as i32, detail: d.clone() }
+        }
+    }
+}
+
+/// Splits a backend result into its value and the section's state; the
+/// caller's own errors pass through.
+fn settle<T>(r: Result<T, Status>) -> Result<Section<T>, Status> {
+    match r {
+        Ok(v) => Ok((Some(v), Ok(()))),
+        Err(s) if is_outage(&s) => Ok((None, Err(format!("{:?}: {}", s.code(), s.message())))),
+        Err(s) => Err(s),
+    }
+}
+
+/// A request to a backend carrying the caller's token, request id and
+/// what remains of its deadline.
+fn timed<T>(fwd: &Forwarded, msg: T, left: Duration) -> Request<T> {
+    fwd.clone().with_timeout(left).request(msg)
+}
+
+impl Fanout {
+    pub fn new(target: Channel, tracking: Channel, review: Channel, metrics: Metrics) -> Self {
+        Self {
+            target: TargetClient::new(target),
+            tracking: TrackingServiceClient::new(tracking),
+            review: ReviewServiceClient::new(review),
+            metrics,
+        }
+    }
+
+    /// A section's backend call, counted, and split into its value and state.
+    async fn settled<T>(
+        &self,
+        backend: &str,
+        section: &str,
+        call: impl std::future::Future<Output = Result<T, Status>>,
+    ) -> Result<Section<T>, Status> {
+        let r = call.await;
+        if let Err(s) = &r {
+            let code = format!("{:?}", s.code());
+            self.metrics.incr(
+                "attain_gateway_backend_errors_total",
+                "Dashboard backend calls that failed, by backend, section and gRPC code.",
+                &[("backend", backend), ("section", section), ("code", &code)],
+            );
+        }
+        settle(r)
+    }
+
+    /// The unit's display name (from the target service).
+    async fn unit(&self, fwd: &Forwarded, deadline: Instant, unit: &Id) -> Result<String, Status> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let fwd = fwd.clone().with_timeout(left);
+        let read = async { self.target.unit(&fwd, unit).await.map_err(Status::from) };
+        match tokio::time::timeout(left, read).await {
+            Ok(r) => r.map(|u| u.display_name),
+            Err(_) => Err(ServiceError::DeadlineExceeded("the backend did not answer in time".into()).into()),
+        }
+    }
+
+    /// The latest review of the unit itself and its open action items.
+    async fn review(
+        &self,
+        fwd: &Forwarded,
+        deadline: Instant,
+        q: &pb::GetDashboardRequest,
+    ) -> Result<(Option<rpb::Review>, Vec<rpb::ActionItem>), Status> {
+        let reviews = call(deadline, |left| {
+            let mut c = self.review.clone();
+            let req = timed(
+                fwd,
+                rpb::ListReviewsRequest { unit: q.unit.clone(), page_size: 1000, ..Default::default() },
+                left,
+            );
+            async move { c.list_reviews(req).await }
+        })
+        .await?;
+        let latest = reviews
+            .reviews
+            .into_iter()
+            .filter(|x| x.unit == q.unit)
+            .max_by_key(|x| x.create_time.as_ref().map(|t| (t.seconds, t.nanos)));
+        let Some(latest) = latest else { return Ok((None, Vec::new())) };
+        let items = call(deadline, |left| {
+            let mut c = self.review.clone();
+            let req =
+                timed(fwd, rpb::ListActionItemsRequest { parent: latest.name.clone(), ..Default::default() }, left);
+            async move { c.list_action_items(req).await }
+        })
+        .await?;
+        let open = items
+            .action_items
+            .into_iter()
+            .filter(|i| i.status == rpb::ActionStatus::Open as i32 || i.status == rpb::ActionStatus::InProgress as i32)
+            .collect();
+        Ok((Some(latest), open))
+    }
+
+    /// Everything the dashboard shows, read in parallel by `deadline`.
+    pub async fn fetch(
+        &self,
+        fwd: Forwarded,
+        deadline: Instant,
+        q: pb::GetDashboardRequest,
+    ) -> ServiceResult<pb::Dashboard> {
+        let unit = Id::from_name("unit", &q.unit)?;
+        let attain_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::ListChildAttainmentsRequest {
+                unit: q.unit.clone(),
+                period: q.period.clone(),
+                as_of_date: q.as_of_date.clone(),
+                metric: q.metric,
+                ..Default::default()
+            };
+            let req = timed(&fwd, req, left);
+            async move { c.list_child_attainments(req).await }
+        });
+        let burn_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::GetBurnUpRequest {
+                unit: q.unit.clone(),
+                period: q.period.clone(),
+                as_of_date: q.as_of_date.clone(),
+                metric: q.metric,
+                ..Default::default()
+            };
+            let req = timed(&fwd, req, left);
+            async move { c.get_burn_up(req).await }
+        });
+        let gap_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::GetGapAttributionRequest {
+                unit: q.unit.clone(),
+                period: q.period.clone(),
+                as_of_date: q.as_of_date.clone(),
+            };
+            let req = timed(&fwd, req, left);
+            async move { c.get_gap_attribution(req).await }
+        });
+        let alerts_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let state = kpb::AlertState::Open as i32;
+            let req = kpb::ListAlertsRequest { unit: q.unit.clone(), state, page_size: 100, ..Default::default() };
+            let req = timed(&fwd, req, left);
+            async move { c.list_alerts(req).await }
+        });
+        let losses_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::ListLossReasonsRequest { unit: q.unit.clone(), period: q.period.clone(), limit: 3 };
+            let req = timed(&fwd, req, left);
+            async move { c.list_loss_reasons(req).await }
+        });
+        let (
+            (name, unit_state),
+            (attain, attain_state),
+            (burn_up, burn_state),
+            (gap_attribution, gap_state),
+            (alerts, alerts_state),
+            (losses, losses_state),
+            (review, review_state),
+        ) = tokio::try_join!(
+            self.settled("target", "unit", self.unit(&fwd, deadline, &unit)),
+            self.settled("tracking", "attainment", attain_f),
+            self.settled("tracking", "burn_up", burn_f),
+            self.settled("tracking", "gap_attribution", gap_f),
+            self.settled("tracking", "alerts", alerts_f),
+            self.settled("tracking", "loss_reasons", losses_f),
+            self.settled("review", "review", self.review(&fwd, deadline, &q)),
+        )
+        .map_err(ServiceError::from)?;
+        let (latest_review, open_action_items) = review.unwrap_or((None, Vec::new()));
+        let (attainment, children) = attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
+        let period = attainment.as_ref().and_then(|a| a.period.clone());
+        Ok(pb::Dashboard {
+            unit: q.unit.clone(),
+            display_name: name.unwrap_or_default(),
+            period,
+            attainment,
+            children,
+            open_alerts: alerts.map(|a| a.alerts).unwrap_or_default(),
+            top_loss_reasons: losses.map(|l| l.reasons).unwrap_or_default(),
+            open_action_items,
+            latest_review,
+            sections: vec![
+                section("unit", &unit_state),
+                section("attainment", &attain_state),
+                section("burn_up", &burn_state),
+                section("gap_attribution", &gap_state),
+                section("alerts", &alerts_state),
+                section("loss_reasons", &losses_state),
+                section("review", &review_state),
+            ],
+            data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
+            from_cache: false,
+            burn_up,
+            gap_attribution,
+        })
+    }
+}
