@@ -16,6 +16,9 @@ use tonic::Streaming;
 use super::{TrackingApi, convert, unit_id};
 use crate::{app::ingest::Row, domain::deal::Window};
 
+/// Rows parsed between yields to the runtime.
+const YIELD_EVERY: usize = 1000;
+
 /// A request row parsed; `field` prefixes its errors ("requests[3]").
 pub(super) fn row(who: &Identity, field: &str, mut r: pb::CreateDealRequest) -> ServiceResult<Row> {
     let request_id = std::mem::take(&mut r.request_id);
@@ -60,9 +63,14 @@ impl TrackingApi {
     ) -> ServiceResult<pb::BatchCreateDealsResponse> {
         let Ctx { who, fwd } = ctx;
         let mut seen = HashSet::new();
-        let rows = (r.requests.into_iter().enumerate())
-            .map(|(i, r)| rows_of(&who, (&mut seen, "batch"), &format!("requests[{i}]"), r))
-            .collect();
+        let mut rows = Vec::with_capacity(r.requests.len());
+        for (i, r) in r.requests.into_iter().enumerate() {
+            rows.push(rows_of(&who, (&mut seen, "batch"), &format!("requests[{i}]"), r));
+            // A large batch is parsed in slices, so a deadline can cut in.
+            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
+        }
         let deals = self.app.create_deals(&who, &fwd, rows, convert::deal).await?;
         Ok(pb::BatchCreateDealsResponse { deals })
     }

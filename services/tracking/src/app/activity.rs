@@ -20,7 +20,9 @@ use super::{App, ingest::may_write};
 use crate::{
     domain::activity::{DailyLog, LossReason, Opportunity, Outcome},
     storage::{
-        activity::{self, GapAnalysis},
+        daily_logs,
+        gap_analyses::{self, GapAnalysis},
+        loss_rollups, opportunities,
         rollups::{self, Sum},
     },
 };
@@ -96,7 +98,7 @@ impl App {
         opp.update_time = now;
         opp.check("opportunity")?;
         idempotent!(self.db, key, |txn| {
-            activity::insert_opportunity(&txn, &opp).await?;
+            opportunities::insert_opportunity(&txn, &opp).await?;
             render(&opp)
         })
     }
@@ -110,7 +112,7 @@ impl App {
         render: fn(&Opportunity) -> R,
     ) -> ServiceResult<R> {
         idempotent!(self.db, key, |txn| {
-            let current = reveal(who, "opportunity", name, activity::get_opportunity(&txn, id).await?, |_| true)?;
+            let current = reveal(who, "opportunity", name, opportunities::get_opportunity(&txn, id).await?, |_| true)?;
             let rep = self.target.unit(fwd, &current.rep).await.map_err(|_| hidden(name))?;
             if !may_write(who, &rep) {
                 return Err(hidden(name));
@@ -125,7 +127,7 @@ impl App {
             next.version = current.version + 1;
             next.update_time = Utc::now();
             next.check("opportunity")?;
-            if !activity::update_opportunity(&txn, &current, &next).await? {
+            if !opportunities::update_opportunity(&txn, &current, &next).await? {
                 return Err(ServiceError::stale_etag(name));
             }
             render(&next)
@@ -139,7 +141,7 @@ impl App {
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<Opportunity>> {
-        activity::list_opportunities(&self.db, &unit.path, dates, after, limit).await
+        opportunities::list_opportunities(&self.db, &unit.path, dates, after, limit).await
     }
 
     /// Records a rep's day (`log.rep`); its id, path and time are set here.
@@ -158,7 +160,7 @@ impl App {
         log.booked_path = rep.path;
         log.create_time = Utc::now();
         idempotent!(self.db, key, |txn| {
-            activity::insert_log(&txn, &log).await?;
+            daily_logs::insert_log(&txn, &log).await?;
             render(&log)
         })
     }
@@ -170,7 +172,7 @@ impl App {
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<DailyLog>> {
-        activity::list_logs(&self.db, &unit.path, dates, after, limit).await
+        daily_logs::list_logs(&self.db, &unit.path, dates, after, limit).await
     }
 
     /// A unit's period (calendar dates) beside its direct members'.
@@ -187,8 +189,8 @@ impl App {
         let mut ids: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
         ids.push(unit.id.clone());
         let sums = rollups::sums(&self.db, &ids, period.start, period.end, &Default::default()).await?;
-        let losses = activity::losses(&self.db, &ids, period.start, period.end).await?;
-        let follow_by_rep = activity::follow_ups_by_rep(&self.db, &unit.path, period.start, period.end).await?;
+        let losses = loss_rollups::losses(&self.db, &ids, period.start, period.end).await?;
+        let follow_by_rep = daily_logs::follow_ups_by_rep(&self.db, &unit.path, period.start, period.end).await?;
         // Follow-ups of a member: its own (a rep) or all reps below it.
         let follow_of =
             |m: &UnitInfo| follow_by_rep.iter().filter(|(rep, _)| **rep == m.id).map(|(_, n)| n).sum::<i64>();
@@ -203,7 +205,7 @@ impl App {
             period: period.clone(),
             own: line(&unit),
             members: members.into_iter().map(line).collect(),
-            gap_analysis: activity::gap_analysis(&self.db, &unit.id, &period.expression).await?,
+            gap_analysis: gap_analyses::gap_analysis(&self.db, &unit.id, &period.expression).await?,
         })
     }
 
@@ -221,12 +223,12 @@ impl App {
             return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
         }
         let what = format!("the gap analysis of {} for {}", unit.resource_name(), period.expression);
-        let current = activity::gap_analysis(&self.db, &visible.id, &period.expression).await?;
+        let current = gap_analyses::gap_analysis(&self.db, &visible.id, &period.expression).await?;
         let current_version = current.as_ref().map_or(0, |g| g.version);
         check_etag(etag, &current_version.to_string(), &what)?;
         let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: Utc::now() };
         let previous = current.map(|g| g.version);
-        match activity::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
+        match gap_analyses::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
             Ok(true) => {}
             Ok(false) | Err(ServiceError::Internal(_)) => return Err(ServiceError::stale_etag(&what)),
             Err(e) => return Err(e),
@@ -245,7 +247,7 @@ impl App {
     ) -> ServiceResult<Vec<(LossReason, i64, Amount)>> {
         let unit = self.visible(who, fwd, unit).await?;
         let ids = std::slice::from_ref(&unit.id);
-        let mut losses = activity::losses(&self.db, ids, period.start, period.end).await?;
+        let mut losses = loss_rollups::losses(&self.db, ids, period.start, period.end).await?;
         Ok(losses.remove(&unit.id).map(|v| v.into_iter().take(limit).collect()).unwrap_or_default())
     }
 }

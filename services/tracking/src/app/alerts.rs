@@ -31,7 +31,7 @@ use crate::{
         attainment::{Status as Colour, Thresholds, ratio_text},
         deal::Dimensions,
     },
-    storage::{alerts, rollups},
+    storage::{alerts, daily_logs, rollups},
 };
 
 /// A pass's write for one alert: a new one, or the next version of a
@@ -220,7 +220,7 @@ impl App {
         let last_activity = if reps.is_empty() || policy.stale_after == 0 || metric.is_count() {
             HashMap::new()
         } else {
-            crate::storage::activity::last_activity(&self.db, &reps, day).await?
+            self.last_activity(&reps, day).await?
         };
         const RULES: [Rule; 3] = [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData];
         let ids: Vec<Id> = measured.iter().map(|m| m.unit.id.clone()).collect();
@@ -294,6 +294,17 @@ impl App {
 
     /// Acknowledges or resolves an alert the caller may read, if its state
     /// allows and `etag` (if given) is current.
+    /// Each rep's latest day with a deal or a daily log up to `up_to`;
+    /// reps with neither are absent.
+    async fn last_activity(&self, reps: &[Id], up_to: NaiveDate) -> ServiceResult<HashMap<Id, NaiveDate>> {
+        let mut out = rollups::last_deal_days(&self.db, reps, up_to).await?;
+        for (rep, day) in daily_logs::last_log_days(&self.db, reps, up_to).await? {
+            let e = out.entry(rep).or_insert(day);
+            *e = Ord::max(*e, day);
+        }
+        Ok(out)
+    }
+
     /// Evaluates a unit's whole subtree for one metric and period.
     pub async fn evaluate_subtree(
         &self,

@@ -15,7 +15,7 @@ use crate::{
         deal::Dimensions,
         gap::{Attribution, Drivers, Reference, attribute},
     },
-    storage::{activity, rollups},
+    storage::{loss_rollups, rollups},
 };
 
 /// A unit's gap, both ways.
@@ -35,7 +35,7 @@ async fn drivers(db: &impl ConnectionTrait, unit: &Id, from: NaiveDate, to: Naiv
     let units = std::slice::from_ref(unit);
     let won = rollups::sums(db, units, from, to, &Dimensions::default()).await?.remove(unit).unwrap_or_default();
     let lost: i64 =
-        activity::losses(db, units, from, to).await?.remove(unit).map_or(0, |v| v.iter().map(|x| x.1).sum());
+        loss_rollups::losses(db, units, from, to).await?.remove(unit).map_or(0, |v| v.iter().map(|x| x.1).sum());
     Ok(Drivers { opportunities: won.deals_won + lost, won: won.deals_won, amount: won.amount })
 }
 

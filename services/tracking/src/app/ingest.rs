@@ -28,7 +28,7 @@ use crate::{
         credit::{Credit, check_shares, split_amount},
         deal::{Deal, DealKind, NewDeal},
     },
-    storage::{deals, rollups},
+    storage::{customer_firsts, deals, rollups},
 };
 
 /// A request row parsed: its idempotency key, its request id and the deal.
@@ -262,6 +262,7 @@ impl App {
         let new_deals: Vec<Deal> = fresh.iter().map(|p| p.deal.clone()).collect();
         deals::insert_many(&txn, &new_deals).await?;
         rollups::add(&txn, &new_deals).await?;
+        customer_firsts::note_customers(&txn, &new_deals).await?;
         let responses: Vec<R> = new_deals.iter().map(render).collect();
         let entries: Vec<(&IdempotencyKey, Vec<u8>)> =
             fresh.iter().zip(&responses).map(|(p, w)| (&p.key, w.encode_to_vec())).collect();
@@ -319,6 +320,10 @@ impl App {
         let mut bad = Vec::new();
         let mut malformed = false;
         for (i, r) in rows.into_iter().enumerate() {
+            // Checked in slices, so a deadline can cut into a large batch.
+            if i % 1000 == 999 {
+                tokio::task::yield_now().await;
+            }
             let field = format!("requests[{i}]");
             let prepared = match r {
                 Ok(r) => self.prepare(who, fwd, &mut cache, &field, i, r).await,
@@ -451,6 +456,7 @@ impl App {
         }
         deals::insert_many(&txn, &stored).await?;
         rollups::add(&txn, &stored).await?;
+        customer_firsts::note_customers(&txn, &stored).await?;
         let response = render(&reversal, replacement.as_ref().map(|p| &p.deal));
         key.record(&txn, &response).await?;
         txn.commit().await?;

@@ -25,7 +25,7 @@ use crate::{
         deal::Dimensions,
     },
     storage::{
-        counts,
+        customer_firsts, daily_logs, loss_rollups,
         rollups::{self, Sum},
     },
 };
@@ -166,12 +166,30 @@ impl App {
                         format!("{} has no product or customer-type slices", metric.as_str()),
                     ));
                 }
-                Ok(counts::totals(&self.db, metric, ids, from, to)
-                    .await?
-                    .into_iter()
-                    .map(|(id, n)| (id, Sum { amount: count(n), deals_won: 0 }))
-                    .collect())
+                let mut totals: HashMap<Id, i64> = HashMap::new();
+                for (path, _, n) in self.count_rows(metric, None, from, to).await? {
+                    for unit in path.into_iter().filter(|u| ids.contains(u)) {
+                        *totals.entry(unit).or_default() += n;
+                    }
+                }
+                Ok(totals.into_iter().map(|(id, n)| (id, Sum { amount: count(n), deals_won: 0 })).collect())
             }
+        }
+    }
+
+    /// A count metric (new customers, visits) per booked path and day, for
+    /// the whole org or below a path: reps × days rows, never deals.
+    async fn count_rows(
+        &self,
+        metric: Metric,
+        below: Option<&[Id]>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<Vec<(Vec<Id>, NaiveDate, i64)>> {
+        match metric {
+            Metric::NewCustomers => customer_firsts::firsts(&self.db, below, from, to).await,
+            Metric::Visits => daily_logs::visits(&self.db, below, from, to).await,
+            Metric::Amount | Metric::DealsWon => Ok(Vec::new()),
         }
     }
 
@@ -207,7 +225,7 @@ impl App {
         } else {
             rollups::sums(&self.db, &ids, period.start, through, dims).await?
         };
-        let losses = crate::storage::activity::losses(&self.db, &ids, period.start, through).await?;
+        let losses = loss_rollups::losses(&self.db, &ids, period.start, through).await?;
         let mut closed = crate::storage::closes::lines(&self.db, &period.expression, &ids).await?;
         let out = units
             .into_iter()
@@ -246,11 +264,13 @@ impl App {
                 .into_iter()
                 .map(|(d, s)| (d, if plan.metric == Metric::Amount { s.amount } else { count(s.deals_won) }))
                 .collect(),
-            m => counts::daily(&self.db, m, &unit.path, period.start, through)
-                .await?
-                .into_iter()
-                .map(|(d, n)| (d, count(n)))
-                .collect(),
+            m => {
+                let mut by_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
+                for (_, day, n) in self.count_rows(m, Some(&unit.path), period.start, through).await? {
+                    *by_day.entry(day).or_default() += n;
+                }
+                by_day.into_iter().map(|(d, n)| (d, count(n))).collect()
+            }
         };
         let mut sold = sold.into_iter().peekable();
         let mut actual = Amount::ZERO;

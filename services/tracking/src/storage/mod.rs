@@ -1,11 +1,16 @@
-//! Storage of the tracking service: entities and queries; rows become
-//! domain types here. Money is i64 minor units.
+//! Storage of the tracking service, a module per table family (named after
+//! its tables): entities and queries; rows become domain types here. Money
+//! is i64 minor units. Writes that derive one table from another in the
+//! same transaction are called in turn by the use case, not hidden here.
 
-pub mod activity;
 pub mod alerts;
 pub mod closes;
-pub mod counts;
+pub mod customer_firsts;
+pub mod daily_logs;
 pub mod deals;
+pub mod gap_analyses;
+pub mod loss_rollups;
+pub mod opportunities;
 pub mod rollups;
 
 use attain_kit::ServiceError;

@@ -152,7 +152,6 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
     for chunk in deltas.chunks(UPSERT_CHUNK) {
         upsert(db, chunk).await?;
     }
-    super::counts::note_customers(db, deals).await?;
     // The change feed row commits (or not) with the roll-ups themselves.
     let mut touched: Vec<String> =
         deals.iter().flat_map(|d| d.lines().into_iter().map(|(p, _)| encode_path(p))).collect();
@@ -309,4 +308,32 @@ pub async fn recompute(
         }
     }
     Ok(sum)
+}
+
+/// Each unit's latest day with a deal up to `up_to`; units without are absent.
+pub async fn last_deal_days(
+    db: &impl ConnectionTrait,
+    units: &[Id],
+    up_to: NaiveDate,
+) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
+    let mut out = HashMap::new();
+    for chunk in units.chunks(2000) {
+        let rows: Vec<(String, Option<NaiveDate>)> = rollup::Entity::find()
+            .select_only()
+            .column(rollup::Column::UnitId)
+            .column_as(rollup::Column::Day.max(), "last")
+            .filter(rollup::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(rollup::Column::Day.lte(up_to))
+            .group_by(rollup::Column::UnitId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (unit, day) in rows {
+            if let Some(d) = day {
+                let id = Id::parse("unit", &unit).map_err(|_| super::corrupt("roll-up unit", &unit))?;
+                out.insert(id, d);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -1,11 +1,10 @@
-//! Figures of count metrics other than deals won (which the roll-ups
-//! carry): new customers (first won deal per customer) and visits
-//! (follow-ups in daily logs). Both are read grouped by booked path, so a
-//! read costs reps × days, not deals.
+//! The `customer_firsts` table: each customer's first standing sale, kept
+//! with the deals (the new-customers metric). Read grouped by booked path
+//! and day, so a read costs reps × days, not deals.
 
 use std::collections::HashMap;
 
-use attain_kit::{ServiceError, id::Id, metric::Metric};
+use attain_kit::{ServiceError, id::Id};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveValue::Set,
@@ -13,7 +12,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
-use super::{activity::daily_log, decode_path, encode_path};
+use super::{decode_path, encode_path};
 use crate::domain::deal::{Deal, DealKind};
 
 pub mod customer {
@@ -108,81 +107,25 @@ async fn recompute_customer(db: &impl ConnectionTrait, name: &str) -> Result<(),
     Ok(())
 }
 
-/// A count metric's figure per unit over an inclusive date range, for
-/// units and everything below them. Deals won come from the roll-ups, not
-/// from here.
-pub async fn totals(
+/// New customers per booked path and day over an inclusive date range,
+/// optionally only below a path prefix.
+pub async fn firsts(
     db: &impl ConnectionTrait,
-    metric: Metric,
-    units: &[Id],
+    below: Option<&[Id]>,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<HashMap<Id, i64>, ServiceError> {
-    let mut out: HashMap<Id, i64> = HashMap::new();
-    for (path, _, n) in grouped(db, metric, None, from, to).await? {
-        for unit in decode_path(&path)? {
-            if units.contains(&unit) {
-                *out.entry(unit).or_default() += n;
-            }
-        }
+) -> Result<Vec<(Vec<Id>, NaiveDate, i64)>, ServiceError> {
+    let mut q = customer::Entity::find()
+        .select_only()
+        .column(customer::Column::BookedPath)
+        .column(customer::Column::FirstDate)
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .filter(customer::Column::FirstDate.between(from, to))
+        .group_by(customer::Column::BookedPath)
+        .group_by(customer::Column::FirstDate);
+    if let Some(p) = below {
+        q = q.filter(customer::Column::BookedPath.starts_with(encode_path(p)));
     }
-    Ok(out)
-}
-
-/// One unit's count per day over an inclusive date range, oldest first.
-pub async fn daily(
-    db: &impl ConnectionTrait,
-    metric: Metric,
-    unit_path: &[Id],
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<(NaiveDate, i64)>, ServiceError> {
-    let mut by_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
-    for (_, day, n) in grouped(db, metric, Some(&encode_path(unit_path)), from, to).await? {
-        *by_day.entry(day).or_default() += n;
-    }
-    Ok(by_day.into_iter().collect())
-}
-
-/// The metric per booked path and day (one row per rep and day that had
-/// any), optionally only below a path prefix.
-async fn grouped(
-    db: &impl ConnectionTrait,
-    metric: Metric,
-    below: Option<&str>,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Vec<(String, NaiveDate, i64)>, ServiceError> {
-    let rows: Vec<(String, NaiveDate, Option<i64>)> = match metric {
-        Metric::NewCustomers => {
-            let mut q = customer::Entity::find()
-                .select_only()
-                .column(customer::Column::BookedPath)
-                .column(customer::Column::FirstDate)
-                .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
-                .filter(customer::Column::FirstDate.between(from, to))
-                .group_by(customer::Column::BookedPath)
-                .group_by(customer::Column::FirstDate);
-            if let Some(p) = below {
-                q = q.filter(customer::Column::BookedPath.starts_with(p));
-            }
-            q.into_tuple().all(db).await?
-        }
-        Metric::Visits => {
-            let mut q = daily_log::Entity::find()
-                .select_only()
-                .column(daily_log::Column::BookedPath)
-                .column(daily_log::Column::LogDate)
-                .column_as(Expr::cust("CAST(SUM(follow_ups) AS BIGINT)"), "n")
-                .filter(daily_log::Column::LogDate.between(from, to))
-                .group_by(daily_log::Column::BookedPath)
-                .group_by(daily_log::Column::LogDate);
-            if let Some(p) = below {
-                q = q.filter(daily_log::Column::BookedPath.starts_with(p));
-            }
-            q.into_tuple().all(db).await?
-        }
-        Metric::Amount | Metric::DealsWon => Vec::new(),
-    };
-    Ok(rows.into_iter().map(|(p, d, n)| (p, d, n.unwrap_or(0))).collect())
+    let rows: Vec<(String, NaiveDate, Option<i64>)> = q.into_tuple().all(db).await?;
+    rows.into_iter().map(|(p, d, n)| Ok((decode_path(&p)?, d, n.unwrap_or(0)))).collect()
 }
