@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod paging;
 pub mod scope;
+pub mod seed;
 pub mod server;
 pub mod service;
 pub mod service_account;

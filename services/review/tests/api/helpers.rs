@@ -2,12 +2,12 @@ use std::net::SocketAddr;
 
 use attain_kit::{
     auth::Role,
+    seed::{PlanSpec, Sale, Seed, Split, Unit},
     testing::{Backend, test_settings, token},
 };
 use attain_proto::attain::{
-    common::v1::Money,
     review::v1::review_service_client::ReviewServiceClient,
-    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    target::v1 as tpb,
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
 use tokio::sync::oneshot;
@@ -69,9 +69,7 @@ macro_rules! start {
     }};
 }
 
-pub fn cny(a: &str) -> Option<Money> {
-    Some(Money { currency_code: "CNY".into(), amount: a.into() })
-}
+pub use attain_kit::seed::cny;
 
 /// All three services, clocks on 2024-02-02 (January is over), with the
 /// guide's region A and a January of deals, logs and losses.
@@ -94,90 +92,44 @@ pub async fn spawn_suite(backend: Backend) -> Suite {
 }
 
 async fn seed(target: Channel, s: &Suite) {
-    let admin = bearer("ops", Role::Admin, "");
-    let mut org = OrgServiceClient::with_interceptor(target.clone(), admin.clone());
-    for (id, parent, kind) in [
-        ("acme", "", tpb::UnitKind::Company),
-        ("region-a", "units/acme", tpb::UnitKind::Region),
-        ("rep-1", "units/region-a", tpb::UnitKind::Rep),
-        ("rep-2", "units/region-a", tpb::UnitKind::Rep),
-        ("region-b", "units/acme", tpb::UnitKind::Region),
-    ] {
-        let unit = tpb::Unit {
-            parent: parent.into(),
-            kind: kind as i32,
-            display_name: id.to_uppercase(),
-            ..Default::default()
-        };
-        org.create_unit(tpb::CreateUnitRequest { unit: Some(unit), unit_id: id.into(), request_id: String::new() })
-            .await
-            .unwrap();
-    }
-    let mut t = TargetServiceClient::with_interceptor(target, admin);
-    t.create_plan(tpb::CreatePlanRequest {
-        plan: Some(tpb::Plan {
-            display_name: "FY2024".into(),
-            top_unit: "units/acme".into(),
-            fiscal_year: 2024,
-            currency_code: "CNY".into(),
-            base_amount: cny("8000000"),
-            growth_rate: "0.25".into(),
-            coverage_policy: Some(tpb::CoveragePolicy {
-                mode: tpb::CoverageMode::Reserve as i32,
-                max_reserve_percent: "80".into(),
-                ..Default::default()
-            }),
-            default_phasing: Some(tpb::PhasingCurve { method: tpb::PhasingMethod::Even as i32, ..Default::default() }),
-            ..Default::default()
-        }),
-        plan_id: "fy2024".into(),
-        request_id: String::new(),
-    })
+    use tpb::UnitKind::*;
+    let seed = Seed::new(target, token("ops", Role::Admin, "")).with_tracking(s.tracking.clone());
+    seed.units(&[
+        Unit::new("acme", "", Company, "ACME"),
+        Unit::new("region-a", "acme", Region, "REGION-A"),
+        Unit::new("rep-1", "region-a", Rep, "REP-1"),
+        Unit::new("rep-2", "region-a", Rep, "REP-2"),
+        Unit::new("region-b", "acme", Region, "REGION-B"),
+    ])
     .await
     .unwrap();
-    let manual = |u: &str, a: &str| tpb::SplitInput {
-        unit: format!("units/{u}"),
-        manual_amount: a.into(),
-        ..Default::default()
-    };
-    let split = |parent: &str, inputs| tpb::DecomposeTargetRequest {
-        parent_target: format!("plans/fy2024/targets/{parent}"),
-        strategy: tpb::SplitStrategy::Manual as i32,
-        inputs,
-        ..Default::default()
-    };
-    t.decompose_target(split("acme", vec![manual("region-a", "2400000"), manual("region-b", "1200000")]))
-        .await
-        .unwrap();
-    t.decompose_target(split("region-a", vec![manual("rep-1", "1200000"), manual("rep-2", "1200000")])).await.unwrap();
-    t.publish_plan(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
+    let plan = PlanSpec::new("fy2024", "FY2024", "acme", 2024)
+        .base("8000000")
+        .growth("0.25")
+        .reserve("80")
+        .phasing(tpb::PhasingMethod::Even);
+    seed.plan(plan).await.unwrap();
+    seed.split("fy2024", "acme", Split::manual(&[("region-a", "2400000"), ("region-b", "1200000")])).await.unwrap();
+    seed.split("fy2024", "region-a", Split::manual(&[("rep-1", "1200000"), ("rep-2", "1200000")])).await.unwrap();
+    seed.publish("fy2024").await.unwrap();
 
     // January: rep 1 sells 120,000 (above its 100,000), rep 2 sells 40,000
     // and loses three deals on price and one to a competitor.
-    let mut k = s.tracking();
-    let sale = |rep: &str, a: &str, d: &str, id: &str| kpb::CreateDealRequest {
-        deal: Some(kpb::Deal {
-            rep: format!("units/{rep}"),
-            amount: cny(a),
-            close_date: d.into(),
-            ..Default::default()
-        }),
-        request_id: id.into(),
-    };
-    let requests = vec![
-        sale("rep-1", "70000", "2024-01-10", "a"),
-        sale("rep-1", "50000", "2024-01-20", "b"),
-        sale("rep-2", "40000", "2024-01-15", "c"),
-    ];
-    k.batch_create_deals(kpb::BatchCreateDealsRequest { requests }).await.unwrap();
+    seed.deals(&[
+        Sale::new("rep-1", "70000", "2024-01-10").id("a"),
+        Sale::new("rep-1", "50000", "2024-01-20").id("b"),
+        Sale::new("rep-2", "40000", "2024-01-15").id("c"),
+    ])
+    .await
+    .unwrap();
     let lost = |r: kpb::LossReason, a: &str| kpb::LostDeal {
         customer: "x".into(),
         reason: r as i32,
         detail: String::new(),
         amount: cny(a),
     };
-    k.create_daily_log(kpb::CreateDailyLogRequest {
-        daily_log: Some(kpb::DailyLog {
+    seed.daily_log(
+        kpb::DailyLog {
             rep: "units/rep-2".into(),
             log_date: "2024-01-22".into(),
             lost_deals: vec![
@@ -187,9 +139,9 @@ async fn seed(target: Channel, s: &Suite) {
                 lost(kpb::LossReason::Competitor, "30000"),
             ],
             ..Default::default()
-        }),
-        request_id: "log".into(),
-    })
+        },
+        "log",
+    )
     .await
     .unwrap();
 }

@@ -105,15 +105,20 @@ pub async fn create(org: &mut Org, id: &str, parent: &str, kind: pb::UnitKind, n
 /// directly), region-b → rep-9.
 pub async fn seed_org(app: &TestApp) {
     use pb::UnitKind::*;
-    let mut a = app.admin();
-    create(&mut a, "acme", "", Company, "Acme").await;
-    create(&mut a, "region-a", "units/acme", Region, "Region A").await;
-    create(&mut a, "region-b", "units/acme", Region, "Region B").await;
-    create(&mut a, "team-a1", "units/region-a", Team, "Team A1").await;
-    create(&mut a, "rep-1", "units/team-a1", Rep, "Rep 1").await;
-    create(&mut a, "rep-2", "units/team-a1", Rep, "Rep 2").await;
-    create(&mut a, "rep-3", "units/region-a", Rep, "Rep 3").await;
-    create(&mut a, "rep-9", "units/region-b", Rep, "Rep 9").await;
+    let seed = attain_kit::seed::Seed::new(app.channel.clone(), attain_kit::testing::token("ops", Role::Admin, ""));
+    let unit = attain_kit::seed::Unit::new;
+    seed.units(&[
+        unit("acme", "", Company, "Acme"),
+        unit("region-a", "acme", Region, "Region A"),
+        unit("region-b", "acme", Region, "Region B"),
+        unit("team-a1", "region-a", Team, "Team A1"),
+        unit("rep-1", "team-a1", Rep, "Rep 1"),
+        unit("rep-2", "team-a1", Rep, "Rep 2"),
+        unit("rep-3", "region-a", Rep, "Rep 3"),
+        unit("rep-9", "region-b", Rep, "Rep 9"),
+    ])
+    .await
+    .unwrap();
 }
 
 /// Asserts a status code, and for INVALID_ARGUMENT that `field` is named

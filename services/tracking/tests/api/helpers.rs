@@ -2,13 +2,10 @@ use std::net::SocketAddr;
 
 use attain_kit::{
     auth::Role,
+    seed::{PlanSpec, Seed, Split, Unit},
     testing::{Backend, test_settings, token},
 };
-use attain_proto::attain::{
-    common::v1::Money,
-    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
-    tracking::v1::tracking_service_client::TrackingServiceClient,
-};
+use attain_proto::attain::{target::v1 as tpb, tracking::v1::tracking_service_client::TrackingServiceClient};
 use tokio::sync::oneshot;
 use tonic::{
     Request, Status,
@@ -125,87 +122,35 @@ pub fn sale(
     }
 }
 
-pub fn cny(amount: &str) -> Option<Money> {
-    Some(Money { currency_code: "CNY".into(), amount: amount.into() })
-}
+pub use attain_kit::seed::cny;
 
 /// The guide's org and plan: acme → region-a → rep-1, rep-2, rep-3;
 /// region-b → rep-9. FY2024 published; rep 1's January target 100,000
 /// with milestones 20% by the 5th and 50% by the 15th.
 async fn seed(s: &Suite) {
-    let mut org = OrgServiceClient::with_interceptor(s.target.clone(), bearer("ops", Role::Admin, ""));
-    let units = [
-        ("acme", "", tpb::UnitKind::Company),
-        ("region-a", "units/acme", tpb::UnitKind::Region),
-        ("region-b", "units/acme", tpb::UnitKind::Region),
-        ("rep-1", "units/region-a", tpb::UnitKind::Rep),
-        ("rep-2", "units/region-a", tpb::UnitKind::Rep),
-        ("rep-3", "units/region-a", tpb::UnitKind::Rep),
-        ("rep-9", "units/region-b", tpb::UnitKind::Rep),
-    ];
-    for (id, parent, kind) in units {
-        let unit =
-            tpb::Unit { parent: parent.into(), kind: kind as i32, display_name: id.into(), ..Default::default() };
-        org.create_unit(tpb::CreateUnitRequest { unit: Some(unit), unit_id: id.into(), request_id: String::new() })
-            .await
-            .unwrap();
-    }
-    let mut t = TargetServiceClient::with_interceptor(s.target.clone(), bearer("ops", Role::Admin, ""));
-    t.create_plan(tpb::CreatePlanRequest {
-        plan: Some(tpb::Plan {
-            display_name: "FY2024".into(),
-            top_unit: "units/acme".into(),
-            fiscal_year: 2024,
-            currency_code: "CNY".into(),
-            base_amount: cny("8000000.00"),
-            growth_rate: "0.25".into(),
-            coverage_policy: Some(tpb::CoveragePolicy {
-                mode: tpb::CoverageMode::Reserve as i32,
-                max_reserve_percent: "50".into(),
-                ..Default::default()
-            }),
-            milestone_template: vec![
-                tpb::Milestone { day_of_period: 5, percent: "20".into() },
-                tpb::Milestone { day_of_period: 15, percent: "50".into() },
-            ],
-            ..Default::default()
-        }),
-        plan_id: "fy2024".into(),
-        request_id: String::new(),
-    })
+    use tpb::UnitKind::*;
+    let seed = Seed::new(s.target.clone(), token("ops", Role::Admin, ""));
+    seed.units(&[
+        Unit::new("acme", "", Company, "acme"),
+        Unit::new("region-a", "acme", Region, "region-a"),
+        Unit::new("region-b", "acme", Region, "region-b"),
+        Unit::new("rep-1", "region-a", Rep, "rep-1"),
+        Unit::new("rep-2", "region-a", Rep, "rep-2"),
+        Unit::new("rep-3", "region-a", Rep, "rep-3"),
+        Unit::new("rep-9", "region-b", Rep, "rep-9"),
+    ])
     .await
     .unwrap();
-    let manual = |u: &str, a: &str| tpb::SplitInput {
-        unit: format!("units/{u}"),
-        manual_amount: a.into(),
-        ..Default::default()
-    };
-    let split = |parent: &str, inputs| tpb::DecomposeTargetRequest {
-        parent_target: format!("plans/fy2024/targets/{parent}"),
-        strategy: tpb::SplitStrategy::Manual as i32,
-        inputs,
-        ..Default::default()
-    };
-    t.decompose_target(split("acme", vec![manual("region-a", "3000000"), manual("region-b", "2500000")]))
-        .await
-        .unwrap();
-    t.decompose_target(split(
-        "region-a",
-        vec![manual("rep-1", "1200000"), manual("rep-2", "1000000"), manual("rep-3", "800000")],
-    ))
-    .await
-    .unwrap();
-    t.decompose_target(split("region-b", vec![manual("rep-9", "2500000")])).await.unwrap();
-    t.phase_target(tpb::PhaseTargetRequest {
-        target: "plans/fy2024/targets/rep-1".into(),
-        phasing: Some(tpb::PhasingCurve {
-            method: tpb::PhasingMethod::Profile as i32,
-            profile_percents: vec!["25".into(), "29.1666666667".into(), "20.8333333333".into(), "25".into()],
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    t.publish_plan(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
+    let plan = PlanSpec::new("fy2024", "FY2024", "acme", 2024)
+        .base("8000000.00")
+        .growth("0.25")
+        .reserve("50")
+        .milestones(&[(5, "20"), (15, "50")]);
+    seed.plan(plan).await.unwrap();
+    seed.split("fy2024", "acme", Split::manual(&[("region-a", "3000000"), ("region-b", "2500000")])).await.unwrap();
+    let reps = [("rep-1", "1200000"), ("rep-2", "1000000"), ("rep-3", "800000")];
+    seed.split("fy2024", "region-a", Split::manual(&reps)).await.unwrap();
+    seed.split("fy2024", "region-b", Split::manual(&[("rep-9", "2500000")])).await.unwrap();
+    seed.phase_by_quarter("fy2024", "rep-1", &["25", "29.1666666667", "20.8333333333", "25"]).await.unwrap();
+    seed.publish("fy2024").await.unwrap();
 }
