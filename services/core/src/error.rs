@@ -37,7 +37,8 @@ pub enum DomainError {
     Internal(String),
 }
 
-fn describe(v: &[FieldViolation]) -> String {
+/// Violations as one line: "field: why; field: why".
+pub fn describe(v: &[FieldViolation]) -> String {
     v.iter().map(|f| format!("{}: {}", f.field, f.description)).collect::<Vec<_>>().join("; ")
 }
 

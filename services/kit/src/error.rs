@@ -9,6 +9,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// The domain of every ErrorInfo Attain emits.
 pub const ERROR_DOMAIN: &str = "attain";
 
+use attain_core::error::describe;
 pub use attain_core::error::{DomainError, FieldViolation};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,32 +56,32 @@ impl From<tonic::Status> for ServiceError {
     }
 }
 
-fn describe(v: &[FieldViolation]) -> String {
-    v.iter().map(|f| format!("{}: {}", f.field, f.description)).collect::<Vec<_>>().join("; ")
-}
 
 impl ServiceError {
+    // The constructors are the domain's (`DomainError`), so each message
+    // has one wording whichever layer raises it.
+
     /// One invalid field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+        DomainError::invalid(field, description).into()
     }
 
     pub fn not_found(resource_type: &'static str, name: impl Into<String>) -> Self {
-        Self::NotFound { resource_type, name: name.into() }
+        DomainError::not_found(resource_type, name).into()
     }
 
     pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::FailedPrecondition { reason, message: message.into() }
+        DomainError::precondition(reason, message).into()
     }
 
     /// A stored value that does not parse back: a bug, not bad input.
     pub fn corrupt(what: &str, value: &str) -> Self {
-        Self::Internal(anyhow::anyhow!("stored {what} {value:?} is not valid"))
+        DomainError::corrupt(what, value).into()
     }
 
     /// A resource changed since the caller read it.
     pub fn stale_etag(name: &str) -> Self {
-        Self::Aborted(format!("{name} was changed by someone else (stale etag); read it again and retry"))
+        DomainError::stale_etag(name).into()
     }
 
     fn reason(&self) -> &'static str {
