@@ -56,7 +56,6 @@ impl From<tonic::Status> for ServiceError {
     }
 }
 
-
 impl ServiceError {
     // The constructors are the domain's (`DomainError`), so each message
     // has one wording whichever layer raises it.

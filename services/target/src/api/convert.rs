@@ -4,10 +4,7 @@ use attain_kit::ServiceError;
 use attain_proto::attain::target::v1 as pb;
 use chrono::NaiveDate;
 
-use crate::{
-    domain::org::{RegionMaturity, Seniority, Unit, UnitKind},
-    storage::units::{Change, Revision},
-};
+use crate::domain::org::{RegionMaturity, Revision, Seniority, Unit, UnitChange as Change, UnitKind};
 
 pub fn date(field: &str, s: &str) -> Result<Option<NaiveDate>, ServiceError> {
     if s.is_empty() {

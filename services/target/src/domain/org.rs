@@ -278,3 +278,35 @@ mod tests {
         assert!(a.check_for(UnitKind::Rep, "unit.").is_ok());
     }
 }
+
+/// What a revision records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitChange {
+    Created,
+    Updated,
+    Moved,
+}
+
+impl UnitChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Updated => "UPDATED",
+            Self::Moved => "MOVED",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        [Self::Created, Self::Updated, Self::Moved].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// One change of a unit, as recorded.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: i64,
+    pub change: UnitChange,
+    pub unit: Unit,
+    pub actor: String,
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+}

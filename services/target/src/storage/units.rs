@@ -1,6 +1,5 @@
 //! Units and unit revisions.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, sea_query::Expr,
@@ -62,37 +61,7 @@ pub mod unit_revision {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// What a revision records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Created,
-    Updated,
-    Moved,
-}
-
-impl Change {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "CREATED",
-            Self::Updated => "UPDATED",
-            Self::Moved => "MOVED",
-        }
-    }
-
-    fn from_db(s: &str) -> Option<Self> {
-        [Self::Created, Self::Updated, Self::Moved].into_iter().find(|c| c.as_str() == s)
-    }
-}
-
-/// A stored revision, decoded.
-#[derive(Debug, Clone)]
-pub struct Revision {
-    pub id: i64,
-    pub change: Change,
-    pub unit: Unit,
-    pub actor: String,
-    pub changed_at: chrono::DateTime<Utc>,
-}
+pub use crate::domain::org::{Revision, UnitChange as Change};
 
 fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {
     let mut path = ancestors.to_vec();
