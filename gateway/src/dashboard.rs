@@ -234,32 +234,50 @@ impl Fanout {
             self.settled("review", "review", self.review(&fwd, deadline, &q)),
         )
         .map_err(ServiceError::from)?;
-        let (latest_review, open_action_items) = review.unwrap_or((None, Vec::new()));
-        let (attainment, children) = attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
-        let period = attainment.as_ref().and_then(|a| a.period.clone());
-        Ok(pb::Dashboard {
-            unit: q.unit.clone(),
-            display_name: name.unwrap_or_default(),
-            period,
-            attainment,
-            children,
-            open_alerts: alerts.map(|a| a.alerts).unwrap_or_default(),
-            top_loss_reasons: losses.map(|l| l.reasons).unwrap_or_default(),
-            open_action_items,
-            latest_review,
-            sections: vec![
-                section("unit", &unit_state),
-                section("attainment", &attain_state),
-                section("burn_up", &burn_state),
-                section("gap_attribution", &gap_state),
-                section("alerts", &alerts_state),
-                section("loss_reasons", &losses_state),
-                section("review", &review_state),
-            ],
-            data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
-            from_cache: false,
-            burn_up,
-            gap_attribution,
-        })
+        let sections = vec![
+            section("unit", &unit_state),
+            section("attainment", &attain_state),
+            section("burn_up", &burn_state),
+            section("gap_attribution", &gap_state),
+            section("alerts", &alerts_state),
+            section("loss_reasons", &losses_state),
+            section("review", &review_state),
+        ];
+        let parts = Parts { name, attain, burn_up, gap_attribution, alerts, losses, review };
+        Ok(assemble(q.unit, parts, sections))
+    }
+}
+
+/// What the sections brought back (None: the section is unavailable).
+struct Parts {
+    name: Option<String>,
+    attain: Option<kpb::ListChildAttainmentsResponse>,
+    burn_up: Option<kpb::BurnUp>,
+    gap_attribution: Option<kpb::GapAttribution>,
+    alerts: Option<kpb::ListAlertsResponse>,
+    losses: Option<kpb::ListLossReasonsResponse>,
+    review: Option<(Option<rpb::Review>, Vec<rpb::ActionItem>)>,
+}
+
+/// The dashboard from its sections.
+fn assemble(unit: String, p: Parts, sections: Vec<pb::SectionStatus>) -> pb::Dashboard {
+    let (latest_review, open_action_items) = p.review.unwrap_or((None, Vec::new()));
+    let (attainment, children) = p.attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
+    let period = attainment.as_ref().and_then(|a| a.period.clone());
+    pb::Dashboard {
+        unit,
+        display_name: p.name.unwrap_or_default(),
+        period,
+        attainment,
+        children,
+        open_alerts: p.alerts.map(|a| a.alerts).unwrap_or_default(),
+        top_loss_reasons: p.losses.map(|l| l.reasons).unwrap_or_default(),
+        open_action_items,
+        latest_review,
+        sections,
+        data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
+        from_cache: false,
+        burn_up: p.burn_up,
+        gap_attribution: p.gap_attribution,
     }
 }

@@ -10,12 +10,12 @@ use std::{
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 fn free_base_port() -> u16 {
-    // Four consecutive free ports, probed.
-    for _ in 0..50 {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        drop(l);
-        if p < 60000 && (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+    // Four consecutive free ports, probed, below the kernel's ephemeral
+    // range (32768+ by default): other tests bind port 0 in parallel, and a
+    // port picked from that range can be taken before `attain` binds it.
+    for _ in 0..200 {
+        let p = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;
         }
     }

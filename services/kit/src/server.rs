@@ -177,18 +177,8 @@ impl GrpcServer {
             metrics,
         } = self;
         let mut routes = routes;
-        // Reflection lists what this server serves, not every Attain proto.
-        let reflection = || {
-            names.iter().fold(
-                tonic_reflection::server::Builder::configure()
-                    .register_encoded_file_descriptor_set(attain_proto::FILE_DESCRIPTOR_SET)
-                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                    .with_service_name("grpc.health.v1.Health"),
-                |builder, name| builder.with_service_name(*name),
-            )
-        };
         if settings.reflection {
-            routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
+            add_reflection(&mut routes, &names)?;
         }
         let names: Arc<[&'static str]> = names.into();
         let ready_now = readiness.iter().all(|r| r.load(Ordering::SeqCst));
@@ -258,43 +248,12 @@ impl GrpcServer {
         let (serving, reloader) = match tls {
             Some(tls) => {
                 tracing::info!(%addr, mutual = settings.client_ca_file.is_some(), "serving TLS");
-                let cert = tls.cert.clone();
-                let reloader = tokio::spawn(async move {
-                    let mut every = tokio::time::interval(crate::tls::RELOAD_EVERY);
-                    loop {
-                        every.tick().await;
-                        cert.refresh();
-                    }
-                });
+                let reloader = spawn_reloader(tls.cert.clone());
                 (Either::Left(router.serve_with_incoming_shutdown(tls.incoming(listener), signal)), Some(reloader))
             }
             None => (Either::Right(router.serve_with_incoming_shutdown(incoming(listener), signal)), None),
         };
-        // Metrics on the admin listener: scraped from inside the cluster,
-        // never routed by the ingress with the public port.
-        let exposition = move || {
-            let metrics = metrics.clone();
-            async move {
-                (
-                    [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-                    metrics.render(),
-                )
-            }
-        };
-        let up_flag = health.serving.clone();
-        let healthz = move || {
-            let up = up_flag.load(Ordering::SeqCst);
-            async move {
-                if up {
-                    (http::StatusCode::OK, "SERVING")
-                } else {
-                    (http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING")
-                }
-            }
-        };
-        let admin_router = axum::Router::new()
-            .route("/metrics", axum::routing::get(exposition))
-            .route("/healthz", axum::routing::get(healthz));
+        let admin_router = admin_router(metrics, health.serving.clone());
         tracing::info!(%admin_addr, "serving /metrics");
         let admin_task = tokio::spawn(async move {
             if let Err(e) = axum::serve(admin, admin_router).await {
@@ -317,6 +276,54 @@ impl GrpcServer {
         tracing::info!(%addr, "stopped");
         Ok(())
     }
+}
+
+/// Reflection lists what this server serves, not every Attain proto.
+fn add_reflection(routes: &mut RoutesBuilder, names: &[&'static str]) -> anyhow::Result<()> {
+    let reflection = || {
+        names.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(attain_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health"),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
+    routes.add_service(reflection().build_v1()?).add_service(reflection().build_v1alpha()?);
+    Ok(())
+}
+
+/// The admin listener's routes: `/metrics`, scraped from inside the
+/// cluster and never routed by the ingress with the public port, and
+/// `/healthz` for HTTP probes.
+fn admin_router(metrics: Metrics, serving: Arc<AtomicBool>) -> axum::Router {
+    let exposition = move || {
+        let metrics = metrics.clone();
+        async move {
+            (
+                [(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                metrics.render(),
+            )
+        }
+    };
+    let healthz = move || {
+        let up = serving.load(Ordering::SeqCst);
+        async move {
+            if up { (http::StatusCode::OK, "SERVING") } else { (http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING") }
+        }
+    };
+    axum::Router::new().route("/metrics", axum::routing::get(exposition)).route("/healthz", axum::routing::get(healthz))
+}
+
+/// Re-reads the certificate files on a schedule (cert-manager renews them).
+fn spawn_reloader(cert: Arc<crate::tls::ReloadingCert>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(crate::tls::RELOAD_EVERY);
+        loop {
+            every.tick().await;
+            cert.refresh();
+        }
+    })
 }
 
 /// Accepted connections with Nagle off: tonic only sets TCP_NODELAY on

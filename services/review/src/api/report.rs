@@ -34,22 +34,32 @@ fn cells(sheet: &mut Worksheet, row: u32, values: &[&str]) -> Result<(), XlsxErr
     Ok(())
 }
 
+/// What the workbook shows of a review.
+struct Sheets<'a> {
+    review: &'a Review,
+    plan: &'a PlanFacts,
+    reasons: &'a [crate::domain::review::Reason],
+    causes: &'a [crate::domain::review::Cause],
+    actions: &'a [crate::domain::review::ActionItem],
+    deals: &'a [DealLine],
+    suggestion: Option<&'a Suggestion>,
+}
+
 /// The workbook: the guide's five templates as sheets, filled from the
 /// review. Amounts are written as text so no digit passes through a float.
-#[allow(clippy::too_many_arguments)]
-fn workbook(
-    l: Lang,
-    review: &Review,
-    plan: &PlanFacts,
-    reasons: &[crate::domain::review::Reason],
-    causes: &[crate::domain::review::Cause],
-    actions: &[crate::domain::review::ActionItem],
-    deals: &[DealLine],
-    suggestion: Option<&Suggestion>,
-) -> Result<Vec<u8>, XlsxError> {
+fn workbook(l: Lang, x: &Sheets<'_>) -> Result<Vec<u8>, XlsxError> {
     let bold = Format::new().set_bold();
     let mut book = Workbook::new();
+    annual_sheet(&mut book, l, x.plan, &bold)?;
+    decomposition_sheet(&mut book, l, x.review, &bold)?;
+    periods_sheet(&mut book, l, x.review, x.plan, &bold)?;
+    weekly_sheet(&mut book, l, x.deals, &bold)?;
+    review_sheet(&mut book, l, x, &bold)?;
+    book.save_to_buffer()
+}
 
+/// 年度业绩目标总表: the plan's year in one row.
+fn annual_sheet(book: &mut Workbook, l: Lang, plan: &PlanFacts, bold: &Format) -> Result<(), XlsxError> {
     let s = book.add_worksheet().set_name(l.t("Annual target master", "年度业绩目标总表"))?;
     header(
         s,
@@ -61,7 +71,7 @@ fn workbook(
             l.t("Growth", "增长率"),
             l.t("Annual target", "年度目标"),
         ],
-        &bold,
+        bold,
     )?;
     cells(
         s,
@@ -75,13 +85,27 @@ fn workbook(
             &plan.top_target,
         ],
     )?;
+    Ok(())
+}
 
+/// 目标分解: each member's period target.
+fn decomposition_sheet(book: &mut Workbook, l: Lang, review: &Review, bold: &Format) -> Result<(), XlsxError> {
     let s = book.add_worksheet().set_name(l.t("Decomposition", "目标分解"))?;
-    header(s, &[l.t("Unit", "单位"), l.t("Name", "名称"), l.t("Period target", "期间目标")], &bold)?;
+    header(s, &[l.t("Unit", "单位"), l.t("Name", "名称"), l.t("Period target", "期间目标")], bold)?;
     for (i, m) in review.brief.members.iter().enumerate() {
         cells(s, u32::try_from(i + 1).unwrap_or(u32::MAX), &[&m.unit, &m.display_name, &m.target])?;
     }
+    Ok(())
+}
 
+/// 阶段目标与里程碑: the period's target and milestones.
+fn periods_sheet(
+    book: &mut Workbook,
+    l: Lang,
+    review: &Review,
+    plan: &PlanFacts,
+    bold: &Format,
+) -> Result<(), XlsxError> {
     let s = book.add_worksheet().set_name(l.t("Period targets and milestones", "阶段目标与里程碑"))?;
     header(
         s,
@@ -92,7 +116,7 @@ fn workbook(
             l.t("Milestone day", "里程碑日"),
             l.t("Cumulative %", "累计完成比例"),
         ],
-        &bold,
+        bold,
     )?;
     let mut r = 1u32;
     cells(s, r, &[&review.period.expression, &review.brief.unit.unit, &review.brief.unit.target, "", ""])?;
@@ -100,7 +124,11 @@ fn workbook(
         r += 1;
         cells(s, r, &[&review.period.expression, &review.brief.unit.unit, "", &day.to_string(), pct])?;
     }
+    Ok(())
+}
 
+/// 周度销售进展记录表: the period's deals.
+fn weekly_sheet(book: &mut Workbook, l: Lang, deals: &[DealLine], bold: &Format) -> Result<(), XlsxError> {
     let s = book.add_worksheet().set_name(l.t("Weekly progress record", "周度销售进展记录表"))?;
     header(
         s,
@@ -111,7 +139,7 @@ fn workbook(
             l.t("Amount", "成交金额"),
             l.t("Kind", "类型"),
         ],
-        &bold,
+        bold,
     )?;
     for (i, d) in deals.iter().enumerate() {
         let kind = if d.reversal { l.t("reversal", "冲销") } else { l.t("sale", "成交") };
@@ -121,7 +149,11 @@ fn workbook(
             &[&d.close_date, d.rep.trim_start_matches("units/"), &d.customer, &d.amount, kind],
         )?;
     }
+    Ok(())
+}
 
+/// 复盘与行动计划: top reasons, causes, actions and the next-period target.
+fn review_sheet(book: &mut Workbook, l: Lang, x: &Sheets<'_>, bold: &Format) -> Result<(), XlsxError> {
     let s = book.add_worksheet().set_name(l.t("Review and action plan", "复盘与行动计划"))?;
     header(
         s,
@@ -132,20 +164,20 @@ fn workbook(
             l.t("Owner", "负责人"),
             l.t("Due", "截止日期"),
         ],
-        &bold,
+        bold,
     )?;
     let mut r = 0u32;
     let mut put = |values: &[&str]| -> Result<(), XlsxError> {
         r += 1;
         cells(s, r, values)
     };
-    for reason in reasons {
+    for reason in x.reasons {
         put(&[l.t("Top reason", "主要原因"), &reason.label, &reason.count.to_string(), "", ""])?;
     }
-    for c in causes {
+    for c in x.causes {
         put(&[l.t("Root cause", "原因分析"), c.kind.as_str(), &c.text, &c.unit.resource_name(), ""])?;
     }
-    for a in actions {
+    for a in x.actions {
         put(&[
             l.t("Action", "行动"),
             &a.text,
@@ -154,10 +186,10 @@ fn workbook(
             &a.due_date.format("%Y-%m-%d").to_string(),
         ])?;
     }
-    if let Some(sg) = suggestion {
+    if let Some(sg) = x.suggestion {
         put(&[l.t("Next-period target", "下期目标建议"), &sg.next.expression, &sg.formula, "", ""])?;
     }
-    book.save_to_buffer()
+    Ok(())
 }
 
 fn growth(s: &str) -> ServiceResult<Option<Decimal>> {
@@ -239,9 +271,16 @@ impl ReviewApi {
             },
             pb::ReportFormat::Xlsx => {
                 let deals = self.app.report_deals(&fwd, &review).await?;
-                let bytes =
-                    workbook(lang, &review, &plan, &review.top_reasons, &causes, &actions, &deals, Some(&suggestion))
-                        .map_err(xlsx_error)?;
+                let sheets = Sheets {
+                    review: &review,
+                    plan: &plan,
+                    reasons: &review.top_reasons,
+                    causes: &causes,
+                    actions: &actions,
+                    deals: &deals,
+                    suggestion: Some(&suggestion),
+                };
+                let bytes = workbook(lang, &sheets).map_err(xlsx_error)?;
                 pb::GenerateReportResponse {
                     file_name: format!("{stem}.xlsx"),
                     content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
