@@ -107,7 +107,7 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let served = self.server.serve(shutdown).await;
+        let served = self.server.run_until_stopped(shutdown).await;
         if let Some(w) = self.watcher {
             w.abort();
         }

@@ -160,7 +160,7 @@ impl GrpcServer {
     }
 
     /// Serves until `shutdown` completes, then drains.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let Self {
             fallback,
             listener,

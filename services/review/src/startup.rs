@@ -1,7 +1,5 @@
 //! Builds the review service from settings.
 
-use std::{future::Future, net::SocketAddr};
-
 use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
 use attain_proto::attain::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::interceptor::InterceptedService;
@@ -11,13 +9,13 @@ use crate::{api::ReviewApi, app::App, clients::Upstreams, migration::Migrator};
 /// Default gRPC port of the review service.
 pub const DEFAULT_PORT: u16 = 50053;
 
+/// `Application::build` starts the service and returns its server, bound
+/// and ready to `run_until_stopped` (the kit's `GrpcServer`).
 #[derive(Debug)]
-pub struct Application {
-    server: GrpcServer,
-}
+pub struct Application;
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<GrpcServer> {
         let url = |name: &str, v: &Option<String>| {
             v.clone().ok_or_else(|| anyhow::anyhow!("upstream.{name}_url is required (the {name} service's address)"))
         };
@@ -35,19 +33,6 @@ impl Application {
             ReviewServiceServer::new(ReviewApi::new(App::new(db, Upstreams::new(target, tracking), settings.clock)))
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max);
-        Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Where `/metrics` is served (the admin listener).
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.server.admin_addr()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        Ok(server.add_service(InterceptedService::new(api, auth)))
     }
 }

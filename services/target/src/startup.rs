@@ -1,8 +1,6 @@
 //! Builds the target service from settings: database, migrations, auth,
 //! gRPC server with its business services.
 
-use std::{future::Future, net::SocketAddr};
-
 use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
 use attain_proto::attain::target::v1::{
     org_service_server::OrgServiceServer, target_service_server::TargetServiceServer,
@@ -17,13 +15,13 @@ use crate::{
 /// Default gRPC port of the target service.
 pub const DEFAULT_PORT: u16 = 50051;
 
+/// `Application::build` starts the service and returns its server, bound
+/// and ready to `run_until_stopped` (the kit's `GrpcServer`).
 #[derive(Debug)]
-pub struct Application {
-    server: GrpcServer,
-}
+pub struct Application;
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<GrpcServer> {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let org = OrgServiceServer::new(OrgApi::new(db.clone()))
@@ -35,19 +33,6 @@ impl Application {
         let server = server
             .add_service(InterceptedService::new(org, auth.clone()))
             .add_service(InterceptedService::new(target, auth));
-        Ok(Self { server })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Where `/metrics` is served (the admin listener).
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.server.admin_addr()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        Ok(server)
     }
 }

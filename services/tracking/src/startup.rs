@@ -1,6 +1,6 @@
 //! Builds the tracking service from settings.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase, service_account::ServiceAccount};
 use attain_proto::attain::tracking::v1::tracking_service_server::TrackingServiceServer;
@@ -40,13 +40,13 @@ fn spawn_alert_schedule(app: App, account: ServiceAccount, every: Duration) {
 /// Default gRPC port of the tracking service.
 pub const DEFAULT_PORT: u16 = 50052;
 
+/// `Application::build` starts the service and returns its server, bound
+/// and ready to `run_until_stopped` (the kit's `GrpcServer`).
 #[derive(Debug)]
-pub struct Application {
-    server: GrpcServer,
-}
+pub struct Application;
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings) -> anyhow::Result<GrpcServer> {
         let target_url = settings
             .upstream
             .target_url
@@ -74,19 +74,6 @@ impl Application {
         let api = TrackingServiceServer::new(TrackingApi::new(app))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        Ok(Self { server: server.add_service(InterceptedService::new(api, auth)) })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.server.local_addr()
-    }
-
-    /// Where `/metrics` is served (the admin listener).
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.server.admin_addr()
-    }
-
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        self.server.serve(shutdown).await
+        Ok(server.add_service(InterceptedService::new(api, auth)))
     }
 }
