@@ -34,6 +34,11 @@ impl Id {
         }
     }
 
+    /// Reads a stored id back; a bad one is corrupt data, not bad input.
+    pub fn stored(what: &str, id: &str) -> Result<Self, DomainError> {
+        Self::parse(what, id).map_err(|_| DomainError::corrupt(what, id))
+    }
+
     pub fn generate() -> Self {
         Self(format!("u{}", uuid::Uuid::now_v7().simple()))
     }

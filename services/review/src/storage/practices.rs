@@ -33,8 +33,8 @@ pub mod best_practice {
 
 fn practice_to_domain(m: best_practice::Model) -> Result<BestPractice, ServiceError> {
     Ok(BestPractice {
-        id: Id::parse("id", &m.id).map_err(|_| corrupt("practice id", &m.id))?,
-        review: Id::parse("review", &m.review_id).map_err(|_| corrupt("review id", &m.review_id))?,
+        id: Id::stored("practice id", &m.id)?,
+        review: Id::stored("review id", &m.review_id)?,
         author: m.author,
         title: m.title,
         text: m.body,

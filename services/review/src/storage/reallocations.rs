@@ -71,10 +71,10 @@ pub async fn reallocations_of(db: &impl ConnectionTrait, review: &Id) -> Result<
                 ))
             };
             Ok(Reallocation {
-                id: Id::parse("id", &m.id).map_err(|_| corrupt("reallocation id", &m.id))?,
-                review: Id::parse("review", &m.review_id).map_err(|_| corrupt("review id", &m.review_id))?,
+                id: Id::stored("reallocation id", &m.id)?,
+                review: Id::stored("review id", &m.review_id)?,
                 kind: m.kind,
-                unit: Id::parse("unit", &m.unit_id).map_err(|_| corrupt("unit", &m.unit_id))?,
+                unit: Id::stored("unit", &m.unit_id)?,
                 lead_count: m.lead_count,
                 budget,
                 description: m.description,

@@ -86,10 +86,6 @@ pub mod action_item {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
-    Id::parse(field, s).map_err(|_| corrupt(field, s))
-}
-
 fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, ServiceError> {
     serde_json::from_str(s).map_err(|_| corrupt(what, s))
 }
@@ -101,8 +97,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ServiceError> {
 fn review_to_domain(m: review::Model) -> Result<Review, ServiceError> {
     let fsm = u32::try_from(m.fiscal_start_month).map_err(|_| corrupt("fiscal start month", &m.id))?;
     Ok(Review {
-        id: id("review id", &m.id)?,
-        unit: id("unit id", &m.unit_id)?,
+        id: Id::stored("review id", &m.id)?,
+        unit: Id::stored("unit id", &m.unit_id)?,
         unit_path: decode_path(&m.unit_path)?,
         plan: m.plan,
         period: Period::parse("period", &m.period, fsm).map_err(|_| corrupt("period", &m.period))?,
@@ -215,9 +211,9 @@ pub async fn list_reviews(
 
 fn cause_to_domain(m: cause::Model) -> Result<Cause, ServiceError> {
     Ok(Cause {
-        id: id("cause id", &m.id)?,
-        review: id("review id", &m.review_id)?,
-        unit: id("unit id", &m.unit_id)?,
+        id: Id::stored("cause id", &m.id)?,
+        review: Id::stored("review id", &m.review_id)?,
+        unit: Id::stored("unit id", &m.unit_id)?,
         subjective: m.subjective,
         kind: CauseKind::from_db(&m.kind).ok_or_else(|| corrupt("cause kind", &m.kind))?,
         text: m.body,
@@ -255,14 +251,14 @@ pub async fn causes(db: &impl ConnectionTrait, review: &Id) -> Result<Vec<Cause>
 
 fn item_to_domain(m: action_item::Model) -> Result<ActionItem, ServiceError> {
     Ok(ActionItem {
-        id: id("action item id", &m.id)?,
-        review: id("review id", &m.review_id)?,
+        id: Id::stored("action item id", &m.id)?,
+        review: Id::stored("review id", &m.review_id)?,
         owner: m.owner,
         text: m.body,
         due_date: m.due_date,
         status: ActionStatus::from_db(&m.status).ok_or_else(|| corrupt("status", &m.status))?,
-        cause: m.cause_id.as_deref().map(|c| id("cause id", c)).transpose()?,
-        carried_from: m.carried_from.as_deref().map(|c| id("carried from", c)).transpose()?,
+        cause: m.cause_id.as_deref().map(|c| Id::stored("cause id", c)).transpose()?,
+        carried_from: m.carried_from.as_deref().map(|c| Id::stored("carried from", c)).transpose()?,
         version: m.version,
         create_time: m.created_at,
         update_time: m.updated_at,

@@ -45,16 +45,15 @@ pub mod adjustment {
 }
 
 fn to_domain(m: adjustment::Model) -> Result<Adjustment, ServiceError> {
-    let id = |f: &str, s: &str| Id::parse(f, s).map_err(|_| corrupt(f, s));
     let requested = match (m.new_amount_minor, m.change_percent.as_deref()) {
         (Some(a), _) => Requested::Amount(Amount::from_minor_units(a)),
         (None, Some(p)) => Requested::Percent(p.parse().map_err(|_| corrupt("change percent", p))?),
         (None, None) => return Err(corrupt("adjustment", &m.id)),
     };
     Ok(Adjustment {
-        plan: id("plan id", &m.plan_id)?,
-        id: id("adjustment id", &m.id)?,
-        target: id("target id", &m.target_id)?,
+        plan: Id::stored("plan id", &m.plan_id)?,
+        id: Id::stored("adjustment id", &m.id)?,
+        target: Id::stored("target id", &m.target_id)?,
         requested,
         reason: AdjustmentReason::from_db(&m.reason).ok_or_else(|| corrupt("reason", &m.reason))?,
         justification: m.justification,

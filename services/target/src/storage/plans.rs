@@ -43,9 +43,9 @@ pub mod plan {
 
 fn to_domain(m: plan::Model) -> Result<Plan, ServiceError> {
     Ok(Plan {
-        id: Id::parse("id", &m.id).map_err(|_| corrupt("plan id", &m.id))?,
+        id: Id::stored("plan id", &m.id)?,
         display_name: m.display_name,
-        top_unit: Id::parse("top_unit", &m.top_unit).map_err(|_| corrupt("top unit", &m.top_unit))?,
+        top_unit: Id::stored("top unit", &m.top_unit)?,
         fiscal_year: m.fiscal_year,
         fiscal_start_month: u32::try_from(m.fiscal_start_month).map_err(|_| corrupt("fiscal start month", &m.id))?,
         currency: CurrencyCode::parse(&m.currency_code).map_err(|_| corrupt("currency", &m.currency_code))?,

@@ -69,19 +69,15 @@ pub mod revision {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
-    Id::parse(field, s).map_err(|_| corrupt(field, s))
-}
-
 fn to_domain(m: target::Model) -> Result<Target, ServiceError> {
     Ok(Target {
-        plan: id("plan id", &m.plan_id)?,
-        id: id("target id", &m.id)?,
-        unit: id("unit id", &m.unit_id)?,
+        plan: Id::stored("plan id", &m.plan_id)?,
+        id: Id::stored("target id", &m.id)?,
+        unit: Id::stored("unit id", &m.unit_id)?,
         dimensions: Dimensions { product_line: m.product_line, customer_type: m.customer_type },
         amount: Amount::from_minor_units(m.amount_minor),
         original_amount: Amount::from_minor_units(m.original_minor),
-        parent: m.parent_id.as_deref().map(|p| id("parent target", p)).transpose()?,
+        parent: m.parent_id.as_deref().map(|p| Id::stored("parent target", p)).transpose()?,
         phasing: m.phasing.as_deref().map(|s| from_json("phasing", s)).transpose()?,
         milestones: m.milestones.as_deref().map(|s| from_json("milestones", s)).transpose()?,
         coverage: m.coverage.as_deref().map(|s| from_json("coverage", s)).transpose()?,
@@ -285,14 +281,14 @@ async fn record(
 fn revision_to_domain(m: revision::Model) -> Result<Revision, ServiceError> {
     Ok(Revision {
         id: m.id,
-        plan: id("plan id", &m.plan_id)?,
-        target: id("target id", &m.target_id)?,
+        plan: Id::stored("plan id", &m.plan_id)?,
+        target: Id::stored("target id", &m.target_id)?,
         change: Change::from_db(&m.change).ok_or_else(|| corrupt("revision change", &m.change))?,
         before: m.before_minor.map(Amount::from_minor_units),
         after: Amount::from_minor_units(m.after_minor),
         actor: m.actor,
         reason: m.reason,
-        adjustment: m.adjustment_id.as_deref().map(|a| id("adjustment id", a)).transpose()?,
+        adjustment: m.adjustment_id.as_deref().map(|a| Id::stored("adjustment id", a)).transpose()?,
         time: m.changed_at,
     })
 }

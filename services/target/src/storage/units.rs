@@ -79,7 +79,7 @@ fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
         .map_err(|_| corrupt("unit path", &m.path))?;
     segments.pop();
     Ok(Unit {
-        id: UnitId::parse("id", &m.id).map_err(|_| corrupt("unit id", &m.id))?,
+        id: UnitId::stored("unit id", &m.id)?,
         parent: m
             .parent_id
             .as_deref()

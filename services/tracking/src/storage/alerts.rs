@@ -91,8 +91,8 @@ fn open_key(a: &Alert) -> Option<String> {
 
 fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
     Ok(Alert {
-        id: Id::parse("id", &m.id).map_err(|_| corrupt("alert id", &m.id))?,
-        unit: Id::parse("unit", &m.unit_id).map_err(|_| corrupt("alert unit", &m.unit_id))?,
+        id: Id::stored("alert id", &m.id)?,
+        unit: Id::stored("alert unit", &m.unit_id)?,
         unit_path: decode_path(&m.unit_path)?,
         period: m.period,
         rule: Rule::from_db(&m.rule).ok_or_else(|| corrupt("rule", &m.rule))?,
@@ -110,7 +110,7 @@ fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
         escalated_to: m
             .escalated_to
             .as_deref()
-            .map(|u| Id::parse("escalated_to", u).map_err(|_| corrupt("escalated_to", u)))
+            .map(|u| Id::stored("escalated_to", u))
             .transpose()?,
         escalate_time: m.escalated_at,
         metric: Metric::from_db(&m.metric).ok_or_else(|| corrupt("alert metric", &m.metric))?,

@@ -37,11 +37,10 @@ pub mod line {
 }
 
 fn to_domain(m: line::Model) -> Result<ClosedLine, ServiceError> {
-    let id = |f: &str, s: &str| Id::parse(f, s).map_err(|_| corrupt(f, s));
     Ok(ClosedLine {
-        unit: id("closed unit", &m.unit_id)?,
+        unit: Id::stored("closed unit", &m.unit_id)?,
         unit_path: decode_path(&m.unit_path)?,
-        closed_under: id("closing unit", &m.closed_under)?,
+        closed_under: Id::stored("closing unit", &m.closed_under)?,
         closed_by: m.closed_by,
         closed_at: m.closed_at,
         target: Amount::from_minor_units(m.target_minor),

@@ -37,14 +37,10 @@ pub mod daily_log {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
-    Id::parse(field, s).map_err(|_| corrupt(field, s))
-}
-
 fn log_to_domain(m: daily_log::Model) -> Result<DailyLog, ServiceError> {
     Ok(DailyLog {
-        id: id("log id", &m.id)?,
-        rep: id("rep id", &m.rep_id)?,
+        id: Id::stored("log id", &m.id)?,
+        rep: Id::stored("rep id", &m.rep_id)?,
         booked_path: decode_path(&m.booked_path)?,
         date: m.log_date,
         body: serde_json::from_str(&m.body).map_err(|_| corrupt("daily log", &m.id))?,
@@ -101,7 +97,7 @@ pub async fn follow_ups_by_rep(
         .into_tuple()
         .all(db)
         .await?;
-    rows.into_iter().map(|(r, n)| Ok((id("rep id", &r)?, n.unwrap_or(0)))).collect()
+    rows.into_iter().map(|(r, n)| Ok((Id::stored("rep id", &r)?, n.unwrap_or(0)))).collect()
 }
 
 /// Each rep's latest daily-log day up to `up_to`; reps without are absent.
@@ -124,7 +120,7 @@ pub async fn last_log_days(
             .await?;
         for (rep, day) in logs {
             if let Some(d) = day {
-                out.insert(id("rep id", &rep)?, d);
+                out.insert(Id::stored("rep id", &rep)?, d);
             }
         }
     }

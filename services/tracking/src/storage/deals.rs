@@ -73,7 +73,7 @@ pub mod credit {
 
 fn credit_to_domain(m: credit::Model) -> Result<Credit, ServiceError> {
     Ok(Credit {
-        rep: Id::parse("credited rep", &m.rep_id).map_err(|_| corrupt("credited rep", &m.rep_id))?,
+        rep: Id::stored("credited rep", &m.rep_id)?,
         percent: m.percent.parse().map_err(|_| corrupt("credit percent", &m.percent))?,
         amount: Amount::from_minor_units(m.amount_minor),
         booked_path: decode_path(&m.booked_path)?,
@@ -104,10 +104,9 @@ async fn with_credits(db: &impl ConnectionTrait, mut deals: Vec<Deal>) -> Result
 }
 
 fn to_domain(m: deal::Model) -> Result<Deal, ServiceError> {
-    let id = |f: &str, s: &str| Id::parse(f, s).map_err(|_| corrupt(f, s));
     Ok(Deal {
-        id: id("deal id", &m.id)?,
-        rep: id("rep id", &m.rep_id)?,
+        id: Id::stored("deal id", &m.id)?,
+        rep: Id::stored("rep id", &m.rep_id)?,
         amount: Amount::from_minor_units(m.amount_minor),
         currency: CurrencyCode::parse(&m.currency_code).map_err(|_| corrupt("currency", &m.currency_code))?,
         close_date: m.close_date,
@@ -115,8 +114,8 @@ fn to_domain(m: deal::Model) -> Result<Deal, ServiceError> {
         dimensions: Dimensions { product_line: m.product_line, customer_type: m.customer_type },
         opportunity: m.opportunity,
         kind: DealKind::from_db(&m.kind).ok_or_else(|| corrupt("deal kind", &m.kind))?,
-        reverses: m.reverses.as_deref().map(|r| id("reversed deal", r)).transpose()?,
-        reversed_by: m.reversed_by.as_deref().map(|r| id("reversal", r)).transpose()?,
+        reverses: m.reverses.as_deref().map(|r| Id::stored("reversed deal", r)).transpose()?,
+        reversed_by: m.reversed_by.as_deref().map(|r| Id::stored("reversal", r)).transpose()?,
         booked_path: decode_path(&m.booked_path)?,
         credits: Vec::new(),
         request_id: m.request_id,

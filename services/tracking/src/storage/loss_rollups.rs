@@ -36,10 +36,6 @@ pub mod loss_rollup {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
-    Id::parse(field, s).map_err(|_| corrupt(field, s))
-}
-
 /// Adds loss contributions to every unit on the path.
 pub async fn add_losses(db: &impl ConnectionTrait, path: &[Id], mut losses: Vec<Loss>) -> Result<(), ServiceError> {
     if losses.is_empty() {
@@ -106,7 +102,7 @@ pub async fn losses(
         let n = n.unwrap_or(0);
         if n > 0 {
             let r = LossReason::from_db(&reason).ok_or_else(|| corrupt("loss reason", &reason))?;
-            out.entry(id("unit", &unit)?).or_default().push((r, n, Amount::from_minor_units(amount.unwrap_or(0))));
+            out.entry(Id::stored("unit", &unit)?).or_default().push((r, n, Amount::from_minor_units(amount.unwrap_or(0))));
         }
     }
     for v in out.values_mut() {

@@ -48,10 +48,6 @@ pub mod opportunity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-fn id(field: &str, s: &str) -> Result<Id, ServiceError> {
-    Id::parse(field, s).map_err(|_| corrupt(field, s))
-}
-
 fn opportunity_to_domain(m: opportunity::Model) -> Result<Opportunity, ServiceError> {
     let outcome = match m.outcome.as_str() {
         "OPEN" => Outcome::Open,
@@ -62,8 +58,8 @@ fn opportunity_to_domain(m: opportunity::Model) -> Result<Opportunity, ServiceEr
         other => return Err(corrupt("outcome", other)),
     };
     Ok(Opportunity {
-        id: id("opportunity id", &m.id)?,
-        rep: id("rep id", &m.rep_id)?,
+        id: Id::stored("opportunity id", &m.id)?,
+        rep: Id::stored("rep id", &m.rep_id)?,
         booked_path: decode_path(&m.booked_path)?,
         customer: m.customer,
         dimensions: Dimensions { product_line: m.product_line, customer_type: m.customer_type },

@@ -245,7 +245,7 @@ pub async fn sums(
         }
         let rows: Vec<(String, i64, i64)> = q.into_tuple().all(db).await?;
         for (unit, amount, won) in rows {
-            let id = Id::parse("unit", &unit).map_err(|_| super::corrupt("roll-up unit", &unit))?;
+            let id = Id::stored("roll-up unit", &unit)?;
             out.insert(id, Sum { amount: Amount::from_minor_units(amount), deals_won: won });
         }
     }
@@ -330,7 +330,7 @@ pub async fn last_deal_days(
             .await?;
         for (unit, day) in rows {
             if let Some(d) = day {
-                let id = Id::parse("unit", &unit).map_err(|_| super::corrupt("roll-up unit", &unit))?;
+                let id = Id::stored("roll-up unit", &unit)?;
                 out.insert(id, d);
             }
         }
