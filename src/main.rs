@@ -7,6 +7,7 @@ use anyhow::Context;
 use attain_kit::{
     auth::{Role, TokenMinter},
     configuration::{AuthSettings, DatabaseSettings, ServerSettings, Settings, TelemetrySettings},
+    server::GrpcServer,
 };
 use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
@@ -242,6 +243,25 @@ async fn up(
         ..Settings::default()
     };
     // Build everything first: if one part cannot start, nothing runs.
+    let parts = build_parts(&settings, base_port, &secret, today).await?;
+    welcome(data_dir, &parts, &secret, demo)?;
+    run_all(parts).await
+}
+
+/// The suite's four parts, built (bound, migrated) but not yet serving.
+struct Parts {
+    target: GrpcServer,
+    tracking: GrpcServer,
+    review: GrpcServer,
+    gateway: attain_gateway::startup::Application,
+}
+
+async fn build_parts(
+    settings: &impl Fn(&str, u16) -> Settings,
+    base_port: u16,
+    secret: &SecretString,
+    today: Option<chrono::NaiveDate>,
+) -> anyhow::Result<Parts> {
     let target = attain_target::startup::Application::build(settings("target", base_port + 1))
         .await
         .context("target service")?;
@@ -251,7 +271,7 @@ async fn up(
     // Scheduled alert evaluation runs as a development service account.
     tracking_settings.jobs.alert_evaluation_seconds = 60;
     tracking_settings.jobs.service_token =
-        Some(SecretString::from(minter(&secret).mint("svc-tracking", Role::Admin, "", 365 * 24 * 3600)?));
+        Some(SecretString::from(minter(secret).mint("svc-tracking", Role::Admin, "", 365 * 24 * 3600)?));
     let tracking = attain_tracking::startup::Application::build(tracking_settings).await.context("tracking service")?;
     let mut review_settings = settings("review", base_port + 3);
     review_settings.clock.today = today;
@@ -261,12 +281,18 @@ async fn up(
     let mut gateway_settings = settings("gateway", base_port);
     // The dashboard cache watches tracking's roll-up changes as a service account.
     gateway_settings.jobs.service_token =
-        Some(SecretString::from(minter(&secret).mint("svc-gateway", Role::Admin, "", 365 * 24 * 3600)?));
+        Some(SecretString::from(minter(secret).mint("svc-gateway", Role::Admin, "", 365 * 24 * 3600)?));
     gateway_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     gateway_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     gateway_settings.upstream.review_url = Some(format!("http://{}", review.local_addr()));
     let gateway = attain_gateway::startup::Application::build(gateway_settings).await.context("gateway")?;
 
+    Ok(Parts { target, tracking, review, gateway })
+}
+
+/// Where everything listens, and tokens to start with.
+fn welcome(data_dir: &std::path::Path, p: &Parts, secret: &SecretString, demo: bool) -> anyhow::Result<()> {
+    let Parts { target, tracking, review, gateway } = p;
     println!("Attain is up (data in {}):", data_dir.display());
     println!("  dashboard http://{}/", gateway.local_addr());
     println!("  REST      http://{}/v1/… (OpenAPI: /openapi.json)", gateway.local_addr());
@@ -281,13 +307,13 @@ async fn up(
         tracking.admin_addr(),
         review.admin_addr()
     );
-    println!("Admin token (12 h):\n  {}", minter(&secret).mint("admin", Role::Admin, "", 12 * 3600)?);
+    println!("Admin token (12 h):\n  {}", minter(secret).mint("admin", Role::Admin, "", 12 * 3600)?);
     println!("Ctrl-C stops everything.");
     if demo {
-        let admin = minter(&secret).mint("admin", Role::Admin, "", 3600)?;
+        let admin = minter(secret).mint("admin", Role::Admin, "", 3600)?;
         let addrs = (target.local_addr(), tracking.local_addr(), review.local_addr());
-        println!("Region A manager token:\n  {}", minter(&secret).mint("wang", Role::Manager, "region-a", 12 * 3600)?);
-        println!("Rep 1 token:\n  {}", minter(&secret).mint("rep-1", Role::Rep, "rep-1", 12 * 3600)?);
+        println!("Region A manager token:\n  {}", minter(secret).mint("wang", Role::Manager, "region-a", 12 * 3600)?);
+        println!("Rep 1 token:\n  {}", minter(secret).mint("rep-1", Role::Rep, "rep-1", 12 * 3600)?);
         tokio::spawn(async move {
             if let Err(e) = attain::demo::seed(addrs.0, addrs.1, addrs.2, admin).await {
                 eprintln!("attain demo: loading the example failed: {e:#}");
@@ -295,6 +321,12 @@ async fn up(
         });
     }
 
+    Ok(())
+}
+
+/// Serves until Ctrl-C (or until one part fails: the others stop with it).
+async fn run_all(p: Parts) -> anyhow::Result<()> {
+    let Parts { target, tracking, review, gateway } = p;
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let stop = |tx: &tokio::sync::broadcast::Sender<()>| {
         let mut rx = tx.subscribe();

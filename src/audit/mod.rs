@@ -322,8 +322,35 @@ fn deal_records(deals: &[kpb::Deal]) -> Vec<DealRecord> {
 pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
     let plan = rules(&e.plan)?;
     let span = span_of(&e.plan, &a.period)?;
-    let targets = Targets::new(
-        e.targets
+    let targets = target_records(&e.targets);
+    let (deals, last_year) = (deal_records(&e.deals), deal_records(&e.last_year));
+    let inputs = Inputs { plan: &plan, targets: &targets, deals: &deals, last_year: &last_year, span, day: a.as_of };
+    let lost = losses(e, span.start, a.as_of.min(span.end));
+    let mut c = Checker {
+        inputs: &inputs,
+        curves: Curves::new(&plan),
+        figures: HashMap::new(),
+        lost: &lost,
+        out: Outcome::default(),
+    };
+    for (source, shown) in &e.shown {
+        c.attainment(source, shown);
+    }
+    if let Some(b) = &e.burn_up {
+        c.burn_up(b);
+    }
+    for review in &e.briefs {
+        c.brief(review);
+    }
+    if let Some(close) = &e.close {
+        c.close(close);
+    }
+    Ok(c.out)
+}
+
+fn target_records(targets: &[tpb::Target]) -> Targets {
+    Targets::new(
+        targets
             .iter()
             .map(|t| TargetRecord {
                 id: t.name.clone(),
@@ -339,115 +366,136 @@ pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
                 milestones: checkpoints(&t.milestones),
             })
             .collect(),
-    );
-    let (deals, last_year) = (deal_records(&e.deals), deal_records(&e.last_year));
-    let inputs = Inputs { plan: &plan, targets: &targets, deals: &deals, last_year: &last_year, span, day: a.as_of };
-    let mut curves = Curves::new(&plan);
-    let mut figures: HashMap<String, Recomputed> = HashMap::new();
-    let through = a.as_of.min(span.end);
-    let lost = losses(e, span.start, through);
-    let mut out = Outcome::default();
-    let mut cmp = |unit: &str, figure: String, shown: Option<Decimal>, want: Option<Decimal>| {
-        out.compare(unit, figure, shown.map(|d| d.normalize().to_string()), want.map(|d| d.normalize().to_string()));
-    };
-    for (source, shown) in &e.shown {
+    )
+}
+
+/// Recomputes each unit's figures once and compares every figure shown.
+struct Checker<'a> {
+    inputs: &'a Inputs<'a>,
+    curves: Curves<'a>,
+    figures: HashMap<String, Recomputed>,
+    lost: &'a HashMap<&'a str, i64>,
+    out: Outcome,
+}
+
+impl Checker<'_> {
+    fn cmp(&mut self, unit: &str, figure: String, shown: Option<Decimal>, want: Option<Decimal>) {
+        let text = |d: Option<Decimal>| d.map(|d| d.normalize().to_string());
+        self.out.compare(unit, figure, text(shown), text(want));
+    }
+
+    fn status(&mut self, unit: &str, figure: String, shown: i32, want: Light) {
+        let want = match want {
+            Light::Green => common::Status::Green,
+            Light::Yellow => common::Status::Yellow,
+            Light::Red => common::Status::Red,
+            Light::NoTarget => common::Status::NoTarget,
+        };
+        self.cmp(unit, figure, Some(Decimal::from(shown)), Some(Decimal::from(want as i32)));
+    }
+
+    fn figures_of(&mut self, unit: &str) -> Recomputed {
+        let (inputs, curves) = (self.inputs, &mut self.curves);
+        self.figures.entry(unit.to_owned()).or_insert_with(|| recompute::figures(inputs, curves, unit)).clone()
+    }
+
+    /// An attainment read (one unit, a child, the dashboard's).
+    fn attainment(&mut self, source: &str, shown: &kpb::Attainment) {
         let unit = shown.unit.trim_start_matches("units/").to_owned();
-        let f = figures.entry(unit.clone()).or_insert_with(|| recompute::figures(&inputs, &mut curves, &unit)).clone();
+        let f = self.figures_of(&unit);
         let name = &shown.unit;
         let money_of = |m: &Option<Money>| money(m.as_ref());
-        cmp(name, format!("{source}.target"), money_of(&shown.target), Some(f.target));
-        cmp(name, format!("{source}.original_target"), money_of(&shown.original_target), Some(f.original_target));
-        cmp(name, format!("{source}.actual"), money_of(&shown.actual), Some(f.actual));
-        cmp(name, format!("{source}.attainment_rate"), dec(&shown.attainment_rate), f.rate);
-        cmp(name, format!("{source}.gap"), money_of(&shown.gap), Some(f.gap));
-        cmp(name, format!("{source}.expected_to_date"), money_of(&shown.expected_to_date), Some(f.expected));
-        cmp(name, format!("{source}.time_progress"), dec(&shown.time_progress), Some(f.progress.round_dp(6)));
-        cmp(name, format!("{source}.pace"), dec(&shown.pace), f.pace);
-        cmp(name, format!("{source}.forecast"), money_of(&shown.forecast), Some(f.forecast));
-        cmp(name, format!("{source}.yoy_growth"), dec(&shown.yoy_growth), f.yoy);
-        cmp(name, format!("{source}.average_order_value"), money_of(&shown.average_order_value), f.aov);
-        cmp(name, format!("{source}.deals_won"), Some(Decimal::from(shown.deals_won)), Some(Decimal::from(f.won)));
-        cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion(&lost, &unit, f.won));
-        cmp_status(&mut cmp, name, format!("{source}.status"), shown.status, f.light);
+        self.cmp(name, format!("{source}.target"), money_of(&shown.target), Some(f.target));
+        self.cmp(name, format!("{source}.original_target"), money_of(&shown.original_target), Some(f.original_target));
+        self.cmp(name, format!("{source}.actual"), money_of(&shown.actual), Some(f.actual));
+        self.cmp(name, format!("{source}.attainment_rate"), dec(&shown.attainment_rate), f.rate);
+        self.cmp(name, format!("{source}.gap"), money_of(&shown.gap), Some(f.gap));
+        self.cmp(name, format!("{source}.expected_to_date"), money_of(&shown.expected_to_date), Some(f.expected));
+        self.cmp(name, format!("{source}.time_progress"), dec(&shown.time_progress), Some(f.progress.round_dp(6)));
+        self.cmp(name, format!("{source}.pace"), dec(&shown.pace), f.pace);
+        self.cmp(name, format!("{source}.forecast"), money_of(&shown.forecast), Some(f.forecast));
+        self.cmp(name, format!("{source}.yoy_growth"), dec(&shown.yoy_growth), f.yoy);
+        self.cmp(name, format!("{source}.average_order_value"), money_of(&shown.average_order_value), f.aov);
+        let won = Some(Decimal::from(f.won));
+        self.cmp(name, format!("{source}.deals_won"), Some(Decimal::from(shown.deals_won)), won);
+        let conversion = conversion(self.lost, &unit, f.won);
+        self.cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion);
+        self.status(name, format!("{source}.status"), shown.status, f.light);
     }
-    if let Some(b) = &e.burn_up {
+
+    /// The dashboard's burn-up, day by day.
+    fn burn_up(&mut self, b: &kpb::BurnUp) {
         let unit = b.unit.trim_start_matches("units/").to_owned();
-        if let Some(i) = targets.of_unit(&unit) {
-            cmp(
+        let (plan, targets, span, as_of) = (self.inputs.plan, self.inputs.targets, self.inputs.span, self.inputs.day);
+        let Some(i) = targets.of_unit(&unit) else { return };
+        let period_target = targets.period(&mut self.curves, plan, i, span).0;
+        self.cmp(&b.unit, "burn_up.period_target".into(), money(b.period_target.as_ref()), Some(period_target));
+        for day in &b.days {
+            let Some(d) = date(&day.date) else { continue };
+            let by_curve = targets.by_curve(&mut self.curves, plan, i, span, d);
+            self.cmp(
                 &b.unit,
-                "burn_up.period_target".into(),
-                money(b.period_target.as_ref()),
-                Some(targets.period(&mut curves, &plan, i, span).0),
+                format!("burn_up {}.target_to_date", day.date),
+                money(day.target_to_date.as_ref()),
+                Some(by_curve),
             );
-            for day in &b.days {
-                let Some(d) = date(&day.date) else { continue };
-                cmp(
-                    &b.unit,
-                    format!("burn_up {}.target_to_date", day.date),
-                    money(day.target_to_date.as_ref()),
-                    Some(targets.by_curve(&mut curves, &plan, i, span, d)),
-                );
-                cmp(
-                    &b.unit,
-                    format!("burn_up {}.milestone_to_date", day.date),
-                    money(day.milestone_to_date.as_ref()),
-                    Some(targets.by_milestone(&mut curves, &plan, i, span, d)),
-                );
-                let actual = (d <= a.as_of).then(|| recompute::actual(&deals, &unit, span.start, d).0);
-                cmp(
-                    &b.unit,
-                    format!("burn_up {}.actual_to_date", day.date),
-                    money(day.actual_to_date.as_ref()),
-                    actual,
-                );
-            }
+            let by_milestone = targets.by_milestone(&mut self.curves, plan, i, span, d);
+            let shown = money(day.milestone_to_date.as_ref());
+            self.cmp(&b.unit, format!("burn_up {}.milestone_to_date", day.date), shown, Some(by_milestone));
+            let actual = (d <= as_of).then(|| recompute::actual(self.inputs.deals, &unit, span.start, d).0);
+            self.cmp(
+                &b.unit,
+                format!("burn_up {}.actual_to_date", day.date),
+                money(day.actual_to_date.as_ref()),
+                actual,
+            );
         }
     }
-    for review in &e.briefs {
-        let Some(brief) = &review.brief else { continue };
+
+    /// An open review's brief: the unit's line and its members'.
+    fn brief(&mut self, review: &rpb::Review) {
+        let Some(brief) = &review.brief else { return };
+        let source = format!("{} brief", review.name);
         for m in brief.unit.iter().chain(&brief.members) {
             let unit = m.unit.trim_start_matches("units/").to_owned();
-            let f =
-                figures.entry(unit.clone()).or_insert_with(|| recompute::figures(&inputs, &mut curves, &unit)).clone();
-            let source = format!("{} brief", review.name);
-            cmp(&m.unit, format!("{source}.target"), money(m.target.as_ref()), Some(f.target));
-            cmp(
-                &m.unit,
+            let f = self.figures_of(&unit);
+            let u = &m.unit;
+            self.cmp(u, format!("{source}.target"), money(m.target.as_ref()), Some(f.target));
+            self.cmp(
+                u,
                 format!("{source}.original_target"),
                 money(m.original_target.as_ref()),
                 Some(f.original_target),
             );
-            cmp(&m.unit, format!("{source}.actual"), money(m.actual.as_ref()), Some(f.actual));
-            cmp(&m.unit, format!("{source}.attainment_rate"), dec(&m.attainment_rate), f.rate);
-            cmp(&m.unit, format!("{source}.gap"), money(m.gap.as_ref()), Some(f.gap));
-            cmp(&m.unit, format!("{source}.yoy_growth"), dec(&m.yoy_growth), f.yoy);
-            cmp(&m.unit, format!("{source}.average_order_value"), money(m.average_order_value.as_ref()), f.aov);
-            cmp(&m.unit, format!("{source}.conversion_rate"), dec(&m.conversion_rate), conversion(&lost, &unit, f.won));
-            cmp_status(&mut cmp, &m.unit, format!("{source}.status"), m.status, f.light);
+            self.cmp(u, format!("{source}.actual"), money(m.actual.as_ref()), Some(f.actual));
+            self.cmp(u, format!("{source}.attainment_rate"), dec(&m.attainment_rate), f.rate);
+            self.cmp(u, format!("{source}.gap"), money(m.gap.as_ref()), Some(f.gap));
+            self.cmp(u, format!("{source}.yoy_growth"), dec(&m.yoy_growth), f.yoy);
+            self.cmp(u, format!("{source}.average_order_value"), money(m.average_order_value.as_ref()), f.aov);
+            let conversion = conversion(self.lost, &unit, f.won);
+            self.cmp(u, format!("{source}.conversion_rate"), dec(&m.conversion_rate), conversion);
+            self.status(u, format!("{source}.status"), m.status, f.light);
         }
     }
-    if let Some(close) = &e.close {
-        // A closed period: today's actual is the records' (the period has
-        // ended), the frozen one plus what was recorded since.
+
+    /// A closed period: today's actual is the records' (the period has
+    /// ended), the frozen one plus what was recorded since.
+    fn close(&mut self, close: &kpb::PeriodClose) {
+        let (plan, targets, span) = (self.inputs.plan, self.inputs.targets, self.inputs.span);
         for u in &close.units {
             let unit = u.unit.trim_start_matches("units/").to_owned();
-            let (now, _) = recompute::actual(&deals, &unit, span.start, span.end);
-            cmp(&u.unit, "close.current_actual".into(), money(u.current_actual.as_ref()), Some(now));
+            let (now, _) = recompute::actual(self.inputs.deals, &unit, span.start, span.end);
+            self.cmp(&u.unit, "close.current_actual".into(), money(u.current_actual.as_ref()), Some(now));
             let frozen = money(u.actual.as_ref()).unwrap_or_default();
-            cmp(
-                &u.unit,
-                "close.post_close_adjustment".into(),
-                money(u.post_close_adjustment.as_ref()),
-                Some(now - frozen),
-            );
+            let shown = money(u.post_close_adjustment.as_ref());
+            self.cmp(&u.unit, "close.post_close_adjustment".into(), shown, Some(now - frozen));
             if let Some(i) = targets.of_unit(&unit) {
-                let (t, o) = targets.period(&mut curves, &plan, i, span);
-                cmp(&u.unit, "close.target".into(), money(u.target.as_ref()), Some(t));
-                cmp(&u.unit, "close.original_target".into(), money(u.original_target.as_ref()), Some(o));
+                let (t, o) = targets.period(&mut self.curves, plan, i, span);
+                self.cmp(&u.unit, "close.target".into(), money(u.target.as_ref()), Some(t));
+                self.cmp(&u.unit, "close.original_target".into(), money(u.original_target.as_ref()), Some(o));
             }
         }
     }
-    Ok(out)
 }
 
 /// Won over won + lost, as the services state it (none without either).
@@ -486,23 +534,6 @@ fn losses(e: &Evidence, from: NaiveDate, to: NaiveDate) -> HashMap<&str, i64> {
         }
     }
     out
-}
-
-/// Status lights compare by name (0 is how an unset status reads).
-fn cmp_status(
-    cmp: &mut impl FnMut(&str, String, Option<Decimal>, Option<Decimal>),
-    unit: &str,
-    figure: String,
-    shown: i32,
-    want: Light,
-) {
-    let want = match want {
-        Light::Green => common::Status::Green,
-        Light::Yellow => common::Status::Yellow,
-        Light::Red => common::Status::Red,
-        Light::NoTarget => common::Status::NoTarget,
-    };
-    cmp(unit, figure, Some(Decimal::from(shown)), Some(Decimal::from(want as i32)));
 }
 
 impl Outcome {

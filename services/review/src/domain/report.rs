@@ -110,6 +110,34 @@ pub fn markdown(
     let u = &review.brief.unit;
     let unit_name = if u.display_name.is_empty() { review.unit.resource_name() } else { u.display_name.clone() };
     md.push_str(&format!("# {} — {} {}\n\n", l.t("Review report", "复盘报告"), unit_name, review.period.expression));
+    targets_section(&mut md, l, review);
+    indicators_section(&mut md, l, u);
+    gaps_section(&mut md, l, review);
+    md.push_str(&format!("\n## {}\n\n", l.t("Top reasons for misses", "未达成主要原因")));
+    for (i, r) in reasons.iter().enumerate() {
+        let amount = if r.amount.is_empty() { String::new() } else { format!(", {}", r.amount) };
+        md.push_str(&format!("{}. {} ({}){amount}\n", i + 1, r.label, r.count));
+    }
+    md.push_str(&format!("\n## {}\n\n", l.t("Root causes", "原因分析")));
+    for c in causes {
+        md.push_str(&format!("- {} — {}: {}\n", c.unit.resource_name(), c.kind.as_str(), c.text));
+    }
+    md.push_str(&format!("\n## {}\n\n", l.t("Practices to replicate", "可复制的做法")));
+    for (title, text) in practices {
+        md.push_str(&format!("- **{title}**: {text}\n"));
+    }
+    actions_section(&mut md, l, actions);
+    if let Some(s) = suggestion {
+        md.push_str(&format!("\n## {}\n\n", l.t("Next-period target suggestion", "下期目标建议")));
+        md.push_str(&format!("- {}: {}\n", l.t("Period", "期间"), s.next.expression));
+        md.push_str(&format!("- {}: {}\n", l.t("Suggested target", "建议目标"), s.amount));
+        md.push_str(&format!("- {}: {}\n", l.t("Formula", "计算公式"), s.formula));
+    }
+    md
+}
+
+/// Targets against actuals: the unit, then its members.
+fn targets_section(md: &mut String, l: Lang, review: &Review) {
     md.push_str(&format!("## {}\n\n", l.t("Targets vs actuals", "目标与实际")));
     md.push_str(&row(&[
         l.t("Unit", "单位"),
@@ -139,73 +167,49 @@ pub fn markdown(
             &f.status,
         ])
     };
-    md.push_str(&line(u));
+    md.push_str(&line(&review.brief.unit));
     for m in &review.brief.members {
         md.push_str(&line(m));
     }
+}
+
+/// Year-on-year growth, order value and conversion of the unit.
+fn indicators_section(md: &mut String, l: Lang, u: &Figures) {
+    let or_dash = |s: &str| if s.is_empty() { "—".to_owned() } else { s.to_owned() };
     md.push_str(&format!("\n## {}\n\n", l.t("Key indicators", "关键指标")));
-    md.push_str(&format!(
-        "- {}: {}\n",
-        l.t("YoY growth", "同比增长"),
-        if u.yoy_growth.is_empty() { "—" } else { &u.yoy_growth }
-    ));
-    md.push_str(&format!(
-        "- {}: {}\n",
-        l.t("Average order value", "客单价"),
-        if u.average_order_value.is_empty() { "—" } else { &u.average_order_value }
-    ));
-    md.push_str(&format!(
-        "- {}: {}\n",
-        l.t("Conversion rate", "转化率"),
-        if u.conversion_rate.is_empty() { "—" } else { &u.conversion_rate }
-    ));
-    if !review.brief.gaps.is_empty() {
-        md.push_str(&format!("\n## {}\n\n", l.t("Gap by sales driver", "差距归因")));
-        md.push_str(&row(&[
-            l.t("Against", "对比"),
-            l.t("Difference", "差额"),
-            l.t("Volume", "商机量"),
-            l.t("Conversion", "转化率"),
-            l.t("Order value", "客单价"),
-        ]));
-        md.push_str("|---|---:|---:|---:|---:|\n");
-        for g in &review.brief.gaps {
-            let basis = match g.basis.as_str() {
-                "LAST_YEAR" => l.t("Last year", "去年同期"),
-                _ => l.t("Target to date", "目标进度"),
-            };
-            md.push_str(&row(&[basis, &g.difference, &g.volume, &g.conversion, &g.aov]));
-        }
+    md.push_str(&format!("- {}: {}\n", l.t("YoY growth", "同比增长"), or_dash(&u.yoy_growth)));
+    md.push_str(&format!("- {}: {}\n", l.t("Average order value", "客单价"), or_dash(&u.average_order_value)));
+    md.push_str(&format!("- {}: {}\n", l.t("Conversion rate", "转化率"), or_dash(&u.conversion_rate)));
+}
+
+/// The gap split by sales driver, against last year and against target.
+fn gaps_section(md: &mut String, l: Lang, review: &Review) {
+    if review.brief.gaps.is_empty() {
+        return;
     }
-    md.push_str(&format!("\n## {}\n\n", l.t("Top reasons for misses", "未达成主要原因")));
-    for (i, r) in reasons.iter().enumerate() {
-        md.push_str(&format!(
-            "{}. {} ({}){}\n",
-            i + 1,
-            r.label,
-            r.count,
-            if r.amount.is_empty() { String::new() } else { format!(", {}", r.amount) }
-        ));
+    md.push_str(&format!("\n## {}\n\n", l.t("Gap by sales driver", "差距归因")));
+    md.push_str(&row(&[
+        l.t("Against", "对比"),
+        l.t("Difference", "差额"),
+        l.t("Volume", "商机量"),
+        l.t("Conversion", "转化率"),
+        l.t("Order value", "客单价"),
+    ]));
+    md.push_str("|---|---:|---:|---:|---:|\n");
+    for g in &review.brief.gaps {
+        let basis = match g.basis.as_str() {
+            "LAST_YEAR" => l.t("Last year", "去年同期"),
+            _ => l.t("Target to date", "目标进度"),
+        };
+        md.push_str(&row(&[basis, &g.difference, &g.volume, &g.conversion, &g.aov]));
     }
-    md.push_str(&format!("\n## {}\n\n", l.t("Root causes", "原因分析")));
-    for c in causes {
-        md.push_str(&format!("- {} — {}: {}\n", c.unit.resource_name(), c.kind.as_str(), c.text));
-    }
-    md.push_str(&format!("\n## {}\n\n", l.t("Practices to replicate", "可复制的做法")));
-    for (title, text) in practices {
-        md.push_str(&format!("- **{title}**: {text}\n"));
-    }
+}
+
+fn actions_section(md: &mut String, l: Lang, actions: &[ActionItem]) {
     md.push_str(&format!("\n## {}\n\n", l.t("Action items", "行动计划")));
     md.push_str(&row(&[l.t("Owner", "负责人"), l.t("Action", "行动"), l.t("Due", "截止日期"), l.t("Status", "状态")]));
     md.push_str("|---|---|---|---|\n");
     for a in actions {
         md.push_str(&row(&[&a.owner, &a.text, &a.due_date.format("%Y-%m-%d").to_string(), a.status.as_str()]));
     }
-    if let Some(s) = suggestion {
-        md.push_str(&format!("\n## {}\n\n", l.t("Next-period target suggestion", "下期目标建议")));
-        md.push_str(&format!("- {}: {}\n", l.t("Period", "期间"), s.next.expression));
-        md.push_str(&format!("- {}: {}\n", l.t("Suggested target", "建议目标"), s.amount));
-        md.push_str(&format!("- {}: {}\n", l.t("Formula", "计算公式"), s.formula));
-    }
-    md
 }

@@ -107,11 +107,7 @@ fn to_domain(m: alert::Model) -> Result<Alert, ServiceError> {
         resolve_time: m.resolved_at,
         opened_on: m.opened_on,
         escalation_level: u32::try_from(m.escalation_level).map_err(|_| corrupt("escalation level", &m.id))?,
-        escalated_to: m
-            .escalated_to
-            .as_deref()
-            .map(|u| Id::stored("escalated_to", u))
-            .transpose()?,
+        escalated_to: m.escalated_to.as_deref().map(|u| Id::stored("escalated_to", u)).transpose()?,
         escalate_time: m.escalated_at,
         metric: Metric::from_db(&m.metric).ok_or_else(|| corrupt("alert metric", &m.metric))?,
         version: m.version,

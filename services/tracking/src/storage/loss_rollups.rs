@@ -102,7 +102,11 @@ pub async fn losses(
         let n = n.unwrap_or(0);
         if n > 0 {
             let r = LossReason::from_db(&reason).ok_or_else(|| corrupt("loss reason", &reason))?;
-            out.entry(Id::stored("unit", &unit)?).or_default().push((r, n, Amount::from_minor_units(amount.unwrap_or(0))));
+            out.entry(Id::stored("unit", &unit)?).or_default().push((
+                r,
+                n,
+                Amount::from_minor_units(amount.unwrap_or(0)),
+            ));
         }
     }
     for v in out.values_mut() {
