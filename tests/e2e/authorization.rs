@@ -840,6 +840,13 @@ async fn set_up(gw: &Channel) -> Ctx {
             currency_code: "CNY".into(),
             base_amount: cny("1200000.00"),
             growth_rate: "0".into(),
+            // Every split keeps 1% in reserve, so the matrix's 1% cuts of a
+            // region or team stay within what they have split.
+            coverage_policy: Some(tpb::CoveragePolicy {
+                mode: tpb::CoverageMode::Reserve as i32,
+                max_reserve_percent: "5".into(),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         plan_id: id.into(),
@@ -864,6 +871,7 @@ async fn set_up(gw: &Channel) -> Ctx {
                 .iter()
                 .map(|u| tpb::SplitInput { unit: format!("units/{u}"), ..Default::default() })
                 .collect(),
+            allocate_percent: "99".into(),
             request_id: format!("setup-split-{plan}-{parent}"),
             ..Default::default()
         }))

@@ -148,15 +148,19 @@ impl App {
         fields: Vec<ActionField>,
     ) -> ServiceResult<ActionItem> {
         let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
-        let current = store::get_item(&self.db, item)
-            .await?
-            .filter(|i| i.review == review.id)
-            .ok_or_else(|| ServiceError::not_found("action item", name))?;
-        if current.owner != who.person && require_manager(who, &review.unit_path, "UpdateActionItem").is_err() {
-            return Err(ServiceError::PermissionDenied(
-                "only the owner or a manager updates an action item".to_owned(),
-            ));
-        }
+        // The owner or the review's managers; to anyone else a missing item
+        // and someone else's read the same, so ids cannot be probed.
+        let manager = require_manager(who, &review.unit_path, "UpdateActionItem").is_ok();
+        let found = store::get_item(&self.db, item).await?.filter(|i| i.review == review.id);
+        let current = match found {
+            Some(i) if manager || i.owner == who.person => i,
+            None if manager => return Err(ServiceError::not_found("action item", name)),
+            _ => {
+                return Err(ServiceError::PermissionDenied(
+                    "only the owner or a manager updates an action item".to_owned(),
+                ));
+            }
+        };
         check_etag(etag, &current.version.to_string(), name)?;
         let mut next = current.clone();
         for f in fields {

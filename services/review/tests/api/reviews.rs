@@ -206,10 +206,16 @@ async fn region_as_januarys_review(backend: Backend) {
     let moved = owner.update_action_item(update(pb::ActionStatus::InProgress)).await.unwrap().into_inner();
     assert_eq!((moved.status, moved.etag.as_str()), (pb::ActionStatus::InProgress as i32, "2"));
     let mut peer = s.reviews("rep-1", Role::Rep, "rep-1");
-    assert_eq!(
-        peer.update_action_item(update(pb::ActionStatus::Done)).await.unwrap_err().code(),
-        Code::PermissionDenied
-    );
+    let theirs = peer.update_action_item(update(pb::ActionStatus::Done)).await.unwrap_err();
+    assert_eq!(theirs.code(), Code::PermissionDenied);
+    // A missing item reads the same to a rep, so item ids cannot be probed
+    // (found from outside: NOT_FOUND told a rep which ids did not exist);
+    // the manager is told it is missing.
+    let mut missing = update(pb::ActionStatus::Done);
+    missing.action_item.as_mut().unwrap().name = format!("{}/actionItems/unothere", review.name);
+    let probe = peer.update_action_item(missing.clone()).await.unwrap_err();
+    assert_eq!((probe.code(), probe.message()), (theirs.code(), theirs.message()));
+    assert_eq!(manager.update_action_item(missing).await.unwrap_err().code(), Code::NotFound);
     let late = action(&mut manager, &review.name, "mgr-a", "2024-02-01", "").await.unwrap();
     assert!(late.overdue, "due on Feb 1, open on Feb 2");
     let done = pb::UpdateActionItemRequest {

@@ -227,7 +227,12 @@ async fn check_redistribution(
             let amounts: Vec<Amount> = siblings.iter().map(|s| s.amount).collect();
             let delta = after.checked_sub(target.amount).map_err(ServiceError::from)?;
             match absorb(&amounts, delta, plan.config.rounding_unit) {
-                Ok(_) => {}
+                Ok(new) => {
+                    let moved: Vec<(Target, Amount)> = siblings.into_iter().zip(new).collect();
+                    if let Some(why) = split_overflow(db, plan, target, after, &moved).await? {
+                        return Err(ServiceError::invalid("adjustment.change", why));
+                    }
+                }
                 Err(AbsorbError::NoSiblings) => {
                     return Err(ServiceError::invalid(
                         "adjustment.redistribution",
@@ -254,6 +259,9 @@ async fn check_redistribution(
                 if let Some(why) = room_above(db, plan, &parent, delta).await? {
                     return Err(ServiceError::invalid("adjustment.change", why));
                 }
+            }
+            if let Some(why) = split_overflow(db, plan, target, after, &[]).await? {
+                return Err(ServiceError::invalid("adjustment.change", why));
             }
         }
     }
@@ -300,6 +308,9 @@ async fn apply(
     adj: &Adjustment,
     target: &Target,
 ) -> ServiceResult<()> {
+    if let Some(why) = room_below(db, plan, target, adj.after_amount).await? {
+        return Err(ServiceError::precondition("OVER_ASSIGNED", why));
+    }
     let now = Utc::now();
     let reason = format!("{}: {}", adj.reason.as_str(), adj.justification);
     let delta = adj.after_amount.checked_sub(target.amount)?;
@@ -311,6 +322,8 @@ async fn apply(
     if !targets::update(db, target, &next, &adjusted).await? {
         return Err(ServiceError::stale_etag(&target.resource_name()));
     }
+    // Its own split now covers a different amount.
+    refresh_coverage(db, plan, &target.id, who).await?;
     let Some(parent_id) = &target.parent else {
         return Ok(());
     };
@@ -339,6 +352,9 @@ async fn apply(
             let amounts: Vec<Amount> = siblings.iter().map(|s| s.amount).collect();
             let after = absorb(&amounts, delta, plan.config.rounding_unit).map_err(|e| absorb_error(e, &siblings))?;
             for (s, amount) in siblings.iter().zip(after) {
+                if let Some(why) = room_below(db, plan, s, amount).await? {
+                    return Err(ServiceError::precondition("OVER_ASSIGNED", why));
+                }
                 let mut n = s.clone();
                 n.amount = amount;
                 n.version = s.version + 1;
@@ -346,6 +362,7 @@ async fn apply(
                 if !targets::update(db, s, &n, &redistributed).await? {
                     return Err(ServiceError::stale_etag(&s.resource_name()));
                 }
+                refresh_coverage(db, plan, &s.id, who).await?;
             }
         }
     }
@@ -365,10 +382,33 @@ async fn apply(
     Ok(())
 }
 
+/// How far `t`'s split would exceed `t` — at `amount`, its children's sum
+/// moved by `children_delta` — beyond what the plan's coverage policy
+/// allows (over-assignment only under OVER_ASSIGN, up to its percentage):
+/// `(over, allowed)`, or None when within.
+async fn overflow(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    t: &Target,
+    amount: Amount,
+    children_delta: Amount,
+) -> ServiceResult<Option<(Decimal, Decimal)>> {
+    let children = targets::children(db, &plan.id, &t.id).await?;
+    if children.is_empty() {
+        return Ok(None);
+    }
+    let allocated =
+        children.iter().try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?.checked_add(children_delta)?;
+    let over = allocated.decimal() - amount.decimal();
+    let allowed = match plan.config.coverage {
+        crate::domain::allocation::CoveragePolicy::OverAssign(max) => amount.decimal() * max / Decimal::ONE_HUNDRED,
+        _ => Decimal::ZERO,
+    };
+    Ok((over > allowed).then_some((over, allowed)))
+}
+
 /// When the parent absorbs an increase, its own parent must have room for
-/// it: the plan's policy allows over-assignment only under OVER_ASSIGN, up
-/// to its percentage (a cut only frees budget into the reserve). Returns
-/// why not, if not.
+/// it (a cut only frees budget into the reserve). Returns why not, if not.
 async fn room_above(
     db: &impl ConnectionTrait,
     plan: &Plan,
@@ -380,29 +420,55 @@ async fn room_above(
     if !delta.decimal().is_sign_positive() || delta.is_zero() {
         return Ok(None);
     }
-    let allocated = targets::children(db, &plan.id, grandparent_id)
-        .await?
-        .iter()
-        .try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?
-        .checked_add(delta)?;
-    let over = allocated.decimal() - grandparent.amount.decimal();
-    let allowed = match plan.config.coverage {
-        crate::domain::allocation::CoveragePolicy::OverAssign(max) => {
-            grandparent.amount.decimal() * max / Decimal::ONE_HUNDRED
-        }
-        _ => Decimal::ZERO,
+    let Some((over, allowed)) = overflow(db, plan, &grandparent, grandparent.amount, delta).await? else {
+        return Ok(None);
     };
-    Ok((over > allowed).then(|| {
-        format!(
-            "{} absorbing {} would put its split {} above {} ({} allowed by the plan's coverage policy); raise {} first or let siblings absorb",
-            parent.resource_name(),
-            delta,
-            over.round_dp(2),
-            grandparent.resource_name(),
-            allowed.round_dp(2),
-            grandparent.resource_name()
-        )
-    }))
+    Ok(Some(format!(
+        "{} absorbing {} would put its split {} above {} ({} allowed by the plan's coverage policy); raise {} first or let siblings absorb",
+        parent.resource_name(),
+        delta,
+        over.round_dp(2),
+        grandparent.resource_name(),
+        allowed.round_dp(2),
+        grandparent.resource_name()
+    )))
+}
+
+/// A target never falls below what it has split to its children (beyond
+/// what the coverage policy allows): its unit's figure would no longer be
+/// its children's plus a reserve. Returns why not, if it would.
+async fn room_below(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    t: &Target,
+    amount: Amount,
+) -> ServiceResult<Option<String>> {
+    let Some((over, allowed)) = overflow(db, plan, t, amount, Amount::ZERO).await? else { return Ok(None) };
+    Ok(Some(format!(
+        "{} at {amount} would be {} below what it has split to its children ({} allowed by the plan's coverage policy); lower its children's targets first",
+        t.resource_name(),
+        over.round_dp(2),
+        allowed.round_dp(2),
+    )))
+}
+
+/// The first target the change would push below its own split, in words.
+async fn split_overflow(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    target: &Target,
+    after: Amount,
+    siblings: &[(Target, Amount)],
+) -> ServiceResult<Option<String>> {
+    if let Some(why) = room_below(db, plan, target, after).await? {
+        return Ok(Some(why));
+    }
+    for (s, amount) in siblings {
+        if let Some(why) = room_below(db, plan, s, *amount).await? {
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
 }
 
 /// The sibling a change would push below zero, in words.
@@ -424,6 +490,10 @@ fn absorb_error(e: AbsorbError, siblings: &[Target]) -> ServiceError {
 async fn refresh_coverage(db: &impl ConnectionTrait, plan: &Plan, id: &Id, who: &Identity) -> ServiceResult<()> {
     let Some(t) = targets::get(db, &plan.id, id).await? else { return Ok(()) };
     let children = targets::children(db, &plan.id, id).await?;
+    // A target not split has no coverage to keep.
+    if children.is_empty() {
+        return Ok(());
+    }
     let allocated = children.iter().try_fold(Amount::ZERO, |acc, c| acc.checked_add(c.amount))?;
     let coverage = Coverage::of(t.amount, allocated)?;
     if t.coverage == Some(coverage) {

@@ -622,8 +622,14 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     too_big.adjustment.as_mut().unwrap().target = "plans/fy2024/targets/region-a".into();
     too_big.adjustment.as_mut().unwrap().redistribution = pb::Redistribution::ParentAbsorbs as i32;
     too_big.adjustment.as_mut().unwrap().change = Some(pb::adjustment::Change::ChangePercent("-100".into()));
-    let to_zero = admin.create_adjustment(too_big).await;
-    assert!(to_zero.is_ok(), "cutting region A to zero leaves the company positive: {to_zero:?}");
+    // Cutting region A to zero would leave the company positive, but region
+    // A has split all of its 3,000,000 to its reps: a target never falls
+    // below what it has split (found from outside: an approved cut left a
+    // region 100,000 below its reps, its January no longer theirs plus a
+    // reserve).
+    let to_zero =
+        assert_status(admin.create_adjustment(too_big).await, Code::InvalidArgument, Some("adjustment.change"));
+    assert!(to_zero.message().contains("below what it has split to its children"), "{to_zero:?}");
     // Siblings absorbed the 200,000 cut: region A still sums to 3,000,000.
     let reps = admin
         .query_period_targets(pb::QueryPeriodTargetsRequest {
@@ -742,6 +748,16 @@ async fn approval_comes_from_above_the_requester(backend: Backend) {
     let mut too_much = ask("too-much");
     too_much.adjustment.as_mut().unwrap().change = Some(pb::adjustment::Change::ChangePercent("250".into()));
     assert_status(first.create_adjustment(too_much).await, Code::InvalidArgument, Some("adjustment.change"));
+
+    // Region A's reps hold all of its target: a cut of region A with its
+    // sibling regions absorbing is refused when asked, naming region A.
+    let mut below = ask("below-its-split");
+    let a = below.adjustment.as_mut().unwrap();
+    a.target = "plans/fy2024/targets/region-a".into();
+    a.change = Some(pb::adjustment::Change::ChangePercent("-10".into()));
+    a.redistribution = pb::Redistribution::SiblingsAbsorb as i32;
+    let refused = assert_status(ceo.create_adjustment(below).await, Code::InvalidArgument, Some("adjustment.change"));
+    assert!(refused.message().contains("plans/fy2024/targets/region-a"), "{refused:?}");
 }
 
 async fn concurrent_adjustments_one_wins(backend: Backend) {
