@@ -13,41 +13,15 @@ use attain_kit::{
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
 use chrono::{NaiveDate, Utc};
 
-use super::{TrackingApi, convert, unit_id};
-use crate::{
-    app::activity::{MemberSummary, OpportunityChange, PeriodSummary},
-    domain::activity::{DailyLog, DailyLogBody, FollowUp, LossReason, LostDeal, Opportunity, Outcome},
+use super::{
+    TrackingApi,
+    convert::{self, log_wire, loss_reason, opportunity_wire, summary_wire, to_loss_reason},
+    unit_id,
 };
-
-fn loss_reason(field: &str, v: i32) -> ServiceResult<LossReason> {
-    use pb::LossReason as P;
-    match P::try_from(v) {
-        Ok(P::Price) => Ok(LossReason::Price),
-        Ok(P::Competitor) => Ok(LossReason::Competitor),
-        Ok(P::NoBudget) => Ok(LossReason::NoBudget),
-        Ok(P::NoDecision) => Ok(LossReason::NoDecision),
-        Ok(P::ProductFit) => Ok(LossReason::ProductFit),
-        Ok(P::Timing) => Ok(LossReason::Timing),
-        Ok(P::Relationship) => Ok(LossReason::Relationship),
-        Ok(P::Other) => Ok(LossReason::Other),
-        Ok(P::Unspecified) => Err(ServiceError::invalid(field, "is required for a lost deal")),
-        Err(_) => Err(ServiceError::invalid(field, format!("{v} is not a LossReason"))),
-    }
-}
-
-pub(crate) fn to_loss_reason(r: LossReason) -> pb::LossReason {
-    use pb::LossReason as P;
-    match r {
-        LossReason::Price => P::Price,
-        LossReason::Competitor => P::Competitor,
-        LossReason::NoBudget => P::NoBudget,
-        LossReason::NoDecision => P::NoDecision,
-        LossReason::ProductFit => P::ProductFit,
-        LossReason::Timing => P::Timing,
-        LossReason::Relationship => P::Relationship,
-        LossReason::Other => P::Other,
-    }
-}
+use crate::{
+    app::activity::OpportunityChange,
+    domain::activity::{DailyLog, DailyLogBody, FollowUp, LostDeal, Opportunity, Outcome},
+};
 
 fn text(field: &str, s: &str, max: usize) -> ServiceResult<String> {
     let t = s.trim();
@@ -70,65 +44,6 @@ fn money_in(field: &str, m: Option<&common::Money>) -> ServiceResult<(Amount, Op
                 .map_err(|e| ServiceError::invalid(format!("{field}.currency_code"), e.to_string()))?;
             Ok((a, Some(c)))
         }
-    }
-}
-
-fn opportunity_wire(o: &Opportunity) -> pb::Opportunity {
-    let (outcome, reason) = match o.outcome {
-        Outcome::Open => (pb::OpportunityOutcome::Open, pb::LossReason::Unspecified),
-        Outcome::Won => (pb::OpportunityOutcome::Won, pb::LossReason::Unspecified),
-        Outcome::Lost(r) => (pb::OpportunityOutcome::Lost, to_loss_reason(r)),
-    };
-    pb::Opportunity {
-        name: o.resource_name(),
-        rep: o.rep.resource_name(),
-        customer: o.customer.clone(),
-        dimensions: Some(common::Dimensions {
-            product_line: o.dimensions.product_line.clone(),
-            customer_type: o.dimensions.customer_type.clone(),
-        }),
-        stage: o.stage.clone(),
-        outcome: outcome as i32,
-        expected_amount: Some(convert::money(o.expected_amount, o.currency)),
-        close_date: o.close_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
-        loss_reason: reason as i32,
-        loss_detail: o.loss_detail.clone(),
-        etag: o.version.to_string(),
-        create_time: Some(convert::timestamp(o.create_time)),
-        update_time: Some(convert::timestamp(o.update_time)),
-    }
-}
-
-fn log_wire(l: &DailyLog) -> pb::DailyLog {
-    let money = |a: Amount| common::Money { currency_code: l.body.currency.clone(), amount: a.to_string() };
-    pb::DailyLog {
-        name: l.resource_name(),
-        rep: l.rep.resource_name(),
-        log_date: l.date.format("%Y-%m-%d").to_string(),
-        follow_ups: l
-            .body
-            .follow_ups
-            .iter()
-            .map(|f| pb::FollowUp {
-                customer: f.customer.clone(),
-                stage: f.stage.clone(),
-                next_step: f.next_step.clone(),
-            })
-            .collect(),
-        amount_closed: Some(money(l.body.amount_closed)),
-        lost_deals: l
-            .body
-            .lost_deals
-            .iter()
-            .map(|d| pb::LostDeal {
-                customer: d.customer.clone(),
-                reason: to_loss_reason(d.reason) as i32,
-                detail: d.detail.clone(),
-                amount: Some(money(d.amount)),
-            })
-            .collect(),
-        notes: l.body.notes.clone(),
-        create_time: Some(convert::timestamp(l.create_time)),
     }
 }
 
@@ -258,30 +173,6 @@ fn new_daily_log(l: &pb::DailyLog) -> ServiceResult<DailyLog> {
         },
         create_time: Utc::now(),
     })
-}
-
-fn summary_wire(s: &PeriodSummary) -> pb::PeriodSummary {
-    let cny = |a: Amount| Some(common::Money { currency_code: String::new(), amount: a.to_string() });
-    let member = |m: &MemberSummary| pb::MemberSummary {
-        unit: m.unit.resource_name(),
-        actual: cny(m.sum.amount),
-        deals_won: m.sum.deals_won,
-        follow_ups: m.follow_ups,
-        deals_lost: m.deals_lost,
-    };
-    let gap = s.gap_analysis.as_ref();
-    pb::PeriodSummary {
-        unit: s.unit.resource_name(),
-        period: Some(convert::period(&s.period)),
-        actual: cny(s.own.sum.amount),
-        deals_won: s.own.sum.deals_won,
-        follow_ups: s.own.follow_ups,
-        deals_lost: s.own.deals_lost,
-        members: s.members.iter().map(member).collect(),
-        gap_analysis: gap.map(|g| g.text.clone()).unwrap_or_default(),
-        gap_analysis_author: gap.map(|g| g.author.clone()).unwrap_or_default(),
-        etag: gap.map_or_else(|| "0".to_owned(), |g| g.version.to_string()),
-    }
 }
 
 impl TrackingApi {
