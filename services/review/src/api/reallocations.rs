@@ -9,10 +9,9 @@ use attain_kit::{
     wire::{money, timestamp},
 };
 use attain_proto::attain::review::v1 as pb;
-use chrono::Utc;
 
 use super::{ReviewApi, review_id};
-use crate::domain::practice::Reallocation;
+use crate::{app::reallocations::NewReallocation, domain::practice::Reallocation};
 
 fn reallocation_wire(r: &Reallocation) -> pb::Reallocation {
     let kind = match r.kind.as_str() {
@@ -32,9 +31,8 @@ fn reallocation_wire(r: &Reallocation) -> pb::Reallocation {
     }
 }
 
-/// A reallocation from the wire; the service sets its id, review, approver
-/// and time.
-fn new_reallocation(x: &pb::Reallocation) -> ServiceResult<Reallocation> {
+/// A reallocation from the wire.
+fn new_reallocation(x: &pb::Reallocation) -> ServiceResult<NewReallocation> {
     let unit = Id::from_name("reallocation.unit", &x.unit)?;
     let (kind, lead_count, budget) = match pb::ReallocationKind::try_from(x.kind) {
         Ok(pb::ReallocationKind::Leads) if x.lead_count > 0 => ("LEADS", x.lead_count, None),
@@ -66,17 +64,7 @@ fn new_reallocation(x: &pb::Reallocation) -> ServiceResult<Reallocation> {
             ));
         }
     };
-    Ok(Reallocation {
-        id: Id::generate(),
-        review: Id::generate(),
-        kind: kind.to_owned(),
-        unit,
-        lead_count,
-        budget,
-        description: x.description.trim().to_owned(),
-        approved_by: String::new(),
-        create_time: Utc::now(),
-    })
+    Ok(NewReallocation { kind, unit, lead_count, budget, description: x.description.trim().to_owned() })
 }
 
 impl ReviewApi {

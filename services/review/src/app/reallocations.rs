@@ -7,18 +7,31 @@ use attain_kit::{
 use chrono::Utc;
 use prost::Message;
 
+use attain_kit::money::{Amount, CurrencyCode};
+
 use super::{App, own_line, require_manager};
 use crate::{domain::practice::Reallocation, storage::reallocations};
 
+/// A reallocation as asked: what moves to which unit.
+#[derive(Debug, Clone)]
+pub struct NewReallocation {
+    /// "LEADS", "PROMOTION_BUDGET", "COACHING".
+    pub kind: &'static str,
+    pub unit: Id,
+    pub lead_count: i64,
+    pub budget: Option<(Amount, CurrencyCode)>,
+    pub description: String,
+}
+
 impl App {
-    /// Records a reallocation (`r.unit` in the review); its id, review,
-    /// approver and time are set here.
+    /// Records a reallocation to a unit in the review, approved by the
+    /// caller.
     pub async fn create_reallocation<R: Message + Default>(
         &self,
         (who, fwd): (&Identity, &Forwarded),
         key: Option<IdempotencyKey>,
         review: (&Id, &str),
-        mut r: Reallocation,
+        r: NewReallocation,
         render: fn(&Reallocation) -> R,
     ) -> ServiceResult<R> {
         let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
@@ -30,10 +43,17 @@ impl App {
                 format!("{} is not in the review", r.unit.resource_name()),
             ));
         }
-        r.id = Id::generate();
-        r.review = review.id.clone();
-        r.approved_by = who.person.clone();
-        r.create_time = Utc::now();
+        let r = Reallocation {
+            id: Id::generate(),
+            review: review.id.clone(),
+            kind: r.kind.to_owned(),
+            unit: r.unit,
+            lead_count: r.lead_count,
+            budget: r.budget,
+            description: r.description,
+            approved_by: who.person.clone(),
+            create_time: Utc::now(),
+        };
         idempotent!(self.db, key, |txn| {
             reallocations::insert_reallocation(&txn, &r).await?;
             render(&r)
