@@ -118,7 +118,8 @@ impl TargetClient {
     }
 
     /// Expected amounts of many units for one period at one date, with the
-    /// plan's thresholds; units without a target are absent.
+    /// plan's thresholds and the period's time progress; units without a
+    /// target are absent.
     pub async fn expected(
         &self,
         fwd: &Forwarded,
@@ -127,8 +128,10 @@ impl TargetClient {
         period: &str,
         date: NaiveDate,
         slice: Slice<'_>,
-    ) -> ServiceResult<(HashMap<Id, Expected>, AlertThresholds)> {
+    ) -> ServiceResult<(HashMap<Id, Expected>, AlertThresholds, Decimal)> {
         let r = self.expected_amounts(fwd, plan, units, period, date, slice, false).await?;
+        // The calendar's progress, for units without a target too.
+        let progress = r.time_progress.parse().unwrap_or(Decimal::ZERO);
         let t = r.alert_thresholds.unwrap_or_default();
         let thresholds = AlertThresholds {
             red_below: t.red_below_percent.parse().ok(),
@@ -146,7 +149,7 @@ impl TargetClient {
             };
             out.insert(id_of("unit", &e.unit)?, expected);
         }
-        Ok((out, thresholds))
+        Ok((out, thresholds, progress))
     }
 
     /// A unit's expected-to-date on each day of the period.

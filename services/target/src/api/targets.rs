@@ -303,6 +303,7 @@ pub async fn batch_get_expected_amounts(
         period: Some(convert::period(&e.period)),
         amounts,
         alert_thresholds: Some(convert::to_thresholds(&e.plan.config.thresholds)),
+        time_progress: e.time_progress.normalize().to_string(),
     })
 }
 

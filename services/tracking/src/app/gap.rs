@@ -64,7 +64,7 @@ impl App {
             _ => Drivers::default(),
         };
         let ids = std::slice::from_ref(&unit.id);
-        let (expected, _) = self.target.expected(fwd, &plan, ids, &period.expression, day, Slice::default()).await?;
+        let (expected, _, _) = self.target.expected(fwd, &plan, ids, &period.expression, day, Slice::default()).await?;
         let target = expected.get(&unit.id).map(|e| e.by_curve).unwrap_or(Amount::ZERO);
         let against_last_year = attribute(current, Reference::Drivers(last_year))?;
         let against_target = attribute(

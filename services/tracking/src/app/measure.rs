@@ -211,7 +211,8 @@ impl App {
         dims: &Dimensions,
     ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
-        let (expected, set) = self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)).await?;
+        let (expected, set, progress) =
+            self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)).await?;
         let thresholds = Thresholds::with_overrides(set.red_below, set.yellow_below);
         let through = day.min(period.end);
         let now = self.actuals(plan.metric, &ids, period.start, through, dims).await?;
@@ -231,7 +232,11 @@ impl App {
             .into_iter()
             .map(|unit| {
                 let has_target = expected.contains_key(&unit.id);
-                let e = expected.get(&unit.id).copied().unwrap_or_default();
+                // Time passes for a unit without a target too.
+                let e = expected
+                    .get(&unit.id)
+                    .copied()
+                    .unwrap_or(Expected { time_progress: progress, ..Default::default() });
                 let actual = now.get(&unit.id).copied().unwrap_or_default();
                 let ly = last_year.get(&unit.id).filter(|s| !s.amount.is_zero()).map(|s| s.amount);
                 let figures = figures(&Inputs {
