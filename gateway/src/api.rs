@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use attain_kit::{
     Rpc, ServiceError,
     auth::{Role, caller},
-    upstream::Forwarded,
+    context::Ctx,
 };
 use attain_proto::attain::{
     common::v1 as common,
@@ -79,8 +79,7 @@ impl GatewayService for GatewayApi {
     }
 
     async fn get_dashboard(&self, r: Request<pb::GetDashboardRequest>) -> Rpc<pb::Dashboard> {
-        let who = caller(&r)?;
-        let fwd = Forwarded::from_metadata(r.metadata());
+        let Ctx { who, fwd } = Ctx::of(&r)?;
         let budget = budget(&r);
         let margin = margin(budget);
         let deadline = tokio::time::Instant::now() + budget.saturating_sub(margin);
