@@ -262,9 +262,9 @@ async fn build_parts(
     secret: &SecretString,
     today: Option<chrono::NaiveDate>,
 ) -> anyhow::Result<Parts> {
-    let target = attain_target::startup::Application::build(settings("target", base_port + 1))
-        .await
-        .context("target service")?;
+    let mut target_settings = settings("target", base_port + 1);
+    target_settings.clock.today = today;
+    let target = attain_target::startup::Application::build(target_settings).await.context("target service")?;
     let mut tracking_settings = settings("tracking", base_port + 2);
     tracking_settings.clock.today = today;
     tracking_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));

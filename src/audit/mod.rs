@@ -364,6 +364,15 @@ fn target_records(targets: &[tpb::Target]) -> Targets {
                 parent: (!t.parent_target.is_empty()).then(|| t.parent_target.clone()),
                 shape: shape(t.phasing.as_ref()),
                 milestones: checkpoints(&t.milestones),
+                start: chrono::NaiveDate::parse_from_str(&t.start_date, "%Y-%m-%d").ok(),
+                steps: t
+                    .steps
+                    .iter()
+                    .filter_map(|s| {
+                        let day = chrono::NaiveDate::parse_from_str(&s.effective_date, "%Y-%m-%d").ok()?;
+                        Some((day, money(s.change.as_ref())?))
+                    })
+                    .collect(),
             })
             .collect(),
     )

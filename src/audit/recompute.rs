@@ -72,7 +72,14 @@ pub struct TargetRecord {
     pub parent: Option<String>,
     pub shape: Option<Shape>,
     pub milestones: Vec<Checkpoint>,
+    /// The first day it carries weight, when after the year's first.
+    pub start: Option<NaiveDate>,
+    /// Its dated changes: (effective date, change of the yearly amount).
+    pub steps: Vec<(NaiveDate, Decimal)>,
 }
+
+/// An amount spread from a day to the year's end.
+type Spread = (NaiveDate, Decimal);
 
 /// One deal record as read from ListDeals: each credited line's path and
 /// amount (a reversal's amounts are negative), and +1 or −1 deals won.
@@ -157,23 +164,38 @@ impl<'a> Curves<'a> {
         self.built.get(shape).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// The rounded cumulative part of `amount` through the end of `day`.
-    fn through(&mut self, shape: &Shape, amount: Decimal, day: NaiveDate) -> Decimal {
-        let (start, unit) = (self.plan.year_start, self.plan.rounding);
+    /// The share of the year through the end of `day` (0 before it starts).
+    fn share(&mut self, shape: &Shape, day: NaiveDate) -> Decimal {
+        let start = self.plan.year_start;
         if day < start {
             return Decimal::ZERO;
         }
         let i = usize::try_from((day - start).num_days()).unwrap_or(usize::MAX);
-        let share = self.shares(shape).get(i).copied().unwrap_or(Decimal::ONE);
-        round_to(unit, amount * share)
+        self.shares(shape).get(i).copied().unwrap_or(Decimal::ONE)
     }
 
-    /// `amount`'s part over `[from, to]`.
-    fn between(&mut self, shape: &Shape, amount: Decimal, from: NaiveDate, to: NaiveDate) -> Decimal {
+    /// The rounded cumulative part of `spreads` through the end of `day`:
+    /// each amount goes over its first day to the year's end in proportion
+    /// to the curve's weight there.
+    fn through(&mut self, shape: &Shape, spreads: &[Spread], day: NaiveDate) -> Decimal {
+        let now = self.share(shape, day);
+        let mut exact = Decimal::ZERO;
+        for (from, amount) in spreads {
+            if day < *from {
+                continue;
+            }
+            let gone = self.share(shape, *from - Duration::days(1));
+            exact += if gone >= Decimal::ONE { *amount } else { *amount * ((now - gone) / (Decimal::ONE - gone)) };
+        }
+        round_to(self.plan.rounding, exact)
+    }
+
+    /// `spreads`' part over `[from, to]`.
+    fn between(&mut self, shape: &Shape, spreads: &[Spread], from: NaiveDate, to: NaiveDate) -> Decimal {
         if to < from {
             return Decimal::ZERO;
         }
-        self.through(shape, amount, to) - self.through(shape, amount, from - Duration::days(1))
+        self.through(shape, spreads, to) - self.through(shape, spreads, from - Duration::days(1))
     }
 }
 
@@ -231,19 +253,38 @@ impl Targets {
         self.children.get(&self.list[i].id).map(Vec::as_slice).unwrap_or_default()
     }
 
-    fn amount(&self, i: usize, basis: Basis) -> Decimal {
+    /// The target's amounts with their first days: now, the amount before
+    /// any dated change from its start and each change from its date; as
+    /// published, the original amount from its start.
+    fn spreads(&self, i: usize, basis: Basis, year_start: NaiveDate) -> Vec<Spread> {
+        let t = &self.list[i];
+        let start = t.start.map_or(year_start, |s| s.max(year_start));
         match basis {
-            Basis::Now => self.list[i].amount,
-            Basis::Published => self.list[i].original,
+            Basis::Published => vec![(start, t.original)],
+            Basis::Now => {
+                let changed: Decimal = t.steps.iter().map(|(_, d)| *d).sum();
+                let mut v = vec![(start, t.amount - changed)];
+                v.extend(t.steps.iter().map(|(from, d)| ((*from).max(start), *d)));
+                v
+            }
         }
     }
 
-    /// Σ children's figure + `own(target, remainder)`, recursively.
-    fn rolled(&self, i: usize, basis: Basis, own: &mut dyn FnMut(&TargetRecord, Decimal) -> Decimal) -> Decimal {
+    /// Σ children's figure + `own(target, remainder)`, recursively; the
+    /// remainder is the target's spreads less its children's.
+    fn rolled(
+        &self,
+        i: usize,
+        (basis, year_start): (Basis, NaiveDate),
+        own: &mut dyn FnMut(&TargetRecord, &[Spread]) -> Decimal,
+    ) -> Decimal {
         let kids = self.kids(i);
-        let assigned: Decimal = kids.iter().map(|k| self.amount(*k, basis)).sum();
-        let below: Decimal = kids.iter().map(|k| self.rolled(*k, basis, own)).sum();
-        below + own(&self.list[i], self.amount(i, basis) - assigned)
+        let mut remainder = self.spreads(i, basis, year_start);
+        for k in kids {
+            remainder.extend(self.spreads(*k, basis, year_start).into_iter().map(|(d, a)| (d, -a)));
+        }
+        let below: Decimal = kids.iter().map(|k| self.rolled(*k, (basis, year_start), own)).sum();
+        below + own(&self.list[i], &remainder)
     }
 
     fn shape<'s>(&'s self, t: &'s TargetRecord, plan: &'s PlanRules) -> &'s Shape {
@@ -252,14 +293,17 @@ impl Targets {
 
     /// (current, published) target of the period.
     pub fn period(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span) -> (Decimal, Decimal) {
-        let mut f =
-            |basis| self.rolled(i, basis, &mut |t, rem| curves.between(self.shape(t, plan), rem, span.start, span.end));
+        let mut f = |basis| {
+            self.rolled(i, (basis, plan.year_start), &mut |t, rem| {
+                curves.between(self.shape(t, plan), rem, span.start, span.end)
+            })
+        };
         (f(Basis::Now), f(Basis::Published))
     }
 
     /// Expected by the end of `day`, by the day curves.
     pub fn by_curve(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span, day: NaiveDate) -> Decimal {
-        self.rolled(i, Basis::Now, &mut |t, rem| {
+        self.rolled(i, (Basis::Now, plan.year_start), &mut |t, rem| {
             curves.between(self.shape(t, plan), rem, span.start, day.min(span.end))
         })
     }
@@ -274,7 +318,7 @@ impl Targets {
         span: Span,
         day: NaiveDate,
     ) -> Decimal {
-        self.rolled(i, Basis::Now, &mut |t, rem| {
+        self.rolled(i, (Basis::Now, plan.year_start), &mut |t, rem| {
             let template = if t.milestones.is_empty() { &plan.template } else { &t.milestones };
             let shape = self.shape(t, plan);
             if !span.monthly || template.is_empty() {
@@ -444,6 +488,8 @@ mod tests {
             parent: parent.map(str::to_owned),
             shape,
             milestones: Vec::new(),
+            start: None,
+            steps: Vec::new(),
         }
     }
 

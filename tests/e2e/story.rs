@@ -82,7 +82,7 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let trackings = format!("{},{}", url(pk1), url(pk2));
     let today = ("APP__CLOCK__TODAY", "2024-01-16".to_owned());
-    let _target = serve("target", pt, &dir, &[("APP__DATABASE__URL", target_db)]);
+    let _target = serve("target", pt, &dir, &[("APP__DATABASE__URL", target_db), today.clone()]);
     wait_healthy(pt).await;
     let tracking_env =
         |db: &str| vec![("APP__DATABASE__URL", db.to_owned()), ("APP__UPSTREAM__TARGET_URL", url(pt)), today.clone()];
@@ -253,6 +253,9 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
                     reason: tpb::AdjustmentReason::Policy as i32,
                     justification: "渠道政策调整".into(),
                     redistribution: tpb::Redistribution::ParentAbsorbs as i32,
+                    // January is still open on the 16th: the cut applies
+                    // to the whole month.
+                    effective_date: "2024-01-01".into(),
                     ..Default::default()
                 }),
                 request_id: "story-adjust-1".into(),

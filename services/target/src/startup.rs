@@ -27,7 +27,7 @@ impl Application {
         let org = OrgServiceServer::new(OrgApi::new(db.clone()))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
-        let target = TargetServiceServer::new(TargetApi::new(db.clone()))
+        let target = TargetServiceServer::new(TargetApi::new(db.clone(), settings.clock))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let server = server

@@ -2,6 +2,7 @@
 
 use attain_kit::{ServiceError, ServiceResult, context::Ctx, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::target::v1 as pb;
+use chrono::NaiveDate;
 use sea_orm::DatabaseConnection;
 
 use super::convert;
@@ -43,7 +44,7 @@ fn asked_change(c: Option<&pb::adjustment::Change>) -> ServiceResult<Option<Aske
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    (db, today): (&DatabaseConnection, NaiveDate),
     ctx: Ctx,
     mut r: pb::CreateAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
@@ -64,8 +65,9 @@ pub async fn create(
         redistribution: convert::redistribution("adjustment.redistribution", input.redistribution)?,
         justification: input.justification,
         target_name: input.target,
+        effective_date: convert::date("adjustment.effective_date", &input.effective_date)?,
     };
-    app::create(db, &who, key, ask, render).await
+    app::create(db, (&who, today), key, ask, render).await
 }
 
 pub async fn get(db: &DatabaseConnection, ctx: Ctx, r: pb::GetAdjustmentRequest) -> ServiceResult<pb::Adjustment> {
@@ -97,18 +99,18 @@ pub async fn list(
 
 /// Approve, reject or withdraw, as the request names it.
 async fn decide(
-    db: &DatabaseConnection,
+    (db, today): (&DatabaseConnection, NaiveDate),
     ctx: Ctx,
     decision: Decision,
     (name, etag, note): (&str, &str, &str),
     key: Option<IdempotencyKey>,
 ) -> ServiceResult<pb::Adjustment> {
     let (plan_id, adj_id) = parse_adjustment_name("name", name)?;
-    app::decide(db, &ctx.who, key, decision, (&plan_id, &adj_id, name), (etag, note), render).await
+    app::decide(db, (&ctx.who, today), key, decision, (&plan_id, &adj_id, name), (etag, note), render).await
 }
 
 pub async fn approve(
-    db: &DatabaseConnection,
+    db: (&DatabaseConnection, NaiveDate),
     ctx: Ctx,
     mut r: pb::ApproveAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
@@ -118,7 +120,7 @@ pub async fn approve(
 }
 
 pub async fn reject(
-    db: &DatabaseConnection,
+    db: (&DatabaseConnection, NaiveDate),
     ctx: Ctx,
     mut r: pb::RejectAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {
@@ -128,7 +130,7 @@ pub async fn reject(
 }
 
 pub async fn withdraw(
-    db: &DatabaseConnection,
+    db: (&DatabaseConnection, NaiveDate),
     ctx: Ctx,
     mut r: pb::WithdrawAdjustmentRequest,
 ) -> ServiceResult<pb::Adjustment> {

@@ -345,6 +345,21 @@ pub fn target(t: &Target, cur: CurrencyCode) -> pb::Target {
         etag: t.etag(),
         create_time: Some(timestamp(t.create_time)),
         update_time: Some(timestamp(t.update_time)),
+        start_date: t.start.map(|d| d.to_string()).unwrap_or_default(),
+        steps: t
+            .steps
+            .iter()
+            .map(|s| pb::TargetStep {
+                effective_date: s.from.to_string(),
+                change: Some(money(s.delta, cur)),
+                adjustment: s
+                    .adjustment
+                    .as_deref()
+                    .map(|a| format!("plans/{}/adjustments/{a}", t.plan.as_str()))
+                    .unwrap_or_default(),
+                record_time: Some(timestamp(s.recorded)),
+            })
+            .collect(),
     }
 }
 
@@ -435,5 +450,6 @@ pub fn adjustment(a: &Adjustment, cur: CurrencyCode) -> pb::Adjustment {
         etag: a.version.to_string(),
         create_time: Some(timestamp(a.create_time)),
         decide_time: a.decide_time.map(timestamp),
+        effective_date: a.effective_date.map(|d| d.to_string()).unwrap_or_default(),
     }
 }

@@ -2,8 +2,8 @@
 //! the caller, hands over to the handler that owns it, and turns its answer
 //! into a reply in one place (`reply`).
 
-use attain_kit::context::Ctx;
 use attain_kit::{Rpc, reply};
+use attain_kit::{configuration::ClockSettings, context::Ctx};
 use attain_proto::attain::target::v1::{
     self as pb, org_service_server::OrgService, target_service_server::TargetService,
 };
@@ -15,11 +15,18 @@ use super::{adjustments, org::OrgApi, plans, targets};
 #[derive(Debug, Clone)]
 pub struct TargetApi {
     db: DatabaseConnection,
+    /// Today's date (fixed in the demo and tests): the approval day an
+    /// adjustment takes effect from by default.
+    clock: ClockSettings,
 }
 
 impl TargetApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, clock: ClockSettings) -> Self {
+        Self { db, clock }
+    }
+
+    fn dated(&self) -> (&DatabaseConnection, chrono::NaiveDate) {
+        (&self.db, self.clock.today())
     }
 }
 
@@ -77,7 +84,7 @@ impl TargetService for TargetApi {
         reply(targets::list_revisions(&self.db, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn create_adjustment(&self, r: Request<pb::CreateAdjustmentRequest>) -> Rpc<pb::Adjustment> {
-        reply(adjustments::create(&self.db, Ctx::of(&r)?, r.into_inner()).await)
+        reply(adjustments::create(self.dated(), Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn get_adjustment(&self, r: Request<pb::GetAdjustmentRequest>) -> Rpc<pb::Adjustment> {
         reply(adjustments::get(&self.db, Ctx::of(&r)?, r.into_inner()).await)
@@ -86,13 +93,13 @@ impl TargetService for TargetApi {
         reply(adjustments::list(&self.db, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn approve_adjustment(&self, r: Request<pb::ApproveAdjustmentRequest>) -> Rpc<pb::Adjustment> {
-        reply(adjustments::approve(&self.db, Ctx::of(&r)?, r.into_inner()).await)
+        reply(adjustments::approve(self.dated(), Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn reject_adjustment(&self, r: Request<pb::RejectAdjustmentRequest>) -> Rpc<pb::Adjustment> {
-        reply(adjustments::reject(&self.db, Ctx::of(&r)?, r.into_inner()).await)
+        reply(adjustments::reject(self.dated(), Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn withdraw_adjustment(&self, r: Request<pb::WithdrawAdjustmentRequest>) -> Rpc<pb::Adjustment> {
-        reply(adjustments::withdraw(&self.db, Ctx::of(&r)?, r.into_inner()).await)
+        reply(adjustments::withdraw(self.dated(), Ctx::of(&r)?, r.into_inner()).await)
     }
 }
 

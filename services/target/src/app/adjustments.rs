@@ -13,7 +13,7 @@ use attain_kit::{
     paging::PageRequest,
     scope::{check_etag, hidden, reveal},
 };
-use chrono::Utc;
+use chrono::{Datelike, NaiveDate, Utc};
 use prost::Message;
 use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -24,6 +24,7 @@ use crate::{
         allocation::{AbsorbError, Coverage, absorb},
         org::Id,
         plan::{Plan, PlanState},
+        rollup::Phaser,
         target::{Adjustment, AdjustmentReason, AdjustmentState, Change, Redistribution, Requested, Target},
     },
     storage::{adjustments, targets, targets::Why, units},
@@ -40,6 +41,8 @@ pub struct AdjustmentRequest {
     pub reason: AdjustmentReason,
     pub justification: String,
     pub redistribution: Redistribution,
+    /// The first day the change applies to (None: the approval day).
+    pub effective_date: Option<NaiveDate>,
 }
 
 /// The change asked for.
@@ -54,6 +57,57 @@ pub enum Decision {
     Approve,
     Reject,
     Withdraw,
+}
+
+/// The first day a change applies to: as asked, else `today`. A month
+/// that has ended is closed for targets (its figures were shown, reviewed
+/// and closed on), so the earliest day is the first of today's month; the
+/// day lies in the plan's year and on or after the target's start. Says
+/// why not, if not.
+fn effective_day(
+    plan: &Plan,
+    target: &Target,
+    asked: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<NaiveDate, String> {
+    let year = plan.fiscal_year_period().map_err(|e| e.to_string())?;
+    let day = asked.unwrap_or(today);
+    let open_from = today.with_day(1).unwrap_or(today);
+    if day < year.start || day > year.end {
+        return Err(format!(
+            "{day} is outside {}'s year ({} to {}){}",
+            plan.resource_name(),
+            year.start,
+            year.end,
+            if asked.is_none() { ": the year is over, its targets are final" } else { "" }
+        ));
+    }
+    if day < open_from {
+        return Err(format!(
+            "{day} is in a month that has ended (targets before {open_from} are closed); the earliest effective date is {open_from}"
+        ));
+    }
+    if let Some(start) = target.start
+        && day < start
+    {
+        return Err(format!("{day} is before {} starts ({start})", target.unit.resource_name()));
+    }
+    Ok(day)
+}
+
+/// Every target a change moves must have curve weight left from its
+/// effective day to carry it.
+fn require_spreadable(plan: &Plan, moved: &[(Target, Amount)], day: NaiveDate) -> ServiceResult<()> {
+    let mut phaser = Phaser::new(plan)?;
+    for (t, delta) in moved {
+        if !delta.is_zero() && phaser.weight_left(t, day)?.is_zero() {
+            return Err(ServiceError::invalid(
+                "adjustment.effective_date",
+                format!("{} has no working day left from {day} to carry the change", t.resource_name()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The amount an adjustment asks for, from the target's current amount.
@@ -131,7 +185,7 @@ async fn may_decide(
 /// target it moves below zero or over its parent's room.
 pub async fn create<R: Message + Default>(
     db: &DatabaseConnection,
-    who: &Identity,
+    (who, today): (&Identity, NaiveDate),
     key: Option<IdempotencyKey>,
     r: AdjustmentRequest,
     render: fn(&Adjustment, &Plan) -> R,
@@ -172,6 +226,10 @@ pub async fn create<R: Message + Default>(
             None => return Err(ServiceError::invalid("adjustment.change", "give new_amount or change_percent")),
         };
         let after = requested_amount(&plan, target.amount, requested)?;
+        if let Some(asked) = r.effective_date {
+            effective_day(&plan, &target, Some(asked), today)
+                .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
+        }
         check_redistribution(&txn, &plan, &target, after, r.redistribution).await?;
         let (reason, redistribution) = (r.reason, r.redistribution);
         let adj = Adjustment {
@@ -193,6 +251,7 @@ pub async fn create<R: Message + Default>(
             version: 1,
             create_time: Utc::now(),
             decide_time: None,
+            effective_date: r.effective_date,
         };
         adjustments::insert(&txn, &adj).await?;
         render(&adj, &plan)
@@ -305,7 +364,7 @@ async fn apply(
     db: &impl ConnectionTrait,
     who: &Identity,
     plan: &Plan,
-    adj: &Adjustment,
+    (adj, day): (&Adjustment, NaiveDate),
     target: &Target,
 ) -> ServiceResult<()> {
     if let Some(why) = room_below(db, plan, target, adj.after_amount).await? {
@@ -315,7 +374,7 @@ async fn apply(
     let reason = format!("{}: {}", adj.reason.as_str(), adj.justification);
     let delta = adj.after_amount.checked_sub(target.amount)?;
     let mut next = target.clone();
-    next.amount = adj.after_amount;
+    next.change_from(adj.after_amount, day, Some(&adj.id), now)?;
     next.version = target.version + 1;
     next.update_time = now;
     let adjusted = Why { change: Change::Adjusted, actor: &who.person, reason: &reason, adjustment: Some(&adj.id) };
@@ -333,12 +392,14 @@ async fn apply(
     let redistributed =
         Why { change: Change::Redistributed, actor: &who.person, reason: &reason, adjustment: Some(&adj.id) };
     let mut parent_next = parent.clone();
+    let mut moved = vec![(target.clone(), delta)];
     match adj.redistribution {
         Redistribution::ParentAbsorbs => {
             if let Some(why) = room_above(db, plan, &parent, delta).await? {
                 return Err(ServiceError::precondition("OVER_ASSIGNED", why));
             }
-            parent_next.amount = parent.amount.checked_add(delta)?;
+            parent_next.change_from(parent.amount.checked_add(delta)?, day, Some(&adj.id), now)?;
+            moved.push((parent.clone(), delta));
             if parent_next.amount.is_negative() {
                 return Err(ServiceError::precondition(
                     "NEGATIVE_TARGET",
@@ -356,7 +417,8 @@ async fn apply(
                     return Err(ServiceError::precondition("OVER_ASSIGNED", why));
                 }
                 let mut n = s.clone();
-                n.amount = amount;
+                n.change_from(amount, day, Some(&adj.id), now)?;
+                moved.push((s.clone(), amount.checked_sub(s.amount)?));
                 n.version = s.version + 1;
                 n.update_time = now;
                 if !targets::update(db, s, &n, &redistributed).await? {
@@ -366,6 +428,7 @@ async fn apply(
             }
         }
     }
+    require_spreadable(plan, &moved, day)?;
     parent_next.version = parent.version + 1;
     parent_next.update_time = now;
     if !targets::update(db, &parent, &parent_next, &redistributed).await? {
@@ -520,7 +583,7 @@ async fn refresh_coverage(db: &impl ConnectionTrait, plan: &Plan, id: &Id, who: 
 #[allow(clippy::too_many_arguments)]
 pub async fn decide<R: Message + Default>(
     db: &DatabaseConnection,
-    who: &Identity,
+    (who, today): (&Identity, NaiveDate),
     key: Option<IdempotencyKey>,
     decision: Decision,
     (plan_id, adj_id, name): (&Id, &Id, &str),
@@ -551,6 +614,7 @@ pub async fn decide<R: Message + Default>(
                 format!("{} is {}", plan.resource_name(), plan.state.as_str()),
             ));
         }
+        let mut next = adj.clone();
         if decision == Decision::Approve {
             if target.version != adj.target_version {
                 return Err(ServiceError::Aborted(format!(
@@ -558,9 +622,11 @@ pub async fn decide<R: Message + Default>(
                     target.resource_name()
                 )));
             }
-            apply(&txn, who, &plan, &adj, &target).await?;
+            let day = effective_day(&plan, &target, adj.effective_date, today)
+                .map_err(|why| ServiceError::precondition("EFFECTIVE_DATE_CLOSED", why))?;
+            apply(&txn, who, &plan, (&adj, day), &target).await?;
+            next.effective_date = Some(day);
         }
-        let mut next = adj.clone();
         next.state = match decision {
             Decision::Approve => AdjustmentState::Approved,
             Decision::Reject => AdjustmentState::Rejected,

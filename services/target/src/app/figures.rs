@@ -83,7 +83,7 @@ async fn rolled_tree(
 ) -> ServiceResult<TargetTree> {
     let tree = TargetTree::new(targets::with_descendants(db, &plan.id, units).await?);
     Ok(match as_of {
-        Some(at) => tree.as_of(&targets::amounts_as_of(db, &plan.id, at).await?),
+        Some(at) => tree.as_of(&targets::amounts_as_of(db, &plan.id, at).await?, at),
         None => tree,
     })
 }

@@ -92,6 +92,8 @@ pub async fn create<R: Message + Default>(
             phasing: None,
             milestones: None,
             coverage: None,
+            start: None,
+            steps: Vec::new(),
             version: 1,
             create_time: plan.create_time,
             update_time: plan.create_time,

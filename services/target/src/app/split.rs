@@ -66,6 +66,8 @@ struct Child {
     unit: UnitId,
     dimensions: Dimensions,
     input: ChildInput,
+    /// The unit's first day when it starts inside the plan's year.
+    start: Option<chrono::NaiveDate>,
 }
 
 pub async fn split<R: Message + Default>(
@@ -174,7 +176,8 @@ async fn org_children(
         let mut input = r.rows.get(i).map(|row| row.input.clone()).unwrap_or_default();
         input.new_hire = unit.attributes.seniority == Some(Seniority::NewHire);
         input.new_region = unit.attributes.region_maturity == Some(RegionMaturity::New);
-        children.push(Child { unit: unit.id, dimensions: Dimensions::default(), input });
+        let start = unit.attributes.start_date;
+        children.push(Child { unit: unit.id, dimensions: Dimensions::default(), input, start });
     }
     Ok(children)
 }
@@ -214,7 +217,12 @@ fn slice_children(
         } else {
             dimensions.customer_type = value.to_owned();
         }
-        children.push(Child { unit: parent_unit.id.clone(), dimensions, input: row.input.clone() });
+        children.push(Child {
+            unit: parent_unit.id.clone(),
+            dimensions,
+            input: row.input.clone(),
+            start: parent.start,
+        });
     }
     Ok(children)
 }
@@ -244,14 +252,37 @@ async fn save_children(
     validate_only: bool,
 ) -> ServiceResult<Vec<Target>> {
     let now = Utc::now();
+    let year = plan.fiscal_year_period()?;
+    let mut phaser = crate::domain::rollup::Phaser::new(plan)?;
     let mut out = Vec::with_capacity(children.len());
-    for (c, amount) in children.iter().zip(amounts) {
+    for (i, (c, amount)) in children.iter().zip(amounts).enumerate() {
+        // A unit that starts inside the year carries its target from then.
+        let start = c.start.filter(|s| *s > year.start);
+        if let Some(s) = start {
+            let field = format!("inputs[{i}].unit");
+            if s > year.end {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{} starts on {s}, after the plan's year ends ({})", c.unit.resource_name(), year.end),
+                ));
+            }
+            if phaser.weight_left(parent, s)?.is_zero() && !amount.is_zero() {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!(
+                        "{} starts on {s}: no working day is left in the year to carry a target",
+                        c.unit.resource_name()
+                    ),
+                ));
+            }
+        }
         let current = existing.iter().find(|e| e.unit == c.unit && e.dimensions == c.dimensions);
         let saved = match current {
             Some(cur) => {
                 let mut next = cur.clone();
                 next.amount = amount;
                 next.original_amount = amount;
+                next.start = start;
                 next.version = cur.version + 1;
                 next.update_time = now;
                 if !validate_only && !targets::update(db, cur, &next, why).await? {
@@ -272,6 +303,8 @@ async fn save_children(
                     phasing: None,
                     milestones: None,
                     coverage: None,
+                    start,
+                    steps: Vec::new(),
                     version: 1,
                     create_time: now,
                     update_time: now,

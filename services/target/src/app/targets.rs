@@ -19,10 +19,10 @@ use crate::{
 
 /// Targets as they stood at an instant: their amount then; those created
 /// later are dropped.
-fn apply_as_of(list: &mut Vec<Target>, as_of: &HashMap<String, Amount>) {
+fn apply_as_of(list: &mut Vec<Target>, as_of: &HashMap<String, Amount>, at: DateTime<Utc>) {
     list.retain_mut(|t| match as_of.get(t.id.as_str()) {
         Some(a) => {
-            t.amount = *a;
+            t.rewind(*a, at);
             true
         }
         None => false,
@@ -38,7 +38,7 @@ pub async fn get(
     let (plan, target, _) = visible_target(db, who, (plan_id, target_id), name).await?;
     let mut list = vec![target];
     if let Some(at) = as_of {
-        apply_as_of(&mut list, &targets::amounts_as_of(db, &plan.id, at).await?);
+        apply_as_of(&mut list, &targets::amounts_as_of(db, &plan.id, at).await?, at);
     }
     let t = list.pop().ok_or_else(|| ServiceError::not_found("target (at that instant)", name))?;
     Ok((plan, t))
@@ -71,7 +71,7 @@ pub async fn list(
     // The page ends where the stored rows do; as-of drops come after.
     let next_page_token = page.finish(&mut rows, |t| t.id.as_str().to_owned());
     if let Some(at) = as_of {
-        apply_as_of(&mut rows, &targets::amounts_as_of(db, &plan.id, at).await?);
+        apply_as_of(&mut rows, &targets::amounts_as_of(db, &plan.id, at).await?, at);
     }
     Ok((plan, rows, next_page_token))
 }

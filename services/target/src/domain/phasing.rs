@@ -104,6 +104,14 @@ impl Curve {
     }
 }
 
+/// An amount spread from a day to the year's end on a curve: a target's
+/// amount from its start, or a dated change of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub from: NaiveDate,
+    pub amount: Decimal,
+}
+
 /// A fiscal year's cumulative day weights, normalised to 1 at year end.
 #[derive(Debug, Clone)]
 pub struct DayCurve {
@@ -161,6 +169,35 @@ impl DayCurve {
     /// The yearly amount's cumulative part through `day`, rounded to the unit.
     pub fn amount_through(&self, yearly: Amount, unit: RoundingUnit, day: NaiveDate) -> Result<Amount, DomainError> {
         unit.round(yearly.decimal() * self.share_through(day))
+    }
+
+    /// The share of the year's weight from `from` on: what a change
+    /// effective that day is spread over (zero: nothing left to carry it).
+    pub fn weight_left(&self, from: NaiveDate) -> Decimal {
+        Decimal::ONE - self.share_through(from - Duration::days(1))
+    }
+
+    /// The exact cumulative amount through `day` of `pieces`, each an
+    /// amount spread over its first day to the year's end on this curve
+    /// (so days before a piece's first day keep their figures). A piece
+    /// with no weight left lands whole on its first day.
+    pub fn pieces_through(&self, pieces: &[Piece], day: NaiveDate) -> Decimal {
+        let now = self.share_through(day);
+        pieces
+            .iter()
+            .filter(|p| day >= p.from)
+            .map(|p| {
+                let before = self.share_through(p.from - Duration::days(1));
+                let left = Decimal::ONE - before;
+                if left <= Decimal::ZERO { p.amount } else { p.amount * ((now - before) / left) }
+            })
+            .sum()
+    }
+
+    /// [`Self::pieces_through`] rounded to the unit: every figure is a
+    /// difference of two of these, so periods that tile sum exactly.
+    pub fn rounded_through(&self, pieces: &[Piece], unit: RoundingUnit, day: NaiveDate) -> Result<Amount, DomainError> {
+        unit.round(self.pieces_through(pieces, day))
     }
 
     /// The target of `period` (which must lie inside the fiscal year).

@@ -9,12 +9,12 @@
 use std::collections::HashMap;
 
 use attain_core::{DomainError, money::Amount, period::Granularity, period::Period};
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{
     milestones::{Milestone, Milestones},
     org::{Id, UnitId},
-    phasing::{Curve, DayCurve},
+    phasing::{Curve, DayCurve, Piece},
     plan::Plan,
     target::{Dimensions, Target},
 };
@@ -45,23 +45,33 @@ impl<'a> Phaser<'a> {
         self.curves.get(&key).ok_or_else(|| DomainError::Internal("day curve cache".to_owned()))
     }
 
-    /// `amount` (a yearly figure) phased on `t`'s curve over `period`.
+    /// The first day of the fiscal year.
+    pub fn year_start(&self) -> NaiveDate {
+        self.year.start
+    }
+
+    /// `pieces` (a target's amounts from their first days) phased on `t`'s
+    /// curve over `period`.
     pub fn period_amount(
         &mut self,
         t: &Target,
-        amount: Amount,
+        pieces: &[Piece],
         period: &Period,
         field: &str,
     ) -> Result<Amount, DomainError> {
+        period.require_within(field, &self.year)?;
         let unit = self.plan.config.rounding_unit;
-        self.curve(t)?.period_amount(amount, unit, period, field)
+        let curve = self.curve(t)?;
+        let through = curve.rounded_through(pieces, unit, period.end)?;
+        let before = curve.rounded_through(pieces, unit, period.start - Duration::days(1))?;
+        Ok(through.checked_sub(before)?)
     }
 
-    /// The part of `period`'s figure for `amount` expected by the end of `day`.
+    /// The part of `period`'s figure for `pieces` expected by the end of `day`.
     pub fn expected_by_curve(
         &mut self,
         t: &Target,
-        amount: Amount,
+        pieces: &[Piece],
         period: &Period,
         day: NaiveDate,
     ) -> Result<Amount, DomainError> {
@@ -70,9 +80,14 @@ impl<'a> Phaser<'a> {
             return Ok(Amount::ZERO);
         }
         let curve = self.curve(t)?;
-        let through = curve.amount_through(amount, unit, day.min(period.end))?;
-        let before = curve.amount_through(amount, unit, period.start - Duration::days(1))?;
+        let through = curve.rounded_through(pieces, unit, day.min(period.end))?;
+        let before = curve.rounded_through(pieces, unit, period.start - Duration::days(1))?;
         Ok(through.checked_sub(before)?)
+    }
+
+    /// The share of `t`'s curve left from `from` to the year's end.
+    pub fn weight_left(&mut self, t: &Target, from: NaiveDate) -> Result<rust_decimal::Decimal, DomainError> {
+        Ok(self.curve(t)?.weight_left(from))
     }
 
     /// The milestone template in force for `t` over `period`: monthly
@@ -93,11 +108,17 @@ pub enum Basis {
 }
 
 impl Basis {
-    fn of(self, t: &Target) -> Amount {
-        match self {
-            Self::Current => t.amount,
-            Self::Original => t.original_amount,
-        }
+    /// `t`'s amounts as pieces from their first days: its amount before
+    /// any dated change from its start, then each change from its date (as
+    /// published: the original amount from the start).
+    fn pieces(self, t: &Target, year_start: NaiveDate) -> Result<Vec<Piece>, DomainError> {
+        let start = t.start.map_or(year_start, |s| s.max(year_start));
+        Ok(match self {
+            Self::Original => vec![Piece { from: start, amount: t.original_amount.decimal() }],
+            Self::Current => std::iter::once(Ok(Piece { from: start, amount: t.base_amount()?.decimal() }))
+                .chain(t.steps.iter().map(|s| Ok(Piece { from: s.from.max(start), amount: s.delta.decimal() })))
+                .collect::<Result<_, DomainError>>()?,
+        })
     }
 }
 
@@ -123,8 +144,8 @@ pub struct Expected {
     pub milestone: Option<Milestone>,
 }
 
-/// A target's own contribution to a figure, given its remainder.
-type OwnPart<'a> = dyn FnMut(&Target, Amount) -> Result<Vec<Amount>, DomainError> + 'a;
+/// A target's own contribution to a figure, given its remainder's pieces.
+type OwnPart<'a> = dyn FnMut(&Target, &[Piece]) -> Result<Vec<Amount>, DomainError> + 'a;
 
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
@@ -154,9 +175,10 @@ impl TargetTree {
         Self { nodes, children, by_id, whole }
     }
 
-    /// Replaces amounts with those in force at an instant (`amounts` by
-    /// target id); targets that did not exist then go, with their subtrees.
-    pub fn as_of(self, amounts: &HashMap<String, Amount>) -> Self {
+    /// Replaces amounts with those in force at instant `at` (`amounts` by
+    /// target id) and drops dated changes recorded after it; targets that
+    /// did not exist then go, with their subtrees.
+    pub fn as_of(self, amounts: &HashMap<String, Amount>, at: DateTime<Utc>) -> Self {
         let mut kept = Vec::with_capacity(self.nodes.len());
         let mut gone: std::collections::HashSet<Id> = std::collections::HashSet::new();
         // Parents before children: a child of a removed target goes too.
@@ -172,7 +194,7 @@ impl TargetTree {
             match amounts.get(t.id.as_str()) {
                 Some(a) if !parent_gone => {
                     let mut t = t.clone();
-                    t.amount = *a;
+                    t.rewind(*a, at);
                     kept.push(t);
                 }
                 _ => {
@@ -220,15 +242,31 @@ impl TargetTree {
     }
 
     /// Σ over `set` of each target's children rolled up plus `own(target,
-    /// remainder)`, element by element (`n` values: one per day, say).
-    fn roll(&self, set: &[usize], basis: Basis, n: usize, own: &mut OwnPart<'_>) -> Result<Vec<Amount>, DomainError> {
+    /// remainder)`, element by element (`n` values: one per day, say). The
+    /// remainder is the target's pieces less its children's, each from its
+    /// own first day: a child's dated change moves the parent's reserve
+    /// only from that day.
+    fn roll(
+        &self,
+        set: &[usize],
+        (basis, year_start): (Basis, NaiveDate),
+        n: usize,
+        own: &mut OwnPart<'_>,
+    ) -> Result<Vec<Amount>, DomainError> {
         let mut total = vec![Amount::ZERO; n];
         for &i in set {
             let t = &self.nodes[i];
             let kids = &self.children[i];
-            let assigned = kids.iter().try_fold(Amount::ZERO, |acc, k| acc.checked_add(basis.of(&self.nodes[*k])))?;
-            let remainder = basis.of(t).checked_sub(assigned)?;
-            let parts = [self.roll(kids, basis, n, own)?, own(t, remainder)?];
+            let mut remainder = basis.pieces(t, year_start)?;
+            for k in kids {
+                remainder.extend(
+                    basis
+                        .pieces(&self.nodes[*k], year_start)?
+                        .into_iter()
+                        .map(|p| Piece { from: p.from, amount: -p.amount }),
+                );
+            }
+            let parts = [self.roll(kids, (basis, year_start), n, own)?, own(t, &remainder)?];
             for part in parts {
                 if part.len() != n {
                     return Err(DomainError::Internal("roll-up of uneven figures".to_owned()));
@@ -253,8 +291,9 @@ impl TargetTree {
         period: &Period,
         field: &str,
     ) -> Result<PeriodFigures, DomainError> {
+        let start = phaser.year_start();
         let mut figure = |basis| {
-            self.roll(set, basis, 1, &mut |t, rem| Ok(vec![phaser.period_amount(t, rem, period, field)?]))
+            self.roll(set, (basis, start), 1, &mut |t, rem| Ok(vec![phaser.period_amount(t, rem, period, field)?]))
                 .map(Self::one)
         };
         Ok(PeriodFigures { target: figure(Basis::Current)?, original_target: figure(Basis::Original)? })
@@ -270,10 +309,11 @@ impl TargetTree {
         days: &[NaiveDate],
     ) -> Result<Vec<Expected>, DomainError> {
         let unit = phaser.plan().config.rounding_unit;
-        let by_curve = self.roll(set, Basis::Current, days.len(), &mut |t, rem| {
+        let start = phaser.year_start();
+        let by_curve = self.roll(set, (Basis::Current, start), days.len(), &mut |t, rem| {
             days.iter().map(|d| phaser.expected_by_curve(t, rem, period, *d)).collect()
         })?;
-        let by_milestone = self.roll(set, Basis::Current, days.len(), &mut |t, rem| {
+        let by_milestone = self.roll(set, (Basis::Current, start), days.len(), &mut |t, rem| {
             let own_period = phaser.period_amount(t, rem, period, "period")?;
             let template = phaser.template(t, period).cloned();
             days.iter()
@@ -387,6 +427,8 @@ mod tests {
                 milestones: ms
                     .then(|| Milestones::parse("m", vec![Milestone { day: 10, percent: Decimal::from(40) }]).unwrap()),
                 coverage: None,
+                start: None,
+                steps: Vec::new(),
                 version: 1,
                 create_time: now,
                 update_time: now,
@@ -421,6 +463,35 @@ mod tests {
         out
     }
 
+    /// Dates a target starts (a hire) and its dated changes (adjustments
+    /// after publication), chosen from the generated curve byte.
+    fn date_some(targets: &mut [Target], at: chrono::DateTime<Utc>) {
+        for (i, t) in targets.iter_mut().enumerate().skip(1) {
+            let k = i as u32;
+            if k % 4 == 1 && t.dimensions.is_all() {
+                t.start = NaiveDate::from_ymd_opt(2024, 5, 1);
+            }
+            if k % 3 != 2 {
+                let cut = Amount::from_minor_units(-(t.amount.to_minor_units() / 1_000_000 * 10_000));
+                let from = NaiveDate::from_ymd_opt(2024, 6 + k % 6, 10 + k % 9).unwrap();
+                let new = t.amount.checked_add(cut).unwrap();
+                t.change_from(new, from, None, at).unwrap();
+                let up = Amount::from_minor_units(250_000 * i64::from(k));
+                let later = NaiveDate::from_ymd_opt(2024, 11, 3).unwrap();
+                t.change_from(t.amount.checked_add(up).unwrap(), later, None, at + chrono::Duration::seconds(1))
+                    .unwrap();
+            }
+        }
+    }
+
+    /// `t`'s pieces as the roll-up sees them, straight from its fields.
+    fn pieces_of(t: &Target) -> Vec<Piece> {
+        let start = t.start.unwrap_or(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        let mut v = vec![Piece { from: start, amount: t.base_amount().unwrap().decimal() }];
+        v.extend(t.steps.iter().map(|s| Piece { from: s.from.max(start), amount: s.delta.decimal() }));
+        v
+    }
+
     fn periods() -> Vec<Period> {
         [
             "2024",
@@ -452,7 +523,9 @@ mod tests {
             specs in prop::collection::vec((0usize..12, 0i64..20_000_000, any::<u8>(), any::<bool>(), any::<bool>()), 1..14),
         ) {
             let plan = plan();
-            let targets = build(&specs, root);
+            let mut targets = build(&specs, root);
+            let recorded = Utc::now();
+            date_some(&mut targets, recorded);
             let tree = TargetTree::new(targets.clone());
             let mut phaser = Phaser::new(&plan).unwrap();
             let year = plan.fiscal_year_period().unwrap();
@@ -464,14 +537,16 @@ mod tests {
                     let shown = tree.period(&mut phaser, &me, &p, "p").unwrap().target;
                     let kids: Vec<&Target> = targets.iter().filter(|c| c.parent.as_ref() == Some(&t.id)).collect();
                     let mut sum = Amount::ZERO;
-                    let mut assigned = Amount::ZERO;
+                    let mut rem = pieces_of(t);
                     for c in &kids {
                         sum = sum.checked_add(tree.period(&mut phaser, &tree.for_target(&c.id), &p, "p").unwrap().target).unwrap();
-                        assigned = assigned.checked_add(c.amount).unwrap();
+                        rem.extend(pieces_of(c).into_iter().map(|x| Piece { from: x.from, amount: -x.amount }));
                     }
-                    let rem = t.amount.checked_sub(assigned).unwrap();
                     let own_curve = t.phasing.clone().unwrap_or(plan.config.default_phasing.clone());
-                    let own = DayCurve::build(&year, cal, &own_curve).unwrap().period_amount(rem, unit, &p, "p").unwrap();
+                    let day_curve = DayCurve::build(&year, cal, &own_curve).unwrap();
+                    let through = |d: NaiveDate| day_curve.rounded_through(&rem, unit, d).unwrap();
+                    let before = through(p.start.pred_opt().unwrap());
+                    let own = through(p.end).checked_sub(before).unwrap();
                     prop_assert_eq!(shown, sum.checked_add(own).unwrap(), "target {} ({}) in {}", i, t.id.as_str(), p.expression);
                     // And on every day inside it: expected-to-date by the
                     // curves is the children's plus the remainder's own.
@@ -484,10 +559,8 @@ mod tests {
                             *k = k.checked_add(x.by_curve).unwrap();
                         }
                     }
-                    let day_curve = DayCurve::build(&year, cal, &own_curve).unwrap();
-                    let before = day_curve.amount_through(rem, unit, p.start.pred_opt().unwrap()).unwrap();
                     for ((d, m), k) in days.iter().zip(&mine).zip(&kids_sum) {
-                        let own_to_date = day_curve.amount_through(rem, unit, *d).unwrap().checked_sub(before).unwrap();
+                        let own_to_date = through(*d).checked_sub(before).unwrap();
                         prop_assert_eq!(m.by_curve, k.checked_add(own_to_date).unwrap(), "target {} on {}", i, d);
                     }
                     // Expected-to-date reaches the target at the period's end.
@@ -497,6 +570,30 @@ mod tests {
                     let before = tree.expected(&mut phaser, &me, &p, &[p.start.pred_opt().unwrap()]).unwrap();
                     prop_assert_eq!(before[0].by_curve, Amount::ZERO);
                 }
+            }
+            // Dated changes leave every day before them as it was: as of an
+            // instant before they were recorded, each month that ends before
+            // the first of them reads the same.
+            let first = targets.iter().flat_map(|t| t.steps.iter().map(|s| s.from)).min();
+            let bases: HashMap<String, Amount> =
+                targets.iter().map(|t| (t.id.as_str().to_owned(), t.base_amount().unwrap())).collect();
+            let undated = TargetTree::new(targets.clone()).as_of(&bases, recorded - chrono::Duration::seconds(1));
+            for m in (1..=12).map(|m| Period::parse("p", &format!("2024-{m:02}"), 1).unwrap()) {
+                if first.is_some_and(|f| m.end >= f) {
+                    break;
+                }
+                for t in &targets {
+                    prop_assert_eq!(
+                        tree.period(&mut phaser, &tree.for_target(&t.id), &m, "p").unwrap().target,
+                        undated.period(&mut phaser, &undated.for_target(&t.id), &m, "p").unwrap().target,
+                        "{} in {}", t.id.as_str(), m.expression
+                    );
+                }
+            }
+            // A leaf that starts inside the year carries nothing before.
+            let jan_apr = Period::parse("p", "2024-01-01..2024-04-30", 1).unwrap();
+            for t in targets.iter().filter(|t| t.start.is_some() && targets.iter().all(|c| c.parent.as_ref() != Some(&t.id))) {
+                prop_assert_eq!(tree.period(&mut phaser, &tree.for_target(&t.id), &jan_apr, "p").unwrap().target, Amount::ZERO);
             }
             // Months sum to the year at every target, current and original.
             let months: Vec<Period> = (1..=12).map(|m| Period::parse("p", &format!("2024-{m:02}"), 1).unwrap()).collect();
@@ -527,7 +624,7 @@ mod tests {
             // As of an instant with the same amounts, nothing changes; without
             // a target, its subtree's figures go too.
             let same: HashMap<String, Amount> = targets.iter().map(|t| (t.id.as_str().to_owned(), t.amount)).collect();
-            let again = TargetTree::new(targets.clone()).as_of(&same);
+            let again = TargetTree::new(targets.clone()).as_of(&same, recorded + chrono::Duration::seconds(2));
             prop_assert_eq!(
                 again.period(&mut phaser, &again.for_target(&targets[0].id), &q, "p").unwrap(),
                 tree.period(&mut phaser, &whole, &q, "p").unwrap()
@@ -535,7 +632,7 @@ mod tests {
             if let Some(child) = targets.iter().find(|t| t.parent.is_some()) {
                 let mut without = same.clone();
                 without.remove(child.id.as_str());
-                let gone = TargetTree::new(targets.clone()).as_of(&without);
+                let gone = TargetTree::new(targets.clone()).as_of(&without, recorded + chrono::Duration::seconds(2));
                 prop_assert!(gone.for_target(&child.id).is_empty());
                 prop_assert!(targets.iter().filter(|t| t.parent.as_ref() == Some(&child.id)).all(|g| gone.for_target(&g.id).is_empty()));
             }

@@ -1,7 +1,7 @@
 //! Targets and their changes, and adjustments.
 
 use attain_core::{DomainError, money::Amount};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -39,12 +39,60 @@ pub struct Target {
     pub phasing: Option<Curve>,
     pub milestones: Option<Milestones>,
     pub coverage: Option<Coverage>,
+    /// The first day the target carries weight (a rep hired mid-year);
+    /// None: the fiscal year's first day.
+    pub start: Option<NaiveDate>,
+    /// Changes after publication, each from its effective date (oldest
+    /// first). `amount` already includes them: the amount in force before
+    /// the first is `amount − Σ delta`.
+    pub steps: Vec<Step>,
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
 }
 
+/// A dated change of a target's yearly amount: days before `from` keep
+/// their figures exactly, the change is spread over the rest of the year on
+/// the target's own curve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub from: NaiveDate,
+    pub delta: Amount,
+    /// The adjustment that made it.
+    pub adjustment: Option<String>,
+    /// When it was recorded: an `as_of` read before this does not see it.
+    pub recorded: DateTime<Utc>,
+}
+
 impl Target {
+    /// The yearly amount in force before any dated change.
+    pub fn base_amount(&self) -> Result<Amount, DomainError> {
+        Ok(self.steps.iter().try_fold(self.amount, |a, s| a.checked_sub(s.delta))?)
+    }
+
+    /// The target as it stood at `at`, given its amount then: changes
+    /// recorded later are not seen.
+    pub fn rewind(&mut self, amount_then: Amount, at: DateTime<Utc>) {
+        self.amount = amount_then;
+        self.steps.retain(|s| s.recorded <= at);
+    }
+
+    /// Records a change of the yearly amount to `new` from `from`.
+    pub fn change_from(
+        &mut self,
+        new: Amount,
+        from: NaiveDate,
+        adjustment: Option<&Id>,
+        at: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let delta = new.checked_sub(self.amount)?;
+        self.amount = new;
+        if !delta.is_zero() {
+            self.steps.push(Step { from, delta, adjustment: adjustment.map(|a| a.as_str().to_owned()), recorded: at });
+        }
+        Ok(())
+    }
+
     pub fn resource_name(&self) -> String {
         target_name(&self.plan, &self.id)
     }
@@ -221,6 +269,8 @@ pub struct Adjustment {
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub decide_time: Option<DateTime<Utc>>,
+    /// As asked (None: the approval day); the day applied once approved.
+    pub effective_date: Option<NaiveDate>,
 }
 
 impl Adjustment {

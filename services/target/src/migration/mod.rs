@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m20261128_000001_create_units;
 mod m20261128_000002_create_plans_and_targets;
 mod m20261201_000003_adjustment_requester_unit;
+mod m20261201_000004_dated_changes;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_units::Migration),
             Box::new(m20261128_000002_create_plans_and_targets::Migration),
             Box::new(m20261201_000003_adjustment_requester_unit::Migration),
+            Box::new(m20261201_000004_dated_changes::Migration),
         ]
     }
 }

@@ -36,6 +36,7 @@ pub mod adjustment {
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub decided_at: Option<DateTimeUtc>,
+        pub effective_date: Option<Date>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -70,6 +71,7 @@ fn to_domain(m: adjustment::Model) -> Result<Adjustment, ServiceError> {
         version: m.version,
         create_time: m.created_at,
         decide_time: m.decided_at,
+        effective_date: m.effective_date,
     })
 }
 
@@ -98,6 +100,7 @@ fn to_active(a: &Adjustment) -> adjustment::ActiveModel {
         version: Set(a.version),
         created_at: Set(a.create_time),
         decided_at: Set(a.decide_time),
+        effective_date: Set(a.effective_date),
     }
 }
 

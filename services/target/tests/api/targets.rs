@@ -10,17 +10,17 @@ use tonic::Code;
 
 use crate::helpers::{Targets, TestApp, assert_status, create, spawn_app};
 
-fn cny(amount: &str) -> Option<Money> {
+pub(crate) fn cny(amount: &str) -> Option<Money> {
     Some(Money { currency_code: "CNY".into(), amount: amount.into() })
 }
 
-fn amount(m: &Option<Money>) -> &str {
+pub(crate) fn amount(m: &Option<Money>) -> &str {
     m.as_ref().map(|m| m.amount.as_str()).unwrap_or("<none>")
 }
 
 /// Acme with regions A–D; region A holds three reps directly (a senior, a
 /// regular and a new hire), region B one rep.
-async fn seed_guide_org(app: &TestApp) {
+pub(crate) async fn seed_guide_org(app: &TestApp) {
     let mut a = app.admin();
     create(&mut a, "acme", "", Company, "Acme").await;
     for (id, name) in
@@ -75,7 +75,7 @@ fn weights(pairs: &[(&str, &str)]) -> Vec<pb::SplitInput> {
 }
 
 /// Steps 1–3: plan, regions, region A's reps.
-async fn plan_and_split(t: &mut Targets) -> pb::Plan {
+pub(crate) async fn plan_and_split(t: &mut Targets) -> pb::Plan {
     let plan = t.create_plan(plan_request()).await.unwrap().into_inner();
     let regions = pb::DecomposeTargetRequest {
         parent_target: "plans/fy2024/targets/acme".into(),
@@ -344,6 +344,9 @@ async fn the_guides_plan_split_phase_and_adjustment(backend: Backend) {
             reason: pb::AdjustmentReason::Policy as i32,
             justification: "New pricing policy removes the volume discount in rep 1's territory".into(),
             redistribution: pb::Redistribution::ParentAbsorbs as i32,
+            // From the start of January (still open on the 16th): the
+            // guide's quarter then reads 90% of 300,000.
+            effective_date: "2024-01-01".into(),
             ..Default::default()
         }),
         request_id: "adj-rep1-policy".into(),
