@@ -179,11 +179,15 @@ impl<'a> Curves<'a> {
     /// to the curve's weight there.
     fn through(&mut self, shape: &Shape, spreads: &[Spread], day: NaiveDate) -> Decimal {
         let now = self.share(shape, day);
+        // Summed per first day in date order: products round at 28 digits,
+        // and the services sum in this order too, so a tie at half a cent
+        // rounds the same way on both sides.
+        let mut by_day: std::collections::BTreeMap<NaiveDate, Decimal> = std::collections::BTreeMap::new();
+        for (from, amount) in spreads.iter().filter(|(from, _)| day >= *from) {
+            *by_day.entry(*from).or_default() += *amount;
+        }
         let mut exact = Decimal::ZERO;
-        for (from, amount) in spreads {
-            if day < *from {
-                continue;
-            }
+        for (from, amount) in &by_day {
             let gone = self.share(shape, *from - Duration::days(1));
             exact += if gone >= Decimal::ONE { *amount } else { *amount * ((now - gone) / (Decimal::ONE - gone)) };
         }

@@ -17,6 +17,8 @@ pub struct UnitInfo {
     pub display_name: String,
     /// From the root down to the unit itself.
     pub path: Vec<Id>,
+    /// The unit's last day (a rep who left), if it has one.
+    pub end_date: Option<chrono::NaiveDate>,
 }
 
 impl UnitInfo {
@@ -50,6 +52,7 @@ pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
         is_rep: u.kind == UnitKind::Rep as i32,
         display_name: u.display_name.clone(),
         path,
+        end_date: chrono::NaiveDate::parse_from_str(&u.end_date, "%Y-%m-%d").ok(),
     })
 }
 

@@ -39,6 +39,10 @@ fn asked_change(c: Option<&pb::adjustment::Change>) -> ServiceResult<Option<Aske
         Some(pb::adjustment::Change::ChangePercent(p)) => {
             Some(AskedChange::Percent(convert::decimal("adjustment.change_percent", p)?))
         }
+        Some(pb::adjustment::Change::ReleaseRemaining(true)) => Some(AskedChange::ReleaseRemaining),
+        Some(pb::adjustment::Change::ReleaseRemaining(false)) => {
+            return Err(ServiceError::invalid("adjustment.release_remaining", "set it true, or give another change"));
+        }
         None => None,
     })
 }
@@ -57,6 +61,16 @@ pub async fn create(
     if target_plan != plan {
         return Err(ServiceError::invalid("adjustment.target", "belongs to another plan"));
     }
+    let successor = match input.successor.as_str() {
+        "" => None,
+        name => {
+            let (p, id) = parse_target_name("adjustment.successor", name)?;
+            if p != plan {
+                return Err(ServiceError::invalid("adjustment.successor", "belongs to another plan"));
+            }
+            Some((id, name.to_owned()))
+        }
+    };
     let ask = AdjustmentRequest {
         plan,
         target,
@@ -66,6 +80,7 @@ pub async fn create(
         justification: input.justification,
         target_name: input.target,
         effective_date: convert::date("adjustment.effective_date", &input.effective_date)?,
+        successor,
     };
     app::create(db, (&who, today), key, ask, render).await
 }

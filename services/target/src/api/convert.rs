@@ -67,6 +67,7 @@ pub fn unit(u: &Unit) -> pb::Unit {
             Some(Seniority::NewHire) => pb::Seniority::NewHire,
         } as i32,
         start_date: a.start_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        end_date: a.end_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         region_maturity: match a.region_maturity {
             None => pb::RegionMaturity::Unspecified,
             Some(RegionMaturity::Established) => pb::RegionMaturity::Established,
@@ -405,9 +406,12 @@ pub fn redistribution(field: &str, v: i32) -> Result<Redistribution, ServiceErro
     match pb::Redistribution::try_from(v) {
         Ok(pb::Redistribution::ParentAbsorbs) => Ok(Redistribution::ParentAbsorbs),
         Ok(pb::Redistribution::SiblingsAbsorb) => Ok(Redistribution::SiblingsAbsorb),
-        Ok(pb::Redistribution::Unspecified) => {
-            Err(ServiceError::invalid(field, "is required (PARENT_ABSORBS or SIBLINGS_ABSORB)"))
-        }
+        Ok(pb::Redistribution::ReserveAbsorbs) => Ok(Redistribution::ReserveAbsorbs),
+        Ok(pb::Redistribution::Successor) => Ok(Redistribution::Successor),
+        Ok(pb::Redistribution::Unspecified) => Err(ServiceError::invalid(
+            field,
+            "is required (PARENT_ABSORBS, SIBLINGS_ABSORB, RESERVE_ABSORBS or SUCCESSOR)",
+        )),
         Err(_) => Err(ServiceError::invalid(field, format!("{v} is not a Redistribution"))),
     }
 }
@@ -440,6 +444,8 @@ pub fn adjustment(a: &Adjustment, cur: CurrencyCode) -> pb::Adjustment {
         redistribution: match a.redistribution {
             Redistribution::ParentAbsorbs => pb::Redistribution::ParentAbsorbs,
             Redistribution::SiblingsAbsorb => pb::Redistribution::SiblingsAbsorb,
+            Redistribution::ReserveAbsorbs => pb::Redistribution::ReserveAbsorbs,
+            Redistribution::Successor => pb::Redistribution::Successor,
         } as i32,
         state: adjustment_state(a.state) as i32,
         requester: a.requester.clone(),
@@ -451,5 +457,6 @@ pub fn adjustment(a: &Adjustment, cur: CurrencyCode) -> pb::Adjustment {
         create_time: Some(timestamp(a.create_time)),
         decide_time: a.decide_time.map(timestamp),
         effective_date: a.effective_date.map(|d| d.to_string()).unwrap_or_default(),
+        successor: a.successor.as_ref().map(|s| crate::domain::target::target_name(&a.plan, s)).unwrap_or_default(),
     }
 }

@@ -30,6 +30,7 @@ fn attributes(u: &pb::Unit, prefix: &str) -> ServiceResult<UnitAttributes> {
         manager: u.manager.trim().to_owned(),
         seniority: convert::seniority(&format!("{prefix}seniority"), u.seniority)?,
         start_date: convert::date(&format!("{prefix}start_date"), &u.start_date)?,
+        end_date: convert::date(&format!("{prefix}end_date"), &u.end_date)?,
         region_maturity: convert::region_maturity(&format!("{prefix}region_maturity"), u.region_maturity)?,
     })
 }
@@ -146,6 +147,7 @@ fn unit_field(path: &str, input: &pb::Unit) -> ServiceResult<UnitField> {
         "manager" => UnitField::Manager(input.manager.trim().to_owned()),
         "seniority" => UnitField::Seniority(convert::seniority("unit.seniority", input.seniority)?),
         "start_date" => UnitField::StartDate(convert::date("unit.start_date", &input.start_date)?),
+        "end_date" => UnitField::EndDate(convert::date("unit.end_date", &input.end_date)?),
         "region_maturity" => {
             UnitField::RegionMaturity(convert::region_maturity("unit.region_maturity", input.region_maturity)?)
         }

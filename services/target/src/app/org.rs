@@ -32,6 +32,7 @@ pub enum UnitField {
     Manager(String),
     Seniority(Option<Seniority>),
     StartDate(Option<NaiveDate>),
+    EndDate(Option<NaiveDate>),
     RegionMaturity(Option<RegionMaturity>),
 }
 
@@ -134,6 +135,7 @@ pub async fn update<R: Message + Default>(
                 UnitField::Manager(m) => a.manager = m,
                 UnitField::Seniority(s) => a.seniority = s,
                 UnitField::StartDate(d) => a.start_date = d,
+                UnitField::EndDate(d) => a.end_date = d,
                 UnitField::RegionMaturity(m) => a.region_maturity = m,
             }
         }

@@ -120,6 +120,8 @@ pub struct UnitAttributes {
     pub manager: String,
     pub seniority: Option<Seniority>,
     pub start_date: Option<NaiveDate>,
+    /// The last day it works (a rep who left).
+    pub end_date: Option<NaiveDate>,
     pub region_maturity: Option<RegionMaturity>,
 }
 
@@ -133,6 +135,14 @@ impl UnitAttributes {
             return Err(DomainError::invalid(
                 format!("{field_prefix}region_maturity"),
                 "only REGION units have a maturity",
+            ));
+        }
+        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
+            && end < start
+        {
+            return Err(DomainError::invalid(
+                format!("{field_prefix}end_date"),
+                format!("{end} is before the start date {start}"),
             ));
         }
         if self.manager.chars().count() > 128 || self.manager.chars().any(char::is_control) {
@@ -227,6 +237,7 @@ mod tests {
                 manager: String::new(),
                 seniority: None,
                 start_date: None,
+                end_date: None,
                 region_maturity: None,
             },
             ancestors: ancestors.iter().map(|a| Id::parse("id", a).unwrap()).collect(),

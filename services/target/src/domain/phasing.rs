@@ -183,9 +183,16 @@ impl DayCurve {
     /// with no weight left lands whole on its first day.
     pub fn pieces_through(&self, pieces: &[Piece], day: NaiveDate) -> Decimal {
         let now = self.share_through(day);
-        pieces
-            .iter()
-            .filter(|p| day >= p.from)
+        // One term per first day, in date order: decimal products round at
+        // 28 digits, so the same pieces gathered in another order (a
+        // parent's remainder, the audit) must still give the same cent.
+        let mut merged: std::collections::BTreeMap<NaiveDate, Decimal> = std::collections::BTreeMap::new();
+        for p in pieces.iter().filter(|p| day >= p.from) {
+            *merged.entry(p.from).or_default() += p.amount;
+        }
+        merged
+            .into_iter()
+            .map(|(from, amount)| Piece { from, amount })
             .map(|p| {
                 let before = self.share_through(p.from - Duration::days(1));
                 let left = Decimal::ONE - before;

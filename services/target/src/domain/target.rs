@@ -201,6 +201,10 @@ impl AdjustmentReason {
 pub enum Redistribution {
     ParentAbsorbs,
     SiblingsAbsorb,
+    /// The parent stays; its unassigned remainder takes the change.
+    ReserveAbsorbs,
+    /// The adjustment's `successor` takes the opposite change.
+    Successor,
 }
 
 impl Redistribution {
@@ -208,11 +212,15 @@ impl Redistribution {
         match self {
             Self::ParentAbsorbs => "PARENT_ABSORBS",
             Self::SiblingsAbsorb => "SIBLINGS_ABSORB",
+            Self::ReserveAbsorbs => "RESERVE_ABSORBS",
+            Self::Successor => "SUCCESSOR",
         }
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::ParentAbsorbs, Self::SiblingsAbsorb].into_iter().find(|x| x.as_str() == s)
+        [Self::ParentAbsorbs, Self::SiblingsAbsorb, Self::ReserveAbsorbs, Self::Successor]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 }
 
@@ -271,6 +279,8 @@ pub struct Adjustment {
     pub decide_time: Option<DateTime<Utc>>,
     /// As asked (None: the approval day); the day applied once approved.
     pub effective_date: Option<NaiveDate>,
+    /// With `Redistribution::Successor`: the target that takes the change.
+    pub successor: Option<Id>,
 }
 
 impl Adjustment {

@@ -18,6 +18,7 @@ enum Targets {
 enum Adjustments {
     Table,
     EffectiveDate,
+    SuccessorId,
 }
 
 #[derive(DeriveIden)]
@@ -45,6 +46,13 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(Adjustments::Table)
                 .add_column(ColumnDef::new(Adjustments::EffectiveDate).date().null())
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Adjustments::Table)
+                .add_column(ColumnDef::new(Adjustments::SuccessorId).string().null())
                 .to_owned(),
         )
         .await?;

@@ -37,6 +37,7 @@ pub mod adjustment {
         pub created_at: DateTimeUtc,
         pub decided_at: Option<DateTimeUtc>,
         pub effective_date: Option<Date>,
+        pub successor_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -72,6 +73,7 @@ fn to_domain(m: adjustment::Model) -> Result<Adjustment, ServiceError> {
         create_time: m.created_at,
         decide_time: m.decided_at,
         effective_date: m.effective_date,
+        successor: m.successor_id.as_deref().map(|s| Id::stored("successor", s)).transpose()?,
     })
 }
 
@@ -101,6 +103,7 @@ fn to_active(a: &Adjustment) -> adjustment::ActiveModel {
         created_at: Set(a.create_time),
         decided_at: Set(a.decide_time),
         effective_date: Set(a.effective_date),
+        successor_id: Set(a.successor.as_ref().map(|s| s.as_str().to_owned())),
     }
 }
 

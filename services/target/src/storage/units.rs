@@ -26,6 +26,7 @@ pub mod unit {
         pub manager: String,
         pub seniority: Option<String>,
         pub start_date: Option<Date>,
+        pub end_date: Option<Date>,
         pub region_maturity: Option<String>,
         pub path: String,
         pub depth: i32,
@@ -97,6 +98,7 @@ fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
                 .map(|s| Seniority::from_db(s).ok_or_else(|| corrupt("seniority", s)))
                 .transpose()?,
             start_date: m.start_date,
+            end_date: m.end_date,
             region_maturity: m
                 .region_maturity
                 .as_deref()
@@ -122,6 +124,7 @@ fn to_active(u: &Unit) -> unit::ActiveModel {
         manager: Set(a.manager.clone()),
         seniority: Set(a.seniority.map(|s| s.as_str().to_owned())),
         start_date: Set(a.start_date),
+        end_date: Set(a.end_date),
         region_maturity: Set(a.region_maturity.map(|s| s.as_str().to_owned())),
         path: Set(path_of(&u.ancestors, &u.id)),
         depth: Set(i32::try_from(u.ancestors.len()).unwrap_or(i32::MAX)),
@@ -212,6 +215,7 @@ pub async fn update(
         .col_expr(unit::Column::Manager, Expr::value(a.manager.as_str()))
         .col_expr(unit::Column::Seniority, Expr::value(a.seniority.map(|s| s.as_str().to_owned())))
         .col_expr(unit::Column::StartDate, Expr::value(a.start_date))
+        .col_expr(unit::Column::EndDate, Expr::value(a.end_date))
         .col_expr(unit::Column::RegionMaturity, Expr::value(a.region_maturity.map(|s| s.as_str().to_owned())))
         .col_expr(unit::Column::Version, Expr::value(unit.version))
         .col_expr(unit::Column::UpdatedAt, Expr::value(unit.update_time))

@@ -213,3 +213,160 @@ async fn a_rep_who_starts_in_may(backend: Backend) {
 }
 
 both_backends!(a_cut_in_august_keeps_the_months_before_it, a_rep_who_starts_in_may);
+
+/// The year of region A as a sales-ops lead lives it, all filed on 6 May
+/// (later dates are ahead): rep 4 joins that day and takes its target from
+/// its colleagues, rep 2 leaves at the end of August and hands what it has
+/// left to rep 4, rep 1 is cut 10% from July into the region's reserve.
+/// Every month before each change stays as shown, every year still adds up.
+async fn a_hire_a_leaver_and_a_cut(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.clock.today = Some(day("2024-05-06"))).await;
+    seed_guide_org(&app).await;
+    let mut admin = app.targets_admin();
+    plan_and_split(&mut admin).await;
+    admin.publish_plan(pb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
+    let mut org = app.admin();
+    let mut hire = crate::helpers::unit("units/region-a", pb::UnitKind::Rep, "rep-4");
+    hire.start_date = "2024-05-06".into();
+    hire.manager = "rep-4".into();
+    org.create_unit(pb::CreateUnitRequest { unit: Some(hire), unit_id: "rep-4".into(), request_id: String::new() })
+        .await
+        .unwrap();
+    let published = months(&mut admin, None).await;
+    let mut manager = app.targets("mgr-a", Role::Manager, "region-a");
+    let mut company = app.targets("boss", Role::Manager, "acme");
+    let new_amount = |a: &str| pb::adjustment::Change::NewAmount(crate::targets::cny(a).unwrap());
+
+    // The hire: region A keeps no reserve, so its colleagues give.
+    let s = assert_status(
+        manager.create_adjustment(ask("rep-4", new_amount("300000.00"), pb::Redistribution::ReserveAbsorbs, "")).await,
+        Code::InvalidArgument,
+        Some("adjustment.change"),
+    );
+    assert!(s.message().contains("reserve"), "{}", s.message());
+    assert_status(
+        manager
+            .create_adjustment(ask(
+                "rep-4",
+                pb::adjustment::Change::ChangePercent("10".into()),
+                pb::Redistribution::SiblingsAbsorb,
+                "",
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("adjustment.change_percent"),
+    );
+    let adj = manager
+        .create_adjustment(ask("rep-4", new_amount("300000.00"), pb::Redistribution::SiblingsAbsorb, ""))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((amount(&adj.before_amount), amount(&adj.after_amount)), ("0.00", "300000.00"));
+    approve(&mut company, &adj).await;
+    let hired = months(&mut admin, None).await;
+    let rep = |m: &BTreeMap<(String, u32), Decimal>, r: &str, month: u32| {
+        m.get(&(format!("units/{r}"), month)).copied().unwrap_or_default()
+    };
+    for month in 1..=4 {
+        assert_eq!(rep(&hired, "rep-4", month), Decimal::ZERO, "rep 4 before it joined, month {month}");
+        for r in ["rep-1", "rep-2", "rep-3", "region-a", "acme"] {
+            assert_eq!(rep(&hired, r, month), rep(&published, r, month), "{r} in month {month}");
+        }
+    }
+    assert_eq!(year_of(&hired, "units/rep-4"), dec("300000.00"));
+    assert_eq!(year_of(&hired, "units/region-a"), dec("3000000.00"));
+    let reps = |m: &BTreeMap<(String, u32), Decimal>| -> Decimal {
+        ["units/rep-1", "units/rep-2", "units/rep-3", "units/rep-4"].iter().map(|u| year_of(m, u)).sum()
+    };
+    assert_eq!(reps(&hired), dec("3000000.00"), "the colleagues gave what rep 4 took");
+
+    // The leaver: an end date before the start is refused; after the end,
+    // no ordinary change; what is left goes to a successor in scope.
+    let end = |start: &str, end: &str| pb::UpdateUnitRequest {
+        unit: Some(pb::Unit {
+            name: "units/rep-2".into(),
+            start_date: start.into(),
+            end_date: end.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["start_date".into(), "end_date".into()] }),
+        ..Default::default()
+    };
+    assert_status(org.update_unit(end("2022-03-01", "2021-12-31")).await, Code::InvalidArgument, Some("unit.end_date"));
+    org.update_unit(end("2022-03-01", "2024-08-31")).await.unwrap();
+    let s = assert_status(
+        manager
+            .create_adjustment(ask(
+                "rep-2",
+                pb::adjustment::Change::ChangePercent("5".into()),
+                pb::Redistribution::SiblingsAbsorb,
+                "2024-10-01",
+            ))
+            .await,
+        Code::InvalidArgument,
+        Some("adjustment.effective_date"),
+    );
+    assert!(s.message().contains("after units/rep-2 ends"), "{}", s.message());
+    let release = |successor: &str| {
+        let mut r = ask("rep-2", pb::adjustment::Change::ReleaseRemaining(true), pb::Redistribution::Successor, "");
+        r.adjustment.as_mut().unwrap().successor = format!("plans/fy2024/targets/{successor}");
+        r
+    };
+    assert_status(manager.create_adjustment(release("rep-9")).await, Code::PermissionDenied, None);
+    assert_status(
+        admin.create_adjustment(release("region-a")).await,
+        Code::InvalidArgument,
+        Some("adjustment.successor"),
+    );
+    let adj = manager.create_adjustment(release("rep-4")).await.unwrap().into_inner();
+    assert_eq!(adj.effective_date, "2024-09-01", "the day after the last one worked");
+    let due: Decimal = (1..=8).map(|m| rep(&hired, "rep-2", m)).sum();
+    assert_eq!(dec(amount(&adj.after_amount)), due, "rep 2 keeps what fell due by its last day");
+    approve(&mut company, &adj).await;
+    let left = months(&mut admin, None).await;
+    for month in 1..=8 {
+        for r in ["rep-1", "rep-2", "rep-3", "rep-4", "region-a"] {
+            assert_eq!(rep(&left, r, month), rep(&hired, r, month), "{r} in month {month}");
+        }
+    }
+    for month in 9..=12 {
+        assert_eq!(rep(&left, "rep-2", month), Decimal::ZERO, "rep 2 after it left, month {month}");
+    }
+    let released = year_of(&hired, "units/rep-2") - due;
+    assert_eq!(year_of(&left, "units/rep-4"), dec("300000.00") + released);
+    assert_eq!(reps(&left), dec("3000000.00"));
+
+    // The cut: from July into region A's reserve; the region stays.
+    let adj = manager
+        .create_adjustment(ask(
+            "rep-1",
+            pb::adjustment::Change::ChangePercent("-10".into()),
+            pb::Redistribution::ReserveAbsorbs,
+            "2024-07-01",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    approve(&mut company, &adj).await;
+    let cut = months(&mut admin, None).await;
+    for month in 1..=6 {
+        assert_eq!(rep(&cut, "rep-1", month), rep(&left, "rep-1", month), "rep 1 in month {month}");
+    }
+    // Region A's months before July stay; later ones may move a cent as
+    // the cut changes which target rounds it (each rounds on its own), and
+    // its year does not move.
+    for month in 1..=6 {
+        assert_eq!(rep(&cut, "region-a", month), rep(&left, "region-a", month), "region A in month {month}");
+    }
+    assert_eq!(year_of(&cut, "units/region-a"), dec("3000000.00"));
+    let region = admin
+        .get_target(pb::GetTargetRequest { name: "plans/fy2024/targets/region-a".into(), as_of: None })
+        .await
+        .unwrap()
+        .into_inner();
+    let reserve = dec(amount(&region.coverage.unwrap().reserve));
+    assert_eq!(reserve, dec("3000000.00") - reps(&cut), "the cut sits in the reserve");
+    assert!(reserve > Decimal::ZERO);
+}
+
+both_backends!(a_hire_a_leaver_and_a_cut);

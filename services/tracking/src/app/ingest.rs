@@ -178,6 +178,14 @@ impl App {
         new.check(&format!("{field}.deal"), self.today())?;
         let fields = (format!("{field}.deal.rep"), field);
         let rep = self.writable_rep(who, fwd, cache, (&fields.0, fields.1), &new.rep, "record deals for").await?;
+        if let Some(end) = rep.end_date
+            && new.close_date > end
+        {
+            return Err(ServiceError::invalid(
+                format!("{field}.deal.close_date"),
+                format!("{} left on {end}: a deal closing on {} is not theirs", rep.id.resource_name(), new.close_date),
+            ));
+        }
         let plans = self.plans(fwd, cache).await?;
         let plan = plan_for(&plans, &rep.path, new.close_date).ok_or_else(|| {
             ServiceError::invalid(

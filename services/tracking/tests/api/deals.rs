@@ -240,6 +240,24 @@ async fn bad_deals_get_clear_errors(backend: Backend) {
     let mut usd = deal("rep-1", "10.00", "2024-01-05", "usd");
     usd.deal.as_mut().unwrap().amount.as_mut().unwrap().currency_code = "USD".into();
     assert_eq!(fields(&admin.create_deal(usd).await.unwrap_err()), ["deal.amount.currency_code"]);
+
+    // A rep who left on 10 January books nothing that closed after it.
+    use attain_proto::attain::target::v1 as tpb;
+    let mut org = tpb::org_service_client::OrgServiceClient::with_interceptor(
+        s.target_channel(),
+        crate::helpers::bearer("ops", Role::Admin, ""),
+    );
+    org.update_unit(tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit { name: "units/rep-2".into(), end_date: "2024-01-10".into(), ..Default::default() }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let err = admin.create_deal(deal("rep-2", "10.00", "2024-01-11", "late")).await.unwrap_err();
+    assert_eq!(fields(&err), ["deal.close_date"]);
+    assert!(err.message().contains("units/rep-2 left on 2024-01-10"), "{}", err.message());
+    admin.create_deal(deal("rep-2", "10.00", "2024-01-10", "last-day")).await.unwrap();
 }
 
 async fn corrections_are_reversals(backend: Backend) {
