@@ -122,7 +122,8 @@ pub async fn split<R: Message + Default>(
 
 /// The children of an org split: the units listed (or, for an equal split
 /// listing none, every child unit), each a child of the parent's unit the
-/// caller may manage, listed once; new hires and new regions marked.
+/// caller may manage, listed once; new hires and new regions marked. A
+/// slice splits into the same slice of each child.
 async fn org_children(
     db: &impl ConnectionTrait,
     who: &Identity,
@@ -130,12 +131,6 @@ async fn org_children(
     parent_unit: &Unit,
     r: &SplitRequest,
 ) -> ServiceResult<Vec<Child>> {
-    if !parent.dimensions.is_all() {
-        return Err(ServiceError::invalid(
-            "parent_target",
-            "an org split starts from a unit's whole target, not a dimension slice",
-        ));
-    }
     let listed: Vec<(usize, UnitId)> = if r.rows.is_empty() && r.strategy == SplitStrategy::Equal {
         units::subtree(db, parent_unit)
             .await?
@@ -177,7 +172,9 @@ async fn org_children(
         input.new_hire = unit.attributes.seniority == Some(Seniority::NewHire);
         input.new_region = unit.attributes.region_maturity == Some(RegionMaturity::New);
         let start = unit.attributes.start_date;
-        children.push(Child { unit: unit.id, dimensions: Dimensions::default(), input, start });
+        // A slice split by org (product line → customer type → rep) gives
+        // each child that slice of its own.
+        children.push(Child { unit: unit.id, dimensions: parent.dimensions.clone(), input, start });
     }
     Ok(children)
 }

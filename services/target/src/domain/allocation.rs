@@ -258,7 +258,8 @@ impl Split {
             return Err(DomainError::invalid("modifiers", "the fixed base amounts exceed what there is to allocate"));
         }
 
-        let weights = self.weights()?;
+        let has_base: Vec<bool> = fixed.iter().map(Option::is_some).collect();
+        let weights = self.weights(&has_base)?;
         let pool: Vec<usize> = (0..self.children.len()).filter(|i| fixed[*i].is_none()).collect();
         let mut units: Vec<i128> = fixed.iter().map(|f| f.unwrap_or(0)).collect();
         if !pool.is_empty() {
@@ -277,10 +278,15 @@ impl Split {
         units.into_iter().map(|u| self.unit.amount(u)).collect()
     }
 
-    /// Effective weights after strategy, blend and factors.
-    fn weights(&self) -> Result<Vec<Decimal>, DomainError> {
+    /// Effective weights after strategy, blend and factors. A child with a
+    /// fixed base (`has_base`) takes no share, so it needs no inputs: a new
+    /// hire or region has no history to give.
+    fn weights(&self, has_base: &[bool]) -> Result<Vec<Decimal>, DomainError> {
         let m = &self.modifiers;
         let nonneg = |i: usize, name: &str, v: Option<Decimal>| -> Result<Decimal, DomainError> {
+            if has_base.get(i).copied().unwrap_or(false) {
+                return Ok(v.unwrap_or(Decimal::ZERO));
+            }
             let field = format!("inputs[{i}].{name}");
             let v = v.ok_or_else(|| DomainError::invalid(&field, "is required for this strategy"))?;
             if v.is_sign_negative() && !v.is_zero() {
@@ -416,8 +422,9 @@ mod tests {
         s.modifiers.new_hire_factor = Some(dec("0.6"));
         let (a, _) = s.compute().unwrap();
         assert_eq!((a[0].to_string(), a[1].to_string()), ("1250000.00".into(), "750000.00".into()));
-        // A fixed base instead of a factor.
-        kids[1].historical_actual = Some(Amount::ZERO);
+        // A fixed base instead of a factor: the new hire has no history
+        // to give, and needs none.
+        kids[1].historical_actual = None;
         let mut s = split("2000000", "0.01", SplitStrategy::HistoricalShare, kids, "100");
         s.modifiers.new_hire_base = Some(amt("300000"));
         let (a, _) = s.compute().unwrap();

@@ -155,6 +155,8 @@ pub struct TargetTree {
     by_id: HashMap<Id, usize>,
     /// Each unit's whole (unsliced) target: asked once per unit of a call.
     whole: HashMap<UnitId, usize>,
+    /// Each unit's targets whose parent is another unit's: its own tops.
+    tops: HashMap<UnitId, Vec<usize>>,
 }
 
 impl TargetTree {
@@ -172,7 +174,15 @@ impl TargetTree {
         }
         let whole =
             nodes.iter().enumerate().filter(|(_, t)| t.dimensions.is_all()).map(|(i, t)| (t.unit.clone(), i)).collect();
-        Self { nodes, children, by_id, whole }
+        let mut tops: HashMap<UnitId, Vec<usize>> = HashMap::new();
+        for (i, t) in nodes.iter().enumerate() {
+            let parent_same_unit =
+                t.parent.as_ref().and_then(|p| by_id.get(p)).is_some_and(|p| nodes[*p].unit == t.unit);
+            if !parent_same_unit {
+                tops.entry(t.unit.clone()).or_default().push(i);
+            }
+        }
+        Self { nodes, children, by_id, whole, tops }
     }
 
     /// Replaces amounts with those in force at instant `at` (`amounts` by
@@ -226,10 +236,14 @@ impl TargetTree {
     /// The targets a figure for `unit` and `filter` sums: the topmost ones
     /// in the unit's whole target's tree whose slice matches the filter (the
     /// whole target itself when no filter is set). Empty: no target for it.
+    /// A unit given only slices (a rep under a product line → customer type
+    /// split) sums its own topmost slices.
     pub fn for_unit(&self, unit: &UnitId, filter: &Dimensions) -> Vec<usize> {
-        let Some(root) = self.whole_of(unit) else { return Vec::new() };
+        let mut stack = match self.whole_of(unit) {
+            Some(root) => vec![root],
+            None => self.tops.get(unit).cloned().unwrap_or_default(),
+        };
         let mut out = Vec::new();
-        let mut stack = vec![root];
         while let Some(i) = stack.pop() {
             if matches(&self.nodes[i].dimensions, filter) {
                 out.push(i);

@@ -370,3 +370,101 @@ async fn a_hire_a_leaver_and_a_cut(backend: Backend) {
 }
 
 both_backends!(a_hire_a_leaver_and_a_cut);
+
+/// DESIGN §3 Allocation, the guide's path: region A by product line, one
+/// line by customer type, that slice by rep; a new hire with a fixed base
+/// gives no history. Every level adds up, and a rep holding only slices
+/// has a figure: the sum of its slices.
+async fn product_line_then_customer_type_then_rep(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    seed_guide_org(&app).await;
+    let mut admin = app.targets_admin();
+    admin.create_plan(crate::targets::plan_request()).await.unwrap();
+    let split = |parent: &str, dimension: pb::SplitDimension, inputs: Vec<pb::SplitInput>| pb::DecomposeTargetRequest {
+        parent_target: parent.into(),
+        strategy: pb::SplitStrategy::Weights as i32,
+        inputs,
+        dimension: dimension as i32,
+        allocate_percent: "100".into(),
+        ..Default::default()
+    };
+    let slice = |v: &str, w: &str| pb::SplitInput { dimension_value: v.into(), weight: w.into(), ..Default::default() };
+    admin
+        .decompose_target(split(
+            "plans/fy2024/targets/acme",
+            pb::SplitDimension::Org,
+            vec![pb::SplitInput { unit: "units/region-a".into(), weight: "1".into(), ..Default::default() }],
+        ))
+        .await
+        .unwrap();
+    let lines = admin
+        .decompose_target(split(
+            "plans/fy2024/targets/region-a",
+            pb::SplitDimension::ProductLine,
+            vec![slice("软件", "60"), slice("硬件", "40")],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let software = lines.targets.iter().find(|t| t.dimensions.as_ref().unwrap().product_line == "软件").unwrap();
+    let types = admin
+        .decompose_target(split(
+            &software.name,
+            pb::SplitDimension::CustomerType,
+            vec![slice("大客户", "70"), slice("中小客户", "30")],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let key_accounts = types.targets.iter().find(|t| t.dimensions.as_ref().unwrap().customer_type == "大客户").unwrap();
+    // By rep, history-weighted; rep 3 is a new hire on a fixed base and
+    // gives no history.
+    let hist = |u: &str, a: &str| pb::SplitInput {
+        unit: format!("units/{u}"),
+        historical_actual: a.into(),
+        ..Default::default()
+    };
+    let reps = admin
+        .decompose_target(pb::DecomposeTargetRequest {
+            parent_target: key_accounts.name.clone(),
+            strategy: pb::SplitStrategy::HistoricalShare as i32,
+            inputs: vec![hist("rep-1", "600000"), hist("rep-2", "400000"), hist("rep-3", "")],
+            modifiers: Some(pb::SplitModifiers { new_hire_base_amount: "100000.00".into(), ..Default::default() }),
+            allocate_percent: "100".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let by_rep: BTreeMap<&str, Decimal> =
+        reps.targets.iter().map(|t| (t.unit.as_str(), dec(amount(&t.amount)))).collect();
+    assert_eq!(by_rep["units/rep-3"], dec("100000.00"), "the new hire's fixed base");
+    assert_eq!(by_rep.values().copied().sum::<Decimal>(), dec(amount(&key_accounts.amount)));
+    assert!(reps.targets.iter().all(|t| t.dimensions.as_ref().unwrap().customer_type == "大客户"
+        && t.dimensions.as_ref().unwrap().product_line == "软件"));
+
+    // Every level adds up in a month: reps' slices + the slice's remainder
+    // = the key-account slice; a rep's figure is its slice.
+    let q = |unit: &str, pl: &str, ct: &str| pb::QueryPeriodTargetsRequest {
+        plan: "plans/fy2024".into(),
+        unit: format!("units/{unit}"),
+        period: "2024-03".into(),
+        children_only: true,
+        dimensions: Some(attain_proto::attain::common::v1::Dimensions {
+            product_line: pl.into(),
+            customer_type: ct.into(),
+        }),
+        ..Default::default()
+    };
+    let region = admin.query_period_targets(q("region-a", "软件", "大客户")).await.unwrap().into_inner();
+    let figure = |rows: &[pb::UnitPeriodTarget], u: &str| {
+        rows.iter().find(|r| r.unit == format!("units/{u}")).map(|r| dec(amount(&r.amount))).unwrap_or_default()
+    };
+    let reps_march: Decimal = ["rep-1", "rep-2", "rep-3"].iter().map(|r| figure(&region.targets, r)).sum();
+    assert_eq!(figure(&region.targets, "region-a"), reps_march, "all allocated: no remainder");
+    let whole = admin.query_period_targets(q("region-a", "", "")).await.unwrap().into_inner();
+    assert_eq!(figure(&whole.targets, "rep-1"), figure(&region.targets, "rep-1"), "rep 1 holds one slice: its figure");
+    assert!(figure(&whole.targets, "rep-1") > Decimal::ZERO);
+}
+
+both_backends!(product_line_then_customer_type_then_rep);

@@ -41,7 +41,7 @@ pub(crate) async fn seed_guide_org(app: &TestApp) {
     create(&mut a, "rep-9", "units/region-b", Rep, "rep-9").await;
 }
 
-fn plan_request() -> pb::CreatePlanRequest {
+pub(crate) fn plan_request() -> pb::CreatePlanRequest {
     pb::CreatePlanRequest {
         plan: Some(pb::Plan {
             display_name: "FY2024".into(),
