@@ -627,6 +627,19 @@ fn rpcs() -> Vec<Rpc> {
             enc(kpb::EvaluateAlertsRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })
         }),
         // ── reviews ──
+        // Before CreateReview: a new review carries the open items over, and
+        // the originals then take no more updates.
+        rpc("attain.review.v1.ReviewService/UpdateActionItem", ACT, |x, c| {
+            enc(rpb::UpdateActionItemRequest {
+                action_item: Some(rpb::ActionItem {
+                    name: x.action_item(c),
+                    text: format!("matrix {}", c.n),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["text".into()] }),
+                request_id: format!("matrix-update-action-{}", c.n),
+            })
+        }),
         rpc("attain.review.v1.ReviewService/CreateReview", LEAD, |_, c| {
             enc(rpb::CreateReviewRequest {
                 review: Some(review(c.unit, "2024-01", rpb::Cadence::Monthly)),
@@ -682,17 +695,6 @@ fn rpcs() -> Vec<Rpc> {
                 request_id: format!("matrix-action-{}", c.n),
             })
         }),
-        rpc("attain.review.v1.ReviewService/UpdateActionItem", ACT, |x, c| {
-            enc(rpb::UpdateActionItemRequest {
-                action_item: Some(rpb::ActionItem {
-                    name: x.action_item(c),
-                    text: format!("matrix {}", c.n),
-                    ..Default::default()
-                }),
-                update_mask: Some(prost_types::FieldMask { paths: vec!["text".into()] }),
-                request_id: format!("matrix-update-action-{}", c.n),
-            })
-        }),
         rpc("attain.review.v1.ReviewService/ListActionItems", REVIEW_READ, |x, c| {
             enc(rpb::ListActionItemsRequest { parent: x.review(c), ..Default::default() })
         }),
@@ -723,15 +725,17 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.review.v1.ReviewService/GetSuggestion", REPORT, |x, c| {
             enc(rpb::GetSuggestionRequest { name: x.review(c), growth_rate: String::new() })
         }),
-        // Accepting creates a plan, which only sales operations may do.
-        rpc("attain.review.v1.ReviewService/AcceptSuggestion", ADMIN, |x, c| {
+        // Accepting requests an adjustment of the next week as the caller
+        // (the unit's managers); the target service may refuse it on its
+        // merits (a unit split in full cannot fall below its split).
+        rpc("attain.review.v1.ReviewService/AcceptSuggestion", LEAD, |x, c| {
             enc(rpb::AcceptSuggestionRequest {
                 name: x.review(c),
                 growth_rate: String::new(),
                 request_id: format!("matrix-accept-{}", c.n),
             })
         })
-        .ok_also(STATE),
+        .ok_also(&[Code::FailedPrecondition, Code::AlreadyExists, Code::InvalidArgument]),
         // Last: a closed review takes no more writes.
         rpc("attain.review.v1.ReviewService/CloseReview", LEAD, |x, c| {
             enc(rpb::CloseReviewRequest {

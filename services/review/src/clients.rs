@@ -11,9 +11,10 @@ use attain_proto::attain::{
     target::v1 as tpb,
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
-pub use attain_target_client::UnitTree;
-use attain_target_client::{TargetClient, plan_for_period};
+pub use attain_target_client::{PlanInfo, UnitTree};
+use attain_target_client::{Slice, TargetClient, plan_for_period};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
 use crate::domain::review::{Figures, GapEffects, Reason};
@@ -238,6 +239,83 @@ impl Upstreams {
             token = r.next_page_token;
         }
         Ok(out)
+    }
+
+    /// Every plan the caller may see.
+    pub async fn plans(&self, fwd: &Forwarded) -> ServiceResult<Vec<PlanInfo>> {
+        self.target.plans(fwd).await
+    }
+
+    /// A unit's target for a period of a plan (None: it has none).
+    pub async fn period_target(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        unit: &Id,
+        period: &Period,
+    ) -> ServiceResult<Option<Amount>> {
+        let (found, _, _) = self
+            .target
+            .expected(fwd, plan, std::slice::from_ref(unit), &period.expression, period.start, Slice::default())
+            .await?;
+        Ok(found.get(unit).map(|e| e.period_target))
+    }
+
+    /// The plan's rounding unit (every target is a multiple of it).
+    pub async fn rounding_unit(&self, fwd: &Forwarded, plan: &str) -> ServiceResult<Decimal> {
+        let p = self.target.plan(fwd, plan).await?;
+        Ok(p.rounding_unit.parse::<Decimal>().ok().filter(|u| *u > Decimal::ZERO).unwrap_or(Decimal::new(1, 2)))
+    }
+
+    /// Requests, as the caller, that `unit`'s yearly target in `plan`
+    /// become `amount` from `from` (its parent absorbing the change).
+    pub async fn request_adjustment(
+        &self,
+        fwd: &Forwarded,
+        (plan, unit): (&PlanInfo, &Id),
+        (amount, from): (Amount, NaiveDate),
+        (justification, request_id): (&str, &str),
+    ) -> ServiceResult<String> {
+        let request = tpb::CreateAdjustmentRequest {
+            parent: plan.name.clone(),
+            adjustment: Some(tpb::Adjustment {
+                target: format!("{}/targets/{}", plan.name, unit.as_str()),
+                change: Some(tpb::adjustment::Change::NewAmount(common::Money {
+                    currency_code: plan.currency.to_string(),
+                    amount: amount.to_string(),
+                })),
+                reason: tpb::AdjustmentReason::Other as i32,
+                justification: justification.to_owned(),
+                redistribution: tpb::Redistribution::ParentAbsorbs as i32,
+                effective_date: from.to_string(),
+                ..Default::default()
+            }),
+            request_id: request_id.to_owned(),
+        };
+        Ok(self.target.create_adjustment(fwd, request).await?.name)
+    }
+
+    /// Splits `unit`'s target in the DRAFT `plan` among its members in
+    /// proportion to their suggested amounts; the targets made.
+    pub async fn propose_split(
+        &self,
+        fwd: &Forwarded,
+        (plan, unit): (&str, &Id),
+        members: &[(String, Amount)],
+        request_id: &str,
+    ) -> ServiceResult<Vec<String>> {
+        let request = tpb::DecomposeTargetRequest {
+            parent_target: format!("{plan}/targets/{}", unit.as_str()),
+            strategy: tpb::SplitStrategy::Weights as i32,
+            inputs: members
+                .iter()
+                .map(|(u, a)| tpb::SplitInput { unit: u.clone(), weight: a.to_string(), ..Default::default() })
+                .collect(),
+            allocate_percent: "100".into(),
+            request_id: request_id.to_owned(),
+            ..Default::default()
+        };
+        Ok(self.target.decompose(fwd, request).await?.targets.into_iter().map(|t| t.name).collect())
     }
 
     /// Creates a DRAFT plan (idempotent by request id at the target service).

@@ -117,6 +117,24 @@ impl TargetClient {
         Ok(self.targets.clone().create_plan(fwd.request(request)).await?.into_inner().name)
     }
 
+    /// Splits a target (the caller's own authority applies).
+    pub async fn decompose(
+        &self,
+        fwd: &Forwarded,
+        request: pb::DecomposeTargetRequest,
+    ) -> ServiceResult<pb::DecomposeTargetResponse> {
+        Ok(self.targets.clone().decompose_target(fwd.request(request)).await?.into_inner())
+    }
+
+    /// Files an adjustment request as the caller.
+    pub async fn create_adjustment(
+        &self,
+        fwd: &Forwarded,
+        request: pb::CreateAdjustmentRequest,
+    ) -> ServiceResult<pb::Adjustment> {
+        Ok(self.targets.clone().create_adjustment(fwd.request(request)).await?.into_inner())
+    }
+
     /// Expected amounts of many units for one period at one date, with the
     /// plan's thresholds and the period's time progress; units without a
     /// target are absent.

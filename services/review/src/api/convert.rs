@@ -148,6 +148,7 @@ pub fn action_status(v: i32) -> Option<ActionStatus> {
         Ok(pb::ActionStatus::InProgress) => Some(ActionStatus::InProgress),
         Ok(pb::ActionStatus::Done) => Some(ActionStatus::Done),
         Ok(pb::ActionStatus::Cancelled) => Some(ActionStatus::Cancelled),
+        Ok(pb::ActionStatus::CarriedOver) => Some(ActionStatus::CarriedOver),
         _ => None,
     }
 }
@@ -163,6 +164,7 @@ pub fn action_item(a: &ActionItem, today: NaiveDate) -> pb::ActionItem {
             ActionStatus::InProgress => pb::ActionStatus::InProgress,
             ActionStatus::Done => pb::ActionStatus::Done,
             ActionStatus::Cancelled => pb::ActionStatus::Cancelled,
+            ActionStatus::CarriedOver => pb::ActionStatus::CarriedOver,
         } as i32,
         overdue: a.overdue(today),
         cause: a
@@ -170,7 +172,11 @@ pub fn action_item(a: &ActionItem, today: NaiveDate) -> pb::ActionItem {
             .as_ref()
             .map(|c| format!("reviews/{}/causes/{}", a.review.as_str(), c.as_str()))
             .unwrap_or_default(),
-        carried_from: a.carried_from.as_ref().map(|c| format!("actionItems/{}", c.as_str())).unwrap_or_default(),
+        carried_from: a
+            .carried_from
+            .as_ref()
+            .map(|(review, item)| format!("reviews/{}/actionItems/{}", review.as_str(), item.as_str()))
+            .unwrap_or_default(),
         etag: a.version.to_string(),
         create_time: Some(timestamp(a.create_time)),
         update_time: Some(timestamp(a.update_time)),

@@ -127,7 +127,6 @@ impl ReviewApi {
         r: pb::ListActionItemsRequest,
     ) -> ServiceResult<pb::ListActionItemsResponse> {
         let Ctx { who, fwd } = ctx;
-        let review = review_id("parent", &r.parent)?;
         let status = match r.status {
             0 => None,
             s => Some(
@@ -135,7 +134,11 @@ impl ReviewApi {
                     .ok_or_else(|| ServiceError::invalid("status", format!("{s} is not an ActionStatus")))?,
             ),
         };
-        let items = self.app.action_items(&who, &fwd, (&review, &r.parent), status).await?;
+        let items = match (r.parent.as_str(), r.unit.as_str()) {
+            ("", "") => return Err(ServiceError::invalid("parent", "give a review (reviews/{review_id}) or a unit")),
+            ("", unit) => self.app.unit_action_items(&who, &fwd, &Id::from_name("unit", unit)?, status).await?,
+            (parent, _) => self.app.action_items(&who, &fwd, (&review_id("parent", parent)?, parent), status).await?,
+        };
         let today = self.app.clock.today();
         let action_items = items.iter().map(|i| convert::action_item(i, today)).collect();
         Ok(pb::ListActionItemsResponse { action_items, next_page_token: String::new() })

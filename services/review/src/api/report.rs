@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::{ReviewApi, review_id};
 use crate::{
-    app::report::ReportInputs,
+    app::{accept::Accepted, report::ReportInputs},
     clients::{DealLine, PlanFacts},
     domain::{
         report::{Lang, Suggestion, markdown},
@@ -243,7 +243,14 @@ impl ReviewApi {
         let key = IdempotencyKey::required(&who.person, "AcceptSuggestion", "request_id", &request_id, &r)?;
         let review = review_id("name", &r.name)?;
         let growth = growth(&r.growth_rate)?;
-        let render = |plan| pb::AcceptSuggestionResponse { plan, targets: Vec::new() };
+        let render = |a: &Accepted| match a {
+            Accepted::Draft { plan, targets } => {
+                pb::AcceptSuggestionResponse { plan: plan.clone(), targets: targets.clone(), adjustment: String::new() }
+            }
+            Accepted::Adjustment(name) => {
+                pb::AcceptSuggestionResponse { adjustment: name.clone(), ..Default::default() }
+            }
+        };
         self.app.accept_suggestion((&who, &fwd), key, (&review, &r.name), growth, render).await
     }
 

@@ -162,6 +162,18 @@ impl App {
             }
         };
         check_etag(etag, &current.version.to_string(), name)?;
+        if current.status == ActionStatus::CarriedOver {
+            return Err(ServiceError::precondition(
+                "CARRIED_OVER",
+                format!("{name} was carried over into the unit's next review: update its copy there"),
+            ));
+        }
+        if fields.iter().any(|f| matches!(f, ActionField::Status(ActionStatus::CarriedOver))) {
+            return Err(ServiceError::invalid(
+                "action_item.status",
+                "CARRIED_OVER is set when the next review opens, not by hand",
+            ));
+        }
         let mut next = current.clone();
         for f in fields {
             match f {
@@ -179,6 +191,39 @@ impl App {
     }
 
     /// A review's action items the caller may see (a rep: its own).
+    /// The action items of every review of `unit` the caller may see
+    /// (a rep: its own lines), oldest review first.
+    pub async fn unit_action_items(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &Id,
+        status: Option<ActionStatus>,
+    ) -> ServiceResult<Vec<ActionItem>> {
+        // A rep reads the reviews of the units above it, which the target
+        // service does not show it: their path is the head of its own.
+        let path = match self.up.path(fwd, unit).await {
+            Ok(path) => path,
+            Err(denied) if own_line(who).is_some() => {
+                let own = self.up.path(fwd, &Id::parse("unit", &who.unit)?).await?;
+                match own.iter().position(|u| u == unit) {
+                    Some(i) => own[..=i].to_vec(),
+                    None => return Err(denied),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let reviews = store::list_reviews(&self.db, &path, None, 10_000).await?;
+        let mut out = Vec::new();
+        for r in reviews.into_iter().filter(|r| &r.unit == unit) {
+            let name = r.resource_name();
+            if self.visible(who, fwd, &r.id, &name).await.is_ok() {
+                out.extend(self.action_items(who, fwd, (&r.id, &name), status).await?);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn action_items(
         &self,
         who: &Identity,

@@ -2,6 +2,7 @@
 //! `api/` parse a request into these and convert the answer back; this is
 //! the only layer where storage meets the target and tracking services.
 
+pub mod accept;
 pub mod items;
 pub mod practices;
 pub mod reallocations;

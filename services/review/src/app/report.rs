@@ -1,17 +1,13 @@
-//! The next-period suggestion, accepting it, and what a report is made of.
+//! The next-period suggestion and what a report is made of.
 
-use attain_kit::{
-    ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, money::Amount,
-    upstream::Forwarded,
-};
-use prost::Message;
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, id::Id, upstream::Forwarded};
 use rust_decimal::Decimal;
 
-use super::{App, require_manager};
+use super::App;
 use crate::{
-    clients::{DealLine, DraftPlan, PlanFacts},
+    clients::{DealLine, PlanFacts},
     domain::{
-        report::{Suggestion, per_year, suggest},
+        report::{Suggestion, suggest},
         review::{ActionItem, Cause, Review},
     },
     storage::{practices, reviews as store},
@@ -40,7 +36,7 @@ fn not_for_reps(who: &Identity, why: &str) -> ServiceResult<()> {
 
 impl App {
     /// The suggestion with the growth asked (none: the plan's).
-    async fn suggestion_for(
+    pub(super) async fn suggestion_for(
         &self,
         fwd: &Forwarded,
         review: &Review,
@@ -66,39 +62,6 @@ impl App {
         not_for_reps(who, "a suggestion is drawn from every member's figures; ask your manager")?;
         let (s, plan) = self.suggestion_for(fwd, &review, growth).await?;
         Ok((review, s, plan))
-    }
-
-    /// Creates a DRAFT plan for the next period's fiscal year whose top
-    /// target is the suggestion annualised. A retry with the same request
-    /// id returns the same plan.
-    pub async fn accept_suggestion<R: Message + Default>(
-        &self,
-        (who, fwd): (&Identity, &Forwarded),
-        key: IdempotencyKey,
-        review: (&Id, &str),
-        growth: Option<Decimal>,
-        render: fn(String) -> R,
-    ) -> ServiceResult<R> {
-        let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
-        require_manager(who, &review.unit_path, "AcceptSuggestion")?;
-        if let Some(previous) = key.replay::<R>(&self.db).await? {
-            return Ok(previous);
-        }
-        let (s, plan) = self.suggestion_for(fwd, &review, growth).await?;
-        let base = Amount::from_decimal((s.trend.decimal() * per_year(&review.period)).round_dp(2))?;
-        let draft = DraftPlan {
-            display_name: format!("Suggested from {} {}", review.unit.as_str(), review.period.expression),
-            top_unit: review.unit.clone(),
-            fiscal_year: chrono::Datelike::year(&s.next.start),
-            currency: plan.currency.clone(),
-            base,
-            growth: s.growth,
-        };
-        let plan_id = format!("sug-{}", review.id.as_str());
-        let name = self.up.create_draft_plan(fwd, (&plan_id, key.request_id()), draft).await?;
-        let response = render(name);
-        key.record(&self.db, &response).await?;
-        Ok(response)
     }
 
     /// What a report of the review shows.

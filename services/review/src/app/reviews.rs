@@ -10,7 +10,7 @@ use prost::Message;
 
 use super::{App, require_manager};
 use crate::{
-    domain::review::{Brief, Cadence, Review, State},
+    domain::review::{ActionStatus, Brief, Cadence, Review, State},
     storage::reviews as store,
 };
 
@@ -63,14 +63,24 @@ impl App {
             }
             store::insert_review(&txn, &review, fsm).await?;
             // Open actions of the unit's previous review move into this one.
+            // The originals read CARRIED_OVER: no item is open twice.
             if let Some(previous) = store::previous_review(&txn, &unit, &review).await? {
-                let carried: Vec<_> = store::items(&txn, &previous.id)
-                    .await?
-                    .into_iter()
-                    .filter(|a| a.status.is_open())
-                    .map(|a| a.carried_into(&review.id, now))
-                    .collect();
+                let open: Vec<_> =
+                    store::items(&txn, &previous.id).await?.into_iter().filter(|a| a.status.is_open()).collect();
+                let carried: Vec<_> = open.iter().map(|a| a.carried_into(&review.id, now)).collect();
                 store::insert_items(&txn, &carried).await?;
+                for original in open {
+                    let mut moved = original.clone();
+                    moved.status = ActionStatus::CarriedOver;
+                    moved.version = original.version + 1;
+                    moved.update_time = now;
+                    if !store::update_item(&txn, &moved, original.version).await? {
+                        return Err(ServiceError::Aborted(format!(
+                            "an action item of {} changed while it was carried over; try again",
+                            previous.resource_name()
+                        )));
+                    }
+                }
             }
             render(&review)
         })

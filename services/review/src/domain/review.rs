@@ -193,6 +193,8 @@ pub enum ActionStatus {
     InProgress,
     Done,
     Cancelled,
+    /// Moved into the next review: its copy is the one to work on.
+    CarriedOver,
 }
 
 impl ActionStatus {
@@ -202,11 +204,14 @@ impl ActionStatus {
             Self::InProgress => "IN_PROGRESS",
             Self::Done => "DONE",
             Self::Cancelled => "CANCELLED",
+            Self::CarriedOver => "CARRIED_OVER",
         }
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Open, Self::InProgress, Self::Done, Self::Cancelled].into_iter().find(|x| x.as_str() == s)
+        [Self::Open, Self::InProgress, Self::Done, Self::Cancelled, Self::CarriedOver]
+            .into_iter()
+            .find(|x| x.as_str() == s)
     }
 
     pub fn is_open(self) -> bool {
@@ -223,7 +228,8 @@ pub struct ActionItem {
     pub due_date: NaiveDate,
     pub status: ActionStatus,
     pub cause: Option<Id>,
-    pub carried_from: Option<Id>,
+    /// The original's review and id.
+    pub carried_from: Option<(Id, Id)>,
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
@@ -240,7 +246,7 @@ impl ActionItem {
         ActionItem {
             id: Id::generate(),
             review: review.clone(),
-            carried_from: Some(self.id.clone()),
+            carried_from: Some((self.review.clone(), self.id.clone())),
             version: 1,
             create_time: now,
             update_time: now,

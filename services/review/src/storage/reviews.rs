@@ -75,6 +75,7 @@ pub mod action_item {
         pub status: String,
         pub cause_id: Option<String>,
         pub carried_from: Option<String>,
+        pub carried_from_review: Option<String>,
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -258,7 +259,13 @@ fn item_to_domain(m: action_item::Model) -> Result<ActionItem, ServiceError> {
         due_date: m.due_date,
         status: ActionStatus::from_db(&m.status).ok_or_else(|| corrupt("status", &m.status))?,
         cause: m.cause_id.as_deref().map(|c| Id::stored("cause id", c)).transpose()?,
-        carried_from: m.carried_from.as_deref().map(|c| Id::stored("carried from", c)).transpose()?,
+        carried_from: match (m.carried_from.as_deref(), m.carried_from_review.as_deref()) {
+            (Some(item), Some(review)) => {
+                Some((Id::stored("carried from review", review)?, Id::stored("carried from", item)?))
+            }
+            (None, _) => None,
+            (Some(item), None) => return Err(corrupt("carried from (no review)", item)),
+        },
         version: m.version,
         create_time: m.created_at,
         update_time: m.updated_at,
@@ -274,7 +281,8 @@ fn item_to_active(a: &ActionItem) -> action_item::ActiveModel {
         due_date: Set(a.due_date),
         status: Set(a.status.as_str().to_owned()),
         cause_id: Set(a.cause.as_ref().map(|c| c.as_str().to_owned())),
-        carried_from: Set(a.carried_from.as_ref().map(|c| c.as_str().to_owned())),
+        carried_from: Set(a.carried_from.as_ref().map(|(_, item)| item.as_str().to_owned())),
+        carried_from_review: Set(a.carried_from.as_ref().map(|(review, _)| review.as_str().to_owned())),
         version: Set(a.version),
         created_at: Set(a.create_time),
         updated_at: Set(a.update_time),

@@ -30,6 +30,7 @@ impl Interceptor for Bearer {
 
 pub type Reviews = ReviewServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Tracking = TrackingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Targets = tpb::target_service_client::TargetServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub fn bearer(person: &str, role: Role, unit: &str) -> Bearer {
     Bearer(format!("Bearer {}", token(person, role, unit)).parse().unwrap())
@@ -38,12 +39,20 @@ pub fn bearer(person: &str, role: Role, unit: &str) -> Bearer {
 pub struct Suite {
     review: Channel,
     tracking: Channel,
+    target: Channel,
     _stops: Vec<oneshot::Sender<()>>,
 }
 
 impl Suite {
     pub fn reviews(&self, person: &str, role: Role, unit: &str) -> Reviews {
         ReviewServiceClient::with_interceptor(self.review.clone(), bearer(person, role, unit))
+    }
+
+    pub fn targets(&self, person: &str, role: Role, unit: &str) -> Targets {
+        tpb::target_service_client::TargetServiceClient::with_interceptor(
+            self.target.clone(),
+            bearer(person, role, unit),
+        )
     }
 
     pub fn tracking(&self) -> Tracking {
@@ -75,7 +84,9 @@ pub use attain_kit::seed::cny;
 /// guide's region A and a January of deals, logs and losses.
 pub async fn spawn_suite(backend: Backend) -> Suite {
     let today = chrono::NaiveDate::from_ymd_opt(2024, 2, 2);
-    let (target_addr, t_stop) = start!(attain_target::startup::Application, test_settings(backend).await);
+    let mut target_settings = test_settings(backend).await;
+    target_settings.clock.today = today;
+    let (target_addr, t_stop) = start!(attain_target::startup::Application, target_settings);
     let mut ts = test_settings(backend).await;
     ts.upstream.target_url = Some(format!("http://{target_addr}"));
     ts.clock.today = today;
@@ -86,8 +97,14 @@ pub async fn spawn_suite(backend: Backend) -> Suite {
     rs.clock.today = today;
     let (review_addr, r_stop) = start!(attain_review::startup::Application, rs);
     let stops = vec![t_stop, k_stop, r_stop];
-    let suite = Suite { review: connect(review_addr).await, tracking: connect(tracking_addr).await, _stops: stops };
-    seed(connect(target_addr).await, &suite).await;
+    let target = connect(target_addr).await;
+    let suite = Suite {
+        review: connect(review_addr).await,
+        tracking: connect(tracking_addr).await,
+        target: target.clone(),
+        _stops: stops,
+    };
+    seed(target, &suite).await;
     suite
 }
 

@@ -5,6 +5,7 @@ use attain_kit::{auth::Role, both_backends, testing::Backend};
 use attain_proto::attain::{
     common::v1::{Language, Money, Period},
     review::v1::{self as pb},
+    target::v1 as tpb,
 };
 use calamine::{Data, Reader, Xlsx};
 use tonic::Code;
@@ -221,21 +222,21 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     assert_eq!(progress.height(), 4, "a header and three January deals");
     assert_eq!(cell(&mut book, "复盘与行动计划", 1, 0), "主要原因");
 
-    // Accepting creates one DRAFT plan, however often it is retried.
+    // Accepting a monthly suggestion requests an adjustment of the next
+    // month; a retry returns the same one. (The loop itself: below.)
     let mut admin = s.reviews("ops", Role::Admin, "");
     let accept = |id: &str| pb::AcceptSuggestionRequest {
         name: review.name.clone(),
         growth_rate: "0.05".into(),
         request_id: id.into(),
     };
-    let first = admin.accept_suggestion(accept("accept-1")).await.unwrap().into_inner();
-    assert!(first.plan.starts_with("plans/sug-"), "{first:?}");
-    assert_eq!(admin.accept_suggestion(accept("accept-1")).await.unwrap().into_inner(), first);
-    assert_eq!(
-        admin.accept_suggestion(accept("accept-2")).await.unwrap_err().code(),
-        Code::AlreadyExists,
-        "a second plan from the same review"
-    );
+    // Region A sold 160,000 in January: February's suggestion (168,000)
+    // is below its 190,163.93, but region A is split to its reps in full,
+    // so its own target cannot fall below them, and the target service
+    // says so (the reps' reviews carry the cut instead: below).
+    let refused = admin.accept_suggestion(accept("accept-1")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("below what it has split"), "{}", refused.message());
     assert_eq!(
         admin
             .generate_report(pb::GenerateReportRequest {
@@ -262,4 +263,96 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     );
 }
 
-both_backends!(practices_reallocations_reports_and_suggestions);
+/// The guide's step 7 closes the loop: rep 1's January review suggests
+/// February (its actual × 1.05); accepting it requests an adjustment that
+/// makes February that much, approved from above, with January untouched.
+/// The annual review of the company, accepted by an admin, makes next
+/// year's DRAFT plan with the regions proposed; region A's annual review,
+/// accepted by its manager, proposes its reps in that draft.
+async fn accepting_closes_the_loop(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.reviews("mgr-a", Role::Manager, "region-a");
+    let open = |unit: &str, period: &str, cadence: pb::Cadence| pb::CreateReviewRequest {
+        review: Some(pb::Review {
+            unit: format!("units/{unit}"),
+            period: Some(Period { expression: period.into(), ..Default::default() }),
+            cadence: cadence as i32,
+            ..Default::default()
+        }),
+        request_id: format!("{unit}-{period}"),
+    };
+    let rep1 = manager.create_review(open("rep-1", "2024-01", pb::Cadence::Monthly)).await.unwrap().into_inner();
+    let accept = |name: &str, id: &str| pb::AcceptSuggestionRequest {
+        name: name.into(),
+        growth_rate: "0.05".into(),
+        request_id: id.into(),
+    };
+    let suggestion = manager
+        .get_suggestion(pb::GetSuggestionRequest { name: rep1.name.clone(), growth_rate: "0.05".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(suggestion.next_period.as_ref().unwrap().expression, "2024-02");
+    assert_eq!(suggestion.amount.as_ref().unwrap().amount, "126000.00", "120,000 × 1.05");
+    let accepted = manager.accept_suggestion(accept(&rep1.name, "rep1-feb")).await.unwrap().into_inner();
+    assert!(accepted.plan.is_empty() && accepted.adjustment.starts_with("plans/fy2024/adjustments/"));
+    let mut targets = s.targets("ops", Role::Admin, "");
+    let adj = targets
+        .get_adjustment(tpb::GetAdjustmentRequest { name: accepted.adjustment.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((adj.state, adj.effective_date.as_str()), (tpb::AdjustmentState::Pending as i32, "2024-02-01"));
+    assert_eq!(adj.requester, "mgr-a");
+    // The requester cannot approve it; the company's manager can.
+    assert_eq!(
+        s.targets("mgr-a", Role::Manager, "region-a")
+            .approve_adjustment(tpb::ApproveAdjustmentRequest { name: adj.name.clone(), ..Default::default() })
+            .await
+            .unwrap_err()
+            .code(),
+        Code::PermissionDenied
+    );
+    s.targets("boss", Role::Manager, "acme")
+        .approve_adjustment(tpb::ApproveAdjustmentRequest { name: adj.name.clone(), ..Default::default() })
+        .await
+        .unwrap();
+    let month = |m: &str| tpb::QueryPeriodTargetsRequest {
+        plan: "plans/fy2024".into(),
+        unit: "units/rep-1".into(),
+        period: m.into(),
+        ..Default::default()
+    };
+    let amount = |r: tpb::QueryPeriodTargetsResponse| -> rust_decimal::Decimal {
+        r.targets[0].amount.as_ref().unwrap().amount.parse().unwrap()
+    };
+    let feb = amount(targets.query_period_targets(month("2024-02")).await.unwrap().into_inner());
+    assert!(
+        (feb - rust_decimal::Decimal::from(126_000)).abs() <= rust_decimal::Decimal::new(2, 2),
+        "February reads {feb}"
+    );
+    let jan = amount(targets.query_period_targets(month("2024-01")).await.unwrap().into_inner());
+    assert_eq!(jan.to_string(), "101639.34", "January stays as it was shown");
+
+    // The annual loop: a manager cannot make the company's next plan; an
+    // admin accepting the company's review makes it, with the regions
+    // proposed; region A's manager then proposes its reps in it.
+    let mut admin = s.reviews("ops", Role::Admin, "");
+    let acme = admin.create_review(open("acme", "2024", pb::Cadence::Annual)).await.unwrap().into_inner();
+    let region = manager.create_review(open("region-a", "2024", pb::Cadence::Annual)).await.unwrap().into_inner();
+    assert_eq!(
+        manager.accept_suggestion(accept(&region.name, "early")).await.unwrap_err().code(),
+        Code::FailedPrecondition,
+        "no draft for 2025 yet"
+    );
+    let draft = admin.accept_suggestion(accept(&acme.name, "acme-2025")).await.unwrap().into_inner();
+    assert!(draft.plan.starts_with("plans/sug-"), "{draft:?}");
+    assert_eq!(draft.targets.len(), 2, "region A and region B proposed: {draft:?}");
+    let reps = manager.accept_suggestion(accept(&region.name, "region-2025")).await.unwrap().into_inner();
+    assert_eq!(reps.plan, draft.plan);
+    assert_eq!(reps.targets.len(), 2, "rep 1 and rep 2 proposed: {reps:?}");
+    let plan = targets.get_plan(tpb::GetPlanRequest { name: draft.plan.clone() }).await.unwrap().into_inner();
+    assert_eq!((plan.fiscal_year, plan.state), (2025, tpb::PlanState::Draft as i32));
+}
+
+both_backends!(practices_reallocations_reports_and_suggestions, accepting_closes_the_loop);

@@ -321,8 +321,52 @@ async fn region_as_januarys_review(backend: Backend) {
         .action_items;
     assert_eq!(items.len(), 1);
     assert_eq!((items[0].owner.as_str(), items[0].text.as_str()), ("rep-2", "Price negotiation training"));
-    assert!(items[0].carried_from.ends_with(item.name.rsplit('/').next().unwrap()));
+    assert_eq!(items[0].carried_from, item.name, "the original, named in full");
     assert_eq!(actual(member(&feb, "rep-2")), "0.00");
+    // The original reads CARRIED_OVER and takes no more updates: no item
+    // is open twice. By unit, both reviews' items list, one of them open
+    // (January's done item is listed too).
+    let by_unit = manager
+        .list_action_items(pb::ListActionItemsRequest { unit: "units/region-a".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .action_items;
+    let statuses: Vec<(String, i32)> = by_unit.iter().map(|i| (i.name.clone(), i.status)).collect();
+    assert!(statuses.contains(&(item.name.clone(), pb::ActionStatus::CarriedOver as i32)), "{statuses:?}");
+    assert!(statuses.contains(&(items[0].name.clone(), items[0].status)), "{statuses:?}");
+    assert_eq!(items[0].status, pb::ActionStatus::InProgress as i32, "the copy keeps where it got to");
+    let open = by_unit
+        .iter()
+        .filter(|i| [pb::ActionStatus::Open as i32, pb::ActionStatus::InProgress as i32].contains(&i.status))
+        .count();
+    assert_eq!(open, 1, "{statuses:?}");
+    let mut done = item.clone();
+    done.status = pb::ActionStatus::Done as i32;
+    done.etag = String::new();
+    let stale = manager
+        .update_action_item(pb::UpdateActionItemRequest {
+            action_item: Some(done),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["status".into()] }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition, "{stale:?}");
+    // A rep listing its region's items by unit sees only its own.
+    let listed = |rep: &'static str| {
+        let mut c = s.reviews(rep, Role::Rep, rep);
+        async move {
+            c.list_action_items(pb::ListActionItemsRequest { unit: "units/region-a".into(), ..Default::default() })
+                .await
+                .unwrap()
+                .into_inner()
+                .action_items
+        }
+    };
+    let rep2 = listed("rep-2").await;
+    assert!(!rep2.is_empty() && rep2.iter().all(|i| i.owner == "rep-2"), "{rep2:?}");
+    assert!(listed("rep-1").await.is_empty(), "rep 1 owns none of them");
     let unknown = s
         .reviews("ops", Role::Admin, "")
         .get_review(pb::GetReviewRequest { name: "reviews/nothing".into() })
