@@ -262,6 +262,16 @@ async fn a_hire_a_leaver_and_a_cut(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!((amount(&adj.before_amount), amount(&adj.after_amount)), ("0.00", "300000.00"));
+    let pending = manager
+        .list_adjustments(pb::ListAdjustmentsRequest {
+            parent: "plans/fy2024".into(),
+            state: pb::AdjustmentState::Pending as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(pending.adjustments.len(), 1, "the hire's request is listed before its target exists");
     approve(&mut company, &adj).await;
     let hired = months(&mut admin, None).await;
     let rep = |m: &BTreeMap<(String, u32), Decimal>, r: &str, month: u32| {

@@ -350,8 +350,15 @@ pub async fn list(
     let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
     let mut visible = Vec::with_capacity(rows.len());
     for a in rows {
-        if let Some(t) = targets::get(db, &plan.id, &a.target).await?
-            && visible_unit(db, who, &t.unit).await.is_ok()
+        // A unit's first target does not exist until approved: its unit
+        // has the target's id.
+        let unit = match targets::get(db, &plan.id, &a.target).await? {
+            Some(t) => Some(t.unit),
+            None if a.target_version == 0 => Some(a.target.clone()),
+            None => None,
+        };
+        if let Some(u) = unit
+            && visible_unit(db, who, &u).await.is_ok()
         {
             visible.push(a);
         }
