@@ -12,9 +12,8 @@ use attain_proto::attain::{
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
 pub use attain_target_client::{PlanInfo, UnitTree};
-use attain_target_client::{Slice, TargetClient, plan_for_period};
+use attain_target_client::{TargetClient, plan_for_period};
 use chrono::NaiveDate;
-use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
 use crate::domain::review::{Figures, GapEffects, Reason};
@@ -246,48 +245,30 @@ impl Upstreams {
         self.target.plans(fwd).await
     }
 
-    /// A unit's target for a period of a plan (None: it has none).
-    pub async fn period_target(
-        &self,
-        fwd: &Forwarded,
-        plan: &PlanInfo,
-        unit: &Id,
-        period: &Period,
-    ) -> ServiceResult<Option<Amount>> {
-        let (found, _, _) = self
-            .target
-            .expected(fwd, plan, std::slice::from_ref(unit), &period.expression, period.start, Slice::default())
-            .await?;
-        Ok(found.get(unit).map(|e| e.period_target))
-    }
-
-    /// The plan's rounding unit (every target is a multiple of it).
-    pub async fn rounding_unit(&self, fwd: &Forwarded, plan: &str) -> ServiceResult<Decimal> {
-        let p = self.target.plan(fwd, plan).await?;
-        Ok(p.rounding_unit.parse::<Decimal>().ok().filter(|u| *u > Decimal::ZERO).unwrap_or(Decimal::new(1, 2)))
-    }
-
-    /// Requests, as the caller, that `unit`'s yearly target in `plan`
-    /// become `amount` from `from` (its parent absorbing the change).
+    /// Requests, as the caller, that `unit`'s target for `period` in `plan`
+    /// become `amount` (its parent absorbing the change; the target service
+    /// sizes the yearly change on the unit's curve).
     pub async fn request_adjustment(
         &self,
         fwd: &Forwarded,
         (plan, unit): (&PlanInfo, &Id),
-        (amount, from): (Amount, NaiveDate),
+        (period, amount): (&Period, Amount),
         (justification, request_id): (&str, &str),
     ) -> ServiceResult<String> {
         let request = tpb::CreateAdjustmentRequest {
             parent: plan.name.clone(),
             adjustment: Some(tpb::Adjustment {
                 target: format!("{}/targets/{}", plan.name, unit.as_str()),
-                change: Some(tpb::adjustment::Change::NewAmount(common::Money {
-                    currency_code: plan.currency.to_string(),
-                    amount: amount.to_string(),
+                change: Some(tpb::adjustment::Change::PeriodAmount(tpb::PeriodTargetChange {
+                    period: period.expression.clone(),
+                    amount: Some(common::Money {
+                        currency_code: plan.currency.to_string(),
+                        amount: amount.to_string(),
+                    }),
                 })),
                 reason: tpb::AdjustmentReason::Other as i32,
                 justification: justification.to_owned(),
                 redistribution: tpb::Redistribution::ParentAbsorbs as i32,
-                effective_date: from.to_string(),
                 ..Default::default()
             }),
             request_id: request_id.to_owned(),

@@ -7,17 +7,11 @@
 //! from above like any other.
 
 use attain_kit::{
-    ServiceError, ServiceResult,
-    auth::Identity,
-    id::Id,
-    idempotency::IdempotencyKey,
-    money::Amount,
-    period::{Granularity, Period},
-    upstream::Forwarded,
+    ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, money::Amount,
+    period::Granularity, upstream::Forwarded,
 };
-use chrono::Duration;
 use prost::Message;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
 use super::{App, require_manager};
 use crate::{
@@ -140,10 +134,9 @@ impl App {
         Ok(Accepted::Draft { plan, targets })
     }
 
-    /// An adjustment of the unit's yearly target from the next period's
-    /// first day, sized so the next period's target becomes the suggestion
-    /// and the rest of the year follows at the same rate (its curve scaled
-    /// by suggestion / current next-period target); the months before stay.
+    /// An adjustment request making the next period's target the
+    /// suggestion, from that period's first day: the target service sizes
+    /// the yearly change on the unit's curve; the months before stay.
     async fn request_next_period(
         &self,
         fwd: &Forwarded,
@@ -164,26 +157,6 @@ impl App {
                     ),
                 )
             })?;
-        let range = |from: chrono::NaiveDate, to: chrono::NaiveDate| plan.period("period", &format!("{from}..{to}"));
-        let target = |p: Period| async move { self.up.period_target(fwd, plan, &review.unit, &p).await };
-        let no_target = || {
-            ServiceError::precondition(
-                "NO_TARGET",
-                format!("{} has no target in {} to adjust", review.unit.resource_name(), next.expression),
-            )
-        };
-        let next_target = target(next.clone()).await?.filter(|t| !t.is_zero()).ok_or_else(no_target)?;
-        let rest = target(range(next.start, plan.year.end)?).await?.ok_or_else(no_target)?;
-        let before = if next.start > plan.year.start {
-            target(range(plan.year.start, next.start - Duration::days(1))?).await?.unwrap_or(Amount::ZERO)
-        } else {
-            Amount::ZERO
-        };
-        let unit = self.up.rounding_unit(fwd, &plan.name).await?;
-        let scaled = rest.decimal() * s.amount.decimal() / next_target.decimal();
-        let yearly = ((before.decimal() + scaled) / unit)
-            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
-            * unit;
         let why = format!(
             "{} suggests {} for {} ({}): from {} the rest of the year follows at that rate",
             review.resource_name(),
@@ -194,12 +167,7 @@ impl App {
         );
         let name = self
             .up
-            .request_adjustment(
-                fwd,
-                (plan, &review.unit),
-                (Amount::from_decimal(yearly)?, next.start),
-                (&why, key.request_id()),
-            )
+            .request_adjustment(fwd, (plan, &review.unit), (next, s.amount), (&why, &upstream_id(key, "adjustment")))
             .await?;
         Ok(Accepted::Adjustment(name))
     }

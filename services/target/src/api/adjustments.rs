@@ -40,6 +40,17 @@ fn asked_change(c: Option<&pb::adjustment::Change>) -> ServiceResult<Option<Aske
             Some(AskedChange::Percent(convert::decimal("adjustment.change_percent", p)?))
         }
         Some(pb::adjustment::Change::ReleaseRemaining(true)) => Some(AskedChange::ReleaseRemaining),
+        Some(pb::adjustment::Change::PeriodAmount(p)) => {
+            let m = p
+                .amount
+                .as_ref()
+                .ok_or_else(|| ServiceError::invalid("adjustment.period_amount.amount", "is required"))?;
+            Some(AskedChange::PeriodAmount(
+                p.period.clone(),
+                convert::amount("adjustment.period_amount.amount.amount", &m.amount)?,
+                m.currency_code.clone(),
+            ))
+        }
         Some(pb::adjustment::Change::ReleaseRemaining(false)) => {
             return Err(ServiceError::invalid("adjustment.release_remaining", "set it true, or give another change"));
         }

@@ -10,9 +10,15 @@ pub fn date(field: &str, s: &str) -> Result<Option<NaiveDate>, ServiceError> {
     if s.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    // Exactly YYYY-MM-DD: chrono alone also takes "2024-7-1" and years of
+    // fewer digits, which are typos more often than dates.
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    shaped
+        .then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .flatten()
         .map(Some)
-        .map_err(|_| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+        .ok_or_else(|| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
 }
 
 pub fn unit_kind(field: &str, v: i32) -> Result<UnitKind, ServiceError> {

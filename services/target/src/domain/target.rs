@@ -281,6 +281,8 @@ pub struct Adjustment {
     pub effective_date: Option<NaiveDate>,
     /// With `Redistribution::Successor`: the target that takes the change.
     pub successor: Option<Id>,
+    /// It releases what a leaver has left (effective after its last day).
+    pub release: bool,
 }
 
 impl Adjustment {

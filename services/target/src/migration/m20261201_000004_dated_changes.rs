@@ -19,6 +19,7 @@ enum Adjustments {
     Table,
     EffectiveDate,
     SuccessorId,
+    ReleaseRemaining,
 }
 
 #[derive(DeriveIden)]
@@ -53,6 +54,13 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(Adjustments::Table)
                 .add_column(ColumnDef::new(Adjustments::SuccessorId).string().null())
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Adjustments::Table)
+                .add_column(ColumnDef::new(Adjustments::ReleaseRemaining).boolean().not_null().default(false))
                 .to_owned(),
         )
         .await?;

@@ -38,6 +38,7 @@ pub mod adjustment {
         pub decided_at: Option<DateTimeUtc>,
         pub effective_date: Option<Date>,
         pub successor_id: Option<String>,
+        pub release_remaining: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -74,6 +75,7 @@ fn to_domain(m: adjustment::Model) -> Result<Adjustment, ServiceError> {
         decide_time: m.decided_at,
         effective_date: m.effective_date,
         successor: m.successor_id.as_deref().map(|s| Id::stored("successor", s)).transpose()?,
+        release: m.release_remaining,
     })
 }
 
@@ -104,6 +106,7 @@ fn to_active(a: &Adjustment) -> adjustment::ActiveModel {
         decided_at: Set(a.decide_time),
         effective_date: Set(a.effective_date),
         successor_id: Set(a.successor.as_ref().map(|s| s.as_str().to_owned())),
+        release_remaining: Set(a.release),
     }
 }
 

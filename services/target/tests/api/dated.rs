@@ -164,6 +164,31 @@ async fn a_cut_in_august_keeps_the_months_before_it(backend: Backend) {
     assert_eq!(year_of(&after, "units/region-a"), dec("2880000.00"));
     let reps: Decimal = ["units/rep-1", "units/rep-2", "units/rep-3"].iter().map(|u| year_of(&after, u)).sum();
     assert_eq!(reps, dec("2880000.00"), "the siblings took up what rep 1 gave");
+
+    // October's target set outright (a review's accepted suggestion): the
+    // yearly change is sized on rep 1's curve, already carrying two dated
+    // changes, so October reads what was asked; September stays.
+    let mut ask_october = ask(
+        "rep-1",
+        pb::adjustment::Change::PeriodAmount(pb::PeriodTargetChange {
+            period: "2024-10".into(),
+            amount: crate::targets::cny("100000.00"),
+        }),
+        pb::Redistribution::ParentAbsorbs,
+        "",
+    );
+    let adj = manager.create_adjustment(ask_october.clone()).await.unwrap().into_inner();
+    assert_eq!(adj.effective_date, "2024-10-01");
+    approve(&mut company, &adj).await;
+    let october = months(&mut admin, None).await;
+    assert!((rep1(&october, 10) - dec("100000.00")).abs() <= dec("0.01"), "October reads {}", rep1(&october, 10));
+    assert_eq!(rep1(&october, 9), rep1(&after, 9));
+    ask_october.adjustment.as_mut().unwrap().effective_date = "2024-10-02".into();
+    assert_status(
+        manager.create_adjustment(ask_october).await,
+        Code::InvalidArgument,
+        Some("adjustment.effective_date"),
+    );
 }
 
 /// A rep who starts on 1 May carries nothing before May, its year still
@@ -345,6 +370,28 @@ async fn a_hire_a_leaver_and_a_cut(backend: Backend) {
     let released = year_of(&hired, "units/rep-2") - due;
     assert_eq!(year_of(&left, "units/rep-4"), dec("300000.00") + released);
     assert_eq!(reps(&left), dec("3000000.00"));
+    // Someone who has left takes nothing more: not as a successor, not as
+    // a sibling absorbing a change after its last day.
+    let mut to_leaver =
+        ask("rep-1", pb::adjustment::Change::ChangePercent("-1".into()), pb::Redistribution::Successor, "2024-10-01");
+    to_leaver.adjustment.as_mut().unwrap().successor = "plans/fy2024/targets/rep-2".into();
+    let s =
+        assert_status(manager.create_adjustment(to_leaver).await, Code::InvalidArgument, Some("adjustment.successor"));
+    assert!(s.message().contains("left on 2024-08-31"), "{}", s.message());
+    let adj = manager
+        .create_adjustment(ask(
+            "rep-1",
+            pb::adjustment::Change::ChangePercent("-1".into()),
+            pb::Redistribution::SiblingsAbsorb,
+            "2024-10-01",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    approve(&mut company, &adj).await;
+    let left_alone = months(&mut admin, None).await;
+    assert_eq!(year_of(&left_alone, "units/rep-2"), year_of(&left, "units/rep-2"), "rep 2 took none of it");
+    let left = left_alone;
 
     // The cut: from July into region A's reserve; the region stays.
     let adj = manager

@@ -111,12 +111,15 @@ impl App {
         change: OpportunityChange,
         render: fn(&Opportunity) -> R,
     ) -> ServiceResult<R> {
+        // The rep's scope is asked of the target service before the write
+        // transaction opens (an opportunity's rep never changes).
+        let seen = reveal(who, "opportunity", name, opportunities::get_opportunity(&self.db, id).await?, |_| true)?;
+        let rep = self.target.unit(fwd, &seen.rep).await.map_err(|_| hidden(name))?;
+        if !may_write(who, &rep) {
+            return Err(hidden(name));
+        }
         idempotent!(self.db, key, |txn| {
             let current = reveal(who, "opportunity", name, opportunities::get_opportunity(&txn, id).await?, |_| true)?;
-            let rep = self.target.unit(fwd, &current.rep).await.map_err(|_| hidden(name))?;
-            if !may_write(who, &rep) {
-                return Err(hidden(name));
-            }
             check_etag(&change.etag, &current.version.to_string(), name)?;
             let mut next = current.clone();
             next.stage = change.stage;

@@ -72,6 +72,17 @@ pub fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
     }
 }
 
+/// A rep who has left books nothing that closed after its last day.
+fn still_there(rep: &UnitInfo, close: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
+    match rep.end_date {
+        Some(end) if close > end => Err(ServiceError::invalid(
+            field,
+            format!("{} left on {end}: a deal closing on {close} is not theirs", rep.id.resource_name()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A deal is visible to whoever may read its rep or any credited rep.
 pub fn readable(who: &Identity, d: &Deal) -> bool {
     who.can_read(&d.booked_path) || d.credits.iter().any(|c| who.can_read(&c.booked_path))
@@ -178,14 +189,7 @@ impl App {
         new.check(&format!("{field}.deal"), self.today())?;
         let fields = (format!("{field}.deal.rep"), field);
         let rep = self.writable_rep(who, fwd, cache, (&fields.0, fields.1), &new.rep, "record deals for").await?;
-        if let Some(end) = rep.end_date
-            && new.close_date > end
-        {
-            return Err(ServiceError::invalid(
-                format!("{field}.deal.close_date"),
-                format!("{} left on {end}: a deal closing on {} is not theirs", rep.id.resource_name(), new.close_date),
-            ));
-        }
+        still_there(&rep, new.close_date, &format!("{field}.deal.close_date"))?;
         let plans = self.plans(fwd, cache).await?;
         let plan = plan_for(&plans, &rep.path, new.close_date).ok_or_else(|| {
             ServiceError::invalid(
@@ -235,6 +239,7 @@ impl App {
             } else {
                 self.writable_rep(who, fwd, cache, (&f, &f), &share.rep, "credit deals to").await?
             };
+            still_there(&rep, new.close_date, &f)?;
             let plans = self.plans(fwd, cache).await?;
             if plan_for(&plans, &rep.path, new.close_date).map(|p| p.name.as_str()) != Some(plan) {
                 return Err(ServiceError::invalid(
@@ -433,11 +438,13 @@ impl App {
             Some(r) => Some(self.prepare(who, fwd, &mut cache, "replacement", 0, r).await?),
             None => None,
         };
-        let txn = attain_kit::db::begin_write(&self.db).await?;
-        if let Some(previous) = key.replay::<R>(&txn).await? {
+        if let Some(previous) = key.replay::<R>(&self.db).await? {
             return Ok(previous);
         }
-        let original = reveal(who, "deal", name, deals::get(&txn, id).await?, |d| readable(who, d))?;
+        // Who may correct it is asked of the target service before the
+        // write transaction opens: no network call holds the write lock. A
+        // deal's rep and credits never change, so the answer stays true.
+        let original = reveal(who, "deal", name, deals::get(&self.db, id).await?, |d| readable(who, d))?;
         let allowed = match self.lookup_unit(fwd, &mut cache, &original.rep).await {
             // A split deal moves every credited rep's figures: the caller
             // must be allowed to write for each where it was booked.
@@ -453,6 +460,10 @@ impl App {
         };
         if !allowed {
             return Err(ServiceError::PermissionDenied(format!("you may not correct {name}")));
+        }
+        let txn = attain_kit::db::begin_write(&self.db).await?;
+        if let Some(previous) = key.replay::<R>(&txn).await? {
+            return Ok(previous);
         }
         let reversal = original.reversal(&who.person, &request_id, Utc::now())?;
         if !deals::mark_reversed(&txn, &original.id, &reversal.id).await? {

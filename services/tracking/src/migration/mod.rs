@@ -9,6 +9,7 @@ mod m20261128_000004_create_deal_credits;
 mod m20261128_000005_create_period_closes;
 mod m20261128_000006_alert_escalation;
 mod m20261128_000007_count_metrics;
+mod m20261201_000008_feed_positions;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_period_closes::Migration),
             Box::new(m20261128_000006_alert_escalation::Migration),
             Box::new(m20261128_000007_count_metrics::Migration),
+            Box::new(m20261201_000008_feed_positions::Migration),
         ]
     }
 }

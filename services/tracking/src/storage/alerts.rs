@@ -208,18 +208,25 @@ async fn write_many(
 }
 
 /// Announces changed alerts: one `alert_events` row each, in order.
+/// Their ids come in commit order (`feeds::claim`).
 async fn publish_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<(), ServiceError> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
     let now = Utc::now();
-    for chunk in alerts.chunks(WRITE_CHUNK) {
+    let first = super::feeds::claim(db, super::feeds::Feed::AlertEvents, alerts.len()).await?;
+    for (c, chunk) in alerts.chunks(WRITE_CHUNK).enumerate() {
         let events = chunk
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(i, a)| {
+                let id = first + i64::try_from(c * WRITE_CHUNK + i).map_err(|e| ServiceError::Internal(e.into()))?;
                 Ok(event::ActiveModel {
+                    id: Set(id),
                     alert_id: Set(a.id.as_str().to_owned()),
                     unit_path: Set(encode_path(&a.unit_path)),
                     snapshot: Set(serde_json::to_string(a).map_err(|e| ServiceError::Internal(e.into()))?),
                     created_at: Set(now),
-                    ..Default::default()
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()?;

@@ -8,6 +8,7 @@ pub mod closes;
 pub mod customer_firsts;
 pub mod daily_logs;
 pub mod deals;
+pub mod feeds;
 pub mod gap_analyses;
 pub mod loss_rollups;
 pub mod opportunities;

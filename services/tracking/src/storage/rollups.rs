@@ -153,19 +153,27 @@ pub async fn add(db: &impl ConnectionTrait, deals: &[Deal]) -> Result<(), Servic
         upsert(db, chunk).await?;
     }
     // The change feed row commits (or not) with the roll-ups themselves.
-    let mut touched: Vec<String> =
-        deals.iter().flat_map(|d| d.lines().into_iter().map(|(p, _)| encode_path(p))).collect();
+    let touched: Vec<String> = deals.iter().flat_map(|d| d.lines().into_iter().map(|(p, _)| encode_path(p))).collect();
+    record_change(db, touched).await
+}
+
+/// Writes the feed row naming the booked paths (encoded) whose figures
+/// moved, with the next id in commit order (`feeds::claim`): last in the
+/// transaction, as the counter stays locked until commit.
+pub async fn record_change(db: &impl ConnectionTrait, mut touched: Vec<String>) -> Result<(), ServiceError> {
     touched.sort_unstable();
     touched.dedup();
-    if !touched.is_empty() {
-        change::Entity::insert(change::ActiveModel {
-            units: Set(touched.join(";")),
-            created_at: Set(chrono::Utc::now()),
-            ..Default::default()
-        })
-        .exec_without_returning(db)
-        .await?;
+    if touched.is_empty() {
+        return Ok(());
     }
+    let id = super::feeds::claim(db, super::feeds::Feed::RollupChanges, 1).await?;
+    change::Entity::insert(change::ActiveModel {
+        id: Set(id),
+        units: Set(touched.join(";")),
+        created_at: Set(chrono::Utc::now()),
+    })
+    .exec_without_returning(db)
+    .await?;
     Ok(())
 }
 

@@ -57,6 +57,9 @@ pub enum AskedChange {
     Percent(Decimal),
     /// A leaver keeps what fell due before the effective day.
     ReleaseRemaining,
+    /// This period's target becomes this amount (the rest of the year
+    /// after it follows at the same rate).
+    PeriodAmount(String, Amount, String),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -142,6 +145,32 @@ async fn first_target(db: &impl ConnectionTrait, plan: &Plan, unit_id: &Id) -> S
 /// The unit's last day, if it has left.
 async fn unit_end(db: &impl ConnectionTrait, t: &Target) -> ServiceResult<Option<NaiveDate>> {
     Ok(units::get(db, &t.unit).await?.and_then(|u| u.attributes.end_date))
+}
+
+/// The yearly amount that makes `t`'s target for `period` equal `wanted`:
+/// the difference spread from the period's first day on `t`'s curve, of
+/// which the period carries its share of the weight left.
+async fn yearly_for_period(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    t: &Target,
+    period: &attain_kit::period::Period,
+    wanted: Amount,
+) -> ServiceResult<Amount> {
+    let field = "adjustment.period_amount.period";
+    let tree = TargetTree::new(targets::with_descendants(db, &plan.id, std::slice::from_ref(&t.unit)).await?);
+    let mut phaser = Phaser::new(plan)?;
+    let now = tree.period(&mut phaser, &tree.for_target(&t.id), period, field)?.target;
+    let left = phaser.weight_left(t, period.start)?;
+    let share = left - phaser.weight_left(t, period.end + chrono::Duration::days(1))?;
+    if left.is_zero() || share.is_zero() {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{} carries no weight on the target's curve", period.expression),
+        ));
+    }
+    let yearly = t.amount.decimal() + (wanted.decimal() - now.decimal()) * left / share;
+    Ok(plan.config.rounding_unit.round(yearly)?)
 }
 
 /// What fell due on `t` (and everything split from it) before `day`.
@@ -259,20 +288,36 @@ pub async fn create<R: Message + Default>(
                     .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
                 Requested::Amount(due_before(&txn, &plan, &target, day).await?)
             }
+            Some(AskedChange::PeriodAmount(expr, amount, currency)) => {
+                if !currency.is_empty() && currency != plan.currency.as_str() {
+                    return Err(ServiceError::invalid(
+                        "adjustment.period_amount.amount.currency_code",
+                        format!("{currency} is not the plan's currency {}", plan.currency),
+                    ));
+                }
+                let period = plan.period("adjustment.period_amount.period", expr)?;
+                if effective.is_some_and(|d| d != period.start) {
+                    return Err(ServiceError::invalid(
+                        "adjustment.effective_date",
+                        format!("a period's new target takes effect on its first day, {}", period.start),
+                    ));
+                }
+                effective = Some(period.start);
+                Requested::Amount(yearly_for_period(&txn, &plan, &target, &period, *amount).await?)
+            }
             None => {
                 return Err(ServiceError::invalid(
                     "adjustment.change",
-                    "give new_amount, change_percent or release_remaining",
+                    "give new_amount, change_percent, release_remaining or period_amount",
                 ));
             }
         };
         let after = requested_amount(&plan, target.amount, requested)?;
-        if let Some(asked) = effective {
-            effective_day(&plan, (&target, end), (Some(asked), today), release)
-                .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
-        }
+        let day = effective_day(&plan, (&target, end), (effective, today), release)
+            .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
         let successor = successor_of(&txn, who, &plan, &r).await?;
-        if let Check::Refused(no) = moves(&txn, &plan, (&target, after), r.redistribution, successor.as_ref()).await? {
+        let asked = (&target, after);
+        if let Check::Refused(no) = moves(&txn, &plan, asked, (r.redistribution, day), successor.as_ref()).await? {
             return Err(no.invalid());
         }
         let (reason, redistribution) = (r.reason, r.redistribution);
@@ -297,6 +342,7 @@ pub async fn create<R: Message + Default>(
             decide_time: None,
             effective_date: effective,
             successor: successor.map(|s| s.id),
+            release,
         };
         adjustments::insert(&txn, &adj).await?;
         render(&adj, &plan)
@@ -411,18 +457,17 @@ pub async fn decide<R: Message + Default>(
                 )));
             }
             let end = unit_end(&txn, &target).await?;
-            let release = adj.effective_date.is_some_and(|d| end.is_some_and(|e| d > e));
-            let day = effective_day(&plan, (&target, end), (adj.effective_date, today), release)
+            let day = effective_day(&plan, (&target, end), (adj.effective_date, today), adj.release)
                 .map_err(|why| ServiceError::precondition("EFFECTIVE_DATE_CLOSED", why))?;
             let successor = match &adj.successor {
                 Some(id) => targets::get(&txn, &plan.id, id).await?,
                 None => None,
             };
-            let moved =
-                match moves(&txn, &plan, (&target, adj.after_amount), adj.redistribution, successor.as_ref()).await? {
-                    Check::Ok(m) => m,
-                    Check::Refused(no) => return Err(no.precondition()),
-                };
+            let asked = (&target, adj.after_amount);
+            let moved = match moves(&txn, &plan, asked, (adj.redistribution, day), successor.as_ref()).await? {
+                Check::Ok(m) => m,
+                Check::Refused(no) => return Err(no.precondition()),
+            };
             apply::apply(&txn, who, &plan, (&adj, day), moved).await?;
             next.effective_date = Some(day);
         }

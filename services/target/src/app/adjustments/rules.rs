@@ -80,7 +80,9 @@ pub(super) fn effective_day(
     release: bool,
 ) -> Result<NaiveDate, String> {
     let year = plan.fiscal_year_period().map_err(|e| e.to_string())?;
-    let day = asked.unwrap_or(today);
+    // Unasked: the approval day, or the unit's first day if later (a hire
+    // requested before it starts).
+    let day = asked.unwrap_or_else(|| target.start.map_or(today, |s| s.max(today)));
     let open_from = today.with_day(1).unwrap_or(today);
     if day < year.start || day > year.end {
         return Err(format!(
@@ -128,6 +130,17 @@ pub(super) fn require_spreadable(plan: &Plan, moves: &Moves, day: NaiveDate) -> 
     Ok(())
 }
 
+/// Whether `t`'s unit works on `day` (started, not yet left); why not.
+async fn working_on(db: &impl ConnectionTrait, t: &Target, day: NaiveDate) -> ServiceResult<Result<(), String>> {
+    let Some(unit) = crate::storage::units::get(db, &t.unit).await? else { return Ok(Ok(())) };
+    let a = &unit.attributes;
+    Ok(match (a.start_date, a.end_date) {
+        (_, Some(end)) if end < day => Err(format!("{} left on {end}, before {day}", t.unit.resource_name())),
+        (Some(start), _) if start > day => Err(format!("{} starts on {start}, after {day}", t.unit.resource_name())),
+        _ => Ok(()),
+    })
+}
+
 /// The targets from `t`'s parent up to the top, nearest first.
 async fn ancestors(db: &impl ConnectionTrait, plan: &Plan, t: &Target) -> ServiceResult<Vec<Target>> {
     let mut out: Vec<Target> = Vec::new();
@@ -150,7 +163,7 @@ pub(super) async fn moves(
     db: &impl ConnectionTrait,
     plan: &Plan,
     (target, after): (&Target, Amount),
-    how: Redistribution,
+    (how, day): (Redistribution, NaiveDate),
     successor: Option<&Target>,
 ) -> Checked<Moves> {
     let delta = after.checked_sub(target.amount)?;
@@ -198,8 +211,13 @@ pub(super) async fn moves(
             m.refresh.push(parent.id.clone());
         }
         (Redistribution::SiblingsAbsorb, Some(parent)) => {
-            let siblings: Vec<Target> =
-                targets::children(db, &plan.id, &parent.id).await?.into_iter().filter(|s| s.id != target.id).collect();
+            // Siblings who have left by the effective day take no part.
+            let mut siblings: Vec<Target> = Vec::new();
+            for s in targets::children(db, &plan.id, &parent.id).await? {
+                if s.id != target.id && working_on(db, &s, day).await?.is_ok() {
+                    siblings.push(s);
+                }
+            }
             let amounts: Vec<Amount> = siblings.iter().map(|s| s.amount).collect();
             let new = match absorb(&amounts, delta, plan.config.rounding_unit) {
                 Ok(new) => new,
@@ -229,6 +247,9 @@ pub(super) async fn moves(
             let Some(s) = successor else {
                 refuse!("adjustment.successor", "NO_SUCCESSOR", "is required with REDISTRIBUTION_SUCCESSOR");
             };
+            if let Err(why) = working_on(db, s, day).await? {
+                refuse!("adjustment.successor", "SUCCESSOR_NOT_WORKING", "{why}");
+            }
             let (up_t, up_s) = (ancestors(db, plan, target).await?, ancestors(db, plan, s).await?);
             if s.id == target.id || up_t.iter().any(|a| a.id == s.id) || up_s.iter().any(|a| a.id == target.id) {
                 refuse!(
