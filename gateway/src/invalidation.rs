@@ -1,9 +1,8 @@
 //! Keeps the dashboard cache honest: watches tracking's roll-up change
-//! feed (as the gateway's service account) and drops the
-//! dashboards of every unit whose figures moved. Alerts are evaluated right
-//! after an ingestion commits, so the same units are dropped once more a
-//! moment later. If the feed breaks, the whole cache goes (changes may
-//! have been missed) and the watch reconnects.
+//! feed with alert changes included (as the gateway's service account) and
+//! drops the dashboards of every unit whose figures or open alerts moved,
+//! as each change commits. If the feed breaks, the whole cache goes
+//! (changes may have been missed) and the watch reconnects.
 
 use std::{sync::Arc, time::Duration};
 
@@ -13,15 +12,13 @@ use tonic::transport::Channel;
 
 use crate::cache::DashboardCache;
 
-/// How long after a change its alerts are taken to have settled.
-const ALERTS_SETTLE: Duration = Duration::from_millis(750);
 const RECONNECT: Duration = Duration::from_secs(1);
 
 pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCache>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut client = TrackingServiceClient::new(tracking);
         loop {
-            let mut req = tonic::Request::new(WatchRollupChangesRequest { unit: String::new() });
+            let mut req = tonic::Request::new(WatchRollupChangesRequest { unit: String::new(), include_alerts: true });
             // A fresh token each time the watch (re)opens: a minted one is
             // short-lived, and only the opening call is checked.
             if let Ok(Ok(v)) = account.bearer().map(|b| b.parse()) {
@@ -34,14 +31,7 @@ pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCac
                     let mut stream = stream.into_inner();
                     loop {
                         match stream.message().await {
-                            Ok(Some(change)) => {
-                                cache.invalidate(&change.units);
-                                let (cache, units) = (cache.clone(), change.units);
-                                tokio::spawn(async move {
-                                    tokio::time::sleep(ALERTS_SETTLE).await;
-                                    cache.invalidate(&units);
-                                });
-                            }
+                            Ok(Some(change)) => cache.invalidate(&change.units),
                             Ok(None) => break,
                             Err(e) => {
                                 tracing::warn!(error = %e, "roll-up change feed broke; reconnecting");

@@ -621,7 +621,7 @@ fn rpcs() -> Vec<Rpc> {
             enc(kpb::WatchAlertsRequest { unit: c.unit_name(), include_open: true })
         }),
         rpc("attain.tracking.v1.TrackingService/WatchRollupChanges", READ, |_, c| {
-            enc(kpb::WatchRollupChangesRequest { unit: c.unit_name() })
+            enc(kpb::WatchRollupChangesRequest { unit: c.unit_name(), include_alerts: false })
         }),
         rpc("attain.tracking.v1.TrackingService/EvaluateAlerts", READ, |_, c| {
             enc(kpb::EvaluateAlertsRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })

@@ -123,6 +123,38 @@ async fn the_dashboard_cache(backend: Backend) {
     let fresh = fresh.expect("the new deal reached the cached dashboard through the change feed");
     assert_ne!(fresh.data_time, first.data_time);
 
+    // An alert change alone (no deal) reaches the cached dashboard too: the
+    // feed announces alert events as they commit, no settling guessed.
+    let cached = loop {
+        let d = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+        if d.from_cache {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let open = cached.open_alerts.iter().find(|a| a.state == kpb::AlertState::Open as i32).cloned();
+    let open = open.expect("region A's January dashboard shows an open alert");
+    tracking
+        .acknowledge_alert(authed(
+            "wang",
+            Role::Manager,
+            "region-a",
+            kpb::AcknowledgeAlertRequest { name: open.name.clone(), etag: String::new() },
+        ))
+        .await
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..100 {
+        let d = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+        // Acknowledged: shown so, or no longer among the open ones.
+        if !d.open_alerts.iter().any(|a| a.name == open.name && a.state == kpb::AlertState::Open as i32) {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the acknowledgement reached the cached dashboard through the feed");
+
     // Sixteen identical calls at once for an uncached unit: one fan-out.
     let before = fan_outs(suite.tracking.admin).await;
     let calls: Vec<_> = (0..16)

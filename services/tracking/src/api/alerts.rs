@@ -100,8 +100,8 @@ impl TrackingApi {
             "" => return Err(ServiceError::invalid("unit", "is required unless the caller is an admin")),
             name => Some(self.app.visible(&who, &fwd, &unit_id("unit", name)?).await?.id),
         };
-        let feed = self.app.watch_rollup_changes(unit).await?;
-        Ok(Box::pin(feed.map(|c| {
+        let feed = self.app.watch_rollup_changes(unit, r.include_alerts).await?;
+        Ok(Box::pin(feed.filter(|c| std::future::ready(!c.units.is_empty())).map(|c| {
             Ok(pb::WatchRollupChangesResponse {
                 units: c.units.iter().map(Id::resource_name).collect(),
                 change_time: Some(convert::timestamp(c.at)),

@@ -386,9 +386,38 @@ impl App {
 
     /// Roll-up changes (units whose figures moved) below `unit`, or
     /// everywhere, from the change feed.
-    pub async fn watch_rollup_changes(&self, unit: Option<Id>) -> ServiceResult<ReceiverStream<RollupChange>> {
+    pub async fn watch_rollup_changes(
+        &self,
+        unit: Option<Id>,
+        include_alerts: bool,
+    ) -> ServiceResult<ReceiverStream<RollupChange>> {
         let last = rollups::last_change_id(&self.db).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
+        if include_alerts {
+            // The alert's unit and those above it (from `unit` down) show
+            // its open alerts on their dashboards.
+            let last_event = alerts::last_event_id(&self.db).await?;
+            let (db, below) = (self.db.clone(), unit.clone());
+            poll_feed(tx.clone(), last_event, "alert", move |after| {
+                let (db, below) = (db.clone(), below.clone());
+                async move {
+                    let events = alerts::events_after(&db, &[], after, 100).await?;
+                    // Every event advances the cursor; one outside `unit`
+                    // names no unit (the API sends none of those).
+                    Ok(events
+                        .into_iter()
+                        .map(|(id, a)| {
+                            let from = match &below {
+                                None => Some(0),
+                                Some(u) => a.unit_path.iter().position(|p| p == u),
+                            };
+                            let units = from.map(|i| a.unit_path[i..].to_vec()).unwrap_or_default();
+                            (id, RollupChange { units, at: Utc::now() })
+                        })
+                        .collect())
+                }
+            });
+        }
         let db = self.db.clone();
         poll_feed(tx, last, "roll-up change", move |after| {
             let (db, unit) = (db.clone(), unit.clone());
