@@ -1,6 +1,6 @@
 //! Root-cause and action-item handlers; the use cases are `app::items`.
 
-use attain_kit::{ServiceError, ServiceResult, context::Ctx, id::Id, idempotency::IdempotencyKey};
+use attain_kit::{ServiceError, ServiceResult, context::Ctx, id::Id, idempotency::IdempotencyKey, paging::PageRequest};
 use attain_proto::attain::review::v1 as pb;
 use chrono::NaiveDate;
 
@@ -134,13 +134,16 @@ impl ReviewApi {
                     .ok_or_else(|| ServiceError::invalid("status", format!("{s} is not an ActionStatus")))?,
             ),
         };
-        let items = match (r.parent.as_str(), r.unit.as_str()) {
+        let query = format!("ListActionItems {} {} {}", r.parent, r.unit, r.status);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
+        let mut items = match (r.parent.as_str(), r.unit.as_str()) {
             ("", "") => return Err(ServiceError::invalid("parent", "give a review (reviews/{review_id}) or a unit")),
             ("", unit) => self.app.unit_action_items(&who, &fwd, &Id::from_name("unit", unit)?, status).await?,
             (parent, _) => self.app.action_items(&who, &fwd, (&review_id("parent", parent)?, parent), status).await?,
         };
+        let next_page_token = crate::app::items::page_of(&mut items, &page);
         let today = self.app.clock.today();
         let action_items = items.iter().map(|i| convert::action_item(i, today)).collect();
-        Ok(pb::ListActionItemsResponse { action_items, next_page_token: String::new() })
+        Ok(pb::ListActionItemsResponse { action_items, next_page_token })
     }
 }

@@ -240,3 +240,12 @@ impl App {
             .collect())
     }
 }
+
+/// Cuts one page from a listing's items, in id order (ids grow with time;
+/// a unit's items are few, so this is done in memory); the next page token.
+pub fn page_of(items: &mut Vec<ActionItem>, page: &attain_kit::paging::PageRequest) -> String {
+    items.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    items.retain(|i| page.after.as_deref().is_none_or(|after| i.id.as_str() > after));
+    items.truncate(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX));
+    page.finish(items, |i| i.id.as_str().to_owned())
+}

@@ -341,6 +341,31 @@ async fn region_as_januarys_review(backend: Backend) {
         .filter(|i| [pb::ActionStatus::Open as i32, pb::ActionStatus::InProgress as i32].contains(&i.status))
         .count();
     assert_eq!(open, 1, "{statuses:?}");
+    // Paged one at a time, the same items, each once.
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = manager
+            .list_action_items(pb::ListActionItemsRequest {
+                unit: "units/region-a".into(),
+                page_size: 1,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.action_items.len() <= 1);
+        paged.extend(page.action_items.into_iter().map(|i| i.name));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let mut all: Vec<String> = by_unit.iter().map(|i| i.name.clone()).collect();
+    all.sort();
+    paged.sort();
+    assert_eq!(paged, all);
     let mut done = item.clone();
     done.status = pb::ActionStatus::Done as i32;
     done.etag = String::new();
