@@ -240,6 +240,19 @@ impl Upstreams {
         Ok(out)
     }
 
+    /// Of these units (resource names), those that have left by `day`.
+    pub async fn left_by(&self, fwd: &Forwarded, units: &[String], day: NaiveDate) -> ServiceResult<Vec<String>> {
+        let ids: Vec<Id> = units.iter().filter_map(|u| Id::from_name("unit", u).ok()).collect();
+        Ok(self
+            .target
+            .units(fwd, &ids)
+            .await?
+            .into_iter()
+            .filter(|u| u.end_date.is_some_and(|end| end < day))
+            .map(|u| u.id.resource_name())
+            .collect())
+    }
+
     /// Every plan the caller may see.
     pub async fn plans(&self, fwd: &Forwarded) -> ServiceResult<Vec<PlanInfo>> {
         self.target.plans(fwd).await

@@ -47,8 +47,12 @@ impl App {
         if g <= -Decimal::ONE {
             return Err(ServiceError::invalid("growth_rate", "must be above -1 (a fraction: 0.05 is +5%)"));
         }
-        let s =
+        let mut s =
             suggest(review, g).ok_or_else(|| ServiceError::invalid("name", "this review's period has no successor"))?;
+        // Members who have left by the next period get no suggestion.
+        let members: Vec<String> = s.members.iter().map(|(u, _)| u.clone()).collect();
+        let gone = self.up.left_by(fwd, &members, s.next.start).await?;
+        s.members.retain(|(u, _)| !gone.contains(u));
         Ok((s, plan))
     }
 

@@ -55,6 +55,10 @@ impl Suite {
         )
     }
 
+    pub fn org(&self) -> tpb::org_service_client::OrgServiceClient<InterceptedService<Channel, Bearer>> {
+        tpb::org_service_client::OrgServiceClient::with_interceptor(self.target.clone(), bearer("ops", Role::Admin, ""))
+    }
+
     pub fn tracking(&self) -> Tracking {
         TrackingServiceClient::with_interceptor(self.tracking.clone(), bearer("ops", Role::Admin, ""))
     }

@@ -348,9 +348,19 @@ async fn accepting_closes_the_loop(backend: Backend) {
     let draft = admin.accept_suggestion(accept(&acme.name, "acme-2025")).await.unwrap().into_inner();
     assert!(draft.plan.starts_with("plans/sug-"), "{draft:?}");
     assert_eq!(draft.targets.len(), 2, "region A and region B proposed: {draft:?}");
+    // Rep 2 leaves at the year's end: next year's proposal leaves it out.
+    s.org()
+        .update_unit(tpb::UpdateUnitRequest {
+            unit: Some(tpb::Unit { name: "units/rep-2".into(), end_date: "2024-12-31".into(), ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let reps = manager.accept_suggestion(accept(&region.name, "region-2025")).await.unwrap().into_inner();
     assert_eq!(reps.plan, draft.plan);
-    assert_eq!(reps.targets.len(), 2, "rep 1 and rep 2 proposed: {reps:?}");
+    assert_eq!(reps.targets.len(), 1, "rep 1 proposed, not rep 2 who leaves: {reps:?}");
+    assert!(reps.targets[0].ends_with("/targets/rep-1"), "{reps:?}");
     let plan = targets.get_plan(tpb::GetPlanRequest { name: draft.plan.clone() }).await.unwrap().into_inner();
     assert_eq!((plan.fiscal_year, plan.state), (2025, tpb::PlanState::Draft as i32));
 }
