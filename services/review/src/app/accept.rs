@@ -52,6 +52,7 @@ impl App {
         if let Some(previous) = key.replay::<R>(&self.db).await? {
             return Ok(previous);
         }
+        let review = self.current(who, fwd, review).await?;
         let (s, _) = self.suggestion_for(fwd, &review, growth).await?;
         let plans = self.up.plans(fwd).await?;
         let accepted = match review.period.granularity {

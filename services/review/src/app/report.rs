@@ -64,6 +64,8 @@ impl App {
     ) -> ServiceResult<(Review, Suggestion, PlanFacts)> {
         let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
         not_for_reps(who, "a suggestion is drawn from every member's figures; ask your manager")?;
+        // An open review's figures as they read now, like its brief.
+        let review = self.current(who, fwd, review).await?;
         let (s, plan) = self.suggestion_for(fwd, &review, growth).await?;
         Ok((review, s, plan))
     }

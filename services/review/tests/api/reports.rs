@@ -294,6 +294,26 @@ async fn accepting_closes_the_loop(backend: Backend) {
         .into_inner();
     assert_eq!(suggestion.next_period.as_ref().unwrap().expression, "2024-02");
     assert_eq!(suggestion.amount.as_ref().unwrap().amount, "126000.00", "120,000 × 1.05");
+    // A late January deal: the open review's suggestion follows it at
+    // once, as its brief does (no RefreshBrief needed).
+    s.tracking()
+        .create_deal(attain_proto::attain::tracking::v1::CreateDealRequest {
+            deal: Some(attain_proto::attain::tracking::v1::Deal {
+                rep: "units/rep-1".into(),
+                amount: Some(Money { currency_code: "CNY".into(), amount: "10000.00".into() }),
+                close_date: "2024-01-31".into(),
+                ..Default::default()
+            }),
+            request_id: "late-january".into(),
+        })
+        .await
+        .unwrap();
+    let suggestion = manager
+        .get_suggestion(pb::GetSuggestionRequest { name: rep1.name.clone(), growth_rate: "0.05".into() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(suggestion.amount.as_ref().unwrap().amount, "136500.00", "130,000 × 1.05");
     let accepted = manager.accept_suggestion(accept(&rep1.name, "rep1-feb")).await.unwrap().into_inner();
     assert!(accepted.plan.is_empty() && accepted.adjustment.starts_with("plans/fy2024/adjustments/"));
     let mut targets = s.targets("ops", Role::Admin, "");
@@ -328,7 +348,7 @@ async fn accepting_closes_the_loop(backend: Backend) {
     };
     let feb = amount(targets.query_period_targets(month("2024-02")).await.unwrap().into_inner());
     assert!(
-        (feb - rust_decimal::Decimal::from(126_000)).abs() <= rust_decimal::Decimal::new(2, 2),
+        (feb - rust_decimal::Decimal::from(136_500)).abs() <= rust_decimal::Decimal::new(2, 2),
         "February reads {feb}"
     );
     let jan = amount(targets.query_period_targets(month("2024-01")).await.unwrap().into_inner());
