@@ -328,7 +328,10 @@ impl Targets {
             if !span.monthly || template.is_empty() {
                 return curves.between(shape, rem, span.start, day.min(span.end));
             }
-            let own = curves.between(shape, rem, span.start, span.end);
+            // The period's target as it stood on the day: changes effective
+            // later do not rewrite the days before them.
+            let known: Vec<Spread> = rem.iter().filter(|(from, _)| *from <= day).copied().collect();
+            let own = curves.between(shape, &known, span.start, span.end);
             if day >= span.end {
                 return own;
             }

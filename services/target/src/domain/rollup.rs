@@ -328,11 +328,26 @@ impl TargetTree {
             days.iter().map(|d| phaser.expected_by_curve(t, rem, period, *d)).collect()
         })?;
         let by_milestone = self.roll(set, (Basis::Current, start), days.len(), &mut |t, rem| {
-            let own_period = phaser.period_amount(t, rem, period, "period")?;
             let template = phaser.template(t, period).cloned();
+            // A day's milestone is a share of the period's target as it
+            // stood that day: a change effective later in the period does
+            // not rewrite the days before it. The target is recomputed only
+            // where a piece takes effect.
+            let mut in_force: Option<(usize, Amount)> = None;
             days.iter()
                 .map(|d| match &template {
-                    Some(m) => Ok(m.expected(period, own_period, unit, *d)?.0),
+                    Some(m) => {
+                        let known: Vec<Piece> = rem.iter().filter(|p| p.from <= *d).copied().collect();
+                        let own_period = match in_force {
+                            Some((n, a)) if n == known.len() => a,
+                            _ => {
+                                let a = phaser.period_amount(t, &known, period, "period")?;
+                                in_force = Some((known.len(), a));
+                                a
+                            }
+                        };
+                        Ok(m.expected(period, own_period, unit, *d)?.0)
+                    }
                     None => phaser.expected_by_curve(t, rem, period, *d),
                 })
                 .collect()

@@ -88,6 +88,34 @@ async fn a_cut_in_august_keeps_the_months_before_it(backend: Backend) {
     admin.publish_plan(pb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
     let before = months(&mut admin, None).await;
     let shown_at = prost_types::Timestamp::from(std::time::SystemTime::now());
+    let august = |t: &mut Targets, date: &'static str| {
+        let mut t = t.clone();
+        async move {
+            let r = t
+                .batch_get_expected_amounts(pb::BatchGetExpectedAmountsRequest {
+                    plan: "plans/fy2024".into(),
+                    units: ["rep-1", "region-a", "acme"].iter().map(|u| format!("units/{u}")).collect(),
+                    period: "2024-08".into(),
+                    date: date.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            r.amounts
+                .iter()
+                .map(|a| {
+                    (
+                        a.unit.clone(),
+                        amount(&a.expected_by_milestone).to_owned(),
+                        amount(&a.expected_by_curve).to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let ninth = august(&mut admin, "2024-08-09").await;
+    let twentieth = august(&mut admin, "2024-08-20").await;
 
     let cut = pb::adjustment::Change::ChangePercent("-10".into());
     // Bad dates are named: a month that has ended, outside the year, not a date.
@@ -110,6 +138,10 @@ async fn a_cut_in_august_keeps_the_months_before_it(backend: Backend) {
     assert_eq!(done.effective_date, "2024-08-12");
 
     let after = months(&mut admin, None).await;
+    // 9 August, before the cut took effect: what was expected by then,
+    // by milestone and by curve, stays; by the 20th it follows the cut.
+    assert_eq!(august(&mut admin, "2024-08-09").await, ninth);
+    assert_ne!(august(&mut admin, "2024-08-20").await, twentieth);
     for ((unit, m), was) in &before {
         if *m <= 7 {
             assert_eq!(after[&(unit.clone(), *m)], *was, "{unit} in month {m} was shown before the cut");
