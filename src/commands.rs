@@ -106,65 +106,147 @@ fn bar(done: u64, total: u64) -> String {
     format!("[{}{}] {percent:>3}%", "#".repeat(filled), ".".repeat(30 - filled))
 }
 
-/// Streams a CSV or XLSX file of deals to ImportDeals, showing progress;
-/// fails (exit code 1) when any row was refused, listing why (the good
-/// rows are kept, and a retry with the same --request-id is a no-op).
-pub async fn import(
-    file: &Path,
-    gateway_url: &str,
-    token: &str,
-    validate_only: bool,
-    request_id: Option<String>,
-) -> anyhow::Result<()> {
+/// What `attain import` was asked.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ImportArgs {
+    pub file: std::path::PathBuf,
+    #[arg(long, default_value = "http://127.0.0.1:50050", env = "ATTAIN_GATEWAY")]
+    pub gateway: String,
+    #[arg(long, env = "ATTAIN_TOKEN")]
+    pub token: String,
+    /// Check every row and print the preview (column mapping, rows per
+    /// rep, the first rows as stored, every problem); store nothing.
+    #[arg(long)]
+    pub validate_only: bool,
+    /// Store the good rows even if others are refused (default: all or
+    /// nothing).
+    #[arg(long)]
+    pub partial: bool,
+    /// CSV: utf-8, utf-16le, utf-16be, gbk or gb18030 (default: detected).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// XLSX: the sheet to read (default: the first with a header row).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// Makes a retried import a no-op (default: a new id).
+    #[arg(long)]
+    pub request_id: Option<String>,
+}
+
+/// Streams a CSV or XLSX file of deals to ImportDeals (64 KiB at a time,
+/// never read whole), showing progress, then prints the summary; fails
+/// (exit code 1) when any row was refused, listing why.
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let file = args.file.as_path();
     let format = match file.extension().and_then(|e| e.to_str()).map(str::to_lowercase).as_deref() {
         Some("csv") => FileFormat::Csv,
         Some("xlsx") => FileFormat::Xlsx,
         _ => anyhow::bail!("{} is neither .csv nor .xlsx", file.display()),
     };
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let total = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    let opened = tokio::fs::File::open(file).await.with_context(|| format!("cannot read {}", file.display()))?;
+    let total = opened.metadata().await.map(|m| m.len()).unwrap_or(0);
     let header = ImportHeader {
         format: format as i32,
         file_name: file.file_name().and_then(|n| n.to_str()).unwrap_or("import").to_owned(),
-        request_id: request_id.unwrap_or_else(|| format!("import-{}", uuid::Uuid::new_v4())),
-        validate_only,
+        request_id: args.request_id.unwrap_or_else(|| format!("import-{}", uuid::Uuid::new_v4())),
+        validate_only: args.validate_only,
+        encoding: args.encoding.unwrap_or_default(),
+        sheet: args.sheet.unwrap_or_default(),
+        partial: args.partial,
     };
-    let mut parts = vec![ImportDealsRequest { part: Some(Part::Header(header)) }];
-    parts.extend(bytes.chunks(64 * 1024).map(|c| ImportDealsRequest { part: Some(Part::Chunk(c.to_vec())) }));
     let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = sent.clone();
     // Counted as the transport pulls each chunk: the bar follows the upload.
-    let outgoing = tokio_stream::iter(parts).map(move |p| {
-        if let Some(Part::Chunk(c)) = &p.part {
-            counter.fetch_add(u64::try_from(c.len()).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+    let (failed_tx, mut failed) = tokio::sync::mpsc::channel::<std::io::Error>(1);
+    let chunks = futures::stream::unfold(opened, move |mut f| {
+        let (counter, failed_tx) = (counter.clone(), failed_tx.clone());
+        async move {
+            use tokio::io::AsyncReadExt;
+            let mut buf = vec![0; 64 * 1024];
+            match f.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    counter.fetch_add(u64::try_from(n).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                    Some((ImportDealsRequest { part: Some(Part::Chunk(buf)) }, f))
+                }
+                // A file that cannot be read to its end must not look
+                // complete: the upload stalls and the call is dropped
+                // (cancelled) below, so the service stores nothing.
+                Err(e) => {
+                    let _ = failed_tx.send(e).await;
+                    std::future::pending::<Option<(ImportDealsRequest, tokio::fs::File)>>().await
+                }
+            }
         }
-        p
     });
-    let mut client = TrackingServiceClient::new(gateway(gateway_url).await?);
-    let mut replies = client.import_deals(authed(token, outgoing)?).await?.into_inner();
+    let outgoing = tokio_stream::iter([ImportDealsRequest { part: Some(Part::Header(header)) }]).chain(chunks);
+    let mut client = TrackingServiceClient::new(gateway(&args.gateway).await?);
+    let mut replies = client.import_deals(authed(&args.token, outgoing)?).await?.into_inner();
     let mut last = None;
     let mut errors = Vec::new();
     let mut err = std::io::stderr();
-    while let Some(mut p) = replies.message().await? {
+    loop {
+        let next = tokio::select! {
+            m = replies.message() => m?,
+            Some(e) = failed.recv() => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        let Some(mut p) = next else { break };
         errors.append(&mut p.errors);
         let done = sent.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = write!(err, "\r{} rows read {}, accepted {}", bar(done, total), p.rows_read, p.rows_accepted);
+        let _ = write!(err, "\r{} rows read {}, stored {}", bar(done, total), p.rows_read, p.rows_accepted);
         let _ = err.flush();
         last = Some(p);
     }
     let _ = writeln!(err);
     let last = last.context("the import ended without a summary")?;
+    print!("{}", import_summary(&last, &file.display().to_string()));
     for e in &errors {
-        eprintln!("  row {}: {}: {}", e.row, e.field, e.description);
+        eprintln!("  row {}, {}: {}", e.row, e.field, e.description);
     }
-    let verb = if validate_only { "valid" } else { "imported" };
-    if errors.is_empty() {
-        println!("{} rows {verb} from {}", last.rows_accepted, file.display());
+    if last.rows_refused > i64::try_from(errors.len()).unwrap_or(i64::MAX) {
+        eprintln!("  … and {} more", last.rows_refused - i64::try_from(errors.len()).unwrap_or(0));
+    }
+    let outcome = match (last.stored, args.validate_only) {
+        (_, true) => {
+            format!("{} deals and {} lost deals valid; nothing stored", last.rows_accepted, last.lost_accepted)
+        }
+        (true, _) => format!("{} deals and {} lost deals stored", last.rows_accepted, last.lost_accepted),
+        (false, _) => "nothing stored: fix the rows above and import again, or use --partial".to_owned(),
+    };
+    if last.rows_refused == 0 {
+        println!("{outcome}");
         Ok(())
     } else {
-        // Good rows are committed batch by batch; the refused ones are listed above.
-        anyhow::bail!("{} rows refused, {} {verb}", errors.len(), last.rows_accepted)
+        anyhow::bail!("{} rows refused; {outcome}", last.rows_refused)
     }
+}
+
+/// The import's final message as a person reads it.
+fn import_summary(last: &attain_proto::attain::tracking::v1::ImportDealsResponse, file: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let source = if last.sheet.is_empty() { last.encoding.clone() } else { format!("sheet {}", last.sheet) };
+    let _ = writeln!(out, "{file} ({source}): header on row {}, {} rows read", last.header_row, last.rows_read);
+    for c in &last.columns {
+        let used = match (c.field.as_str(), c.scale.as_str()) {
+            ("", _) => "not used".to_owned(),
+            (f, "") => f.to_owned(),
+            (f, s) => format!("{f} × {s}"),
+        };
+        let _ = writeln!(out, "  {:<24} → {used}", c.title);
+    }
+    for r in &last.reps {
+        let _ = writeln!(out, "  {} {}: {} deals, {} lost", r.rep, r.display_name, r.deals, r.lost);
+    }
+    for d in &last.preview {
+        let amount = d.amount.as_ref().map(|m| format!("{} {}", m.amount, m.currency_code)).unwrap_or_default();
+        let _ = writeln!(out, "  e.g. {} {} {} {}", d.close_date, d.rep, d.customer, amount);
+    }
+    for k in &last.skipped {
+        let _ = writeln!(out, "  row {} skipped: {}", k.row, k.reason);
+    }
+    out
 }
 
 /// Writes a review's report (Markdown or XLSX, Chinese or English).

@@ -54,19 +54,7 @@ enum Command {
         service: commands::Service,
     },
     /// Imports deals from a CSV or XLSX file through the gateway, with progress.
-    Import {
-        file: PathBuf,
-        #[arg(long, default_value = "http://127.0.0.1:50050", env = "ATTAIN_GATEWAY")]
-        gateway: String,
-        #[arg(long, env = "ATTAIN_TOKEN")]
-        token: String,
-        /// Check every row, store nothing.
-        #[arg(long)]
-        validate_only: bool,
-        /// Makes a retried import a no-op (default: a new id).
-        #[arg(long)]
-        request_id: Option<String>,
-    },
+    Import(commands::ImportArgs),
     /// Writes a review's report through the gateway.
     Report {
         /// "reviews/{id}" or the bare id.
@@ -171,9 +159,7 @@ fn main() -> ExitCode {
                     Command::Demo { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, true).await,
                     Command::Serve { service } => commands::serve(service).await,
                     Command::Migrate { service } => commands::migrate(service).await,
-                    Command::Import { file, gateway, token, validate_only, request_id } => {
-                        commands::import(&file, &gateway, &token, validate_only, request_id).await
-                    }
+                    Command::Import(args) => commands::import(args).await,
                     Command::Report { review, format, lang, out, gateway, token } => {
                         let markdown = format == ReportFormatArg::Markdown;
                         commands::report(&review, markdown, lang == LangArg::En, out.as_deref(), &gateway, &token).await

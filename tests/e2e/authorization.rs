@@ -499,7 +499,7 @@ fn rpcs() -> Vec<Rpc> {
                     format: kpb::FileFormat::Csv as i32,
                     file_name: "matrix.csv".into(),
                     request_id: format!("matrix-import-{}", c.n),
-                    validate_only: false,
+                    ..Default::default()
                 })),
             };
             let csv = format!("date,rep,amount\n2024-01-12,{},10.00\n", c.rep());

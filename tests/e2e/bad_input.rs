@@ -299,7 +299,7 @@ async fn malformed_requests_get_clear_errors() {
                 format: kpb::FileFormat::Xlsx as i32,
                 file_name: "x.xlsx".into(),
                 request_id: "imp-bad".into(),
-                validate_only: false,
+                ..Default::default()
             })),
         },
         kpb::ImportDealsRequest { part: Some(Part::Chunk(garbage)) },

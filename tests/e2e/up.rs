@@ -145,7 +145,8 @@ async fn demo_loads_the_guides_example() {
     let out = attain(&["import", csv.to_str().unwrap(), "--gateway", &gateway, "--token", admin.trim()]);
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("1 rows imported"), "{stdout}");
+    assert!(stdout.contains("1 deals and 0 lost deals stored"), "{stdout}");
+    assert!(stdout.contains("header on row 1") && stdout.contains("→ customer"), "the summary: {stdout}");
     assert!(stderr.contains("100%"), "a progress bar: {stderr}");
     let mut request = tonic::Request::new(GetAttainmentRequest {
         unit: "units/rep-1".into(),

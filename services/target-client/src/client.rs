@@ -67,10 +67,19 @@ impl TargetClient {
     /// The unit's direct children, a page per thousand: a company's
     /// dashboard does not carry its whole org to find ten regions.
     pub async fn children(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        self.list_units(fwd, id.resource_name()).await
+    }
+
+    /// The roots of the org (an ADMIN's call).
+    pub async fn roots(&self, fwd: &Forwarded) -> ServiceResult<Vec<UnitInfo>> {
+        self.list_units(fwd, String::new()).await
+    }
+
+    async fn list_units(&self, fwd: &Forwarded, parent: String) -> ServiceResult<Vec<UnitInfo>> {
         let mut out = Vec::new();
         let mut page_token = String::new();
         loop {
-            let request = pb::ListUnitsRequest { parent: id.resource_name(), page_size: BATCH as i32, page_token };
+            let request = pb::ListUnitsRequest { parent: parent.clone(), page_size: BATCH as i32, page_token };
             let r = self.org.clone().list_units(fwd.request(request)).await?.into_inner();
             for u in &r.units {
                 out.push(unit_info(u)?);

@@ -44,6 +44,10 @@ pub fn dimensions(d: Option<&common::Dimensions>) -> Dimensions {
     .unwrap_or_default()
 }
 
+pub fn dimensions_wire(d: &Dimensions) -> common::Dimensions {
+    common::Dimensions { product_line: d.product_line.clone(), customer_type: d.customer_type.clone() }
+}
+
 pub fn status(s: Status) -> common::Status {
     match s {
         Status::Green => common::Status::Green,
@@ -107,10 +111,7 @@ pub fn deal(d: &Deal) -> pb::Deal {
         amount: Some(money(d.amount, d.currency)),
         close_date: d.close_date.format("%Y-%m-%d").to_string(),
         customer: d.customer.clone(),
-        dimensions: Some(common::Dimensions {
-            product_line: d.dimensions.product_line.clone(),
-            customer_type: d.dimensions.customer_type.clone(),
-        }),
+        dimensions: Some(dimensions_wire(&d.dimensions)),
         opportunity: d.opportunity.clone(),
         kind: deal_kind(d.kind) as i32,
         reverses: d.reverses.as_ref().map(|r| format!("deals/{}", r.as_str())).unwrap_or_default(),
@@ -315,10 +316,7 @@ pub fn opportunity_wire(o: &Opportunity) -> pb::Opportunity {
         name: o.resource_name(),
         rep: o.rep.resource_name(),
         customer: o.customer.clone(),
-        dimensions: Some(common::Dimensions {
-            product_line: o.dimensions.product_line.clone(),
-            customer_type: o.dimensions.customer_type.clone(),
-        }),
+        dimensions: Some(dimensions_wire(&o.dimensions)),
         stage: o.stage.clone(),
         outcome: outcome as i32,
         expected_amount: Some(money(o.expected_amount, o.currency)),

@@ -1,186 +1,454 @@
-//! ImportDeals: a CSV or XLSX file sent in chunks, answered with progress
-//! as rows are validated and committed (every 500 rows). Bad rows are
-//! reported by spreadsheet row and column title and skipped; a row's
-//! request id is its own column or "<import request id>#<row>", so sending
-//! the same file again stores nothing twice.
+//! ImportDeals: a CSV or XLSX file sent in chunks, read in two passes.
+//! The first checks every row (nothing written) and collects the summary:
+//! the encoding or sheet, the header's row, each column's reading, rows
+//! per rep, the first rows as stored, lines skipped and every problem by
+//! row and column. The second, unless validating, stores the good rows
+//! (500 at a time, with progress) — only if no row was refused, or if the
+//! import is `partial`. A CSV is spooled to a temporary file between the
+//! passes, so memory stays bounded whatever its size. A row's request id
+//! is its own column or "<import request id>#<row>", so sending the same
+//! file again stores nothing twice.
 
-use std::pin::Pin;
+use std::{
+    collections::{BTreeMap, HashSet},
+    path::PathBuf,
+    pin::Pin,
+};
 
-use attain_kit::context::Ctx;
-use attain_kit::{ServiceError, ServiceResult, auth::Identity};
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::{Identity, Role},
+    context::Ctx,
+    id::Id,
+    idempotency::IdempotencyKey,
+    upstream::Forwarded,
+};
 use attain_proto::attain::{common::v1 as common, tracking::v1 as pb};
+use chrono::Utc;
 use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    sync::mpsc,
+};
 use tonic::{Status, Streaming};
 
 use super::{TrackingApi, convert, deals::row};
-use crate::app::ingest::Session;
-use crate::import::{Columns, CsvStream, FileError, SheetRow, read_xlsx};
+use crate::{
+    app::{
+        App,
+        import::{Directory, LostRow, Session},
+    },
+    domain::{
+        activity::{Opportunity, Outcome},
+        deal::Dimensions,
+    },
+    import::{
+        Columns, CsvStream, Encoding, Field, FileError, Line, MAX_XLSX_BYTES, Record, RowKind, Sheet, SheetRow,
+        read_workbook,
+    },
+};
 
+/// Good rows stored (and a progress message sent) at a time.
 const COMMIT_EVERY: usize = 500;
 /// Row errors reported at most (the count keeps going).
 const MAX_REPORTED_ERRORS: usize = 1000;
+/// Rows shown as they would be stored.
+const PREVIEW_ROWS: usize = 5;
+/// Skipped lines listed at most.
+const MAX_SKIPPED: usize = 100;
+/// Largest CSV accepted (spooled to disk, never held in memory).
+const MAX_CSV_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// XLSX records handed on at a time.
+const XLSX_BLOCK: usize = 1000;
 
 type Progress = Result<pb::ImportDealsResponse, Status>;
 
-fn file_error(e: FileError) -> Status {
+fn file_error(e: FileError) -> ServiceError {
     match e {
-        FileError::TooLarge => ServiceError::ResourceExhausted(e.to_string()).into(),
-        other => ServiceError::invalid("file", other.to_string()).into(),
+        FileError::TooLarge => ServiceError::ResourceExhausted(e.to_string()),
+        other => ServiceError::invalid("file", other.to_string()),
     }
 }
 
-/// "2024/1/3" and "2024.1.3" as "2024-01-03"; anything else unchanged.
-fn normal_date(s: &str) -> String {
-    let parts: Vec<&str> = s.split(['/', '.', '-']).collect();
-    match parts.as_slice() {
-        [y, m, d] if y.len() == 4 && (1..=2).contains(&m.len()) && (1..=2).contains(&d.len()) => {
-            format!("{y}-{m:0>2}-{d:0>2}")
-        }
-        _ => s.to_owned(),
-    }
-}
-
-fn request(row: &SheetRow, import_id: &str) -> pb::CreateDealRequest {
-    let unit = |r: &str| if r.starts_with("units/") { r.to_owned() } else { format!("units/{r}") };
-    let rep = unit(&row.rep);
-    let credits = row
-        .credit_shares()
-        .into_iter()
-        .map(|(r, percent)| pb::CreditShare { rep: unit(&r), percent, ..Default::default() })
-        .collect();
-    pb::CreateDealRequest {
-        deal: Some(pb::Deal {
-            rep,
-            amount: Some(common::Money { currency_code: row.currency.clone(), amount: row.plain_amount() }),
-            close_date: normal_date(&row.date),
-            customer: row.customer.clone(),
-            dimensions: Some(common::Dimensions {
-                product_line: row.product_line.clone(),
-                customer_type: row.customer_type.clone(),
-            }),
-            credits,
-            ..Default::default()
-        }),
-        request_id: if row.request_id.is_empty() {
-            format!("{import_id}#{}", row.number)
-        } else {
-            row.request_id.clone()
-        },
-    }
-}
-
-/// The column a violated request field came from.
-fn column_of(field: &str, columns: &Columns) -> String {
-    let f = if field.contains(".credits") {
-        "credits"
-    } else if field.ends_with("amount.currency_code") {
-        "currency"
-    } else if field.ends_with("amount.amount") || field.ends_with(".amount") {
-        "amount"
-    } else if field.ends_with("close_date") {
-        "date"
-    } else if field.ends_with(".rep") {
-        "rep"
-    } else if field.ends_with("request_id") {
-        "request_id"
-    } else if field.ends_with("product_line") {
-        "product_line"
-    } else if field.ends_with("customer_type") {
-        "customer_type"
-    } else if field.ends_with("customer") {
-        "customer"
-    } else {
-        return field.to_owned();
-    };
-    columns.title(f)
-}
-
-fn push_error(report: &mut pb::ImportDealsResponse, e: pb::RowError) {
-    if report.errors.len() < MAX_REPORTED_ERRORS {
-        report.errors.push(e);
-    }
-}
-
-struct Job {
-    who: Identity,
-    session: Session,
+/// What the header asked for.
+#[derive(Debug, Clone)]
+struct Options {
+    format: pb::FileFormat,
     import_id: String,
     validate_only: bool,
-    columns: Option<Columns>,
+    partial: bool,
+    encoding: Option<Encoding>,
+    sheet: String,
+}
+
+fn options(h: pb::ImportHeader) -> ServiceResult<Options> {
+    let format = pb::FileFormat::try_from(h.format).unwrap_or(pb::FileFormat::Unspecified);
+    if format == pb::FileFormat::Unspecified {
+        return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)"));
+    }
+    if h.request_id.is_empty() || h.request_id.len() > 100 {
+        return Err(ServiceError::invalid(
+            "header.request_id",
+            "is required (1–100 characters): it makes re-sending the file safe",
+        ));
+    }
+    let encoding = match h.encoding.trim() {
+        "" => None,
+        name => Some(Encoding::named(name).ok_or_else(|| {
+            ServiceError::invalid("header.encoding", FileError::UnknownEncoding(name.into()).to_string())
+        })?),
+    };
+    if encoding.is_some() && format != pb::FileFormat::Csv {
+        return Err(ServiceError::invalid("header.encoding", "applies to CSV only (an XLSX file carries its own)"));
+    }
+    if !h.sheet.is_empty() && format != pb::FileFormat::Xlsx {
+        return Err(ServiceError::invalid("header.sheet", "applies to XLSX only"));
+    }
+    Ok(Options {
+        format,
+        import_id: h.request_id,
+        validate_only: h.validate_only,
+        partial: h.partial,
+        encoding,
+        sheet: h.sheet,
+    })
+}
+
+/// The file as received: a CSV spooled to disk or an XLSX sheet read.
+enum Source {
+    Csv(Spool),
+    Xlsx { sheet: String, records: Vec<Record> },
+}
+
+/// A temporary file, removed when dropped.
+struct Spool(PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A data row read through the columns.
+enum Parsed {
+    Won(pb::CreateDealRequest),
+    Lost(LostRow),
+    FollowUp,
+}
+
+/// The first pass's findings and both passes' counts.
+struct Job {
+    who: Identity,
+    fwd: Forwarded,
+    app: App,
+    opts: Options,
+    directory: Directory,
     report: pb::ImportDealsResponse,
-    row: u64,
+    /// Rows refused by the first pass (the second leaves them out).
+    refused: HashSet<u64>,
+    /// Deals and lost rows per rep: (display name, won, lost).
+    reps: BTreeMap<String, (String, i64, i64)>,
+    /// Won and lost rows the first pass found good.
+    valid: (i64, i64),
     tx: mpsc::Sender<Progress>,
 }
 
+/// One pass over the file.
+struct Pass {
+    sheet: Sheet,
+    columns: Option<Columns>,
+    session: Session,
+    store: bool,
+}
+
 impl Job {
-    /// Takes parsed records (the first is the header).
-    async fn records(&mut self, records: Vec<Vec<String>>) -> Result<(), Status> {
-        let mut deals = Vec::with_capacity(records.len());
-        for cells in records {
-            self.row += 1;
-            let Some(columns) = &self.columns else {
-                self.columns = Some(Columns::from_header(&cells).map_err(file_error)?);
-                continue;
-            };
-            if cells.iter().all(|c| c.trim().is_empty()) {
-                continue;
+    fn refuse(&mut self, row: u64, field: String, description: String) {
+        if self.refused.insert(row) {
+            self.report.rows_refused += 1;
+        }
+        if self.report.errors.len() < MAX_REPORTED_ERRORS {
+            let row = i64::try_from(row).unwrap_or(i64::MAX);
+            self.report.errors.push(pb::RowError { row, field, description });
+        }
+    }
+
+    /// Takes a block of records through the sheet, the checks and (when
+    /// storing) the commits.
+    async fn records(&mut self, pass: &mut Pass, records: Vec<Record>) -> ServiceResult<()> {
+        let mut deals = Vec::new();
+        let mut lost = Vec::new();
+        for record in records {
+            let line = pass.sheet.take(record).map_err(file_error)?;
+            if pass.columns.is_none() {
+                pass.columns = pass.sheet.columns().cloned();
             }
-            let row = columns.row(self.row, &cells);
-            self.report.rows_read += 1;
-            if row.is_deal() {
-                deals.push((self.row, request(&row, &self.import_id)));
+            let Some(columns) = &pass.columns else { continue };
+            match line {
+                None => {}
+                Some(Line::Skipped { row, reason }) if !pass.store && self.report.skipped.len() < MAX_SKIPPED => {
+                    let row = i64::try_from(row).unwrap_or(i64::MAX);
+                    self.report.skipped.push(pb::SkippedRow { row, reason });
+                }
+                Some(Line::Refused { row, column, why }) if !pass.store => self.refuse(row, column, why),
+                Some(Line::Skipped { .. } | Line::Refused { .. }) => {}
+                Some(Line::Data(r)) => {
+                    if pass.store && self.refused.contains(&r.number) {
+                        continue;
+                    }
+                    if !pass.store {
+                        self.report.rows_read += 1;
+                    }
+                    let n = usize::try_from(r.number).unwrap_or(usize::MAX);
+                    match self.read(&r) {
+                        Err((field, why)) => {
+                            let title = columns.title(field);
+                            self.refuse(r.number, title, why);
+                        }
+                        Ok(Parsed::FollowUp) => {}
+                        Ok(Parsed::Won(request)) => deals.push((n, row(&self.who, &format!("row {n}"), request))),
+                        Ok(Parsed::Lost(l)) => lost.push((n, Ok(l))),
+                    }
+                }
+            }
+            if deals.len() + lost.len() >= COMMIT_EVERY {
+                self.check(pass, std::mem::take(&mut deals), std::mem::take(&mut lost)).await?;
             }
         }
-        let mut rows: Vec<_> = deals
-            .into_iter()
-            .map(|(number, r)| {
-                let n = usize::try_from(number).unwrap_or(usize::MAX);
-                (n, row(&self.who, &format!("row {number}"), r))
-            })
-            .collect();
-        // A commit (and a progress message) every COMMIT_EVERY good rows.
-        while !rows.is_empty() {
-            let room = COMMIT_EVERY.saturating_sub(self.session.pending()).max(1);
-            let rest = rows.split_off(room.min(rows.len()));
-            let refused = self.session.check(rows, |n| format!("row {n}")).await?;
-            self.report_refused(refused);
-            if self.session.pending() >= COMMIT_EVERY {
-                self.flush().await?;
+        self.check(pass, deals, lost).await
+    }
+
+    /// Checks rows with the session and commits (or, on the first pass,
+    /// tallies) what is pending once a block is full.
+    async fn check(
+        &mut self,
+        pass: &mut Pass,
+        deals: Vec<(usize, ServiceResult<crate::app::ingest::Row>)>,
+        lost: Vec<(usize, ServiceResult<LostRow>)>,
+    ) -> ServiceResult<()> {
+        let field = |n: usize| format!("row {n}");
+        let mut refused = pass.session.check(deals, field).await?;
+        refused.extend(pass.session.check_lost(lost, field).await?);
+        if let Some(columns) = pass.columns.clone() {
+            for (n, e) in refused {
+                for (column, why) in faults(e, &columns) {
+                    self.refuse(u64::try_from(n).unwrap_or(u64::MAX), column, why);
+                }
             }
-            rows = rest;
+        }
+        if pass.session.pending() >= COMMIT_EVERY {
+            self.flush(pass).await?;
         }
         Ok(())
     }
 
-    /// Names each refused row's cells by their column titles.
-    fn report_refused(&mut self, refused: Vec<(usize, ServiceError)>) {
-        let Some(columns) = &self.columns else { return };
-        for (n, e) in refused {
-            let row = i64::try_from(n).unwrap_or(i64::MAX);
-            match e {
-                ServiceError::InvalidArgument(v) => {
-                    for f in v {
-                        let field = column_of(&f.field, columns);
-                        push_error(&mut self.report, pb::RowError { row, field, description: f.description });
-                    }
-                }
-                other => {
-                    let description = other.to_string();
-                    push_error(&mut self.report, pb::RowError { row, field: columns.title("rep"), description });
-                }
+    /// Commits what is pending (the first pass tallies and drops it).
+    async fn flush(&mut self, pass: &mut Pass) -> ServiceResult<()> {
+        if !pass.store {
+            self.tally(&pass.session);
+        }
+        let done = pass.session.commit(pass.store, (convert::deal, convert::opportunity_wire)).await?;
+        let (deals, lost) =
+            (i64::try_from(done.deals).unwrap_or(i64::MAX), i64::try_from(done.lost).unwrap_or(i64::MAX));
+        if pass.store {
+            self.report.rows_accepted += deals;
+            self.report.lost_accepted += lost;
+        } else {
+            self.valid.0 += deals;
+            self.valid.1 += lost;
+            if self.opts.validate_only {
+                (self.report.rows_accepted, self.report.lost_accepted) = self.valid;
             }
         }
-    }
-
-    /// Commits what is pending (unless validating) and reports progress.
-    async fn flush(&mut self) -> Result<(), Status> {
-        let n = self.session.commit(!self.validate_only, convert::deal).await?;
-        self.report.rows_accepted += i64::try_from(n).unwrap_or(i64::MAX);
         let mut progress = self.report.clone();
         progress.errors = std::mem::take(&mut self.report.errors);
         let _ = self.tx.send(Ok(progress)).await;
         Ok(())
+    }
+
+    /// Rows per rep and the preview, from rows checked on the first pass.
+    fn tally(&mut self, session: &Session) {
+        for d in session.pending_deals() {
+            if self.report.preview.len() < PREVIEW_ROWS {
+                self.report.preview.push(convert::deal(d));
+            }
+            let name = self.directory.display_name(&d.rep);
+            self.reps.entry(d.rep.resource_name()).or_insert((name, 0, 0)).1 += 1;
+        }
+        for o in session.pending_lost() {
+            let name = self.directory.display_name(&o.rep);
+            self.reps.entry(o.rep.resource_name()).or_insert((name, 0, 0)).2 += 1;
+        }
+    }
+
+    /// A data row as a deal request, a lost opportunity or a follow-up.
+    fn read(&self, r: &SheetRow) -> Result<Parsed, (Field, String)> {
+        let kind = r.kind()?;
+        if kind == RowKind::FollowUp {
+            return Ok(Parsed::FollowUp);
+        }
+        let day = r.close_date()?;
+        if r.rep.is_empty() {
+            return Err((Field::Rep, "is empty: whose deal is it?".to_owned()));
+        }
+        let rep = self.directory.resolve(&r.rep).map_err(|e| (Field::Rep, e))?;
+        let dimensions = Dimensions { product_line: r.product_line.clone(), customer_type: r.customer_type.clone() };
+        match kind {
+            RowKind::Won(amount) => {
+                let credits = r
+                    .credit_shares()
+                    .into_iter()
+                    .map(|(who, percent)| {
+                        let rep = self.directory.resolve(&who).map_err(|e| (Field::Credits, e))?;
+                        Ok(pb::CreditShare { rep: rep.resource_name(), percent, ..Default::default() })
+                    })
+                    .collect::<Result<Vec<_>, (Field, String)>>()?;
+                Ok(Parsed::Won(pb::CreateDealRequest {
+                    deal: Some(pb::Deal {
+                        rep: rep.resource_name(),
+                        amount: Some(common::Money { currency_code: r.currency(), amount: amount.to_string() }),
+                        close_date: day.format("%Y-%m-%d").to_string(),
+                        customer: r.customer.clone(),
+                        dimensions: Some(convert::dimensions_wire(&dimensions)),
+                        credits,
+                        ..Default::default()
+                    }),
+                    request_id: self.request_id(r),
+                }))
+            }
+            RowKind::Lost(reason, detail) => {
+                let now = Utc::now();
+                let opportunity = Opportunity {
+                    id: Id::generate(),
+                    rep,
+                    booked_path: Vec::new(),
+                    customer: r.customer.clone(),
+                    dimensions,
+                    stage: if r.stage.is_empty() { "lost".to_owned() } else { r.stage.clone() },
+                    outcome: Outcome::Lost(reason),
+                    expected_amount: attain_kit::money::Amount::ZERO,
+                    currency: attain_kit::money::CurrencyCode::XXX,
+                    close_date: Some(day),
+                    loss_detail: detail,
+                    version: 1,
+                    create_time: now,
+                    update_time: now,
+                };
+                // The key's payload is the row as read, so a changed row
+                // sent again under the same id is refused, not ignored.
+                let payload = pb::Opportunity {
+                    rep: opportunity.rep.resource_name(),
+                    customer: opportunity.customer.clone(),
+                    stage: opportunity.stage.clone(),
+                    close_date: day.format("%Y-%m-%d").to_string(),
+                    loss_detail: opportunity.loss_detail.clone(),
+                    dimensions: Some(convert::dimensions_wire(&opportunity.dimensions)),
+                    ..Default::default()
+                };
+                let key = IdempotencyKey::required(
+                    &self.who.person,
+                    "ImportDeals.lost",
+                    "request_id",
+                    &self.request_id(r),
+                    &payload,
+                )
+                .map_err(|e| (Field::RequestId, e.to_string()))?;
+                Ok(Parsed::Lost(LostRow { key, opportunity }))
+            }
+            RowKind::FollowUp => Ok(Parsed::FollowUp),
+        }
+    }
+
+    fn request_id(&self, r: &SheetRow) -> String {
+        if r.request_id.is_empty() { format!("{}#{}", self.opts.import_id, r.number) } else { r.request_id.clone() }
+    }
+
+    /// One pass over the source.
+    async fn pass(&mut self, source: &Source, store: bool) -> ServiceResult<()> {
+        let session = self.app.session(self.who.clone(), self.fwd.clone());
+        let mut pass = Pass { sheet: Sheet::default(), columns: None, session, store };
+        match source {
+            Source::Xlsx { records, .. } => {
+                for block in records.chunks(XLSX_BLOCK) {
+                    self.records(&mut pass, block.to_vec()).await?;
+                }
+            }
+            Source::Csv(spool) => {
+                let mut file = tokio::fs::File::open(&spool.0).await.map_err(|e| ServiceError::Internal(e.into()))?;
+                let mut csv = CsvStream::new(self.opts.encoding);
+                let mut buf = vec![0; 64 * 1024];
+                loop {
+                    let n = file.read(&mut buf).await.map_err(|e| ServiceError::Internal(e.into()))?;
+                    let records = csv.feed(&buf[..n], n == 0);
+                    self.records(&mut pass, records).await?;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                self.report.encoding = csv.encoding();
+            }
+        }
+        let columns = pass.sheet.finish().map_err(file_error)?.clone();
+        self.flush(&mut pass).await?;
+        if store {
+            pass.session.finish().await;
+        } else {
+            self.summarise(&columns);
+        }
+        Ok(())
+    }
+
+    fn summarise(&mut self, columns: &Columns) {
+        self.report.header_row = i64::try_from(columns.row).unwrap_or(i64::MAX);
+        self.report.columns = columns
+            .readings()
+            .into_iter()
+            .map(|c| pb::ImportColumn {
+                title: c.title,
+                field: c.field.map(|f| f.key().to_owned()).unwrap_or_default(),
+                scale: c.scale.map(|s| s.to_string()).unwrap_or_default(),
+            })
+            .collect();
+        self.report.reps = std::mem::take(&mut self.reps)
+            .into_iter()
+            .map(|(rep, (display_name, deals, lost))| pb::ImportRepRows { rep, display_name, deals, lost })
+            .collect();
+    }
+}
+
+/// A refused row's faults, by column title.
+fn faults(e: ServiceError, columns: &Columns) -> Vec<(String, String)> {
+    match e {
+        ServiceError::InvalidArgument(v) => {
+            v.into_iter().map(|f| (columns.title(field_of(&f.field)), f.description)).collect()
+        }
+        other => vec![(columns.title(Field::Rep), other.to_string())],
+    }
+}
+
+/// The column a violated request field came from.
+fn field_of(field: &str) -> Field {
+    if field.contains(".credits") {
+        Field::Credits
+    } else if field.ends_with("currency_code") {
+        Field::Currency
+    } else if field.ends_with("amount.amount") || field.ends_with(".amount") {
+        Field::Amount
+    } else if field.ends_with("close_date") {
+        Field::Date
+    } else if field.ends_with("request_id") {
+        Field::RequestId
+    } else if field.ends_with("product_line") {
+        Field::ProductLine
+    } else if field.ends_with("customer_type") {
+        Field::CustomerType
+    } else if field.ends_with("customer") {
+        Field::Customer
+    } else if field.ends_with("loss_detail") {
+        Field::LossReason
+    } else if field.ends_with("stage") {
+        Field::Stage
+    } else {
+        Field::Rep
     }
 }
 
@@ -191,7 +459,7 @@ impl TrackingApi {
         mut input: Streaming<pb::ImportDealsRequest>,
     ) -> ServiceResult<Pin<Box<dyn Stream<Item = Progress> + Send>>> {
         let Ctx { who, fwd } = ctx;
-        if who.role == attain_kit::auth::Role::Viewer {
+        if who.role == Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
         let header = match input.next().await {
@@ -199,89 +467,93 @@ impl TrackingApi {
             Some(Err(e)) => return Err(e.into()),
             _ => return Err(ServiceError::invalid("header", "the first message must be the import header")),
         };
-        let format = pb::FileFormat::try_from(header.format).unwrap_or(pb::FileFormat::Unspecified);
-        if format == pb::FileFormat::Unspecified {
-            return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)"));
-        }
-        if header.request_id.is_empty() || header.request_id.len() > 100 {
-            return Err(ServiceError::invalid(
-                "header.request_id",
-                "is required (1–100 characters): it makes re-sending the file safe",
-            ));
-        }
+        let opts = options(header)?;
+        let directory = self.app.directory(&who, &fwd).await?;
         let (tx, rx) = mpsc::channel(16);
-        let session = self.app.session(who.clone(), fwd);
         let mut job = Job {
             who,
-            session,
-            import_id: header.request_id.clone(),
-            validate_only: header.validate_only,
-            columns: None,
+            fwd,
+            app: self.app.clone(),
+            opts,
+            directory,
             report: pb::ImportDealsResponse::default(),
-            row: 0,
+            refused: HashSet::new(),
+            reps: BTreeMap::new(),
+            valid: (0, 0),
             tx: tx.clone(),
         };
         tokio::spawn(async move {
-            let outcome = run(&mut job, &mut input, format).await;
-            match outcome {
-                Ok(()) => {
-                    let mut last = job.report.clone();
-                    last.done = true;
-                    if !job.validate_only {
-                        job.session.finish().await;
-                    }
-                    let _ = tx.send(Ok(last)).await;
-                }
-                Err(status) => {
-                    let _ = tx.send(Err(status)).await;
-                }
-            }
+            let last = match run(&mut job, &mut input).await {
+                Ok(()) => Ok(job.report.clone()),
+                Err(e) => Err(Status::from(e)),
+            };
+            let _ = tx.send(last).await;
         });
         Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 }
 
-async fn run(
-    job: &mut Job,
-    input: &mut Streaming<pb::ImportDealsRequest>,
-    format: pb::FileFormat,
-) -> Result<(), Status> {
-    match format {
+/// Receives the file, checks it, stores it if it may; the final message
+/// is left in `job.report`.
+async fn run(job: &mut Job, input: &mut Streaming<pb::ImportDealsRequest>) -> ServiceResult<()> {
+    let source = receive(&job.opts, input).await?;
+    if let Source::Xlsx { sheet, .. } = &source {
+        job.report.sheet = sheet.clone();
+    }
+    job.pass(&source, false).await?;
+    let store = !job.opts.validate_only && (job.report.rows_refused == 0 || job.opts.partial);
+    if store {
+        job.pass(&source, true).await?;
+    } else {
+        (job.report.rows_accepted, job.report.lost_accepted) = job.valid;
+    }
+    job.report.stored = store;
+    job.report.done = true;
+    Ok(())
+}
+
+/// The whole file: a CSV to a temporary file, an XLSX into memory (it is
+/// a zip archive, read whole) and its sheet chosen.
+async fn receive(opts: &Options, input: &mut Streaming<pb::ImportDealsRequest>) -> ServiceResult<Source> {
+    let internal = |e: std::io::Error| ServiceError::Internal(e.into());
+    match opts.format {
         pb::FileFormat::Xlsx => {
             let mut bytes = Vec::new();
             while let Some(msg) = input.next().await {
                 if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
-                    if bytes.len() + c.len() > crate::import::MAX_XLSX_BYTES {
+                    if bytes.len() + c.len() > MAX_XLSX_BYTES {
                         return Err(file_error(FileError::TooLarge));
                     }
                     bytes.extend_from_slice(&c);
                 }
             }
-            let records = tokio::task::spawn_blocking(move || read_xlsx(bytes))
+            let sheet = opts.sheet.clone();
+            let book = tokio::task::spawn_blocking(move || read_workbook(bytes, &sheet))
                 .await
                 .map_err(|e| ServiceError::Internal(e.into()))?
                 .map_err(file_error)?;
-            job.records(records).await?;
+            Ok(Source::Xlsx { sheet: book.sheet, records: book.records })
         }
         _ => {
-            let mut csv = CsvStream::default();
-            let mut saw_bytes = false;
+            let spool = Spool(std::env::temp_dir().join(format!("attain-import-{}.csv", Id::generate().as_str())));
+            let mut file = tokio::fs::File::create(&spool.0).await.map_err(internal)?;
+            let mut size = 0u64;
             while let Some(msg) = input.next().await {
                 if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
-                    saw_bytes |= !c.is_empty();
-                    let records = csv.feed(&c, false);
-                    job.records(records).await?;
+                    size += u64::try_from(c.len()).unwrap_or(u64::MAX);
+                    if size > MAX_CSV_BYTES {
+                        return Err(ServiceError::ResourceExhausted(format!(
+                            "the CSV file is over {MAX_CSV_BYTES} bytes; split it"
+                        )));
+                    }
+                    file.write_all(&c).await.map_err(internal)?;
                 }
             }
-            if !saw_bytes {
+            file.flush().await.map_err(internal)?;
+            if size == 0 {
                 return Err(file_error(FileError::Empty));
             }
-            let records = csv.feed(&[], true);
-            job.records(records).await?;
+            Ok(Source::Csv(spool))
         }
     }
-    if job.columns.is_none() {
-        return Err(file_error(FileError::Empty));
-    }
-    job.flush().await
 }

@@ -41,9 +41,9 @@ pub struct Row {
 
 /// A row ready to store (or replay).
 pub struct Prepared {
-    row: usize,
-    key: IdempotencyKey,
-    deal: Deal,
+    pub(super) row: usize,
+    pub(super) key: IdempotencyKey,
+    pub(super) deal: Deal,
 }
 
 /// Rows of a stream, counted as committed, and the rows refused.
@@ -73,7 +73,7 @@ pub fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
 }
 
 /// A rep who has left books nothing that closed after its last day.
-fn still_there(rep: &UnitInfo, close: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
+pub(super) fn still_there(rep: &UnitInfo, close: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
     match rep.end_date {
         Some(end) if close > end => Err(ServiceError::invalid(
             field,
@@ -90,7 +90,7 @@ pub fn readable(who: &Identity, d: &Deal) -> bool {
 
 /// Per-call caches of what the target service told us.
 #[derive(Default)]
-struct Lookups {
+pub(super) struct Lookups {
     units: HashMap<Id, Result<UnitInfo, LookupError>>,
     plans: Option<Vec<PlanInfo>>,
 }
@@ -123,7 +123,12 @@ impl App {
     /// instead of one call per rep. If any is missing or hidden the read
     /// fails and caches nothing: each row's own lookup then finds its own
     /// error, as without the prefetch.
-    async fn prefetch_reps<'a>(&self, fwd: &Forwarded, cache: &mut Lookups, rows: impl Iterator<Item = &'a NewDeal>) {
+    pub(super) async fn prefetch_reps<'a>(
+        &self,
+        fwd: &Forwarded,
+        cache: &mut Lookups,
+        rows: impl Iterator<Item = &'a NewDeal>,
+    ) {
         let ids: HashSet<Id> = rows
             .flat_map(|d| std::iter::once(&d.rep).chain(d.shares.iter().map(|s| &s.rep)))
             .filter(|id| !cache.units.contains_key(*id))
@@ -137,7 +142,7 @@ impl App {
         }
     }
 
-    async fn plans(&self, fwd: &Forwarded, cache: &mut Lookups) -> ServiceResult<Vec<PlanInfo>> {
+    pub(super) async fn plans(&self, fwd: &Forwarded, cache: &mut Lookups) -> ServiceResult<Vec<PlanInfo>> {
         if cache.plans.is_none() {
             cache.plans = Some(self.target.plans(fwd).await?);
         }
@@ -147,7 +152,7 @@ impl App {
     /// A rep the caller may `verb`: a lookup or kind error names `field`,
     /// a refusal names `deny_field`.
     #[allow(clippy::too_many_arguments)]
-    async fn writable_rep(
+    pub(super) async fn writable_rep(
         &self,
         who: &Identity,
         fwd: &Forwarded,
@@ -176,7 +181,7 @@ impl App {
     /// Checks one row: the deal itself, its rep, the caller's right to
     /// write for it, and the plan that covers its date. `field` prefixes
     /// the errors ("requests[3]").
-    async fn prepare(
+    pub(super) async fn prepare(
         &self,
         who: &Identity,
         fwd: &Forwarded,
@@ -256,7 +261,7 @@ impl App {
     /// were first stored, new rows are inserted with their roll-ups and
     /// `render`ed for replays to come. Each row's response and whether it
     /// was a replay, in row order.
-    async fn commit<R: Message + Default>(
+    pub(super) async fn commit<R: Message + Default>(
         &self,
         rows: Vec<Prepared>,
         render: fn(&Deal) -> R,
@@ -547,72 +552,4 @@ async fn settle(report: &mut StreamReport, commit: Option<Committing>) -> Servic
         }
     }
     Ok(())
-}
-
-/// An ingestion in steps (a file import): rows are checked a chunk at a
-/// time and kept until committed; alerts are evaluated once, at the end.
-pub struct Session {
-    app: App,
-    who: Identity,
-    fwd: Forwarded,
-    cache: Lookups,
-    pending: Vec<Prepared>,
-    affected: Vec<Vec<Id>>,
-}
-
-impl Session {
-    /// Checks a chunk of parsed rows (`field` names a row's errors): good
-    /// rows wait for `commit`; the refused ones come back with their
-    /// error. Anything but a row's own fault ends the session.
-    pub async fn check(
-        &mut self,
-        rows: Vec<(usize, ServiceResult<Row>)>,
-        field: impl Fn(usize) -> String,
-    ) -> ServiceResult<Vec<(usize, ServiceError)>> {
-        let ok_rows = rows.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| &r.new);
-        self.app.prefetch_reps(&self.fwd, &mut self.cache, ok_rows).await;
-        let mut refused = Vec::new();
-        for (n, r) in rows {
-            let prepared = match r {
-                Ok(r) => self.app.prepare(&self.who, &self.fwd, &mut self.cache, &field(n), n, r).await,
-                Err(e) => Err(e),
-            };
-            match prepared {
-                Ok(p) => {
-                    self.affected.extend(p.deal.credited_paths());
-                    self.pending.push(p);
-                }
-                Err(e @ (ServiceError::InvalidArgument(_) | ServiceError::PermissionDenied(_))) => refused.push((n, e)),
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(refused)
-    }
-
-    /// Rows checked and not yet committed.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Stores the pending rows (or, validating only, drops them); how many.
-    pub async fn commit<R: Message + Default>(&mut self, store: bool, render: fn(&Deal) -> R) -> ServiceResult<usize> {
-        let rows = std::mem::take(&mut self.pending);
-        let n = rows.len();
-        if store && !rows.is_empty() {
-            self.app.commit(rows, render).await?;
-        }
-        Ok(n)
-    }
-
-    /// Ends a stored session: the alert pass for what it moved.
-    pub async fn finish(mut self) {
-        let paths = std::mem::take(&mut self.affected);
-        self.app.after_ingestion(&self.who, &self.fwd, paths).await;
-    }
-}
-
-impl App {
-    pub fn session(&self, who: Identity, fwd: Forwarded) -> Session {
-        Session { app: self.clone(), who, fwd, cache: Lookups::default(), pending: Vec::new(), affected: Vec::new() }
-    }
 }

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod alerts;
 pub mod close;
 pub mod gap;
+pub mod import;
 pub mod ingest;
 pub mod measure;
 

@@ -1,86 +1,140 @@
-//! CSV records from a stream of byte chunks: the encoding (UTF-8, with or
-//! without BOM, else GBK) is chosen from the first bytes and decoded
-//! incrementally; records are parsed incrementally with csv-core. Memory
-//! stays bounded by the chunk and the longest record.
+//! CSV records from a stream of byte chunks, parsed incrementally with
+//! csv-core on raw bytes and decoded field by field (see `encoding`).
+//! Memory stays bounded by the chunk and the longest record.
 
-use encoding_rs::{Decoder, GBK, UTF_8};
+use encoding_rs::Decoder;
 
-/// Bytes looked at before choosing the encoding.
-const SNIFF: usize = 8 * 1024;
+use super::encoding::{Encoding, FieldDecoder};
+
+/// One record: its row (1-based, counted from the top of the file), its
+/// cells, and the first cell whose bytes are not text, if any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub row: u64,
+    pub cells: Vec<String>,
+    /// (column index, why).
+    pub bad: Option<(usize, String)>,
+}
 
 pub struct CsvStream {
-    decoder: Option<Decoder>,
-    pending: Vec<u8>,
+    /// Bytes held until the BOM (or its absence) is known.
+    head: Vec<u8>,
+    started: bool,
+    forced: Option<Encoding>,
+    fields: FieldDecoder,
+    /// UTF-16 is transcoded to UTF-8 before records are split.
+    utf16: Option<Decoder>,
+    utf16_failed: bool,
+    bom: bool,
     reader: csv_core::Reader,
     field_bytes: Vec<u8>,
     field_len: usize,
     ends: Vec<usize>,
     ends_len: usize,
-    encoding: &'static str,
+    rows: u64,
 }
 
 impl Default for CsvStream {
     fn default() -> Self {
-        Self {
-            decoder: None,
-            pending: Vec::new(),
-            reader: csv_core::ReaderBuilder::new().build(),
-            field_bytes: vec![0; 4096],
-            field_len: 0,
-            ends: vec![0; 64],
-            ends_len: 0,
-            encoding: "",
-        }
+        Self::new(None)
     }
 }
 
 impl std::fmt::Debug for CsvStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvStream").field("encoding", &self.encoding).finish_non_exhaustive()
+        f.debug_struct("CsvStream").field("encoding", &self.encoding()).finish_non_exhaustive()
     }
 }
 
 impl CsvStream {
-    /// The encoding chosen ("UTF-8" or "GBK"), once known.
-    pub fn encoding(&self) -> &'static str {
-        self.encoding
+    /// A stream in `forced` encoding, or detecting it when `None`.
+    pub fn new(forced: Option<Encoding>) -> Self {
+        Self {
+            head: Vec::new(),
+            started: false,
+            forced,
+            fields: FieldDecoder::detecting(),
+            utf16: None,
+            utf16_failed: false,
+            bom: false,
+            reader: csv_core::ReaderBuilder::new().build(),
+            field_bytes: vec![0; 4096],
+            field_len: 0,
+            ends: vec![0; 64],
+            ends_len: 0,
+            rows: 0,
+        }
+    }
+
+    /// The encoding in use ("UTF-8", "GBK/GB18030", …; plain ASCII is
+    /// UTF-8).
+    pub fn encoding(&self) -> String {
+        let label = self.fields.encoding().map_or("UTF-8", Encoding::label);
+        match (self.utf16.as_ref(), self.forced) {
+            (Some(_), Some(e)) => e.label().to_owned(),
+            (Some(d), None) => format!("{} (BOM)", d.encoding().name()),
+            (None, _) if self.bom => format!("{label} (BOM)"),
+            _ => label.to_owned(),
+        }
     }
 
     /// Feeds a chunk (`last` for the end of the file) and returns the
     /// records it completed.
-    pub fn feed(&mut self, chunk: &[u8], last: bool) -> Vec<Vec<String>> {
-        if self.decoder.is_none() {
-            self.pending.extend_from_slice(chunk);
-            if self.pending.len() < SNIFF && !last {
+    pub fn feed(&mut self, chunk: &[u8], last: bool) -> Vec<Record> {
+        if !self.started {
+            self.head.extend_from_slice(chunk);
+            if self.head.len() < 4 && !last {
                 return Vec::new();
             }
-            let bytes = std::mem::take(&mut self.pending);
-            let utf8 = match std::str::from_utf8(&bytes) {
-                Ok(_) => true,
-                // Valid up to a sequence cut by the sniff window's end.
-                Err(e) => e.error_len().is_none() && !last,
-            };
-            let (decoder, name) = if utf8 { (UTF_8.new_decoder(), "UTF-8") } else { (GBK.new_decoder(), "GBK") };
-            self.decoder = Some(decoder);
-            self.encoding = name;
-            return self.decode_and_parse(&bytes, last);
+            self.started = true;
+            let head = std::mem::take(&mut self.head);
+            let body = self.choose(&head);
+            return self.transcode_and_parse(body, last);
         }
-        self.decode_and_parse(chunk, last)
+        self.transcode_and_parse(chunk, last)
     }
 
-    fn decode_and_parse(&mut self, bytes: &[u8], last: bool) -> Vec<Vec<String>> {
-        let mut text = String::with_capacity(bytes.len() + 16);
-        if let Some(d) = self.decoder.as_mut() {
-            // Malformed sequences become U+FFFD rather than failing the file.
-            let needed = d.max_utf8_buffer_length(bytes.len()).unwrap_or(bytes.len() * 3 + 16);
-            text.reserve(needed);
-            let _ = d.decode_to_string(bytes, &mut text, last);
+    /// Reads the BOM, if any, and sets the decoders; the bytes after it.
+    fn choose<'a>(&mut self, head: &'a [u8]) -> &'a [u8] {
+        let bom = Encoding::from_bom(head);
+        let (encoding, skip) = match (self.forced, bom) {
+            // A BOM of the forced encoding is skipped; another one is data.
+            (Some(f), Some((b, n))) if f == b => (Some(f), n),
+            (Some(f), _) => (Some(f), 0),
+            (None, Some((b, n))) => (Some(b), n),
+            (None, None) => (None, 0),
+        };
+        self.bom = skip > 0;
+        if let Some(e) = encoding {
+            self.fields = FieldDecoder::given(e);
+            self.utf16 = e.utf16().map(encoding_rs::Encoding::new_decoder_without_bom_handling);
         }
-        let text = text.trim_start_matches('\u{feff}');
-        self.parse(text.as_bytes(), last)
+        &head[skip..]
     }
 
-    fn parse(&mut self, mut input: &[u8], last: bool) -> Vec<Vec<String>> {
+    fn transcode_and_parse(&mut self, bytes: &[u8], last: bool) -> Vec<Record> {
+        let Some(decoder) = self.utf16.as_mut() else { return self.parse(bytes, last) };
+        if self.utf16_failed {
+            return Vec::new();
+        }
+        use encoding_rs::DecoderResult::Malformed;
+        // Room for the whole chunk, so the decoder never stops for space.
+        let room = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 3 + 16);
+        let mut text = String::with_capacity(room);
+        let (result, _) = decoder.decode_to_string_without_replacement(bytes, &mut text, last);
+        let mut records = self.parse(text.as_bytes(), last && !matches!(result, Malformed(..)));
+        if let Malformed(..) = result {
+            // The rest of the file cannot be read: the row after the last
+            // complete record is named.
+            self.utf16_failed = true;
+            let row = self.rows + 1;
+            let bad = (0, format!("the file is not valid {} from here on", self.encoding()));
+            records.push(Record { row, cells: Vec::new(), bad: Some(bad) });
+        }
+        records
+    }
+
+    fn parse(&mut self, mut input: &[u8], last: bool) -> Vec<Record> {
         use csv_core::ReadRecordResult as R;
         let mut records = Vec::new();
         loop {
@@ -122,28 +176,40 @@ impl CsvStream {
         }
     }
 
-    fn take_record(&mut self) -> Vec<String> {
-        let mut fields = Vec::with_capacity(self.ends_len);
+    fn take_record(&mut self) -> Record {
+        self.rows += 1;
+        let row = self.rows;
+        let mut cells = Vec::with_capacity(self.ends_len);
+        let mut bad = None;
         let mut start = 0;
-        for &end in &self.ends[..self.ends_len] {
-            fields.push(String::from_utf8_lossy(&self.field_bytes[start..end]).into_owned());
+        for (column, &end) in self.ends[..self.ends_len].iter().enumerate() {
+            let bytes = &self.field_bytes[start..end];
+            match self.fields.decode(bytes, (row, column)) {
+                Ok(text) => cells.push(text),
+                Err(why) => {
+                    bad.get_or_insert((column, why));
+                    cells.push(String::new());
+                }
+            }
             start = end;
         }
         self.field_len = 0;
         self.ends_len = 0;
-        fields
+        Record { row, cells, bad }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use encoding_rs::GBK;
+
     use super::*;
 
-    fn all(chunks: &[&[u8]]) -> (Vec<Vec<String>>, &'static str) {
+    fn all(chunks: &[&[u8]]) -> (Vec<Vec<String>>, String) {
         let mut s = CsvStream::default();
         let mut out = Vec::new();
         for (i, c) in chunks.iter().enumerate() {
-            out.extend(s.feed(c, i + 1 == chunks.len()));
+            out.extend(s.feed(c, i + 1 == chunks.len()).into_iter().map(|r| r.cells));
         }
         (out, s.encoding())
     }
@@ -188,9 +254,61 @@ mod tests {
     fn gbk_is_recognised_and_decoded() {
         let (bytes, _, _) = GBK.encode("日期,销售代表,成交金额\n2024-01-03,rep-1,8000\n");
         let (rows, enc) = all(&[&bytes]);
-        assert_eq!(enc, "GBK");
+        assert_eq!(enc, "GBK/GB18030");
         assert_eq!(rows[0], vec!["日期", "销售代表", "成交金额"]);
         assert_eq!(rows[1][2], "8000");
+    }
+
+    #[test]
+    fn late_gbk_after_a_megabyte_of_ascii_is_decoded() {
+        let mut text = String::from("date,rep,customer,amount\n");
+        while text.len() < 1_100_000 {
+            text.push_str("2024-01-03,rep-1,ACME Ltd,100.00\n");
+        }
+        text.push_str("2024-01-04,rep-1,中国石化,200.00\n");
+        let (gbk, _, _) = GBK.encode(&text);
+        let chunks: Vec<&[u8]> = gbk.chunks(4096).collect();
+        let (rows, enc) = all(&chunks);
+        assert_eq!(enc, "GBK/GB18030");
+        assert_eq!(rows.last().unwrap()[2], "中国石化");
+        // The same late text in UTF-8, cut mid-character by the chunks.
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(4093).collect();
+        let (rows, enc) = all(&chunks);
+        assert_eq!(enc, "UTF-8");
+        assert_eq!(rows.last().unwrap()[2], "中国石化");
+    }
+
+    #[test]
+    fn invalid_bytes_deep_in_the_file_name_their_row_and_column() {
+        let mut bytes = "日期,销售代表,客户,金额\n".as_bytes().to_vec();
+        for _ in 0..8_998 {
+            bytes.extend_from_slice(b"2024-01-03,rep-1,acme,100\n");
+        }
+        bytes.extend_from_slice(b"2024-01-03,rep-1,\xFF\xFEbad,100\n");
+        let mut s = CsvStream::default();
+        let records: Vec<Record> =
+            bytes.chunks(4096).enumerate().flat_map(|(i, c)| s.feed(c, i == bytes.len().div_ceil(4096) - 1)).collect();
+        let bad: Vec<&Record> = records.iter().filter(|r| r.bad.is_some()).collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].row, 9_000);
+        let (column, why) = bad[0].bad.clone().unwrap();
+        assert_eq!(column, 2);
+        assert!(why.contains("not valid UTF-8"), "{why}");
+        assert!(records.iter().all(|r| r.cells.iter().all(|c| !c.contains('\u{fffd}'))));
+    }
+
+    #[test]
+    fn utf16_with_bom_and_a_forced_encoding() {
+        let text = "日期,金额\r\n2024-01-03,5\r\n";
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let (rows, enc) = all(&[&bytes[..7], &bytes[7..]]);
+        assert_eq!(rows, vec![vec!["日期", "金额"], vec!["2024-01-03", "5"]]);
+        assert_eq!(enc, "UTF-16LE (BOM)");
+        let (gbk, _, _) = GBK.encode("客户\n华为\n");
+        let mut forced = CsvStream::new(Some(Encoding::Gb18030));
+        let recs = forced.feed(&gbk, true);
+        assert_eq!(recs[1].cells, vec!["华为"]);
     }
 
     #[test]
