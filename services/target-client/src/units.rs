@@ -19,6 +19,8 @@ pub struct UnitInfo {
     pub path: Vec<Id>,
     /// The unit's last day (a rep who left), if it has one.
     pub end_date: Option<chrono::NaiveDate>,
+    /// A rep's employee code, if it has one.
+    pub employee_code: Option<String>,
 }
 
 impl UnitInfo {
@@ -53,6 +55,7 @@ pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
         display_name: u.display_name.clone(),
         path,
         end_date: chrono::NaiveDate::parse_from_str(&u.end_date, "%Y-%m-%d").ok(),
+        employee_code: Some(u.employee_code.clone()).filter(|c| !c.is_empty()),
     })
 }
 

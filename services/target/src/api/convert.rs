@@ -74,6 +74,7 @@ pub fn unit(u: &Unit) -> pb::Unit {
         } as i32,
         start_date: a.start_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
         end_date: a.end_date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        employee_code: a.employee_code.clone().unwrap_or_default(),
         region_maturity: match a.region_maturity {
             None => pb::RegionMaturity::Unspecified,
             Some(RegionMaturity::Established) => pb::RegionMaturity::Established,

@@ -32,6 +32,7 @@ fn attributes(u: &pb::Unit, prefix: &str) -> ServiceResult<UnitAttributes> {
         start_date: convert::date(&format!("{prefix}start_date"), &u.start_date)?,
         end_date: convert::date(&format!("{prefix}end_date"), &u.end_date)?,
         region_maturity: convert::region_maturity(&format!("{prefix}region_maturity"), u.region_maturity)?,
+        employee_code: employee_code(&u.employee_code),
     })
 }
 
@@ -140,6 +141,10 @@ impl OrgApi {
     }
 }
 
+fn employee_code(code: &str) -> Option<String> {
+    Some(code.trim().to_owned()).filter(|c| !c.is_empty())
+}
+
 /// One field an update mask names, parsed from the unit sent.
 fn unit_field(path: &str, input: &pb::Unit) -> ServiceResult<UnitField> {
     Ok(match path {
@@ -148,6 +153,7 @@ fn unit_field(path: &str, input: &pb::Unit) -> ServiceResult<UnitField> {
         "seniority" => UnitField::Seniority(convert::seniority("unit.seniority", input.seniority)?),
         "start_date" => UnitField::StartDate(convert::date("unit.start_date", &input.start_date)?),
         "end_date" => UnitField::EndDate(convert::date("unit.end_date", &input.end_date)?),
+        "employee_code" => UnitField::EmployeeCode(employee_code(&input.employee_code)),
         "region_maturity" => {
             UnitField::RegionMaturity(convert::region_maturity("unit.region_maturity", input.region_maturity)?)
         }

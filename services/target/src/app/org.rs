@@ -34,6 +34,19 @@ pub enum UnitField {
     StartDate(Option<NaiveDate>),
     EndDate(Option<NaiveDate>),
     RegionMaturity(Option<RegionMaturity>),
+    EmployeeCode(Option<String>),
+}
+
+/// An employee code names one person: taken by another unit, it is refused.
+async fn code_free(db: &impl sea_orm::ConnectionTrait, code: Option<&String>, except: &UnitId) -> ServiceResult<()> {
+    let Some(code) = code else { return Ok(()) };
+    match units::by_employee_code(db, code).await? {
+        Some(holder) if holder != *except => Err(ServiceError::AlreadyExists(format!(
+            "unit.employee_code: {code} is already {}'s",
+            holder.resource_name()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub async fn create<R: Message + Default>(
@@ -58,6 +71,7 @@ pub async fn create<R: Message + Default>(
         if units::get(&txn, &id).await?.is_some() {
             return Err(ServiceError::AlreadyExists(format!("{} already exists", id.resource_name())));
         }
+        code_free(&txn, attributes.employee_code.as_ref(), &id).await?;
         if units::sibling_name_taken(&txn, parent_id.as_ref(), &attributes.display_name, None).await? {
             return Err(ServiceError::invalid(
                 "unit.display_name",
@@ -137,9 +151,11 @@ pub async fn update<R: Message + Default>(
                 UnitField::StartDate(d) => a.start_date = d,
                 UnitField::EndDate(d) => a.end_date = d,
                 UnitField::RegionMaturity(m) => a.region_maturity = m,
+                UnitField::EmployeeCode(c) => a.employee_code = c,
             }
         }
         next.attributes.check_for(next.kind, "unit.")?;
+        code_free(&txn, next.attributes.employee_code.as_ref(), id).await?;
         let renamed = next.attributes.display_name.key() != current.attributes.display_name.key();
         let name = &next.attributes.display_name;
         if renamed && units::sibling_name_taken(&txn, current.parent.as_ref(), name, Some(id)).await? {

@@ -123,6 +123,10 @@ pub struct UnitAttributes {
     /// The last day it works (a rep who left).
     pub end_date: Option<NaiveDate>,
     pub region_maturity: Option<RegionMaturity>,
+    /// A REP's employee code, unique across the org (sheets name people
+    /// by it).
+    #[serde(default)]
+    pub employee_code: Option<String>,
 }
 
 impl UnitAttributes {
@@ -144,6 +148,20 @@ impl UnitAttributes {
                 format!("{field_prefix}end_date"),
                 format!("{end} is before the start date {start}"),
             ));
+        }
+        if let Some(code) = &self.employee_code {
+            if kind != UnitKind::Rep {
+                return Err(DomainError::invalid(
+                    format!("{field_prefix}employee_code"),
+                    "only REP units have an employee code",
+                ));
+            }
+            if code.chars().count() > 32 || code.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+                return Err(DomainError::invalid(
+                    format!("{field_prefix}employee_code"),
+                    "must be at most 32 characters without spaces or '/'",
+                ));
+            }
         }
         if self.manager.chars().count() > 128 || self.manager.chars().any(char::is_control) {
             return Err(DomainError::invalid(
@@ -239,6 +257,7 @@ mod tests {
                 start_date: None,
                 end_date: None,
                 region_maturity: None,
+                employee_code: None,
             },
             ancestors: ancestors.iter().map(|a| Id::parse("id", a).unwrap()).collect(),
             version: 1,

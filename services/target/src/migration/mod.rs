@@ -6,6 +6,7 @@ mod m20261128_000001_create_units;
 mod m20261128_000002_create_plans_and_targets;
 mod m20261201_000003_adjustment_requester_unit;
 mod m20261201_000004_dated_changes;
+mod m20261201_000005_employee_codes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_plans_and_targets::Migration),
             Box::new(m20261201_000003_adjustment_requester_unit::Migration),
             Box::new(m20261201_000004_dated_changes::Migration),
+            Box::new(m20261201_000005_employee_codes::Migration),
         ]
     }
 }

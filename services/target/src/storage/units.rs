@@ -28,6 +28,7 @@ pub mod unit {
         pub start_date: Option<Date>,
         pub end_date: Option<Date>,
         pub region_maturity: Option<String>,
+        pub employee_code: Option<String>,
         pub path: String,
         pub depth: i32,
         pub version: i64,
@@ -104,6 +105,7 @@ fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
                 .as_deref()
                 .map(|s| RegionMaturity::from_db(s).ok_or_else(|| corrupt("region maturity", s)))
                 .transpose()?,
+            employee_code: m.employee_code,
         },
         ancestors: segments,
         version: m.version,
@@ -126,6 +128,7 @@ fn to_active(u: &Unit) -> unit::ActiveModel {
         start_date: Set(a.start_date),
         end_date: Set(a.end_date),
         region_maturity: Set(a.region_maturity.map(|s| s.as_str().to_owned())),
+        employee_code: Set(a.employee_code.clone()),
         path: Set(path_of(&u.ancestors, &u.id)),
         depth: Set(i32::try_from(u.ancestors.len()).unwrap_or(i32::MAX)),
         version: Set(u.version),
@@ -165,6 +168,12 @@ pub async fn sibling_name_taken(
         q = q.filter(unit::Column::Id.ne(e.as_str()));
     }
     Ok(q.count(db).await? > 0)
+}
+
+/// The unit holding an employee code, if any.
+pub async fn by_employee_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<UnitId>, ServiceError> {
+    let found = unit::Entity::find().filter(unit::Column::EmployeeCode.eq(code)).one(db).await?;
+    found.map(|m| UnitId::stored("unit id", &m.id).map_err(ServiceError::from)).transpose()
 }
 
 /// Inserts a new unit and its first revision.
@@ -217,6 +226,7 @@ pub async fn update(
         .col_expr(unit::Column::StartDate, Expr::value(a.start_date))
         .col_expr(unit::Column::EndDate, Expr::value(a.end_date))
         .col_expr(unit::Column::RegionMaturity, Expr::value(a.region_maturity.map(|s| s.as_str().to_owned())))
+        .col_expr(unit::Column::EmployeeCode, Expr::value(a.employee_code.clone()))
         .col_expr(unit::Column::Version, Expr::value(unit.version))
         .col_expr(unit::Column::UpdatedAt, Expr::value(unit.update_time))
         .filter(unit::Column::Id.eq(unit.id.as_str()))

@@ -356,6 +356,36 @@ async fn updates_use_masks_and_etags(backend: Backend) {
     assert_eq!(admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner().etag, "3");
 }
 
+/// An employee code names one rep across the org.
+async fn employee_codes_are_unique_to_reps(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed_org(&app).await;
+    let mut admin = app.admin();
+    let code = |unit: &str, code: &str| pb::UpdateUnitRequest {
+        unit: Some(pb::Unit { name: format!("units/{unit}"), employee_code: code.into(), ..Default::default() }),
+        update_mask: Some(FieldMask { paths: vec!["employee_code".into()] }),
+        request_id: String::new(),
+    };
+    let set = admin.update_unit(code("rep-1", " E1024 ")).await.unwrap().into_inner();
+    assert_eq!(set.employee_code, "E1024");
+    assert_eq!(
+        admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner().employee_code,
+        "E1024"
+    );
+    let taken = admin.update_unit(code("rep-2", "E1024")).await.unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert!(taken.message().contains("units/rep-1"), "{taken:?}");
+    assert_status(admin.update_unit(code("team-a1", "T1")).await, Code::InvalidArgument, Some("unit.employee_code"));
+    assert_status(admin.update_unit(code("rep-2", "E 2")).await, Code::InvalidArgument, Some("unit.employee_code"));
+    // A code given up is free again.
+    admin.update_unit(code("rep-1", "")).await.unwrap();
+    assert_eq!(admin.update_unit(code("rep-2", "E1024")).await.unwrap().into_inner().employee_code, "E1024");
+    let mut new = unit("units/team-a1", Rep, "New Rep");
+    new.employee_code = "E1024".into();
+    let dup = admin.create_unit(pb::CreateUnitRequest { unit: Some(new), ..Default::default() }).await.unwrap_err();
+    assert_eq!(dup.code(), Code::AlreadyExists);
+}
+
 async fn request_ids_make_writes_idempotent(backend: Backend) {
     let app = spawn_app(backend).await;
     seed_org(&app).await;
@@ -516,6 +546,7 @@ both_backends!(
     bad_input_gets_clear_errors,
     moves_keep_the_tree_sound,
     updates_use_masks_and_etags,
+    employee_codes_are_unique_to_reps,
     request_ids_make_writes_idempotent,
     tokens_are_checked,
     every_call_is_scoped,

@@ -176,7 +176,15 @@ impl App {
             // Booked paths end at reps.
             .map(|(id, path)| {
                 let is_rep = path.len() == depth.get(&id).copied().unwrap_or(0);
-                UnitInfo { id, parent: None, is_rep, display_name: String::new(), path, end_date: None }
+                UnitInfo {
+                    id,
+                    parent: None,
+                    is_rep,
+                    display_name: String::new(),
+                    path,
+                    end_date: None,
+                    employee_code: None,
+                }
             })
             .collect();
         if visible.is_empty() {

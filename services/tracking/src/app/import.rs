@@ -241,6 +241,8 @@ pub struct Directory {
     units: HashMap<String, UnitInfo>,
     /// Reps by normalised display name.
     by_name: HashMap<String, Vec<Id>>,
+    /// Reps by employee code (unique across the org).
+    by_code: HashMap<String, Id>,
 }
 
 /// A name as compared: trimmed, full-width folded, spaces collapsed,
@@ -263,18 +265,24 @@ impl Directory {
         for u in units.iter().filter(|u| u.is_rep && !u.display_name.trim().is_empty()) {
             by_name.entry(name_key(&u.display_name)).or_default().push(u.id.clone());
         }
+        let by_code =
+            units.iter().filter_map(|u| u.employee_code.as_ref().map(|c| (name_key(c), u.id.clone()))).collect();
         let units = units.into_iter().map(|u| (u.id.as_str().to_owned(), u)).collect();
-        Self { units, by_name }
+        Self { units, by_name, by_code }
     }
 
-    /// The unit a rep cell names: a unit id ("rep-1" or "units/rep-1") or
-    /// a rep's display name, unique in the caller's scope. An id outside
-    /// the scope passes through, for the deal's own check to refuse.
+    /// The unit a rep cell names: a unit id ("rep-1" or "units/rep-1"), an
+    /// employee code, or a rep's display name, unique in the caller's
+    /// scope. An id outside the scope passes through, for the deal's own
+    /// check to refuse.
     pub fn resolve(&self, cell: &str) -> Result<Id, String> {
         let text = cell.trim();
         let bare = text.strip_prefix("units/").unwrap_or(text);
         if let Some(u) = self.units.get(bare) {
             return Ok(u.id.clone());
+        }
+        if let Some(id) = self.by_code.get(&name_key(text)) {
+            return Ok(id.clone());
         }
         match self.by_name.get(&name_key(text)).map(Vec::as_slice) {
             Some([one]) => return Ok(one.clone()),
@@ -323,6 +331,7 @@ mod tests {
     use super::*;
 
     fn unit(id: &str, parent: Option<&str>, rep: bool, name: &str) -> UnitInfo {
+        let employee_code = (id == "rep-4").then(|| "E1024".to_owned());
         let id = Id::parse("id", id).unwrap();
         UnitInfo {
             parent: parent.map(|p| Id::parse("p", p).unwrap()),
@@ -331,6 +340,7 @@ mod tests {
             is_rep: rep,
             display_name: name.into(),
             end_date: None,
+            employee_code,
         }
     }
 
@@ -348,6 +358,7 @@ mod tests {
         assert_eq!(d.resolve("张伟").unwrap(), id("rep-1"));
         assert_eq!(d.resolve(" units/rep-1 ").unwrap(), id("rep-1"));
         assert_eq!(d.resolve("liu  yang").unwrap(), id("rep-4"));
+        assert_eq!(d.resolve("e1024").unwrap(), id("rep-4"), "by employee code");
         let both = d.resolve("王芳").unwrap_err();
         assert!(both.contains("units/rep-2 (王芳, 华东 A 队)") && both.contains("units/rep-3"), "{both}");
         // An id not in scope passes through (the deal check refuses it).

@@ -217,10 +217,17 @@ async fn large_files_report_progress(backend: Backend) {
 /// 刘洋, and a second 王芳 in region B.
 async fn name_the_reps(s: &Suite) {
     let mut org = OrgServiceClient::with_interceptor(s.target_channel(), bearer("ops", Role::Admin, ""));
-    for (id, name) in [("rep-1", "张伟"), ("rep-2", "王芳"), ("rep-3", "刘洋"), ("rep-9", "王芳")] {
+    for (id, name, code) in
+        [("rep-1", "张伟", "E001"), ("rep-2", "王芳", "E002"), ("rep-3", "刘洋", ""), ("rep-9", "王芳", "E009")]
+    {
         org.update_unit(tpb::UpdateUnitRequest {
-            unit: Some(tpb::Unit { name: format!("units/{id}"), display_name: name.into(), ..Default::default() }),
-            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+            unit: Some(tpb::Unit {
+                name: format!("units/{id}"),
+                display_name: name.into(),
+                employee_code: code.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into(), "employee_code".into()] }),
             ..Default::default()
         })
         .await
@@ -312,6 +319,12 @@ async fn the_sample_sheets_import_as_teams_fill_them(backend: Backend) {
     assert_eq!(errs.len(), 5, "{errs:?}");
     assert!(errs.iter().all(|e| e.field == "Owner / 负责人" && e.description.contains("units/rep-9")), "{errs:?}");
     assert_eq!(actual(&mut manager, "region-a").await, "603100.00");
+    // By employee code, 王芳 of region B is no one else.
+    let csv = "成交日期,工号 / 销售人员,成交金额\n2024-01-10,E009,100\n2024-01-10,e002,50\n";
+    let progress = import(&mut admin, pb::FileFormat::Csv, "codes", csv.into()).await.unwrap();
+    let last = progress.last().unwrap();
+    assert_eq!((last.rows_accepted, last.stored), (2, true), "{:?}", errors(&progress));
+    assert_eq!(actual(&mut admin, "rep-9").await, "100.00");
 }
 
 /// Encodings are read without loss, or refused naming the row and column.
