@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use tonic::Request;
 
 use super::{adjustments, org::OrgApi, plans, targets};
+use crate::app::figures_cache::FiguresCache;
 
 #[derive(Debug, Clone)]
 pub struct TargetApi {
@@ -18,11 +19,13 @@ pub struct TargetApi {
     /// Today's date (fixed in the demo and tests): the approval day an
     /// adjustment takes effect from by default.
     clock: ClockSettings,
+    /// Expectations computed per state of a plan's targets.
+    figures: FiguresCache,
 }
 
 impl TargetApi {
     pub fn new(db: DatabaseConnection, clock: ClockSettings) -> Self {
-        Self { db, clock }
+        Self { db, clock, figures: FiguresCache::default() }
     }
 
     fn dated(&self) -> (&DatabaseConnection, chrono::NaiveDate) {
@@ -75,7 +78,7 @@ impl TargetService for TargetApi {
         &self,
         r: Request<pb::BatchGetExpectedAmountsRequest>,
     ) -> Rpc<pb::BatchGetExpectedAmountsResponse> {
-        reply(targets::batch_get_expected_amounts(&self.db, Ctx::of(&r)?, r.into_inner()).await)
+        reply(targets::batch_get_expected_amounts((&self.db, &self.figures), Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_target_revisions(
         &self,

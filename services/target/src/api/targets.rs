@@ -2,6 +2,7 @@
 //! milestones, and the bulk period reads other services use. The use cases
 //! are `app::{targets, split, phasing, figures}`.
 
+use crate::app::figures_cache::FiguresCache;
 use attain_kit::{
     ServiceError, ServiceResult, context::Ctx, idempotency::IdempotencyKey, money::Amount, paging::PageRequest,
 };
@@ -257,7 +258,7 @@ pub async fn query_period_targets(
 pub const MAX_BATCH_UNITS: usize = 10_000;
 
 pub async fn batch_get_expected_amounts(
-    db: &DatabaseConnection,
+    (db, cache): (&DatabaseConnection, &FiguresCache),
     ctx: Ctx,
     r: pb::BatchGetExpectedAmountsRequest,
 ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
@@ -274,7 +275,7 @@ pub async fn batch_get_expected_amounts(
         .map(|(i, u)| UnitId::from_name(&format!("units[{i}]"), u))
         .collect::<attain_kit::DomainResult<_>>()?;
     let dims = dimensions(r.dimensions.as_ref());
-    let e = figures::expected(db, &ctx.who, (&plan, &r.period), &ids, (day, &dims), r.include_daily).await?;
+    let e = figures::expected((db, cache), &ctx.who, (&plan, &r.period), &ids, (day, &dims), r.include_daily).await?;
     let money = |a: Amount| Some(convert::money(a, e.plan.currency));
     let amounts = e
         .units

@@ -9,7 +9,10 @@ use attain_kit::{ServiceResult, auth::Identity, money::Amount, period::Period};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::scope::{readable_subtree, visible_plan, visible_unit, visible_units};
+use super::{
+    figures_cache::{ExpectedKey, FiguresCache},
+    scope::{readable_subtree, visible_plan, visible_unit, visible_units},
+};
 use crate::{
     domain::{
         milestones::{Milestone, Milestones},
@@ -130,9 +133,10 @@ pub async fn period_targets(db: &impl ConnectionTrait, who: &Identity, q: Period
 
 /// Expected amounts of many units for a period at a day (and each day of
 /// the period, when `daily`); units without a target for the slice are left
-/// out.
+/// out. Answers are kept per state of the plan's targets (`figures_cache`):
+/// only units not yet computed at this state are rolled up.
 pub async fn expected(
-    db: &impl ConnectionTrait,
+    (db, cache): (&impl ConnectionTrait, &FiguresCache),
     who: &Identity,
     (plan_id, period): (&Id, &str),
     ids: &[UnitId],
@@ -142,38 +146,83 @@ pub async fn expected(
     let plan = visible_plan(db, who, plan_id).await?;
     let period = plan.period("period", period)?;
     visible_units(db, who, ids).await?;
-    let tree = rolled_tree(db, &plan, ids, None).await?;
-    let mut phaser = Phaser::new(&plan)?;
     let time_progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
-    // One pass over the period's days when asked: cost grows with days and
-    // targets, never with deals.
+    let (count, versions) = targets::state(db, &plan.id).await?;
+    let state = (plan.version, count, versions);
+    let key = |id: &UnitId| ExpectedKey {
+        period: (period.start, period.end),
+        unit: id.clone(),
+        dims: dims.clone(),
+        day,
+        daily,
+    };
+    let mut seen = HashSet::new();
+    let unique: Vec<&UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+    let mut known: std::collections::HashMap<&str, Option<UnitExpected>> = std::collections::HashMap::new();
+    let mut missing = Vec::new();
+    for id in &unique {
+        match cache.expected(plan.id.as_str(), state, &key(id)) {
+            Some(hit) => {
+                known.insert(id.as_str(), hit);
+            }
+            None => missing.push((*id).clone()),
+        }
+    }
+    if !missing.is_empty() {
+        let tree = rolled_tree(db, &plan, &missing, None).await?;
+        for (id, computed) in roll_expected(&plan, &tree, &missing, (&period, day, dims), daily)? {
+            cache.remember(plan.id.as_str(), state, key(&id), computed.clone());
+            known.insert(unique.iter().find(|u| ***u == id).map_or("", |u| u.as_str()), computed);
+        }
+    }
+    let units = unique.iter().filter_map(|id| known.remove(id.as_str()).flatten()).collect();
+    Ok(Expectations { plan, period, time_progress, units })
+}
+
+/// Each unit's expectation rolled up from `tree` (`None`: no target for
+/// the slice). One pass over the period's days when `daily`: cost grows
+/// with days and targets, never with deals.
+fn roll_expected(
+    plan: &Plan,
+    tree: &TargetTree,
+    ids: &[UnitId],
+    (period, day, dims): (&attain_kit::period::Period, NaiveDate, &Dimensions),
+    daily: bool,
+) -> ServiceResult<Vec<(UnitId, Option<UnitExpected>)>> {
+    let mut phaser = Phaser::new(plan)?;
     let all_days: Vec<NaiveDate> =
         if daily { period.start.iter_days().take_while(|d| *d <= period.end).collect() } else { Vec::new() };
-    let mut done = HashSet::new();
-    let mut units = Vec::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let set = tree.for_unit(id, dims);
-        if set.is_empty() || !done.insert(id.as_str()) {
+        if set.is_empty() {
+            out.push((id.clone(), None));
             continue;
         }
-        let f = tree.period(&mut phaser, &set, &period, "period")?;
-        let Some(today) = tree.expected(&mut phaser, &set, &period, &[day])?.into_iter().next() else { continue };
+        let f = tree.period(&mut phaser, &set, period, "period")?;
+        let Some(today) = tree.expected(&mut phaser, &set, period, &[day])?.into_iter().next() else {
+            out.push((id.clone(), None));
+            continue;
+        };
         let days = tree
-            .expected(&mut phaser, &set, &period, &all_days)?
+            .expected(&mut phaser, &set, period, &all_days)?
             .into_iter()
             .zip(&all_days)
             .map(|(e, d)| (*d, e.by_curve, e.by_milestone))
             .collect();
-        units.push(UnitExpected {
-            unit: id.clone(),
-            period_target: f.target,
-            original_period_target: f.original_target,
-            by_curve: today.by_curve,
-            by_milestone: today.by_milestone,
-            milestone: today.milestone,
-            daily: days,
-            milestones: if daily { tree.shown_template(&phaser, &set, &period) } else { None },
-        });
+        out.push((
+            id.clone(),
+            Some(UnitExpected {
+                unit: id.clone(),
+                period_target: f.target,
+                original_period_target: f.original_target,
+                by_curve: today.by_curve,
+                by_milestone: today.by_milestone,
+                milestone: today.milestone,
+                daily: days,
+                milestones: if daily { tree.shown_template(&phaser, &set, period) } else { None },
+            }),
+        ));
     }
-    Ok(Expectations { plan, period, time_progress, units })
+    Ok(out)
 }

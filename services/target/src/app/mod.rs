@@ -6,6 +6,7 @@
 
 pub mod adjustments;
 pub mod figures;
+pub mod figures_cache;
 pub mod org;
 pub mod phasing;
 pub mod plans;

@@ -112,6 +112,20 @@ pub struct Piece {
     pub amount: Decimal,
 }
 
+impl Piece {
+    /// One piece per first day (amounts summed), in date order.
+    pub fn merged(pieces: Vec<Piece>) -> Vec<Piece> {
+        if pieces.windows(2).all(|w| w[0].from < w[1].from) {
+            return pieces;
+        }
+        let mut by_day: std::collections::BTreeMap<NaiveDate, Decimal> = std::collections::BTreeMap::new();
+        for p in pieces {
+            *by_day.entry(p.from).or_default() += p.amount;
+        }
+        by_day.into_iter().map(|(from, amount)| Piece { from, amount }).collect()
+    }
+}
+
 /// A fiscal year's cumulative day weights, normalised to 1 at year end.
 #[derive(Debug, Clone)]
 pub struct DayCurve {
@@ -186,13 +200,15 @@ impl DayCurve {
         // One term per first day, in date order: decimal products round at
         // 28 digits, so the same pieces gathered in another order (a
         // parent's remainder, the audit) must still give the same cent.
-        let mut merged: std::collections::BTreeMap<NaiveDate, Decimal> = std::collections::BTreeMap::new();
-        for p in pieces.iter().filter(|p| day >= p.from) {
-            *merged.entry(p.from).or_default() += p.amount;
-        }
+        // Pieces already merged (a roll-up merges each remainder once) are
+        // taken as they are.
+        let merged: Vec<Piece> = if pieces.windows(2).all(|w| w[0].from < w[1].from) {
+            pieces.iter().filter(|p| day >= p.from).copied().collect()
+        } else {
+            Piece::merged(pieces.iter().filter(|p| day >= p.from).copied().collect())
+        };
         merged
             .into_iter()
-            .map(|(from, amount)| Piece { from, amount })
             .map(|p| {
                 let before = self.share_through(p.from - Duration::days(1));
                 let left = Decimal::ONE - before;

@@ -36,13 +36,13 @@ impl<'a> Phaser<'a> {
     }
 
     fn curve(&mut self, t: &Target) -> Result<&DayCurve, DomainError> {
-        let key = t.phasing.clone();
-        if !self.curves.contains_key(&key) {
-            let c = key.as_ref().unwrap_or(&self.plan.config.default_phasing);
+        // Looked up by reference: a profile is cloned only when first built.
+        if !self.curves.contains_key(&t.phasing) {
+            let c = t.phasing.as_ref().unwrap_or(&self.plan.config.default_phasing);
             let built = DayCurve::build(&self.year, &self.plan.config.calendar, c)?;
-            self.curves.insert(key.clone(), built);
+            self.curves.insert(t.phasing.clone(), built);
         }
-        self.curves.get(&key).ok_or_else(|| DomainError::Internal("day curve cache".to_owned()))
+        self.curves.get(&t.phasing).ok_or_else(|| DomainError::Internal("day curve cache".to_owned()))
     }
 
     /// The first day of the fiscal year.
@@ -280,6 +280,8 @@ impl TargetTree {
                         .map(|p| Piece { from: p.from, amount: -p.amount }),
                 );
             }
+            // Merged once per target, not once per day asked.
+            let remainder = Piece::merged(remainder);
             let parts = [self.roll(kids, (basis, year_start), n, own)?, own(t, &remainder)?];
             for part in parts {
                 if part.len() != n {

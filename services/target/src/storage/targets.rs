@@ -194,6 +194,27 @@ pub async fn of_units(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Res
 /// The targets of `units` and every target split from them, down to the
 /// leaves: what a roll-up of their period figures needs. One query per
 /// level of the split tree (a handful), not per target.
+/// The state of a plan's targets: how many, and the sum of their versions.
+/// Every write bumps a target's version, so any committed change moves it.
+pub async fn state(db: &impl ConnectionTrait, plan: &Id) -> Result<(i64, i64), ServiceError> {
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct State {
+        count: Option<i64>,
+        versions: Option<i64>,
+    }
+    let row = target::Entity::find()
+        .select_only()
+        .column_as(target::Column::Id.count(), "count")
+        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
+        .column_as(sea_orm::sea_query::Expr::cust("CAST(SUM(version) AS BIGINT)"), "versions")
+        .filter(target::Column::PlanId.eq(plan.as_str()))
+        .into_model::<State>()
+        .one(db)
+        .await?;
+    Ok(row.map_or((0, 0), |r| (r.count.unwrap_or(0), r.versions.unwrap_or(0))))
+}
+
 pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Result<Vec<Target>, ServiceError> {
     let mut out = of_units(db, plan, units).await?;
     let mut seen: std::collections::HashSet<String> = out.iter().map(|t| t.id.as_str().to_owned()).collect();

@@ -269,7 +269,57 @@ async fn a_rep_who_starts_in_may(backend: Backend) {
     assert!(s.message().contains("before units/rep-3 starts"), "{}", s.message());
 }
 
-both_backends!(a_cut_in_august_keeps_the_months_before_it, a_rep_who_starts_in_may);
+/// Expectations one replica has computed follow a change approved on
+/// another (they are kept per state of the plan's targets, read from the
+/// database at each call).
+async fn a_replica_follows_changes_made_on_another(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.clock.today = Some(day("2024-08-12"))).await;
+    seed_guide_org(&app).await;
+    let mut a = app.targets_admin();
+    plan_and_split(&mut a).await;
+    a.publish_plan(pb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }).await.unwrap();
+    let other = app.replica().await;
+    let mut b = other.targets_admin();
+    let read = |t: &mut Targets| {
+        let mut t = t.clone();
+        async move {
+            let r = t
+                .batch_get_expected_amounts(pb::BatchGetExpectedAmountsRequest {
+                    plan: "plans/fy2024".into(),
+                    units: ["rep-1", "region-a", "acme", "rep-1"].iter().map(|u| format!("units/{u}")).collect(),
+                    period: "2024-09".into(),
+                    date: "2024-09-10".into(),
+                    include_daily: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            r.amounts
+                .iter()
+                .map(|a| (a.unit.clone(), amount(&a.period_target).to_owned(), a.daily.len()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = read(&mut a).await;
+    assert_eq!(first.len(), 3, "a unit asked twice is answered once: {first:?}");
+    assert_eq!(read(&mut a).await, first, "asked again: the same");
+    let cut = pb::adjustment::Change::ChangePercent("-10".into());
+    let mut manager = other.targets("mgr-a", Role::Manager, "region-a");
+    let adj =
+        manager.create_adjustment(ask("rep-1", cut, pb::Redistribution::ParentAbsorbs, "")).await.unwrap().into_inner();
+    approve(&mut b, &adj).await;
+    let after = read(&mut a).await;
+    assert_eq!(after, read(&mut b).await, "both replicas answer alike");
+    assert!(dec(&after[0].1) < dec(&first[0].1), "rep 1's September follows the cut: {first:?} → {after:?}");
+    assert_eq!(after[2], first[2], "the region absorbed it: the company's September stands");
+}
+
+both_backends!(
+    a_cut_in_august_keeps_the_months_before_it,
+    a_rep_who_starts_in_may,
+    a_replica_follows_changes_made_on_another
+);
 
 /// The year of region A as a sales-ops lead lives it, all filed on 6 May
 /// (later dates are ahead): rep 4 joins that day and takes its target from

@@ -33,6 +33,7 @@ pub type Targets = TargetServiceClient<InterceptedService<Channel, Bearer>>;
 
 pub struct TestApp {
     pub channel: Channel,
+    settings: attain_kit::configuration::Settings,
     stop: Option<oneshot::Sender<()>>,
     pub handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -61,6 +62,11 @@ impl TestApp {
         self.targets("ops", Role::Admin, "")
     }
 
+    /// Another replica on the same database.
+    pub async fn replica(&self) -> TestApp {
+        start(self.settings.clone()).await
+    }
+
     pub fn signal_stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
@@ -75,14 +81,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut attain_kit::configuration::Settings)) -> TestApp {
     let mut settings = test_settings(backend).await;
     tweak(&mut settings);
-    let app = Application::build(settings).await.expect("build app");
+    start(settings).await
+}
+
+async fn start(settings: attain_kit::configuration::Settings) -> TestApp {
+    let app = Application::build(settings.clone()).await.expect("build app");
     let addr = app.local_addr();
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
     let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.expect("connect");
-    TestApp { channel, stop: Some(tx), handle: Some(handle) }
+    TestApp { channel, settings, stop: Some(tx), handle: Some(handle) }
 }
 
 /// A unit message for CreateUnit.

@@ -1,0 +1,81 @@
+//! Computed figures of a plan's targets, kept until the targets change.
+//! Deals never move a target's figures, so dashboards under live load —
+//! whose own caches every committed deal invalidates — ask the same
+//! expectations again and again; phasing and rolling them up is
+//! O(targets × days) for a company, paid once per state of the plan.
+//!
+//! The key is the plan's version with its targets' state read from the
+//! database at each call: their count and the sum of their versions.
+//! Every target write bumps its version, so any committed change moves the
+//! key, whichever replica wrote it and in whatever order commits land (a
+//! maximum id or time would miss a change committed late with a smaller
+//! one).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use chrono::NaiveDate;
+
+use super::figures::UnitExpected;
+use crate::domain::{org::UnitId, target::Dimensions};
+
+/// A plan's targets as they stand: (plan version, count, sum of versions).
+pub type PlanState = (i64, i64, i64);
+
+/// One unit's expectation as asked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExpectedKey {
+    /// The period's first and last days.
+    pub period: (NaiveDate, NaiveDate),
+    pub unit: UnitId,
+    pub dims: Dimensions,
+    pub day: NaiveDate,
+    pub daily: bool,
+}
+
+/// Entries kept per plan before the oldest state's are dropped whole.
+const MAX_ENTRIES: usize = 50_000;
+
+#[derive(Default)]
+struct PlanEntries {
+    state: Option<PlanState>,
+    /// `None`: the unit has no target for what was asked.
+    expected: HashMap<ExpectedKey, Option<UnitExpected>>,
+}
+
+/// Shared by every call of a process.
+#[derive(Clone, Default)]
+pub struct FiguresCache {
+    plans: Arc<Mutex<HashMap<String, PlanEntries>>>,
+}
+
+impl std::fmt::Debug for FiguresCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FiguresCache").finish_non_exhaustive()
+    }
+}
+
+impl FiguresCache {
+    /// What is known of `key` at `state`: `Some(None)` when the unit has
+    /// no target for it, `None` when not computed.
+    pub fn expected(&self, plan: &str, state: PlanState, key: &ExpectedKey) -> Option<Option<UnitExpected>> {
+        let plans = self.plans.lock().ok()?;
+        let entries = plans.get(plan)?;
+        if entries.state != Some(state) {
+            return None;
+        }
+        entries.expected.get(key).cloned()
+    }
+
+    pub fn remember(&self, plan: &str, state: PlanState, key: ExpectedKey, value: Option<UnitExpected>) {
+        let Ok(mut plans) = self.plans.lock() else { return };
+        let entries = plans.entry(plan.to_owned()).or_default();
+        if entries.state != Some(state) || entries.expected.len() >= MAX_ENTRIES {
+            entries.expected.clear();
+            entries.state = Some(state);
+        }
+        entries.expected.insert(key, value);
+    }
+}
