@@ -3,14 +3,17 @@
 //! trees (`domain::rollup`), read in one query per tree level; cost grows
 //! with units and days, never with deals.
 
-use std::collections::HashSet;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use attain_kit::{ServiceResult, auth::Identity, money::Amount, period::Period};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
 use super::{
-    figures_cache::{ExpectedKey, FiguresCache},
+    figures_cache::{FiguresCache, RolledKey, RolledPeriod},
     scope::{readable_subtree, visible_plan, visible_unit, visible_units},
 };
 use crate::{
@@ -133,8 +136,8 @@ pub async fn period_targets(db: &impl ConnectionTrait, who: &Identity, q: Period
 
 /// Expected amounts of many units for a period at a day (and each day of
 /// the period, when `daily`); units without a target for the slice are left
-/// out. Answers are kept per state of the plan's targets (`figures_cache`):
-/// only units not yet computed at this state are rolled up.
+/// out. A unit's period is rolled up once per state of the plan's targets
+/// (`figures_cache`); a day inside it is then a lookup.
 pub async fn expected(
     (db, cache): (&impl ConnectionTrait, &FiguresCache),
     who: &Identity,
@@ -147,51 +150,72 @@ pub async fn expected(
     let period = plan.period("period", period)?;
     visible_units(db, who, ids).await?;
     let time_progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
+    let mut seen = HashSet::new();
+    let unique: Vec<UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();
+    if !period.contains(day) {
+        // A day outside the period (rare: dashboards ask the current one)
+        // is computed as asked, not kept.
+        let tree = rolled_tree(db, &plan, &unique, None).await?;
+        let units = outside(&plan, &tree, &unique, (&period, day, dims), daily)?;
+        return Ok(Expectations { plan, period, time_progress, units });
+    }
     let (count, versions) = targets::state(db, &plan.id).await?;
     let state = (plan.version, count, versions);
-    let key = |id: &UnitId| ExpectedKey {
-        period: (period.start, period.end),
-        unit: id.clone(),
-        dims: dims.clone(),
-        day,
-        daily,
-    };
-    let mut seen = HashSet::new();
-    let unique: Vec<&UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
-    let mut known: std::collections::HashMap<&str, Option<UnitExpected>> = std::collections::HashMap::new();
+    let key = |id: &UnitId| RolledKey { period: (period.start, period.end), unit: id.clone(), dims: dims.clone() };
+    let mut rolled: HashMap<UnitId, Option<Arc<RolledPeriod>>> = HashMap::new();
     let mut missing = Vec::new();
     for id in &unique {
-        match cache.expected(plan.id.as_str(), state, &key(id)) {
+        match cache.rolled(plan.id.as_str(), state, &key(id)) {
             Some(hit) => {
-                known.insert(id.as_str(), hit);
+                rolled.insert(id.clone(), hit);
             }
-            None => missing.push((*id).clone()),
+            None => missing.push(id.clone()),
         }
     }
     if !missing.is_empty() {
         let tree = rolled_tree(db, &plan, &missing, None).await?;
-        for (id, computed) in roll_expected(&plan, &tree, &missing, (&period, day, dims), daily)? {
-            cache.remember(plan.id.as_str(), state, key(&id), computed.clone());
-            known.insert(unique.iter().find(|u| ***u == id).map_or("", |u| u.as_str()), computed);
+        for (id, r) in roll_periods(&plan, &tree, &missing, (&period, dims))? {
+            cache.remember(plan.id.as_str(), state, key(&id), r.clone());
+            rolled.insert(id, r);
         }
     }
-    let units = unique.iter().filter_map(|id| known.remove(id.as_str()).flatten()).collect();
+    let index = usize::try_from((day - period.start).num_days()).unwrap_or(0);
+    let all_days: Vec<NaiveDate> = period.start.iter_days().take_while(|d| *d <= period.end).collect();
+    let units = unique
+        .iter()
+        .filter_map(|id| {
+            let r = rolled.remove(id).flatten()?;
+            let today = r.days.get(index)?.clone();
+            Some(UnitExpected {
+                unit: id.clone(),
+                period_target: r.period_target,
+                original_period_target: r.original_period_target,
+                by_curve: today.by_curve,
+                by_milestone: today.by_milestone,
+                milestone: today.milestone,
+                daily: if daily {
+                    all_days.iter().zip(&r.days).map(|(d, e)| (*d, e.by_curve, e.by_milestone)).collect()
+                } else {
+                    Vec::new()
+                },
+                milestones: if daily { r.milestones.clone() } else { None },
+            })
+        })
+        .collect();
     Ok(Expectations { plan, period, time_progress, units })
 }
 
-/// Each unit's expectation rolled up from `tree` (`None`: no target for
-/// the slice). One pass over the period's days when `daily`: cost grows
-/// with days and targets, never with deals.
-fn roll_expected(
+/// Each unit's period rolled up from `tree`: its targets and every day's
+/// expectation (`None`: no target for the slice). Cost grows with targets
+/// and days, never with deals.
+fn roll_periods(
     plan: &Plan,
     tree: &TargetTree,
     ids: &[UnitId],
-    (period, day, dims): (&attain_kit::period::Period, NaiveDate, &Dimensions),
-    daily: bool,
-) -> ServiceResult<Vec<(UnitId, Option<UnitExpected>)>> {
+    (period, dims): (&Period, &Dimensions),
+) -> ServiceResult<Vec<(UnitId, Option<Arc<RolledPeriod>>)>> {
     let mut phaser = Phaser::new(plan)?;
-    let all_days: Vec<NaiveDate> =
-        if daily { period.start.iter_days().take_while(|d| *d <= period.end).collect() } else { Vec::new() };
+    let all_days: Vec<NaiveDate> = period.start.iter_days().take_while(|d| *d <= period.end).collect();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let set = tree.for_unit(id, dims);
@@ -200,29 +224,49 @@ fn roll_expected(
             continue;
         }
         let f = tree.period(&mut phaser, &set, period, "period")?;
-        let Some(today) = tree.expected(&mut phaser, &set, period, &[day])?.into_iter().next() else {
-            out.push((id.clone(), None));
+        let days = tree.expected(&mut phaser, &set, period, &all_days)?;
+        let milestones = tree.shown_template(&phaser, &set, period);
+        let r = RolledPeriod { period_target: f.target, original_period_target: f.original_target, days, milestones };
+        out.push((id.clone(), Some(Arc::new(r))));
+    }
+    Ok(out)
+}
+
+/// Expectations at a day outside the period, computed as asked.
+fn outside(
+    plan: &Plan,
+    tree: &TargetTree,
+    ids: &[UnitId],
+    (period, day, dims): (&Period, NaiveDate, &Dimensions),
+    daily: bool,
+) -> ServiceResult<Vec<UnitExpected>> {
+    let mut phaser = Phaser::new(plan)?;
+    let all_days: Vec<NaiveDate> =
+        if daily { period.start.iter_days().take_while(|d| *d <= period.end).collect() } else { Vec::new() };
+    let mut units = Vec::with_capacity(ids.len());
+    for id in ids {
+        let set = tree.for_unit(id, dims);
+        if set.is_empty() {
             continue;
-        };
+        }
+        let f = tree.period(&mut phaser, &set, period, "period")?;
+        let Some(today) = tree.expected(&mut phaser, &set, period, &[day])?.into_iter().next() else { continue };
         let days = tree
             .expected(&mut phaser, &set, period, &all_days)?
             .into_iter()
             .zip(&all_days)
             .map(|(e, d)| (*d, e.by_curve, e.by_milestone))
             .collect();
-        out.push((
-            id.clone(),
-            Some(UnitExpected {
-                unit: id.clone(),
-                period_target: f.target,
-                original_period_target: f.original_target,
-                by_curve: today.by_curve,
-                by_milestone: today.by_milestone,
-                milestone: today.milestone,
-                daily: days,
-                milestones: if daily { tree.shown_template(&phaser, &set, period) } else { None },
-            }),
-        ));
+        units.push(UnitExpected {
+            unit: id.clone(),
+            period_target: f.target,
+            original_period_target: f.original_target,
+            by_curve: today.by_curve,
+            by_milestone: today.by_milestone,
+            milestone: today.milestone,
+            daily: days,
+            milestones: if daily { tree.shown_template(&phaser, &set, period) } else { None },
+        });
     }
-    Ok(out)
+    Ok(units)
 }

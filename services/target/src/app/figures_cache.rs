@@ -1,8 +1,9 @@
-//! Computed figures of a plan's targets, kept until the targets change.
+//! Rolled-up figures of a plan's targets, kept until the targets change.
 //! Deals never move a target's figures, so dashboards under live load —
 //! whose own caches every committed deal invalidates — ask the same
 //! expectations again and again; phasing and rolling them up is
-//! O(targets × days) for a company, paid once per state of the plan.
+//! O(targets × days) for a company, paid once per unit, period and state
+//! of the plan, after which any day of the period is a lookup.
 //!
 //! The key is the plan's version with its targets' state read from the
 //! database at each call: their count and the sum of their versions.
@@ -16,33 +17,41 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use attain_kit::money::Amount;
 use chrono::NaiveDate;
 
-use super::figures::UnitExpected;
-use crate::domain::{org::UnitId, target::Dimensions};
+use crate::domain::{milestones::Milestones, org::UnitId, rollup::Expected, target::Dimensions};
 
 /// A plan's targets as they stand: (plan version, count, sum of versions).
 pub type PlanState = (i64, i64, i64);
 
-/// One unit's expectation as asked.
+/// A unit's period rolled up: its targets and every day's expectation.
+#[derive(Debug, Clone)]
+pub struct RolledPeriod {
+    pub period_target: Amount,
+    pub original_period_target: Amount,
+    /// Expectations on each day of the period, first day first.
+    pub days: Vec<Expected>,
+    pub milestones: Option<Milestones>,
+}
+
+/// One unit's period as asked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ExpectedKey {
+pub struct RolledKey {
     /// The period's first and last days.
     pub period: (NaiveDate, NaiveDate),
     pub unit: UnitId,
     pub dims: Dimensions,
-    pub day: NaiveDate,
-    pub daily: bool,
 }
 
-/// Entries kept per plan before the oldest state's are dropped whole.
-const MAX_ENTRIES: usize = 50_000;
+/// Entries kept per plan; past it the plan's entries are dropped whole.
+const MAX_ENTRIES: usize = 5_000;
 
 #[derive(Default)]
 struct PlanEntries {
     state: Option<PlanState>,
     /// `None`: the unit has no target for what was asked.
-    expected: HashMap<ExpectedKey, Option<UnitExpected>>,
+    rolled: HashMap<RolledKey, Option<Arc<RolledPeriod>>>,
 }
 
 /// Shared by every call of a process.
@@ -60,22 +69,22 @@ impl std::fmt::Debug for FiguresCache {
 impl FiguresCache {
     /// What is known of `key` at `state`: `Some(None)` when the unit has
     /// no target for it, `None` when not computed.
-    pub fn expected(&self, plan: &str, state: PlanState, key: &ExpectedKey) -> Option<Option<UnitExpected>> {
+    pub fn rolled(&self, plan: &str, state: PlanState, key: &RolledKey) -> Option<Option<Arc<RolledPeriod>>> {
         let plans = self.plans.lock().ok()?;
         let entries = plans.get(plan)?;
         if entries.state != Some(state) {
             return None;
         }
-        entries.expected.get(key).cloned()
+        entries.rolled.get(key).cloned()
     }
 
-    pub fn remember(&self, plan: &str, state: PlanState, key: ExpectedKey, value: Option<UnitExpected>) {
+    pub fn remember(&self, plan: &str, state: PlanState, key: RolledKey, value: Option<Arc<RolledPeriod>>) {
         let Ok(mut plans) = self.plans.lock() else { return };
         let entries = plans.entry(plan.to_owned()).or_default();
-        if entries.state != Some(state) || entries.expected.len() >= MAX_ENTRIES {
-            entries.expected.clear();
+        if entries.state != Some(state) || entries.rolled.len() >= MAX_ENTRIES {
+            entries.rolled.clear();
             entries.state = Some(state);
         }
-        entries.expected.insert(key, value);
+        entries.rolled.insert(key, value);
     }
 }
