@@ -128,7 +128,9 @@ pub struct ImportArgs {
     /// XLSX: the sheet to read (default: the first with a header row).
     #[arg(long)]
     pub sheet: Option<String>,
-    /// Makes a retried import a no-op (default: a new id).
+    /// The import's name in the service's logs. Importing a file again is
+    /// safe without it: each row is stored once (by its request id column,
+    /// else by its content and occurrence in the file).
     #[arg(long)]
     pub request_id: Option<String>,
 }
@@ -148,7 +150,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let header = ImportHeader {
         format: format as i32,
         file_name: file.file_name().and_then(|n| n.to_str()).unwrap_or("import").to_owned(),
-        request_id: args.request_id.unwrap_or_else(|| format!("import-{}", uuid::Uuid::new_v4())),
+        request_id: args.request_id.unwrap_or_default(),
         validate_only: args.validate_only,
         encoding: args.encoding.unwrap_or_default(),
         sheet: args.sheet.unwrap_or_default(),
@@ -194,12 +196,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         let Some(mut p) = next else { break };
         errors.append(&mut p.errors);
         let done = sent.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = write!(err, "\r{} rows read {}, stored {}", bar(done, total), p.rows_read, p.rows_accepted);
+        let verb = if args.validate_only { "valid" } else { "stored" };
+        let _ = write!(err, "\r{} rows read {}, {verb} {}", bar(done, total), p.rows_read, p.rows_accepted);
         let _ = err.flush();
         last = Some(p);
     }
     let _ = writeln!(err);
     let last = last.context("the import ended without a summary")?;
+    errors.sort_by_key(|e| e.row);
     print!("{}", import_summary(&last, &file.display().to_string()));
     for e in &errors {
         eprintln!("  row {}, {}: {}", e.row, e.field, e.description);
@@ -227,7 +231,11 @@ fn import_summary(last: &attain_proto::attain::tracking::v1::ImportDealsResponse
     use std::fmt::Write as _;
     let mut out = String::new();
     let source = if last.sheet.is_empty() { last.encoding.clone() } else { format!("sheet {}", last.sheet) };
-    let _ = writeln!(out, "{file} ({source}): header on row {}, {} rows read", last.header_row, last.rows_read);
+    let _ = writeln!(
+        out,
+        "{file} ({source}): header on row {}, {} rows read: {} already imported, {} skipped, {} refused",
+        last.header_row, last.rows_read, last.rows_duplicate, last.rows_skipped, last.rows_refused
+    );
     for c in &last.columns {
         let used = match (c.field.as_str(), c.scale.as_str()) {
             ("", _) => "not used".to_owned(),

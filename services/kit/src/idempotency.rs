@@ -173,6 +173,39 @@ impl IdempotencyKey {
             .collect()
     }
 
+    /// For each key: whether a call with it was already stored (`Ok(true)`),
+    /// or not (`Ok(false)`), or its id was used for another request
+    /// (ALREADY_EXISTS) — one answer per key, so a caller can name each.
+    pub async fn seen_many(
+        db: &impl ConnectionTrait,
+        keys: &[&IdempotencyKey],
+    ) -> Result<Vec<Result<bool, ServiceError>>, ServiceError> {
+        let mut stored = std::collections::HashMap::new();
+        for chunk in keys.chunks(500) {
+            let query = Query::select()
+                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash])
+                .from(IdempotencyKeys::Table)
+                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.stored.as_str())))
+                .to_owned();
+            for row in db.query_all(&query).await? {
+                let id: String = row.try_get("", "request_id")?;
+                let hash: String = row.try_get("", "payload_hash")?;
+                stored.insert(id, hash);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| match stored.get(&k.stored) {
+                None => Ok(false),
+                Some(hash) if *hash != k.payload_hash => Err(ServiceError::AlreadyExists(format!(
+                    "request_id {:?} was already used for a different row",
+                    k.request_id
+                ))),
+                Some(_) => Ok(true),
+            })
+            .collect())
+    }
+
     /// [`IdempotencyKey::record`] for many keys in multi-row inserts.
     pub async fn record_many(
         db: &impl ConnectionTrait,

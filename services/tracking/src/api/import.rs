@@ -6,11 +6,12 @@
 //! (500 at a time, with progress) — only if no row was refused, or if the
 //! import is `partial`. A CSV is spooled to a temporary file between the
 //! passes, so memory stays bounded whatever its size. A row's request id
-//! is its own column or "<import request id>#<row>", so sending the same
-//! file again stores nothing twice.
+//! is its own column or its content and occurrence in the file, so
+//! sending a file again — as it was, or with rows added — stores each deal
+//! once; the preview counts the rows already stored.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     path::PathBuf,
     pin::Pin,
 };
@@ -86,11 +87,8 @@ fn options(h: pb::ImportHeader) -> ServiceResult<Options> {
     if format == pb::FileFormat::Unspecified {
         return Err(ServiceError::invalid("header.format", "is required (CSV or XLSX)"));
     }
-    if h.request_id.is_empty() || h.request_id.len() > 100 {
-        return Err(ServiceError::invalid(
-            "header.request_id",
-            "is required (1–100 characters): it makes re-sending the file safe",
-        ));
+    if h.request_id.len() > 100 {
+        return Err(ServiceError::invalid("header.request_id", "is at most 100 characters"));
     }
     let encoding = match h.encoding.trim() {
         "" => None,
@@ -159,6 +157,17 @@ struct Pass {
     columns: Option<Columns>,
     session: Session,
     store: bool,
+    ids: RowIds,
+}
+
+/// What a pass knows of its rows' request ids.
+#[derive(Default)]
+struct RowIds {
+    /// How many rows of each content came before (a row's request id is
+    /// its content and its occurrence: two equal sales stay two).
+    occurrences: HashMap<[u8; 12], u32>,
+    /// Request ids written in the file's own column, by their first row.
+    given: HashMap<String, u64>,
 }
 
 impl Job {
@@ -169,6 +178,15 @@ impl Job {
         if self.report.errors.len() < MAX_REPORTED_ERRORS {
             let row = i64::try_from(row).unwrap_or(i64::MAX);
             self.report.errors.push(pb::RowError { row, field, description });
+        }
+    }
+
+    /// A line read and not imported: counted, and listed up to a bound.
+    fn skip(&mut self, row: u64, reason: String) {
+        self.report.rows_skipped += 1;
+        if self.report.skipped.len() < MAX_SKIPPED {
+            let row = i64::try_from(row).unwrap_or(i64::MAX);
+            self.report.skipped.push(pb::SkippedRow { row, reason });
         }
     }
 
@@ -183,27 +201,30 @@ impl Job {
                 pass.columns = pass.sheet.columns().cloned();
             }
             let Some(columns) = &pass.columns else { continue };
+            if line.is_some() && !pass.store {
+                self.report.rows_read += 1;
+            }
             match line {
                 None => {}
-                Some(Line::Skipped { row, reason }) if !pass.store && self.report.skipped.len() < MAX_SKIPPED => {
-                    let row = i64::try_from(row).unwrap_or(i64::MAX);
-                    self.report.skipped.push(pb::SkippedRow { row, reason });
-                }
+                Some(Line::Skipped { row, reason }) if !pass.store => self.skip(row, reason),
                 Some(Line::Refused { row, column, why }) if !pass.store => self.refuse(row, column, why),
                 Some(Line::Skipped { .. } | Line::Refused { .. }) => {}
                 Some(Line::Data(r)) => {
                     if pass.store && self.refused.contains(&r.number) {
                         continue;
                     }
-                    if !pass.store {
-                        self.report.rows_read += 1;
-                    }
                     let n = usize::try_from(r.number).unwrap_or(usize::MAX);
-                    match self.read(&r) {
+                    match self.read(&r, &mut pass.ids) {
                         Err((field, why)) => {
                             let title = columns.title(field);
                             self.refuse(r.number, title, why);
                         }
+                        Ok(Parsed::FollowUp) if !pass.store => self.skip(
+                            r.number,
+                            "no amount and no loss reason: a follow-up line, not a deal (a won deal needs its \
+                             amount, a lost one its reason)"
+                                .to_owned(),
+                        ),
                         Ok(Parsed::FollowUp) => {}
                         Ok(Parsed::Won(request)) => deals.push((n, row(&self.who, &format!("row {n}"), request))),
                         Ok(Parsed::Lost(l)) => lost.push((n, Ok(l))),
@@ -228,6 +249,14 @@ impl Job {
         let field = |n: usize| format!("row {n}");
         let mut refused = pass.session.check(deals, field).await?;
         refused.extend(pass.session.check_lost(lost, field).await?);
+        // Rows stored by an earlier import (the same content, or the same
+        // request id) store nothing again; an id used for another row is
+        // that row's error.
+        let sifted = pass.session.sift_stored().await?;
+        refused.extend(sifted.conflicts);
+        if !pass.store {
+            self.report.rows_duplicate += i64::try_from(sifted.stored).unwrap_or(i64::MAX);
+        }
         if let Some(columns) = pass.columns.clone() {
             for (n, e) in refused {
                 for (column, why) in faults(e, &columns) {
@@ -261,6 +290,7 @@ impl Job {
         }
         let mut progress = self.report.clone();
         progress.errors = std::mem::take(&mut self.report.errors);
+        progress.errors.sort_by_key(|e| e.row);
         let _ = self.tx.send(Ok(progress)).await;
         Ok(())
     }
@@ -281,7 +311,7 @@ impl Job {
     }
 
     /// A data row as a deal request, a lost opportunity or a follow-up.
-    fn read(&self, r: &SheetRow) -> Result<Parsed, (Field, String)> {
+    fn read(&self, r: &SheetRow, ids: &mut RowIds) -> Result<Parsed, (Field, String)> {
         let kind = r.kind()?;
         if kind == RowKind::FollowUp {
             return Ok(Parsed::FollowUp);
@@ -302,6 +332,19 @@ impl Job {
                         Ok(pb::CreditShare { rep: rep.resource_name(), percent, ..Default::default() })
                     })
                     .collect::<Result<Vec<_>, (Field, String)>>()?;
+                let shares: Vec<String> = credits.iter().map(|c| format!("{} {}", c.rep, c.percent)).collect();
+                let content = [
+                    "won",
+                    rep.as_str(),
+                    &day.to_string(),
+                    &amount.normalize().to_string(),
+                    &r.currency(),
+                    &r.customer,
+                    &r.product_line,
+                    &r.customer_type,
+                    &shares.join(";"),
+                ];
+                let request_id = self.request_id(r, &content, ids)?;
                 Ok(Parsed::Won(pb::CreateDealRequest {
                     deal: Some(pb::Deal {
                         rep: rep.resource_name(),
@@ -312,7 +355,7 @@ impl Job {
                         credits,
                         ..Default::default()
                     }),
-                    request_id: self.request_id(r),
+                    request_id,
                 }))
             }
             RowKind::Lost(reason, detail) => {
@@ -344,28 +387,56 @@ impl Job {
                     dimensions: Some(convert::dimensions_wire(&opportunity.dimensions)),
                     ..Default::default()
                 };
-                let key = IdempotencyKey::required(
-                    &self.who.person,
-                    "ImportDeals.lost",
-                    "request_id",
-                    &self.request_id(r),
-                    &payload,
-                )
-                .map_err(|e| (Field::RequestId, e.to_string()))?;
-                Ok(Parsed::Lost(LostRow { key, opportunity }))
+                let content = [
+                    "lost",
+                    opportunity.rep.as_str(),
+                    &day.to_string(),
+                    &opportunity.customer,
+                    &opportunity.stage,
+                    &opportunity.loss_detail,
+                    &r.product_line,
+                    &r.customer_type,
+                ];
+                let request_id = self.request_id(r, &content, ids)?;
+                let key =
+                    IdempotencyKey::required(&self.who.person, "ImportDeals.lost", "request_id", &request_id, &payload)
+                        .map_err(|e| (Field::RequestId, e.to_string()))?;
+                Ok(Parsed::Lost(LostRow { key, opportunity, row: 0 }))
             }
             RowKind::FollowUp => Ok(Parsed::FollowUp),
         }
     }
 
-    fn request_id(&self, r: &SheetRow) -> String {
-        if r.request_id.is_empty() { format!("{}#{}", self.opts.import_id, r.number) } else { r.request_id.clone() }
+    /// A row's request id: its own column's, else its content and
+    /// occurrence — so a sheet imported again, or with rows added or moved,
+    /// stores each deal once, while two equal sales in one file stay two.
+    fn request_id(&self, r: &SheetRow, content: &[&str], ids: &mut RowIds) -> Result<String, (Field, String)> {
+        if !r.request_id.is_empty() {
+            if let Some(first) = ids.given.get(&r.request_id) {
+                return Err((Field::RequestId, format!("{} is also the request id of row {first}", r.request_id)));
+            }
+            ids.given.insert(r.request_id.clone(), r.number);
+            return Ok(r.request_id.clone());
+        }
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in content {
+            hash.update(part.as_bytes());
+            hash.update([0x1f]);
+        }
+        let digest = hash.finalize();
+        let mut short = [0u8; 12];
+        short.copy_from_slice(&digest[..12]);
+        let seen = ids.occurrences.entry(short).or_insert(0);
+        *seen += 1;
+        let hex: String = short.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("sheet-{hex}-{seen}"))
     }
 
     /// One pass over the source.
     async fn pass(&mut self, source: &Source, store: bool) -> ServiceResult<()> {
         let session = self.app.session(self.who.clone(), self.fwd.clone());
-        let mut pass = Pass { sheet: Sheet::default(), columns: None, session, store };
+        let mut pass = Pass { sheet: Sheet::default(), columns: None, session, store, ids: RowIds::default() };
         match source {
             Source::Xlsx { records, .. } => {
                 for block in records.chunks(XLSX_BLOCK) {
@@ -509,7 +580,28 @@ async fn run(job: &mut Job, input: &mut Streaming<pb::ImportDealsRequest>) -> Se
     }
     job.report.stored = store;
     job.report.done = true;
+    let r = &job.report;
+    tracing::info!(
+        import = %job.opts.import_id,
+        read = r.rows_read,
+        stored = if store { r.rows_accepted } else { 0 },
+        duplicates = r.rows_duplicate,
+        refused = r.rows_refused,
+        "import done"
+    );
     Ok(())
+}
+
+/// A message after the header: a chunk of the file (a second header is
+/// refused rather than ignored).
+fn chunk(msg: pb::ImportDealsRequest) -> ServiceResult<Option<Vec<u8>>> {
+    match msg.part {
+        Some(pb::import_deals_request::Part::Chunk(c)) => Ok(Some(c)),
+        Some(pb::import_deals_request::Part::Header(_)) => {
+            Err(ServiceError::invalid("header", "came again after the file started: send it once, first"))
+        }
+        None => Ok(None),
+    }
 }
 
 /// The whole file: a CSV to a temporary file, an XLSX into memory (it is
@@ -520,7 +612,7 @@ async fn receive(opts: &Options, input: &mut Streaming<pb::ImportDealsRequest>) 
         pb::FileFormat::Xlsx => {
             let mut bytes = Vec::new();
             while let Some(msg) = input.next().await {
-                if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
+                if let Some(c) = chunk(msg?)? {
                     if bytes.len() + c.len() > MAX_XLSX_BYTES {
                         return Err(file_error(FileError::TooLarge));
                     }
@@ -539,7 +631,7 @@ async fn receive(opts: &Options, input: &mut Streaming<pb::ImportDealsRequest>) 
             let mut file = tokio::fs::File::create(&spool.0).await.map_err(internal)?;
             let mut size = 0u64;
             while let Some(msg) = input.next().await {
-                if let Some(pb::import_deals_request::Part::Chunk(c)) = msg?.part {
+                if let Some(c) = chunk(msg?)? {
                     size += u64::try_from(c.len()).unwrap_or(u64::MAX);
                     if size > MAX_CSV_BYTES {
                         return Err(ServiceError::ResourceExhausted(format!(

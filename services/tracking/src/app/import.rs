@@ -27,6 +27,8 @@ use crate::{
 pub struct LostRow {
     pub key: IdempotencyKey,
     pub opportunity: Opportunity,
+    /// The row it came from (set when checked).
+    pub row: usize,
 }
 
 /// An ingestion in steps (a file import).
@@ -43,6 +45,14 @@ pub struct Session {
 
 /// How stored rows become the replies kept for replays.
 pub type Renders<D, O> = (fn(&Deal) -> D, fn(&Opportunity) -> O);
+
+/// Pending rows found already stored, and rows whose request id was used
+/// for another row.
+#[derive(Debug, Default)]
+pub struct Sifted {
+    pub stored: usize,
+    pub conflicts: Vec<(usize, ServiceError)>,
+}
 
 /// What one commit stored.
 #[derive(Debug, Clone, Copy, Default)]
@@ -118,7 +128,7 @@ impl Session {
         let mut refused = Vec::new();
         for (n, r) in rows {
             let checked = match r {
-                Ok(r) => self.lost(&field(n), r).await,
+                Ok(r) => self.lost(&field(n), LostRow { row: n, ..r }).await,
                 Err(e) => Err(e),
             };
             match checked {
@@ -145,6 +155,11 @@ impl Session {
             .await?;
         let close_field = format!("{field}.close_date");
         let day = o.close_date.ok_or_else(|| ServiceError::invalid(&close_field, "is required"))?;
+        // As for won deals: nothing is lost on a day still to come.
+        let today = self.app.today();
+        if day > today {
+            return Err(ServiceError::invalid(&close_field, format!("{day} is in the future (today is {today})")));
+        }
         still_there(&rep, day, &close_field)?;
         let plans = self.app.plans(&self.fwd, &mut self.cache).await?;
         let plan = plan_for(&plans, &rep.path, day).ok_or_else(|| {
@@ -159,6 +174,36 @@ impl Session {
         o.update_time = now;
         o.check(field)?;
         Ok(r)
+    }
+
+    /// Takes out of the pending rows those an earlier call stored (they
+    /// would store nothing) and those whose request id an earlier call
+    /// used for something else (each that row's error).
+    pub async fn sift_stored(&mut self) -> ServiceResult<Sifted> {
+        let mut sifted = Sifted::default();
+        let keys: Vec<&IdempotencyKey> = self.pending.iter().map(|p| &p.key).collect();
+        let seen = IdempotencyKey::seen_many(&self.app.db, &keys).await?;
+        let mut kept = Vec::with_capacity(self.pending.len());
+        for (p, s) in std::mem::take(&mut self.pending).into_iter().zip(seen) {
+            match s {
+                Ok(false) => kept.push(p),
+                Ok(true) => sifted.stored += 1,
+                Err(e) => sifted.conflicts.push((p.row, request_id_fault(e))),
+            }
+        }
+        self.pending = kept;
+        let keys: Vec<&IdempotencyKey> = self.pending_lost.iter().map(|l| &l.key).collect();
+        let seen = IdempotencyKey::seen_many(&self.app.db, &keys).await?;
+        let mut kept = Vec::with_capacity(self.pending_lost.len());
+        for (l, s) in std::mem::take(&mut self.pending_lost).into_iter().zip(seen) {
+            match s {
+                Ok(false) => kept.push(l),
+                Ok(true) => sifted.stored += 1,
+                Err(e) => sifted.conflicts.push((l.row, request_id_fault(e))),
+            }
+        }
+        self.pending_lost = kept;
+        Ok(sifted)
     }
 
     /// Rows checked and not yet committed (won and lost).
@@ -199,6 +244,11 @@ impl Session {
         let paths = std::mem::take(&mut self.affected).into_iter().collect();
         self.app.after_ingestion(&self.who, &self.fwd, paths).await;
     }
+}
+
+/// A request id taken by another row, as that row's error.
+fn request_id_fault(e: ServiceError) -> ServiceError {
+    ServiceError::invalid("request_id", e.to_string())
 }
 
 /// A row's own fault (bad input, out of scope) is reported with the row;

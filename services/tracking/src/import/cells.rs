@@ -16,19 +16,33 @@ use crate::domain::activity::LossReason;
 pub fn amount(cell: &str, scale: Option<Decimal>) -> Result<Decimal, String> {
     let text: String = cell.chars().map(fold_width).filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
     let mut t = text.as_str();
+    let mut signed = false;
     for sign in ["¥", "￥", "RMB", "CNY", "rmb", "cny"] {
+        let before = t.len();
         t = t.strip_prefix(sign).unwrap_or(t);
         t = t.strip_suffix(sign).unwrap_or(t);
+        signed |= t.len() != before;
     }
     let (t, scale) = if let Some(v) = t.strip_suffix("万元").or_else(|| t.strip_suffix('万')) {
         (v, Some(Decimal::from(10_000)))
     } else if let Some(v) = t.strip_suffix('元') {
         (v, None)
+    } else if signed && scale.is_some() {
+        // "¥1,200" in a 万元 column: 1,200 yuan or 1,200 万? Not guessed.
+        return Err(format!(
+            "{cell} has a currency sign in a column of {}: write the number of that unit, or say 元 (1200元)",
+            scale
+                .map(|s| if s == Decimal::from(10_000) { "万元".to_owned() } else { format!("×{s}") })
+                .unwrap_or_default()
+        ));
     } else {
         (t, scale)
     };
-    let plain = t.replace([',', '，'], "");
     let bad = || format!("{cell} is not an amount (e.g. 12000, ¥12,000.00, 1.2万)");
+    if !thousands_grouped(t) {
+        return Err(format!("{cell} is not an amount: a comma separates thousands (12,000.50), never decimals"));
+    }
+    let plain = t.replace([',', '，'], "");
     if plain.is_empty() || !plain.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+')) {
         return Err(bad());
     }
@@ -40,10 +54,57 @@ pub fn amount(cell: &str, scale: Option<Decimal>) -> Result<Decimal, String> {
     Ok(scaled.normalize())
 }
 
+/// Commas, if any, group the whole part in threes: "12,000.50" yes;
+/// "1.200,50", "12,00" and "1,2,3" no (a European decimal comma, a typo).
+fn thousands_grouped(t: &str) -> bool {
+    if !t.contains([',', '，']) {
+        return true;
+    }
+    let unsigned = t.trim_start_matches(['-', '+']);
+    let whole = unsigned.split('.').next().unwrap_or_default();
+    if unsigned.split('.').skip(1).any(|frac| frac.contains([',', '，'])) {
+        return false;
+    }
+    let groups: Vec<&str> = whole.split([',', '，']).collect();
+    groups.first().is_some_and(|g| (1..=3).contains(&g.len()))
+        && groups.iter().skip(1).all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A cell's text that must not be stored as it is: a replacement
+/// character (text damaged before it reached the file), control
+/// characters, private-use code points (GB18030's user-defined area),
+/// bidirectional overrides and zero-width characters (text that reads
+/// otherwise than it is). Why, or `None` when the text is clean.
+pub fn suspicious(text: &str) -> Option<String> {
+    let c = text.chars().find(|c| {
+        *c == '\u{FFFD}'
+            || (c.is_control() && *c != '\n' && *c != '\r')
+            || ('\u{E000}'..='\u{F8FF}').contains(c)
+            || ('\u{F0000}'..='\u{10FFFF}').contains(c)
+            || ('\u{202A}'..='\u{202E}').contains(c)
+            || ('\u{2066}'..='\u{2069}').contains(c)
+            || ('\u{200B}'..='\u{200F}').contains(c)
+            || *c == '\u{FEFF}'
+    })?;
+    let what = match c {
+        '\u{FFFD}' => "a replacement character (�): the text was damaged before it reached this file".to_owned(),
+        c if c.is_control() => format!("a control character (U+{:04X})", c as u32),
+        c if ('\u{E000}'..='\u{F8FF}').contains(&c) || c >= '\u{F0000}' => {
+            format!("a private-use character (U+{:04X}), which shows as nothing a reader can check", c as u32)
+        }
+        c => format!("an invisible formatting character (U+{:04X})", c as u32),
+    };
+    Some(format!("holds {what}; nothing is stored that reads otherwise than it is"))
+}
+
 /// A date cell: YYYY-MM-DD, YYYY/M/D, YYYY.M.D, YYYY年M月D日, optionally
 /// followed by a time, or an Excel serial day number.
 pub fn date(cell: &str) -> Result<NaiveDate, String> {
     let text: String = cell.trim().chars().map(fold_width).collect();
+    if text.is_empty() {
+        return Err("is empty: a deal needs its date (YYYY-MM-DD)".to_owned());
+    }
     let bad = || format!("{cell} is not a date (write YYYY-MM-DD, e.g. 2024-01-15)");
     if let Some(d) = excel_serial(&text) {
         return Ok(d);
@@ -133,8 +194,25 @@ mod tests {
         assert_eq!(amount("1.2万", None).unwrap(), d("12000"));
         assert_eq!(amount("3 万元", Some(d("10000"))).unwrap(), d("30000"));
         assert_eq!(amount("１２３", None).unwrap(), d("123"));
-        for bad in ["1.2.3万", "12x", "", "万", "1e5", "¥"] {
+        for bad in ["1.2.3万", "12x", "", "万", "1e5", "¥", "1.200,50", "12,00", "1,2,3", "12.345,67"] {
             assert!(amount(bad, None).is_err(), "{bad}");
+        }
+        assert_eq!(amount("1,234,567.5", None).unwrap(), d("1234567.5"));
+        let wan = Some(d("10000"));
+        assert!(amount("¥1,200", wan).unwrap_err().contains("currency sign"));
+        assert_eq!(amount("1200元", wan).unwrap(), d("1200"));
+        assert_eq!(amount("¥1,200", None).unwrap(), d("1200"));
+    }
+
+    #[test]
+    fn text_that_reads_otherwise_is_named() {
+        for bad in
+            ["杭州\u{FFFD}哈哈", "a\u{0}b", "\u{1b}[31m", "\u{E000}", "abc\u{202E}fdp.exe", "张\u{200B}伟", "tab\there"]
+        {
+            assert!(suspicious(bad).is_some(), "{bad:?}");
+        }
+        for ok in ["杭州娃哈哈", "ACME Ltd.", "𠮷野家", "€100", "Café"] {
+            assert_eq!(suspicious(ok), None, "{ok}");
         }
     }
 

@@ -117,6 +117,11 @@ impl Columns {
         self.positions.get(&field).and_then(|&i| self.titles.get(i).cloned()).unwrap_or_else(|| field.key().to_owned())
     }
 
+    /// Whether the column at `index` is read into a field.
+    pub fn uses(&self, index: usize) -> bool {
+        self.readings.get(index).is_some_and(Option::is_some)
+    }
+
     /// The title of a column by index.
     pub fn title_at(&self, index: usize) -> String {
         self.titles.get(index).filter(|t| !t.is_empty()).cloned().unwrap_or_else(|| format!("column {}", index + 1))

@@ -72,7 +72,8 @@ impl CsvStream {
         let label = self.fields.encoding().map_or("UTF-8", Encoding::label);
         match (self.utf16.as_ref(), self.forced) {
             (Some(_), Some(e)) => e.label().to_owned(),
-            (Some(d), None) => format!("{} (BOM)", d.encoding().name()),
+            (Some(d), None) if self.bom => format!("{} (BOM)", d.encoding().name()),
+            (Some(d), None) => d.encoding().name().to_owned(),
             (None, _) if self.bom => format!("{label} (BOM)"),
             _ => label.to_owned(),
         }
@@ -83,7 +84,7 @@ impl CsvStream {
     pub fn feed(&mut self, chunk: &[u8], last: bool) -> Vec<Record> {
         if !self.started {
             self.head.extend_from_slice(chunk);
-            if self.head.len() < 4 && !last {
+            if self.head.len() < 64 && !last {
                 return Vec::new();
             }
             self.started = true;
@@ -96,7 +97,8 @@ impl CsvStream {
 
     /// Reads the BOM, if any, and sets the decoders; the bytes after it.
     fn choose<'a>(&mut self, head: &'a [u8]) -> &'a [u8] {
-        let bom = Encoding::from_bom(head);
+        // UTF-16 without a BOM: ASCII text has a NUL in every other byte.
+        let bom = Encoding::from_bom(head).or_else(|| Encoding::utf16_without_bom(head).map(|e| (e, 0)));
         let (encoding, skip) = match (self.forced, bom) {
             // A BOM of the forced encoding is skipped; another one is data.
             (Some(f), Some((b, n))) if f == b => (Some(f), n),
@@ -128,7 +130,7 @@ impl CsvStream {
             // complete record is named.
             self.utf16_failed = true;
             let row = self.rows + 1;
-            let bad = (0, format!("the file is not valid {} from here on", self.encoding()));
+            let bad = (usize::MAX, format!("the file is not valid {} from here on", self.encoding()));
             records.push(Record { row, cells: Vec::new(), bad: Some(bad) });
         }
         records
@@ -305,6 +307,9 @@ mod tests {
         let (rows, enc) = all(&[&bytes[..7], &bytes[7..]]);
         assert_eq!(rows, vec![vec!["日期", "金额"], vec!["2024-01-03", "5"]]);
         assert_eq!(enc, "UTF-16LE (BOM)");
+        // Without its BOM, recognised by its NULs.
+        let (rows, _) = all(&[&bytes[2..]]);
+        assert_eq!(rows[1], vec!["2024-01-03", "5"]);
         let (gbk, _, _) = GBK.encode("客户\n华为\n");
         let mut forced = CsvStream::new(Some(Encoding::Gb18030));
         let recs = forced.feed(&gbk, true);

@@ -54,6 +54,24 @@ impl Encoding {
         }
     }
 
+    /// UTF-16 recognised without a BOM: in the first bytes, NULs fill the
+    /// odd (little-endian) or even (big-endian) positions, as ASCII text
+    /// in UTF-16 does. Other text never holds NULs.
+    pub fn utf16_without_bom(head: &[u8]) -> Option<Self> {
+        let pairs: Vec<&[u8]> = head.chunks_exact(2).take(32).collect();
+        if pairs.len() < 2 {
+            return None;
+        }
+        let count = |f: fn(&[u8]) -> bool| pairs.iter().filter(|p| f(p)).count();
+        let le = count(|p| p[1] == 0 && p[0] != 0);
+        let be = count(|p| p[0] == 0 && p[1] != 0);
+        match (le * 2 > pairs.len(), be * 2 > pairs.len()) {
+            (true, false) => Some(Self::Utf16Le),
+            (false, true) => Some(Self::Utf16Be),
+            _ => None,
+        }
+    }
+
     /// The encoding_rs decoder UTF-16 files are transcoded with.
     pub fn utf16(self) -> Option<&'static encoding_rs::Encoding> {
         match self {
@@ -118,11 +136,17 @@ impl FieldDecoder {
             Some(Encoding::Gb18030) => {
                 // UTF-8 text is often also valid GB18030 (as mojibake): in a
                 // file found to be GBK, valid UTF-8 means mixed encodings.
-                if let (Some(t), false) = (utf8, self.given)
+                if let Some(t) = utf8
                     && plausible(t)
                     && t.chars().any(is_cjk)
                 {
-                    return Err(self.mixed("UTF-8"));
+                    // Even when GBK was named: decoded as GBK this would be
+                    // mojibake ("美的集团" as "缇庣殑闆嗗洟").
+                    return Err(if self.given {
+                        format!("this text reads as UTF-8 ({t}), not GBK: import the file without --encoding gbk")
+                    } else {
+                        self.mixed("UTF-8")
+                    });
                 }
                 gb().ok_or_else(|| format!("{} is not valid GBK/GB18030 ({})", shown(bytes), self.since()))
             }
@@ -230,6 +254,7 @@ mod tests {
     fn a_given_encoding_is_used_strictly() {
         let mut d = FieldDecoder::given(Encoding::Gb18030);
         assert_eq!(d.decode(&[0xD6, 0xD0], (1, 0)).unwrap(), "中");
+        assert!(d.decode("美的集团".as_bytes(), (2, 0)).unwrap_err().contains("reads as UTF-8"));
         assert!(d.decode(&[0x81], (2, 0)).unwrap_err().contains("not valid GBK"));
         assert_eq!(Encoding::named("GBK"), Some(Encoding::Gb18030));
         assert_eq!(Encoding::named("latin-1"), None);

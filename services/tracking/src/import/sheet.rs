@@ -51,10 +51,22 @@ impl Sheet {
             return self.searching();
         };
         if let Some((column, why)) = record.bad {
-            return Ok(Some(Line::Refused { row: record.row, column: columns.title_at(column), why }));
+            let column = if column == usize::MAX { "file".to_owned() } else { columns.title_at(column) };
+            return Ok(Some(Line::Refused { row: record.row, column, why }));
         }
         if blank {
             return Ok(None);
+        }
+        // Only what is stored is checked: a note column may say anything.
+        for (i, text) in record.cells.iter().enumerate().filter(|(i, _)| columns.uses(*i)) {
+            let why = if text.contains(['\n', '\r']) {
+                Some("spans several lines: is a quote (\") left open above it?".to_owned())
+            } else {
+                cells::suspicious(text)
+            };
+            if let Some(why) = why {
+                return Ok(Some(Line::Refused { row: record.row, column: columns.title_at(i), why }));
+            }
         }
         if Columns::repeats_header(&record.cells) {
             let why = format!("repeats the header of row {}: two header rows? keep one table per sheet", columns.row);
@@ -108,6 +120,13 @@ mod tests {
         assert_eq!(total, Some(Line::Skipped { row: 20, reason: "a total line (合计)".into() }));
         let again = s.take(rec(21, &["", "日期", "销售", "金额"])).unwrap();
         assert!(matches!(again, Some(Line::Refused { row: 21, .. })), "{again:?}");
+        let open_quote = s.take(rec(22, &["2", "2024-01-16", "张伟", "美的,100\n2024-01-17,王芳,3"])).unwrap();
+        assert!(matches!(&open_quote, Some(Line::Refused { why, .. }) if why.contains("quote")), "{open_quote:?}");
+        let damaged = s.take(rec(23, &["3", "2024-01-16", "张\u{FFFD}", "1"])).unwrap();
+        assert!(matches!(&damaged, Some(Line::Refused { column, .. }) if column == "业务员"), "{damaged:?}");
+        // An unused column may hold anything.
+        let noted = s.take(rec(24, &["备注\n第二行", "2024-01-16", "张伟", "1"])).unwrap();
+        assert!(matches!(noted, Some(Line::Data(_))), "{noted:?}");
     }
 
     #[test]

@@ -268,7 +268,7 @@ async fn the_sample_sheets_import_as_teams_fill_them(backend: Backend) {
     assert!(errors(&progress).is_empty(), "{:?}", progress.iter().flat_map(|p| &p.errors).collect::<Vec<_>>());
     assert!(!last.stored);
     assert_eq!((last.sheet.as_str(), last.header_row), ("第3周", 4), "the data sheet under its title rows");
-    assert_eq!((last.rows_read, last.rows_accepted, last.lost_accepted), (15, 13, 2));
+    assert_eq!((last.rows_read, last.rows_accepted, last.lost_accepted, last.rows_skipped), (16, 13, 2, 1));
     let amount = last.columns.iter().find(|c| c.title == "成交金额（万元）").unwrap();
     assert_eq!((amount.field.as_str(), amount.scale.as_str()), ("amount", "10000"));
     let rep_column = last.columns.iter().find(|c| c.title == "业务员").unwrap();
@@ -297,8 +297,12 @@ async fn the_sample_sheets_import_as_teams_fill_them(backend: Backend) {
         reasons,
         [(pb::LossReason::Price as i32, "价格偏高"), (pb::LossReason::NoDecision as i32, "大客户决策延迟")]
     );
-    // Sent again: nothing twice, lost deals included.
-    import(&mut manager, pb::FileFormat::Xlsx, "week-3", SAMPLE_XLSX.to_vec()).await.unwrap();
+    // Sent again, under another import name: nothing twice, lost deals
+    // included, and the preview says so.
+    let again = pb::ImportHeader { validate_only: true, ..header(pb::FileFormat::Xlsx, "week-3-again") };
+    let progress = import_with(&mut manager, again, SAMPLE_XLSX.to_vec()).await.unwrap();
+    assert_eq!((progress.last().unwrap().rows_duplicate, progress.last().unwrap().rows_accepted), (15, 0));
+    import(&mut manager, pb::FileFormat::Xlsx, "", SAMPLE_XLSX.to_vec()).await.unwrap();
     assert_eq!(actual(&mut manager, "region-a").await, "187100.00");
     assert_eq!(lost_of(&mut manager, "rep-2").await.len(), 2);
 
@@ -431,6 +435,85 @@ async fn bad_sheets_are_named_by_row_and_column(backend: Backend) {
     assert_eq!(progress.last().unwrap().rows_accepted, 1);
 }
 
+/// A weekly sheet grows: imported again with rows added at the top and
+/// two equal sales, each deal is stored once and the equal ones twice.
+async fn a_sheet_imported_again_stores_each_deal_once(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.tracking("mgr-a", Role::Manager, "region-a");
+    let monday = "日期,销售,客户,金额\n2024-01-08,rep-1,华为,100\n2024-01-08,rep-2,联想,200\n";
+    let progress = import(&mut manager, pb::FileFormat::Csv, "", monday.into()).await.unwrap();
+    assert_eq!(progress.last().unwrap().rows_accepted, 2);
+    let tuesday = "日期,销售,客户,金额\n\
+                   2024-01-09,rep-1,小米,50\n\
+                   2024-01-09,rep-1,小米,50\n\
+                   2024-01-08,rep-1,华为,100\n\
+                   2024-01-08,rep-2,联想,200\n\
+                   2024-01-09,rep-3,京东,\n";
+    let preview = pb::ImportHeader { validate_only: true, ..header(pb::FileFormat::Csv, "") };
+    let last = import_with(&mut manager, preview, tuesday.into()).await.unwrap().pop().unwrap();
+    assert_eq!((last.rows_read, last.rows_accepted, last.rows_duplicate, last.rows_skipped), (5, 2, 2, 1));
+    assert!(last.skipped[0].reason.contains("follow-up"), "{:?}", last.skipped);
+    let last = import(&mut manager, pb::FileFormat::Csv, "", tuesday.into()).await.unwrap().pop().unwrap();
+    assert_eq!((last.rows_accepted, last.rows_duplicate, last.stored), (2, 2, true));
+    assert_eq!(actual(&mut manager, "region-a").await, "400.00", "100 + 200 once, and both sales of 50");
+    // A request id column naming one id twice is refused by row.
+    let ids = "日期,销售,金额,request id\n2024-01-10,rep-1,1,a-1\n2024-01-10,rep-1,2,a-1\n";
+    let progress = import(&mut manager, pb::FileFormat::Csv, "", ids.into()).await.unwrap();
+    let errs: Vec<&pb::RowError> = progress.iter().flat_map(|p| &p.errors).collect();
+    assert_eq!((errs.len(), errs[0].row, errs[0].field.as_str()), (1, 3, "request id"), "{errs:?}");
+    assert!(errs[0].description.contains("row 2"), "{errs:?}");
+}
+
+/// Text that would be stored otherwise than it reads, lost deals in the
+/// future, a workbook that declares a cell at XFD1048576: each refused,
+/// the service still up.
+async fn hostile_cells_and_workbooks_are_refused(backend: Backend) {
+    let s = crate::helpers::spawn_suite_with(backend, |c| c.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16))
+        .await;
+    let mut manager = s.tracking("mgr-a", Role::Manager, "region-a");
+    let csv = "日期,销售,客户,金额,丢单原因\n\
+               2024-01-10,rep-1,杭州\u{FFFD}哈哈,100,\n\
+               2024-01-10,rep-1,\u{202E}exe.fdp,100,\n\
+               2024-01-20,rep-2,美的,,价格偏高\n\
+               2024-01-10,rep-3,\"美的,100\n\
+               2024-01-10,rep-3,京东,300,\n";
+    let progress = import(&mut manager, pb::FileFormat::Csv, "", csv.into()).await.unwrap();
+    let errs: Vec<(i64, String, String)> = progress
+        .iter()
+        .flat_map(|p| p.errors.iter().map(|e| (e.row, e.field.clone(), e.description.clone())))
+        .collect();
+    assert!(errs.iter().any(|e| e.0 == 2 && e.1 == "客户" && e.2.contains("replacement character")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.0 == 3 && e.2.contains("invisible formatting")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.0 == 4 && e.1 == "日期" && e.2.contains("in the future")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.0 == 5 && e.2.contains("quote")), "an open quote swallowing rows: {errs:?}");
+    assert_eq!(deals_of(&mut manager, "region-a").await, 0);
+
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "日期").unwrap();
+    sheet.write_number(1_048_575, 16_383, 1.0).unwrap();
+    let far = import(&mut manager, pb::FileFormat::Xlsx, "", book.save_to_buffer().unwrap()).await.unwrap_err();
+    assert_eq!(far.code(), Code::InvalidArgument);
+    assert!(far.message().contains("XFD1048576"), "{far:?}");
+    // A second header after the file started is refused, not ignored.
+    let msgs = vec![
+        pb::ImportDealsRequest { part: Some(Part::Header(header(pb::FileFormat::Csv, ""))) },
+        pb::ImportDealsRequest { part: Some(Part::Chunk(b"a,b\n".to_vec())) },
+        pb::ImportDealsRequest { part: Some(Part::Header(header(pb::FileFormat::Xlsx, ""))) },
+    ];
+    let mut stream = manager.import_deals(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+    let mut outcome = Ok(());
+    while let Some(m) = stream.message().await.transpose() {
+        if let Err(e) = m {
+            outcome = Err(e);
+        }
+    }
+    let e = outcome.unwrap_err();
+    assert!(e.code() == Code::InvalidArgument && e.message().contains("header"), "{e:?}");
+    // Still serving.
+    assert_eq!(deals_of(&mut manager, "region-a").await, 0);
+}
+
 both_backends!(
     split_credit_column,
     gbk_csv_with_chinese_titles,
@@ -439,5 +522,7 @@ both_backends!(
     large_files_report_progress,
     the_sample_sheets_import_as_teams_fill_them,
     encodings_without_loss,
-    bad_sheets_are_named_by_row_and_column
+    bad_sheets_are_named_by_row_and_column,
+    a_sheet_imported_again_stores_each_deal_once,
+    hostile_cells_and_workbooks_are_refused
 );
