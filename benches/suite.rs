@@ -62,6 +62,8 @@ struct Sizes {
     api_deals: usize,
     /// Deal counts of the scale curve.
     scale: Vec<usize>,
+    /// Rows of the CSV `attain import` sends.
+    import_rows: usize,
     seconds: u64,
 }
 
@@ -76,6 +78,7 @@ impl Sizes {
                 reps_per_team: 10,
                 api_deals: 2_000,
                 scale: vec![10_000, 20_000, 40_000],
+                import_rows: 2_000,
                 seconds: 1,
             }
         } else {
@@ -85,6 +88,7 @@ impl Sizes {
                 reps_per_team: 20,
                 api_deals: 100_000,
                 scale: vec![100_000, 1_000_000, 10_000_000],
+                import_rows: 1_000_000,
                 seconds: 5,
             }
         };
@@ -93,6 +97,9 @@ impl Sizes {
         }
         if let Some(v) = var("ATTAIN_BENCH_DEALS") {
             s.api_deals = v.parse().unwrap();
+        }
+        if let Some(v) = var("ATTAIN_BENCH_IMPORT_ROWS") {
+            s.import_rows = v.parse().unwrap();
         }
         if let Some(v) = var("ATTAIN_BENCH_SECONDS") {
             s.seconds = v.parse().unwrap();
@@ -188,6 +195,53 @@ fn deal_request(sizes: &Sizes, i: usize) -> kpb::CreateDealRequest {
         }),
         request_id: format!("api-{i}"),
     }
+}
+
+/// `attain import` of a CSV of `sizes.import_rows` deals (Chinese titles,
+/// one rep per row in turn, days of May) through the gateway, as a
+/// sales-ops lead runs it: seconds end to end (both passes: the check and
+/// the store), and the peak RSS of the importing process and of tracking
+/// while it ran, sampled every 20 ms.
+async fn import_file(sizes: &Sizes, dir: &std::path::Path, gateway: u16, tracking_pid: u32) -> (f64, f64, f64) {
+    use std::io::Write as _;
+    let path = dir.join("import.csv");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        writeln!(f, "成交日期,销售代表,客户名称,成交金额").unwrap();
+        for i in 0..sizes.import_rows {
+            let day = 1 + i % 31;
+            writeln!(
+                f,
+                "2024-05-{day:02},rep-{},客户{},\"{},{:03}.{:02}\"",
+                i % sizes.reps(),
+                i % 997,
+                1 + i % 90,
+                i % 1000,
+                i % 100
+            )
+            .unwrap();
+        }
+    }
+    let t = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_attain"))
+        .args(["import", path.to_str().unwrap(), "--gateway", &format!("http://127.0.0.1:{gateway}")])
+        .args(["--token", &token("bench", Role::Admin, "")])
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut client, mut server) = (0.0f64, 0.0f64);
+    let status = loop {
+        client = client.max(rss_mib(child.id()));
+        server = server.max(rss_mib(tracking_pid));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "attain import of {} rows failed", sizes.import_rows);
+    (t.elapsed().as_secs_f64(), client, server)
 }
 
 /// The synthetic organisation and its published plan, through the API.
@@ -707,6 +761,10 @@ async fn run(sizes: Sizes) {
         audited.1.as_secs_f64()
     );
 
+    phase("import");
+    let imported = import_file(&sizes, &dir, gateway.port, tracking.proc.0.id()).await;
+    have += sizes.import_rows;
+
     // The scale curve (uncached: every call reads the roll-ups), scoped vs
     // admin at each size.
     let mut curve = Vec::new();
@@ -760,6 +818,15 @@ async fn run(sizes: Sizes) {
         println!("{label:<60} {v:>12.0} {:>9.2}x", v / copy);
     }
     println!("goal: ingestion ≥ 0.5× COPY");
+    println!(
+        "attain import of a {}-row CSV (check, then store): {:.1} s, {:.0} rows/s; peak RSS: attain import {:.1} MiB, tracking {:.1} MiB",
+        sizes.import_rows,
+        imported.0,
+        sizes.import_rows as f64 / imported.0,
+        imported.1,
+        imported.2
+    );
+    println!("goal: import RSS ≤ 100 MB (client and tracking)");
     println!();
     println!(
         "{:<52} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",

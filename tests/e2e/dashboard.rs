@@ -177,6 +177,10 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     // The admin port also answers health for probes that speak no TLS.
     let healthz = attain_kit::http_client::request(suite.target.admin, "GET", "/healthz", &[], b"").await.unwrap();
     assert_eq!((healthz.status, healthz.text().as_str()), (200, "SERVING"));
+    let readyz = attain_kit::http_client::request(suite.target.admin, "GET", "/readyz", &[], b"").await.unwrap();
+    assert_eq!((readyz.status, readyz.text().as_str()), (200, "SERVING"));
+    let livez = attain_kit::http_client::request(suite.target.admin, "GET", "/livez", &[], b"").await.unwrap();
+    assert_eq!((livez.status, livez.text().as_str()), (200, "ALIVE"));
     let metrics = attain_kit::http_client::request(suite.gateway.admin, "GET", "/metrics", &[], b"").await.unwrap();
     assert_eq!(metrics.status, 200);
     let text = metrics.text();

@@ -108,15 +108,20 @@ fn check(overlay: &str) {
         let d = of_kind(&docs, "Deployment").into_iter().find(|d| name(d) == app).unwrap();
         let pod = &d["spec"]["template"]["spec"];
         let c = &pod["containers"][0];
-        for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        for probe in ["startupProbe", "readinessProbe"] {
             // dev: gRPC probes on the service port; prod serves TLS, which
             // the kubelet's gRPC probes do not speak: the admin port's
-            // /healthz answers what grpc.health.v1 answers.
+            // /readyz answers what grpc.health.v1 answers.
             let grpc = c[probe]["grpc"]["port"].as_u64() == Some(u64::from(port));
-            let healthz = c[probe]["httpGet"]["path"] == "/healthz" && c[probe]["httpGet"]["port"] == "metrics";
-            if !(if overlay == "prod" { healthz } else { grpc }) {
+            let readyz = c[probe]["httpGet"]["path"] == "/readyz" && c[probe]["httpGet"]["port"] == "metrics";
+            if !(if overlay == "prod" { readyz } else { grpc }) {
                 problems.push(format!("{overlay}/{app}: {probe} is not the health probe"));
             }
+        }
+        // Liveness is the process alone: a database outage must not restart pods.
+        let live = &c["livenessProbe"];
+        if live["httpGet"]["path"] != "/livez" || live["httpGet"]["port"] != "metrics" || !live["grpc"].is_null() {
+            problems.push(format!("{overlay}/{app}: livenessProbe is not /livez on the admin port"));
         }
         // prod: TLS on every hop, mutual TLS into the services, upstreams
         // over https, certificates from cert-manager.

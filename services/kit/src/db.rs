@@ -12,8 +12,25 @@ use crate::configuration::DatabaseSettings;
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
     let db = connect(settings).await?;
-    M::up(&db, None).await.map_err(|e| anyhow::anyhow!("database migration failed: {e}"))?;
+    migrate::<M>(&db).await?;
     Ok(db)
+}
+
+/// Key of the PostgreSQL advisory lock migrations take ("attain-m").
+const MIGRATION_LOCK: i64 = 0x6174_7461_696e_2d6d;
+
+/// Applies the pending migrations in one transaction holding the
+/// database's migration lock — PostgreSQL's advisory lock, SQLite's write
+/// lock (BEGIN IMMEDIATE) — so replicas starting together apply each
+/// migration once: the others wait, then find nothing left to do.
+pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let failed = |e: DbErr| anyhow::anyhow!("database migration failed: {e}");
+    let txn = begin_write(db).await.map_err(failed)?;
+    if !is_sqlite(db) {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")).await.map_err(failed)?;
+    }
+    M::up(&txn, None).await.map_err(failed)?;
+    txn.commit().await.map_err(failed)
 }
 
 /// Opens a pool. SQLite files are created if missing and run in WAL mode

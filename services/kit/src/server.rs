@@ -294,8 +294,10 @@ fn add_reflection(routes: &mut RoutesBuilder, names: &[&'static str]) -> anyhow:
 }
 
 /// The admin listener's routes: `/metrics`, scraped from inside the
-/// cluster and never routed by the ingress with the public port, and
-/// `/healthz` for HTTP probes.
+/// cluster and never routed by the ingress with the public port;
+/// `/livez` (the process answers: restart it if not — never the database,
+/// whose outage a restart does not fix) and `/readyz` (= `/healthz`:
+/// serving, its database reachable) for HTTP probes.
 fn admin_router(metrics: Metrics, serving: Arc<AtomicBool>) -> axum::Router {
     let exposition = move || {
         let metrics = metrics.clone();
@@ -312,7 +314,11 @@ fn admin_router(metrics: Metrics, serving: Arc<AtomicBool>) -> axum::Router {
             if up { (http::StatusCode::OK, "SERVING") } else { (http::StatusCode::SERVICE_UNAVAILABLE, "NOT_SERVING") }
         }
     };
-    axum::Router::new().route("/metrics", axum::routing::get(exposition)).route("/healthz", axum::routing::get(healthz))
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(exposition))
+        .route("/healthz", axum::routing::get(healthz.clone()))
+        .route("/readyz", axum::routing::get(healthz))
+        .route("/livez", axum::routing::get(|| async { (http::StatusCode::OK, "ALIVE") }))
 }
 
 /// Re-reads the certificate files on a schedule (cert-manager renews them).

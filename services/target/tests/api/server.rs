@@ -53,4 +53,34 @@ async fn shutdown_flips_health_then_drains(backend: Backend) {
         .unwrap();
 }
 
-both_backends!(health_and_reflection, request_ids_come_back, shutdown_flips_health_then_drains);
+/// Replicas starting together on an empty database: each migration is
+/// applied once (the others wait for the migration lock), all start.
+async fn replicas_starting_together_migrate_once(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::MigratorTrait;
+    let settings = attain_kit::testing::test_settings(backend).await;
+    let builds =
+        futures::future::join_all((0..3).map(|_| attain_target::startup::Application::build(settings.clone()))).await;
+    for b in &builds {
+        assert!(b.is_ok(), "every replica starts: {:?}", b.as_ref().err());
+    }
+    let db = attain_kit::db::connect(&settings.database).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT version) AS d FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (n, d): (i64, i64) = (row.try_get("", "n").unwrap(), row.try_get("", "d").unwrap());
+    let expected = i64::try_from(attain_target::migration::Migrator::migrations().len()).unwrap();
+    assert_eq!((n, d), (expected, expected), "each migration recorded once");
+}
+
+both_backends!(
+    health_and_reflection,
+    request_ids_come_back,
+    shutdown_flips_health_then_drains,
+    replicas_starting_together_migrate_once
+);
