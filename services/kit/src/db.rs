@@ -11,9 +11,31 @@ use crate::configuration::DatabaseSettings;
 
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate<M: MigratorTrait>(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConnection> {
-    let db = connect(settings).await?;
-    migrate::<M>(&db).await?;
-    Ok(db)
+    // SQLite answers "database is locked" at once, busy timeout or not,
+    // when processes open a new file together (one switches it to WAL
+    // while another reads its header): such a start is retried for a few
+    // seconds. Any other failure is final.
+    let mut attempt = 0;
+    loop {
+        let outcome = async {
+            let db = connect(settings).await?;
+            migrate::<M>(&db).await?;
+            anyhow::Ok(db)
+        }
+        .await;
+        match outcome {
+            Err(e) if attempt < 50 && settings.url.expose_secret().starts_with("sqlite:") && is_locked(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_locked(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("database is locked") || text.contains("SQLITE_BUSY")
 }
 
 /// Key of the PostgreSQL advisory lock migrations take ("attain-m").

@@ -12,13 +12,21 @@ use crate::{api::TrackingApi, app::App, domain::alert::Policy, migration::Migrat
 
 /// Evaluates alert rules for every published plan on a timer, as the
 /// service account (a fresh short-lived token each pass when it signs its
-/// own). Failures are logged and retried on the next tick.
+/// own), on the one replica holding the schedule's lease: the pass runs
+/// once per interval whatever the replica count, and within an interval
+/// and a few seconds of its holder dying, elsewhere. Failures are logged
+/// and retried on the next tick.
 fn spawn_alert_schedule(app: App, account: ServiceAccount, every: Duration) {
+    let replica = attain_kit::id::Id::generate().as_str().to_owned();
+    let hold = every + Duration::from_secs(5);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
             tick.tick().await;
+            if !app.lead("alert-schedule", &replica, hold).await {
+                continue;
+            }
             let header = match account.bearer().map(|b| b.parse()) {
                 Ok(Ok(h)) => h,
                 _ => {
@@ -57,11 +65,13 @@ impl Application {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let a = settings.alerts;
-        let app = App::new(db, target, settings.clock).with_alert_policy(Policy {
-            hysteresis: a.hysteresis_percent.into(),
-            escalate_after: a.escalate_after_working_days,
-            stale_after: a.stale_after_working_days,
-        });
+        let app = App::new(db, target, settings.clock)
+            .with_alert_policy(Policy {
+                hysteresis: a.hysteresis_percent.into(),
+                escalate_after: a.escalate_after_working_days,
+                stale_after: a.stale_after_working_days,
+            })
+            .with_alert_queue();
         if settings.jobs.alert_evaluation_seconds > 0 {
             let account = ServiceAccount::from_settings(&settings.jobs, &settings.auth)?.ok_or_else(|| {
                 anyhow::anyhow!(

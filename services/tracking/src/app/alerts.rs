@@ -155,11 +155,70 @@ fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding
     }
 }
 
+/// Alert passes after writes, off the write path: a write hands over the
+/// paths it moved and returns once its deals are durable; a worker
+/// evaluates them a moment later, merging what arrived meanwhile (one pass
+/// per caller per burst of writes, however many writes the burst held).
+#[derive(Debug, Clone)]
+pub struct AlertQueue(tokio::sync::mpsc::UnboundedSender<Moved>);
+
+/// What one write moved, and who wrote it (the pass sees what they see).
+#[derive(Debug)]
+pub struct Moved {
+    who: Identity,
+    fwd: Forwarded,
+    paths: Vec<Vec<Id>>,
+}
+
+/// How long the worker waits for more writes before a pass.
+const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl AlertQueue {
+    /// Starts the worker (on the current runtime).
+    pub fn start(app: App) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Moved>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                tokio::time::sleep(COALESCE).await;
+                let mut callers: BTreeMap<String, (Identity, Forwarded, std::collections::BTreeSet<Vec<Id>>)> =
+                    BTreeMap::new();
+                for m in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+                    let key = format!("{}|{:?}|{}", m.who.person, m.who.role, m.who.unit);
+                    let entry = callers.entry(key).or_insert_with(|| (m.who, m.fwd.clone(), Default::default()));
+                    // The latest write's credentials: the freshest token.
+                    entry.1 = m.fwd;
+                    entry.2.extend(m.paths);
+                }
+                for (_, (who, fwd, paths)) in callers {
+                    app.evaluate_moved(&who, &fwd, paths.into_iter().collect()).await;
+                }
+            }
+        });
+        Self(tx)
+    }
+}
+
 impl App {
+    /// Hands what a write moved to the alert queue (evaluated inline when
+    /// there is none: tools and tests of the engine itself).
+    pub async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
+        match &self.alert_queue {
+            Some(q) => {
+                let moved = Moved { who: who.clone(), fwd: fwd.clone(), paths };
+                if let Err(e) = q.0.send(moved) {
+                    // The worker is gone (shutting down): evaluate here.
+                    let m = e.0;
+                    self.evaluate_moved(&m.who, &m.fwd, m.paths).await;
+                }
+            }
+            None => self.evaluate_moved(who, fwd, paths).await,
+        }
+    }
+
     /// Evaluates the units on the booked paths for the current month, as far
     /// as the caller may see them. Best effort: the write already happened,
     /// so a failure here is logged, not returned.
-    pub async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
+    async fn evaluate_moved(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
         let mut units: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
         let depth: HashMap<Id, usize> =
             paths.iter().filter_map(|p| p.last().map(|rep| (rep.clone(), p.len()))).collect();

@@ -27,11 +27,34 @@ pub struct App {
     pub(crate) clock: ClockSettings,
     pub(crate) max_batch_rows: usize,
     pub(crate) alerts: Policy,
+    /// Where writes hand their alert passes (none: evaluated inline).
+    pub(crate) alert_queue: Option<alerts::AlertQueue>,
 }
 
 impl App {
     pub fn new(db: DatabaseConnection, target: TargetClient, clock: ClockSettings) -> Self {
-        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS, alerts: Policy::default() }
+        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS, alerts: Policy::default(), alert_queue: None }
+    }
+
+    /// Alert passes after writes run off the write path (`AlertQueue`).
+    pub fn with_alert_queue(mut self) -> Self {
+        self.alert_queue = Some(alerts::AlertQueue::start(self.clone()));
+        self
+    }
+
+    /// Whether this replica holds the lease on `job` (taking or renewing
+    /// it for `hold`): what must run once per deployment runs where it is
+    /// held; a replica that dies lets it run out and another takes over.
+    pub async fn lead(&self, job: &str, replica: &str, hold: std::time::Duration) -> bool {
+        let now = chrono::Utc::now();
+        let until = now + chrono::Duration::from_std(hold).unwrap_or_else(|_| chrono::Duration::seconds(60));
+        match crate::storage::leases::hold(&self.db, job, replica, (now, until)).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(error = %e, job, "lease check failed; not running the job this time");
+                false
+            }
+        }
     }
 
     /// How alerts ease, escalate and go stale.

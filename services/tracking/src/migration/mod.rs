@@ -10,6 +10,7 @@ mod m20261128_000005_create_period_closes;
 mod m20261128_000006_alert_escalation;
 mod m20261128_000007_count_metrics;
 mod m20261201_000008_feed_positions;
+mod m20261201_000009_leases;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_alert_escalation::Migration),
             Box::new(m20261128_000007_count_metrics::Migration),
             Box::new(m20261201_000008_feed_positions::Migration),
+            Box::new(m20261201_000009_leases::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod daily_logs;
 pub mod deals;
 pub mod feeds;
 pub mod gap_analyses;
+pub mod leases;
 pub mod loss_rollups;
 pub mod opportunities;
 pub mod rollups;

@@ -44,4 +44,35 @@ async fn feed_rows_come_in_commit_order(backend: Backend) {
     assert!(order[0].0 < order[1].0);
 }
 
-both_backends!(feed_rows_come_in_commit_order);
+/// One replica holds a job's lease at a time: another asking is refused
+/// until the lease runs out (its holder died), then takes it; the holder
+/// renews its own. Two asking at once: exactly one wins.
+async fn one_replica_leads_a_job(backend: Backend) {
+    use attain_tracking::storage::leases::hold;
+    use chrono::{Duration as D, Utc};
+    let settings =
+        DatabaseSettings { url: SecretString::from(fresh_database_url(backend).await), ..DatabaseSettings::default() };
+    let db = connect_and_migrate::<Migrator>(&settings).await.unwrap();
+    let t0 = Utc::now();
+    let (a, b) = tokio::join!(
+        hold(&db, "alert-schedule", "replica-a", (t0, t0 + D::seconds(10))),
+        hold(&db, "alert-schedule", "replica-b", (t0, t0 + D::seconds(10)))
+    );
+    assert!(a.unwrap() ^ b.unwrap(), "exactly one of two asking at once");
+    let (leader, other) = if hold(&db, "alert-schedule", "replica-a", (t0, t0 + D::seconds(10))).await.unwrap() {
+        ("replica-a", "replica-b")
+    } else {
+        ("replica-b", "replica-a")
+    };
+    let t1 = t0 + D::seconds(5);
+    assert!(hold(&db, "alert-schedule", leader, (t1, t1 + D::seconds(10))).await.unwrap(), "the holder renews");
+    assert!(!hold(&db, "alert-schedule", other, (t1, t1 + D::seconds(10))).await.unwrap(), "held: refused");
+    // The leader dies (renews no more): once its lease has run out, the other takes over.
+    let t2 = t1 + D::seconds(11);
+    assert!(hold(&db, "alert-schedule", other, (t2, t2 + D::seconds(10))).await.unwrap(), "expired: taken over");
+    assert!(!hold(&db, "alert-schedule", leader, (t2, t2 + D::seconds(10))).await.unwrap(), "the old leader is out");
+    // Another job is another lease.
+    assert!(hold(&db, "pruning", leader, (t2, t2 + D::seconds(10))).await.unwrap());
+}
+
+both_backends!(one_replica_leads_a_job, feed_rows_come_in_commit_order);
