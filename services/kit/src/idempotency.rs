@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum IdempotencyKeys {
     Table,
     RequestId,
@@ -123,10 +123,7 @@ impl IdempotencyKey {
         };
         let hash: String = row.try_get("", "payload_hash")?;
         if hash != self.payload_hash {
-            return Err(ServiceError::AlreadyExists(format!(
-                "request_id {:?} was already used for a different request",
-                self.request_id
-            )));
+            return Err(self.reused());
         }
         let bytes: Vec<u8> = row.try_get("", "response")?;
         R::decode(bytes.as_slice()).map(Some).map_err(|e| {
@@ -138,6 +135,42 @@ impl IdempotencyKey {
         &self.request_id
     }
 
+    /// The stored payload hash (and, when `responses`, the response) of
+    /// each of `keys` that has one, by stored id; 500 ids a query.
+    async fn stored_many(
+        db: &impl ConnectionTrait,
+        keys: &[&IdempotencyKey],
+        responses: bool,
+    ) -> Result<std::collections::HashMap<String, (String, Vec<u8>)>, ServiceError> {
+        let mut stored = std::collections::HashMap::new();
+        let mut columns = vec![IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash];
+        if responses {
+            columns.push(IdempotencyKeys::Response);
+        }
+        for chunk in keys.chunks(500) {
+            let query = Query::select()
+                .columns(columns.clone())
+                .from(IdempotencyKeys::Table)
+                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.stored.as_str())))
+                .to_owned();
+            for row in db.query_all(&query).await? {
+                let id: String = row.try_get("", "request_id")?;
+                let hash: String = row.try_get("", "payload_hash")?;
+                let bytes: Vec<u8> = if responses { row.try_get("", "response")? } else { Vec::new() };
+                stored.insert(id, (hash, bytes));
+            }
+        }
+        Ok(stored)
+    }
+
+    /// A key whose id is stored with another payload.
+    fn reused(&self) -> ServiceError {
+        ServiceError::AlreadyExists(format!(
+            "request_id {:?} was already used for a different request",
+            self.request_id
+        ))
+    }
+
     /// [`IdempotencyKey::replay`] for many keys in one query: for each key,
     /// its stored response (None if new); a key reused with another payload
     /// is ALREADY_EXISTS naming it.
@@ -145,27 +178,11 @@ impl IdempotencyKey {
         db: &impl ConnectionTrait,
         keys: &[&IdempotencyKey],
     ) -> Result<Vec<Option<R>>, ServiceError> {
-        let mut stored = std::collections::HashMap::new();
-        for chunk in keys.chunks(500) {
-            let query = Query::select()
-                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash, IdempotencyKeys::Response])
-                .from(IdempotencyKeys::Table)
-                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.stored.as_str())))
-                .to_owned();
-            for row in db.query_all(&query).await? {
-                let id: String = row.try_get("", "request_id")?;
-                let hash: String = row.try_get("", "payload_hash")?;
-                let bytes: Vec<u8> = row.try_get("", "response")?;
-                stored.insert(id, (hash, bytes));
-            }
-        }
+        let stored = Self::stored_many(db, keys, true).await?;
         keys.iter()
             .map(|k| match stored.get(&k.stored) {
                 None => Ok(None),
-                Some((hash, _)) if *hash != k.payload_hash => Err(ServiceError::AlreadyExists(format!(
-                    "request_id {:?} was already used for a different request",
-                    k.request_id
-                ))),
+                Some((hash, _)) if *hash != k.payload_hash => Err(k.reused()),
                 Some((_, bytes)) => R::decode(bytes.as_slice()).map(Some).map_err(|e| {
                     ServiceError::Internal(anyhow::anyhow!("stored response of {} does not decode: {e}", k.request_id))
                 }),
@@ -180,27 +197,12 @@ impl IdempotencyKey {
         db: &impl ConnectionTrait,
         keys: &[&IdempotencyKey],
     ) -> Result<Vec<Result<bool, ServiceError>>, ServiceError> {
-        let mut stored = std::collections::HashMap::new();
-        for chunk in keys.chunks(500) {
-            let query = Query::select()
-                .columns([IdempotencyKeys::RequestId, IdempotencyKeys::PayloadHash])
-                .from(IdempotencyKeys::Table)
-                .and_where(Expr::col(IdempotencyKeys::RequestId).is_in(chunk.iter().map(|k| k.stored.as_str())))
-                .to_owned();
-            for row in db.query_all(&query).await? {
-                let id: String = row.try_get("", "request_id")?;
-                let hash: String = row.try_get("", "payload_hash")?;
-                stored.insert(id, hash);
-            }
-        }
+        let stored = Self::stored_many(db, keys, false).await?;
         Ok(keys
             .iter()
             .map(|k| match stored.get(&k.stored) {
                 None => Ok(false),
-                Some(hash) if *hash != k.payload_hash => Err(ServiceError::AlreadyExists(format!(
-                    "request_id {:?} was already used for a different row",
-                    k.request_id
-                ))),
+                Some((hash, _)) if *hash != k.payload_hash => Err(k.reused()),
                 Some(_) => Ok(true),
             })
             .collect())
