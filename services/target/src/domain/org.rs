@@ -156,10 +156,15 @@ impl UnitAttributes {
                     "only REP units have an employee code",
                 ));
             }
-            if code.chars().count() > 32 || code.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+            // Letters and digits as HR writes them ("E1024", "sh-0042"):
+            // never a name, which a sheet would read as someone else.
+            if code.is_empty()
+                || code.len() > 32
+                || !code.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
                 return Err(DomainError::invalid(
                     format!("{field_prefix}employee_code"),
-                    "must be at most 32 characters without spaces or '/'",
+                    "must be 1–32 ASCII letters, digits, '-', '_' or '.'",
                 ));
             }
         }

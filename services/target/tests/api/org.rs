@@ -377,6 +377,7 @@ async fn employee_codes_are_unique_to_reps(backend: Backend) {
     assert!(taken.message().contains("units/rep-1"), "{taken:?}");
     assert_status(admin.update_unit(code("team-a1", "T1")).await, Code::InvalidArgument, Some("unit.employee_code"));
     assert_status(admin.update_unit(code("rep-2", "E 2")).await, Code::InvalidArgument, Some("unit.employee_code"));
+    assert_status(admin.update_unit(code("rep-2", "王芳")).await, Code::InvalidArgument, Some("unit.employee_code"));
     // A code given up is free again.
     admin.update_unit(code("rep-1", "")).await.unwrap();
     assert_eq!(admin.update_unit(code("rep-2", "E1024")).await.unwrap().into_inner().employee_code, "E1024");

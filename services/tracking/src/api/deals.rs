@@ -20,9 +20,16 @@ use crate::{app::ingest::Row, domain::deal::Window};
 const YIELD_EVERY: usize = 1000;
 
 /// A request row parsed; `field` prefixes its errors ("requests[3]").
-pub(super) fn row(who: &Identity, field: &str, mut r: pb::CreateDealRequest) -> ServiceResult<Row> {
+pub(super) fn row(who: &Identity, field: &str, r: pb::CreateDealRequest) -> ServiceResult<Row> {
+    row_keyed(&who.person, field, r)
+}
+
+/// [`row`] with request ids scoped by `scope` instead of the caller (an
+/// import scopes them by the deal's rep: whoever imports a sheet, a row
+/// already stored for that rep is not stored again).
+pub(super) fn row_keyed(scope: &str, field: &str, mut r: pb::CreateDealRequest) -> ServiceResult<Row> {
     let request_id = std::mem::take(&mut r.request_id);
-    let key = IdempotencyKey::required(&who.person, "CreateDeal", &format!("{field}.request_id"), &request_id, &r)?;
+    let key = IdempotencyKey::required(scope, "CreateDeal", &format!("{field}.request_id"), &request_id, &r)?;
     let new = convert::new_deal(&format!("{field}.deal"), r.deal.as_ref())?;
     Ok(Row { key, request_id, new })
 }

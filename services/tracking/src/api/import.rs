@@ -33,7 +33,7 @@ use tokio::{
 };
 use tonic::{Status, Streaming};
 
-use super::{TrackingApi, convert, deals::row};
+use super::{TrackingApi, convert, deals::row_keyed};
 use crate::{
     app::{
         App,
@@ -226,7 +226,10 @@ impl Job {
                                 .to_owned(),
                         ),
                         Ok(Parsed::FollowUp) => {}
-                        Ok(Parsed::Won(request)) => deals.push((n, row(&self.who, &format!("row {n}"), request))),
+                        Ok(Parsed::Won(request)) => {
+                            let scope = import_scope(request.deal.as_ref().map_or("", |d| d.rep.as_str()));
+                            deals.push((n, row_keyed(&scope, &format!("row {n}"), request)));
+                        }
                         Ok(Parsed::Lost(l)) => lost.push((n, Ok(l))),
                     }
                 }
@@ -246,6 +249,11 @@ impl Job {
         deals: Vec<(usize, ServiceResult<crate::app::ingest::Row>)>,
         lost: Vec<(usize, ServiceResult<LostRow>)>,
     ) -> ServiceResult<()> {
+        if self.tx.is_closed() {
+            // The client went away (cancelled, past its deadline): stop
+            // rather than go on storing what nobody waits for.
+            return Err(ServiceError::Aborted("the import's caller went away; it stopped".to_owned()));
+        }
         let field = |n: usize| format!("row {n}");
         let mut refused = pass.session.check(deals, field).await?;
         refused.extend(pass.session.check_lost(lost, field).await?);
@@ -398,9 +406,9 @@ impl Job {
                     &r.customer_type,
                 ];
                 let request_id = self.request_id(r, &content, ids)?;
-                let key =
-                    IdempotencyKey::required(&self.who.person, "ImportDeals.lost", "request_id", &request_id, &payload)
-                        .map_err(|e| (Field::RequestId, e.to_string()))?;
+                let scope = import_scope(&payload.rep);
+                let key = IdempotencyKey::required(&scope, "ImportDeals.lost", "request_id", &request_id, &payload)
+                    .map_err(|e| (Field::RequestId, e.to_string()))?;
                 Ok(Parsed::Lost(LostRow { key, opportunity, row: 0 }))
             }
             RowKind::FollowUp => Ok(Parsed::FollowUp),
@@ -484,6 +492,13 @@ impl Job {
             .map(|(rep, (display_name, deals, lost))| pb::ImportRepRows { rep, display_name, deals, lost })
             .collect();
     }
+}
+
+/// Whose request ids an imported row's are: its rep's, whoever imports
+/// it — a sheet imported by the manager and again by the rep stores each
+/// row once.
+fn import_scope(rep: &str) -> String {
+    format!("import:{rep}")
 }
 
 /// A refused row's faults, by column title.

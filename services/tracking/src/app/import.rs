@@ -332,7 +332,15 @@ impl Directory {
             return Ok(u.id.clone());
         }
         if let Some(id) = self.by_code.get(&name_key(text)) {
-            return Ok(id.clone());
+            // A code that is also someone's name is not taken on trust.
+            match self.by_name.get(&name_key(text)) {
+                Some(named) if named.iter().any(|n| n != id) => {
+                    let mut list: Vec<String> = named.iter().map(|n| self.described(n)).collect();
+                    list.push(format!("{} (employee code {text})", id.resource_name()));
+                    return Err(format!("{text} could be {}: write the unit id instead", list.join(" or ")));
+                }
+                _ => return Ok(id.clone()),
+            }
         }
         match self.by_name.get(&name_key(text)).map(Vec::as_slice) {
             Some([one]) => return Ok(one.clone()),

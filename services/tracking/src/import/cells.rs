@@ -39,6 +39,11 @@ pub fn amount(cell: &str, scale: Option<Decimal>) -> Result<Decimal, String> {
         (t, scale)
     };
     let bad = || format!("{cell} is not an amount (e.g. 12000, ¥12,000.00, 1.2万)");
+    if cell.trim_start().starts_with('=') {
+        return Err(format!(
+            "{cell} is a formula without a saved value: open the file in Excel and save it, so its values are stored"
+        ));
+    }
     if !thousands_grouped(t) {
         return Err(format!("{cell} is not an amount: a comma separates thousands (12,000.50), never decimals"));
     }
@@ -47,10 +52,18 @@ pub fn amount(cell: &str, scale: Option<Decimal>) -> Result<Decimal, String> {
         return Err(bad());
     }
     let value = Decimal::from_str(&plain).map_err(|_| bad())?;
+    // "1.200" is a thousands dot as often as 1.2: more than two decimals
+    // in yuan are refused, never read either way.
+    if scale.is_none() && value.scale() > 2 {
+        return Err(format!("{cell} has more than two decimals: write yuan to the cent (1200 or 1.20)"));
+    }
     let scaled = match scale {
         Some(s) => value.checked_mul(s).ok_or_else(bad)?,
         None => value,
     };
+    if scaled.normalize().scale() > 2 {
+        return Err(format!("{cell} comes to {} yuan, finer than a cent", scaled.normalize()));
+    }
     Ok(scaled.normalize())
 }
 
@@ -78,14 +91,25 @@ fn thousands_grouped(t: &str) -> bool {
 /// otherwise than it is). Why, or `None` when the text is clean.
 pub fn suspicious(text: &str) -> Option<String> {
     let c = text.chars().find(|c| {
+        let n = *c as u32;
         *c == '\u{FFFD}'
             || (c.is_control() && *c != '\n' && *c != '\r')
             || ('\u{E000}'..='\u{F8FF}').contains(c)
             || ('\u{F0000}'..='\u{10FFFF}').contains(c)
+            // Bidi controls and marks, zero-width and invisible operators.
             || ('\u{202A}'..='\u{202E}').contains(c)
             || ('\u{2066}'..='\u{2069}').contains(c)
             || ('\u{200B}'..='\u{200F}').contains(c)
-            || *c == '\u{FEFF}'
+            || ('\u{2060}'..='\u{2064}').contains(c)
+            || matches!(*c, '\u{061C}' | '\u{00AD}' | '\u{180E}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}')
+            // Hangul fillers, variation selectors, tags, interlinear
+            // annotation, noncharacters.
+            || matches!(*c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
+            || ('\u{FE00}'..='\u{FE0F}').contains(c)
+            || ('\u{E0000}'..='\u{E01EF}').contains(c)
+            || ('\u{FFF9}'..='\u{FFFB}').contains(c)
+            || ('\u{FDD0}'..='\u{FDEF}').contains(c)
+            || (n & 0xFFFE) == 0xFFFE
     })?;
     let what = match c {
         '\u{FFFD}' => "a replacement character (�): the text was damaged before it reached this file".to_owned(),
@@ -104,6 +128,9 @@ pub fn date(cell: &str) -> Result<NaiveDate, String> {
     let text: String = cell.trim().chars().map(fold_width).collect();
     if text.is_empty() {
         return Err("is empty: a deal needs its date (YYYY-MM-DD)".to_owned());
+    }
+    if text.starts_with('=') {
+        return Err("is a formula without a saved value: open the file in Excel and save it".to_owned());
     }
     let bad = || format!("{cell} is not a date (write YYYY-MM-DD, e.g. 2024-01-15)");
     if let Some(d) = excel_serial(&text) {
@@ -198,6 +225,11 @@ mod tests {
             assert!(amount(bad, None).is_err(), "{bad}");
         }
         assert_eq!(amount("1,234,567.5", None).unwrap(), d("1234567.5"));
+        assert!(amount("1.200", None).unwrap_err().contains("two decimals"));
+        assert!(amount("0.001", None).is_err());
+        assert!(amount("1.2345678", Some(d("10000"))).unwrap_err().contains("finer than a cent"));
+        assert_eq!(amount("1.2345", Some(d("10000"))).unwrap(), d("12345"));
+        assert!(amount("=D2*E2", None).unwrap_err().contains("formula without a saved value"));
         let wan = Some(d("10000"));
         assert!(amount("¥1,200", wan).unwrap_err().contains("currency sign"));
         assert_eq!(amount("1200元", wan).unwrap(), d("1200"));
@@ -206,9 +238,21 @@ mod tests {
 
     #[test]
     fn text_that_reads_otherwise_is_named() {
-        for bad in
-            ["杭州\u{FFFD}哈哈", "a\u{0}b", "\u{1b}[31m", "\u{E000}", "abc\u{202E}fdp.exe", "张\u{200B}伟", "tab\there"]
-        {
+        for bad in [
+            "杭州\u{FFFD}哈哈",
+            "a\u{0}b",
+            "\u{1b}[31m",
+            "\u{E000}",
+            "abc\u{202E}fdp.exe",
+            "张\u{200B}伟",
+            "tab\there",
+            "美的\u{2060}集团",
+            "美的\u{061C}集团",
+            "soft\u{00AD}hyphen",
+            "\u{3164}",
+            "x\u{FE0F}",
+            "\u{FFFF}",
+        ] {
             assert!(suspicious(bad).is_some(), "{bad:?}");
         }
         for ok in ["杭州娃哈哈", "ACME Ltd.", "𠮷野家", "€100", "Café"] {

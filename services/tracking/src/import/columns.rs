@@ -187,6 +187,18 @@ impl SheetRow {
     /// Won, lost or a follow-up line; an error names the cell at fault.
     pub fn kind(&self) -> Result<RowKind, CellError> {
         let lost = !self.loss_reason.is_empty() || cells::stage_is_lost(&self.stage);
+        // A stage column that says neither won nor lost (open pipeline, a
+        // cancellation) never books a sale, whatever the amount says.
+        if !self.amount.is_empty() && !lost && !self.stage.is_empty() && !cells::stage_is_won(&self.stage) {
+            return Err((
+                Field::Stage,
+                format!(
+                    "{} is not a won stage: only won deals are imported with an amount (已签约, 成交, Closed Won); \
+                     open or cancelled deals are not sales",
+                    self.stage
+                ),
+            ));
+        }
         match (self.amount.is_empty(), lost) {
             (false, true) => Err((
                 Field::Amount,
@@ -271,6 +283,10 @@ mod tests {
         assert_eq!(scaled.kind().unwrap(), RowKind::Won(Decimal::from(8800)));
         let follow_up = c.row(9, &header(&["2024-01-15", "张伟", "", "", "报价"]));
         assert_eq!(follow_up.kind().unwrap(), RowKind::FollowUp);
+        for open in ["Negotiation", "已取消", "意向", "待签约"] {
+            let r = c.row(10, &header(&["2024-01-15", "张伟", "1", "", open]));
+            assert_eq!(r.kind().unwrap_err().0, Field::Stage, "{open}");
+        }
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub struct Record {
     pub bad: Option<(usize, String)>,
 }
 
+/// Longest record read (a quote left open would otherwise gather the
+/// rest of the file into one field).
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// Most fields in a record.
+pub const MAX_FIELDS: usize = 1000;
+
+/// The column a file-level fault is reported against.
+pub const WHOLE_FILE: usize = usize::MAX;
+
 pub struct CsvStream {
     /// Bytes held until the BOM (or its absence) is known.
     head: Vec<u8>,
@@ -24,7 +33,6 @@ pub struct CsvStream {
     fields: FieldDecoder,
     /// UTF-16 is transcoded to UTF-8 before records are split.
     utf16: Option<Decoder>,
-    utf16_failed: bool,
     bom: bool,
     reader: csv_core::Reader,
     field_bytes: Vec<u8>,
@@ -32,6 +40,8 @@ pub struct CsvStream {
     ends: Vec<usize>,
     ends_len: usize,
     rows: u64,
+    /// A fault that ends the reading (an endless record, bad UTF-16).
+    failed: bool,
 }
 
 impl Default for CsvStream {
@@ -55,7 +65,6 @@ impl CsvStream {
             forced,
             fields: FieldDecoder::detecting(),
             utf16: None,
-            utf16_failed: false,
             bom: false,
             reader: csv_core::ReaderBuilder::new().build(),
             field_bytes: vec![0; 4096],
@@ -63,6 +72,7 @@ impl CsvStream {
             ends: vec![0; 64],
             ends_len: 0,
             rows: 0,
+            failed: false,
         }
     }
 
@@ -82,6 +92,9 @@ impl CsvStream {
     /// Feeds a chunk (`last` for the end of the file) and returns the
     /// records it completed.
     pub fn feed(&mut self, chunk: &[u8], last: bool) -> Vec<Record> {
+        if self.failed {
+            return Vec::new();
+        }
         if !self.started {
             self.head.extend_from_slice(chunk);
             if self.head.len() < 64 && !last {
@@ -116,9 +129,6 @@ impl CsvStream {
 
     fn transcode_and_parse(&mut self, bytes: &[u8], last: bool) -> Vec<Record> {
         let Some(decoder) = self.utf16.as_mut() else { return self.parse(bytes, last) };
-        if self.utf16_failed {
-            return Vec::new();
-        }
         use encoding_rs::DecoderResult::Malformed;
         // Room for the whole chunk, so the decoder never stops for space.
         let room = decoder.max_utf8_buffer_length_without_replacement(bytes.len()).unwrap_or(bytes.len() * 3 + 16);
@@ -128,10 +138,8 @@ impl CsvStream {
         if let Malformed(..) = result {
             // The rest of the file cannot be read: the row after the last
             // complete record is named.
-            self.utf16_failed = true;
-            let row = self.rows + 1;
-            let bad = (usize::MAX, format!("the file is not valid {} from here on", self.encoding()));
-            records.push(Record { row, cells: Vec::new(), bad: Some(bad) });
+            let why = format!("the file is not valid {} from here on", self.encoding());
+            records.push(self.fail(why));
         }
         records
     }
@@ -170,12 +178,28 @@ impl CsvStream {
                         }
                     }
                 }
+                R::OutputFull if self.field_bytes.len() >= MAX_RECORD_BYTES => {
+                    let why = format!("a row longer than {MAX_RECORD_BYTES} bytes: is a quote (\") left open?");
+                    records.push(self.fail(why));
+                    return records;
+                }
+                R::OutputEndsFull if self.ends.len() >= MAX_FIELDS => {
+                    records.push(self.fail(format!("a row of more than {MAX_FIELDS} fields")));
+                    return records;
+                }
                 R::OutputFull => self.field_bytes.resize(self.field_bytes.len() * 2, 0),
                 R::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 R::Record => records.push(self.take_record()),
                 R::End => return records,
             }
         }
+    }
+
+    /// Ends the reading with a fault of the whole file, named at the row
+    /// being read.
+    fn fail(&mut self, why: String) -> Record {
+        self.failed = true;
+        Record { row: self.rows + 1, cells: Vec::new(), bad: Some((WHOLE_FILE, why)) }
     }
 
     fn take_record(&mut self) -> Record {

@@ -39,6 +39,10 @@ impl Sheet {
     /// Reads the next record; `None` for title lines and blank rows.
     pub fn take(&mut self, record: Record) -> Result<Option<Line>, FileError> {
         self.last_row = record.row;
+        if let Some((super::csv_stream::WHOLE_FILE, why)) = &record.bad {
+            // The reading itself stopped: no row after it is known.
+            return Err(FileError::Encoding { row: record.row, column: "the file".to_owned(), why: why.clone() });
+        }
         let blank = record.cells.iter().all(|c| c.trim().is_empty());
         let Some(columns) = &self.columns else {
             if let Some((column, why)) = record.bad {
@@ -51,13 +55,22 @@ impl Sheet {
             return self.searching();
         };
         if let Some((column, why)) = record.bad {
-            let column = if column == usize::MAX { "file".to_owned() } else { columns.title_at(column) };
-            return Ok(Some(Line::Refused { row: record.row, column, why }));
+            return Ok(Some(Line::Refused { row: record.row, column: columns.title_at(column), why }));
         }
         if blank {
             return Ok(None);
         }
-        // Only what is stored is checked: a note column may say anything.
+        // A note column may say anything — except hold what look like rows:
+        // a quote left open there swallows the rows below it.
+        let width = record.cells.len().max(2);
+        for (i, text) in record.cells.iter().enumerate().filter(|(i, _)| !columns.uses(*i)) {
+            let after = text.split_once('\n').map_or("", |(_, rest)| rest);
+            if after.matches(',').count() + 1 >= width {
+                let why = "spans lines that look like rows: is a quote (\") left open here?".to_owned();
+                return Ok(Some(Line::Refused { row: record.row, column: columns.title_at(i), why }));
+            }
+        }
+        // What is stored is checked whole.
         for (i, text) in record.cells.iter().enumerate().filter(|(i, _)| columns.uses(*i)) {
             let why = if text.contains(['\n', '\r']) {
                 Some("spans several lines: is a quote (\") left open above it?".to_owned())
@@ -73,9 +86,9 @@ impl Sheet {
             return Ok(Some(Line::Refused { row: record.row, column: columns.title_at(0), why }));
         }
         let row = columns.row(record.row, &record.cells);
-        if (row.rep.is_empty() || row.date.is_empty())
-            && let Some(word) = cells::is_total(&record.cells)
-        {
+        // A cell that is exactly a total word (小计 in the customer column of
+        // a per-rep subtotal) makes the row a total, whatever else it has.
+        if let Some(word) = cells::is_total(&record.cells) {
             return Ok(Some(Line::Skipped { row: record.row, reason: format!("a total line ({word})") }));
         }
         Ok(Some(Line::Data(Box::new(row))))
@@ -124,9 +137,12 @@ mod tests {
         assert!(matches!(&open_quote, Some(Line::Refused { why, .. }) if why.contains("quote")), "{open_quote:?}");
         let damaged = s.take(rec(23, &["3", "2024-01-16", "张\u{FFFD}", "1"])).unwrap();
         assert!(matches!(&damaged, Some(Line::Refused { column, .. }) if column == "业务员"), "{damaged:?}");
-        // An unused column may hold anything.
+        // An unused column may hold any note, but not swallowed rows.
         let noted = s.take(rec(24, &["备注\n第二行", "2024-01-16", "张伟", "1"])).unwrap();
         assert!(matches!(noted, Some(Line::Data(_))), "{noted:?}");
+        let swallowed =
+            s.take(rec(25, &["客户说\n5,2024-01-17,王芳,3\n6,2024-01-18,刘洋,1", "2024-01-16", "张伟", "1"]));
+        assert!(matches!(swallowed.unwrap(), Some(Line::Refused { row: 25, .. })));
     }
 
     #[test]

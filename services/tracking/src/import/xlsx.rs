@@ -24,6 +24,12 @@ pub const MAX_COLUMNS: u32 = 256;
 pub const MAX_CELL_CHARS: usize = 10_000;
 /// The archive unpacked, as its directory declares it.
 pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// Cells holding a value (a sheet of 200,000 rows × 10 columns).
+pub const MAX_CELLS: usize = 2_000_000;
+
+/// A formula cell whose value was never saved (written by a library, not
+/// Excel): kept as this text, so the amount or date reading names it.
+const FORMULA_WITHOUT_VALUE: &str = "=(formula)";
 
 /// The sheet read and its rows.
 #[derive(Debug, Clone)]
@@ -113,12 +119,25 @@ fn records_of(book: &mut Book, name: &str) -> Result<Vec<Record>, FileError> {
     let xlsx = |e: calamine::XlsxError| FileError::Xlsx(e.to_string());
     let mut reader = book.worksheet_cells_reader(name).map_err(xlsx)?;
     let mut rows: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
-    let mut text_bytes: usize = 0;
-    while let Some(c) = reader.next_cell().map_err(xlsx)? {
-        let (row, col) = c.get_position();
-        let value = cell(c.get_value());
+    let mut numbers: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+    let (mut text_bytes, mut cells) = (0usize, 0usize);
+    while let Some(c) = reader.next_cell_with_formula_metadata().map_err(xlsx)? {
+        let (row, col) = c.pos;
+        let value = match (cell(&c.value), c.formula.is_some()) {
+            (v, true) if v.is_empty() => FORMULA_WITHOUT_VALUE.to_owned(),
+            (v, _) => v,
+        };
         if value.is_empty() {
             continue;
+        }
+        cells += 1;
+        if cells > MAX_CELLS {
+            return Err(FileError::Xlsx(format!(
+                "the sheet holds more than {MAX_CELLS} cells; export it as CSV, which is streamed"
+            )));
+        }
+        if matches!(c.value, DataRef::Float(_) | DataRef::Int(_)) {
+            numbers.insert((row, col));
         }
         if col >= MAX_COLUMNS {
             return Err(FileError::Xlsx(format!(
@@ -146,7 +165,7 @@ fn records_of(book: &mut Book, name: &str) -> Result<Vec<Record>, FileError> {
         }
         rows.entry(row).or_default().push((col, value));
     }
-    fill_merged(&mut rows, &merged);
+    fill_merged(&mut rows, &merged, &numbers);
     Ok(rows
         .into_iter()
         .map(|(row, cells)| {
@@ -160,12 +179,21 @@ fn records_of(book: &mut Book, name: &str) -> Result<Vec<Record>, FileError> {
         .collect())
 }
 
-/// A merged region reads as its top-left value in every cell: clipped to
-/// the columns read and the rows that exist, so a region declared over the
-/// whole sheet costs nothing.
-fn fill_merged(rows: &mut BTreeMap<u32, Vec<(u32, String)>>, merged: &[Dimensions]) {
+/// A merged region reads as its top-left value in every cell (a date or a
+/// rep merged down the rows of a week): clipped to the columns read and the
+/// rows that exist, so a region declared over the whole sheet costs
+/// nothing. A number merged down several rows is not copied into each: an
+/// amount spread over two deals' rows is one amount, not two.
+fn fill_merged(
+    rows: &mut BTreeMap<u32, Vec<(u32, String)>>,
+    merged: &[Dimensions],
+    numbers: &std::collections::HashSet<(u32, u32)>,
+) {
     let last_row = rows.keys().next_back().copied().unwrap_or(0);
     for m in merged {
+        if m.end.0 > m.start.0 && numbers.contains(&m.start) {
+            continue;
+        }
         let Some(value) =
             rows.get(&m.start.0).and_then(|cells| cells.iter().find(|(c, _)| *c == m.start.1)).map(|(_, v)| v.clone())
         else {

@@ -456,6 +456,13 @@ async fn a_sheet_imported_again_stores_each_deal_once(backend: Backend) {
     let last = import(&mut manager, pb::FileFormat::Csv, "", tuesday.into()).await.unwrap().pop().unwrap();
     assert_eq!((last.rows_accepted, last.rows_duplicate, last.stored), (2, 2, true));
     assert_eq!(actual(&mut manager, "region-a").await, "400.00", "100 + 200 once, and both sales of 50");
+    // The same sheet imported by someone else (the rep, after the manager):
+    // still once — a row's id belongs to its rep, not to who imports it.
+    let mut rep = s.tracking("rep-1", Role::Rep, "rep-1");
+    let own = "日期,销售,客户,金额\n2024-01-08,rep-1,华为,100\n2024-01-09,rep-1,小米,50\n";
+    let last = import(&mut rep, pb::FileFormat::Csv, "", own.into()).await.unwrap().pop().unwrap();
+    assert_eq!((last.rows_accepted, last.rows_duplicate), (0, 2), "{last:?}");
+    assert_eq!(actual(&mut manager, "region-a").await, "400.00");
     // A request id column naming one id twice is refused by row.
     let ids = "日期,销售,金额,request id\n2024-01-10,rep-1,1,a-1\n2024-01-10,rep-1,2,a-1\n";
     let progress = import(&mut manager, pb::FileFormat::Csv, "", ids.into()).await.unwrap();
@@ -495,6 +502,17 @@ async fn hostile_cells_and_workbooks_are_refused(backend: Backend) {
     let far = import(&mut manager, pb::FileFormat::Xlsx, "", book.save_to_buffer().unwrap()).await.unwrap_err();
     assert_eq!(far.code(), Code::InvalidArgument);
     assert!(far.message().contains("XFD1048576"), "{far:?}");
+    // An amount that is a formula nobody saved a value for is named, not
+    // skipped; an open stage with an amount is not a sale.
+    // (Written by openpyxl, which saves formulas without their values.)
+    let formula = include_bytes!("../data/formula-without-values.xlsx").to_vec();
+    let progress = import(&mut manager, pb::FileFormat::Xlsx, "", formula).await.unwrap();
+    let errs: Vec<(i64, String, String)> = progress
+        .iter()
+        .flat_map(|p| p.errors.iter().map(|e| (e.row, e.field.clone(), e.description.clone())))
+        .collect();
+    assert!(errs.iter().any(|e| e.0 == 2 && e.1 == "金额" && e.2.contains("formula")), "{errs:?}");
+    assert!(errs.iter().any(|e| e.0 == 3 && e.1 == "阶段" && e.2.contains("not a won stage")), "{errs:?}");
     // A second header after the file started is refused, not ignored.
     let msgs = vec![
         pb::ImportDealsRequest { part: Some(Part::Header(header(pb::FileFormat::Csv, ""))) },
