@@ -181,28 +181,9 @@ impl Session {
     /// used for something else (each that row's error).
     pub async fn sift_stored(&mut self) -> ServiceResult<Sifted> {
         let mut sifted = Sifted::default();
-        let keys: Vec<&IdempotencyKey> = self.pending.iter().map(|p| &p.key).collect();
-        let seen = IdempotencyKey::seen_many(&self.app.db, &keys).await?;
-        let mut kept = Vec::with_capacity(self.pending.len());
-        for (p, s) in std::mem::take(&mut self.pending).into_iter().zip(seen) {
-            match s {
-                Ok(false) => kept.push(p),
-                Ok(true) => sifted.stored += 1,
-                Err(e) => sifted.conflicts.push((p.row, request_id_fault(e))),
-            }
-        }
-        self.pending = kept;
-        let keys: Vec<&IdempotencyKey> = self.pending_lost.iter().map(|l| &l.key).collect();
-        let seen = IdempotencyKey::seen_many(&self.app.db, &keys).await?;
-        let mut kept = Vec::with_capacity(self.pending_lost.len());
-        for (l, s) in std::mem::take(&mut self.pending_lost).into_iter().zip(seen) {
-            match s {
-                Ok(false) => kept.push(l),
-                Ok(true) => sifted.stored += 1,
-                Err(e) => sifted.conflicts.push((l.row, request_id_fault(e))),
-            }
-        }
-        self.pending_lost = kept;
+        let db = &self.app.db;
+        self.pending = sift(db, std::mem::take(&mut self.pending), |p| (&p.key, p.row), &mut sifted).await?;
+        self.pending_lost = sift(db, std::mem::take(&mut self.pending_lost), |l| (&l.key, l.row), &mut sifted).await?;
         Ok(sifted)
     }
 
@@ -244,6 +225,27 @@ impl Session {
         let paths = std::mem::take(&mut self.affected).into_iter().collect();
         self.app.after_ingestion(&self.who, &self.fwd, paths).await;
     }
+}
+
+/// The rows whose keys nothing stored yet; the others counted in `sifted`
+/// (stored already) or named there (their id used for another row).
+async fn sift<T>(
+    db: &sea_orm::DatabaseConnection,
+    rows: Vec<T>,
+    key: impl Fn(&T) -> (&IdempotencyKey, usize),
+    sifted: &mut Sifted,
+) -> ServiceResult<Vec<T>> {
+    let keys: Vec<&IdempotencyKey> = rows.iter().map(|r| key(r).0).collect();
+    let seen = IdempotencyKey::seen_many(db, &keys).await?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for (r, s) in rows.into_iter().zip(seen) {
+        match s {
+            Ok(false) => kept.push(r),
+            Ok(true) => sifted.stored += 1,
+            Err(e) => sifted.conflicts.push((key(&r).1, request_id_fault(e))),
+        }
+    }
+    Ok(kept)
 }
 
 /// A request id taken by another row, as that row's error.
