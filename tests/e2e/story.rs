@@ -84,8 +84,15 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
     let today = ("APP__CLOCK__TODAY", "2024-01-16".to_owned());
     let _target = serve("target", pt, &dir, &[("APP__DATABASE__URL", target_db), today.clone()]);
     wait_healthy(pt).await;
-    let tracking_env =
-        |db: &str| vec![("APP__DATABASE__URL", db.to_owned()), ("APP__UPSTREAM__TARGET_URL", url(pt)), today.clone()];
+    // Both replicas may lead the alert evaluator: both have its account.
+    let tracking_env = |db: &str| {
+        vec![
+            ("APP__DATABASE__URL", db.to_owned()),
+            ("APP__UPSTREAM__TARGET_URL", url(pt)),
+            ("APP__JOBS__SERVICE_TOKEN", token("svc-tracking", Role::Admin, "")),
+            today.clone(),
+        ]
+    };
     let _k1 = serve("tracking", pk1, &dir, &tracking_env(&tracking_db));
     wait_healthy(pk1).await;
     let _k2 = serve("tracking", pk2, &dir, &tracking_env(&tracking_db));

@@ -63,6 +63,22 @@ pub struct GrpcServer {
     /// More conditions of SERVING (the identity provider's keys in hand).
     readiness: Vec<Arc<AtomicBool>>,
     metrics: Metrics,
+    /// Work the service does on its own (an evaluator, a watcher): it lives
+    /// as long as the server and stops with it, however it stops.
+    background: Background,
+}
+
+/// Tasks aborted when dropped: a server that stops, or whose future is
+/// dropped mid-flight (a crash in tests), takes its background work along.
+#[derive(Default)]
+struct Background(Vec<tokio::task::AbortHandle>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for GrpcServer {
@@ -106,6 +122,7 @@ impl GrpcServer {
             database: None,
             readiness: Vec::new(),
             metrics: Metrics::new(),
+            background: Background::default(),
         })
     }
 
@@ -147,6 +164,12 @@ impl GrpcServer {
         self
     }
 
+    /// Ties a background task to the server: aborted when it stops.
+    pub fn with_background(mut self, task: tokio::task::JoinHandle<()>) -> Self {
+        self.background.0.push(task.abort_handle());
+        self
+    }
+
     /// Reports NOT_SERVING while `ready` is false (checked every 2 s).
     pub fn require(mut self, ready: Arc<AtomicBool>) -> Self {
         self.readiness.push(ready);
@@ -175,6 +198,7 @@ impl GrpcServer {
             database,
             readiness,
             metrics,
+            background: _background,
         } = self;
         let mut routes = routes;
         if settings.reflection {

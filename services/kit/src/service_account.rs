@@ -74,6 +74,13 @@ impl ServiceAccount {
         Ok(format!("Bearer {}", self.token()?))
     }
 
+    /// Credentials for calls made now on the account's own behalf.
+    pub fn forwarded(&self) -> anyhow::Result<crate::upstream::Forwarded> {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert("authorization", self.bearer()?.parse()?);
+        Ok(crate::upstream::Forwarded::from_metadata(&metadata))
+    }
+
     fn token(&self) -> anyhow::Result<String> {
         match self {
             Self::Static(t) => Ok(t.expose_secret().to_owned()),

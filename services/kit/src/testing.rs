@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     auth::{Role, TokenMinter},
-    configuration::{AuthSettings, ClockSettings, DatabaseSettings, ServerSettings, Settings},
+    configuration::{AuthSettings, ClockSettings, DatabaseSettings, JobSettings, ServerSettings, Settings},
 };
 
 /// The storage a test runs against.
@@ -55,6 +55,12 @@ pub async fn test_settings(backend: Backend) -> Settings {
         // The fixtures' plans are fiscal 2024: tests live in its January
         // unless they say otherwise.
         clock: ClockSettings { today: chrono::NaiveDate::from_ymd_opt(2024, 1, 16) },
+        // Background work (tracking's alert evaluator, the gateway's cache
+        // watcher) runs as a service account, as in production.
+        jobs: JobSettings {
+            service_token: Some(SecretString::from(token("svc-test", Role::Admin, ""))),
+            ..JobSettings::default()
+        },
         ..Settings::default()
     }
 }

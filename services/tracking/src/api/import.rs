@@ -469,7 +469,7 @@ impl Job {
         let columns = pass.sheet.finish().map_err(file_error)?.clone();
         self.flush(&mut pass).await?;
         if store {
-            pass.session.finish().await;
+            pass.session.finish();
         } else {
             self.summarise(&columns);
         }

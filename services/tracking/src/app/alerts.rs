@@ -155,116 +155,63 @@ fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding
     }
 }
 
-/// Alert passes after writes, off the write path: a write hands over the
-/// paths it moved and returns once its deals are durable; a worker
-/// evaluates them a moment later, merging what arrived meanwhile (one pass
-/// per caller per burst of writes, however many writes the burst held).
-#[derive(Debug, Clone)]
-pub struct AlertQueue(tokio::sync::mpsc::UnboundedSender<Moved>);
-
-/// What one write moved, and who wrote it (the pass sees what they see).
-#[derive(Debug)]
-pub struct Moved {
-    who: Identity,
-    fwd: Forwarded,
-    paths: Vec<Vec<Id>>,
-}
-
-/// How long the worker waits for more writes before a pass.
-const COALESCE: std::time::Duration = std::time::Duration::from_millis(20);
-
-impl AlertQueue {
-    /// Starts the worker (on the current runtime).
-    pub fn start(app: App) -> Self {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Moved>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                tokio::time::sleep(COALESCE).await;
-                let mut callers: BTreeMap<String, (Identity, Forwarded, std::collections::BTreeSet<Vec<Id>>)> =
-                    BTreeMap::new();
-                for m in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
-                    let key = format!("{}|{:?}|{}", m.who.person, m.who.role, m.who.unit);
-                    let entry = callers.entry(key).or_insert_with(|| (m.who, m.fwd.clone(), Default::default()));
-                    // The latest write's credentials: the freshest token.
-                    entry.1 = m.fwd;
-                    entry.2.extend(m.paths);
-                }
-                for (_, (who, fwd, paths)) in callers {
-                    app.evaluate_moved(&who, &fwd, paths.into_iter().collect()).await;
-                }
-            }
-        });
-        Self(tx)
-    }
-}
-
 impl App {
-    /// Hands what a write moved to the alert queue (evaluated inline when
-    /// there is none: tools and tests of the engine itself).
-    pub async fn after_ingestion(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
-        match &self.alert_queue {
-            Some(q) => {
-                let moved = Moved { who: who.clone(), fwd: fwd.clone(), paths };
-                if let Err(e) = q.0.send(moved) {
-                    // The worker is gone (shutting down): evaluate here.
-                    let m = e.0;
-                    self.evaluate_moved(&m.who, &m.fwd, m.paths).await;
-                }
-            }
-            None => self.evaluate_moved(who, fwd, paths).await,
-        }
+    /// Tells the evaluator a write committed (it reads what moved from the
+    /// roll-up feed): the write itself does no alert work.
+    pub fn after_ingestion(&self) {
+        self.wake.notify_one();
     }
 
-    /// Evaluates the units on the booked paths for the current month, as far
-    /// as the caller may see them. Best effort: the write already happened,
-    /// so a failure here is logged, not returned.
-    async fn evaluate_moved(&self, who: &Identity, fwd: &Forwarded, paths: Vec<Vec<Id>>) {
-        let mut units: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
-        let depth: HashMap<Id, usize> =
-            paths.iter().filter_map(|p| p.last().map(|rep| (rep.clone(), p.len()))).collect();
+    /// Evaluates the units on the booked paths (root first, ending at
+    /// reps) for the current month, per organisation. Deals move amounts,
+    /// deals won and new customers; visits come from logs and wait for the
+    /// schedule.
+    pub(crate) async fn evaluate_moved(&self, fwd: &Forwarded, paths: Vec<Vec<Id>>) -> ServiceResult<()> {
+        let reps: std::collections::HashSet<Id> = paths.iter().filter_map(|p| p.last().cloned()).collect();
+        // Per root, each unit once with its path.
+        let mut orgs: BTreeMap<Id, BTreeMap<Id, Vec<Id>>> = BTreeMap::new();
         for path in paths {
+            let Some(root) = path.first().cloned() else { continue };
+            let units = orgs.entry(root).or_default();
             for i in 0..path.len() {
                 units.entry(path[i].clone()).or_insert_with(|| path[..=i].to_vec());
             }
         }
+        if orgs.is_empty() {
+            return Ok(());
+        }
         let today = self.clock.today();
         let month = Period::month_of(today);
-        let visible: Vec<UnitInfo> = units
-            .into_iter()
-            .filter(|(_, p)| who.can_read(&p.iter().map(|x| x.as_str().to_owned()).collect::<Vec<_>>()))
-            // Booked paths end at reps.
-            .map(|(id, path)| {
-                let is_rep = path.len() == depth.get(&id).copied().unwrap_or(0);
-                UnitInfo {
+        let plans = self.target.plans(fwd).await?;
+        let mut first_error = None;
+        for units in orgs.into_values() {
+            let units: Vec<UnitInfo> = units
+                .into_iter()
+                .map(|(id, path)| UnitInfo {
+                    is_rep: reps.contains(&id),
                     id,
                     parent: None,
-                    is_rep,
                     display_name: String::new(),
                     path,
                     end_date: None,
                     employee_code: None,
-                }
-            })
-            .collect();
-        if visible.is_empty() {
-            return;
-        }
-        let plans = match self.target.plans(fwd).await {
-            Ok(p) => p,
-            Err(e) => return tracing::warn!(error = %e, "alert evaluation after ingestion failed"),
-        };
-        // Deals move amounts, deals won and new customers; visits come
-        // from logs and wait for the schedule.
-        for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
-            match self.evaluate(fwd, &plans, visible.clone(), metric, &month.expression, today).await {
-                Ok(_) => {}
-                // No plan of that metric: nothing to alert on.
-                Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation after ingestion failed")
+                })
+                .collect();
+            for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
+                match self.evaluate(fwd, &plans, units.clone(), metric, &month.expression, today).await {
+                    Ok(changed) => {
+                        tracing::debug!(changed = changed.len(), metric = metric.as_str(), "moved units evaluated")
+                    }
+                    // No plan of that metric: nothing to alert on.
+                    Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation of moved units failed");
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
         }
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Applies the rules to each unit and moves its alerts accordingly;

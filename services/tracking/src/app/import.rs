@@ -3,7 +3,7 @@
 //! their reason), people written by name resolved within the caller's
 //! scope, and alerts evaluated once, at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, upstream::Forwarded,
@@ -39,8 +39,6 @@ pub struct Session {
     cache: Lookups,
     pending: Vec<Prepared>,
     pending_lost: Vec<LostRow>,
-    /// Paths whose alerts the end of the import evaluates (each once).
-    affected: HashSet<Vec<Id>>,
 }
 
 /// How stored rows become the replies kept for replays.
@@ -70,7 +68,6 @@ impl App {
             cache: Lookups::default(),
             pending: Vec::new(),
             pending_lost: Vec::new(),
-            affected: HashSet::new(),
         }
     }
 
@@ -107,10 +104,7 @@ impl Session {
                 Err(e) => Err(e),
             };
             match prepared {
-                Ok(p) => {
-                    self.affected.extend(p.deal.credited_paths());
-                    self.pending.push(p);
-                }
+                Ok(p) => self.pending.push(p),
                 Err(e) => refused.push((n, row_fault(e)?)),
             }
         }
@@ -220,10 +214,9 @@ impl Session {
         Ok(done)
     }
 
-    /// Ends a stored session: the alert pass for what it moved.
-    pub async fn finish(mut self) {
-        let paths = std::mem::take(&mut self.affected).into_iter().collect();
-        self.app.after_ingestion(&self.who, &self.fwd, paths).await;
+    /// Ends a stored session: wakes the alert evaluator.
+    pub fn finish(self) {
+        self.app.after_ingestion();
     }
 }
 

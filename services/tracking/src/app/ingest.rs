@@ -303,13 +303,12 @@ impl App {
         render: fn(&Deal) -> R,
     ) -> ServiceResult<R> {
         let p = self.prepare(who, fwd, &mut Lookups::default(), field, 0, row).await?;
-        let affected = p.deal.credited_paths();
         let (_, deal, _) = self
             .commit(vec![p], render)
             .await?
             .pop()
             .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no row")))?;
-        self.after_ingestion(who, fwd, affected).await;
+        self.after_ingestion();
         Ok(deal)
     }
 
@@ -364,9 +363,8 @@ impl App {
         if !bad.is_empty() {
             return Err(ServiceError::InvalidArgument(bad));
         }
-        let affected = ok.iter().flat_map(|p| p.deal.credited_paths()).collect();
         let stored = self.commit(ok, render).await?;
-        self.after_ingestion(who, fwd, affected).await;
+        self.after_ingestion();
         Ok(stored.into_iter().map(|(_, r, _)| r).collect())
     }
 
@@ -383,7 +381,6 @@ impl App {
         let mut cache = Lookups::default();
         let mut report = StreamReport::default();
         let mut incoming: Vec<(usize, Row)> = Vec::with_capacity(STREAM_CHUNK);
-        let mut affected = Vec::new();
         let mut committing: Option<Committing> = None;
         loop {
             let next = rows.next().await.transpose()?;
@@ -398,10 +395,7 @@ impl App {
                 let mut pending = Vec::with_capacity(incoming.len());
                 for (row, r) in incoming.drain(..) {
                     match self.prepare(who, fwd, &mut cache, &format!("row {row}"), row, r).await {
-                        Ok(p) => {
-                            affected.extend(p.deal.credited_paths());
-                            pending.push(p);
-                        }
+                        Ok(p) => pending.push(p),
                         Err(e) => report_row(&mut report, row, e)?,
                     }
                 }
@@ -422,7 +416,7 @@ impl App {
         settle(&mut report, committing.take()).await?;
         // Rows are checked a chunk at a time: report them in stream order.
         report.errors.sort_by_key(|e| e.0);
-        self.after_ingestion(who, fwd, affected).await;
+        self.after_ingestion();
         Ok(report)
     }
 
@@ -484,7 +478,7 @@ impl App {
         let response = render(&reversal, replacement.as_ref().map(|p| &p.deal));
         key.record(&txn, &response).await?;
         txn.commit().await?;
-        self.after_ingestion(who, fwd, stored.iter().flat_map(Deal::credited_paths).collect()).await;
+        self.after_ingestion();
         Ok(response)
     }
 

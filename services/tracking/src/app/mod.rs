@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod alerts;
 pub mod close;
+pub mod evaluator;
 pub mod gap;
 pub mod import;
 pub mod ingest;
@@ -27,19 +28,20 @@ pub struct App {
     pub(crate) clock: ClockSettings,
     pub(crate) max_batch_rows: usize,
     pub(crate) alerts: Policy,
-    /// Where writes hand their alert passes (none: evaluated inline).
-    pub(crate) alert_queue: Option<alerts::AlertQueue>,
+    /// Wakes the alert evaluator when a write commits.
+    pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl App {
     pub fn new(db: DatabaseConnection, target: TargetClient, clock: ClockSettings) -> Self {
-        Self { db, target, clock, max_batch_rows: DEFAULT_MAX_BATCH_ROWS, alerts: Policy::default(), alert_queue: None }
-    }
-
-    /// Alert passes after writes run off the write path (`AlertQueue`).
-    pub fn with_alert_queue(mut self) -> Self {
-        self.alert_queue = Some(alerts::AlertQueue::start(self.clone()));
-        self
+        Self {
+            db,
+            target,
+            clock,
+            max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
+            alerts: Policy::default(),
+            wake: std::sync::Arc::default(),
+        }
     }
 
     /// Whether this replica holds the lease on `job` (taking or renewing

@@ -11,6 +11,7 @@ mod m20261128_000006_alert_escalation;
 mod m20261128_000007_count_metrics;
 mod m20261201_000008_feed_positions;
 mod m20261201_000009_leases;
+mod m20261202_000010_lease_positions;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_count_metrics::Migration),
             Box::new(m20261201_000008_feed_positions::Migration),
             Box::new(m20261201_000009_leases::Migration),
+            Box::new(m20261202_000010_lease_positions::Migration),
         ]
     }
 }

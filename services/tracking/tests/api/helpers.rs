@@ -31,6 +31,8 @@ pub struct Suite {
     target: Channel,
     settings: attain_kit::configuration::Settings,
     _stops: Vec<oneshot::Sender<()>>,
+    /// Tracking replicas, first the suite's own: aborting one is a crash.
+    replicas: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 pub fn bearer(person: &str, role: Role, unit: &str) -> Bearer {
@@ -59,11 +61,21 @@ impl Suite {
         let app = attain_tracking::startup::Application::build(self.settings.clone()).await.unwrap();
         let addr = app.local_addr();
         let (stop, rx) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
+        self.replicas.push(tokio::spawn(app.run_until_stopped(async {
             let _ = rx.await;
-        }));
+        })));
         self._stops.push(stop);
         TrackingServiceClient::with_interceptor(connect(addr).await, bearer(person, role, unit))
+    }
+
+    /// Replica `i` (0: the suite's own) dies at once, as with kill -9:
+    /// nothing drains, no lease is handed back.
+    pub fn kill(&self, i: usize) {
+        self.replicas[i].abort();
+    }
+
+    pub fn settings(&self) -> &attain_kit::configuration::Settings {
+        &self.settings
     }
 }
 
@@ -90,7 +102,7 @@ pub async fn spawn_suite_with(backend: Backend, tweak: impl FnOnce(&mut attain_k
     let app = attain_tracking::startup::Application::build(settings.clone()).await.unwrap();
     let tracking_addr = app.local_addr();
     let (k_stop, k_rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async {
+    let own = tokio::spawn(app.run_until_stopped(async {
         let _ = k_rx.await;
     }));
     let suite = Suite {
@@ -98,6 +110,7 @@ pub async fn spawn_suite_with(backend: Backend, tweak: impl FnOnce(&mut attain_k
         target: connect(target_addr).await,
         settings,
         _stops: vec![t_stop, k_stop],
+        replicas: vec![own],
     };
     seed(&suite).await;
     suite

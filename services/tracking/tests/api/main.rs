@@ -10,6 +10,7 @@ mod close;
 mod counts;
 mod credit;
 mod deals;
+mod evaluator;
 mod feeds;
 mod gap;
 mod helpers;
