@@ -55,13 +55,11 @@ impl Application {
                 None
             }
         };
+        let listener = app.listen_for_commits();
         let api = TrackingServiceServer::new(TrackingApi::new(app))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let server = server.add_service(InterceptedService::new(api, auth));
-        Ok(match evaluator {
-            Some(task) => server.with_background(task),
-            None => server,
-        })
+        Ok([evaluator, listener].into_iter().flatten().fold(server, GrpcServer::with_background))
     }
 }

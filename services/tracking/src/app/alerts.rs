@@ -47,8 +47,12 @@ struct Step {
     live: Option<Alert>,
 }
 
-/// How often a watcher looks at the change feed.
-const WATCH_POLL: Duration = Duration::from_millis(200);
+/// How often a watcher looks at the change feed unwoken (a notification
+/// lost in a reconnect; SQLite writers in another process).
+const WATCH_POLL: Duration = Duration::from_millis(500);
+
+/// The least time between a watcher's reads of its feed.
+const WATCH_GAP: Duration = Duration::from_millis(20);
 
 /// Live alerts a watcher asking for them gets first, at most.
 const OPEN_ON_WATCH: u64 = 10_000;
@@ -156,10 +160,11 @@ fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding
 }
 
 impl App {
-    /// Tells the evaluator a write committed (it reads what moved from the
-    /// roll-up feed): the write itself does no alert work.
+    /// Tells the evaluator and watchers a write committed (the evaluator
+    /// reads what moved from the roll-up feed): the write itself does no
+    /// alert work.
     pub fn after_ingestion(&self) {
-        self.wake.notify_one();
+        self.feeds.bump();
     }
 
     /// Evaluates the units on the booked paths (root first, ending at
@@ -270,6 +275,9 @@ impl App {
         let rank = |r: Rule| RULES.iter().position(|x| *x == r);
         changed.sort_by(|a, b| a.unit.cmp(&b.unit).then(rank(a.rule).cmp(&rank(b.rule))));
         txn.commit().await?;
+        if !changed.is_empty() {
+            self.feeds.bump();
+        }
         Ok(changed)
     }
 
@@ -364,6 +372,7 @@ impl App {
         if !alerts::update(&self.db, &next, current.version).await? {
             return Err(ServiceError::stale_etag(name));
         }
+        self.feeds.bump();
         Ok(next)
     }
 
@@ -391,7 +400,7 @@ impl App {
             }
         }
         let db = self.db.clone();
-        poll_feed(tx, last, "alert", move |after| {
+        poll_feed(tx, last, "alert", self.feeds.subscribe(), move |after| {
             let (db, path) = (db.clone(), unit.path.clone());
             async move { alerts::events_after(&db, &path, after, 100).await }
         });
@@ -412,7 +421,7 @@ impl App {
             // its open alerts on their dashboards.
             let last_event = alerts::last_event_id(&self.db).await?;
             let (db, below) = (self.db.clone(), unit.clone());
-            poll_feed(tx.clone(), last_event, "alert", move |after| {
+            poll_feed(tx.clone(), last_event, "alert", self.feeds.subscribe(), move |after| {
                 let (db, below) = (db.clone(), below.clone());
                 async move {
                     let events = alerts::events_after(&db, &[], after, 100).await?;
@@ -433,7 +442,7 @@ impl App {
             });
         }
         let db = self.db.clone();
-        poll_feed(tx, last, "roll-up change", move |after| {
+        poll_feed(tx, last, "roll-up change", self.feeds.subscribe(), move |after| {
             let (db, unit) = (db.clone(), unit.clone());
             async move {
                 let changes = rollups::changes_after(&db, unit.as_ref(), after, 100).await?;
@@ -462,19 +471,28 @@ impl App {
     }
 }
 
-/// Polls a database change feed every `WATCH_POLL` from after row `last`
-/// and sends each new row (oldest first) until the watcher goes away; so a
-/// watcher on any replica sees what every replica wrote.
-fn poll_feed<T, F, Fut>(tx: tokio::sync::mpsc::Sender<T>, mut last: i64, feed: &'static str, read: F)
-where
+/// Reads a database change feed from after row `last` whenever a commit
+/// may have added rows (`wake`), and at least every `WATCH_POLL`, and sends
+/// each new row (oldest first) until the watcher goes away; so a watcher on
+/// any replica sees what every replica wrote. Reads are at least
+/// `WATCH_GAP` apart however fast commits come.
+fn poll_feed<T, F, Fut>(
+    tx: tokio::sync::mpsc::Sender<T>,
+    mut last: i64,
+    feed: &'static str,
+    mut wake: tokio::sync::watch::Receiver<u64>,
+    read: F,
+) where
     T: Send + 'static,
     F: Fn(i64) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ServiceResult<Vec<(i64, T)>>> + Send,
 {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(WATCH_POLL);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = wake.changed() => {}
+                () = tokio::time::sleep(WATCH_POLL) => {}
+            }
             if tx.is_closed() {
                 return;
             }
@@ -489,6 +507,7 @@ where
                 }
                 Err(e) => tracing::warn!(error = %e, feed, "change feed read failed; retrying"),
             }
+            tokio::time::sleep(WATCH_GAP).await;
         }
     });
 }

@@ -22,8 +22,8 @@ pub const LEASE: &str = "alert-evaluator";
 const HOLD: Duration = Duration::from_secs(5);
 /// How often the lease is renewed, or asked for by the others.
 const RENEW: Duration = Duration::from_secs(1);
-/// How often the leader looks at the feed when no write woke it (writes on
-/// other replicas).
+/// How often the leader looks at the feed when no commit woke it (a
+/// notification lost in a reconnect; SQLite writers in another process).
 const POLL: Duration = Duration::from_millis(200);
 /// Roll-up changes evaluated per pass.
 const BATCH: u64 = 500;
@@ -49,11 +49,16 @@ impl Evaluator {
         // Where this leader is in the feed (read when it starts leading).
         let mut position: Option<i64> = None;
         let mut last_full = Instant::now();
+        let mut wake = self.app.feeds.subscribe();
+        let mut again = false;
         loop {
-            tokio::select! {
-                () = self.app.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
+            if !again {
+                tokio::select! {
+                    _ = wake.changed() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                }
             }
+            again = false;
             if checked.is_none_or(|t| t.elapsed() >= RENEW) {
                 let was = leading;
                 leading = self.app.lead(LEASE, &self.replica, HOLD).await;
@@ -75,7 +80,7 @@ impl Evaluator {
                 }
             };
             match self.follow(&fwd, &mut position).await {
-                Ok(Some(true)) => self.app.wake.notify_one(),
+                Ok(Some(true)) => again = true,
                 Ok(Some(false)) => {}
                 Ok(None) => {
                     // The lease moved elsewhere mid-pass.

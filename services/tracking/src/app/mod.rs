@@ -28,8 +28,8 @@ pub struct App {
     pub(crate) clock: ClockSettings,
     pub(crate) max_batch_rows: usize,
     pub(crate) alerts: Policy,
-    /// Wakes the alert evaluator when a write commits.
-    pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Wakes feed readers (the alert evaluator, watchers) on commits.
+    pub(crate) feeds: crate::storage::feeds::Signal,
 }
 
 impl App {
@@ -40,7 +40,7 @@ impl App {
             clock,
             max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
             alerts: Policy::default(),
-            wake: std::sync::Arc::default(),
+            feeds: crate::storage::feeds::Signal::default(),
         }
     }
 
@@ -57,6 +57,12 @@ impl App {
                 false
             }
         }
+    }
+
+    /// Wakes this replica's feed readers on every replica's commits
+    /// (PostgreSQL): the task to keep running.
+    pub fn listen_for_commits(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.feeds.listen(&self.db)
     }
 
     /// How alerts ease, escalate and go stale.

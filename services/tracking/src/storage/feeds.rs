@@ -1,5 +1,7 @@
 //! Positions of the change feeds (`rollup_changes`, `alert_events`): the
-//! ids their rows take, handed out in commit order.
+//! ids their rows take, handed out in commit order; and, on PostgreSQL, a
+//! notification on `CHANNEL` at each commit that wrote feed rows, so
+//! readers on every replica wake on commit instead of at their next poll.
 
 use attain_kit::ServiceError;
 use sea_orm::{ConnectionTrait, Statement};
@@ -20,15 +22,23 @@ impl Feed {
     }
 }
 
+/// The PostgreSQL channel feed writes notify at commit.
+pub const CHANNEL: &str = "attain_tracking_feeds";
+
 /// Claims `n` ids of `feed` for rows this transaction writes: the first of
 /// them (they run on consecutively). Call it last in the transaction, just
 /// before the rows: the counter row stays locked until commit, so the next
 /// writer's ids come after this one's commit, and ids are in commit order.
+/// On PostgreSQL the same statement queues the commit's notification (sent
+/// only if the transaction commits; one per transaction and feed).
 pub async fn claim(db: &impl ConnectionTrait, feed: Feed, n: usize) -> Result<i64, ServiceError> {
     let n = i64::try_from(n).map_err(|e| ServiceError::Internal(e.into()))?;
     let backend = db.get_database_backend();
     let sql = match backend {
-        sea_orm::DbBackend::Postgres => "UPDATE feed_positions SET last = last + $1 WHERE feed = $2 RETURNING last",
+        sea_orm::DbBackend::Postgres => {
+            "WITH claimed AS (UPDATE feed_positions SET last = last + $1 WHERE feed = $2 RETURNING last) \
+             SELECT last, pg_notify('attain_tracking_feeds', $2) FROM claimed"
+        }
         _ => "UPDATE feed_positions SET last = last + ? WHERE feed = ? RETURNING last",
     };
     let row = db
@@ -37,4 +47,60 @@ pub async fn claim(db: &impl ConnectionTrait, feed: Feed, n: usize) -> Result<i6
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed position of {} missing", feed.key())))?;
     let last: i64 = row.try_get("", "last")?;
     Ok(last - n + 1)
+}
+
+/// A counter bumped whenever some feed may have new rows: by this
+/// process's own writes, and on PostgreSQL by every commit anywhere that
+/// notified `CHANNEL`. Readers wait on it or on their poll, whichever first;
+/// polling stays the fallback for a notification lost in a reconnect.
+#[derive(Debug, Clone)]
+pub struct Signal(tokio::sync::watch::Sender<u64>);
+
+impl Default for Signal {
+    fn default() -> Self {
+        Self(tokio::sync::watch::channel(0).0)
+    }
+}
+
+impl Signal {
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+
+    /// On PostgreSQL, listens on `CHANNEL` (reconnecting after a failure)
+    /// and bumps on each notification; nothing on SQLite, whose writers are
+    /// all in this process. Holds one of the pool's connections.
+    pub fn listen(&self, db: &sea_orm::DatabaseConnection) -> Option<tokio::task::JoinHandle<()>> {
+        if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            return None;
+        }
+        let pool = db.get_postgres_connection_pool().clone();
+        let signal = self.clone();
+        Some(tokio::spawn(async move {
+            use sea_orm::sqlx::postgres::PgListener;
+            loop {
+                let listening = async {
+                    let mut listener = PgListener::connect_with(&pool).await?;
+                    listener.listen(CHANNEL).await?;
+                    // Whatever committed while not listening.
+                    signal.bump();
+                    loop {
+                        // None: the connection dropped and came back, and
+                        // what was sent meanwhile is lost; wake anyway.
+                        listener.try_recv().await?;
+                        signal.bump();
+                    }
+                };
+                let result: Result<(), sea_orm::sqlx::Error> = listening.await;
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "feed notifications lost; polling meanwhile, listening again in 1 s");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }))
+    }
 }

@@ -76,3 +76,29 @@ async fn one_replica_leads_a_job(backend: Backend) {
 }
 
 both_backends!(one_replica_leads_a_job, feed_rows_come_in_commit_order);
+
+/// On PostgreSQL a commit that wrote feed rows wakes the readers of every
+/// process: another connection pool (another replica) commits a roll-up
+/// change and this one's signal moves; polling is only the fallback.
+#[tokio::test]
+async fn commits_wake_every_replica_on_postgres() {
+    use attain_tracking::storage::feeds::Signal;
+    let settings = DatabaseSettings {
+        url: SecretString::from(fresh_database_url(Backend::Postgres).await),
+        ..DatabaseSettings::default()
+    };
+    let here = connect_and_migrate::<Migrator>(&settings).await.unwrap();
+    let there = connect_and_migrate::<Migrator>(&settings).await.unwrap();
+    let signal = Signal::default();
+    let mut woken = signal.subscribe();
+    let _listening = signal.listen(&here).expect("PostgreSQL listens");
+    // The listener bumps once when it starts listening.
+    tokio::time::timeout(Duration::from_secs(10), woken.changed()).await.expect("listening").unwrap();
+    let txn = begin_write(&there).await.unwrap();
+    rollups::record_change(&txn, vec!["/acme/a/".into()]).await.unwrap();
+    txn.commit().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), woken.changed())
+        .await
+        .expect("another replica's commit wakes this one")
+        .unwrap();
+}
