@@ -18,7 +18,12 @@ pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCac
     tokio::spawn(async move {
         let mut client = TrackingServiceClient::new(tracking);
         loop {
-            let mut req = tonic::Request::new(WatchRollupChangesRequest { unit: String::new(), include_alerts: true });
+            let mut req = tonic::Request::new(WatchRollupChangesRequest {
+                unit: String::new(),
+                include_alerts: true,
+                // From now: the cache is cleared whenever the watch opens.
+                resume_token: String::new(),
+            });
             // A fresh token each time the watch (re)opens: a minted one is
             // short-lived, and only the opening call is checked.
             if let Ok(Ok(v)) = account.bearer().map(|b| b.parse()) {
@@ -31,6 +36,7 @@ pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCac
                     let mut stream = stream.into_inner();
                     loop {
                         match stream.message().await {
+                            Ok(Some(change)) if change.refresh => cache.clear(),
                             Ok(Some(change)) => cache.invalidate(&change.units),
                             Ok(None) => break,
                             Err(e) => {

@@ -618,10 +618,10 @@ fn rpcs() -> Vec<Rpc> {
         .ok_also(STATE),
         rpc("attain.tracking.v1.TrackingService/WatchAlerts", READ, |_, c| {
             // With the open alerts first: the stream's rows are scanned too.
-            enc(kpb::WatchAlertsRequest { unit: c.unit_name(), include_open: true })
+            enc(kpb::WatchAlertsRequest { unit: c.unit_name(), include_open: true, ..Default::default() })
         }),
         rpc("attain.tracking.v1.TrackingService/WatchRollupChanges", READ, |_, c| {
-            enc(kpb::WatchRollupChangesRequest { unit: c.unit_name(), include_alerts: false })
+            enc(kpb::WatchRollupChangesRequest { unit: c.unit_name(), include_alerts: false, ..Default::default() })
         }),
         rpc("attain.tracking.v1.TrackingService/EvaluateAlerts", READ, |_, c| {
             enc(kpb::EvaluateAlertsRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })

@@ -180,7 +180,11 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
     assert!(open.alerts.iter().any(|a| a.severity == attain_proto::attain::common::v1::Status::Red as i32));
     let watch = |c: Channel| async move {
         TrackingServiceClient::new(c)
-            .watch_alerts(manager(kpb::WatchAlertsRequest { unit: "units/region-a".into(), include_open: false }))
+            .watch_alerts(manager(kpb::WatchAlertsRequest {
+                unit: "units/region-a".into(),
+                include_open: false,
+                ..Default::default()
+            }))
             .await
             .unwrap()
             .into_inner()

@@ -73,9 +73,17 @@ impl Default for CacheSettings {
 }
 
 /// Background work a service does on its own.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobSettings {
+    /// Days a write's request id (and its stored reply) is kept: a retry
+    /// within them replays the first reply, one after them is a new
+    /// request. 0 keeps them forever. Tracking prunes on its evaluator.
+    pub request_id_retention_days: u32,
+    /// Hours change feed rows (roll-up changes, alert events) are kept for
+    /// watchers resuming; one resuming from before is told to refresh.
+    /// 0 keeps them forever.
+    pub feed_retention_hours: u32,
     /// Seconds between scheduled alert evaluations (tracking); 0 turns
     /// them off.
     pub alert_evaluation_seconds: u64,
@@ -89,6 +97,19 @@ pub struct JobSettings {
     /// know its public key (`auth.service_keys`).
     pub service_account: Option<String>,
     pub signing_key_file: Option<String>,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            request_id_retention_days: 30,
+            feed_retention_hours: 7 * 24,
+            alert_evaluation_seconds: 0,
+            service_token: None,
+            service_account: None,
+            signing_key_file: None,
+        }
+    }
 }
 
 /// What "today" is. Unset means the system date; a fixed date serves demos

@@ -276,3 +276,24 @@ impl IdempotencyKey {
         }
     }
 }
+
+/// Forgets up to `batch` request ids recorded before `before` (the oldest
+/// first); how many went. A retry of a forgotten id is a new request.
+pub async fn prune(
+    db: &impl ConnectionTrait,
+    before: chrono::DateTime<chrono::Utc>,
+    batch: u64,
+) -> Result<u64, ServiceError> {
+    let old = Query::select()
+        .column(IdempotencyKeys::RequestId)
+        .from(IdempotencyKeys::Table)
+        .and_where(Expr::col(IdempotencyKeys::CreatedAt).lt(before))
+        .order_by(IdempotencyKeys::CreatedAt, sea_orm::Order::Asc)
+        .limit(batch)
+        .to_owned();
+    let delete = Query::delete()
+        .from_table(IdempotencyKeys::Table)
+        .and_where(Expr::col(IdempotencyKeys::RequestId).in_subquery(old))
+        .to_owned();
+    Ok(db.execute(&delete).await?.rows_affected())
+}

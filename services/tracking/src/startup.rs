@@ -10,7 +10,10 @@ use attain_target_client::TargetClient;
 
 use crate::{
     api::TrackingApi,
-    app::{App, evaluator::Evaluator},
+    app::{
+        App,
+        evaluator::{Evaluator, Retention},
+    },
     domain::alert::Policy,
     migration::Migrator,
 };
@@ -45,7 +48,9 @@ impl Application {
         // Alerts are evaluated in the background as the service account:
         // without one, only on demand (EvaluateAlerts).
         let evaluator = match ServiceAccount::from_settings(&settings.jobs, &settings.auth)? {
-            Some(account) => Some(Evaluator::spawn(app.clone(), account, schedule)),
+            Some(account) => {
+                Some(Evaluator::spawn(app.clone(), account, schedule, Retention::from_settings(&settings.jobs)))
+            }
             None if schedule.is_some() => anyhow::bail!(
                 "jobs.alert_evaluation_seconds needs a service account: jobs.service_account and \
                  jobs.signing_key_file (or, in development, jobs.service_token)"

@@ -9,7 +9,10 @@ use futures::{Stream, StreamExt};
 use tonic::Status;
 
 use super::{TrackingApi, convert, unit_id};
-use crate::domain::alert::State;
+use crate::{
+    app::watch::{RollupChange, Watched},
+    domain::alert::State,
+};
 
 type Feed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
@@ -85,8 +88,14 @@ impl TrackingApi {
     ) -> ServiceResult<Feed<pb::WatchAlertsResponse>> {
         let Ctx { who, fwd } = ctx;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
-        let feed = self.app.watch_alerts(unit, r.include_open).await?;
-        Ok(Box::pin(feed.map(|a| Ok(pb::WatchAlertsResponse { alert: Some(convert::alert(&a, None, None)) }))))
+        let feed = self.app.watch_alerts(unit, r.include_open, &r.resume_token).await?;
+        Ok(Box::pin(feed.map(|w| {
+            Ok(pb::WatchAlertsResponse {
+                refresh: w.change.is_none(),
+                alert: w.change.map(|a| convert::alert(&a, None, None)),
+                resume_token: w.resume_token,
+            })
+        })))
     }
 
     pub(crate) async fn watch_rollup_changes(
@@ -100,11 +109,19 @@ impl TrackingApi {
             "" => return Err(ServiceError::invalid("unit", "is required unless the caller is an admin")),
             name => Some(self.app.visible(&who, &fwd, &unit_id("unit", name)?).await?.id),
         };
-        let feed = self.app.watch_rollup_changes(unit, r.include_alerts).await?;
-        Ok(Box::pin(feed.filter(|c| std::future::ready(!c.units.is_empty())).map(|c| {
-            Ok(pb::WatchRollupChangesResponse {
-                units: c.units.iter().map(Id::resource_name).collect(),
-                change_time: Some(convert::timestamp(c.at)),
+        let feed = self.app.watch_rollup_changes(unit, r.include_alerts, &r.resume_token).await?;
+        let shown = |w: &Watched<RollupChange>| w.change.as_ref().is_none_or(|c| !c.units.is_empty());
+        Ok(Box::pin(feed.filter(move |w| std::future::ready(shown(w))).map(|w| {
+            Ok(match w.change {
+                Some(c) => pb::WatchRollupChangesResponse {
+                    units: c.units.iter().map(Id::resource_name).collect(),
+                    change_time: Some(convert::timestamp(c.at)),
+                    resume_token: w.resume_token,
+                    refresh: false,
+                },
+                None => {
+                    pb::WatchRollupChangesResponse { resume_token: w.resume_token, refresh: true, ..Default::default() }
+                }
             })
         })))
     }

@@ -3,10 +3,7 @@
 //! transaction; changes reach watchers through the database's change feed,
 //! so every replica's watchers see every replica's writes.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    time::Duration,
-};
+use std::collections::{BTreeMap, HashMap};
 
 use attain_kit::{
     ServiceError, ServiceResult,
@@ -18,8 +15,7 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_target_client::{PlanInfo, UnitInfo};
-use chrono::{DateTime, NaiveDate, Utc};
-use tokio_stream::wrappers::ReceiverStream;
+use chrono::{NaiveDate, Utc};
 
 use super::{
     App,
@@ -45,23 +41,6 @@ enum Write {
 struct Step {
     write: Option<Write>,
     live: Option<Alert>,
-}
-
-/// How often a watcher looks at the change feed unwoken (a notification
-/// lost in a reconnect; SQLite writers in another process).
-const WATCH_POLL: Duration = Duration::from_millis(500);
-
-/// The least time between a watcher's reads of its feed.
-const WATCH_GAP: Duration = Duration::from_millis(20);
-
-/// Live alerts a watcher asking for them gets first, at most.
-const OPEN_ON_WATCH: u64 = 10_000;
-
-/// Units whose figures moved, and when.
-#[derive(Debug, Clone)]
-pub struct RollupChange {
-    pub units: Vec<Id>,
-    pub at: DateTime<Utc>,
 }
 
 /// What the rules say about one measured unit. `live` holds the unit's
@@ -388,73 +367,6 @@ impl App {
         alerts::list(&self.db, &unit.path, state, escalated_to, after, limit).await
     }
 
-    /// Alert changes of a subtree from the change feed (after the live ones,
-    /// if asked), until the watcher goes away.
-    pub async fn watch_alerts(&self, unit: UnitInfo, include_open: bool) -> ServiceResult<ReceiverStream<Alert>> {
-        let last = alerts::last_event_id(&self.db).await?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        if include_open {
-            let open = alerts::list(&self.db, &unit.path, None, None, None, OPEN_ON_WATCH).await?;
-            for a in open.into_iter().filter(Alert::is_live) {
-                let _ = tx.send(a).await;
-            }
-        }
-        let db = self.db.clone();
-        poll_feed(tx, last, "alert", self.feeds.subscribe(), move |after| {
-            let (db, path) = (db.clone(), unit.path.clone());
-            async move { alerts::events_after(&db, &path, after, 100).await }
-        });
-        Ok(ReceiverStream::new(rx))
-    }
-
-    /// Roll-up changes (units whose figures moved) below `unit`, or
-    /// everywhere, from the change feed.
-    pub async fn watch_rollup_changes(
-        &self,
-        unit: Option<Id>,
-        include_alerts: bool,
-    ) -> ServiceResult<ReceiverStream<RollupChange>> {
-        let last = rollups::last_change_id(&self.db).await?;
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        if include_alerts {
-            // The alert's unit and those above it (from `unit` down) show
-            // its open alerts on their dashboards.
-            let last_event = alerts::last_event_id(&self.db).await?;
-            let (db, below) = (self.db.clone(), unit.clone());
-            poll_feed(tx.clone(), last_event, "alert", self.feeds.subscribe(), move |after| {
-                let (db, below) = (db.clone(), below.clone());
-                async move {
-                    let events = alerts::events_after(&db, &[], after, 100).await?;
-                    // Every event advances the cursor; one outside `unit`
-                    // names no unit (the API sends none of those).
-                    Ok(events
-                        .into_iter()
-                        .map(|(id, a)| {
-                            let from = match &below {
-                                None => Some(0),
-                                Some(u) => a.unit_path.iter().position(|p| p == u),
-                            };
-                            let units = from.map(|i| a.unit_path[i..].to_vec()).unwrap_or_default();
-                            (id, RollupChange { units, at: Utc::now() })
-                        })
-                        .collect())
-                }
-            });
-        }
-        let db = self.db.clone();
-        poll_feed(tx, last, "roll-up change", self.feeds.subscribe(), move |after| {
-            let (db, unit) = (db.clone(), unit.clone());
-            async move {
-                let changes = rollups::changes_after(&db, unit.as_ref(), after, 100).await?;
-                Ok(changes
-                    .into_iter()
-                    .map(|c| (c.id, RollupChange { units: c.units(unit.as_ref()), at: c.at }))
-                    .collect())
-            }
-        });
-        Ok(ReceiverStream::new(rx))
-    }
-
     /// One scheduled pass: every published plan covering today, its whole
     /// organisation, the current month. Called with a service account's
     /// token, so it sees every unit.
@@ -469,45 +381,4 @@ impl App {
         }
         Ok(changed)
     }
-}
-
-/// Reads a database change feed from after row `last` whenever a commit
-/// may have added rows (`wake`), and at least every `WATCH_POLL`, and sends
-/// each new row (oldest first) until the watcher goes away; so a watcher on
-/// any replica sees what every replica wrote. Reads are at least
-/// `WATCH_GAP` apart however fast commits come.
-fn poll_feed<T, F, Fut>(
-    tx: tokio::sync::mpsc::Sender<T>,
-    mut last: i64,
-    feed: &'static str,
-    mut wake: tokio::sync::watch::Receiver<u64>,
-    read: F,
-) where
-    T: Send + 'static,
-    F: Fn(i64) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ServiceResult<Vec<(i64, T)>>> + Send,
-{
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = wake.changed() => {}
-                () = tokio::time::sleep(WATCH_POLL) => {}
-            }
-            if tx.is_closed() {
-                return;
-            }
-            match read(last).await {
-                Ok(rows) => {
-                    for (id, row) in rows {
-                        last = id;
-                        if tx.send(row).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, feed, "change feed read failed; retrying"),
-            }
-            tokio::time::sleep(WATCH_GAP).await;
-        }
-    });
 }

@@ -13,7 +13,10 @@ use attain_kit::{ServiceError, ServiceResult, service_account::ServiceAccount, u
 use tokio::time::Instant;
 
 use super::App;
-use crate::storage::{leases, rollups};
+use crate::storage::{
+    feeds::{self, Feed},
+    leases, rollups,
+};
 
 /// The lease's name (and its feed position's).
 pub const LEASE: &str = "alert-evaluator";
@@ -28,19 +31,44 @@ const POLL: Duration = Duration::from_millis(200);
 /// Roll-up changes evaluated per pass.
 const BATCH: u64 = 500;
 
+/// How often the leader prunes, and how much at most each time.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const PRUNE_BATCH: u64 = 1_000;
+const PRUNE_BATCHES: usize = 20;
+
+/// How long what is pruned is kept (None: forever).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Retention {
+    pub feeds: Option<chrono::Duration>,
+    pub request_ids: Option<chrono::Duration>,
+}
+
+impl Retention {
+    pub fn from_settings(jobs: &attain_kit::configuration::JobSettings) -> Self {
+        let hours = |h: u32| (h > 0).then(|| chrono::Duration::hours(i64::from(h)));
+        Self { feeds: hours(jobs.feed_retention_hours), request_ids: hours(jobs.request_id_retention_days * 24) }
+    }
+}
+
 pub struct Evaluator {
     app: App,
     account: ServiceAccount,
     schedule: Option<Duration>,
+    retention: Retention,
     replica: String,
 }
 
 impl Evaluator {
     /// Starts evaluating (when leading) on the current runtime; `schedule`
     /// is the interval of full passes (none: only what moved).
-    pub fn spawn(app: App, account: ServiceAccount, schedule: Option<Duration>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(
+        app: App,
+        account: ServiceAccount,
+        schedule: Option<Duration>,
+        retention: Retention,
+    ) -> tokio::task::JoinHandle<()> {
         let replica = attain_kit::id::Id::generate().as_str().to_owned();
-        tokio::spawn(Self { app, account, schedule, replica }.run())
+        tokio::spawn(Self { app, account, schedule, retention, replica }.run())
     }
 
     async fn run(self) {
@@ -49,6 +77,7 @@ impl Evaluator {
         // Where this leader is in the feed (read when it starts leading).
         let mut position: Option<i64> = None;
         let mut last_full = Instant::now();
+        let mut last_prune: Option<Instant> = None;
         let mut wake = self.app.feeds.subscribe();
         let mut again = false;
         loop {
@@ -93,6 +122,14 @@ impl Evaluator {
                     tokio::time::sleep(RENEW).await;
                 }
             }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                match self.prune(position).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "pruned feeds and request ids past their retention"),
+                    Err(e) => tracing::warn!(error = %e, "pruning failed; next time"),
+                }
+            }
             if let Some(every) = self.schedule
                 && last_full.elapsed() >= every
             {
@@ -134,6 +171,45 @@ impl Evaluator {
         }
         *position = Some(last);
         Ok(Some(more))
+    }
+}
+
+impl Evaluator {
+    /// Deletes feed rows and request ids past their retention, a batch at
+    /// a time and a bounded number of batches per call (what is left waits
+    /// for the next); roll-up changes only up to where evaluation has read.
+    async fn prune(&self, evaluated: Option<i64>) -> ServiceResult<u64> {
+        let db = &self.app.db;
+        let now = chrono::Utc::now();
+        let mut gone = 0;
+        if let Some(keep) = self.retention.feeds {
+            for feed in Feed::ALL {
+                let through = match feed {
+                    Feed::RollupChanges => match evaluated {
+                        Some(p) => p,
+                        None => continue,
+                    },
+                    Feed::AlertEvents => i64::MAX,
+                };
+                for _ in 0..PRUNE_BATCHES {
+                    let n = feeds::prune(db, feed, (now - keep, through), PRUNE_BATCH).await?;
+                    gone += n;
+                    if n < PRUNE_BATCH {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(keep) = self.retention.request_ids {
+            for _ in 0..PRUNE_BATCHES {
+                let n = attain_kit::idempotency::prune(db, now - keep, PRUNE_BATCH).await?;
+                gone += n;
+                if n < PRUNE_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(gone)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod gap;
 pub mod import;
 pub mod ingest;
 pub mod measure;
+pub mod watch;
 
 use attain_kit::{ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded};
 use attain_target_client::{TargetClient, UnitInfo};

@@ -12,6 +12,7 @@ mod m20261128_000007_count_metrics;
 mod m20261201_000008_feed_positions;
 mod m20261201_000009_leases;
 mod m20261202_000010_lease_positions;
+mod m20261202_000011_feed_pruning;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_feed_positions::Migration),
             Box::new(m20261201_000009_leases::Migration),
             Box::new(m20261202_000010_lease_positions::Migration),
+            Box::new(m20261202_000011_feed_pruning::Migration),
         ]
     }
 }

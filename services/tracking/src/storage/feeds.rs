@@ -14,7 +14,10 @@ pub enum Feed {
 }
 
 impl Feed {
-    fn key(self) -> &'static str {
+    pub const ALL: [Feed; 2] = [Feed::RollupChanges, Feed::AlertEvents];
+
+    /// The feed's table (and its counter's key).
+    pub fn key(self) -> &'static str {
         match self {
             Self::RollupChanges => "rollup_changes",
             Self::AlertEvents => "alert_events",
@@ -47,6 +50,72 @@ pub async fn claim(db: &impl ConnectionTrait, feed: Feed, n: usize) -> Result<i6
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed position of {} missing", feed.key())))?;
     let last: i64 = row.try_get("", "last")?;
     Ok(last - n + 1)
+}
+
+/// Where a feed stands: its newest id, and the newest id pruned (rows at or
+/// below it are gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Extent {
+    pub last: i64,
+    pub pruned_through: i64,
+}
+
+pub async fn extent(db: &impl ConnectionTrait, feed: Feed) -> Result<Extent, ServiceError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "SELECT last, pruned_through FROM feed_positions WHERE feed = $1",
+        _ => "SELECT last, pruned_through FROM feed_positions WHERE feed = ?",
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [feed.key().into()]))
+        .await?
+        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed position of {} missing", feed.key())))?;
+    Ok(Extent { last: row.try_get("", "last")?, pruned_through: row.try_get("", "pruned_through")? })
+}
+
+/// Deletes up to `batch` of `feed`'s oldest rows written before `before`
+/// and not after id `through` (what a reader that must see every row has
+/// not read yet stays), in one transaction with the feed's prune mark; how
+/// many went.
+pub async fn prune(
+    db: &sea_orm::DatabaseConnection,
+    feed: Feed,
+    (before, through): (chrono::DateTime<chrono::Utc>, i64),
+    batch: u64,
+) -> Result<u64, ServiceError> {
+    let backend = db.get_database_backend();
+    let table = feed.key();
+    let (upto, delete, mark) = match backend {
+        sea_orm::DbBackend::Postgres => (
+            format!(
+                "SELECT MAX(id) AS upto FROM \
+                 (SELECT id FROM {table} WHERE created_at < $1 AND id <= $2 ORDER BY id LIMIT $3) AS old"
+            ),
+            format!("DELETE FROM {table} WHERE id <= $1"),
+            "UPDATE feed_positions SET pruned_through = $1 WHERE feed = $2 AND pruned_through < $1",
+        ),
+        _ => (
+            format!(
+                "SELECT MAX(id) AS upto FROM \
+                 (SELECT id FROM {table} WHERE created_at < ? AND id <= ? ORDER BY id LIMIT ?) AS old"
+            ),
+            format!("DELETE FROM {table} WHERE id <= ?"),
+            "UPDATE feed_positions SET pruned_through = ?1 WHERE feed = ?2 AND pruned_through < ?1",
+        ),
+    };
+    let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+    let txn = attain_kit::db::begin_write(db).await?;
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, &upto, [before.into(), through.into(), batch.into()]))
+        .await?;
+    let Some(upto) = row.map(|r| r.try_get::<Option<i64>>("", "upto")).transpose()?.flatten() else {
+        txn.commit().await?;
+        return Ok(0);
+    };
+    let gone = txn.execute_raw(Statement::from_sql_and_values(backend, &delete, [upto.into()])).await?.rows_affected();
+    txn.execute_raw(Statement::from_sql_and_values(backend, mark, [upto.into(), table.into()])).await?;
+    txn.commit().await?;
+    Ok(gone)
 }
 
 /// A counter bumped whenever some feed may have new rows: by this

@@ -80,7 +80,11 @@ async fn the_guides_january(backend: Backend) {
     let mut rep = s.tracking("rep-1", Role::Rep, "rep-1");
     let mut watcher = s.tracking("mgr-a", Role::Manager, "region-a");
     let mut stream = watcher
-        .watch_alerts(pb::WatchAlertsRequest { unit: "units/region-a".into(), include_open: true })
+        .watch_alerts(pb::WatchAlertsRequest {
+            unit: "units/region-a".into(),
+            include_open: true,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -399,12 +403,12 @@ async fn replicas_share_alerts_and_figures(backend: Backend) {
     let mut a = s.tracking("rep-1", Role::Rep, "rep-1");
     let mut b = s.replica("rep-1", Role::Rep, "rep-1").await;
     let mut watch_b = b
-        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false })
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
     let mut watch_a = a
-        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false })
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-1".into(), include_open: false, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -429,7 +433,11 @@ async fn the_schedule_evaluates_every_unit(backend: Backend) {
     .await;
     let mut manager = s.tracking("mgr-a", Role::Manager, "region-a");
     let mut stream = manager
-        .watch_alerts(pb::WatchAlertsRequest { unit: "units/region-a".into(), include_open: false })
+        .watch_alerts(pb::WatchAlertsRequest {
+            unit: "units/region-a".into(),
+            include_open: false,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -31,7 +31,7 @@ async fn evaluation_survives_its_leader(backend: Backend) {
     let mut c = s.replica("ops", Role::Admin, "").await;
     let db = Database::connect(s.settings().database.url.expose_secret()).await.unwrap();
     let mut watch = c
-        .watch_alerts(pb::WatchAlertsRequest { unit: "units/acme".into(), include_open: false })
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/acme".into(), include_open: false, ..Default::default() })
         .await
         .unwrap()
         .into_inner();
@@ -78,3 +78,76 @@ async fn evaluation_survives_its_leader(backend: Backend) {
 }
 
 both_backends!(evaluation_survives_its_leader);
+
+async fn next_change(stream: &mut tonic::Streaming<pb::WatchRollupChangesResponse>) -> pb::WatchRollupChangesResponse {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a change in time")
+        .unwrap()
+        .expect("the watch stays open")
+}
+
+/// DESIGN §3 Change feeds: a watcher that comes back with the token of the
+/// last message it got misses nothing committed meanwhile; one whose
+/// position the feed was pruned past is told to refresh, then continues;
+/// a token that is not from this feed is INVALID_ARGUMENT. Request ids are
+/// kept for their window; a retry after it is a new request.
+async fn watchers_resume_and_refresh_after_pruning(backend: Backend) {
+    use attain_tracking::storage::feeds::{self, Feed};
+    let s = spawn_suite(backend).await;
+    let mut admin = s.admin();
+    let watch = |token: &str| pb::WatchRollupChangesRequest {
+        unit: "units/acme".into(),
+        include_alerts: false,
+        resume_token: token.to_owned(),
+    };
+    let mut stream = admin.watch_rollup_changes(watch("")).await.unwrap().into_inner();
+    admin.create_deal(sale("rep-1", "100.00", "2024-01-10", "first")).await.unwrap();
+    let first = next_change(&mut stream).await;
+    assert!(first.units.contains(&"units/rep-1".to_owned()) && !first.refresh, "{first:?}");
+    drop(stream);
+
+    // Committed while nobody watched.
+    admin.create_deal(sale("rep-2", "100.00", "2024-01-10", "second")).await.unwrap();
+    let mut resumed = admin.watch_rollup_changes(watch(&first.resume_token)).await.unwrap().into_inner();
+    let missed = next_change(&mut resumed).await;
+    assert!(missed.units.contains(&"units/rep-2".to_owned()), "resumed right after the first: {missed:?}");
+    drop(resumed);
+
+    for bad in ["v1.999999.0", "nonsense", "v1.-1.0"] {
+        let e = admin.watch_rollup_changes(watch(bad)).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument, "{bad}: {e:?}");
+        assert!(e.message().contains("resume_token"), "{e:?}");
+    }
+    let e = admin
+        .watch_alerts(pb::WatchAlertsRequest {
+            unit: "units/acme".into(),
+            include_open: false,
+            resume_token: "v1.0.999999".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+
+    // Everything in the feed pruned (as after its retention).
+    let db = Database::connect(s.settings().database.url.expose_secret()).await.unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    assert!(feeds::prune(&db, Feed::RollupChanges, (later, i64::MAX), 1000).await.unwrap() >= 2);
+    let mut stale = admin.watch_rollup_changes(watch(&first.resume_token)).await.unwrap().into_inner();
+    let refresh = next_change(&mut stale).await;
+    assert!(refresh.refresh && refresh.units.is_empty(), "told to refresh: {refresh:?}");
+    admin.create_deal(sale("rep-3", "100.00", "2024-01-10", "third")).await.unwrap();
+    let after = next_change(&mut stale).await;
+    assert!(after.units.contains(&"units/rep-3".to_owned()) && !after.refresh, "{after:?}");
+
+    // Request ids: a retry within the window replays; after it, the id is
+    // forgotten and the retry is a new request.
+    let again = admin.create_deal(sale("rep-1", "100.00", "2024-01-10", "first")).await.unwrap().into_inner();
+    let replay = admin.create_deal(sale("rep-1", "100.00", "2024-01-10", "first")).await.unwrap().into_inner();
+    assert_eq!(again, replay);
+    assert!(attain_kit::idempotency::prune(&db, later, 1000).await.unwrap() >= 3);
+    let new = admin.create_deal(sale("rep-1", "100.00", "2024-01-10", "first")).await.unwrap().into_inner();
+    assert_ne!(new.name, again.name);
+}
+
+both_backends!(watchers_resume_and_refresh_after_pruning);
