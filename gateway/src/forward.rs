@@ -8,7 +8,7 @@ use std::{convert::Infallible, future::Future, pin::Pin, sync::Arc, task::Poll};
 
 use attain_kit::ServiceError;
 use attain_kit::{
-    auth::{CLIENT_IP_HEADER, JwtVerifier, authenticate, peer},
+    auth::{JwtVerifier, authenticate},
     limit::Limits,
 };
 use axum::response::{IntoResponse, Response};
@@ -90,9 +90,8 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
         };
         let headers = request.headers();
         let authorization = headers.get("authorization").map(|v| v.to_str().unwrap_or(""));
-        let client_ip = headers.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok());
-        let connection = attain_kit::tls::peer_of(request.extensions());
-        let verified = authenticate(&self.verifier, &self.limits, authorization, peer(connection, client_ip));
+        let from = attain_kit::tls::peer_of(request.extensions()).map(|a| a.ip());
+        let verified = authenticate(&self.verifier, &self.limits, authorization, from);
         if let Err(e) = verified {
             return Box::pin(async move { Ok(reply(e.into())) });
         }

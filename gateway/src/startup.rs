@@ -70,20 +70,11 @@ impl Application {
         };
         let api = GatewayApi::new(Fanout::new(target, tracking, review, server.metrics()), cache);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
-        // REST calls the gateway's own port: over TLS when it serves TLS,
-        // trusting its CA, checking its own name, with its client
-        // certificate under mutual TLS.
-        let own_tls = match &settings.server.tls_cert_file {
-            Some(_) => {
-                let name = settings.server.tls_name.clone().unwrap_or_else(|| "localhost".to_owned());
-                let tls = attain_kit::tls::client_config(&settings.upstream, Some(&name))?;
-                Some(tls.ok_or_else(|| {
-                    anyhow::anyhow!("a TLS gateway needs upstream.ca_file (its REST side calls its own port)")
-                })?)
-            }
-            None => None,
-        };
-        let rest = Rest::new(server.local_addr(), max, own_tls)?;
+        let api = InterceptedService::new(SendEncoded(api), auth);
+        // REST calls the same gRPC side in process: its API, then the
+        // forwarding of the backends' methods.
+        let grpc_side = tonic::service::Routes::new(api.clone()).into_axum_router().fallback_service(forwarder.clone());
+        let rest = Rest::new(rest::GrpcSide::new(grpc_side), max)?;
         // gRPC services first; then REST, the OpenAPI document and the web
         // page; anything else is a backend's gRPC method to forward.
         let http = axum::Router::new()
@@ -92,8 +83,7 @@ impl Application {
             .merge(crate::web::routes())
             .fallback_service(forwarder)
             .with_state(rest);
-        let server =
-            server.add_service(InterceptedService::new(SendEncoded(api), auth)).with_fallback(Fallback::new(http));
+        let server = server.add_service(api).with_fallback(Fallback::new(http));
         Ok(Self { server, watcher })
     }
 

@@ -295,3 +295,76 @@ async fn random_method_names_do_not_grow_metrics() {
         assert!(!after.contains("xxxxxxxx"), "{name}: a caller's method name became a label");
     }
 }
+
+/// REST reaches the gateway's gRPC side in process, not over a loopback
+/// connection: at `concurrency_limit`, REST and gRPC calls mixed complete
+/// or are shed cleanly with RESOURCE_EXHAUSTED (an outer REST call never
+/// holds a slot while its inner call waits for another, so none runs to
+/// its deadline), and each REST call is counted once, under its method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_is_served_in_process() {
+    let suite = Suite::start_with(
+        Backend::Sqlite,
+        |_| {},
+        |g| {
+            g.server.concurrency_limit = 2;
+            g.server.queue_timeout_ms = 100;
+            // Every dashboard fans out: calls hold their slots a while.
+            g.cache.dashboard_ttl_ms = 0;
+            g.server.request_timeout_ms = 60_000;
+        },
+    )
+    .await;
+    suite.seed().await;
+    let gw = suite.gateway.addr;
+    let manager = bearer("wang", Role::Manager, "region-a");
+    let path = "/v1/units/region-a/dashboard?period=2024-01";
+    let metric = r#"attain_rpc_requests_total{method="/attain.gateway.v1.GatewayService/GetDashboard",code="OK"}"#;
+    let served = || async {
+        let text =
+            attain_kit::http_client::request(suite.gateway.admin, "GET", "/metrics", &[], b"").await.unwrap().text();
+        text.lines().find_map(|l| l.strip_prefix(metric).map(|v| v.trim().parse::<u64>().unwrap())).unwrap_or(0)
+    };
+    let before = served().await;
+    assert_eq!(get(gw, path, &manager).await.status, 200);
+    assert_eq!(served().await, before + 1, "one REST call, one sample under its gRPC method");
+
+    let channel = Channel::from_shared(format!("http://{gw}")).unwrap().connect().await.unwrap();
+    let started = std::time::Instant::now();
+    let mut calls = Vec::new();
+    for i in 0..32 {
+        let (manager, channel) = (manager.clone(), channel.clone());
+        calls.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                let r = get(gw, path, &manager).await;
+                match r.status {
+                    200 => "ok",
+                    429 => {
+                        assert_eq!(r.json()["error"]["status"], "RESOURCE_EXHAUSTED", "{}", r.text());
+                        assert_eq!(r.header("retry-after"), Some("1"));
+                        "shed"
+                    }
+                    other => panic!("REST call {i}: HTTP {other} {}", r.text()),
+                }
+            } else {
+                let mut r = tonic::Request::new(pb::GetDashboardRequest {
+                    unit: "units/region-a".into(),
+                    period: "2024-01".into(),
+                    ..Default::default()
+                });
+                r.metadata_mut().insert("authorization", manager[0].1.parse().unwrap());
+                match GatewayServiceClient::new(channel).get_dashboard(r).await {
+                    Ok(_) => "ok",
+                    Err(e) if e.code() == tonic::Code::ResourceExhausted => "shed",
+                    Err(e) => panic!("gRPC call {i}: {e:?}"),
+                }
+            }
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for c in calls {
+        outcomes.push(c.await.unwrap());
+    }
+    assert!(outcomes.contains(&"ok"), "{outcomes:?}");
+    assert!(started.elapsed() < Duration::from_secs(60), "no call waited to its deadline");
+}

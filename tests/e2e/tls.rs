@@ -146,7 +146,7 @@ async fn mutual_tls_between_every_hop_and_live_rotation() {
     s.upstream.tracking_url = https(tracking);
     s.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
     let review = spawn!(attain_review::startup::Application, s);
-    // The gateway serves TLS too (its REST side calls its own port over it)
+    // The gateway serves TLS too
     // and calls every service with its client certificate.
     let mut s = test_settings(Backend::Sqlite).await;
     serve_tls(&mut s, &dir, &ca, "gateway");

@@ -1,7 +1,9 @@
 //! REST/JSON at the gateway: each `google.api.http` binding in the protos
-//! becomes a route whose call is made, as gRPC, on the gateway's own port —
-//! so REST callers pass the same authentication, rate limits, scope checks
-//! and deadlines as gRPC ones, and get the same errors (as HTTP statuses).
+//! becomes a route whose call is made, as gRPC, to the gateway's own gRPC
+//! services in process (no connection): REST callers pass the same
+//! authentication, rate limits and scope checks as gRPC ones and get the
+//! same errors (as HTTP statuses), while the server's layers (shedding,
+//! metrics, tracing) see each REST call once.
 
 pub mod codec;
 pub mod errors;
@@ -10,7 +12,7 @@ pub mod routes;
 pub mod template;
 mod transcode;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use attain_kit::ServiceError;
 use axum::{
@@ -20,16 +22,24 @@ use axum::{
 };
 use bytes::Bytes;
 use futures::StreamExt;
-use http::{HeaderMap, HeaderValue, StatusCode, header, uri::PathAndQuery};
+use http::{HeaderValue, StatusCode, header, uri::PathAndQuery};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
-use tonic::{Status, transport::Channel};
+use tonic::Status;
 
 use self::{codec::RawCodec, routes::Routes};
 
 /// Headers a REST call carries on to its gRPC call.
-const FORWARDED: [&str; 3] =
-    ["authorization", attain_kit::server::REQUEST_ID_HEADER, attain_kit::auth::CLIENT_IP_HEADER];
+const FORWARDED: [&str; 2] = ["authorization", attain_kit::server::REQUEST_ID_HEADER];
+
+/// The gateway's gRPC side as a service called in process: its own API and
+/// the forwarding of the backends' methods, without the server's layers
+/// (the REST call passed them already).
+pub type GrpcSide = tower::util::BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<axum::body::Body>,
+    std::convert::Infallible,
+>;
 
 #[derive(Clone)]
 pub struct Rest {
@@ -38,30 +48,19 @@ pub struct Rest {
 
 struct Inner {
     routes: Routes,
-    channel: Channel,
+    grpc: GrpcSide,
     max_body: usize,
     openapi: Bytes,
 }
 
 impl Rest {
-    /// REST over the gateway listening at `own`; bodies over `max_body`
-    /// bytes are refused with 413.
-    /// `tls`: how to reach its own port when it serves TLS (its CA, its
-    /// own name, its client certificate under mutual TLS).
-    pub fn new(
-        own: SocketAddr,
-        max_body: usize,
-        tls: Option<tonic::transport::ClientTlsConfig>,
-    ) -> anyhow::Result<Self> {
+    /// REST over the gateway's gRPC side; bodies over `max_body` bytes are
+    /// refused with 413.
+    pub fn new(grpc: GrpcSide, max_body: usize) -> anyhow::Result<Self> {
         let pool = DescriptorPool::decode(attain_proto::FILE_DESCRIPTOR_SET)?;
         let routes = Routes::from_pool(&pool)?;
         let openapi = Bytes::from(serde_json::to_vec_pretty(&openapi::document(&routes))?);
-        // The listener may be on 0.0.0.0; the loopback call goes to 127.0.0.1.
-        let host = if own.ip().is_unspecified() { "127.0.0.1".to_owned() } else { own.ip().to_string() };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let channel =
-            attain_kit::upstream::channel("gateway", &format!("{scheme}://{host}:{}", own.port()), tls.as_ref())?;
-        Ok(Self { inner: Arc::new(Inner { routes, channel, max_body, openapi }) })
+        Ok(Self { inner: Arc::new(Inner { routes, grpc, max_body, openapi }) })
     }
 
     pub fn openapi(&self) -> Bytes {
@@ -91,14 +90,7 @@ pub async fn openapi_document(State(rest): State<Rest>) -> Response {
 
 /// Any `/v1/…` request.
 pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
-    // The caller's address, for the per-address limit on calls without a
-    // valid token (the gRPC call below comes from this host).
-    let client = attain_kit::tls::peer_of(request.extensions()).map(|a| a.ip());
-    let (mut parts, body) = request.into_parts();
-    parts.headers.remove(attain_kit::auth::CLIENT_IP_HEADER);
-    if let Some(ip) = client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
-        parts.headers.insert(attain_kit::auth::CLIENT_IP_HEADER, ip);
-    }
+    let (parts, body) = request.into_parts();
     let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy().into_owned();
     let (route, captures) = match rest.inner.routes.find(&parts.method, &path) {
         Ok(found) => found,
@@ -123,31 +115,42 @@ pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
             );
         }
     };
-    let msg = match transcode::request(route, captures, parts.uri.query().unwrap_or(""), &body) {
-        Ok(m) => m,
-        Err(e) => return errors::response(&e.into()),
+    let result = match transcode::request(route, captures, parts.uri.query().unwrap_or(""), &body) {
+        Err(e) => Err(Status::from(e)),
+        Ok(msg) if route.method.is_server_streaming() => rest.stream(route, msg, &parts).await,
+        Ok(msg) => rest.unary(route, msg, &parts).await,
     };
-    let result = if route.method.is_server_streaming() {
-        rest.stream(route, msg, &parts.headers).await
-    } else {
-        rest.unary(route, msg, &parts.headers).await
-    };
-    result.unwrap_or_else(|status| errors::response(&status))
+    // Counted once, as the RPC it is (the server's metrics layer reads it).
+    let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
+    let mut response = result.unwrap_or_else(|status| errors::response(&status));
+    let path = attain_kit::metrics::method_label(&route.grpc_path());
+    response.extensions_mut().insert(attain_kit::metrics::RpcOutcome { path, code });
+    response
 }
 
 impl Rest {
-    fn grpc_request(msg: &DynamicMessage, headers: &HeaderMap) -> tonic::Request<Bytes> {
+    /// The gRPC request of a REST call: its message, its credentials and
+    /// request id, and its connection (so per-address limits see the
+    /// client, as for a gRPC call).
+    fn grpc_request(msg: &DynamicMessage, parts: &http::request::Parts) -> tonic::Request<Bytes> {
+        use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
         let mut req = tonic::Request::new(Bytes::from(msg.encode_to_vec()));
         for name in FORWARDED {
-            if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()) {
+            if let Some(v) = parts.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()) {
                 req.metadata_mut().insert(name, v);
             }
+        }
+        if let Some(c) = parts.extensions.get::<TcpConnectInfo>() {
+            req.extensions_mut().insert(c.clone());
+        }
+        if let Some(c) = parts.extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
+            req.extensions_mut().insert(c.clone());
         }
         req
     }
 
-    async fn client(&self, route: &routes::Route) -> Result<(tonic::client::Grpc<Channel>, PathAndQuery), Status> {
-        let mut grpc = tonic::client::Grpc::new(self.inner.channel.clone())
+    async fn client(&self, route: &routes::Route) -> Result<(tonic::client::Grpc<GrpcSide>, PathAndQuery), Status> {
+        let mut grpc = tonic::client::Grpc::new(self.inner.grpc.clone())
             .max_decoding_message_size(usize::MAX)
             .max_encoding_message_size(usize::MAX);
         grpc.ready().await.map_err(|e| {
@@ -158,9 +161,14 @@ impl Rest {
         Ok((grpc, path))
     }
 
-    async fn unary(&self, route: &routes::Route, msg: DynamicMessage, headers: &HeaderMap) -> Result<Response, Status> {
+    async fn unary(
+        &self,
+        route: &routes::Route,
+        msg: DynamicMessage,
+        parts: &http::request::Parts,
+    ) -> Result<Response, Status> {
         let (mut grpc, path) = self.client(route).await?;
-        let reply = grpc.unary(Self::grpc_request(&msg, headers), path, RawCodec).await?.into_inner();
+        let reply = grpc.unary(Self::grpc_request(&msg, parts), path, RawCodec).await?.into_inner();
         let out = DynamicMessage::decode(route.method.output(), reply)
             .map_err(|e| Status::from(ServiceError::Internal(anyhow::anyhow!("undecodable reply: {e}"))))?;
         Ok(json(StatusCode::OK, transcode::response(&out)?))
@@ -172,10 +180,10 @@ impl Rest {
         &self,
         route: &routes::Route,
         msg: DynamicMessage,
-        headers: &HeaderMap,
+        parts: &http::request::Parts,
     ) -> Result<Response, Status> {
         let (mut grpc, path) = self.client(route).await?;
-        let stream = grpc.server_streaming(Self::grpc_request(&msg, headers), path, RawCodec).await?.into_inner();
+        let stream = grpc.server_streaming(Self::grpc_request(&msg, parts), path, RawCodec).await?.into_inner();
         let output = route.method.output();
         let lines = stream.map(move |item| {
             let mut line = match item.and_then(|bytes| {

@@ -324,21 +324,6 @@ fn identity_from(c: Claims) -> Result<Identity, ServiceError> {
     Ok(Identity { person: c.sub, role: c.role, unit })
 }
 
-/// Header the gateway's REST side sets on the gRPC calls it makes to its
-/// own port: the real client's address, trusted only from loopback.
-pub const CLIENT_IP_HEADER: &str = "x-attain-client-ip";
-
-/// The address a call came from: the connection's peer, or, when the peer
-/// is this host (the gateway's REST side calling itself), the client
-/// address it passed on.
-pub fn peer(connection: Option<std::net::SocketAddr>, client_ip: Option<&str>) -> Option<std::net::IpAddr> {
-    let direct = connection.map(|a| a.ip());
-    match (direct, client_ip.and_then(|v| v.trim().parse().ok())) {
-        (Some(d), Some(forwarded)) if d.is_loopback() => Some(forwarded),
-        _ => direct,
-    }
-}
-
 /// The one admission path (gRPC services, the gateway's forwarding): a
 /// bearer token verified, then the caller's rate limit; without a valid
 /// token, the source address's limit before the refusal.
@@ -386,8 +371,7 @@ impl Interceptor for AuthInterceptor {
         let metadata = request.metadata();
         // A header that is not text is no bearer token.
         let authorization = metadata.get("authorization").map(|v| v.to_str().unwrap_or(""));
-        let client_ip = metadata.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok());
-        let from = peer(request.remote_addr(), client_ip);
+        let from = request.remote_addr().map(|a| a.ip());
         let identity = authenticate(&self.verifier, &self.limits, authorization, from)?;
         request.extensions_mut().insert(identity);
         Ok(request)

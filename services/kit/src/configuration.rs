@@ -166,9 +166,6 @@ pub struct ServerSettings {
     pub tls_key_file: Option<String>,
     /// Mutual TLS: callers must present a certificate from this CA (PEM).
     pub client_ca_file: Option<String>,
-    /// The name the server's certificate is issued for (the gateway's REST
-    /// side checks it when it calls its own port); default "localhost".
-    pub tls_name: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -193,7 +190,6 @@ impl Default for ServerSettings {
             tls_cert_file: None,
             tls_key_file: None,
             client_ca_file: None,
-            tls_name: None,
         }
     }
 }

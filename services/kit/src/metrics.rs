@@ -28,6 +28,16 @@ use prost::Message;
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 14] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
+/// What a call that is not gRPC on the wire was as an RPC (the gateway's
+/// REST calls, answered by its gRPC side in process): set on its response,
+/// so it is counted once, under its method and code.
+#[derive(Clone, Copy, Debug)]
+pub struct RpcOutcome {
+    /// "/package.Service/Method".
+    pub path: &'static str,
+    pub code: tonic::Code,
+}
+
 /// The label a method outside the known table is counted under.
 pub const UNKNOWN_METHOD: &str = "unknown";
 
@@ -217,10 +227,20 @@ where
             .is_some_and(|v| v.starts_with("application/grpc"));
         let method = method_label(request.uri().path());
         let fut = self.inner.call(request);
-        if !grpc {
-            return Box::pin(fut);
-        }
         let metrics = self.metrics.clone();
+        if !grpc {
+            let started = Instant::now();
+            return Box::pin(async move {
+                let result = fut.await;
+                if let Ok(r) = &result
+                    && let Some(o) = r.extensions().get::<RpcOutcome>()
+                {
+                    let code = (o.code as i32).to_string();
+                    metrics.record_rpc(o.path, &code, started.elapsed().as_secs_f64());
+                }
+                result
+            });
+        }
         metrics.0.in_flight.inc();
         let started = Instant::now();
         Box::pin(async move {

@@ -69,6 +69,11 @@ where
         if exempt(request.uri().path()) {
             return Box::pin(inner.oneshot(request));
         }
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
         let (slots, queue, metrics) = (self.slots.clone(), self.queue, self.metrics.clone());
         Box::pin(async move {
             match tokio::time::timeout(queue, slots.acquire_owned()).await {
@@ -76,6 +81,10 @@ where
                     let response = inner.oneshot(request).await;
                     drop(slot);
                     response
+                }
+                _ if !grpc => {
+                    metrics.shed();
+                    Ok(rest_refusal())
                 }
                 _ => {
                     metrics.shed();
@@ -90,4 +99,22 @@ where
             }
         })
     }
+}
+
+/// What a REST/JSON caller (the gateway's HTTP side) gets when shed: 429
+/// with Retry-After and the REST error body, not a gRPC status it cannot
+/// read.
+fn rest_refusal() -> http::Response<Body> {
+    let body = serde_json::json!({ "error": {
+        "code": 429,
+        "status": "RESOURCE_EXHAUSTED",
+        "message": "the server is at capacity; retry after a short delay",
+        "details": [],
+    }});
+    let mut response = http::Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(body.to_string()))));
+    *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    response
 }
