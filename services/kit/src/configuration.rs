@@ -84,8 +84,8 @@ pub struct JobSettings {
     /// watchers resuming; one resuming from before is told to refresh.
     /// 0 keeps them forever.
     pub feed_retention_hours: u32,
-    /// Seconds between scheduled alert evaluations (tracking); 0 turns
-    /// them off.
+    /// Seconds between scheduled full alert passes (tracking: units with
+    /// no activity fall behind too); 0 turns them off. Default 60.
     pub alert_evaluation_seconds: u64,
     /// The token scheduled work calls other services with (an ADMIN service
     /// account's): development and tests. In production use
@@ -104,7 +104,7 @@ impl Default for JobSettings {
         Self {
             request_id_retention_days: 30,
             feed_retention_hours: 7 * 24,
-            alert_evaluation_seconds: 0,
+            alert_evaluation_seconds: 60,
             service_token: None,
             service_account: None,
             signing_key_file: None,

@@ -57,8 +57,10 @@ pub async fn test_settings(backend: Backend) -> Settings {
         clock: ClockSettings { today: chrono::NaiveDate::from_ymd_opt(2024, 1, 16) },
         // Background work (tracking's alert evaluator, the gateway's cache
         // watcher) runs as a service account, as in production.
+        // Scheduled full passes only where a test asks for them.
         jobs: JobSettings {
             service_token: Some(SecretString::from(token("svc-test", Role::Admin, ""))),
+            alert_evaluation_seconds: 0,
             ..JobSettings::default()
         },
         ..Settings::default()

@@ -67,6 +67,19 @@ impl Forwarded {
         }
     }
 
+    /// When the caller's bearer token expires (its `exp`), read from the
+    /// token the auth layer already verified: a stream the caller opened
+    /// ends then, as a unary call with it would be refused.
+    pub fn token_expiry(&self) -> Option<std::time::SystemTime> {
+        use base64::Engine;
+        let header = self.authorization.as_ref()?.to_str().ok()?;
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer "))?.trim();
+        let payload = token.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+        let exp = serde_json::from_slice::<serde_json::Value>(&bytes).ok()?.get("exp")?.as_u64()?;
+        std::time::SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
+    }
+
     /// The same, with calls made on its behalf given `left` to answer.
     pub fn with_timeout(mut self, left: Duration) -> Self {
         self.timeout = Some(left);

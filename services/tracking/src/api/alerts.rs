@@ -16,6 +16,19 @@ use crate::{
 
 type Feed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// Ends a watch when the caller's token expires, with UNAUTHENTICATED: the
+/// caller reconnects with a fresh token and its last resume_token.
+fn until_expiry<T: Send + 'static>(fwd: &attain_kit::upstream::Forwarded, feed: Feed<T>) -> Feed<T> {
+    let Some(at) = fwd.token_expiry() else { return feed };
+    let left = at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+    let expired = futures::stream::once(async {
+        Err(Status::from(ServiceError::Unauthenticated(
+            "the token expired: watch again with a fresh one and the last resume_token".to_owned(),
+        )))
+    });
+    Box::pin(feed.take_until(tokio::time::sleep(left)).chain(expired))
+}
+
 fn alert_id(name: &str) -> ServiceResult<Id> {
     match name.strip_prefix("alerts/") {
         Some(id) => Ok(Id::parse("name", id)?),
@@ -44,7 +57,7 @@ impl TrackingApi {
         let day = if r.as_of_date.is_empty() { self.app.today() } else { convert::date("as_of_date", &r.as_of_date)? };
         let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
-        let changed = self.app.evaluate_subtree(&fwd, &root, metric, &period, day).await?;
+        let changed = self.app.evaluate_subtree(&who, &fwd, &root, metric, &period, day).await?;
         Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, None)).collect() })
     }
 
@@ -89,13 +102,14 @@ impl TrackingApi {
         let Ctx { who, fwd } = ctx;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let feed = self.app.watch_alerts(unit, r.include_open, &r.resume_token).await?;
-        Ok(Box::pin(feed.map(|w| {
+        let feed = Box::pin(feed.map(|w| {
             Ok(pb::WatchAlertsResponse {
                 refresh: w.change.is_none(),
                 alert: w.change.map(|a| convert::alert(&a, None, None)),
                 resume_token: w.resume_token,
             })
-        })))
+        }));
+        Ok(until_expiry(&fwd, feed))
     }
 
     pub(crate) async fn watch_rollup_changes(
@@ -111,7 +125,7 @@ impl TrackingApi {
         };
         let feed = self.app.watch_rollup_changes(unit, r.include_alerts, &r.resume_token).await?;
         let shown = |w: &Watched<RollupChange>| w.change.as_ref().is_none_or(|c| !c.units.is_empty());
-        Ok(Box::pin(feed.filter(move |w| std::future::ready(shown(w))).map(|w| {
+        let feed = Box::pin(feed.filter(move |w| std::future::ready(shown(w))).map(|w| {
             Ok(match w.change {
                 Some(c) => pb::WatchRollupChangesResponse {
                     units: c.units.iter().map(Id::resource_name).collect(),
@@ -123,6 +137,7 @@ impl TrackingApi {
                     pb::WatchRollupChangesResponse { resume_token: w.resume_token, refresh: true, ..Default::default() }
                 }
             })
-        })))
+        }));
+        Ok(until_expiry(&fwd, feed))
     }
 }

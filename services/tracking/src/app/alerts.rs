@@ -167,7 +167,6 @@ impl App {
         let today = self.clock.today();
         let month = Period::month_of(today);
         let plans = self.target.plans(fwd).await?;
-        let mut first_error = None;
         for units in orgs.into_values() {
             let units: Vec<UnitInfo> = units
                 .into_iter()
@@ -183,19 +182,20 @@ impl App {
                 .collect();
             for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
                 match self.evaluate(fwd, &plans, units.clone(), metric, &month.expression, today).await {
-                    Ok(changed) => {
-                        tracing::debug!(changed = changed.len(), metric = metric.as_str(), "moved units evaluated")
-                    }
+                    Ok(_) => {}
                     // No plan of that metric: nothing to alert on.
                     Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation of moved units failed");
-                        first_error.get_or_insert(e);
+                    // The data's fault (no plan covers the month, a unit
+                    // gone): retrying would not help; the rest goes on.
+                    Err(e) if about_the_data(&e) => {
+                        tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation of moved units skipped")
                     }
+                    // Passing, or the caller refused: the whole pass again.
+                    Err(e) => return Err(e),
                 }
             }
         }
-        first_error.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// Applies the rules to each unit and moves its alerts accordingly;
@@ -306,15 +306,39 @@ impl App {
         Ok(out)
     }
 
-    /// Evaluates a unit's whole subtree for one metric and period.
+    /// Evaluates a unit's whole subtree for one metric and period on
+    /// demand. Live alerts are about today: a viewer may not move them, and
+    /// only an admin may evaluate as of another day or a period not in
+    /// force (replaying a day), so nobody silences or fakes alerts by
+    /// picking a date.
     pub async fn evaluate_subtree(
         &self,
+        who: &Identity,
         fwd: &Forwarded,
         root: &UnitInfo,
         metric: Metric,
         period: &str,
         day: NaiveDate,
     ) -> ServiceResult<Vec<Alert>> {
+        if who.role == Role::Viewer {
+            return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
+        }
+        let today = self.clock.today();
+        if !who.is_admin() {
+            if day != today {
+                return Err(ServiceError::invalid(
+                    "as_of_date",
+                    format!("live alerts are evaluated as of today ({today}); only an admin evaluates another day"),
+                ));
+            }
+            let in_force = Period::parse("period", period, 1)?;
+            if !in_force.contains(today) {
+                return Err(ServiceError::invalid(
+                    "period",
+                    format!("must be a period in force today ({today}); only an admin evaluates another"),
+                ));
+            }
+        }
         let units = self.target.subtree(fwd, &root.id).await?;
         let plans = self.target.plans(fwd).await?;
         self.evaluate(fwd, &plans, units, metric, period, day).await
@@ -348,9 +372,13 @@ impl App {
             }
             _ => next.resolve_time = Some(Utc::now()),
         }
-        if !alerts::update(&self.db, &next, current.version).await? {
+        // The row and its feed event commit together: the event's id is
+        // claimed in this transaction, so it is in commit order.
+        let txn = attain_kit::db::begin_write(&self.db).await?;
+        if !alerts::update(&txn, &next, current.version).await? {
             return Err(ServiceError::stale_etag(name));
         }
+        txn.commit().await?;
         self.feeds.bump();
         Ok(next)
     }
@@ -380,5 +408,20 @@ impl App {
             changed += self.evaluate(fwd, &plans, units, plan.metric, &month.expression, today).await?.len();
         }
         Ok(changed)
+    }
+}
+
+/// Whether a failed evaluation is about the data (so evaluating it again
+/// would fail again) rather than passing or about the caller.
+fn about_the_data(e: &ServiceError) -> bool {
+    use tonic::Code;
+    match e {
+        ServiceError::InvalidArgument(_) | ServiceError::NotFound { .. } | ServiceError::FailedPrecondition { .. } => {
+            true
+        }
+        ServiceError::Upstream(s) => {
+            matches!(s.code(), Code::InvalidArgument | Code::NotFound | Code::FailedPrecondition)
+        }
+        _ => false,
     }
 }

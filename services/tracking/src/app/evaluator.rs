@@ -30,6 +30,9 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 /// Roll-up changes evaluated per pass.
 const BATCH: u64 = 500;
+/// How long a replica whose service account is refused stays out of the
+/// running (another, rightly configured, leads meanwhile).
+const STEP_DOWN: Duration = Duration::from_secs(30);
 
 /// How often the leader prunes, and how much at most each time.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -116,6 +119,13 @@ impl Evaluator {
                     leading = false;
                     position = None;
                 }
+                Err(e) if refused(&e) => {
+                    self.step_down(&e).await;
+                    leading = false;
+                    position = None;
+                    checked = None;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "alert evaluation of moved units failed; retrying");
                     position = None;
@@ -136,6 +146,12 @@ impl Evaluator {
                 last_full = Instant::now();
                 match self.app.evaluate_all(&fwd).await {
                     Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
+                    Err(e) if refused(&e) => {
+                        self.step_down(&e).await;
+                        leading = false;
+                        position = None;
+                        checked = None;
+                    }
                     Err(e) => tracing::warn!(error = %e, "scheduled alert evaluation failed"),
                 }
             }
@@ -158,14 +174,9 @@ impl Evaluator {
         let more = changes.len() as u64 == BATCH;
         tracing::debug!(from, to = last, changes = changes.len(), "evaluating moved units");
         let paths: BTreeSet<Vec<attain_kit::id::Id>> = changes.into_iter().flat_map(|c| c.paths).collect();
-        if let Err(e) = self.app.evaluate_moved(fwd, paths.into_iter().collect()).await {
-            if retry_later(&e) {
-                return Err(e);
-            }
-            // The data's fault (no plan, a unit gone): retrying would not
-            // help and would hold every later change back.
-            tracing::warn!(error = %e, from, to = last, "alert evaluation of moved units skipped");
-        }
+        // Errors about the data are logged and passed inside; what comes
+        // back is passing (retried) or a refused account (step down).
+        self.app.evaluate_moved(fwd, paths.into_iter().collect()).await?;
         if !leases::advance(db, LEASE, &self.replica, last).await? {
             return Ok(None);
         }
@@ -175,6 +186,22 @@ impl Evaluator {
 }
 
 impl Evaluator {
+    /// The service account was refused (a bad token, one scoped below the
+    /// whole organisation): gives the lease up and stays out for a while,
+    /// so a rightly configured replica leads; nothing is skipped meanwhile.
+    async fn step_down(&self, e: &ServiceError) {
+        tracing::error!(
+            error = %e,
+            "the alert evaluator's service account is refused (jobs.*: an ADMIN account for the whole \
+             organisation is needed); giving up the lease for {} s",
+            STEP_DOWN.as_secs()
+        );
+        if let Err(e) = leases::release(&self.app.db, LEASE, &self.replica).await {
+            tracing::warn!(error = %e, "could not give the alert evaluator's lease up; it runs out in 5 s");
+        }
+        tokio::time::sleep(STEP_DOWN).await;
+    }
+
     /// Deletes feed rows and request ids past their retention, a batch at
     /// a time and a bounded number of batches per call (what is left waits
     /// for the next); roll-up changes only up to where evaluation has read.
@@ -213,20 +240,13 @@ impl Evaluator {
     }
 }
 
-/// Whether an evaluation failure is passing (an upstream or the database
-/// away, an expired token) rather than about the data.
-fn retry_later(e: &ServiceError) -> bool {
+/// Whether the service account itself was refused: not the data's fault,
+/// and not this replica's to retry.
+fn refused(e: &ServiceError) -> bool {
     use tonic::Code;
     match e {
-        ServiceError::Unavailable(_)
-        | ServiceError::DeadlineExceeded(_)
-        | ServiceError::Aborted(_)
-        | ServiceError::ResourceExhausted(_)
-        | ServiceError::Unauthenticated(_)
-        | ServiceError::Internal(_) => true,
-        ServiceError::Upstream(s) => {
-            matches!(s.code(), Code::Unauthenticated | Code::ResourceExhausted | Code::Internal | Code::Unknown)
-        }
+        ServiceError::Unauthenticated(_) | ServiceError::PermissionDenied(_) => true,
+        ServiceError::Upstream(s) => matches!(s.code(), Code::Unauthenticated | Code::PermissionDenied),
         _ => false,
     }
 }

@@ -57,10 +57,14 @@ pub struct StreamReport {
 
 /// Why a deal's rep could not be looked up.
 #[derive(Debug, Clone)]
-struct LookupError {
+enum LookupError {
     /// The target service hid it from the caller (out of scope).
-    hidden: bool,
-    why: String,
+    Hidden(String),
+    /// It is no rep the caller may name (missing, malformed).
+    Invalid(String),
+    /// The target service did not answer: the request may be retried, and
+    /// no row is at fault (never cached).
+    Passing(String),
 }
 
 /// Who may record deals for a rep: an admin, a manager above it, the rep.
@@ -106,16 +110,19 @@ impl App {
         if let Some(hit) = cache.units.get(id) {
             return hit.clone();
         }
+        use tonic::Code;
         let got = self.target.unit(fwd, id).await.map_err(|e| match e {
-            ServiceError::Upstream(s) if s.code() == tonic::Code::PermissionDenied => {
-                LookupError { hidden: true, why: s.message().to_owned() }
+            ServiceError::Upstream(s) if s.code() == Code::PermissionDenied => {
+                LookupError::Hidden(s.message().to_owned())
             }
-            ServiceError::Upstream(s) => {
-                LookupError { hidden: false, why: format!("{}: {}", id.resource_name(), s.message()) }
+            ServiceError::Upstream(s) if matches!(s.code(), Code::NotFound | Code::InvalidArgument) => {
+                LookupError::Invalid(format!("{}: {}", id.resource_name(), s.message()))
             }
-            other => LookupError { hidden: false, why: other.to_string() },
+            other => LookupError::Passing(other.to_string()),
         });
-        cache.units.insert(id.clone(), got.clone());
+        if !matches!(got, Err(LookupError::Passing(_))) {
+            cache.units.insert(id.clone(), got.clone());
+        }
         got
     }
 
@@ -161,10 +168,11 @@ impl App {
         id: &Id,
         verb: &str,
     ) -> ServiceResult<UnitInfo> {
-        let rep = self.lookup_unit(fwd, cache, id).await.map_err(|e| match e.hidden {
+        let rep = self.lookup_unit(fwd, cache, id).await.map_err(|e| match e {
             // Out of scope (or missing, which non-admins cannot tell apart).
-            true => ServiceError::PermissionDenied(format!("{field}: {}", e.why)),
-            false => ServiceError::invalid(field, e.why),
+            LookupError::Hidden(why) => ServiceError::PermissionDenied(format!("{field}: {why}")),
+            LookupError::Invalid(why) => ServiceError::invalid(field, why),
+            LookupError::Passing(why) => ServiceError::Unavailable(format!("checking {field}: {why}")),
         })?;
         if !rep.is_rep {
             return Err(ServiceError::invalid(field, format!("{} is not a REP unit", rep.id.resource_name())));
@@ -454,6 +462,7 @@ impl App {
                         .iter()
                         .all(|c| c.rep == original.rep || (who.role != Role::Rep && who.can_manage(&c.booked_path)))
             }
+            Err(LookupError::Passing(why)) => return Err(ServiceError::Unavailable(why)),
             // The rep may have left the org: judge by where it was booked.
             Err(_) => who.is_admin(),
         };

@@ -32,7 +32,9 @@ const WATCH_GAP: Duration = Duration::from_millis(20);
 const OPEN_ON_WATCH: u64 = 10_000;
 
 /// Rows read per feed and read.
-const READ: u64 = 100;
+const READ: u64 = 500;
+/// A read this long may have left rows behind.
+const READ_FULL: usize = 500;
 
 /// Units whose figures moved, and when.
 #[derive(Debug, Clone)]
@@ -49,27 +51,78 @@ pub struct Watched<T> {
     pub resume_token: String,
 }
 
-/// A watcher's position in both feeds.
+/// What a watch follows; its tokens name it, so one kind's token does not
+/// resume another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Alerts,
+    Rollups,
+    RollupsAndAlerts,
+}
+
+impl Kind {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Alerts => "a",
+            Self::Rollups => "r",
+            Self::RollupsAndAlerts => "ra",
+        }
+    }
+
+    fn feeds(self) -> &'static [Feed] {
+        match self {
+            Self::Alerts => &[Feed::AlertEvents],
+            Self::Rollups => &[Feed::RollupChanges],
+            Self::RollupsAndAlerts => &Feed::ALL,
+        }
+    }
+}
+
+/// A watcher's position in the feeds its watch follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Cursor {
+    kind: Kind,
     rollups: i64,
     alerts: i64,
 }
 
 impl Cursor {
+    /// "v1.a.{alerts}", "v1.r.{rollups}" or "v1.ra.{rollups}.{alerts}".
     fn token(self) -> String {
-        format!("v1.{}.{}", self.rollups, self.alerts)
+        match self.kind {
+            Kind::Alerts => format!("v1.a.{}", self.alerts),
+            Kind::Rollups => format!("v1.r.{}", self.rollups),
+            Kind::RollupsAndAlerts => format!("v1.ra.{}.{}", self.rollups, self.alerts),
+        }
     }
 
-    fn parse(token: &str) -> ServiceResult<Self> {
-        let bad = || ServiceError::invalid("resume_token", "is not a token a watch sent");
-        let rest = token.strip_prefix("v1.").ok_or_else(bad)?;
-        let (r, a) = rest.split_once('.').ok_or_else(bad)?;
-        let (rollups, alerts) = (r.parse().map_err(|_| bad())?, a.parse().map_err(|_| bad())?);
-        if rollups < 0 || alerts < 0 {
-            return Err(bad());
+    fn parse(kind: Kind, token: &str) -> ServiceResult<Self> {
+        let bad = |why: &str| ServiceError::invalid("resume_token", why.to_owned());
+        let rest = token.strip_prefix("v1.").ok_or_else(|| bad("is not a token a watch sent"))?;
+        let (tag, positions) = rest.split_once('.').ok_or_else(|| bad("is not a token a watch sent"))?;
+        if tag != kind.tag() {
+            return Err(bad("is a token of another kind of watch"));
         }
-        Ok(Self { rollups, alerts })
+        // Canonical decimal positions only: what `token` writes.
+        let number = |p: &str| -> ServiceResult<i64> {
+            let canonical = !p.is_empty()
+                && p.len() <= 18
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p == "0" || !p.starts_with('0'));
+            if !canonical {
+                return Err(bad("is not a token a watch sent"));
+            }
+            p.parse().map_err(|_| bad("is not a token a watch sent"))
+        };
+        let (rollups, alerts) = match kind {
+            Kind::Alerts => (0, number(positions)?),
+            Kind::Rollups => (number(positions)?, 0),
+            Kind::RollupsAndAlerts => {
+                let (r, a) = positions.split_once('.').ok_or_else(|| bad("is not a token a watch sent"))?;
+                (number(r)?, number(a)?)
+            }
+        };
+        Ok(Self { kind, rollups, alerts })
     }
 
     fn with<T>(self, change: T) -> Watched<T> {
@@ -78,19 +131,19 @@ impl Cursor {
 }
 
 impl App {
-    /// Where a watch of `used` feeds starts: now, or after `resume`; and
-    /// whether the watcher must refresh first (pruned past its position,
-    /// which then starts now).
-    async fn start(&self, resume: &str, used: &[Feed]) -> ServiceResult<(Cursor, bool)> {
+    /// Where a watch of `kind` starts: now, or after `resume`; and whether
+    /// the watcher must refresh first (pruned past its position, which then
+    /// starts now).
+    async fn start(&self, resume: &str, kind: Kind) -> ServiceResult<(Cursor, bool)> {
         let (r, a) =
             (feeds::extent(&self.db, Feed::RollupChanges).await?, feeds::extent(&self.db, Feed::AlertEvents).await?);
-        let now = Cursor { rollups: r.last, alerts: a.last };
+        let now = Cursor { kind, rollups: r.last, alerts: a.last };
         if resume.is_empty() {
             return Ok((now, false));
         }
-        let from = Cursor::parse(resume)?;
+        let from = Cursor::parse(kind, resume)?;
         let mut refresh = false;
-        for feed in used {
+        for feed in kind.feeds() {
             let (at, extent) = match feed {
                 Feed::RollupChanges => (from.rollups, r),
                 Feed::AlertEvents => (from.alerts, a),
@@ -118,12 +171,15 @@ impl App {
         include_open: bool,
         resume: &str,
     ) -> ServiceResult<ReceiverStream<Watched<Alert>>> {
-        let (from, refresh) = self.start(resume, &[Feed::AlertEvents]).await?;
+        let (from, refresh) = self.start(resume, Kind::Alerts).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         if refresh {
             let _ = tx.send(Watched { change: None, resume_token: from.token() }).await;
         }
-        if include_open {
+        // Resuming replays what happened after the token: the live alerts
+        // again would move the watcher's state backwards first.
+        let resuming = !resume.is_empty() && !refresh;
+        if include_open && !resuming {
             let open = alerts::list(&self.db, &unit.path, None, None, None, OPEN_ON_WATCH).await?;
             for a in open.into_iter().filter(Alert::is_live) {
                 let _ = tx.send(from.with(a)).await;
@@ -156,8 +212,8 @@ impl App {
         include_alerts: bool,
         resume: &str,
     ) -> ServiceResult<ReceiverStream<Watched<RollupChange>>> {
-        let used: &[Feed] = if include_alerts { &Feed::ALL } else { &[Feed::RollupChanges] };
-        let (from, refresh) = self.start(resume, used).await?;
+        let kind = if include_alerts { Kind::RollupsAndAlerts } else { Kind::Rollups };
+        let (from, refresh) = self.start(resume, kind).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         if refresh {
             let _ = tx.send(Watched { change: None, resume_token: from.token() }).await;
@@ -207,16 +263,21 @@ fn poll_feed<C, T, F, Fut>(
     Fut: std::future::Future<Output = ServiceResult<Vec<(C, T)>>> + Send,
 {
     tokio::spawn(async move {
+        let mut behind = false;
         loop {
-            tokio::select! {
-                _ = wake.changed() => {}
-                () = tokio::time::sleep(WATCH_POLL) => {}
+            // A full read means more may be waiting: read on at once.
+            if !behind {
+                tokio::select! {
+                    _ = wake.changed() => {}
+                    () = tokio::time::sleep(WATCH_POLL) => {}
+                }
             }
             if tx.is_closed() {
                 return;
             }
             match read(last).await {
                 Ok(rows) => {
+                    behind = rows.len() >= READ_FULL;
                     for (at, row) in rows {
                         last = at;
                         if tx.send(row).await.is_err() {
@@ -224,9 +285,14 @@ fn poll_feed<C, T, F, Fut>(
                         }
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, feed, "change feed read failed; retrying"),
+                Err(e) => {
+                    behind = false;
+                    tracing::warn!(error = %e, feed, "change feed read failed; retrying");
+                }
             }
-            tokio::time::sleep(WATCH_GAP).await;
+            if !behind {
+                tokio::time::sleep(WATCH_GAP).await;
+            }
         }
     });
 }

@@ -236,7 +236,8 @@ async fn publish_many(db: &impl ConnectionTrait, alerts: &[Alert]) -> Result<(),
 }
 
 /// Saves a changed alert if its version is still `expected_version`, and
-/// announces it.
+/// announces it. Call it in a write transaction: the announcement's feed
+/// id is only in commit order if it commits with the row.
 pub async fn update(db: &impl ConnectionTrait, a: &Alert, expected_version: i64) -> Result<bool, ServiceError> {
     let res = alert::Entity::update_many()
         .set(to_active(a))

@@ -63,3 +63,15 @@ pub async fn advance(db: &impl ConnectionTrait, name: &str, holder: &str, to: i6
     let values = [to.into(), name.into(), holder.into()];
     Ok(db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected() == 1)
 }
+
+/// Gives the lease up if `holder` has it (it stops working for a while):
+/// the next replica to ask takes it at once.
+pub async fn release(db: &impl ConnectionTrait, name: &str, holder: &str) -> Result<(), ServiceError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "UPDATE leases SET expires_at = 0 WHERE name = $1 AND holder = $2",
+        _ => "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?",
+    };
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, [name.into(), holder.into()])).await?;
+    Ok(())
+}

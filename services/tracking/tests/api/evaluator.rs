@@ -114,7 +114,8 @@ async fn watchers_resume_and_refresh_after_pruning(backend: Backend) {
     assert!(missed.units.contains(&"units/rep-2".to_owned()), "resumed right after the first: {missed:?}");
     drop(resumed);
 
-    for bad in ["v1.999999.0", "nonsense", "v1.-1.0"] {
+    // Ahead of the feed, malformed, not canonical, another watch's kind.
+    for bad in ["v1.r.999999", "nonsense", "v1.r.-1", "v1.r.+5", "v1.r.007", "v1.a.0", "v1.ra.0.0", "v1.r.1.2"] {
         let e = admin.watch_rollup_changes(watch(bad)).await.unwrap_err();
         assert_eq!(e.code(), tonic::Code::InvalidArgument, "{bad}: {e:?}");
         assert!(e.message().contains("resume_token"), "{e:?}");
@@ -123,7 +124,7 @@ async fn watchers_resume_and_refresh_after_pruning(backend: Backend) {
         .watch_alerts(pb::WatchAlertsRequest {
             unit: "units/acme".into(),
             include_open: false,
-            resume_token: "v1.0.999999".into(),
+            resume_token: "v1.a.999999".into(),
         })
         .await
         .unwrap_err();
@@ -198,10 +199,93 @@ async fn a_watcher_sees_every_row_of_many_writers(backend: Backend) {
     let mut seen = Vec::new();
     while seen.len() < table.len() {
         let m = next_change(&mut watch).await;
-        let id: i64 = m.resume_token.split('.').nth(1).unwrap().parse().unwrap();
+        let id: i64 = m.resume_token.strip_prefix("v1.r.").unwrap().parse().unwrap();
         seen.push(id);
     }
     assert_eq!(seen, table, "the watcher's sequence is the table's");
 }
 
 both_backends!(a_watcher_sees_every_row_of_many_writers);
+
+/// Found from outside: a replica whose service account is refused (a bad
+/// token, one scoped to a rep) took the evaluator's lease and held it, and
+/// moved its feed position past changes it could not evaluate. Now it
+/// gives the lease up without moving the position; a rightly configured
+/// replica evaluates those changes.
+async fn a_refused_account_hands_evaluation_over(backend: Backend) {
+    let rep_scoped = attain_kit::testing::token("svc-wrong", Role::Rep, "rep-1");
+    let mut s = crate::helpers::spawn_suite_with(backend, |settings| {
+        settings.jobs.service_token = Some(secrecy::SecretString::from(rep_scoped));
+    })
+    .await;
+    let db = Database::connect(s.settings().database.url.expose_secret()).await.unwrap();
+    let misconfigured = holder(&db).await;
+    let good = attain_kit::testing::token("svc-test", Role::Admin, "");
+    let mut b = s
+        .replica_with("ops", Role::Admin, "", |settings| {
+            settings.jobs.service_token = Some(secrecy::SecretString::from(good));
+        })
+        .await;
+    let mut watch = b
+        .watch_alerts(pb::WatchAlertsRequest { unit: "units/rep-2".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    b.create_deal(sale("rep-2", "100.00", "2024-01-10", "refused")).await.unwrap();
+    let alert = tokio::time::timeout(Duration::from_secs(20), watch.message())
+        .await
+        .expect("the good replica evaluates the change the refused one could not")
+        .unwrap()
+        .unwrap()
+        .alert
+        .unwrap();
+    assert_eq!(alert.unit, "units/rep-2");
+    assert_ne!(holder(&db).await, misconfigured, "the refused replica gave the lease up");
+}
+
+/// EvaluateAlerts moves live alerts: viewers may not call it, and only an
+/// admin evaluates as of another day or a period not in force (a rep once
+/// resolved its own alerts by evaluating as of the 1st).
+async fn on_demand_evaluation_is_about_today(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let ask = |as_of: &str, period: &str| pb::EvaluateAlertsRequest {
+        unit: "units/rep-1".into(),
+        period: period.into(),
+        as_of_date: as_of.into(),
+        ..Default::default()
+    };
+    let mut viewer = s.tracking("ceo", Role::Viewer, "acme");
+    let e = viewer.evaluate_alerts(ask("", "")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    let mut rep = s.tracking("rep-1", Role::Rep, "rep-1");
+    let e = rep.evaluate_alerts(ask("2024-01-01", "")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("as_of_date"), "{e:?}");
+    let e = rep.evaluate_alerts(ask("", "2024-06")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("period"), "{e:?}");
+    rep.evaluate_alerts(ask("2024-01-16", "2024-01")).await.unwrap();
+    rep.evaluate_alerts(ask("", "2024-Q1")).await.unwrap();
+    s.admin().evaluate_alerts(ask("2024-01-05", "2024-01")).await.unwrap();
+}
+
+both_backends!(a_refused_account_hands_evaluation_over, on_demand_evaluation_is_about_today);
+
+/// Found from outside: with the target service down, CreateDeal answered
+/// INVALID_ARGUMENT on `deal.rep`, so clients and imports took a passing
+/// outage for a bad row and did not retry. Now UNAVAILABLE.
+async fn writes_during_a_target_outage_are_unavailable(backend: Backend) {
+    let s = crate::helpers::spawn_suite_with(backend, |settings| {
+        // Nothing listens there.
+        settings.upstream.target_url = Some("http://127.0.0.1:9".into());
+    })
+    .await;
+    let mut admin = s.admin();
+    let e = admin.create_deal(sale("rep-1", "100.00", "2024-01-10", "outage-1")).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+    let requests = vec![sale("rep-1", "100.00", "2024-01-10", "outage-2")];
+    let e = admin.batch_create_deals(pb::BatchCreateDealsRequest { requests }).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
+}
+
+both_backends!(writes_during_a_target_outage_are_unavailable);

@@ -58,7 +58,20 @@ impl Suite {
 
     /// Another tracking replica on the same database (and target service).
     pub async fn replica(&mut self, person: &str, role: Role, unit: &str) -> Tracking {
-        let app = attain_tracking::startup::Application::build(self.settings.clone()).await.unwrap();
+        self.replica_with(person, role, unit, |_| {}).await
+    }
+
+    /// Another replica, configured differently.
+    pub async fn replica_with(
+        &mut self,
+        person: &str,
+        role: Role,
+        unit: &str,
+        tweak: impl FnOnce(&mut attain_kit::configuration::Settings),
+    ) -> Tracking {
+        let mut settings = self.settings.clone();
+        tweak(&mut settings);
+        let app = attain_tracking::startup::Application::build(settings).await.unwrap();
         let addr = app.local_addr();
         let (stop, rx) = oneshot::channel::<()>();
         self.replicas.push(tokio::spawn(app.run_until_stopped(async {
