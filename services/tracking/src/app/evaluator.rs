@@ -30,12 +30,6 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 /// Roll-up changes evaluated per pass.
 const BATCH: u64 = 500;
-/// The least time between the starts of two passes over moved units: under
-/// sustained ingestion every pass covers nearly every unit, so passes back
-/// to back would take a core from ingestion; this many milliseconds of
-/// changes are evaluated together instead (alert latency stays well under
-/// a second).
-const PACE: Duration = Duration::from_millis(250);
 /// How long a replica whose service account is refused stays out of the
 /// running (another, rightly configured, leads meanwhile).
 const STEP_DOWN: Duration = Duration::from_secs(30);
@@ -87,7 +81,6 @@ impl Evaluator {
         let mut position: Option<i64> = None;
         let mut last_full = Instant::now();
         let mut last_prune: Option<Instant> = None;
-        let mut last_pass: Option<Instant> = None;
         let mut wake = self.app.feeds.subscribe();
         let mut again = false;
         loop {
@@ -110,10 +103,6 @@ impl Evaluator {
             if !leading {
                 continue;
             }
-            if let Some(t) = last_pass {
-                tokio::time::sleep(PACE.saturating_sub(t.elapsed())).await;
-            }
-            last_pass = Some(Instant::now());
             let fwd = match self.account.forwarded() {
                 Ok(f) => f,
                 Err(e) => {
