@@ -318,7 +318,7 @@ async fn ingest_batch(sizes: &Sizes, tracking: Channel, from: usize, to: usize) 
 const PROBE: &str = "rep-probe";
 
 /// Deal commit → the alert change it causes, while `busy` is set: every
-/// 250 ms a 1.00 deal for the probe rep (far behind its June pace, so each
+/// 100 ms a 1.00 deal for the probe rep (far behind its June pace, so each
 /// deal moves its open BEHIND_PACE alert's actual); the latency of deal k
 /// is from its CreateDeal reply to the first alert event whose actual
 /// covers it. Sorted latencies.
@@ -359,7 +359,7 @@ async fn alert_latency(tracking: Channel, busy: Arc<AtomicBool>) -> Vec<Duration
         };
         client.create_deal(authed(&bearer, r)).await.unwrap();
         sent.push((rust_decimal::Decimal::from(k), Instant::now()));
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         while let Ok(e) = rx.try_recv() {
             seen.push(e);
         }
