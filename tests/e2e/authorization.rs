@@ -623,7 +623,7 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.tracking.v1.TrackingService/WatchRollupChanges", READ, |_, c| {
             enc(kpb::WatchRollupChangesRequest { unit: c.unit_name(), include_alerts: false, ..Default::default() })
         }),
-        rpc("attain.tracking.v1.TrackingService/EvaluateAlerts", READ, |_, c| {
+        rpc("attain.tracking.v1.TrackingService/EvaluateAlerts", ACT, |_, c| {
             enc(kpb::EvaluateAlertsRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })
         }),
         // ── reviews ──
