@@ -49,7 +49,10 @@ pub struct Retention {
 impl Retention {
     pub fn from_settings(jobs: &attain_kit::configuration::JobSettings) -> Self {
         let hours = |h: u32| (h > 0).then(|| chrono::Duration::hours(i64::from(h)));
-        Self { feeds: hours(jobs.feed_retention_hours), request_ids: hours(jobs.request_id_retention_days * 24) }
+        Self {
+            feeds: hours(jobs.feed_retention_hours),
+            request_ids: hours(jobs.request_id_retention_days.saturating_mul(24)),
+        }
     }
 }
 
@@ -115,9 +118,11 @@ impl Evaluator {
                 Ok(Some(true)) => again = true,
                 Ok(Some(false)) => {}
                 Ok(None) => {
-                    // The lease moved elsewhere mid-pass.
+                    // The lease moved elsewhere mid-pass: the rest is the
+                    // new leader's.
                     leading = false;
                     position = None;
+                    continue;
                 }
                 Err(e) if refused(&e) => {
                     self.step_down(&e).await;
@@ -209,7 +214,9 @@ impl Evaluator {
         let db = &self.app.db;
         let now = chrono::Utc::now();
         let mut gone = 0;
-        if let Some(keep) = self.retention.feeds {
+        // A retention reaching before the calendar's start keeps everything.
+        let before = |keep: chrono::Duration| now.checked_sub_signed(keep);
+        if let Some(cutoff) = self.retention.feeds.and_then(before) {
             for feed in Feed::ALL {
                 let through = match feed {
                     Feed::RollupChanges => match evaluated {
@@ -219,7 +226,7 @@ impl Evaluator {
                     Feed::AlertEvents => i64::MAX,
                 };
                 for _ in 0..PRUNE_BATCHES {
-                    let n = feeds::prune(db, feed, (now - keep, through), PRUNE_BATCH).await?;
+                    let n = feeds::prune(db, feed, (cutoff, through), PRUNE_BATCH).await?;
                     gone += n;
                     if n < PRUNE_BATCH {
                         break;
@@ -227,9 +234,9 @@ impl Evaluator {
                 }
             }
         }
-        if let Some(keep) = self.retention.request_ids {
+        if let Some(cutoff) = self.retention.request_ids.and_then(before) {
             for _ in 0..PRUNE_BATCHES {
-                let n = attain_kit::idempotency::prune(db, now - keep, PRUNE_BATCH).await?;
+                let n = attain_kit::idempotency::prune(db, cutoff, PRUNE_BATCH).await?;
                 gone += n;
                 if n < PRUNE_BATCH {
                     break;
