@@ -311,11 +311,6 @@ pub async fn list(
     q.order_by_asc(alert::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
 }
 
-/// The newest event id (a watcher starts after it).
-pub async fn last_event_id(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
-    Ok(event::Entity::find().order_by_desc(event::Column::Id).one(db).await?.map_or(0, |e| e.id))
-}
-
 /// Events of a subtree after `after`, oldest first.
 pub async fn events_after(
     db: &impl ConnectionTrait,

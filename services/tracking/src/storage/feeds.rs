@@ -40,12 +40,16 @@ pub async fn claim(db: &impl ConnectionTrait, feed: Feed, n: usize) -> Result<i6
     let sql = match backend {
         sea_orm::DbBackend::Postgres => {
             "WITH claimed AS (UPDATE feed_positions SET last = last + $1 WHERE feed = $2 RETURNING last) \
-             SELECT last, pg_notify('attain_tracking_feeds', $2) FROM claimed"
+             SELECT last, pg_notify($3, $2) FROM claimed"
         }
         _ => "UPDATE feed_positions SET last = last + ? WHERE feed = ? RETURNING last",
     };
+    let mut values: Vec<sea_orm::Value> = vec![n.into(), feed.key().into()];
+    if backend == sea_orm::DbBackend::Postgres {
+        values.push(CHANNEL.into());
+    }
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [n.into(), feed.key().into()]))
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?
         .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("feed position of {} missing", feed.key())))?;
     let last: i64 = row.try_get("", "last")?;

@@ -93,11 +93,6 @@ impl Change {
     }
 }
 
-/// The newest change's id (0 when none).
-pub async fn last_change_id(db: &impl ConnectionTrait) -> Result<i64, ServiceError> {
-    Ok(change::Entity::find().order_by_desc(change::Column::Id).one(db).await?.map_or(0, |c| c.id))
-}
-
 /// Changes after `after` touching `unit` (every change when `None`), oldest first.
 pub async fn changes_after(
     db: &impl ConnectionTrait,
