@@ -373,6 +373,14 @@ fn target_records(targets: &[tpb::Target]) -> Targets {
                         Some((day, money(s.change.as_ref())?))
                     })
                     .collect(),
+                moves: t
+                    .moves
+                    .iter()
+                    .filter_map(|m| {
+                        let day = chrono::NaiveDate::parse_from_str(&m.effective_date, "%Y-%m-%d").ok()?;
+                        Some((day, m.parent_before.clone(), money(m.carried.as_ref())?))
+                    })
+                    .collect(),
             })
             .collect(),
     )

@@ -76,6 +76,37 @@ pub struct TargetRecord {
     pub start: Option<NaiveDate>,
     /// Its dated changes: (effective date, change of the yearly amount).
     pub steps: Vec<(NaiveDate, Decimal)>,
+    /// Its moves: (first day under the next parent, the parent before,
+    /// what it carried across); `parent` is the one after the last.
+    pub moves: Vec<(NaiveDate, String, Decimal)>,
+}
+
+/// The days a child counts under a parent (inclusive; `None`: open).
+type Window = (Option<NaiveDate>, Option<NaiveDate>);
+
+fn and(a: Window, b: Window) -> Window {
+    let from = match (a.0, b.0) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    let until = match (a.1, b.1) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    (from, until)
+}
+
+/// `[from, to]` cut to the window.
+fn clip((from, to): (NaiveDate, NaiveDate), w: Window) -> (NaiveDate, NaiveDate) {
+    (w.0.map_or(from, |a| from.max(a)), w.1.map_or(to, |b| to.min(b)))
+}
+
+/// One parent of a target over a span: the child, the span's index among
+/// its memberships (`None`: as published, the whole year).
+#[derive(Clone, Copy)]
+struct Link {
+    child: usize,
+    span: Option<usize>,
 }
 
 /// An amount spread from a day to the year's end.
@@ -228,7 +259,10 @@ fn by_month(p: &PlanRules, days: &[NaiveDate], months: &[Decimal]) -> Vec<Decima
 /// The plan's targets, for roll-ups.
 pub struct Targets {
     list: Vec<TargetRecord>,
-    children: HashMap<String, Vec<usize>>,
+    /// Children now: one link per span under the parent.
+    children: HashMap<String, Vec<Link>>,
+    /// Children as published: under their first parent.
+    published: HashMap<String, Vec<Link>>,
 }
 
 #[derive(Clone, Copy)]
@@ -239,13 +273,49 @@ enum Basis {
 
 impl Targets {
     pub fn new(list: Vec<TargetRecord>) -> Self {
-        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut children: HashMap<String, Vec<Link>> = HashMap::new();
+        let mut published: HashMap<String, Vec<Link>> = HashMap::new();
         for (i, t) in list.iter().enumerate() {
-            if let Some(p) = &t.parent {
-                children.entry(p.clone()).or_default().push(i);
+            let parents: Vec<Option<&String>> =
+                t.moves.iter().map(|(_, p, _)| Some(p)).chain(std::iter::once(t.parent.as_ref())).collect();
+            for (span, p) in parents.iter().enumerate() {
+                if let Some(p) = p {
+                    children.entry((*p).clone()).or_default().push(Link { child: i, span: Some(span) });
+                }
+            }
+            if let Some(Some(first)) = parents.first() {
+                published.entry((*first).clone()).or_default().push(Link { child: i, span: None });
             }
         }
-        Self { list, children }
+        Self { list, children, published }
+    }
+
+    /// The days of a target's `span`-th membership.
+    fn window(&self, link: Link) -> Window {
+        let Some(span) = link.span else { return (None, None) };
+        let moves = &self.list[link.child].moves;
+        let from = span.checked_sub(1).and_then(|k| moves.get(k)).map(|(d, _, _)| *d);
+        let until = moves.get(span).and_then(|(d, _, _)| d.pred_opt());
+        (from, until)
+    }
+
+    /// What a child brings to its parent's remainder over a span: as
+    /// published all its amounts; now, what it carried in, its changes
+    /// dated inside the span, less what it carried out.
+    fn brings(&self, link: Link, basis: Basis, year_start: NaiveDate) -> Vec<Spread> {
+        let all = self.spreads(link.child, basis, year_start);
+        let Some(span) = link.span else { return all };
+        let moves = &self.list[link.child].moves;
+        let (from, until) = self.window(link);
+        let mut out: Vec<Spread> =
+            all.into_iter().filter(|(d, _)| from.is_none_or(|a| *d >= a) && until.is_none_or(|b| *d <= b)).collect();
+        if let Some((d, _, carried)) = span.checked_sub(1).and_then(|k| moves.get(k)) {
+            out.push((*d, *carried));
+        }
+        if let Some((d, _, carried)) = moves.get(span) {
+            out.push((*d, -*carried));
+        }
+        out
     }
 
     /// The unit's whole target, if it has one.
@@ -253,8 +323,12 @@ impl Targets {
         self.list.iter().position(|t| t.unit == unit && !t.sliced)
     }
 
-    fn kids(&self, i: usize) -> &[usize] {
-        self.children.get(&self.list[i].id).map(Vec::as_slice).unwrap_or_default()
+    fn kids(&self, i: usize, basis: Basis) -> &[Link] {
+        let map = match basis {
+            Basis::Now => &self.children,
+            Basis::Published => &self.published,
+        };
+        map.get(&self.list[i].id).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The target's amounts with their first days: now, the amount before
@@ -274,21 +348,23 @@ impl Targets {
         }
     }
 
-    /// Σ children's figure + `own(target, remainder)`, recursively; the
-    /// remainder is the target's spreads less its children's.
+    /// Σ children's figure + `own(target, remainder, window)`,
+    /// recursively, counting the days of `window`; the remainder is the
+    /// target's spreads less what its children bring.
     fn rolled(
         &self,
-        i: usize,
+        (i, window): (usize, Window),
         (basis, year_start): (Basis, NaiveDate),
-        own: &mut dyn FnMut(&TargetRecord, &[Spread]) -> Decimal,
+        own: &mut dyn FnMut(&TargetRecord, &[Spread], Window) -> Decimal,
     ) -> Decimal {
-        let kids = self.kids(i);
+        let kids = self.kids(i, basis);
         let mut remainder = self.spreads(i, basis, year_start);
         for k in kids {
-            remainder.extend(self.spreads(*k, basis, year_start).into_iter().map(|(d, a)| (d, -a)));
+            remainder.extend(self.brings(*k, basis, year_start).into_iter().map(|(d, a)| (d, -a)));
         }
-        let below: Decimal = kids.iter().map(|k| self.rolled(*k, (basis, year_start), own)).sum();
-        below + own(&self.list[i], &remainder)
+        let below: Decimal =
+            kids.iter().map(|k| self.rolled((k.child, and(window, self.window(*k))), (basis, year_start), own)).sum();
+        below + own(&self.list[i], &remainder, window)
     }
 
     fn shape<'s>(&'s self, t: &'s TargetRecord, plan: &'s PlanRules) -> &'s Shape {
@@ -298,8 +374,9 @@ impl Targets {
     /// (current, published) target of the period.
     pub fn period(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span) -> (Decimal, Decimal) {
         let mut f = |basis| {
-            self.rolled(i, (basis, plan.year_start), &mut |t, rem| {
-                curves.between(self.shape(t, plan), rem, span.start, span.end)
+            self.rolled((i, (None, None)), (basis, plan.year_start), &mut |t, rem, w| {
+                let (from, to) = clip((span.start, span.end), w);
+                curves.between(self.shape(t, plan), rem, from, to)
             })
         };
         (f(Basis::Now), f(Basis::Published))
@@ -307,8 +384,9 @@ impl Targets {
 
     /// Expected by the end of `day`, by the day curves.
     pub fn by_curve(&self, curves: &mut Curves<'_>, plan: &PlanRules, i: usize, span: Span, day: NaiveDate) -> Decimal {
-        self.rolled(i, (Basis::Now, plan.year_start), &mut |t, rem| {
-            curves.between(self.shape(t, plan), rem, span.start, day.min(span.end))
+        self.rolled((i, (None, None)), (Basis::Now, plan.year_start), &mut |t, rem, w| {
+            let (from, to) = clip((span.start, day.min(span.end)), w);
+            curves.between(self.shape(t, plan), rem, from, to)
         })
     }
 
@@ -322,11 +400,15 @@ impl Targets {
         span: Span,
         day: NaiveDate,
     ) -> Decimal {
-        self.rolled(i, (Basis::Now, plan.year_start), &mut |t, rem| {
+        self.rolled((i, (None, None)), (Basis::Now, plan.year_start), &mut |t, rem, w| {
             let template = if t.milestones.is_empty() { &plan.template } else { &t.milestones };
             let shape = self.shape(t, plan);
-            if !span.monthly || template.is_empty() {
-                return curves.between(shape, rem, span.start, day.min(span.end));
+            // A part counting for only some days of the month (a member
+            // that moved in or out) is expected by its curve.
+            let whole = clip((span.start, span.end), w) == (span.start, span.end);
+            if !span.monthly || template.is_empty() || !whole {
+                let (from, to) = clip((span.start, day.min(span.end)), w);
+                return curves.between(shape, rem, from, to);
             }
             // The period's target as it stood on the day: changes effective
             // later do not rewrite the days before them.
@@ -497,6 +579,7 @@ mod tests {
             milestones: Vec::new(),
             start: None,
             steps: Vec::new(),
+            moves: Vec::new(),
         }
     }
 

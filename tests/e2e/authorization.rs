@@ -311,6 +311,7 @@ fn rpcs() -> Vec<Rpc> {
                 new_parent: parent.into(),
                 etag: String::new(),
                 request_id: format!("matrix-move-{}", c.n),
+                effective_date: String::new(),
             })
         })
         .ok_also(&[InvalidArgument, FailedPrecondition]),

@@ -81,6 +81,14 @@ pub fn unit(u: &Unit) -> pb::Unit {
             Some(RegionMaturity::New) => pb::RegionMaturity::New,
         } as i32,
         ancestors: u.ancestors.iter().map(|a| a.resource_name()).collect(),
+        former_places: u
+            .former
+            .iter()
+            .map(|p| pb::Placement {
+                ancestors: p.ancestors.iter().map(|a| a.resource_name()).collect(),
+                until: p.until.format("%Y-%m-%d").to_string(),
+            })
+            .collect(),
         etag: u.etag(),
         create_time: Some(timestamp(u.create_time)),
         update_time: Some(timestamp(u.update_time)),
@@ -368,6 +376,20 @@ pub fn target(t: &Target, cur: CurrencyCode) -> pb::Target {
                 record_time: Some(timestamp(s.recorded)),
             })
             .collect(),
+        moves: t
+            .moves
+            .iter()
+            .map(|m| pb::TargetMove {
+                effective_date: m.from.to_string(),
+                parent_before: m
+                    .parent_before
+                    .as_ref()
+                    .map(|p| crate::domain::target::target_name(&t.plan, p))
+                    .unwrap_or_default(),
+                carried: Some(money(m.carried, cur)),
+                record_time: Some(timestamp(m.recorded)),
+            })
+            .collect(),
     }
 }
 
@@ -381,6 +403,7 @@ pub fn target_revision(r: &TargetRevision, cur: CurrencyCode) -> pb::TargetRevis
             TargetChange::Phased => pb::TargetChange::Phased,
             TargetChange::Adjusted => pb::TargetChange::Adjusted,
             TargetChange::Redistributed => pb::TargetChange::Redistributed,
+            TargetChange::Moved => pb::TargetChange::Moved,
         } as i32,
         before: r.before.map(|b| money(b, cur)),
         after: Some(money(r.after, cur)),

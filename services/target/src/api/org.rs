@@ -1,13 +1,16 @@
 //! Organisation-tree handlers; the use cases are `app::org`.
 
-use attain_kit::{ServiceError, ServiceResult, context::Ctx, idempotency::IdempotencyKey, paging::PageRequest};
+use attain_kit::{
+    ServiceError, ServiceResult, configuration::ClockSettings, context::Ctx, idempotency::IdempotencyKey,
+    paging::PageRequest,
+};
 use attain_proto::attain::target::v1 as pb;
 use sea_orm::DatabaseConnection;
 
 use super::convert;
 use crate::{
     app::{
-        org::{self, NewUnit, UnitField},
+        org::{self, NewUnit, Relocation, UnitField},
         scope::{visible_unit, visible_units},
     },
     domain::org::{DisplayName, UnitAttributes, UnitId},
@@ -16,11 +19,17 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct OrgApi {
     db: DatabaseConnection,
+    /// What "today" is: the day a move takes effect by default.
+    clock: ClockSettings,
 }
 
 impl OrgApi {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, clock: ClockSettings) -> Self {
+        Self { db, clock }
+    }
+
+    fn dated(&self) -> (&DatabaseConnection, chrono::NaiveDate) {
+        (&self.db, self.clock.today())
     }
 }
 
@@ -116,7 +125,8 @@ impl OrgApi {
         let key = IdempotencyKey::new(&who.person, "MoveUnit", &request_id, &r)?;
         let id = UnitId::from_name("name", &r.name)?;
         let new_parent = UnitId::from_name("new_parent", &r.new_parent)?;
-        org::relocate(&self.db, &who, key, (&id, &r.etag), &new_parent, convert::unit).await
+        let to = Relocation { new_parent, effective: convert::date("effective_date", &r.effective_date)? };
+        org::relocate(self.dated(), &who, key, (&id, &r.etag), to, convert::unit).await
     }
 
     pub(crate) async fn list_unit_revisions(

@@ -10,6 +10,7 @@ pub mod figures_cache;
 pub mod org;
 pub mod phasing;
 pub mod plans;
+mod relocation;
 pub mod scope;
 pub mod split;
 pub mod targets;

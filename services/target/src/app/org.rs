@@ -6,7 +6,7 @@ use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, idempotency::IdempotencyKey, idempotent, paging::PageRequest,
     scope::check_etag,
 };
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -87,6 +87,7 @@ pub async fn create<R: Message + Default>(
             ancestors: parent
                 .map(|p| p.ancestors.into_iter().chain(std::iter::once(p.id)).collect())
                 .unwrap_or_default(),
+            former: Vec::new(),
             version: 1,
             create_time: now,
             update_time: now,
@@ -177,12 +178,19 @@ pub async fn update<R: Message + Default>(
     })
 }
 
+/// A move: where to, from which day (`None`: today).
+#[derive(Debug, Clone)]
+pub struct Relocation {
+    pub new_parent: UnitId,
+    pub effective: Option<NaiveDate>,
+}
+
 pub async fn relocate<R: Message + Default>(
-    db: &DatabaseConnection,
+    (db, today): (&DatabaseConnection, NaiveDate),
     who: &Identity,
     key: Option<IdempotencyKey>,
     (id, etag): (&UnitId, &str),
-    new_parent: &UnitId,
+    to: Relocation,
     render: fn(&Unit) -> R,
 ) -> ServiceResult<R> {
     idempotent!(db, key, |txn| {
@@ -191,7 +199,7 @@ pub async fn relocate<R: Message + Default>(
             return Err(deny_manage("MoveUnit"));
         }
         check_etag(etag, &current.etag(), &id.resource_name())?;
-        let new_parent = visible_unit(&txn, who, new_parent).await?;
+        let new_parent = visible_unit(&txn, who, &to.new_parent).await?;
         org::check_no_cycle(&current, &new_parent, "new_parent")?;
         let mut destination = new_parent.path();
         destination.push(id.as_str().to_owned());
@@ -209,18 +217,69 @@ pub async fn relocate<R: Message + Default>(
                     format!("{} already has a child named {:?}", new_parent.id.resource_name(), name.as_str()),
                 ));
             }
+            let below: Vec<Unit> = units::subtree(&txn, &current).await?.into_iter().filter(|u| u.id != *id).collect();
+            let day = move_day(&current, &below, (to.effective, today))?;
+            let new_ancestors: Vec<UnitId> =
+                new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
             let mut moved = current.clone();
             moved.parent = Some(new_parent.id.clone());
-            moved.ancestors =
-                new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
+            moved.move_from(day, new_ancestors.clone());
             moved.version = current.version + 1;
             moved.update_time = Utc::now();
-            if !units::relocate(&txn, &current, &moved, &who.person).await? {
+            let mut descendants = Vec::with_capacity(below.len());
+            for mut d in below {
+                // Each keeps its place under the moved unit.
+                let under = d.ancestors.iter().position(|a| a == id).unwrap_or(d.ancestors.len());
+                let ancestors = new_ancestors.iter().chain(d.ancestors[under..].iter()).cloned().collect();
+                d.move_from(day, ancestors);
+                d.version += 1;
+                d.update_time = moved.update_time;
+                descendants.push(d);
+            }
+            if !units::relocate(&txn, (&current, &moved), &descendants, &who.person).await? {
                 return Err(ServiceError::stale_etag(&id.resource_name()));
             }
+            let old_path: Vec<UnitId> = current.ancestors.iter().cloned().chain(std::iter::once(id.clone())).collect();
+            super::relocation::targets_follow(&txn, who, (&current, &old_path), &new_parent, day).await?;
             render(&moved)
         }
     })
+}
+
+/// The day a move takes effect: as asked, else today. Not after today
+/// (the tree as it stands is today's), not in a month that has ended (its
+/// figures were shown and closed on), not before the unit starts or after
+/// it ends, and not before a later move of the unit or of any unit below
+/// it (places follow each other in time).
+fn move_day(unit: &Unit, below: &[Unit], (asked, today): (Option<NaiveDate>, NaiveDate)) -> ServiceResult<NaiveDate> {
+    let field = "effective_date";
+    let day = asked.unwrap_or(today);
+    let open_from = today.with_day(1).unwrap_or(today);
+    let refuse = |why: String| Err(ServiceError::invalid(field, why));
+    if day > today {
+        return refuse(format!("{day} is after today ({today}); record the move on or after the day it takes effect"));
+    }
+    if day < open_from {
+        return refuse(format!(
+            "{day} is in a month that has ended (its figures are closed); the earliest effective date is {open_from}"
+        ));
+    }
+    let a = &unit.attributes;
+    if let Some(start) = a.start_date.filter(|s| *s > day) {
+        return refuse(format!("{day} is before {} starts ({start})", unit.id.resource_name()));
+    }
+    if let Some(end) = a.end_date.filter(|e| *e < day) {
+        return refuse(format!("{day} is after {} ends ({end})", unit.id.resource_name()));
+    }
+    for u in std::iter::once(unit).chain(below) {
+        if let Some(since) = u.placed_since().filter(|s| *s > day) {
+            return refuse(format!(
+                "{} has been in its place since {since}; a move must not take effect before that",
+                u.id.resource_name()
+            ));
+        }
+    }
+    Ok(day)
 }
 
 pub async fn revisions(

@@ -94,6 +94,7 @@ pub async fn create<R: Message + Default>(
             coverage: None,
             start: None,
             steps: Vec::new(),
+            moves: Vec::new(),
             version: 1,
             create_time: plan.create_time,
             update_time: plan.create_time,

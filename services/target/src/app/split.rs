@@ -302,6 +302,7 @@ async fn save_children(
                     coverage: None,
                     start,
                     steps: Vec::new(),
+                    moves: Vec::new(),
                     version: 1,
                     create_time: now,
                     update_time: now,

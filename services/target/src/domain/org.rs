@@ -187,12 +187,46 @@ pub struct Unit {
     pub attributes: UnitAttributes,
     /// From the root down to the parent.
     pub ancestors: Vec<UnitId>,
+    /// Where it sat before its moves (its own or an ancestor's), oldest
+    /// first: each place's ancestors and last day.
+    #[serde(default)]
+    pub former: Vec<Placement>,
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
 }
 
+/// A place a unit held in the tree: its ancestors then, through `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub ancestors: Vec<UnitId>,
+    pub until: NaiveDate,
+}
+
 impl Unit {
+    /// Its ancestors on `day`.
+    pub fn ancestors_on(&self, day: NaiveDate) -> &[UnitId] {
+        self.former.iter().find(|p| p.until >= day).map_or(&self.ancestors, |p| &p.ancestors)
+    }
+
+    /// The day after its last move (its own or an ancestor's), if it moved.
+    pub fn placed_since(&self) -> Option<NaiveDate> {
+        self.former.last().and_then(|p| p.until.succ_opt())
+    }
+
+    /// Records that its current place ends the day before `from`, taking
+    /// `ancestors` from then. A place that lasted no day (moved twice on
+    /// one day) leaves no trace.
+    pub fn move_from(&mut self, from: NaiveDate, ancestors: Vec<UnitId>) {
+        if let Some(until) = from.pred_opt()
+            && self.placed_since().is_none_or(|since| since <= until)
+        {
+            self.former.push(Placement { ancestors: std::mem::replace(&mut self.ancestors, ancestors), until });
+        } else {
+            self.ancestors = ancestors;
+        }
+    }
+
     /// Ids from the root down to this unit, for scope checks.
     pub fn path(&self) -> Vec<String> {
         self.ancestors.iter().chain(std::iter::once(&self.id)).map(|u| u.as_str().to_owned()).collect()
@@ -265,6 +299,7 @@ mod tests {
                 employee_code: None,
             },
             ancestors: ancestors.iter().map(|a| Id::parse("id", a).unwrap()).collect(),
+            former: Vec::new(),
             version: 1,
             create_time: Utc::now(),
             update_time: Utc::now(),

@@ -16,7 +16,7 @@ use super::{
     org::{Id, UnitId},
     phasing::{Curve, DayCurve, Piece},
     plan::Plan,
-    target::{Dimensions, Target},
+    target::{Dimensions, Membership, Target, Window},
 };
 
 /// Period amounts of many targets, building each distinct day curve once.
@@ -50,38 +50,53 @@ impl<'a> Phaser<'a> {
         self.year.start
     }
 
+    /// The cumulative figure through `day` of `pieces` on `t`'s curve,
+    /// counting only the days of `w` (a member of a parent for part of the
+    /// year counts there only for those days).
+    fn through_in(&mut self, t: &Target, pieces: &[Piece], w: Window, day: NaiveDate) -> Result<Amount, DomainError> {
+        let unit = self.plan.config.rounding_unit;
+        let hi = w.until.map_or(day, |b| day.min(b));
+        if w.from.is_some_and(|a| hi < a) {
+            return Ok(Amount::ZERO);
+        }
+        let curve = self.curve(t)?;
+        let through = curve.rounded_through(pieces, unit, hi)?;
+        let before = match w.from {
+            Some(a) => curve.rounded_through(pieces, unit, a - Duration::days(1))?,
+            None => Amount::ZERO,
+        };
+        Ok(through.checked_sub(before)?)
+    }
+
     /// `pieces` (a target's amounts from their first days) phased on `t`'s
-    /// curve over `period`.
+    /// curve over `period`, counting the days of `w`.
     pub fn period_amount(
         &mut self,
         t: &Target,
         pieces: &[Piece],
-        period: &Period,
+        (period, w): (&Period, Window),
         field: &str,
     ) -> Result<Amount, DomainError> {
         period.require_within(field, &self.year)?;
-        let unit = self.plan.config.rounding_unit;
-        let curve = self.curve(t)?;
-        let through = curve.rounded_through(pieces, unit, period.end)?;
-        let before = curve.rounded_through(pieces, unit, period.start - Duration::days(1))?;
+        let through = self.through_in(t, pieces, w, period.end)?;
+        let before = self.through_in(t, pieces, w, period.start - Duration::days(1))?;
         Ok(through.checked_sub(before)?)
     }
 
-    /// The part of `period`'s figure for `pieces` expected by the end of `day`.
+    /// The part of `period`'s figure for `pieces` expected by the end of
+    /// `day`, counting the days of `w`.
     pub fn expected_by_curve(
         &mut self,
         t: &Target,
         pieces: &[Piece],
-        period: &Period,
+        (period, w): (&Period, Window),
         day: NaiveDate,
     ) -> Result<Amount, DomainError> {
-        let unit = self.plan.config.rounding_unit;
         if day < period.start {
             return Ok(Amount::ZERO);
         }
-        let curve = self.curve(t)?;
-        let through = curve.rounded_through(pieces, unit, day.min(period.end))?;
-        let before = curve.rounded_through(pieces, unit, period.start - Duration::days(1))?;
+        let through = self.through_in(t, pieces, w, day.min(period.end))?;
+        let before = self.through_in(t, pieces, w, period.start - Duration::days(1))?;
         Ok(through.checked_sub(before)?)
     }
 
@@ -122,6 +137,38 @@ impl Basis {
     }
 }
 
+/// What a child brings to one parent's remainder over one span of its
+/// year: as published, all its pieces to its first parent; as it stands,
+/// for each span, what it carried in, its changes dated inside the span,
+/// less what it carried out on leaving.
+fn contribution(t: &Target, link: &Link, year_start: NaiveDate) -> Result<Vec<Piece>, DomainError> {
+    let Some(m) = &link.membership else { return Basis::Original.pieces(t, year_start) };
+    let inside = |d: NaiveDate| m.window.from.is_none_or(|a| d >= a) && m.window.until.is_none_or(|b| d <= b);
+    let mut out: Vec<Piece> = Basis::Current.pieces(t, year_start)?.into_iter().filter(|p| inside(p.from)).collect();
+    if let (Some(a), Some(c)) = (m.window.from, m.carried_in) {
+        out.push(Piece { from: a, amount: c.decimal() });
+    }
+    if let (Some(b), Some(c)) = (m.window.until, m.carried_out) {
+        out.push(Piece { from: b + Duration::days(1), amount: -c.decimal() });
+    }
+    out.sort_by_key(|p| p.from);
+    Ok(out)
+}
+
+/// A child of a target: as published (no membership: the whole year), or
+/// over one span of its membership as it stands.
+#[derive(Debug, Clone)]
+struct Link {
+    child: usize,
+    membership: Option<Membership>,
+}
+
+impl Link {
+    fn window(&self) -> Window {
+        self.membership.as_ref().map_or(Window::ALL, |m| m.window)
+    }
+}
+
 /// A slice filter: empty fields match anything.
 fn matches(d: &Dimensions, filter: &Dimensions) -> bool {
     (filter.product_line.is_empty() || d.product_line == filter.product_line)
@@ -144,14 +191,18 @@ pub struct Expected {
     pub milestone: Option<Milestone>,
 }
 
-/// A target's own contribution to a figure, given its remainder's pieces.
-type OwnPart<'a> = dyn FnMut(&Target, &[Piece]) -> Result<Vec<Amount>, DomainError> + 'a;
+/// A target's own contribution to a figure, given its remainder's pieces
+/// and the days it counts for.
+type OwnPart<'a> = dyn FnMut(&Target, &[Piece], Window) -> Result<Vec<Amount>, DomainError> + 'a;
 
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
 pub struct TargetTree {
     nodes: Vec<Target>,
-    children: Vec<Vec<usize>>,
+    /// Children as they stand: one link per span under the parent.
+    children: Vec<Vec<Link>>,
+    /// Children as published: under their first parent, all year.
+    published: Vec<Vec<Link>>,
     by_id: HashMap<Id, usize>,
     /// Each unit's whole (unsliced) target: asked once per unit of a call.
     whole: HashMap<UnitId, usize>,
@@ -167,9 +218,15 @@ impl TargetTree {
         nodes.dedup_by(|a, b| a.id == b.id);
         let by_id: HashMap<Id, usize> = nodes.iter().enumerate().map(|(i, t)| (t.id.clone(), i)).collect();
         let mut children = vec![Vec::new(); nodes.len()];
+        let mut published = vec![Vec::new(); nodes.len()];
         for (i, t) in nodes.iter().enumerate() {
-            if let Some(p) = t.parent.as_ref().and_then(|p| by_id.get(p)) {
-                children[*p].push(i);
+            for m in t.memberships() {
+                if let Some(p) = m.parent.as_ref().and_then(|p| by_id.get(p)) {
+                    children[*p].push(Link { child: i, membership: Some(m) });
+                }
+            }
+            if let Some(p) = t.first_parent().and_then(|p| by_id.get(p)) {
+                published[*p].push(Link { child: i, membership: None });
             }
         }
         let whole =
@@ -182,7 +239,7 @@ impl TargetTree {
                 tops.entry(t.unit.clone()).or_default().push(i);
             }
         }
-        Self { nodes, children, by_id, whole, tops }
+        Self { nodes, children, published, by_id, whole, tops }
     }
 
     /// Replaces amounts with those in force at instant `at` (`amounts` by
@@ -191,16 +248,21 @@ impl TargetTree {
     pub fn as_of(self, amounts: &HashMap<String, Amount>, at: DateTime<Utc>) -> Self {
         let mut kept = Vec::with_capacity(self.nodes.len());
         let mut gone: std::collections::HashSet<Id> = std::collections::HashSet::new();
+        let mut visited: std::collections::HashSet<usize> = std::collections::HashSet::new();
         // Parents before children: a child of a removed target goes too.
         let mut order: Vec<usize> = self.roots().collect();
         let mut i = 0;
         while i < order.len() {
-            order.extend(self.children[order[i]].iter().copied());
+            order.extend(self.children[order[i]].iter().map(|l| l.child));
             i += 1;
         }
         for n in order {
             let t = &self.nodes[n];
-            let parent_gone = t.parent.as_ref().is_some_and(|p| gone.contains(p));
+            // A child that moved is reached from each of its parents.
+            if !visited.insert(n) {
+                continue;
+            }
+            let parent_gone = t.first_parent().is_some_and(|p| gone.contains(p));
             match amounts.get(t.id.as_str()) {
                 Some(a) if !parent_gone => {
                     let mut t = t.clone();
@@ -248,7 +310,7 @@ impl TargetTree {
             if matches(&self.nodes[i].dimensions, filter) {
                 out.push(i);
             } else {
-                stack.extend(self.children[i].iter().copied());
+                stack.extend(self.children[i].iter().map(|l| l.child));
             }
         }
         out.sort_unstable();
@@ -256,33 +318,36 @@ impl TargetTree {
     }
 
     /// Σ over `set` of each target's children rolled up plus `own(target,
-    /// remainder)`, element by element (`n` values: one per day, say). The
-    /// remainder is the target's pieces less its children's, each from its
-    /// own first day: a child's dated change moves the parent's reserve
-    /// only from that day.
+    /// remainder, window)`, element by element (`n` values: one per day,
+    /// say), counting the days of `window` only. The remainder is the
+    /// target's pieces less what its children bring (`contribution`), each
+    /// from its own first day: a child's dated change moves the parent's
+    /// reserve only from that day, and a child that moved counts under each
+    /// parent for its days there.
     fn roll(
         &self,
-        set: &[usize],
+        set: &[(usize, Window)],
         (basis, year_start): (Basis, NaiveDate),
         n: usize,
         own: &mut OwnPart<'_>,
     ) -> Result<Vec<Amount>, DomainError> {
         let mut total = vec![Amount::ZERO; n];
-        for &i in set {
+        for &(i, window) in set {
             let t = &self.nodes[i];
-            let kids = &self.children[i];
+            let links = match basis {
+                Basis::Current => &self.children[i],
+                Basis::Original => &self.published[i],
+            };
             let mut remainder = basis.pieces(t, year_start)?;
-            for k in kids {
-                remainder.extend(
-                    basis
-                        .pieces(&self.nodes[*k], year_start)?
-                        .into_iter()
-                        .map(|p| Piece { from: p.from, amount: -p.amount }),
-                );
+            let mut kids = Vec::with_capacity(links.len());
+            for link in links {
+                let brings = contribution(&self.nodes[link.child], link, year_start)?;
+                remainder.extend(brings.into_iter().map(|p| Piece { from: p.from, amount: -p.amount }));
+                kids.push((link.child, window.and(link.window())));
             }
             // Merged once per target, not once per day asked.
             let remainder = Piece::merged(remainder);
-            let parts = [self.roll(kids, (basis, year_start), n, own)?, own(t, &remainder)?];
+            let parts = [self.roll(&kids, (basis, year_start), n, own)?, own(t, &remainder, window)?];
             for part in parts {
                 if part.len() != n {
                     return Err(DomainError::Internal("roll-up of uneven figures".to_owned()));
@@ -293,6 +358,10 @@ impl TargetTree {
             }
         }
         Ok(total)
+    }
+
+    fn whole_year(set: &[usize]) -> Vec<(usize, Window)> {
+        set.iter().map(|i| (*i, Window::ALL)).collect()
     }
 
     fn one(v: Vec<Amount>) -> Amount {
@@ -308,11 +377,50 @@ impl TargetTree {
         field: &str,
     ) -> Result<PeriodFigures, DomainError> {
         let start = phaser.year_start();
+        let set = Self::whole_year(set);
         let mut figure = |basis| {
-            self.roll(set, (basis, start), 1, &mut |t, rem| Ok(vec![phaser.period_amount(t, rem, period, field)?]))
-                .map(Self::one)
+            self.roll(&set, (basis, start), 1, &mut |t, rem, w| {
+                Ok(vec![phaser.period_amount(t, rem, (period, w), field)?])
+            })
+            .map(Self::one)
         };
         Ok(PeriodFigures { target: figure(Basis::Current)?, original_target: figure(Basis::Original)? })
+    }
+
+    /// What target `i` takes along when it leaves its parent from `day`
+    /// (its unit moved): the part of its amounts dated before `day` still to
+    /// fall due from then — those amounts less its rolled-up figure through
+    /// the day before — and its changes dated from `day` on, as pieces.
+    /// Given to the new parent and taken from the old, they leave both
+    /// parents' remainders as they were.
+    pub fn leaving(
+        &self,
+        phaser: &mut Phaser<'_>,
+        i: usize,
+        day: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, Amount)>, DomainError> {
+        let start = phaser.year_start();
+        let t = &self.nodes[i];
+        let pieces = Basis::Current.pieces(t, start)?;
+        let mut dated_before = Amount::ZERO;
+        let mut out = Vec::new();
+        for p in pieces {
+            let a = Amount::from_decimal(p.amount)?;
+            if p.from < day {
+                dated_before = dated_before.checked_add(a)?;
+            } else {
+                out.push((p.from, a));
+            }
+        }
+        let through = match day.pred_opt().filter(|d| *d >= start) {
+            Some(last) => {
+                let before = Period::parse("period", &format!("{start}..{last}"), 1)?;
+                self.period(phaser, &[i], &before, "effective_date")?.target
+            }
+            None => Amount::ZERO,
+        };
+        out.insert(0, (day, dated_before.checked_sub(through)?));
+        Ok(out)
     }
 
     /// Expected-to-date on each of `days`: by the day curve, and by the
@@ -326,11 +434,14 @@ impl TargetTree {
     ) -> Result<Vec<Expected>, DomainError> {
         let unit = phaser.plan().config.rounding_unit;
         let start = phaser.year_start();
-        let by_curve = self.roll(set, (Basis::Current, start), days.len(), &mut |t, rem| {
-            days.iter().map(|d| phaser.expected_by_curve(t, rem, period, *d)).collect()
+        let whole = Self::whole_year(set);
+        let by_curve = self.roll(&whole, (Basis::Current, start), days.len(), &mut |t, rem, w| {
+            days.iter().map(|d| phaser.expected_by_curve(t, rem, (period, w), *d)).collect()
         })?;
-        let by_milestone = self.roll(set, (Basis::Current, start), days.len(), &mut |t, rem| {
-            let template = phaser.template(t, period).cloned();
+        let by_milestone = self.roll(&whole, (Basis::Current, start), days.len(), &mut |t, rem, w| {
+            // A part counting for only some days of the period (a member
+            // that moved in or out) is expected by its curve.
+            let template = phaser.template(t, period).filter(|_| w.covers(period.start, period.end)).cloned();
             // A day's milestone is a share of the period's target as it
             // stood that day: a change effective later in the period does
             // not rewrite the days before it. The target is recomputed only
@@ -343,14 +454,14 @@ impl TargetTree {
                         let own_period = match in_force {
                             Some((n, a)) if n == known.len() => a,
                             _ => {
-                                let a = phaser.period_amount(t, &known, period, "period")?;
+                                let a = phaser.period_amount(t, &known, (period, w), "period")?;
                                 in_force = Some((known.len(), a));
                                 a
                             }
                         };
                         Ok(m.expected(period, own_period, unit, *d)?.0)
                     }
-                    None => phaser.expected_by_curve(t, rem, period, *d),
+                    None => phaser.expected_by_curve(t, rem, (period, w), *d),
                 })
                 .collect()
         })?;
@@ -460,6 +571,7 @@ mod tests {
                 coverage: None,
                 start: None,
                 steps: Vec::new(),
+                moves: Vec::new(),
                 version: 1,
                 create_time: now,
                 update_time: now,

@@ -46,6 +46,9 @@ pub struct Target {
     /// first). `amount` already includes them: the amount in force before
     /// the first is `amount − Σ delta`.
     pub steps: Vec<Step>,
+    /// Dated moves of its unit that took the target from one parent to
+    /// another (oldest first); `parent` is the one after the last.
+    pub moves: Vec<Move>,
     pub version: i64,
     pub create_time: DateTime<Utc>,
     pub update_time: DateTime<Utc>,
@@ -64,7 +67,102 @@ pub struct Step {
     pub recorded: DateTime<Utc>,
 }
 
+/// A target leaving one parent for another from a day (its unit moved):
+/// the parent it had before, and what it carried across — the part of its
+/// amounts dated before the move still to fall due from that day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: NaiveDate,
+    pub parent_before: Option<Id>,
+    pub carried: Amount,
+    /// When it was recorded: an `as_of` read before this does not see it.
+    pub recorded: DateTime<Utc>,
+}
+
+/// A span of the target's year under one parent (inclusive bounds; `None`:
+/// from the year's start, to its end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Window {
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+}
+
+impl Window {
+    pub const ALL: Self = Self { from: None, until: None };
+
+    /// The days in both.
+    pub fn and(self, other: Self) -> Self {
+        let from = match (self.from, other.from) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let until = match (self.until, other.until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Self { from, until }
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.from.is_none() && self.until.is_none()
+    }
+
+    /// Whether every day from `start` to `end` lies in it.
+    pub fn covers(&self, start: NaiveDate, end: NaiveDate) -> bool {
+        self.from.is_none_or(|a| a <= start) && self.until.is_none_or(|b| b >= end)
+    }
+}
+
+/// One parent of a target over a span of the year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub parent: Option<Id>,
+    pub window: Window,
+    /// What it brought in on its first day (`None` for the first span) and
+    /// took out on the day after its last (`None` for the last span).
+    pub carried_in: Option<Amount>,
+    pub carried_out: Option<Amount>,
+}
+
 impl Target {
+    /// Its parents over the year, in order: before each move and after the
+    /// last.
+    pub fn memberships(&self) -> Vec<Membership> {
+        let mut out = Vec::with_capacity(self.moves.len() + 1);
+        let mut from = None;
+        let mut carried_in = None;
+        for m in &self.moves {
+            out.push(Membership {
+                parent: m.parent_before.clone(),
+                window: Window { from, until: m.from.pred_opt() },
+                carried_in,
+                carried_out: Some(m.carried),
+            });
+            from = Some(m.from);
+            carried_in = Some(m.carried);
+        }
+        out.push(Membership {
+            parent: self.parent.clone(),
+            window: Window { from, until: None },
+            carried_in,
+            carried_out: None,
+        });
+        out
+    }
+
+    /// The parent it had as published (before any move).
+    pub fn first_parent(&self) -> Option<&Id> {
+        match self.moves.first() {
+            Some(m) => m.parent_before.as_ref(),
+            None => self.parent.as_ref(),
+        }
+    }
+
+    /// The day of its last move, if it moved.
+    pub fn last_move(&self) -> Option<NaiveDate> {
+        self.moves.last().map(|m| m.from)
+    }
+
     /// The yearly amount in force before any dated change.
     pub fn base_amount(&self) -> Result<Amount, DomainError> {
         Ok(self.steps.iter().try_fold(self.amount, |a, s| a.checked_sub(s.delta))?)
@@ -75,6 +173,10 @@ impl Target {
     pub fn rewind(&mut self, amount_then: Amount, at: DateTime<Utc>) {
         self.amount = amount_then;
         self.steps.retain(|s| s.recorded <= at);
+        while let Some(m) = self.moves.last().filter(|m| m.recorded > at) {
+            self.parent = m.parent_before.clone();
+            self.moves.pop();
+        }
     }
 
     /// Records a change of the yearly amount to `new` from `from`.
@@ -135,6 +237,8 @@ pub enum Change {
     Phased,
     Adjusted,
     Redistributed,
+    /// Its unit, or one below it, moved to another parent.
+    Moved,
 }
 
 impl Change {
@@ -145,11 +249,12 @@ impl Change {
             Self::Phased => "PHASED",
             Self::Adjusted => "ADJUSTED",
             Self::Redistributed => "REDISTRIBUTED",
+            Self::Moved => "MOVED",
         }
     }
 
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::Created, Self::Split, Self::Phased, Self::Adjusted, Self::Redistributed]
+        [Self::Created, Self::Split, Self::Phased, Self::Adjusted, Self::Redistributed, Self::Moved]
             .into_iter()
             .find(|c| c.as_str() == s)
     }

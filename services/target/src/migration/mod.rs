@@ -7,6 +7,7 @@ mod m20261128_000002_create_plans_and_targets;
 mod m20261201_000003_adjustment_requester_unit;
 mod m20261201_000004_dated_changes;
 mod m20261201_000005_employee_codes;
+mod m20261202_000006_dated_moves;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_adjustment_requester_unit::Migration),
             Box::new(m20261201_000004_dated_changes::Migration),
             Box::new(m20261201_000005_employee_codes::Migration),
+            Box::new(m20261202_000006_dated_moves::Migration),
         ]
     }
 }

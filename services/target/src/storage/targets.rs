@@ -36,6 +36,8 @@ pub mod target {
         pub start_date: Option<Date>,
         /// The dated changes after publication, as JSON (NULL: none).
         pub schedule: Option<String>,
+        /// The dated moves to other parents, as JSON (NULL: none).
+        pub moves: Option<String>,
         pub version: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -45,6 +47,42 @@ pub mod target {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Every parent a target had before its last move (its current one is on
+/// the target's row): found from each, as it counts there for its days.
+pub mod link {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "target_links")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub plan_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub parent_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub child_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Records that `child` was under `parent` (before a move).
+pub async fn link(db: &impl ConnectionTrait, plan: &Id, parent: &Id, child: &Id) -> Result<(), ServiceError> {
+    let row = link::ActiveModel {
+        plan_id: Set(plan.as_str().to_owned()),
+        parent_id: Set(parent.as_str().to_owned()),
+        child_id: Set(child.as_str().to_owned()),
+    };
+    link::Entity::insert(row)
+        .on_conflict_do_nothing_on([link::Column::PlanId, link::Column::ParentId, link::Column::ChildId])
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub mod revision {
@@ -86,6 +124,7 @@ fn to_domain(m: target::Model) -> Result<Target, ServiceError> {
         coverage: m.coverage.as_deref().map(|s| from_json("coverage", s)).transpose()?,
         start: m.start_date,
         steps: m.schedule.as_deref().map(|s| from_json("schedule", s)).transpose()?.unwrap_or_default(),
+        moves: m.moves.as_deref().map(|s| from_json("moves", s)).transpose()?.unwrap_or_default(),
         version: m.version,
         create_time: m.created_at,
         update_time: m.updated_at,
@@ -107,6 +146,7 @@ fn to_active(t: &Target) -> Result<target::ActiveModel, ServiceError> {
         coverage: Set(t.coverage.as_ref().map(to_json).transpose()?),
         start_date: Set(t.start),
         schedule: Set(if t.steps.is_empty() { None } else { Some(to_json(&t.steps)?) }),
+        moves: Set(if t.moves.is_empty() { None } else { Some(to_json(&t.moves)?) }),
         version: Set(t.version),
         created_at: Set(t.create_time),
         updated_at: Set(t.update_time),
@@ -231,6 +271,29 @@ pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]
                 if seen.insert(r.id.clone()) {
                     next.push(r.id.clone());
                     out.push(to_domain(r)?);
+                }
+            }
+            // Children that moved away still count here for their days.
+            let former: Vec<String> = link::Entity::find()
+                .select_only()
+                .column(link::Column::ChildId)
+                .filter(link::Column::PlanId.eq(plan.as_str()))
+                .filter(link::Column::ParentId.is_in(chunk.iter().map(String::as_str)))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let former: Vec<String> = former.into_iter().filter(|c| !seen.contains(c)).collect();
+            for c in former.chunks(5000) {
+                let rows = target::Entity::find()
+                    .filter(target::Column::PlanId.eq(plan.as_str()))
+                    .filter(target::Column::Id.is_in(c.iter().map(String::as_str)))
+                    .all(db)
+                    .await?;
+                for r in rows {
+                    if seen.insert(r.id.clone()) {
+                        next.push(r.id.clone());
+                        out.push(to_domain(r)?);
+                    }
                 }
             }
         }

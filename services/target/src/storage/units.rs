@@ -1,8 +1,8 @@
 //! Units and unit revisions.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 
 use attain_kit::ServiceError;
@@ -29,6 +29,8 @@ pub mod unit {
         pub end_date: Option<Date>,
         pub region_maturity: Option<String>,
         pub employee_code: Option<String>,
+        /// Former places (JSON), NULL for none.
+        pub former: Option<String>,
         pub path: String,
         pub depth: i32,
         pub version: i64,
@@ -108,15 +110,16 @@ fn to_domain(m: unit::Model) -> Result<Unit, ServiceError> {
             employee_code: m.employee_code,
         },
         ancestors: segments,
+        former: m.former.as_deref().map(|f| super::from_json("former places", f)).transpose()?.unwrap_or_default(),
         version: m.version,
         create_time: m.created_at,
         update_time: m.updated_at,
     })
 }
 
-fn to_active(u: &Unit) -> unit::ActiveModel {
+fn to_active(u: &Unit) -> Result<unit::ActiveModel, ServiceError> {
     let a = &u.attributes;
-    unit::ActiveModel {
+    Ok(unit::ActiveModel {
         id: Set(u.id.as_str().to_owned()),
         parent_id: Set(u.parent.as_ref().map(|p| p.as_str().to_owned())),
         parent_key: Set(u.parent.as_ref().map_or_else(String::new, |p| p.as_str().to_owned())),
@@ -129,12 +132,13 @@ fn to_active(u: &Unit) -> unit::ActiveModel {
         end_date: Set(a.end_date),
         region_maturity: Set(a.region_maturity.map(|s| s.as_str().to_owned())),
         employee_code: Set(a.employee_code.clone()),
+        former: Set(if u.former.is_empty() { None } else { Some(super::to_json(&u.former)?) }),
         path: Set(path_of(&u.ancestors, &u.id)),
         depth: Set(i32::try_from(u.ancestors.len()).unwrap_or(i32::MAX)),
         version: Set(u.version),
         created_at: Set(u.create_time),
         updated_at: Set(u.update_time),
-    }
+    })
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &UnitId) -> Result<Option<Unit>, ServiceError> {
@@ -178,7 +182,7 @@ pub async fn by_employee_code(db: &impl ConnectionTrait, code: &str) -> Result<O
 
 /// Inserts a new unit and its first revision.
 pub async fn insert(db: &impl ConnectionTrait, unit: &Unit, actor: &str) -> Result<(), ServiceError> {
-    unit::Entity::insert(to_active(unit)).exec_without_returning(db).await?;
+    unit::Entity::insert(to_active(unit)?).exec_without_returning(db).await?;
     record(db, unit, Change::Created, actor).await
 }
 
@@ -240,17 +244,18 @@ pub async fn update(
     Ok(true)
 }
 
-/// Moves `unit` (already carrying its new parent and ancestors) and
-/// rewrites the paths of its whole subtree; false on a version conflict.
-pub async fn relocate(db: &impl ConnectionTrait, old: &Unit, moved: &Unit, actor: &str) -> Result<bool, ServiceError> {
+/// Moves `unit` (already carrying its new parent, ancestors and former
+/// places) if its version is still `old`'s, then writes its descendants as
+/// given (their new ancestors and former places; each version moves on, as
+/// their representation changed); false on a version conflict.
+pub async fn relocate(
+    db: &impl ConnectionTrait,
+    (old, moved): (&Unit, &Unit),
+    descendants: &[Unit],
+    actor: &str,
+) -> Result<bool, ServiceError> {
     let res = unit::Entity::update_many()
-        .col_expr(unit::Column::ParentId, Expr::value(moved.parent.as_ref().map(|p| p.as_str().to_owned())))
-        .col_expr(
-            unit::Column::ParentKey,
-            Expr::value(moved.parent.as_ref().map_or_else(String::new, |p| p.as_str().to_owned())),
-        )
-        .col_expr(unit::Column::Version, Expr::value(moved.version))
-        .col_expr(unit::Column::UpdatedAt, Expr::value(moved.update_time))
+        .set(to_active(moved)?)
         .filter(unit::Column::Id.eq(moved.id.as_str()))
         .filter(unit::Column::Version.eq(old.version))
         .exec(db)
@@ -258,35 +263,14 @@ pub async fn relocate(db: &impl ConnectionTrait, old: &Unit, moved: &Unit, actor
     if res.rows_affected == 0 {
         return Ok(false);
     }
-    let old_prefix = path_of(&old.ancestors, &old.id);
-    let new_prefix = path_of(&moved.ancestors, &moved.id);
-    let old_len = i32::try_from(old_prefix.chars().count()).unwrap_or(i32::MAX);
-    let depth_delta =
-        i32::try_from(moved.ancestors.len()).unwrap_or(0) - i32::try_from(old.ancestors.len()).unwrap_or(0);
-    // Descendants keep their place below the unit; their representation
-    // (ancestors) changes, so their version moves on too.
-    unit::Entity::update_many()
-        .col_expr(
-            unit::Column::Path,
-            // sea-query keeps custom SQL as written, so placeholders follow the backend.
-            Expr::cust_with_values(
-                if attain_kit::db::is_sqlite(db) { "? || SUBSTR(path, ?)" } else { "$1 || SUBSTR(path, $2)" },
-                [sea_orm::Value::from(new_prefix), sea_orm::Value::from(old_len + 1)],
-            ),
-        )
-        .col_expr(unit::Column::Depth, Expr::col(unit::Column::Depth).add(depth_delta))
-        .col_expr(unit::Column::Version, Expr::col(unit::Column::Version).add(1))
-        .filter(unit::Column::Path.starts_with(&old_prefix))
-        .filter(unit::Column::Id.ne(moved.id.as_str()))
-        .exec(db)
-        .await?;
-    // The unit's own path is rewritten separately to keep its version exact.
-    unit::Entity::update_many()
-        .col_expr(unit::Column::Path, Expr::value(path_of(&moved.ancestors, &moved.id)))
-        .col_expr(unit::Column::Depth, Expr::value(i32::try_from(moved.ancestors.len()).unwrap_or(i32::MAX)))
-        .filter(unit::Column::Id.eq(moved.id.as_str()))
-        .exec(db)
-        .await?;
+    for d in descendants {
+        unit::Entity::update_many()
+            .set(to_active(d)?)
+            .filter(unit::Column::Id.eq(d.id.as_str()))
+            .filter(unit::Column::Version.eq(d.version - 1))
+            .exec(db)
+            .await?;
+    }
     record(db, moved, Change::Moved, actor).await?;
     Ok(true)
 }

@@ -6,6 +6,7 @@
 mod counts;
 mod dated;
 mod helpers;
+mod moves;
 mod org;
 mod server;
 mod targets;

@@ -135,6 +135,7 @@ async fn first_target(db: &impl ConnectionTrait, plan: &Plan, unit_id: &Id) -> S
         coverage: None,
         start: unit.attributes.start_date.filter(|s| *s > year.start),
         steps: Vec::new(),
+        moves: Vec::new(),
         version: 0,
         create_time: now,
         update_time: now,

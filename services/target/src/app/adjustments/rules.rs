@@ -103,6 +103,12 @@ pub(super) fn effective_day(
     {
         return Err(format!("{day} is before {} starts ({start})", target.unit.resource_name()));
     }
+    if let Some(moved) = target.last_move().filter(|m| *m > day) {
+        return Err(format!(
+            "{day} is before {} moved to its place ({moved}); a change takes effect from then or later",
+            target.unit.resource_name()
+        ));
+    }
     if let Some(end) = unit_end
         && day > end
         && !release

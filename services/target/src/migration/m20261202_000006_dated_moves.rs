@@ -1,0 +1,60 @@
+//! Moves that take effect from a date: a target's moves between parents
+//! (and every parent it ever had, to find its figures from each), a unit's
+//! former places in the tree with their last days.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Targets {
+    Table,
+    Moves,
+}
+
+#[derive(DeriveIden)]
+enum TargetLinks {
+    Table,
+    PlanId,
+    ParentId,
+    ChildId,
+}
+
+#[derive(DeriveIden)]
+enum Units {
+    Table,
+    Former,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter().table(Targets::Table).add_column(ColumnDef::new(Targets::Moves).text().null()).to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter().table(Units::Table).add_column(ColumnDef::new(Units::Former).text().null()).to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(TargetLinks::Table)
+                .col(ColumnDef::new(TargetLinks::PlanId).string().not_null())
+                .col(ColumnDef::new(TargetLinks::ParentId).string().not_null())
+                .col(ColumnDef::new(TargetLinks::ChildId).string().not_null())
+                .primary_key(
+                    Index::create().col(TargetLinks::PlanId).col(TargetLinks::ParentId).col(TargetLinks::ChildId),
+                )
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(TargetLinks::Table).to_owned()).await?;
+        m.alter_table(Table::alter().table(Units::Table).drop_column(Units::Former).to_owned()).await?;
+        m.alter_table(Table::alter().table(Targets::Table).drop_column(Targets::Moves).to_owned()).await
+    }
+}
