@@ -102,7 +102,11 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
     let plan = targets_api.get_plan(c.r(tpb::GetPlanRequest { name: a.plan.clone() })).await?.into_inner();
     let unit = if a.unit.is_empty() { plan.top_unit.clone() } else { a.unit.clone() };
     let span = span_of(&plan, &a.period)?;
-    let units = org.get_subtree(c.r(tpb::GetSubtreeRequest { name: unit.clone() })).await?.into_inner().units;
+    let units = org
+        .get_subtree(c.r(tpb::GetSubtreeRequest { name: unit.clone(), include_former: true }))
+        .await?
+        .into_inner()
+        .units;
 
     let targets = all_pages(|page_token| {
         let mut api = targets_api.clone();
@@ -522,35 +526,45 @@ fn conversion(lost: &HashMap<&str, i64>, unit: &str, won: i64) -> Option<Decimal
 }
 
 /// Deals lost per unit over `[from, to]`: lost opportunities by close date
-/// and lost deals in daily logs, on the rep's path.
+/// and lost deals in daily logs, on the rep's path on that date.
 fn losses(e: &Evidence, from: NaiveDate, to: NaiveDate) -> HashMap<&str, i64> {
-    let path: HashMap<&str, Vec<&str>> = e
-        .units
-        .iter()
-        .map(|u| {
-            let mut p: Vec<&str> = u.ancestors.iter().map(|a| a.trim_start_matches("units/")).collect();
-            p.push(u.name.trim_start_matches("units/"));
-            (u.name.as_str(), p)
-        })
-        .collect();
+    let units: HashMap<&str, &tpb::Unit> = e.units.iter().map(|u| (u.name.as_str(), u)).collect();
     let mut out: HashMap<&str, i64> = HashMap::new();
-    let mut add = |rep: &str, n: i64| {
-        for u in path.get(rep).map(Vec::as_slice).unwrap_or_default() {
-            *out.entry(u).or_default() += n;
+    let mut add = |rep: &str, day: NaiveDate, n: i64| {
+        if let Some(u) = units.get(rep) {
+            for id in path_on(u, day) {
+                *out.entry(id).or_default() += n;
+            }
         }
     };
     for o in &e.opportunities {
-        let inside = date(&o.close_date).is_some_and(|d| d >= from && d <= to);
-        if o.outcome == kpb::OpportunityOutcome::Lost as i32 && inside {
-            add(&o.rep, 1);
+        if let Some(d) = date(&o.close_date).filter(|d| *d >= from && *d <= to)
+            && o.outcome == kpb::OpportunityOutcome::Lost as i32
+        {
+            add(&o.rep, d, 1);
         }
     }
     for l in &e.logs {
-        if date(&l.log_date).is_some_and(|d| d >= from && d <= to) {
-            add(&l.rep, i64::try_from(l.lost_deals.len()).unwrap_or(i64::MAX));
+        if let Some(d) = date(&l.log_date).filter(|d| *d >= from && *d <= to) {
+            add(&l.rep, d, i64::try_from(l.lost_deals.len()).unwrap_or(i64::MAX));
         }
     }
     out
+}
+
+/// A unit's path (ids, root first, the unit last) on `day`: where it sat
+/// then, before or after its moves.
+fn path_on(u: &tpb::Unit, day: NaiveDate) -> Vec<&str> {
+    let ancestors = u
+        .former_places
+        .iter()
+        .find(|p| date(&p.until).is_some_and(|until| until >= day))
+        .map_or(&u.ancestors, |p| &p.ancestors);
+    ancestors
+        .iter()
+        .map(|a| a.trim_start_matches("units/"))
+        .chain(std::iter::once(u.name.trim_start_matches("units/")))
+        .collect()
 }
 
 impl Outcome {

@@ -146,7 +146,8 @@ fn cny(a: String) -> Option<attain_proto::attain::common::v1::Money> {
 /// method, milestones of its own on some reps, a product split, approved
 /// adjustments with both redistributions, sales with split credit, reversals
 /// and last year's sales, lost opportunities and daily logs.
-async fn build_random_org(s: &Suite, seed: u64) -> Vec<String> {
+/// Returns the regions and the rep that moved.
+async fn build_random_org(s: &Suite, seed: u64) -> (Vec<String>, String) {
     use attain_proto::attain::{
         target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
         tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
@@ -340,6 +341,20 @@ async fn build_random_org(s: &Suite, seed: u64) -> Vec<String> {
         let manager = if parent.starts_with("team") { "region-0".to_owned() } else { parent.clone() };
         t.approve_adjustment(as_(&format!("mgr-{manager}"), Role::Manager, &manager, approve)).await.unwrap();
     }
+    // A move: the last rep leaves its region for team 0 from the 10th
+    // (another branch); its sales count where it sat on their close dates.
+    let (mover, _) = reps.last().unwrap().clone();
+    let current =
+        org.get_unit(admin(tpb::GetUnitRequest { name: format!("units/{mover}") })).await.unwrap().into_inner();
+    org.move_unit(admin(tpb::MoveUnitRequest {
+        name: current.name,
+        new_parent: "units/team-0".into(),
+        etag: current.etag,
+        request_id: "move".into(),
+        effective_date: "2024-01-10".into(),
+    }))
+    .await
+    .unwrap();
     // Sales: this January to the 16th, and last January; split credit,
     // then reversals (one replaced by a corrected sale).
     let mut names = Vec::new();
@@ -429,12 +444,12 @@ async fn build_random_org(s: &Suite, seed: u64) -> Vec<String> {
             .unwrap();
         }
     }
-    region_ids
+    (region_ids, mover)
 }
 
 async fn a_random_organisation_audits_clean(backend: Backend) {
     let s = Suite::start(backend, |_| {}).await;
-    let regions = build_random_org(&s, 0x5eed_2024).await;
+    let (regions, mover) = build_random_org(&s, 0x5eed_2024).await;
     let gw = format!("http://{}", s.gateway.addr);
     let ops = token("ops", Role::Admin, "");
     let mut checked = 0;
@@ -443,13 +458,39 @@ async fn a_random_organisation_audits_clean(backend: Backend) {
         clean(&format!("company {period}"), &o);
         checked += o.checked;
     }
+    let last = regions.last().unwrap();
     for region in &regions {
-        let manager = token(&format!("mgr-{region}"), Role::Manager, region);
+        // The region the rep left is audited by sales operations: its
+        // manager no longer reads the rep's records, whose days before the
+        // move are in the region's figures (the note of this change says so).
+        let manager = if region == last { ops.clone() } else { token(&format!("mgr-{region}"), Role::Manager, region) };
         let o = run(&gw, &manager, &audit(&format!("units/{region}"), "2024-01")).await.unwrap();
         clean(&format!("{region} by its manager"), &o);
         checked += o.checked;
     }
     assert!(checked > 500, "{checked} figures checked");
+    // The rep that moved to team 0 on the 10th: its January sales count
+    // under team 0 from that day, under its old region before.
+    let deals = |unit: String| {
+        let gw = gw.clone();
+        async move {
+            let ch = tonic::transport::Channel::from_shared(gw).unwrap().connect().await.unwrap();
+            let mut k = attain_proto::attain::tracking::v1::tracking_service_client::TrackingServiceClient::new(ch);
+            let r = attain_proto::attain::tracking::v1::ListDealsRequest {
+                unit,
+                period: "2024-01".into(),
+                page_size: 1000,
+                ..Default::default()
+            };
+            k.list_deals(admin(r)).await.unwrap().into_inner().deals
+        }
+    };
+    let mover = format!("units/{mover}");
+    let after: Vec<_> = deals("units/team-0".into()).await.into_iter().filter(|d| d.rep == mover).collect();
+    let before: Vec<_> = deals(format!("units/{last}")).await.into_iter().filter(|d| d.rep == mover).collect();
+    assert!(!after.is_empty() && !before.is_empty(), "the mover sold on both sides of the move");
+    assert!(after.iter().all(|d| d.close_date.as_str() >= "2024-01-10"), "{after:?}");
+    assert!(before.iter().all(|d| d.close_date.as_str() < "2024-01-10"), "{before:?}");
 }
 
 both_backends!(a_random_organisation_audits_clean);

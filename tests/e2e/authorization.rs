@@ -289,7 +289,9 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.target.v1.OrgService/ListUnits", READ, |_, c| {
             enc(tpb::ListUnitsRequest { parent: c.unit_name(), ..Default::default() })
         }),
-        rpc("attain.target.v1.OrgService/GetSubtree", READ, |_, c| enc(tpb::GetSubtreeRequest { name: c.unit_name() })),
+        rpc("attain.target.v1.OrgService/GetSubtree", READ, |_, c| {
+            enc(tpb::GetSubtreeRequest { name: c.unit_name(), include_former: false })
+        }),
         rpc("attain.target.v1.OrgService/UpdateUnit", MANAGE, |_, c| {
             enc(tpb::UpdateUnitRequest {
                 unit: Some(tpb::Unit { name: c.unit_name(), display_name: c.unit.into(), ..Default::default() }),

@@ -511,7 +511,7 @@ async fn attempt(gw: &Channel, who: Who, call: Call, unit: &str, n: usize) -> Ou
             .await
             .map(drop),
         Call::Subtree => OrgServiceClient::new(gw.clone())
-            .get_subtree(as_(person, role, scope, tpb::GetSubtreeRequest { name: unit_name }))
+            .get_subtree(as_(person, role, scope, tpb::GetSubtreeRequest { name: unit_name, include_former: false }))
             .await
             .map(drop),
     };

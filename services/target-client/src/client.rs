@@ -40,13 +40,21 @@ impl TargetClient {
 
     /// The unit and everything below it that the caller may see, root first.
     pub async fn subtree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
-        let r = self.org.clone().get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name() })).await?;
+        let r = self
+            .org
+            .clone()
+            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: false }))
+            .await?;
         r.into_inner().units.iter().map(unit_info).collect()
     }
 
     /// The unit with the names of what is below it.
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
-        let r = self.org.clone().get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name() })).await?;
+        let r = self
+            .org
+            .clone()
+            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: false }))
+            .await?;
         unit_tree(id, &r.into_inner().units)
     }
 

@@ -21,9 +21,18 @@ pub struct UnitInfo {
     pub end_date: Option<chrono::NaiveDate>,
     /// A rep's employee code, if it has one.
     pub employee_code: Option<String>,
+    /// Where it sat before its moves: each place's last day and path (root
+    /// first, the unit last), oldest first.
+    pub former: Vec<(chrono::NaiveDate, Vec<Id>)>,
 }
 
 impl UnitInfo {
+    /// Its path on `day`: where a deal closing then counts, whenever it is
+    /// entered.
+    pub fn path_on(&self, day: chrono::NaiveDate) -> &[Id] {
+        self.former.iter().find(|(until, _)| *until >= day).map_or(&self.path, |(_, p)| p)
+    }
+
     pub fn path_strings(&self) -> Vec<String> {
         self.path.iter().map(|p| p.as_str().to_owned()).collect()
     }
@@ -46,8 +55,20 @@ pub(crate) fn id_of(field: &str, name: &str) -> ServiceResult<Id> {
 
 pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
     let id = id_of("unit", &u.name)?;
-    let mut path = u.ancestors.iter().map(|a| id_of("ancestor", a)).collect::<ServiceResult<Vec<_>>>()?;
+    let mut path: Vec<Id> = u.ancestors.iter().map(|a| id_of("ancestor", a)).collect::<ServiceResult<Vec<_>>>()?;
     path.push(id.clone());
+    let former = u
+        .former_places
+        .iter()
+        .map(|p| {
+            let until = chrono::NaiveDate::parse_from_str(&p.until, "%Y-%m-%d")
+                .map_err(|_| bad("former_places.until", &p.until))?;
+            let mut path =
+                p.ancestors.iter().map(|a| id_of("former_places.ancestors", a)).collect::<ServiceResult<Vec<_>>>()?;
+            path.push(id.clone());
+            Ok((until, path))
+        })
+        .collect::<ServiceResult<_>>()?;
     Ok(UnitInfo {
         id,
         parent: (!u.parent.is_empty()).then(|| id_of("parent", &u.parent)).transpose()?,
@@ -56,6 +77,7 @@ pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
         path,
         end_date: chrono::NaiveDate::parse_from_str(&u.end_date, "%Y-%m-%d").ok(),
         employee_code: Some(u.employee_code.clone()).filter(|c| !c.is_empty()),
+        former,
     })
 }
 

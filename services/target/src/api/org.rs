@@ -101,7 +101,7 @@ impl OrgApi {
         r: pb::GetSubtreeRequest,
     ) -> ServiceResult<pb::GetSubtreeResponse> {
         let id = UnitId::from_name("name", &r.name)?;
-        let units = org::subtree(&self.db, &ctx.who, &id).await?;
+        let units = org::subtree(&self.db, &ctx.who, &id, r.include_former).await?;
         Ok(pb::GetSubtreeResponse { units: units.iter().map(convert::unit).collect() })
     }
 

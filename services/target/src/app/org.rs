@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::scope::{deny_manage, visible_unit};
+use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit};
 use crate::{
     domain::org::{self, DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
     storage::units::{self, Revision},
@@ -121,11 +121,16 @@ pub async fn children(
     Ok((rows, next_page_token))
 }
 
-/// A unit and what the caller may read below it, the unit first.
-pub async fn subtree(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Vec<Unit>> {
+/// A unit and what the caller may read below it, the unit first; with
+/// `former`, then the units that sat below it before a move.
+pub async fn subtree(db: &impl ConnectionTrait, who: &Identity, id: &UnitId, former: bool) -> ServiceResult<Vec<Unit>> {
     let root = visible_unit(db, who, id).await?;
     // A rep's scope is itself even if (wrongly) something sat below it.
-    Ok(units::subtree(db, &root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
+    let mut out = readable_subtree(db, who, &root).await?;
+    if former {
+        out.extend(readable_former(db, who, &root).await?);
+    }
+    Ok(out)
 }
 
 pub async fn update<R: Message + Default>(

@@ -41,6 +41,12 @@ pub async fn readable_subtree(db: &impl ConnectionTrait, who: &Identity, root: &
     Ok(units::subtree(db, root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
 }
 
+/// The units that sat under `root` before a move and are elsewhere now,
+/// that the caller may read where they are.
+pub async fn readable_former(db: &impl ConnectionTrait, who: &Identity, root: &Unit) -> ServiceResult<Vec<Unit>> {
+    Ok(units::former_members(db, root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
+}
+
 /// Loads a plan the caller may see: admins, and anyone whose unit lies in
 /// the plan's organisation.
 pub async fn visible_plan(db: &impl ConnectionTrait, who: &Identity, id: &Id) -> ServiceResult<Plan> {

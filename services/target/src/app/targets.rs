@@ -7,7 +7,7 @@ use attain_kit::{ServiceError, ServiceResult, auth::Identity, money::Amount, pag
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::scope::{readable_subtree, visible_plan, visible_target, visible_unit};
+use super::scope::{readable_former, readable_subtree, visible_plan, visible_target, visible_unit};
 use crate::{
     domain::{
         org::{Id, UnitId},
@@ -62,8 +62,12 @@ pub async fn list(
     };
     let ids = match root {
         Some(id) => {
+            // With the units that sat below it before a move: the unit's
+            // figures count them for their days there.
             let root = visible_unit(db, who, &id).await?;
-            Some(readable_subtree(db, who, &root).await?.into_iter().map(|u| u.id).collect::<Vec<_>>())
+            let mut below = readable_subtree(db, who, &root).await?;
+            below.extend(readable_former(db, who, &root).await?);
+            Some(below.into_iter().map(|u| u.id).collect::<Vec<_>>())
         }
         None => None,
     };

@@ -27,6 +27,14 @@ enum Units {
     Former,
 }
 
+#[derive(DeriveIden)]
+enum UnitPlaces {
+    Table,
+    UnitId,
+    Until,
+    Path,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -36,6 +44,22 @@ impl MigrationTrait for Migration {
         .await?;
         m.alter_table(
             Table::alter().table(Units::Table).add_column(ColumnDef::new(Units::Former).text().null()).to_owned(),
+        )
+        .await?;
+        // Each former place's path (root first, the unit last): finds the
+        // units that once sat below a unit.
+        m.create_table(
+            Table::create()
+                .table(UnitPlaces::Table)
+                .col(ColumnDef::new(UnitPlaces::UnitId).string().not_null())
+                .col(ColumnDef::new(UnitPlaces::Until).date().not_null())
+                .col(ColumnDef::new(UnitPlaces::Path).string().not_null())
+                .primary_key(Index::create().col(UnitPlaces::UnitId).col(UnitPlaces::Until))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("ix_unit_places_path").table(UnitPlaces::Table).col(UnitPlaces::Path).to_owned(),
         )
         .await?;
         m.create_table(
@@ -54,6 +78,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(TargetLinks::Table).to_owned()).await?;
+        m.drop_table(Table::drop().table(UnitPlaces::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(Units::Table).drop_column(Units::Former).to_owned()).await?;
         m.alter_table(Table::alter().table(Targets::Table).drop_column(Targets::Moves).to_owned()).await
     }

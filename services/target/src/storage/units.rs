@@ -65,6 +65,26 @@ pub mod unit_revision {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A unit's former places, one row each: found by path prefix.
+pub mod place {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "unit_places")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub unit_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub until: Date,
+        pub path: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub use crate::domain::org::{Revision, UnitChange as Change};
 
 fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {
@@ -213,6 +233,23 @@ pub async fn subtree(db: &impl ConnectionTrait, root: &Unit) -> Result<Vec<Unit>
         .collect()
 }
 
+/// Units that sat below `root` in a former place and are not below it now.
+pub async fn former_members(db: &impl ConnectionTrait, root: &Unit) -> Result<Vec<Unit>, ServiceError> {
+    let prefix = path_of(&root.ancestors, &root.id);
+    let ids: Vec<String> = place::Entity::find()
+        .select_only()
+        .column(place::Column::UnitId)
+        .distinct()
+        .filter(place::Column::Path.starts_with(&prefix))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let ids: Vec<UnitId> = ids.iter().map(|i| UnitId::stored("unit id", i)).collect::<Result<_, _>>()?;
+    let mut out: Vec<Unit> = get_many(db, &ids).await?.into_iter().filter(|u| !root.contains(u)).collect();
+    out.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    Ok(out)
+}
+
 /// Writes a changed unit if its version is still `expected_version`;
 /// false when someone else changed it first.
 pub async fn update(
@@ -270,6 +307,19 @@ pub async fn relocate(
             .filter(unit::Column::Version.eq(d.version - 1))
             .exec(db)
             .await?;
+    }
+    for u in std::iter::once(moved).chain(descendants) {
+        if let Some(p) = u.former.last() {
+            let row = place::ActiveModel {
+                unit_id: Set(u.id.as_str().to_owned()),
+                until: Set(p.until),
+                path: Set(path_of(&p.ancestors, &u.id)),
+            };
+            place::Entity::insert(row)
+                .on_conflict_do_nothing_on([place::Column::UnitId, place::Column::Until])
+                .exec(db)
+                .await?;
+        }
     }
     record(db, moved, Change::Moved, actor).await?;
     Ok(true)

@@ -62,8 +62,11 @@ async fn builds_and_reads_the_tree(backend: Backend) {
     let roots = admin.list_units(pb::ListUnitsRequest::default()).await.unwrap().into_inner();
     assert_eq!(roots.units.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), vec!["units/acme"]);
 
-    let subtree =
-        admin.get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() }).await.unwrap().into_inner();
+    let subtree = admin
+        .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into(), include_former: false })
+        .await
+        .unwrap()
+        .into_inner();
     let names: Vec<_> = subtree.units.iter().map(|u| u.name.as_str()).collect();
     assert_eq!(names, vec!["units/region-a", "units/rep-3", "units/team-a1", "units/rep-1", "units/rep-2"]);
 
@@ -292,7 +295,7 @@ async fn moves_keep_the_tree_sound(backend: Backend) {
     let rep = admin.get_unit(pb::GetUnitRequest { name: "units/rep-1".into() }).await.unwrap().into_inner();
     assert_eq!(rep.ancestors, vec!["units/acme", "units/region-b", "units/team-a1"]);
     let a: Vec<_> = admin
-        .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() })
+        .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into(), include_former: false })
         .await
         .unwrap()
         .into_inner()
@@ -408,7 +411,7 @@ async fn request_ids_make_writes_idempotent(backend: Backend) {
     assert_status(admin.create_unit(req("Team A3")).await, Code::AlreadyExists, None);
     assert!(
         admin
-            .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into() })
+            .get_subtree(pb::GetSubtreeRequest { name: "units/region-a".into(), include_former: false })
             .await
             .unwrap()
             .into_inner()
@@ -483,7 +486,7 @@ async fn every_call_is_scoped(backend: Backend) {
         None,
     );
     assert_status(manager.list_units(pb::ListUnitsRequest::default()).await, Code::PermissionDenied, None);
-    let subtree = manager.get_subtree(pb::GetSubtreeRequest { name: "units/acme".into() }).await;
+    let subtree = manager.get_subtree(pb::GetSubtreeRequest { name: "units/acme".into(), include_former: false }).await;
     assert_status(subtree, Code::PermissionDenied, None);
 
     // A manager changes its subtree, not its own unit, and not elsewhere.
@@ -532,7 +535,13 @@ async fn every_call_is_scoped(backend: Backend) {
     let mut viewer = app.org("ceo", Role::Viewer, "acme");
     assert!(viewer.get_unit(get("rep-9")).await.is_ok());
     assert_eq!(
-        viewer.get_subtree(pb::GetSubtreeRequest { name: "units/acme".into() }).await.unwrap().into_inner().units.len(),
+        viewer
+            .get_subtree(pb::GetSubtreeRequest { name: "units/acme".into(), include_former: false })
+            .await
+            .unwrap()
+            .into_inner()
+            .units
+            .len(),
         9
     );
     let attempt = viewer

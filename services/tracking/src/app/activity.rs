@@ -92,7 +92,7 @@ impl App {
         let rep = self.activity_rep(who, fwd, "opportunity.rep", &opp.rep).await?;
         let now = Utc::now();
         opp.id = Id::generate();
-        opp.booked_path = rep.path;
+        opp.booked_path = rep.path_on(opp.close_date.unwrap_or_else(|| self.today())).to_vec();
         opp.version = 1;
         opp.create_time = now;
         opp.update_time = now;
@@ -160,7 +160,7 @@ impl App {
             return Err(ServiceError::invalid("daily_log.log_date", "is in the future"));
         }
         log.id = Id::generate();
-        log.booked_path = rep.path;
+        log.booked_path = rep.path_on(log.date).to_vec();
         log.create_time = Utc::now();
         idempotent!(self.db, key, |txn| {
             daily_logs::insert_log(&txn, &log).await?;

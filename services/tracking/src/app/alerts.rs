@@ -178,6 +178,7 @@ impl App {
                     path,
                     end_date: None,
                     employee_code: None,
+                    former: Vec::new(),
                 })
                 .collect();
             for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {

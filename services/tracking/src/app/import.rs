@@ -156,13 +156,14 @@ impl Session {
         }
         still_there(&rep, day, &close_field)?;
         let plans = self.app.plans(&self.fwd, &mut self.cache).await?;
-        let plan = plan_for(&plans, &rep.path, day).ok_or_else(|| {
+        let path = rep.path_on(day).to_vec();
+        let plan = plan_for(&plans, &path, day).ok_or_else(|| {
             ServiceError::invalid(&close_field, format!("no plan covers {day} for {}", rep.id.resource_name()))
         })?;
         let now = Utc::now();
         o.currency = plan.currency;
         o.id = Id::generate();
-        o.booked_path = rep.path;
+        o.booked_path = path;
         o.version = 1;
         o.create_time = now;
         o.update_time = now;
@@ -394,6 +395,7 @@ mod tests {
             display_name: name.into(),
             end_date: None,
             employee_code,
+            former: Vec::new(),
         }
     }
 

@@ -204,7 +204,9 @@ impl App {
         let rep = self.writable_rep(who, fwd, cache, (&fields.0, fields.1), &new.rep, "record deals for").await?;
         still_there(&rep, new.close_date, &format!("{field}.deal.close_date"))?;
         let plans = self.plans(fwd, cache).await?;
-        let plan = plan_for(&plans, &rep.path, new.close_date).ok_or_else(|| {
+        // Booked where the rep sat on the close date, whenever entered.
+        let path = rep.path_on(new.close_date).to_vec();
+        let plan = plan_for(&plans, &path, new.close_date).ok_or_else(|| {
             ServiceError::invalid(
                 format!("{field}.deal.close_date"),
                 format!("no plan covers {} for {}", new.close_date, rep.id.resource_name()),
@@ -219,7 +221,7 @@ impl App {
         }
         let plan_name = plan.name.clone();
         let credits = self.credits(who, fwd, cache, &format!("{field}.deal"), &new, &rep, &plan_name).await?;
-        let mut deal = sale(new, currency, rep.path, &request_id, &who.person);
+        let mut deal = sale(new, currency, path, &request_id, &who.person);
         deal.credits = credits;
         Ok(Prepared { row, key, deal })
     }
@@ -254,13 +256,14 @@ impl App {
             };
             still_there(&rep, new.close_date, &f)?;
             let plans = self.plans(fwd, cache).await?;
-            if plan_for(&plans, &rep.path, new.close_date).map(|p| p.name.as_str()) != Some(plan) {
+            let path = rep.path_on(new.close_date).to_vec();
+            if plan_for(&plans, &path, new.close_date).map(|p| p.name.as_str()) != Some(plan) {
                 return Err(ServiceError::invalid(
                     f,
                     format!("{} is outside the deal's scope: {plan} does not cover it", rep.id.resource_name()),
                 ));
             }
-            out.push(Credit { rep: rep.id, percent: share.percent, amount, booked_path: rep.path });
+            out.push(Credit { rep: rep.id, percent: share.percent, amount, booked_path: path });
         }
         Ok(out)
     }
