@@ -332,6 +332,7 @@ pub fn check(a: &Audit, e: &Evidence) -> Result<Outcome, Status> {
     let lost = losses(e, span.start, a.as_of.min(span.end));
     let mut c = Checker {
         inputs: &inputs,
+        evidence: e,
         curves: Curves::new(&plan),
         figures: HashMap::new(),
         lost: &lost,
@@ -393,6 +394,7 @@ fn target_records(targets: &[tpb::Target]) -> Targets {
 /// Recomputes each unit's figures once and compares every figure shown.
 struct Checker<'a> {
     inputs: &'a Inputs<'a>,
+    evidence: &'a Evidence,
     curves: Curves<'a>,
     figures: HashMap<String, Recomputed>,
     lost: &'a HashMap<&'a str, i64>,
@@ -420,10 +422,29 @@ impl Checker<'_> {
         self.figures.entry(unit.to_owned()).or_insert_with(|| recompute::figures(inputs, curves, unit)).clone()
     }
 
+    /// A drill-down row of a member for part of the period (it joined or
+    /// left in it): recomputed over the row's own days.
+    fn part_of_period(&mut self, shown: &kpb::Attainment) -> Option<(Recomputed, HashMap<String, i64>)> {
+        let p = shown.period.as_ref()?;
+        let (start, end) = (date(&p.start_date)?, date(&p.end_date)?);
+        let span = self.inputs.span;
+        if (start, end) == (span.start, span.end) || start < span.start || end > span.end {
+            return None;
+        }
+        let inputs = Inputs { span: Span { start, end, monthly: false }, ..*self.inputs };
+        let unit = shown.unit.trim_start_matches("units/");
+        let f = recompute::figures(&inputs, &mut self.curves, unit);
+        let lost = losses(self.evidence, start, self.inputs.day.min(end));
+        Some((f, lost.into_iter().map(|(u, n)| (u.to_owned(), n)).collect()))
+    }
+
     /// An attainment read (one unit, a child, the dashboard's).
     fn attainment(&mut self, source: &str, shown: &kpb::Attainment) {
         let unit = shown.unit.trim_start_matches("units/").to_owned();
-        let f = self.figures_of(&unit);
+        let (f, lost) = match self.part_of_period(shown) {
+            Some((f, lost)) => (f, Some(lost)),
+            None => (self.figures_of(&unit), None),
+        };
         let name = &shown.unit;
         let money_of = |m: &Option<Money>| money(m.as_ref());
         self.cmp(name, format!("{source}.target"), money_of(&shown.target), Some(f.target));
@@ -439,7 +460,10 @@ impl Checker<'_> {
         self.cmp(name, format!("{source}.average_order_value"), money_of(&shown.average_order_value), f.aov);
         let won = Some(Decimal::from(f.won));
         self.cmp(name, format!("{source}.deals_won"), Some(Decimal::from(shown.deals_won)), won);
-        let conversion = conversion(self.lost, &unit, f.won);
+        let conversion = match &lost {
+            Some(lost) => conversion(&lost.iter().map(|(u, n)| (u.as_str(), *n)).collect(), &unit, f.won),
+            None => conversion(self.lost, &unit, f.won),
+        };
         self.cmp(name, format!("{source}.conversion_rate"), dec(&shown.conversion_rate), conversion);
         self.status(name, format!("{source}.status"), shown.status, f.light);
     }

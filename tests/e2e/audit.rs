@@ -444,6 +444,45 @@ async fn build_random_org(s: &Suite, seed: u64) -> (Vec<String>, String) {
             .unwrap();
         }
     }
+    // A move recorded after the fact: rep 1 left team 0 for region 1 on the
+    // 3rd; what was entered for it from that day is re-booked there.
+    let (late, _) = reps[1].clone();
+    let listed = |unit: &str| {
+        let (mut k, unit, late) = (k.clone(), unit.to_owned(), format!("units/{late}"));
+        let r_unit = unit.clone();
+        async move {
+            let r =
+                kpb::ListDealsRequest { unit: r_unit, period: "2024-01".into(), page_size: 1000, ..Default::default() };
+            let deals = k.list_deals(admin(r)).await.unwrap().into_inner().deals;
+            // Owned by rep 1 and booked there (a split deal of its stays
+            // listed where a colleague it credits sits).
+            deals
+                .into_iter()
+                .filter(|d| d.rep == late && d.close_date.as_str() >= "2024-01-03" && d.booked_path.contains(&unit))
+                .count()
+        }
+    };
+    let entered = listed("units/team-0").await;
+    assert!(entered > 0, "rep 1 sold after the 3rd");
+    let current =
+        org.get_unit(admin(tpb::GetUnitRequest { name: format!("units/{late}") })).await.unwrap().into_inner();
+    org.move_unit(admin(tpb::MoveUnitRequest {
+        name: current.name,
+        new_parent: "units/region-1".into(),
+        etag: current.etag,
+        request_id: "late-move".into(),
+        effective_date: "2024-01-03".into(),
+    }))
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        if listed("units/region-1").await == entered && listed("units/team-0").await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed("units/region-1").await, entered, "re-booked where rep 1 sat on their dates");
+    assert_eq!(listed("units/team-0").await, 0);
     (region_ids, mover)
 }
 
@@ -460,15 +499,47 @@ async fn a_random_organisation_audits_clean(backend: Backend) {
     }
     let last = regions.last().unwrap();
     for region in &regions {
-        // The region the rep left is audited by sales operations: its
-        // manager no longer reads the rep's records, whose days before the
-        // move are in the region's figures (the note of this change says so).
-        let manager = if region == last { ops.clone() } else { token(&format!("mgr-{region}"), Role::Manager, region) };
+        // Regions reps left are audited by their managers too: the reps'
+        // days there are in the regions' figures.
+        let manager = token(&format!("mgr-{region}"), Role::Manager, region);
         let o = run(&gw, &manager, &audit(&format!("units/{region}"), "2024-01")).await.unwrap();
         clean(&format!("{region} by its manager"), &o);
         checked += o.checked;
     }
     assert!(checked > 500, "{checked} figures checked");
+    // Every region's January drill-down adds up: its rows (each member for
+    // its days there, the reps that left and joined included) sum to its
+    // actual, and a rep that moved shows under each parent for its days.
+    let ch = tonic::transport::Channel::from_shared(gw.clone()).unwrap().connect().await.unwrap();
+    let mut k = attain_proto::attain::tracking::v1::tracking_service_client::TrackingServiceClient::new(ch);
+    let amount = |m: &Option<attain_proto::attain::common::v1::Money>| -> rust_decimal::Decimal {
+        m.as_ref().map_or(rust_decimal::Decimal::ZERO, |m| m.amount.parse().unwrap())
+    };
+    let mut rows_of_mover = Vec::new();
+    for unit in regions.iter().map(|r| format!("units/{r}")).chain(["units/team-0".to_owned()]) {
+        let r = attain_proto::attain::tracking::v1::ListChildAttainmentsRequest {
+            unit: unit.clone(),
+            period: "2024-01".into(),
+            ..Default::default()
+        };
+        let d = k.list_child_attainments(admin(r)).await.unwrap().into_inner();
+        let rows: rust_decimal::Decimal = d.children.iter().map(|c| amount(&c.actual)).sum();
+        assert_eq!(rows, amount(&d.parent.as_ref().unwrap().actual), "{unit}'s rows add up to it");
+        for c in d.children.iter().filter(|c| c.unit == format!("units/{mover}")) {
+            let p = c.period.as_ref().unwrap();
+            rows_of_mover.push((unit.clone(), p.start_date.clone(), p.end_date.clone()));
+        }
+    }
+    rows_of_mover.sort_by(|a, b| a.1.cmp(&b.1));
+    let last_region = format!("units/{}", regions.last().unwrap());
+    assert_eq!(
+        rows_of_mover,
+        [
+            (last_region, "2024-01-01".to_owned(), "2024-01-09".to_owned()),
+            ("units/team-0".to_owned(), "2024-01-10".to_owned(), "2024-01-31".to_owned())
+        ],
+        "the rep that moved on the 10th, under each parent for its days"
+    );
     // The rep that moved to team 0 on the 10th: its January sales count
     // under team 0 from that day, under its old region before.
     let deals = |unit: String| {
@@ -486,8 +557,14 @@ async fn a_random_organisation_audits_clean(backend: Backend) {
         }
     };
     let mover = format!("units/{mover}");
-    let after: Vec<_> = deals("units/team-0".into()).await.into_iter().filter(|d| d.rep == mover).collect();
-    let before: Vec<_> = deals(format!("units/{last}")).await.into_iter().filter(|d| d.rep == mover).collect();
+    // Owned by the mover and booked there (split deals are also listed
+    // where the colleagues they credit sit).
+    let booked = |d: &attain_proto::attain::tracking::v1::Deal, unit: &str| {
+        d.rep == mover && d.booked_path.iter().any(|u| u == unit)
+    };
+    let after: Vec<_> = deals("units/team-0".into()).await.into_iter().filter(|d| booked(d, "units/team-0")).collect();
+    let old_place = format!("units/{last}");
+    let before: Vec<_> = deals(old_place.clone()).await.into_iter().filter(|d| booked(d, &old_place)).collect();
     assert!(!after.is_empty() && !before.is_empty(), "the mover sold on both sides of the move");
     assert!(after.iter().all(|d| d.close_date.as_str() >= "2024-01-10"), "{after:?}");
     assert!(before.iter().all(|d| d.close_date.as_str() < "2024-01-10"), "{before:?}");

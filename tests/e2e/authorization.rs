@@ -60,6 +60,9 @@ const LEAD: Grid = [[Y, Y, Y, U], [Y, Y, N, N], [Y, Y, N, N], [N, N, N, N], [N, 
 const MANAGE: Grid = [[Y, Y, Y, U], [N, Y, N, N], [N, Y, N, N], [N, N, N, N], [N, N, N, N]];
 /// Sales operations only.
 const ADMIN: Grid = [[Y, Y, Y, U], [N, N, N, N], [N, N, N, N], [N, N, N, N], [N, N, N, N]];
+/// Company-wide reads for sales operations (and service accounts) only,
+/// naming no unit.
+const ADMIN_ANY: Grid = [[Y, Y, Y, Y], [N, N, N, N], [N, N, N, N], [N, N, N, N], [N, N, N, N]];
 /// Company-wide resources every signed-in caller sees (the plan, oneself).
 const ANYONE: Grid = [[Y, Y, Y, U], [Y, Y, Y, N], [Y, Y, Y, N], [Y, Y, Y, N], [Y, Y, Y, N]];
 /// Reviews: a rep also sees the reviews of the units above it (its own
@@ -319,6 +322,9 @@ fn rpcs() -> Vec<Rpc> {
         .ok_also(&[InvalidArgument, FailedPrecondition]),
         rpc("attain.target.v1.OrgService/ListUnitRevisions", READ, |_, c| {
             enc(tpb::ListUnitRevisionsRequest { parent: c.unit_name(), ..Default::default() })
+        }),
+        rpc("attain.target.v1.OrgService/ListUnitMoves", ADMIN_ANY, |_, _| {
+            enc(tpb::ListUnitMovesRequest { after: 0, page_size: 10 })
         }),
         // ── plans (company-wide) ──
         rpc("attain.target.v1.TargetService/CreatePlan", ADMIN, |_, c| {

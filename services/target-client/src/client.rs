@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 use crate::{
     expected::{AlertThresholds, DailyExpected, Expected, Slice, amount_of, day_of},
     plans::PlanInfo,
-    units::{UnitInfo, UnitTree, id_of, unit_info, unit_tree},
+    units::{UnitInfo, UnitMove, UnitTree, id_of, unit_info, unit_move, unit_tree},
 };
 
 /// Units per BatchGetUnits / BatchGetExpectedAmounts call.
@@ -72,22 +72,40 @@ impl TargetClient {
         Ok(out)
     }
 
+    /// Moves committed after sequence `after`, oldest first (at most `limit`).
+    pub async fn moves_after(&self, fwd: &Forwarded, after: i64, limit: i32) -> ServiceResult<Vec<UnitMove>> {
+        let r =
+            self.org.clone().list_unit_moves(fwd.request(pb::ListUnitMovesRequest { after, page_size: limit })).await?;
+        r.into_inner().moves.iter().map(unit_move).collect()
+    }
+
+    /// Its children and those that were before a move: whoever was a
+    /// member at some day (`UnitInfo::days_under` says which days).
+    pub async fn members(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        self.list_units(fwd, (id.resource_name(), true)).await
+    }
+
     /// The unit's direct children, a page per thousand: a company's
     /// dashboard does not carry its whole org to find ten regions.
     pub async fn children(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
-        self.list_units(fwd, id.resource_name()).await
+        self.list_units(fwd, (id.resource_name(), false)).await
     }
 
     /// The roots of the org (an ADMIN's call).
     pub async fn roots(&self, fwd: &Forwarded) -> ServiceResult<Vec<UnitInfo>> {
-        self.list_units(fwd, String::new()).await
+        self.list_units(fwd, (String::new(), false)).await
     }
 
-    async fn list_units(&self, fwd: &Forwarded, parent: String) -> ServiceResult<Vec<UnitInfo>> {
+    async fn list_units(
+        &self,
+        fwd: &Forwarded,
+        (parent, include_former): (String, bool),
+    ) -> ServiceResult<Vec<UnitInfo>> {
         let mut out = Vec::new();
         let mut page_token = String::new();
         loop {
-            let request = pb::ListUnitsRequest { parent: parent.clone(), page_size: BATCH as i32, page_token };
+            let request =
+                pb::ListUnitsRequest { parent: parent.clone(), page_size: BATCH as i32, page_token, include_former };
             let r = self.org.clone().list_units(fwd.request(request)).await?.into_inner();
             for u in &r.units {
                 out.push(unit_info(u)?);

@@ -27,6 +27,27 @@ pub struct UnitInfo {
 }
 
 impl UnitInfo {
+    /// The days it sat directly under `parent`, as inclusive ranges
+    /// (`None`: open), oldest first.
+    pub fn days_under(&self, parent: &Id) -> Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> {
+        let mut out: Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> = Vec::new();
+        let mut from = None;
+        let parent_of = |path: &[Id]| path.len().checked_sub(2).and_then(|i| path.get(i)).cloned();
+        let places = self.former.iter().map(|(until, path)| (Some(*until), path.as_slice()));
+        for (until, path) in places.chain(std::iter::once((None, self.path.as_slice()))) {
+            if parent_of(path).as_ref() == Some(parent) {
+                match out.last_mut() {
+                    // Places under the same parent one after another (an
+                    // ancestor moved) are one stretch.
+                    Some(last) if last.1.and_then(|d| d.succ_opt()) == from => last.1 = until,
+                    _ => out.push((from, until)),
+                }
+            }
+            from = until.and_then(|d| d.succ_opt());
+        }
+        out
+    }
+
     /// Its path on `day`: where a deal closing then counts, whenever it is
     /// entered.
     pub fn path_on(&self, day: chrono::NaiveDate) -> &[Id] {
@@ -88,4 +109,28 @@ pub(crate) fn unit_tree(id: &Id, units: &[pb::Unit]) -> ServiceResult<UnitTree> 
     let names = units.iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
     let below = units.iter().skip(1).map(|u| id_of("unit", &u.name)).collect::<ServiceResult<Vec<_>>>()?;
     Ok(UnitTree { id: id.clone(), path, names, below })
+}
+
+/// A dated move, as followers need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitMove {
+    pub sequence: i64,
+    pub unit: Id,
+    /// The first day in the new place.
+    pub from: chrono::NaiveDate,
+    /// Root first, the unit last: before and after.
+    pub old_path: Vec<Id>,
+    pub new_path: Vec<Id>,
+}
+
+pub(crate) fn unit_move(m: &pb::UnitMove) -> ServiceResult<UnitMove> {
+    let path = |p: &[String]| p.iter().map(|a| id_of("move path", a)).collect::<ServiceResult<Vec<_>>>();
+    Ok(UnitMove {
+        sequence: m.sequence,
+        unit: id_of("move unit", &m.unit)?,
+        from: chrono::NaiveDate::parse_from_str(&m.effective_date, "%Y-%m-%d")
+            .map_err(|_| bad("move effective_date", &m.effective_date))?,
+        old_path: path(&m.old_path)?,
+        new_path: path(&m.new_path)?,
+    })
 }

@@ -24,7 +24,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<GrpcServer> {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
-        let org = OrgServiceServer::new(OrgApi::new(db.clone(), settings.clock.clone()))
+        let org = OrgServiceServer::new(OrgApi::new(db.clone(), settings.clock))
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let target = TargetServiceServer::new(TargetApi::new(db.clone(), settings.clock))

@@ -13,6 +13,7 @@ use crate::{
     app::{
         App,
         evaluator::{Evaluator, Retention},
+        moves::MoveFollower,
     },
     domain::alert::Policy,
     migration::Migrator,
@@ -47,16 +48,23 @@ impl Application {
             .then(|| Duration::from_secs(settings.jobs.alert_evaluation_seconds));
         // Alerts are evaluated in the background as the service account:
         // without one, only on demand (EvaluateAlerts).
-        let evaluator = match ServiceAccount::from_settings(&settings.jobs, &settings.auth)? {
-            Some(account) => {
-                Some(Evaluator::spawn(app.clone(), account, schedule, Retention::from_settings(&settings.jobs)))
-            }
+        let (evaluator, follower) = match ServiceAccount::from_settings(&settings.jobs, &settings.auth)? {
+            Some(account) => (
+                Some(Evaluator::spawn(
+                    app.clone(),
+                    account.clone(),
+                    schedule,
+                    Retention::from_settings(&settings.jobs),
+                )),
+                Some(MoveFollower::spawn(app.clone(), account)),
+            ),
             None => {
                 tracing::warn!(
                     "no service account (jobs.service_account + signing_key_file, or jobs.service_token): \
-                     alerts are evaluated only when EvaluateAlerts asks, and nothing is pruned"
+                     alerts are evaluated only when EvaluateAlerts asks, nothing is pruned, and records \
+                     entered before a back-dated move stay where they were booked"
                 );
-                None
+                (None, None)
             }
         };
         let listener = app.listen_for_commits();
@@ -64,6 +72,6 @@ impl Application {
             .max_decoding_message_size(max)
             .max_encoding_message_size(max);
         let server = server.add_service(InterceptedService::new(api, auth));
-        Ok([evaluator, listener].into_iter().flatten().fold(server, GrpcServer::with_background))
+        Ok([evaluator, follower, listener].into_iter().flatten().fold(server, GrpcServer::with_background))
     }
 }

@@ -95,6 +95,18 @@ pub fn unit(u: &Unit) -> pb::Unit {
     }
 }
 
+pub fn unit_move(m: &crate::domain::org::UnitMove) -> pb::UnitMove {
+    let names = |p: &[crate::domain::org::UnitId]| p.iter().map(|u| u.resource_name()).collect();
+    pb::UnitMove {
+        sequence: m.sequence,
+        unit: m.unit.resource_name(),
+        effective_date: m.from.format("%Y-%m-%d").to_string(),
+        old_path: names(&m.old_path),
+        new_path: names(&m.new_path),
+        record_time: Some(timestamp(m.recorded)),
+    }
+}
+
 pub fn revision(r: &Revision) -> pb::UnitRevision {
     pb::UnitRevision {
         name: format!("{}/revisions/{}", r.unit.id.resource_name(), r.id),

@@ -89,9 +89,10 @@ impl OrgApi {
 
     pub(crate) async fn list_units(&self, ctx: Ctx, r: pb::ListUnitsRequest) -> ServiceResult<pb::ListUnitsResponse> {
         let who = ctx.who;
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListUnits parent={}", r.parent), &who)?;
+        let query = format!("ListUnits parent={} former={}", r.parent, r.include_former);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let parent = (!r.parent.is_empty()).then(|| UnitId::from_name("parent", &r.parent)).transpose()?;
-        let (rows, next_page_token) = org::children(&self.db, &who, parent.as_ref(), &page).await?;
+        let (rows, next_page_token) = org::children(&self.db, &who, (parent.as_ref(), r.include_former), &page).await?;
         Ok(pb::ListUnitsResponse { units: rows.iter().map(convert::unit).collect(), next_page_token })
     }
 
@@ -148,6 +149,23 @@ impl OrgApi {
         let mut rows = org::revisions(&self.db, &who, &id, (after, page.fetch_limit())).await?;
         let next_page_token = page.finish(&mut rows, |r| r.id.to_string());
         Ok(pb::ListUnitRevisionsResponse { revisions: rows.iter().map(convert::revision).collect(), next_page_token })
+    }
+
+    pub(crate) async fn list_unit_moves(
+        &self,
+        ctx: Ctx,
+        r: pb::ListUnitMovesRequest,
+    ) -> ServiceResult<pb::ListUnitMovesResponse> {
+        let limit = match r.page_size {
+            0 => 100,
+            n @ 1..=1000 => u64::try_from(n).unwrap_or(100),
+            _ => return Err(ServiceError::invalid("page_size", "must be 0–1000")),
+        };
+        if r.after < 0 {
+            return Err(ServiceError::invalid("after", "must not be negative"));
+        }
+        let moves = org::moves_after(&self.db, &ctx.who, (r.after, limit)).await?;
+        Ok(pb::ListUnitMovesResponse { moves: moves.iter().map(convert::unit_move).collect() })
     }
 }
 

@@ -135,4 +135,7 @@ impl OrgService for OrgApi {
     ) -> Rpc<pb::ListUnitRevisionsResponse> {
         reply(OrgApi::list_unit_revisions(self, Ctx::of(&r)?, r.into_inner()).await)
     }
+    async fn list_unit_moves(&self, r: Request<pb::ListUnitMovesRequest>) -> Rpc<pb::ListUnitMovesResponse> {
+        reply(OrgApi::list_unit_moves(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
 }

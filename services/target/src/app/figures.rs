@@ -14,7 +14,7 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     figures_cache::{FiguresCache, RolledKey, RolledPeriod},
-    scope::{readable_subtree, visible_plan, visible_unit, visible_units},
+    scope::{readable_subtree, visible_plan, visible_unit, visible_units_over},
 };
 use crate::{
     domain::{
@@ -148,7 +148,7 @@ pub async fn expected(
 ) -> ServiceResult<Expectations> {
     let plan = visible_plan(db, who, plan_id).await?;
     let period = plan.period("period", period)?;
-    visible_units(db, who, ids).await?;
+    visible_units_over(db, who, ids, (period.start, period.end)).await?;
     let time_progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
     let mut seen = HashSet::new();
     let unique: Vec<UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();

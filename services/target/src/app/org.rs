@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit};
 use crate::{
     domain::org::{self, DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
-    storage::units::{self, Revision},
+    storage::units::{self, MoveRecord, Revision},
 };
 
 /// A unit to create.
@@ -97,11 +97,12 @@ pub async fn create<R: Message + Default>(
     })
 }
 
-/// The roots (an ADMIN), or the children of a unit the caller may read.
+/// The roots (an ADMIN), or the children of a unit the caller may read;
+/// with `former`, then (on the last page) its children before a move.
 pub async fn children(
     db: &impl ConnectionTrait,
     who: &Identity,
-    parent: Option<&UnitId>,
+    (parent, former): (Option<&UnitId>, bool),
     page: &PageRequest,
 ) -> ServiceResult<(Vec<Unit>, String)> {
     match parent {
@@ -118,6 +119,10 @@ pub async fn children(
     }
     let mut rows = units::children(db, parent, page.after.as_deref(), page.fetch_limit()).await?;
     let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
+    if let (Some(p), true, true) = (parent, former, next_page_token.is_empty()) {
+        let parent = units::get(db, p).await?.ok_or_else(|| ServiceError::not_found("unit", p.resource_name()))?;
+        rows.extend(readable_former(db, who, &parent).await?.into_iter().filter(|u| u.was_child_of(&parent.id)));
+    }
     Ok((rows, next_page_token))
 }
 
@@ -246,6 +251,16 @@ pub async fn relocate<R: Message + Default>(
             }
             let old_path: Vec<UnitId> = current.ancestors.iter().cloned().chain(std::iter::once(id.clone())).collect();
             super::relocation::targets_follow(&txn, who, (&current, &old_path), &new_parent, day).await?;
+            let new_path = new_ancestors.iter().cloned().chain(std::iter::once(id.clone())).collect();
+            let record = MoveRecord {
+                sequence: 0,
+                unit: id.clone(),
+                from: day,
+                old_path,
+                new_path,
+                recorded: moved.update_time,
+            };
+            units::log_move(&txn, &record).await?;
             render(&moved)
         }
     })
@@ -295,4 +310,14 @@ pub async fn revisions(
 ) -> ServiceResult<Vec<Revision>> {
     visible_unit(db, who, id).await?;
     units::revisions(db, id, after, limit).await
+}
+
+/// Moves after a sequence number, for followers (ADMIN only).
+pub async fn moves_after(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    (after, limit): (i64, u64),
+) -> ServiceResult<Vec<MoveRecord>> {
+    super::scope::require_admin(who, "ListUnitMoves")?;
+    units::moves_after(db, after, limit).await
 }

@@ -36,15 +36,41 @@ pub async fn visible_units(db: &impl ConnectionTrait, who: &Identity, ids: &[Uni
     ids.iter().map(|id| readable(who, id, found.get(id).cloned())).collect()
 }
 
+/// Many units, each readable for every day from `start` to `end`: where it
+/// sits now, or where it sat on each of those days (a manager reads a rep
+/// that left its team for the days it was there, never after).
+pub async fn visible_units_over(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    ids: &[UnitId],
+    (start, end): (chrono::NaiveDate, chrono::NaiveDate),
+) -> ServiceResult<Vec<Unit>> {
+    let found: std::collections::HashMap<UnitId, Unit> =
+        units::get_many(db, ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
+    ids.iter()
+        .map(|id| {
+            reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
+                who.can_read(&u.path()) || u.paths_over(start, end).iter().all(|p| who.can_read(p))
+            })
+        })
+        .collect()
+}
+
 /// The units under `root` that the caller may read.
 pub async fn readable_subtree(db: &impl ConnectionTrait, who: &Identity, root: &Unit) -> ServiceResult<Vec<Unit>> {
     Ok(units::subtree(db, root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
 }
 
-/// The units that sat under `root` before a move and are elsewhere now,
-/// that the caller may read where they are.
+/// The units that sat under `root` (which the caller may read) before a
+/// move and are elsewhere now: their units and targets are readable from
+/// `root`, as `root`'s figures count them for their days there; their
+/// records after they left are not (tracking scopes those by where each was
+/// booked).
 pub async fn readable_former(db: &impl ConnectionTrait, who: &Identity, root: &Unit) -> ServiceResult<Vec<Unit>> {
-    Ok(units::former_members(db, root).await?.into_iter().filter(|u| who.can_read(&u.path())).collect())
+    if !who.can_read(&root.path()) {
+        return Ok(Vec::new());
+    }
+    units::former_members(db, root).await
 }
 
 /// Loads a plan the caller may see: admins, and anyone whose unit lies in

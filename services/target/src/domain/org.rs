@@ -196,6 +196,21 @@ pub struct Unit {
     pub update_time: DateTime<Utc>,
 }
 
+/// A dated move of a unit (with its subtree), as the move log keeps it for
+/// followers.
+#[derive(Debug, Clone)]
+pub struct UnitMove {
+    /// Increasing in commit order (0 until logged).
+    pub sequence: i64,
+    pub unit: UnitId,
+    /// The first day in the new place.
+    pub from: NaiveDate,
+    /// Root first, the unit last.
+    pub old_path: Vec<UnitId>,
+    pub new_path: Vec<UnitId>,
+    pub recorded: DateTime<Utc>,
+}
+
 /// A place a unit held in the tree: its ancestors then, through `until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
@@ -207,6 +222,31 @@ impl Unit {
     /// Its ancestors on `day`.
     pub fn ancestors_on(&self, day: NaiveDate) -> &[UnitId] {
         self.former.iter().find(|p| p.until >= day).map_or(&self.ancestors, |p| &p.ancestors)
+    }
+
+    /// Its places overlapping the days from `start` to `end`, as paths
+    /// (root first, the unit last).
+    pub fn paths_over(&self, start: NaiveDate, end: NaiveDate) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        let mut from: Option<NaiveDate> = None;
+        let path = |ancestors: &[UnitId]| -> Vec<String> {
+            ancestors.iter().chain(std::iter::once(&self.id)).map(|u| u.as_str().to_owned()).collect()
+        };
+        for p in &self.former {
+            if from.is_none_or(|f| f <= end) && p.until >= start {
+                out.push(path(&p.ancestors));
+            }
+            from = p.until.succ_opt();
+        }
+        if from.is_none_or(|f| f <= end) {
+            out.push(path(&self.ancestors));
+        }
+        out
+    }
+
+    /// Whether `parent` was its parent in a former place.
+    pub fn was_child_of(&self, parent: &UnitId) -> bool {
+        self.former.iter().any(|p| p.ancestors.last() == Some(parent))
     }
 
     /// The day after its last move (its own or an ancestor's), if it moved.

@@ -28,6 +28,17 @@ enum Units {
 }
 
 #[derive(DeriveIden)]
+enum UnitMoves {
+    Table,
+    Id,
+    UnitId,
+    EffectiveDate,
+    OldPath,
+    NewPath,
+    RecordedAt,
+}
+
+#[derive(DeriveIden)]
 enum UnitPlaces {
     Table,
     UnitId,
@@ -44,6 +55,20 @@ impl MigrationTrait for Migration {
         .await?;
         m.alter_table(
             Table::alter().table(Units::Table).add_column(ColumnDef::new(Units::Former).text().null()).to_owned(),
+        )
+        .await?;
+        // Every move in commit order (moves serialize on a lock), for the
+        // services that book by place to follow.
+        m.create_table(
+            Table::create()
+                .table(UnitMoves::Table)
+                .col(ColumnDef::new(UnitMoves::Id).big_integer().not_null().auto_increment().primary_key())
+                .col(ColumnDef::new(UnitMoves::UnitId).string().not_null())
+                .col(ColumnDef::new(UnitMoves::EffectiveDate).date().not_null())
+                .col(ColumnDef::new(UnitMoves::OldPath).string().not_null())
+                .col(ColumnDef::new(UnitMoves::NewPath).string().not_null())
+                .col(ColumnDef::new(UnitMoves::RecordedAt).timestamp_with_time_zone().not_null())
+                .to_owned(),
         )
         .await?;
         // Each former place's path (root first, the unit last): finds the
@@ -79,6 +104,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(TargetLinks::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(UnitPlaces::Table).to_owned()).await?;
+        m.drop_table(Table::drop().table(UnitMoves::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(Units::Table).drop_column(Units::Former).to_owned()).await?;
         m.alter_table(Table::alter().table(Targets::Table).drop_column(Targets::Moves).to_owned()).await
     }

@@ -85,6 +85,81 @@ pub mod place {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Every move, in commit order.
+pub mod moves {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "unit_moves")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub unit_id: String,
+        pub effective_date: Date,
+        pub old_path: String,
+        pub new_path: String,
+        pub recorded_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub use crate::domain::org::UnitMove as MoveRecord;
+
+/// Logs a move. Moves take one lock first (PostgreSQL: held to commit), so
+/// their sequence numbers are in commit order and a follower reading
+/// "after N" never skips one that commits late.
+pub async fn log_move(db: &impl ConnectionTrait, m: &MoveRecord) -> Result<(), ServiceError> {
+    if !attain_kit::db::is_sqlite(db) {
+        db.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MOVES_LOCK})")).await?;
+    }
+    moves::Entity::insert(moves::ActiveModel {
+        unit_id: Set(m.unit.as_str().to_owned()),
+        effective_date: Set(m.from),
+        old_path: Set(attain_kit::id::encode_path(&m.old_path)),
+        new_path: Set(attain_kit::id::encode_path(&m.new_path)),
+        recorded_at: Set(m.recorded),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The advisory lock moves serialize on ("moves" in ASCII).
+const MOVES_LOCK: i64 = 0x006d_6f76_6573;
+
+/// Moves after sequence `after`, oldest first.
+pub async fn moves_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> Result<Vec<MoveRecord>, ServiceError> {
+    moves::Entity::find()
+        .filter(moves::Column::Id.gt(after))
+        .order_by_asc(moves::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let path = |p: &str| -> Result<Vec<UnitId>, ServiceError> {
+                p.split('/')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| UnitId::stored("move path", s).map_err(ServiceError::from))
+                    .collect()
+            };
+            Ok(MoveRecord {
+                sequence: m.id,
+                unit: UnitId::stored("moved unit", &m.unit_id)?,
+                from: m.effective_date,
+                old_path: path(&m.old_path)?,
+                new_path: path(&m.new_path)?,
+                recorded: m.recorded_at,
+            })
+        })
+        .collect()
+}
+
 pub use crate::domain::org::{Revision, UnitChange as Change};
 
 fn path_of(ancestors: &[UnitId], id: &UnitId) -> String {

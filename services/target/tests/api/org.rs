@@ -20,7 +20,12 @@ async fn builds_and_reads_the_tree(backend: Backend) {
 
     // Paging through region A's children two at a time... it has two.
     let page = admin
-        .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: 1, page_token: String::new() })
+        .list_units(pb::ListUnitsRequest {
+            parent: "units/acme".into(),
+            page_size: 1,
+            page_token: String::new(),
+            include_former: false,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -33,6 +38,7 @@ async fn builds_and_reads_the_tree(backend: Backend) {
         parent: parent.into(),
         page_size: 1,
         page_token: token.into(),
+        include_former: false,
     };
     let token = page.next_page_token.clone();
     for i in 0..token.len() {
@@ -52,6 +58,7 @@ async fn builds_and_reads_the_tree(backend: Backend) {
             parent: "units/acme".into(),
             page_size: 1,
             page_token: page.next_page_token,
+            include_former: false,
         })
         .await
         .unwrap()
@@ -223,7 +230,12 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
     );
     assert_status(
         admin
-            .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: -1, page_token: String::new() })
+            .list_units(pb::ListUnitsRequest {
+                parent: "units/acme".into(),
+                page_size: -1,
+                page_token: String::new(),
+                include_former: false,
+            })
             .await,
         Code::InvalidArgument,
         Some("page_size"),
@@ -234,13 +246,19 @@ async fn bad_input_gets_clear_errors(backend: Backend) {
                 parent: "units/acme".into(),
                 page_size: 1,
                 page_token: "garbage".into(),
+                include_former: false,
             })
             .await,
         Code::InvalidArgument,
         Some("page_token"),
     );
     let huge = admin
-        .list_units(pb::ListUnitsRequest { parent: "units/acme".into(), page_size: 100_000, page_token: String::new() })
+        .list_units(pb::ListUnitsRequest {
+            parent: "units/acme".into(),
+            page_size: 100_000,
+            page_token: String::new(),
+            include_former: false,
+        })
         .await
         .unwrap()
         .into_inner();

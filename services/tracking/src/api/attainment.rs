@@ -41,13 +41,14 @@ impl TrackingApi {
     ) -> ServiceResult<pb::ListChildAttainmentsResponse> {
         let Ctx { who, fwd } = ctx;
         let ask = ask(&r.unit, &r.period, &r.as_of_date, r.dimensions.as_ref(), r.metric)?;
-        let Reading { unit, day, plan, period, dims } = self.app.reading(&who, &fwd, ask).await?;
-        let mut units = self.app.target.children(&fwd, &unit.id).await?;
-        units.insert(0, unit);
-        let (measured, _) = self.app.measure(&fwd, units, &plan, &period, day, &dims).await?;
-        let mut wires = measured.iter().map(|m| convert::attainment(m, &plan, &period));
-        let parent = wires.next();
-        Ok(pb::ListChildAttainmentsResponse { parent, children: wires.collect() })
+        let reading = self.app.reading(&who, &fwd, ask).await?;
+        let (parent, rows) = self.app.drill_down(&fwd, &reading).await?;
+        let (plan, period) = (&reading.plan, &reading.period);
+        Ok(pb::ListChildAttainmentsResponse {
+            parent: Some(convert::attainment(&parent, plan, period)),
+            // Each row over its own days (its period says which).
+            children: rows.iter().map(|(days, m)| convert::attainment(m, plan, days)).collect(),
+        })
     }
 
     pub(crate) async fn get_burn_up(&self, ctx: Ctx, r: pb::GetBurnUpRequest) -> ServiceResult<pb::BurnUp> {

@@ -249,7 +249,7 @@ impl Evaluator {
 
 /// Whether the service account itself was refused: not the data's fault,
 /// and not this replica's to retry.
-fn refused(e: &ServiceError) -> bool {
+pub(super) fn refused(e: &ServiceError) -> bool {
     use tonic::Code;
     match e {
         ServiceError::Unauthenticated(_) | ServiceError::PermissionDenied(_) => true,

@@ -5,11 +5,13 @@
 pub mod activity;
 pub mod alerts;
 pub mod close;
+pub mod drill_down;
 pub mod evaluator;
 pub mod gap;
 pub mod import;
 pub mod ingest;
 pub mod measure;
+pub mod moves;
 pub mod watch;
 
 use attain_kit::{ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded};

@@ -141,6 +141,38 @@ impl Deal {
         })
     }
 
+    /// What takes this record's figures back out of the roll-ups (amounts
+    /// and the won count negated), to re-add them elsewhere.
+    pub fn undone(&self) -> Result<Deal, DomainError> {
+        Ok(Deal {
+            amount: Amount::ZERO.checked_sub(self.amount)?,
+            kind: match self.kind {
+                DealKind::Sale => DealKind::Reversal,
+                DealKind::Reversal => DealKind::Sale,
+            },
+            credits: self
+                .credits
+                .iter()
+                .map(|c| Ok(Credit { amount: Amount::ZERO.checked_sub(c.amount)?, ..c.clone() }))
+                .collect::<Result<_, DomainError>>()?,
+            ..self.clone()
+        })
+    }
+
+    /// The record with every line booked under `old` (a unit's path
+    /// before a move) booked under `new` instead.
+    pub fn rebased(&self, old: &[Id], new: &[Id]) -> Deal {
+        let rebase = |p: &[Id]| match p.strip_prefix(old) {
+            Some(rest) => new.iter().chain(rest).cloned().collect(),
+            None => p.to_vec(),
+        };
+        Deal {
+            booked_path: rebase(&self.booked_path),
+            credits: self.credits.iter().map(|c| Credit { booked_path: rebase(&c.booked_path), ..c.clone() }).collect(),
+            ..self.clone()
+        }
+    }
+
     /// Who is credited how much, and where each sat when booked: the
     /// shares, or the whole amount on the rep's own path.
     pub fn lines(&self) -> Vec<(&[Id], Amount)> {

@@ -151,3 +151,14 @@ pub async fn list_opportunities(
     }
     q.order_by_asc(opportunity::Column::Id).limit(limit).all(db).await?.into_iter().map(opportunity_to_domain).collect()
 }
+
+/// Books rows of a unit that moved from `from` on under its new place.
+pub async fn rebase(
+    db: &impl ConnectionTrait,
+    (old, new): (&[Id], &[Id]),
+    from: chrono::NaiveDate,
+) -> Result<(), ServiceError> {
+    let (old, new) = (encode_path(old), encode_path(new));
+    super::rebase_paths(db, ("opportunities", "booked_path", "close_date"), (&old, &new), (from, true)).await?;
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! A unit's drill-down for a period: one row per member of the unit during
+//! it, each measured over its own days there. A rep that joined or left in
+//! the period counts under the unit for those days only (DESIGN §3 Org
+//! tree), so the rows add up to the unit at every date and a manager sees
+//! nothing of a member's days elsewhere.
+
+use attain_kit::{ServiceResult, period::Period, upstream::Forwarded};
+use chrono::NaiveDate;
+
+use super::{
+    App,
+    measure::{Measured, Reading},
+};
+
+type Days = (Option<NaiveDate>, Option<NaiveDate>);
+
+/// The part of `period` inside `days` (their span, if several stretches
+/// touch it): the period itself when it is all inside, None when none of
+/// it is.
+pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Option<Period>> {
+    let mut span: Option<(NaiveDate, NaiveDate)> = None;
+    for (from, until) in days {
+        let start = from.map_or(period.start, |f| f.max(period.start));
+        let end = until.map_or(period.end, |u| u.min(period.end));
+        if start <= end {
+            span = Some(span.map_or((start, end), |(a, b)| (a.min(start), b.max(end))));
+        }
+    }
+    Ok(match span {
+        None => None,
+        Some((a, b)) if (a, b) == (period.start, period.end) => Some(period.clone()),
+        Some((a, b)) => Some(Period::parse("period", &format!("{a}..{b}"), 1)?),
+    })
+}
+
+impl App {
+    /// The unit's figures and its members' rows with the days each is
+    /// measured over, in the order the target service lists them (children,
+    /// then former children).
+    pub async fn drill_down(&self, fwd: &Forwarded, r: &Reading) -> ServiceResult<(Measured, Vec<(Period, Measured)>)> {
+        let members = self.target.members(fwd, &r.unit.id).await?;
+        // Members grouped by the days they are measured over; the unit goes
+        // with those there the whole period (one call for the usual case).
+        let mut groups: Vec<(Period, Vec<Option<usize>>, Vec<attain_target_client::UnitInfo>)> =
+            vec![(r.period.clone(), vec![None], vec![r.unit.clone()])];
+        for (i, m) in members.into_iter().enumerate() {
+            let Some(p) = clipped(&r.period, &m.days_under(&r.unit.id))? else { continue };
+            match groups.iter_mut().find(|(g, _, _)| *g == p) {
+                Some((_, order, units)) => {
+                    order.push(Some(i));
+                    units.push(m);
+                }
+                None => groups.push((p, vec![Some(i)], vec![m])),
+            }
+        }
+        let mut parent = None;
+        let mut rows = Vec::new();
+        for (period, order, units) in groups {
+            let (measured, _) = self.measure(fwd, units, &r.plan, &period, r.day, &r.dims).await?;
+            for (slot, m) in order.into_iter().zip(measured) {
+                match slot {
+                    None => parent = Some(m),
+                    Some(i) => rows.push((i, (period.clone(), m))),
+                }
+            }
+        }
+        rows.sort_by_key(|(i, _)| *i);
+        let parent = parent.ok_or_else(|| attain_kit::ServiceError::Internal(anyhow::anyhow!("no figures")))?;
+        Ok((parent, rows.into_iter().map(|(_, row)| row).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_member_counts_for_its_days_in_the_period() {
+        let jan = Period::parse("p", "2024-01", 1).unwrap();
+        assert_eq!(clipped(&jan, &[(None, None)]).unwrap(), Some(jan.clone()));
+        let joined = clipped(&jan, &[(Some(d("2024-01-10")), None)]).unwrap().unwrap();
+        assert_eq!((joined.start, joined.end), (d("2024-01-10"), d("2024-01-31")));
+        let left = clipped(&jan, &[(None, Some(d("2024-01-09")))]).unwrap().unwrap();
+        assert_eq!((left.start, left.end), (d("2024-01-01"), d("2024-01-09")));
+        assert_eq!(clipped(&jan, &[(None, Some(d("2023-12-31")))]).unwrap(), None, "left before the period");
+        assert_eq!(clipped(&jan, &[(Some(d("2024-02-01")), None)]).unwrap(), None, "joined after it");
+        assert_eq!(clipped(&jan, &[]).unwrap(), None);
+    }
+}
