@@ -24,3 +24,4 @@ mod tls;
 mod tokens;
 mod up;
 mod web;
+mod year;

@@ -121,8 +121,28 @@ pub struct ClockSettings {
 }
 
 impl ClockSettings {
+    /// The fixed date, else the process's (`set_process_today`), else the
+    /// system date.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.today.unwrap_or_else(|| chrono::Utc::now().date_naive())
+        self.today.or_else(process_today).unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+}
+
+/// Days from the common era of the process's "today" (0: unset).
+static PROCESS_TODAY: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Sets "today" for every service of this process without a fixed date:
+/// a walk through a year in one run (the services of a test suite live in
+/// the test's process). `None` goes back to the system date.
+pub fn set_process_today(day: Option<chrono::NaiveDate>) {
+    use chrono::Datelike;
+    PROCESS_TODAY.store(day.map_or(0, |d| d.num_days_from_ce()), std::sync::atomic::Ordering::SeqCst);
+}
+
+fn process_today() -> Option<chrono::NaiveDate> {
+    match PROCESS_TODAY.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        n => chrono::NaiveDate::from_num_days_from_ce_opt(n),
     }
 }
 

@@ -81,7 +81,6 @@ impl Suite {
         every: impl Fn(&mut Settings),
         gateway: impl FnOnce(&mut Settings),
     ) -> Self {
-        let today = chrono::NaiveDate::from_ymd_opt(2024, 1, 16);
         let settings = || async {
             let mut s = test_settings(backend).await;
             every(&mut s);
@@ -90,12 +89,10 @@ impl Suite {
         let target = start!(attain_target::startup::Application, settings().await);
         let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
-        s.clock.today = today;
         let tracking = start!(attain_tracking::startup::Application, s);
         let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
-        s.clock.today = today;
         let review = start!(attain_review::startup::Application, s);
         let mut s = settings().await;
         s.upstream.target_url = url(target.addr);

@@ -1,0 +1,442 @@
+//! A team's year as sales operations lives it (DESIGN §3 Org tree,
+//! Adjustments): a rep hired in May, a rep moved to the other team in June
+//! (recorded two days late, after some of its June sales), a rep leaving at
+//! the end of August, a −10% cut in Q3. The clock walks through the year;
+//! after each event every month is read back: what was shown before the
+//! event's day stays to the cent (and as-of reads reproduce it), each
+//! team's rows add up to it every month, sales count where their rep sat
+//! on their day, and `attain audit` is clean for every month.
+
+use std::collections::BTreeMap;
+
+use attain::audit::{Audit, run};
+use attain_kit::{
+    auth::Role,
+    both_backends,
+    configuration::set_process_today,
+    testing::{Backend, token},
+};
+use attain_proto::attain::{
+    common::v1::Money,
+    target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
+};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use tonic::{Request, transport::Channel};
+
+use crate::support::Suite;
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r
+}
+
+fn ops<T>(msg: T) -> Request<T> {
+    as_("ops", Role::Admin, "", msg)
+}
+
+fn cny(a: &str) -> Option<Money> {
+    Some(Money { currency_code: "CNY".into(), amount: a.into() })
+}
+
+fn dec(m: &Option<Money>) -> Decimal {
+    m.as_ref().map_or(Decimal::ZERO, |m| m.amount.parse().unwrap())
+}
+
+struct Clients {
+    org: OrgServiceClient<Channel>,
+    targets: TargetServiceClient<Channel>,
+    tracking: TrackingServiceClient<Channel>,
+    gateway: String,
+}
+
+/// Every unit's target per month of 2024 (as of `at` when given).
+type Months = BTreeMap<(String, u32), Decimal>;
+
+impl Clients {
+    async fn months(&mut self, at: Option<prost_types::Timestamp>) -> Months {
+        let mut out = Months::new();
+        for m in 1..=12u32 {
+            let r = tpb::QueryPeriodTargetsRequest {
+                plan: "plans/fy2024".into(),
+                unit: "units/acme".into(),
+                period: format!("2024-{m:02}"),
+                as_of: at,
+                ..Default::default()
+            };
+            for row in self.targets.query_period_targets(ops(r)).await.unwrap().into_inner().targets {
+                out.insert((row.unit.trim_start_matches("units/").to_owned(), m), dec(&row.amount));
+            }
+        }
+        out
+    }
+
+    /// A unit's drill-down of a month: (parent's target and actual, rows
+    /// of (unit, first day, last day, target, actual)).
+    async fn rows(
+        &mut self,
+        unit: &str,
+        month: u32,
+    ) -> ((Decimal, Decimal), Vec<(String, String, String, Decimal, Decimal)>) {
+        let r = kpb::ListChildAttainmentsRequest {
+            unit: format!("units/{unit}"),
+            period: format!("2024-{month:02}"),
+            ..Default::default()
+        };
+        let d = self.tracking.list_child_attainments(ops(r)).await.unwrap().into_inner();
+        let p = d.parent.unwrap();
+        let rows = d
+            .children
+            .iter()
+            .map(|c| {
+                let period = c.period.clone().unwrap();
+                (
+                    c.unit.trim_start_matches("units/").to_owned(),
+                    period.start_date,
+                    period.end_date,
+                    dec(&c.target),
+                    dec(&c.actual),
+                )
+            })
+            .collect();
+        ((dec(&p.target), dec(&p.actual)), rows)
+    }
+
+    async fn sell(&mut self, rep: &str, amount: &str, date: &str) {
+        let deal = kpb::Deal {
+            rep: format!("units/{rep}"),
+            amount: cny(amount),
+            close_date: date.into(),
+            ..Default::default()
+        };
+        let r = kpb::CreateDealRequest { deal: Some(deal), request_id: format!("{rep}-{date}-{amount}") };
+        self.tracking.create_deal(ops(r)).await.unwrap();
+    }
+
+    async fn unit(&mut self, id: &str) -> tpb::Unit {
+        self.org.get_unit(ops(tpb::GetUnitRequest { name: format!("units/{id}") })).await.unwrap().into_inner()
+    }
+
+    /// Asks as `who` and approves as the manager of `approver`.
+    async fn adjust(&mut self, who: (&str, &str), adjustment: tpb::Adjustment, approver: &str) {
+        let ask = tpb::CreateAdjustmentRequest {
+            parent: "plans/fy2024".into(),
+            adjustment: Some(adjustment),
+            request_id: String::new(),
+        };
+        let a = self.targets.create_adjustment(as_(who.0, Role::Manager, who.1, ask)).await.unwrap().into_inner();
+        let approve = tpb::ApproveAdjustmentRequest { name: a.name, ..Default::default() };
+        self.targets
+            .approve_adjustment(as_(&format!("mgr-{approver}"), Role::Manager, approver, approve))
+            .await
+            .unwrap();
+    }
+
+    /// Every month so far audits clean, and the year (dashboards follow
+    /// changes within a moment).
+    async fn audit_clean(&mut self, today: NaiveDate) {
+        use chrono::Datelike;
+        let admin = token("ops", Role::Admin, "");
+        let periods = (1..=today.month()).map(|m| format!("2024-{m:02}")).chain(["2024".to_owned()]);
+        for period in periods {
+            let audit = Audit {
+                plan: "plans/fy2024".into(),
+                unit: String::new(),
+                period: period.clone(),
+                as_of: today,
+            };
+            let mut o = run(&self.gateway, &admin, &audit).await.unwrap();
+            for _ in 0..30 {
+                if o.differences.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                o = run(&self.gateway, &admin, &audit).await.unwrap();
+            }
+            let listed: Vec<String> = o
+                .differences
+                .iter()
+                .map(|d| format!("{} {}: {} vs {}", d.unit, d.figure, d.shown, d.recomputed))
+                .collect();
+            assert!(listed.is_empty(), "{period} as of {today}:\n{}", listed.join("\n"));
+        }
+    }
+
+    /// Every team's rows add up to it in every month: targets (the teams
+    /// keep no reserve) and actuals.
+    async fn teams_add_up(&mut self) {
+        for team in ["team-x", "team-y"] {
+            for m in 1..=12u32 {
+                let ((target, actual), rows) = self.rows(team, m).await;
+                let t: Decimal = rows.iter().map(|r| r.3).sum();
+                let a: Decimal = rows.iter().map(|r| r.4).sum();
+                assert_eq!((t, a), (target, actual), "{team} in month {m}: {rows:?}");
+            }
+        }
+    }
+}
+
+fn now() -> prost_types::Timestamp {
+    prost_types::Timestamp::from(std::time::SystemTime::now())
+}
+
+/// Months before `month` equal in both.
+fn kept(before: &Months, after: &Months, month: u32, what: &str) {
+    for ((unit, m), v) in before.iter().filter(|((_, m), _)| *m < month) {
+        assert_eq!(after.get(&(unit.clone(), *m)), Some(v), "{what}: {unit} in month {m} was shown as {v}");
+    }
+}
+
+async fn a_teams_year(backend: Backend) {
+    set_process_today(Some(day("2024-01-20")));
+    let s = Suite::start_with(backend, |s| s.clock.today = None, |_| {}).await;
+    let gateway = format!("http://{}", s.gateway.addr);
+    let ch = Channel::from_shared(gateway.clone()).unwrap().connect().await.unwrap();
+    let mut c = Clients {
+        org: OrgServiceClient::new(ch.clone()),
+        targets: TargetServiceClient::new(ch.clone()),
+        tracking: TrackingServiceClient::new(ch),
+        gateway,
+    };
+    // The org and its plan: the region splits 60/40 to two teams, each team
+    // all of its target to its reps.
+    for (id, parent, kind) in [
+        ("acme", "", tpb::UnitKind::Company),
+        ("region-a", "units/acme", tpb::UnitKind::Region),
+        ("team-x", "units/region-a", tpb::UnitKind::Team),
+        ("team-y", "units/region-a", tpb::UnitKind::Team),
+        ("x1", "units/team-x", tpb::UnitKind::Rep),
+        ("x2", "units/team-x", tpb::UnitKind::Rep),
+        ("y1", "units/team-y", tpb::UnitKind::Rep),
+    ] {
+        let unit = tpb::Unit {
+            parent: parent.into(),
+            kind: kind as i32,
+            display_name: id.into(),
+            manager: id.into(),
+            ..Default::default()
+        };
+        c.org
+            .create_unit(ops(tpb::CreateUnitRequest {
+                unit: Some(unit),
+                unit_id: id.into(),
+                request_id: String::new(),
+            }))
+            .await
+            .unwrap();
+    }
+    let plan = tpb::Plan {
+        display_name: "FY2024".into(),
+        top_unit: "units/acme".into(),
+        fiscal_year: 2024,
+        currency_code: "CNY".into(),
+        base_amount: cny("1200000.00"),
+        growth_rate: "0".into(),
+        coverage_policy: Some(tpb::CoveragePolicy {
+            mode: tpb::CoverageMode::Reserve as i32,
+            max_reserve_percent: "10".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    c.targets
+        .create_plan(ops(tpb::CreatePlanRequest {
+            plan: Some(plan),
+            plan_id: "fy2024".into(),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap();
+    for (parent, kids, pct) in [
+        ("acme", vec![("region-a", "1")], "100"),
+        ("region-a", vec![("team-x", "60"), ("team-y", "40")], "100"),
+        ("team-x", vec![("x1", "1"), ("x2", "1")], "100"),
+        ("team-y", vec![("y1", "1")], "100"),
+    ] {
+        let inputs = kids
+            .iter()
+            .map(|(u, w)| tpb::SplitInput { unit: format!("units/{u}"), weight: (*w).into(), ..Default::default() })
+            .collect();
+        let r = tpb::DecomposeTargetRequest {
+            parent_target: format!("plans/fy2024/targets/{parent}"),
+            strategy: tpb::SplitStrategy::Weights as i32,
+            inputs,
+            allocate_percent: pct.into(),
+            ..Default::default()
+        };
+        c.targets.decompose_target(ops(r)).await.unwrap();
+    }
+    c.targets
+        .publish_plan(ops(tpb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() }))
+        .await
+        .unwrap();
+    c.sell("x1", "10000.00", "2024-01-10").await;
+    c.sell("x2", "8000.00", "2024-01-15").await;
+    c.sell("y1", "9000.00", "2024-01-12").await;
+    let january = c.months(None).await;
+    let at_january = now();
+    c.audit_clean(day("2024-01-20")).await;
+
+    // May: x3 joins team X on the 6th; its colleagues give it 100,000.00.
+    set_process_today(Some(day("2024-05-06")));
+    let x3 = tpb::Unit {
+        parent: "units/team-x".into(),
+        kind: tpb::UnitKind::Rep as i32,
+        display_name: "x3".into(),
+        manager: "x3".into(),
+        start_date: "2024-05-06".into(),
+        ..Default::default()
+    };
+    c.org
+        .create_unit(ops(tpb::CreateUnitRequest {
+            unit: Some(x3),
+            unit_id: "x3".into(),
+            request_id: String::new(),
+        }))
+        .await
+        .unwrap();
+    let hire = tpb::Adjustment {
+        target: "plans/fy2024/targets/x3".into(),
+        change: Some(tpb::adjustment::Change::NewAmount(cny("100000.00").unwrap())),
+        reason: tpb::AdjustmentReason::Staffing as i32,
+        justification: "x3 joins".into(),
+        redistribution: tpb::Redistribution::SiblingsAbsorb as i32,
+        ..Default::default()
+    };
+    c.adjust(("mgr-team-x", "team-x"), hire, "region-a").await;
+    c.sell("x3", "5000.00", "2024-05-06").await;
+    let may = c.months(None).await;
+    kept(&january, &may, 5, "the hire in May");
+    for m in 1..=4 {
+        assert_eq!(
+            may.get(&("x3".into(), m)).copied().unwrap_or_default(),
+            Decimal::ZERO,
+            "x3 before it joined, month {m}"
+        );
+    }
+    assert!(may[&("x3".to_owned(), 6)] > Decimal::ZERO);
+    let at_may = now();
+
+    // June: x1 sells on the 3rd and the 11th, then its move to team Y from
+    // the 10th is recorded on the 12th.
+    set_process_today(Some(day("2024-06-12")));
+    c.sell("x1", "4000.00", "2024-06-03").await;
+    c.sell("x1", "6000.00", "2024-06-11").await;
+    let x1 = c.unit("x1").await;
+    let moved = tpb::MoveUnitRequest {
+        name: x1.name,
+        new_parent: "units/team-y".into(),
+        etag: x1.etag,
+        effective_date: "2024-06-10".into(),
+        request_id: String::new(),
+    };
+    c.org.move_unit(ops(moved)).await.unwrap();
+    let june = c.months(None).await;
+    kept(&may, &june, 6, "the move in June");
+    for m in 1..=12 {
+        let k = |u: &str| (u.to_owned(), m);
+        assert_eq!(june[&k("x1")], may[&k("x1")], "x1's own target does not move, month {m}");
+        assert_eq!(june[&k("region-a")], may[&k("region-a")], "the region's does not, month {m}");
+        if m > 6 {
+            assert_eq!(june[&k("team-x")], may[&k("team-x")] - may[&k("x1")], "team X without x1, month {m}");
+            assert_eq!(june[&k("team-y")], may[&k("team-y")] + may[&k("x1")], "team Y with x1, month {m}");
+        }
+    }
+    // The sale of the 11th, entered under team X, counts for team Y once
+    // re-booked; the one of the 3rd stays with team X.
+    let mut rebooked = false;
+    for _ in 0..50 {
+        let (_, y_rows) = c.rows("team-y", 6).await;
+        if y_rows.iter().any(|r| r.0 == "x1" && r.4 == Decimal::from(6000)) {
+            rebooked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(rebooked, "x1's sale of the 11th re-booked under team Y");
+    let (_, x_rows) = c.rows("team-x", 6).await;
+    let x1_in_x: Vec<_> = x_rows.iter().filter(|r| r.0 == "x1").collect();
+    assert_eq!(x1_in_x.len(), 1);
+    assert_eq!(
+        (x1_in_x[0].1.as_str(), x1_in_x[0].2.as_str(), x1_in_x[0].4),
+        ("2024-06-01", "2024-06-09", Decimal::from(4000))
+    );
+    let (_, y_rows) = c.rows("team-y", 6).await;
+    let x1_in_y: Vec<_> = y_rows.iter().filter(|r| r.0 == "x1").collect();
+    assert_eq!((x1_in_y[0].1.as_str(), x1_in_y[0].2.as_str()), ("2024-06-10", "2024-06-30"));
+    assert_eq!(x1_in_x[0].3 + x1_in_y[0].3, june[&("x1".to_owned(), 6)], "x1's June split between its teams");
+    let at_june = now();
+    c.audit_clean(day("2024-06-12")).await;
+
+    // August: x2 leaves on the 31st; what it has left goes to x3.
+    set_process_today(Some(day("2024-08-20")));
+    let x2 = c.unit("x2").await;
+    let leave = tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit {
+            name: x2.name.clone(),
+            end_date: "2024-08-31".into(),
+            etag: x2.etag,
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+        request_id: String::new(),
+    };
+    c.org.update_unit(ops(leave)).await.unwrap();
+    let release = tpb::Adjustment {
+        target: "plans/fy2024/targets/x2".into(),
+        change: Some(tpb::adjustment::Change::ReleaseRemaining(true)),
+        reason: tpb::AdjustmentReason::Staffing as i32,
+        justification: "x2 leaves".into(),
+        redistribution: tpb::Redistribution::Successor as i32,
+        successor: "plans/fy2024/targets/x3".into(),
+        ..Default::default()
+    };
+    c.adjust(("mgr-team-x", "team-x"), release, "region-a").await;
+    let august = c.months(None).await;
+    kept(&june, &august, 9, "the leave at the end of August");
+    for m in 9..=12 {
+        assert_eq!(august[&("x2".to_owned(), m)], Decimal::ZERO, "x2 after it left, month {m}");
+        let k = |u: &str| (u.to_owned(), m);
+        assert_eq!(august[&k("team-x")], june[&k("team-x")], "team X keeps its target, month {m}");
+    }
+    let at_august = now();
+    c.audit_clean(day("2024-08-20")).await;
+
+    // September: y1's target is cut by 10% from the 1st, team Y absorbing.
+    set_process_today(Some(day("2024-09-05")));
+    let cut = tpb::Adjustment {
+        target: "plans/fy2024/targets/y1".into(),
+        change: Some(tpb::adjustment::Change::ChangePercent("-10".into())),
+        reason: tpb::AdjustmentReason::Market as i32,
+        justification: "the Q3 market".into(),
+        redistribution: tpb::Redistribution::ParentAbsorbs as i32,
+        effective_date: "2024-09-01".into(),
+        ..Default::default()
+    };
+    c.adjust(("mgr-team-y", "team-y"), cut, "region-a").await;
+    c.sell("y1", "7000.00", "2024-09-03").await;
+    let september = c.months(None).await;
+    kept(&august, &september, 9, "the cut from September");
+    assert!(september[&("y1".to_owned(), 10)] < august[&("y1".to_owned(), 10)]);
+
+    // Read back as of each step: what was shown then.
+    for (at, shown, what) in [
+        (at_january, &january, "January"),
+        (at_may, &may, "May"),
+        (at_june, &june, "June"),
+        (at_august, &august, "August"),
+    ] {
+        assert_eq!(&c.months(Some(at)).await, shown, "as of {what}");
+    }
+    c.teams_add_up().await;
+    c.audit_clean(day("2024-09-05")).await;
+    set_process_today(None);
+}
+
+both_backends!(a_teams_year);
