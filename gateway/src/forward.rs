@@ -12,6 +12,7 @@ use attain_kit::{
     limit::Limits,
 };
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use tonic::{Status, transport::Channel};
 use tower::ServiceExt;
 
@@ -96,10 +97,41 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
             return Box::pin(async move { Ok(reply(e.into())) });
         }
         let (parts, body) = request.into_parts();
+        if path == crate::leave::METHOD {
+            let tracking = self.tracking.clone();
+            return Box::pin(async move {
+                // A unit's last day: checked against tracking's deals first.
+                let bytes = match http_body_util::Limited::new(body, MAX_CHECKED_BYTES).collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(e) => {
+                        return Ok(reply(Status::invalid_argument(format!("the request could not be read: {e}"))));
+                    }
+                };
+                let checked = match crate::leave::decode(&bytes) {
+                    Ok(r) => crate::leave::check(tracking, parts.headers.get("authorization"), &r).await,
+                    Err(s) => Err(s),
+                };
+                if let Err(s) = checked {
+                    return Ok(reply(s));
+                }
+                let outgoing = http::Request::from_parts(parts, tonic::body::Body::new(crate::leave::reframe(bytes)));
+                Ok(pass(backend, outgoing, &path).await)
+            });
+        }
         let outgoing = http::Request::from_parts(parts, tonic::body::Body::new(body));
-        Box::pin(async move {
+        Box::pin(async move { Ok(pass(backend, outgoing, &path).await) })
+    }
+}
+
+/// Largest request read whole to be checked (an UpdateUnit is small).
+const MAX_CHECKED_BYTES: usize = 64 * 1024;
+
+/// Passes a call on to its backend; its failure to answer is UNAVAILABLE.
+async fn pass(backend: Channel, outgoing: http::Request<tonic::body::Body>, path: &str) -> Response {
+    {
+        {
             match backend.oneshot(outgoing).await {
-                Ok(response) => Ok(response.map(axum::body::Body::new)),
+                Ok(response) => response.map(axum::body::Body::new),
                 Err(e) => {
                     let mut why = e.to_string();
                     let mut source = std::error::Error::source(&e);
@@ -108,9 +140,9 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
                         source = s.source();
                     }
                     let why = format!("the backend for {path} is unavailable: {why}");
-                    Ok(reply(ServiceError::Unavailable(why).into()))
+                    reply(ServiceError::Unavailable(why).into())
                 }
             }
-        })
+        }
     }
 }

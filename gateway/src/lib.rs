@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod encoded;
 pub mod forward;
 pub mod invalidation;
+pub mod leave;
 pub mod rest;
 pub mod startup;
 pub mod web;

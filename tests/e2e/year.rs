@@ -145,12 +145,8 @@ impl Clients {
         let admin = token("ops", Role::Admin, "");
         let periods = (1..=today.month()).map(|m| format!("2024-{m:02}")).chain(["2024".to_owned()]);
         for period in periods {
-            let audit = Audit {
-                plan: "plans/fy2024".into(),
-                unit: String::new(),
-                period: period.clone(),
-                as_of: today,
-            };
+            let audit =
+                Audit { plan: "plans/fy2024".into(), unit: String::new(), period: period.clone(), as_of: today };
             let mut o = run(&self.gateway, &admin, &audit).await.unwrap();
             for _ in 0..30 {
                 if o.differences.is_empty() {
@@ -294,11 +290,7 @@ async fn a_teams_year(backend: Backend) {
         ..Default::default()
     };
     c.org
-        .create_unit(ops(tpb::CreateUnitRequest {
-            unit: Some(x3),
-            unit_id: "x3".into(),
-            request_id: String::new(),
-        }))
+        .create_unit(ops(tpb::CreateUnitRequest { unit: Some(x3), unit_id: "x3".into(), request_id: String::new() }))
         .await
         .unwrap();
     let hire = tpb::Adjustment {
@@ -376,18 +368,23 @@ async fn a_teams_year(backend: Backend) {
 
     // August: x2 leaves on the 31st; what it has left goes to x3.
     set_process_today(Some(day("2024-08-20")));
+    c.sell("x2", "3000.00", "2024-08-20").await;
     let x2 = c.unit("x2").await;
-    let leave = tpb::UpdateUnitRequest {
+    let leave = |last: &str| tpb::UpdateUnitRequest {
         unit: Some(tpb::Unit {
             name: x2.name.clone(),
-            end_date: "2024-08-31".into(),
-            etag: x2.etag,
+            end_date: last.into(),
+            etag: x2.etag.clone(),
             ..Default::default()
         }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
         request_id: String::new(),
     };
-    c.org.update_unit(ops(leave)).await.unwrap();
+    // A last day before a sale it made is refused, naming the sale.
+    let early = c.org.update_unit(ops(leave("2024-08-15"))).await.unwrap_err();
+    assert_eq!(early.code(), tonic::Code::FailedPrecondition, "{early:?}");
+    assert!(early.message().contains("2024-08-20") && early.message().contains("deals/"), "{}", early.message());
+    c.org.update_unit(ops(leave("2024-08-31"))).await.unwrap();
     let release = tpb::Adjustment {
         target: "plans/fy2024/targets/x2".into(),
         change: Some(tpb::adjustment::Change::ReleaseRemaining(true)),
