@@ -266,6 +266,14 @@ fn span_of(plan: &tpb::Plan, expr: &str) -> Result<Span, Status> {
 fn shape(c: Option<&tpb::PhasingCurve>) -> Option<Shape> {
     let c = c?;
     let list = |v: &[String]| v.iter().filter_map(|x| dec(x)).collect::<Vec<_>>();
+    if !c.ramp_percents.is_empty() {
+        let base = shape(Some(&tpb::PhasingCurve { ramp_percents: Vec::new(), ramp_from: String::new(), ..c.clone() }));
+        return Some(Shape::Ramp(
+            Box::new(base.unwrap_or(Shape::WorkingDays)),
+            date(&c.ramp_from)?,
+            list(&c.ramp_percents),
+        ));
+    }
     match tpb::PhasingMethod::try_from(c.method).ok()? {
         tpb::PhasingMethod::Even => Some(Shape::Even),
         tpb::PhasingMethod::WorkingDays => Some(Shape::WorkingDays),

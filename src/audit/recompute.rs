@@ -43,6 +43,9 @@ pub enum Shape {
     Profile(Vec<Decimal>),
     /// 12 monthly actuals of last year.
     LastYear(Vec<Decimal>),
+    /// A ramp on another shape: the k-th month from `from`'s weighs
+    /// `percents[k]`% (100% after the last).
+    Ramp(Box<Shape>, NaiveDate, Vec<Decimal>),
 }
 
 /// A milestone: by this day of the month, this percent.
@@ -159,25 +162,7 @@ impl<'a> Curves<'a> {
                 days.push(d);
                 d += Duration::days(1);
             }
-            let weights: Vec<Decimal> = match shape {
-                Shape::Even => days.iter().map(|_| Decimal::ONE).collect(),
-                Shape::WorkingDays => {
-                    days.iter().map(|d| if p.calendar.works(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
-                }
-                Shape::Profile(pcts) => {
-                    let months: Vec<Decimal> = if pcts.len() == 4 {
-                        pcts.iter().flat_map(|q| [q / Decimal::ONE_HUNDRED / Decimal::from(3); 3]).collect()
-                    } else {
-                        pcts.iter().map(|m| m / Decimal::ONE_HUNDRED).collect()
-                    };
-                    by_month(p, &days, &months)
-                }
-                Shape::LastYear(monthly) => {
-                    let sum: Decimal = monthly.iter().sum();
-                    let months: Vec<Decimal> = monthly.iter().map(|m| m / sum).collect();
-                    by_month(p, &days, &months)
-                }
-            };
+            let weights = weights(p, &days, shape);
             let total: Decimal = weights.iter().sum();
             let mut running = Decimal::ZERO;
             let mut shares: Vec<Decimal> = weights
@@ -231,6 +216,40 @@ impl<'a> Curves<'a> {
             return Decimal::ZERO;
         }
         self.through(shape, spreads, to) - self.through(shape, spreads, from - Duration::days(1))
+    }
+}
+
+/// Each day's weight on `shape`.
+fn weights(p: &PlanRules, days: &[NaiveDate], shape: &Shape) -> Vec<Decimal> {
+    match shape {
+        Shape::Even => days.iter().map(|_| Decimal::ONE).collect(),
+        Shape::WorkingDays => {
+            days.iter().map(|d| if p.calendar.works(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
+        }
+        Shape::Profile(pcts) => {
+            let months: Vec<Decimal> = if pcts.len() == 4 {
+                pcts.iter().flat_map(|q| [q / Decimal::ONE_HUNDRED / Decimal::from(3); 3]).collect()
+            } else {
+                pcts.iter().map(|m| m / Decimal::ONE_HUNDRED).collect()
+            };
+            by_month(p, days, &months)
+        }
+        Shape::LastYear(monthly) => {
+            let sum: Decimal = monthly.iter().sum();
+            let months: Vec<Decimal> = monthly.iter().map(|m| m / sum).collect();
+            by_month(p, days, &months)
+        }
+        Shape::Ramp(base, from, percents) => {
+            let month = |d: &NaiveDate| d.year() * 12 + i32::try_from(d.month()).unwrap_or(0);
+            weights(p, days, base)
+                .into_iter()
+                .zip(days)
+                .map(|(w, d)| {
+                    let k = usize::try_from(month(d) - month(from)).ok();
+                    w * k.and_then(|k| percents.get(k)).copied().unwrap_or(Decimal::ONE_HUNDRED) / Decimal::ONE_HUNDRED
+                })
+                .collect()
+        }
     }
 }
 

@@ -293,14 +293,26 @@ async fn a_teams_year(backend: Backend) {
         .create_unit(ops(tpb::CreateUnitRequest { unit: Some(x3), unit_id: "x3".into(), request_id: String::new() }))
         .await
         .unwrap();
+    // It ramps up: a quarter of the run rate in May, half in June, three
+    // quarters in July, all of it from August (a ramp must end at 100).
+    let ramp = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let hire = tpb::Adjustment {
         target: "plans/fy2024/targets/x3".into(),
         change: Some(tpb::adjustment::Change::NewAmount(cny("100000.00").unwrap())),
         reason: tpb::AdjustmentReason::Staffing as i32,
         justification: "x3 joins".into(),
         redistribution: tpb::Redistribution::SiblingsAbsorb as i32,
+        ramp_percents: ramp(&["25", "50", "75", "100"]),
         ..Default::default()
     };
+    let short = tpb::CreateAdjustmentRequest {
+        parent: "plans/fy2024".into(),
+        adjustment: Some(tpb::Adjustment { ramp_percents: ramp(&["25", "50", "75"]), ..hire.clone() }),
+        request_id: String::new(),
+    };
+    let refused = c.targets.create_adjustment(as_("mgr-team-x", Role::Manager, "team-x", short)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("adjustment.ramp_percents"), "{}", refused.message());
     c.adjust(("mgr-team-x", "team-x"), hire, "region-a").await;
     c.sell("x3", "5000.00", "2024-05-06").await;
     let may = c.months(None).await;
@@ -312,7 +324,23 @@ async fn a_teams_year(backend: Backend) {
             "x3 before it joined, month {m}"
         );
     }
-    assert!(may[&("x3".to_owned(), 6)] > Decimal::ZERO);
+    // Per working day, the ramp's months weigh 25, 50, 75 and then 100%
+    // of the run rate.
+    let per_day = |m: u32| {
+        let first = NaiveDate::from_ymd_opt(2024, m, 1).unwrap();
+        let first = if m == 5 { day("2024-05-06") } else { first };
+        let next = NaiveDate::from_ymd_opt(2024, m + 1, 1).unwrap_or(day("2025-01-01"));
+        let working = first.iter_days().take_while(|d| *d < next).filter(|d| {
+            use chrono::Datelike;
+            d.weekday().number_from_monday() < 6
+        });
+        may[&("x3".to_owned(), m)] / Decimal::from(working.count())
+    };
+    let run_rate = per_day(8);
+    for (m, pct) in [(5, 25), (6, 50), (7, 75), (9, 100)] {
+        let share = per_day(m) / run_rate * Decimal::ONE_HUNDRED;
+        assert!((share - Decimal::from(pct)).abs() < Decimal::ONE, "x3's month {m} at {share}% of its run rate");
+    }
     let at_may = now();
 
     // June: x1 sells on the 3rd and the 11th, then its move to team Y from

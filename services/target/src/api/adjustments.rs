@@ -92,6 +92,12 @@ pub async fn create(
         target_name: input.target,
         effective_date: convert::date("adjustment.effective_date", &input.effective_date)?,
         successor,
+        ramp: input
+            .ramp_percents
+            .iter()
+            .enumerate()
+            .map(|(i, p)| convert::decimal(&format!("adjustment.ramp_percents[{i}]"), p))
+            .collect::<Result<_, _>>()?,
     };
     app::create(db, (&who, today), key, ask, render).await
 }

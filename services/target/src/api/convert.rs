@@ -2,7 +2,7 @@
 
 use attain_kit::ServiceError;
 use attain_proto::attain::target::v1 as pb;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::domain::org::{RegionMaturity, Revision, Seniority, Unit, UnitChange as Change, UnitKind};
 
@@ -276,7 +276,22 @@ pub fn to_curve(c: &Curve) -> pb::PhasingCurve {
             last_year_monthly: strings(m),
             ..Default::default()
         },
+        Curve::Ramp { base, from, percents } => pb::PhasingCurve {
+            ramp_percents: strings(percents),
+            ramp_from: from.with_day(1).unwrap_or(*from).format("%Y-%m-%d").to_string(),
+            ..to_curve(base)
+        },
     }
+}
+
+/// A ramp's percentages as asked (empty: none).
+pub fn ramp(field: &str, c: Option<&pb::PhasingCurve>) -> Result<Vec<Decimal>, ServiceError> {
+    c.map(|c| &c.ramp_percents)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, p)| decimal(&format!("{field}.ramp_percents[{i}]"), p))
+        .collect()
 }
 
 pub fn milestones(field: &str, items: &[pb::Milestone]) -> Result<Milestones, ServiceError> {
@@ -500,5 +515,6 @@ pub fn adjustment(a: &Adjustment, cur: CurrencyCode) -> pb::Adjustment {
         decide_time: a.decide_time.map(timestamp),
         effective_date: a.effective_date.map(|d| d.to_string()).unwrap_or_default(),
         successor: a.successor.as_ref().map(|s| crate::domain::target::target_name(&a.plan, s)).unwrap_or_default(),
+        ramp_percents: a.ramp.iter().map(ToString::to_string).collect(),
     }
 }

@@ -201,6 +201,7 @@ pub async fn phase(
         include_descendants: r.include_descendants,
         etag: r.etag,
         validate_only: r.validate_only,
+        ramp: convert::ramp("phasing", r.phasing.as_ref())?,
     };
     phasing::phase(db, &ctx.who, key, ask, phase_response).await
 }

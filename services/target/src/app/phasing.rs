@@ -32,6 +32,9 @@ pub struct PhaseRequest {
     pub include_descendants: bool,
     pub etag: String,
     pub validate_only: bool,
+    /// A new hire's ramp on the curve from the target's first day (empty:
+    /// none); the target's own only, never its descendants'.
+    pub ramp: Vec<rust_decimal::Decimal>,
 }
 
 /// The phased target and its rolled-up figure for each period.
@@ -89,7 +92,12 @@ pub async fn phase<R: Message + Default>(
                 .collect::<attain_kit::DomainResult<_>>()?
         };
         let mut next = target.clone();
-        next.phasing = Some(r.curve.clone());
+        next.phasing = Some(if r.ramp.is_empty() {
+            r.curve.clone()
+        } else {
+            let from = target.start.unwrap_or(plan.fiscal_year_period()?.start);
+            Curve::ramp("phasing.ramp_percents", r.curve.clone(), from, r.ramp.clone())?
+        });
         next.version = target.version + 1;
         next.update_time = Utc::now();
         let amounts = preview(&txn, &plan, &next, &unit.id, &r, &periods).await?;

@@ -72,6 +72,10 @@ pub enum Curve {
     Profile(Vec<Decimal>),
     /// Last year's 12 monthly actuals as the shape.
     LastYear(Vec<Decimal>),
+    /// A new hire's ramp on another curve: its days weigh `percents[k]`% of
+    /// the run rate in the k-th month from `from`'s month (100% after the
+    /// last), so its target falls due as it gets up to speed.
+    Ramp { base: Box<Curve>, from: NaiveDate, percents: Vec<Decimal> },
 }
 
 impl Curve {
@@ -91,6 +95,36 @@ impl Curve {
             return Err(DomainError::invalid(field, format!("the percentages sum to {sum}, not 100")));
         }
         Ok(Self::Profile(percents))
+    }
+
+    /// A ramp on `base` from `from`'s month: 1 to 12 monthly percentages of
+    /// the run rate, each above 0 and at most 100, never falling, the last
+    /// exactly 100 (the run rate reached).
+    pub fn ramp(field: &str, base: Curve, from: NaiveDate, percents: Vec<Decimal>) -> Result<Self, DomainError> {
+        if percents.is_empty() || percents.len() > 12 {
+            return Err(DomainError::invalid(
+                field,
+                format!("give 1 to 12 monthly percentages, not {}", percents.len()),
+            ));
+        }
+        for (i, p) in percents.iter().enumerate() {
+            if *p <= Decimal::ZERO || *p > Decimal::ONE_HUNDRED {
+                return Err(DomainError::invalid(
+                    format!("{field}[{i}]"),
+                    format!("{p} is not above 0 and at most 100"),
+                ));
+            }
+            if i > 0 && *p < percents[i - 1] {
+                return Err(DomainError::invalid(format!("{field}[{i}]"), "a ramp never falls"));
+            }
+        }
+        if percents.last() != Some(&Decimal::ONE_HUNDRED) {
+            return Err(DomainError::invalid(field, "a ramp ends at 100 (the run rate)"));
+        }
+        if matches!(base, Curve::Ramp { .. }) {
+            return Err(DomainError::invalid(field, "the curve already ramps"));
+        }
+        Ok(Self::Ramp { base: Box::new(base), from, percents })
     }
 
     pub fn last_year(field: &str, monthly: Vec<Decimal>) -> Result<Self, DomainError> {
@@ -136,18 +170,7 @@ pub struct DayCurve {
 
 impl DayCurve {
     pub fn build(year: &Period, calendar: &WorkingCalendar, curve: &Curve) -> Result<Self, DomainError> {
-        let days: Vec<NaiveDate> = year.start.iter_days().take_while(|d| *d <= year.end).collect();
-        let weights: Vec<Decimal> = match curve {
-            Curve::Even => vec![Decimal::ONE; days.len()],
-            Curve::WorkingDays => {
-                days.iter().map(|d| if calendar.is_working(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
-            }
-            Curve::Profile(p) => monthly_spread(year, calendar, &month_shares(p))?,
-            Curve::LastYear(m) => {
-                let sum: Decimal = m.iter().sum();
-                monthly_spread(year, calendar, &m.iter().map(|x| x / sum).collect::<Vec<_>>())?
-            }
-        };
+        let weights = day_weights(year, calendar, curve)?;
         let total: Decimal = weights.iter().sum();
         if total.is_zero() {
             return Err(DomainError::invalid("phasing", "the curve gives no day any weight (no working days?)"));
@@ -166,7 +189,37 @@ impl DayCurve {
         }
         Ok(Self { year: year.clone(), cumulative })
     }
+}
 
+/// Each day's weight on `curve`, first day first.
+fn day_weights(year: &Period, calendar: &WorkingCalendar, curve: &Curve) -> Result<Vec<Decimal>, DomainError> {
+    let days: Vec<NaiveDate> = year.start.iter_days().take_while(|d| *d <= year.end).collect();
+    Ok(match curve {
+        Curve::Even => vec![Decimal::ONE; days.len()],
+        Curve::WorkingDays => {
+            days.iter().map(|d| if calendar.is_working(*d) { Decimal::ONE } else { Decimal::ZERO }).collect()
+        }
+        Curve::Profile(p) => monthly_spread(year, calendar, &month_shares(p))?,
+        Curve::LastYear(m) => {
+            let sum: Decimal = m.iter().sum();
+            monthly_spread(year, calendar, &m.iter().map(|x| x / sum).collect::<Vec<_>>())?
+        }
+        Curve::Ramp { base, from, percents } => {
+            let first = from.year() * 12 + i32::try_from(from.month()).unwrap_or(0);
+            day_weights(year, calendar, base)?
+                .into_iter()
+                .zip(&days)
+                .map(|(w, d)| {
+                    let k = d.year() * 12 + i32::try_from(d.month()).unwrap_or(0) - first;
+                    let pct = usize::try_from(k).ok().and_then(|k| percents.get(k)).copied();
+                    w * pct.unwrap_or(Decimal::ONE_HUNDRED) / Decimal::ONE_HUNDRED
+                })
+                .collect()
+        }
+    })
+}
+
+impl DayCurve {
     pub fn year(&self) -> &Period {
         &self.year
     }

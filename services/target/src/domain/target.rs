@@ -388,6 +388,9 @@ pub struct Adjustment {
     pub successor: Option<Id>,
     /// It releases what a leaver has left (effective after its last day).
     pub release: bool,
+    /// A new hire's ramp for its first target (monthly percentages of the
+    /// run rate; empty: none).
+    pub ramp: Vec<Decimal>,
 }
 
 impl Adjustment {

@@ -14,6 +14,12 @@ enum Targets {
 }
 
 #[derive(DeriveIden)]
+enum Adjustments {
+    Table,
+    Ramp,
+}
+
+#[derive(DeriveIden)]
 enum TargetLinks {
     Table,
     PlanId,
@@ -55,6 +61,14 @@ impl MigrationTrait for Migration {
         .await?;
         m.alter_table(
             Table::alter().table(Units::Table).add_column(ColumnDef::new(Units::Former).text().null()).to_owned(),
+        )
+        .await?;
+        // A new hire's ramp asked with its first target (JSON percentages).
+        m.alter_table(
+            Table::alter()
+                .table(Adjustments::Table)
+                .add_column(ColumnDef::new(Adjustments::Ramp).text().null())
+                .to_owned(),
         )
         .await?;
         // Every move in commit order (moves serialize on a lock), for the
@@ -106,6 +120,7 @@ impl MigrationTrait for Migration {
         m.drop_table(Table::drop().table(UnitPlaces::Table).to_owned()).await?;
         m.drop_table(Table::drop().table(UnitMoves::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(Units::Table).drop_column(Units::Former).to_owned()).await?;
+        m.alter_table(Table::alter().table(Adjustments::Table).drop_column(Adjustments::Ramp).to_owned()).await?;
         m.alter_table(Table::alter().table(Targets::Table).drop_column(Targets::Moves).to_owned()).await
     }
 }

@@ -39,6 +39,8 @@ pub mod adjustment {
         pub effective_date: Option<Date>,
         pub successor_id: Option<String>,
         pub release_remaining: bool,
+        /// A new hire's ramp (JSON percentages), NULL for none.
+        pub ramp: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -76,6 +78,7 @@ fn to_domain(m: adjustment::Model) -> Result<Adjustment, ServiceError> {
         effective_date: m.effective_date,
         successor: m.successor_id.as_deref().map(|s| Id::stored("successor", s)).transpose()?,
         release: m.release_remaining,
+        ramp: m.ramp.as_deref().map(|r| super::from_json("adjustment ramp", r)).transpose()?.unwrap_or_default(),
     })
 }
 
@@ -107,6 +110,7 @@ fn to_active(a: &Adjustment) -> adjustment::ActiveModel {
         effective_date: Set(a.effective_date),
         successor_id: Set(a.successor.as_ref().map(|s| s.as_str().to_owned())),
         release_remaining: Set(a.release),
+        ramp: Set(if a.ramp.is_empty() { None } else { serde_json::to_string(&a.ramp).ok() }),
     }
 }
 

@@ -36,6 +36,9 @@ pub(super) async fn apply(
             n.amount = *after;
             n.original_amount = Amount::ZERO;
             n.start = Some(t.start.map_or(day, |s| s.max(day)));
+            if !adj.ramp.is_empty() {
+                n.phasing = Some(super::ramped(plan, &n, adj.ramp.clone())?);
+            }
             n.version = 1;
             n.create_time = now;
             n.update_time = now;

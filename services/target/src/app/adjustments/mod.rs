@@ -48,6 +48,8 @@ pub struct AdjustmentRequest {
     pub effective_date: Option<NaiveDate>,
     /// With `Redistribution::Successor`: the target taking the change.
     pub successor: Option<(Id, String)>,
+    /// A new hire's ramp for its first target (empty: none).
+    pub ramp: Vec<rust_decimal::Decimal>,
 }
 
 /// The change asked for.
@@ -316,6 +318,15 @@ pub async fn create<R: Message + Default>(
         let after = requested_amount(&plan, target.amount, requested)?;
         let day = effective_day(&plan, (&target, end), (effective, today), release)
             .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
+        if !r.ramp.is_empty() {
+            if target.version != 0 {
+                return Err(ServiceError::invalid(
+                    "adjustment.ramp_percents",
+                    format!("a ramp shapes a new hire's first target; {} has one already", target.resource_name()),
+                ));
+            }
+            ramped(&plan, &target, r.ramp.clone())?;
+        }
         let successor = successor_of(&txn, who, &plan, &r).await?;
         let asked = (&target, after);
         if let Check::Refused(no) = moves(&txn, &plan, asked, (r.redistribution, day), successor.as_ref()).await? {
@@ -344,6 +355,7 @@ pub async fn create<R: Message + Default>(
             effective_date: effective,
             successor: successor.map(|s| s.id),
             release,
+            ramp: r.ramp.clone(),
         };
         adjustments::insert(&txn, &adj).await?;
         render(&adj, &plan)
@@ -486,4 +498,16 @@ pub async fn decide<R: Message + Default>(
         }
         render(&next, &plan)
     })
+}
+
+/// A new hire's first target's curve: the plan's default ramped from the
+/// month of its first day (the adjustment's field names the errors).
+pub(super) fn ramped(
+    plan: &Plan,
+    target: &Target,
+    ramp: Vec<rust_decimal::Decimal>,
+) -> ServiceResult<crate::domain::phasing::Curve> {
+    let from = target.start.unwrap_or(plan.fiscal_year_period()?.start);
+    let base = target.phasing.clone().unwrap_or_else(|| plan.config.default_phasing.clone());
+    Ok(crate::domain::phasing::Curve::ramp("adjustment.ramp_percents", base, from, ramp)?)
 }
