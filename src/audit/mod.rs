@@ -434,13 +434,19 @@ impl Checker<'_> {
     /// left in it): recomputed over the row's own days.
     fn part_of_period(&mut self, shown: &kpb::Attainment) -> Option<(Recomputed, HashMap<String, i64>)> {
         let p = shown.period.as_ref()?;
-        let (start, end) = (date(&p.start_date)?, date(&p.end_date)?);
+        self.over_days(&shown.unit, (&p.start_date, &p.end_date))
+    }
+
+    /// A unit's figures over some days of the period (None: the whole
+    /// period, or days outside it), with the losses over those days.
+    fn over_days(&mut self, unit: &str, (first, last): (&str, &str)) -> Option<(Recomputed, HashMap<String, i64>)> {
+        let (start, end) = (date(first)?, date(last)?);
         let span = self.inputs.span;
         if (start, end) == (span.start, span.end) || start < span.start || end > span.end {
             return None;
         }
         let inputs = Inputs { span: Span { start, end, monthly: false }, ..*self.inputs };
-        let unit = shown.unit.trim_start_matches("units/");
+        let unit = unit.trim_start_matches("units/");
         let f = recompute::figures(&inputs, &mut self.curves, unit);
         let lost = losses(self.evidence, start, self.inputs.day.min(end));
         Some((f, lost.into_iter().map(|(u, n)| (u.to_owned(), n)).collect()))
@@ -511,7 +517,10 @@ impl Checker<'_> {
         let source = format!("{} brief", review.name);
         for m in brief.unit.iter().chain(&brief.members) {
             let unit = m.unit.trim_start_matches("units/").to_owned();
-            let f = self.figures_of(&unit);
+            let (f, lost) = match self.over_days(&m.unit, (&m.first_day, &m.last_day)) {
+                Some((f, lost)) => (f, Some(lost)),
+                None => (self.figures_of(&unit), None),
+            };
             let u = &m.unit;
             self.cmp(u, format!("{source}.target"), money(m.target.as_ref()), Some(f.target));
             self.cmp(
@@ -525,7 +534,10 @@ impl Checker<'_> {
             self.cmp(u, format!("{source}.gap"), money(m.gap.as_ref()), Some(f.gap));
             self.cmp(u, format!("{source}.yoy_growth"), dec(&m.yoy_growth), f.yoy);
             self.cmp(u, format!("{source}.average_order_value"), money(m.average_order_value.as_ref()), f.aov);
-            let conversion = conversion(self.lost, &unit, f.won);
+            let conversion = match &lost {
+                Some(lost) => conversion(&lost.iter().map(|(u, n)| (u.as_str(), *n)).collect(), &unit, f.won),
+                None => conversion(self.lost, &unit, f.won),
+            };
             self.cmp(u, format!("{source}.conversion_rate"), dec(&m.conversion_rate), conversion);
             self.status(u, format!("{source}.status"), m.status, f.light);
         }

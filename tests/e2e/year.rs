@@ -465,3 +465,172 @@ async fn a_teams_year(backend: Backend) {
 }
 
 both_backends!(a_teams_year);
+
+/// What an outside tester found after moves, on the guide's demo (clock
+/// 2024-01-16): a moved rep's own records, the old region's summary, a
+/// rep that leaves and comes back, a move into a team that moved later, a
+/// rep created after its team moved, alerts after a move.
+async fn moves_as_tried_from_outside(backend: Backend) {
+    let s = Suite::with_demo(backend).await;
+    let gateway = format!("http://{}", s.gateway.addr);
+    let ch = Channel::from_shared(gateway.clone()).unwrap().connect().await.unwrap();
+    let mut c = Clients {
+        org: OrgServiceClient::new(ch.clone()),
+        targets: TargetServiceClient::new(ch.clone()),
+        tracking: TrackingServiceClient::new(ch),
+        gateway,
+    };
+    let move_to = |unit: &tpb::Unit, to: &str, from: &str| tpb::MoveUnitRequest {
+        name: unit.name.clone(),
+        new_parent: to.into(),
+        etag: unit.etag.clone(),
+        effective_date: from.into(),
+        request_id: String::new(),
+    };
+    // rep-1 (sales on the 3rd, 8th, 10th and 15th) joins region B from the 9th.
+    let rep1 = c.unit("rep-1").await;
+    let moved = c.org.move_unit(ops(move_to(&rep1, "units/region-b", "2024-01-09"))).await.unwrap().into_inner();
+    // Its own parent again with a date before the move: refused, not ignored.
+    let again = c.org.move_unit(ops(move_to(&moved, "units/region-b", "2024-01-05"))).await.unwrap_err();
+    assert_eq!(again.code(), tonic::Code::InvalidArgument, "{again:?}");
+    let deals_of = |who: Request<kpb::ListDealsRequest>| {
+        let mut k = c.tracking.clone();
+        async move {
+            let mut days: Vec<String> =
+                k.list_deals(who).await.unwrap().into_inner().deals.into_iter().map(|d| d.close_date).collect();
+            days.sort();
+            days
+        }
+    };
+    let list = |unit: &str| kpb::ListDealsRequest {
+        unit: unit.into(),
+        period: "2024-01".into(),
+        page_size: 100,
+        ..Default::default()
+    };
+    let mut region_b: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        region_b = deals_of(ops(list("units/region-b"))).await;
+        if region_b.contains(&"2024-01-10".to_owned()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        region_b.contains(&"2024-01-10".to_owned()) && !region_b.contains(&"2024-01-08".to_owned()),
+        "{region_b:?}"
+    );
+    // Its own records, read by sales ops and by itself: every one of them;
+    // by its new manager: only those from its days in region B.
+    let all = ["2024-01-03", "2024-01-08", "2024-01-10", "2024-01-15"].map(String::from).to_vec();
+    assert_eq!(deals_of(ops(list("units/rep-1"))).await, all);
+    assert_eq!(deals_of(as_("rep-1", Role::Rep, "rep-1", list("units/rep-1"))).await, all);
+    assert_eq!(deals_of(as_("li", Role::Manager, "region-b", list("units/rep-1"))).await, all[2..].to_vec());
+    // Region A's January summary: rep-1 for its days there, and the lines
+    // add up to the region.
+    let summary = c
+        .tracking
+        .get_period_summary(ops(kpb::GetPeriodSummaryRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let line = summary.members.iter().find(|m| m.unit == "units/rep-1").expect("rep-1 in region A's summary");
+    let days = line.period.as_ref().unwrap();
+    assert_eq!(
+        (days.start_date.as_str(), days.end_date.as_str(), dec(&line.actual)),
+        ("2024-01-01", "2024-01-08", Decimal::from(20000))
+    );
+    let lines: Decimal = summary.members.iter().map(|m| dec(&m.actual)).sum();
+    assert_eq!(lines, dec(&summary.actual), "region A's lines add up");
+
+    // rep-3 leaves for region C on the 10th and comes back on the 14th: a
+    // drill-down row for each stay, the rows adding up.
+    let rep3 = c.unit("rep-3").await;
+    let rep3 = c.org.move_unit(ops(move_to(&rep3, "units/region-c", "2024-01-10"))).await.unwrap().into_inner();
+    c.org.move_unit(ops(move_to(&rep3, "units/region-a", "2024-01-14"))).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let ((target, actual), rows) = c.rows("region-a", 1).await;
+    let stays: Vec<(&str, &str)> =
+        rows.iter().filter(|r| r.0 == "rep-3").map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(stays, [("2024-01-01", "2024-01-09"), ("2024-01-14", "2024-01-31")]);
+    assert_eq!(rows.iter().map(|r| r.4).sum::<Decimal>(), actual, "region A's rows add up: {rows:?}");
+    assert!(rows.iter().map(|r| r.3).sum::<Decimal>() <= target);
+
+    // A team that moved on the 12th: nothing moves into it from before,
+    // and a rep created in it afterwards sat where the team sat.
+    let team = tpb::Unit {
+        parent: "units/region-c".into(),
+        kind: tpb::UnitKind::Team as i32,
+        display_name: "T1".into(),
+        ..Default::default()
+    };
+    c.org
+        .create_unit(ops(tpb::CreateUnitRequest { unit: Some(team), unit_id: "t1".into(), request_id: String::new() }))
+        .await
+        .unwrap();
+    let t1 = c.unit("t1").await;
+    c.org.move_unit(ops(move_to(&t1, "units/region-d", "2024-01-12"))).await.unwrap();
+    let rep2 = c.unit("rep-2").await;
+    let early = c.org.move_unit(ops(move_to(&rep2, "units/t1", "2024-01-10"))).await.unwrap_err();
+    assert_eq!(early.code(), tonic::Code::InvalidArgument, "{early:?}");
+    let rep = tpb::Unit {
+        parent: "units/t1".into(),
+        kind: tpb::UnitKind::Rep as i32,
+        display_name: "New".into(),
+        manager: "new".into(),
+        ..Default::default()
+    };
+    let created = c
+        .org
+        .create_unit(ops(tpb::CreateUnitRequest { unit: Some(rep), unit_id: "new".into(), request_id: String::new() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.former_places.len(), 1);
+    assert_eq!(created.former_places[0].ancestors, ["units/acme", "units/region-c", "units/t1"]);
+    assert_eq!(created.former_places[0].until, "2024-01-11");
+
+    // Live alerts follow the rep: none of rep-1's stay filed under region A.
+    let alerts = c
+        .tracking
+        .list_alerts(as_(
+            "wang",
+            Role::Manager,
+            "region-a",
+            kpb::ListAlertsRequest { unit: "units/region-a".into(), page_size: 100, ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .alerts;
+    assert!(
+        alerts.iter().all(|a| a.unit != "units/rep-1" || a.state == kpb::AlertState::Resolved as i32),
+        "{alerts:?}"
+    );
+    // And every figure reconciles: the company, both regions, rep-1 itself.
+    for unit in ["", "units/region-a", "units/region-b", "units/region-c", "units/rep-1"] {
+        let audit = Audit {
+            plan: "plans/fy2024".into(),
+            unit: unit.into(),
+            period: "2024-01".into(),
+            as_of: day("2024-01-16"),
+        };
+        let admin = token("ops", Role::Admin, "");
+        let mut o = run(&c.gateway, &admin, &audit).await.unwrap();
+        for _ in 0..30 {
+            if o.differences.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            o = run(&c.gateway, &admin, &audit).await.unwrap();
+        }
+        let listed: Vec<String> =
+            o.differences.iter().map(|d| format!("{} {}: {} vs {}", d.unit, d.figure, d.shown, d.recomputed)).collect();
+        assert!(listed.is_empty(), "{unit}:\n{}", listed.join("\n"));
+    }
+}
+
+both_backends!(moves_as_tried_from_outside);

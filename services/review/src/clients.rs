@@ -29,7 +29,9 @@ fn bad(what: &str) -> ServiceError {
     ServiceError::Internal(anyhow::anyhow!("an upstream service sent a bad {what}"))
 }
 
-fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
+/// A row's figures; `whole` is the days of the unit's own row (a member's
+/// other days are its days in the unit).
+fn figures(a: &kpb::Attainment, names: &HashMap<String, String>, whole: Option<(&str, &str)>) -> Figures {
     let money = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();
     Figures {
         unit: a.unit.clone(),
@@ -46,6 +48,12 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>) -> Figures {
         status: common::Status::try_from(a.status)
             .map(|s| s.as_str_name().trim_start_matches("STATUS_").to_owned())
             .unwrap_or_default(),
+        // Other days than the unit's own: a member for part of the period.
+        days: a
+            .period
+            .as_ref()
+            .filter(|p| whole.is_some_and(|w| w != (p.start_date.as_str(), p.end_date.as_str())))
+            .map(|p| (p.start_date.clone(), p.end_date.clone())),
     }
 }
 
@@ -91,8 +99,10 @@ impl Upstreams {
             }))
             .await?
             .into_inner();
-        let unit = r.parent.as_ref().map(|p| figures(p, &tree.names)).ok_or_else(|| bad("attainment"))?;
-        Ok((unit, r.children.iter().map(|c| figures(c, &tree.names)).collect()))
+        let parent = r.parent.as_ref().ok_or_else(|| bad("attainment"))?;
+        let whole = parent.period.as_ref().map(|p| (p.start_date.as_str(), p.end_date.as_str()));
+        let unit = figures(parent, &tree.names, None);
+        Ok((unit, r.children.iter().map(|c| figures(c, &tree.names, whole)).collect()))
     }
 
     /// The unit's gap by sales driver, against last year and against target.

@@ -48,12 +48,13 @@ impl TargetClient {
         r.into_inner().units.iter().map(unit_info).collect()
     }
 
-    /// The unit with the names of what is below it.
+    /// The unit with the names of what is below it and of what was (a
+    /// review of a period names whoever was a member during it).
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
         let r = self
             .org
             .clone()
-            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: false }))
+            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: true }))
             .await?;
         unit_tree(id, &r.into_inner().units)
     }

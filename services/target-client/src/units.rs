@@ -27,6 +27,17 @@ pub struct UnitInfo {
 }
 
 impl UnitInfo {
+    /// Every path it has had: where it sits, then where it sat.
+    pub fn places(&self) -> Vec<Vec<Id>> {
+        let mut out = vec![self.path.clone()];
+        for (_, p) in &self.former {
+            if !out.contains(p) {
+                out.push(p.clone());
+            }
+        }
+        out
+    }
+
     /// The days it sat directly under `parent`, as inclusive ranges
     /// (`None`: open), oldest first.
     pub fn days_under(&self, parent: &Id) -> Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> {

@@ -36,6 +36,8 @@ pub fn figures(f: &Figures) -> pb::MemberFigures {
         average_order_value: money(&f.currency, &f.average_order_value),
         conversion_rate: f.conversion_rate.clone(),
         status: status(&f.status),
+        first_day: f.days.as_ref().map(|d| d.0.clone()).unwrap_or_default(),
+        last_day: f.days.as_ref().map(|d| d.1.clone()).unwrap_or_default(),
     }
 }
 

@@ -47,6 +47,10 @@ pub struct Figures {
     pub conversion_rate: String,
     /// "GREEN", "YELLOW", "RED".
     pub status: String,
+    /// The days counted when not the whole period (a member for part of
+    /// it): first and last, "YYYY-MM-DD"; empty otherwise.
+    #[serde(default)]
+    pub days: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit};
 use crate::{
-    domain::org::{self, DisplayName, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
+    domain::org::{self, DisplayName, Placement, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
     storage::units::{self, MoveRecord, Revision},
 };
 
@@ -79,6 +79,20 @@ pub async fn create<R: Message + Default>(
             ));
         }
         let now = Utc::now();
+        // It sits where its parent sits, and sat where its parent sat: a
+        // record dated before a move of the parent counts where it was.
+        let former = parent
+            .as_ref()
+            .map(|p| {
+                p.former
+                    .iter()
+                    .map(|f| Placement {
+                        ancestors: f.ancestors.iter().cloned().chain(std::iter::once(p.id.clone())).collect(),
+                        until: f.until,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let unit = Unit {
             id,
             parent: parent_id,
@@ -87,7 +101,7 @@ pub async fn create<R: Message + Default>(
             ancestors: parent
                 .map(|p| p.ancestors.into_iter().chain(std::iter::once(p.id)).collect())
                 .unwrap_or_default(),
-            former: Vec::new(),
+            former,
             version: 1,
             create_time: now,
             update_time: now,
@@ -217,6 +231,19 @@ pub async fn relocate<R: Message + Default>(
             return Err(deny_manage("MoveUnit to new_parent"));
         }
         org::check_placement(Some(&new_parent), current.kind, "new_parent")?;
+        let below: Vec<Unit> = units::subtree(&txn, &current).await?.into_iter().filter(|u| u.id != *id).collect();
+        let day = move_day(&current, &below, (to.effective, today))?;
+        // Its new place on each day from `day` is the new parent's then: a
+        // parent that moved later than `day` had another place meanwhile.
+        if let Some(since) = new_parent.placed_since().filter(|s| *s > day) {
+            return Err(ServiceError::invalid(
+                "effective_date",
+                format!(
+                    "{} has been in its place since {since}; a move into it takes effect on or after that day",
+                    new_parent.id.resource_name()
+                ),
+            ));
+        }
         if current.parent.as_ref() == Some(&new_parent.id) {
             render(&current)
         } else {
@@ -227,8 +254,6 @@ pub async fn relocate<R: Message + Default>(
                     format!("{} already has a child named {:?}", new_parent.id.resource_name(), name.as_str()),
                 ));
             }
-            let below: Vec<Unit> = units::subtree(&txn, &current).await?.into_iter().filter(|u| u.id != *id).collect();
-            let day = move_day(&current, &below, (to.effective, today))?;
             let new_ancestors: Vec<UnitId> =
                 new_parent.ancestors.iter().cloned().chain(std::iter::once(new_parent.id.clone())).collect();
             let mut moved = current.clone();

@@ -275,9 +275,12 @@ pub async fn by_employee_code(db: &impl ConnectionTrait, code: &str) -> Result<O
     found.map(|m| UnitId::stored("unit id", &m.id).map_err(ServiceError::from)).transpose()
 }
 
-/// Inserts a new unit and its first revision.
+/// Inserts a new unit (with the places it inherits) and its first revision.
 pub async fn insert(db: &impl ConnectionTrait, unit: &Unit, actor: &str) -> Result<(), ServiceError> {
     unit::Entity::insert(to_active(unit)?).exec_without_returning(db).await?;
+    for p in &unit.former {
+        record_place(db, unit, p).await?;
+    }
     record(db, unit, Change::Created, actor).await
 }
 
@@ -306,6 +309,23 @@ pub async fn subtree(db: &impl ConnectionTrait, root: &Unit) -> Result<Vec<Unit>
         .into_iter()
         .map(to_domain)
         .collect()
+}
+
+async fn record_place(
+    db: &impl ConnectionTrait,
+    u: &Unit,
+    p: &crate::domain::org::Placement,
+) -> Result<(), ServiceError> {
+    let row = place::ActiveModel {
+        unit_id: Set(u.id.as_str().to_owned()),
+        until: Set(p.until),
+        path: Set(path_of(&p.ancestors, &u.id)),
+    };
+    place::Entity::insert(row)
+        .on_conflict_do_nothing_on([place::Column::UnitId, place::Column::Until])
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Units that sat below `root` in a former place and are not below it now.
@@ -385,15 +405,7 @@ pub async fn relocate(
     }
     for u in std::iter::once(moved).chain(descendants) {
         if let Some(p) = u.former.last() {
-            let row = place::ActiveModel {
-                unit_id: Set(u.id.as_str().to_owned()),
-                until: Set(p.until),
-                path: Set(path_of(&p.ancestors, &u.id)),
-            };
-            place::Entity::insert(row)
-                .on_conflict_do_nothing_on([place::Column::UnitId, place::Column::Until])
-                .exec(db)
-                .await?;
+            record_place(db, u, p).await?;
         }
     }
     record(db, moved, Change::Moved, actor).await?;

@@ -214,7 +214,8 @@ impl TrackingApi {
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let dates = dates(&r.period)?;
-        let mut rows = self.app.list_opportunities(&unit, dates, page.after.as_deref(), page.fetch_limit()).await?;
+        let mut rows =
+            self.app.list_opportunities((&who, &unit), dates, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |o| o.id.as_str().to_owned());
         Ok(pb::ListOpportunitiesResponse {
             opportunities: rows.iter().map(opportunity_wire).collect(),
@@ -246,7 +247,8 @@ impl TrackingApi {
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let dates = dates(&r.period)?;
-        let mut rows = self.app.list_daily_logs(&unit, dates, page.after.as_deref(), page.fetch_limit()).await?;
+        let mut rows =
+            self.app.list_daily_logs((&who, &unit), dates, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |l| l.id.as_str().to_owned());
         Ok(pb::ListDailyLogsResponse { daily_logs: rows.iter().map(log_wire).collect(), next_page_token })
     }

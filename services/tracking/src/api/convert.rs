@@ -370,6 +370,7 @@ pub fn summary_wire(s: &PeriodSummary) -> pb::PeriodSummary {
         deals_won: m.sum.deals_won,
         follow_ups: m.follow_ups,
         deals_lost: m.deals_lost,
+        period: Some(period(&m.period)),
     };
     let gap = s.gap_analysis.as_ref();
     pb::PeriodSummary {

@@ -163,7 +163,7 @@ impl TrackingApi {
             .map(|t| t.ok_or_else(|| ServiceError::invalid("as_of", "is out of range")))
             .transpose()?;
         let window = Window { dates, as_of, recorded_after: None };
-        let mut rows = self.app.list_deals(&unit, window, page.after.as_deref(), page.fetch_limit()).await?;
+        let mut rows = self.app.list_deals((&who, &unit), window, page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |d| d.id.as_str().to_owned());
         Ok(pb::ListDealsResponse { deals: rows.iter().map(convert::deal).collect(), next_page_token })
     }

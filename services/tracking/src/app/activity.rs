@@ -42,6 +42,8 @@ pub struct OpportunityChange {
 #[derive(Debug, Clone)]
 pub struct MemberSummary {
     pub unit: Id,
+    /// The days counted (a member for part of the period: its days there).
+    pub period: Period,
     pub sum: Sum,
     pub follow_ups: i64,
     pub deals_lost: i64,
@@ -139,12 +141,12 @@ impl App {
 
     pub async fn list_opportunities(
         &self,
-        unit: &UnitInfo,
+        (who, unit): (&Identity, &UnitInfo),
         dates: Option<(NaiveDate, NaiveDate)>,
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<Opportunity>> {
-        opportunities::list_opportunities(&self.db, &unit.path, dates, after, limit).await
+        opportunities::list_opportunities(&self.db, &App::places_for(who, unit), dates, after, limit).await
     }
 
     /// Records a rep's day (`log.rep`); its id, path and time are set here.
@@ -170,12 +172,12 @@ impl App {
 
     pub async fn list_daily_logs(
         &self,
-        unit: &UnitInfo,
+        (who, unit): (&Identity, &UnitInfo),
         dates: Option<(NaiveDate, NaiveDate)>,
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<DailyLog>> {
-        daily_logs::list_logs(&self.db, &unit.path, dates, after, limit).await
+        daily_logs::list_logs(&self.db, &App::places_for(who, unit), dates, after, limit).await
     }
 
     /// A unit's period (calendar dates) beside its direct members'.
@@ -188,26 +190,52 @@ impl App {
     ) -> ServiceResult<PeriodSummary> {
         let unit = self.visible(who, fwd, unit).await?;
         let subtree = self.target.subtree(fwd, &unit.id).await?;
-        let members: Vec<&UnitInfo> = subtree.iter().filter(|u| u.parent.as_ref() == Some(&unit.id)).collect();
-        let mut ids: Vec<Id> = members.iter().map(|m| m.id.clone()).collect();
-        ids.push(unit.id.clone());
-        let sums = rollups::sums(&self.db, &ids, period.start, period.end, &Default::default()).await?;
-        let losses = loss_rollups::losses(&self.db, &ids, period.start, period.end).await?;
-        let follow_by_rep = daily_logs::follow_ups_by_rep(&self.db, &unit.path, period.start, period.end).await?;
-        // Follow-ups of a member: its own (a rep) or all reps below it.
-        let follow_of =
-            |m: &UnitInfo| follow_by_rep.iter().filter(|(rep, _)| **rep == m.id).map(|(_, n)| n).sum::<i64>();
-        let line = |m: &UnitInfo| MemberSummary {
-            unit: m.id.clone(),
-            sum: sums.get(&m.id).copied().unwrap_or_default(),
-            follow_ups: subtree.iter().filter(|u| u.path.contains(&m.id)).map(follow_of).sum(),
-            deals_lost: losses.get(&m.id).map_or(0, |v| v.iter().map(|x| x.1).sum()),
-        };
+        // Whoever was a member during the period, a line per stay, each
+        // counted over its days in the unit.
+        let mut stays: Vec<(UnitInfo, Period)> = vec![(unit.clone(), period.clone())];
+        for m in self.target.members(fwd, &unit.id).await? {
+            for days in super::drill_down::clipped(period, &m.days_under(&unit.id))? {
+                stays.push((m.clone(), days));
+            }
+        }
+        // One set of queries per distinct span of days (usually one).
+        let mut spans: Vec<Period> = Vec::new();
+        for (_, days) in &stays {
+            if !spans.contains(days) {
+                spans.push(days.clone());
+            }
+        }
+        let mut lines: Vec<Option<MemberSummary>> = vec![None; stays.len()];
+        for days in spans {
+            let at: Vec<usize> = (0..stays.len()).filter(|i| stays[*i].1 == days).collect();
+            let ids: Vec<Id> = at.iter().map(|i| stays[*i].0.id.clone()).collect();
+            let sums = rollups::sums(&self.db, &ids, days.start, days.end, &Default::default()).await?;
+            let losses = loss_rollups::losses(&self.db, &ids, days.start, days.end).await?;
+            // Logs count where they were booked: a member's own (a rep) or
+            // its reps', inside the unit.
+            let follow_by_rep = daily_logs::follow_ups_by_rep(&self.db, &unit.path, days.start, days.end).await?;
+            for i in at {
+                let m = &stays[i].0;
+                let reps: Vec<&Id> = subtree.iter().filter(|u| u.path.contains(&m.id)).map(|u| &u.id).collect();
+                let follow_ups =
+                    follow_by_rep.iter().filter(|(rep, _)| *rep == &m.id || reps.contains(rep)).map(|(_, n)| n).sum();
+                lines[i] = Some(MemberSummary {
+                    unit: m.id.clone(),
+                    period: days.clone(),
+                    sum: sums.get(&m.id).copied().unwrap_or_default(),
+                    follow_ups,
+                    deals_lost: losses.get(&m.id).map_or(0, |v| v.iter().map(|x| x.1).sum()),
+                });
+            }
+        }
+        let mut lines = lines.into_iter().flatten();
+        let own = lines.next().ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no summary of the unit")))?;
+        let lines: Vec<MemberSummary> = lines.collect();
         Ok(PeriodSummary {
             unit: unit.id.clone(),
             period: period.clone(),
-            own: line(&unit),
-            members: members.into_iter().map(line).collect(),
+            own,
+            members: lines,
             gap_analysis: gap_analyses::gap_analysis(&self.db, &unit.id, &period.expression).await?,
         })
     }

@@ -182,7 +182,7 @@ async fn close_view(
         .collect();
     let window =
         deals::Window { dates: Some((period.start, period.end)), as_of: None, recorded_after: Some(closed_at) };
-    let mut later = deals::list(db, &unit.path, window, None, MAX_ADJUSTMENTS).await?;
+    let mut later = deals::list(db, std::slice::from_ref(&unit.path), window, None, MAX_ADJUSTMENTS).await?;
     later.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.as_str().cmp(b.id.as_str())));
     let mut adjustments = Vec::with_capacity(later.len());
     for d in later {

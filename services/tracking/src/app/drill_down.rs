@@ -14,23 +14,24 @@ use super::{
 
 type Days = (Option<NaiveDate>, Option<NaiveDate>);
 
-/// The part of `period` inside `days` (their span, if several stretches
-/// touch it): the period itself when it is all inside, None when none of
-/// it is.
-pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Option<Period>> {
-    let mut span: Option<(NaiveDate, NaiveDate)> = None;
+/// The parts of `period` inside `days`, one per stretch that touches it
+/// (a member that left and came back is a row for each stay): the period
+/// itself when it is all inside, none when none of it is.
+pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Vec<Period>> {
+    let mut out = Vec::new();
     for (from, until) in days {
         let start = from.map_or(period.start, |f| f.max(period.start));
         let end = until.map_or(period.end, |u| u.min(period.end));
-        if start <= end {
-            span = Some(span.map_or((start, end), |(a, b)| (a.min(start), b.max(end))));
+        if start > end {
+            continue;
         }
+        out.push(if (start, end) == (period.start, period.end) {
+            period.clone()
+        } else {
+            Period::parse("period", &format!("{start}..{end}"), 1)?
+        });
     }
-    Ok(match span {
-        None => None,
-        Some((a, b)) if (a, b) == (period.start, period.end) => Some(period.clone()),
-        Some((a, b)) => Some(Period::parse("period", &format!("{a}..{b}"), 1)?),
-    })
+    Ok(out)
 }
 
 impl App {
@@ -43,14 +44,17 @@ impl App {
         // with those there the whole period (one call for the usual case).
         let mut groups: Vec<(Period, Vec<Option<usize>>, Vec<attain_target_client::UnitInfo>)> =
             vec![(r.period.clone(), vec![None], vec![r.unit.clone()])];
-        for (i, m) in members.into_iter().enumerate() {
-            let Some(p) = clipped(&r.period, &m.days_under(&r.unit.id))? else { continue };
-            match groups.iter_mut().find(|(g, _, _)| *g == p) {
-                Some((_, order, units)) => {
-                    order.push(Some(i));
-                    units.push(m);
+        let mut n = 0;
+        for m in members {
+            for p in clipped(&r.period, &m.days_under(&r.unit.id))? {
+                match groups.iter_mut().find(|(g, _, _)| *g == p) {
+                    Some((_, order, units)) => {
+                        order.push(Some(n));
+                        units.push(m.clone());
+                    }
+                    None => groups.push((p, vec![Some(n)], vec![m.clone()])),
                 }
-                None => groups.push((p, vec![Some(i)], vec![m])),
+                n += 1;
             }
         }
         let mut parent = None;
@@ -81,13 +85,19 @@ mod tests {
     #[test]
     fn a_member_counts_for_its_days_in_the_period() {
         let jan = Period::parse("p", "2024-01", 1).unwrap();
-        assert_eq!(clipped(&jan, &[(None, None)]).unwrap(), Some(jan.clone()));
-        let joined = clipped(&jan, &[(Some(d("2024-01-10")), None)]).unwrap().unwrap();
-        assert_eq!((joined.start, joined.end), (d("2024-01-10"), d("2024-01-31")));
-        let left = clipped(&jan, &[(None, Some(d("2024-01-09")))]).unwrap().unwrap();
-        assert_eq!((left.start, left.end), (d("2024-01-01"), d("2024-01-09")));
-        assert_eq!(clipped(&jan, &[(None, Some(d("2023-12-31")))]).unwrap(), None, "left before the period");
-        assert_eq!(clipped(&jan, &[(Some(d("2024-02-01")), None)]).unwrap(), None, "joined after it");
-        assert_eq!(clipped(&jan, &[]).unwrap(), None);
+        let spans = |days: &[Days]| -> Vec<(NaiveDate, NaiveDate)> {
+            clipped(&jan, days).unwrap().into_iter().map(|p| (p.start, p.end)).collect()
+        };
+        assert_eq!(clipped(&jan, &[(None, None)]).unwrap(), vec![jan.clone()]);
+        assert_eq!(spans(&[(Some(d("2024-01-10")), None)]), [(d("2024-01-10"), d("2024-01-31"))]);
+        assert_eq!(spans(&[(None, Some(d("2024-01-09")))]), [(d("2024-01-01"), d("2024-01-09"))]);
+        assert_eq!(spans(&[(None, Some(d("2023-12-31")))]), [], "left before the period");
+        assert_eq!(spans(&[(Some(d("2024-02-01")), None)]), [], "joined after it");
+        assert_eq!(spans(&[]), []);
+        // Left on the 9th, back on the 15th: a row for each stay.
+        assert_eq!(
+            spans(&[(None, Some(d("2024-01-09"))), (Some(d("2024-01-15")), None)]),
+            [(d("2024-01-01"), d("2024-01-09")), (d("2024-01-15"), d("2024-01-31"))]
+        );
     }
 }

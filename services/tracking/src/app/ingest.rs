@@ -499,15 +499,16 @@ impl App {
         reveal(who, "deal", name, deals::get(&self.db, id).await?, |d| readable(who, d))
     }
 
-    /// Deals booked below `unit`, a page at a time.
+    /// Deals booked below `unit` (in any of its places `who` may read), a
+    /// page at a time.
     pub async fn list_deals(
         &self,
-        unit: &UnitInfo,
+        (who, unit): (&Identity, &UnitInfo),
         window: deals::Window,
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<Deal>> {
-        deals::list(&self.db, &unit.path, window, after, limit).await
+        deals::list(&self.db, &App::places_for(who, unit), window, after, limit).await
     }
 }
 

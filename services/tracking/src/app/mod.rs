@@ -79,6 +79,15 @@ impl App {
     }
 
     /// A unit the caller may read (the target service checks too).
+    /// Where a unit's records are, for `who`: where it sits, and where it
+    /// sat that `who` may read (a rep's records from a team it left are
+    /// its old manager's and its own, not its new manager's).
+    pub fn places_for(who: &Identity, unit: &UnitInfo) -> Vec<Vec<Id>> {
+        let mut out = unit.places();
+        out.retain(|p| p == &unit.path || who.can_read(p));
+        out
+    }
+
     pub async fn visible(&self, who: &Identity, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {
         let unit = self.target.unit(fwd, id).await?;
         if !who.can_read(&unit.path) {

@@ -7,7 +7,8 @@
 //! and re-books each in one transaction with the position: the deals,
 //! shares, logs, opportunities and first customers dated from the day are
 //! rebased, and their roll-ups taken out of the old place and added to the
-//! new (every unit both paths share nets to nothing). Nothing is deleted:
+//! new (every unit both paths share nets to nothing); the unit's live alerts
+//! are filed under its new place. Nothing is deleted:
 //! the records keep every figure; only where they count moves.
 
 use std::time::Duration;
@@ -18,7 +19,7 @@ use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::{App, evaluator::refused};
-use crate::storage::{customer_firsts, daily_logs, deals, leases, loss_rollups, opportunities, rollups};
+use crate::storage::{alerts, customer_firsts, daily_logs, deals, leases, loss_rollups, opportunities, rollups};
 
 /// The lease's name (and its position's: the last move re-booked).
 pub const LEASE: &str = "unit-moves";
@@ -109,7 +110,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
     let mut after: Option<String> = None;
     loop {
         let window = deals::Window { dates: Some(dates), ..deals::Window::default() };
-        let page = deals::list(db, old, window, after.as_deref(), PAGE).await?;
+        let page = deals::list(db, &[old.to_vec()], window, after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.as_str().to_owned());
         for d in &page {
@@ -126,7 +127,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
     // path, given to every unit on the new.
     let mut after: Option<String> = None;
     loop {
-        let page = daily_logs::list_logs(db, old, Some(dates), after.as_deref(), PAGE).await?;
+        let page = daily_logs::list_logs(db, &[old.to_vec()], Some(dates), after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.as_str().to_owned());
         for l in &page {
@@ -136,7 +137,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
     daily_logs::rebase(db, (old, new), m.from).await?;
     let mut after: Option<String> = None;
     loop {
-        let page = opportunities::list_opportunities(db, old, Some(dates), after.as_deref(), PAGE).await?;
+        let page = opportunities::list_opportunities(db, &[old.to_vec()], Some(dates), after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.as_str().to_owned());
         for o in &page {
@@ -144,6 +145,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
         }
     }
     opportunities::rebase(db, (old, new), m.from).await?;
+    alerts::rebase(db, (old, new), m.from).await?;
     Ok(())
 }
 

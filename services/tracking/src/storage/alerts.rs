@@ -329,3 +329,16 @@ pub async fn events_after(
         .map(|e| Ok((e.id, serde_json::from_str(&e.snapshot).map_err(|_| corrupt("alert event", &e.alert_id))?)))
         .collect()
 }
+
+/// Files a moved unit's alerts (and those of the units below it) where it
+/// sits now: the live ones and those resolved from `from` on (what was
+/// settled before the move stays with the old place).
+pub async fn rebase(
+    db: &impl ConnectionTrait,
+    (old, new): (&[attain_kit::id::Id], &[attain_kit::id::Id]),
+    from: chrono::NaiveDate,
+) -> Result<(), ServiceError> {
+    let (old, new) = (super::encode_path(old), super::encode_path(new));
+    super::rebase_paths(db, ("alerts", "unit_path", "resolved_at"), (&old, &new), (from, true)).await?;
+    Ok(())
+}

@@ -65,12 +65,12 @@ pub async fn insert_log(db: &impl ConnectionTrait, l: &DailyLog) -> Result<(), S
 
 pub async fn list_logs(
     db: &impl ConnectionTrait,
-    path: &[Id],
+    paths: &[Vec<Id>],
     dates: Option<(NaiveDate, NaiveDate)>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<DailyLog>, ServiceError> {
-    let mut q = daily_log::Entity::find().filter(daily_log::Column::BookedPath.starts_with(encode_path(path)));
+    let mut q = daily_log::Entity::find().filter(super::under_any(daily_log::Column::BookedPath, paths));
     if let Some((from, to)) = dates {
         q = q.filter(daily_log::Column::LogDate.between(from, to));
     }

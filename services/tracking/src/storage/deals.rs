@@ -193,20 +193,22 @@ pub use crate::domain::deal::Window;
 /// there) in a window, by id.
 pub async fn list(
     db: &impl ConnectionTrait,
-    path: &[Id],
+    paths: &[Vec<Id>],
     window: Window,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Deal>, ServiceError> {
-    let prefix = encode_path(path);
-    // Booked in the subtree, or a split deal crediting someone in it.
+    // Booked in the subtree (under any of its places), or a split deal
+    // crediting someone in it.
     let credited = Query::select()
         .column(credit::Column::DealId)
         .from(credit::Entity)
-        .and_where(credit::Column::BookedPath.starts_with(&prefix))
+        .cond_where(super::under_any(credit::Column::BookedPath, paths))
         .to_owned();
     let mut q = deal::Entity::find().filter(
-        Condition::any().add(deal::Column::BookedPath.starts_with(&prefix)).add(deal::Column::Id.in_subquery(credited)),
+        Condition::any()
+            .add(super::under_any(deal::Column::BookedPath, paths))
+            .add(deal::Column::Id.in_subquery(credited)),
     );
     if let Some((from, to)) = window.dates {
         q = q.filter(deal::Column::CloseDate.between(from, to));

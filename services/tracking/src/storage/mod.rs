@@ -49,3 +49,9 @@ pub(crate) async fn rebase_paths(
     let values: [sea_orm::Value; 4] = [new.into(), keep_from.into(), format!("{old}%").into(), from.into()];
     Ok(db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected())
 }
+
+/// Rows whose `col` path lies under any of `paths` (a unit's places: where
+/// it sits and where it sat).
+pub(crate) fn under_any(col: impl sea_orm::ColumnTrait, paths: &[Vec<attain_kit::id::Id>]) -> sea_orm::Condition {
+    paths.iter().fold(sea_orm::Condition::any(), |c, p| c.add(col.starts_with(encode_path(p))))
+}

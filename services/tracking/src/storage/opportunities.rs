@@ -137,12 +137,12 @@ pub async fn update_opportunity(
 
 pub async fn list_opportunities(
     db: &impl ConnectionTrait,
-    path: &[Id],
+    paths: &[Vec<Id>],
     created: Option<(NaiveDate, NaiveDate)>,
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Opportunity>, ServiceError> {
-    let mut q = opportunity::Entity::find().filter(opportunity::Column::BookedPath.starts_with(encode_path(path)));
+    let mut q = opportunity::Entity::find().filter(super::under_any(opportunity::Column::BookedPath, paths));
     if let Some((from, to)) = created {
         q = q.filter(opportunity::Column::CloseDate.between(from, to));
     }

@@ -300,7 +300,7 @@ pub async fn recompute(
     let mut after: Option<String> = None;
     loop {
         let window = deals::Window { dates: Some((from, to)), ..deals::Window::default() };
-        let page = deals::list(db, unit_path, window, after.as_deref(), 1000).await?;
+        let page = deals::list(db, &[unit_path.to_vec()], window, after.as_deref(), 1000).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id.as_str().to_owned());
         for d in &page {
