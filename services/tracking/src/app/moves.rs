@@ -146,6 +146,9 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
     }
     opportunities::rebase(db, (old, new), m.from).await?;
     alerts::rebase(db, (old, new), m.from).await?;
+    // Both places' figures changed (their targets, if no record moved):
+    // the feed says so, so cached dashboards and alerts follow.
+    rollups::record_change(db, vec![attain_kit::id::encode_path(old), attain_kit::id::encode_path(new)]).await?;
     Ok(())
 }
 
