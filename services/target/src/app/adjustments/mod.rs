@@ -476,6 +476,17 @@ pub async fn decide<R: Message + Default>(
                 Some(id) => targets::get(&txn, &plan.id, id).await?,
                 None => None,
             };
+            // The approver changes the successor's target too: it must be
+            // the approver's to change.
+            if let Some(s) = &successor {
+                let unit = crate::storage::units::get(&txn, &s.unit).await?;
+                if !unit.is_some_and(|u| who.can_manage(&u.path())) {
+                    return Err(ServiceError::PermissionDenied(format!(
+                        "{what}: {} (the successor) is outside your scope; someone above both approves",
+                        s.resource_name()
+                    )));
+                }
+            }
             let asked = (&target, adj.after_amount);
             let moved = match moves(&txn, &plan, asked, (adj.redistribution, day), successor.as_ref()).await? {
                 Check::Ok(m) => m,
