@@ -259,6 +259,16 @@ pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]
     let mut out = of_units(db, plan, units).await?;
     let mut seen: std::collections::HashSet<String> = out.iter().map(|t| t.id.as_str().to_owned()).collect();
     let mut frontier: Vec<String> = seen.iter().cloned().collect();
+    // Rows not met yet join the result and the next level.
+    let mut take = |rows: Vec<target::Model>, next: &mut Vec<String>, out: &mut Vec<Target>| {
+        for r in rows {
+            if seen.insert(r.id.clone()) {
+                next.push(r.id.clone());
+                out.push(to_domain(r)?);
+            }
+        }
+        Ok::<_, ServiceError>(())
+    };
     while !frontier.is_empty() {
         let mut next = Vec::new();
         for chunk in frontier.chunks(5000) {
@@ -267,12 +277,7 @@ pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]
                 .filter(target::Column::ParentId.is_in(chunk.iter().map(String::as_str)))
                 .all(db)
                 .await?;
-            for r in rows {
-                if seen.insert(r.id.clone()) {
-                    next.push(r.id.clone());
-                    out.push(to_domain(r)?);
-                }
-            }
+            take(rows, &mut next, &mut out)?;
             // Children that moved away still count here for their days.
             let former: Vec<String> = link::Entity::find()
                 .select_only()
@@ -282,19 +287,13 @@ pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]
                 .into_tuple()
                 .all(db)
                 .await?;
-            let former: Vec<String> = former.into_iter().filter(|c| !seen.contains(c)).collect();
             for c in former.chunks(5000) {
                 let rows = target::Entity::find()
                     .filter(target::Column::PlanId.eq(plan.as_str()))
                     .filter(target::Column::Id.is_in(c.iter().map(String::as_str)))
                     .all(db)
                     .await?;
-                for r in rows {
-                    if seen.insert(r.id.clone()) {
-                        next.push(r.id.clone());
-                        out.push(to_domain(r)?);
-                    }
-                }
+                take(rows, &mut next, &mut out)?;
             }
         }
         frontier = next;
