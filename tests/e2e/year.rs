@@ -527,6 +527,12 @@ async fn moves_as_tried_from_outside(backend: Backend) {
     assert_eq!(deals_of(ops(list("units/rep-1"))).await, all);
     assert_eq!(deals_of(as_("rep-1", Role::Rep, "rep-1", list("units/rep-1"))).await, all);
     assert_eq!(deals_of(as_("li", Role::Manager, "region-b", list("units/rep-1"))).await, all[2..].to_vec());
+    // Its new manager reads its January from the day it joined.
+    let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
+    let seen = c.tracking.get_attainment(as_("li", Role::Manager, "region-b", read)).await.unwrap().into_inner();
+    let days = seen.period.as_ref().unwrap();
+    assert_eq!((days.start_date.as_str(), days.end_date.as_str()), ("2024-01-09", "2024-01-31"));
+    assert_eq!(dec(&seen.actual), Decimal::from(20000), "its sales of the 10th and 15th");
     // Region A's January summary: rep-1 for its days there, and the lines
     // add up to the region.
     let summary = c

@@ -27,6 +27,19 @@ pub struct UnitInfo {
 }
 
 impl UnitInfo {
+    /// Its places over time: (first day, last day, path), oldest first
+    /// (`None`: open).
+    pub fn stretches(&self) -> Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>, &[Id])> {
+        let mut out = Vec::with_capacity(self.former.len() + 1);
+        let mut from = None;
+        for (until, path) in &self.former {
+            out.push((from, Some(*until), path.as_slice()));
+            from = until.succ_opt();
+        }
+        out.push((from, None, self.path.as_slice()));
+        out
+    }
+
     /// Every path it has had: where it sits, then where it sat.
     pub fn places(&self) -> Vec<Vec<Id>> {
         let mut out = vec![self.path.clone()];

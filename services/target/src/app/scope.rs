@@ -37,8 +37,9 @@ pub async fn visible_units(db: &impl ConnectionTrait, who: &Identity, ids: &[Uni
 }
 
 /// Many units, each readable for every day from `start` to `end`: where it
-/// sits now, or where it sat on each of those days (a manager reads a rep
-/// that left its team for the days it was there, never after).
+/// sat on each of those days (a manager reads a rep that left its team for
+/// the days it was there, never after; its new manager from the day it
+/// joined).
 pub async fn visible_units_over(
     db: &impl ConnectionTrait,
     who: &Identity,
@@ -50,7 +51,7 @@ pub async fn visible_units_over(
     ids.iter()
         .map(|id| {
             reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
-                who.can_read(&u.path()) || u.paths_over(start, end).iter().all(|p| who.can_read(p))
+                u.paths_over(start, end).iter().all(|p| who.can_read(p))
             })
         })
         .collect()

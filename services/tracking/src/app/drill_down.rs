@@ -4,7 +4,8 @@
 //! tree), so the rows add up to the unit at every date and a manager sees
 //! nothing of a member's days elsewhere.
 
-use attain_kit::{ServiceResult, period::Period, upstream::Forwarded};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, period::Period, upstream::Forwarded};
+use attain_target_client::UnitInfo;
 use chrono::NaiveDate;
 
 use super::{
@@ -34,6 +35,39 @@ pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Vec<Period>> {
     Ok(out)
 }
 
+/// The days of `period` `who` may read `unit` over: all of them, or the
+/// one stretch it sat in `who`'s scope (a rep that joined the caller's team
+/// in the period reads from the day it joined). Refused when none or
+/// several stretches are, naming what to ask for.
+pub fn readable_days(who: &Identity, unit: &UnitInfo, period: &Period) -> ServiceResult<Period> {
+    // Readable places one after another are one stretch.
+    let mut mine: Vec<Days> = Vec::new();
+    for (from, until, path) in unit.stretches() {
+        if !who.can_read(path) {
+            continue;
+        }
+        match mine.last_mut() {
+            Some(last) if last.1.and_then(|d| d.succ_opt()) == from => last.1 = until,
+            _ => mine.push((from, until)),
+        }
+    }
+    let parts = clipped(period, &mine)?;
+    match parts.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ServiceError::PermissionDenied(format!(
+            "{} was outside your scope throughout {}",
+            unit.id.resource_name(),
+            period.expression
+        ))),
+        many => Err(ServiceError::PermissionDenied(format!(
+            "{} was in your scope for part of {} only: ask for {}",
+            unit.id.resource_name(),
+            period.expression,
+            many.iter().map(|p| p.expression.as_str()).collect::<Vec<_>>().join(" or ")
+        ))),
+    }
+}
+
 impl App {
     /// The unit's figures and its members' rows with the days each is
     /// measured over, in the order the target service lists them (children,
@@ -42,7 +76,7 @@ impl App {
         let members = self.target.members(fwd, &r.unit.id).await?;
         // Members grouped by the days they are measured over; the unit goes
         // with those there the whole period (one call for the usual case).
-        let mut groups: Vec<(Period, Vec<Option<usize>>, Vec<attain_target_client::UnitInfo>)> =
+        let mut groups: Vec<(Period, Vec<Option<usize>>, Vec<UnitInfo>)> =
             vec![(r.period.clone(), vec![None], vec![r.unit.clone()])];
         let mut n = 0;
         for m in members {
@@ -69,7 +103,7 @@ impl App {
             }
         }
         rows.sort_by_key(|(i, _)| *i);
-        let parent = parent.ok_or_else(|| attain_kit::ServiceError::Internal(anyhow::anyhow!("no figures")))?;
+        let parent = parent.ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("no figures")))?;
         Ok((parent, rows.into_iter().map(|(_, row)| row).collect()))
     }
 }

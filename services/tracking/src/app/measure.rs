@@ -139,6 +139,9 @@ impl App {
         let unit = self.visible(who, fwd, &ask.unit).await?;
         let day = ask.as_of.unwrap_or_else(|| self.today());
         let (plan, period) = self.plan_and_period(fwd, &unit.path, &ask.period, ask.metric).await?;
+        // A unit that sat elsewhere in part of the period is read over its
+        // days in the caller's scope.
+        let period = super::drill_down::readable_days(who, &unit, &period)?;
         Ok(Reading { unit, day, plan, period, dims: ask.dims })
     }
 
