@@ -68,7 +68,13 @@ pub async fn check(
         ask.metadata_mut().insert("authorization", a);
     }
     let deals = match TrackingServiceClient::new(tracking).list_deals(ask).await {
-        Ok(r) => r.into_inner().deals,
+        // A sale reversed and its reversal net to nothing: not in the way.
+        Ok(r) => r
+            .into_inner()
+            .deals
+            .into_iter()
+            .filter(|d| d.reversed_by.is_empty() && d.kind != kpb::DealKind::Reversal as i32)
+            .collect::<Vec<_>>(),
         // Not the caller's to read, or no such unit: the target service
         // answers that with its own scope.
         Err(s) if matches!(s.code(), tonic::Code::PermissionDenied | tonic::Code::NotFound) => return Ok(()),

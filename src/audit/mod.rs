@@ -183,9 +183,13 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         .reviews
         .into_iter()
         // Every open review of the period in the subtree (the unit's own and
-        // those of the units below it).
+        // those of the units below it throughout the period: the records of
+        // one that moved in or out are not all here — a unit above both
+        // audits it).
         .filter(|r| {
-            r.state == rpb::ReviewState::Open as i32 && r.period.as_ref().is_some_and(|p| p.expression == a.period)
+            r.state == rpb::ReviewState::Open as i32
+                && r.period.as_ref().is_some_and(|p| p.expression == a.period)
+                && units.iter().any(|u| u.name == r.unit && under_throughout(u, &unit, (span.start, span.end)))
         })
         .collect();
     let close = match tracking
@@ -594,6 +598,23 @@ fn losses(e: &Evidence, from: NaiveDate, to: NaiveDate) -> HashMap<&str, i64> {
         }
     }
     out
+}
+
+/// Whether `u` is `root` or sat below it on every day from `start` to `end`.
+fn under_throughout(u: &tpb::Unit, root: &str, (start, end): (NaiveDate, NaiveDate)) -> bool {
+    if u.name == root {
+        return true;
+    }
+    let mut from: Option<NaiveDate> = None;
+    for p in &u.former_places {
+        let until = date(&p.until);
+        let overlaps = from.is_none_or(|f| f <= end) && until.is_none_or(|t| t >= start);
+        if overlaps && !p.ancestors.iter().any(|a| a == root) {
+            return false;
+        }
+        from = until.and_then(|t| t.succ_opt());
+    }
+    from.is_some_and(|f| f > end) || u.ancestors.iter().any(|a| a == root)
 }
 
 /// A unit's path (ids, root first, the unit last) on `day`: where it sat

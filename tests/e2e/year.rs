@@ -488,6 +488,17 @@ async fn moves_as_tried_from_outside(backend: Backend) {
         effective_date: from.into(),
         request_id: String::new(),
     };
+    // A review of rep-1's January, before it moves.
+    let ch = Channel::from_shared(c.gateway.clone()).unwrap().connect().await.unwrap();
+    let mut reviews = attain_proto::attain::review::v1::review_service_client::ReviewServiceClient::new(ch);
+    let review = attain_proto::attain::review::v1::Review {
+        unit: "units/rep-1".into(),
+        period: Some(attain_proto::attain::common::v1::Period { expression: "2024-01".into(), ..Default::default() }),
+        cadence: attain_proto::attain::review::v1::Cadence::Monthly as i32,
+        ..Default::default()
+    };
+    let ask = attain_proto::attain::review::v1::CreateReviewRequest { review: Some(review), request_id: String::new() };
+    let review = reviews.create_review(ops(ask)).await.unwrap().into_inner();
     // rep-1 (sales on the 3rd, 8th, 10th and 15th) joins region B from the 9th.
     let rep1 = c.unit("rep-1").await;
     let moved = c.org.move_unit(ops(move_to(&rep1, "units/region-b", "2024-01-09"))).await.unwrap().into_inner();
@@ -527,6 +538,68 @@ async fn moves_as_tried_from_outside(backend: Backend) {
     assert_eq!(deals_of(ops(list("units/rep-1"))).await, all);
     assert_eq!(deals_of(as_("rep-1", Role::Rep, "rep-1", list("units/rep-1"))).await, all);
     assert_eq!(deals_of(as_("li", Role::Manager, "region-b", list("units/rep-1"))).await, all[2..].to_vec());
+    // Its new manager records nothing on its days in region A, and its old
+    // manager keeps its reviews list; its review is its new manager's too.
+    let early = kpb::Deal {
+        rep: "units/rep-1".into(),
+        amount: cny("100.00"),
+        close_date: "2024-01-05".into(),
+        ..Default::default()
+    };
+    let refused = c
+        .tracking
+        .create_deal(as_(
+            "li",
+            Role::Manager,
+            "region-b",
+            kpb::CreateDealRequest { deal: Some(early), request_id: "li-early".into() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    let list = |unit: &str| attain_proto::attain::review::v1::ListReviewsRequest {
+        unit: unit.into(),
+        page_size: 50,
+        page_token: String::new(),
+    };
+    reviews.list_reviews(as_("wang", Role::Manager, "region-a", list("units/region-a"))).await.unwrap();
+    let listed =
+        reviews.list_reviews(as_("li", Role::Manager, "region-b", list("units/region-b"))).await.unwrap().into_inner();
+    assert!(listed.reviews.iter().any(|r| r.name == review.name), "rep-1's review under region B");
+    let get = attain_proto::attain::review::v1::GetReviewRequest { name: review.name.clone() };
+    reviews.get_review(as_("li", Role::Manager, "region-b", get)).await.unwrap();
+    // A sale reversed after the last day does not stand in the way.
+    let late = kpb::Deal {
+        rep: "units/rep-2".into(),
+        amount: cny("500.00"),
+        close_date: "2024-01-16".into(),
+        ..Default::default()
+    };
+    let late = c
+        .tracking
+        .create_deal(ops(kpb::CreateDealRequest { deal: Some(late), request_id: "late-sale".into() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let undo = kpb::ReverseDealRequest {
+        name: late.name,
+        reason: "entered by mistake".into(),
+        replacement: None,
+        request_id: "undo".into(),
+    };
+    c.tracking.reverse_deal(ops(undo)).await.unwrap();
+    let rep2 = c.unit("rep-2").await;
+    let last_day = tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit {
+            name: rep2.name.clone(),
+            end_date: "2024-01-15".into(),
+            etag: rep2.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+        request_id: String::new(),
+    };
+    c.org.update_unit(ops(last_day)).await.unwrap();
     // Its new manager reads its January from the day it joined.
     let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
     let seen = c.tracking.get_attainment(as_("li", Role::Manager, "region-b", read)).await.unwrap().into_inner();
@@ -566,6 +639,20 @@ async fn moves_as_tried_from_outside(backend: Backend) {
     assert_eq!(rows.iter().map(|r| r.4).sum::<Decimal>(), actual, "region A's rows add up: {rows:?}");
     assert!(rows.iter().map(|r| r.3).sum::<Decimal>() <= target);
 
+    // rep-3's last day cannot come before its move back.
+    let rep3_now = c.unit("rep-3").await;
+    let before_move = tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit {
+            name: rep3_now.name.clone(),
+            end_date: "2024-01-13".into(),
+            etag: rep3_now.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+        request_id: String::new(),
+    };
+    let refused = c.org.update_unit(ops(before_move)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     // A team that moved on the 12th: nothing moves into it from before,
     // and a rep created in it afterwards sat where the team sat.
     let team = tpb::Unit {

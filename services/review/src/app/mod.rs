@@ -65,7 +65,11 @@ impl App {
                 let path = self.up.path(fwd, &home).await.map_err(|_| hide())?;
                 path.contains(&review.unit)
             }
-            _ => who.can_read(&review.unit_path),
+            // Filed where the unit sat; a unit that moved since is also
+            // its new managers' (the target service says where it sits).
+            _ => {
+                who.can_read(&review.unit_path) || self.up.path(fwd, &review.unit).await.is_ok_and(|p| who.can_read(&p))
+            }
         };
         if !allowed {
             return Err(hide());

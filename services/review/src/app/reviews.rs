@@ -94,14 +94,26 @@ impl App {
         unit: &Id,
         page: &PageRequest,
     ) -> ServiceResult<(Vec<Review>, String)> {
-        let unit_path = self.up.path(fwd, unit).await?;
-        if !who.can_read(&unit_path) {
+        let tree = self.up.tree(fwd, unit).await?;
+        if !who.can_read(&tree.path) {
             return Err(attain_kit::scope::hidden(&unit.resource_name()));
         }
-        let mut rows = store::list_reviews(&self.db, &unit_path, page.after.as_deref(), page.fetch_limit()).await?;
+        let units: Vec<Id> = std::iter::once(unit.clone()).chain(tree.below.iter().cloned()).collect();
+        let mut rows =
+            store::list_reviews(&self.db, (&tree.path, &units), page.after.as_deref(), page.fetch_limit()).await?;
         let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
-        let rows = futures::future::try_join_all(rows.into_iter().map(|x| self.current(who, fwd, x))).await?;
-        Ok((rows, next_page_token))
+        let read = futures::future::join_all(rows.into_iter().map(|x| self.current(who, fwd, x))).await;
+        let mut out = Vec::with_capacity(read.len());
+        for r in read {
+            match r {
+                Ok(review) => out.push(review),
+                // A unit that moved out of the caller's scope: its reviews
+                // are its new managers' now.
+                Err(e) if hidden_now(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((out, next_page_token))
     }
 
     /// Regenerates an open review's brief and stores it.
@@ -151,5 +163,15 @@ impl App {
             }
             render(&next)
         })
+    }
+}
+
+/// Whether an error says the caller may not read the unit (any more).
+fn hidden_now(e: &ServiceError) -> bool {
+    use tonic::Code;
+    match e {
+        ServiceError::PermissionDenied(_) | ServiceError::NotFound { .. } => true,
+        ServiceError::Upstream(s) => matches!(s.code(), Code::PermissionDenied | Code::NotFound),
+        _ => false,
     }
 }

@@ -197,13 +197,19 @@ pub async fn update_review(
     Ok(res.rows_affected > 0)
 }
 
+/// Reviews filed below `path`, or of any of `units` wherever they were
+/// filed (a unit that moved keeps its reviews).
 pub async fn list_reviews(
     db: &impl ConnectionTrait,
-    path: &[Id],
+    (path, units): (&[Id], &[Id]),
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Review>, ServiceError> {
-    let mut q = review::Entity::find().filter(review::Column::UnitPath.starts_with(encode_path(path)));
+    let mut q = review::Entity::find().filter(
+        sea_orm::Condition::any()
+            .add(review::Column::UnitPath.starts_with(encode_path(path)))
+            .add(review::Column::UnitId.is_in(units.iter().take(1000).map(Id::as_str))),
+    );
     if let Some(a) = after {
         q = q.filter(review::Column::Id.gt(a));
     }

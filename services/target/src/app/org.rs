@@ -180,6 +180,14 @@ pub async fn update<R: Message + Default>(
             }
         }
         next.attributes.check_for(next.kind, "unit.")?;
+        if let (Some(end), Some(since)) = (next.attributes.end_date, next.placed_since())
+            && end < since
+        {
+            return Err(ServiceError::invalid(
+                "unit.end_date",
+                format!("{end} is before {} moved to its place ({since})", id.resource_name()),
+            ));
+        }
         code_free(&txn, next.attributes.employee_code.as_ref(), id).await?;
         let renamed = next.attributes.display_name.key() != current.attributes.display_name.key();
         let name = &next.attributes.display_name;

@@ -94,7 +94,9 @@ impl App {
         let rep = self.activity_rep(who, fwd, "opportunity.rep", &opp.rep).await?;
         let now = Utc::now();
         opp.id = Id::generate();
-        opp.booked_path = rep.path_on(opp.close_date.unwrap_or_else(|| self.today())).to_vec();
+        let day = opp.close_date.unwrap_or_else(|| self.today());
+        super::ingest::may_book(who, &rep, day, "opportunity.close_date")?;
+        opp.booked_path = rep.path_on(day).to_vec();
         opp.version = 1;
         opp.create_time = now;
         opp.update_time = now;
@@ -162,6 +164,7 @@ impl App {
             return Err(ServiceError::invalid("daily_log.log_date", "is in the future"));
         }
         log.id = Id::generate();
+        super::ingest::may_book(who, &rep, log.date, "daily_log.log_date")?;
         log.booked_path = rep.path_on(log.date).to_vec();
         log.create_time = Utc::now();
         idempotent!(self.db, key, |txn| {
@@ -189,7 +192,7 @@ impl App {
         period: &Period,
     ) -> ServiceResult<PeriodSummary> {
         let unit = self.visible(who, fwd, unit).await?;
-        let subtree = self.target.subtree(fwd, &unit.id).await?;
+        let places = App::places_for(who, &unit);
         // Whoever was a member during the period, a line per stay, each
         // counted over its days in the unit.
         let mut stays: Vec<(UnitInfo, Period)> = vec![(unit.clone(), period.clone())];
@@ -211,14 +214,16 @@ impl App {
             let ids: Vec<Id> = at.iter().map(|i| stays[*i].0.id.clone()).collect();
             let sums = rollups::sums(&self.db, &ids, days.start, days.end, &Default::default()).await?;
             let losses = loss_rollups::losses(&self.db, &ids, days.start, days.end).await?;
-            // Logs count where they were booked: a member's own (a rep) or
-            // its reps', inside the unit.
-            let follow_by_rep = daily_logs::follow_ups_by_rep(&self.db, &unit.path, days.start, days.end).await?;
+            // Logs count where they were booked on their day: under the
+            // unit's places (those the caller may read), a member's where
+            // the booked path passes through it.
+            let mut visits = Vec::new();
+            for place in &places {
+                visits.extend(daily_logs::visits(&self.db, Some(place), days.start, days.end).await?);
+            }
             for i in at {
                 let m = &stays[i].0;
-                let reps: Vec<&Id> = subtree.iter().filter(|u| u.path.contains(&m.id)).map(|u| &u.id).collect();
-                let follow_ups =
-                    follow_by_rep.iter().filter(|(rep, _)| *rep == &m.id || reps.contains(rep)).map(|(_, n)| n).sum();
+                let follow_ups = visits.iter().filter(|(path, _, _)| path.contains(&m.id)).map(|(_, _, n)| n).sum();
                 lines[i] = Some(MemberSummary {
                     unit: m.id.clone(),
                     period: days.clone(),

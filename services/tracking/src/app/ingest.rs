@@ -76,6 +76,26 @@ pub fn may_write(who: &Identity, rep: &UnitInfo) -> bool {
     }
 }
 
+/// A record dated `day` books where the rep sat then: a manager records it
+/// only if that place is its to manage (a rep that moved in from another
+/// team keeps its earlier days in that team's books).
+pub(super) fn may_book(who: &Identity, rep: &UnitInfo, day: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
+    let path = rep.path_on(day);
+    let ok = match who.role {
+        Role::Rep => who.unit == rep.id.as_str(),
+        Role::Viewer => false,
+        Role::Admin | Role::Manager => who.can_manage(path),
+    };
+    if ok {
+        return Ok(());
+    }
+    let place = path.len().checked_sub(2).and_then(|i| path.get(i)).map_or_else(String::new, Id::resource_name);
+    Err(ServiceError::PermissionDenied(format!(
+        "{field}: {} sat in {place} on {day}, outside your scope; that day is its manager's to record",
+        rep.id.resource_name()
+    )))
+}
+
 /// A rep who has left books nothing that closed after its last day.
 pub(super) fn still_there(rep: &UnitInfo, close: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
     match rep.end_date {
@@ -203,6 +223,7 @@ impl App {
         let fields = (format!("{field}.deal.rep"), field);
         let rep = self.writable_rep(who, fwd, cache, (&fields.0, fields.1), &new.rep, "record deals for").await?;
         still_there(&rep, new.close_date, &format!("{field}.deal.close_date"))?;
+        may_book(who, &rep, new.close_date, &format!("{field}.deal.close_date"))?;
         let plans = self.plans(fwd, cache).await?;
         // Booked where the rep sat on the close date, whenever entered.
         let path = rep.path_on(new.close_date).to_vec();
@@ -255,6 +276,7 @@ impl App {
                 self.writable_rep(who, fwd, cache, (&f, &f), &share.rep, "credit deals to").await?
             };
             still_there(&rep, new.close_date, &f)?;
+            may_book(who, &rep, new.close_date, &f)?;
             let plans = self.plans(fwd, cache).await?;
             let path = rep.path_on(new.close_date).to_vec();
             if plan_for(&plans, &path, new.close_date).map(|p| p.name.as_str()) != Some(plan) {

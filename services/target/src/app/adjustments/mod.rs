@@ -319,6 +319,12 @@ pub async fn create<R: Message + Default>(
         let day = effective_day(&plan, (&target, end), (effective, today), release)
             .map_err(|why| ServiceError::invalid("adjustment.effective_date", why))?;
         if !r.ramp.is_empty() {
+            if !matches!(r.change, Some(AskedChange::NewAmount(..))) {
+                return Err(ServiceError::invalid(
+                    "adjustment.ramp_percents",
+                    "a ramp goes with a new hire's first target, asked as new_amount",
+                ));
+            }
             if target.version != 0 {
                 return Err(ServiceError::invalid(
                     "adjustment.ramp_percents",
