@@ -600,6 +600,22 @@ async fn moves_as_tried_from_outside(backend: Backend) {
         request_id: String::new(),
     };
     c.org.update_unit(ops(last_day)).await.unwrap();
+    // Its old manager sees its target as it stood when it left: no new
+    // parent, nothing dated after.
+    let seen = c
+        .targets
+        .list_targets(as_(
+            "wang",
+            Role::Manager,
+            "region-a",
+            tpb::ListTargetsRequest { parent: "plans/fy2024".into(), page_size: 1000, ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .targets;
+    let left = seen.iter().find(|t| t.unit == "units/rep-1").expect("rep-1's target, for region A's figures");
+    assert_eq!((left.parent_target.as_str(), left.moves.len()), ("", 1), "{left:?}");
     // Its new manager reads its January from the day it joined.
     let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
     let seen = c.tracking.get_attainment(as_("li", Role::Manager, "region-b", read)).await.unwrap().into_inner();

@@ -60,13 +60,15 @@ pub async fn list(
         (None, false) => Some(UnitId::parse("unit", &who.unit)?),
         (Some(u), _) => Some(u),
     };
+    let mut former = Vec::new();
     let ids = match root {
         Some(id) => {
             // With the units that sat below it before a move: the unit's
             // figures count them for their days there.
             let root = visible_unit(db, who, &id).await?;
             let mut below = readable_subtree(db, who, &root).await?;
-            below.extend(readable_former(db, who, &root).await?);
+            former = readable_former(db, who, &root).await?;
+            below.extend(former.iter().cloned());
             Some(below.into_iter().map(|u| u.id).collect::<Vec<_>>())
         }
         None => None,
@@ -74,6 +76,23 @@ pub async fn list(
     let mut rows = targets::list(db, &plan.id, ids.as_deref(), page.after.as_deref(), page.fetch_limit()).await?;
     // The page ends where the stored rows do; as-of drops come after.
     let next_page_token = page.finish(&mut rows, |t| t.id.as_str().to_owned());
+    // A former member is shown as it stood when it left the caller's scope.
+    for t in &mut rows {
+        if let Some(u) = former.iter().find(|u| u.id == t.unit && !who.can_read(&u.path())) {
+            let left = u
+                .former
+                .iter()
+                .rev()
+                .find(|p| {
+                    let path: Vec<&str> = p.ancestors.iter().map(UnitId::as_str).chain([u.id.as_str()]).collect();
+                    who.can_read(&path)
+                })
+                .and_then(|p| p.until.succ_opt());
+            if let Some(left) = left {
+                t.as_it_left(left)?;
+            }
+        }
+    }
     if let Some(at) = as_of {
         apply_as_of(&mut rows, &targets::amounts_as_of(db, &plan.id, at).await?, at);
     }

@@ -150,6 +150,21 @@ impl Target {
         out
     }
 
+    /// As it stood for its parent when it left it on `left`: its changes
+    /// dated from then on and its later moves dropped, no parent after, no
+    /// split shown — what its old parent's figures need, nothing of its
+    /// time elsewhere.
+    pub fn as_it_left(&mut self, left: NaiveDate) -> Result<(), DomainError> {
+        let later: Amount =
+            self.steps.iter().filter(|s| s.from >= left).try_fold(Amount::ZERO, |a, s| a.checked_add(s.delta))?;
+        self.amount = self.amount.checked_sub(later)?;
+        self.steps.retain(|s| s.from < left);
+        self.moves.retain(|m| m.from <= left);
+        self.parent = None;
+        self.coverage = None;
+        Ok(())
+    }
+
     /// The parent it had as published (before any move).
     pub fn first_parent(&self) -> Option<&Id> {
         match self.moves.first() {
