@@ -616,6 +616,12 @@ async fn moves_as_tried_from_outside(backend: Backend) {
         .targets;
     let left = seen.iter().find(|t| t.unit == "units/rep-1").expect("rep-1's target, for region A's figures");
     assert_eq!((left.parent_target.as_str(), left.moves.len()), ("", 1), "{left:?}");
+    // ... and of its unit, when it left, not where it went.
+    let sub = tpb::GetSubtreeRequest { name: "units/region-a".into(), include_former: true };
+    let units = c.org.get_subtree(as_("wang", Role::Manager, "region-a", sub)).await.unwrap().into_inner().units;
+    let gone = units.iter().find(|u| u.name == "units/rep-1").expect("rep-1 as a former member");
+    assert!(gone.parent.is_empty() && gone.ancestors.is_empty() && gone.manager.is_empty(), "{gone:?}");
+    assert_eq!(gone.former_places.last().map(|p| p.until.as_str()), Some("2024-01-08"));
     // Its new manager reads its January from the day it joined.
     let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
     let seen = c.tracking.get_attainment(as_("li", Role::Manager, "region-b", read)).await.unwrap().into_inner();

@@ -71,7 +71,11 @@ pub async fn readable_former(db: &impl ConnectionTrait, who: &Identity, root: &U
     if !who.can_read(&root.path()) {
         return Ok(Vec::new());
     }
-    units::former_members(db, root).await
+    let mut out = units::former_members(db, root).await?;
+    for u in &mut out {
+        u.redact(|path| who.can_read(path));
+    }
+    Ok(out)
 }
 
 /// Loads a plan the caller may see: admins, and anyone whose unit lies in

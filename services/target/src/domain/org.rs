@@ -244,6 +244,28 @@ impl Unit {
         out
     }
 
+    /// As readers of only some of its places see it: the places they may
+    /// not read keep their days but not where they were (no ancestors), and
+    /// nothing of its manager or code — a rep's old manager learns when it
+    /// left, not where it went.
+    pub fn redact(&mut self, readable: impl Fn(&[String]) -> bool) {
+        let path_of = |ancestors: &[UnitId], id: &UnitId| -> Vec<String> {
+            ancestors.iter().chain(std::iter::once(id)).map(|u| u.as_str().to_owned()).collect()
+        };
+        if readable(&self.path()) {
+            return;
+        }
+        for p in &mut self.former {
+            if !readable(&path_of(&p.ancestors, &self.id)) {
+                p.ancestors.clear();
+            }
+        }
+        self.ancestors.clear();
+        self.parent = None;
+        self.attributes.manager = String::new();
+        self.attributes.employee_code = None;
+    }
+
     /// Whether `parent` was its parent in a former place.
     pub fn was_child_of(&self, parent: &UnitId) -> bool {
         self.former.iter().any(|p| p.ancestors.last() == Some(parent))
