@@ -311,16 +311,22 @@ pub async fn list(
     q.order_by_asc(alert::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
 }
 
-/// Events of a subtree after `after`, oldest first.
+/// Events of a subtree after `after`, oldest first: of the units below the
+/// last unit of `path` wherever it sits when they happen (a watch opened
+/// before the unit moved keeps receiving them).
 pub async fn events_after(
     db: &impl ConnectionTrait,
     path: &[Id],
     after: i64,
     limit: u64,
 ) -> Result<Vec<(i64, Alert)>, ServiceError> {
+    let below = match path.last() {
+        Some(unit) => event::Column::UnitPath.contains(format!("/{}/", unit.as_str())),
+        None => event::Column::UnitPath.starts_with("/"),
+    };
     event::Entity::find()
         .filter(event::Column::Id.gt(after))
-        .filter(event::Column::UnitPath.starts_with(encode_path(path)))
+        .filter(below)
         .order_by_asc(event::Column::Id)
         .limit(limit)
         .all(db)
