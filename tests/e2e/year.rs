@@ -179,6 +179,20 @@ async fn audits_clean(gateway: &str, unit: &str, period: &str, today: NaiveDate)
     assert!(listed.is_empty(), "{unit} {period} as of {today}:\n{}", listed.join("\n"));
 }
 
+/// Sets a unit's last day.
+fn last_day(unit: &tpb::Unit, day: &str) -> tpb::UpdateUnitRequest {
+    tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit {
+            name: unit.name.clone(),
+            end_date: day.into(),
+            etag: unit.etag.clone(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
+        request_id: String::new(),
+    }
+}
+
 fn now() -> prost_types::Timestamp {
     prost_types::Timestamp::from(std::time::SystemTime::now())
 }
@@ -399,16 +413,7 @@ async fn a_teams_year(backend: Backend) {
     set_process_today(Some(day("2024-08-20")));
     c.sell("x2", "3000.00", "2024-08-20").await;
     let x2 = c.unit("x2").await;
-    let leave = |last: &str| tpb::UpdateUnitRequest {
-        unit: Some(tpb::Unit {
-            name: x2.name.clone(),
-            end_date: last.into(),
-            etag: x2.etag.clone(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
-        request_id: String::new(),
-    };
+    let leave = |last: &str| last_day(&x2, last);
     // A last day before a sale it made is refused, naming the sale.
     let early = c.org.update_unit(ops(leave("2024-08-15"))).await.unwrap_err();
     assert_eq!(early.code(), tonic::Code::FailedPrecondition, "{early:?}");
@@ -589,17 +594,7 @@ async fn moves_as_tried_from_outside(backend: Backend) {
     };
     c.tracking.reverse_deal(ops(undo)).await.unwrap();
     let rep2 = c.unit("rep-2").await;
-    let last_day = tpb::UpdateUnitRequest {
-        unit: Some(tpb::Unit {
-            name: rep2.name.clone(),
-            end_date: "2024-01-15".into(),
-            etag: rep2.etag.clone(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
-        request_id: String::new(),
-    };
-    c.org.update_unit(ops(last_day)).await.unwrap();
+    c.org.update_unit(ops(last_day(&rep2, "2024-01-15"))).await.unwrap();
     // Its old manager sees its target as it stood when it left: no new
     // parent, nothing dated after.
     let seen = c
@@ -663,17 +658,7 @@ async fn moves_as_tried_from_outside(backend: Backend) {
 
     // rep-3's last day cannot come before its move back.
     let rep3_now = c.unit("rep-3").await;
-    let before_move = tpb::UpdateUnitRequest {
-        unit: Some(tpb::Unit {
-            name: rep3_now.name.clone(),
-            end_date: "2024-01-13".into(),
-            etag: rep3_now.etag.clone(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["end_date".into()] }),
-        request_id: String::new(),
-    };
-    let refused = c.org.update_unit(ops(before_move)).await.unwrap_err();
+    let refused = c.org.update_unit(ops(last_day(&rep3_now, "2024-01-13"))).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
     // A team that moved on the 12th: nothing moves into it from before,
     // and a rep created in it afterwards sat where the team sat.

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use super::{App, evaluator::refused};
-use crate::storage::{alerts, customer_firsts, daily_logs, deals, leases, loss_rollups, opportunities, rollups};
+use crate::storage::{self, alerts, customer_firsts, daily_logs, deals, leases, loss_rollups, opportunities, rollups};
 
 /// The lease's name (and its position's: the last move re-booked).
 pub const LEASE: &str = "unit-moves";
@@ -121,8 +121,9 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
     if !figures.is_empty() {
         rollups::add(db, &figures).await?;
     }
-    deals::rebase(db, (old, new), m.from).await?;
-    customer_firsts::rebase(db, (old, new), m.from).await?;
+    for placed in [deals::PLACED, deals::SHARES_PLACED, customer_firsts::PLACED] {
+        storage::rebase(db, placed, (old, new), m.from).await?;
+    }
     // Losses in logs and opportunities: taken from every unit on the old
     // path, given to every unit on the new.
     let mut after: Option<String> = None;
@@ -134,7 +135,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
             shift_losses(db, &l.booked_path, (old, new), l.losses()).await?;
         }
     }
-    daily_logs::rebase(db, (old, new), m.from).await?;
+    storage::rebase(db, daily_logs::PLACED, (old, new), m.from).await?;
     let mut after: Option<String> = None;
     loop {
         let page = opportunities::list_opportunities(db, &[old.to_vec()], Some(dates), after.as_deref(), PAGE).await?;
@@ -144,8 +145,8 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
             shift_losses(db, &o.booked_path, (old, new), o.loss().into_iter().collect()).await?;
         }
     }
-    opportunities::rebase(db, (old, new), m.from).await?;
-    alerts::rebase(db, (old, new), m.from).await?;
+    storage::rebase(db, opportunities::PLACED, (old, new), m.from).await?;
+    storage::rebase(db, alerts::PLACED, (old, new), m.from).await?;
     // Both places' figures changed (their targets, if no record moved):
     // the feed says so, so cached dashboards and alerts follow.
     rollups::record_change(db, vec![attain_kit::id::encode_path(old), attain_kit::id::encode_path(new)]).await?;

@@ -336,15 +336,8 @@ pub async fn events_after(
         .collect()
 }
 
-/// Files a moved unit's alerts (and those of the units below it) where it
-/// sits now: the live ones and those resolved from `from` on (what was
-/// settled before the move stays with the old place).
-pub async fn rebase(
-    db: &impl ConnectionTrait,
-    (old, new): (&[attain_kit::id::Id], &[attain_kit::id::Id]),
-    from: chrono::NaiveDate,
-) -> Result<(), ServiceError> {
-    let (old, new) = (super::encode_path(old), super::encode_path(new));
-    super::rebase_paths(db, ("alerts", "unit_path", "resolved_at"), (&old, &new), (from, true)).await?;
-    Ok(())
-}
+/// A moved unit's alerts are filed where it sits now: the live ones and
+/// those resolved from the move on (what was settled before stays with
+/// the old place).
+pub const PLACED: super::Placed =
+    super::Placed { table: "alerts", path: "unit_path", date: "resolved_at", undated: true };

@@ -130,13 +130,6 @@ pub async fn firsts(
     rows.into_iter().map(|(p, d, n)| Ok((decode_path(&p)?, d, n.unwrap_or(0)))).collect()
 }
 
-/// Books rows of a unit that moved from `from` on under its new place.
-pub async fn rebase(
-    db: &impl ConnectionTrait,
-    (old, new): (&[Id], &[Id]),
-    from: chrono::NaiveDate,
-) -> Result<(), ServiceError> {
-    let (old, new) = (encode_path(old), encode_path(new));
-    super::rebase_paths(db, ("customer_firsts", "booked_path", "first_date"), (&old, &new), (from, false)).await?;
-    Ok(())
-}
+/// A first customer counts where its deal was booked on its day.
+pub const PLACED: super::Placed =
+    super::Placed { table: "customer_firsts", path: "booked_path", date: "first_date", undated: false };

@@ -150,13 +150,6 @@ pub async fn visits(
     rows.into_iter().map(|(p, d, n)| Ok((decode_path(&p)?, d, n.unwrap_or(0)))).collect()
 }
 
-/// Books rows of a unit that moved from `from` on under its new place.
-pub async fn rebase(
-    db: &impl ConnectionTrait,
-    (old, new): (&[Id], &[Id]),
-    from: chrono::NaiveDate,
-) -> Result<(), ServiceError> {
-    let (old, new) = (encode_path(old), encode_path(new));
-    super::rebase_paths(db, ("daily_logs", "booked_path", "log_date"), (&old, &new), (from, false)).await?;
-    Ok(())
-}
+/// A log counts where its rep sat on its day.
+pub const PLACED: super::Placed =
+    super::Placed { table: "daily_logs", path: "booked_path", date: "log_date", undated: false };

@@ -240,18 +240,14 @@ pub async fn list(
     Ok(rows)
 }
 
-/// Books the records of a unit that moved from `from` on where it sits
-/// now: deals closing that day or later under `old`, and such deals' shares
-/// credited under `old` (the roll-ups are the caller's to move).
-pub async fn rebase(
-    db: &impl ConnectionTrait,
-    (old, new): (&[Id], &[Id]),
-    from: chrono::NaiveDate,
-) -> Result<(), ServiceError> {
-    let (old, new) = (encode_path(old), encode_path(new));
-    super::rebase_paths(db, ("deals", "booked_path", "close_date"), (&old, &new), (from, false)).await?;
-    // A share's date is its deal's.
-    let dated = "(SELECT close_date FROM deals WHERE deals.id = deal_credits.deal_id)";
-    super::rebase_paths(db, ("deal_credits", "booked_path", dated), (&old, &new), (from, false)).await?;
-    Ok(())
-}
+/// A deal counts where its rep sat on its close day.
+pub const PLACED: super::Placed =
+    super::Placed { table: "deals", path: "booked_path", date: "close_date", undated: false };
+
+/// A share counts where its rep sat on its deal's close day.
+pub const SHARES_PLACED: super::Placed = super::Placed {
+    table: "deal_credits",
+    path: "booked_path",
+    date: "(SELECT close_date FROM deals WHERE deals.id = deal_credits.deal_id)",
+    undated: false,
+};

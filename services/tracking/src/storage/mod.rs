@@ -23,28 +23,41 @@ pub(crate) fn corrupt(what: &str, value: &str) -> ServiceError {
     ServiceError::corrupt(what, value)
 }
 
-/// Books rows of `table` dated from `from` on (`date_col`; with
-/// `undated`, rows without a date too) that sit under the path prefix
-/// `old` under `new` instead (a unit moved from that day): the part of
-/// `path_col` after `old` is kept. Paths are encoded ("/a/b/"); ids hold no
-/// LIKE wildcards. How many rows moved.
-pub(crate) async fn rebase_paths(
+/// Where a table keeps the place its rows count: the path column, the
+/// date that decides it, and whether undated rows go with the unit.
+#[derive(Debug, Clone, Copy)]
+pub struct Placed {
+    pub table: &'static str,
+    pub path: &'static str,
+    pub date: &'static str,
+    pub undated: bool,
+}
+
+/// Books the rows of `placed` dated from `from` on (and undated ones, when
+/// it says so) that sit under the path `old` under `new` instead (a unit
+/// moved from that day): the part of the path after `old` is kept. Ids hold
+/// no LIKE wildcards. How many rows moved.
+pub async fn rebase(
     db: &impl sea_orm::ConnectionTrait,
-    (table, path_col, date_col): (&str, &str, &str),
-    (old, new): (&str, &str),
-    (from, undated): (chrono::NaiveDate, bool),
+    placed: Placed,
+    (old, new): (&[attain_kit::id::Id], &[attain_kit::id::Id]),
+    from: chrono::NaiveDate,
 ) -> Result<u64, ServiceError> {
     use sea_orm::{DbBackend, Statement};
+    let Placed { table, path, date, undated } = placed;
+    let (old, new) = (encode_path(old), encode_path(new));
     let backend = db.get_database_backend();
     let keep_from = i32::try_from(old.chars().count()).unwrap_or(i32::MAX).saturating_add(1);
-    let undated = if undated { format!(" OR {date_col} IS NULL") } else { String::new() };
+    let undated = if undated { format!(" OR {date} IS NULL") } else { String::new() };
     let sql = match backend {
-        DbBackend::Postgres => format!(
-            "UPDATE {table} SET {path_col} = $1 || SUBSTR({path_col}, $2) WHERE {path_col} LIKE $3 AND ({date_col} >= $4{undated})"
-        ),
-        _ => format!(
-            "UPDATE {table} SET {path_col} = ? || SUBSTR({path_col}, ?) WHERE {path_col} LIKE ? AND ({date_col} >= ?{undated})"
-        ),
+        DbBackend::Postgres => {
+            format!(
+                "UPDATE {table} SET {path} = $1 || SUBSTR({path}, $2) WHERE {path} LIKE $3 AND ({date} >= $4{undated})"
+            )
+        }
+        _ => {
+            format!("UPDATE {table} SET {path} = ? || SUBSTR({path}, ?) WHERE {path} LIKE ? AND ({date} >= ?{undated})")
+        }
     };
     let values: [sea_orm::Value; 4] = [new.into(), keep_from.into(), format!("{old}%").into(), from.into()];
     Ok(db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected())

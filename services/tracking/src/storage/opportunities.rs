@@ -152,13 +152,6 @@ pub async fn list_opportunities(
     q.order_by_asc(opportunity::Column::Id).limit(limit).all(db).await?.into_iter().map(opportunity_to_domain).collect()
 }
 
-/// Books rows of a unit that moved from `from` on under its new place.
-pub async fn rebase(
-    db: &impl ConnectionTrait,
-    (old, new): (&[Id], &[Id]),
-    from: chrono::NaiveDate,
-) -> Result<(), ServiceError> {
-    let (old, new) = (encode_path(old), encode_path(new));
-    super::rebase_paths(db, ("opportunities", "booked_path", "close_date"), (&old, &new), (from, true)).await?;
-    Ok(())
-}
+/// An opportunity counts where its rep sat on its close day; an open one where it sits now.
+pub const PLACED: super::Placed =
+    super::Placed { table: "opportunities", path: "booked_path", date: "close_date", undated: true };
