@@ -560,6 +560,7 @@ fn dashboards(
     bearer: String,
     unit: &'static str,
     vary: Option<usize>,
+    mask: Option<&'static [&'static str]>,
 ) -> impl Fn(usize, usize) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync + 'static {
     move |w, i| {
         let mut c = GatewayServiceClient::new(ch.clone());
@@ -571,7 +572,9 @@ fn dashboards(
             }
             None => String::new(),
         };
-        let r = authed(&bearer, dashboard_request(unit, as_of));
+        let mut q = dashboard_request(unit, as_of);
+        q.read_mask = mask.map(|m| prost_types::FieldMask { paths: m.iter().map(|p| (*p).to_owned()).collect() });
+        let r = authed(&bearer, q);
         Box::pin(async move {
             let d = c.get_dashboard(r).await.unwrap().into_inner();
             if d.children.is_empty() {
@@ -584,6 +587,21 @@ fn dashboards(
         })
     }
 }
+
+/// What a page showing alerts in brief asks for: every section but the
+/// open alerts in full.
+const SUMMARY_MASK: &[&str] = &[
+    "display_name",
+    "period",
+    "attainment",
+    "children",
+    "burn_up",
+    "gap_attribution",
+    "alert_summary",
+    "top_loss_reasons",
+    "open_action_items",
+    "latest_review",
+];
 
 fn dashboard_request(unit: &str, as_of: String) -> GetDashboardRequest {
     GetDashboardRequest {
@@ -822,24 +840,38 @@ async fn run(sizes: Sizes) {
         .await;
         phase(&format!("cached dashboard, {in_flight} in flight"));
         let cached =
-            measure(in_flight, sizes.seconds, dashboards(cached_ch.clone(), admin.clone(), "acme", None)).await;
+            measure(in_flight, sizes.seconds, dashboards(cached_ch.clone(), admin.clone(), "acme", None, None)).await;
+        phase(&format!("cached dashboard, summary mask, {in_flight} in flight"));
+        let summary = measure(
+            in_flight,
+            sizes.seconds,
+            dashboards(cached_ch.clone(), admin.clone(), "acme", None, Some(SUMMARY_MASK)),
+        )
+        .await;
         phase(&format!("cached dashboard, bytes only, {in_flight} in flight"));
         let raw = measure(in_flight, sizes.seconds, dashboard_bytes(cached_ch.clone(), admin.clone())).await;
         phase(&format!("uncached dashboard, {in_flight} in flight"));
-        let fanned =
-            measure(in_flight, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(in_flight)))
-                .await;
-        by_flight.push((in_flight, hello, cached, raw, fanned));
+        let fanned = measure(
+            in_flight,
+            sizes.seconds,
+            dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(in_flight), None),
+        )
+        .await;
+        by_flight.push((in_flight, hello, cached, summary, raw, fanned));
     }
     sampling.store(false, Ordering::Relaxed);
     sampler.await.unwrap();
     // What one cached answer weighs on the wire (the hello-world reply is a
     // few bytes): most of the per-call cost is moving and decoding it.
-    let reply_bytes = {
+    let reply_size = |mask: Option<&'static [&'static str]>| {
         let mut c = GatewayServiceClient::new(cached_ch.clone());
-        let r = dashboard_request("acme", String::new());
-        prost::Message::encoded_len(&c.get_dashboard(authed(&admin, r)).await.unwrap().into_inner())
+        let mut r = dashboard_request("acme", String::new());
+        r.read_mask = mask.map(|m| prost_types::FieldMask { paths: m.iter().map(|p| (*p).to_owned()).collect() });
+        let r = authed(&admin, r);
+        async move { prost::Message::encoded_len(&c.get_dashboard(r).await.unwrap().into_inner()) }
     };
+    let reply_bytes = reply_size(None).await;
+    let summary_bytes = reply_size(Some(SUMMARY_MASK)).await;
     let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
 
     // The figures audit on the synthetic org: every figure of March's
@@ -882,11 +914,13 @@ async fn run(sizes: Sizes) {
             have = n;
         }
         let company =
-            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(16))).await;
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(16), None)).await;
         let as_admin_fig =
-            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "region-0", Some(16))).await;
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), admin.clone(), "region-0", Some(16), None))
+                .await;
         let scoped =
-            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), manager.clone(), "region-0", Some(16))).await;
+            measure(16, sizes.seconds, dashboards(uncached_ch.clone(), manager.clone(), "region-0", Some(16), None))
+                .await;
         let sql = sql_baseline(&db, 5).await;
         curve.push((n, company, as_admin_fig, scoped, sql));
     }
@@ -957,10 +991,11 @@ async fn run(sizes: Sizes) {
         "vs hello",
         "degraded"
     );
-    for (in_flight, hello, cached, raw, fanned) in &by_flight {
+    for (in_flight, hello, cached, summary, raw, fanned) in &by_flight {
         for (label, f) in [
             (format!("baseline: tonic hello-world, {in_flight} in flight"), hello),
             (format!("gateway dashboard, cached, {in_flight} in flight"), cached),
+            (format!("  the same, summary mask (alerts in brief), {in_flight} in flight"), summary),
             (format!("  the same, reply bytes not decoded, {in_flight} in flight"), raw),
             (format!("gateway dashboard, uncached, {in_flight} in flight"), fanned),
         ] {
@@ -976,7 +1011,9 @@ async fn run(sizes: Sizes) {
         }
     }
     println!("goal: cached dashboard ≥ 25% of hello-world calls/s, p99 ≤ 10 ms, at 16 in flight");
-    println!("reply size: dashboard {reply_bytes} bytes encoded, hello-world 2 bytes");
+    println!(
+        "reply size: dashboard {reply_bytes} bytes encoded, {summary_bytes} with the summary mask; hello-world 2 bytes"
+    );
     println!();
     println!(
         "{:<14} {:>16} {:>16} {:>16} {:>16} {:>14} {:>9}",

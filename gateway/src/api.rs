@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 use crate::{
     cache::{Answer, DashboardCache, Key},
     dashboard::Fanout,
+    mask::Wanted,
 };
 
 /// The whole dashboard's budget when the caller sets no deadline.
@@ -90,6 +91,7 @@ impl GatewayService for GatewayApi {
         if q.period.is_empty() {
             return Err(ServiceError::invalid("period", "is required (e.g. 2024-01)").into());
         }
+        let wanted = Wanted::parse(q.read_mask.as_ref())?;
         let key = Key {
             scope: format!("{:?}:{}", who.role, who.unit),
             unit: q.unit.clone(),
@@ -97,9 +99,11 @@ impl GatewayService for GatewayApi {
             plan: q.plan.clone(),
             as_of: q.as_of_date.clone(),
             metric: q.metric,
+            wanted,
         };
         let this = self.clone();
-        let fetch = move || async move { this.fanout.fetch(fwd, deadline, q).await.map_err(Status::from) }.boxed();
+        let fetch =
+            move || async move { this.fanout.fetch(fwd, deadline, q, wanted).await.map_err(Status::from) }.boxed();
         // A caller joining an identical call under way still keeps its own deadline.
         // Answer a little before the caller gives up (its deadline is the
         // fan-out's plus the margin).

@@ -17,7 +17,7 @@ use attain_proto::attain::gateway::v1 as pb;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tonic::Status;
 
-use crate::encoded::Encoded;
+use crate::{encoded::Encoded, mask::Wanted};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -29,6 +29,8 @@ pub struct Key {
     pub plan: String,
     pub as_of: String,
     pub metric: i32,
+    /// The fields asked for: a masked answer serves only the same mask.
+    pub wanted: Wanted,
 }
 
 type Fetch = Shared<BoxFuture<'static, Result<pb::Dashboard, Status>>>;
@@ -210,6 +212,7 @@ mod tests {
             plan: String::new(),
             as_of: String::new(),
             metric: 0,
+            wanted: Wanted::ALL,
         }
     }
 

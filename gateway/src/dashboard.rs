@@ -16,6 +16,8 @@ use attain_target_client::TargetClient;
 use tokio::time::Instant;
 use tonic::{Code, Request, Response, Status, transport::Channel};
 
+use crate::mask::Wanted;
+
 /// The backends a dashboard reads.
 #[derive(Debug, Clone)]
 pub struct Fanout {
@@ -27,6 +29,18 @@ pub struct Fanout {
 
 /// A section's value, or why it is missing.
 type Section<T> = (Option<T>, Result<(), String>);
+
+/// A section the mask asks for, read; one it does not, neither read nor
+/// listed in `sections`.
+async fn when<T>(
+    asked: bool,
+    read: impl std::future::Future<Output = Result<Section<T>, Status>>,
+) -> Result<Option<Section<T>>, Status> {
+    if asked { read.await.map(Some) } else { Ok(None) }
+}
+
+/// Open alerts summarised for the dashboard: the most severe few in full.
+const SUMMARY_FIRST: i32 = 5;
 
 /// An outage (not the caller's fault) becomes an unavailable section.
 fn is_outage(s: &Status) -> bool {
@@ -130,21 +144,25 @@ impl Fanout {
         deadline: Instant,
         q: &pb::GetDashboardRequest,
     ) -> Result<(Option<rpb::Review>, Vec<rpb::ActionItem>), Status> {
+        // The unit's own latest review: one row, without reading the
+        // subtree (a company's dashboard would read its whole org).
         let reviews = call(deadline, |left| {
             let mut c = self.review.clone();
             let req = timed(
                 fwd,
-                rpb::ListReviewsRequest { unit: q.unit.clone(), page_size: 1000, ..Default::default() },
+                rpb::ListReviewsRequest {
+                    unit: q.unit.clone(),
+                    page_size: 1,
+                    unit_only: true,
+                    order_by: "create_time desc".into(),
+                    ..Default::default()
+                },
                 left,
             );
             async move { c.list_reviews(req).await }
         })
         .await?;
-        let latest = reviews
-            .reviews
-            .into_iter()
-            .filter(|x| x.unit == q.unit)
-            .max_by_key(|x| x.create_time.as_ref().map(|t| (t.seconds, t.nanos)));
+        let latest = reviews.reviews.into_iter().next();
         let Some(latest) = latest else { return Ok((None, Vec::new())) };
         let items = call(deadline, |left| {
             let mut c = self.review.clone();
@@ -161,12 +179,14 @@ impl Fanout {
         Ok((Some(latest), open))
     }
 
-    /// Everything the dashboard shows, read in parallel by `deadline`.
+    /// What the dashboard shows (the fields `wanted` names), read in
+    /// parallel by `deadline`.
     pub async fn fetch(
         &self,
         fwd: Forwarded,
         deadline: Instant,
         q: pb::GetDashboardRequest,
+        wanted: Wanted,
     ) -> ServiceResult<pb::Dashboard> {
         let unit = Id::from_name("unit", &q.unit)?;
         let attain_f = call(deadline, |left| {
@@ -203,12 +223,19 @@ impl Fanout {
             let req = timed(&fwd, req, left);
             async move { c.get_gap_attribution(req).await }
         });
+        let open = kpb::AlertState::Open as i32;
         let alerts_f = call(deadline, |left| {
             let mut c = self.tracking.clone();
-            let state = kpb::AlertState::Open as i32;
-            let req = kpb::ListAlertsRequest { unit: q.unit.clone(), state, page_size: 100, ..Default::default() };
+            let req =
+                kpb::ListAlertsRequest { unit: q.unit.clone(), state: open, page_size: 100, ..Default::default() };
             let req = timed(&fwd, req, left);
             async move { c.list_alerts(req).await }
+        });
+        let summary_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::SummarizeAlertsRequest { unit: q.unit.clone(), state: open, first: SUMMARY_FIRST };
+            let req = timed(&fwd, req, left);
+            async move { c.summarize_alerts(req).await }
         });
         let losses_f = call(deadline, |left| {
             let mut c = self.tracking.clone();
@@ -216,35 +243,43 @@ impl Fanout {
             let req = timed(&fwd, req, left);
             async move { c.list_loss_reasons(req).await }
         });
-        let (
-            (name, unit_state),
-            (attain, attain_state),
-            (burn_up, burn_state),
-            (gap_attribution, gap_state),
-            (alerts, alerts_state),
-            (losses, losses_state),
-            (review, review_state),
-        ) = tokio::try_join!(
-            self.settled("target", "unit", self.unit(&fwd, deadline, &unit)),
-            self.settled("tracking", "attainment", attain_f),
-            self.settled("tracking", "burn_up", burn_f),
-            self.settled("tracking", "gap_attribution", gap_f),
-            self.settled("tracking", "alerts", alerts_f),
-            self.settled("tracking", "loss_reasons", losses_f),
-            self.settled("review", "review", self.review(&fwd, deadline, &q)),
+        let w = wanted;
+        let (name, attain, burn_up, gap_attribution, alerts, summary, losses, review) = tokio::try_join!(
+            when(w.has("display_name"), self.settled("target", "unit", self.unit(&fwd, deadline, &unit))),
+            when(w.any(&["period", "attainment", "children"]), self.settled("tracking", "attainment", attain_f)),
+            when(w.has("burn_up"), self.settled("tracking", "burn_up", burn_f)),
+            when(w.has("gap_attribution"), self.settled("tracking", "gap_attribution", gap_f)),
+            when(w.has("open_alerts"), self.settled("tracking", "alerts", alerts_f)),
+            when(w.has("alert_summary"), self.settled("tracking", "alert_summary", summary_f)),
+            when(w.has("top_loss_reasons"), self.settled("tracking", "loss_reasons", losses_f)),
+            when(
+                w.any(&["open_action_items", "latest_review"]),
+                self.settled("review", "review", self.review(&fwd, deadline, &q))
+            ),
         )
         .map_err(ServiceError::from)?;
-        let sections = vec![
-            section("unit", &unit_state),
-            section("attainment", &attain_state),
-            section("burn_up", &burn_state),
-            section("gap_attribution", &gap_state),
-            section("alerts", &alerts_state),
-            section("loss_reasons", &losses_state),
-            section("review", &review_state),
+        let states = [
+            ("unit", name.as_ref().map(|s| &s.1)),
+            ("attainment", attain.as_ref().map(|s| &s.1)),
+            ("burn_up", burn_up.as_ref().map(|s| &s.1)),
+            ("gap_attribution", gap_attribution.as_ref().map(|s| &s.1)),
+            ("alerts", alerts.as_ref().map(|s| &s.1)),
+            ("alert_summary", summary.as_ref().map(|s| &s.1)),
+            ("loss_reasons", losses.as_ref().map(|s| &s.1)),
+            ("review", review.as_ref().map(|s| &s.1)),
         ];
-        let parts = Parts { name, attain, burn_up, gap_attribution, alerts, losses, review };
-        Ok(assemble(q.unit, parts, sections))
+        let sections = states.iter().filter_map(|(n, st)| st.map(|st| section(n, st))).collect();
+        let parts = Parts {
+            name: name.and_then(|s| s.0),
+            attain: attain.and_then(|s| s.0),
+            burn_up: burn_up.and_then(|s| s.0),
+            gap_attribution: gap_attribution.and_then(|s| s.0),
+            alerts: alerts.and_then(|s| s.0),
+            summary: summary.and_then(|s| s.0),
+            losses: losses.and_then(|s| s.0),
+            review: review.and_then(|s| s.0),
+        };
+        Ok(assemble(q.unit, parts, sections, w))
     }
 }
 
@@ -255,25 +290,28 @@ struct Parts {
     burn_up: Option<kpb::BurnUp>,
     gap_attribution: Option<kpb::GapAttribution>,
     alerts: Option<kpb::ListAlertsResponse>,
+    summary: Option<kpb::AlertSummary>,
     losses: Option<kpb::ListLossReasonsResponse>,
     review: Option<(Option<rpb::Review>, Vec<rpb::ActionItem>)>,
 }
 
-/// The dashboard from its sections.
-fn assemble(unit: String, p: Parts, sections: Vec<pb::SectionStatus>) -> pb::Dashboard {
+/// The dashboard from its sections: the fields asked for, no others.
+fn assemble(unit: String, p: Parts, sections: Vec<pb::SectionStatus>, w: Wanted) -> pb::Dashboard {
     let (latest_review, open_action_items) = p.review.unwrap_or((None, Vec::new()));
     let (attainment, children) = p.attain.map(|a| (a.parent, a.children)).unwrap_or((None, Vec::new()));
     let period = attainment.as_ref().and_then(|a| a.period.clone());
+    let keep = |f: &str| w.has(f);
     pb::Dashboard {
         unit,
         display_name: p.name.unwrap_or_default(),
-        period,
-        attainment,
-        children,
+        period: period.filter(|_| keep("period")),
+        attainment: attainment.filter(|_| keep("attainment")),
+        children: if keep("children") { children } else { Vec::new() },
         open_alerts: p.alerts.map(|a| a.alerts).unwrap_or_default(),
+        alert_summary: p.summary,
         top_loss_reasons: p.losses.map(|l| l.reasons).unwrap_or_default(),
-        open_action_items,
-        latest_review,
+        open_action_items: if keep("open_action_items") { open_action_items } else { Vec::new() },
+        latest_review: latest_review.filter(|_| keep("latest_review")),
         sections,
         data_time: Some(attain_kit::wire::timestamp(chrono::Utc::now())),
         from_cache: false,

@@ -12,6 +12,7 @@ pub mod encoded;
 pub mod forward;
 pub mod invalidation;
 pub mod leave;
+pub mod mask;
 pub mod rest;
 pub mod startup;
 pub mod web;

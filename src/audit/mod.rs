@@ -177,7 +177,7 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
     }
     let mut reviews = ReviewServiceClient::new(c.channel.clone());
     let briefs = reviews
-        .list_reviews(c.r(rpb::ListReviewsRequest { unit: unit.clone(), page_size: 1000, page_token: String::new() }))
+        .list_reviews(c.r(rpb::ListReviewsRequest { unit: unit.clone(), page_size: 1000, ..Default::default() }))
         .await?
         .into_inner()
         .reviews

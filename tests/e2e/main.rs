@@ -14,6 +14,7 @@ mod dashboard;
 mod deadlines;
 mod faults;
 mod k8s;
+mod masks;
 mod oidc;
 mod overload;
 mod rest;

@@ -565,7 +565,7 @@ async fn moves_as_tried_from_outside(backend: Backend) {
     let list = |unit: &str| attain_proto::attain::review::v1::ListReviewsRequest {
         unit: unit.into(),
         page_size: 50,
-        page_token: String::new(),
+        ..Default::default()
     };
     reviews.list_reviews(as_("wang", Role::Manager, "region-a", list("units/region-a"))).await.unwrap();
     let listed =

@@ -4,7 +4,7 @@ use attain_kit::{ServiceError, ServiceResult, context::Ctx, id::Id, idempotency:
 use attain_proto::attain::review::v1 as pb;
 
 use super::{ReviewApi, convert, review_id};
-use crate::app::own_line;
+use crate::app::{own_line, reviews::Listing};
 
 impl ReviewApi {
     pub(crate) async fn create_review(&self, ctx: Ctx, mut r: pb::CreateReviewRequest) -> ServiceResult<pb::Review> {
@@ -34,9 +34,21 @@ impl ReviewApi {
         r: pb::ListReviewsRequest,
     ) -> ServiceResult<pb::ListReviewsResponse> {
         let Ctx { who, fwd } = ctx;
-        let page = PageRequest::parse(r.page_size, &r.page_token, &format!("ListReviews {}", r.unit), &who)?;
+        let newest = match r.order_by.trim() {
+            "" | "create_time" | "create_time asc" => false,
+            "create_time desc" => true,
+            other => {
+                return Err(ServiceError::invalid(
+                    "order_by",
+                    format!("{other:?}: reviews are ordered by \"create_time\" or \"create_time desc\""),
+                ));
+            }
+        };
+        let query = format!("ListReviews {} {} {newest}", r.unit, r.unit_only);
+        let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let unit = Id::from_name("unit", &r.unit)?;
-        let (rows, next_page_token) = self.app.list_reviews(&who, &fwd, &unit, &page).await?;
+        let listing = Listing { unit_only: r.unit_only, newest };
+        let (rows, next_page_token) = self.app.list_reviews(&who, &fwd, (&unit, listing), &page).await?;
         let own = own_line(&who);
         Ok(pb::ListReviewsResponse {
             reviews: rows.iter().map(|x| convert::review(x, own.as_deref())).collect(),

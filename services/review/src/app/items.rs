@@ -213,7 +213,7 @@ impl App {
             }
             Err(e) => return Err(e),
         };
-        let reviews = store::list_reviews(&self.db, (&path, &[]), None, 10_000).await?;
+        let reviews = store::list_reviews(&self.db, (Some(&path), &[]), (None, false), 10_000).await?;
         let mut out = Vec::new();
         for r in reviews.into_iter().filter(|r| &r.unit == unit) {
             let name = r.resource_name();

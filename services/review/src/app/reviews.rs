@@ -14,6 +14,15 @@ use crate::{
     storage::reviews as store,
 };
 
+/// Which reviews a listing reads, and in which order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listing {
+    /// The unit's own reviews only, not those below it.
+    pub unit_only: bool,
+    /// Newest first (else oldest first).
+    pub newest: bool,
+}
+
 impl App {
     /// Opens a review of a unit's period (begun, covered by a plan); the
     /// open actions of the unit's previous review move into it.
@@ -86,21 +95,31 @@ impl App {
         })
     }
 
-    /// A page of the reviews of a unit and below, each as it reads now.
+    /// A page of the reviews of a unit and below (or of the unit only),
+    /// oldest or newest first, each as it reads now.
     pub async fn list_reviews(
         &self,
         who: &Identity,
         fwd: &Forwarded,
-        unit: &Id,
+        (unit, listing): (&Id, Listing),
         page: &PageRequest,
     ) -> ServiceResult<(Vec<Review>, String)> {
-        let tree = self.up.tree(fwd, unit).await?;
-        if !who.can_read(&tree.path) {
-            return Err(attain_kit::scope::hidden(&unit.resource_name()));
-        }
-        let units: Vec<Id> = std::iter::once(unit.clone()).chain(tree.below.iter().cloned()).collect();
-        let mut rows =
-            store::list_reviews(&self.db, (&tree.path, &units), page.after.as_deref(), page.fetch_limit()).await?;
+        let at = (page.after.as_deref(), listing.newest);
+        let mut rows = if listing.unit_only {
+            // One unit read: its own reviews need no names of what is below.
+            let path = self.up.path(fwd, unit).await?;
+            if !who.can_read(&path) {
+                return Err(attain_kit::scope::hidden(&unit.resource_name()));
+            }
+            store::list_reviews(&self.db, (None, std::slice::from_ref(unit)), at, page.fetch_limit()).await?
+        } else {
+            let tree = self.up.tree(fwd, unit).await?;
+            if !who.can_read(&tree.path) {
+                return Err(attain_kit::scope::hidden(&unit.resource_name()));
+            }
+            let units: Vec<Id> = std::iter::once(unit.clone()).chain(tree.below.iter().cloned()).collect();
+            store::list_reviews(&self.db, (Some(&tree.path), &units), at, page.fetch_limit()).await?
+        };
         let next_page_token = page.finish(&mut rows, |x| x.id.as_str().to_owned());
         let read = futures::future::join_all(rows.into_iter().map(|x| self.current(who, fwd, x))).await;
         let mut out = Vec::with_capacity(read.len());

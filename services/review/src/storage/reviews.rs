@@ -198,22 +198,28 @@ pub async fn update_review(
 }
 
 /// Reviews filed below `path`, or of any of `units` wherever they were
-/// filed (a unit that moved keeps its reviews).
+/// filed (a unit that moved keeps its reviews); with no `path`, only those
+/// of `units`. Newest first when `newest`, paging before `after`.
 pub async fn list_reviews(
     db: &impl ConnectionTrait,
-    (path, units): (&[Id], &[Id]),
-    after: Option<&str>,
+    (path, units): (Option<&[Id]>, &[Id]),
+    (after, newest): (Option<&str>, bool),
     limit: u64,
 ) -> Result<Vec<Review>, ServiceError> {
-    let mut q = review::Entity::find().filter(
-        sea_orm::Condition::any()
-            .add(review::Column::UnitPath.starts_with(encode_path(path)))
-            .add(review::Column::UnitId.is_in(units.iter().take(1000).map(Id::as_str))),
-    );
-    if let Some(a) = after {
-        q = q.filter(review::Column::Id.gt(a));
+    let mut which =
+        sea_orm::Condition::any().add(review::Column::UnitId.is_in(units.iter().take(1000).map(Id::as_str)));
+    if let Some(path) = path {
+        which = which.add(review::Column::UnitPath.starts_with(encode_path(path)));
     }
-    q.order_by_asc(review::Column::Id).limit(limit).all(db).await?.into_iter().map(review_to_domain).collect()
+    let mut q = review::Entity::find().filter(which);
+    // Ids sort by creation (UUIDv7), so id order is creation order.
+    q = match (after, newest) {
+        (Some(a), false) => q.filter(review::Column::Id.gt(a)),
+        (Some(a), true) => q.filter(review::Column::Id.lt(a)),
+        (None, _) => q,
+    };
+    let q = if newest { q.order_by_desc(review::Column::Id) } else { q.order_by_asc(review::Column::Id) };
+    q.limit(limit).all(db).await?.into_iter().map(review_to_domain).collect()
 }
 
 fn cause_to_domain(m: cause::Model) -> Result<Cause, ServiceError> {

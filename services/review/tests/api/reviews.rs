@@ -401,3 +401,60 @@ async fn region_as_januarys_review(backend: Backend) {
 }
 
 both_backends!(region_as_januarys_review);
+
+/// A dashboard reads a unit's latest review alone: `unit_only` leaves the
+/// reviews below it out, `create_time desc` puts the newest first, and
+/// pages follow the order asked.
+async fn a_units_own_reviews_newest_first(backend: Backend) {
+    let s = spawn_suite(backend).await;
+    let mut manager = s.reviews("mgr-a", Role::Manager, "region-a");
+    let open = |unit: &str, period: &str, cadence: pb::Cadence| pb::CreateReviewRequest {
+        review: Some(pb::Review {
+            unit: format!("units/{unit}"),
+            period: Some(Period { expression: period.into(), ..Default::default() }),
+            cadence: cadence as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let jan = manager.create_review(open("region-a", "2024-01", pb::Cadence::Monthly)).await.unwrap().into_inner();
+    let rep = manager.create_review(open("rep-1", "2024-01", pb::Cadence::Monthly)).await.unwrap().into_inner();
+    let feb = manager.create_review(open("region-a", "2024-02", pb::Cadence::Monthly)).await.unwrap().into_inner();
+    let list = |unit_only: bool, order_by: &str, page_size: i32, page_token: &str| pb::ListReviewsRequest {
+        unit: "units/region-a".into(),
+        page_size,
+        page_token: page_token.into(),
+        unit_only,
+        order_by: order_by.into(),
+    };
+    let names = |r: &pb::ListReviewsResponse| r.reviews.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+
+    let all = manager.list_reviews(list(false, "", 10, "")).await.unwrap().into_inner();
+    assert_eq!(names(&all), [jan.name.clone(), rep.name.clone(), feb.name.clone()], "the subtree, oldest first");
+    let own = manager.list_reviews(list(true, "create_time", 10, "")).await.unwrap().into_inner();
+    assert_eq!(names(&own), [jan.name.clone(), feb.name.clone()], "the region's own");
+    let latest = manager.list_reviews(list(true, "create_time desc", 1, "")).await.unwrap().into_inner();
+    assert_eq!(names(&latest), [feb.name.as_str()]);
+    let next = manager.list_reviews(list(true, "create_time desc", 1, &latest.next_page_token)).await.unwrap();
+    assert_eq!(names(next.get_ref()), [jan.name.as_str()], "the next page goes on backwards");
+    let newest_all = manager.list_reviews(list(false, "create_time desc", 10, "")).await.unwrap().into_inner();
+    assert_eq!(names(&newest_all), [feb.name.clone(), rep.name.clone(), jan.name.clone()]);
+    // A token of one order is not another's.
+    let mixed = manager.list_reviews(list(true, "", 1, &latest.next_page_token)).await.unwrap_err();
+    assert_eq!(mixed.code(), Code::InvalidArgument);
+    let bad = manager.list_reviews(list(true, "period", 1, "")).await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("order_by"), "{bad:?}");
+    // Scope as before: a rep reads its own unit's reviews, not the region's.
+    let mut rep1 = s.reviews("rep-1", Role::Rep, "rep-1");
+    let denied = rep1.list_reviews(list(true, "", 10, "")).await.unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let mine = rep1
+        .list_reviews(pb::ListReviewsRequest { unit: "units/rep-1".into(), unit_only: true, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(names(&mine), [rep.name.as_str()]);
+}
+
+both_backends!(a_units_own_reviews_newest_first);

@@ -84,6 +84,23 @@ impl TrackingApi {
         Ok(pb::ListAlertsResponse { alerts, next_page_token })
     }
 
+    pub(crate) async fn summarize_alerts(
+        &self,
+        ctx: Ctx,
+        r: pb::SummarizeAlertsRequest,
+    ) -> ServiceResult<pb::AlertSummary> {
+        let Ctx { who, fwd } = ctx;
+        let first = match r.first {
+            0 => 5,
+            n @ 1..=100 => u64::try_from(n).unwrap_or(5),
+            _ => return Err(ServiceError::invalid("first", "must be between 0 (meaning 5) and 100")),
+        };
+        let state = state("state", r.state)?;
+        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let s = self.app.summarize_alerts(&unit, state, first).await?;
+        Ok(convert::alert_summary(&s))
+    }
+
     pub(crate) async fn acknowledge_alert(&self, ctx: Ctx, r: pb::AcknowledgeAlertRequest) -> ServiceResult<pb::Alert> {
         let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Acknowledged).await?;
         Ok(convert::alert(&a, None, None))

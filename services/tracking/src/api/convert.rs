@@ -20,7 +20,7 @@ use crate::app::{
 };
 use crate::domain::{
     activity::{DailyLog, LossReason, Opportunity, Outcome},
-    alert::{Alert, Rule, State},
+    alert::{Alert, AlertSummary, Rule, State},
     attainment::Status,
     credit::Share,
     deal::{Deal, DealKind, Dimensions, NewDeal},
@@ -142,11 +142,7 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         name: a.resource_name(),
         unit: a.unit.resource_name(),
         period: period.or_else(|| Some(common::Period { expression: a.period.clone(), ..Default::default() })),
-        rule: match a.rule {
-            Rule::BehindPace => pb::AlertRule::BehindPace,
-            Rule::MissedMilestone => pb::AlertRule::MissedMilestone,
-            Rule::StaleData => pb::AlertRule::StaleData,
-        } as i32,
+        rule: rule(a.rule) as i32,
         state: match a.state {
             State::Open => pb::AlertState::Open,
             State::Acknowledged => pb::AlertState::Acknowledged,
@@ -165,6 +161,27 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         escalated_to: a.escalated_to.as_ref().map(Id::resource_name).unwrap_or_default(),
         escalate_time: a.escalate_time.map(timestamp),
         metric: attain_kit::wire::metric(a.metric) as i32,
+    }
+}
+
+fn rule(r: Rule) -> pb::AlertRule {
+    match r {
+        Rule::BehindPace => pb::AlertRule::BehindPace,
+        Rule::MissedMilestone => pb::AlertRule::MissedMilestone,
+        Rule::StaleData => pb::AlertRule::StaleData,
+    }
+}
+
+pub fn alert_summary(s: &AlertSummary) -> pb::AlertSummary {
+    pb::AlertSummary {
+        total: s.total,
+        by_severity: s
+            .by_severity
+            .iter()
+            .map(|(x, n)| pb::SeverityCount { severity: status(*x) as i32, count: *n })
+            .collect(),
+        by_rule: s.by_rule.iter().map(|(r, n)| pb::RuleCount { rule: rule(*r) as i32, count: *n }).collect(),
+        first: s.first.iter().map(|a| alert(a, None, None)).collect(),
     }
 }
 

@@ -80,6 +80,9 @@ impl TrackingService for TrackingApi {
     async fn list_alerts(&self, r: Request<pb::ListAlertsRequest>) -> Rpc<pb::ListAlertsResponse> {
         reply(TrackingApi::list_alerts(self, Ctx::of(&r)?, r.into_inner()).await)
     }
+    async fn summarize_alerts(&self, r: Request<pb::SummarizeAlertsRequest>) -> Rpc<pb::AlertSummary> {
+        reply(TrackingApi::summarize_alerts(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
     async fn acknowledge_alert(&self, r: Request<pb::AcknowledgeAlertRequest>) -> Rpc<pb::Alert> {
         reply(TrackingApi::acknowledge_alert(self, Ctx::of(&r)?, r.into_inner()).await)
     }

@@ -23,7 +23,10 @@ use super::{
 };
 use crate::{
     domain::{
-        alert::{Action, Alert, Finding, Policy, Rule, State, decide, escalation_level, pace_severity, staleness},
+        alert::{
+            Action, Alert, AlertSummary, Finding, Policy, Rule, State, decide, escalation_level, pace_severity,
+            staleness,
+        },
         attainment::{Status as Colour, Thresholds, ratio_text},
         deal::Dimensions,
     },
@@ -394,6 +397,19 @@ impl App {
         limit: u64,
     ) -> ServiceResult<Vec<Alert>> {
         alerts::list(&self.db, &unit.path, state, escalated_to, after, limit).await
+    }
+
+    /// A subtree's alerts in brief: counts by severity (worst first) and by
+    /// rule, and the `first` most severe, oldest first among equals.
+    pub async fn summarize_alerts(
+        &self,
+        unit: &UnitInfo,
+        state: Option<State>,
+        first: u64,
+    ) -> ServiceResult<AlertSummary> {
+        let counts = alerts::counts(&self.db, &unit.path, state).await?;
+        let first = alerts::most_severe(&self.db, &unit.path, state, first).await?;
+        Ok(AlertSummary::from_counts(&counts, first))
     }
 
     /// One scheduled pass: every published plan covering today, its whole

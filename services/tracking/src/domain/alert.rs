@@ -33,6 +33,38 @@ impl Rule {
     }
 }
 
+/// A subtree's alerts in brief: what a dashboard shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSummary {
+    pub total: i64,
+    /// Worst first; severities without alerts left out.
+    pub by_severity: Vec<(Status, i64)>,
+    /// In rule order; rules without alerts left out.
+    pub by_rule: Vec<(Rule, i64)>,
+    /// The most severe few, oldest first among equals.
+    pub first: Vec<Alert>,
+}
+
+impl AlertSummary {
+    /// From counts per (severity, rule) pair.
+    pub fn from_counts(counts: &[(Status, Rule, i64)], first: Vec<Alert>) -> Self {
+        let sum = |keep: &dyn Fn(Status, Rule) -> bool| -> i64 {
+            counts.iter().filter(|(s, r, _)| keep(*s, *r)).map(|(_, _, n)| n).sum()
+        };
+        let by_severity = [Status::Red, Status::Yellow, Status::Green]
+            .into_iter()
+            .map(|s| (s, sum(&|x, _| x == s)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let by_rule = [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData]
+            .into_iter()
+            .map(|r| (r, sum(&|_, x| x == r)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Self { total: sum(&|_, _| true), by_severity, by_rule, first }
+    }
+}
+
 /// How alerts behave over time (configuration `alerts.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -237,6 +269,22 @@ mod tests {
                 live
             })
             .collect()
+    }
+
+    #[test]
+    fn a_summary_counts_by_severity_worst_first_and_by_rule() {
+        let counts = [
+            (Status::Yellow, Rule::BehindPace, 3),
+            (Status::Red, Rule::MissedMilestone, 2),
+            (Status::Red, Rule::BehindPace, 4),
+            (Status::Yellow, Rule::StaleData, 1),
+        ];
+        let s = AlertSummary::from_counts(&counts, Vec::new());
+        assert_eq!(s.total, 10);
+        assert_eq!(s.by_severity, vec![(Status::Red, 6), (Status::Yellow, 4)]);
+        assert_eq!(s.by_rule, vec![(Rule::BehindPace, 7), (Rule::MissedMilestone, 2), (Rule::StaleData, 1)]);
+        let none = AlertSummary::from_counts(&[], Vec::new());
+        assert_eq!((none.total, none.by_severity.len(), none.by_rule.len()), (0, 0, 0));
     }
 
     #[test]

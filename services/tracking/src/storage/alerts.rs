@@ -311,6 +311,58 @@ pub async fn list(
     q.order_by_asc(alert::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
 }
 
+/// How many alerts of a subtree there are per severity and rule.
+pub async fn counts(
+    db: &impl ConnectionTrait,
+    path: &[Id],
+    state: Option<State>,
+) -> Result<Vec<(Status, Rule, i64)>, ServiceError> {
+    let mut q = alert::Entity::find()
+        .select_only()
+        .column(alert::Column::Severity)
+        .column(alert::Column::Rule)
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .filter(alert::Column::UnitPath.starts_with(encode_path(path)));
+    if let Some(s) = state {
+        q = q.filter(alert::Column::State.eq(s.as_str()));
+    }
+    let rows: Vec<(String, String, i64)> =
+        q.group_by(alert::Column::Severity).group_by(alert::Column::Rule).into_tuple().all(db).await?;
+    rows.into_iter()
+        .map(|(severity, rule, n)| {
+            Ok((
+                Status::from_db(&severity).ok_or_else(|| corrupt("severity", &severity))?,
+                Rule::from_db(&rule).ok_or_else(|| corrupt("rule", &rule))?,
+                n,
+            ))
+        })
+        .collect()
+}
+
+/// The first `limit` alerts of a subtree, most severe and then oldest first.
+pub async fn most_severe(
+    db: &impl ConnectionTrait,
+    path: &[Id],
+    state: Option<State>,
+    limit: u64,
+) -> Result<Vec<Alert>, ServiceError> {
+    let mut q = alert::Entity::find().filter(alert::Column::UnitPath.starts_with(encode_path(path)));
+    if let Some(s) = state {
+        q = q.filter(alert::Column::State.eq(s.as_str()));
+    }
+    // Severities are stored by name; rank them worst first.
+    let rank = Expr::cust("CASE severity WHEN 'RED' THEN 0 WHEN 'YELLOW' THEN 1 ELSE 2 END");
+    q.order_by_asc(rank)
+        .order_by_asc(alert::Column::OpenedAt)
+        .order_by_asc(alert::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
 /// Events of a subtree after `after`, oldest first: of the units below the
 /// last unit of `path` wherever it sits when they happen (a watch opened
 /// before the unit moved keeps receiving them).
