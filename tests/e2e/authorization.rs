@@ -617,6 +617,10 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.tracking.v1.TrackingService/ListAlerts", READ, |_, c| {
             enc(kpb::ListAlertsRequest { unit: c.unit_name(), ..Default::default() })
         }),
+        rpc("attain.tracking.v1.TrackingService/SummarizeAlerts", READ, |_, c| {
+            // All of them in full: the rows are scanned for markers too.
+            enc(kpb::SummarizeAlertsRequest { unit: c.unit_name(), first: 100, ..Default::default() })
+        }),
         rpc("attain.tracking.v1.TrackingService/AcknowledgeAlert", ACT, |x, c| {
             enc(kpb::AcknowledgeAlertRequest { name: x.alert(c), etag: String::new() })
         })
