@@ -13,6 +13,7 @@ mod m20261201_000008_feed_positions;
 mod m20261201_000009_leases;
 mod m20261202_000010_lease_positions;
 mod m20261202_000011_feed_pruning;
+mod m20261202_000012_open_alerts_index;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_leases::Migration),
             Box::new(m20261202_000010_lease_positions::Migration),
             Box::new(m20261202_000011_feed_pruning::Migration),
+            Box::new(m20261202_000012_open_alerts_index::Migration),
         ]
     }
 }
