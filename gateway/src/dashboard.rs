@@ -39,9 +39,6 @@ async fn when<T>(
     if asked { read.await.map(Some) } else { Ok(None) }
 }
 
-/// Open alerts summarised for the dashboard: the most severe few in full.
-const SUMMARY_FIRST: i32 = 5;
-
 /// An outage (not the caller's fault) becomes an unavailable section.
 fn is_outage(s: &Status) -> bool {
     // UNIMPLEMENTED: a backend on an older version mid-rollout.
@@ -189,94 +186,75 @@ impl Fanout {
         wanted: Wanted,
     ) -> ServiceResult<pb::Dashboard> {
         let unit = Id::from_name("unit", &q.unit)?;
-        let attain_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req = kpb::ListChildAttainmentsRequest {
-                unit: q.unit.clone(),
-                period: q.period.clone(),
-                as_of_date: q.as_of_date.clone(),
-                metric: q.metric,
-                ..Default::default()
-            };
-            let req = timed(&fwd, req, left);
-            async move { c.list_child_attainments(req).await }
-        });
-        let burn_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req = kpb::GetBurnUpRequest {
-                unit: q.unit.clone(),
-                period: q.period.clone(),
-                as_of_date: q.as_of_date.clone(),
-                metric: q.metric,
-                ..Default::default()
-            };
-            let req = timed(&fwd, req, left);
-            async move { c.get_burn_up(req).await }
-        });
-        let gap_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req = kpb::GetGapAttributionRequest {
-                unit: q.unit.clone(),
-                period: q.period.clone(),
-                as_of_date: q.as_of_date.clone(),
-            };
-            let req = timed(&fwd, req, left);
-            async move { c.get_gap_attribution(req).await }
-        });
-        let open = kpb::AlertState::Open as i32;
-        let alerts_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req =
-                kpb::ListAlertsRequest { unit: q.unit.clone(), state: open, page_size: 100, ..Default::default() };
-            let req = timed(&fwd, req, left);
-            async move { c.list_alerts(req).await }
-        });
-        let summary_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req = kpb::SummarizeAlertsRequest { unit: q.unit.clone(), state: open, first: SUMMARY_FIRST };
-            let req = timed(&fwd, req, left);
-            async move { c.summarize_alerts(req).await }
-        });
-        let losses_f = call(deadline, |left| {
-            let mut c = self.tracking.clone();
-            let req = kpb::ListLossReasonsRequest { unit: q.unit.clone(), period: q.period.clone(), limit: 3 };
-            let req = timed(&fwd, req, left);
-            async move { c.list_loss_reasons(req).await }
-        });
         let w = wanted;
-        let (name, attain, burn_up, gap_attribution, alerts, summary, losses, review) = tokio::try_join!(
+        // Tracking's sections come in one call: it reads the unit, the
+        // plans and the expectations once for all of them.
+        let tracking_sections: Vec<String> = [
+            ("attainment", w.any(&["period", "attainment", "children"])),
+            ("burn_up", w.has("burn_up")),
+            ("gap_attribution", w.has("gap_attribution")),
+            ("open_alerts", w.has("open_alerts")),
+            ("alert_summary", w.has("alert_summary")),
+            ("loss_reasons", w.has("top_loss_reasons")),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        let figures_f = call(deadline, |left| {
+            let mut c = self.tracking.clone();
+            let req = kpb::GetDashboardFiguresRequest {
+                unit: q.unit.clone(),
+                period: q.period.clone(),
+                as_of_date: q.as_of_date.clone(),
+                metric: q.metric,
+                sections: tracking_sections.clone(),
+            };
+            let req = timed(&fwd, req, left);
+            async move { c.get_dashboard_figures(req).await }
+        });
+        let (name, figures, review) = tokio::try_join!(
             when(w.has("display_name"), self.settled("target", "unit", self.unit(&fwd, deadline, &unit))),
-            when(w.any(&["period", "attainment", "children"]), self.settled("tracking", "attainment", attain_f)),
-            when(w.has("burn_up"), self.settled("tracking", "burn_up", burn_f)),
-            when(w.has("gap_attribution"), self.settled("tracking", "gap_attribution", gap_f)),
-            when(w.has("open_alerts"), self.settled("tracking", "alerts", alerts_f)),
-            when(w.has("alert_summary"), self.settled("tracking", "alert_summary", summary_f)),
-            when(w.has("top_loss_reasons"), self.settled("tracking", "loss_reasons", losses_f)),
+            when(!tracking_sections.is_empty(), self.settled("tracking", "figures", figures_f)),
             when(
                 w.any(&["open_action_items", "latest_review"]),
                 self.settled("review", "review", self.review(&fwd, deadline, &q))
             ),
         )
         .map_err(ServiceError::from)?;
-        let states = [
-            ("unit", name.as_ref().map(|s| &s.1)),
-            ("attainment", attain.as_ref().map(|s| &s.1)),
-            ("burn_up", burn_up.as_ref().map(|s| &s.1)),
-            ("gap_attribution", gap_attribution.as_ref().map(|s| &s.1)),
-            ("alerts", alerts.as_ref().map(|s| &s.1)),
-            ("alert_summary", summary.as_ref().map(|s| &s.1)),
-            ("loss_reasons", losses.as_ref().map(|s| &s.1)),
-            ("review", review.as_ref().map(|s| &s.1)),
+        // Each tracking section is listed under its own name, with the
+        // state of the one call that read them all.
+        let mut sections = Vec::new();
+        if let Some((_, st)) = &name {
+            sections.push(section("unit", st));
+        }
+        let tracking_names = [
+            ("attainment", "attainment"),
+            ("burn_up", "burn_up"),
+            ("gap_attribution", "gap_attribution"),
+            ("open_alerts", "alerts"),
+            ("alert_summary", "alert_summary"),
+            ("loss_reasons", "loss_reasons"),
         ];
-        let sections = states.iter().filter_map(|(n, st)| st.map(|st| section(n, st))).collect();
+        if let Some((_, st)) = &figures {
+            for (asked, shown) in tracking_names {
+                if tracking_sections.iter().any(|s| s == asked) {
+                    sections.push(section(shown, st));
+                }
+            }
+        }
+        if let Some((_, st)) = &review {
+            sections.push(section("review", st));
+        }
+        let f = figures.and_then(|s| s.0).unwrap_or_default();
         let parts = Parts {
             name: name.and_then(|s| s.0),
-            attain: attain.and_then(|s| s.0),
-            burn_up: burn_up.and_then(|s| s.0),
-            gap_attribution: gap_attribution.and_then(|s| s.0),
-            alerts: alerts.and_then(|s| s.0),
-            summary: summary.and_then(|s| s.0),
-            losses: losses.and_then(|s| s.0),
+            attain: f.attainment,
+            burn_up: f.burn_up,
+            gap_attribution: f.gap_attribution,
+            alerts: f.open_alerts,
+            summary: f.alert_summary,
+            losses: f.loss_reasons,
             review: review.and_then(|s| s.0),
         };
         Ok(assemble(q.unit, parts, sections, w))

@@ -583,6 +583,9 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.tracking.v1.TrackingService/GetAttainment", READ, |_, c| {
             enc(kpb::GetAttainmentRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })
         }),
+        rpc("attain.tracking.v1.TrackingService/GetDashboardFigures", READ, |_, c| {
+            enc(kpb::GetDashboardFiguresRequest { unit: c.unit_name(), period: "2024-01".into(), ..Default::default() })
+        }),
         rpc("attain.tracking.v1.TrackingService/ListChildAttainments", READ, |_, c| {
             enc(kpb::ListChildAttainmentsRequest {
                 unit: c.unit_name(),

@@ -34,11 +34,11 @@ fn region(unit: &str) -> Request<pb::GetDashboardRequest> {
     )
 }
 
-/// How many ListChildAttainments calls tracking has served.
+/// How many dashboards tracking has served (one GetDashboardFigures each).
 async fn fan_outs(tracking: SocketAddr) -> u64 {
     let text = request(tracking, "GET", "/metrics", &[], b"").await.unwrap().text();
     let prefix =
-        r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/ListChildAttainments"} "#;
+        r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/GetDashboardFigures"} "#;
     text.lines().find_map(|l| l.strip_prefix(prefix)).map_or(0, |n| n.parse().unwrap())
 }
 

@@ -200,7 +200,7 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
         attain_kit::http_client::request(suite.tracking.admin, "GET", "/metrics", &[], b"").await.unwrap().text();
     assert!(
         tracking.contains(
-            r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/ListChildAttainments"}"#
+            r#"attain_rpc_duration_seconds_count{method="/attain.tracking.v1.TrackingService/GetDashboardFigures"}"#
         ),
         "{tracking}"
     );

@@ -29,14 +29,14 @@ struct Slow {
 
 #[tonic::async_trait]
 impl kpb::tracking_service_server::TrackingService for Slow {
-    async fn list_child_attainments(
+    async fn get_dashboard_figures(
         &self,
-        r: Request<kpb::ListChildAttainmentsRequest>,
-    ) -> Result<Response<kpb::ListChildAttainmentsResponse>, Status> {
+        r: Request<kpb::GetDashboardFiguresRequest>,
+    ) -> Result<Response<kpb::DashboardFigures>, Status> {
         let timeout = r.metadata().get("grpc-timeout").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         self.seen.lock().unwrap().push(timeout);
         tokio::time::sleep(Duration::from_secs(5)).await;
-        Ok(Response::new(kpb::ListChildAttainmentsResponse::default()))
+        Ok(Response::new(kpb::DashboardFigures::default()))
     }
 }
 

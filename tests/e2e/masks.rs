@@ -197,3 +197,119 @@ async fn alerts_in_brief_and_read_masks(backend: Backend) {
 }
 
 both_backends!(alerts_in_brief_and_read_masks);
+
+/// The dashboard's tracking sections in one call say what the six reads
+/// one section each say, for a region and a rep, a month and a quarter.
+async fn one_call_for_the_tracking_sections_says_what_six_do(backend: Backend) {
+    let suite = Suite::with_demo(backend).await;
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut k = TrackingServiceClient::new(channel);
+    let who = ("wang", Role::Manager, "region-a");
+    for (unit, period) in [("units/region-a", "2024-01"), ("units/rep-1", "2024-01"), ("units/region-a", "2024-Q1")] {
+        let (unit, period) = (unit.to_owned(), period.to_owned());
+        let all = k
+            .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {
+                unit: unit.clone(),
+                period: period.clone(),
+                as_of_date: "2024-01-16".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let attain = k
+            .list_child_attainments(wang(kpb::ListChildAttainmentsRequest {
+                unit: unit.clone(),
+                period: period.clone(),
+                as_of_date: "2024-01-16".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        // Read a moment apart: all but when.
+        let timeless = |mut a: kpb::ListChildAttainmentsResponse| {
+            for x in a.parent.iter_mut().chain(a.children.iter_mut()) {
+                x.data_time = None;
+            }
+            a
+        };
+        assert_eq!(all.attainment.clone().map(timeless), Some(timeless(attain)), "{unit} {period}");
+        let burn = k
+            .get_burn_up(wang(kpb::GetBurnUpRequest {
+                unit: unit.clone(),
+                period: period.clone(),
+                as_of_date: "2024-01-16".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(all.burn_up.as_ref(), Some(&burn), "{unit} {period}");
+        let gap = k
+            .get_gap_attribution(wang(kpb::GetGapAttributionRequest {
+                unit: unit.clone(),
+                period: period.clone(),
+                as_of_date: "2024-01-16".into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(all.gap_attribution.as_ref(), Some(&gap), "{unit} {period}");
+        let open = open_alerts(&mut k, who, &unit).await;
+        assert_eq!(all.open_alerts.as_ref().map(|a| &a.alerts), Some(&open), "{unit} {period}");
+        assert_eq!(all.alert_summary.as_ref(), Some(&expected_summary(&open, 5)), "{unit} {period}");
+        let losses = k
+            .list_loss_reasons(wang(kpb::ListLossReasonsRequest {
+                unit: unit.clone(),
+                period: period.clone(),
+                limit: 3,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(all.loss_reasons.as_ref(), Some(&losses), "{unit} {period}");
+    }
+    // Only the sections asked for; a section that is not one is named.
+    let some = k
+        .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            sections: vec!["burn_up".into(), "alert_summary".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(some.burn_up.is_some() && some.alert_summary.is_some());
+    assert!(some.attainment.is_none() && some.gap_attribution.is_none() && some.open_alerts.is_none());
+    assert!(some.loss_reasons.is_none());
+    let bad = k
+        .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            sections: vec!["burn_up".into(), "alerts".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("sections[1]"), "{bad:?}");
+    // Scope as for each read: a rep reads its own, not the region.
+    let denied = k
+        .get_dashboard_figures(authed(
+            "rep-2",
+            Role::Rep,
+            "rep-2",
+            kpb::GetDashboardFiguresRequest {
+                unit: "units/region-a".into(),
+                period: "2024-01".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}
+
+both_backends!(one_call_for_the_tracking_sections_says_what_six_do);

@@ -303,8 +303,7 @@ async fn a_request_id_follows_one_dashboard_call_through_every_service() {
     for method in [
         "/attain.gateway.v1.GatewayService/GetDashboard",
         "/attain.target.v1.OrgService/GetUnit",
-        "/attain.tracking.v1.TrackingService/ListChildAttainments",
-        "/attain.tracking.v1.TrackingService/GetBurnUp",
+        "/attain.tracking.v1.TrackingService/GetDashboardFigures",
         "/attain.review.v1.ReviewService/ListReviews",
         // Tracking's own call to target, on the caller's behalf, keeps the id too.
         "/attain.target.v1.TargetService/BatchGetExpectedAmounts",

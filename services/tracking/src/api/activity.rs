@@ -15,7 +15,7 @@ use chrono::{NaiveDate, Utc};
 
 use super::{
     TrackingApi,
-    convert::{self, log_wire, loss_reason, opportunity_wire, summary_wire, to_loss_reason},
+    convert::{self, log_wire, loss_reason, opportunity_wire, summary_wire},
     unit_id,
 };
 use crate::{
@@ -289,14 +289,6 @@ impl TrackingApi {
         }
         let limit = if r.limit == 0 { 8 } else { usize::try_from(r.limit).unwrap_or(8) };
         let reasons = self.app.loss_reasons(&who, &fwd, &unit, &period, limit).await?;
-        let reasons = reasons
-            .into_iter()
-            .map(|(reason, count, amount)| pb::LossReasonCount {
-                reason: to_loss_reason(reason) as i32,
-                count,
-                amount: Some(common::Money { currency_code: String::new(), amount: amount.to_string() }),
-            })
-            .collect();
-        Ok(pb::ListLossReasonsResponse { reasons })
+        Ok(convert::loss_reasons(&reasons))
     }
 }

@@ -309,6 +309,19 @@ pub fn loss_reason(field: &str, v: i32) -> ServiceResult<LossReason> {
     }
 }
 
+/// Loss reasons with their counts and amounts, most frequent first.
+pub fn loss_reasons(reasons: &[(LossReason, i64, Amount)]) -> pb::ListLossReasonsResponse {
+    let reasons = reasons
+        .iter()
+        .map(|(reason, count, amount)| pb::LossReasonCount {
+            reason: to_loss_reason(*reason) as i32,
+            count: *count,
+            amount: Some(common::Money { currency_code: String::new(), amount: amount.to_string() }),
+        })
+        .collect();
+    pb::ListLossReasonsResponse { reasons }
+}
+
 pub fn to_loss_reason(r: LossReason) -> pb::LossReason {
     use pb::LossReason as P;
     match r {

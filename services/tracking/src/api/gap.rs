@@ -6,7 +6,10 @@ use attain_target_client::PlanInfo;
 use rust_decimal::Decimal;
 
 use super::{TrackingApi, convert, unit_id};
-use crate::domain::gap::{Attribution, Drivers};
+use crate::{
+    app::gap::GapReport,
+    domain::gap::{Attribution, Drivers},
+};
 
 fn ratio(d: Decimal) -> String {
     d.round_dp(4).normalize().to_string()
@@ -36,6 +39,16 @@ fn breakdown(a: &Attribution, current: &Drivers, plan: &PlanInfo) -> ServiceResu
     })
 }
 
+/// A unit's gap, both ways, on the wire.
+pub(crate) fn gap_attribution(g: &GapReport) -> ServiceResult<pb::GapAttribution> {
+    Ok(pb::GapAttribution {
+        unit: g.unit.resource_name(),
+        period: Some(convert::period(&g.period)),
+        against_last_year: Some(breakdown(&g.against_last_year, &g.current, &g.plan)?),
+        against_target: Some(breakdown(&g.against_target, &g.current, &g.plan)?),
+    })
+}
+
 impl TrackingApi {
     pub(crate) async fn get_gap_attribution(
         &self,
@@ -46,11 +59,6 @@ impl TrackingApi {
         let unit = unit_id("unit", &r.unit)?;
         let as_of = (!r.as_of_date.is_empty()).then(|| convert::date("as_of_date", &r.as_of_date)).transpose()?;
         let g = self.app.gap_attribution((&who, &fwd), &unit, &r.period, as_of).await?;
-        Ok(pb::GapAttribution {
-            unit: g.unit.resource_name(),
-            period: Some(convert::period(&g.period)),
-            against_last_year: Some(breakdown(&g.against_last_year, &g.current, &g.plan)?),
-            against_target: Some(breakdown(&g.against_target, &g.current, &g.plan)?),
-        })
+        gap_attribution(&g)
     }
 }

@@ -6,6 +6,7 @@ mod alerts;
 mod attainment;
 mod close;
 mod convert;
+mod dashboard;
 mod deals;
 mod gap;
 mod import;
@@ -79,6 +80,9 @@ impl TrackingService for TrackingApi {
     }
     async fn list_alerts(&self, r: Request<pb::ListAlertsRequest>) -> Rpc<pb::ListAlertsResponse> {
         reply(TrackingApi::list_alerts(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
+    async fn get_dashboard_figures(&self, r: Request<pb::GetDashboardFiguresRequest>) -> Rpc<pb::DashboardFigures> {
+        reply(TrackingApi::get_dashboard_figures(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn summarize_alerts(&self, r: Request<pb::SummarizeAlertsRequest>) -> Rpc<pb::AlertSummary> {
         reply(TrackingApi::summarize_alerts(self, Ctx::of(&r)?, r.into_inner()).await)

@@ -282,8 +282,18 @@ impl App {
         limit: usize,
     ) -> ServiceResult<Vec<(LossReason, i64, Amount)>> {
         let unit = self.visible(who, fwd, unit).await?;
-        let ids = std::slice::from_ref(&unit.id);
+        self.loss_reasons_of(&unit.id, period, limit).await
+    }
+
+    /// The most frequent loss reasons of a unit the caller may read.
+    pub async fn loss_reasons_of(
+        &self,
+        unit: &Id,
+        period: &Period,
+        limit: usize,
+    ) -> ServiceResult<Vec<(LossReason, i64, Amount)>> {
+        let ids = std::slice::from_ref(unit);
         let mut losses = loss_rollups::losses(&self.db, ids, period.start, period.end).await?;
-        Ok(losses.remove(&unit.id).map(|v| v.into_iter().take(limit).collect()).unwrap_or_default())
+        Ok(losses.remove(unit).map(|v| v.into_iter().take(limit).collect()).unwrap_or_default())
     }
 }

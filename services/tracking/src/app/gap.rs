@@ -5,11 +5,14 @@ use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, metric::Metric, money::Amount, period::Period,
     upstream::Forwarded,
 };
-use attain_target_client::{PlanInfo, Slice};
+use attain_target_client::{PlanInfo, Slice, UnitInfo};
 use chrono::NaiveDate;
 use sea_orm::ConnectionTrait;
 
-use super::{App, measure::shift_year};
+use super::{
+    App,
+    measure::{plan_and_period_in, shift_year},
+};
 use crate::{
     domain::{
         deal::Dimensions,
@@ -48,8 +51,23 @@ impl App {
         as_of: Option<NaiveDate>,
     ) -> ServiceResult<GapReport> {
         let unit = self.visible(who, fwd, unit).await?;
+        let plans = self.target.plans(fwd).await?;
+        self.gap_in(fwd, (&unit, &plans), period, as_of, None).await
+    }
+
+    /// The gap of a unit already read, among plans already read; `target`
+    /// is the unit's expected-to-date on the amount plan when the caller
+    /// has it (else the target service is asked).
+    pub async fn gap_in(
+        &self,
+        fwd: &Forwarded,
+        (unit, plans): (&UnitInfo, &[PlanInfo]),
+        period: &str,
+        as_of: Option<NaiveDate>,
+        target: Option<Amount>,
+    ) -> ServiceResult<GapReport> {
         let day = as_of.unwrap_or_else(|| self.today());
-        let (plan, period) = self.plan_and_period(fwd, &unit.path, period, Metric::Amount).await?;
+        let (plan, period) = plan_and_period_in(plans, &unit.path, period, Metric::Amount)?;
         let through = day.min(period.end);
         if through < period.start {
             return Err(ServiceError::precondition(
@@ -63,9 +81,15 @@ impl App {
             (Some(ly), Some(ly_through)) => drivers(&self.db, &unit.id, ly.start, ly_through).await?,
             _ => Drivers::default(),
         };
-        let ids = std::slice::from_ref(&unit.id);
-        let (expected, _, _) = self.target.expected(fwd, &plan, ids, &period.expression, day, Slice::default()).await?;
-        let target = expected.get(&unit.id).map(|e| e.by_curve).unwrap_or(Amount::ZERO);
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let ids = std::slice::from_ref(&unit.id);
+                let (expected, _, _) =
+                    self.target.expected(fwd, &plan, ids, &period.expression, day, Slice::default()).await?;
+                expected.get(&unit.id).map(|e| e.by_curve).unwrap_or(Amount::ZERO)
+            }
+        };
         let against_last_year = attribute(current, Reference::Drivers(last_year))?;
         let against_target = attribute(
             current,
@@ -75,6 +99,6 @@ impl App {
                 average_order_value: last_year.average_order_value(),
             },
         )?;
-        Ok(GapReport { unit: unit.id, plan, period, current, against_last_year, against_target })
+        Ok(GapReport { unit: unit.id.clone(), plan, period, current, against_last_year, against_target })
     }
 }

@@ -137,8 +137,15 @@ impl App {
 
     pub async fn reading(&self, who: &Identity, fwd: &Forwarded, ask: Ask) -> ServiceResult<Reading> {
         let unit = self.visible(who, fwd, &ask.unit).await?;
+        let plans = self.target.plans(fwd).await?;
+        self.reading_in(who, unit, &plans, ask)
+    }
+
+    /// A reading of a unit already read (the caller may read it) among
+    /// plans already read.
+    pub fn reading_in(&self, who: &Identity, unit: UnitInfo, plans: &[PlanInfo], ask: Ask) -> ServiceResult<Reading> {
         let day = ask.as_of.unwrap_or_else(|| self.today());
-        let (plan, period) = self.plan_and_period(fwd, &unit.path, &ask.period, ask.metric).await?;
+        let (plan, period) = plan_and_period_in(plans, &unit.path, &ask.period, ask.metric)?;
         // A unit that sat elsewhere in part of the period is read over its
         // days in the caller's scope.
         let period = super::drill_down::readable_days(who, &unit, &period)?;

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod alerts;
 pub mod close;
+pub mod dashboard;
 pub mod drill_down;
 pub mod evaluator;
 pub mod gap;

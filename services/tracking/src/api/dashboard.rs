@@ -1,0 +1,81 @@
+//! The dashboard's tracking sections in one call; the use case is
+//! `app::dashboard`.
+
+use attain_kit::{ServiceError, ServiceResult, context::Ctx};
+use attain_proto::attain::tracking::v1 as pb;
+
+use super::{TrackingApi, convert, gap::gap_attribution, unit_id};
+use crate::app::{
+    dashboard::Sections,
+    measure::{Ask, Reading},
+};
+
+/// The sections named on the wire; none means all.
+fn sections(names: &[String]) -> ServiceResult<Sections> {
+    if names.is_empty() {
+        return Ok(Sections::ALL);
+    }
+    let mut s = Sections {
+        attainment: false,
+        burn_up: false,
+        gap_attribution: false,
+        open_alerts: false,
+        alert_summary: false,
+        loss_reasons: false,
+    };
+    for (i, name) in names.iter().enumerate() {
+        let on = match name.as_str() {
+            "attainment" => &mut s.attainment,
+            "burn_up" => &mut s.burn_up,
+            "gap_attribution" => &mut s.gap_attribution,
+            "open_alerts" => &mut s.open_alerts,
+            "alert_summary" => &mut s.alert_summary,
+            "loss_reasons" => &mut s.loss_reasons,
+            other => {
+                return Err(ServiceError::invalid(
+                    format!("sections[{i}]"),
+                    format!(
+                        "{other:?} is not a section (attainment, burn_up, gap_attribution, open_alerts, \
+                         alert_summary, loss_reasons)"
+                    ),
+                ));
+            }
+        };
+        *on = true;
+    }
+    Ok(s)
+}
+
+impl TrackingApi {
+    pub(crate) async fn get_dashboard_figures(
+        &self,
+        ctx: Ctx,
+        r: pb::GetDashboardFiguresRequest,
+    ) -> ServiceResult<pb::DashboardFigures> {
+        let Ctx { who, fwd } = ctx;
+        let want = sections(&r.sections)?;
+        let ask = Ask {
+            metric: attain_kit::wire::parse_metric("metric", r.metric)?,
+            unit: unit_id("unit", &r.unit)?,
+            period: r.period,
+            as_of: (!r.as_of_date.is_empty()).then(|| convert::date("as_of_date", &r.as_of_date)).transpose()?,
+            dims: Default::default(),
+        };
+        let f = self.app.dashboard((&who, &fwd), ask, want).await?;
+        let Reading { plan, period, .. } = &f.reading;
+        Ok(pb::DashboardFigures {
+            attainment: f.drill_down.map(|(parent, rows)| pb::ListChildAttainmentsResponse {
+                parent: Some(convert::attainment(&parent, plan, period)),
+                children: rows.iter().map(|(days, m)| convert::attainment(m, plan, days)).collect(),
+            }),
+            burn_up: f.burn_up.as_ref().map(convert::burn_up),
+            gap_attribution: f.gap.as_ref().map(gap_attribution).transpose()?,
+            open_alerts: f.open_alerts.map(|alerts| pb::ListAlertsResponse {
+                alerts: alerts.iter().map(|a| convert::alert(a, None, None)).collect(),
+                next_page_token: String::new(),
+            }),
+            alert_summary: f.alert_summary.as_ref().map(convert::alert_summary),
+            loss_reasons: f.loss_reasons.as_deref().map(convert::loss_reasons),
+        })
+    }
+}

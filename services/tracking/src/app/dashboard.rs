@@ -1,0 +1,94 @@
+//! A unit's dashboard figures in one use case: the unit and the plans are
+//! read once, the sections run side by side, and the gap to target reuses
+//! the unit's expected-to-date from its drill-down. Read one RPC a section,
+//! the same dashboard asked the target service for the unit six times, the
+//! plans three and the expectations three.
+
+use attain_kit::{ServiceResult, auth::Identity, metric::Metric, money::Amount, upstream::Forwarded};
+
+use super::{
+    App,
+    gap::GapReport,
+    measure::{Ask, BurnUp, Measured, Reading},
+};
+use crate::domain::{
+    activity::LossReason,
+    alert::{Alert, AlertSummary, State},
+    deal::Dimensions,
+};
+use attain_kit::period::Period;
+
+/// Open alerts a dashboard lists in full, and in its summary.
+const OPEN_ALERTS: u64 = 100;
+const SUMMARY_FIRST: u64 = 5;
+/// Loss reasons a dashboard shows.
+const TOP_LOSSES: usize = 3;
+
+/// The sections asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sections {
+    pub attainment: bool,
+    pub burn_up: bool,
+    pub gap_attribution: bool,
+    pub open_alerts: bool,
+    pub alert_summary: bool,
+    pub loss_reasons: bool,
+}
+
+impl Sections {
+    pub const ALL: Self = Self {
+        attainment: true,
+        burn_up: true,
+        gap_attribution: true,
+        open_alerts: true,
+        alert_summary: true,
+        loss_reasons: true,
+    };
+}
+
+/// What the sections brought back (None: not asked for).
+#[derive(Debug, Clone)]
+pub struct DashboardFigures {
+    pub reading: Reading,
+    pub drill_down: Option<(Measured, Vec<(Period, Measured)>)>,
+    pub burn_up: Option<BurnUp>,
+    pub gap: Option<GapReport>,
+    pub open_alerts: Option<Vec<Alert>>,
+    pub alert_summary: Option<AlertSummary>,
+    pub loss_reasons: Option<Vec<(LossReason, i64, Amount)>>,
+}
+
+/// A section's read when asked for.
+async fn when<T>(asked: bool, read: impl Future<Output = ServiceResult<T>>) -> ServiceResult<Option<T>> {
+    if asked { read.await.map(Some) } else { Ok(None) }
+}
+
+impl App {
+    pub async fn dashboard(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        ask: Ask,
+        want: Sections,
+    ) -> ServiceResult<DashboardFigures> {
+        let (unit, plans) = tokio::try_join!(self.visible(who, fwd, &ask.unit), self.target.plans(fwd))?;
+        let (expr, as_of) = (ask.period.clone(), ask.as_of);
+        let reading = self.reading_in(who, unit, &plans, Ask { dims: Dimensions::default(), ..ask })?;
+        let unit = &reading.unit;
+        let (drill_down, burn_up, open_alerts, alert_summary, loss_reasons) = tokio::try_join!(
+            when(want.attainment || want.gap_attribution, self.drill_down(fwd, &reading)),
+            when(want.burn_up, self.burn_up(fwd, reading.clone())),
+            when(want.open_alerts, self.list_alerts(unit, Some(State::Open), None, None, OPEN_ALERTS)),
+            when(want.alert_summary, self.summarize_alerts(unit, Some(State::Open), SUMMARY_FIRST)),
+            when(want.loss_reasons, self.loss_reasons_of(&unit.id, &reading.period, TOP_LOSSES)),
+        )?;
+        // The gap is of the amount plan over the whole period: the
+        // drill-down's expectation serves when it read exactly that.
+        let by_curve = drill_down
+            .as_ref()
+            .filter(|_| reading.plan.metric == Metric::Amount && reading.period.expression == expr)
+            .map(|(unit, _)| unit.expected.by_curve);
+        let gap = when(want.gap_attribution, self.gap_in(fwd, (unit, &plans), &expr, as_of, by_curve)).await?;
+        let drill_down = drill_down.filter(|_| want.attainment);
+        Ok(DashboardFigures { reading, drill_down, burn_up, gap, open_alerts, alert_summary, loss_reasons })
+    }
+}
