@@ -35,10 +35,11 @@ pub struct GapReport {
 /// A unit's drivers over an inclusive date range: won deals and amount
 /// from the roll-ups, lost ones from the loss roll-ups.
 async fn drivers(db: &impl ConnectionTrait, unit: &Id, from: NaiveDate, to: NaiveDate) -> ServiceResult<Drivers> {
-    let units = std::slice::from_ref(unit);
-    let won = rollups::sums(db, units, from, to, &Dimensions::default()).await?.remove(unit).unwrap_or_default();
-    let lost: i64 =
-        loss_rollups::losses(db, units, from, to).await?.remove(unit).map_or(0, |v| v.iter().map(|x| x.1).sum());
+    let (units, all) = (std::slice::from_ref(unit), Dimensions::default());
+    let (mut won, mut lost) =
+        tokio::try_join!(rollups::sums(db, units, from, to, &all), loss_rollups::losses(db, units, from, to),)?;
+    let won = won.remove(unit).unwrap_or_default();
+    let lost: i64 = lost.remove(unit).map_or(0, |v| v.iter().map(|x| x.1).sum());
     Ok(Drivers { opportunities: won.deals_won + lost, won: won.deals_won, amount: won.amount })
 }
 
@@ -75,12 +76,14 @@ impl App {
                 format!("{} starts on {}", period.expression, period.start),
             ));
         }
-        let current = drivers(&self.db, &unit.id, period.start, through).await?;
         // Like for like: last year's period up to the same day.
-        let last_year = match (period.a_year_earlier(), shift_year(through)) {
-            (Some(ly), Some(ly_through)) => drivers(&self.db, &unit.id, ly.start, ly_through).await?,
-            _ => Drivers::default(),
+        let last_year = async {
+            match (period.a_year_earlier(), shift_year(through)) {
+                (Some(ly), Some(ly_through)) => drivers(&self.db, &unit.id, ly.start, ly_through).await,
+                _ => Ok(Drivers::default()),
+            }
         };
+        let (current, last_year) = tokio::try_join!(drivers(&self.db, &unit.id, period.start, through), last_year)?;
         let target = match target {
             Some(t) => t,
             None => {

@@ -221,23 +221,31 @@ impl App {
         dims: &Dimensions,
     ) -> ServiceResult<(Vec<Measured>, Thresholds)> {
         let ids: Vec<Id> = units.iter().map(|u| u.id.clone()).collect();
-        let (expected, set, progress) =
-            self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)).await?;
-        let thresholds = Thresholds::with_overrides(set.red_below, set.yellow_below);
         let through = day.min(period.end);
-        let now = self.actuals(plan.metric, &ids, period.start, through, dims).await?;
-        let last_year: HashMap<Id, Sum> = match (period.a_year_earlier(), shift_year(through)) {
-            (Some(ly), Some(ly_through)) => self.actuals(plan.metric, &ids, ly.start, ly_through, dims).await?,
-            _ => HashMap::new(),
+        // The target service's answer and the five reads here, side by side.
+        let last_year = async {
+            match (period.a_year_earlier(), shift_year(through)) {
+                (Some(ly), Some(ly_through)) => self.actuals(plan.metric, &ids, ly.start, ly_through, dims).await,
+                _ => Ok(HashMap::new()),
+            }
         };
         // Order value and conversion describe the deals behind any metric.
-        let deals = if plan.metric == Metric::Amount {
-            now.clone()
-        } else {
-            rollups::sums(&self.db, &ids, period.start, through, dims).await?
+        let deals = async {
+            match plan.metric {
+                Metric::Amount => Ok(None),
+                _ => rollups::sums(&self.db, &ids, period.start, through, dims).await.map(Some),
+            }
         };
-        let losses = loss_rollups::losses(&self.db, &ids, period.start, through).await?;
-        let mut closed = crate::storage::closes::lines(&self.db, &period.expression, &ids).await?;
+        let ((expected, set, progress), now, last_year, deals, losses, mut closed) = tokio::try_join!(
+            self.target.expected(fwd, plan, &ids, &period.expression, day, slice(dims)),
+            self.actuals(plan.metric, &ids, period.start, through, dims),
+            last_year,
+            deals,
+            loss_rollups::losses(&self.db, &ids, period.start, through),
+            crate::storage::closes::lines(&self.db, &period.expression, &ids),
+        )?;
+        let deals = deals.unwrap_or_else(|| now.clone());
+        let thresholds = Thresholds::with_overrides(set.red_below, set.yellow_below);
         let out = units
             .into_iter()
             .map(|unit| {
@@ -271,22 +279,27 @@ impl App {
     /// Expected and actual to date on each day of the period.
     pub async fn burn_up(&self, fwd: &Forwarded, r: Reading) -> ServiceResult<BurnUp> {
         let Reading { unit, day, plan, period, dims } = r;
-        let expected = self.target.daily_expected(fwd, &plan, &unit.id, &period.expression, day, slice(&dims)).await?;
         let through = day.min(period.end);
-        let sold: Vec<(NaiveDate, Amount)> = match plan.metric {
-            Metric::Amount | Metric::DealsWon => rollups::daily(&self.db, &unit.id, period.start, through, &dims)
-                .await?
-                .into_iter()
-                .map(|(d, s)| (d, if plan.metric == Metric::Amount { s.amount } else { count(s.deals_won) }))
-                .collect(),
-            m => {
-                let mut by_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
-                for (_, day, n) in self.count_rows(m, Some(&unit.path), period.start, through).await? {
-                    *by_day.entry(day).or_default() += n;
+        let sold = async {
+            Ok::<Vec<(NaiveDate, Amount)>, ServiceError>(match plan.metric {
+                Metric::Amount | Metric::DealsWon => rollups::daily(&self.db, &unit.id, period.start, through, &dims)
+                    .await?
+                    .into_iter()
+                    .map(|(d, s)| (d, if plan.metric == Metric::Amount { s.amount } else { count(s.deals_won) }))
+                    .collect(),
+                m => {
+                    let mut by_day: std::collections::BTreeMap<NaiveDate, i64> = Default::default();
+                    for (_, day, n) in self.count_rows(m, Some(&unit.path), period.start, through).await? {
+                        *by_day.entry(day).or_default() += n;
+                    }
+                    by_day.into_iter().map(|(d, n)| (d, count(n))).collect()
                 }
-                by_day.into_iter().map(|(d, n)| (d, count(n))).collect()
-            }
+            })
         };
+        let (expected, sold) = tokio::try_join!(
+            self.target.daily_expected(fwd, &plan, &unit.id, &period.expression, day, slice(&dims)),
+            sold
+        )?;
         let mut sold = sold.into_iter().peekable();
         let mut actual = Amount::ZERO;
         let mut days = Vec::with_capacity(expected.days.len());
