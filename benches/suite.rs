@@ -11,7 +11,11 @@
 //!   service on SQLite; deal commit → the alert change it causes, probed
 //!   during the stream; tracking's bytes per deal before and after pruning;
 //! - the dashboard (through the gateway) at 1, 16 and 64 calls in flight,
-//!   calls/s and p50/p99/p999, vs a tonic hello-world server (health Check);
+//!   calls/s and p50/p99/p999, vs a tonic hello-world server (health Check),
+//!   cached (whole, and with the summary read mask) and uncached;
+//! - the mixed workload (`support/mixed.rs`): StreamDeals without pause
+//!   while 16 readers open dashboards of random units through the caching
+//!   gateway, with deal commit → dashboard and → alert probes;
 //! - the scale curve: the company dashboard, uncached, at each deal count
 //!   (default 100k, 1M, 10M; loaded by SQL), beside a hand-written SQL
 //!   aggregate over the raw deals for the same figures; and a region
@@ -20,13 +24,16 @@
 //! `cargo bench -p attain --bench suite`. Smaller runs:
 //! `ATTAIN_BENCH_SMOKE=1` (a 40-rep org, 2,000 deals, scale 10k/20k/40k,
 //! 1 s per figure: what CI runs), or `ATTAIN_BENCH_SCALE=100000,1000000`,
-//! `ATTAIN_BENCH_DEALS` (ingested through the API), `ATTAIN_BENCH_SECONDS`.
+//! `ATTAIN_BENCH_DEALS` (ingested through the API), `ATTAIN_BENCH_SECONDS`,
+//! `ATTAIN_BENCH_MIXED_SECONDS` (60; 3 in the smoke run).
 //! Uses the PostgreSQL the tests use (ATTAIN_TEST_POSTGRES_URL, a server on
 //! 127.0.0.1:5432, or a throwaway one). Timings are f64 seconds: they are
 //! measurements, never money.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::cast_precision_loss)]
 
+#[path = "support/mixed.rs"]
+mod mixed;
 #[allow(dead_code)]
 #[path = "../tests/e2e/support/process.rs"]
 mod process;
@@ -56,6 +63,7 @@ use tonic::{Request, transport::Channel};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 /// What one run covers.
+#[derive(Clone)]
 struct Sizes {
     regions: usize,
     teams_per_region: usize,
@@ -67,6 +75,8 @@ struct Sizes {
     /// Rows of the CSV `attain import` sends.
     import_rows: usize,
     seconds: u64,
+    /// Length of the mixed workload (readers and a writer at once).
+    mixed_seconds: u64,
 }
 
 impl Sizes {
@@ -82,6 +92,7 @@ impl Sizes {
                 scale: vec![10_000, 20_000, 40_000],
                 import_rows: 2_000,
                 seconds: 1,
+                mixed_seconds: 3,
             }
         } else {
             Sizes {
@@ -92,6 +103,7 @@ impl Sizes {
                 scale: vec![100_000, 1_000_000, 10_000_000],
                 import_rows: 1_000_000,
                 seconds: 5,
+                mixed_seconds: 60,
             }
         };
         if let Some(v) = var("ATTAIN_BENCH_SCALE") {
@@ -105,6 +117,9 @@ impl Sizes {
         }
         if let Some(v) = var("ATTAIN_BENCH_SECONDS") {
             s.seconds = v.parse().unwrap();
+        }
+        if let Some(v) = var("ATTAIN_BENCH_MIXED_SECONDS") {
+            s.mixed_seconds = v.parse().unwrap();
         }
         s
     }
@@ -270,7 +285,9 @@ async fn seed_org(sizes: &Sizes, target: Channel) {
         org.create_unit(as_admin(unit(format!("rep-{rep}"), parent, tpb::UnitKind::Rep))).await.unwrap();
     }
     // The alert-latency probe's rep: the generated deals never go to it.
-    org.create_unit(as_admin(unit(PROBE.into(), "units/team-0".into(), tpb::UnitKind::Rep))).await.unwrap();
+    for probe in [PROBE, SEEN_PROBE] {
+        org.create_unit(as_admin(unit(probe.into(), "units/team-0".into(), tpb::UnitKind::Rep))).await.unwrap();
+    }
     t.create_plan(as_admin(tpb::CreatePlanRequest {
         plan: Some(tpb::Plan {
             display_name: "FY2024".into(),
@@ -316,15 +333,28 @@ async fn ingest_batch(sizes: &Sizes, tracking: Channel, from: usize, to: usize) 
 
 /// The rep whose alert the latency probe watches.
 const PROBE: &str = "rep-probe";
+/// The rep whose dashboard the mixed workload's visibility probe reads.
+const SEEN_PROBE: &str = "rep-seen";
 
 /// Deal commit → the alert change it causes, while `busy` is set: every
 /// 100 ms a 1.00 deal for the probe rep (far behind its June pace, so each
 /// deal moves its open BEHIND_PACE alert's actual); the latency of deal k
 /// is from its CreateDeal reply to the first alert event whose actual
 /// covers it. Sorted latencies.
-async fn alert_latency(tracking: Channel, busy: Arc<AtomicBool>) -> Vec<Duration> {
+async fn alert_latency(tracking: Channel, busy: Arc<AtomicBool>, tag: &'static str) -> Vec<Duration> {
     let mut client = TrackingServiceClient::new(tracking);
     let bearer = token("bench", Role::Admin, "");
+    // What the probe rep has sold this month before this run's deals.
+    let month =
+        kpb::GetAttainmentRequest { unit: format!("units/{PROBE}"), period: "2024-06".into(), ..Default::default() };
+    let base: rust_decimal::Decimal = client
+        .get_attainment(authed(&bearer, month))
+        .await
+        .unwrap()
+        .into_inner()
+        .actual
+        .map(|m| m.amount.parse().unwrap())
+        .unwrap_or_default();
     let mut watch = client
         .watch_alerts(authed(
             &bearer,
@@ -355,10 +385,10 @@ async fn alert_latency(tracking: Channel, busy: Arc<AtomicBool>) -> Vec<Duration
                 close_date: "2024-06-28".into(),
                 ..Default::default()
             }),
-            request_id: format!("probe-{k}"),
+            request_id: format!("probe-{tag}-{k}"),
         };
         client.create_deal(authed(&bearer, r)).await.unwrap();
-        sent.push((rust_decimal::Decimal::from(k), Instant::now()));
+        sent.push((base + rust_decimal::Decimal::from(k), Instant::now()));
         tokio::time::sleep(Duration::from_millis(100)).await;
         while let Ok(e) = rx.try_recv() {
             seen.push(e);
@@ -768,7 +798,7 @@ async fn run(sizes: Sizes) {
     let batch = ingest_batch(&sizes, connect(tracking.port).await, 0, half).await;
     phase("ingestion: stream, with the alert-latency probe");
     let busy = Arc::new(AtomicBool::new(true));
-    let probe = tokio::spawn(alert_latency(connect(tracking.port).await, busy.clone()));
+    let probe = tokio::spawn(alert_latency(connect(tracking.port).await, busy.clone(), "stream"));
     let stream = ingest_stream(&sizes, connect(tracking.port).await, half, sizes.api_deals).await;
     busy.store(false, Ordering::Relaxed);
     let latencies = probe.await.unwrap();
@@ -881,6 +911,16 @@ async fn run(sizes: Sizes) {
     let reply_bytes = reply_size(None).await;
     let summary_bytes = reply_size(Some(SUMMARY_MASK)).await;
     let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
+    // The live product: readers and a writer at once.
+    phase("mixed workload");
+    let mixed = mixed::run(
+        &Arc::new(sizes.clone()),
+        (connect(tracking.port).await, cached_ch.clone()),
+        &admin,
+        (16, sizes.mixed_seconds),
+    )
+    .await;
+    have += mixed.ingested;
 
     // The figures audit on the synthetic org: every figure of March's
     // company dashboard, its children and attainment reads recomputed from
@@ -1022,6 +1062,36 @@ async fn run(sizes: Sizes) {
     println!(
         "reply size: dashboard {reply_bytes} bytes encoded, {summary_bytes} with the summary mask; hello-world 2 bytes"
     );
+    println!();
+    let at = |v: &[Duration], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).map_or(f64::NAN, |d| ms(*d));
+    println!(
+        "mixed workload, {} s: StreamDeals running while 16 readers open dashboards of random units (company, regions, teams, reps) through the caching gateway",
+        sizes.mixed_seconds
+    );
+    println!(
+        "  readers: {:.0} calls/s, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, {} degraded; {:.1}% from the cache (goal p99 ≤ 50 ms)",
+        mixed.readers.calls_per_second,
+        ms(mixed.readers.p50),
+        ms(mixed.readers.p99),
+        ms(mixed.readers.p999),
+        mixed.readers.degraded,
+        100.0 * mixed.cache_hits
+    );
+    println!(
+        "  ingestion: {} deals, {:.0} rows/s = {:.2}x its solo rate of {stream:.0} (goal ≥ 0.5x)",
+        mixed.ingested,
+        mixed.ingest_rows_per_second,
+        mixed.ingest_rows_per_second / stream
+    );
+    for (what, v) in [("a dashboard showing it", &mixed.visible), ("the alert change it causes", &mixed.alerted)] {
+        println!(
+            "  deal commit → {what}: {} probes, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (goal p99 ≤ 1,000 ms)",
+            v.len(),
+            at(v, 0.5),
+            at(v, 0.99),
+            at(v, 1.0)
+        );
+    }
     println!();
     println!(
         "{:<14} {:>16} {:>16} {:>16} {:>16} {:>14} {:>9}",
