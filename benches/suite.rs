@@ -25,7 +25,8 @@
 //! `ATTAIN_BENCH_SMOKE=1` (a 40-rep org, 2,000 deals, scale 10k/20k/40k,
 //! 1 s per figure: what CI runs), or `ATTAIN_BENCH_SCALE=100000,1000000`,
 //! `ATTAIN_BENCH_DEALS` (ingested through the API), `ATTAIN_BENCH_SECONDS`,
-//! `ATTAIN_BENCH_MIXED_SECONDS` (60; 3 in the smoke run).
+//! `ATTAIN_BENCH_MIXED_SECONDS` (60; 3 in the smoke run), `ATTAIN_BENCH_ORG`
+//! ("regions,teams per region,reps per team"; default "10,10,20").
 //! Uses the PostgreSQL the tests use (ATTAIN_TEST_POSTGRES_URL, a server on
 //! 127.0.0.1:5432, or a throwaway one). Timings are f64 seconds: they are
 //! measurements, never money.
@@ -117,6 +118,13 @@ impl Sizes {
         }
         if let Some(v) = var("ATTAIN_BENCH_SECONDS") {
             s.seconds = v.parse().unwrap();
+        }
+        if let Some(v) = var("ATTAIN_BENCH_ORG") {
+            // "regions,teams per region,reps per team", e.g. "10,100,50"
+            // for the capacity model's 50,000 reps.
+            let n: Vec<usize> = v.split(',').map(|x| x.trim().parse().unwrap()).collect();
+            assert_eq!(n.len(), 3, "ATTAIN_BENCH_ORG is regions,teams_per_region,reps_per_team");
+            (s.regions, s.teams_per_region, s.reps_per_team) = (n[0], n[1], n[2]);
         }
         if let Some(v) = var("ATTAIN_BENCH_MIXED_SECONDS") {
             s.mixed_seconds = v.parse().unwrap();
