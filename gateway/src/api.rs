@@ -91,6 +91,13 @@ impl GatewayService for GatewayApi {
         if q.period.is_empty() {
             return Err(ServiceError::invalid("period", "is required (e.g. 2024-01)").into());
         }
+        // Checked whatever the mask asks: an answer of the always-returned
+        // fields alone still names a unit and period the caller may read.
+        attain_kit::period::Period::parse("period", &q.period, 1).map_err(ServiceError::from)?;
+        if !q.as_of_date.is_empty() {
+            attain_kit::wire::parse_date("as_of_date", &q.as_of_date)?;
+        }
+        attain_kit::wire::parse_metric("metric", q.metric)?;
         let wanted = Wanted::parse(q.read_mask.as_ref())?;
         let key = Key {
             scope: format!("{:?}:{}", who.role, who.unit),

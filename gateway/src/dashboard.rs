@@ -214,7 +214,9 @@ impl Fanout {
             async move { c.get_dashboard_figures(req).await }
         });
         let (name, figures, review) = tokio::try_join!(
-            when(w.has("display_name"), self.settled("target", "unit", self.unit(&fwd, deadline, &unit))),
+            // Always read: it is also the scope check when no other
+            // section is asked for.
+            when(true, self.settled("target", "unit", self.unit(&fwd, deadline, &unit))),
             when(!tracking_sections.is_empty(), self.settled("tracking", "figures", figures_f)),
             when(
                 w.any(&["open_action_items", "latest_review"]),
@@ -222,10 +224,15 @@ impl Fanout {
             ),
         )
         .map_err(ServiceError::from)?;
+        // With nothing else read, the unit's read is the scope check: it
+        // must have answered.
+        if let (Some((_, Err(why))), None, None) = (&name, &figures, &review) {
+            return Err(ServiceError::Unavailable(format!("the unit could not be checked: {why}")));
+        }
         // Each tracking section is listed under its own name, with the
         // state of the one call that read them all.
         let mut sections = Vec::new();
-        if let Some((_, st)) = &name {
+        if let Some((_, st)) = name.as_ref().filter(|_| w.has("display_name")) {
             sections.push(section("unit", st));
         }
         let tracking_names = [
@@ -281,7 +288,7 @@ fn assemble(unit: String, p: Parts, sections: Vec<pb::SectionStatus>, w: Wanted)
     let keep = |f: &str| w.has(f);
     pb::Dashboard {
         unit,
-        display_name: p.name.unwrap_or_default(),
+        display_name: p.name.filter(|_| keep("display_name")).unwrap_or_default(),
         period: period.filter(|_| keep("period")),
         attainment: attainment.filter(|_| keep("attainment")),
         children: if keep("children") { children } else { Vec::new() },

@@ -30,6 +30,10 @@ fn wang<T>(msg: T) -> Request<T> {
     authed("wang", Role::Manager, "region-a", msg)
 }
 
+fn ops<T>(msg: T) -> Request<T> {
+    authed("ops", Role::Admin, "", msg)
+}
+
 fn masked(paths: &[&str]) -> pb::GetDashboardRequest {
     pb::GetDashboardRequest {
         unit: "units/region-a".into(),
@@ -191,6 +195,11 @@ async fn alerts_in_brief_and_read_masks(backend: Backend) {
     assert_eq!(j["children"].as_array().map(Vec::len), Some(3));
     assert!(j.get("openAlerts").is_none_or(|a| a.as_array().is_some_and(Vec::is_empty)), "{j}");
     assert!(j.get("attainment").is_none_or(serde_json::Value::is_null), "{j}");
+    // The proto's own field names work too.
+    let snake = "/v1/units/region-a/dashboard?period=2024-01&read_mask=alert_summary,children";
+    let r = request(gw, "GET", snake, &auth, b"").await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["alertSummary"], j["alertSummary"]);
     let bad =
         request(gw, "GET", "/v1/units/region-a/dashboard?period=2024-01&read_mask=nope", &auth, b"").await.unwrap();
     assert_eq!(bad.status, 400, "{}", bad.text());
@@ -313,3 +322,121 @@ async fn one_call_for_the_tracking_sections_says_what_six_do(backend: Backend) {
 }
 
 both_backends!(one_call_for_the_tracking_sections_says_what_six_do);
+
+/// Found from outside: a mask of the always-returned fields alone still
+/// checks scope and input; a period not begun yet shows without its gap;
+/// sections that do not measure the metric need no plan of it; the open
+/// alerts in full go on with ListAlerts' page token.
+async fn masks_and_figures_as_tried_from_outside(backend: Backend) {
+    let suite = Suite::with_demo(backend).await;
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut gateway = GatewayServiceClient::new(channel.clone());
+    let mut k = TrackingServiceClient::new(channel);
+
+    let bare = |unit: &str, period: &str| pb::GetDashboardRequest {
+        unit: unit.into(),
+        period: period.into(),
+        read_mask: Some(prost_types::FieldMask { paths: vec!["unit".into(), "data_time".into()] }),
+        ..Default::default()
+    };
+    let rep = |msg| authed("rep-1", Role::Rep, "rep-1", msg);
+    for unit in ["units/acme", "units/region-a", "units/rep-2", "units/ghost"] {
+        let e = gateway.get_dashboard(rep(bare(unit, "2024-01"))).await.unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied, "{unit}: {e:?}");
+    }
+    assert_eq!(
+        gateway.get_dashboard(rep(bare("units/rep-1", "2024-01"))).await.unwrap().into_inner().unit,
+        "units/rep-1"
+    );
+    for (field, mut q) in [
+        ("period", bare("units/rep-1", "garbage")),
+        ("as_of_date", pb::GetDashboardRequest { as_of_date: "not-a-date".into(), ..bare("units/rep-1", "2024-01") }),
+        ("metric", pb::GetDashboardRequest { metric: 99, ..bare("units/rep-1", "2024-01") }),
+    ] {
+        let e = gateway.get_dashboard(rep(std::mem::take(&mut q))).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
+        assert!(e.message().contains(field), "{field}: {e:?}");
+    }
+
+    // February has not begun on the demo's day: its dashboard shows, with
+    // no gap to attribute yet.
+    let feb = gateway
+        .get_dashboard(wang(pb::GetDashboardRequest {
+            unit: "units/region-a".into(),
+            period: "2024-02".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(feb.attainment.is_some() && feb.burn_up.is_some() && feb.gap_attribution.is_none(), "{feb:?}");
+
+    // No VISITS plan: the sections that do not measure the metric answer.
+    let visits = k
+        .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            metric: common::Metric::Visits as i32,
+            sections: ["gap_attribution", "open_alerts", "alert_summary", "loss_reasons"].map(String::from).to_vec(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(visits.gap_attribution.is_some() && visits.alert_summary.is_some() && visits.loss_reasons.is_some());
+    let measured = k
+        .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            metric: common::Metric::Visits as i32,
+            sections: vec!["attainment".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(measured.code(), Code::FailedPrecondition, "the attainment needs a VISITS plan: {measured:?}");
+
+    // More than a page of open alerts: the figures' first page goes on
+    // with ListAlerts.
+    let days = (2..=16).map(|d| format!("2024-01-{d:02}"));
+    for period in days.chain(["2024-W01", "2024-W02", "2024-W03", "2024-Q1"].map(String::from)) {
+        let r = kpb::EvaluateAlertsRequest {
+            unit: "units/acme".into(),
+            period,
+            as_of_date: "2024-01-16".into(),
+            ..Default::default()
+        };
+        k.evaluate_alerts(ops(r)).await.unwrap();
+    }
+    let all = open_alerts(&mut k, ("ops", Role::Admin, ""), "units/acme").await;
+    assert!(all.len() > 100, "more than a page of open alerts: {}", all.len());
+    let first = k
+        .get_dashboard_figures(ops(kpb::GetDashboardFiguresRequest {
+            unit: "units/acme".into(),
+            period: "2024-01".into(),
+            sections: vec!["open_alerts".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .open_alerts
+        .unwrap();
+    assert_eq!(first.alerts.len(), 100);
+    assert!(!first.next_page_token.is_empty(), "the list says there is more");
+    let rest = k
+        .list_alerts(ops(kpb::ListAlertsRequest {
+            unit: "units/acme".into(),
+            state: kpb::AlertState::Open as i32,
+            page_size: 100,
+            page_token: first.next_page_token,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<String> = first.alerts.iter().chain(&rest.alerts).map(|a| a.name.clone()).collect();
+    assert_eq!(names, all.iter().map(|a| a.name.clone()).collect::<Vec<_>>());
+}
+
+both_backends!(masks_and_figures_as_tried_from_outside);

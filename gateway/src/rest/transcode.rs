@@ -149,6 +149,23 @@ fn lookup<'a>(root: &'a Map<String, Json>, dotted: &str) -> Option<&'a Json> {
     Some(at)
 }
 
+/// `a_b.c_d,e` → `aB.cD,e`.
+fn camel_paths(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut upper = false;
+    for c in raw.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The JSON form of a query value; 64-bit integers and floats stay strings,
 /// which the proto3 JSON mapping accepts.
 fn scalar(kind: &Kind, raw: &str) -> Option<Json> {
@@ -156,6 +173,9 @@ fn scalar(kind: &Kind, raw: &str) -> Option<Json> {
         Kind::Bool => Json::Bool(raw.parse().ok()?),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Json::from(raw.parse::<i32>().ok()?),
         Kind::Uint32 | Kind::Fixed32 => Json::from(raw.parse::<u32>().ok()?),
+        // A field mask's JSON form names fields in lowerCamelCase; a query
+        // may name them as the proto does (`read_mask=alert_summary`).
+        Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" => Json::String(camel_paths(raw)),
         Kind::Message(m) if m.full_name().starts_with("google.protobuf.") => Json::String(raw.to_owned()),
         Kind::Message(_) => return None,
         Kind::Enum(e) => {

@@ -2,7 +2,7 @@
 //! used by every service's handlers (the edge; domain code never sees them).
 
 use attain_proto::attain::common::v1 as common;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
     metric::Metric,
@@ -38,6 +38,15 @@ pub fn parse_metric(field: &str, v: i32) -> Result<Metric, crate::ServiceError> 
         Ok(common::Metric::Visits) => Ok(Metric::Visits),
         Err(_) => Err(crate::ServiceError::invalid(field, format!("{v} is not a Metric"))),
     }
+}
+
+/// A date from the wire: exactly YYYY-MM-DD.
+pub fn parse_date(field: &str, s: &str) -> Result<NaiveDate, crate::ServiceError> {
+    let bad = || crate::ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)"));
+    if s.len() != 10 {
+        return Err(bad());
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())
 }
 
 pub fn period(p: &Period) -> common::Period {

@@ -46,6 +46,12 @@ fn state(field: &str, s: i32) -> ServiceResult<Option<State>> {
     }
 }
 
+/// What ListAlerts' page tokens are bound to: another listing's token is
+/// refused.
+pub(crate) fn list_alerts_query(unit: &str, state: i32, escalated_to: &str) -> String {
+    format!("ListAlerts {unit} {state} {escalated_to}")
+}
+
 impl TrackingApi {
     pub(crate) async fn evaluate_alerts(
         &self,
@@ -67,7 +73,7 @@ impl TrackingApi {
         r: pb::ListAlertsRequest,
     ) -> ServiceResult<pb::ListAlertsResponse> {
         let Ctx { who, fwd } = ctx;
-        let query = format!("ListAlerts {} {} {}", r.unit, r.state, r.escalated_to);
+        let query = list_alerts_query(&r.unit, r.state, &r.escalated_to);
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let state = state("state", r.state)?;

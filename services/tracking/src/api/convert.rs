@@ -27,11 +27,7 @@ use crate::domain::{
 };
 
 pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
-    if s.len() != 10 {
-        return Err(ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| ServiceError::invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+    attain_kit::wire::parse_date(field, s)
 }
 
 pub use crate::domain::attainment::ratio_text as ratio;

@@ -1,12 +1,12 @@
 //! The dashboard's tracking sections in one call; the use case is
 //! `app::dashboard`.
 
-use attain_kit::{ServiceError, ServiceResult, context::Ctx};
+use attain_kit::{ServiceError, ServiceResult, context::Ctx, paging::PageRequest};
 use attain_proto::attain::tracking::v1 as pb;
 
-use super::{TrackingApi, convert, gap::gap_attribution, unit_id};
+use super::{TrackingApi, alerts::list_alerts_query, convert, gap::gap_attribution, unit_id};
 use crate::app::{
-    dashboard::Sections,
+    dashboard::{OPEN_ALERTS, Sections},
     measure::{Ask, Reading},
 };
 
@@ -61,6 +61,9 @@ impl TrackingApi {
             as_of: (!r.as_of_date.is_empty()).then(|| convert::date("as_of_date", &r.as_of_date)).transpose()?,
             dims: Default::default(),
         };
+        // The open alerts are ListAlerts' first page: its token goes on.
+        let query = list_alerts_query(&r.unit, pb::AlertState::Open as i32, "");
+        let page = PageRequest::parse(i32::try_from(OPEN_ALERTS).unwrap_or(100), "", &query, &who)?;
         let f = self.app.dashboard((&who, &fwd), ask, want).await?;
         let Reading { plan, period, .. } = &f.reading;
         Ok(pb::DashboardFigures {
@@ -70,9 +73,12 @@ impl TrackingApi {
             }),
             burn_up: f.burn_up.as_ref().map(convert::burn_up),
             gap_attribution: f.gap.as_ref().map(gap_attribution).transpose()?,
-            open_alerts: f.open_alerts.map(|alerts| pb::ListAlertsResponse {
-                alerts: alerts.iter().map(|a| convert::alert(a, None, None)).collect(),
-                next_page_token: String::new(),
+            open_alerts: f.open_alerts.map(|mut alerts| {
+                let next_page_token = page.finish(&mut alerts, |a| a.id.as_str().to_owned());
+                pb::ListAlertsResponse {
+                    alerts: alerts.iter().map(|a| convert::alert(a, None, None)).collect(),
+                    next_page_token,
+                }
             }),
             alert_summary: f.alert_summary.as_ref().map(convert::alert_summary),
             loss_reasons: f.loss_reasons.as_deref().map(convert::loss_reasons),

@@ -4,7 +4,7 @@
 //! the same dashboard asked the target service for the unit six times, the
 //! plans three and the expectations three.
 
-use attain_kit::{ServiceResult, auth::Identity, metric::Metric, money::Amount, upstream::Forwarded};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, metric::Metric, money::Amount, upstream::Forwarded};
 
 use super::{
     App,
@@ -18,8 +18,9 @@ use crate::domain::{
 };
 use attain_kit::period::Period;
 
-/// Open alerts a dashboard lists in full, and in its summary.
-const OPEN_ALERTS: u64 = 100;
+/// Open alerts a dashboard lists in full (a page of ListAlerts), and in
+/// its summary.
+pub const OPEN_ALERTS: u64 = 100;
 const SUMMARY_FIRST: u64 = 5;
 /// Loss reasons a dashboard shows.
 const TOP_LOSSES: usize = 3;
@@ -72,12 +73,17 @@ impl App {
     ) -> ServiceResult<DashboardFigures> {
         let (unit, plans) = tokio::try_join!(self.visible(who, fwd, &ask.unit), self.target.plans(fwd))?;
         let (expr, as_of) = (ask.period.clone(), ask.as_of);
-        let reading = self.reading_in(who, unit, &plans, Ask { dims: Dimensions::default(), ..ask })?;
+        // The metric's plan for what measures it; the sections that do not
+        // (alerts, losses, the gap) read the period through the amount plan
+        // and need no plan of the metric asked.
+        let metric = if want.attainment || want.burn_up { ask.metric } else { Metric::Amount };
+        let reading = self.reading_in(who, unit, &plans, Ask { dims: Dimensions::default(), metric, ..ask })?;
         let unit = &reading.unit;
         let (drill_down, burn_up, open_alerts, alert_summary, loss_reasons) = tokio::try_join!(
-            when(want.attainment || want.gap_attribution, self.drill_down(fwd, &reading)),
+            when(want.attainment, self.drill_down(fwd, &reading)),
             when(want.burn_up, self.burn_up(fwd, reading.clone())),
-            when(want.open_alerts, self.list_alerts(unit, Some(State::Open), None, None, OPEN_ALERTS)),
+            // One more than shown: the caller learns whether there are more.
+            when(want.open_alerts, self.list_alerts(unit, Some(State::Open), None, None, OPEN_ALERTS + 1)),
             when(want.alert_summary, self.summarize_alerts(unit, Some(State::Open), SUMMARY_FIRST)),
             when(want.loss_reasons, self.loss_reasons_of(&unit.id, &reading.period, TOP_LOSSES)),
         )?;
@@ -87,8 +93,11 @@ impl App {
             .as_ref()
             .filter(|_| reading.plan.metric == Metric::Amount && reading.period.expression == expr)
             .map(|(unit, _)| unit.expected.by_curve);
-        let gap = when(want.gap_attribution, self.gap_in(fwd, (unit, &plans), &expr, as_of, by_curve)).await?;
-        let drill_down = drill_down.filter(|_| want.attainment);
+        let gap = match when(want.gap_attribution, self.gap_in(fwd, (unit, &plans), &expr, as_of, by_curve)).await {
+            // Nothing to attribute yet: the other sections still show.
+            Err(ServiceError::FailedPrecondition { reason: "PERIOD_NOT_STARTED", .. }) => None,
+            other => other?,
+        };
         Ok(DashboardFigures { reading, drill_down, burn_up, gap, open_alerts, alert_summary, loss_reasons })
     }
 }
