@@ -89,6 +89,10 @@ impl Client {
 }
 
 /// Reads everything through the gateway at `gateway` ("http://host:port").
+/// The audit reads a whole organisation (its subtree and targets) in one
+/// answer: 50,000 reps are about 6 MB, past tonic's 4 MB default.
+const WHOLE_ORG: usize = 256 << 20;
+
 pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, Status> {
     let channel = Channel::from_shared(gateway.to_owned())
         .map_err(|e| Status::invalid_argument(format!("gateway: {e}")))?
@@ -96,9 +100,9 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         .await
         .map_err(|e| Status::unavailable(format!("cannot reach the gateway at {gateway}: {e}")))?;
     let c = Client { channel, token: token.to_owned() };
-    let mut targets_api = TargetServiceClient::new(c.channel.clone());
-    let mut org = OrgServiceClient::new(c.channel.clone());
-    let mut tracking = TrackingServiceClient::new(c.channel.clone());
+    let mut targets_api = TargetServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
+    let mut org = OrgServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
+    let mut tracking = TrackingServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
     let plan = targets_api.get_plan(c.r(tpb::GetPlanRequest { name: a.plan.clone() })).await?.into_inner();
     let unit = if a.unit.is_empty() { plan.top_unit.clone() } else { a.unit.clone() };
     let span = span_of(&plan, &a.period)?;
@@ -158,7 +162,7 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         .into_inner();
     shown.extend(read.parent.map(|p| ("attainment".to_owned(), p)));
     shown.extend(read.children.into_iter().map(|x| ("child attainments".to_owned(), x)));
-    let mut gateway_api = GatewayServiceClient::new(c.channel.clone());
+    let mut gateway_api = GatewayServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
     let mut burn_up = None;
     for pass in ["dashboard", "dashboard (again)"] {
         let d = gateway_api
@@ -175,7 +179,7 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         shown.extend(d.children.into_iter().map(|x| (format!("{pass} children"), x)));
         burn_up = burn_up.or(d.burn_up);
     }
-    let mut reviews = ReviewServiceClient::new(c.channel.clone());
+    let mut reviews = ReviewServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
     let briefs = reviews
         .list_reviews(c.r(rpb::ListReviewsRequest { unit: unit.clone(), page_size: 1000, ..Default::default() }))
         .await?
