@@ -27,6 +27,8 @@
 //! `ATTAIN_BENCH_DEALS` (ingested through the API), `ATTAIN_BENCH_SECONDS`,
 //! `ATTAIN_BENCH_MIXED_SECONDS` (60; 3 in the smoke run), `ATTAIN_BENCH_ORG`
 //! ("regions,teams per region,reps per team"; default "10,10,20").
+//! `ATTAIN_BENCH_HOLD=1` stops after seeding and loading, prints the ports
+//! and an admin token, and keeps the suite up for profiling by hand.
 //! Uses the PostgreSQL the tests use (ATTAIN_TEST_POSTGRES_URL, a server on
 //! 127.0.0.1:5432, or a throwaway one). Timings are f64 seconds: they are
 //! measurements, never money.
@@ -843,6 +845,19 @@ async fn run(sizes: Sizes) {
     // for the ten regions' unit rows.
     for url in [&target_db, &tracking_db, &review_db] {
         Database::connect(url.as_str()).await.unwrap().execute_unprepared("ANALYZE").await.unwrap();
+    }
+    if std::env::var("ATTAIN_BENCH_HOLD").is_ok_and(|v| v == "1") {
+        // For profiling by hand: the seeded suite stays up until killed.
+        eprintln!(
+            "holding: gateway {} (uncached {}), target {}, tracking {}, review {}; admin token:\n{}",
+            gateway.port,
+            uncached.port,
+            target.port,
+            tracking.port,
+            review.port,
+            token("bench", Role::Admin, "")
+        );
+        std::future::pending::<()>().await;
     }
     let (_, health) = tonic_health::server::health_reporter();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
