@@ -60,12 +60,24 @@ impl Amount {
     /// Accepts a decimal computed elsewhere, refusing (never rounding) one
     /// that does not fit.
     pub fn from_decimal(d: Decimal) -> Result<Self, MoneyError> {
-        let n = d.normalize();
+        // Sums and differences of amounts keep a scale within SCALE: only a
+        // product or quotient needs its trailing zeros dropped. (Roll-ups
+        // add millions of amounts; this is on their hot path.)
+        let n = if d.scale() > SCALE { d.normalize() } else { d };
         if n.scale() > SCALE {
             return Err(MoneyError::TooPrecise(n.to_string()));
         }
-        // 10^14: the first value with more than MAX_INTEGER_DIGITS integer digits.
-        if n.abs() >= Decimal::from(100_000_000_000_000_i64) {
+        // |value| < 10^14 (no more than MAX_INTEGER_DIGITS integer digits),
+        // checked on the mantissa: |mantissa| < 10^(14 + scale).
+        const LIMITS: [u128; SCALE as usize + 1] = [
+            100_000_000_000_000,
+            1_000_000_000_000_000,
+            10_000_000_000_000_000,
+            100_000_000_000_000_000,
+            1_000_000_000_000_000_000,
+        ];
+        let limit = LIMITS.get(n.scale() as usize).copied().unwrap_or(0);
+        if n.mantissa().unsigned_abs() >= limit {
             return Err(MoneyError::TooLarge(n.to_string()));
         }
         Ok(Amount(n))
@@ -222,6 +234,21 @@ mod tests {
         assert!(Amount::from_decimal(Decimal::from(100_000_000_000_000_i64)).is_err());
         assert!(Amount::from_decimal(Decimal::from(99_999_999_999_999_i64)).is_ok());
         assert_eq!(Amount::from_decimal(Decimal::new(10, 5)).unwrap().to_string(), "0.0001");
+        // The limit holds at every scale and sign, and trailing zeros past
+        // four places are not precision.
+        for scale in 0..=4 {
+            let limit = 100_000_000_000_000_i64 * 10_i64.pow(scale);
+            for sign in [1, -1] {
+                assert!(
+                    Amount::from_decimal(Decimal::new(sign * limit, scale)).is_err(),
+                    "{sign} 10^14 at scale {scale}"
+                );
+                assert!(Amount::from_decimal(Decimal::new(sign * (limit - 1), scale)).is_ok());
+            }
+        }
+        assert!(Amount::from_decimal(Decimal::new(-100_000_000_000_000_000, 6)).is_ok(), "-100,000,000,000.000000");
+        assert!(Amount::from_decimal(Decimal::new(100_000_000_000_000_000, 3)).is_err(), "10^14 at scale 3");
+        assert!(Amount::from_decimal(Decimal::new(123_456, 5)).is_err(), "1.23456");
     }
 
     #[test]

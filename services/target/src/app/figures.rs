@@ -8,7 +8,7 @@ use std::{
     sync::Arc,
 };
 
-use attain_kit::{ServiceResult, auth::Identity, money::Amount, period::Period};
+use attain_kit::{ServiceError, ServiceResult, auth::Identity, money::Amount, period::Period};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 
@@ -21,10 +21,10 @@ use crate::{
         milestones::{Milestone, Milestones},
         org::{Id, UnitId},
         plan::Plan,
-        rollup::{Phaser, TargetTree},
+        rollup::{Expected, Phaser, TargetTree},
         target::Dimensions,
     },
-    storage::targets,
+    storage::{plans, targets},
 };
 
 /// One unit's target for a period.
@@ -114,22 +114,21 @@ pub async fn period_targets(db: &impl ConnectionTrait, who: &Identity, q: Period
     let ids: Vec<UnitId> = members.iter().map(|u| u.id.clone()).collect();
     let tree = rolled_tree(db, &plan, &ids, q.as_of).await?;
     let mut phaser = Phaser::new(&plan)?;
-    let mut figures = Vec::with_capacity(members.len());
-    for u in &members {
-        // A unit's figure rolls up its children's; a unit without a target
-        // for what was asked has no row.
-        let set = tree.for_unit(&u.id, &q.dims);
-        if set.is_empty() {
-            continue;
-        }
-        let f = tree.period(&mut phaser, &set, &period, "period")?;
-        figures.push(UnitFigure {
-            unit: u.id.clone(),
-            target: single_target(&tree, &set),
+    // A unit's figure rolls up its children's (each phased once for all
+    // asked); a unit without a target for what was asked has no row.
+    let (units, sets): (Vec<&UnitId>, Vec<Vec<usize>>) =
+        members.iter().map(|u| (&u.id, tree.for_unit(&u.id, &q.dims))).filter(|(_, s)| !s.is_empty()).unzip();
+    let figures = units
+        .into_iter()
+        .zip(&sets)
+        .zip(tree.periods(&mut phaser, &sets, &period, "period")?)
+        .map(|((unit, set), f)| UnitFigure {
+            unit: unit.clone(),
+            target: single_target(&tree, set),
             amount: f.target,
             original_amount: f.original_target,
-        });
-    }
+        })
+        .collect();
     let working_days = plan.config.calendar.working_days(period.start, period.end);
     Ok(PeriodTargets { plan, period, figures, working_days })
 }
@@ -152,40 +151,60 @@ pub async fn expected(
     let time_progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
     let mut seen = HashSet::new();
     let unique: Vec<UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();
-    if !period.contains(day) {
-        // A day outside the period (rare: dashboards ask the current one)
-        // is computed as asked, not kept.
-        let tree = rolled_tree(db, &plan, &unique, None).await?;
-        let units = outside(&plan, &tree, &unique, (&period, day, dims), daily)?;
-        return Ok(Expectations { plan, period, time_progress, units });
-    }
-    let (count, versions) = targets::state(db, &plan.id).await?;
-    let state = (plan.version, count, versions);
+    let state = plans::targets_state(db, &plan.id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("plan", plan.resource_name()))?;
     let key = |id: &UnitId| RolledKey { period: (period.start, period.end), unit: id.clone(), dims: dims.clone() };
     let mut rolled: HashMap<UnitId, Option<Arc<RolledPeriod>>> = HashMap::new();
-    let mut missing = Vec::new();
-    for id in &unique {
-        match cache.rolled(plan.id.as_str(), state, &key(id)) {
-            Some(hit) => {
-                rolled.insert(id.clone(), hit);
+    let look = |ids: &[UnitId], rolled: &mut HashMap<_, _>| {
+        let mut missing = Vec::new();
+        for id in ids {
+            match cache.rolled(plan.id.as_str(), state, &key(id)) {
+                Some(hit) => {
+                    rolled.insert(id.clone(), hit);
+                }
+                None => missing.push(id.clone()),
             }
-            None => missing.push(id.clone()),
         }
-    }
+        missing
+    };
+    let mut missing = look(&unique, &mut rolled);
+    let _rolling = if missing.is_empty() { None } else { Some(cache.rolling().await) };
+    // Another call may have rolled them while this one waited.
+    missing = look(&missing, &mut rolled);
     if !missing.is_empty() {
         let tree = rolled_tree(db, &plan, &missing, None).await?;
-        for (id, r) in roll_periods(&plan, &tree, &missing, (&period, dims))? {
+        // Their child units are rolled on the way (kept too: a drill-down
+        // or a child's dashboard follows, and would roll them again).
+        let mut asked = missing.clone();
+        let mut seen: HashSet<UnitId> = missing.iter().cloned().collect();
+        for id in &missing {
+            for c in tree.child_units(id) {
+                if cache.rolled(plan.id.as_str(), state, &key(&c)).is_none() && seen.insert(c.clone()) {
+                    asked.push(c);
+                }
+            }
+        }
+        let (p, (pe, d)) = (plan.clone(), (period.clone(), dims.clone()));
+        for (id, r) in off_the_runtime(move || roll_periods(&p, &tree, &asked, (&pe, &d))).await? {
             cache.remember(plan.id.as_str(), state, key(&id), r.clone());
             rolled.insert(id, r);
         }
     }
-    let index = usize::try_from((day - period.start).num_days()).unwrap_or(0);
+    // A day after the period reads as its last day (everything due), a day
+    // before it as nothing due yet: a past period's review and a future
+    // period's plan come from the same kept figures.
+    let index = usize::try_from((day.min(period.end) - period.start).num_days()).ok();
+    let nothing_yet = Expected { by_curve: Amount::ZERO, by_milestone: Amount::ZERO, milestone: None };
     let all_days: Vec<NaiveDate> = period.start.iter_days().take_while(|d| *d <= period.end).collect();
     let units = unique
         .iter()
         .filter_map(|id| {
             let r = rolled.remove(id).flatten()?;
-            let today = r.days.get(index)?.clone();
+            let today = match index {
+                Some(i) => r.days.get(i)?.clone(),
+                None => nothing_yet.clone(),
+            };
             Some(UnitExpected {
                 unit: id.clone(),
                 period_target: r.period_target,
@@ -205,6 +224,15 @@ pub async fn expected(
     Ok(Expectations { plan, period, time_progress, units })
 }
 
+/// CPU-bound roll-up work (a second or more for a large organisation's
+/// first read after a target change) on the blocking pool, so the
+/// runtime's workers keep answering other calls and health checks.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> ServiceResult<T> + Send + 'static,
+) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(anyhow::anyhow!("roll-up task: {e}")))?
+}
+
 /// Each unit's period rolled up from `tree`: its targets and every day's
 /// expectation (`None`: no target for the slice). Cost grows with targets
 /// and days, never with deals.
@@ -216,57 +244,24 @@ fn roll_periods(
 ) -> ServiceResult<Vec<(UnitId, Option<Arc<RolledPeriod>>)>> {
     let mut phaser = Phaser::new(plan)?;
     let all_days: Vec<NaiveDate> = period.start.iter_days().take_while(|d| *d <= period.end).collect();
+    // The units with a target for the slice, rolled up together: a unit
+    // under another asked with it is phased once.
+    let sets: Vec<Vec<usize>> = ids.iter().map(|id| tree.for_unit(id, dims)).collect();
+    let asked: Vec<Vec<usize>> = sets.iter().filter(|s| !s.is_empty()).cloned().collect();
+    let mut figures = tree.periods(&mut phaser, &asked, period, "period")?.into_iter();
+    let mut days = tree.expected_many(&mut phaser, &asked, period, &all_days)?.into_iter();
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let set = tree.for_unit(id, dims);
+    for (id, set) in ids.iter().zip(&sets) {
         if set.is_empty() {
             out.push((id.clone(), None));
             continue;
         }
-        let f = tree.period(&mut phaser, &set, period, "period")?;
-        let days = tree.expected(&mut phaser, &set, period, &all_days)?;
-        let milestones = tree.shown_template(&phaser, &set, period);
+        let (Some(f), Some(days)) = (figures.next(), days.next()) else {
+            return Err(ServiceError::Internal(anyhow::anyhow!("a roll-up answered fewer units than asked")));
+        };
+        let milestones = tree.shown_template(&phaser, set, period);
         let r = RolledPeriod { period_target: f.target, original_period_target: f.original_target, days, milestones };
         out.push((id.clone(), Some(Arc::new(r))));
     }
     Ok(out)
-}
-
-/// Expectations at a day outside the period, computed as asked.
-fn outside(
-    plan: &Plan,
-    tree: &TargetTree,
-    ids: &[UnitId],
-    (period, day, dims): (&Period, NaiveDate, &Dimensions),
-    daily: bool,
-) -> ServiceResult<Vec<UnitExpected>> {
-    let mut phaser = Phaser::new(plan)?;
-    let all_days: Vec<NaiveDate> =
-        if daily { period.start.iter_days().take_while(|d| *d <= period.end).collect() } else { Vec::new() };
-    let mut units = Vec::with_capacity(ids.len());
-    for id in ids {
-        let set = tree.for_unit(id, dims);
-        if set.is_empty() {
-            continue;
-        }
-        let f = tree.period(&mut phaser, &set, period, "period")?;
-        let Some(today) = tree.expected(&mut phaser, &set, period, &[day])?.into_iter().next() else { continue };
-        let days = tree
-            .expected(&mut phaser, &set, period, &all_days)?
-            .into_iter()
-            .zip(&all_days)
-            .map(|(e, d)| (*d, e.by_curve, e.by_milestone))
-            .collect();
-        units.push(UnitExpected {
-            unit: id.clone(),
-            period_target: f.target,
-            original_period_target: f.original_target,
-            by_curve: today.by_curve,
-            by_milestone: today.by_milestone,
-            milestone: today.milestone,
-            daily: days,
-            milestones: if daily { tree.shown_template(&phaser, &set, period) } else { None },
-        });
-    }
-    Ok(units)
 }

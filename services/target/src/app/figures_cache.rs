@@ -5,9 +5,9 @@
 //! O(targets × days) for a company, paid once per unit, period and state
 //! of the plan, after which any day of the period is a lookup.
 //!
-//! The key is the plan's version with its targets' state read from the
-//! database at each call: their count and the sum of their versions.
-//! Every target write bumps its version, so any committed change moves the
+//! The key is the plan's version and its count of target writes, read from
+//! the plan's row at each call (`plans::targets_state`). Every transaction
+//! that writes a target bumps that count, so any committed change moves the
 //! key, whichever replica wrote it and in whatever order commits land (a
 //! maximum id or time would miss a change committed late with a smaller
 //! one).
@@ -22,8 +22,8 @@ use chrono::NaiveDate;
 
 use crate::domain::{milestones::Milestones, org::UnitId, rollup::Expected, target::Dimensions};
 
-/// A plan's targets as they stand: (plan version, count, sum of versions).
-pub type PlanState = (i64, i64, i64);
+/// A plan's targets as they stand: (plan version, target writes).
+pub type PlanState = (i64, i64);
 
 /// A unit's period rolled up: its targets and every day's expectation.
 #[derive(Debug, Clone)]
@@ -58,6 +58,10 @@ struct PlanEntries {
 #[derive(Clone, Default)]
 pub struct FiguresCache {
     plans: Arc<Mutex<HashMap<String, PlanEntries>>>,
+    /// Held while missing entries are rolled up: the sections of one cold
+    /// dashboard ask the same units at once, and would each roll the whole
+    /// tree (CPU-bound work that only slows the others down).
+    rolling: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for FiguresCache {
@@ -76,6 +80,11 @@ impl FiguresCache {
             return None;
         }
         entries.rolled.get(key).cloned()
+    }
+
+    /// The right to roll up what is missing; ask the cache again once held.
+    pub async fn rolling(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.rolling.lock().await
     }
 
     pub fn remember(&self, plan: &str, state: PlanState, key: RolledKey, value: Option<Arc<RolledPeriod>>) {

@@ -2,7 +2,10 @@
 //! rounding to the plan's rounding unit, and the coverage (allocated,
 //! reserve, over-assignment) checked against the plan's policy.
 
-use attain_core::{DomainError, money::Amount};
+use attain_core::{
+    DomainError,
+    money::{Amount, SCALE},
+};
 use rust_decimal::Decimal;
 
 /// The step every allocated amount is a multiple of, e.g. 0.01 or 10000.
@@ -35,8 +38,24 @@ impl RoundingUnit {
 
     /// `d` rounded to the nearest unit (half away from zero).
     pub fn round(self, d: Decimal) -> Result<Amount, DomainError> {
-        let q = (d / self.0).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-        Ok(Amount::from_decimal(q * self.0)?)
+        let minor =
+            i64::try_from(self.round_minor(d)?).map_err(|_| DomainError::Internal("rounding overflow".into()))?;
+        Ok(Amount::from_minor_units(minor))
+    }
+
+    /// [`Self::round`] in minor units (×10⁴), the form roll-ups sum in.
+    pub fn round_minor(self, d: Decimal) -> Result<i128, DomainError> {
+        let half_up = rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+        let unit = self.0.normalize();
+        // 1, 0.1, 0.01…: rounding to that many places is the same value,
+        // without a division per figure (roll-ups round millions).
+        let r = if unit.mantissa() == 1 && unit.scale() <= SCALE {
+            d.round_dp_with_strategy(unit.scale(), half_up)
+        } else {
+            (d / self.0).round_dp_with_strategy(0, half_up) * self.0
+        };
+        // Within the amount's limits, as `round` checks.
+        Ok(i128::from(Amount::from_decimal(r)?.to_minor_units()))
     }
 
     pub fn amount(self, units: i128) -> Result<Amount, DomainError> {
@@ -461,6 +480,20 @@ mod tests {
     }
 
     proptest! {
+        /// Rounding to a power-of-ten unit by places is rounding by division.
+        #[test]
+        fn rounding_to_places_is_rounding_by_division(
+            mantissa in -10_000_000_000_000_000_000i128..10_000_000_000_000_000_000,
+            scale in 0u32..=20,
+            unit in prop::sample::select(vec!["1", "0.1", "0.01", "0.0001", "1.00", "10", "0.05", "500"]),
+        ) {
+            let d = Decimal::from_i128_with_scale(mantissa, scale);
+            let u = RoundingUnit::parse("u", unit).unwrap();
+            let q = (d / u.0).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let by_division = Amount::from_decimal(q * u.0).ok();
+            prop_assert_eq!(u.round(d).ok(), by_division, "{} to {}", d, unit);
+        }
+
         #[test]
         fn largest_remainder_sums_exactly_and_is_fair(
             total in 0i128..10_000_000_000_000,

@@ -160,6 +160,22 @@ impl Piece {
     }
 }
 
+/// The part of `amount`, spread from the day after share `before` of the
+/// year to its end, due by share `now`. A piece with no weight left lands
+/// whole on its first day.
+fn spread_through(amount: Decimal, before: Decimal, now: Decimal) -> Decimal {
+    if amount.is_zero() {
+        Decimal::ZERO
+    } else if before.is_zero() {
+        // From the year's first weighted day: the share itself (the same
+        // value the division by one gives, without it).
+        amount * now
+    } else {
+        let left = Decimal::ONE - before;
+        if left <= Decimal::ZERO { amount } else { amount * ((now - before) / left) }
+    }
+}
+
 /// A fiscal year's cumulative day weights, normalised to 1 at year end.
 #[derive(Debug, Clone)]
 pub struct DayCurve {
@@ -255,19 +271,47 @@ impl DayCurve {
         // parent's remainder, the audit) must still give the same cent.
         // Pieces already merged (a roll-up merges each remainder once) are
         // taken as they are.
-        let merged: Vec<Piece> = if pieces.windows(2).all(|w| w[0].from < w[1].from) {
-            pieces.iter().filter(|p| day >= p.from).copied().collect()
-        } else {
-            Piece::merged(pieces.iter().filter(|p| day >= p.from).copied().collect())
+        let term = |p: &Piece| {
+            let before = self.share_through(p.from - Duration::days(1));
+            spread_through(p.amount, before, now)
         };
-        merged
-            .into_iter()
-            .map(|p| {
-                let before = self.share_through(p.from - Duration::days(1));
-                let left = Decimal::ONE - before;
-                if left <= Decimal::ZERO { p.amount } else { p.amount * ((now - before) / left) }
+        if pieces.windows(2).all(|w| w[0].from < w[1].from) {
+            pieces.iter().filter(|p| day >= p.from).map(term).sum()
+        } else {
+            Piece::merged(pieces.iter().filter(|p| day >= p.from).copied().collect()).iter().map(term).sum()
+        }
+    }
+
+    /// [`Self::rounded_through`] on each of `days`, in minor units (×10⁴):
+    /// the same figures, with each piece's share before its first day
+    /// looked up once instead of once per day (a roll-up asks every day of
+    /// a period of every target).
+    pub fn rounded_through_minor(
+        &self,
+        pieces: &[Piece],
+        unit: RoundingUnit,
+        days: &[NaiveDate],
+    ) -> Result<Vec<i128>, DomainError> {
+        let sorted: Vec<Piece> = if pieces.windows(2).all(|w| w[0].from < w[1].from) {
+            pieces.to_vec()
+        } else {
+            Piece::merged(pieces.to_vec())
+        };
+        // (first day, amount, share of the year before it)
+        let terms: Vec<(NaiveDate, Decimal, Decimal)> =
+            sorted.iter().map(|p| (p.from, p.amount, self.share_through(p.from - Duration::days(1)))).collect();
+        days.iter()
+            .map(|day| {
+                let now = self.share_through(*day);
+                // The same terms, in the same order, as `pieces_through`.
+                let sum: Decimal = terms
+                    .iter()
+                    .filter(|(from, ..)| *day >= *from)
+                    .map(|(_, amount, before)| spread_through(*amount, *before, now))
+                    .sum();
+                unit.round_minor(sum)
             })
-            .sum()
+            .collect()
     }
 
     /// [`Self::pieces_through`] rounded to the unit: every figure is a

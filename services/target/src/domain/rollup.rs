@@ -8,7 +8,11 @@
 
 use std::collections::HashMap;
 
-use attain_core::{DomainError, money::Amount, period::Granularity, period::Period};
+use attain_core::{
+    DomainError,
+    money::{Amount, SCALE},
+    period::{Granularity, Period},
+};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::{
@@ -84,20 +88,49 @@ impl<'a> Phaser<'a> {
     }
 
     /// The part of `period`'s figure for `pieces` expected by the end of
-    /// `day`, counting the days of `w`.
-    pub fn expected_by_curve(
+    /// each of `days` (counting the days of `w`), in minor units, each
+    /// cumulative figure computed once (the window's base and the day before
+    /// the period are shared by every day): a roll-up asks every day of a
+    /// period of every target.
+    pub fn expected_by_curve_on(
         &mut self,
         t: &Target,
         pieces: &[Piece],
         (period, w): (&Period, Window),
-        day: NaiveDate,
-    ) -> Result<Amount, DomainError> {
-        if day < period.start {
-            return Ok(Amount::ZERO);
+        days: &[NaiveDate],
+    ) -> Result<Vec<i128>, DomainError> {
+        if pieces.iter().all(|p| p.amount.is_zero()) {
+            // A target split whole to its children keeps nothing of its own.
+            return Ok(vec![0; days.len()]);
         }
-        let through = self.through_in(t, pieces, w, day.min(period.end))?;
-        let before = self.through_in(t, pieces, w, period.start - Duration::days(1))?;
-        Ok(through.checked_sub(before)?)
+        let unit = self.plan.config.rounding_unit;
+        let curve = self.curve(t)?;
+        // `through_in` at x is R(min(x, until)) − R(from − 1), or 0 before
+        // the window: the days R is needed at, then R at each, in order.
+        let clamp = |x: NaiveDate| {
+            let hi = w.until.map_or(x, |b| x.min(b));
+            w.from.is_none_or(|a| hi >= a).then_some(hi)
+        };
+        let base = match w.from {
+            Some(a) => {
+                curve.rounded_through_minor(pieces, unit, &[a - Duration::days(1)])?.first().copied().unwrap_or(0)
+            }
+            None => 0,
+        };
+        let before_at = clamp(period.start - Duration::days(1));
+        let day_at: Vec<Option<NaiveDate>> =
+            days.iter().map(|d| if *d < period.start { None } else { clamp((*d).min(period.end)) }).collect();
+        let asked: Vec<NaiveDate> = before_at.iter().chain(day_at.iter().flatten()).copied().collect();
+        let mut r = curve.rounded_through_minor(pieces, unit, &asked)?.into_iter();
+        let mut through = |at: Option<NaiveDate>| match at {
+            Some(_) => r.next().map(|v| v - base).ok_or_else(|| DomainError::Internal("day curve lookup".to_owned())),
+            None => Ok(0),
+        };
+        let before = through(before_at)?;
+        days.iter()
+            .zip(day_at)
+            .map(|(d, at)| if *d < period.start { Ok(0) } else { Ok(through(at)? - before) })
+            .collect()
     }
 
     /// The share of `t`'s curve left from `from` to the year's end.
@@ -193,7 +226,31 @@ pub struct Expected {
 
 /// A target's own contribution to a figure, given its remainder's pieces
 /// and the days it counts for.
-type OwnPart<'a> = dyn FnMut(&Target, &[Piece], Window) -> Result<Vec<Amount>, DomainError> + 'a;
+/// In minor units, as the roll sums them.
+type OwnPart<'a> = dyn FnMut(&Target, &[Piece], Window) -> Result<Vec<i128>, DomainError> + 'a;
+
+/// Whole-year roll-ups already computed in one call (minor units), by target.
+type Memo = HashMap<usize, Vec<i128>>;
+
+/// Adds `part` to `total` element by element.
+fn add_minor(total: &mut [i128], part: impl Iterator<Item = i128>) -> Result<(), DomainError> {
+    for (sum, x) in total.iter_mut().zip(part) {
+        *sum = sum.checked_add(x).ok_or_else(|| DomainError::Internal("roll-up overflow".to_owned()))?;
+    }
+    Ok(())
+}
+
+fn minor(a: Amount) -> i128 {
+    i128::from(a.to_minor_units())
+}
+
+/// A sum of minor units as an amount (refused, never rounded, past the
+/// amount's limits).
+fn from_minor(minor: i128) -> Result<Amount, DomainError> {
+    let d = rust_decimal::Decimal::try_from_i128_with_scale(minor, SCALE)
+        .map_err(|_| DomainError::Internal("roll-up overflow".to_owned()))?;
+    Ok(Amount::from_decimal(d)?)
+}
 
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
@@ -295,6 +352,19 @@ impl TargetTree {
         self.whole.get(unit).copied()
     }
 
+    /// The units whose whole targets are split from `unit`'s as it stands
+    /// (each once): a roll-up of the unit rolls theirs on the way.
+    pub fn child_units(&self, unit: &UnitId) -> Vec<UnitId> {
+        let Some(whole) = self.whole_of(unit) else { return Vec::new() };
+        let mut seen = std::collections::HashSet::new();
+        self.children[whole]
+            .iter()
+            .map(|link| &self.nodes[link.child])
+            .filter(|t| t.dimensions.is_all() && t.unit != *unit && seen.insert(&t.unit))
+            .map(|t| t.unit.clone())
+            .collect()
+    }
+
     /// The targets a figure for `unit` and `filter` sums: the topmost ones
     /// in the unit's whole target's tree whose slice matches the filter (the
     /// whole target itself when no filter is set). Empty: no target for it.
@@ -324,15 +394,24 @@ impl TargetTree {
     /// from its own first day: a child's dated change moves the parent's
     /// reserve only from that day, and a child that moved counts under each
     /// parent for its days there.
+    /// A target already rolled whole-year for the same figures (`memo`,
+    /// by target) is added as it is. Sums are kept in integer minor units
+    /// (each own part is rounded to the plan's unit, so exact): a company's
+    /// roll adds every rep's figure for every day.
     fn roll(
         &self,
         set: &[(usize, Window)],
         (basis, year_start): (Basis, NaiveDate),
-        n: usize,
+        memo: &Memo,
         own: &mut OwnPart<'_>,
-    ) -> Result<Vec<Amount>, DomainError> {
-        let mut total = vec![Amount::ZERO; n];
+        total: &mut [i128],
+    ) -> Result<(), DomainError> {
+        let n = total.len();
         for &(i, window) in set {
+            if let Some(done) = memo.get(&i).filter(|_| window.is_all()) {
+                add_minor(total, done.iter().copied())?;
+                continue;
+            }
             let t = &self.nodes[i];
             let links = match basis {
                 Basis::Current => &self.children[i],
@@ -347,17 +426,53 @@ impl TargetTree {
             }
             // Merged once per target, not once per day asked.
             let remainder = Piece::merged(remainder);
-            let parts = [self.roll(&kids, (basis, year_start), n, own)?, own(t, &remainder, window)?];
-            for part in parts {
-                if part.len() != n {
-                    return Err(DomainError::Internal("roll-up of uneven figures".to_owned()));
-                }
-                for (sum, x) in total.iter_mut().zip(part) {
-                    *sum = sum.checked_add(x)?;
-                }
+            self.roll(&kids, (basis, year_start), memo, own, total)?;
+            let mine = own(t, &remainder, window)?;
+            if mine.len() != n {
+                return Err(DomainError::Internal("roll-up of uneven figures".to_owned()));
+            }
+            add_minor(total, mine.into_iter())?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::roll`] of each of `sets` (whole year), deepest first, each
+    /// single target's result kept for the sets above it: a company and its
+    /// regions asked together phase each rep's target once, not twice.
+    fn roll_sets(
+        &self,
+        sets: &[Vec<usize>],
+        (basis, year_start): (Basis, NaiveDate),
+        n: usize,
+        own: &mut OwnPart<'_>,
+    ) -> Result<Vec<Vec<Amount>>, DomainError> {
+        let mut order: Vec<usize> = (0..sets.len()).collect();
+        order.sort_by_key(|k| std::cmp::Reverse(sets[*k].iter().map(|i| self.depth(*i)).min().unwrap_or(0)));
+        let mut memo = Memo::new();
+        let mut out = vec![Vec::new(); sets.len()];
+        for k in order {
+            let mut rolled = vec![0_i128; n];
+            self.roll(&Self::whole_year(&sets[k]), (basis, year_start), &memo, own, &mut rolled)?;
+            out[k] = rolled.iter().map(|m| from_minor(*m)).collect::<Result<_, _>>()?;
+            if let [one] = sets[k].as_slice() {
+                memo.insert(*one, rolled);
             }
         }
-        Ok(total)
+        Ok(out)
+    }
+
+    /// How many split parents above target `i` (in this tree).
+    fn depth(&self, i: usize) -> usize {
+        let mut d = 0;
+        let mut at = i;
+        while let Some(p) = self.nodes[at].first_parent().and_then(|p| self.by_id.get(p)) {
+            d += 1;
+            at = *p;
+            if d > self.nodes.len() {
+                break; // a cycle would be corrupt data; the roll-up reports it
+            }
+        }
+        d
     }
 
     fn whole_year(set: &[usize]) -> Vec<(usize, Window)> {
@@ -376,15 +491,33 @@ impl TargetTree {
         period: &Period,
         field: &str,
     ) -> Result<PeriodFigures, DomainError> {
+        Self::only(self.periods(phaser, &[set.to_vec()], period, field)?)
+    }
+
+    /// [`Self::period`] of each of `sets`, asked together.
+    pub fn periods(
+        &self,
+        phaser: &mut Phaser<'_>,
+        sets: &[Vec<usize>],
+        period: &Period,
+        field: &str,
+    ) -> Result<Vec<PeriodFigures>, DomainError> {
         let start = phaser.year_start();
-        let set = Self::whole_year(set);
         let mut figure = |basis| {
-            self.roll(&set, (basis, start), 1, &mut |t, rem, w| {
-                Ok(vec![phaser.period_amount(t, rem, (period, w), field)?])
+            self.roll_sets(sets, (basis, start), 1, &mut |t, rem, w| {
+                Ok(vec![minor(phaser.period_amount(t, rem, (period, w), field)?)])
             })
-            .map(Self::one)
         };
-        Ok(PeriodFigures { target: figure(Basis::Current)?, original_target: figure(Basis::Original)? })
+        let (current, original) = (figure(Basis::Current)?, figure(Basis::Original)?);
+        Ok(current
+            .into_iter()
+            .zip(original)
+            .map(|(c, o)| PeriodFigures { target: Self::one(c), original_target: Self::one(o) })
+            .collect())
+    }
+
+    fn only<T>(v: Vec<T>) -> Result<T, DomainError> {
+        v.into_iter().next().ok_or_else(|| DomainError::Internal("roll-up of no set".to_owned()))
     }
 
     /// What target `i` takes along when it leaves its parent from `day`
@@ -432,48 +565,64 @@ impl TargetTree {
         period: &Period,
         days: &[NaiveDate],
     ) -> Result<Vec<Expected>, DomainError> {
+        Self::only(self.expected_many(phaser, &[set.to_vec()], period, days)?)
+    }
+
+    /// [`Self::expected`] of each of `sets`, asked together: both figures
+    /// come from one roll of the tree, each target phased once per day.
+    pub fn expected_many(
+        &self,
+        phaser: &mut Phaser<'_>,
+        sets: &[Vec<usize>],
+        period: &Period,
+        days: &[NaiveDate],
+    ) -> Result<Vec<Vec<Expected>>, DomainError> {
         let unit = phaser.plan().config.rounding_unit;
         let start = phaser.year_start();
-        let whole = Self::whole_year(set);
-        let by_curve = self.roll(&whole, (Basis::Current, start), days.len(), &mut |t, rem, w| {
-            days.iter().map(|d| phaser.expected_by_curve(t, rem, (period, w), *d)).collect()
-        })?;
-        let by_milestone = self.roll(&whole, (Basis::Current, start), days.len(), &mut |t, rem, w| {
+        let n = days.len();
+        // Each own part gives its by-curve figures, then its by-milestone.
+        let rolled = self.roll_sets(sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
+            let by_curve = phaser.expected_by_curve_on(t, rem, (period, w), days)?;
             // A part counting for only some days of the period (a member
             // that moved in or out) is expected by its curve.
             let template = phaser.template(t, period).filter(|_| w.covers(period.start, period.end)).cloned();
+            let Some(m) = template else { return Ok([by_curve.as_slice(), &by_curve].concat()) };
             // A day's milestone is a share of the period's target as it
             // stood that day: a change effective later in the period does
             // not rewrite the days before it. The target is recomputed only
             // where a piece takes effect.
             let mut in_force: Option<(usize, Amount)> = None;
-            days.iter()
-                .map(|d| match &template {
-                    Some(m) => {
-                        let known: Vec<Piece> = rem.iter().filter(|p| p.from <= *d).copied().collect();
-                        let own_period = match in_force {
-                            Some((n, a)) if n == known.len() => a,
-                            _ => {
-                                let a = phaser.period_amount(t, &known, (period, w), "period")?;
-                                in_force = Some((known.len(), a));
-                                a
-                            }
-                        };
-                        Ok(m.expected(period, own_period, unit, *d)?.0)
+            let mut out = by_curve;
+            out.reserve(n);
+            for d in days {
+                let known: Vec<Piece> = rem.iter().filter(|p| p.from <= *d).copied().collect();
+                let own_period = match in_force {
+                    Some((k, a)) if k == known.len() => a,
+                    _ => {
+                        let a = phaser.period_amount(t, &known, (period, w), "period")?;
+                        in_force = Some((known.len(), a));
+                        a
                     }
-                    None => phaser.expected_by_curve(t, rem, (period, w), *d),
-                })
-                .collect()
-        })?;
-        let shown = self.shown_template(phaser, set, period);
-        days.iter()
-            .zip(by_curve.into_iter().zip(by_milestone))
-            .map(|(d, (c, m))| {
-                let milestone = match &shown {
-                    Some(t) => t.expected(period, Amount::ZERO, unit, *d)?.1,
-                    None => None,
                 };
-                Ok(Expected { by_curve: c, by_milestone: m, milestone })
+                out.push(minor(m.expected(period, own_period, unit, *d)?.0));
+            }
+            Ok(out)
+        })?;
+        sets.iter()
+            .zip(rolled)
+            .map(|(set, r)| {
+                let shown = self.shown_template(phaser, set, period);
+                let (by_curve, by_milestone) = r.split_at(n);
+                days.iter()
+                    .zip(by_curve.iter().zip(by_milestone))
+                    .map(|(d, (c, m))| {
+                        let milestone = match &shown {
+                            Some(t) => t.expected(period, Amount::ZERO, unit, *d)?.1,
+                            None => None,
+                        };
+                        Ok(Expected { by_curve: *c, by_milestone: *m, milestone })
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -772,6 +921,21 @@ mod tests {
                 again.period(&mut phaser, &again.for_target(&targets[0].id), &q, "p").unwrap(),
                 tree.period(&mut phaser, &whole, &q, "p").unwrap()
             );
+            // Asked together (one roll, each target's result reused by the
+            // sets above it), every set reads as asked alone, in any order.
+            let mut sets: Vec<Vec<usize>> = targets.iter().map(|t| tree.for_target(&t.id)).collect();
+            sets.push(all.clone());
+            sets.reverse();
+            for p in [q.clone(), Period::parse("p", "2024-07", 1).unwrap()] {
+                let days: Vec<NaiveDate> = p.start.iter_days().take_while(|d| *d <= p.end).collect();
+                let figures = tree.periods(&mut phaser, &sets, &p, "p").unwrap();
+                let expected = tree.expected_many(&mut phaser, &sets, &p, &days).unwrap();
+                prop_assert_eq!(figures.len(), sets.len());
+                for ((set, f), e) in sets.iter().zip(figures).zip(expected) {
+                    prop_assert_eq!(f, tree.period(&mut phaser, set, &p, "p").unwrap());
+                    prop_assert_eq!(e, tree.expected(&mut phaser, set, &p, &days).unwrap());
+                }
+            }
             if let Some(child) = targets.iter().find(|t| t.parent.is_some()) {
                 let mut without = same.clone();
                 without.remove(child.id.as_str());

@@ -8,6 +8,7 @@ mod m20261201_000003_adjustment_requester_unit;
 mod m20261201_000004_dated_changes;
 mod m20261201_000005_employee_codes;
 mod m20261202_000006_dated_moves;
+mod m20261202_000007_plan_targets_seq;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_dated_changes::Migration),
             Box::new(m20261201_000005_employee_codes::Migration),
             Box::new(m20261202_000006_dated_moves::Migration),
+            Box::new(m20261202_000007_plan_targets_seq::Migration),
         ]
     }
 }

@@ -4,7 +4,11 @@ use attain_kit::{
     ServiceError,
     money::{Amount, CurrencyCode},
 };
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
 
 use super::{corrupt, from_json, to_json};
 use crate::domain::{
@@ -33,6 +37,8 @@ pub mod plan {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub published_at: Option<DateTimeUtc>,
+        /// Bumped by every write of one of the plan's targets (`targets`).
+        pub targets_seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -76,6 +82,8 @@ fn to_active(p: &Plan) -> Result<plan::ActiveModel, ServiceError> {
         created_at: Set(p.create_time),
         updated_at: Set(p.update_time),
         published_at: Set(p.publish_time),
+        // Only target writes move it (`bump_targets`), never a plan write.
+        targets_seq: NotSet,
     })
 }
 
@@ -113,4 +121,29 @@ pub async fn update(db: &impl ConnectionTrait, p: &Plan, expected_version: i64) 
         .exec(db)
         .await?;
     Ok(res.rows_affected > 0)
+}
+
+/// Counts a write of one of the plan's targets. Called before the write,
+/// so every transaction that writes targets locks the plan's row first and
+/// two of them never wait on each other's target rows in opposite orders.
+pub async fn bump_targets(db: &impl ConnectionTrait, plan: &Id) -> Result<(), ServiceError> {
+    plan::Entity::update_many()
+        .col_expr(plan::Column::TargetsSeq, Expr::col(plan::Column::TargetsSeq).add(1))
+        .filter(plan::Column::Id.eq(plan.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The state of a plan's targets: its plan version and target writes. Any
+/// committed change moves it, whichever replica wrote it and in whatever
+/// order commits land. `None`: no such plan.
+pub async fn targets_state(db: &impl ConnectionTrait, plan: &Id) -> Result<Option<(i64, i64)>, ServiceError> {
+    Ok(plan::Entity::find_by_id(plan.as_str().to_owned())
+        .select_only()
+        .column(plan::Column::Version)
+        .column(plan::Column::TargetsSeq)
+        .into_tuple::<(i64, i64)>()
+        .one(db)
+        .await?)
 }

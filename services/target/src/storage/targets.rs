@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 
-use super::{corrupt, from_json, to_json};
+use super::{corrupt, from_json, plans, to_json};
 use crate::domain::{
     org::Id,
     target::{Change, Dimensions, Revision, Target},
@@ -73,6 +73,7 @@ pub mod link {
 
 /// Records that `child` was under `parent` (before a move).
 pub async fn link(db: &impl ConnectionTrait, plan: &Id, parent: &Id, child: &Id) -> Result<(), ServiceError> {
+    plans::bump_targets(db, plan).await?;
     let row = link::ActiveModel {
         plan_id: Set(plan.as_str().to_owned()),
         parent_id: Set(parent.as_str().to_owned()),
@@ -163,6 +164,7 @@ pub struct Why<'a> {
 }
 
 pub async fn insert(db: &impl ConnectionTrait, t: &Target, why: &Why<'_>) -> Result<(), ServiceError> {
+    plans::bump_targets(db, &t.plan).await?;
     target::Entity::insert(to_active(t)?).exec_without_returning(db).await?;
     record(db, t, None, why).await
 }
@@ -234,27 +236,6 @@ pub async fn of_units(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Res
 /// The targets of `units` and every target split from them, down to the
 /// leaves: what a roll-up of their period figures needs. One query per
 /// level of the split tree (a handful), not per target.
-/// The state of a plan's targets: how many, and the sum of their versions.
-/// Every write bumps a target's version, so any committed change moves it.
-pub async fn state(db: &impl ConnectionTrait, plan: &Id) -> Result<(i64, i64), ServiceError> {
-    use sea_orm::{FromQueryResult, QuerySelect};
-    #[derive(FromQueryResult)]
-    struct State {
-        count: Option<i64>,
-        versions: Option<i64>,
-    }
-    let row = target::Entity::find()
-        .select_only()
-        .column_as(target::Column::Id.count(), "count")
-        // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back.
-        .column_as(sea_orm::sea_query::Expr::cust("CAST(SUM(version) AS BIGINT)"), "versions")
-        .filter(target::Column::PlanId.eq(plan.as_str()))
-        .into_model::<State>()
-        .one(db)
-        .await?;
-    Ok(row.map_or((0, 0), |r| (r.count.unwrap_or(0), r.versions.unwrap_or(0))))
-}
-
 pub async fn with_descendants(db: &impl ConnectionTrait, plan: &Id, units: &[Id]) -> Result<Vec<Target>, ServiceError> {
     let mut out = of_units(db, plan, units).await?;
     let mut seen: std::collections::HashSet<String> = out.iter().map(|t| t.id.as_str().to_owned()).collect();
@@ -321,6 +302,7 @@ pub async fn update(
     after: &Target,
     why: &Why<'_>,
 ) -> Result<bool, ServiceError> {
+    plans::bump_targets(db, &after.plan).await?;
     let res = target::Entity::update_many()
         .set(to_active(after)?)
         .filter(target::Column::PlanId.eq(after.plan.as_str()))
@@ -337,6 +319,7 @@ pub async fn update(
 
 /// At publication every target's original amount is fixed.
 pub async fn freeze_originals(db: &impl ConnectionTrait, plan: &Id) -> Result<(), ServiceError> {
+    plans::bump_targets(db, plan).await?;
     target::Entity::update_many()
         .col_expr(target::Column::OriginalMinor, Expr::col(target::Column::AmountMinor))
         .filter(target::Column::PlanId.eq(plan.as_str()))

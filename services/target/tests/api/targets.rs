@@ -864,7 +864,116 @@ async fn targets_are_scoped(backend: Backend) {
     assert_status(viewer.phase_target(phase("rep-2")).await, Code::PermissionDenied, None);
 }
 
+/// Rolled-up expectations are kept per process until the plan's targets
+/// change: after each kind of target write, made through another replica,
+/// a replica with a warm cache answers what a cold one computes, and the
+/// change shows.
+async fn kept_expectations_follow_every_target_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    seed_guide_org(&app).await;
+    let writer = app.replica().await;
+    let mut admin = writer.targets_admin();
+    plan_and_split(&mut admin).await;
+    let read = |app: &TestApp, period: &'static str| {
+        let mut t = app.targets_admin();
+        async move {
+            let r = t
+                .batch_get_expected_amounts(pb::BatchGetExpectedAmountsRequest {
+                    plan: "plans/fy2024".into(),
+                    units: ["acme", "region-a", "rep-1", "rep-2"].iter().map(|u| format!("units/{u}")).collect(),
+                    period: period.into(),
+                    date: "2024-02-10".into(),
+                    include_daily: true,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            format!("{:?}", r.amounts)
+        }
+    };
+    let mut before = (read(&app, "2024-02").await, read(&app, "2024-Q1").await);
+    let phase = pb::PhaseTargetRequest {
+        target: "plans/fy2024/targets/rep-2".into(),
+        phasing: Some(pb::PhasingCurve { method: pb::PhasingMethod::Even as i32, ..Default::default() }),
+        ..Default::default()
+    };
+    let milestones = pb::SetMilestonesRequest {
+        parent: "plans/fy2024/targets/region-a".into(),
+        milestones: vec![pb::Milestone { day_of_period: 10, percent: "40".into() }],
+        ..Default::default()
+    };
+    let adjust = pb::CreateAdjustmentRequest {
+        parent: "plans/fy2024".into(),
+        adjustment: Some(pb::Adjustment {
+            target: "plans/fy2024/targets/rep-1".into(),
+            change: Some(pb::adjustment::Change::ChangePercent("-10".into())),
+            reason: pb::AdjustmentReason::CustomerLoss as i32,
+            justification: "lost a key account".into(),
+            redistribution: pb::Redistribution::ParentAbsorbs as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    // Drafts are phased and given milestones; published plans adjusted.
+    for write in ["phase", "milestones", "publication", "adjustment"] {
+        match write {
+            "phase" => drop(admin.phase_target(phase.clone()).await.unwrap()),
+            "milestones" => drop(admin.set_milestones(milestones.clone()).await.unwrap()),
+            "publication" => drop(
+                admin
+                    .publish_plan(pb::PublishPlanRequest { name: "plans/fy2024".into(), ..Default::default() })
+                    .await
+                    .unwrap(),
+            ),
+            _ => {
+                let mut rep = writer.targets("rep-1", Role::Rep, "rep-1");
+                let a = rep.create_adjustment(adjust.clone()).await.unwrap().into_inner();
+                admin
+                    .approve_adjustment(pb::ApproveAdjustmentRequest { name: a.name, ..Default::default() })
+                    .await
+                    .unwrap();
+            }
+        }
+        let warm = (read(&app, "2024-02").await, read(&app, "2024-Q1").await);
+        let cold = writer.replica().await;
+        assert_eq!(warm, (read(&cold, "2024-02").await, read(&cold, "2024-Q1").await), "after the {write}");
+        // Publication fixes the originals, which equal the amounts by then.
+        assert!(write == "publication" || warm != before, "the {write} changed nothing shown");
+        before = warm;
+    }
+    // A day after the period: everything due, as on its last day; a day
+    // before it: nothing yet. Both from the kept figures.
+    let mut t = app.targets_admin();
+    let at = |period: &str, date: &str| pb::BatchGetExpectedAmountsRequest {
+        plan: "plans/fy2024".into(),
+        units: vec!["units/region-a".into(), "units/rep-2".into()],
+        period: period.into(),
+        date: date.into(),
+        ..Default::default()
+    };
+    let after = t.batch_get_expected_amounts(at("2024-01", "2024-02-10")).await.unwrap().into_inner().amounts;
+    let last = t.batch_get_expected_amounts(at("2024-01", "2024-01-31")).await.unwrap().into_inner().amounts;
+    assert_eq!(after.len(), 2);
+    for (a, l) in after.iter().zip(&last) {
+        assert_eq!(amount(&a.expected_by_curve), amount(&a.period_target), "{a:?}");
+        assert_eq!(amount(&a.expected_by_milestone), amount(&a.period_target), "{a:?}");
+        assert_eq!(
+            (&a.expected_by_curve, &a.expected_by_milestone, &a.milestone),
+            (&l.expected_by_curve, &l.expected_by_milestone, &l.milestone)
+        );
+    }
+    let ahead = t.batch_get_expected_amounts(at("2024-Q2", "2024-02-10")).await.unwrap().into_inner().amounts;
+    assert_eq!(ahead.len(), 2);
+    for a in &ahead {
+        assert_ne!(amount(&a.period_target), "0.00");
+        assert_eq!((amount(&a.expected_by_curve), amount(&a.expected_by_milestone)), ("0.00", "0.00"), "{a:?}");
+        assert!(a.milestone.is_none());
+    }
+}
+
 both_backends!(
+    kept_expectations_follow_every_target_write,
     the_guides_plan_split_phase_and_adjustment,
     bad_input_gets_clear_errors,
     concurrent_adjustments_one_wins,
