@@ -127,3 +127,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     })
     .await
 }
+
+/// An index PostgreSQL can use for prefix searches (`path LIKE '/acme/r1/%'`,
+/// every subtree read): a plain btree serves them only under the "C"
+/// collation, so a database created with any other (en_US.UTF-8, C.UTF-8)
+/// scanned the whole table per read. `text_pattern_ops` on the path column,
+/// after the `leading` equality columns. SQLite: nothing (its LIKE folds
+/// case and uses no index; the embedded store is one organisation's).
+pub async fn create_prefix_index(
+    m: &sea_orm_migration::SchemaManager<'_>,
+    name: &str,
+    (table, leading, path): (&str, &[&str], &str),
+) -> Result<(), DbErr> {
+    if m.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let mut cols: Vec<String> = leading.iter().map(|c| format!("\"{c}\"")).collect();
+    cols.push(format!("\"{path}\" text_pattern_ops"));
+    let sql = format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" ({})", cols.join(", "));
+    m.get_connection().execute_unprepared(&sql).await.map(|_| ())
+}

@@ -9,6 +9,7 @@ mod m20261201_000004_dated_changes;
 mod m20261201_000005_employee_codes;
 mod m20261202_000006_dated_moves;
 mod m20261202_000007_plan_targets_seq;
+mod m20261202_000008_path_prefix_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_employee_codes::Migration),
             Box::new(m20261202_000006_dated_moves::Migration),
             Box::new(m20261202_000007_plan_targets_seq::Migration),
+            Box::new(m20261202_000008_path_prefix_indexes::Migration),
         ]
     }
 }

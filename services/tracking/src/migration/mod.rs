@@ -14,6 +14,8 @@ mod m20261201_000009_leases;
 mod m20261202_000010_lease_positions;
 mod m20261202_000011_feed_pruning;
 mod m20261202_000012_open_alerts_index;
+mod m20261202_000013_alerts_by_severity_index;
+mod m20261202_000014_alerts_prefix_index;
 
 pub struct Migrator;
 
@@ -33,6 +35,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_lease_positions::Migration),
             Box::new(m20261202_000011_feed_pruning::Migration),
             Box::new(m20261202_000012_open_alerts_index::Migration),
+            Box::new(m20261202_000013_alerts_by_severity_index::Migration),
+            Box::new(m20261202_000014_alerts_prefix_index::Migration),
         ]
     }
 }

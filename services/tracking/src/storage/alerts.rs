@@ -340,27 +340,30 @@ pub async fn counts(
 }
 
 /// The first `limit` alerts of a subtree, most severe and then oldest first.
+/// One query per severity, worst first, each in the order of the
+/// (state, severity, opened_at, id) index: a company's first five come from
+/// the index's head instead of sorting every alert of the organisation.
 pub async fn most_severe(
     db: &impl ConnectionTrait,
     path: &[Id],
     state: Option<State>,
     limit: u64,
 ) -> Result<Vec<Alert>, ServiceError> {
-    let mut q = alert::Entity::find().filter(alert::Column::UnitPath.starts_with(encode_path(path)));
-    if let Some(s) = state {
-        q = q.filter(alert::Column::State.eq(s.as_str()));
+    let mut out = Vec::new();
+    for severity in [Status::Red, Status::Yellow, Status::Green] {
+        let Some(left) = limit.checked_sub(out.len() as u64).filter(|n| *n > 0) else { break };
+        let mut q = alert::Entity::find()
+            .filter(alert::Column::UnitPath.starts_with(encode_path(path)))
+            .filter(alert::Column::Severity.eq(severity.as_str()));
+        if let Some(s) = state {
+            q = q.filter(alert::Column::State.eq(s.as_str()));
+        }
+        let rows = q.order_by_asc(alert::Column::OpenedAt).order_by_asc(alert::Column::Id).limit(left).all(db).await?;
+        for r in rows {
+            out.push(to_domain(r)?);
+        }
     }
-    // Severities are stored by name; rank them worst first.
-    let rank = Expr::cust("CASE severity WHEN 'RED' THEN 0 WHEN 'YELLOW' THEN 1 ELSE 2 END");
-    q.order_by_asc(rank)
-        .order_by_asc(alert::Column::OpenedAt)
-        .order_by_asc(alert::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect()
+    Ok(out)
 }
 
 /// Events of a subtree after `after`, oldest first: of the units below the
