@@ -59,7 +59,12 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>, whole: Option<(
 
 impl Upstreams {
     pub fn new(target: Channel, tracking: Channel) -> Self {
-        Self { target: TargetClient::new(target), tracking: TrackingServiceClient::new(tracking) }
+        Self {
+            target: TargetClient::new(target),
+            // A region's period close lists every member's figures.
+            tracking: TrackingServiceClient::new(tracking)
+                .max_decoding_message_size(attain_target_client::ANSWER_LIMIT),
+        }
     }
 
     /// Where the unit sits: its ancestors, then itself. One GetUnit, for

@@ -27,9 +27,19 @@ pub struct TargetClient {
     targets: TargetServiceClient<Channel>,
 }
 
+/// The largest answer taken from the target service. A whole
+/// organisation's subtree is 6.2 MB at 51,000 units, past tonic's 4 MB
+/// default: the alert evaluator's pass, a period close and an import of a
+/// 50,000-rep company failed on it. What the target service sends is capped
+/// on its side (`server.max_message_bytes`).
+pub const ANSWER_LIMIT: usize = 256 * 1024 * 1024;
+
 impl TargetClient {
     pub fn new(channel: Channel) -> Self {
-        Self { org: OrgServiceClient::new(channel.clone()), targets: TargetServiceClient::new(channel) }
+        Self {
+            org: OrgServiceClient::new(channel.clone()).max_decoding_message_size(ANSWER_LIMIT),
+            targets: TargetServiceClient::new(channel).max_decoding_message_size(ANSWER_LIMIT),
+        }
     }
 
     pub async fn unit(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {

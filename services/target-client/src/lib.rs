@@ -9,7 +9,7 @@ mod expected;
 mod plans;
 mod units;
 
-pub use client::TargetClient;
+pub use client::{ANSWER_LIMIT, TargetClient};
 pub use expected::{AlertThresholds, DailyExpected, Expected, Slice};
 pub use plans::{PlanInfo, plan_for, plan_for_metric, plan_for_period};
 pub use units::{UnitInfo, UnitMove, UnitTree};
