@@ -184,13 +184,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     });
     let outgoing = tokio_stream::iter([ImportDealsRequest { part: Some(Part::Header(header)) }]).chain(chunks);
     let mut client = TrackingServiceClient::new(gateway(&args.gateway).await?);
-    let mut replies = client.import_deals(authed(&args.token, outgoing)?).await?.into_inner();
+    let importing = || format!("importing {}", file.display());
+    let mut replies = client.import_deals(authed(&args.token, outgoing)?).await.with_context(importing)?.into_inner();
     let mut last = None;
     let mut errors = Vec::new();
     let mut err = std::io::stderr();
     loop {
         let next = tokio::select! {
-            m = replies.message() => m?,
+            m = replies.message() => m.with_context(importing)?,
             Some(e) = failed.recv() => return Err(e).with_context(|| format!("reading {}", file.display())),
         };
         let Some(mut p) = next else { break };
@@ -272,12 +273,13 @@ pub async fn report(
         .generate_report(authed(
             token,
             GenerateReportRequest {
-                name,
+                name: name.clone(),
                 format: if markdown { ReportFormat::Markdown } else { ReportFormat::Xlsx } as i32,
                 language: if english { Language::En } else { Language::Zh } as i32,
             },
         )?)
-        .await?
+        .await
+        .with_context(|| format!("writing the report of {name}"))?
         .into_inner();
     let path = out.map_or_else(|| std::path::PathBuf::from(&r.file_name), Path::to_path_buf);
     std::fs::write(&path, &r.content).with_context(|| format!("cannot write {}", path.display()))?;
@@ -287,7 +289,7 @@ pub async fn report(
 
 /// `attain audit`: prints each difference and the count of figures
 /// checked; 0 clean, 1 differences, 2 could not audit.
-pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str) -> std::process::ExitCode {
+pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str, verbose: bool) -> std::process::ExitCode {
     let ran = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -317,7 +319,7 @@ pub fn audit(a: &attain::audit::Audit, gateway: &str, token: &str) -> std::proce
             }
         }
         Err(status) => {
-            eprintln!("attain audit: not audited: {:?}: {}", status.code(), status.message());
+            eprintln!("attain audit: not audited: {}", attain::cli_error::explain(&status.into(), verbose));
             std::process::ExitCode::from(2)
         }
     }

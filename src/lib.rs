@@ -2,4 +2,5 @@
 //! data (used by `attain demo` and the end-to-end tests).
 
 pub mod audit;
+pub mod cli_error;
 pub mod demo;

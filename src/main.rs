@@ -20,6 +20,9 @@ struct Cli {
     /// Where each service keeps its SQLite file and the development secret.
     #[arg(long, global = true, default_value = "data", env = "ATTAIN_DATA_DIR")]
     data_dir: PathBuf,
+    /// On failure, also print the gRPC status (code, message, request id).
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -147,8 +150,9 @@ fn main() -> ExitCode {
     if let Command::Audit { plan, period, unit, as_of, gateway, token } = &cli.command {
         let audit =
             attain::audit::Audit { plan: plan.clone(), unit: unit.clone(), period: period.clone(), as_of: *as_of };
-        return commands::audit(&audit, gateway, token);
+        return commands::audit(&audit, gateway, token, cli.verbose);
     }
+    let verbose = cli.verbose;
     let telemetry = TelemetrySettings::default();
     attain_kit::telemetry::init(&telemetry);
     let outcome =
@@ -176,7 +180,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("attain: {e:#}");
+            eprintln!("attain: {}", attain::cli_error::explain(&e, verbose));
             ExitCode::FAILURE
         }
     }

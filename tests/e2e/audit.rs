@@ -111,7 +111,8 @@ async fn the_demo_audits_clean(backend: Backend) {
     assert!(text.contains("figures checked") && text.contains(": 0 differences"), "{text}");
     let denied = cli(&rep, "units/region-a").await;
     assert_eq!(denied.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&denied.stderr).contains("PermissionDenied"));
+    let said = String::from_utf8_lossy(&denied.stderr);
+    assert!(said.contains("not audited: not allowed: ") && said.contains("token whose unit covers it"), "{said}");
     assert!(!String::from_utf8_lossy(&denied.stdout).contains("0 differences"), "nothing is called clean");
 }
 

@@ -199,6 +199,19 @@ async fn demo_loads_the_guides_example() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&md).unwrap().contains("Region A"));
+
+    // A failed command says what failed and what to do, not the status's
+    // debug form; --verbose adds the status.
+    let out = attain(&["report", "reviews/nope", "--gateway", &gateway, "--token", admin.trim()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.starts_with("attain: writing the report of reviews/nope: "), "{stderr}");
+    assert!(stderr.contains("Check the name") || stderr.contains("token whose unit covers it"), "{stderr}");
+    assert!(!stderr.contains("Status {") && !stderr.contains("code: "), "{stderr}");
+    let out = attain(&["report", "reviews/nope", "--verbose", "--gateway", &gateway, "--token", "not-a-token"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("you are not signed in") && stderr.contains("attain token"), "{stderr}");
+    assert!(stderr.contains("gRPC status: Unauthenticated (16)"), "{stderr}");
 }
 
 /// Bad starts fail with a clear message and a non-zero exit, leaving
