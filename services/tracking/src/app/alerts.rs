@@ -33,6 +33,9 @@ use crate::{
     storage::{alerts, daily_logs, rollups},
 };
 
+/// How often a change without an etag is re-read after losing a race.
+const UNCONDITIONAL_ATTEMPTS: u32 = 5;
+
 /// A pass's write for one alert: a new one, or the next version of a
 /// stored one (its `version` one above the stored row's).
 enum Write {
@@ -348,43 +351,55 @@ impl App {
         self.evaluate(fwd, &plans, units, metric, period, day).await
     }
 
+    /// Acknowledges or resolves an alert. With an etag the caller's read
+    /// must still be current; without one the change applies to whatever is
+    /// current, so a concurrent evaluator update (new figures on the same
+    /// alert) is read again rather than refused.
     pub async fn transition(&self, who: &Identity, id: &Id, etag: &str, to: State) -> ServiceResult<Alert> {
         let name = &format!("alerts/{}", id.as_str());
         if who.role == Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
-        let current = reveal(who, "alert", name, alerts::get(&self.db, id).await?, |a| who.can_read(&a.unit_path))?;
-        attain_kit::scope::check_etag(etag, &current.version.to_string(), name)?;
-        let allowed = match to {
-            State::Acknowledged => current.state == State::Open,
-            State::Resolved => current.is_live(),
-            State::Open => false,
-        };
-        if !allowed {
-            return Err(ServiceError::precondition(
-                "ALERT_STATE",
-                format!("{name} is {}, it cannot become {}", current.state.as_str(), to.as_str()),
-            ));
-        }
-        let mut next = current.clone();
-        next.state = to;
-        next.version = current.version + 1;
-        match to {
-            State::Acknowledged => {
-                next.acknowledged_by = who.person.clone();
-                next.acknowledge_time = Some(Utc::now());
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let current = reveal(who, "alert", name, alerts::get(&self.db, id).await?, |a| who.can_read(&a.unit_path))?;
+            attain_kit::scope::check_etag(etag, &current.version.to_string(), name)?;
+            let allowed = match to {
+                State::Acknowledged => current.state == State::Open,
+                State::Resolved => current.is_live(),
+                State::Open => false,
+            };
+            if !allowed {
+                return Err(ServiceError::precondition(
+                    "ALERT_STATE",
+                    format!("{name} is {}, it cannot become {}", current.state.as_str(), to.as_str()),
+                ));
             }
-            _ => next.resolve_time = Some(Utc::now()),
+            let mut next = current.clone();
+            next.state = to;
+            next.version = current.version + 1;
+            match to {
+                State::Acknowledged => {
+                    next.acknowledged_by = who.person.clone();
+                    next.acknowledge_time = Some(Utc::now());
+                }
+                _ => next.resolve_time = Some(Utc::now()),
+            }
+            // The row and its feed event commit together: the event's id is
+            // claimed in this transaction, so it is in commit order.
+            let txn = attain_kit::db::begin_write(&self.db).await?;
+            if !alerts::update(&txn, &next, current.version).await? {
+                drop(txn);
+                if etag.is_empty() && attempts < UNCONDITIONAL_ATTEMPTS {
+                    continue;
+                }
+                return Err(ServiceError::stale_etag(name));
+            }
+            txn.commit().await?;
+            self.feeds.bump();
+            return Ok(next);
         }
-        // The row and its feed event commit together: the event's id is
-        // claimed in this transaction, so it is in commit order.
-        let txn = attain_kit::db::begin_write(&self.db).await?;
-        if !alerts::update(&txn, &next, current.version).await? {
-            return Err(ServiceError::stale_etag(name));
-        }
-        txn.commit().await?;
-        self.feeds.bump();
-        Ok(next)
     }
 
     /// Alerts of a subtree, oldest first, a page at a time.
