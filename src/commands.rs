@@ -9,7 +9,7 @@ use anyhow::Context;
 use attain_kit::configuration::Settings;
 use attain_proto::attain::{
     common::v1::Language,
-    review::v1::{GenerateReportRequest, ReportFormat, review_service_client::ReviewServiceClient},
+    review::v1::{GenerateReportRequest, ReportFormat, ReportMoneyUnit, review_service_client::ReviewServiceClient},
     tracking::v1::{
         FileFormat, ImportDealsRequest, ImportHeader, import_deals_request::Part,
         tracking_service_client::TrackingServiceClient,
@@ -258,11 +258,19 @@ fn import_summary(last: &attain_proto::attain::tracking::v1::ImportDealsResponse
     out
 }
 
-/// Writes a review's report (Markdown or XLSX, Chinese or English).
+/// Which report: Markdown or XLSX, Chinese or English, amounts in the
+/// currency's unit or in 万.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportWanted {
+    pub markdown: bool,
+    pub english: bool,
+    pub wan: bool,
+}
+
+/// Writes a review's report.
 pub async fn report(
     review: &str,
-    markdown: bool,
-    english: bool,
+    ReportWanted { markdown, english, wan }: ReportWanted,
     out: Option<&Path>,
     gateway_url: &str,
     token: &str,
@@ -276,6 +284,7 @@ pub async fn report(
                 name: name.clone(),
                 format: if markdown { ReportFormat::Markdown } else { ReportFormat::Xlsx } as i32,
                 language: if english { Language::En } else { Language::Zh } as i32,
+                money_unit: if wan { ReportMoneyUnit::TenThousand } else { ReportMoneyUnit::Unspecified } as i32,
             },
         )?)
         .await

@@ -66,6 +66,9 @@ enum Command {
         format: ReportFormatArg,
         #[arg(long, value_enum, default_value = "zh")]
         lang: LangArg,
+        /// XLSX amounts in yuan (the currency's unit) or in 万 (wan).
+        #[arg(long, value_enum, default_value = "yuan")]
+        money_unit: MoneyUnitArg,
         /// Where to write it (default: the report's own file name).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -121,6 +124,12 @@ enum ReportFormatArg {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum MoneyUnitArg {
+    Yuan,
+    Wan,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum LangArg {
     Zh,
     En,
@@ -164,9 +173,13 @@ fn main() -> ExitCode {
                     Command::Serve { service } => commands::serve(service).await,
                     Command::Migrate { service } => commands::migrate(service).await,
                     Command::Import(args) => commands::import(args).await,
-                    Command::Report { review, format, lang, out, gateway, token } => {
-                        let markdown = format == ReportFormatArg::Markdown;
-                        commands::report(&review, markdown, lang == LangArg::En, out.as_deref(), &gateway, &token).await
+                    Command::Report { review, format, lang, money_unit, out, gateway, token } => {
+                        let what = commands::ReportWanted {
+                            markdown: format == ReportFormatArg::Markdown,
+                            english: lang == LangArg::En,
+                            wan: money_unit == MoneyUnitArg::Wan,
+                        };
+                        commands::report(&review, what, out.as_deref(), &gateway, &token).await
                     }
                     Command::Audit { .. } => Ok(()), // handled above: its own exit codes
                     Command::Token { role, unit, person, hours } => {

@@ -235,6 +235,7 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
             name: review.clone(),
             format: rpb::ReportFormat::Markdown as i32,
             language: attain_proto::attain::common::v1::Language::En as i32,
+            money_unit: 0,
         }))
         .await
         .unwrap()
@@ -334,12 +335,13 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
             name: review.clone(),
             format: rpb::ReportFormat::Markdown as i32,
             language: attain_proto::attain::common::v1::Language::En as i32,
+            money_unit: 0,
         }))
         .await
         .unwrap()
         .into_inner();
     let text = String::from_utf8(report.content).unwrap();
-    assert!(text.contains("90000.00 (originally 100000.00)"), "{text}");
+    assert!(text.contains("90,000.00 (originally 100,000.00)"), "{text}");
 
     // 8. The role × call × owner matrix. A rep in region B makes the
     //    sibling cells for writes.

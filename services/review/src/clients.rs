@@ -16,7 +16,10 @@ use attain_target_client::{TargetClient, plan_for_period};
 use chrono::NaiveDate;
 use tonic::transport::Channel;
 
-use crate::domain::review::{Figures, GapEffects, Reason};
+use crate::domain::{
+    report::{DealLine, Deals, PlanFacts},
+    review::{Figures, GapEffects, Reason},
+};
 
 /// The target service (through its client crate) and the tracking service.
 #[derive(Debug, Clone)]
@@ -42,6 +45,7 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>, whole: Option<(
         actual: money(&a.actual),
         attainment_rate: a.attainment_rate.clone(),
         gap: money(&a.gap),
+        expected_to_date: money(&a.expected_to_date),
         yoy_growth: a.yoy_growth.clone(),
         average_order_value: money(&a.average_order_value),
         conversion_rate: a.conversion_rate.clone(),
@@ -173,16 +177,6 @@ impl Upstreams {
     }
 }
 
-/// A deal as the weekly progress sheet lists it.
-#[derive(Debug, Clone)]
-pub struct DealLine {
-    pub close_date: String,
-    pub rep: String,
-    pub customer: String,
-    pub amount: String,
-    pub reversal: bool,
-}
-
 /// A DRAFT plan to propose.
 #[derive(Debug, Clone)]
 pub struct DraftPlan {
@@ -192,18 +186,6 @@ pub struct DraftPlan {
     pub currency: String,
     pub base: Amount,
     pub growth: rust_decimal::Decimal,
-}
-
-/// What the report needs of the plan.
-#[derive(Debug, Clone, Default)]
-pub struct PlanFacts {
-    pub display_name: String,
-    pub fiscal_year: i32,
-    pub currency: String,
-    pub base: String,
-    pub growth: String,
-    pub top_target: String,
-    pub milestones: Vec<(i32, String)>,
 }
 
 impl Upstreams {
@@ -221,13 +203,14 @@ impl Upstreams {
         })
     }
 
-    /// The deals of a unit in a date range (first 5000), for the weekly
-    /// progress sheet.
-    pub async fn deals(&self, fwd: &Forwarded, unit: &Id, period: &Period) -> ServiceResult<Vec<DealLine>> {
+    /// The deals of a unit in a date range (the first `Deals::LIMIT`), for
+    /// the weekly progress sheet.
+    pub async fn deals(&self, fwd: &Forwarded, unit: &Id, period: &Period) -> ServiceResult<Deals> {
         let range = format!("{}..{}", period.start.format("%Y-%m-%d"), period.end.format("%Y-%m-%d"));
         let mut out = Vec::new();
         let mut token = String::new();
-        while out.len() < 5000 {
+        let mut more = false;
+        loop {
             let r = self
                 .tracking
                 .clone()
@@ -250,9 +233,17 @@ impl Upstreams {
             if r.next_page_token.is_empty() {
                 break;
             }
+            if out.len() >= Deals::LIMIT {
+                more = true;
+                break;
+            }
             token = r.next_page_token;
         }
-        Ok(out)
+        if out.len() > Deals::LIMIT {
+            more = true;
+            out.truncate(Deals::LIMIT);
+        }
+        Ok(Deals { lines: out, more })
     }
 
     /// Of these units (resource names), those that have left by `day`.

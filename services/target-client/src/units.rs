@@ -92,6 +92,10 @@ pub struct UnitTree {
     pub names: HashMap<String, String>,
     /// Unit ids below (not including) the unit.
     pub below: Vec<Id>,
+    /// Who manages what, by person id: the unit's resource name and whether
+    /// it is a rep (a rep's unit is named after the rep); a person over
+    /// several units is named by their rep unit, else their highest one.
+    pub managers: HashMap<String, (String, bool)>,
 }
 
 pub(crate) fn id_of(field: &str, name: &str) -> ServiceResult<Id> {
@@ -132,7 +136,16 @@ pub(crate) fn unit_tree(id: &Id, units: &[pb::Unit]) -> ServiceResult<UnitTree> 
     let path = unit_info(root)?.path;
     let names = units.iter().map(|u| (u.name.clone(), u.display_name.clone())).collect();
     let below = units.iter().skip(1).map(|u| id_of("unit", &u.name)).collect::<ServiceResult<Vec<_>>>()?;
-    Ok(UnitTree { id: id.clone(), path, names, below })
+    let mut managers: HashMap<String, (String, bool)> = HashMap::new();
+    // Root first, so the first unit seen of a manager is their highest.
+    for u in units.iter().filter(|u| !u.manager.is_empty()) {
+        let is_rep = u.kind == UnitKind::Rep as i32;
+        let seen = managers.get(&u.manager).is_some_and(|(_, rep)| *rep || !is_rep);
+        if !seen {
+            managers.insert(u.manager.clone(), (u.name.clone(), is_rep));
+        }
+    }
+    Ok(UnitTree { id: id.clone(), path, names, below, managers })
 }
 
 /// A dated move, as followers need it.

@@ -5,25 +5,12 @@ use rust_decimal::Decimal;
 
 use super::App;
 use crate::{
-    clients::{DealLine, PlanFacts},
     domain::{
-        report::{Suggestion, suggest},
-        review::{ActionItem, Cause, Review},
+        report::{Deals, PlanFacts, Report, Suggestion, suggest, words::Names},
+        review::Review,
     },
     storage::{practices, reviews as store},
 };
-
-/// Everything a report shows, the review as it reads now.
-#[derive(Debug, Clone)]
-pub struct ReportInputs {
-    pub review: Review,
-    pub plan: PlanFacts,
-    pub causes: Vec<Cause>,
-    pub actions: Vec<ActionItem>,
-    /// (title, text)
-    pub practices: Vec<(String, String)>,
-    pub suggestion: Suggestion,
-}
 
 /// Reports and suggestions show the whole unit's figures, which a rep's own
 /// lines of a review do not.
@@ -75,7 +62,7 @@ impl App {
         &self,
         (who, fwd): (&Identity, &Forwarded),
         review: (&Id, &str),
-    ) -> ServiceResult<ReportInputs> {
+    ) -> ServiceResult<Report> {
         let (review, _) = self.visible(who, fwd, review.0, review.1).await?;
         not_for_reps(who, "a report shows every member; ask your manager")?;
         let review = self.current(who, fwd, review).await?;
@@ -84,11 +71,14 @@ impl App {
         let practices =
             practices::practices_of(&self.db, &review.id).await?.into_iter().map(|p| (p.title, p.text)).collect();
         let (suggestion, plan) = self.suggestion_for(fwd, &review, None).await?;
-        Ok(ReportInputs { review, plan, causes, actions, practices, suggestion })
+        // Members, causes and deals are named by unit, owners by person.
+        let tree = self.up.tree(fwd, &review.unit).await?;
+        let names = Names { units: tree.names, managers: tree.managers };
+        Ok(Report { review, plan, causes, actions, practices, suggestion, names })
     }
 
     /// The deals behind a review's period (the weekly progress sheet).
-    pub async fn report_deals(&self, fwd: &Forwarded, review: &Review) -> ServiceResult<Vec<DealLine>> {
+    pub async fn report_deals(&self, fwd: &Forwarded, review: &Review) -> ServiceResult<Deals> {
         self.up.deals(fwd, &review.unit, &review.period).await
     }
 }

@@ -42,6 +42,10 @@ pub struct Figures {
     pub actual: String,
     pub attainment_rate: String,
     pub gap: String,
+    /// What the phasing expects by the day measured (briefs stored before
+    /// it: empty).
+    #[serde(default)]
+    pub expected_to_date: String,
     pub yoy_growth: String,
     pub average_order_value: String,
     pub conversion_rate: String,

@@ -117,9 +117,9 @@ async fn seed(target: Channel, s: &Suite) {
     let seed = Seed::new(target, token("ops", Role::Admin, "")).with_tracking(s.tracking.clone());
     seed.units(&[
         Unit::new("acme", "", Company, "ACME"),
-        Unit::new("region-a", "acme", Region, "REGION-A"),
-        Unit::new("rep-1", "region-a", Rep, "REP-1"),
-        Unit::new("rep-2", "region-a", Rep, "REP-2"),
+        Unit::new("region-a", "acme", Region, "REGION-A").manager("mgr-a"),
+        Unit::new("rep-1", "region-a", Rep, "REP-1").manager("rep-1"),
+        Unit::new("rep-2", "region-a", Rep, "REP-2").manager("rep-2"),
         Unit::new("region-b", "acme", Region, "REGION-B"),
     ])
     .await

@@ -7,3 +7,4 @@
 mod helpers;
 mod reports;
 mod reviews;
+mod workbook;

@@ -162,6 +162,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
             name: review.name.clone(),
             format: pb::ReportFormat::Markdown as i32,
             language: Language::En as i32,
+            money_unit: 0,
         })
         .await
         .unwrap()
@@ -169,12 +170,12 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     let text = String::from_utf8(md.content).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "# Review report — REGION-A 2024-01");
-    assert!(lines.contains(&"| REP-2 | 101639.34 | 40000.00 | 0.3935 | 61639.34 | RED |"), "{text}");
-    assert!(lines.contains(&"1. lost: price (3), 40000.00"), "{text}");
-    assert!(lines.contains(&"| Last year | 160000.00 | 160000.00 | 0.00 | 0.00 |"), "{text}");
+    assert!(lines.contains(&"| REP-2 | 101,639.34 | 40,000.00 | 39.35% | 61,639.34 | 101,639.34 | Red |"), "{text}");
+    assert!(lines.contains(&"1. Lost: price (3), lost 40,000.00"), "{text}");
+    assert!(lines.contains(&"| Last year | no history |  |  |  |"), "{text}");
     assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
     assert!(
-        lines.contains(&"- Formula: trend 160000.00 × (1 + 0.25) = 200000.00"),
+        lines.contains(&"- Formula: trend 160,000.00 × (1 + 25%) = 200,000.00"),
         "the plan's growth by default: {text}"
     );
     let zh = manager
@@ -182,6 +183,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
             name: review.name.clone(),
             format: pb::ReportFormat::Markdown as i32,
             language: Language::Zh as i32,
+            money_unit: 0,
         })
         .await
         .unwrap()
@@ -194,6 +196,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
             name: review.name.clone(),
             format: pb::ReportFormat::Xlsx as i32,
             language: Language::Zh as i32,
+            money_unit: 0,
         })
         .await
         .unwrap()
@@ -204,23 +207,18 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
         book.sheet_names(),
         ["年度业绩目标总表", "目标分解", "阶段目标与里程碑", "周度销售进展记录表", "复盘与行动计划"]
     );
-    let cell = |book: &mut Xlsx<_>, sheet: &str, r: u32, c: u32| -> String {
-        match book.worksheet_range(sheet).unwrap().get_value((r, c)) {
-            Some(Data::String(s)) => s.clone(),
-            other => format!("{other:?}"),
-        }
-    };
-    assert_eq!(cell(&mut book, "年度业绩目标总表", 0, 5), "年度目标");
-    assert_eq!(cell(&mut book, "年度业绩目标总表", 1, 5), "10000000.00");
-    assert_eq!(cell(&mut book, "年度业绩目标总表", 1, 3), "8000000.00");
-    assert_eq!(
-        (cell(&mut book, "目标分解", 1, 0), cell(&mut book, "目标分解", 1, 2)),
-        ("units/rep-1".into(), "101639.34".into())
-    );
-    assert_eq!(cell(&mut book, "周度销售进展记录表", 0, 1), "销售代表");
-    let progress = book.worksheet_range("周度销售进展记录表").unwrap();
-    assert_eq!(progress.height(), 4, "a header and three January deals");
-    assert_eq!(cell(&mut book, "复盘与行动计划", 1, 0), "主要原因");
+    // Cell by cell (the workbook's own test reads it as a whole).
+    let range = |book: &mut Xlsx<_>, sheet: &str| book.worksheet_range(sheet).unwrap();
+    assert_eq!(range(&mut book, "年度业绩目标总表").get_value((0, 5)), Some(&Data::String("年度目标(CNY)".into())));
+    assert_eq!(range(&mut book, "年度业绩目标总表").get_value((1, 5)), Some(&Data::Float(10_000_000.0)));
+    assert_eq!(range(&mut book, "年度业绩目标总表").get_value((1, 3)), Some(&Data::Float(8_000_000.0)));
+    let split = range(&mut book, "目标分解");
+    assert_eq!(split.get_value((2, 0)), Some(&Data::String("REP-1".into())));
+    assert_eq!(split.get_value((2, 1)), Some(&Data::Float(101_639.34)));
+    let progress = range(&mut book, "周度销售进展记录表");
+    assert_eq!(progress.get_value((0, 2)), Some(&Data::String("销售代表".into())));
+    assert_eq!(progress.height(), 5, "a header, three January deals and their total");
+    assert_eq!(range(&mut book, "复盘与行动计划").get_value((0, 0)), Some(&Data::String("未达成主要原因".into())));
 
     // Accepting a monthly suggestion requests an adjustment of the next
     // month; a retry returns the same one. (The loop itself: below.)

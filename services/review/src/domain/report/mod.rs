@@ -1,5 +1,10 @@
 //! What a review report says: the next-period suggestion (trend × growth,
-//! formula shown) and the Markdown rendering, in English or Chinese.
+//! formula shown), rendered as Markdown or as the guide's workbook, in one
+//! language at a time.
+
+pub mod markdown;
+pub mod words;
+pub mod workbook;
 
 use attain_core::{
     money::Amount,
@@ -8,7 +13,7 @@ use attain_core::{
 use chrono::Duration;
 use rust_decimal::Decimal;
 
-use super::review::{ActionItem, Cause, Figures, Reason, Review};
+use super::review::{ActionItem, Cause, Review};
 
 /// Titles in the report's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,124 +97,53 @@ pub fn suggest(review: &Review, growth: Decimal) -> Option<Suggestion> {
     })
 }
 
-fn row(cells: &[&str]) -> String {
-    format!("| {} |\n", cells.join(" | "))
+/// What the report needs of the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanFacts {
+    pub display_name: String,
+    pub fiscal_year: i32,
+    pub currency: String,
+    pub base: String,
+    pub growth: String,
+    pub top_target: String,
+    /// (day of the period, cumulative percent "20").
+    pub milestones: Vec<(i32, String)>,
 }
 
-/// The report as Markdown.
-pub fn markdown(
-    l: Lang,
-    review: &Review,
-    reasons: &[Reason],
-    causes: &[Cause],
-    practices: &[(String, String)],
-    actions: &[ActionItem],
-    suggestion: Option<&Suggestion>,
-) -> String {
-    let mut md = String::new();
-    let u = &review.brief.unit;
-    let unit_name = if u.display_name.is_empty() { review.unit.resource_name() } else { u.display_name.clone() };
-    md.push_str(&format!("# {} — {} {}\n\n", l.t("Review report", "复盘报告"), unit_name, review.period.expression));
-    targets_section(&mut md, l, review);
-    indicators_section(&mut md, l, u);
-    gaps_section(&mut md, l, review);
-    md.push_str(&format!("\n## {}\n\n", l.t("Top reasons for misses", "未达成主要原因")));
-    for (i, r) in reasons.iter().enumerate() {
-        let amount = if r.amount.is_empty() { String::new() } else { format!(", {}", r.amount) };
-        md.push_str(&format!("{}. {} ({}){amount}\n", i + 1, r.label, r.count));
-    }
-    md.push_str(&format!("\n## {}\n\n", l.t("Root causes", "原因分析")));
-    for c in causes {
-        md.push_str(&format!("- {} — {}: {}\n", c.unit.resource_name(), c.kind.as_str(), c.text));
-    }
-    md.push_str(&format!("\n## {}\n\n", l.t("Practices to replicate", "可复制的做法")));
-    for (title, text) in practices {
-        md.push_str(&format!("- **{title}**: {text}\n"));
-    }
-    actions_section(&mut md, l, actions);
-    if let Some(s) = suggestion {
-        md.push_str(&format!("\n## {}\n\n", l.t("Next-period target suggestion", "下期目标建议")));
-        md.push_str(&format!("- {}: {}\n", l.t("Period", "期间"), s.next.expression));
-        md.push_str(&format!("- {}: {}\n", l.t("Suggested target", "建议目标"), s.amount));
-        md.push_str(&format!("- {}: {}\n", l.t("Formula", "计算公式"), s.formula));
-    }
-    md
+/// A deal as the weekly progress sheet lists it.
+#[derive(Debug, Clone)]
+pub struct DealLine {
+    pub close_date: String,
+    /// Resource name.
+    pub rep: String,
+    pub customer: String,
+    pub amount: String,
+    pub reversal: bool,
 }
 
-/// Targets against actuals: the unit, then its members.
-fn targets_section(md: &mut String, l: Lang, review: &Review) {
-    md.push_str(&format!("## {}\n\n", l.t("Targets vs actuals", "目标与实际")));
-    md.push_str(&row(&[
-        l.t("Unit", "单位"),
-        l.t("Target", "目标"),
-        l.t("Actual", "实际"),
-        l.t("Attainment", "达成率"),
-        l.t("Gap", "差距"),
-        l.t("Status", "状态"),
-    ]));
-    md.push_str("|---|---:|---:|---:|---:|---|\n");
-    // An adjusted target shows the original beside it: a lowered target
-    // never hides a miss.
-    let target = |f: &Figures| {
-        if f.original_target.is_empty() || f.original_target == f.target {
-            f.target.clone()
-        } else {
-            format!("{} ({} {})", f.target, l.t("originally", "原"), f.original_target)
-        }
-    };
-    let line = |f: &Figures| {
-        row(&[
-            if f.display_name.is_empty() { &f.unit } else { &f.display_name },
-            &target(f),
-            &f.actual,
-            &f.attainment_rate,
-            &f.gap,
-            &f.status,
-        ])
-    };
-    md.push_str(&line(&review.brief.unit));
-    for m in &review.brief.members {
-        md.push_str(&line(m));
-    }
+/// The period's deals the weekly sheet lists, and whether there were more.
+#[derive(Debug, Clone, Default)]
+pub struct Deals {
+    pub lines: Vec<DealLine>,
+    pub more: bool,
 }
 
-/// Year-on-year growth, order value and conversion of the unit.
-fn indicators_section(md: &mut String, l: Lang, u: &Figures) {
-    let or_dash = |s: &str| if s.is_empty() { "—".to_owned() } else { s.to_owned() };
-    md.push_str(&format!("\n## {}\n\n", l.t("Key indicators", "关键指标")));
-    md.push_str(&format!("- {}: {}\n", l.t("YoY growth", "同比增长"), or_dash(&u.yoy_growth)));
-    md.push_str(&format!("- {}: {}\n", l.t("Average order value", "客单价"), or_dash(&u.average_order_value)));
-    md.push_str(&format!("- {}: {}\n", l.t("Conversion rate", "转化率"), or_dash(&u.conversion_rate)));
+impl Deals {
+    /// A sheet of this many rows still opens quickly; past it the sheet
+    /// says so and its total is the listed rows' only.
+    pub const LIMIT: usize = 20_000;
 }
 
-/// The gap split by sales driver, against last year and against target.
-fn gaps_section(md: &mut String, l: Lang, review: &Review) {
-    if review.brief.gaps.is_empty() {
-        return;
-    }
-    md.push_str(&format!("\n## {}\n\n", l.t("Gap by sales driver", "差距归因")));
-    md.push_str(&row(&[
-        l.t("Against", "对比"),
-        l.t("Difference", "差额"),
-        l.t("Volume", "商机量"),
-        l.t("Conversion", "转化率"),
-        l.t("Order value", "客单价"),
-    ]));
-    md.push_str("|---|---:|---:|---:|---:|\n");
-    for g in &review.brief.gaps {
-        let basis = match g.basis.as_str() {
-            "LAST_YEAR" => l.t("Last year", "去年同期"),
-            _ => l.t("Target to date", "目标进度"),
-        };
-        md.push_str(&row(&[basis, &g.difference, &g.volume, &g.conversion, &g.aov]));
-    }
-}
-
-fn actions_section(md: &mut String, l: Lang, actions: &[ActionItem]) {
-    md.push_str(&format!("\n## {}\n\n", l.t("Action items", "行动计划")));
-    md.push_str(&row(&[l.t("Owner", "负责人"), l.t("Action", "行动"), l.t("Due", "截止日期"), l.t("Status", "状态")]));
-    md.push_str("|---|---|---|---|\n");
-    for a in actions {
-        md.push_str(&row(&[&a.owner, &a.text, &a.due_date.format("%Y-%m-%d").to_string(), a.status.as_str()]));
-    }
+/// Everything a report shows: the review as it reads now and what it
+/// draws on.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub review: Review,
+    pub plan: PlanFacts,
+    pub causes: Vec<Cause>,
+    pub actions: Vec<ActionItem>,
+    /// (title, text)
+    pub practices: Vec<(String, String)>,
+    pub suggestion: Suggestion,
+    pub names: words::Names,
 }
