@@ -282,6 +282,7 @@ async fn build_parts(
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
     let mut gateway_settings = settings("gateway", base_port);
+    gateway_settings.clock.today = today;
     // The dashboard cache watches tracking's roll-up changes as a service account.
     gateway_settings.jobs.service_token =
         Some(SecretString::from(minter(secret).mint("svc-gateway", Role::Admin, "", 365 * 24 * 3600)?));

@@ -36,11 +36,12 @@ fn margin(budget: Duration) -> Duration {
 pub struct GatewayApi {
     fanout: Fanout,
     cache: Arc<DashboardCache>,
+    clock: attain_kit::configuration::ClockSettings,
 }
 
 impl GatewayApi {
-    pub fn new(fanout: Fanout, cache: Arc<DashboardCache>) -> Self {
-        Self { fanout, cache }
+    pub fn new(fanout: Fanout, cache: Arc<DashboardCache>, clock: attain_kit::configuration::ClockSettings) -> Self {
+        Self { fanout, cache, clock }
     }
 }
 
@@ -76,7 +77,8 @@ impl GatewayService for GatewayApi {
             Role::Viewer => common::Role::Viewer,
         };
         let unit = if who.unit.is_empty() { String::new() } else { format!("units/{}", who.unit) };
-        Ok(Response::new(pb::Caller { person: who.person, role: role as i32, unit }))
+        let today = self.clock.today().format("%Y-%m-%d").to_string();
+        Ok(Response::new(pb::Caller { person: who.person, role: role as i32, unit, today }))
     }
 
     async fn get_dashboard(&self, r: Request<pb::GetDashboardRequest>) -> Rpc<pb::Dashboard> {

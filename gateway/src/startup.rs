@@ -68,7 +68,7 @@ impl Application {
                 None
             }
         };
-        let api = GatewayApi::new(Fanout::new(target, tracking, review, server.metrics()), cache);
+        let api = GatewayApi::new(Fanout::new(target, tracking, review, server.metrics()), cache, settings.clock);
         let api = GatewayServiceServer::new(api).max_decoding_message_size(max).max_encoding_message_size(max);
         let api = InterceptedService::new(SendEncoded(api), auth);
         // REST calls the same gRPC side in process: its API, then the

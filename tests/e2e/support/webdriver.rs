@@ -125,6 +125,46 @@ impl Browser {
         v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
     }
 
+    /// Resizes the window (a laptop's 1280×800, a phone's 390×844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call("POST", &self.at("/window/rect"), json!({ "width": width, "height": height })).await;
+    }
+
+    /// Presses Enter on an element (keyboard use: the element must be
+    /// focusable and act on Enter).
+    pub async fn press_enter(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call("POST", &self.at(&format!("/element/{e}/value")), json!({ "text": "\u{E007}" })).await;
+    }
+
+    /// axe-core's violations of WCAG 2 A/AA on the page as it is now, as
+    /// (rule id, impact, first target). The script comes from npm's
+    /// axe-core (.ci/run installs it under the tools directory).
+    pub async fn accessibility_violations(&self) -> Vec<(String, String, String)> {
+        let tools = std::env::var("ATTAIN_TOOLS_DIR")
+            .unwrap_or_else(|_| format!("{}/.cache/attain-tools", std::env::var("HOME").unwrap_or_default()));
+        let path = format!("{tools}/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (npm install --prefix {tools} axe-core; .ci/run does)"));
+        // Run as WebDriver script (the page's CSP rightly refuses inline
+        // scripts); axe.min.js sets window.axe.
+        self.eval(&format!(
+            "window.__axe = null; if (!window.axe) {{ {axe}\n }}
+             window.axe.run(document, {{ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }}).then(r => {{ window.__axe = r.violations; window.__axe_passed = r.passes.length; }});
+             return true;"
+        ))
+        .await;
+        self.wait_for("return window.__axe !== null;", "axe-core's scan").await;
+        let passed = self.eval("return window.__axe_passed;").await;
+        assert!(passed.as_u64().unwrap_or(0) >= 10, "axe-core checked next to nothing ({passed} rules passed)");
+        let v = self.eval("return window.__axe.map(v => [v.id, v.impact || '', (v.nodes[0] && v.nodes[0].target.join(' ')) || '']);").await;
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x[0].as_str().unwrap().into(), x[1].as_str().unwrap().into(), x[2].as_str().unwrap().into()))
+            .collect()
+    }
+
     pub async fn screenshot(&self, path: &std::path::Path) {
         use base64::Engine;
         let v = self.call("GET", &self.at("/screenshot"), Value::Null).await;
