@@ -28,7 +28,7 @@ pub enum Service {
 }
 
 impl Service {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Target => "target",
             Self::Tracking => "tracking",
@@ -46,7 +46,7 @@ impl Service {
         }
     }
 
-    fn settings(self) -> anyhow::Result<Settings> {
+    pub fn settings(self) -> anyhow::Result<Settings> {
         Settings::load(self.name(), self.default_port())
     }
 }
@@ -55,6 +55,8 @@ impl Service {
 /// (`APP_CONFIG_FILE` or `config/<service>.toml`, then `APP__…`).
 pub async fn serve(service: Service) -> anyhow::Result<()> {
     let settings = service.settings()?;
+    // Its own logs and traces, as configured (JSON in Kubernetes).
+    attain_kit::telemetry::init(&settings.telemetry, service.name());
     let stop = attain_kit::server::shutdown_signal();
     match service {
         Service::Target => attain_target::startup::Application::build(settings).await?.run_until_stopped(stop).await,

@@ -163,9 +163,14 @@ fn main() -> ExitCode {
     }
     let verbose = cli.verbose;
     let telemetry = TelemetrySettings::default();
-    attain_kit::telemetry::init(&telemetry);
     let outcome =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
+            // Inside the runtime: the OTLP exporter (when configured) sets
+            // up its channel there.
+            // `serve` sets up its own, from the service's settings.
+            if !matches!(cli.command, Command::Serve { .. }) {
+                rt.block_on(async { attain_kit::telemetry::init(&telemetry, "suite") });
+            }
             rt.block_on(async {
                 match cli.command {
                     Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, false).await,
@@ -311,6 +316,14 @@ fn welcome(data_dir: &std::path::Path, p: &Parts, secret: &SecretString, demo: b
         tracking.admin_addr(),
         review.admin_addr()
     );
+    match std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    {
+        Ok(endpoint) if !endpoint.trim().is_empty() => println!("  traces    OTLP/gRPC to {endpoint}"),
+        _ => println!(
+            "  traces    off: start with OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 and a collector there \
+             (python3 examples/python/print_traces.py prints them)"
+        ),
+    }
     println!("Admin token (12 h):\n  {}", minter(secret).mint("admin", Role::Admin, "", 12 * 3600)?);
     println!("Ctrl-C stops everything.");
     if demo {

@@ -23,6 +23,7 @@ mod story;
 mod support;
 mod tls;
 mod tokens;
+mod traces;
 mod up;
 mod web;
 mod year;

@@ -305,11 +305,15 @@ pub struct TelemetrySettings {
     /// `RUST_LOG` wins when set.
     pub filter: String,
     pub format: LogFormat,
+    /// OTLP/gRPC collector for traces (e.g. "http://otel-collector:4317");
+    /// the standard `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` /
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` when unset; no traces when neither is.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
-        Self { filter: "info".to_owned(), format: LogFormat::Pretty }
+        Self { filter: "info".to_owned(), format: LogFormat::Pretty, otlp_endpoint: None }
     }
 }
 

@@ -420,7 +420,16 @@ struct RpcSpan;
 impl<B> MakeSpan<B> for RpcSpan {
     fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
         let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-        tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %request.uri().path(),
+            otel.kind = "server",
+            method = %request.uri().path(),
+            request_id = %request_id,
+            trace_id = tracing::field::Empty,
+        );
+        crate::telemetry::parent_of(&span, request.headers());
+        span
     }
 }
 
@@ -455,10 +464,15 @@ where
 {
     let outcome = (|| {
         let settings = crate::configuration::Settings::load(service, default_port)?;
-        crate::telemetry::init(&settings.telemetry);
         // TOKIO_WORKER_THREADS (set from the CPU limit in Kubernetes) sizes the pool.
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        runtime.block_on(serve(settings))
+        {
+            let _in_runtime = runtime.enter();
+            crate::telemetry::init(&settings.telemetry, service);
+        }
+        let served = runtime.block_on(serve(settings));
+        crate::telemetry::flush();
+        served
     })();
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

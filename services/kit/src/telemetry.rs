@@ -1,16 +1,111 @@
 //! Tracing setup: one subscriber per process, pretty for people, JSON for
-//! log pipelines.
+//! log pipelines, and OpenTelemetry traces over OTLP/gRPC when a collector
+//! is configured (`telemetry.otlp_endpoint` or the standard `OTEL_*`
+//! variables: endpoint, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_TRACES_SAMPLER[_ARG]`). W3C trace context crosses every hop:
+//! extracted from each incoming call ([`parent_of`]), injected into every
+//! call made on its behalf ([`trace_headers`]).
 
+use std::{collections::HashMap, sync::OnceLock};
+
+use opentelemetry::{
+    global,
+    propagation::{Extractor, TextMapPropagator},
+    trace::{TraceContextExt, TracerProvider as _},
+};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::configuration::{LogFormat, TelemetrySettings};
 
+/// The process's tracer provider, when traces are exported.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
 /// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(settings: &TelemetrySettings) {
+/// With a collector configured it must run inside a Tokio runtime (the
+/// exporter's gRPC channel is set up there).
+pub fn init(settings: &TelemetrySettings, service: &str) {
+    global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
-    let registry = tracing_subscriber::registry().with(filter);
+    let otel = endpoint(settings).and_then(|url| match provider(&url, service) {
+        Ok(p) => Some(tracing_opentelemetry::layer().with_tracer(p.tracer("attain"))),
+        Err(e) => {
+            eprintln!("attain-{service}: traces are off, the OTLP exporter for {url} failed: {e}");
+            None
+        }
+    });
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
     let _ = match settings.format {
         LogFormat::Json => registry.with(fmt::layer().json().with_current_span(true).with_span_list(false)).try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
     };
+}
+
+fn endpoint(settings: &TelemetrySettings) -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok();
+    settings
+        .otlp_endpoint
+        .clone()
+        .or_else(|| env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+        .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .filter(|e| !e.trim().is_empty())
+}
+
+fn provider(url: &str, service: &str) -> anyhow::Result<SdkTracerProvider> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(url.to_owned()).build()?;
+    // OTEL_SERVICE_NAME (read by the resource's detectors) wins.
+    let resource = match std::env::var("OTEL_SERVICE_NAME") {
+        Ok(_) => Resource::builder().build(),
+        Err(_) => Resource::builder().with_service_name(format!("attain-{service}")).build(),
+    };
+    let provider = SdkTracerProvider::builder().with_resource(resource).with_batch_exporter(exporter).build();
+    let _ = PROVIDER.set(provider.clone());
+    global::set_tracer_provider(provider.clone());
+    Ok(provider)
+}
+
+/// Sends what is buffered (a test waiting for its spans, a process about
+/// to exit).
+pub fn flush() {
+    if let Some(p) = PROVIDER.get() {
+        let _ = p.force_flush();
+    }
+}
+
+/// Reads W3C trace context from an incoming call's headers.
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Makes `span` the child of the trace an incoming call carries
+/// (`traceparent`), and records the trace id on it so log lines carry it.
+pub fn parent_of(span: &tracing::Span, headers: &http::HeaderMap) {
+    let cx = TraceContextPropagator::new().extract(&Headers(headers));
+    if cx.span().span_context().is_valid() {
+        let _ = span.set_parent(cx);
+    }
+    let id = span.context().span().span_context().trace_id();
+    if id != opentelemetry::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(id));
+    }
+}
+
+/// The current span's W3C trace context as headers for a call made on its
+/// behalf (empty when traces are off).
+pub fn trace_headers() -> HashMap<String, String> {
+    let mut carrier = HashMap::new();
+    let cx = tracing::Span::current().context();
+    if cx.span().span_context().is_valid() {
+        TraceContextPropagator::new().inject_context(&cx, &mut carrier);
+    }
+    carrier
 }

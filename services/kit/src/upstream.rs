@@ -55,6 +55,12 @@ pub fn channel(name: &str, url: &str, tls: Option<&ClientTlsConfig>) -> anyhow::
 pub struct Forwarded {
     authorization: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
     request_id: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>,
+    /// W3C trace context of the incoming call's span (`traceparent`,
+    /// `tracestate`), so calls on its behalf continue its trace.
+    trace: Vec<(
+        tonic::metadata::MetadataKey<tonic::metadata::Ascii>,
+        tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+    )>,
     timeout: Option<Duration>,
 }
 
@@ -63,6 +69,10 @@ impl Forwarded {
         Self {
             authorization: m.get("authorization").cloned(),
             request_id: m.get(REQUEST_ID_HEADER).cloned(),
+            trace: crate::telemetry::trace_headers()
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
+                .collect(),
             timeout: None,
         }
     }
@@ -97,6 +107,9 @@ impl Forwarded {
         }
         if let Some(id) = &self.request_id {
             r.metadata_mut().insert(REQUEST_ID_HEADER, id.clone());
+        }
+        for (k, v) in &self.trace {
+            r.metadata_mut().insert(k.clone(), v.clone());
         }
         r
     }

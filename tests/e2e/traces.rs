@@ -1,0 +1,182 @@
+//! One dashboard call is one trace: an OTLP collector started here (a
+//! tonic server of opentelemetry-proto's TraceService) receives, for a
+//! GetDashboard that arrives with a W3C `traceparent`, spans from the
+//! gateway and from every service it reached (tracking calling target
+//! too), all with the caller's trace id and every parent link intact; the
+//! same over REST. The spans carry the trace id as a field, so JSON log
+//! lines do too.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use attain_kit::{
+    auth::Role,
+    configuration::TelemetrySettings,
+    http_client::request,
+    testing::{Backend, token},
+};
+use attain_proto::attain::gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+    common::v1::any_value::Value as AnyValue,
+};
+use tonic::{Request, Response, Status, transport::Channel};
+
+use crate::support::Suite;
+
+/// A span as the collector received it.
+#[derive(Debug, Clone)]
+struct Received {
+    trace: Vec<u8>,
+    id: Vec<u8>,
+    parent: Vec<u8>,
+    name: String,
+    service: String,
+    attributes: HashMap<String, String>,
+}
+
+#[derive(Clone, Default)]
+struct Collector(Arc<Mutex<Vec<Received>>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let text = |v: &Option<opentelemetry_proto::tonic::common::v1::AnyValue>| match v
+            .as_ref()
+            .and_then(|v| v.value.clone())
+        {
+            Some(AnyValue::StringValue(s)) => s,
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        };
+        let mut got = self.0.lock().unwrap();
+        for rs in request.into_inner().resource_spans {
+            let service = rs
+                .resource
+                .as_ref()
+                .and_then(|r| r.attributes.iter().find(|a| a.key == "service.name"))
+                .map(|a| text(&a.value))
+                .unwrap_or_default();
+            for ss in rs.scope_spans {
+                for s in ss.spans {
+                    got.push(Received {
+                        trace: s.trace_id,
+                        id: s.span_id,
+                        parent: s.parent_span_id,
+                        name: s.name,
+                        service: service.clone(),
+                        attributes: s.attributes.iter().map(|a| (a.key.clone(), text(&a.value))).collect(),
+                    });
+                }
+            }
+        }
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Waits until the trace holds a span of each RPC prefix, then checks its
+/// parent links: the gateway's span is the caller's child, every other
+/// span a child of a span of the same trace.
+async fn one_trace(collected: &Collector, trace: &str, caller_span: &str, wanted: &[&str]) -> Vec<Received> {
+    let started = Instant::now();
+    loop {
+        attain_kit::telemetry::flush();
+        let spans: Vec<Received> =
+            collected.0.lock().unwrap().iter().filter(|s| hex(&s.trace) == trace).cloned().collect();
+        let has = |prefix: &str| spans.iter().any(|s| s.name.starts_with(prefix));
+        if wanted.iter().all(|w| has(w)) {
+            let ids: HashSet<String> = spans.iter().map(|s| hex(&s.id)).collect();
+            for s in &spans {
+                let parent = hex(&s.parent);
+                assert!(
+                    parent == caller_span || ids.contains(&parent),
+                    "{} has parent {parent}, not in the trace: {spans:#?}",
+                    s.name
+                );
+            }
+            let gateway = spans.iter().find(|s| s.name.starts_with(wanted[0])).unwrap();
+            assert_eq!(hex(&gateway.parent), caller_span, "the gateway's span is the caller's child");
+            assert_eq!(gateway.attributes.get("trace_id").map(String::as_str), Some(trace), "the trace id as a field");
+            return spans;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "trace {trace} lacks one of {wanted:?}: {:#?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_call_is_one_trace_across_every_service() {
+    let collected = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collected.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let settings = TelemetrySettings { otlp_endpoint: Some(format!("http://{addr}")), ..Default::default() };
+    attain_kit::telemetry::init(&settings, "e2e");
+
+    let suite = Suite::with_demo(Backend::Sqlite).await;
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let (trace, caller) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let mut call = Request::new(pb::GetDashboardRequest {
+        unit: "units/region-a".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    let md = call.metadata_mut();
+    md.insert("authorization", format!("Bearer {}", token("wang", Role::Manager, "region-a")).parse().unwrap());
+    md.insert("traceparent", format!("00-{trace}-{caller}-01").parse().unwrap());
+    GatewayServiceClient::new(channel).get_dashboard(call).await.unwrap();
+    let spans = one_trace(
+        &collected,
+        trace,
+        caller,
+        &[
+            "/attain.gateway.v1.GatewayService/GetDashboard",
+            "/attain.tracking.v1.TrackingService/",
+            "/attain.target.v1.",
+            "/attain.review.v1.ReviewService/",
+        ],
+    )
+    .await;
+    assert!(spans.iter().all(|s| s.service == "attain-e2e"), "one process here: one service name");
+    // Tracking's own call to target (a hop below the gateway) continues
+    // the trace under tracking's span.
+    let tracking: HashSet<String> =
+        spans.iter().filter(|s| s.name.starts_with("/attain.tracking.v1.")).map(|s| hex(&s.id)).collect();
+    assert!(
+        spans.iter().any(|s| s.name.starts_with("/attain.target.v1.") && tracking.contains(&hex(&s.parent))),
+        "a target span under a tracking span: {spans:#?}"
+    );
+
+    // REST: the same, from the traceparent header.
+    let (trace, caller) = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");
+    let headers = [
+        ("authorization", format!("Bearer {}", token("ops", Role::Admin, ""))),
+        ("traceparent", format!("00-{trace}-{caller}-01")),
+    ];
+    let reply =
+        request(suite.gateway.addr, "GET", "/v1/units/region-b/dashboard?period=2024-01", &headers, b"").await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    one_trace(&collected, trace, caller, &["/v1/units/region-b/dashboard", "/attain.tracking.v1.TrackingService/"])
+        .await;
+}
