@@ -249,6 +249,20 @@ async fn the_guides_story_through_the_gateway_with_separate_processes() {
         .into_inner();
     assert_eq!(suggestion.next_period.unwrap().expression, "2024-02");
     assert!(!amount(&suggestion.amount).is_empty());
+    // On Jan 16 January is half over: its trend is the run-rate forecast
+    // to the month's end, not half a month's sales.
+    assert_eq!(suggestion.inputs["basis"], "forecast", "{:?}", suggestion.inputs);
+    let region = TrackingServiceClient::new(channel(pk1).await)
+        .get_attainment(manager(kpb::GetAttainmentRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(suggestion.inputs["trend"], amount(&region.forecast), "the forecast is the trend");
+    assert_ne!(amount(&region.forecast), amount(&region.actual));
 
     // 7. A −10% policy adjustment for rep 1: the requester cannot approve
     //    it, the region manager does; target, history and region change.

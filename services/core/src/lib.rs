@@ -9,5 +9,6 @@ pub mod id;
 pub mod metric;
 pub mod money;
 pub mod period;
+pub mod text;
 
 pub use error::{DomainError, DomainResult, FieldViolation};

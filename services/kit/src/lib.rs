@@ -32,7 +32,7 @@ pub mod upstream;
 pub mod wire;
 
 pub use attain_core::DomainResult;
-pub use attain_core::{id, metric, money, period};
+pub use attain_core::{id, metric, money, period, text};
 pub use error::{DomainError, FieldViolation, ServiceError, ServiceResult};
 
 /// What a gRPC method returns.

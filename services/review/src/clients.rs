@@ -46,6 +46,7 @@ fn figures(a: &kpb::Attainment, names: &HashMap<String, String>, whole: Option<(
         attainment_rate: a.attainment_rate.clone(),
         gap: money(&a.gap),
         expected_to_date: money(&a.expected_to_date),
+        forecast: money(&a.forecast),
         yoy_growth: a.yoy_growth.clone(),
         average_order_value: money(&a.average_order_value),
         conversion_rate: a.conversion_rate.clone(),

@@ -8,11 +8,7 @@ use super::{ReviewApi, convert, review_id};
 use crate::app::items::{ActionField, NewAction, NewCause};
 
 fn text(field: &str, s: &str, max: usize) -> Result<String, ServiceError> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > max {
-        return Err(ServiceError::invalid(field, format!("give 1–{max} characters")));
-    }
-    Ok(t.to_owned())
+    Ok(attain_kit::text::plain(field, s, max)?)
 }
 
 fn new_cause(c: &pb::Cause) -> ServiceResult<NewCause> {

@@ -21,20 +21,15 @@ fn practice_wire(p: &BestPractice) -> pb::BestPractice {
 }
 
 fn new_practice(p: &pb::BestPractice) -> ServiceResult<NewPractice> {
-    let title = p.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(ServiceError::invalid("best_practice.title", "give 1–200 characters"));
-    }
-    if p.text.trim().is_empty() || p.text.chars().count() > 8000 {
-        return Err(ServiceError::invalid("best_practice.text", "give 1–8000 characters"));
-    }
+    let title = attain_kit::text::plain("best_practice.title", &p.title, 200)?;
+    let text = attain_kit::text::plain("best_practice.text", &p.text, 8000)?;
     if p.tags.len() > 20 || p.tags.iter().any(|t| t.trim().is_empty() || t.chars().count() > 40) {
         return Err(ServiceError::invalid("best_practice.tags", "at most 20 tags of 1–40 characters"));
     }
     Ok(NewPractice {
         author: p.author.trim().to_owned(),
         title,
-        text: p.text.trim().to_owned(),
+        text,
         tags: p.tags.iter().map(|t| t.trim().to_owned()).collect(),
     })
 }

@@ -55,6 +55,9 @@ fn suggestion_wire(review: &Review, s: &Suggestion, plan: &PlanFacts) -> pb::Sug
         formula: s.formula.clone(),
         inputs: [
             ("trend".to_owned(), s.trend.to_string()),
+            // "actual" (the period is over) or "forecast" (still running:
+            // the run-rate forecast to its end).
+            ("basis".to_owned(), s.basis.as_str().to_owned()),
             ("growth".to_owned(), s.growth.to_string()),
             ("source_period".to_owned(), review.period.expression.clone()),
         ]

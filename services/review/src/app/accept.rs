@@ -54,6 +54,20 @@ impl App {
         }
         let review = self.current(who, fwd, review).await?;
         let (s, _) = self.suggestion_for(fwd, &review, growth).await?;
+        // Nothing sold gives nothing to grow: a zero target is not a plan.
+        if s.amount.decimal() <= Decimal::ZERO {
+            return Err(ServiceError::precondition(
+                "NO_TREND",
+                format!(
+                    "{} {} has no sales to grow ({} {}); set {}'s target by hand instead",
+                    review.unit.resource_name(),
+                    review.period.expression,
+                    s.basis.as_str(),
+                    s.trend,
+                    s.next.expression
+                ),
+            ));
+        }
         let plans = self.up.plans(fwd).await?;
         let accepted = match review.period.granularity {
             Granularity::Year => self.propose_next_year(who, fwd, &key, (&review, &s), &plans).await?,

@@ -33,10 +33,11 @@ impl App {
         if who.role == attain_kit::auth::Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
+        let author = self.author(who, fwd, &review.unit, p.author).await?;
         let practice = BestPractice {
             id: Id::generate(),
             review: review.id.clone(),
-            author: if p.author.is_empty() { who.person.clone() } else { p.author },
+            author,
             title: p.title,
             text: p.text,
             tags: p.tags,
@@ -46,6 +47,26 @@ impl App {
             practices::insert_practice(&txn, &practice, &review.unit_path).await?;
             render(&practice)
         })
+    }
+
+    /// Who a practice is credited to: the caller, or (a manager or admin
+    /// recording what a rep did) a person managing a unit of the review's
+    /// subtree. Nobody credits a stranger, and a rep only themselves.
+    async fn author(&self, who: &Identity, fwd: &Forwarded, unit: &Id, asked: String) -> ServiceResult<String> {
+        if asked.is_empty() || asked == who.person {
+            return Ok(who.person.clone());
+        }
+        if who.role == attain_kit::auth::Role::Rep {
+            return Err(ServiceError::invalid("best_practice.author", "a rep records their own practices only"));
+        }
+        let tree = self.up.tree(fwd, unit).await?;
+        if tree.managers.contains_key(&asked) {
+            return Ok(asked);
+        }
+        Err(ServiceError::invalid(
+            "best_practice.author",
+            format!("{asked:?} manages no unit of this review; name a rep or manager of it"),
+        ))
     }
 
     /// Scope: the target service answers GetSubtree only for units the

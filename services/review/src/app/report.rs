@@ -34,8 +34,8 @@ impl App {
         if g <= -Decimal::ONE {
             return Err(ServiceError::invalid("growth_rate", "must be above -1 (a fraction: 0.05 is +5%)"));
         }
-        let mut s =
-            suggest(review, g).ok_or_else(|| ServiceError::invalid("name", "this review's period has no successor"))?;
+        let mut s = suggest(review, g, self.clock.today())
+            .ok_or_else(|| ServiceError::invalid("name", "this review's period has no successor"))?;
         // Members who have left by the next period get no suggestion.
         let members: Vec<String> = s.members.iter().map(|(u, _)| u.clone()).collect();
         let gone = self.up.left_by(fwd, &members, s.next.start).await?;
@@ -74,7 +74,7 @@ impl App {
         // Members, causes and deals are named by unit, owners by person.
         let tree = self.up.tree(fwd, &review.unit).await?;
         let names = Names { units: tree.names, managers: tree.managers };
-        Ok(Report { review, plan, causes, actions, practices, suggestion, names })
+        Ok(Report { review, plan, causes, actions, practices, suggestion, names, today: self.clock.today() })
     }
 
     /// The deals behind a review's period (the weekly progress sheet).

@@ -71,9 +71,10 @@ impl App {
                 )));
             }
             store::insert_review(&txn, &review, fsm).await?;
-            // Open actions of the unit's previous review move into this one.
-            // The originals read CARRIED_OVER: no item is open twice.
-            if let Some(previous) = store::previous_review(&txn, &unit, &review).await? {
+            // Open actions of the unit's earlier reviews (periods ended before
+            // this one starts) move into this one. The originals read
+            // CARRIED_OVER: no item is open twice.
+            for previous in store::earlier_reviews(&txn, &unit, &review).await? {
                 let open: Vec<_> =
                     store::items(&txn, &previous.id).await?.into_iter().filter(|a| a.status.is_open()).collect();
                 let carried: Vec<_> = open.iter().map(|a| a.carried_into(&review.id, now)).collect();

@@ -46,6 +46,10 @@ pub struct Figures {
     /// it: empty).
     #[serde(default)]
     pub expected_to_date: String,
+    /// Run-rate forecast to the period's end (briefs stored before it:
+    /// empty).
+    #[serde(default)]
+    pub forecast: String,
     pub yoy_growth: String,
     pub average_order_value: String,
     pub conversion_rate: String,

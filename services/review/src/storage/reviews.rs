@@ -165,22 +165,36 @@ pub async fn open_review(db: &impl ConnectionTrait, unit: &Id, period: &str) -> 
 }
 
 /// The unit's latest review before this one (by period start, then id).
-pub async fn previous_review(
+/// The unit's reviews of periods that ended before `before` starts, latest
+/// first: their open actions carry into `before`. An overlapping review (a
+/// week of the month under review, the quarter holding it) is not earlier.
+pub async fn earlier_reviews(
     db: &impl ConnectionTrait,
     unit: &Id,
     before: &Review,
-) -> Result<Option<Review>, ServiceError> {
-    review::Entity::find()
+) -> Result<Vec<Review>, ServiceError> {
+    let candidates = review::Entity::find()
         .filter(review::Column::UnitId.eq(unit.as_str()))
         .filter(review::Column::Id.ne(before.id.as_str()))
-        .filter(review::Column::PeriodStart.lte(before.period.start))
+        .filter(review::Column::PeriodStart.lt(before.period.start))
         .order_by_desc(review::Column::PeriodStart)
         .order_by_desc(review::Column::Id)
-        .one(db)
-        .await?
-        .map(review_to_domain)
-        .transpose()
+        .limit(PREVIOUS_CANDIDATES)
+        .all(db)
+        .await?;
+    let mut earlier = Vec::new();
+    for row in candidates {
+        let r = review_to_domain(row)?;
+        if r.period.end < before.period.start {
+            earlier.push(r);
+        }
+    }
+    Ok(earlier)
 }
+
+/// Reviews starting before a new one that are looked at: an item still
+/// open is in one of the latest (older ones' were carried on).
+const PREVIOUS_CANDIDATES: u64 = 64;
 
 pub async fn update_review(
     db: &impl ConnectionTrait,

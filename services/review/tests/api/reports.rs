@@ -46,6 +46,22 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
         })
         .await
         .unwrap();
+    // Nobody credits a stranger, and a rep only themselves.
+    let forged = |author: &str| pb::CreateBestPracticeRequest {
+        parent: review.name.clone(),
+        best_practice: Some(pb::BestPractice {
+            author: author.into(),
+            title: "t".into(),
+            text: "x".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let e = manager.create_best_practice(forged("ceo-of-other-company")).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let mut rep2 = s.reviews("rep-2", Role::Rep, "rep-2");
+    let e = rep2.create_best_practice(forged("rep-1")).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     let search = |q: &str| pb::SearchBestPracticesRequest {
         query: q.into(),
         unit: "units/region-a".into(),
@@ -151,7 +167,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
         .into_inner();
     assert_eq!(suggestion.amount.as_ref().unwrap().amount, "168000.00");
     assert_eq!(suggestion.next_period.as_ref().unwrap().expression, "2024-02");
-    assert_eq!(suggestion.formula, "trend 160000.00 × (1 + 0.05) = 168000.00");
+    assert_eq!(suggestion.formula, "actual 160000.00 × (1 + 0.05) = 168000.00");
     assert_eq!(suggestion.inputs["trend"], "160000.00");
     let rep1 = suggestion.units.iter().find(|u| u.unit == "units/rep-1").unwrap();
     assert_eq!(rep1.amount.as_ref().unwrap().amount, "126000.00");
@@ -175,7 +191,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     assert!(lines.contains(&"| Last year | no history |  |  |  |"), "{text}");
     assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
     assert!(
-        lines.contains(&"- Formula: trend 160,000.00 × (1 + 25%) = 200,000.00"),
+        lines.contains(&"- Formula: actual 160,000.00 × (1 + 25%) = 200,000.00"),
         "the plan's growth by default: {text}"
     );
     let zh = manager
@@ -235,6 +251,31 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     let refused = admin.accept_suggestion(accept("accept-1")).await.unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     assert!(refused.message().contains("below what it has split"), "{}", refused.message());
+    // Region B sold nothing in January: nothing to grow, and a zero target
+    // for February is not a plan — refused, nothing requested.
+    let quiet = admin
+        .create_review(pb::CreateReviewRequest {
+            review: Some(pb::Review {
+                unit: "units/region-b".into(),
+                period: Some(Period { expression: "2024-01".into(), ..Default::default() }),
+                cadence: pb::Cadence::Monthly as i32,
+                ..Default::default()
+            }),
+            request_id: "b-jan".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let nothing = admin
+        .accept_suggestion(pb::AcceptSuggestionRequest {
+            name: quiet.name.clone(),
+            growth_rate: String::new(),
+            request_id: "accept-b".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(nothing.code(), Code::FailedPrecondition, "{nothing:?}");
+    assert!(nothing.message().contains("no sales to grow"), "{}", nothing.message());
     assert_eq!(
         admin
             .generate_report(pb::GenerateReportRequest {

@@ -311,6 +311,19 @@ async fn region_as_januarys_review(backend: Backend) {
         Code::FailedPrecondition
     );
 
+    // A weekly review inside January is not January's successor: it takes
+    // none of January's open actions.
+    let mut week = review_request("2024-W03", "w03");
+    week.review.as_mut().unwrap().cadence = pb::Cadence::Weekly as i32;
+    let w03 = manager.create_review(week).await.unwrap().into_inner();
+    let taken = manager
+        .list_action_items(pb::ListActionItemsRequest { parent: w03.name.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner()
+        .action_items;
+    assert!(taken.is_empty(), "an overlapping review carries nothing over: {taken:?}");
+
     // February's review inherits the open action.
     let feb = manager.create_review(review_request("2024-02", "feb")).await.unwrap().into_inner();
     let items = manager

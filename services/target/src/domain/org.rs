@@ -35,6 +35,9 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return Err(DomainError::invalid(field, "must not contain control characters"));
         }
+        if let Some(why) = attain_core::text::suspicious(name) {
+            return Err(DomainError::invalid(field, why));
+        }
         Ok(Self(name.to_owned()))
     }
 

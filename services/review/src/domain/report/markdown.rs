@@ -7,6 +7,25 @@ use super::{
 };
 use crate::domain::review::{Figures, Review};
 
+/// What a user typed, as Markdown shows it literally: one line, markup
+/// characters escaped (a name with "|" must not add a table column, a text
+/// with "\n# " must not start a heading).
+fn inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\r' => {}
+            '\n' => out.push(' '),
+            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn row(cells: &[&str]) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
@@ -18,7 +37,12 @@ pub fn markdown(l: Lang, r: &Report) -> String {
     let u = &review.brief.unit;
     let unit_name =
         if u.display_name.is_empty() { r.names.unit(&review.unit.resource_name()) } else { u.display_name.clone() };
-    md.push_str(&format!("# {} — {} {}\n\n", l.t("Review report", "复盘报告"), unit_name, review.period.expression));
+    md.push_str(&format!(
+        "# {} — {} {}\n\n",
+        l.t("Review report", "复盘报告"),
+        inline(&unit_name),
+        review.period.expression
+    ));
     if !r.plan.currency.is_empty() {
         md.push_str(&format!("{}: {}\n\n", l.t("Amounts in", "金额币种"), r.plan.currency));
     }
@@ -45,14 +69,14 @@ pub fn markdown(l: Lang, r: &Report) -> String {
         md.push_str(&format!("\n## {}\n\n", l.t("Root causes", "原因分析")));
     }
     for c in &r.causes {
-        let who = r.names.unit(&c.unit.resource_name());
-        md.push_str(&format!("- {who} — {}: {}\n", words::cause(l, c.kind, c.subjective), c.text));
+        let who = inline(&r.names.unit(&c.unit.resource_name()));
+        md.push_str(&format!("- {who} — {}: {}\n", words::cause(l, c.kind, c.subjective), inline(&c.text)));
     }
     if !r.practices.is_empty() {
         md.push_str(&format!("\n## {}\n\n", l.t("Practices to replicate", "可复制的做法")));
     }
     for (title, text) in &r.practices {
-        md.push_str(&format!("- **{title}**: {text}\n"));
+        md.push_str(&format!("- **{}**: {}\n", inline(title), inline(text)));
     }
     actions_section(&mut md, l, r, &r.names);
     let s = &r.suggestion;
@@ -87,7 +111,7 @@ fn targets_section(md: &mut String, l: Lang, review: &Review) {
     };
     let line = |f: &Figures| {
         row(&[
-            if f.display_name.is_empty() { &f.unit } else { &f.display_name },
+            &inline(if f.display_name.is_empty() { &f.unit } else { &f.display_name }),
             &target(f),
             &amount(&f.actual),
             &percent(&f.attainment_rate),
@@ -153,10 +177,22 @@ fn actions_section(md: &mut String, l: Lang, r: &Report, names: &Names) {
     md.push_str("|---|---|---|---|\n");
     for a in &r.actions {
         md.push_str(&row(&[
-            &names.person(l, &a.owner),
-            &a.text,
+            &inline(&names.person(l, &a.owner)),
+            &inline(&a.text),
             &a.due_date.format("%Y-%m-%d").to_string(),
-            words::action_status(l, a.status),
+            &words::action_state(l, a, r.today),
         ]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline;
+
+    #[test]
+    fn typed_text_cannot_make_markup() {
+        assert_eq!(inline("a | b\n# Injected\n| x |"), "a \\| b \\# Injected \\| x \\|");
+        assert_eq!(inline("<i>x</i> *bold*"), "\\<i\\>x\\</i\\> \\*bold\\*");
+        assert_eq!(inline("Region A 华东"), "Region A 华东");
     }
 }

@@ -10,10 +10,10 @@ use attain_core::{
     money::Amount,
     period::{Granularity, Period, add_months},
 };
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
-use super::review::{ActionItem, Cause, Review};
+use super::review::{ActionItem, Cause, Figures, Review};
 
 /// Titles in the report's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub fn per_year(p: &Period) -> Decimal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestion {
     pub next: Period,
+    /// What the trend is: the period's actual, or (still running) its
+    /// run-rate forecast to the end.
+    pub basis: TrendBasis,
     pub trend: Amount,
     pub growth: Decimal,
     pub amount: Amount,
@@ -76,20 +79,45 @@ fn grown(a: Amount, g: Decimal) -> Amount {
     Amount::from_decimal((a.decimal() * (Decimal::ONE + g)).round_dp(2)).unwrap_or(a)
 }
 
-/// Trend = the reviewed period's actual; the suggestion grows it by `g`.
-pub fn suggest(review: &Review, growth: Decimal) -> Option<Suggestion> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendBasis {
+    Actual,
+    Forecast,
+}
+
+impl TrendBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Actual => "actual",
+            Self::Forecast => "forecast",
+        }
+    }
+}
+
+/// The figure a suggestion grows: a period that is over, its actual; one
+/// still running on `today`, its run-rate forecast to the end — half a
+/// month's sales are not a month's trend. (Briefs stored before forecasts
+/// were kept fall back to the actual.)
+fn trend_of(f: &Figures, basis: TrendBasis) -> Amount {
+    let figure = match basis {
+        TrendBasis::Forecast if !f.forecast.is_empty() => &f.forecast,
+        _ => &f.actual,
+    };
+    Amount::parse(figure).unwrap_or(Amount::ZERO)
+}
+
+/// The trend grown by `g`, for the unit and each member.
+pub fn suggest(review: &Review, growth: Decimal, today: NaiveDate) -> Option<Suggestion> {
     let next = next_period(&review.period)?;
-    let trend = Amount::parse(&review.brief.unit.actual).unwrap_or(Amount::ZERO);
+    let running = today <= review.period.end && !review.brief.unit.forecast.is_empty();
+    let basis = if running { TrendBasis::Forecast } else { TrendBasis::Actual };
+    let trend = trend_of(&review.brief.unit, basis);
     let amount = grown(trend, growth);
-    let members = review
-        .brief
-        .members
-        .iter()
-        .map(|m| (m.unit.clone(), grown(Amount::parse(&m.actual).unwrap_or(Amount::ZERO), growth)))
-        .collect();
+    let members = review.brief.members.iter().map(|m| (m.unit.clone(), grown(trend_of(m, basis), growth))).collect();
     Some(Suggestion {
-        formula: format!("trend {trend} × (1 + {growth}) = {amount}"),
+        formula: format!("{} {trend} × (1 + {growth}) = {amount}", basis.as_str()),
         next,
+        basis,
         trend,
         growth,
         amount,
@@ -146,4 +174,6 @@ pub struct Report {
     pub practices: Vec<(String, String)>,
     pub suggestion: Suggestion,
     pub names: words::Names,
+    /// The day the report reads as of (overdue actions).
+    pub today: NaiveDate,
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use super::{Lang, Suggestion};
-use crate::domain::review::{ActionStatus, CauseKind, Reason};
+use crate::domain::review::{ActionItem, ActionStatus, CauseKind, Reason};
 
 /// The traffic light of a unit's figures ("GREEN", "YELLOW", "RED").
 pub fn status(l: Lang, s: &str) -> &'static str {
@@ -79,6 +79,12 @@ pub fn action_status(l: Lang, s: ActionStatus) -> &'static str {
     }
 }
 
+/// An action's state as of `today`, overdue said in words.
+pub fn action_state(l: Lang, a: &ActionItem, today: chrono::NaiveDate) -> String {
+    let state = action_status(l, a.status);
+    if a.overdue(today) { format!("{state}{}", l.t(" (overdue)", "(已逾期)")) } else { state.to_owned() }
+}
+
 /// Which figure a gap is measured against ("LAST_YEAR", "TARGET").
 pub fn basis(l: Lang, b: &str) -> &'static str {
     match b {
@@ -120,9 +126,12 @@ pub fn amount(a: &str) -> String {
 
 /// The suggestion's formula in the report's language.
 pub fn formula(l: Lang, s: &Suggestion) -> String {
+    let basis = match s.basis {
+        super::TrendBasis::Actual => l.t("actual", "实际"),
+        super::TrendBasis::Forecast => l.t("forecast to period end", "期末预测"),
+    };
     format!(
-        "{} {} × (1 + {}) = {}",
-        l.t("trend", "趋势"),
+        "{basis} {} × (1 + {}) = {}",
         amount(&s.trend.to_string()),
         percent(&s.growth.to_string()),
         amount(&s.amount.to_string())

@@ -550,7 +550,7 @@ fn review_and_actions(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, uni
     row += 1;
     for a in &r.actions {
         s.text(row, 0, &r.names.person(l, &a.owner))?;
-        s.text(row, 1, words::action_status(l, a.status))?;
+        s.text(row, 1, &words::action_state(l, a, r.today))?;
         s.wrapped(row, 2, &a.text)?;
         s.date(row, 3, a.due_date)?;
         row += 1;
