@@ -14,7 +14,7 @@ const I18N = {
     actions: "待办行动", none: "无", live: "● 实时", partial: "部分数据暂不可用：", due: "截止", overdue: "已逾期",
     gapByDriver: "差距归因（商机量 × 转化率 × 客单价）", difference: "差额", volume: "商机量", conversion: "转化率",
     orderValue: "客单价", againstLastYear: "对比去年同期", againstTarget: "对比目标进度", noHistory: "无去年数据",
-    STATUS_GREEN: "正常", STATUS_YELLOW: "预警", STATUS_RED: "落后",
+    STATUS_GREEN: "绿灯", STATUS_YELLOW: "黄灯", STATUS_RED: "红灯",
     ALERT_RULE_BEHIND_PACE: "落后进度", ALERT_RULE_MISSED_MILESTONE: "未达里程碑", ALERT_RULE_STALE_DATA: "数据未更新",
     actualOf: (actual, expected) => `实际 ${actual}，应完成 ${expected}`,
     manager: (unit) => `${unit}负责人`,
@@ -42,7 +42,7 @@ const I18N = {
     gapByDriver: "Gap by driver (opportunities × conversion × order value)", difference: "Difference",
     volume: "Volume", conversion: "Conversion", orderValue: "Order value", againstLastYear: "vs last year",
     againstTarget: "vs target to date", noHistory: "no history",
-    STATUS_GREEN: "on track", STATUS_YELLOW: "at risk", STATUS_RED: "behind",
+    STATUS_GREEN: "Green", STATUS_YELLOW: "Yellow", STATUS_RED: "Red",
     ALERT_RULE_BEHIND_PACE: "Behind pace", ALERT_RULE_MISSED_MILESTONE: "Missed milestone", ALERT_RULE_STALE_DATA: "No recent data",
     actualOf: (actual, expected) => `actual ${actual} of ${expected} expected`,
     manager: (unit) => `${unit} manager`,
@@ -243,8 +243,11 @@ async function open(unit) {
     $("#unit-name").textContent = state.names[unit] || unit;
     $("#period-label").textContent = period;
     $("#light").className = "light";
+    $("#light").setAttribute("aria-label", t("none"));
     showFailure(state.failure);
   }
+  // Keyboard users land on what they opened, not back at the top.
+  if (state.trail.length > 1 || document.activeElement !== document.body) $("#unit-name").focus();
   document.body.dataset.ready = unit;
 }
 
@@ -292,7 +295,7 @@ function render(d) {
   $("#period-label").textContent = (d.period && d.period.expression) || $("#period").value;
   const own = lightOf(d.unit, a.status, alerts);
   $("#light").className = `light ${own}`;
-  $("#light").setAttribute("aria-label", t(own));
+  $("#light").setAttribute("aria-label", t(own) || t("none"));
   $("#target").textContent = fmtMoney(a.target);
   $("#actual").textContent = fmtMoney(a.actual);
   $("#rate").textContent = fmtRate(a.attainmentRate);
@@ -409,9 +412,11 @@ function niceStep(max) {
   const mag = 10 ** Math.floor(Math.log10(raw));
   return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) || raw;
 }
+// An axis tick: at most two decimals, none when whole ("2.5万", "¥25k").
+function tickNumber(x) { return x.toLocaleString("en-US", { maximumFractionDigits: 2 }); }
 function shortMoney(v) {
-  if (state.scale === "wan") return `${group(String(Math.round(v / 10000)))}${state.lang === "zh" ? "万" : "0k"}`;
-  return `¥${group(String(Math.round(v)))}`;
+  if (state.scale === "wan") return state.lang === "zh" ? `${tickNumber(v / 10000)}万` : `¥${tickNumber(v / 1000)}k`;
+  return `¥${tickNumber(v)}`;
 }
 
 // The burn-up chart: cumulative target (grey), milestones (amber), actual
@@ -477,6 +482,13 @@ window.addEventListener("resize", () => { if (state.dashboard) chart(state.dashb
   $("#scale").value = state.scale;
   setScaleOptions();
   applyLanguage();
-  if (hash.get("token")) { $("#token").value = hash.get("token"); signIn(); }
+  if (hash.get("token")) {
+    // A token never stays in the address bar, where it would be copied
+    // into a bug report.
+    $("#token").value = hash.get("token");
+    hash.delete("token");
+    history.replaceState(null, "", `${location.pathname}${hash.toString() ? `#${hash}` : ""}`);
+    signIn();
+  }
   else if (state.token) { $("#token").value = state.token; signIn(); }
 })();

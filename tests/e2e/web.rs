@@ -101,6 +101,8 @@ async fn the_dashboard_page_in_chromium() {
     // 万元 and English.
     browser.eval("const s = document.querySelector('#scale'); s.value = 'wan'; s.dispatchEvent(new Event('change')); return true;").await;
     assert_eq!(browser.text("#actual").await, "11.90 万元");
+    let ticks = browser.texts("#chart text.tick").await;
+    assert!(ticks.iter().all(|t| t.ends_with('万') && !t.contains("0k")), "ticks in 万: {ticks:?}");
     browser.eval("const s = document.querySelector('#scale'); s.value = 'yuan'; s.dispatchEvent(new Event('change')); return true;").await;
     assert_eq!(browser.eval("return fmtMoney({ amount: '-18404.58' });").await, Value::from("-¥18,404.58"));
 
@@ -135,6 +137,7 @@ async fn the_dashboard_page_in_chromium() {
     let overflow = browser.eval("return document.documentElement.scrollWidth - window.innerWidth;").await;
     assert!(overflow.as_i64().unwrap() <= 0, "the page scrolls sideways on a phone by {overflow}px");
     browser.screenshot(&shots.join("dashboard-en-phone.png")).await;
+    no_serious_violations(&browser, "en, phone").await;
     browser.resize(1280, 800).await;
     // The chart fills its panel, with round ticks.
     let fill = browser
@@ -210,10 +213,11 @@ async fn the_page_opens_on_a_plan_or_says_there_is_none() {
         .await
         .unwrap();
     browser.eval("sessionStorage.clear(); return true;").await;
-    browser.goto(&format!("http://{}/#lang=zh", empty.gateway.addr)).await;
-    browser.type_into("#token", &admin).await;
-    browser.click("#signin").await;
+    // Signed in from a link carrying the token: it leaves the address bar.
+    browser.goto(&format!("http://{}/#lang=zh&token={admin}", empty.gateway.addr)).await;
     browser.wait_for("return !!document.body.dataset.ready;", "the new company's page").await;
+    let hash = browser.eval("return location.hash;").await;
+    assert!(!hash.as_str().unwrap().contains("token"), "the token stays in the URL: {hash}");
     let problem = browser.text("#problem").await;
     assert!(problem.contains("还没有已发布的目标计划") && problem.contains("attain demo"), "{problem}");
     browser.quit().await;

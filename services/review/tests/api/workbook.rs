@@ -321,7 +321,7 @@ async fn the_review_workbook(backend: Backend) {
     // In 万: every amount divided by 10,000, every digit kept.
     let wan = report_in(pb::ReportFormat::Xlsx, Language::Zh, pb::ReportMoneyUnit::TenThousand).await;
     let mut wan_book = open(&wan);
-    assert_eq!(text(&mut wan_book, d, 0, 1), "目标(万CNY)");
+    assert_eq!(text(&mut wan_book, d, 0, 1), "目标(万元)");
     assert_eq!(number(&mut wan_book, d, 1, 1), money(&unit.target) / 10_000.0);
     assert_eq!(number(&mut wan_book, d, 1, 3), 16.0);
     assert_eq!(number(&mut wan_book, d, 1, 4), number(&mut book, d, 1, 4), "a rate is the same in any unit");

@@ -59,9 +59,11 @@ impl MoneyUnit {
         match self {
             Self::One if currency.is_empty() => String::new(),
             Self::One => format!("{}{currency}{}", l.t(" (", "("), l.t(")", ")")),
-            Self::TenThousand => match l {
-                Lang::Zh => format!("(万{currency})"),
-                Lang::En => format!(" (10k {currency})"),
+            // 万元 is how Chinese reports name ten thousand yuan.
+            Self::TenThousand => match (l, currency) {
+                (Lang::Zh, "CNY") => "(万元)".to_owned(),
+                (Lang::Zh, _) => format!("(万{currency})"),
+                (Lang::En, _) => format!(" (10k {currency})"),
             },
         }
     }
@@ -267,6 +269,7 @@ fn annual(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, unit: MoneyUnit
 /// what the unit holds beyond its members (its own remainder).
 fn decomposition(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, unit: MoneyUnit, m: &str) -> Result<()> {
     let ws = book.add_worksheet().set_name(l.t("Decomposition", "目标分解"))?;
+    let partial = r.review.brief.members.iter().any(|m| m.days.is_some());
     let mut s = Sheet { ws, f, unit };
     s.header(
         0,
@@ -282,7 +285,8 @@ fn decomposition(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, unit: Mo
             &format!("{}{m}", l.t("Average order value", "客单价")),
             l.t("Conversion rate", "转化率"),
             l.t("Status", "状态"),
-            l.t("Days counted", "统计日期"),
+            // Only when a member counts part of the period (joined or left).
+            if partial { l.t("Member for", "在本单位期间") } else { "" },
         ],
         &[24.0, 16.0, 16.0, 16.0, 11.0, 16.0, 16.0, 11.0, 14.0, 11.0, 8.0, 24.0],
     )?;
@@ -307,7 +311,11 @@ fn decomposition(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, unit: Mo
         s.rate(row, 4, "attainment_rate", &fig.attainment_rate)?;
         v[5] = s.money(row, 5, "gap", &fig.gap, bold)?;
         v[6] = s.money(row, 6, "expected_to_date", &fig.expected_to_date, bold)?;
-        s.rate(row, 7, "yoy_growth", &fig.yoy_growth)?;
+        if fig.yoy_growth.is_empty() {
+            s.text(row, 7, l.t("no history", "无去年数据"))?;
+        } else {
+            s.rate(row, 7, "yoy_growth", &fig.yoy_growth)?;
+        }
         s.money(row, 8, "average_order_value", &fig.average_order_value, false)?;
         s.rate(row, 9, "conversion_rate", &fig.conversion_rate)?;
         s.text(row, 10, words::status(l, &fig.status))?;
@@ -392,9 +400,12 @@ fn milestones(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, unit: Money
         s.date(row, 3, date)?;
         s.ws.write_number_with_format(row, 4, exact("milestone.percent", share)?, &f.rate)?;
         if let Some(t) = target {
-            let due = t * share;
+            // To the cent (in 万: six places), as the spreadsheet's ROUND
+            // does it (half away from zero).
+            let places = if s.unit == MoneyUnit::TenThousand { 6 } else { 2 };
+            let due = (t * share).round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
             exact("milestone amount", due)?;
-            let expr = format!("=$C$2*{}", row_col_to_cell(row, 4));
+            let expr = format!("=ROUND($C$2*{},{places})", row_col_to_cell(row, 4));
             s.formula(row, 5, &expr, &due.normalize().to_string(), &f.money)?;
         }
         row += 1;
