@@ -96,7 +96,9 @@ fn cases() -> Vec<Case> {
         c.push(get(format!("/v1/units/{bad}/attainment?period=2024-01"), "unit"));
     }
     // Deals: every field wrong in its own way.
-    for bad in ["1e5", "NaN", "1,000", "-5", "0", "12.34567", "999999999999999999", "", "1 000", "0x10"] {
+    for bad in
+        ["1e5", "NaN", "1,000", "-5", "0", "12.34567", "0.001", "12.345", "999999999999999999", "", "1 000", "0x10"]
+    {
         c.push(post(
             "/v1/deals",
             deal(json!({"amount": {"currencyCode": "CNY", "amount": bad}})),

@@ -24,6 +24,8 @@ pub enum MoneyError {
     TooPrecise(String),
     #[error("{0:?} has more integer digits than allowed")]
     TooLarge(String),
+    #[error("{0:?} is finer than a cent: money that changes hands is to the cent")]
+    FinerThanACent(String),
     #[error("arithmetic overflow")]
     Overflow,
     #[error("{0:?} is not a three-letter ISO 4217 currency code")]
@@ -55,6 +57,17 @@ impl Amount {
     /// Parses a wire decimal string: `-?[0-9]+(\.[0-9]{1,4})?`.
     pub fn parse(s: &str) -> Result<Self, MoneyError> {
         parse_plain_decimal(s, SCALE, MAX_INTEGER_DIGITS).map(Amount)
+    }
+
+    /// Parses an amount people pay or are paid (a deal, a lost deal, a
+    /// day's takings): to the cent, as money changes hands. Targets and
+    /// computed figures keep four places; a sale of 0.001 is a typo.
+    pub fn parse_cents(s: &str) -> Result<Self, MoneyError> {
+        let a = Self::parse(s)?;
+        if a.0.normalize().scale() > 2 {
+            return Err(MoneyError::FinerThanACent(s.trim().to_owned()));
+        }
+        Ok(a)
     }
 
     /// Accepts a decimal computed elsewhere, refusing (never rounding) one
@@ -218,6 +231,14 @@ mod tests {
         assert_eq!(Amount::parse("0.00001"), Err(MoneyError::TooPrecise("0.00001".into())));
         assert_eq!(Amount::parse("123456789012345"), Err(MoneyError::TooLarge("123456789012345".into())));
         assert!(Amount::parse("000000000000000000001.5").is_ok(), "leading zeros are not digits of value");
+    }
+
+    #[test]
+    fn money_that_changes_hands_is_to_the_cent() {
+        assert!(Amount::parse_cents("1200.35").is_ok());
+        assert!(Amount::parse_cents("1200.3500").is_ok(), "trailing zeros are still cents");
+        assert!(matches!(Amount::parse_cents("0.001"), Err(MoneyError::FinerThanACent(_))));
+        assert!(matches!(Amount::parse_cents("12.345"), Err(MoneyError::FinerThanACent(_))));
     }
 
     #[test]

@@ -27,8 +27,15 @@ fn new_action(a: &pb::ActionItem) -> ServiceResult<NewAction> {
     if owner.is_empty() {
         return Err(ServiceError::invalid("action_item.owner", "is required (a person id)"));
     }
-    let due_date = NaiveDate::parse_from_str(&a.due_date, "%Y-%m-%d")
-        .map_err(|_| ServiceError::invalid("action_item.due_date", "is required (YYYY-MM-DD)"))?;
+    let due_date = match a.due_date.trim() {
+        "" => return Err(ServiceError::invalid("action_item.due_date", "is required (YYYY-MM-DD)")),
+        d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ServiceError::invalid("action_item.due_date", format!("{d:?} is not a date (YYYY-MM-DD)")))?,
+    };
+    // A new item starts OPEN; saying otherwise would be stored as a lie.
+    if !matches!(pb::ActionStatus::try_from(a.status), Ok(pb::ActionStatus::Unspecified | pb::ActionStatus::Open)) {
+        return Err(ServiceError::invalid("action_item.status", "a new item starts OPEN; update it to move it on"));
+    }
     let cause = match a.cause.as_str() {
         "" => None,
         c => c.rsplit('/').next().map(|c| Id::parse("action_item.cause", c)).transpose()?,

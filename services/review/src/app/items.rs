@@ -112,6 +112,7 @@ impl App {
                 format!("{} is before the reviewed period ({})", a.due_date, review.period.start),
             ));
         }
+        let owner = self.person_of(fwd, &review.unit, "action_item.owner", a.owner).await?;
         if let Some(cause) = &a.cause {
             let known = store::causes(&self.db, &review.id).await?;
             if !known.iter().any(|c| &c.id == cause) {
@@ -122,7 +123,7 @@ impl App {
         let item = ActionItem {
             id: Id::generate(),
             review: review.id.clone(),
-            owner: a.owner,
+            owner,
             text: a.text,
             due_date: a.due_date,
             status: ActionStatus::Open,

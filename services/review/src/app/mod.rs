@@ -101,3 +101,24 @@ impl App {
         Ok(Review { brief, top_reasons, ..review })
     }
 }
+
+impl App {
+    /// `person` as someone of the unit's subtree: the manager of one of its
+    /// units (a rep manages their own). Names no stranger.
+    pub(crate) async fn person_of(
+        &self,
+        fwd: &Forwarded,
+        unit: &Id,
+        field: &str,
+        person: String,
+    ) -> ServiceResult<String> {
+        let tree = self.up.tree(fwd, unit).await?;
+        if tree.managers.contains_key(&person) {
+            return Ok(person);
+        }
+        Err(ServiceError::invalid(
+            field,
+            format!("{person:?} manages no unit of this review; name a rep or manager of it"),
+        ))
+    }
+}

@@ -59,14 +59,7 @@ impl App {
         if who.role == attain_kit::auth::Role::Rep {
             return Err(ServiceError::invalid("best_practice.author", "a rep records their own practices only"));
         }
-        let tree = self.up.tree(fwd, unit).await?;
-        if tree.managers.contains_key(&asked) {
-            return Ok(asked);
-        }
-        Err(ServiceError::invalid(
-            "best_practice.author",
-            format!("{asked:?} manages no unit of this review; name a rep or manager of it"),
-        ))
+        self.person_of(fwd, unit, "best_practice.author", asked).await
     }
 
     /// Scope: the target service answers GetSubtree only for units the

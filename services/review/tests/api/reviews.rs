@@ -194,6 +194,26 @@ async fn region_as_januarys_review(backend: Backend) {
         action(&mut manager, &review.name, "rep-2", "2024-02-15", "reviews/x/causes/nope").await.unwrap_err().code(),
         Code::InvalidArgument
     );
+    // An owner is someone of the region; a date is a date; a new item is OPEN.
+    let ghost = action(&mut manager, &review.name, "ghost-person", "2024-02-15", "").await.unwrap_err();
+    assert!(ghost.message().contains("manages no unit"), "{ghost:?}");
+    let bad_day = action(&mut manager, &review.name, "rep-2", "2024-13-45", "").await.unwrap_err();
+    assert!(bad_day.message().contains("\"2024-13-45\" is not a date"), "{bad_day:?}");
+    let started = manager
+        .create_action_item(pb::CreateActionItemRequest {
+            parent: review.name.clone(),
+            action_item: Some(pb::ActionItem {
+                owner: "rep-2".into(),
+                text: "x".into(),
+                due_date: "2024-02-15".into(),
+                status: pb::ActionStatus::InProgress as i32,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(started.code(), Code::InvalidArgument, "{started:?}");
 
     // The owner moves its item along; someone else's rep may not; a past
     // due date shows as overdue.

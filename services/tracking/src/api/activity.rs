@@ -35,7 +35,7 @@ fn money_in(field: &str, m: Option<&common::Money>) -> ServiceResult<(Amount, Op
     match m {
         None => Ok((Amount::ZERO, None)),
         Some(m) => {
-            let a = Amount::parse(m.amount.trim())
+            let a = Amount::parse_cents(m.amount.trim())
                 .map_err(|e| ServiceError::invalid(format!("{field}.amount"), e.to_string()))?;
             if a.is_negative() {
                 return Err(ServiceError::invalid(format!("{field}.amount"), "must not be negative"));

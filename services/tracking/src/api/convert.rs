@@ -64,7 +64,7 @@ pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
                 .map_err(|e| ServiceError::invalid(format!("{field}.amount.currency_code"), e.to_string()))?,
         )
     };
-    let amount = Amount::parse(m.amount.trim())
+    let amount = Amount::parse_cents(m.amount.trim())
         .map_err(|e| ServiceError::invalid(format!("{field}.amount.amount"), e.to_string()))?;
     Ok(NewDeal {
         rep: Id::from_name(&format!("{field}.rep"), &d.rep)?,
