@@ -108,7 +108,8 @@ impl ReviewApi {
         let review = review_id("name", &r.name)?;
         let lang = match common::Language::try_from(r.language) {
             Ok(common::Language::Zh) => Lang::Zh,
-            _ => Lang::En,
+            Ok(common::Language::En | common::Language::Unspecified) => Lang::En,
+            Err(_) => return Err(ServiceError::invalid("language", "must be ZH or EN (unset: EN)")),
         };
         let format = pb::ReportFormat::try_from(r.format).unwrap_or(pb::ReportFormat::Unspecified);
         let unit = match pb::ReportMoneyUnit::try_from(r.money_unit) {

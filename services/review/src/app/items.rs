@@ -70,8 +70,8 @@ impl App {
             ));
         }
         if !c.kind.fits(c.subjective) {
-            let category = if c.subjective { "subjective" } else { "objective" };
-            return Err(ServiceError::invalid("cause.kind", format!("{} is not a {category} cause", c.kind.as_str())));
+            let category = if c.subjective { "a subjective" } else { "an objective" };
+            return Err(ServiceError::invalid("cause.kind", format!("{} is not {category} cause", c.kind.as_str())));
         }
         let cause = Cause {
             id: Id::generate(),

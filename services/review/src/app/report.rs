@@ -74,7 +74,18 @@ impl App {
         // Members, causes and deals are named by unit, owners by person.
         let tree = self.up.tree(fwd, &review.unit).await?;
         let names = Names { units: tree.names, managers: tree.managers };
-        Ok(Report { review, plan, causes, actions, practices, suggestion, names, today: self.clock.today() })
+        let reallocations = crate::storage::reallocations::reallocations_of(&self.db, &review.id).await?;
+        Ok(Report {
+            review,
+            plan,
+            causes,
+            actions,
+            practices,
+            reallocations,
+            suggestion,
+            names,
+            today: self.clock.today(),
+        })
     }
 
     /// The deals behind a review's period (the weekly progress sheet).

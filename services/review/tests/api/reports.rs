@@ -190,6 +190,7 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     assert!(lines.contains(&"1. Lost: price (3), lost 40,000.00"), "{text}");
     assert!(lines.contains(&"| Last year | no history |  |  |  |"), "{text}");
     assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
+    assert!(lines.contains(&"| REP-2 | Promotion budget | 20,000.00 CNY | REGION-A manager |"), "{text}");
     assert!(
         lines.contains(&"- Formula: actual 160,000.00 × (1 + 25%) = 200,000.00"),
         "the plan's growth by default: {text}"

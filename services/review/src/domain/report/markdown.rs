@@ -79,6 +79,25 @@ pub fn markdown(l: Lang, r: &Report) -> String {
         md.push_str(&format!("- **{}**: {}\n", inline(title), inline(text)));
     }
     actions_section(&mut md, l, r, &r.names);
+    if !r.reallocations.is_empty() {
+        md.push_str(&format!("\n## {}\n\n", l.t("Resource reallocations", "资源调配")));
+        md.push_str(&row(&[
+            l.t("Unit", "单位"),
+            l.t("Kind", "类别"),
+            l.t("Detail", "说明"),
+            l.t("Approved by", "批准人"),
+        ]));
+        md.push_str("|---|---|---|---|\n");
+        for x in &r.reallocations {
+            let (kind, detail) = words::reallocation(l, x);
+            md.push_str(&row(&[
+                &inline(&r.names.unit(&x.unit.resource_name())),
+                kind,
+                &inline(&detail),
+                &inline(&r.names.person(l, &x.approved_by)),
+            ]));
+        }
+    }
     let s = &r.suggestion;
     md.push_str(&format!("\n## {}\n\n", l.t("Next-period target suggestion", "下期目标建议")));
     md.push_str(&format!("- {}: {}\n", l.t("Period", "期间"), s.next.expression));

@@ -172,6 +172,7 @@ pub struct Report {
     pub actions: Vec<ActionItem>,
     /// (title, text)
     pub practices: Vec<(String, String)>,
+    pub reallocations: Vec<super::practice::Reallocation>,
     pub suggestion: Suggestion,
     pub names: words::Names,
     /// The day the report reads as of (overdue actions).

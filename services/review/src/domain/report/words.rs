@@ -85,6 +85,18 @@ pub fn action_state(l: Lang, a: &ActionItem, today: chrono::NaiveDate) -> String
     if a.overdue(today) { format!("{state}{}", l.t(" (overdue)", "(已逾期)")) } else { state.to_owned() }
 }
 
+/// A reallocation of resources in words: its kind and what it gives.
+pub fn reallocation(l: Lang, r: &crate::domain::practice::Reallocation) -> (&'static str, String) {
+    match r.kind.as_str() {
+        "LEADS" => (l.t("Leads", "商机线索"), format!("{}{}", r.lead_count, l.t(" leads", " 条"))),
+        "PROMOTION_BUDGET" => (
+            l.t("Promotion budget", "促销预算"),
+            r.budget.as_ref().map(|(a, c)| format!("{} {}", amount(&a.to_string()), c.as_str())).unwrap_or_default(),
+        ),
+        _ => (l.t("Coaching", "辅导"), r.description.clone()),
+    }
+}
+
 /// Which figure a gap is measured against ("LAST_YEAR", "TARGET").
 pub fn basis(l: Lang, b: &str) -> &'static str {
     match b {

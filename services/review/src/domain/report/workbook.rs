@@ -567,6 +567,28 @@ fn review_and_actions(book: &mut Workbook, f: &Formats, l: Lang, r: &Report, uni
         row += 1;
     }
     row += 1;
+    if !r.reallocations.is_empty() {
+        block(
+            &mut s,
+            row,
+            &[
+                l.t("Resource reallocations", "资源调配"),
+                l.t("Kind", "类别"),
+                l.t("Detail", "说明"),
+                l.t("Approved by", "批准人"),
+            ],
+        )?;
+        row += 1;
+        for x in &r.reallocations {
+            let (kind, detail) = words::reallocation(l, x);
+            s.text(row, 0, &r.names.unit(&x.unit.resource_name()))?;
+            s.text(row, 1, kind)?;
+            s.wrapped(row, 2, &detail)?;
+            s.text(row, 3, &r.names.person(l, &x.approved_by))?;
+            row += 1;
+        }
+        row += 1;
+    }
     let sg = &r.suggestion;
     block(
         &mut s,
