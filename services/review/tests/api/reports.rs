@@ -191,6 +191,10 @@ async fn practices_reallocations_reports_and_suggestions(backend: Backend) {
     assert!(lines.contains(&"| Last year | no history |  |  |  |"), "{text}");
     assert!(lines.contains(&"- **Weekly key-account calls**: Call the top ten accounts every Monday"), "{text}");
     assert!(lines.contains(&"| REP-2 | Promotion budget | 20,000.00 CNY | REGION-A manager |"), "{text}");
+    // The table adds up: members' total, and what the region holds itself.
+    assert!(lines.iter().any(|l| l.starts_with("| **Members total** | 203,278.68 | 160,000.00 | 78.71% |")), "{text}");
+    assert!(lines.iter().any(|l| l.starts_with("| Unit's own (not in members) | 0.00 | 0.00 |")), "{text}");
+    assert!(lines.iter().any(|l| l.starts_with("| REP-1 | no history |")), "every member's indicators: {text}");
     assert!(
         lines.contains(&"- Formula: actual 160,000.00 × (1 + 25%) = 200,000.00"),
         "the plan's growth by default: {text}"

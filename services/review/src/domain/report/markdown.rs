@@ -47,7 +47,7 @@ pub fn markdown(l: Lang, r: &Report) -> String {
         md.push_str(&format!("{}: {}\n\n", l.t("Amounts in", "金额币种"), r.plan.currency));
     }
     targets_section(&mut md, l, review);
-    indicators_section(&mut md, l, u);
+    indicators_section(&mut md, l, review);
     gaps_section(&mut md, l, review);
     // Sections with nothing in them are left out.
     if !review.top_reasons.is_empty() {
@@ -143,16 +143,43 @@ fn targets_section(md: &mut String, l: Lang, review: &Review) {
     for m in &review.brief.members {
         md.push_str(&line(m));
     }
+    // The unit is its members plus its own: both shown, so the table adds up.
+    if let Some((members, own)) = super::members_and_own(&review.brief) {
+        let sum = |label: &str, v: [rust_decimal::Decimal; 4], rate: String| {
+            let [t, a, g, e] = v.map(|d| amount(&d.to_string()));
+            row(&[label, &t, &a, &rate, &g, &e, ""])
+        };
+        let rate =
+            if members[0].is_zero() { "—".to_owned() } else { percent(&(members[1] / members[0]).to_string()) };
+        md.push_str(&sum(l.t("**Members total**", "**下级合计**"), members, rate));
+        md.push_str(&sum(l.t("Unit's own (not in members)", "本级自留(未分到下级)"), own, String::new()));
+    }
 }
 
-/// Year-on-year growth, order value and conversion of the unit.
-fn indicators_section(md: &mut String, l: Lang, u: &Figures) {
+/// Year-on-year growth, order value and conversion of the unit and each
+/// member.
+fn indicators_section(md: &mut String, l: Lang, review: &Review) {
     md.push_str(&format!("\n## {}\n\n", l.t("Key indicators", "关键指标")));
-    let yoy =
-        if u.yoy_growth.is_empty() { l.t("no history", "无去年数据").to_owned() } else { percent(&u.yoy_growth) };
-    md.push_str(&format!("- {}: {yoy}\n", l.t("YoY growth", "同比增长")));
-    md.push_str(&format!("- {}: {}\n", l.t("Average order value", "客单价"), amount(&u.average_order_value)));
-    md.push_str(&format!("- {}: {}\n", l.t("Conversion rate", "转化率"), percent(&u.conversion_rate)));
+    md.push_str(&row(&[
+        l.t("Unit", "单位"),
+        l.t("YoY growth", "同比增长"),
+        l.t("Average order value", "客单价"),
+        l.t("Conversion rate", "转化率"),
+    ]));
+    md.push_str("|---|---:|---:|---:|\n");
+    for f in std::iter::once(&review.brief.unit).chain(&review.brief.members) {
+        let yoy = if f.yoy_growth.is_empty() {
+            l.t("no history", "无去年数据").to_owned()
+        } else {
+            percent(&f.yoy_growth)
+        };
+        md.push_str(&row(&[
+            &inline(if f.display_name.is_empty() { &f.unit } else { &f.display_name }),
+            &yoy,
+            &amount(&f.average_order_value),
+            &percent(&f.conversion_rate),
+        ]));
+    }
 }
 
 /// The gap split by sales driver, against last year and against target.

@@ -125,6 +125,27 @@ pub fn suggest(review: &Review, growth: Decimal, today: NaiveDate) -> Option<Sug
     })
 }
 
+/// The members' totals of target, actual, gap and expected-to-date, and
+/// what the unit holds beyond them (its own remainder, its own deals): the
+/// unit is always members + own. `None` without members.
+pub fn members_and_own(brief: &super::review::Brief) -> Option<([Decimal; 4], [Decimal; 4])> {
+    if brief.members.is_empty() {
+        return None;
+    }
+    let four = |f: &Figures| {
+        [&f.target, &f.actual, &f.gap, &f.expected_to_date].map(|s| s.trim().parse::<Decimal>().unwrap_or_default())
+    };
+    let mut members = [Decimal::ZERO; 4];
+    for m in &brief.members {
+        for (total, v) in members.iter_mut().zip(four(m)) {
+            *total += v;
+        }
+    }
+    let unit = four(&brief.unit);
+    let own = [0, 1, 2, 3].map(|i| unit[i] - members[i]);
+    Some((members, own))
+}
+
 /// What the report needs of the plan.
 #[derive(Debug, Clone, Default)]
 pub struct PlanFacts {
