@@ -4,7 +4,9 @@
 //! gateway and from every service it reached (tracking calling target
 //! too), all with the caller's trace id and every parent link intact; the
 //! same over REST. The spans carry the trace id as a field, so JSON log
-//! lines do too.
+//! lines do too. Database statements are child spans (kind and table, no
+//! values); the latency histogram carries the trace id as an exemplar; an
+//! error names its request id and trace in `google.rpc.RequestInfo`.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -155,6 +157,7 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
             "/attain.tracking.v1.TrackingService/",
             "/attain.target.v1.",
             "/attain.review.v1.ReviewService/",
+            "sea_orm.",
         ],
     )
     .await;
@@ -167,6 +170,62 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
         spans.iter().any(|s| s.name.starts_with("/attain.target.v1.") && tracking.contains(&hex(&s.parent))),
         "a target span under a tracking span: {spans:#?}"
     );
+
+    // Statements are spans under the RPC that ran them, named by kind and
+    // table; no SQL text, no values.
+    let by_id: HashMap<String, &Received> = spans.iter().map(|s| (hex(&s.id), s)).collect();
+    let under = |s: &Received, prefix: &str| {
+        let mut at = by_id.get(&hex(&s.parent));
+        while let Some(p) = at {
+            if p.name.starts_with(prefix) {
+                return true;
+            }
+            at = by_id.get(&hex(&p.parent));
+        }
+        false
+    };
+    let statements: Vec<&Received> = spans.iter().filter(|s| s.name.starts_with("sea_orm.")).collect();
+    assert!(
+        statements.iter().any(|s| s.attributes.get("db.operation").map(String::as_str) == Some("SELECT")
+            && s.attributes.get("db.collection.name").map(String::as_str) == Some("rollups")
+            && s.attributes.get("db.query.summary").map(String::as_str) == Some("SELECT rollups")
+            && under(s, "/attain.tracking.v1.")),
+        "a SELECT on rollups under tracking's span: {statements:#?}"
+    );
+    assert!(statements.iter().any(|s| under(s, "/attain.target.v1.")), "target's statements too");
+    for s in &statements {
+        assert!(!s.attributes.contains_key("db.statement"), "no SQL text: {s:#?}");
+        assert!(s.attributes.values().all(|v| !v.contains("region-a")), "no values: {s:#?}");
+    }
+
+    // The latency bucket of the call holds its trace as an exemplar.
+    let metrics = request(suite.gateway.admin, "GET", "/metrics", &[], b"").await.unwrap().text();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("attain_rpc_duration_seconds_bucket{")
+            && l.contains("GetDashboard")
+            && l.contains(&format!("# {{trace_id=\"{trace}\"}}"))),
+        "an exemplar with the trace id: {}",
+        metrics.lines().filter(|l| l.contains("GetDashboard")).collect::<Vec<_>>().join("\n")
+    );
+
+    // An error names the request and the trace it ran in.
+    let mut call = Request::new(pb::GetDashboardRequest {
+        unit: "units/no-such-unit".into(),
+        period: "2024-01".into(),
+        ..Default::default()
+    });
+    let md = call.metadata_mut();
+    md.insert("authorization", format!("Bearer {}", token("ops", Role::Admin, "")).parse().unwrap());
+    md.insert("traceparent", format!("00-{trace}-{caller}-01").parse().unwrap());
+    md.insert("x-request-id", "req-traces-1".parse().unwrap());
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let status = GatewayServiceClient::new(channel).get_dashboard(call).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let info = details.request_info().expect("a RequestInfo detail");
+    assert_eq!(info.request_id, "req-traces-1");
+    assert_eq!(info.serving_data, format!("trace_id={trace}"));
+    assert!(details.resource_info().is_some(), "the other details stay: {details:?}");
 
     // REST: the same, from the traceparent header.
     let (trace, caller) = ("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331");

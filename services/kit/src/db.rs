@@ -63,7 +63,11 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     opts.max_connections(settings.max_connections)
         .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
         .acquire_timeout(Duration::from_millis(settings.connect_timeout_ms))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Statements are child spans (sea-orm's `tracing-spans`) named by
+        // kind; [`instrument`] adds the table. The SQL text is left out:
+        // it costs a copy per statement, and a raw statement may hold values.
+        .record_stmt_in_spans(false);
     if url.starts_with("sqlite:") {
         create_sqlite_parent_dir(url)?;
         opts.map_sqlx_sqlite_opts(|o| {
@@ -103,6 +107,88 @@ fn redact(e: &DbErr) -> String {
         (Some(a), Some(b)) if a < b => format!("{}://[REDACTED]{}", &s[..a], &s[b..]),
         _ => s,
     }
+}
+
+/// Measures the pool and every statement into `metrics`: connections open
+/// and idle (read at each scrape), statement latency by kind, failed
+/// statements; and names each statement's span after its kind and table
+/// (`SELECT deals`), never its values.
+pub fn instrument(db: &mut DatabaseConnection, metrics: &crate::metrics::Metrics) {
+    let latency = metrics.histogram(
+        "attain_db_statement_duration_seconds",
+        "Database statement latency, by kind (select, insert, update, delete, other)",
+    );
+    let failed = metrics.counter("attain_db_statement_failures", "Database statements that failed, by kind");
+    db.set_metric_callback(move |info| {
+        let (kind, table) = statement_summary(&info.statement.sql);
+        latency.observe(&[("kind", kind)], info.elapsed.as_secs_f64());
+        if info.failed {
+            failed.inc(&[("kind", kind)]);
+        }
+        // The callback runs inside sea-orm's span for the statement.
+        if let Some(table) = table
+            && crate::telemetry::exporting()
+        {
+            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            let span = tracing::Span::current();
+            span.set_attribute("db.collection.name", table.to_owned());
+            span.set_attribute("db.query.summary", format!("{} {table}", kind.to_uppercase()));
+        }
+    });
+    let (open, idle) = (
+        metrics.gauge("attain_db_pool_connections", "Database connections open in the pool"),
+        metrics.gauge("attain_db_pool_idle_connections", "Database connections open and idle in the pool"),
+    );
+    let max = metrics.gauge("attain_db_pool_max_connections", "The pool's limit (database.max_connections)");
+    let pool = db.clone();
+    let limit = i64::from(pool_limit(&pool));
+    metrics.on_scrape(move || {
+        let (size, free) = pool_usage(&pool);
+        open.set(&[], i64::from(size));
+        idle.set(&[], i64::try_from(free).unwrap_or(i64::MAX));
+        max.set(&[], limit);
+    });
+}
+
+fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
+    if is_sqlite(db) {
+        let p = db.get_sqlite_connection_pool();
+        (p.size(), p.num_idle())
+    } else {
+        let p = db.get_postgres_connection_pool();
+        (p.size(), p.num_idle())
+    }
+}
+
+fn pool_limit(db: &DatabaseConnection) -> u32 {
+    if is_sqlite(db) {
+        db.get_sqlite_connection_pool().options().get_max_connections()
+    } else {
+        db.get_postgres_connection_pool().options().get_max_connections()
+    }
+}
+
+/// A statement's kind (a bounded label) and the first table it names.
+fn statement_summary(sql: &str) -> (&'static str, Option<&str>) {
+    let mut words = sql.split_ascii_whitespace();
+    let first = words.next().unwrap_or("");
+    let kind = ["select", "insert", "update", "delete"]
+        .into_iter()
+        .find(|k| first.eq_ignore_ascii_case(k))
+        .unwrap_or(if first.eq_ignore_ascii_case("with") { "select" } else { "other" });
+    let after = match kind {
+        "insert" => "into",
+        "update" => "update",
+        _ => "from",
+    };
+    let mut words = sql.split_ascii_whitespace();
+    let table = if kind == "update" {
+        words.nth(1)
+    } else {
+        words.by_ref().find(|w| w.eq_ignore_ascii_case(after)).and_then(|_| words.next())
+    };
+    let table = table.map(|t| t.trim_matches(|c: char| c == '"' || c == '`' || c == '(' || c == ')' || c == ','));
+    (kind, table.filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')))
 }
 
 /// Whether the database answers a trivial query (health checks).
@@ -146,4 +232,20 @@ pub async fn create_prefix_index(
     cols.push(format!("\"{path}\" text_pattern_ops"));
     let sql = format!("CREATE INDEX IF NOT EXISTS \"{name}\" ON \"{table}\" ({})", cols.join(", "));
     m.get_connection().execute_unprepared(&sql).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_summary;
+
+    #[test]
+    fn a_statement_is_summarised_by_kind_and_table_without_values() {
+        assert_eq!(statement_summary(r#"SELECT "deals"."id" FROM "deals" WHERE "id" = $1"#), ("select", Some("deals")));
+        assert_eq!(statement_summary(r#"INSERT INTO "rollups" ("a") VALUES (?)"#), ("insert", Some("rollups")));
+        assert_eq!(statement_summary(r#"UPDATE "alerts" SET "x" = $1"#), ("update", Some("alerts")));
+        assert_eq!(statement_summary("DELETE FROM idempotency WHERE at < $1"), ("delete", Some("idempotency")));
+        assert_eq!(statement_summary("WITH c AS (UPDATE feed_positions SET x = 1) SELECT 1"), ("select", None));
+        assert_eq!(statement_summary("SELECT pg_advisory_xact_lock(7)"), ("select", None));
+        assert_eq!(statement_summary("BEGIN"), ("other", None));
+    }
 }

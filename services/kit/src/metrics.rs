@@ -1,9 +1,10 @@
 //! Prometheus metrics for one server, on `prometheus-client` (the
 //! Prometheus project's own Rust client: OpenMetrics text, typed label sets,
-//! exemplar support for when traces land): RPC counts by method and code,
-//! latency histograms by method, calls in flight, calls shed and
-//! rate-limited, and counters a service adds itself (the gateway's backend
-//! errors, cache hits).
+//! exemplars): RPC counts by method and code, latency histograms by method
+//! (each bucket's last call's trace id as an exemplar when traces are on),
+//! calls in flight, calls shed and rate-limited, and series a service adds
+//! itself ([`Metrics::counter`], [`Metrics::gauge`], [`Metrics::histogram`];
+//! gauges read when scraped through [`Metrics::on_scrape`]).
 //!
 //! Labels are bounded: a method label is a method of the suite's descriptor
 //! set (or health / reflection), anything else — a random path sent without
@@ -14,19 +15,20 @@ use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex, OnceLock},
     task::{Context, Poll},
-    time::Instant,
+    time::{Instant, SystemTime},
 };
 
 use http::{Request, Response};
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    metrics::{counter::Counter, exemplar::HistogramWithExemplars, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 use prost::Message;
 
 /// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 14] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+const BUCKETS: [f64; 16] =
+    [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 60.0];
 
 /// What a call that is not gRPC on the wire was as an RPC (the gateway's
 /// REST calls, answered by its gRPC side in process): set on its response,
@@ -52,8 +54,70 @@ struct MethodLabel {
     method: &'static str,
 }
 
-/// Labels of a service's own counter: fixed keys and values from code.
+/// An exemplar's label: the trace a latency was measured in.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TraceLabel {
+    trace_id: String,
+}
+
+/// Labels of a service's own series: fixed keys, values from code (never
+/// from a request).
 type OwnLabels = Vec<(&'static str, String)>;
+
+fn own_labels(labels: &[(&'static str, &str)]) -> OwnLabels {
+    labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+}
+
+/// A service's own counter family; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Counters(Family<OwnLabels, Counter>);
+
+impl Counters {
+    pub fn inc(&self, labels: &[(&'static str, &str)]) {
+        self.0.get_or_create(&own_labels(labels)).inc();
+    }
+
+    pub fn inc_by(&self, labels: &[(&'static str, &str)], n: u64) {
+        self.0.get_or_create(&own_labels(labels)).inc_by(n);
+    }
+}
+
+/// A service's own gauge family; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Gauges(Family<OwnLabels, Gauge>);
+
+impl Gauges {
+    pub fn set(&self, labels: &[(&'static str, &str)], value: i64) {
+        self.0.get_or_create(&own_labels(labels)).set(value);
+    }
+
+    pub fn add(&self, labels: &[(&'static str, &str)], delta: i64) {
+        self.0.get_or_create(&own_labels(labels)).inc_by(delta);
+    }
+}
+
+/// A service's own histogram family (the latency buckets, in seconds);
+/// cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Histograms(Family<OwnLabels, Histogram>);
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Self(Family::new_with_constructor((|| Histogram::new(BUCKETS.iter().copied())) as fn() -> Histogram))
+    }
+}
+
+impl Histograms {
+    pub fn observe(&self, labels: &[(&'static str, &str)], seconds: f64) {
+        self.0.get_or_create(&own_labels(labels)).observe(seconds);
+    }
+}
+
+type Latency = HistogramWithExemplars<TraceLabel>;
+
+/// What a scrape runs first: sets gauges read from elsewhere (a pool's
+/// connections, a cache's size).
+type Probe = Box<dyn Fn() + Send + Sync>;
 
 /// Every "/package.Service/Method" the suite defines, plus health and
 /// reflection: the only values a method label can take.
@@ -91,11 +155,20 @@ pub fn method_label(path: &str) -> &'static str {
 struct Inner {
     registry: Mutex<Registry>,
     rpcs: Family<RpcLabels, Counter>,
-    latency: Family<MethodLabel, Histogram>,
+    latency: Family<MethodLabel, Latency>,
     in_flight: Gauge,
     shed: Counter,
     rate_limited: Counter,
-    own: Mutex<HashMap<&'static str, Family<OwnLabels, Counter>>>,
+    /// The service's own families by name: one registration each, and a
+    /// second caller of the same name gets the same series.
+    counters: Mutex<HashMap<&'static str, Counters>>,
+    gauges: Mutex<HashMap<&'static str, Gauges>>,
+    histograms: Mutex<HashMap<&'static str, Histograms>>,
+    probes: Mutex<Vec<Probe>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// One server's metrics; cheap to clone.
@@ -118,8 +191,8 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let rpcs = Family::<RpcLabels, Counter>::default();
-        let latency = Family::<MethodLabel, Histogram>::new_with_constructor(
-            (|| Histogram::new(BUCKETS.iter().copied())) as fn() -> Histogram,
+        let latency = Family::<MethodLabel, Latency>::new_with_constructor(
+            (|| Latency::new(BUCKETS.iter().copied())) as fn() -> Latency,
         );
         let in_flight = Gauge::default();
         let (shed, rate_limited) = (Counter::default(), Counter::default());
@@ -139,15 +212,24 @@ impl Metrics {
             in_flight,
             shed,
             rate_limited,
-            own: Mutex::new(HashMap::new()),
+            counters: Mutex::default(),
+            gauges: Mutex::default(),
+            histograms: Mutex::default(),
+            probes: Mutex::default(),
         }))
     }
 
-    /// Records one finished RPC (`path` is bounded to the known methods).
+    /// Records one finished RPC (`path` is bounded to the known methods),
+    /// with the trace it ran in, if any, as its bucket's exemplar.
     pub fn record_rpc(&self, path: &str, code: &str, elapsed_seconds: f64) {
         let method = method_label(path);
         self.0.rpcs.get_or_create(&RpcLabels { method, code: code_name(code) }).inc();
-        self.0.latency.get_or_create(&MethodLabel { method }).observe(elapsed_seconds);
+        let exemplar = crate::telemetry::current_trace_id().map(|trace_id| TraceLabel { trace_id });
+        self.0.latency.get_or_create(&MethodLabel { method }).observe(
+            elapsed_seconds,
+            exemplar,
+            Some(SystemTime::now()),
+        );
     }
 
     pub fn shed(&self) {
@@ -159,25 +241,62 @@ impl Metrics {
     }
 
     /// Adds one to a service's own counter, e.g.
-    /// `incr("attain_gateway_backend_errors", "…", &[("backend", "review")])`
-    /// (exposed with a `_total` suffix). Names and label values come from
-    /// code, never from a request.
+    /// `incr("attain_gateway_backend_errors", "…", &[("backend", "review")])`.
     pub fn incr(&self, name: &'static str, help: &'static str, labels: &[(&'static str, &str)]) {
-        let labels: OwnLabels = labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        let mut own = self.0.own.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let family = own.entry(name).or_insert_with(|| {
-            let family = Family::<OwnLabels, Counter>::default();
-            let mut registry = self.0.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            registry.register(name.trim_end_matches("_total"), help, family.clone());
-            family
-        });
-        family.get_or_create(&labels).inc();
+        self.counter(name, help).inc(labels);
+    }
+
+    /// A service's own counter family, registered on first use (exposed
+    /// with a `_total` suffix). Names come from code, never from a request.
+    pub fn counter(&self, name: &'static str, help: &'static str) -> Counters {
+        let name = name.trim_end_matches("_total");
+        self.own(&self.0.counters, name, help, |c: &Counters| c.0.clone())
+    }
+
+    /// A service's own gauge family, registered on first use.
+    pub fn gauge(&self, name: &'static str, help: &'static str) -> Gauges {
+        self.own(&self.0.gauges, name, help, |g: &Gauges| g.0.clone())
+    }
+
+    /// A service's own histogram family (seconds), registered on first use.
+    pub fn histogram(&self, name: &'static str, help: &'static str) -> Histograms {
+        self.own(&self.0.histograms, name, help, |h: &Histograms| h.0.clone())
+    }
+
+    fn own<F, M>(
+        &self,
+        families: &Mutex<HashMap<&'static str, F>>,
+        name: &'static str,
+        help: &'static str,
+        metric: impl Fn(&F) -> M,
+    ) -> F
+    where
+        F: Clone + Default,
+        M: prometheus_client::registry::Metric,
+    {
+        locked(families)
+            .entry(name)
+            .or_insert_with(|| {
+                let family = F::default();
+                locked(&self.0.registry).register(name, help, metric(&family));
+                family
+            })
+            .clone()
+    }
+
+    /// Runs `probe` at every scrape, before the text is written (to set
+    /// gauges whose truth lives elsewhere).
+    pub fn on_scrape(&self, probe: impl Fn() + Send + Sync + 'static) {
+        locked(&self.0.probes).push(Box::new(probe));
     }
 
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
+        for probe in locked(&self.0.probes).iter() {
+            probe();
+        }
         let mut out = String::new();
-        let registry = self.0.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let registry = locked(&self.0.registry);
         if encode(&mut out, &registry).is_err() {
             tracing::error!("metrics could not be encoded");
         }

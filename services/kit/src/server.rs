@@ -240,6 +240,7 @@ impl GrpcServer {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
+            .layer(crate::request_info::RequestInfoLayer)
             .layer(crate::header_limit::HeaderLimitLayer)
             .layer(MetricsLayer(metrics.clone()))
             .layer(GrpcWebOnly)

@@ -35,8 +35,10 @@ impl ServiceBase {
     pub async fn start<M: MigratorTrait>(settings: &Settings) -> anyhow::Result<Self> {
         let verifier = Arc::new(JwtVerifier::from_settings(&settings.auth)?);
         crate::paging::install_key(&settings.auth);
-        let db = db::connect_and_migrate::<M>(&settings.database).await?;
-        let mut server = GrpcServer::bind(&settings.server).await?.watch_database(db.clone());
+        let mut db = db::connect_and_migrate::<M>(&settings.database).await?;
+        let mut server = GrpcServer::bind(&settings.server).await?;
+        db::instrument(&mut db, &server.metrics());
+        server = server.watch_database(db.clone());
         // Tokens from an identity provider: NOT_SERVING until its keys are in.
         if let Some(jwks) = verifier.oidc() {
             jwks.spawn_keeper();

@@ -66,6 +66,11 @@ fn provider(url: &str, service: &str) -> anyhow::Result<SdkTracerProvider> {
     Ok(provider)
 }
 
+/// Whether spans leave the process (an OTLP endpoint is configured).
+pub fn exporting() -> bool {
+    PROVIDER.get().is_some()
+}
+
 /// Sends what is buffered (a test waiting for its spans, a process about
 /// to exit).
 pub fn flush() {
@@ -108,4 +113,10 @@ pub fn trace_headers() -> HashMap<String, String> {
         TraceContextPropagator::new().inject_context(&cx, &mut carrier);
     }
     carrier
+}
+
+/// The trace the current span belongs to (None when traces are off).
+pub fn current_trace_id() -> Option<String> {
+    let id = tracing::Span::current().context().span().span_context().trace_id();
+    (id != opentelemetry::TraceId::INVALID).then(|| id.to_string())
 }
