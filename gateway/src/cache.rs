@@ -9,10 +9,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
+use attain_kit::metrics::{Counters, Metrics};
 use attain_proto::attain::gateway::v1 as pb;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tonic::Status;
@@ -50,6 +51,9 @@ pub struct DashboardCache {
     ttl: Duration,
     max: usize,
     inner: Mutex<Inner>,
+    /// Lookups by result: hit (served stored bytes), shared (joined an
+    /// identical call under way), miss (fetched).
+    lookups: Counters,
 }
 
 impl std::fmt::Debug for DashboardCache {
@@ -96,7 +100,23 @@ impl DashboardCache {
                 invalidated: HashMap::new(),
                 cleared: 0,
             }),
+            lookups: Counters::default(),
         }
+    }
+
+    /// The cache, counting its lookups into `metrics` and exposing the
+    /// entries it holds.
+    pub fn measured(mut self, metrics: &Metrics) -> Arc<Self> {
+        self.lookups = metrics.counter("attain_gateway_dashboard_cache_lookups", "Dashboard cache lookups, by result");
+        let this = Arc::new(self);
+        let entries = metrics.gauge("attain_gateway_dashboard_cache_entries", "Dashboards held in the cache");
+        let cache = Arc::downgrade(&this);
+        metrics.on_scrape(move || {
+            if let Some(c) = cache.upgrade() {
+                entries.set(&[], i64::try_from(c.len()).unwrap_or(i64::MAX));
+            }
+        });
+        this
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -114,11 +134,16 @@ impl DashboardCache {
             if let Some((e, at)) = g.entries.get(&key)
                 && at.elapsed() < self.ttl
             {
+                self.lookups.inc(&[("result", "hit")]);
                 return Ok(Answer::Cached(e.clone()));
             }
             match g.inflight.get(&key) {
-                Some(f) => (f.clone(), g.generation, false),
+                Some(f) => {
+                    self.lookups.inc(&[("result", "shared")]);
+                    (f.clone(), g.generation, false)
+                }
                 None => {
+                    self.lookups.inc(&[("result", "miss")]);
                     let f = fetch().shared();
                     g.inflight.insert(key.clone(), f.clone());
                     (f, g.generation, true)

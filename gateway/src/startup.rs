@@ -55,10 +55,11 @@ impl Application {
             channel("review", &settings.upstream.review_url)?,
         );
         let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limits);
-        let cache = Arc::new(DashboardCache::new(
+        let cache = DashboardCache::new(
             Duration::from_millis(settings.cache.dashboard_ttl_ms),
             settings.cache.dashboard_entries,
-        ));
+        )
+        .measured(&server.metrics());
         let account = attain_kit::service_account::ServiceAccount::from_settings(&settings.jobs, &settings.auth)?;
         let watcher = match (account, settings.cache.dashboard_ttl_ms) {
             (_, 0) => None,

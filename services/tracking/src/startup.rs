@@ -39,7 +39,7 @@ impl Application {
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
         let a = settings.alerts;
-        let app = App::new(db, target, settings.clock).with_alert_policy(Policy {
+        let app = App::new(db, target, settings.clock).with_metrics(&server.metrics()).with_alert_policy(Policy {
             hysteresis: a.hysteresis_percent.into(),
             escalate_after: a.escalate_after_working_days,
             stale_after: a.stale_after_working_days,

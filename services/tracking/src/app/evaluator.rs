@@ -175,9 +175,14 @@ impl Evaluator {
         };
         *position = Some(from);
         let changes = rollups::changes_after(db, None, from, BATCH).await?;
-        let Some(last) = changes.last().map(|c| c.id) else { return Ok(Some(false)) };
+        let metrics = &self.app.metrics;
+        let Some(last) = changes.last().map(|c| c.id) else {
+            metrics.feed_lag(Feed::RollupChanges.key(), LEASE, 0);
+            return Ok(Some(false));
+        };
         let more = changes.len() as u64 == BATCH;
         tracing::debug!(from, to = last, changes = changes.len(), "evaluating moved units");
+        let committed: Vec<_> = changes.iter().map(|c| c.at).collect();
         let paths: BTreeSet<Vec<attain_kit::id::Id>> = changes.into_iter().flat_map(|c| c.paths).collect();
         // Errors about the data are logged and passed inside; what comes
         // back is passing (retried) or a refused account (step down).
@@ -186,6 +191,9 @@ impl Evaluator {
             return Ok(None);
         }
         *position = Some(last);
+        committed.into_iter().for_each(|at| metrics.evaluated(at));
+        let behind = if more { feeds::extent(db, Feed::RollupChanges).await?.last - last } else { 0 };
+        metrics.feed_lag(Feed::RollupChanges.key(), LEASE, behind);
         Ok(Some(more))
     }
 }

@@ -39,6 +39,7 @@ pub struct Session {
     cache: Lookups,
     pending: Vec<Prepared>,
     pending_lost: Vec<LostRow>,
+    _running: super::metrics::ImportRunning,
 }
 
 /// How stored rows become the replies kept for replays.
@@ -68,6 +69,7 @@ impl App {
             cache: Lookups::default(),
             pending: Vec::new(),
             pending_lost: Vec::new(),
+            _running: self.metrics.import_started(),
         }
     }
 
@@ -95,6 +97,7 @@ impl Session {
         rows: Vec<(usize, ServiceResult<Row>)>,
         field: impl Fn(usize) -> String,
     ) -> ServiceResult<Vec<(usize, ServiceError)>> {
+        let checked = rows.len();
         let ok_rows = rows.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| &r.new);
         self.app.prefetch_reps(&self.fwd, &mut self.cache, ok_rows).await;
         let mut refused = Vec::new();
@@ -108,6 +111,7 @@ impl Session {
                 Err(e) => refused.push((n, row_fault(e)?)),
             }
         }
+        self.app.metrics.import_rows(checked - refused.len(), refused.len());
         Ok(refused)
     }
 
@@ -119,6 +123,7 @@ impl Session {
         rows: Vec<(usize, ServiceResult<LostRow>)>,
         field: impl Fn(usize) -> String,
     ) -> ServiceResult<Vec<(usize, ServiceError)>> {
+        let total = rows.len();
         let mut refused = Vec::new();
         for (n, r) in rows {
             let checked = match r {
@@ -130,6 +135,7 @@ impl Session {
                 Err(e) => refused.push((n, row_fault(e)?)),
             }
         }
+        self.app.metrics.import_rows(total - refused.len(), refused.len());
         Ok(refused)
     }
 

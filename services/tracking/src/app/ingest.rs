@@ -322,6 +322,7 @@ impl App {
             out.push((p.row, response, false));
         }
         txn.commit().await?;
+        self.metrics.deals_committed(fresh.len(), out.len() - fresh.len());
         out.sort_by_key(|(row, _, _)| *row);
         Ok(out)
     }

@@ -12,6 +12,7 @@ pub mod gap;
 pub mod import;
 pub mod ingest;
 pub mod measure;
+pub mod metrics;
 pub mod moves;
 pub mod watch;
 
@@ -34,6 +35,7 @@ pub struct App {
     pub(crate) alerts: Policy,
     /// Wakes feed readers (the alert evaluator, watchers) on commits.
     pub(crate) feeds: crate::storage::feeds::Signal,
+    pub(crate) metrics: metrics::TrackingMetrics,
 }
 
 impl App {
@@ -45,7 +47,14 @@ impl App {
             max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
             alerts: Policy::default(),
             feeds: crate::storage::feeds::Signal::default(),
+            metrics: metrics::TrackingMetrics::default(),
         }
+    }
+
+    /// Measures into the server's metrics (served on its `/metrics`).
+    pub fn with_metrics(mut self, m: &attain_kit::metrics::Metrics) -> Self {
+        self.metrics = metrics::TrackingMetrics::new(m);
+        self
     }
 
     /// Whether this replica holds the lease on `job` (taking or renewing
