@@ -60,7 +60,9 @@ class Printer(trace_service_pb2_grpc.TraceServiceServicer):
         def walk(parent, depth):
             for service, s in sorted(by_parent[parent], key=lambda x: x[1].start_time_unix_nano):
                 ms = (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6
-                print(f"  {'  ' * depth}{s.name}  {ms:.1f} ms  [{service}]")
+                # A statement is shown by what it did ("SELECT rollups").
+                summary = next((a.value.string_value for a in s.attributes if a.key == "db.query.summary"), "")
+                print(f"  {'  ' * depth}{summary or s.name}  {ms:.1f} ms  [{service}]")
                 walk(s.span_id, depth + 1)
 
         walk(b"", 0)

@@ -107,7 +107,9 @@ impl DashboardCache {
     /// The cache, counting its lookups into `metrics` and exposing the
     /// entries it holds.
     pub fn measured(mut self, metrics: &Metrics) -> Arc<Self> {
-        self.lookups = metrics.counter("attain_gateway_dashboard_cache_lookups", "Dashboard cache lookups, by result");
+        self.lookups = metrics
+            .counter("attain_gateway_dashboard_cache_lookups", "Dashboard cache lookups, by result")
+            .starting_at_zero(&[&[("result", "hit")], &[("result", "shared")], &[("result", "miss")]]);
         let this = Arc::new(self);
         let entries = metrics.gauge("attain_gateway_dashboard_cache_entries", "Dashboards held in the cache");
         let cache = Arc::downgrade(&this);

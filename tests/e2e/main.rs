@@ -15,6 +15,7 @@ mod deadlines;
 mod faults;
 mod k8s;
 mod masks;
+mod monitoring;
 mod oidc;
 mod overload;
 mod rest;

@@ -118,7 +118,9 @@ pub fn instrument(db: &mut DatabaseConnection, metrics: &crate::metrics::Metrics
         "attain_db_statement_duration_seconds",
         "Database statement latency, by kind (select, insert, update, delete, other)",
     );
-    let failed = metrics.counter("attain_db_statement_failures", "Database statements that failed, by kind");
+    let failed = metrics
+        .counter("attain_db_statement_failures", "Database statements that failed, by kind")
+        .starting_at_zero(&KINDS.map(|k| [("kind", k)]).each_ref().map(|l| &l[..]));
     db.set_metric_callback(move |info| {
         let (kind, table) = statement_summary(&info.statement.sql);
         latency.observe(&[("kind", kind)], info.elapsed.as_secs_f64());
@@ -168,12 +170,16 @@ fn pool_limit(db: &DatabaseConnection) -> u32 {
     }
 }
 
+/// The values of a statement's kind label.
+const KINDS: [&str; 5] = ["select", "insert", "update", "delete", "other"];
+
 /// A statement's kind (a bounded label) and the first table it names.
 fn statement_summary(sql: &str) -> (&'static str, Option<&str>) {
     let mut words = sql.split_ascii_whitespace();
     let first = words.next().unwrap_or("");
-    let kind = ["select", "insert", "update", "delete"]
-        .into_iter()
+    let kind = KINDS[..4]
+        .iter()
+        .copied()
         .find(|k| first.eq_ignore_ascii_case(k))
         .unwrap_or(if first.eq_ignore_ascii_case("with") { "select" } else { "other" });
     let after = match kind {

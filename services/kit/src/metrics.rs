@@ -80,6 +80,15 @@ impl Counters {
     pub fn inc_by(&self, labels: &[(&'static str, &str)], n: u64) {
         self.0.get_or_create(&own_labels(labels)).inc_by(n);
     }
+
+    /// Starts these series at zero, so a rate over them reads 0 before the
+    /// first event rather than no data (and the metric is listed at all).
+    pub fn starting_at_zero(self, label_sets: &[&[(&'static str, &str)]]) -> Self {
+        for labels in label_sets {
+            drop(self.0.get_or_create(&own_labels(labels)));
+        }
+        self
+    }
 }
 
 /// A service's own gauge family; cheap to clone.
@@ -93,6 +102,14 @@ impl Gauges {
 
     pub fn add(&self, labels: &[(&'static str, &str)], delta: i64) {
         self.0.get_or_create(&own_labels(labels)).inc_by(delta);
+    }
+
+    /// Starts these series at zero (see [`Counters::starting_at_zero`]).
+    pub fn starting_at_zero(self, label_sets: &[&[(&'static str, &str)]]) -> Self {
+        for labels in label_sets {
+            drop(self.0.get_or_create(&own_labels(labels)));
+        }
+        self
     }
 }
 
@@ -429,6 +446,30 @@ mod tests {
         assert!(text.contains("attain_gateway_backend_errors_total{backend=\"review\"} 1"));
         assert!(text.contains("attain_rpc_shed_total 1"));
         assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn own_families_start_at_zero_and_gauges_are_read_when_scraped() {
+        let m = Metrics::new();
+        let rows = m.counter("attain_x_rows_total", "Rows").starting_at_zero(&[&[("outcome", "refused")]]);
+        rows.inc_by(&[("outcome", "accepted")], 3);
+        assert!(
+            m.counter("attain_x_rows", "Rows again").0.get_or_create(&own_labels(&[("outcome", "accepted")])).get()
+                == 3,
+            "one family per name"
+        );
+        let depth = m.gauge("attain_x_depth", "Depth");
+        let source = Arc::new(std::sync::atomic::AtomicI64::new(7));
+        let read = source.clone();
+        m.on_scrape(move || depth.set(&[], read.load(std::sync::atomic::Ordering::SeqCst)));
+        m.histogram("attain_x_seconds", "Time").observe(&[("kind", "select")], 0.002);
+        let text = m.render();
+        assert!(text.contains("attain_x_rows_total{outcome=\"refused\"} 0"), "{text}");
+        assert!(text.contains("attain_x_rows_total{outcome=\"accepted\"} 3"), "{text}");
+        assert!(text.contains("attain_x_depth 7"), "{text}");
+        source.store(9, std::sync::atomic::Ordering::SeqCst);
+        assert!(m.render().contains("attain_x_depth 9"), "read again at the next scrape");
+        assert!(text.contains("attain_x_seconds_bucket{le=\"0.0025\",kind=\"select\"} 1"), "{text}");
     }
 
     /// Found from outside: 200 calls to random method names with no token

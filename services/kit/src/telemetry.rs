@@ -30,7 +30,14 @@ pub fn init(settings: &TelemetrySettings, service: &str) {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.filter));
     let otel = endpoint(settings).and_then(|url| match provider(&url, service) {
-        Ok(p) => Some(tracing_opentelemetry::layer().with_tracer(p.tracer("attain"))),
+        // A statement outside any span (a background job polling its feed
+        // and finding nothing) would be a trace of its own, several a
+        // second: statements are exported only as children.
+        Ok(p) => Some(tracing_opentelemetry::layer().with_tracer(p.tracer("attain")).with_filter(
+            tracing_subscriber::filter::DynFilterFn::new(|meta, cx| {
+                !(meta.is_span() && meta.target().starts_with("sea_orm") && cx.lookup_current().is_none())
+            }),
+        )),
         Err(e) => {
             eprintln!("attain-{service}: traces are off, the OTLP exporter for {url} failed: {e}");
             None

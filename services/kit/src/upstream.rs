@@ -111,6 +111,18 @@ impl Forwarded {
         for (k, v) in &self.trace {
             r.metadata_mut().insert(k.clone(), v.clone());
         }
+        // Made outside any call (a background job's account): the trace
+        // is the span the call is made in, if any.
+        if self.trace.is_empty() {
+            for (k, v) in crate::telemetry::trace_headers() {
+                if let (Ok(k), Ok(v)) = (
+                    k.parse::<tonic::metadata::MetadataKey<tonic::metadata::Ascii>>(),
+                    v.parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>(),
+                ) {
+                    r.metadata_mut().insert(k, v);
+                }
+            }
+        }
         r
     }
 }

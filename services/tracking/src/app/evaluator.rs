@@ -11,6 +11,7 @@ use std::{collections::BTreeSet, time::Duration};
 
 use attain_kit::{ServiceError, ServiceResult, service_account::ServiceAccount, upstream::Forwarded};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::App;
 use crate::storage::{
@@ -149,7 +150,7 @@ impl Evaluator {
                 && last_full.elapsed() >= every
             {
                 last_full = Instant::now();
-                match self.app.evaluate_all(&fwd).await {
+                match self.app.evaluate_all(&fwd).instrument(tracing::info_span!("scheduled alert evaluation")).await {
                     Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
                     Err(e) if refused(&e) => {
                         self.step_down(&e).await;
@@ -183,11 +184,18 @@ impl Evaluator {
         let more = changes.len() as u64 == BATCH;
         tracing::debug!(from, to = last, changes = changes.len(), "evaluating moved units");
         let committed: Vec<_> = changes.iter().map(|c| c.at).collect();
+        // One trace per pass that found work: its statements and calls.
+        let span = tracing::info_span!("alert evaluation", from, to = last, changes = changes.len());
         let paths: BTreeSet<Vec<attain_kit::id::Id>> = changes.into_iter().flat_map(|c| c.paths).collect();
         // Errors about the data are logged and passed inside; what comes
         // back is passing (retried) or a refused account (step down).
-        self.app.evaluate_moved(fwd, paths.into_iter().collect()).await?;
-        if !leases::advance(db, LEASE, &self.replica, last).await? {
+        let advanced = async {
+            self.app.evaluate_moved(fwd, paths.into_iter().collect()).await?;
+            leases::advance(db, LEASE, &self.replica, last).await
+        }
+        .instrument(span)
+        .await?;
+        if !advanced {
             return Ok(None);
         }
         *position = Some(last);

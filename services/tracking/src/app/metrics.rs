@@ -18,15 +18,16 @@ pub struct TrackingMetrics {
 impl TrackingMetrics {
     pub fn new(m: &Metrics) -> Self {
         Self {
-            deals: m.counter(
-                "attain_tracking_deals_ingested",
-                "Deal rows committed, by outcome (stored: new; replayed: a request id seen before)",
-            ),
-            import_rows: m.counter(
-                "attain_tracking_import_rows",
-                "Sheet rows checked by imports, by outcome (accepted, refused)",
-            ),
-            imports_running: m.gauge("attain_tracking_imports_running", "Imports under way"),
+            deals: m
+                .counter(
+                    "attain_tracking_deals_ingested",
+                    "Deal rows committed, by outcome (stored: new; replayed: a request id seen before)",
+                )
+                .starting_at_zero(&[&[("outcome", "stored")], &[("outcome", "replayed")]]),
+            import_rows: m
+                .counter("attain_tracking_import_rows", "Sheet rows checked by imports, by outcome (accepted, refused)")
+                .starting_at_zero(&[&[("outcome", "accepted")], &[("outcome", "refused")]]),
+            imports_running: m.gauge("attain_tracking_imports_running", "Imports under way").starting_at_zero(&[&[]]),
             feed_lag: m.gauge(
                 "attain_tracking_feed_lag_rows",
                 "Rows of a change feed its reader has not processed yet, by feed and reader",
