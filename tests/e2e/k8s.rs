@@ -114,7 +114,7 @@ fn check(overlay: &str) {
             // /readyz answers what grpc.health.v1 answers.
             let grpc = c[probe]["grpc"]["port"].as_u64() == Some(u64::from(port));
             let readyz = c[probe]["httpGet"]["path"] == "/readyz" && c[probe]["httpGet"]["port"] == "metrics";
-            if !(if overlay == "prod" { readyz } else { grpc }) {
+            if !(if overlay.starts_with("prod") { readyz } else { grpc }) {
                 problems.push(format!("{overlay}/{app}: {probe} is not the health probe"));
             }
         }
@@ -125,7 +125,7 @@ fn check(overlay: &str) {
         }
         // prod: TLS on every hop, mutual TLS into the services, upstreams
         // over https, certificates from cert-manager.
-        if overlay == "prod" {
+        if overlay.starts_with("prod") {
             let env = |name: &str| {
                 seq(&c["env"])
                     .into_iter()
@@ -171,7 +171,7 @@ fn check(overlay: &str) {
             problems.push(format!("{overlay}/{app}: /metrics is not on the admin port 9090"));
         }
         let reflection = seq(&c["env"]).into_iter().find(|e| e["name"] == "APP__SERVER__REFLECTION").cloned();
-        if overlay == "prod" && reflection.map(|e| e["value"].clone()) != Some("false".into()) {
+        if overlay.starts_with("prod") && reflection.map(|e| e["value"].clone()) != Some("false".into()) {
             problems.push(format!("{overlay}/{app}: reflection is not switched off"));
         }
         if c["lifecycle"]["preStop"].is_null() {
@@ -232,7 +232,7 @@ fn check(overlay: &str) {
         match loaded {
             Ok(s) => {
                 assert_eq!(s.server.port, port);
-                if overlay == "prod" {
+                if overlay.starts_with("prod") {
                     assert_eq!(s.auth.service_keys.len(), 2, "{overlay}/{app}: {:?}", s.auth.service_keys);
                     assert_eq!(s.auth.role_claim, "attain_role");
                 }
@@ -283,4 +283,51 @@ fn the_prod_overlay_keeps_the_invariants() {
     assert!(of_kind(&docs, "StatefulSet").is_empty(), "prod uses external databases");
     assert!(!of_kind(&docs, "Ingress").is_empty());
     assert!(of_kind(&docs, "Secret").is_empty(), "prod secrets are not in the repository");
+}
+
+/// The monitoring component adds its three objects to prod and changes
+/// nothing else; its PodMonitor selects every Attain pod by a label each
+/// carries, on the port they name `metrics`, which the NetworkPolicies
+/// open to the monitoring namespace.
+#[test]
+fn the_monitored_overlay_is_prod_plus_monitoring() {
+    check("prod-monitored");
+    let (prod, monitored) = (render("prod"), render("prod-monitored"));
+    let added: Vec<(&str, &str)> = monitored.iter().filter(|d| !prod.contains(d)).map(|d| (kind(d), name(d))).collect();
+    assert_eq!(
+        added,
+        [("ConfigMap", "attain-grafana-dashboard"), ("PodMonitor", "attain"), ("PrometheusRule", "attain")],
+        "only the monitoring objects are added"
+    );
+    assert!(prod.iter().all(|d| monitored.contains(d)), "nothing of prod changes");
+    for d in monitored.iter().filter(|d| !prod.contains(d)) {
+        assert_eq!(d["metadata"]["namespace"].as_str(), Some("attain"), "{}", name(d));
+    }
+    let monitor = of_kind(&monitored, "PodMonitor")[0];
+    let wanted = seq(&monitor["spec"]["selector"]["matchExpressions"][0]["values"]);
+    assert_eq!(monitor["spec"]["podMetricsEndpoints"][0]["port"].as_str(), Some("metrics"));
+    for (svc, _) in SERVICES {
+        let app = format!("attain-{svc}");
+        assert!(wanted.iter().any(|v| v.as_str() == Some(app.as_str())), "{app} is scraped");
+        let deployment = of_kind(&monitored, "Deployment").into_iter().find(|d| name(d) == app).unwrap();
+        let pod = &deployment["spec"]["template"];
+        assert_eq!(pod["metadata"]["labels"]["app.kubernetes.io/name"].as_str(), Some(app.as_str()));
+        let ports = seq(&pod["spec"]["containers"][0]["ports"]);
+        assert!(
+            ports.iter().any(|p| p["name"].as_str() == Some("metrics") && p["containerPort"].as_u64() == Some(9090)),
+            "{app} names its admin port metrics"
+        );
+        let policy = of_kind(&monitored, "NetworkPolicy").into_iter().find(|p| name(p) == app).unwrap();
+        let from_monitoring = seq(&policy["spec"]["ingress"]).into_iter().any(|rule| {
+            seq(&rule["from"]).iter().any(|f| {
+                f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str() == Some("monitoring")
+            }) && seq(&rule["ports"]).iter().any(|p| p["port"].as_u64() == Some(9090))
+        });
+        assert!(from_monitoring, "{app}: the monitoring namespace may scrape 9090");
+    }
+    let dashboard =
+        of_kind(&monitored, "ConfigMap").into_iter().find(|c| name(c) == "attain-grafana-dashboard").unwrap();
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"].as_str(), Some("1"));
+    let json: serde_json::Value = serde_json::from_str(dashboard["data"]["attain.json"].as_str().unwrap()).unwrap();
+    assert_eq!(json["uid"].as_str(), Some("attain-suite"));
 }
