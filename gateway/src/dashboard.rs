@@ -209,6 +209,7 @@ impl Fanout {
                 as_of_date: q.as_of_date.clone(),
                 metric: q.metric,
                 sections: tracking_sections.clone(),
+                plan: q.plan.clone(),
             };
             let req = timed(&fwd, req, left);
             async move { c.get_dashboard_figures(req).await }

@@ -207,3 +207,74 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
 }
 
 both_backends!(the_dashboard_through_the_gateway);
+
+/// A dashboard names the plan it reads: a draft re-plan beside the
+/// published one shows its own targets against the same actuals, and the
+/// published one stays the default. A plan that does not exist, does not
+/// cover the unit, measures another metric, or is no plan name, says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_reads_the_plan_it_names() {
+    use attain_kit::seed::{PlanSpec, Seed};
+    use attain_proto::attain::target::v1::{GetTargetRequest, target_service_client::TargetServiceClient};
+
+    let suite = Suite::with_demo(Backend::Sqlite).await;
+    let url = |a: std::net::SocketAddr| format!("http://{a}");
+    let target = Channel::from_shared(url(suite.target.addr)).unwrap().connect().await.unwrap();
+    let admin = token("ops", Role::Admin, "");
+    let seed = Seed::new(target.clone(), admin.clone());
+    seed.plan(PlanSpec::new("fy2024-stretch", "FY2024 stretch", "acme", 2024).base("8000000.00").growth("0.5"))
+        .await
+        .unwrap();
+    seed.plan(PlanSpec::new("fy2024-region-b", "Region B's own", "region-b", 2024).base("100.00")).await.unwrap();
+    let mut counts = PlanSpec::new("fy2024-deals", "FY2024 deals won", "acme", 2024).base("100");
+    counts.plan.metric = attain_proto::attain::common::v1::Metric::DealsWon as i32;
+    counts.plan.currency_code = "XXX".into();
+    counts.plan.base_amount =
+        Some(attain_proto::attain::common::v1::Money { currency_code: "XXX".into(), amount: "100".into() });
+    seed.plan(counts).await.unwrap();
+    let stretch_top = TargetServiceClient::new(target)
+        .get_target(authed(
+            "ops",
+            Role::Admin,
+            "",
+            GetTargetRequest { name: "plans/fy2024-stretch/targets/acme".into(), ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .amount
+        .unwrap()
+        .amount;
+
+    let gateway = Channel::from_shared(url(suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut client = GatewayServiceClient::new(gateway);
+    let read = |plan: &str| {
+        let mut r = dashboard("ops", Role::Admin, "", "units/acme", "2024");
+        r.get_mut().plan = plan.into();
+        r
+    };
+    let published = client.get_dashboard(read("")).await.unwrap().into_inner().attainment.unwrap();
+    let named = client.get_dashboard(read("plans/fy2024")).await.unwrap().into_inner().attainment.unwrap();
+    let stretch = client.get_dashboard(read("plans/fy2024-stretch")).await.unwrap().into_inner().attainment.unwrap();
+    assert_eq!(published.target, named.target, "the published plan is the default");
+    assert_eq!(stretch.target.as_ref().unwrap().amount, stretch_top, "the draft's own target");
+    assert_ne!(stretch.target, published.target);
+    assert_eq!(stretch.actual, published.actual, "the same sales");
+
+    for (plan, code, words) in [
+        ("plans/nope", Code::NotFound, "plans/nope"),
+        ("plans/", Code::InvalidArgument, "not a plan name"),
+        ("fy2024", Code::InvalidArgument, "not a plan name"),
+        ("plans/fy2024-region-b", Code::InvalidArgument, "does not cover units/acme"),
+        ("plans/fy2024-deals", Code::InvalidArgument, "measures DEALS_WON"),
+    ] {
+        let status = client.get_dashboard(read(plan)).await.unwrap_err();
+        assert_eq!(status.code(), code, "{plan}: {status:?}");
+        assert!(status.message().contains(words), "{plan}: {}", status.message());
+    }
+    // Asked with its metric, the count plan is read.
+    let mut r = read("plans/fy2024-deals");
+    r.get_mut().metric = attain_proto::attain::common::v1::Metric::DealsWon as i32;
+    let deals = client.get_dashboard(r).await.unwrap().into_inner().attainment.unwrap();
+    assert_eq!(deals.target.unwrap().currency_code, "XXX", "a count");
+}

@@ -46,6 +46,16 @@ fn sections(names: &[String]) -> ServiceResult<Sections> {
     Ok(s)
 }
 
+/// A plan's resource name, checked for shape ("plans/{plan_id}").
+fn plan_name(field: &str, name: &str) -> ServiceResult<String> {
+    match name.strip_prefix("plans/") {
+        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') => {
+            Ok(name.to_owned())
+        }
+        _ => Err(ServiceError::invalid(field, format!("{name:?} is not a plan name (plans/{{plan_id}})"))),
+    }
+}
+
 impl TrackingApi {
     pub(crate) async fn get_dashboard_figures(
         &self,
@@ -64,7 +74,8 @@ impl TrackingApi {
         // The open alerts are ListAlerts' first page: its token goes on.
         let query = list_alerts_query(&r.unit, pb::AlertState::Open as i32, "");
         let page = PageRequest::parse(i32::try_from(OPEN_ALERTS).unwrap_or(100), "", &query, &who)?;
-        let f = self.app.dashboard((&who, &fwd), ask, want).await?;
+        let plan = (!r.plan.is_empty()).then(|| plan_name("plan", &r.plan)).transpose()?;
+        let f = self.app.dashboard((&who, &fwd), ask, plan.as_deref(), want).await?;
         let Reading { plan, period, .. } = &f.reading;
         Ok(pb::DashboardFigures {
             attainment: f.drill_down.map(|(parent, rows)| pb::ListChildAttainmentsResponse {

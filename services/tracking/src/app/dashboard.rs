@@ -69,9 +69,14 @@ impl App {
         &self,
         (who, fwd): (&Identity, &Forwarded),
         ask: Ask,
+        plan: Option<&str>,
         want: Sections,
     ) -> ServiceResult<DashboardFigures> {
         let (unit, plans) = tokio::try_join!(self.visible(who, fwd, &ask.unit), self.target.plans(fwd))?;
+        let plans = match plan {
+            Some(name) => super::measure::with_named_plan(plans, name, &unit, ask.metric)?,
+            None => plans,
+        };
         let (expr, as_of) = (ask.period.clone(), ask.as_of);
         // The metric's plan for what measures it; the sections that do not
         // (alerts, losses, the gap) read the period through the amount plan

@@ -106,6 +106,37 @@ pub(crate) fn plan_and_period_in(
     Ok((plan, period))
 }
 
+/// The plans as a caller who named one reads them: that plan, and none
+/// other of its metric whose year overlaps it, so every section that picks
+/// a plan of that metric picks it. It must cover the unit and measure the
+/// metric asked.
+pub(crate) fn with_named_plan(
+    plans: Vec<PlanInfo>,
+    name: &str,
+    unit: &UnitInfo,
+    metric: Metric,
+) -> ServiceResult<Vec<PlanInfo>> {
+    let named = plans.iter().find(|p| p.name == name).ok_or_else(|| ServiceError::not_found("plan", name))?.clone();
+    if !unit.path.contains(&named.top_unit) {
+        return Err(ServiceError::invalid(
+            "plan",
+            format!(
+                "{name} is {}'s plan; it does not cover {}",
+                named.top_unit.resource_name(),
+                unit.id.resource_name()
+            ),
+        ));
+    }
+    if named.metric != metric {
+        return Err(ServiceError::invalid(
+            "plan",
+            format!("{name} measures {}; ask with metric {}", named.metric.as_str(), named.metric.as_str()),
+        ));
+    }
+    let overlaps = |p: &PlanInfo| p.year.start <= named.year.end && named.year.start <= p.year.end;
+    Ok(plans.into_iter().filter(|p| p.name == named.name || p.metric != named.metric || !overlaps(p)).collect())
+}
+
 /// The same day a year earlier (28 February for a 29th).
 pub(crate) fn shift_year(d: NaiveDate) -> Option<NaiveDate> {
     use chrono::Datelike;
