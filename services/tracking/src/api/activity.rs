@@ -288,7 +288,7 @@ impl TrackingApi {
             return Err(ServiceError::invalid("limit", "must not be negative"));
         }
         let limit = if r.limit == 0 { 8 } else { usize::try_from(r.limit).unwrap_or(8) };
-        let reasons = self.app.loss_reasons(&who, &fwd, &unit, &period, limit).await?;
-        Ok(convert::loss_reasons(&reasons))
+        let (reasons, currency) = self.app.loss_reasons(&who, &fwd, &unit, &period, limit).await?;
+        Ok(convert::loss_reasons(&reasons, currency))
     }
 }

@@ -64,7 +64,8 @@ impl TrackingApi {
         let period = if r.period.is_empty() { Period::month_of(day).expression } else { r.period.clone() };
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
         let changed = self.app.evaluate_subtree(&who, &fwd, &root, metric, &period, day).await?;
-        Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, None)).collect() })
+        let cur = self.app.alert_currencies(&fwd).await?;
+        Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, cur.of(a))).collect() })
     }
 
     pub(crate) async fn list_alerts(
@@ -86,7 +87,8 @@ impl TrackingApi {
             .list_alerts(&unit, state, escalated_to.as_ref(), page.after.as_deref(), page.fetch_limit())
             .await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
-        let alerts = rows.iter().map(|a| convert::alert(a, None, None)).collect();
+        let cur = self.app.alert_currencies(&fwd).await?;
+        let alerts = rows.iter().map(|a| convert::alert(a, None, cur.of(a))).collect();
         Ok(pb::ListAlertsResponse { alerts, next_page_token })
     }
 
@@ -104,17 +106,17 @@ impl TrackingApi {
         let state = state("state", r.state)?;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let s = self.app.summarize_alerts(&unit, state, first).await?;
-        Ok(convert::alert_summary(&s))
+        Ok(convert::alert_summary(&s, &self.app.alert_currencies(&fwd).await?))
     }
 
     pub(crate) async fn acknowledge_alert(&self, ctx: Ctx, r: pb::AcknowledgeAlertRequest) -> ServiceResult<pb::Alert> {
         let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Acknowledged).await?;
-        Ok(convert::alert(&a, None, None))
+        Ok(convert::alert(&a, None, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
     }
 
     pub(crate) async fn resolve_alert(&self, ctx: Ctx, r: pb::ResolveAlertRequest) -> ServiceResult<pb::Alert> {
         let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Resolved).await?;
-        Ok(convert::alert(&a, None, None))
+        Ok(convert::alert(&a, None, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
     }
 
     pub(crate) async fn watch_alerts(
@@ -125,10 +127,12 @@ impl TrackingApi {
         let Ctx { who, fwd } = ctx;
         let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let feed = self.app.watch_alerts(unit, r.include_open, &r.resume_token).await?;
-        let feed = Box::pin(feed.map(|w| {
+        // Plans as the watch opens (a plan created later: no currency).
+        let cur = self.app.alert_currencies(&fwd).await?;
+        let feed = Box::pin(feed.map(move |w| {
             Ok(pb::WatchAlertsResponse {
                 refresh: w.change.is_none(),
-                alert: w.change.map(|a| convert::alert(&a, None, None)),
+                alert: w.change.map(|a| convert::alert(&a, None, cur.of(&a))),
                 resume_token: w.resume_token,
             })
         }));

@@ -128,12 +128,14 @@ pub fn deal(d: &Deal) -> pb::Deal {
     }
 }
 
+/// Money in a plan's currency; without a covering plan (none any more)
+/// the amount alone.
+fn money_in(x: Amount, currency: Option<CurrencyCode>) -> common::Money {
+    currency.map_or_else(|| common::Money { currency_code: String::new(), amount: x.to_string() }, |c| money(x, c))
+}
+
 pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<CurrencyCode>) -> pb::Alert {
-    let m = |x: Amount| {
-        currency
-            .map(|c| money(x, c))
-            .or_else(|| Some(common::Money { currency_code: String::new(), amount: x.to_string() }))
-    };
+    let m = |x: Amount| Some(money_in(x, currency));
     pb::Alert {
         name: a.resource_name(),
         unit: a.unit.resource_name(),
@@ -168,7 +170,7 @@ fn rule(r: Rule) -> pb::AlertRule {
     }
 }
 
-pub fn alert_summary(s: &AlertSummary) -> pb::AlertSummary {
+pub fn alert_summary(s: &AlertSummary, cur: &crate::app::alerts::Currencies) -> pb::AlertSummary {
     pb::AlertSummary {
         total: s.total,
         by_severity: s
@@ -177,7 +179,7 @@ pub fn alert_summary(s: &AlertSummary) -> pb::AlertSummary {
             .map(|(x, n)| pb::SeverityCount { severity: status(*x) as i32, count: *n })
             .collect(),
         by_rule: s.by_rule.iter().map(|(r, n)| pb::RuleCount { rule: rule(*r) as i32, count: *n }).collect(),
-        first: s.first.iter().map(|a| alert(a, None, None)).collect(),
+        first: s.first.iter().map(|a| alert(a, None, cur.of(a))).collect(),
     }
 }
 
@@ -306,13 +308,16 @@ pub fn loss_reason(field: &str, v: i32) -> ServiceResult<LossReason> {
 }
 
 /// Loss reasons with their counts and amounts, most frequent first.
-pub fn loss_reasons(reasons: &[(LossReason, i64, Amount)]) -> pb::ListLossReasonsResponse {
+pub fn loss_reasons(
+    reasons: &[(LossReason, i64, Amount)],
+    currency: Option<CurrencyCode>,
+) -> pb::ListLossReasonsResponse {
     let reasons = reasons
         .iter()
         .map(|(reason, count, amount)| pb::LossReasonCount {
             reason: to_loss_reason(*reason) as i32,
             count: *count,
-            amount: Some(common::Money { currency_code: String::new(), amount: amount.to_string() }),
+            amount: Some(money_in(*amount, currency)),
         })
         .collect();
     pb::ListLossReasonsResponse { reasons }
@@ -389,7 +394,7 @@ pub fn log_wire(l: &DailyLog) -> pb::DailyLog {
 }
 
 pub fn summary_wire(s: &PeriodSummary) -> pb::PeriodSummary {
-    let cny = |a: Amount| Some(common::Money { currency_code: String::new(), amount: a.to_string() });
+    let cny = |a: Amount| Some(money_in(a, s.currency));
     let member = |m: &MemberSummary| pb::MemberSummary {
         unit: m.unit.resource_name(),
         actual: cny(m.sum.amount),

@@ -87,12 +87,15 @@ impl TrackingApi {
             open_alerts: f.open_alerts.map(|mut alerts| {
                 let next_page_token = page.finish(&mut alerts, |a| a.id.as_str().to_owned());
                 pb::ListAlertsResponse {
-                    alerts: alerts.iter().map(|a| convert::alert(a, None, None)).collect(),
+                    alerts: alerts.iter().map(|a| convert::alert(a, None, f.currencies.of(a))).collect(),
                     next_page_token,
                 }
             }),
-            alert_summary: f.alert_summary.as_ref().map(convert::alert_summary),
-            loss_reasons: f.loss_reasons.as_deref().map(convert::loss_reasons),
+            alert_summary: f.alert_summary.as_ref().map(|s| convert::alert_summary(s, &f.currencies)),
+            loss_reasons: f
+                .loss_reasons
+                .as_deref()
+                .map(|r| convert::loss_reasons(r, f.currencies.of_amounts(&f.reading.unit.path, &period.expression))),
         })
     }
 }

@@ -58,6 +58,8 @@ pub struct PeriodSummary {
     pub own: MemberSummary,
     pub members: Vec<MemberSummary>,
     pub gap_analysis: Option<GapAnalysis>,
+    /// The amount plan's currency (None: no plan covers the period).
+    pub currency: Option<attain_kit::money::CurrencyCode>,
 }
 
 impl App {
@@ -191,7 +193,8 @@ impl App {
         unit: &Id,
         period: &Period,
     ) -> ServiceResult<PeriodSummary> {
-        let unit = self.visible(who, fwd, unit).await?;
+        let (unit, plans) = tokio::try_join!(self.visible(who, fwd, unit), self.target.plans(fwd))?;
+        let currency = super::alerts::Currencies::new(plans).of_amounts(&unit.path, &period.expression);
         let places = App::places_for(who, &unit);
         // Whoever was a member during the period, a line per stay, each
         // counted over its days in the unit.
@@ -242,6 +245,7 @@ impl App {
             own,
             members: lines,
             gap_analysis: gap_analyses::gap_analysis(&self.db, &unit.id, &period.expression).await?,
+            currency,
         })
     }
 
@@ -280,9 +284,10 @@ impl App {
         unit: &Id,
         period: &Period,
         limit: usize,
-    ) -> ServiceResult<Vec<(LossReason, i64, Amount)>> {
-        let unit = self.visible(who, fwd, unit).await?;
-        self.loss_reasons_of(&unit.id, period, limit).await
+    ) -> ServiceResult<(Vec<(LossReason, i64, Amount)>, Option<attain_kit::money::CurrencyCode>)> {
+        let (unit, plans) = tokio::try_join!(self.visible(who, fwd, unit), self.target.plans(fwd))?;
+        let currency = super::alerts::Currencies::new(plans).of_amounts(&unit.path, &period.expression);
+        Ok((self.loss_reasons_of(&unit.id, period, limit).await?, currency))
     }
 
     /// The most frequent loss reasons of a unit the caller may read.

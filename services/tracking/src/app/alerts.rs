@@ -144,7 +144,36 @@ fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding
     }
 }
 
+/// The currency figures are in: the plan's that measured them (a count
+/// plan's is XXX). Built from one read of the plans.
+#[derive(Debug, Clone, Default)]
+pub struct Currencies(Vec<PlanInfo>);
+
+impl Currencies {
+    pub fn new(plans: Vec<PlanInfo>) -> Self {
+        Self(plans)
+    }
+
+    /// An alert's actual and expected.
+    pub fn of(&self, a: &Alert) -> Option<attain_kit::money::CurrencyCode> {
+        self.in_plan(&a.unit_path, a.metric, &a.period)
+    }
+
+    /// Money of a unit's period (sales, losses): the amount plan's.
+    pub fn of_amounts(&self, path: &[Id], period: &str) -> Option<attain_kit::money::CurrencyCode> {
+        self.in_plan(path, Metric::Amount, period)
+    }
+
+    fn in_plan(&self, path: &[Id], metric: Metric, period: &str) -> Option<attain_kit::money::CurrencyCode> {
+        attain_target_client::plan_for_period(&self.0, path, metric, "period", period).ok().map(|(p, _)| p.currency)
+    }
+}
+
 impl App {
+    /// What the alerts about to be shown are measured in.
+    pub async fn alert_currencies(&self, fwd: &Forwarded) -> ServiceResult<Currencies> {
+        Ok(Currencies::new(self.target.plans(fwd).await?))
+    }
     /// Tells the evaluator and watchers a write committed (the evaluator
     /// reads what moved from the roll-up feed): the write itself does no
     /// alert work.

@@ -57,6 +57,8 @@ pub struct DashboardFigures {
     pub open_alerts: Option<Vec<Alert>>,
     pub alert_summary: Option<AlertSummary>,
     pub loss_reasons: Option<Vec<(LossReason, i64, Amount)>>,
+    /// What the alerts shown are measured in (from the plans read here).
+    pub currencies: super::alerts::Currencies,
 }
 
 /// A section's read when asked for.
@@ -103,6 +105,7 @@ impl App {
             Err(ServiceError::FailedPrecondition { reason: "PERIOD_NOT_STARTED", .. }) => None,
             other => other?,
         };
-        Ok(DashboardFigures { reading, drill_down, burn_up, gap, open_alerts, alert_summary, loss_reasons })
+        let currencies = super::alerts::Currencies::new(plans);
+        Ok(DashboardFigures { reading, drill_down, burn_up, gap, open_alerts, alert_summary, loss_reasons, currencies })
     }
 }

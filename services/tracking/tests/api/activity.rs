@@ -86,6 +86,7 @@ async fn logs_losses_conversion_and_summaries(backend: Backend) {
         }
     };
     let top = reasons(&mut manager).await;
+    assert!(top.iter().all(|r| r.amount.as_ref().unwrap().currency_code == "CNY"), "{top:?}");
     let got: Vec<(i32, i64, String)> =
         top.iter().map(|r| (r.reason, r.count, r.amount.as_ref().unwrap().amount.clone())).collect();
     assert_eq!(
@@ -137,6 +138,7 @@ async fn logs_losses_conversion_and_summaries(backend: Backend) {
         (summary.actual.as_ref().unwrap().amount.as_str(), summary.deals_won, summary.follow_ups, summary.deals_lost),
         ("40000.00", 4, 5, 3)
     );
+    assert_eq!(summary.actual.as_ref().unwrap().currency_code, "CNY");
     let r1 = summary.members.iter().find(|m| m.unit == "units/rep-1").unwrap();
     assert_eq!((r1.follow_ups, r1.deals_lost), (5, 3));
     let set = pb::SetGapAnalysisRequest {

@@ -43,6 +43,11 @@ async fn live(t: &mut Tracking, unit: &str) -> Vec<(i32, i32, i32, i32, String)>
         .alerts
         .into_iter()
         .filter(|a| a.unit == format!("units/{unit}") && a.state != pb::AlertState::Resolved as i32)
+        .inspect(|a| {
+            // The figures carry their plan's currency.
+            assert_eq!(a.actual.as_ref().unwrap().currency_code, "CNY", "{a:?}");
+            assert_eq!(a.expected.as_ref().unwrap().currency_code, "CNY", "{a:?}");
+        })
         .map(|a| (a.rule, a.severity, a.state, a.escalation_level, a.escalated_to))
         .collect();
     out.sort();
