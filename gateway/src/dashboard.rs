@@ -113,11 +113,11 @@ impl Fanout {
     ) -> Result<Section<T>, Status> {
         let r = call.await;
         if let Err(s) = &r {
-            let code = format!("{:?}", s.code());
             self.metrics.incr(
                 "attain_gateway_backend_errors_total",
-                "Dashboard backend calls that failed, by backend, section and gRPC code.",
-                &[("backend", backend), ("section", section), ("code", &code)],
+                "Dashboard backend calls that failed, by backend, section and gRPC code (the caller's own \
+                 mistakes, such as PERMISSION_DENIED, included)",
+                &[("backend", backend), ("section", section), ("code", attain_kit::metrics::code_label(s.code()))],
             );
         }
         settle(r)

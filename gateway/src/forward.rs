@@ -96,7 +96,14 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
         if let Err(e) = verified {
             return Box::pin(async move { Ok(reply(e.into())) });
         }
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
+        // The call continues the trace under the gateway's span (the
+        // caller's traceparent names the caller's span, not ours).
+        for (k, v) in attain_kit::telemetry::trace_headers() {
+            if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), http::HeaderValue::from_str(&v)) {
+                parts.headers.insert(k, v);
+            }
+        }
         if path == crate::leave::METHOD {
             let tracking = self.tracking.clone();
             return Box::pin(async move {

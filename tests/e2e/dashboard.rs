@@ -192,8 +192,8 @@ async fn the_dashboard_through_the_gateway(backend: Backend) {
     );
     assert!(text.contains(r#"code="PERMISSION_DENIED"}"#), "{text}");
     assert!(
-        text.contains(r#"attain_gateway_backend_errors_total{backend="review",section="review",code="Unavailable"}"#)
-            || text.contains(r#"backend="review",section="review",code="DeadlineExceeded""#),
+        text.contains(r#"attain_gateway_backend_errors_total{backend="review",section="review",code="UNAVAILABLE"}"#)
+            || text.contains(r#"backend="review",section="review",code="DEADLINE_EXCEEDED""#),
         "{text}"
     );
     let tracking =

@@ -283,6 +283,24 @@ fn the_prod_overlay_keeps_the_invariants() {
     assert!(of_kind(&docs, "StatefulSet").is_empty(), "prod uses external databases");
     assert!(!of_kind(&docs, "Ingress").is_empty());
     assert!(of_kind(&docs, "Secret").is_empty(), "prod secrets are not in the repository");
+    // Found from outside: default deny kept every pod from the identity
+    // provider's keys, so none would ever be ready. Each service may reach
+    // HTTPS.
+    for (svc, _) in SERVICES {
+        let app = format!("attain-{svc}");
+        let https = of_kind(&docs, "NetworkPolicy").into_iter().any(|p| {
+            let picks = seq(&p["spec"]["podSelector"]["matchExpressions"]).iter().any(|e| {
+                e["key"].as_str() == Some("app.kubernetes.io/name")
+                    && seq(&e["values"]).iter().any(|v| v.as_str() == Some(app.as_str()))
+            }) || p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str()
+                == Some(app.as_str());
+            picks
+                && seq(&p["spec"]["egress"])
+                    .iter()
+                    .any(|rule| seq(&rule["ports"]).iter().any(|port| port["port"].as_u64() == Some(443)))
+        });
+        assert!(https, "{app} may reach the identity provider (HTTPS)");
+    }
 }
 
 /// The monitoring component adds its three objects to prod and changes

@@ -194,7 +194,9 @@ fn statement_summary(sql: &str) -> (&'static str, Option<&str>) {
         words.by_ref().find(|w| w.eq_ignore_ascii_case(after)).and_then(|_| words.next())
     };
     let table = table.map(|t| t.trim_matches(|c: char| c == '"' || c == '`' || c == '(' || c == ')' || c == ','));
-    (kind, table.filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')))
+    // A subquery ("FROM (SELECT …") names no table of its own here.
+    let keyword = |t: &str| ["select", "lateral", "only", "with"].iter().any(|k| t.eq_ignore_ascii_case(k));
+    (kind, table.filter(|t| !t.is_empty() && !keyword(t) && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')))
 }
 
 /// Whether the database answers a trivial query (health checks).
@@ -253,5 +255,6 @@ mod tests {
         assert_eq!(statement_summary("WITH c AS (UPDATE feed_positions SET x = 1) SELECT 1"), ("select", None));
         assert_eq!(statement_summary("SELECT pg_advisory_xact_lock(7)"), ("select", None));
         assert_eq!(statement_summary("BEGIN"), ("other", None));
+        assert_eq!(statement_summary("SELECT COUNT(*) FROM (SELECT a FROM units) AS sub"), ("select", None));
     }
 }

@@ -18,6 +18,7 @@ pub mod limit;
 pub mod metrics;
 pub mod oidc;
 pub mod paging;
+pub mod request_id;
 pub mod request_info;
 pub mod scope;
 pub mod seed;

@@ -241,7 +241,8 @@ impl Metrics {
     pub fn record_rpc(&self, path: &str, code: &str, elapsed_seconds: f64) {
         let method = method_label(path);
         self.0.rpcs.get_or_create(&RpcLabels { method, code: code_name(code) }).inc();
-        let exemplar = crate::telemetry::current_trace_id().map(|trace_id| TraceLabel { trace_id });
+        // Only a trace that was kept: an exemplar must lead somewhere.
+        let exemplar = crate::telemetry::current_sampled_trace_id().map(|trace_id| TraceLabel { trace_id });
         self.0.latency.get_or_create(&MethodLabel { method }).observe(
             elapsed_seconds,
             exemplar,
@@ -362,6 +363,7 @@ where
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/grpc"));
         let method = method_label(request.uri().path());
+        let deadline = if grpc { request_timeout(request.headers()) } else { None };
         let fut = self.inner.call(request);
         let metrics = self.metrics.clone();
         if !grpc {
@@ -371,6 +373,7 @@ where
                 if let Ok(r) = &result
                     && let Some(o) = r.extensions().get::<RpcOutcome>()
                 {
+                    crate::telemetry::record_outcome(o.code as i32);
                     let code = (o.code as i32).to_string();
                     metrics.record_rpc(o.path, &code, started.elapsed().as_secs_f64());
                 }
@@ -378,21 +381,83 @@ where
             });
         }
         metrics.0.in_flight.inc();
-        let started = Instant::now();
+        let mut call = InFlight { metrics, method, started: Instant::now(), deadline, done: false };
         Box::pin(async move {
             let result = fut.await;
-            metrics.0.in_flight.dec();
             // Errors returned by a handler travel trailers-only, so the code
             // is in the headers; a streamed reply's code is in its trailers
-            // and counts as OK here.
+            // and counts as OK here. A body the client reset before it was
+            // read is the client going away, not a server fault.
             let code = match &result {
-                Ok(r) => r.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0"),
+                Ok(r) => match r.headers().get("grpc-status").and_then(|v| v.to_str().ok()) {
+                    Some("13")
+                        if r.headers()
+                            .get("grpc-message")
+                            .is_some_and(|m| m == "Missing%20request%20message" || m == "Missing request message") =>
+                    {
+                        "1"
+                    }
+                    Some(code) => code,
+                    None => "0",
+                },
                 Err(_) => "14",
             };
-            metrics.record_rpc(method, code, started.elapsed().as_secs_f64());
+            call.finish(code);
             result
         })
     }
+}
+
+/// A gRPC call being served: counted in flight until it ends, however it
+/// ends. A call dropped before answering (the client cancelled, or its
+/// deadline passed and the server stopped it) is counted too, as
+/// DEADLINE_EXCEEDED when its `grpc-timeout` had passed, else CANCELLED —
+/// so a server too slow for its callers shows in errors and latency.
+struct InFlight {
+    metrics: Metrics,
+    method: &'static str,
+    started: Instant,
+    deadline: Option<std::time::Duration>,
+    done: bool,
+}
+
+impl InFlight {
+    fn finish(&mut self, code: &str) {
+        self.done = true;
+        crate::telemetry::record_outcome(code.parse().unwrap_or(2));
+        self.metrics.0.in_flight.dec();
+        self.metrics.record_rpc(self.method, code, self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.done {
+            let late = self.deadline.is_some_and(|d| self.started.elapsed() >= d);
+            self.finish(if late { "4" } else { "1" });
+        }
+    }
+}
+
+/// A call's `grpc-timeout` ("100m", "5S", …).
+fn request_timeout(headers: &http::HeaderMap) -> Option<std::time::Duration> {
+    let v = headers.get("grpc-timeout")?.to_str().ok()?;
+    let (n, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = n.parse().ok()?;
+    Some(match unit {
+        "H" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+        "M" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        "S" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_millis(n),
+        "u" => std::time::Duration::from_micros(n),
+        "n" => std::time::Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// A status code as metrics label it ("PERMISSION_DENIED").
+pub fn code_label(code: tonic::Code) -> &'static str {
+    code_name(&(code as i32).to_string())
 }
 
 /// The name of a gRPC status code given as its number (or already a name).

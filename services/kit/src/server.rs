@@ -231,6 +231,7 @@ impl GrpcServer {
 
         let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
         let layers = tower::ServiceBuilder::new()
+            .layer(tower::util::MapRequestLayer::new(crate::request_id::sanitize))
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             // A failed call is the caller's news (NOT_FOUND, INVALID_ARGUMENT, …):
             // WARN, not ERROR; real bugs log at ERROR where they happen.
@@ -415,17 +416,34 @@ async fn watch(
 }
 
 /// One span per RPC, named by its method and carrying the request id.
+/// Names are bounded: a method of the suite (or `unknown`), a REST call
+/// `HTTP GET` (its path is the span's `method` attribute). Health checks get no
+/// span: probes every few seconds are no one's trace.
 #[derive(Clone, Copy, Debug)]
 struct RpcSpan;
 
 impl<B> MakeSpan<B> for RpcSpan {
     fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
+        let path = request.uri().path();
+        if path.starts_with("/grpc.health.v1.") {
+            return tracing::Span::none();
+        }
+        let grpc = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/grpc"));
+        let name =
+            if grpc { crate::metrics::method_label(path).to_owned() } else { format!("HTTP {}", request.method()) };
         let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let span = tracing::info_span!(
             "rpc",
-            otel.name = %request.uri().path(),
+            otel.name = %name,
             otel.kind = "server",
-            method = %request.uri().path(),
+            otel.status_code = tracing::field::Empty,
+            rpc.system = if grpc { "grpc" } else { "http" },
+            rpc.grpc.status_code = tracing::field::Empty,
+            method = %path,
             request_id = %request_id,
             trace_id = tracing::field::Empty,
         );

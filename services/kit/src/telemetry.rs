@@ -127,3 +127,23 @@ pub fn current_trace_id() -> Option<String> {
     let id = tracing::Span::current().context().span().span_context().trace_id();
     (id != opentelemetry::TraceId::INVALID).then(|| id.to_string())
 }
+
+/// The same, only when the trace is sampled (it reaches the collector).
+pub fn current_sampled_trace_id() -> Option<String> {
+    let cx = tracing::Span::current().context();
+    let span = cx.span();
+    let sc = span.span_context();
+    (sc.is_valid() && sc.is_sampled()).then(|| sc.trace_id().to_string())
+}
+
+/// Marks the current RPC span with its gRPC status code, and as an error
+/// when the code is the server's fault (OpenTelemetry's rule for gRPC
+/// servers: UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+/// UNAVAILABLE, DATA_LOSS).
+pub fn record_outcome(code: i32) {
+    let span = tracing::Span::current();
+    span.record("rpc.grpc.status_code", code);
+    if matches!(code, 2 | 4 | 12 | 13 | 14 | 15) {
+        span.record("otel.status_code", "ERROR");
+    }
+}

@@ -112,9 +112,17 @@ impl Forwarded {
             r.metadata_mut().insert(k.clone(), v.clone());
         }
         // Made outside any call (a background job's account): the trace
-        // is the span the call is made in, if any.
+        // is the span the call is made in; outside any span (a job polling
+        // for work), an unsampled trace, so a poll every second is nobody's
+        // trace on the callee either.
         if self.trace.is_empty() {
-            for (k, v) in crate::telemetry::trace_headers() {
+            let mut headers = crate::telemetry::trace_headers();
+            if headers.is_empty() && crate::telemetry::exporting() {
+                let (trace, span) =
+                    (uuid::Uuid::new_v4().simple().to_string(), uuid::Uuid::new_v4().simple().to_string());
+                headers.insert("traceparent".into(), format!("00-{trace}-{}-00", &span[..16]));
+            }
+            for (k, v) in headers {
                 if let (Ok(k), Ok(v)) = (
                     k.parse::<tonic::metadata::MetadataKey<tonic::metadata::Ascii>>(),
                     v.parse::<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>(),

@@ -596,6 +596,13 @@ async fn run(job: &mut Job, input: &mut Streaming<pb::ImportDealsRequest>) -> Se
     job.report.stored = store;
     job.report.done = true;
     let r = &job.report;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    job.app.import_finished(
+        count(r.rows_accepted + r.lost_accepted),
+        count(r.rows_refused),
+        count(r.rows_duplicate),
+        store,
+    );
     tracing::info!(
         import = %job.opts.import_id,
         read = r.rows_read,

@@ -61,6 +61,12 @@ pub struct Committed {
 }
 
 impl App {
+    /// Counts a finished import's rows (good ones: stored, or not when the
+    /// import stored nothing).
+    pub fn import_finished(&self, good: u64, refused: u64, duplicate: u64, stored: bool) {
+        self.metrics.import_finished(good, refused, duplicate, stored);
+    }
+
     pub fn session(&self, who: Identity, fwd: Forwarded) -> Session {
         Session {
             app: self.clone(),
@@ -97,7 +103,6 @@ impl Session {
         rows: Vec<(usize, ServiceResult<Row>)>,
         field: impl Fn(usize) -> String,
     ) -> ServiceResult<Vec<(usize, ServiceError)>> {
-        let checked = rows.len();
         let ok_rows = rows.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|r| &r.new);
         self.app.prefetch_reps(&self.fwd, &mut self.cache, ok_rows).await;
         let mut refused = Vec::new();
@@ -111,7 +116,6 @@ impl Session {
                 Err(e) => refused.push((n, row_fault(e)?)),
             }
         }
-        self.app.metrics.import_rows(checked - refused.len(), refused.len());
         Ok(refused)
     }
 
@@ -123,7 +127,6 @@ impl Session {
         rows: Vec<(usize, ServiceResult<LostRow>)>,
         field: impl Fn(usize) -> String,
     ) -> ServiceResult<Vec<(usize, ServiceError)>> {
-        let total = rows.len();
         let mut refused = Vec::new();
         for (n, r) in rows {
             let checked = match r {
@@ -135,7 +138,6 @@ impl Session {
                 Err(e) => refused.push((n, row_fault(e)?)),
             }
         }
-        self.app.metrics.import_rows(total - refused.len(), refused.len());
         Ok(refused)
     }
 

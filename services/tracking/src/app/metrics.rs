@@ -25,8 +25,17 @@ impl TrackingMetrics {
                 )
                 .starting_at_zero(&[&[("outcome", "stored")], &[("outcome", "replayed")]]),
             import_rows: m
-                .counter("attain_tracking_import_rows", "Sheet rows checked by imports, by outcome (accepted, refused)")
-                .starting_at_zero(&[&[("outcome", "accepted")], &[("outcome", "refused")]]),
+                .counter(
+                    "attain_tracking_import_rows",
+                    "Rows of finished imports, by outcome: stored; refused; duplicate (stored before); \
+                     unstored (good, in an import that stored nothing: validating, or refused whole)",
+                )
+                .starting_at_zero(&[
+                    &[("outcome", "stored")],
+                    &[("outcome", "refused")],
+                    &[("outcome", "duplicate")],
+                    &[("outcome", "unstored")],
+                ]),
             imports_running: m.gauge("attain_tracking_imports_running", "Imports under way").starting_at_zero(&[&[]]),
             feed_lag: m.gauge(
                 "attain_tracking_feed_lag_rows",
@@ -46,9 +55,12 @@ impl TrackingMetrics {
         }
     }
 
-    pub fn import_rows(&self, accepted: usize, refused: usize) {
-        self.import_rows.inc_by(&[("outcome", "accepted")], accepted as u64);
-        self.import_rows.inc_by(&[("outcome", "refused")], refused as u64);
+    /// An import's rows, counted once when it ends (each row is read by
+    /// two passes).
+    pub fn import_finished(&self, good: u64, refused: u64, duplicate: u64, stored: bool) {
+        self.import_rows.inc_by(&[("outcome", if stored { "stored" } else { "unstored" })], good);
+        self.import_rows.inc_by(&[("outcome", "refused")], refused);
+        self.import_rows.inc_by(&[("outcome", "duplicate")], duplicate);
     }
 
     /// Counts an import as running until the guard drops.
