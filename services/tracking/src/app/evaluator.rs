@@ -105,6 +105,9 @@ impl Evaluator {
                 }
             }
             if !leading {
+                // A replica not leading reads no feed: its last lag would
+                // otherwise stand (and page) however it stopped leading.
+                self.app.metrics.feed_lag(Feed::RollupChanges.key(), LEASE, 0);
                 continue;
             }
             let fwd = match self.account.forwarded() {
