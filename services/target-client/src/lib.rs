@@ -12,7 +12,7 @@ mod units;
 pub use client::{ANSWER_LIMIT, TargetClient};
 pub use expected::{AlertThresholds, DailyExpected, Expected, Slice};
 pub use plans::{PlanInfo, plan_for, plan_for_metric, plan_for_period};
-pub use units::{UnitInfo, UnitMove, UnitTree};
+pub use units::{Kind as UnitKind, UnitInfo, UnitMove, UnitTree};
 
 /// A field the target service sent that does not parse: a bug on its side.
 fn bad(field: &str, value: &str) -> attain_kit::ServiceError {

@@ -3,7 +3,7 @@
 //! year holds the date (or the period); a published (or closed) plan
 //! before a draft.
 
-use attain_core::{id::Id, metric::Metric, money::CurrencyCode, period::Period};
+use attain_core::{calendar::WorkingCalendar, id::Id, metric::Metric, money::CurrencyCode, period::Period};
 use attain_kit::{ServiceError, ServiceResult};
 use attain_proto::attain::target::v1 as pb;
 use chrono::NaiveDate;
@@ -20,6 +20,9 @@ pub struct PlanInfo {
     /// Published or closed: its targets are in force.
     pub published: bool,
     pub metric: Metric,
+    /// Which days its units work: staleness, escalation and the daily
+    /// log's obligations count these.
+    pub calendar: WorkingCalendar,
 }
 
 impl PlanInfo {
@@ -39,9 +42,26 @@ impl PlanInfo {
             metric: attain_kit::wire::parse_metric("plan.metric", p.metric)
                 .map_err(|_| bad("metric", &p.metric.to_string()))?,
             fiscal_start_month,
+            calendar: calendar(p.calendar.as_ref())?,
             name: p.name,
         })
     }
+}
+
+fn calendar(c: Option<&pb::WorkingCalendar>) -> ServiceResult<WorkingCalendar> {
+    let mut cal = WorkingCalendar::default();
+    let Some(c) = c else { return Ok(cal) };
+    if !c.weekend_days.is_empty() {
+        cal.weekend_days = c
+            .weekend_days
+            .iter()
+            .map(|d| u32::try_from(*d).ok().filter(|d| (1..=7).contains(d)).ok_or_else(|| bad("weekend day", &d.to_string())))
+            .collect::<ServiceResult<_>>()?;
+    }
+    let day = |s: &String| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("calendar date", s));
+    cal.holidays = c.holidays.iter().map(day).collect::<ServiceResult<_>>()?;
+    cal.working_weekends = c.working_weekends.iter().map(day).collect::<ServiceResult<_>>()?;
+    Ok(cal)
 }
 
 /// The plan `covers` accepts for a unit on `path`: a published one first.
@@ -105,6 +125,7 @@ mod tests {
             currency: CurrencyCode::parse("CNY").unwrap(),
             published,
             metric,
+            calendar: Default::default(),
         }
     }
 

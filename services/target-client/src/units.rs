@@ -14,9 +14,12 @@ pub struct UnitInfo {
     pub id: Id,
     pub parent: Option<Id>,
     pub is_rep: bool,
+    pub kind: Kind,
     pub display_name: String,
     /// From the root down to the unit itself.
     pub path: Vec<Id>,
+    /// When the rep started or the region opened, if known.
+    pub start_date: Option<chrono::NaiveDate>,
     /// The unit's last day (a rep who left), if it has one.
     pub end_date: Option<chrono::NaiveDate>,
     /// A rep's employee code, if it has one.
@@ -26,7 +29,36 @@ pub struct UnitInfo {
     pub former: Vec<(chrono::NaiveDate, Vec<Id>)>,
 }
 
+/// A unit's level in the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Kind {
+    Company,
+    Region,
+    Team,
+    Rep,
+    /// An older target service that sent none.
+    #[default]
+    Unknown,
+}
+
+impl Kind {
+    fn from_wire(k: i32) -> Self {
+        match UnitKind::try_from(k) {
+            Ok(UnitKind::Company) => Self::Company,
+            Ok(UnitKind::Region) => Self::Region,
+            Ok(UnitKind::Team) => Self::Team,
+            Ok(UnitKind::Rep) => Self::Rep,
+            _ => Self::Unknown,
+        }
+    }
+}
+
 impl UnitInfo {
+    /// Whether the unit exists on `day` (started, not yet left).
+    pub fn active_on(&self, day: chrono::NaiveDate) -> bool {
+        self.start_date.is_none_or(|s| s <= day) && self.end_date.is_none_or(|e| day <= e)
+    }
+
     /// Its places over time: (first day, last day, path), oldest first
     /// (`None`: open).
     pub fn stretches(&self) -> Vec<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>, &[Id])> {
@@ -122,8 +154,10 @@ pub(crate) fn unit_info(u: &pb::Unit) -> ServiceResult<UnitInfo> {
         id,
         parent: (!u.parent.is_empty()).then(|| id_of("parent", &u.parent)).transpose()?,
         is_rep: u.kind == UnitKind::Rep as i32,
+        kind: Kind::from_wire(u.kind),
         display_name: u.display_name.clone(),
         path,
+        start_date: chrono::NaiveDate::parse_from_str(&u.start_date, "%Y-%m-%d").ok(),
         end_date: chrono::NaiveDate::parse_from_str(&u.end_date, "%Y-%m-%d").ok(),
         employee_code: Some(u.employee_code.clone()).filter(|c| !c.is_empty()),
         former,

@@ -4,8 +4,6 @@
 //! one (months → quarter → year, ISO weeks across a month end) always sum to
 //! it exactly.
 
-use std::collections::BTreeSet;
-
 use attain_core::{DomainError, money::Amount, period::Period};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use rust_decimal::Decimal;
@@ -13,51 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::allocation::RoundingUnit;
 
-/// Which days are worked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkingCalendar {
-    /// ISO weekday numbers (1 = Monday … 7 = Sunday) not worked.
-    pub weekend_days: BTreeSet<u32>,
-    pub holidays: BTreeSet<NaiveDate>,
-    /// Weekend dates that are worked (make-up days).
-    pub working_weekends: BTreeSet<NaiveDate>,
-}
-
-impl Default for WorkingCalendar {
-    fn default() -> Self {
-        Self { weekend_days: [6, 7].into(), holidays: BTreeSet::new(), working_weekends: BTreeSet::new() }
-    }
-}
-
-impl WorkingCalendar {
-    pub fn is_working(&self, d: NaiveDate) -> bool {
-        if self.holidays.contains(&d) {
-            return false;
-        }
-        self.working_weekends.contains(&d) || !self.weekend_days.contains(&d.weekday().number_from_monday())
-    }
-
-    /// Working days from `start` through `end` (inclusive).
-    pub fn working_days(&self, start: NaiveDate, end: NaiveDate) -> i64 {
-        start.iter_days().take_while(|d| *d <= end).filter(|d| self.is_working(*d)).count() as i64
-    }
-
-    /// Share of a period's working days elapsed by the end of `day` (by
-    /// calendar days when the period has no working day).
-    pub fn time_progress(&self, period: &Period, day: NaiveDate) -> Decimal {
-        if day < period.start {
-            return Decimal::ZERO;
-        }
-        let through = day.min(period.end);
-        let total = self.working_days(period.start, period.end);
-        let (done, total) = if total == 0 {
-            ((through - period.start).num_days() + 1, period.days())
-        } else {
-            (self.working_days(period.start, through), total)
-        };
-        Decimal::from(done) / Decimal::from(total)
-    }
-}
+pub use attain_core::calendar::WorkingCalendar;
 
 /// How a yearly target spreads over its days.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use attain_kit::{
     ServiceError, ServiceResult,
+    calendar::WorkingCalendar,
     auth::{Identity, Role},
     id::Id,
     metric::Metric,
@@ -14,7 +15,7 @@ use attain_kit::{
     scope::reveal,
     upstream::Forwarded,
 };
-use attain_target_client::{PlanInfo, UnitInfo};
+use attain_target_client::{PlanInfo, UnitInfo, UnitKind};
 use chrono::{NaiveDate, Utc};
 
 use super::{
@@ -207,10 +208,12 @@ impl App {
                 .into_iter()
                 .map(|(id, path)| UnitInfo {
                     is_rep: reps.contains(&id),
+                    kind: if reps.contains(&id) { UnitKind::Rep } else { UnitKind::Unknown },
                     id,
                     parent: None,
                     display_name: String::new(),
                     path,
+                    start_date: None,
                     end_date: None,
                     employee_code: None,
                     former: Vec::new(),
@@ -271,11 +274,11 @@ impl App {
             let live: HashMap<Rule, Alert> =
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
             let last = last_activity.get(&m.unit.id).copied();
-            let stale = staleness(last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
+            let stale = staleness(&plan.calendar, last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             for f in findings(m, thresholds, policy, &live, stale) {
                 let step = apply(m, metric, &period.expression, day, &f, live.get(&f.rule));
-                match self.escalate(step, day) {
+                match self.escalate(step, &plan.calendar, day) {
                     Some(Write::Open(a)) => opens.push(a),
                     Some(Write::Update(a)) => updates.push(a),
                     None => {}
@@ -300,14 +303,14 @@ impl App {
     /// `escalate_after` working days (up to the root), as a change every
     /// watcher of the manager's subtree sees. Folded into the step's own
     /// write: one version and one event per alert and pass.
-    fn escalate(&self, step: Step, day: NaiveDate) -> Option<Write> {
+    fn escalate(&self, step: Step, cal: &WorkingCalendar, day: NaiveDate) -> Option<Write> {
         let Some(a) = step.live else { return step.write };
         if a.state != State::Open || self.alerts.escalate_after == 0 {
             return step.write;
         }
         let opened_on = a.opened_on.unwrap_or_else(|| a.open_time.date_naive());
         let above = u32::try_from(a.unit_path.len().saturating_sub(1)).unwrap_or(0);
-        let level = escalation_level(opened_on, day, self.alerts.escalate_after, above);
+        let level = escalation_level(cal, opened_on, day, self.alerts.escalate_after, above);
         if level <= a.escalation_level {
             return step.write;
         }

@@ -2,8 +2,8 @@
 //! period and rule; OPEN → ACKNOWLEDGED → RESOLVED, resolved automatically
 //! when the unit recovers.
 
-use attain_core::{id::Id, metric::Metric, money::Amount};
-use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use attain_core::{calendar::WorkingCalendar, id::Id, metric::Metric, money::Amount};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -195,37 +195,27 @@ pub fn pace_severity(
     }
 }
 
-/// Working days (Monday to Friday) after `from` up to and including `to`.
-pub fn working_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
-    from.iter_days()
-        .skip(1)
-        .take_while(|d| *d <= to)
-        .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
-        .count()
-        .try_into()
-        .unwrap_or(u32::MAX)
-}
-
 /// How many managers up an alert opened on `opened_on` should have gone by
 /// `day`: one level per `after` working days still OPEN, at most `max`.
-pub fn escalation_level(opened_on: NaiveDate, day: NaiveDate, after: u32, max: u32) -> u32 {
+pub fn escalation_level(cal: &WorkingCalendar, opened_on: NaiveDate, day: NaiveDate, after: u32, max: u32) -> u32 {
     if after == 0 {
         return 0;
     }
-    (working_days_between(opened_on, day) / after).min(max)
+    (cal.working_days_after(opened_on, day) / after).min(max)
 }
 
 /// Whether a rep whose last deal or log was on `last` (None: nothing this
 /// period, counted from `period_start`) is stale on `day`; the severity
 /// and the working days since.
 pub fn staleness(
+    cal: &WorkingCalendar,
     last: Option<NaiveDate>,
     period_start: NaiveDate,
     day: NaiveDate,
     after: u32,
 ) -> Option<(Status, u32)> {
     let since = last.unwrap_or_else(|| period_start.pred_opt().unwrap_or(period_start));
-    let idle = working_days_between(since, day);
+    let idle = cal.working_days_after(since, day);
     match idle {
         n if after == 0 || n <= after => None,
         n if n > after * 2 => Some((Status::Red, n)),
@@ -298,25 +288,36 @@ mod tests {
     }
 
     #[test]
-    fn working_days_skip_weekends() {
+    fn working_days_skip_weekends_and_the_plans_holidays() {
+        let cal = WorkingCalendar::default();
         // Friday 2024-01-12 → Monday 15, Tuesday 16.
-        assert_eq!(working_days_between(day("2024-01-12"), day("2024-01-16")), 2);
-        assert_eq!(working_days_between(day("2024-01-16"), day("2024-01-16")), 0);
-        assert_eq!(escalation_level(day("2024-01-16"), day("2024-01-19"), 3, 5), 1);
-        assert_eq!(escalation_level(day("2024-01-16"), day("2024-01-24"), 3, 5), 2);
-        assert_eq!(escalation_level(day("2024-01-16"), day("2024-03-24"), 3, 2), 2);
+        assert_eq!(cal.working_days_after(day("2024-01-12"), day("2024-01-16")), 2);
+        assert_eq!(cal.working_days_after(day("2024-01-16"), day("2024-01-16")), 0);
+        assert_eq!(escalation_level(&cal, day("2024-01-16"), day("2024-01-19"), 3, 5), 1);
+        assert_eq!(escalation_level(&cal, day("2024-01-16"), day("2024-01-24"), 3, 5), 2);
+        assert_eq!(escalation_level(&cal, day("2024-01-16"), day("2024-03-24"), 3, 2), 2);
+        // Spring Festival 2024 (Feb 10–17 off, Sunday Feb 4 and Saturday
+        // Feb 18 worked): an alert opened Feb 8 has waited 3 working days
+        // by Feb 18, not the 6 a Monday-to-Friday count gives.
+        let mut cny = WorkingCalendar::default();
+        cny.holidays.extend(day("2024-02-10").iter_days().take(8));
+        cny.working_weekends.extend([day("2024-02-04"), day("2024-02-18")]);
+        assert_eq!(cny.working_days_after(day("2024-02-08"), day("2024-02-18")), 2);
+        assert_eq!(cal.working_days_after(day("2024-02-08"), day("2024-02-18")), 6);
+        assert_eq!(escalation_level(&cny, day("2024-02-08"), day("2024-02-19"), 3, 5), 1);
+        assert_eq!(escalation_level(&cny, day("2024-02-08"), day("2024-02-18"), 3, 5), 0);
     }
 
     #[test]
     fn stale_after_n_working_days() {
         // Last log Friday the 5th; the 12th is 5 working days later.
-        assert_eq!(staleness(Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-12"), 5), None);
+        assert_eq!(staleness(&WorkingCalendar::default(), Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-12"), 5), None);
         assert_eq!(
-            staleness(Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-15"), 5),
+            staleness(&WorkingCalendar::default(), Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-15"), 5),
             Some((Status::Yellow, 6))
         );
         // Nothing at all this period counts from its first day.
-        assert_eq!(staleness(None, day("2024-01-01"), day("2024-01-16"), 5), Some((Status::Red, 12)));
+        assert_eq!(staleness(&WorkingCalendar::default(), None, day("2024-01-01"), day("2024-01-16"), 5), Some((Status::Red, 12)));
     }
 
     proptest! {
