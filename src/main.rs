@@ -275,6 +275,10 @@ async fn build_parts(
     let target = attain_target::startup::Application::build(target_settings).await.context("target service")?;
     let mut tracking_settings = settings("tracking", base_port + 2);
     tracking_settings.clock.today = today;
+    if today.is_some() {
+        // The guide's organisation reports on Shanghai's clock.
+        tracking_settings.cadence.time_zone = "Asia/Shanghai".into();
+    }
     tracking_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     // Scheduled alert evaluation runs as a development service account.
     tracking_settings.jobs.alert_evaluation_seconds = 60;

@@ -196,6 +196,7 @@ impl Fanout {
             ("open_alerts", w.has("open_alerts")),
             ("alert_summary", w.has("alert_summary")),
             ("loss_reasons", w.has("top_loss_reasons")),
+            ("compliance", w.has("compliance")),
         ]
         .into_iter()
         .filter(|(_, on)| *on)
@@ -243,6 +244,7 @@ impl Fanout {
             ("open_alerts", "alerts"),
             ("alert_summary", "alert_summary"),
             ("loss_reasons", "loss_reasons"),
+            ("compliance", "compliance"),
         ];
         if let Some((_, st)) = &figures {
             for (asked, shown) in tracking_names {
@@ -263,6 +265,7 @@ impl Fanout {
             alerts: f.open_alerts,
             summary: f.alert_summary,
             losses: f.loss_reasons,
+            compliance: f.compliance,
             review: review.and_then(|s| s.0),
         };
         Ok(assemble(q.unit, parts, sections, w))
@@ -278,6 +281,7 @@ struct Parts {
     alerts: Option<kpb::ListAlertsResponse>,
     summary: Option<kpb::AlertSummary>,
     losses: Option<kpb::ListLossReasonsResponse>,
+    compliance: Option<kpb::Compliance>,
     review: Option<(Option<rpb::Review>, Vec<rpb::ActionItem>)>,
 }
 
@@ -303,5 +307,6 @@ fn assemble(unit: String, p: Parts, sections: Vec<pb::SectionStatus>, w: Wanted)
         from_cache: false,
         burn_up: p.burn_up,
         gap_attribution: p.gap_attribution,
+        compliance: p.compliance,
     }
 }

@@ -8,11 +8,11 @@ use prost_types::FieldMask;
 /// The fields of a dashboard a mask asks for, one bit each in `FIELDS`
 /// order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Wanted(u16);
+pub struct Wanted(u32);
 
 /// Every field a mask may name. The first four always come back: they say
 /// what the answer is and how fresh, and cost no call.
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "unit",
     "sections",
     "data_time",
@@ -28,8 +28,9 @@ const FIELDS: [&str; 15] = [
     "top_loss_reasons",
     "open_action_items",
     "latest_review",
+    "compliance",
 ];
-const ALWAYS: u16 = 0b1111;
+const ALWAYS: u32 = 0b1111;
 
 /// A JSON client may send the field's JSON name (`alertSummary`).
 fn snake(path: &str) -> String {
@@ -45,7 +46,7 @@ fn snake(path: &str) -> String {
     out
 }
 
-fn bit(field: &str) -> u16 {
+fn bit(field: &str) -> u32 {
     FIELDS.iter().position(|f| *f == field).map_or(0, |i| 1 << i)
 }
 

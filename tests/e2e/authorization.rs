@@ -616,6 +616,16 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.tracking.v1.TrackingService/ListLossReasons", READ, |_, c| {
             enc(kpb::ListLossReasonsRequest { unit: c.unit_name(), period: "2024-01".into(), limit: 3 })
         }),
+        rpc("attain.tracking.v1.TrackingService/ListObligations", READ, |_, c| {
+            // Every obligation of the subtree, each naming its unit: the
+            // rows are scanned for markers too.
+            enc(kpb::ListObligationsRequest {
+                unit: c.unit_name(),
+                period: "2024-01".into(),
+                page_size: 1000,
+                ..Default::default()
+            })
+        }),
         // ── alerts ──
         rpc("attain.tracking.v1.TrackingService/ListAlerts", READ, |_, c| {
             enc(kpb::ListAlertsRequest { unit: c.unit_name(), ..Default::default() })

@@ -9,6 +9,7 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod cache;
+mod cadence;
 mod concurrency;
 mod dashboard;
 mod deadlines;

@@ -30,6 +30,35 @@ pub struct Settings {
     pub cache: CacheSettings,
     #[serde(default)]
     pub alerts: AlertSettings,
+    #[serde(default)]
+    pub cadence: CadenceSettings,
+}
+
+/// The reporting rhythm (tracking): when daily logs and weekly summaries
+/// are due. Checked at start-up; a bad value names its key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CadenceSettings {
+    /// The organisation's IANA zone ("Asia/Shanghai"): deadlines and
+    /// "today" are its wall clock.
+    pub time_zone: String,
+    /// "HH:MM": a working day's log is due that day by then.
+    pub daily_log_cutoff: String,
+    /// The weekday of the next week a week's summary is due ("monday").
+    pub weekly_summary_day: String,
+    /// "HH:MM" on that day; "24:00" is its end.
+    pub weekly_summary_cutoff: String,
+}
+
+impl Default for CadenceSettings {
+    fn default() -> Self {
+        Self {
+            time_zone: "UTC".to_owned(),
+            daily_log_cutoff: "18:00".to_owned(),
+            weekly_summary_day: "monday".to_owned(),
+            weekly_summary_cutoff: "24:00".to_owned(),
+        }
+    }
 }
 
 /// How tracking's alerts behave over time.
@@ -118,13 +147,21 @@ impl Default for JobSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct ClockSettings {
     pub today: Option<chrono::NaiveDate>,
+    /// With a fixed date, the wall-clock time it stays at ("17:30:00");
+    /// unset, the date's clock runs with the real one.
+    pub time_of_day: Option<chrono::NaiveTime>,
 }
 
 impl ClockSettings {
     /// The fixed date, else the process's (`set_process_today`), else the
     /// system date.
     pub fn today(&self) -> chrono::NaiveDate {
-        self.today.or_else(process_today).unwrap_or_else(|| chrono::Utc::now().date_naive())
+        self.fixed_today().unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// The fixed date, else the process's, if either is set.
+    pub fn fixed_today(&self) -> Option<chrono::NaiveDate> {
+        self.today.or_else(process_today)
     }
 }
 

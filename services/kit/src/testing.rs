@@ -53,8 +53,11 @@ pub async fn test_settings(backend: Backend) -> Settings {
         },
         auth: AuthSettings { hs256_secret: Some(SecretString::from(TEST_SECRET)), ..AuthSettings::default() },
         // The fixtures' plans are fiscal 2024: tests live in its January
-        // unless they say otherwise.
-        clock: ClockSettings { today: chrono::NaiveDate::from_ymd_opt(2024, 1, 16) },
+        // unless they say otherwise, at noon (deadlines are wall-clock).
+        clock: ClockSettings {
+            today: chrono::NaiveDate::from_ymd_opt(2024, 1, 16),
+            time_of_day: chrono::NaiveTime::from_hms_opt(12, 0, 0),
+        },
         // Background work (tracking's alert evaluator, the gateway's cache
         // watcher) runs as a service account, as in production.
         // Scheduled full passes only where a test asks for them.

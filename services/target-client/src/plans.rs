@@ -55,7 +55,9 @@ fn calendar(c: Option<&pb::WorkingCalendar>) -> ServiceResult<WorkingCalendar> {
         cal.weekend_days = c
             .weekend_days
             .iter()
-            .map(|d| u32::try_from(*d).ok().filter(|d| (1..=7).contains(d)).ok_or_else(|| bad("weekend day", &d.to_string())))
+            .map(|d| {
+                u32::try_from(*d).ok().filter(|d| (1..=7).contains(d)).ok_or_else(|| bad("weekend day", &d.to_string()))
+            })
             .collect::<ServiceResult<_>>()?;
     }
     let day = |s: &String| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("calendar date", s));

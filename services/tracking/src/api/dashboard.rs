@@ -22,6 +22,7 @@ fn sections(names: &[String]) -> ServiceResult<Sections> {
         open_alerts: false,
         alert_summary: false,
         loss_reasons: false,
+        compliance: false,
     };
     for (i, name) in names.iter().enumerate() {
         let on = match name.as_str() {
@@ -31,12 +32,13 @@ fn sections(names: &[String]) -> ServiceResult<Sections> {
             "open_alerts" => &mut s.open_alerts,
             "alert_summary" => &mut s.alert_summary,
             "loss_reasons" => &mut s.loss_reasons,
+            "compliance" => &mut s.compliance,
             other => {
                 return Err(ServiceError::invalid(
                     format!("sections[{i}]"),
                     format!(
                         "{other:?} is not a section (attainment, burn_up, gap_attribution, open_alerts, \
-                         alert_summary, loss_reasons)"
+                         alert_summary, loss_reasons, compliance)"
                     ),
                 ));
             }
@@ -96,6 +98,7 @@ impl TrackingApi {
                 .loss_reasons
                 .as_deref()
                 .map(|r| convert::loss_reasons(r, f.currencies.of_amounts(&f.reading.unit.path, &period.expression))),
+            compliance: f.compliance.as_ref().map(convert::compliance),
         })
     }
 }

@@ -4,6 +4,7 @@
 mod activity;
 mod alerts;
 mod attainment;
+mod cadence;
 mod close;
 mod convert;
 mod dashboard;
@@ -77,6 +78,9 @@ impl TrackingService for TrackingApi {
     }
     async fn batch_get_actuals(&self, r: Request<pb::BatchGetActualsRequest>) -> Rpc<pb::BatchGetActualsResponse> {
         reply(TrackingApi::batch_get_actuals(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
+    async fn list_obligations(&self, r: Request<pb::ListObligationsRequest>) -> Rpc<pb::ListObligationsResponse> {
+        reply(TrackingApi::list_obligations(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_alerts(&self, r: Request<pb::ListAlertsRequest>) -> Rpc<pb::ListAlertsResponse> {
         reply(TrackingApi::list_alerts(self, Ctx::of(&r)?, r.into_inner()).await)

@@ -168,7 +168,7 @@ impl App {
         log.id = Id::generate();
         super::ingest::may_book(who, &rep, log.date, "daily_log.log_date")?;
         log.booked_path = rep.path_on(log.date).to_vec();
-        log.create_time = Utc::now();
+        log.create_time = self.now();
         idempotent!(self.db, key, |txn| {
             daily_logs::insert_log(&txn, &log).await?;
             render(&log)
@@ -266,7 +266,7 @@ impl App {
         let current = gap_analyses::gap_analysis(&self.db, &visible.id, &period.expression).await?;
         let current_version = current.as_ref().map_or(0, |g| g.version);
         check_etag(etag, &current_version.to_string(), &what)?;
-        let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: Utc::now() };
+        let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: self.now() };
         let previous = current.map(|g| g.version);
         match gap_analyses::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
             Ok(true) => {}

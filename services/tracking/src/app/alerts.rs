@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use attain_kit::{
     ServiceError, ServiceResult,
-    calendar::WorkingCalendar,
     auth::{Identity, Role},
+    calendar::WorkingCalendar,
     id::Id,
     metric::Metric,
     period::Period,
@@ -274,7 +274,8 @@ impl App {
             let live: HashMap<Rule, Alert> =
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
             let last = last_activity.get(&m.unit.id).copied();
-            let stale = staleness(&plan.calendar, last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
+            let stale =
+                staleness(&plan.calendar, last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             for f in findings(m, thresholds, policy, &live, stale) {
                 let step = apply(m, metric, &period.expression, day, &f, live.get(&f.rule));

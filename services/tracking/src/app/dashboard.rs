@@ -14,6 +14,7 @@ use super::{
 use crate::domain::{
     activity::LossReason,
     alert::{Alert, AlertSummary, State},
+    cadence::Compliance,
     deal::Dimensions,
 };
 use attain_kit::period::Period;
@@ -34,6 +35,7 @@ pub struct Sections {
     pub open_alerts: bool,
     pub alert_summary: bool,
     pub loss_reasons: bool,
+    pub compliance: bool,
 }
 
 impl Sections {
@@ -44,6 +46,7 @@ impl Sections {
         open_alerts: true,
         alert_summary: true,
         loss_reasons: true,
+        compliance: true,
     };
 }
 
@@ -57,6 +60,8 @@ pub struct DashboardFigures {
     pub open_alerts: Option<Vec<Alert>>,
     pub alert_summary: Option<AlertSummary>,
     pub loss_reasons: Option<Vec<(LossReason, i64, Amount)>>,
+    /// The subtree's reporting obligations in the period so far.
+    pub compliance: Option<Compliance>,
     /// What the alerts shown are measured in (from the plans read here).
     pub currencies: super::alerts::Currencies,
 }
@@ -86,13 +91,14 @@ impl App {
         let metric = if want.attainment || want.burn_up { ask.metric } else { Metric::Amount };
         let reading = self.reading_in(who, unit, &plans, Ask { dims: Dimensions::default(), metric, ..ask })?;
         let unit = &reading.unit;
-        let (drill_down, burn_up, open_alerts, alert_summary, loss_reasons) = tokio::try_join!(
+        let (drill_down, burn_up, open_alerts, alert_summary, loss_reasons, compliance) = tokio::try_join!(
             when(want.attainment, self.drill_down(fwd, &reading)),
             when(want.burn_up, self.burn_up(fwd, reading.clone())),
             // One more than shown: the caller learns whether there are more.
             when(want.open_alerts, self.list_alerts(unit, Some(State::Open), None, None, OPEN_ALERTS + 1)),
             when(want.alert_summary, self.summarize_alerts(unit, Some(State::Open), SUMMARY_FIRST)),
             when(want.loss_reasons, self.loss_reasons_of(&unit.id, &reading.period, TOP_LOSSES)),
+            when(want.compliance, self.compliance(who, fwd, unit, &plans, &reading.period)),
         )?;
         // The gap is of the amount plan over the whole period: the
         // drill-down's expectation serves when it read exactly that.
@@ -106,6 +112,29 @@ impl App {
             other => other?,
         };
         let currencies = super::alerts::Currencies::new(plans);
-        Ok(DashboardFigures { reading, drill_down, burn_up, gap, open_alerts, alert_summary, loss_reasons, currencies })
+        Ok(DashboardFigures {
+            reading,
+            drill_down,
+            burn_up,
+            gap,
+            open_alerts,
+            alert_summary,
+            loss_reasons,
+            compliance,
+            currencies,
+        })
+    }
+
+    async fn compliance(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &attain_target_client::UnitInfo,
+        plans: &[attain_target_client::PlanInfo],
+        period: &Period,
+    ) -> ServiceResult<Compliance> {
+        let mut units = self.target.subtree(fwd, &unit.id).await?;
+        units.retain(|u| who.can_read(&u.path));
+        Ok(self.obligations_of(plans, units, period.clone()).await?.compliance())
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod activity;
 pub mod alerts;
+pub mod cadence;
 pub mod close;
 pub mod dashboard;
 pub mod drill_down;
@@ -18,10 +19,10 @@ pub mod watch;
 
 use attain_kit::{ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded};
 use attain_target_client::{TargetClient, UnitInfo};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::alert::Policy;
+use crate::domain::{alert::Policy, cadence::Rules};
 
 /// Rows one BatchCreateDeals may carry.
 pub const DEFAULT_MAX_BATCH_ROWS: usize = 10_000;
@@ -33,6 +34,8 @@ pub struct App {
     pub(crate) clock: ClockSettings,
     pub(crate) max_batch_rows: usize,
     pub(crate) alerts: Policy,
+    /// When reports are due, on whose clock.
+    pub(crate) cadence: Rules,
     /// Wakes feed readers (the alert evaluator, watchers) on commits.
     pub(crate) feeds: crate::storage::feeds::Signal,
     pub(crate) metrics: metrics::TrackingMetrics,
@@ -46,6 +49,7 @@ impl App {
             clock,
             max_batch_rows: DEFAULT_MAX_BATCH_ROWS,
             alerts: Policy::default(),
+            cadence: Rules::default(),
             feeds: crate::storage::feeds::Signal::default(),
             metrics: metrics::TrackingMetrics::default(),
         }
@@ -84,8 +88,28 @@ impl App {
         self
     }
 
+    /// When reports are due (configuration `cadence.*`).
+    pub fn with_cadence(mut self, rules: Rules) -> Self {
+        self.cadence = rules;
+        self
+    }
+
+    /// The organisation's date.
     pub fn today(&self) -> NaiveDate {
-        self.clock.today()
+        self.clock.fixed_today().unwrap_or_else(|| self.cadence.local_day(Utc::now()))
+    }
+
+    /// Now. With a fixed date (a demo of the guide's January, a test), the
+    /// organisation's wall clock on that date: records written then are
+    /// stamped with it, so deadlines judge them as of that day.
+    pub fn now(&self) -> DateTime<Utc> {
+        let Some(day) = self.clock.fixed_today() else { return Utc::now() };
+        let time = self.clock.time_of_day.unwrap_or_else(|| Utc::now().with_timezone(&self.cadence.zone).time());
+        let local = day.and_time(time);
+        match self.cadence.zone.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+            chrono::LocalResult::None => local.and_utc(),
+        }
     }
 
     /// A unit the caller may read (the target service checks too).

@@ -311,13 +311,19 @@ mod tests {
     #[test]
     fn stale_after_n_working_days() {
         // Last log Friday the 5th; the 12th is 5 working days later.
-        assert_eq!(staleness(&WorkingCalendar::default(), Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-12"), 5), None);
+        assert_eq!(
+            staleness(&WorkingCalendar::default(), Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-12"), 5),
+            None
+        );
         assert_eq!(
             staleness(&WorkingCalendar::default(), Some(day("2024-01-05")), day("2024-01-01"), day("2024-01-15"), 5),
             Some((Status::Yellow, 6))
         );
         // Nothing at all this period counts from its first day.
-        assert_eq!(staleness(&WorkingCalendar::default(), None, day("2024-01-01"), day("2024-01-16"), 5), Some((Status::Red, 12)));
+        assert_eq!(
+            staleness(&WorkingCalendar::default(), None, day("2024-01-01"), day("2024-01-16"), 5),
+            Some((Status::Red, 12))
+        );
     }
 
     proptest! {

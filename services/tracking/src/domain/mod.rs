@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod alert;
 pub mod attainment;
+pub mod cadence;
 pub mod close;
 pub mod credit;
 pub mod deal;

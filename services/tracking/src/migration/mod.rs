@@ -16,6 +16,7 @@ mod m20261202_000011_feed_pruning;
 mod m20261202_000012_open_alerts_index;
 mod m20261202_000013_alerts_by_severity_index;
 mod m20261202_000014_alerts_prefix_index;
+mod m20261202_000015_cadence;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_open_alerts_index::Migration),
             Box::new(m20261202_000013_alerts_by_severity_index::Migration),
             Box::new(m20261202_000014_alerts_prefix_index::Migration),
+            Box::new(m20261202_000015_cadence::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use attain_kit::{ServiceError, id::Id};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
@@ -121,6 +121,36 @@ pub async fn last_log_days(
         for (rep, day) in logs {
             if let Some(d) = day {
                 out.insert(Id::stored("rep id", &rep)?, d);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// When each rep first logged each day in `days` (inclusive): what the
+/// cadence's daily obligations are met by. Reps without a log are absent.
+pub async fn first_log_times(
+    db: &impl ConnectionTrait,
+    reps: &[Id],
+    days: (NaiveDate, NaiveDate),
+) -> Result<HashMap<Id, HashMap<NaiveDate, DateTime<Utc>>>, ServiceError> {
+    let mut out: HashMap<Id, HashMap<NaiveDate, DateTime<Utc>>> = HashMap::new();
+    for chunk in reps.chunks(2000) {
+        let rows: Vec<(String, NaiveDate, Option<DateTime<Utc>>)> = daily_log::Entity::find()
+            .select_only()
+            .column(daily_log::Column::RepId)
+            .column(daily_log::Column::LogDate)
+            .column_as(daily_log::Column::CreatedAt.min(), "first")
+            .filter(daily_log::Column::RepId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(daily_log::Column::LogDate.between(days.0, days.1))
+            .group_by(daily_log::Column::RepId)
+            .group_by(daily_log::Column::LogDate)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (rep, day, first) in rows {
+            if let Some(t) = first {
+                out.entry(Id::stored("rep id", &rep)?).or_default().insert(day, t);
             }
         }
     }

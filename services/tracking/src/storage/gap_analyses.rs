@@ -1,6 +1,8 @@
 //! The `gap_analyses` table: a manager's written analysis of a unit's gap
 //! for a period, versioned.
 
+use std::collections::HashMap;
+
 use attain_kit::{ServiceError, id::Id};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -19,6 +21,8 @@ pub mod gap_analysis {
         pub author: String,
         pub version: i64,
         pub updated_at: DateTimeUtc,
+        /// The first write's time (null: written before it was kept).
+        pub submitted_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -63,9 +67,11 @@ pub async fn put_gap_analysis(
         author: Set(g.author.clone()),
         version: Set(g.version),
         updated_at: Set(g.time),
+        submitted_at: sea_orm::ActiveValue::NotSet,
     };
     match expected {
         None => {
+            let model = gap_analysis::ActiveModel { submitted_at: Set(Some(g.time)), ..model };
             gap_analysis::Entity::insert(model).exec_without_returning(db).await?;
             Ok(true)
         }
@@ -80,4 +86,28 @@ pub async fn put_gap_analysis(
             Ok(res.rows_affected > 0)
         }
     }
+}
+
+/// When each unit first submitted its analysis of each period asked:
+/// what a team's weekly summary obligations are met by.
+pub async fn first_submissions(
+    db: &impl ConnectionTrait,
+    units: &[Id],
+    periods: &[String],
+) -> Result<HashMap<(Id, String), DateTime<Utc>>, ServiceError> {
+    let mut out = HashMap::new();
+    if periods.is_empty() {
+        return Ok(out);
+    }
+    for chunk in units.chunks(1000) {
+        let rows = gap_analysis::Entity::find()
+            .filter(gap_analysis::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(gap_analysis::Column::Period.is_in(periods.iter().map(String::as_str)))
+            .all(db)
+            .await?;
+        for m in rows {
+            out.insert((Id::stored("unit id", &m.unit_id)?, m.period), m.submitted_at.unwrap_or(m.updated_at));
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,106 @@
+//! A subtree's reporting obligations over a period: each rep's daily logs
+//! and each team's weekly summaries, judged against the organisation's
+//! deadlines on each unit's plan calendar, as of now.
+
+use std::collections::HashMap;
+
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, calendar::WorkingCalendar, id::Id, metric::Metric, period::Period,
+    upstream::Forwarded,
+};
+use attain_target_client::{PlanInfo, UnitInfo, UnitKind, plan_for, plan_for_period};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::App;
+use crate::{
+    domain::cadence::{self, Compliance, Kind, Life, Obligation},
+    storage::{daily_logs, gap_analyses},
+};
+
+/// A subtree's obligations in order (deadline, kind, unit), with the
+/// display name of each unit.
+#[derive(Debug, Clone)]
+pub struct Obligations {
+    pub period: Period,
+    pub rows: Vec<Obligation>,
+    pub names: HashMap<Id, String>,
+}
+
+impl Obligations {
+    pub fn compliance(&self) -> Compliance {
+        Compliance::of(&self.rows)
+    }
+}
+
+/// A stable order and page key: deadline, then kind, then unit.
+pub fn key(o: &Obligation) -> String {
+    let kind = match o.kind {
+        Kind::DailyLog => 0,
+        Kind::WeeklySummary => 1,
+    };
+    format!("{}|{kind}|{}", o.due.format("%Y%m%dT%H%M%S"), o.unit.as_str())
+}
+
+impl App {
+    /// The obligations of `root`'s subtree (as the caller sees it) whose
+    /// day or week starts in `period_expr`, read in the fiscal calendar of
+    /// the plan covering the root (January years without one).
+    pub async fn obligations(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        root: &UnitInfo,
+        period_expr: &str,
+    ) -> ServiceResult<Obligations> {
+        let (units, plans) = tokio::try_join!(self.target.subtree(fwd, &root.id), self.target.plans(fwd))?;
+        let period = match plan_for_period(&plans, &root.path, Metric::Amount, "period", period_expr) {
+            Ok((_, p)) => p,
+            Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) => Period::parse("period", period_expr, 1)?,
+            Err(e) => return Err(e),
+        };
+        let units: Vec<UnitInfo> = units.into_iter().filter(|u| who.can_read(&u.path)).collect();
+        self.obligations_of(&plans, units, period).await
+    }
+
+    pub(crate) async fn obligations_of(
+        &self,
+        plans: &[PlanInfo],
+        units: Vec<UnitInfo>,
+        period: Period,
+    ) -> ServiceResult<Obligations> {
+        let now = self.now();
+        let days = (period.start, period.end);
+        let of = |k: UnitKind| units.iter().filter(move |u| u.kind == k).collect::<Vec<_>>();
+        let (reps, teams) = (of(UnitKind::Rep), of(UnitKind::Team));
+        let mondays: Vec<NaiveDate> = cadence::mondays(days).collect();
+        let weeks: Vec<String> = mondays.iter().map(|m| cadence::week_expr(*m)).collect();
+        let rep_ids: Vec<Id> = reps.iter().map(|u| u.id.clone()).collect();
+        let team_ids: Vec<Id> = teams.iter().map(|u| u.id.clone()).collect();
+        let (logged, summaries) = tokio::try_join!(
+            daily_logs::first_log_times(&self.db, &rep_ids, days),
+            gap_analyses::first_submissions(&self.db, &team_ids, &weeks),
+        )?;
+        let rules = &self.cadence;
+        let default_calendar = WorkingCalendar::default();
+        let calendar = |u: &UnitInfo| -> &WorkingCalendar {
+            plan_for(plans, &u.path, period.start).map_or(&default_calendar, |p| &p.calendar)
+        };
+        let life = |u: &UnitInfo| Life { start: u.start_date, end: u.end_date };
+        let none = HashMap::new();
+        let mut rows = Vec::new();
+        for u in &reps {
+            let met = logged.get(&u.id).unwrap_or(&none);
+            rows.extend(cadence::daily_logs(rules, calendar(u), &u.id, life(u), days, met, now));
+        }
+        for u in &teams {
+            let met: HashMap<NaiveDate, DateTime<Utc>> = mondays
+                .iter()
+                .zip(&weeks)
+                .filter_map(|(m, w)| summaries.get(&(u.id.clone(), w.clone())).map(|t| (*m, *t)))
+                .collect();
+            rows.extend(cadence::weekly_summaries(rules, calendar(u), &u.id, life(u), days, &met, now));
+        }
+        rows.sort_by_cached_key(key);
+        let names = units.into_iter().map(|u| (u.id, u.display_name)).collect();
+        Ok(Obligations { period, rows, names })
+    }
+}

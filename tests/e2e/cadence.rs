@@ -1,0 +1,246 @@
+//! The guide's reporting rhythm through the gateway: reps' daily logs and a
+//! team's weekly summaries as obligations, on the organisation's clock
+//! (Shanghai, 17:00 on Tuesday 2024-01-16), with the guide's example loaded.
+
+use std::collections::HashMap;
+
+use crate::support::Suite;
+use attain_kit::{
+    auth::Role,
+    both_backends,
+    http_client::request,
+    testing::{Backend, token},
+};
+use attain_proto::attain::{
+    gateway::v1::{self as gpb, gateway_service_client::GatewayServiceClient},
+    target::v1::{self as tpb, UnitKind, org_service_client::OrgServiceClient},
+    tracking::v1::{
+        self as kpb, ObligationKind as K, ObligationStatus as S, tracking_service_client::TrackingServiceClient,
+    },
+};
+use prost_types::FieldMask;
+use tonic::{Code, Request, transport::Channel};
+
+fn authed<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    r
+}
+
+fn ask(unit: &str, period: &str) -> kpb::ListObligationsRequest {
+    kpb::ListObligationsRequest { unit: unit.into(), period: period.into(), page_size: 1000, ..Default::default() }
+}
+
+/// (unit, period) → status, of a whole listing.
+fn statuses(r: &kpb::ListObligationsResponse) -> HashMap<(String, String), i32> {
+    r.obligations.iter().map(|o| ((o.unit.clone(), o.period.clone()), o.status)).collect()
+}
+
+async fn the_guides_rhythm(backend: Backend) {
+    let suite = Suite::start_with(
+        backend,
+        |s| {
+            s.cadence.time_zone = "Asia/Shanghai".into();
+            s.clock.time_of_day = chrono::NaiveTime::from_hms_opt(17, 0, 0);
+        },
+        |_| {},
+    )
+    .await;
+    suite.seed().await;
+    let url = |a: std::net::SocketAddr| format!("http://{a}");
+    let gateway = Channel::from_shared(url(suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let target = Channel::from_shared(url(suite.target.addr)).unwrap().connect().await.unwrap();
+    let mut k = TrackingServiceClient::new(gateway.clone());
+
+    // A team under region A since Wednesday Jan 3, led by "li", and its
+    // rep, hired on Wednesday Jan 10.
+    let mut org = OrgServiceClient::new(target);
+    for (id, parent, kind, name, start) in [
+        ("team-a1", "region-a", UnitKind::Team, "Team A1 一组", "2024-01-03"),
+        ("rep-t1", "team-a1", UnitKind::Rep, "Rep T1 陈静", "2024-01-10"),
+    ] {
+        let unit = tpb::Unit {
+            parent: format!("units/{parent}"),
+            kind: kind as i32,
+            display_name: name.into(),
+            manager: if kind == UnitKind::Team { "li".into() } else { id.into() },
+            start_date: start.into(),
+            ..Default::default()
+        };
+        let r = tpb::CreateUnitRequest { unit: Some(unit), unit_id: id.into(), request_id: format!("cadence-{id}") };
+        org.create_unit(authed("ops", Role::Admin, "", r)).await.unwrap();
+    }
+
+    // Rep 2 logs today (before 18:00: on time) and fills in last Friday.
+    for (day, id) in [("2024-01-16", "today"), ("2024-01-12", "friday")] {
+        k.create_daily_log(authed(
+            "rep-2",
+            Role::Rep,
+            "rep-2",
+            kpb::CreateDailyLogRequest {
+                daily_log: Some(kpb::DailyLog {
+                    rep: "units/rep-2".into(),
+                    log_date: day.into(),
+                    notes: "拜访客户".into(),
+                    ..Default::default()
+                }),
+                request_id: format!("cadence-log-{id}"),
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    // The team's lead submits week 1's summary a week late and nothing for
+    // week 2.
+    k.set_gap_analysis(authed(
+        "li",
+        Role::Manager,
+        "team-a1",
+        kpb::SetGapAnalysisRequest {
+            unit: "units/team-a1".into(),
+            period: "2024-W01".into(),
+            text: "新团队，客户储备不足".into(),
+            request_id: "cadence-summary".into(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+
+    let all = k
+        .list_obligations(authed("wang", Role::Manager, "region-a", ask("units/region-a", "2024-01")))
+        .await
+        .unwrap()
+        .into_inner();
+    let st = statuses(&all);
+    let of = |u: &str, p: &str| st.get(&(format!("units/{u}"), p.to_owned())).copied();
+    // Today's log is due at 18:00 in Shanghai, and it is 17:00.
+    assert_eq!(of("rep-2", "2024-01-16"), Some(S::Submitted as i32));
+    assert_eq!(of("rep-3", "2024-01-16"), Some(S::Due as i32));
+    assert_eq!(of("rep-3", "2024-01-15"), Some(S::Missed as i32));
+    assert_eq!(of("rep-2", "2024-01-12"), Some(S::Late as i32), "filled in four days later");
+    // The demo's log of Jan 12 was entered today.
+    assert_eq!(of("rep-1", "2024-01-12"), Some(S::Late as i32));
+    // No weekend, nothing after today, nothing before the team began.
+    assert_eq!(of("rep-1", "2024-01-13"), None);
+    assert_eq!(of("rep-1", "2024-01-17"), None);
+    assert_eq!(of("rep-t1", "2024-01-09"), None, "not yet hired");
+    assert_eq!(of("rep-t1", "2024-01-10"), Some(S::Missed as i32));
+    // The team's weeks: W01 late, W02 missed, W03 due next Monday.
+    assert_eq!(of("team-a1", "2024-W01"), Some(S::Late as i32));
+    assert_eq!(of("team-a1", "2024-W02"), Some(S::Missed as i32));
+    assert_eq!(of("team-a1", "2024-W03"), Some(S::Due as i32));
+    let late = all.obligations.iter().find(|o| o.unit == "units/rep-2" && o.period == "2024-01-12").unwrap();
+    assert!(late.submit_time.is_some() && late.due_time.is_some());
+    assert_eq!(late.unit_display_name, "Rep 2 王芳");
+    assert_eq!(late.kind, K::DailyLog as i32);
+    // 2024-01-12 18:00 in Shanghai.
+    assert_eq!(late.due_time.as_ref().unwrap().seconds, 1_705_053_600);
+
+    // The counts add up to the list, and the rate is on-time of settled.
+    let c = all.compliance.clone().unwrap();
+    assert_eq!((c.due + c.submitted + c.late + c.missed) as usize, all.obligations.len());
+    let settled = c.submitted + c.late + c.missed;
+    let rate: rust_decimal::Decimal = c.on_time_rate.parse().unwrap();
+    assert_eq!(rate, (rust_decimal::Decimal::from(c.submitted) / rust_decimal::Decimal::from(settled)).round_dp(4));
+
+    // Only the missed ones; then page through them five at a time.
+    let mut missed = ask("units/region-a", "2024-01");
+    missed.statuses = vec![S::Missed as i32];
+    missed.page_size = 5;
+    let mut paged = Vec::new();
+    loop {
+        let page =
+            k.list_obligations(authed("wang", Role::Manager, "region-a", missed.clone())).await.unwrap().into_inner();
+        assert_eq!(page.compliance, all.compliance, "the compliance is the subtree's whatever the filter");
+        paged.extend(page.obligations);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        missed.page_token = page.next_page_token;
+    }
+    let expected: Vec<_> = all.obligations.iter().filter(|o| o.status == S::Missed as i32).cloned().collect();
+    assert_eq!(paged, expected);
+    assert_eq!(paged.len() as i32, c.missed);
+    // A token does not continue another listing.
+    let mut other = ask("units/region-a", "2024-01");
+    other.page_token = missed.page_token.clone();
+    if !other.page_token.is_empty() {
+        let e = k.list_obligations(authed("wang", Role::Manager, "region-a", other)).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+    }
+
+    // Weekly summaries only, for the team's lead.
+    let mut weekly = ask("units/team-a1", "2024-01");
+    weekly.kinds = vec![K::WeeklySummary as i32];
+    let weeks = k.list_obligations(authed("li", Role::Manager, "team-a1", weekly)).await.unwrap().into_inner();
+    let periods: Vec<&str> = weeks.obligations.iter().map(|o| o.period.as_str()).collect();
+    assert_eq!(periods, ["2024-W01", "2024-W02", "2024-W03"]);
+
+    // A rep sees its own and nobody else's.
+    let mine = k
+        .list_obligations(authed("rep-3", Role::Rep, "rep-3", ask("units/rep-3", "2024-01")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!mine.obligations.is_empty() && mine.obligations.iter().all(|o| o.unit == "units/rep-3"));
+    let e =
+        k.list_obligations(authed("rep-3", Role::Rep, "rep-3", ask("units/region-a", "2024-01"))).await.unwrap_err();
+    assert!(matches!(e.code(), Code::NotFound | Code::PermissionDenied), "{e:?}");
+
+    // Bad input names its field.
+    for (r, field) in [
+        (ask("units/region-a", ""), "period"),
+        (ask("units/region-a", "2024-13"), "period"),
+        (kpb::ListObligationsRequest { statuses: vec![9], ..ask("units/region-a", "2024-01") }, "statuses[0]"),
+        (kpb::ListObligationsRequest { kinds: vec![0], ..ask("units/region-a", "2024-01") }, "kinds[0]"),
+        (kpb::ListObligationsRequest { page_size: -1, ..ask("units/region-a", "2024-01") }, "page_size"),
+    ] {
+        let e = k.list_obligations(authed("wang", Role::Manager, "region-a", r)).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{field}: {e:?}");
+        assert!(e.message().contains(field), "{field}: {}", e.message());
+    }
+
+    // The dashboard's section is the same count; asked alone, it is all
+    // that comes back.
+    let mut g = GatewayServiceClient::new(gateway);
+    let dash = |mask: Option<FieldMask>| {
+        authed(
+            "wang",
+            Role::Manager,
+            "region-a",
+            gpb::GetDashboardRequest {
+                unit: "units/region-a".into(),
+                period: "2024-01".into(),
+                read_mask: mask,
+                ..Default::default()
+            },
+        )
+    };
+    let d = g.get_dashboard(dash(None)).await.unwrap().into_inner();
+    assert_eq!(d.compliance, all.compliance);
+    let only = g.get_dashboard(dash(Some(FieldMask { paths: vec!["compliance".into()] }))).await.unwrap().into_inner();
+    assert_eq!(only.compliance, all.compliance);
+    assert!(only.attainment.is_none() && only.open_alerts.is_empty() && only.burn_up.is_none());
+    assert_eq!(only.sections.iter().map(|s| s.section.as_str()).collect::<Vec<_>>(), ["compliance"]);
+
+    // REST, as a page reads it.
+    let auth = [("authorization", format!("Bearer {}", token("wang", Role::Manager, "region-a")))];
+    let reply = request(
+        suite.gateway.addr,
+        "GET",
+        "/v1/units/region-a/obligations?period=2024-01&statuses=OBLIGATION_STATUS_LATE",
+        &auth,
+        b"",
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    let rows = body["obligations"].as_array().unwrap();
+    assert_eq!(rows.len() as i32, c.late);
+    assert!(rows.iter().all(|o| o["status"] == "OBLIGATION_STATUS_LATE"), "{body}");
+    assert_eq!(body["compliance"]["onTimeRate"], c.on_time_rate.as_str());
+}
+
+both_backends!(the_guides_rhythm);
