@@ -16,6 +16,9 @@ const I18N = {
     orderValue: "客单价", againstLastYear: "对比去年同期", againstTarget: "对比目标进度", noHistory: "无去年数据",
     STATUS_GREEN: "绿灯", STATUS_YELLOW: "黄灯", STATUS_RED: "红灯",
     ALERT_RULE_BEHIND_PACE: "落后进度", ALERT_RULE_MISSED_MILESTONE: "未达里程碑", ALERT_RULE_STALE_DATA: "数据未更新",
+    ALERT_RULE_REPORT_OVERDUE: "日报/周报逾期",
+    reporting: "汇报节奏（日报、周报）", onTime: "按时率", submitted: "按时提交", late: "迟交", missed: "缺交",
+    pending: "待提交",
     actualOf: (actual, expected) => `实际 ${actual}，应完成 ${expected}`,
     manager: (unit) => `${unit}负责人`,
     LOSS_REASON_PRICE: "价格", LOSS_REASON_COMPETITOR: "竞争对手", LOSS_REASON_NO_BUDGET: "无预算",
@@ -44,6 +47,9 @@ const I18N = {
     againstTarget: "vs target to date", noHistory: "no history",
     STATUS_GREEN: "Green", STATUS_YELLOW: "Yellow", STATUS_RED: "Red",
     ALERT_RULE_BEHIND_PACE: "Behind pace", ALERT_RULE_MISSED_MILESTONE: "Missed milestone", ALERT_RULE_STALE_DATA: "No recent data",
+    ALERT_RULE_REPORT_OVERDUE: "Reports overdue",
+    reporting: "Reporting (daily logs, weekly summaries)", onTime: "On time", submitted: "On time", late: "Late",
+    missed: "Missed", pending: "Due",
     actualOf: (actual, expected) => `actual ${actual} of ${expected} expected`,
     manager: (unit) => `${unit} manager`,
     LOSS_REASON_PRICE: "Price", LOSS_REASON_COMPETITOR: "Competitor", LOSS_REASON_NO_BUDGET: "No budget",
@@ -276,9 +282,11 @@ function worst(...statuses) {
 
 // A unit's light: its status, or worse when one of its open alerts is
 // worse (an alert keeps its colour until the unit has recovered by a
-// margin) — the same light wherever the unit appears.
+// margin) — the same light wherever the unit appears. The light is about
+// selling: reports owed show in their own panel and the alert list.
 function lightOf(unit, status, alerts) {
-  return worst(status, ...((alerts.get(unit) || []).map((a) => a.severity)));
+  const selling = (alerts.get(unit) || []).filter((a) => a.rule !== "ALERT_RULE_REPORT_OVERDUE");
+  return worst(status, ...selling.map((a) => a.severity));
 }
 
 function light(status) {
@@ -286,6 +294,20 @@ function light(status) {
 }
 
 function section(id, show) { $(id).hidden = !show; }
+
+// The subtree's reports so far: the on-time rate of those settled, and
+// each status counted (ListObligations lists them).
+function renderCompliance(c) {
+  const list = $("#compliance"); list.replaceChildren();
+  if (c) {
+    const n = (k) => Number(c[k] || 0);
+    if (c.onTimeRate) list.append(el("li", { class: "on-time" }, `${t("onTime")} ${fmtRate(c.onTimeRate)}`));
+    for (const [k, cls] of [["submitted", "submitted"], ["late", "late"], ["missed", "missed"], ["due", "pending"]]) {
+      if (n(k) > 0) list.append(el("li", { class: cls, "data-count": String(n(k)) }, `${t(cls)} ${n(k)}`));
+    }
+  }
+  section("#compliance-panel", list.children.length > 0);
+}
 
 function render(d) {
   $("#content").hidden = false; $("#problem").hidden = true;
@@ -358,6 +380,7 @@ function render(d) {
       `${i.text} — ${person(i.owner)} (${t("due")} ${i.dueDate}${i.overdue ? `, ${t("overdue")}` : ""})`));
   }
   section("#actions-panel", actions.children.length > 0);
+  renderCompliance(d.compliance);
   chart(d.burnUp);
 }
 
@@ -368,7 +391,9 @@ function alertLine(unit, alerts, status) {
     .slice()
     .sort((x, y) => (SEVERITY[y.severity] || 0) - (SEVERITY[x.severity] || 0))
     .map((al) => {
-      const figures = al.rule === "ALERT_RULE_STALE_DATA" ? "" : `（${t("actualOf")(fmtMoney(al.actual), fmtMoney(al.expected))}）`;
+      // Staleness and reports owed are not about the figures.
+      const about = al.rule === "ALERT_RULE_STALE_DATA" || al.rule === "ALERT_RULE_REPORT_OVERDUE";
+      const figures = about ? "" : `（${t("actualOf")(fmtMoney(al.actual), fmtMoney(al.expected))}）`;
       return state.lang === "zh" ? `${t(al.rule)}${figures}` : `${t(al.rule)}${figures.replace("（", " (").replace("）", ")")}`;
     });
   return el("li", { "data-unit": unit, "data-alert": alerts.map((a) => a.name).join(" "), "data-status": status },

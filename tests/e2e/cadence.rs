@@ -241,6 +241,95 @@ async fn the_guides_rhythm(backend: Backend) {
     assert_eq!(rows.len() as i32, c.late);
     assert!(rows.iter().all(|o| o["status"] == "OBLIGATION_STATUS_LATE"), "{body}");
     assert_eq!(body["compliance"]["onTimeRate"], c.on_time_rate.as_str());
+
+    // A missed report raises REPORT_OVERDUE: the team's one missed week is
+    // YELLOW, the new rep's four missed days RED.
+    let evaluate = |who: (&str, Role, &str)| {
+        authed(
+            who.0,
+            who.1,
+            who.2,
+            kpb::EvaluateAlertsRequest {
+                unit: "units/region-a".into(),
+                period: "2024-01".into(),
+                ..Default::default()
+            },
+        )
+    };
+    let wang = ("wang", Role::Manager, "region-a");
+    k.evaluate_alerts(evaluate(wang)).await.unwrap();
+    let overdue = |alerts: Vec<kpb::Alert>, unit: &str| {
+        alerts.into_iter().find(|a| {
+            a.unit == format!("units/{unit}")
+                && a.rule == kpb::AlertRule::ReportOverdue as i32
+                && a.state != kpb::AlertState::Resolved as i32
+        })
+    };
+    let open = |k: &mut TrackingServiceClient<Channel>| {
+        let mut k = k.clone();
+        async move {
+            k.list_alerts(authed(
+                "wang",
+                Role::Manager,
+                "region-a",
+                kpb::ListAlertsRequest { unit: "units/region-a".into(), page_size: 1000, ..Default::default() },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .alerts
+        }
+    };
+    let team = overdue(open(&mut k).await, "team-a1").expect("the team's overdue summary");
+    assert_eq!(team.severity, attain_proto::attain::common::v1::Status::Yellow as i32);
+    assert_eq!(team.message, "1 report missed: weekly summary 2024-W02");
+    let rep = overdue(open(&mut k).await, "rep-t1").expect("the new rep's overdue logs");
+    assert_eq!(rep.severity, attain_proto::attain::common::v1::Status::Red as i32);
+    assert_eq!(
+        rep.message,
+        "4 reports missed: daily log 2024-01-10, daily log 2024-01-11, daily log 2024-01-12, daily log 2024-01-15"
+    );
+    // Three of the four filled in late: one left, YELLOW; then the last,
+    // and the week's summary: both resolve.
+    for (day, n) in [("2024-01-10", 1), ("2024-01-11", 2), ("2024-01-12", 3)] {
+        let log = kpb::DailyLog { rep: "units/rep-t1".into(), log_date: day.into(), ..Default::default() };
+        let r = kpb::CreateDailyLogRequest { daily_log: Some(log), request_id: format!("cadence-t1-{n}") };
+        k.create_daily_log(authed("rep-t1", Role::Rep, "rep-t1", r)).await.unwrap();
+    }
+    k.evaluate_alerts(evaluate(wang)).await.unwrap();
+    let rep = overdue(open(&mut k).await, "rep-t1").expect("one log still owed");
+    assert_eq!(
+        (rep.severity, rep.message.as_str()),
+        (attain_proto::attain::common::v1::Status::Yellow as i32, "1 report missed: daily log 2024-01-15")
+    );
+    let log = kpb::DailyLog { rep: "units/rep-t1".into(), log_date: "2024-01-15".into(), ..Default::default() };
+    let r = kpb::CreateDailyLogRequest { daily_log: Some(log), request_id: "cadence-t1-4".into() };
+    k.create_daily_log(authed("rep-t1", Role::Rep, "rep-t1", r)).await.unwrap();
+    k.set_gap_analysis(authed(
+        "li",
+        Role::Manager,
+        "team-a1",
+        kpb::SetGapAnalysisRequest {
+            unit: "units/team-a1".into(),
+            period: "2024-W02".into(),
+            text: "补交".into(),
+            request_id: "cadence-summary-2".into(),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap();
+    k.evaluate_alerts(evaluate(wang)).await.unwrap();
+    let now = open(&mut k).await;
+    assert!(overdue(now.clone(), "rep-t1").is_none() && overdue(now, "team-a1").is_none(), "resolved once submitted");
+    let late = k
+        .list_obligations(authed("li", Role::Manager, "team-a1", ask("units/team-a1", "2024-01")))
+        .await
+        .unwrap()
+        .into_inner()
+        .compliance
+        .unwrap();
+    assert_eq!((late.missed, late.late), (0, 6), "four logs and two summaries, all late: {late:?}");
 }
 
 both_backends!(the_guides_rhythm);

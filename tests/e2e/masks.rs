@@ -83,7 +83,12 @@ fn expected_summary(alerts: &[kpb::Alert], first: usize) -> kpb::AlertSummary {
         }
     }
     let mut by_rule = Vec::new();
-    for r in [kpb::AlertRule::BehindPace, kpb::AlertRule::MissedMilestone, kpb::AlertRule::StaleData] {
+    for r in [
+        kpb::AlertRule::BehindPace,
+        kpb::AlertRule::MissedMilestone,
+        kpb::AlertRule::StaleData,
+        kpb::AlertRule::ReportOverdue,
+    ] {
         let n = alerts.iter().filter(|a| a.rule == r as i32).count() as i64;
         if n > 0 {
             by_rule.push(kpb::RuleCount { rule: r as i32, count: n });
@@ -160,16 +165,18 @@ async fn alerts_in_brief_and_read_masks(backend: Backend) {
     assert!(d.attainment.is_none() && d.period.is_none() && d.display_name.is_empty());
     assert!(d.open_alerts.is_empty() && d.burn_up.is_none() && d.gap_attribution.is_none());
     assert!(d.latest_review.is_none() && d.open_action_items.is_empty() && d.top_loss_reasons.is_empty());
+    assert!(d.compliance.is_none());
 
     // Without a mask, every field — not the masked answer from the cache.
     let whole = gateway.get_dashboard(wang(masked(&[]))).await.unwrap().into_inner();
-    assert_eq!(whole.sections.len(), 8, "{:?}", whole.sections);
+    assert_eq!(whole.sections.len(), 9, "{:?}", whole.sections);
+    assert!(whole.compliance.is_some(), "the reporting section");
     assert_eq!(whole.open_alerts.len(), full.len());
     assert_eq!(whole.alert_summary.as_ref(), Some(&expected_summary(&full, 5)));
     assert!(whole.attainment.is_some() && whole.latest_review.is_some() && whole.burn_up.is_some());
     assert_eq!(whole.display_name, "Region A 华东");
     let star = gateway.get_dashboard(wang(masked(&["*"]))).await.unwrap().into_inner();
-    assert_eq!(star.sections.len(), 8);
+    assert_eq!(star.sections.len(), 9);
     // And the masked one again is still masked (cached or not).
     let again = gateway.get_dashboard(wang(masked(&["children", "alert_summary"]))).await.unwrap().into_inner();
     assert!(again.open_alerts.is_empty() && again.attainment.is_none() && again.children.len() == 3);

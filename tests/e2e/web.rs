@@ -82,6 +82,16 @@ async fn the_dashboard_page_in_chromium() {
     let api_red = children.iter().filter(|c| c["status"] == "STATUS_RED").count();
     assert_eq!(red.as_u64().unwrap() as usize, api_red);
 
+    // Reports owed: the panel counts what the API counts; a unit whose only
+    // RED alert is about reports keeps its sales light.
+    let c = &api["compliance"];
+    let missed = browser.eval("return document.querySelector('#compliance li.missed').dataset.count;").await;
+    assert_eq!(missed, c["missed"].as_i64().map(|n| Value::from(n.to_string())).unwrap_or(Value::Null), "{c}");
+    let rate: rust_decimal::Decimal = c["onTimeRate"].as_str().unwrap().parse().unwrap();
+    let pct = (rate * rust_decimal::Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    assert_eq!(browser.text("#compliance li.on-time").await, format!("按时率 {pct:.1}%"));
+
     // Alerts, the top loss reasons, the burn-up with its two milestones.
     let alerts = browser.texts("#alerts li").await;
     assert!(alerts.iter().any(|t| t.contains("Rep 1 张伟")), "{alerts:?}");

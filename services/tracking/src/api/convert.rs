@@ -167,6 +167,7 @@ fn rule(r: Rule) -> pb::AlertRule {
         Rule::BehindPace => pb::AlertRule::BehindPace,
         Rule::MissedMilestone => pb::AlertRule::MissedMilestone,
         Rule::StaleData => pb::AlertRule::StaleData,
+        Rule::ReportOverdue => pb::AlertRule::ReportOverdue,
     }
 }
 

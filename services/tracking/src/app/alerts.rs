@@ -25,8 +25,8 @@ use super::{
 use crate::{
     domain::{
         alert::{
-            Action, Alert, AlertSummary, Finding, Policy, Rule, State, decide, escalation_level, pace_severity,
-            staleness,
+            Action, Alert, AlertSummary, Finding, Policy, Rule, State, decide, escalation_level, overdue,
+            pace_severity, staleness,
         },
         attainment::{Status as Colour, Thresholds, ratio_text},
         deal::Dimensions,
@@ -59,6 +59,7 @@ fn findings(
     policy: Policy,
     live: &HashMap<Rule, Alert>,
     stale: Option<(Colour, u32, Option<NaiveDate>)>,
+    missed: Option<&[(&'static str, String)]>,
 ) -> Vec<Finding> {
     let actual = m.actual.amount;
     let live_pace = live.get(&Rule::BehindPace).map(|a| a.severity);
@@ -87,6 +88,9 @@ fn findings(
             (s, format!("no deal or daily log since {since} ({days} working days)"))
         });
         out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
+    }
+    if let Some(missed) = missed {
+        out.push(Finding { rule: Rule::ReportOverdue, firing: overdue(missed), actual, expected: m.expected.by_curve });
     }
     out
 }
@@ -200,7 +204,7 @@ impl App {
         if orgs.is_empty() {
             return Ok(());
         }
-        let today = self.clock.today();
+        let today = self.today();
         let month = Period::month_of(today);
         let plans = self.target.plans(fwd).await?;
         for units in orgs.into_values() {
@@ -208,7 +212,9 @@ impl App {
                 .into_iter()
                 .map(|(id, path)| UnitInfo {
                     is_rep: reps.contains(&id),
-                    kind: if reps.contains(&id) { UnitKind::Rep } else { UnitKind::Unknown },
+                    // Not read whole (no start date): reports wait for
+                    // the scheduled pass.
+                    kind: UnitKind::Unknown,
                     id,
                     parent: None,
                     display_name: String::new(),
@@ -259,7 +265,12 @@ impl App {
         } else {
             self.last_activity(&reps, day).await?
         };
-        const RULES: [Rule; 3] = [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData];
+        let missed = if metric.is_count() {
+            HashMap::new()
+        } else {
+            self.missed_reports(plans, &measured, &period, day).await?
+        };
+        const RULES: [Rule; 4] = Rule::ALL;
         let ids: Vec<Id> = measured.iter().map(|m| m.unit.id.clone()).collect();
         // One transaction for the pass's writes: one commit (and WAL flush)
         // instead of two per alert. Written in unit id order, so concurrent
@@ -277,7 +288,8 @@ impl App {
             let stale =
                 staleness(&plan.calendar, last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
-            for f in findings(m, thresholds, policy, &live, stale) {
+            let missed = missed.get(&m.unit.id).map(Vec::as_slice);
+            for f in findings(m, thresholds, policy, &live, stale, missed) {
                 let step = apply(m, metric, &period.expression, day, &f, live.get(&f.rule));
                 match self.escalate(step, &plan.calendar, day) {
                     Some(Write::Open(a)) => opens.push(a),
@@ -333,8 +345,40 @@ impl App {
         })
     }
 
-    /// Acknowledges or resolves an alert the caller may read, if its state
-    /// allows and `etag` (if given) is current.
+    /// The reports each rep and team has missed in the period so far
+    /// (kind and period, oldest first; none: an empty list). Only units
+    /// read whole from the target service (kind and start date known) are
+    /// judged: the others' overdue alerts are left as they stand. Reports
+    /// are about people, so the amount plan's pass owns them.
+    async fn missed_reports(
+        &self,
+        plans: &[PlanInfo],
+        measured: &[Measured],
+        period: &Period,
+        day: NaiveDate,
+    ) -> ServiceResult<HashMap<Id, Vec<(&'static str, String)>>> {
+        let known: Vec<UnitInfo> = measured
+            .iter()
+            .filter(|m| matches!(m.unit.kind, UnitKind::Rep | UnitKind::Team))
+            .map(|m| m.unit.clone())
+            .collect();
+        if known.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut out: HashMap<Id, Vec<(&'static str, String)>> =
+            known.iter().map(|u| (u.id.clone(), Vec::new())).collect();
+        let mut rows = self.obligations_of(plans, known, period.clone(), self.as_of(day)).await?.rows;
+        rows.sort_by_key(|o| o.due);
+        for o in rows.into_iter().filter(|o| o.status == crate::domain::cadence::Status::Missed) {
+            let what = match o.kind {
+                crate::domain::cadence::Kind::DailyLog => "daily log",
+                crate::domain::cadence::Kind::WeeklySummary => "weekly summary",
+            };
+            out.entry(o.unit.clone()).or_default().push((what, o.period()));
+        }
+        Ok(out)
+    }
+
     /// Each rep's latest day with a deal or a daily log up to `up_to`;
     /// reps with neither are absent.
     async fn last_activity(&self, reps: &[Id], up_to: NaiveDate) -> ServiceResult<HashMap<Id, NaiveDate>> {
@@ -363,7 +407,7 @@ impl App {
         if who.role == Role::Viewer {
             return Err(ServiceError::PermissionDenied("viewers are read-only".to_owned()));
         }
-        let today = self.clock.today();
+        let today = self.today();
         if !who.is_admin() {
             if day != today {
                 return Err(ServiceError::invalid(
@@ -464,7 +508,7 @@ impl App {
     /// organisation, the current month. Called with a service account's
     /// token, so it sees every unit.
     pub async fn evaluate_all(&self, fwd: &Forwarded) -> ServiceResult<usize> {
-        let today = self.clock.today();
+        let today = self.today();
         let month = Period::month_of(today);
         let mut changed = 0;
         let plans = self.target.plans(fwd).await?;

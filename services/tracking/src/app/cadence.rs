@@ -42,6 +42,13 @@ pub fn key(o: &Obligation) -> String {
 }
 
 impl App {
+    /// The instant a pass "as of `day`" judges reports at: now for today,
+    /// else the end of that day on the organisation's clock (a replayed
+    /// day has all of its deadlines behind it).
+    pub fn as_of(&self, day: NaiveDate) -> DateTime<Utc> {
+        if day == self.today() { self.now() } else { self.cadence.instant(day, cadence::Cutoff::END_OF_DAY) }
+    }
+
     /// The obligations of `root`'s subtree (as the caller sees it) whose
     /// day or week starts in `period_expr`, read in the fiscal calendar of
     /// the plan covering the root (January years without one).
@@ -58,16 +65,17 @@ impl App {
             Err(e) => return Err(e),
         };
         let units: Vec<UnitInfo> = units.into_iter().filter(|u| who.can_read(&u.path)).collect();
-        self.obligations_of(&plans, units, period).await
+        self.obligations_of(&plans, units, period, self.now()).await
     }
 
+    /// The obligations of `units` in `period`, as they stand at `now`.
     pub(crate) async fn obligations_of(
         &self,
         plans: &[PlanInfo],
         units: Vec<UnitInfo>,
         period: Period,
+        now: DateTime<Utc>,
     ) -> ServiceResult<Obligations> {
-        let now = self.now();
         let days = (period.start, period.end);
         let of = |k: UnitKind| units.iter().filter(move |u| u.kind == k).collect::<Vec<_>>();
         let (reps, teams) = (of(UnitKind::Rep), of(UnitKind::Team));

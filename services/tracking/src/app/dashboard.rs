@@ -135,6 +135,6 @@ impl App {
     ) -> ServiceResult<Compliance> {
         let mut units = self.target.subtree(fwd, &unit.id).await?;
         units.retain(|u| who.can_read(&u.path));
-        Ok(self.obligations_of(plans, units, period.clone()).await?.compliance())
+        Ok(self.obligations_of(plans, units, period.clone(), self.now()).await?.compliance())
     }
 }

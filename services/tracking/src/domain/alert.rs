@@ -17,6 +17,8 @@ pub enum Rule {
     MissedMilestone,
     /// A rep with no deal and no daily log for too many working days.
     StaleData,
+    /// Reports past their deadline and not submitted (the cadence).
+    ReportOverdue,
 }
 
 impl Rule {
@@ -25,11 +27,15 @@ impl Rule {
             Self::BehindPace => "BEHIND_PACE",
             Self::MissedMilestone => "MISSED_MILESTONE",
             Self::StaleData => "STALE_DATA",
+            Self::ReportOverdue => "REPORT_OVERDUE",
         }
     }
 
+    /// Every rule, in the order summaries list them.
+    pub const ALL: [Self; 4] = [Self::BehindPace, Self::MissedMilestone, Self::StaleData, Self::ReportOverdue];
+
     pub fn from_db(s: &str) -> Option<Self> {
-        [Self::BehindPace, Self::MissedMilestone, Self::StaleData].into_iter().find(|x| x.as_str() == s)
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
 
@@ -56,11 +62,7 @@ impl AlertSummary {
             .map(|s| (s, sum(&|x, _| x == s)))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let by_rule = [Rule::BehindPace, Rule::MissedMilestone, Rule::StaleData]
-            .into_iter()
-            .map(|r| (r, sum(&|_, x| x == r)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let by_rule = Rule::ALL.into_iter().map(|r| (r, sum(&|_, x| x == r))).filter(|(_, n)| *n > 0).collect();
         Self { total: sum(&|_, _| true), by_severity, by_rule, first }
     }
 }
@@ -223,10 +225,32 @@ pub fn staleness(
     }
 }
 
+/// Reports missed (their periods, oldest first) as an overdue finding's
+/// severity and message: YELLOW for one or two, RED from three.
+pub fn overdue(missed: &[(&'static str, String)]) -> Option<(Status, String)> {
+    const SHOWN: usize = 5;
+    if missed.is_empty() {
+        return None;
+    }
+    let severity = if missed.len() >= 3 { Status::Red } else { Status::Yellow };
+    let mut list: Vec<String> = missed.iter().take(SHOWN).map(|(what, period)| format!("{what} {period}")).collect();
+    if missed.len() > SHOWN {
+        list.push(format!("and {} more", missed.len() - SHOWN));
+    }
+    let n = missed.len();
+    Some((severity, format!("{n} report{} missed: {}", if n == 1 { "" } else { "s" }, list.join(", "))))
+}
+
 pub fn decide(finding: &Finding, live: Option<&Alert>) -> Action {
     match (&finding.firing, live) {
         (Some((severity, message)), None) => Action::Open { severity: *severity, message: message.clone() },
-        (Some((severity, message)), Some(a)) if a.severity != *severity || a.actual != finding.actual => {
+        // An overdue alert's figure is its list of reports: it moves when
+        // the list does.
+        (Some((severity, message)), Some(a))
+            if a.severity != *severity
+                || a.actual != finding.actual
+                || (finding.rule == Rule::ReportOverdue && a.message != *message) =>
+        {
             Action::Update { severity: *severity, message: message.clone() }
         }
         (Some(_), Some(_)) => Action::Nothing,
@@ -306,6 +330,51 @@ mod tests {
         assert_eq!(cal.working_days_after(day("2024-02-08"), day("2024-02-18")), 6);
         assert_eq!(escalation_level(&cny, day("2024-02-08"), day("2024-02-19"), 3, 5), 1);
         assert_eq!(escalation_level(&cny, day("2024-02-08"), day("2024-02-18"), 3, 5), 0);
+    }
+
+    #[test]
+    fn overdue_reports_grow_red_from_three() {
+        let log = |d: &str| ("daily log", d.to_owned());
+        assert_eq!(overdue(&[]), None);
+        assert_eq!(
+            overdue(&[log("2024-01-15")]),
+            Some((Status::Yellow, "1 report missed: daily log 2024-01-15".to_owned()))
+        );
+        let many: Vec<_> = (1..=7).map(|d| log(&format!("2024-01-0{d}"))).collect();
+        let (s, m) = overdue(&many).unwrap_or((Status::Green, String::new()));
+        assert_eq!(s, Status::Red);
+        assert!(m.starts_with("7 reports missed: daily log 2024-01-01,") && m.ends_with("and 2 more"), "{m}");
+        // A changed list moves a live alert even at the same severity.
+        let f = |m: &str| Finding {
+            rule: Rule::ReportOverdue,
+            firing: Some((Status::Red, m.to_owned())),
+            actual: Amount::ZERO,
+            expected: Amount::ZERO,
+        };
+        let live = Alert {
+            id: Id::generate(),
+            unit: Id::generate(),
+            unit_path: Vec::new(),
+            period: "2024-01".into(),
+            rule: Rule::ReportOverdue,
+            state: State::Open,
+            severity: Status::Red,
+            message: "3 reports missed".into(),
+            actual: Amount::ZERO,
+            expected: Amount::ZERO,
+            acknowledged_by: String::new(),
+            open_time: Utc::now(),
+            acknowledge_time: None,
+            resolve_time: None,
+            opened_on: None,
+            escalation_level: 0,
+            escalated_to: None,
+            escalate_time: None,
+            metric: Metric::Amount,
+            version: 1,
+        };
+        assert_eq!(decide(&f("3 reports missed"), Some(&live)), Action::Nothing);
+        assert!(matches!(decide(&f("4 reports missed"), Some(&live)), Action::Update { .. }));
     }
 
     #[test]

@@ -140,18 +140,22 @@ async fn smarter_alerts(backend: Backend) {
         .into_inner()
         .alerts;
     // Reps 2 and 3 (no sales) are behind pace and below the milestone;
-    // rep 3 is stale too.
+    // rep 3 is stale too; every rep owes daily logs (rep 2's one log of
+    // the 15th was entered on the 16th: late, but submitted).
     let mut escalated: Vec<(&str, i32, i32)> =
         inbox.iter().map(|a| (a.unit.as_str(), a.rule, a.escalation_level)).collect();
     escalated.sort();
     assert_eq!(
         escalated,
         [
+            ("units/rep-1", pb::AlertRule::ReportOverdue as i32, 1),
             ("units/rep-2", pb::AlertRule::BehindPace as i32, 1),
             ("units/rep-2", pb::AlertRule::MissedMilestone as i32, 1),
+            ("units/rep-2", pb::AlertRule::ReportOverdue as i32, 1),
             ("units/rep-3", pb::AlertRule::BehindPace as i32, 1),
             ("units/rep-3", pb::AlertRule::MissedMilestone as i32, 1),
-            ("units/rep-3", pb::AlertRule::StaleData as i32, 1)
+            ("units/rep-3", pb::AlertRule::StaleData as i32, 1),
+            ("units/rep-3", pb::AlertRule::ReportOverdue as i32, 1)
         ]
     );
     // Acknowledging stops the climb.
