@@ -281,7 +281,7 @@ struct Parts {
     alerts: Option<kpb::ListAlertsResponse>,
     summary: Option<kpb::AlertSummary>,
     losses: Option<kpb::ListLossReasonsResponse>,
-    compliance: Option<kpb::Compliance>,
+    compliance: Option<attain_proto::attain::common::v1::Compliance>,
     review: Option<(Option<rpb::Review>, Vec<rpb::ActionItem>)>,
 }
 

@@ -12,11 +12,10 @@ use attain_kit::{
     testing::{Backend, token},
 };
 use attain_proto::attain::{
+    common::v1::{ObligationKind as K, ObligationStatus as S},
     gateway::v1::{self as gpb, gateway_service_client::GatewayServiceClient},
     target::v1::{self as tpb, UnitKind, org_service_client::OrgServiceClient},
-    tracking::v1::{
-        self as kpb, ObligationKind as K, ObligationStatus as S, tracking_service_client::TrackingServiceClient,
-    },
+    tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
 use prost_types::FieldMask;
 use tonic::{Code, Request, transport::Channel};

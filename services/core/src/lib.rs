@@ -4,6 +4,7 @@
 //! (`.ci/layers` checks), so `domain/` modules depend on this and nothing
 //! of the service kit.
 
+pub mod cadence;
 pub mod calendar;
 pub mod error;
 pub mod id;

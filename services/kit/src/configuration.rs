@@ -48,6 +48,23 @@ pub struct CadenceSettings {
     pub weekly_summary_day: String,
     /// "HH:MM" on that day; "24:00" is its end.
     pub weekly_summary_cutoff: String,
+    /// The day of the next month a month's review is due (1–28; review).
+    pub monthly_review_day: u32,
+    /// "HH:MM" on that day.
+    pub monthly_review_cutoff: String,
+}
+
+impl CadenceSettings {
+    /// The rules these settings say, or the key at fault.
+    pub fn rules(&self) -> Result<attain_core::cadence::Rules, attain_core::DomainError> {
+        attain_core::cadence::Rules::parse(
+            &self.time_zone,
+            &self.daily_log_cutoff,
+            &self.weekly_summary_day,
+            &self.weekly_summary_cutoff,
+        )?
+        .with_monthly_review(self.monthly_review_day, &self.monthly_review_cutoff)
+    }
 }
 
 impl Default for CadenceSettings {
@@ -57,6 +74,8 @@ impl Default for CadenceSettings {
             daily_log_cutoff: "18:00".to_owned(),
             weekly_summary_day: "monday".to_owned(),
             weekly_summary_cutoff: "24:00".to_owned(),
+            monthly_review_day: 5,
+            monthly_review_cutoff: "24:00".to_owned(),
         }
     }
 }

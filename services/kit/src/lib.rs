@@ -34,7 +34,7 @@ pub mod upstream;
 pub mod wire;
 
 pub use attain_core::DomainResult;
-pub use attain_core::{calendar, id, metric, money, period, text};
+pub use attain_core::{cadence, calendar, id, metric, money, period, text};
 pub use error::{DomainError, FieldViolation, ServiceError, ServiceResult};
 
 /// What a gRPC method returns.

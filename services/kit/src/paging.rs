@@ -113,6 +113,21 @@ impl PageRequest {
         self.size + 1
     }
 
+    /// One page of rows computed in full (not queried) and already in key
+    /// order: those after the token's key, and the next page token.
+    pub fn page_of<'a, T>(
+        &self,
+        rows: impl IntoIterator<Item = &'a T>,
+        key: impl Fn(&T) -> String,
+    ) -> (Vec<&'a T>, String) {
+        let limit = usize::try_from(self.fetch_limit()).unwrap_or(usize::MAX);
+        let after = self.after.as_deref();
+        let mut page: Vec<&T> =
+            rows.into_iter().filter(|r| after.is_none_or(|a| key(r).as_str() > a)).take(limit).collect();
+        let next = self.finish(&mut page, |r| key(r));
+        (page, next)
+    }
+
     /// Trims the extra row and returns the next page token ("" at the end).
     pub fn finish<T>(&self, rows: &mut Vec<T>, key: impl Fn(&T) -> String) -> String {
         let size = usize::try_from(self.size).unwrap_or(usize::MAX);

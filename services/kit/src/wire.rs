@@ -5,6 +5,7 @@ use attain_proto::attain::common::v1 as common;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
+    cadence,
     metric::Metric,
     money::{Amount, CurrencyCode},
     period::{Granularity, Period},
@@ -62,5 +63,76 @@ pub fn period(p: &Period) -> common::Period {
         } as i32,
         start_date: p.start.format("%Y-%m-%d").to_string(),
         end_date: p.end.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// Obligation kinds from the wire (a filter), naming the one at fault
+/// (`kinds[2]`).
+pub fn parse_obligation_kinds(field: &str, ks: &[i32]) -> Result<Vec<cadence::Kind>, crate::ServiceError> {
+    ks.iter().enumerate().map(|(i, k)| parse_obligation_kind(&format!("{field}[{i}]"), *k)).collect()
+}
+
+/// Obligation statuses from the wire (a filter), naming the one at fault.
+pub fn parse_obligation_statuses(field: &str, ss: &[i32]) -> Result<Vec<cadence::Status>, crate::ServiceError> {
+    ss.iter().enumerate().map(|(i, s)| parse_obligation_status(&format!("{field}[{i}]"), *s)).collect()
+}
+
+fn parse_obligation_kind(field: &str, k: i32) -> Result<cadence::Kind, crate::ServiceError> {
+    match common::ObligationKind::try_from(k) {
+        Ok(common::ObligationKind::DailyLog) => Ok(cadence::Kind::DailyLog),
+        Ok(common::ObligationKind::WeeklySummary) => Ok(cadence::Kind::WeeklySummary),
+        Ok(common::ObligationKind::MonthlyReview) => Ok(cadence::Kind::MonthlyReview),
+        _ => Err(crate::ServiceError::invalid(field, "must be DAILY_LOG, WEEKLY_SUMMARY or MONTHLY_REVIEW")),
+    }
+}
+
+fn parse_obligation_status(field: &str, s: i32) -> Result<cadence::Status, crate::ServiceError> {
+    match common::ObligationStatus::try_from(s) {
+        Ok(common::ObligationStatus::Due) => Ok(cadence::Status::Due),
+        Ok(common::ObligationStatus::Submitted) => Ok(cadence::Status::Submitted),
+        Ok(common::ObligationStatus::Late) => Ok(cadence::Status::Late),
+        Ok(common::ObligationStatus::Missed) => Ok(cadence::Status::Missed),
+        _ => Err(crate::ServiceError::invalid(field, "must be DUE, SUBMITTED, LATE or MISSED")),
+    }
+}
+
+pub fn compliance(c: &cadence::Compliance) -> common::Compliance {
+    let n = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
+    common::Compliance {
+        due: n(c.due),
+        submitted: n(c.submitted),
+        late: n(c.late),
+        missed: n(c.missed),
+        on_time_rate: c.on_time_rate().map(|r| r.to_string()).unwrap_or_default(),
+    }
+}
+
+/// Compliance as another service sent it (counts only: the rate is
+/// recomputed from them where it is shown).
+pub fn compliance_from(c: &common::Compliance) -> cadence::Compliance {
+    let n = |x: i32| u32::try_from(x).unwrap_or(0);
+    cadence::Compliance { due: n(c.due), submitted: n(c.submitted), late: n(c.late), missed: n(c.missed) }
+}
+
+/// An obligation, its unit named by `display_name`.
+pub fn obligation(o: &cadence::Obligation, display_name: &str) -> common::Obligation {
+    use cadence::{Kind, Status};
+    common::Obligation {
+        kind: match o.kind {
+            Kind::DailyLog => common::ObligationKind::DailyLog,
+            Kind::WeeklySummary => common::ObligationKind::WeeklySummary,
+            Kind::MonthlyReview => common::ObligationKind::MonthlyReview,
+        } as i32,
+        unit: o.unit.resource_name(),
+        unit_display_name: display_name.to_owned(),
+        period: o.period(),
+        due_time: Some(timestamp(o.due)),
+        status: match o.status {
+            Status::Due => common::ObligationStatus::Due,
+            Status::Submitted => common::ObligationStatus::Submitted,
+            Status::Late => common::ObligationStatus::Late,
+            Status::Missed => common::ObligationStatus::Missed,
+        } as i32,
+        submit_time: o.met.map(timestamp),
     }
 }

@@ -15,7 +15,7 @@ use crate::{
         evaluator::{Evaluator, Retention},
         moves::MoveFollower,
     },
-    domain::{alert::Policy, cadence::Rules},
+    domain::alert::Policy,
     migration::Migrator,
 };
 
@@ -44,9 +44,7 @@ impl Application {
             escalate_after: a.escalate_after_working_days,
             stale_after: a.stale_after_working_days,
         });
-        let c = &settings.cadence;
-        let cadence = Rules::parse(&c.time_zone, &c.daily_log_cutoff, &c.weekly_summary_day, &c.weekly_summary_cutoff)?;
-        let app = app.with_cadence(cadence);
+        let app = app.with_cadence(settings.cadence.rules()?);
         let schedule = (settings.jobs.alert_evaluation_seconds > 0)
             .then(|| Duration::from_secs(settings.jobs.alert_evaluation_seconds));
         // Alerts are evaluated in the background as the service account:

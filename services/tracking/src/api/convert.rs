@@ -418,38 +418,3 @@ pub fn summary_wire(s: &PeriodSummary) -> pb::PeriodSummary {
         etag: gap.map_or_else(|| "0".to_owned(), |g| g.version.to_string()),
     }
 }
-
-pub fn compliance(c: &crate::domain::cadence::Compliance) -> pb::Compliance {
-    let n = |x: u32| i32::try_from(x).unwrap_or(i32::MAX);
-    pb::Compliance {
-        due: n(c.due),
-        submitted: n(c.submitted),
-        late: n(c.late),
-        missed: n(c.missed),
-        on_time_rate: c.on_time_rate().map(|r| r.to_string()).unwrap_or_default(),
-    }
-}
-
-pub fn obligation(
-    o: &crate::domain::cadence::Obligation,
-    names: &std::collections::HashMap<attain_kit::id::Id, String>,
-) -> pb::Obligation {
-    use crate::domain::cadence::{Kind, Status};
-    pb::Obligation {
-        kind: match o.kind {
-            Kind::DailyLog => pb::ObligationKind::DailyLog,
-            Kind::WeeklySummary => pb::ObligationKind::WeeklySummary,
-        } as i32,
-        unit: o.unit.resource_name(),
-        unit_display_name: names.get(&o.unit).cloned().unwrap_or_default(),
-        period: o.period(),
-        due_time: Some(timestamp(o.due)),
-        status: match o.status {
-            Status::Due => pb::ObligationStatus::Due,
-            Status::Submitted => pb::ObligationStatus::Submitted,
-            Status::Late => pb::ObligationStatus::Late,
-            Status::Missed => pb::ObligationStatus::Missed,
-        } as i32,
-        submit_time: o.met.map(timestamp),
-    }
-}

@@ -98,7 +98,7 @@ impl TrackingApi {
                 .loss_reasons
                 .as_deref()
                 .map(|r| convert::loss_reasons(r, f.currencies.of_amounts(&f.reading.unit.path, &period.expression))),
-            compliance: f.compliance.as_ref().map(convert::compliance),
+            compliance: f.compliance.as_ref().map(attain_kit::wire::compliance),
         })
     }
 }

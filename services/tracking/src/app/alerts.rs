@@ -370,11 +370,7 @@ impl App {
         let mut rows = self.obligations_of(plans, known, period.clone(), self.as_of(day)).await?.rows;
         rows.sort_by_key(|o| o.due);
         for o in rows.into_iter().filter(|o| o.status == crate::domain::cadence::Status::Missed) {
-            let what = match o.kind {
-                crate::domain::cadence::Kind::DailyLog => "daily log",
-                crate::domain::cadence::Kind::WeeklySummary => "weekly summary",
-            };
-            out.entry(o.unit.clone()).or_default().push((what, o.period()));
+            out.entry(o.unit.clone()).or_default().push((o.kind.label(), o.period()));
         }
         Ok(out)
     }

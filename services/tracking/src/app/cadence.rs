@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::App;
 use crate::{
-    domain::cadence::{self, Compliance, Kind, Life, Obligation},
+    domain::cadence::{self, Compliance, Life, Obligation},
     storage::{daily_logs, gap_analyses},
 };
 
@@ -30,15 +30,6 @@ impl Obligations {
     pub fn compliance(&self) -> Compliance {
         Compliance::of(&self.rows)
     }
-}
-
-/// A stable order and page key: deadline, then kind, then unit.
-pub fn key(o: &Obligation) -> String {
-    let kind = match o.kind {
-        Kind::DailyLog => 0,
-        Kind::WeeklySummary => 1,
-    };
-    format!("{}|{kind}|{}", o.due.format("%Y%m%dT%H%M%S"), o.unit.as_str())
 }
 
 impl App {
@@ -107,7 +98,7 @@ impl App {
                 .collect();
             rows.extend(cadence::weekly_summaries(rules, calendar(u), &u.id, life(u), days, &met, now));
         }
-        rows.sort_by_cached_key(key);
+        rows.sort_by_cached_key(Obligation::key);
         let names = units.into_iter().map(|u| (u.id, u.display_name)).collect();
         Ok(Obligations { period, rows, names })
     }
