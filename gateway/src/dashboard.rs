@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use attain_kit::{ServiceError, ServiceResult, id::Id, metrics::Metrics, upstream::Forwarded};
 use attain_proto::attain::{
+    common::v1::Compliance,
     gateway::v1 as pb,
     review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
@@ -215,7 +216,20 @@ impl Fanout {
             let req = timed(&fwd, req, left);
             async move { c.get_dashboard_figures(req).await }
         });
-        let (name, figures, review) = tokio::try_join!(
+        // Monthly reviews owed are the review service's: counted beside
+        // tracking's logs and summaries.
+        let monthly_f = call(deadline, |left| {
+            let mut c = self.review.clone();
+            let req = rpb::ListObligationsRequest {
+                unit: q.unit.clone(),
+                period: q.period.clone(),
+                page_size: 1,
+                ..Default::default()
+            };
+            let req = timed(&fwd, req, left);
+            async move { c.list_obligations(req).await }
+        });
+        let (name, figures, review, monthly) = tokio::try_join!(
             // Always read: it is also the scope check when no other
             // section is asked for.
             when(true, self.settled("target", "unit", self.unit(&fwd, deadline, &unit))),
@@ -224,6 +238,7 @@ impl Fanout {
                 w.any(&["open_action_items", "latest_review"]),
                 self.settled("review", "review", self.review(&fwd, deadline, &q))
             ),
+            when(w.has("compliance"), self.settled("review", "review_obligations", monthly_f)),
         )
         .map_err(ServiceError::from)?;
         // With nothing else read, the unit's read is the scope check: it
@@ -256,6 +271,9 @@ impl Fanout {
         if let Some((_, st)) = &review {
             sections.push(section("review", st));
         }
+        if let Some((_, st)) = &monthly {
+            sections.push(section("review_obligations", st));
+        }
         let f = figures.and_then(|s| s.0).unwrap_or_default();
         let parts = Parts {
             name: name.and_then(|s| s.0),
@@ -265,10 +283,21 @@ impl Fanout {
             alerts: f.open_alerts,
             summary: f.alert_summary,
             losses: f.loss_reasons,
-            compliance: f.compliance,
+            compliance: reporting(f.compliance, monthly.and_then(|s| s.0).and_then(|m| m.compliance)),
             review: review.and_then(|s| s.0),
         };
         Ok(assemble(q.unit, parts, sections, w))
+    }
+}
+
+/// The subtree's reporting: tracking's daily logs and weekly summaries with
+/// the review service's monthly reviews (whichever answered).
+fn reporting(logs: Option<Compliance>, reviews: Option<Compliance>) -> Option<Compliance> {
+    let counts = |c: Option<&Compliance>| c.map(attain_kit::wire::compliance_from);
+    match (counts(logs.as_ref()), counts(reviews.as_ref())) {
+        (Some(a), Some(b)) => Some(attain_kit::wire::compliance(&a.plus(b))),
+        (Some(a), None) | (None, Some(a)) => Some(attain_kit::wire::compliance(&a)),
+        (None, None) => None,
     }
 }
 
@@ -281,7 +310,7 @@ struct Parts {
     alerts: Option<kpb::ListAlertsResponse>,
     summary: Option<kpb::AlertSummary>,
     losses: Option<kpb::ListLossReasonsResponse>,
-    compliance: Option<attain_proto::attain::common::v1::Compliance>,
+    compliance: Option<Compliance>,
     review: Option<(Option<rpb::Review>, Vec<rpb::ActionItem>)>,
 }
 

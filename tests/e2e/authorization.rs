@@ -679,6 +679,14 @@ fn rpcs() -> Vec<Rpc> {
         rpc("attain.review.v1.ReviewService/ListReviews", READ, |_, c| {
             enc(rpb::ListReviewsRequest { unit: c.unit_name(), ..Default::default() })
         }),
+        rpc("attain.review.v1.ReviewService/ListObligations", READ, |_, c| {
+            enc(rpb::ListObligationsRequest {
+                unit: c.unit_name(),
+                period: "2024-01".into(),
+                page_size: 1000,
+                ..Default::default()
+            })
+        }),
         rpc("attain.review.v1.ReviewService/RefreshBrief", LEAD, |x, c| {
             enc(rpb::RefreshBriefRequest { name: x.review(c), etag: String::new() })
         }),

@@ -14,6 +14,7 @@ use attain_kit::{
 use attain_proto::attain::{
     common::v1::{ObligationKind as K, ObligationStatus as S},
     gateway::v1::{self as gpb, gateway_service_client::GatewayServiceClient},
+    review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     target::v1::{self as tpb, UnitKind, org_service_client::OrgServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
@@ -202,7 +203,7 @@ async fn the_guides_rhythm(backend: Backend) {
 
     // The dashboard's section is the same count; asked alone, it is all
     // that comes back.
-    let mut g = GatewayServiceClient::new(gateway);
+    let mut g = GatewayServiceClient::new(gateway.clone());
     let dash = |mask: Option<FieldMask>| {
         authed(
             "wang",
@@ -216,12 +217,80 @@ async fn the_guides_rhythm(backend: Backend) {
             },
         )
     };
+    // Region A's January review is the review service's: due by Feb 5,
+    // open today. The dashboard counts it with the logs and summaries.
+    let mut rv = ReviewServiceClient::new(gateway.clone());
+    let monthly = |who: (&str, Role, &str), unit: &str, period: &str| {
+        authed(
+            who.0,
+            who.1,
+            who.2,
+            rpb::ListObligationsRequest { unit: unit.into(), period: period.into(), ..Default::default() },
+        )
+    };
+    let wang = ("wang", Role::Manager, "region-a");
+    let jan = rv.list_obligations(monthly(wang, "units/region-a", "2024-01")).await.unwrap().into_inner();
+    let rows: Vec<(&str, &str, i32, i32)> =
+        jan.obligations.iter().map(|o| (o.unit.as_str(), o.period.as_str(), o.kind, o.status)).collect();
+    assert_eq!(rows, [("units/region-a", "2024-01", K::MonthlyReview as i32, S::Due as i32)]);
+    // 2024-02-05 24:00 in Shanghai.
+    assert_eq!(jan.obligations[0].due_time.as_ref().unwrap().seconds, 1_707_148_800);
+    let company =
+        rv.list_obligations(monthly(("ops", Role::Admin, ""), "units/acme", "2024-Q1")).await.unwrap().into_inner();
+    assert_eq!(company.obligations.len(), 4, "every region's January, nothing not yet begun: {company:?}");
+    let counts = |c: &Option<attain_proto::attain::common::v1::Compliance>| c.clone().unwrap();
+    let together = {
+        let (a, b) = (counts(&all.compliance), counts(&jan.compliance));
+        (a.due + b.due, a.submitted + b.submitted, a.late + b.late, a.missed + b.missed)
+    };
     let d = g.get_dashboard(dash(None)).await.unwrap().into_inner();
-    assert_eq!(d.compliance, all.compliance);
+    let shown = counts(&d.compliance);
+    assert_eq!((shown.due, shown.submitted, shown.late, shown.missed), together);
+    assert_eq!(shown.on_time_rate, counts(&all.compliance).on_time_rate, "a review still due settles nothing");
     let only = g.get_dashboard(dash(Some(FieldMask { paths: vec!["compliance".into()] }))).await.unwrap().into_inner();
-    assert_eq!(only.compliance, all.compliance);
+    assert_eq!(only.compliance, d.compliance);
     assert!(only.attainment.is_none() && only.open_alerts.is_empty() && only.burn_up.is_none());
-    assert_eq!(only.sections.iter().map(|s| s.section.as_str()).collect::<Vec<_>>(), ["compliance"]);
+    let sections: Vec<&str> = only.sections.iter().map(|s| s.section.as_str()).collect();
+    assert_eq!(sections, ["compliance", "review_obligations"]);
+
+    // The review's brief counts the same; closed today, the review is
+    // submitted on time.
+    let review = rv
+        .list_reviews(authed(
+            "wang",
+            Role::Manager,
+            "region-a",
+            rpb::ListReviewsRequest { unit: "units/region-a".into(), unit_only: true, ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .reviews
+        .remove(0);
+    let brief = counts(&review.brief.as_ref().unwrap().compliance);
+    assert_eq!((brief.due, brief.submitted, brief.late, brief.missed), together);
+    rv.close_review(authed(
+        "wang",
+        Role::Manager,
+        "region-a",
+        rpb::CloseReviewRequest {
+            name: review.name.clone(),
+            etag: review.etag.clone(),
+            request_id: "cadence-close".into(),
+        },
+    ))
+    .await
+    .unwrap();
+    let jan = rv.list_obligations(monthly(wang, "units/region-a", "2024-01")).await.unwrap().into_inner();
+    assert_eq!(jan.obligations[0].status, S::Submitted as i32);
+    assert!(jan.obligations[0].submit_time.is_some());
+    // A rep owes no review and sees no region's.
+    let rep = rv.list_obligations(monthly(("rep-1", Role::Rep, "rep-1"), "units/rep-1", "2024-01")).await.unwrap();
+    assert!(rep.into_inner().obligations.is_empty());
+    let e = rv.list_obligations(monthly(("rep-1", Role::Rep, "rep-1"), "units/region-a", "2024-01")).await.unwrap_err();
+    assert!(matches!(e.code(), Code::NotFound | Code::PermissionDenied), "{e:?}");
+    let e = rv.list_obligations(monthly(wang, "units/region-a", "")).await.unwrap_err();
+    assert!(e.code() == Code::InvalidArgument && e.message().contains("period"), "{e:?}");
 
     // REST, as a page reads it.
     let auth = [("authorization", format!("Bearer {}", token("wang", Role::Manager, "region-a")))];

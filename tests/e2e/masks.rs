@@ -169,14 +169,14 @@ async fn alerts_in_brief_and_read_masks(backend: Backend) {
 
     // Without a mask, every field — not the masked answer from the cache.
     let whole = gateway.get_dashboard(wang(masked(&[]))).await.unwrap().into_inner();
-    assert_eq!(whole.sections.len(), 9, "{:?}", whole.sections);
+    assert_eq!(whole.sections.len(), 10, "{:?}", whole.sections);
     assert!(whole.compliance.is_some(), "the reporting section");
     assert_eq!(whole.open_alerts.len(), full.len());
     assert_eq!(whole.alert_summary.as_ref(), Some(&expected_summary(&full, 5)));
     assert!(whole.attainment.is_some() && whole.latest_review.is_some() && whole.burn_up.is_some());
     assert_eq!(whole.display_name, "Region A 华东");
     let star = gateway.get_dashboard(wang(masked(&["*"]))).await.unwrap().into_inner();
-    assert_eq!(star.sections.len(), 9);
+    assert_eq!(star.sections.len(), 10);
     // And the masked one again is still masked (cached or not).
     let again = gateway.get_dashboard(wang(masked(&["children", "alert_summary"]))).await.unwrap().into_inner();
     assert!(again.open_alerts.is_empty() && again.attainment.is_none() && again.children.len() == 3);

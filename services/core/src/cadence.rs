@@ -236,6 +236,13 @@ pub fn mondays(days: (NaiveDate, NaiveDate)) -> impl Iterator<Item = NaiveDate> 
     first.iter_weeks().take_while(move |m| *m <= days.1)
 }
 
+/// The first days of the months starting within `days` (inclusive).
+pub fn months(days: (NaiveDate, NaiveDate)) -> impl Iterator<Item = NaiveDate> {
+    let first =
+        days.0.with_day(1).filter(|d| *d == days.0).or_else(|| crate::period::add_months(days.0.with_day(1)?, 1));
+    std::iter::successors(first, |m| crate::period::add_months(*m, 1)).take_while(move |m| *m <= days.1)
+}
+
 /// Where an obligation stands at `now`.
 pub fn status(due: DateTime<Utc>, met: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Status {
     match met {
@@ -357,7 +364,7 @@ pub fn monthly_reviews(
 }
 
 /// Obligations counted by status, and the share met on time.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Compliance {
     pub due: u32,
     pub submitted: u32,

@@ -178,6 +178,26 @@ impl ClockSettings {
         self.fixed_today().unwrap_or_else(|| chrono::Utc::now().date_naive())
     }
 
+    /// Now. With a fixed date (a demo of the guide's January, a test), the
+    /// wall clock of `zone` on that date (at `time_of_day`, else the real
+    /// time of day there): records written then are stamped with it, so
+    /// deadlines judge them as of that day.
+    pub fn now_in(&self, zone: chrono_tz::Tz) -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        let Some(day) = self.fixed_today() else { return chrono::Utc::now() };
+        let time = self.time_of_day.unwrap_or_else(|| chrono::Utc::now().with_timezone(&zone).time());
+        let local = day.and_time(time);
+        match zone.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&chrono::Utc),
+            chrono::LocalResult::None => local.and_utc(),
+        }
+    }
+
+    /// Today in `zone`: the fixed date, else that zone's date now.
+    pub fn today_in(&self, zone: chrono_tz::Tz) -> chrono::NaiveDate {
+        self.fixed_today().unwrap_or_else(|| chrono::Utc::now().with_timezone(&zone).date_naive())
+    }
+
     /// The fixed date, else the process's, if either is set.
     pub fn fixed_today(&self) -> Option<chrono::NaiveDate> {
         self.today.or_else(process_today)

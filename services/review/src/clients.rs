@@ -115,6 +115,38 @@ impl Upstreams {
         Ok((unit, r.children.iter().map(|c| figures(c, &tree.names, whole)).collect()))
     }
 
+    /// The subtree's units as the caller sees them, and the plans.
+    pub async fn units_and_plans(
+        &self,
+        fwd: &Forwarded,
+        id: &Id,
+    ) -> ServiceResult<(Vec<attain_target_client::UnitInfo>, Vec<attain_target_client::PlanInfo>)> {
+        tokio::try_join!(self.target.subtree(fwd, id), self.target.plans(fwd))
+    }
+
+    /// The subtree's daily logs and weekly summaries in the period, counted
+    /// (tracking owns them).
+    pub async fn reporting(
+        &self,
+        fwd: &Forwarded,
+        unit: &Id,
+        period: &str,
+    ) -> ServiceResult<attain_kit::cadence::Compliance> {
+        let r = self
+            .tracking
+            .clone()
+            .list_obligations(fwd.request(kpb::ListObligationsRequest {
+                unit: unit.resource_name(),
+                period: period.to_owned(),
+                page_size: 1,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        let c = r.compliance.ok_or_else(|| bad("compliance"))?;
+        Ok(attain_kit::wire::compliance_from(&c))
+    }
+
     /// The unit's gap by sales driver, against last year and against target.
     pub async fn gap_attribution(
         &self,

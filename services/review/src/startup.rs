@@ -29,10 +29,10 @@ impl Application {
         )?;
         let ServiceBase { db, auth, server } = ServiceBase::start::<Migrator>(&settings).await?;
         let max = settings.server.max_message_bytes;
+        let app =
+            App::new(db, Upstreams::new(target, tracking), settings.clock).with_cadence(settings.cadence.rules()?);
         let api =
-            ReviewServiceServer::new(ReviewApi::new(App::new(db, Upstreams::new(target, tracking), settings.clock)))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max);
+            ReviewServiceServer::new(ReviewApi::new(app)).max_decoding_message_size(max).max_encoding_message_size(max);
         Ok(server.add_service(InterceptedService::new(api, auth)))
     }
 }

@@ -114,6 +114,26 @@ pub fn plan_for_period<'a>(
     Ok((plan, period))
 }
 
+/// The period `expr` for a unit on `path`, read in the fiscal calendar of
+/// the amount plan covering it, or as calendar years (January) when no
+/// plan does: what reporting obligations span, with or without targets.
+pub fn period_for(plans: &[PlanInfo], path: &[Id], field: &str, expr: &str) -> ServiceResult<Period> {
+    match plan_for_period(plans, path, Metric::Amount, field, expr) {
+        Ok((_, p)) => Ok(p),
+        Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) => Ok(Period::parse(field, expr, 1)?),
+        Err(e) => Err(e),
+    }
+}
+
+/// The working calendar of the amount plan covering `path` on `day` (the
+/// default, Monday to Friday, without one).
+pub fn calendar_for<'a>(plans: &'a [PlanInfo], path: &[Id], day: NaiveDate) -> std::borrow::Cow<'a, WorkingCalendar> {
+    plan_for(plans, path, day).map_or_else(
+        || std::borrow::Cow::Owned(WorkingCalendar::default()),
+        |p| std::borrow::Cow::Borrowed(&p.calendar),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,7 @@ pub fn review(r: &Review, only_member: Option<&str>) -> pb::Review {
             } else {
                 r.brief.gaps.iter().map(gap_effects).collect()
             },
+            compliance: r.brief.compliance.as_ref().filter(|_| only_member.is_none()).map(attain_kit::wire::compliance),
         }),
         top_reasons: if only_member.is_some() { Vec::new() } else { r.top_reasons.iter().map(reason).collect() },
         etag: r.version.to_string(),

@@ -3,6 +3,7 @@
 
 mod convert;
 mod items;
+mod obligations;
 mod practices;
 mod reallocations;
 mod report;
@@ -42,6 +43,9 @@ impl ReviewService for ReviewApi {
     }
     async fn get_review(&self, r: Request<pb::GetReviewRequest>) -> Rpc<pb::Review> {
         reply(ReviewApi::get_review(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
+    async fn list_obligations(&self, r: Request<pb::ListObligationsRequest>) -> Rpc<pb::ListObligationsResponse> {
+        reply(ReviewApi::list_obligations(self, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_reviews(&self, r: Request<pb::ListReviewsRequest>) -> Rpc<pb::ListReviewsResponse> {
         reply(ReviewApi::list_reviews(self, Ctx::of(&r)?, r.into_inner()).await)

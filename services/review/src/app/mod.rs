@@ -4,11 +4,13 @@
 
 pub mod accept;
 pub mod items;
+pub mod obligations;
 pub mod practices;
 pub mod reallocations;
 pub mod report;
 pub mod reviews;
 
+use attain_kit::cadence::Rules;
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::{Identity, Role},
@@ -17,7 +19,7 @@ use attain_kit::{
     scope::{hidden, reveal},
     upstream::Forwarded,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -31,6 +33,8 @@ pub struct App {
     pub(crate) db: DatabaseConnection,
     pub(crate) up: Upstreams,
     pub(crate) clock: ClockSettings,
+    /// When reports are due, on whose clock.
+    pub(crate) cadence: Rules,
 }
 
 /// Reviews are run by managers (of the unit or above) and admins.
@@ -50,7 +54,18 @@ pub fn own_line(who: &Identity) -> Option<String> {
 
 impl App {
     pub fn new(db: DatabaseConnection, up: Upstreams, clock: ClockSettings) -> Self {
-        Self { db, up, clock }
+        Self { db, up, clock, cadence: Rules::default() }
+    }
+
+    /// When monthly reviews are due (configuration `cadence.*`).
+    pub fn with_cadence(mut self, rules: Rules) -> Self {
+        self.cadence = rules;
+        self
+    }
+
+    /// Now, on the organisation's clock (a fixed one's too).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now_in(self.cadence.zone)
     }
 
     /// Loads a review the caller may see, with its plan's fiscal start
@@ -85,7 +100,9 @@ impl App {
         let losses = self.up.losses(fwd, &review.unit, &review.period).await?;
         let causes = store::causes(&self.db, &review.id).await?;
         let gaps = self.up.gap_attribution(fwd, &review.unit, &review.period.expression, day).await?;
-        Ok((Brief { unit, members, generated: Some(Utc::now()), gaps }, top_reasons(&causes, losses, 3)))
+        let compliance = self.reporting(fwd, &review.unit, &review.period.expression).await?;
+        let brief = Brief { unit, members, generated: Some(self.now()), gaps, compliance: Some(compliance) };
+        Ok((brief, top_reasons(&causes, losses, 3)))
     }
 
     /// A review as it reads now: while open, its brief and top-3 follow

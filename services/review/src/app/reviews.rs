@@ -5,7 +5,6 @@ use attain_kit::{
     ServiceError, ServiceResult, auth::Identity, id::Id, idempotency::IdempotencyKey, idempotent, paging::PageRequest,
     period::Period, scope::check_etag, upstream::Forwarded,
 };
-use chrono::Utc;
 use prost::Message;
 
 use super::{App, require_manager};
@@ -44,7 +43,7 @@ impl App {
                 format!("{expr} starts on {}; review it once it has begun", period.start),
             ));
         }
-        let now = Utc::now();
+        let now = self.now();
         let mut review = Review {
             id: Id::generate(),
             unit: unit.clone(),
@@ -175,7 +174,7 @@ impl App {
         let mut next = review.clone();
         (next.brief, next.top_reasons) = self.generate(fwd, &review).await?;
         next.state = State::Closed;
-        next.close_time = Some(Utc::now());
+        next.close_time = Some(self.now());
         next.version = review.version + 1;
         idempotent!(self.db, key, |txn| {
             if !store::update_review(&txn, &next, fsm, review.version).await? {

@@ -69,6 +69,10 @@ pub struct Brief {
     /// The unit's gap by sales driver (briefs stored before it have none).
     #[serde(default)]
     pub gaps: Vec<GapEffects>,
+    /// The subtree's reporting in the period (briefs stored before it
+    /// have none).
+    #[serde(default)]
+    pub compliance: Option<attain_core::cadence::Compliance>,
 }
 
 /// A difference split into volume, conversion and AOV effects, as decimal

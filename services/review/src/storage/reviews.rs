@@ -1,6 +1,9 @@
 //! Reviews, causes and action items.
 
+use std::collections::HashMap;
+
 use attain_kit::{ServiceError, id::Id, period::Period};
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{corrupt, decode_path, encode_path};
@@ -234,6 +237,40 @@ pub async fn list_reviews(
     };
     let q = if newest { q.order_by_desc(review::Column::Id) } else { q.order_by_asc(review::Column::Id) };
     q.limit(limit).all(db).await?.into_iter().map(review_to_domain).collect()
+}
+
+/// When each unit's review of each month asked was first closed (a
+/// monthly review is submitted once it is closed): what the monthly
+/// obligations are met by. Units and months without one are absent.
+pub async fn closed_monthly(
+    db: &impl ConnectionTrait,
+    units: &[Id],
+    months: &[String],
+) -> Result<HashMap<(Id, String), DateTime<Utc>>, ServiceError> {
+    let mut out: HashMap<(Id, String), DateTime<Utc>> = HashMap::new();
+    if months.is_empty() {
+        return Ok(out);
+    }
+    for chunk in units.chunks(1000) {
+        let rows: Vec<(String, String, Option<DateTime<Utc>>)> = review::Entity::find()
+            .select_only()
+            .column(review::Column::UnitId)
+            .column(review::Column::Period)
+            .column(review::Column::ClosedAt)
+            .filter(review::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
+            .filter(review::Column::Period.is_in(months.iter().map(String::as_str)))
+            .filter(review::Column::Cadence.eq(Cadence::Monthly.as_str()))
+            .filter(review::Column::ClosedAt.is_not_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (unit, period, closed) in rows {
+            let Some(t) = closed else { continue };
+            let e = out.entry((Id::stored("unit id", &unit)?, period)).or_insert(t);
+            *e = (*e).min(t);
+        }
+    }
+    Ok(out)
 }
 
 fn cause_to_domain(m: cause::Model) -> Result<Cause, ServiceError> {

@@ -4,11 +4,8 @@
 
 use std::collections::HashMap;
 
-use attain_kit::{
-    ServiceError, ServiceResult, auth::Identity, calendar::WorkingCalendar, id::Id, metric::Metric, period::Period,
-    upstream::Forwarded,
-};
-use attain_target_client::{PlanInfo, UnitInfo, UnitKind, plan_for, plan_for_period};
+use attain_kit::{ServiceResult, auth::Identity, id::Id, period::Period, upstream::Forwarded};
+use attain_target_client::{PlanInfo, UnitInfo, UnitKind, calendar_for, period_for};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::App;
@@ -50,11 +47,7 @@ impl App {
         period_expr: &str,
     ) -> ServiceResult<Obligations> {
         let (units, plans) = tokio::try_join!(self.target.subtree(fwd, &root.id), self.target.plans(fwd))?;
-        let period = match plan_for_period(&plans, &root.path, Metric::Amount, "period", period_expr) {
-            Ok((_, p)) => p,
-            Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) => Period::parse("period", period_expr, 1)?,
-            Err(e) => return Err(e),
-        };
+        let period = period_for(&plans, &root.path, "period", period_expr)?;
         let units: Vec<UnitInfo> = units.into_iter().filter(|u| who.can_read(&u.path)).collect();
         self.obligations_of(&plans, units, period, self.now()).await
     }
@@ -79,16 +72,13 @@ impl App {
             gap_analyses::first_submissions(&self.db, &team_ids, &weeks),
         )?;
         let rules = &self.cadence;
-        let default_calendar = WorkingCalendar::default();
-        let calendar = |u: &UnitInfo| -> &WorkingCalendar {
-            plan_for(plans, &u.path, period.start).map_or(&default_calendar, |p| &p.calendar)
-        };
+        let calendar = |u: &UnitInfo| calendar_for(plans, &u.path, period.start);
         let life = |u: &UnitInfo| Life { start: u.start_date, end: u.end_date };
         let none = HashMap::new();
         let mut rows = Vec::new();
         for u in &reps {
             let met = logged.get(&u.id).unwrap_or(&none);
-            rows.extend(cadence::daily_logs(rules, calendar(u), &u.id, life(u), days, met, now));
+            rows.extend(cadence::daily_logs(rules, &calendar(u), &u.id, life(u), days, met, now));
         }
         for u in &teams {
             let met: HashMap<NaiveDate, DateTime<Utc>> = mondays
@@ -96,7 +86,7 @@ impl App {
                 .zip(&weeks)
                 .filter_map(|(m, w)| summaries.get(&(u.id.clone(), w.clone())).map(|t| (*m, *t)))
                 .collect();
-            rows.extend(cadence::weekly_summaries(rules, calendar(u), &u.id, life(u), days, &met, now));
+            rows.extend(cadence::weekly_summaries(rules, &calendar(u), &u.id, life(u), days, &met, now));
         }
         rows.sort_by_cached_key(Obligation::key);
         let names = units.into_iter().map(|u| (u.id, u.display_name)).collect();

@@ -19,7 +19,7 @@ pub mod watch;
 
 use attain_kit::{ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded};
 use attain_target_client::{TargetClient, UnitInfo};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::domain::{alert::Policy, cadence::Rules};
@@ -96,20 +96,12 @@ impl App {
 
     /// The organisation's date.
     pub fn today(&self) -> NaiveDate {
-        self.clock.fixed_today().unwrap_or_else(|| self.cadence.local_day(Utc::now()))
+        self.clock.today_in(self.cadence.zone)
     }
 
-    /// Now. With a fixed date (a demo of the guide's January, a test), the
-    /// organisation's wall clock on that date: records written then are
-    /// stamped with it, so deadlines judge them as of that day.
+    /// Now, on the organisation's clock (a fixed one's too).
     pub fn now(&self) -> DateTime<Utc> {
-        let Some(day) = self.clock.fixed_today() else { return Utc::now() };
-        let time = self.clock.time_of_day.unwrap_or_else(|| Utc::now().with_timezone(&self.cadence.zone).time());
-        let local = day.and_time(time);
-        match self.cadence.zone.from_local_datetime(&local) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-            chrono::LocalResult::None => local.and_utc(),
-        }
+        self.clock.now_in(self.cadence.zone)
     }
 
     /// A unit the caller may read (the target service checks too).
