@@ -276,17 +276,23 @@ async fn build_parts(
     let mut tracking_settings = settings("tracking", base_port + 2);
     tracking_settings.clock.today = today;
     if today.is_some() {
-        // The guide's organisation reports on Shanghai's clock.
+        // The guide's organisation reports on Shanghai's clock, at 17:00
+        // on the demo's day: today's logs are still due, whatever the
+        // real time of day.
         tracking_settings.cadence.time_zone = "Asia/Shanghai".into();
+        tracking_settings.clock.time_of_day = chrono::NaiveTime::from_hms_opt(17, 0, 0);
     }
     tracking_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     // Scheduled alert evaluation runs as a development service account.
     tracking_settings.jobs.alert_evaluation_seconds = 60;
     tracking_settings.jobs.service_token =
         Some(SecretString::from(minter(secret).mint("svc-tracking", Role::Admin, "", 365 * 24 * 3600)?));
+    let (cadence, time_of_day) = (tracking_settings.cadence.clone(), tracking_settings.clock.time_of_day);
     let tracking = attain_tracking::startup::Application::build(tracking_settings).await.context("tracking service")?;
     let mut review_settings = settings("review", base_port + 3);
     review_settings.clock.today = today;
+    review_settings.cadence = cadence;
+    review_settings.clock.time_of_day = time_of_day;
     review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;

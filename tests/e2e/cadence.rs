@@ -36,7 +36,9 @@ fn statuses(r: &kpb::ListObligationsResponse) -> HashMap<(String, String), i32> 
     r.obligations.iter().map(|o| ((o.unit.clone(), o.period.clone()), o.status)).collect()
 }
 
-async fn the_guides_rhythm(backend: Backend) {
+/// The suite on Shanghai's clock at 17:00 on 2024-01-16, the guide's
+/// example loaded, and a channel to the gateway and one to target.
+async fn shanghai(backend: Backend) -> (Suite, Channel, Channel) {
     let suite = Suite::start_with(
         backend,
         |s| {
@@ -50,26 +52,40 @@ async fn the_guides_rhythm(backend: Backend) {
     let url = |a: std::net::SocketAddr| format!("http://{a}");
     let gateway = Channel::from_shared(url(suite.gateway.addr)).unwrap().connect().await.unwrap();
     let target = Channel::from_shared(url(suite.target.addr)).unwrap().connect().await.unwrap();
+    (suite, gateway, target)
+}
+
+/// Units created by an admin: (id, parent, kind, name, start date).
+async fn units(target: &Channel, rows: &[(&str, &str, UnitKind, &str, &str)]) {
+    let mut org = OrgServiceClient::new(target.clone());
+    for (id, parent, kind, name, start) in rows {
+        let unit = tpb::Unit {
+            parent: format!("units/{parent}"),
+            kind: *kind as i32,
+            display_name: (*name).into(),
+            manager: if *kind == UnitKind::Team { "li".into() } else { (*id).into() },
+            start_date: (*start).into(),
+            ..Default::default()
+        };
+        let r = tpb::CreateUnitRequest { unit: Some(unit), unit_id: (*id).into(), request_id: format!("cadence-{id}") };
+        org.create_unit(authed("ops", Role::Admin, "", r)).await.unwrap();
+    }
+}
+
+async fn the_guides_rhythm(backend: Backend) {
+    let (suite, gateway, target) = shanghai(backend).await;
     let mut k = TrackingServiceClient::new(gateway.clone());
 
     // A team under region A since Wednesday Jan 3, led by "li", and its
     // rep, hired on Wednesday Jan 10.
-    let mut org = OrgServiceClient::new(target);
-    for (id, parent, kind, name, start) in [
-        ("team-a1", "region-a", UnitKind::Team, "Team A1 一组", "2024-01-03"),
-        ("rep-t1", "team-a1", UnitKind::Rep, "Rep T1 陈静", "2024-01-10"),
-    ] {
-        let unit = tpb::Unit {
-            parent: format!("units/{parent}"),
-            kind: kind as i32,
-            display_name: name.into(),
-            manager: if kind == UnitKind::Team { "li".into() } else { id.into() },
-            start_date: start.into(),
-            ..Default::default()
-        };
-        let r = tpb::CreateUnitRequest { unit: Some(unit), unit_id: id.into(), request_id: format!("cadence-{id}") };
-        org.create_unit(authed("ops", Role::Admin, "", r)).await.unwrap();
-    }
+    units(
+        &target,
+        &[
+            ("team-a1", "region-a", UnitKind::Team, "Team A1 一组", "2024-01-03"),
+            ("rep-t1", "team-a1", UnitKind::Rep, "Rep T1 陈静", "2024-01-10"),
+        ],
+    )
+    .await;
 
     // Rep 2 logs today (before 18:00: on time) and fills in last Friday.
     for (day, id) in [("2024-01-16", "today"), ("2024-01-12", "friday")] {
@@ -401,3 +417,135 @@ async fn the_guides_rhythm(backend: Backend) {
 }
 
 both_backends!(the_guides_rhythm);
+
+/// What an outside tester tried: a back-dated move, periods no plan
+/// covers, blank or advance summaries, a week spelt two ways, logs outside
+/// a rep's life, an overdue alert raised for a week.
+async fn reports_stay_where_they_were_owed(backend: Backend) {
+    let (_suite, gateway, target) = shanghai(backend).await;
+    let mut k = TrackingServiceClient::new(gateway.clone());
+    units(
+        &target,
+        &[
+            ("team-a1", "region-a", UnitKind::Team, "Team A1 一组", "2024-01-03"),
+            ("rep-t1", "team-a1", UnitKind::Rep, "Rep T1 陈静", "2024-01-10"),
+            ("team-b1", "region-b", UnitKind::Team, "Team B1 二组", "2024-01-01"),
+        ],
+    )
+    .await;
+    // Rep T1 moved to team B1 from Monday the 15th (entered today).
+    OrgServiceClient::new(target.clone())
+        .move_unit(authed(
+            "ops",
+            Role::Admin,
+            "",
+            tpb::MoveUnitRequest {
+                name: "units/rep-t1".into(),
+                new_parent: "units/team-b1".into(),
+                effective_date: "2024-01-15".into(),
+                request_id: "cadence-move".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let days = |who: (&str, Role, &str), unit: &str| {
+        let (mut k, req) = (k.clone(), authed(who.0, who.1, who.2, ask(unit, "2024-01")));
+        async move {
+            let r = k.list_obligations(req).await.unwrap().into_inner();
+            r.obligations.into_iter().filter(|o| o.unit == "units/rep-t1").map(|o| o.period).collect::<Vec<_>>()
+        }
+    };
+    let wang = ("wang", Role::Manager, "region-a");
+    let zhao = ("zhao", Role::Manager, "region-b");
+    assert_eq!(days(wang, "units/region-a").await, ["2024-01-10", "2024-01-11", "2024-01-12"], "its days in A");
+    assert_eq!(days(zhao, "units/region-b").await, ["2024-01-15", "2024-01-16"], "only its days in B");
+    assert_eq!(days(("li", Role::Manager, "team-a1"), "units/team-a1").await.len(), 3);
+
+    // No plan covers 2023: no obligations are invented for it.
+    for period in ["2023-12", "2023-12-25..2024-01-05", "1999"] {
+        let e = k.list_obligations(authed(wang.0, wang.1, wang.2, ask("units/region-a", period))).await.unwrap_err();
+        assert_eq!(e.code(), Code::FailedPrecondition, "{period}: {e:?}");
+    }
+    let e = ReviewServiceClient::new(gateway.clone())
+        .list_obligations(authed(
+            wang.0,
+            wang.1,
+            wang.2,
+            rpb::ListObligationsRequest { unit: "units/region-a".into(), period: "2023".into(), ..Default::default() },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+
+    // A summary is written, once its week has begun, for one spelling of
+    // the week.
+    let summary = |period: &str, text: &str| {
+        authed(
+            "li",
+            Role::Manager,
+            "team-a1",
+            kpb::SetGapAnalysisRequest {
+                unit: "units/team-a1".into(),
+                period: period.into(),
+                text: text.into(),
+                request_id: format!("cadence-{period}-{}", text.len()),
+                ..Default::default()
+            },
+        )
+    };
+    for (period, text, code, words) in [
+        ("2024-W02", "   ", Code::InvalidArgument, "text"),
+        ("2024-W04", "提前写好", Code::FailedPrecondition, "has begun"),
+        ("2024-W3", "周报", Code::InvalidArgument, "two digits"),
+    ] {
+        let e = k.set_gap_analysis(summary(period, text)).await.unwrap_err();
+        assert_eq!(e.code(), code, "{period}: {e:?}");
+        assert!(e.message().contains(words), "{period}: {}", e.message());
+    }
+    let weeks = k
+        .list_obligations(authed("li", Role::Manager, "team-a1", ask("units/team-a1", "2024-01")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        weeks.obligations.iter().filter(|o| o.kind == K::WeeklySummary as i32).all(|o| o.submit_time.is_none()),
+        "nothing refused counts: {weeks:?}"
+    );
+
+    // A rep logs the days of its working life only.
+    let log = |day: &str| {
+        let l = kpb::DailyLog { rep: "units/rep-t1".into(), log_date: day.into(), ..Default::default() };
+        authed(
+            "rep-t1",
+            Role::Rep,
+            "rep-t1",
+            kpb::CreateDailyLogRequest { daily_log: Some(l), request_id: format!("t1-{day}") },
+        )
+    };
+    let e = k.create_daily_log(log("2024-01-09")).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        e.message().contains("daily_log.log_date") && e.message().contains("started on 2024-01-10"),
+        "{}",
+        e.message()
+    );
+
+    // Alerts for reports are a month's: a week's pass opens none.
+    let evaluate = |period: &str| {
+        authed(
+            "ops",
+            Role::Admin,
+            "",
+            kpb::EvaluateAlertsRequest { unit: "units/region-a".into(), period: period.into(), ..Default::default() },
+        )
+    };
+    let week = k.evaluate_alerts(evaluate("2024-W03")).await.unwrap().into_inner().changed;
+    assert!(week.iter().all(|a| a.rule != kpb::AlertRule::ReportOverdue as i32), "{week:?}");
+    let month = k.evaluate_alerts(evaluate("2024-01")).await.unwrap().into_inner().changed;
+    let overdue: Vec<&kpb::Alert> = month.iter().filter(|a| a.rule == kpb::AlertRule::ReportOverdue as i32).collect();
+    assert!(!overdue.is_empty());
+    assert!(overdue.iter().all(|a| a.actual.is_none() && a.expected.is_none()), "no sales figures: {overdue:?}");
+}
+
+both_backends!(reports_stay_where_they_were_owed);

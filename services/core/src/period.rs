@@ -72,8 +72,15 @@ impl Period {
                 let end = add_months(start, 3).ok_or_else(|| bad("out of range"))? - Duration::days(1);
                 Ok(Self::new(expr, Granularity::Quarter, start, end))
             }
+            [_, w] if w.starts_with('w') => Err(bad("write the week with a capital W (2024-W03)")),
             [y, w] if w.starts_with('W') => {
-                let n: u32 = w[1..].parse().map_err(|_| bad("the week must be W01–W53"))?;
+                // Two digits: "2024-W3" would be stored beside "2024-W03"
+                // as another period.
+                let n: u32 = w[1..]
+                    .parse()
+                    .ok()
+                    .filter(|_| w.len() == 3)
+                    .ok_or_else(|| bad("the week must be W01–W53, two digits"))?;
                 let start = NaiveDate::from_isoywd_opt(year(y)?, n, Weekday::Mon)
                     .ok_or_else(|| bad("that ISO week does not exist"))?;
                 Ok(Self::new(expr, Granularity::Week, start, start + Duration::days(6)))
@@ -222,6 +229,12 @@ mod tests {
         assert_eq!((w.start, w.end), (d("2024-01-29"), d("2024-02-04")));
         let w1 = p("2025-W01");
         assert_eq!(w1.start, d("2024-12-30"));
+        // One spelling per week: "2024-W3" would be another key than
+        // "2024-W03" wherever periods are stored.
+        for bad in ["2024-W3", "2024-W003", "2024-w03"] {
+            let e = Period::parse("period", bad, 1).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("W03") || e.contains("two digits"), "{bad}: {e}");
+        }
     }
 
     #[test]

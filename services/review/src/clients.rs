@@ -115,13 +115,14 @@ impl Upstreams {
         Ok((unit, r.children.iter().map(|c| figures(c, &tree.names, whole)).collect()))
     }
 
-    /// The subtree's units as the caller sees them, and the plans.
+    /// The subtree's units as the caller sees them (with those that sat in
+    /// it before a move), and the plans.
     pub async fn units_and_plans(
         &self,
         fwd: &Forwarded,
         id: &Id,
     ) -> ServiceResult<(Vec<attain_target_client::UnitInfo>, Vec<attain_target_client::PlanInfo>)> {
-        tokio::try_join!(self.target.subtree(fwd, id), self.target.plans(fwd))
+        tokio::try_join!(self.target.subtree_with_former(fwd, id), self.target.plans(fwd))
     }
 
     /// The subtree's daily logs and weekly summaries in the period, counted

@@ -58,6 +58,18 @@ impl TargetClient {
         r.into_inner().units.iter().map(unit_info).collect()
     }
 
+    /// The subtree as `subtree`, then the units that sat in it before a
+    /// move (their former places say until when): whoever belonged to it
+    /// during a period.
+    pub async fn subtree_with_former(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
+        let r = self
+            .org
+            .clone()
+            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: true }))
+            .await?;
+        r.into_inner().units.iter().map(unit_info).collect()
+    }
+
     /// The unit with the names of what is below it and of what was (a
     /// review of a period names whoever was a member during it).
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {

@@ -115,14 +115,10 @@ pub fn plan_for_period<'a>(
 }
 
 /// The period `expr` for a unit on `path`, read in the fiscal calendar of
-/// the amount plan covering it, or as calendar years (January) when no
-/// plan does: what reporting obligations span, with or without targets.
+/// the amount plan covering it: reporting obligations exist where a plan
+/// does (no plan: FAILED_PRECONDITION, as every figure answers).
 pub fn period_for(plans: &[PlanInfo], path: &[Id], field: &str, expr: &str) -> ServiceResult<Period> {
-    match plan_for_period(plans, path, Metric::Amount, field, expr) {
-        Ok((_, p)) => Ok(p),
-        Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) => Ok(Period::parse(field, expr, 1)?),
-        Err(e) => Err(e),
-    }
+    plan_for_period(plans, path, Metric::Amount, field, expr).map(|(_, p)| p)
 }
 
 /// The working calendar of the amount plan covering `path` on `day` (the

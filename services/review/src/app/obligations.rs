@@ -38,8 +38,10 @@ impl App {
         self.obligations_where(fwd, root, period_expr, |path| who.can_read(path)).await
     }
 
-    /// The same, of the regions whose path `keep` accepts (the target
-    /// service has already scoped the subtree to the caller's token).
+    /// The same, of the months each region sat under `root` on a path
+    /// `keep` accepts (the target service has already scoped the subtree to
+    /// the caller's token; a region that moved owes each month where it
+    /// was then).
     async fn obligations_where(
         &self,
         fwd: &Forwarded,
@@ -48,9 +50,9 @@ impl App {
         keep: impl Fn(&[Id]) -> bool,
     ) -> ServiceResult<Obligations> {
         let (units, plans) = self.up.units_and_plans(fwd, root).await?;
-        let path = units.first().map(|u| u.path.clone()).unwrap_or_default();
+        let path = units.iter().find(|u| &u.id == root).map(|u| u.path.clone()).unwrap_or_default();
         let period = period_for(&plans, &path, "period", period_expr)?;
-        let regions: Vec<_> = units.into_iter().filter(|u| u.kind == UnitKind::Region && keep(&u.path)).collect();
+        let regions: Vec<_> = units.into_iter().filter(|u| u.kind == UnitKind::Region).collect();
         let days = (period.start, period.end);
         let firsts: Vec<NaiveDate> = cadence::months(days).collect();
         let labels: Vec<String> = firsts.iter().map(|d| d.format("%Y-%m").to_string()).collect();
@@ -66,7 +68,11 @@ impl App {
                 .collect();
             let life = Life { start: u.start_date, end: u.end_date };
             let cal = calendar_for(&plans, &u.path, period.start);
-            rows.extend(cadence::monthly_reviews(&self.cadence, &cal, &u.id, life, days, &met, now));
+            let owed = cadence::monthly_reviews(&self.cadence, &cal, &u.id, life, days, &met, now);
+            rows.extend(owed.into_iter().filter(|o| {
+                let p = u.path_on(o.day);
+                p.contains(root) && keep(p)
+            }));
         }
         rows.sort_by_cached_key(Obligation::key);
         let names = regions.into_iter().map(|u| (u.id, u.display_name)).collect();

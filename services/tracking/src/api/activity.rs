@@ -273,6 +273,10 @@ impl TrackingApi {
         let unit = unit_id("unit", &r.unit)?;
         let period = Period::parse("period", &r.period, 1)?;
         let body = text("text", &r.text, 20_000)?;
+        if body.is_empty() {
+            // A blank analysis would meet a team's weekly summary.
+            return Err(ServiceError::invalid("text", "is required: the analysis itself"));
+        }
         Ok(summary_wire(&self.app.set_gap_analysis((&who, &fwd), &unit, &period, body, &r.etag).await?))
     }
 

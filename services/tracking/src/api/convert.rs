@@ -148,8 +148,9 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
         } as i32,
         severity: status(a.severity) as i32,
         message: a.message.clone(),
-        actual: m(a.actual),
-        expected: m(a.expected),
+        // A report alert is not about the figures.
+        actual: (a.rule != Rule::ReportOverdue).then(|| m(a.actual)).flatten(),
+        expected: (a.rule != Rule::ReportOverdue).then(|| m(a.expected)).flatten(),
         acknowledged_by: a.acknowledged_by.clone(),
         open_time: Some(timestamp(a.open_time)),
         acknowledge_time: a.acknowledge_time.map(timestamp),

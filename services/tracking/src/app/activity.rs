@@ -167,6 +167,7 @@ impl App {
         }
         log.id = Id::generate();
         super::ingest::may_book(who, &rep, log.date, "daily_log.log_date")?;
+        super::ingest::worked_then(&rep, log.date, "daily_log.log_date")?;
         log.booked_path = rep.path_on(log.date).to_vec();
         log.create_time = self.now();
         idempotent!(self.db, key, |txn| {
@@ -261,6 +262,14 @@ impl App {
         let visible = self.visible(who, fwd, unit).await?;
         if !matches!(who.role, Role::Admin | Role::Manager) {
             return Err(ServiceError::PermissionDenied("a gap analysis is written by the unit's manager".to_owned()));
+        }
+        if period.start > self.today() {
+            // Written in advance it would meet the weekly summaries of
+            // weeks not yet lived.
+            return Err(ServiceError::precondition(
+                "PERIOD_NOT_STARTED",
+                format!("{} starts on {}; analyse its gap once it has begun", period.expression, period.start),
+            ));
         }
         let what = format!("the gap analysis of {} for {}", unit.resource_name(), period.expression);
         let current = gap_analyses::gap_analysis(&self.db, &visible.id, &period.expression).await?;

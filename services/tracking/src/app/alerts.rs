@@ -11,12 +11,13 @@ use attain_kit::{
     calendar::WorkingCalendar,
     id::Id,
     metric::Metric,
-    period::Period,
+    money::Amount,
+    period::{Granularity, Period},
     scope::reveal,
     upstream::Forwarded,
 };
 use attain_target_client::{PlanInfo, UnitInfo, UnitKind};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{
     App,
@@ -90,15 +91,26 @@ fn findings(
         out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
     }
     if let Some(missed) = missed {
-        out.push(Finding { rule: Rule::ReportOverdue, firing: overdue(missed), actual, expected: m.expected.by_curve });
+        // Reports are not about the figures: none are carried.
+        out.push(Finding {
+            rule: Rule::ReportOverdue,
+            firing: overdue(missed),
+            actual: Amount::ZERO,
+            expected: Amount::ZERO,
+        });
     }
     out
 }
 
 /// Moves one rule's alert for a unit as the finding says, in memory:
 /// the write it needs (if any) and the alert live afterwards.
-fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding, live: Option<&Alert>) -> Step {
-    let now = Utc::now();
+fn apply(
+    m: &Measured,
+    (metric, period): (Metric, &str),
+    (day, now): (NaiveDate, DateTime<Utc>),
+    f: &Finding,
+    live: Option<&Alert>,
+) -> Step {
     match decide(f, live) {
         Action::Nothing => Step { write: None, live: live.cloned() },
         Action::Open { severity, message } => {
@@ -141,7 +153,10 @@ fn apply(m: &Measured, metric: Metric, period: &str, day: NaiveDate, f: &Finding
             let mut a = old.clone();
             a.state = State::Resolved;
             a.actual = f.actual;
-            a.message = format!("recovered: {} against {} expected", f.actual, f.expected);
+            a.message = match f.rule {
+                Rule::ReportOverdue => "every report is in".to_owned(),
+                _ => format!("recovered: {} against {} expected", f.actual, f.expected),
+            };
             a.resolve_time = Some(now);
             a.version = old.version + 1;
             Step { write: Some(Write::Update(a)), live: None }
@@ -265,12 +280,17 @@ impl App {
         } else {
             self.last_activity(&reps, day).await?
         };
-        let missed = if metric.is_count() {
+        // Reports owed are a month's (the scheduled pass's period): a
+        // week's, a quarter's or a year's pass would open alerts for the
+        // same reports that no scheduled pass ever resolves.
+        let missed = if metric.is_count() || period.granularity != Granularity::Month {
             HashMap::new()
         } else {
             self.missed_reports(plans, &measured, &period, day).await?
         };
         const RULES: [Rule; 4] = Rule::ALL;
+        // Stamped on the organisation's clock (a demo's fixed one too).
+        let now = self.now();
         let ids: Vec<Id> = measured.iter().map(|m| m.unit.id.clone()).collect();
         // One transaction for the pass's writes: one commit (and WAL flush)
         // instead of two per alert. Written in unit id order, so concurrent
@@ -285,12 +305,18 @@ impl App {
             let live: HashMap<Rule, Alert> =
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
             let last = last_activity.get(&m.unit.id).copied();
-            let stale =
-                staleness(&plan.calendar, last, period.start, day, policy.stale_after).map(|(s, n)| (s, n, last));
+            // Counted over the rep's working life only: from its start (a
+            // new hire is not idle before joining), to its last day.
+            let from = m.unit.start_date.map_or(period.start, |s| s.max(period.start));
+            let to = m.unit.end_date.map_or(day, |e| e.min(day));
+            let stale = (from <= to)
+                .then(|| staleness(&plan.calendar, last, from, to, policy.stale_after))
+                .flatten()
+                .map(|(s, n)| (s, n, last));
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             let missed = missed.get(&m.unit.id).map(Vec::as_slice);
             for f in findings(m, thresholds, policy, &live, stale, missed) {
-                let step = apply(m, metric, &period.expression, day, &f, live.get(&f.rule));
+                let step = apply(m, (metric, &period.expression), (day, now), &f, live.get(&f.rule));
                 match self.escalate(step, &plan.calendar, day) {
                     Some(Write::Open(a)) => opens.push(a),
                     Some(Write::Update(a)) => updates.push(a),
@@ -332,7 +358,7 @@ impl App {
         let mut next = a;
         next.escalation_level = level;
         next.escalated_to = Some(to);
-        next.escalate_time = Some(Utc::now());
+        next.escalate_time = Some(self.now());
         Some(match step.write {
             // Opened this pass: escalates with its first write.
             Some(Write::Open(_)) => Write::Open(next),
@@ -367,7 +393,7 @@ impl App {
         }
         let mut out: HashMap<Id, Vec<(&'static str, String)>> =
             known.iter().map(|u| (u.id.clone(), Vec::new())).collect();
-        let mut rows = self.obligations_of(plans, known, period.clone(), self.as_of(day)).await?.rows;
+        let mut rows = self.obligations_of(plans, known, period.clone(), self.as_of(day), |_, _| true).await?.rows;
         rows.sort_by_key(|o| o.due);
         for o in rows.into_iter().filter(|o| o.status == crate::domain::cadence::Status::Missed) {
             out.entry(o.unit.clone()).or_default().push((o.kind.label(), o.period()));
@@ -455,9 +481,9 @@ impl App {
             match to {
                 State::Acknowledged => {
                     next.acknowledged_by = who.person.clone();
-                    next.acknowledge_time = Some(Utc::now());
+                    next.acknowledge_time = Some(self.now());
                 }
-                _ => next.resolve_time = Some(Utc::now()),
+                _ => next.resolve_time = Some(self.now()),
             }
             // The row and its feed event commit together: the event's id is
             // claimed in this transaction, so it is in commit order.

@@ -46,19 +46,20 @@ impl App {
         root: &UnitInfo,
         period_expr: &str,
     ) -> ServiceResult<Obligations> {
-        let (units, plans) = tokio::try_join!(self.target.subtree(fwd, &root.id), self.target.plans(fwd))?;
+        let (units, plans) = tokio::try_join!(self.target.subtree_with_former(fwd, &root.id), self.target.plans(fwd))?;
         let period = period_for(&plans, &root.path, "period", period_expr)?;
-        let units: Vec<UnitInfo> = units.into_iter().filter(|u| who.can_read(&u.path)).collect();
-        self.obligations_of(&plans, units, period, self.now()).await
+        self.obligations_of(&plans, units, period, self.now(), in_subtree(who, &root.id)).await
     }
 
-    /// The obligations of `units` in `period`, as they stand at `now`.
+    /// The obligations of `units` in `period`, as they stand at `now`,
+    /// those of each unit's days `keep` accepts.
     pub(crate) async fn obligations_of(
         &self,
         plans: &[PlanInfo],
         units: Vec<UnitInfo>,
         period: Period,
         now: DateTime<Utc>,
+        keep: impl Fn(&UnitInfo, NaiveDate) -> bool,
     ) -> ServiceResult<Obligations> {
         let days = (period.start, period.end);
         let of = |k: UnitKind| units.iter().filter(move |u| u.kind == k).collect::<Vec<_>>();
@@ -78,7 +79,8 @@ impl App {
         let mut rows = Vec::new();
         for u in &reps {
             let met = logged.get(&u.id).unwrap_or(&none);
-            rows.extend(cadence::daily_logs(rules, &calendar(u), &u.id, life(u), days, met, now));
+            let owed = cadence::daily_logs(rules, &calendar(u), &u.id, life(u), days, met, now);
+            rows.extend(owed.into_iter().filter(|o| keep(u, o.day)));
         }
         for u in &teams {
             let met: HashMap<NaiveDate, DateTime<Utc>> = mondays
@@ -86,10 +88,21 @@ impl App {
                 .zip(&weeks)
                 .filter_map(|(m, w)| summaries.get(&(u.id.clone(), w.clone())).map(|t| (*m, *t)))
                 .collect();
-            rows.extend(cadence::weekly_summaries(rules, &calendar(u), &u.id, life(u), days, &met, now));
+            let owed = cadence::weekly_summaries(rules, &calendar(u), &u.id, life(u), days, &met, now);
+            rows.extend(owed.into_iter().filter(|o| keep(u, o.day)));
         }
         rows.sort_by_cached_key(Obligation::key);
         let names = units.into_iter().map(|u| (u.id, u.display_name)).collect();
         Ok(Obligations { period, rows, names })
+    }
+}
+
+/// A unit's reports of the days it sat under `root` where `who` may read
+/// them: after a back-dated move its earlier days stay its old manager's,
+/// and its new one reads only those since.
+pub(crate) fn in_subtree<'a>(who: &'a Identity, root: &'a Id) -> impl Fn(&UnitInfo, NaiveDate) -> bool + 'a {
+    move |u, day| {
+        let path = u.path_on(day);
+        path.contains(root) && who.can_read(path)
     }
 }

@@ -133,8 +133,8 @@ impl App {
         plans: &[attain_target_client::PlanInfo],
         period: &Period,
     ) -> ServiceResult<Compliance> {
-        let mut units = self.target.subtree(fwd, &unit.id).await?;
-        units.retain(|u| who.can_read(&u.path));
-        Ok(self.obligations_of(plans, units, period.clone(), self.now()).await?.compliance())
+        let units = self.target.subtree_with_former(fwd, &unit.id).await?;
+        let keep = super::cadence::in_subtree(who, &unit.id);
+        Ok(self.obligations_of(plans, units, period.clone(), self.now(), keep).await?.compliance())
     }
 }

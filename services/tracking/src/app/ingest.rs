@@ -96,6 +96,24 @@ pub(super) fn may_book(who: &Identity, rep: &UnitInfo, day: chrono::NaiveDate, f
     )))
 }
 
+/// A rep logs only the days of its working life: no obligation falls
+/// outside them, and a log there would count as activity it never had.
+pub(super) fn worked_then(rep: &UnitInfo, day: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
+    match rep.start_date {
+        Some(start) if day < start => Err(ServiceError::invalid(
+            field,
+            format!("{} started on {start}: a log of {day} is not theirs", rep.id.resource_name()),
+        )),
+        Some(_) | None => match rep.end_date {
+            Some(end) if day > end => Err(ServiceError::invalid(
+                field,
+                format!("{} left on {end}: a log of {day} is not theirs", rep.id.resource_name()),
+            )),
+            _ => Ok(()),
+        },
+    }
+}
+
 /// A rep who has left books nothing that closed after its last day.
 pub(super) fn still_there(rep: &UnitInfo, close: chrono::NaiveDate, field: &str) -> ServiceResult<()> {
     match rep.end_date {

@@ -43,7 +43,11 @@ async fn live(t: &mut Tracking, unit: &str) -> Vec<(i32, i32, i32, i32, String)>
         .alerts
         .into_iter()
         .filter(|a| a.unit == format!("units/{unit}") && a.state != pb::AlertState::Resolved as i32)
+        .filter(|a| a.rule != pb::AlertRule::ReportOverdue as i32 || a.actual.is_none())
         .inspect(|a| {
+            if a.rule == pb::AlertRule::ReportOverdue as i32 {
+                return;
+            }
             // The figures carry their plan's currency.
             assert_eq!(a.actual.as_ref().unwrap().currency_code, "CNY", "{a:?}");
             assert_eq!(a.expected.as_ref().unwrap().currency_code, "CNY", "{a:?}");
