@@ -48,6 +48,7 @@ pub enum Status {
 pub struct Cutoff(u32);
 
 impl Cutoff {
+    pub const MIDNIGHT: Self = Self(0);
     pub const END_OF_DAY: Self = Self(24 * 60);
 
     /// "HH:MM", 00:00–24:00.
@@ -266,6 +267,40 @@ impl Life {
     }
 }
 
+/// The working days within `days` (inclusive) begun by `now`, each with
+/// its log's deadline: computed once per calendar, shared by every rep on
+/// it (a company's reps would otherwise convert the same wall times once
+/// each).
+pub fn daily_deadlines(
+    rules: &Rules,
+    cal: &WorkingCalendar,
+    days: (NaiveDate, NaiveDate),
+    now: DateTime<Utc>,
+) -> Vec<(NaiveDate, DateTime<Utc>)> {
+    let today = rules.local_day(now);
+    days.0
+        .iter_days()
+        .take_while(|d| *d <= days.1 && *d <= today)
+        .filter(|d| cal.is_working(*d))
+        .map(|day| (day, rules.instant(day, rules.daily_log_cutoff)))
+        .collect()
+}
+
+/// A rep's daily logs over `deadlines` (from `daily_deadlines`) within its
+/// life: (day, deadline, first log, status). `met` holds the first log
+/// time of each day logged.
+pub fn daily_statuses<'a>(
+    deadlines: &'a [(NaiveDate, DateTime<Utc>)],
+    life: Life,
+    met: &'a HashMap<NaiveDate, DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = (NaiveDate, DateTime<Utc>, Option<DateTime<Utc>>, Status)> + 'a {
+    deadlines.iter().filter(move |(d, _)| life.holds(*d)).map(move |(day, due)| {
+        let met = met.get(day).copied();
+        (*day, *due, met, status(*due, met, now))
+    })
+}
+
 /// A rep's daily logs due over `days` (inclusive) that have begun by
 /// `now`: one per working day of its life. `met` holds the first log
 /// time of each day logged.
@@ -278,16 +313,9 @@ pub fn daily_logs(
     met: &HashMap<NaiveDate, DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Vec<Obligation> {
-    let today = rules.local_day(now);
-    days.0
-        .iter_days()
-        .take_while(|d| *d <= days.1 && *d <= today)
-        .filter(|d| cal.is_working(*d) && life.holds(*d))
-        .map(|day| {
-            let due = rules.instant(day, rules.daily_log_cutoff);
-            let met = met.get(&day).copied();
-            Obligation { kind: Kind::DailyLog, unit: rep.clone(), day, due, met, status: status(due, met, now) }
-        })
+    let deadlines = daily_deadlines(rules, cal, days, now);
+    daily_statuses(&deadlines, life, met, now)
+        .map(|(day, due, met, status)| Obligation { kind: Kind::DailyLog, unit: rep.clone(), day, due, met, status })
         .collect()
 }
 
@@ -376,14 +404,19 @@ impl Compliance {
     pub fn of<'a>(obligations: impl IntoIterator<Item = &'a Obligation>) -> Self {
         let mut c = Self::default();
         for o in obligations {
-            match o.status {
-                Status::Due => c.due += 1,
-                Status::Submitted => c.submitted += 1,
-                Status::Late => c.late += 1,
-                Status::Missed => c.missed += 1,
-            }
+            c.count(o.status);
         }
         c
+    }
+
+    /// One more obligation in `status`.
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Due => self.due += 1,
+            Status::Submitted => self.submitted += 1,
+            Status::Late => self.late += 1,
+            Status::Missed => self.missed += 1,
+        }
     }
 
     /// Both counts together (one subtree's reports from two services).

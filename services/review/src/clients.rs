@@ -115,14 +115,29 @@ impl Upstreams {
         Ok((unit, r.children.iter().map(|c| figures(c, &tree.names, whole)).collect()))
     }
 
-    /// The subtree's units as the caller sees them (with those that sat in
-    /// it before a move), and the plans.
-    pub async fn units_and_plans(
+    /// The unit's path and the regions in its subtree as the caller sees them (with
+    /// those that sat in it before a move), and the plans. Kinds nest
+    /// COMPANY → REGION → TEAM → REP, so a region is the unit itself or a
+    /// company's member: a company's dashboard reads ten units, not its
+    /// whole organisation.
+    pub async fn regions_and_plans(
         &self,
         fwd: &Forwarded,
         id: &Id,
-    ) -> ServiceResult<(Vec<attain_target_client::UnitInfo>, Vec<attain_target_client::PlanInfo>)> {
-        tokio::try_join!(self.target.subtree_with_former(fwd, id), self.target.plans(fwd))
+    ) -> ServiceResult<(Vec<Id>, Vec<attain_target_client::UnitInfo>, Vec<attain_target_client::PlanInfo>)> {
+        use attain_target_client::UnitKind;
+        let (root, plans) = tokio::try_join!(self.target.unit(fwd, id), self.target.plans(fwd))?;
+        let path = root.path.clone();
+        let regions = match root.kind {
+            UnitKind::Region => vec![root],
+            UnitKind::Company => {
+                let mut members = self.target.members(fwd, id).await?;
+                members.retain(|u| u.kind == UnitKind::Region);
+                members
+            }
+            _ => Vec::new(),
+        };
+        Ok((path, regions, plans))
     }
 
     /// The subtree's daily logs and weekly summaries in the period, counted

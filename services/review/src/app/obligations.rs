@@ -12,7 +12,7 @@ use attain_kit::{
     id::Id,
     upstream::Forwarded,
 };
-use attain_target_client::{UnitKind, calendar_for, period_for};
+use attain_target_client::{calendar_for, period_for};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::App;
@@ -49,10 +49,8 @@ impl App {
         period_expr: &str,
         keep: impl Fn(&[Id]) -> bool,
     ) -> ServiceResult<Obligations> {
-        let (units, plans) = self.up.units_and_plans(fwd, root).await?;
-        let path = units.iter().find(|u| &u.id == root).map(|u| u.path.clone()).unwrap_or_default();
+        let (path, regions, plans) = self.up.regions_and_plans(fwd, root).await?;
         let period = period_for(&plans, &path, "period", period_expr)?;
-        let regions: Vec<_> = units.into_iter().filter(|u| u.kind == UnitKind::Region).collect();
         let days = (period.start, period.end);
         let firsts: Vec<NaiveDate> = cadence::months(days).collect();
         let labels: Vec<String> = firsts.iter().map(|d| d.format("%Y-%m").to_string()).collect();

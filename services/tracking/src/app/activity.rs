@@ -170,10 +170,12 @@ impl App {
         super::ingest::worked_then(&rep, log.date, "daily_log.log_date")?;
         log.booked_path = rep.path_on(log.date).to_vec();
         log.create_time = self.now();
-        idempotent!(self.db, key, |txn| {
+        let stored: ServiceResult<R> = idempotent!(self.db, key, |txn| {
             daily_logs::insert_log(&txn, &log).await?;
             render(&log)
-        })
+        });
+        self.compliance.written();
+        stored
     }
 
     pub async fn list_daily_logs(
@@ -278,7 +280,7 @@ impl App {
         let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: self.now() };
         let previous = current.map(|g| g.version);
         match gap_analyses::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
-            Ok(true) => {}
+            Ok(true) => self.compliance.written(),
             Ok(false) | Err(ServiceError::Internal(_)) => return Err(ServiceError::stale_etag(&what)),
             Err(e) => return Err(e),
         }

@@ -133,8 +133,17 @@ impl App {
         plans: &[attain_target_client::PlanInfo],
         period: &Period,
     ) -> ServiceResult<Compliance> {
+        // Kept per subtree, period, plans and what the caller may read.
+        let names: Vec<&str> = plans.iter().map(|p| p.name.as_str()).collect();
+        let key = format!("{}|{}|{}|{:?}|{}", unit.id.as_str(), period.expression, names.join(","), who.role, who.unit);
+        if let Some(c) = self.compliance.get(&key) {
+            return Ok(c);
+        }
+        let writes = self.compliance.writes();
         let units = self.target.subtree_with_former(fwd, &unit.id).await?;
         let keep = super::cadence::in_subtree(who, &unit.id);
-        Ok(self.obligations_of(plans, units, period.clone(), self.now(), keep).await?.compliance())
+        let (c, good_for) = self.compliance_of(plans, &units, period, keep).await?;
+        self.compliance.put(key, writes, good_for, c);
+        Ok(c)
     }
 }

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod alerts;
 pub mod cadence;
 pub mod close;
+pub mod compliance_memo;
 pub mod dashboard;
 pub mod drill_down;
 pub mod evaluator;
@@ -39,6 +40,8 @@ pub struct App {
     /// Wakes feed readers (the alert evaluator, watchers) on commits.
     pub(crate) feeds: crate::storage::feeds::Signal,
     pub(crate) metrics: metrics::TrackingMetrics,
+    /// Reporting counts of dashboards, kept until they may have moved.
+    pub(crate) compliance: compliance_memo::ComplianceMemo,
 }
 
 impl App {
@@ -52,6 +55,7 @@ impl App {
             cadence: Rules::default(),
             feeds: crate::storage::feeds::Signal::default(),
             metrics: metrics::TrackingMetrics::default(),
+            compliance: compliance_memo::ComplianceMemo::default(),
         }
     }
 
