@@ -23,9 +23,12 @@ const AT_MOST: Duration = Duration::from_secs(60);
 /// Entries kept; past it they are dropped whole.
 const MAX_ENTRIES: usize = 10_000;
 
+/// Counts, good until an instant and while the writes seen are the same.
+type Entry = (Instant, u64, Compliance);
+
 #[derive(Clone, Default)]
 pub struct ComplianceMemo {
-    entries: Arc<Mutex<HashMap<String, (Instant, u64, Compliance)>>>,
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
     /// Reports written through this replica: each makes every entry old.
     writes: Arc<AtomicU64>,
 }
