@@ -114,6 +114,14 @@ pub fn compliance_from(c: &common::Compliance) -> cadence::Compliance {
     cadence::Compliance { due: n(c.due), submitted: n(c.submitted), late: n(c.late), missed: n(c.missed) }
 }
 
+/// A page of obligations, each unit named from `names`.
+pub fn obligations<'a>(
+    rows: impl IntoIterator<Item = &'a cadence::Obligation>,
+    names: &std::collections::HashMap<crate::id::Id, String>,
+) -> Vec<common::Obligation> {
+    rows.into_iter().map(|o| obligation(o, names.get(&o.unit).map_or("", String::as_str))).collect()
+}
+
 /// An obligation, its unit named by `display_name`.
 pub fn obligation(o: &cadence::Obligation, display_name: &str) -> common::Obligation {
     use cadence::{Kind, Status};

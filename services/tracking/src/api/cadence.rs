@@ -32,10 +32,7 @@ impl TrackingApi {
         let wanted = all.rows.iter().filter(|o| statuses.is_empty() || statuses.contains(&o.status));
         let (rows, next_page_token) = page.page_of(wanted, Obligation::key);
         Ok(pb::ListObligationsResponse {
-            obligations: rows
-                .into_iter()
-                .map(|o| wire::obligation(o, all.names.get(&o.unit).map_or("", String::as_str)))
-                .collect(),
+            obligations: wire::obligations(rows, &all.names),
             next_page_token,
             compliance: Some(compliance),
         })

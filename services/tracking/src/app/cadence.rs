@@ -39,7 +39,7 @@ impl App {
 
     /// The obligations of `root`'s subtree (as the caller sees it) whose
     /// day or week starts in `period_expr`, read in the fiscal calendar of
-    /// the plan covering the root (January years without one).
+    /// the plan covering the root (none: FAILED_PRECONDITION).
     pub async fn obligations(
         &self,
         (who, fwd): (&Identity, &Forwarded),
