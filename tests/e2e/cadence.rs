@@ -496,6 +496,8 @@ async fn reports_stay_where_they_were_owed(backend: Backend) {
     };
     for (period, text, code, words) in [
         ("2024-W02", "   ", Code::InvalidArgument, "text"),
+        ("2024-W02", "\u{200b}\u{200d}", Code::InvalidArgument, "invisible"),
+        ("2024-W02", "正常\u{202e}文本", Code::InvalidArgument, "invisible"),
         ("2024-W04", "提前写好", Code::FailedPrecondition, "has begun"),
         ("2024-W3", "周报", Code::InvalidArgument, "two digits"),
     ] {

@@ -25,8 +25,13 @@ use crate::{
 
 fn text(field: &str, s: &str, max: usize) -> ServiceResult<String> {
     let t = s.trim();
-    if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ServiceError::invalid(field, format!("at most {max} printable characters")));
+    if t.chars().count() > max {
+        return Err(ServiceError::invalid(field, format!("at most {max} characters")));
+    }
+    // Zero-width, bidi or private-use text would read otherwise than it
+    // is (and an invisible one would meet a weekly summary).
+    if let Some(why) = attain_kit::text::suspicious(t) {
+        return Err(ServiceError::invalid(field, why));
     }
     Ok(t.to_owned())
 }

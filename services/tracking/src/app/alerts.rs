@@ -59,7 +59,7 @@ fn findings(
     thresholds: Thresholds,
     policy: Policy,
     live: &HashMap<Rule, Alert>,
-    stale: Option<(Colour, u32, Option<NaiveDate>)>,
+    stale: Option<(Colour, u32, String)>,
     missed: Option<&[(&'static str, String)]>,
 ) -> Vec<Finding> {
     let actual = m.actual.amount;
@@ -84,10 +84,8 @@ fn findings(
         Finding { rule: Rule::MissedMilestone, firing: milestone, actual, expected: m.expected.by_milestone },
     ];
     if m.unit.is_rep && policy.stale_after > 0 {
-        let firing = stale.map(|(s, days, last)| {
-            let since = last.map_or_else(|| "the period began".to_owned(), |d| d.to_string());
-            (s, format!("no deal or daily log since {since} ({days} working days)"))
-        });
+        let firing =
+            stale.map(|(s, days, since)| (s, format!("no deal or daily log since {since} ({days} working days)")));
         out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
     }
     if let Some(missed) = missed {
@@ -155,6 +153,7 @@ fn apply(
             a.actual = f.actual;
             a.message = match f.rule {
                 Rule::ReportOverdue => "every report is in".to_owned(),
+                Rule::StaleData => "activity again: a deal or a daily log".to_owned(),
                 _ => format!("recovered: {} against {} expected", f.actual, f.expected),
             };
             a.resolve_time = Some(now);
@@ -312,7 +311,14 @@ impl App {
             let stale = (from <= to)
                 .then(|| staleness(&plan.calendar, last, from, to, policy.stale_after))
                 .flatten()
-                .map(|(s, n)| (s, n, last));
+                .map(|(s, n)| {
+                    let since = match last {
+                        Some(d) => d.to_string(),
+                        None if from > period.start => format!("starting on {from}"),
+                        None => "the period began".to_owned(),
+                    };
+                    (s, n, since)
+                });
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             let missed = missed.get(&m.unit.id).map(Vec::as_slice);
             for f in findings(m, thresholds, policy, &live, stale, missed) {

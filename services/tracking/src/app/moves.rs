@@ -90,6 +90,8 @@ impl MoveFollower {
             txn.commit().await?;
             tracing::info!(unit = %m.unit.as_str(), from = %m.from, "records re-booked after a move");
             self.app.after_ingestion();
+            // Whose reports are whose moved too.
+            self.app.compliance.written();
         }
         Ok(moves.len() == usize::try_from(BATCH).unwrap_or(0))
     }
