@@ -24,6 +24,7 @@ pub enum Service {
     Target,
     Tracking,
     Review,
+    Notify,
     Gateway,
 }
 
@@ -33,6 +34,7 @@ impl Service {
             Self::Target => "target",
             Self::Tracking => "tracking",
             Self::Review => "review",
+            Self::Notify => "notify",
             Self::Gateway => "gateway",
         }
     }
@@ -42,6 +44,7 @@ impl Service {
             Self::Target => attain_target::startup::DEFAULT_PORT,
             Self::Tracking => attain_tracking::startup::DEFAULT_PORT,
             Self::Review => attain_review::startup::DEFAULT_PORT,
+            Self::Notify => attain_notify::startup::DEFAULT_PORT,
             Self::Gateway => attain_gateway::startup::DEFAULT_PORT,
         }
     }
@@ -64,6 +67,7 @@ pub async fn serve(service: Service) -> anyhow::Result<()> {
             attain_tracking::startup::Application::build(settings).await?.run_until_stopped(stop).await
         }
         Service::Review => attain_review::startup::Application::build(settings).await?.run_until_stopped(stop).await,
+        Service::Notify => attain_notify::startup::Application::build(settings).await?.run_until_stopped(stop).await,
         Service::Gateway => attain_gateway::startup::Application::build(settings).await?.run_until_stopped(stop).await,
     }
 }
@@ -78,6 +82,7 @@ pub async fn migrate(service: Service) -> anyhow::Result<()> {
             drop(attain_kit::db::connect_and_migrate::<attain_tracking::migration::Migrator>(db).await?);
         }
         Service::Review => drop(attain_kit::db::connect_and_migrate::<attain_review::migration::Migrator>(db).await?),
+        Service::Notify => drop(attain_kit::db::connect_and_migrate::<attain_notify::migration::Migrator>(db).await?),
         Service::Gateway => anyhow::bail!("the gateway has no database"),
     }
     println!("{}: migrations applied", service.name());

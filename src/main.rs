@@ -29,11 +29,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Runs target, tracking, review and the gateway until Ctrl-C.
+    /// Runs target, tracking, review, notify and the gateway until Ctrl-C.
     Up {
         #[arg(long, default_value = "127.0.0.1")]
         host: IpAddr,
-        /// Gateway port; target, tracking and review take the next three.
+        /// Gateway port; target, tracking, review and notify take the next four.
         #[arg(long, default_value_t = 50050)]
         base_port: u16,
     },
@@ -229,6 +229,26 @@ fn dev_secret(data_dir: &std::path::Path) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(secret))
 }
 
+/// The key notify seals channel secrets with on this laptop: made once,
+/// kept beside the databases, readable by the owner only.
+fn dev_notify_key(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("notify-secrets.key");
+    if !path.exists() {
+        let key: Vec<u8> =
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        use base64::Engine;
+        std::fs::write(&path, base64::engine::general_purpose::STANDARD.encode(key))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", path.display()))?;
+        }
+    }
+    Ok(path.display().to_string())
+}
+
 async fn up(
     data_dir: &std::path::Path,
     host: IpAddr,
@@ -251,7 +271,8 @@ async fn up(
         ..Settings::default()
     };
     // Build everything first: if one part cannot start, nothing runs.
-    let parts = build_parts(&settings, base_port, &secret, today).await?;
+    let notify_key = dev_notify_key(data_dir)?;
+    let parts = build_parts(&settings, base_port, (&secret, notify_key), today).await?;
     welcome(data_dir, &parts, &secret, demo)?;
     run_all(parts).await
 }
@@ -261,13 +282,14 @@ struct Parts {
     target: GrpcServer,
     tracking: GrpcServer,
     review: GrpcServer,
+    notify: GrpcServer,
     gateway: attain_gateway::startup::Application,
 }
 
 async fn build_parts(
     settings: &impl Fn(&str, u16) -> Settings,
     base_port: u16,
-    secret: &SecretString,
+    (secret, notify_key): (&SecretString, String),
     today: Option<chrono::NaiveDate>,
 ) -> anyhow::Result<Parts> {
     let mut target_settings = settings("target", base_port + 1);
@@ -291,11 +313,24 @@ async fn build_parts(
     let tracking = attain_tracking::startup::Application::build(tracking_settings).await.context("tracking service")?;
     let mut review_settings = settings("review", base_port + 3);
     review_settings.clock.today = today;
-    review_settings.cadence = cadence;
+    review_settings.cadence = cadence.clone();
     review_settings.clock.time_of_day = time_of_day;
     review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
+    let mut notify_settings = settings("notify", base_port + 4);
+    notify_settings.clock.today = today;
+    notify_settings.clock.time_of_day = time_of_day;
+    notify_settings.cadence = cadence.clone();
+    notify_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
+    notify_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
+    notify_settings.notify.secrets_key_file = Some(notify_key);
+    // A laptop: robots and webhooks may be tried against local receivers.
+    notify_settings.notify.allow_insecure_webhooks = true;
+    notify_settings.notify.dashboard_url = format!("http://{}:{base_port}", notify_settings.server.host);
+    notify_settings.jobs.service_token =
+        Some(SecretString::from(minter(secret).mint("svc-notify", Role::Admin, "", 365 * 24 * 3600)?));
+    let notify = attain_notify::startup::Application::build(notify_settings).await.context("notify service")?;
     let mut gateway_settings = settings("gateway", base_port);
     gateway_settings.clock.today = today;
     // The dashboard cache watches tracking's roll-up changes as a service account.
@@ -304,14 +339,15 @@ async fn build_parts(
     gateway_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     gateway_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
     gateway_settings.upstream.review_url = Some(format!("http://{}", review.local_addr()));
+    gateway_settings.upstream.notify_url = Some(format!("http://{}", notify.local_addr()));
     let gateway = attain_gateway::startup::Application::build(gateway_settings).await.context("gateway")?;
 
-    Ok(Parts { target, tracking, review, gateway })
+    Ok(Parts { target, tracking, review, notify, gateway })
 }
 
 /// Where everything listens, and tokens to start with.
 fn welcome(data_dir: &std::path::Path, p: &Parts, secret: &SecretString, demo: bool) -> anyhow::Result<()> {
-    let Parts { target, tracking, review, gateway } = p;
+    let Parts { target, tracking, review, notify, gateway } = p;
     println!("Attain is up (data in {}):", data_dir.display());
     println!("  dashboard http://{}/", gateway.local_addr());
     println!("  REST      http://{}/v1/… (OpenAPI: /openapi.json)", gateway.local_addr());
@@ -319,12 +355,14 @@ fn welcome(data_dir: &std::path::Path, p: &Parts, secret: &SecretString, demo: b
     println!("  target    grpc://{}", target.local_addr());
     println!("  tracking  grpc://{}", tracking.local_addr());
     println!("  review    grpc://{}", review.local_addr());
+    println!("  notify    grpc://{} (webhooks may be http or local here: development)", notify.local_addr());
     println!(
-        "  metrics   http://{}/metrics (gateway), http://{}/metrics (target), http://{}/metrics (tracking), http://{}/metrics (review)",
+        "  metrics   http://{}/metrics (gateway), http://{}/metrics (target), http://{}/metrics (tracking), http://{}/metrics (review), http://{}/metrics (notify)",
         gateway.admin_addr(),
         target.admin_addr(),
         tracking.admin_addr(),
-        review.admin_addr()
+        review.admin_addr(),
+        notify.admin_addr()
     );
     match std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"))
     {
@@ -353,7 +391,7 @@ fn welcome(data_dir: &std::path::Path, p: &Parts, secret: &SecretString, demo: b
 
 /// Serves until Ctrl-C (or until one part fails: the others stop with it).
 async fn run_all(p: Parts) -> anyhow::Result<()> {
-    let Parts { target, tracking, review, gateway } = p;
+    let Parts { target, tracking, review, notify, gateway } = p;
     let (tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let stop = |tx: &tokio::sync::broadcast::Sender<()>| {
         let mut rx = tx.subscribe();
@@ -361,10 +399,11 @@ async fn run_all(p: Parts) -> anyhow::Result<()> {
             let _ = rx.recv().await;
         }
     };
-    let servers = futures::future::try_join4(
+    let servers = futures::future::try_join5(
         target.run_until_stopped(stop(&tx)),
         tracking.run_until_stopped(stop(&tx)),
         review.run_until_stopped(stop(&tx)),
+        notify.run_until_stopped(stop(&tx)),
         gateway.run_until_stopped(stop(&tx)),
     );
     tokio::pin!(servers);

@@ -1,5 +1,5 @@
 //! Forwarding of the services' own APIs: a call to attain.target.v1,
-//! attain.tracking.v1 or attain.review.v1 at the gateway is authenticated
+//! attain.tracking.v1, attain.review.v1 or attain.notify.v1 at the gateway is authenticated
 //! here and passed on unchanged (token, request id and grpc-timeout
 //! included), so a client works the whole cycle through the gateway alone.
 //! The services check scope again themselves.
@@ -21,6 +21,8 @@ pub struct Forwarder {
     target: Channel,
     tracking: Channel,
     review: Channel,
+    /// None: this deployment runs no notify service.
+    notify: Option<Channel>,
     verifier: Arc<JwtVerifier>,
     limits: Arc<Limits>,
 }
@@ -30,13 +32,22 @@ impl Forwarder {
         target: Channel,
         tracking: Channel,
         review: Channel,
-        verifier: Arc<JwtVerifier>,
-        limits: Arc<Limits>,
+        notify: Option<Channel>,
+        (verifier, limits): (Arc<JwtVerifier>, Arc<Limits>),
     ) -> Self {
-        Self { target, tracking, review, verifier, limits }
+        Self { target, tracking, review, notify, verifier, limits }
     }
 
-    fn backend(&self, path: &str) -> Option<Channel> {
+    fn backend(&self, path: &str) -> Result<Channel, ServiceError> {
+        if path.starts_with("/attain.notify.v1.") {
+            return self.notify.clone().ok_or_else(|| {
+                ServiceError::Unimplemented("this deployment runs no notify service (upstream.notify_url)".into())
+            });
+        }
+        self.service(path).ok_or_else(|| ServiceError::Unimplemented(format!("{path} is not an Attain method")))
+    }
+
+    fn service(&self, path: &str) -> Option<Channel> {
         if path.starts_with("/attain.target.v1.") {
             Some(self.target.clone())
         } else if path.starts_with("/attain.tracking.v1.") {
@@ -84,10 +95,9 @@ impl tower::Service<http::Request<axum::body::Body>> for Forwarder {
                 Ok(resp)
             });
         }
-        let Some(backend) = self.backend(&path) else {
-            return Box::pin(async move {
-                Ok(reply(ServiceError::Unimplemented(format!("{path} is not an Attain method")).into()))
-            });
+        let backend = match self.backend(&path) {
+            Ok(b) => b,
+            Err(e) => return Box::pin(async move { Ok(reply(e.into())) }),
         };
         let headers = request.headers();
         let authorization = headers.get("authorization").map(|v| v.to_str().unwrap_or(""));

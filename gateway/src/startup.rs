@@ -54,7 +54,12 @@ impl Application {
             channel("tracking", &settings.upstream.tracking_url)?,
             channel("review", &settings.upstream.review_url)?,
         );
-        let forwarder = Forwarder::new(target.clone(), tracking.clone(), review.clone(), verifier.clone(), limits);
+        let notify = match &settings.upstream.notify_url {
+            Some(u) => Some(attain_kit::upstream::channel("notify", u, tls.as_ref())?),
+            None => None,
+        };
+        let forwarder =
+            Forwarder::new(target.clone(), tracking.clone(), review.clone(), notify, (verifier.clone(), limits));
         let cache = DashboardCache::new(
             Duration::from_millis(settings.cache.dashboard_ttl_ms),
             settings.cache.dashboard_entries,

@@ -24,6 +24,7 @@ use attain_kit::{
 use attain_proto::attain::{
     common::v1::{Money, Period},
     gateway::v1 as gpb,
+    notify::v1 as npb,
     review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     target::v1::{self as tpb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
@@ -169,6 +170,10 @@ struct Ctx {
     adjustments: HashMap<(String, String), String>,
     reviews: HashMap<String, String>,
     action_items: HashMap<String, String>,
+    /// The setup person's subscription to each unit, and one of its
+    /// deliveries (to a closed port: FAILED, re-drivable).
+    subscriptions: HashMap<String, String>,
+    deliveries: HashMap<String, String>,
 }
 
 impl Ctx {
@@ -189,6 +194,12 @@ impl Ctx {
     }
     fn action_item(&self, c: &Cell) -> String {
         Self::of(&self.action_items, c.unit, "reviews/ghost/actionItems/ghost")
+    }
+    fn subscription(&self, c: &Cell) -> String {
+        Self::of(&self.subscriptions, c.unit, "subscriptions/ghost")
+    }
+    fn delivery(&self, c: &Cell) -> String {
+        Self::of(&self.deliveries, c.unit, "subscriptions/ghost/deliveries/ghost")
     }
     fn adjustment(&self, kind: &str, c: &Cell) -> String {
         self.adjustments
@@ -779,7 +790,52 @@ fn rpcs() -> Vec<Rpc> {
             })
         })
         .ok_also(STATE),
+        // ── notify: a subscription is its subscriber's (here the setup
+        // admin's), so only an admin reads another's ──
+        rpc("attain.notify.v1.NotifyService/CreateSubscription", READ, |_, c| {
+            enc(npb::CreateSubscriptionRequest {
+                subscription: Some(matrix_subscription(c.unit)),
+                request_id: format!("matrix-subscribe-{}", c.n),
+                send_open_alerts: false,
+            })
+        }),
+        rpc("attain.notify.v1.NotifyService/GetSubscription", ADMIN, |x, c| {
+            enc(npb::GetSubscriptionRequest { name: x.subscription(c) })
+        }),
+        rpc("attain.notify.v1.NotifyService/ListSubscriptions", ANYONE, |_, _| {
+            enc(npb::ListSubscriptionsRequest::default())
+        })
+        .owners(OWN_ONLY),
+        rpc("attain.notify.v1.NotifyService/ListDeliveries", ADMIN, |x, c| {
+            enc(npb::ListDeliveriesRequest { parent: x.subscription(c), ..Default::default() })
+        }),
+        // Sent again from its first attempt: while a redriven one waits, it
+        // is not FAILED.
+        rpc("attain.notify.v1.NotifyService/RedriveDelivery", ADMIN, |x, c| {
+            enc(npb::RedriveDeliveryRequest { name: x.delivery(c) })
+        })
+        .ok_also(STATE),
+        // Last: it stops the subscriptions the rows above read.
+        rpc("attain.notify.v1.NotifyService/DeleteSubscription", ADMIN, |x, c| {
+            enc(npb::DeleteSubscriptionRequest { name: x.subscription(c), etag: String::new() })
+        }),
     ]
+}
+
+/// A DingTalk robot subscription to a unit, at a port nobody answers.
+fn matrix_subscription(unit: &str) -> npb::Subscription {
+    npb::Subscription {
+        unit: format!("units/{unit}"),
+        channel: Some(npb::Channel {
+            kind: Some(npb::channel::Kind::Dingtalk(npb::RobotChannel {
+                url: "http://127.0.0.1:9/robot/send?access_token=matrix".into(),
+                secret: "SECmatrix".into(),
+                secret_env: String::new(),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 fn plan_or_ghost(c: &Cell, plan: &str) -> String {
@@ -979,9 +1035,36 @@ async fn set_up(gw: &Channel) -> Ctx {
             .into_inner();
         x.opportunities.insert(rep.into(), o.name);
     }
+    let mut n = npb::notify_service_client::NotifyServiceClient::new(gw.clone());
+    for u in cell_units {
+        let sub = n
+            .create_subscription(setup(npb::CreateSubscriptionRequest {
+                subscription: Some(matrix_subscription(u)),
+                request_id: format!("setup-subscribe-{u}"),
+                send_open_alerts: false,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        x.subscriptions.insert(u.into(), sub.name);
+    }
     k.evaluate_alerts(setup(kpb::EvaluateAlertsRequest { unit: "units/acme".into(), ..Default::default() }))
         .await
         .unwrap();
+    for u in cell_units {
+        let parent = x.subscriptions[u].clone();
+        let start = std::time::Instant::now();
+        let first = loop {
+            let list = npb::ListDeliveriesRequest { parent: parent.clone(), ..Default::default() };
+            let d = n.list_deliveries(setup(list)).await.unwrap().into_inner().deliveries;
+            if let Some(d) = d.into_iter().find(|d| d.state != npb::DeliveryState::Pending as i32) {
+                break d;
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(20), "no delivery tried for {u}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        x.deliveries.insert(u.into(), first.name);
+    }
     // Closing the company closes every unit below it.
     k.close_period(setup(kpb::ClosePeriodRequest {
         unit: "units/acme".into(),

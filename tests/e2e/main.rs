@@ -17,6 +17,7 @@ mod faults;
 mod k8s;
 mod masks;
 mod monitoring;
+mod notify;
 mod oidc;
 mod overload;
 mod rest;

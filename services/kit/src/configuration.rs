@@ -32,6 +32,56 @@ pub struct Settings {
     pub alerts: AlertSettings,
     #[serde(default)]
     pub cadence: CadenceSettings,
+    #[serde(default)]
+    pub notify: NotifySettings,
+}
+
+/// The notify service: how it delivers (channels, retries, secrets).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// A file holding the 32-byte key (base64) that encrypts channel
+    /// secrets at rest. Unset: only secrets referenced from the
+    /// environment (`secret_env`) are accepted.
+    pub secrets_key_file: Option<String>,
+    /// Development only: webhooks over plain http, and to loopback or
+    /// private addresses (refused otherwise: SSRF).
+    pub allow_insecure_webhooks: bool,
+    /// Attempts before a delivery is DEAD.
+    pub max_attempts: u32,
+    /// The first retry's wait; each next doubles (with jitter), up to
+    /// `retry_max_ms`.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    /// The page's address, for links in messages ("https://attain.example.com").
+    pub dashboard_url: String,
+    /// E-mail: the SMTP relay ("smtp.example.com:587"), always STARTTLS;
+    /// credentials from the environment.
+    pub smtp_relay: Option<String>,
+    /// A CA (PEM) the relay's certificate may come from besides the public
+    /// roots (a private relay; tests).
+    pub smtp_ca_file: Option<String>,
+    pub smtp_from: String,
+    pub smtp_username_env: Option<String>,
+    pub smtp_password_env: Option<String>,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            secrets_key_file: None,
+            allow_insecure_webhooks: false,
+            max_attempts: 8,
+            retry_base_ms: 2_000,
+            retry_max_ms: 3_600_000,
+            dashboard_url: "http://127.0.0.1:8080".into(),
+            smtp_relay: None,
+            smtp_ca_file: None,
+            smtp_from: "attain@localhost".into(),
+            smtp_username_env: None,
+            smtp_password_env: None,
+        }
+    }
 }
 
 /// The reporting rhythm (tracking): when daily logs and weekly summaries
@@ -401,6 +451,7 @@ pub struct UpstreamSettings {
     pub target_url: Option<String>,
     pub tracking_url: Option<String>,
     pub review_url: Option<String>,
+    pub notify_url: Option<String>,
     /// For `https://` upstreams: the CA their certificates come from (PEM).
     pub ca_file: Option<String>,
     /// Mutual TLS: this service's own certificate and key (PEM).

@@ -14,6 +14,7 @@ pub mod header_limit;
 #[cfg(feature = "testing")]
 pub mod http_client;
 pub mod idempotency;
+pub mod lease;
 pub mod limit;
 pub mod metrics;
 pub mod oidc;

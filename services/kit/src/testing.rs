@@ -10,6 +10,8 @@
 // Test support fails loudly: a panic here is a failed test, never a request path.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod receivers;
+
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
@@ -382,6 +384,21 @@ pub async fn assert_health_and_reflection(channel: tonic::transport::Channel, se
     for expected in services.iter().chain(&["grpc.health.v1.Health"]) {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from reflection's {names:?}");
     }
+}
+
+/// A file holding a fresh notify secrets key (32 bytes, base64), made once
+/// per test process.
+pub fn notify_key_file() -> String {
+    static FILE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        use base64::Engine;
+        let key: Vec<u8> =
+            uuid::Uuid::new_v4().as_bytes().iter().chain(uuid::Uuid::new_v4().as_bytes()).copied().collect();
+        let path = std::env::temp_dir().join(format!("attain-notify-{}.key", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, base64::engine::general_purpose::STANDARD.encode(key)).unwrap(); // ok: test support
+        path.display().to_string()
+    })
+    .clone()
 }
 
 /// The organisation the benchmarks measure: company "acme", one region

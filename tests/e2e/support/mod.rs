@@ -1,4 +1,4 @@
-//! The whole suite in-process for end-to-end tests: the three services and
+//! The whole suite in-process for end-to-end tests: the four services and
 //! the gateway on port 0, each with its own fresh database, the guide's
 //! example loaded, clock at 2024-01-16.
 
@@ -61,6 +61,7 @@ pub struct Suite {
     pub target: Running,
     pub tracking: Running,
     pub review: Running,
+    pub notify: Running,
     pub gateway: Running,
 }
 
@@ -97,12 +98,22 @@ impl Suite {
         let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
+        // Receivers in tests are local: http and loopback allowed.
+        s.notify.secrets_key_file = Some(attain_kit::testing::notify_key_file());
+        s.notify.allow_insecure_webhooks = true;
+        s.notify.retry_base_ms = 100;
+        s.notify.retry_max_ms = 1_000;
+        let notify = start!(attain_notify::startup::Application, s);
+        let mut s = settings().await;
+        s.upstream.target_url = url(target.addr);
+        s.upstream.tracking_url = url(tracking.addr);
         s.upstream.review_url = url(review.addr);
+        s.upstream.notify_url = url(notify.addr);
         // The service account the gateway watches roll-up changes with.
         s.jobs.service_token = Some(secrecy::SecretString::from(token("svc-gateway", Role::Admin, "")));
         gateway(&mut s);
         let gateway = start!(attain_gateway::startup::Application, s);
-        Self { target, tracking, review, gateway }
+        Self { target, tracking, review, notify, gateway }
     }
 
     /// Starts everything and loads the guide's example.

@@ -16,6 +16,38 @@ use crate::{
 
 type Feed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// The plans a watch prices alerts with, read again when an alert names a
+/// plan it does not know (no oftener than `AGAIN`).
+#[derive(Clone)]
+struct PlansSeen(std::sync::Arc<tokio::sync::Mutex<(crate::app::alerts::Currencies, Option<std::time::Instant>)>>);
+
+impl PlansSeen {
+    const AGAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+    fn new(c: crate::app::alerts::Currencies) -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Mutex::new((c, None))))
+    }
+
+    async fn currency(
+        &self,
+        app: &crate::app::App,
+        fwd: &attain_kit::upstream::Forwarded,
+        a: &crate::domain::alert::Alert,
+    ) -> Option<attain_kit::money::CurrencyCode> {
+        let mut seen = self.0.lock().await;
+        if let Some(c) = seen.0.of(a) {
+            return Some(c);
+        }
+        if seen.1.is_none_or(|t| t.elapsed() >= Self::AGAIN) {
+            seen.1 = Some(std::time::Instant::now());
+            if let Ok(fresh) = app.alert_currencies(fwd).await {
+                seen.0 = fresh;
+            }
+        }
+        seen.0.of(a)
+    }
+}
+
 /// Ends a watch when the caller's token expires, with UNAUTHENTICATED: the
 /// caller reconnects with a fresh token and its last resume_token.
 fn until_expiry<T: Send + 'static>(fwd: &attain_kit::upstream::Forwarded, feed: Feed<T>) -> Feed<T> {
@@ -125,16 +157,27 @@ impl TrackingApi {
         r: pb::WatchAlertsRequest,
     ) -> ServiceResult<Feed<pb::WatchAlertsResponse>> {
         let Ctx { who, fwd } = ctx;
-        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
-        let feed = self.app.watch_alerts(unit, r.include_open, &r.resume_token).await?;
-        // Plans as the watch opens (a plan created later: no currency).
-        let cur = self.app.alert_currencies(&fwd).await?;
-        let feed = Box::pin(feed.map(move |w| {
-            Ok(pb::WatchAlertsResponse {
-                refresh: w.change.is_none(),
-                alert: w.change.map(|a| convert::alert(&a, None, cur.of(&a))),
-                resume_token: w.resume_token,
-            })
+        // The whole organisation is an admin's (notify follows it so).
+        let path = match r.unit.as_str() {
+            "" if who.is_admin() => Vec::new(),
+            "" => return Err(ServiceError::invalid("unit", "is required unless the caller is an admin")),
+            name => self.app.visible(&who, &fwd, &unit_id("unit", name)?).await?.path,
+        };
+        let feed = self.app.watch_alerts(path, r.include_open, &r.resume_token).await?;
+        // Plans as the watch opens; a watch lives long (notify's, for
+        // days), so an alert of a plan made since reads them again — at
+        // most every few seconds, for alerts no plan prices.
+        let plans = PlansSeen::new(self.app.alert_currencies(&fwd).await?);
+        let (app, watcher) = (self.app.clone(), fwd.clone());
+        let feed = Box::pin(feed.then(move |w| {
+            let (app, watcher, plans) = (app.clone(), watcher.clone(), plans.clone());
+            async move {
+                let alert = match w.change {
+                    Some(a) => Some(convert::alert(&a, None, plans.currency(&app, &watcher, &a).await)),
+                    None => None,
+                };
+                Ok(pb::WatchAlertsResponse { refresh: alert.is_none(), alert, resume_token: w.resume_token })
+            }
         }));
         Ok(until_expiry(&fwd, feed))
     }

@@ -139,6 +139,7 @@ pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<Currenc
     pb::Alert {
         name: a.resource_name(),
         unit: a.unit.resource_name(),
+        unit_path: a.unit_path.iter().map(Id::resource_name).collect(),
         period: period.or_else(|| Some(common::Period { expression: a.period.clone(), ..Default::default() })),
         rule: rule(a.rule) as i32,
         state: match a.state {

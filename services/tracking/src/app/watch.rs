@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use attain_kit::{ServiceError, ServiceResult, id::Id};
-use attain_target_client::UnitInfo;
 use chrono::{DateTime, Utc};
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -167,7 +166,7 @@ impl App {
     /// the watcher goes away.
     pub async fn watch_alerts(
         &self,
-        unit: UnitInfo,
+        path: Vec<Id>,
         include_open: bool,
         resume: &str,
     ) -> ServiceResult<ReceiverStream<Watched<Alert>>> {
@@ -180,14 +179,14 @@ impl App {
         // again would move the watcher's state backwards first.
         let resuming = !resume.is_empty() && !refresh;
         if include_open && !resuming {
-            let open = alerts::list(&self.db, &unit.path, None, None, None, OPEN_ON_WATCH).await?;
+            let open = alerts::list(&self.db, &path, None, None, None, OPEN_ON_WATCH).await?;
             for a in open.into_iter().filter(Alert::is_live) {
                 let _ = tx.send(from.with(a)).await;
             }
         }
         let db = self.db.clone();
         poll_feed(tx, from, "alert", self.feeds.subscribe(), move |c| {
-            let (db, path) = (db.clone(), unit.path.clone());
+            let (db, path) = (db.clone(), path.clone());
             async move {
                 let events = alerts::events_after(&db, &path, c.alerts, READ).await?;
                 Ok(events

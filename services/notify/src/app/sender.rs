@@ -1,0 +1,229 @@
+//! Sending what is due: each due delivery (a digest's rows of one
+//! subscription together) is claimed for one attempt, sent, and marked
+//! SENT — or FAILED with a backoff, or DEAD after the last attempt. Rows of
+//! one endpoint go one after another (its rate limit counts them); endpoints
+//! go side by side.
+
+use std::collections::BTreeMap;
+
+use attain_kit::ServiceResult;
+use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
+use ring::rand::SecureRandom;
+
+use super::{App, metrics::Outcome};
+use crate::{
+    channels::Outgoing,
+    domain::{
+        alert::AlertEvent,
+        delivery::{Delivery, State},
+        message::{Message, Voice, digest},
+        subscription::{self, Subscription},
+    },
+    storage::{
+        deliveries::{self, Outcome as Stored},
+        subscriptions,
+    },
+};
+
+/// Due rows read per pass.
+const BATCH: u64 = 100;
+/// How long one attempt holds its rows (longer than any channel's timeout).
+const CLAIM: Duration = Duration::seconds(60);
+/// A digest takes its rows due this soon too.
+const DIGEST_SLACK: Duration = Duration::seconds(5);
+/// Endpoints sent to at once.
+const PARALLEL: usize = 8;
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 8];
+    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl App {
+    /// One pass over what is due: how many deliveries went.
+    pub async fn send_due(&self) -> ServiceResult<usize> {
+        let now = Utc::now();
+        let due = deliveries::due(&self.db, now, BATCH).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut by_endpoint: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
+        for d in due {
+            by_endpoint.entry(d.endpoint_key.clone()).or_default().push(d);
+        }
+        let sent: Vec<ServiceResult<usize>> = futures::stream::iter(by_endpoint.into_values())
+            .map(|rows| self.send_endpoint(rows))
+            .buffer_unordered(PARALLEL)
+            .collect()
+            .await;
+        let mut n = 0;
+        for r in sent {
+            n += r?;
+        }
+        Ok(n)
+    }
+
+    async fn send_endpoint(&self, rows: Vec<Delivery>) -> ServiceResult<usize> {
+        let mut done_digests = Vec::new();
+        let mut n = 0;
+        for d in rows {
+            if d.digest {
+                if done_digests.contains(&d.subscription) {
+                    continue;
+                }
+                done_digests.push(d.subscription.clone());
+                let now = Utc::now();
+                let group = deliveries::due_digest(&self.db, &d.subscription, now, now + DIGEST_SLACK).await?;
+                if !group.is_empty() {
+                    n += self.attempt(group).await?;
+                }
+            } else {
+                n += self.attempt(vec![d]).await?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// One attempt at one message (one row, or a digest's rows).
+    async fn attempt(&self, rows: Vec<Delivery>) -> ServiceResult<usize> {
+        let Some(first) = rows.first() else { return Ok(0) };
+        let ids: Vec<&str> = rows.iter().map(|d| d.id.as_str()).collect();
+        let now = Utc::now();
+        if !deliveries::claim(&self.db, &ids, now, now + CLAIM).await? {
+            // Another pass has them (or some were cancelled meanwhile).
+            return Ok(0);
+        }
+        let Some(stored) = subscriptions::get(&self.db, first.subscription.as_str()).await? else {
+            return Ok(0);
+        };
+        let s = &stored.subscription;
+        if s.state == subscription::State::Deleted {
+            deliveries::cancel_waiting(&self.db, s.id.as_str()).await?;
+            return Ok(0);
+        }
+        // The channel's rate limit: a full minute window waits.
+        let window = now - Duration::minutes(1);
+        if deliveries::sent_since(&self.db, &first.endpoint_key, window).await? >= u64::from(s.channel.per_minute()) {
+            let wait = Duration::milliseconds(i64::from(60_000 / s.channel.per_minute().max(1)));
+            deliveries::postpone(&self.db, &ids, now + wait).await?;
+            return Ok(0);
+        }
+        let message = self.message_of(s, &rows);
+        let events: Vec<AlertEvent> = rows.iter().map(|d| d.event.clone()).collect();
+        let result = match self.sealer.open(s.id.as_str(), &stored.sealed) {
+            Err(e) => Err(e),
+            Ok(secret) => {
+                let signing = match (&stored.secret_env, secret.secret.is_empty()) {
+                    (Some(var), _) => std::env::var(var).ok(),
+                    (None, false) => Some(secret.secret.clone()),
+                    (None, true) => None,
+                };
+                if stored.secret_env.is_some() && signing.is_none() {
+                    Err(format!(
+                        "the signing secret's variable {} is not set",
+                        stored.secret_env.as_deref().unwrap_or("")
+                    ))
+                } else {
+                    let out = Outgoing {
+                        kind: s.channel,
+                        secret: &secret,
+                        signing_key: signing.as_deref(),
+                        message: &message,
+                        dedupe_key: &group_key(&rows),
+                        events: &events,
+                        language: s.language.as_str(),
+                    };
+                    self.channels.send(&out, Utc::now().timestamp_millis()).await
+                }
+            }
+        };
+        self.record(s, &rows, &ids, result).await?;
+        Ok(rows.len())
+    }
+
+    fn message_of(&self, s: &Subscription, rows: &[Delivery]) -> Message {
+        let voice =
+            Voice { language: s.language, money_unit: s.money_unit, dashboard_url: &self.delivering.dashboard_url };
+        match rows {
+            [one] if !one.digest => Message {
+                title: one.text.lines().next().unwrap_or("").trim_matches('*').to_owned(),
+                text: one.text.clone(),
+            },
+            _ => {
+                let events: Vec<_> =
+                    rows.iter().filter_map(|d| d.event.change().map(|c| (d.event.clone(), c))).collect();
+                digest(&events, voice)
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        s: &Subscription,
+        rows: &[Delivery],
+        ids: &[&str],
+        result: Result<(), String>,
+    ) -> ServiceResult<()> {
+        let attempts = rows.iter().map(|d| d.attempts).max().unwrap_or(0) + 1;
+        let now = Utc::now();
+        let n = rows.len() as u64;
+        let outcome = match result {
+            Ok(()) => {
+                self.metrics.attempted(s.channel, Outcome::Sent, n);
+                Stored {
+                    state: State::Sent,
+                    attempts,
+                    last_error: String::new(),
+                    next_attempt: now,
+                    sent_at: Some(now),
+                }
+            }
+            Err(e) => {
+                let backoff = self.delivering.backoff;
+                let dead = backoff.exhausted(attempts);
+                self.metrics.attempted(s.channel, if dead { Outcome::Dead } else { Outcome::Failed }, n);
+                tracing::warn!(subscription = %s.id.as_str(), channel = s.channel.as_str(), attempts, dead, error = %e, "delivery failed");
+                let wait = Duration::from_std(backoff.wait(attempts, jitter())).unwrap_or_else(|_| Duration::hours(1));
+                Stored {
+                    state: if dead { State::Dead } else { State::Failed },
+                    attempts,
+                    last_error: e,
+                    next_attempt: now + wait,
+                    sent_at: None,
+                }
+            }
+        };
+        deliveries::finish(&self.db, ids, &outcome).await
+    }
+
+    /// Gauges of what waits: rows waiting and dead, and the oldest due
+    /// row's lateness.
+    pub async fn measure_backlog(&self, now: DateTime<Utc>) -> ServiceResult<()> {
+        let waiting = deliveries::count_in(&self.db, State::Pending).await?
+            + deliveries::count_in(&self.db, State::Failed).await?;
+        let dead = deliveries::count_in(&self.db, State::Dead).await?;
+        let oldest = deliveries::due(&self.db, now, 1).await?;
+        let lag = oldest.first().map_or(0, |d| (now - d.next_attempt).num_seconds());
+        self.metrics.backlog(waiting, dead, lag);
+        Ok(())
+    }
+}
+
+/// The key a channel sees: a row's own, or a digest's (its rows' keys
+/// together), so a repeat of the same message carries the same key.
+fn group_key(rows: &[Delivery]) -> String {
+    match rows {
+        [one] => format!("{}/{}", one.subscription.as_str(), one.dedupe_key),
+        _ => {
+            let mut keys: Vec<&str> = rows.iter().map(|d| d.dedupe_key.as_str()).collect();
+            keys.sort_unstable();
+            let joined = keys.join("\n");
+            let h = hex::encode(&ring::digest::digest(&ring::digest::SHA256, joined.as_bytes()).as_ref()[..16]);
+            format!("{}/digest-{h}", rows.first().map_or("", |d| d.subscription.as_str()))
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Subscribing, reading and stopping subscriptions. Scope is checked when
+//! a person subscribes (the unit must be theirs to read, asked of the
+//! target service with their own credentials) and again on every delivery.
+
+use attain_kit::{
+    ServiceError, ServiceResult,
+    auth::{Identity, Role},
+    id::Id,
+    idempotency::IdempotencyKey,
+    idempotent,
+    scope::{check_etag, hidden, reveal},
+    upstream::Forwarded,
+};
+use chrono::Utc;
+use prost::Message;
+
+use super::{App, owner_of, secrets::ChannelSecret};
+use crate::{
+    domain::{
+        alert::{Rule, Severity},
+        channel::{Kind, check_email, check_url},
+        schedule::{QuietHours, Schedule, digest_hour, zone},
+        subscription::{Language, MoneyUnit, State, Subscription},
+    },
+    storage::{deliveries, live_alerts, subscriptions as store},
+};
+
+/// A subscription as asked for, fields as given (checked here).
+#[derive(Debug, Clone, Default)]
+pub struct NewSubscription {
+    pub unit: Option<Id>,
+    pub channel: Option<NewChannel>,
+    pub rules: Vec<Rule>,
+    pub least_severity: Option<Severity>,
+    pub time_zone: String,
+    pub quiet_hours: Option<(String, String)>,
+    pub digest_hour: Option<i32>,
+    pub language: String,
+    pub money_unit: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub kind: Kind,
+    /// The URL, or the e-mail address.
+    pub address: String,
+    pub secret: String,
+    pub secret_env: String,
+}
+
+/// An environment variable a secret may be read from: the service's own
+/// settings (APP__…) and system variables are not channel secrets.
+fn check_env_name(field: &str, name: &str) -> ServiceResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && name.starts_with("NOTIFY_SECRET_");
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(field, format!("{name:?} is not a secret variable (NOTIFY_SECRET_…, upper case)")))
+    }
+}
+
+impl App {
+    pub async fn create_subscription<R: Message + Default>(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        key: Option<IdempotencyKey>,
+        (r, send_open): (NewSubscription, bool),
+        render: fn(&Subscription) -> R,
+    ) -> ServiceResult<R> {
+        let f = |x: &str| format!("subscription.{x}");
+        let unit = match r.unit {
+            Some(u) => u,
+            None if who.role == Role::Admin && who.unit.is_empty() => {
+                return Err(ServiceError::invalid(f("unit"), "is required (an admin has no unit of its own)"));
+            }
+            None => Id::parse(&f("unit"), &who.unit)?,
+        };
+        let ch = r.channel.ok_or_else(|| ServiceError::invalid(f("channel"), "is required: one of its kinds"))?;
+        let policy = self.delivering.policy;
+        let (address, endpoint) = match ch.kind {
+            Kind::Email => {
+                if !self.channels.has_email() {
+                    return Err(ServiceError::precondition(
+                        "NO_SMTP_RELAY",
+                        "this deployment sends no e-mail (notify.smtp_relay is not set)",
+                    ));
+                }
+                check_email(&f("channel.email.address"), &ch.address)?
+            }
+            k => check_url(&f(&format!("channel.{}.url", k.as_str())), k, &ch.address, policy)?,
+        };
+        let field = |x: &str| f(&format!("channel.{}.{x}", ch.kind.as_str()));
+        let given = !(ch.secret.is_empty() && ch.secret_env.is_empty());
+        let (secret, secret_env) = match (ch.secret.is_empty(), ch.secret_env.is_empty()) {
+            (false, false) => {
+                return Err(ServiceError::invalid(field("secret"), "give secret or secret_env, not both"));
+            }
+            _ if given && !ch.kind.takes_secret() => {
+                return Err(ServiceError::invalid(field("secret"), "this channel takes no signing secret"));
+            }
+            (false, true) => {
+                if ch.secret.len() > 512 || ch.secret.chars().any(char::is_control) {
+                    return Err(ServiceError::invalid(field("secret"), "must be at most 512 printable characters"));
+                }
+                (ch.secret, None)
+            }
+            (true, false) => {
+                check_env_name(&field("secret_env"), &ch.secret_env)?;
+                (String::new(), Some(ch.secret_env))
+            }
+            (true, true) if ch.kind == Kind::Webhook => {
+                return Err(ServiceError::invalid(
+                    field("secret"),
+                    "a generic webhook is always signed: give its secret",
+                ));
+            }
+            (true, true) => (String::new(), None),
+        };
+        let tz_name =
+            if r.time_zone.trim().is_empty() { self.delivering.org_zone.name().to_owned() } else { r.time_zone };
+        let schedule = Schedule {
+            zone: zone(&f("time_zone"), &tz_name)?,
+            quiet: match r.quiet_hours {
+                Some((a, b)) => QuietHours::parse(&f("quiet_hours"), &a, &b)?,
+                None => None,
+            },
+            digest_hour: r.digest_hour.map(|h| digest_hour(&f("digest_hour"), h)).transpose()?,
+        };
+        let least = r.least_severity.unwrap_or(Severity::Yellow);
+        let language = Language::parse(&f("language"), &r.language)?;
+        let money_unit = MoneyUnit::parse(&f("money_unit"), &r.money_unit)?;
+        // Scope: the unit must be the caller's to read.
+        if !who.is_admin() {
+            let path = self.up.unit_path(fwd, &unit).await?;
+            if !who.can_read(&path) {
+                return Err(hidden(&unit.resource_name()));
+            }
+        } else {
+            self.up.unit_path(fwd, &unit).await?;
+        }
+        let s = Subscription {
+            id: Id::generate(),
+            owner: owner_of(who),
+            unit,
+            channel: ch.kind,
+            endpoint,
+            secret_set: !secret.is_empty() || secret_env.is_some(),
+            rules: {
+                let mut rules = r.rules;
+                rules.sort();
+                rules.dedup();
+                rules
+            },
+            least_severity: least,
+            time_zone: tz_name,
+            schedule,
+            language,
+            money_unit,
+            state: State::Active,
+            create_time: Utc::now(),
+            delete_time: None,
+            version: 1,
+        };
+        let sealed = self.sealer.seal(s.id.as_str(), &ChannelSecret { url: address, secret })?;
+        let stored = store::Stored { subscription: s, sealed, secret_env };
+        idempotent!(self.db, key, |txn| {
+            store::insert(&txn, &stored).await?;
+            if send_open {
+                // What is open now, told as if it had just opened.
+                let open = live_alerts::all(&txn).await?;
+                let owed: Vec<_> =
+                    open.iter().flat_map(|e| self.deliveries_for(e, std::slice::from_ref(&stored))).collect();
+                deliveries::insert_new(&txn, &owed).await?;
+            }
+            render(&stored.subscription)
+        })
+    }
+
+    /// A subscription its owner (or an admin) may read.
+    pub async fn subscription(&self, who: &Identity, id: &Id) -> ServiceResult<Subscription> {
+        let found = store::get(&self.db, id.as_str()).await?.map(|s| s.subscription);
+        let name = format!("subscriptions/{}", id.as_str());
+        reveal(who, "subscription", &name, found, |s| who.is_admin() || s.owner.person == who.person)
+    }
+
+    /// The caller's subscriptions (an admin's: everyone's), by id.
+    pub async fn subscriptions(
+        &self,
+        who: &Identity,
+        show_deleted: bool,
+        after: Option<&str>,
+        limit: u64,
+    ) -> ServiceResult<Vec<Subscription>> {
+        let owner = (!who.is_admin()).then_some(who.person.as_str());
+        Ok(store::list(&self.db, owner, show_deleted, after, limit)
+            .await?
+            .into_iter()
+            .map(|s| s.subscription)
+            .collect())
+    }
+
+    /// Stops a subscription (kept, DELETED); what it had not sent yet is
+    /// cancelled. Deleting a deleted one answers it as it is.
+    pub async fn delete_subscription(&self, who: &Identity, id: &Id, etag: &str) -> ServiceResult<Subscription> {
+        let s = self.subscription(who, id).await?;
+        let name = s.resource_name();
+        check_etag(etag, &s.version.to_string(), &name)?;
+        if s.state == State::Deleted {
+            return Ok(s);
+        }
+        let txn = attain_kit::db::begin_write(&self.db).await?;
+        if !store::delete(&txn, id.as_str(), s.version, Utc::now()).await? {
+            return Err(ServiceError::stale_etag(&name));
+        }
+        deliveries::cancel_waiting(&txn, id.as_str()).await?;
+        txn.commit().await?;
+        self.subscription(who, id).await
+    }
+}

@@ -1,0 +1,251 @@
+//! Channels: what each accepts as an address, how often it may be called,
+//! and how its calls are signed.
+
+use std::net::IpAddr;
+
+use attain_core::{DomainError, DomainResult};
+use base64::{Engine, engine::general_purpose::STANDARD};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    DingTalk,
+    Feishu,
+    WeCom,
+    Slack,
+    Webhook,
+    Email,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [Kind::DingTalk, Kind::Feishu, Kind::WeCom, Kind::Slack, Kind::Webhook, Kind::Email];
+
+    /// The stored name, and the `channel` label of metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DingTalk => "dingtalk",
+            Self::Feishu => "feishu",
+            Self::WeCom => "wecom",
+            Self::Slack => "slack",
+            Self::Webhook => "webhook",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Messages a minute one endpoint takes (the platforms' published
+    /// limits: a DingTalk or WeCom robot 20, a Feishu bot 100, Slack about
+    /// one a second); beyond it a delivery waits for the next free slot.
+    pub fn per_minute(self) -> u32 {
+        match self {
+            Self::DingTalk | Self::WeCom => 20,
+            Self::Feishu => 100,
+            Self::Slack => 60,
+            Self::Webhook | Self::Email => 120,
+        }
+    }
+
+    /// Whether the channel signs with a secret of its own.
+    pub fn takes_secret(self) -> bool {
+        matches!(self, Self::DingTalk | Self::Feishu | Self::Webhook)
+    }
+}
+
+/// What is sealed at rest: the address (a robot's URL carries its token;
+/// an e-mail address) and the signing secret when given inline.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Secret {
+    pub url: String,
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// Where a delivery may go in this deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Development: http, and loopback or private addresses.
+    pub allow_insecure: bool,
+}
+
+/// A checked webhook address: (the URL, what reads show of it).
+pub fn check_url(field: &str, kind: Kind, url: &str, policy: Policy) -> DomainResult<(String, String)> {
+    let url = url.trim();
+    let bad = |why: &str| DomainError::invalid(field, why.to_owned());
+    if url.is_empty() {
+        return Err(bad("is required"));
+    }
+    if url.len() > 2048 {
+        return Err(bad("is longer than 2048 characters"));
+    }
+    let uri: http::Uri = url.parse().map_err(|_| bad("is not a URL"))?;
+    let https = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(bad("must be an https:// URL")),
+    };
+    if !https && !policy.allow_insecure {
+        return Err(bad(
+            "must be https (plain http is allowed only with notify.allow_insecure_webhooks, for development)",
+        ));
+    }
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("has no host"))?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(bad("must not carry credentials before the host"));
+    }
+    if !policy.allow_insecure && forbidden_host(host) {
+        return Err(bad(
+            "points at a loopback, private or link-local address, which a notification may not reach (SSRF)",
+        ));
+    }
+    if kind == Kind::WeCom && !uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("key="))) {
+        return Err(bad("is not a WeCom robot URL (…/webhook/send?key=…)"));
+    }
+    let shown =
+        format!("{}://{}{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or(host, |a| a.as_str()), {
+            // The path may be the secret itself (a Feishu hook's id, Slack's
+            // T…/B…/… triple): only its first segment is shown.
+            let first = uri.path().trim_start_matches('/').split('/').next().unwrap_or("");
+            if first.is_empty() { String::new() } else { format!("/{first}/…") }
+        });
+    Ok((url.to_owned(), shown))
+}
+
+/// A host a production webhook may not name: loopback, private,
+/// link-local, unspecified or multicast addresses, and local names.
+pub fn forbidden_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => forbidden_ip(ip),
+        Err(_) => {
+            let h = bare.trim_end_matches('.').to_ascii_lowercase();
+            h == "localhost" || h.ends_with(".localhost") || h.ends_with(".local") || h.ends_with(".internal")
+        }
+    }
+}
+
+/// An address a production webhook may not reach (checked again on every
+/// send, after the name resolves: DNS may point anywhere).
+pub fn forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+                // 100.64.0.0/10, carrier-grade NAT (and cloud metadata's neighbours)
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return forbidden_ip(IpAddr::V4(v4));
+            }
+            let seg = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (seg & 0xfe00) == 0xfc00 // unique local
+                || (seg & 0xffc0) == 0xfe80 // link-local
+        }
+    }
+}
+
+/// A checked e-mail address: (the address, as shown).
+pub fn check_email(field: &str, address: &str) -> DomainResult<(String, String)> {
+    let a = address.trim();
+    let ok = a.len() <= 254
+        && a.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && a.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | ',' | ';' | '\\'))
+        });
+    if !ok {
+        return Err(DomainError::invalid(field, format!("{a:?} is not an e-mail address (name@example.com)")));
+    }
+    Ok((a.to_owned(), a.to_owned()))
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    ring::hmac::sign(&key, message).as_ref().to_vec()
+}
+
+/// DingTalk's robot signature: base64 HMAC-SHA256, keyed by the secret, of
+/// "{timestamp_ms}\n{secret}" — sent as `timestamp` and `sign` query
+/// parameters (the caller URL-encodes it).
+pub fn dingtalk_sign(secret: &str, timestamp_ms: i64) -> String {
+    STANDARD.encode(hmac_sha256(secret.as_bytes(), format!("{timestamp_ms}\n{secret}").as_bytes()))
+}
+
+/// Feishu/Lark's bot signature: base64 HMAC-SHA256 keyed by
+/// "{timestamp_s}\n{secret}" of an empty message — sent in the body.
+pub fn feishu_sign(secret: &str, timestamp_s: i64) -> String {
+    STANDARD.encode(hmac_sha256(format!("{timestamp_s}\n{secret}").as_bytes(), b""))
+}
+
+/// The generic webhook's `X-Attain-Signature`: "t={s},v1={hex HMAC-SHA256
+/// of "{t}.{body}"}", so a receiver checks both the body and its age.
+pub fn webhook_signature(secret: &str, timestamp_s: i64, body: &[u8]) -> String {
+    let mut signed = format!("{timestamp_s}.").into_bytes();
+    signed.extend_from_slice(body);
+    format!("t={timestamp_s},v1={}", hex::encode(hmac_sha256(secret.as_bytes(), &signed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROD: Policy = Policy { allow_insecure: false };
+    const DEV: Policy = Policy { allow_insecure: true };
+
+    #[test]
+    fn production_webhooks_are_https_to_public_hosts() {
+        let ok = check_url("u", Kind::DingTalk, "https://oapi.dingtalk.com/robot/send?access_token=abc", PROD).unwrap();
+        assert_eq!(ok.1, "https://oapi.dingtalk.com/robot/…", "the token is not shown");
+        for bad in [
+            "http://oapi.dingtalk.com/robot/send",
+            "https://127.0.0.1/x",
+            "https://localhost/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.5/x",
+            "https://[::ffff:127.0.0.1]/x",
+            "https://user:pw@example.com/x",
+            "ftp://example.com/x",
+            "not a url",
+        ] {
+            assert!(check_url("u", Kind::Webhook, bad, PROD).is_err(), "{bad} was accepted");
+        }
+        assert!(check_url("u", Kind::Webhook, "http://127.0.0.1:9/x", DEV).is_ok());
+        assert!(check_url("u", Kind::WeCom, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", PROD).is_err());
+    }
+
+    #[test]
+    fn signatures_match_the_platforms_documented_examples() {
+        // Recomputed independently: HMAC-SHA256(key, msg) in base64.
+        let s = dingtalk_sign("SECabc", 1_700_000_000_000);
+        assert_eq!(s, STANDARD.encode(hmac_sha256(b"SECabc", b"1700000000000\nSECabc")));
+        let f = feishu_sign("abc", 1_700_000_000);
+        assert_eq!(f, STANDARD.encode(hmac_sha256(b"1700000000\nabc", b"")));
+        // RFC 4231 test case 2 pins the HMAC itself.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(webhook_signature("k", 5, b"{}").starts_with("t=5,v1="));
+    }
+
+    #[test]
+    fn e_mail_addresses_are_checked() {
+        assert!(check_email("e", "ops@example.com").is_ok());
+        for bad in ["", "ops", "ops@", "@x.com", "a@b", "a b@example.com", "a@example.com>"] {
+            assert!(check_email("e", bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

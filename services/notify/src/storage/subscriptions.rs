@@ -1,0 +1,195 @@
+//! The `subscriptions` table. A channel's address and secret are stored
+//! only sealed (`sealed`), by the application's key.
+
+use attain_kit::{ServiceError, id::Id};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::corrupt;
+use crate::domain::{
+    alert::{Rule, Severity},
+    channel::Kind,
+    schedule::{QuietHours, Schedule, zone},
+    subscription::{Language, MoneyUnit, Owner, State, Subscription},
+};
+
+pub mod subscription {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subscriptions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub owner: String,
+        pub owner_role: String,
+        pub owner_unit: String,
+        pub unit_id: String,
+        pub channel_kind: String,
+        pub endpoint: String,
+        pub sealed: String,
+        pub has_secret: bool,
+        pub secret_env: Option<String>,
+        pub rules: String,
+        pub least_severity: String,
+        pub time_zone: String,
+        pub quiet_start: Option<String>,
+        pub quiet_end: Option<String>,
+        pub digest_hour: Option<i32>,
+        pub language: String,
+        pub money_unit: String,
+        pub state: String,
+        pub created_at: DateTimeUtc,
+        pub deleted_at: Option<DateTimeUtc>,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A stored subscription: the domain row, and its sealed channel secret
+/// (with the environment variable that holds its signing key, if any).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub subscription: Subscription,
+    pub sealed: String,
+    pub secret_env: Option<String>,
+}
+
+fn to_domain(m: subscription::Model) -> Result<Stored, ServiceError> {
+    let rules: Vec<String> = serde_json::from_str(&m.rules).map_err(|_| corrupt("subscription rules", &m.rules))?;
+    let rules = rules
+        .iter()
+        .map(|r| Rule::parse(r).ok_or_else(|| corrupt("subscription rule", r)))
+        .collect::<Result<_, _>>()?;
+    let quiet = match (&m.quiet_start, &m.quiet_end) {
+        (Some(a), Some(b)) => QuietHours::parse("quiet_hours", a, b).map_err(|_| corrupt("quiet hours", a))?,
+        _ => None,
+    };
+    let zone = zone("time_zone", &m.time_zone).map_err(|_| corrupt("time zone", &m.time_zone))?;
+    let digest_hour =
+        m.digest_hour.map(|h| u32::try_from(h).map_err(|_| corrupt("digest hour", &h.to_string()))).transpose()?;
+    Ok(Stored {
+        subscription: Subscription {
+            id: Id::stored("subscription id", &m.id)?,
+            owner: Owner { person: m.owner, role: m.owner_role, unit: m.owner_unit },
+            unit: Id::stored("unit id", &m.unit_id)?,
+            channel: Kind::parse(&m.channel_kind).ok_or_else(|| corrupt("channel kind", &m.channel_kind))?,
+            endpoint: m.endpoint,
+            secret_set: m.has_secret,
+            rules,
+            least_severity: Severity::parse(&m.least_severity).ok_or_else(|| corrupt("severity", &m.least_severity))?,
+            time_zone: m.time_zone,
+            schedule: Schedule { zone, quiet, digest_hour },
+            language: Language::parse("language", &m.language).map_err(|_| corrupt("language", &m.language))?,
+            money_unit: MoneyUnit::parse("money_unit", &m.money_unit)
+                .map_err(|_| corrupt("money unit", &m.money_unit))?,
+            state: match m.state.as_str() {
+                "ACTIVE" => State::Active,
+                "DELETED" => State::Deleted,
+                s => return Err(corrupt("subscription state", s)),
+            },
+            create_time: m.created_at,
+            delete_time: m.deleted_at,
+            version: m.version,
+        },
+        sealed: m.sealed,
+        secret_env: m.secret_env,
+    })
+}
+
+fn state_str(s: State) -> &'static str {
+    match s {
+        State::Active => "ACTIVE",
+        State::Deleted => "DELETED",
+    }
+}
+
+pub async fn insert(db: &impl ConnectionTrait, s: &Stored) -> Result<(), ServiceError> {
+    let sub = &s.subscription;
+    let rules: Vec<&str> = sub.rules.iter().map(|r| r.as_str()).collect();
+    subscription::Entity::insert(subscription::ActiveModel {
+        id: Set(sub.id.as_str().to_owned()),
+        owner: Set(sub.owner.person.clone()),
+        owner_role: Set(sub.owner.role.clone()),
+        owner_unit: Set(sub.owner.unit.clone()),
+        unit_id: Set(sub.unit.as_str().to_owned()),
+        channel_kind: Set(sub.channel.as_str().to_owned()),
+        endpoint: Set(sub.endpoint.clone()),
+        sealed: Set(s.sealed.clone()),
+        has_secret: Set(sub.secret_set),
+        secret_env: Set(s.secret_env.clone()),
+        rules: Set(serde_json::to_string(&rules).map_err(|e| ServiceError::Internal(e.into()))?),
+        least_severity: Set(sub.least_severity.as_str().to_owned()),
+        time_zone: Set(sub.time_zone.clone()),
+        quiet_start: Set(sub.schedule.quiet.map(|q| q.start_text())),
+        quiet_end: Set(sub.schedule.quiet.map(|q| q.end_text())),
+        digest_hour: Set(sub.schedule.digest_hour.and_then(|h| i32::try_from(h).ok())),
+        language: Set(sub.language.as_str().to_owned()),
+        money_unit: Set(sub.money_unit.as_str().to_owned()),
+        state: Set(state_str(sub.state).to_owned()),
+        created_at: Set(sub.create_time),
+        deleted_at: Set(sub.delete_time),
+        version: Set(sub.version),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<Option<Stored>, ServiceError> {
+    subscription::Entity::find_by_id(id.to_owned()).one(db).await?.map(to_domain).transpose()
+}
+
+/// Subscriptions by id after `after`: one owner's, or everyone's (None).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    owner: Option<&str>,
+    show_deleted: bool,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Stored>, ServiceError> {
+    let mut q = subscription::Entity::find();
+    if let Some(o) = owner {
+        q = q.filter(subscription::Column::Owner.eq(o));
+    }
+    if !show_deleted {
+        q = q.filter(subscription::Column::State.eq("ACTIVE"));
+    }
+    if let Some(a) = after {
+        q = q.filter(subscription::Column::Id.gt(a));
+    }
+    q.order_by_asc(subscription::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
+}
+
+/// Every active subscription (what each alert change is matched against).
+pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<Stored>, ServiceError> {
+    subscription::Entity::find()
+        .filter(subscription::Column::State.eq("ACTIVE"))
+        .order_by_asc(subscription::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Marks it DELETED if still at `version`; whether it was.
+pub async fn delete(
+    db: &impl ConnectionTrait,
+    id: &str,
+    version: i64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, ServiceError> {
+    let r = subscription::Entity::update_many()
+        .col_expr(subscription::Column::State, "DELETED".into())
+        .col_expr(subscription::Column::DeletedAt, Some(at).into())
+        .col_expr(subscription::Column::Version, (version + 1).into())
+        .filter(subscription::Column::Id.eq(id))
+        .filter(subscription::Column::Version.eq(version))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
