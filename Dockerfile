@@ -3,6 +3,7 @@
 #   docker build --target target   -t attain-target .
 #   docker build --target tracking -t attain-tracking .
 #   docker build --target review   -t attain-review .
+#   docker build --target notify   -t attain-notify .
 #   docker build --target gateway  -t attain-gateway .
 # Each image also carries the `attain` CLI: Kubernetes runs
 # `attain migrate <service>` from it in an init container (k8s/).
@@ -19,7 +20,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --bins \
     && mkdir -p /out \
     && cp target/release/attain target/release/attain-target target/release/attain-tracking \
-          target/release/attain-review target/release/attain-gateway /out/
+          target/release/attain-review target/release/attain-notify target/release/attain-gateway /out/
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
@@ -44,6 +45,11 @@ FROM runtime AS review
 COPY --from=build /out/attain-review /out/attain /app/
 EXPOSE 50053
 ENTRYPOINT ["/app/attain-review"]
+
+FROM runtime AS notify
+COPY --from=build /out/attain-notify /out/attain /app/
+EXPOSE 50054
+ENTRYPOINT ["/app/attain-notify"]
 
 FROM runtime AS gateway
 COPY --from=build /out/attain-gateway /out/attain /app/

@@ -324,6 +324,7 @@ async fn build_parts(
     notify_settings.cadence = cadence.clone();
     notify_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     notify_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
+    notify_settings.upstream.review_url = Some(format!("http://{}", review.local_addr()));
     notify_settings.notify.secrets_key_file = Some(notify_key);
     // A laptop: robots and webhooks may be tried against local receivers.
     notify_settings.notify.allow_insecure_webhooks = true;

@@ -187,7 +187,17 @@ async function signIn() {
     $("#login").hidden = true; $("#board").hidden = false; $("#logout").hidden = false;
     if (!$("#period").value.trim()) $("#period").value = await defaultPeriod(me.today);
     state.trail = [];
-    await open(root);
+    // A link from a notification opens on its unit (one the caller sees:
+    // the tree above is theirs), with the way back to their own.
+    const wanted = state.wanted; state.wanted = null;
+    if (wanted && wanted !== root && state.names[wanted]) {
+      const parent = {};
+      for (const u of tree.units) parent[u.name] = u.parent;
+      const above = [];
+      for (let u = parent[wanted]; u && u !== root; u = parent[u]) above.unshift(u);
+      state.trail = [root, ...above];
+      await open(wanted);
+    } else await open(root);
   } catch (err) {
     $("#login-error").textContent = explain(err);
     $("#login-error").title = err && err.message ? err.message : "";
@@ -504,6 +514,7 @@ window.addEventListener("resize", () => { if (state.dashboard) chart(state.dashb
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.get("period")) $("#period").value = hash.get("period");
   if (hash.get("lang") === "en" || hash.get("lang") === "zh") state.lang = hash.get("lang");
+  if (/^units\/[A-Za-z0-9._-]+$/.test(hash.get("unit") || "")) state.wanted = hash.get("unit");
   $("#scale").value = state.scale;
   setScaleOptions();
   applyLanguage();

@@ -11,7 +11,8 @@ use std::process::Command;
 
 use serde_yaml::Value;
 
-const SERVICES: [(&str, u16); 4] = [("target", 50051), ("tracking", 50052), ("review", 50053), ("gateway", 50050)];
+const SERVICES: [(&str, u16); 5] =
+    [("target", 50051), ("tracking", 50052), ("review", 50053), ("notify", 50054), ("gateway", 50050)];
 
 fn render(overlay: &str) -> Vec<Value> {
     let dir = format!("{}/k8s/overlays/{overlay}", env!("CARGO_MANIFEST_DIR"));
@@ -146,7 +147,7 @@ fn check(overlay: &str) {
             {
                 problems.push(format!("{overlay}/{app}: a shared signing secret, or no identity provider"));
             }
-            if matches!(svc, "tracking" | "gateway")
+            if matches!(svc, "tracking" | "gateway" | "notify")
                 && (env("APP__JOBS__SERVICE_ACCOUNT").is_none() || env("APP__JOBS__SIGNING_KEY_FILE").is_none())
             {
                 problems.push(format!("{overlay}/{app}: its service account has no key of its own"));
@@ -154,7 +155,7 @@ fn check(overlay: &str) {
             if svc != "gateway" && env("APP__SERVER__CLIENT_CA_FILE").is_none() {
                 problems.push(format!("{overlay}/{app}: does not require client certificates"));
             }
-            for up in ["target", "tracking", "review"] {
+            for up in ["target", "tracking", "review", "notify"] {
                 let url = env(&format!("APP__UPSTREAM__{}_URL", up.to_uppercase()));
                 if url.as_deref().is_some_and(|u| !u.starts_with("https://"))
                     || (url.is_some() && env("APP__UPSTREAM__CLIENT_CERT_FILE").is_none())
@@ -233,7 +234,7 @@ fn check(overlay: &str) {
             Ok(s) => {
                 assert_eq!(s.server.port, port);
                 if overlay.starts_with("prod") {
-                    assert_eq!(s.auth.service_keys.len(), 2, "{overlay}/{app}: {:?}", s.auth.service_keys);
+                    assert_eq!(s.auth.service_keys.len(), 3, "{overlay}/{app}: {:?}", s.auth.service_keys);
                     assert_eq!(s.auth.role_claim, "attain_role");
                 }
                 assert_eq!(s.server.admin_port, 9090, "{overlay}/{app}");
@@ -250,9 +251,10 @@ fn check(overlay: &str) {
             .filter_map(|from| from["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().map(str::to_owned))
             .collect();
         let expected: &[&str] = match svc {
-            "target" => &["attain-gateway", "attain-tracking", "attain-review"],
-            "tracking" => &["attain-gateway", "attain-review"],
-            "review" => &["attain-gateway"],
+            "target" => &["attain-gateway", "attain-tracking", "attain-review", "attain-notify"],
+            "tracking" => &["attain-gateway", "attain-review", "attain-notify"],
+            "review" => &["attain-gateway", "attain-notify"],
+            "notify" => &["attain-gateway"],
             _ => &[],
         };
         if allowed != expected {
@@ -267,13 +269,13 @@ fn the_dev_overlay_keeps_the_invariants() {
     check("dev");
     // Each service reaches only its own database.
     let docs = render("dev");
-    for svc in ["target", "tracking", "review"] {
+    for svc in ["target", "tracking", "review", "notify"] {
         let p =
             of_kind(&docs, "NetworkPolicy").into_iter().find(|p| name(p) == format!("attain-{svc}-database")).unwrap();
         let to = &p["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"]["attain.dev/database-of"];
         assert_eq!(to.as_str(), Some(svc));
     }
-    assert_eq!(of_kind(&docs, "StatefulSet").len(), 3, "a PostgreSQL per service");
+    assert_eq!(of_kind(&docs, "StatefulSet").len(), 4, "a PostgreSQL per service");
 }
 
 #[test]

@@ -115,7 +115,7 @@ async fn what_operators_query_is_what_the_services_expose() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let mut each = Vec::new();
-    for addr in [suite.target.admin, suite.review.admin] {
+    for addr in [suite.target.admin, suite.review.admin, suite.notify.admin] {
         let t = scrape(addr).await;
         text.push_str(&t);
         each.push(t);
@@ -163,12 +163,12 @@ async fn what_operators_query_is_what_the_services_expose() {
     positive(r#"attain_gateway_dashboard_cache_lookups_total{result="miss"}"#);
     positive("attain_gateway_dashboard_cache_entries");
     positive("attain_gateway_backend_errors_total");
-    // Target and review each have a pool; the gateway has no database.
-    for t in &each[..2] {
+    // Target, review and notify each have a pool; the gateway has no database.
+    for t in &each[..3] {
         assert!(sample(t, "attain_db_pool_connections ").is_some_and(|n| n >= 1.0), "{t}");
         assert!(sample(t, "attain_db_pool_max_connections ").is_some_and(|n| n >= 1.0), "{t}");
     }
-    assert!(!each[2].contains("attain_db_pool"), "the gateway has no database");
+    assert!(!each[3].contains("attain_db_pool"), "the gateway has no database");
     assert!(
         sample(&text, r#"attain_tracking_feed_lag_rows{feed="rollup_changes",reader="alert-evaluator"}"#).is_some(),
         "the evaluator's feed lag"

@@ -222,6 +222,16 @@ async fn the_page_opens_on_a_plan_or_says_there_is_none() {
         )])
         .await
         .unwrap();
+    // A notification's link opens on its unit and period, the way back up
+    // in the trail.
+    browser.eval("sessionStorage.clear(); return true;").await;
+    let link = format!("http://{}/#unit=units%2Frep-1&period=2024-01&lang=zh&token={admin}", suite.gateway.addr);
+    browser.goto("about:blank").await;
+    browser.goto(&link).await;
+    browser.wait_for("return document.body.dataset.ready === 'units/rep-1';", "rep 1's dashboard from a link").await;
+    let trail = browser.eval("return state.trail.join(' > ');").await;
+    assert_eq!(trail, Value::from("units/acme > units/region-a > units/rep-1"));
+
     browser.eval("sessionStorage.clear(); return true;").await;
     // Signed in from a link carrying the token: it leaves the address bar.
     browser.goto(&format!("http://{}/#lang=zh&token={admin}", empty.gateway.addr)).await;

@@ -7,6 +7,7 @@ use attain_core::money::{Amount, CurrencyCode, Money};
 use attain_kit::{ServiceError, ServiceResult, id::Id, upstream::Forwarded};
 use attain_proto::attain::{
     common::v1 as common,
+    review::v1::{self as rpb, review_service_client::ReviewServiceClient},
     tracking::v1::{self as pb, tracking_service_client::TrackingServiceClient},
 };
 use attain_target_client::TargetClient;
@@ -14,7 +15,10 @@ use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use tonic::transport::Channel;
 
-use crate::domain::alert::{AlertEvent, Rule, Severity, State};
+use crate::domain::{
+    alert::{AlertEvent, Rule, Severity, State},
+    reminder::{Reminder, Report},
+};
 
 /// One message of tracking's alert feed.
 #[derive(Debug, Clone)]
@@ -31,11 +35,70 @@ pub enum FeedItem {
 pub struct Upstreams {
     tracking: TrackingServiceClient<Channel>,
     target: TargetClient,
+    /// None: this deployment tells of no monthly reviews coming due.
+    review: Option<ReviewServiceClient<Channel>>,
 }
 
 impl Upstreams {
-    pub fn new(target: Channel, tracking: Channel) -> Self {
-        Self { tracking: TrackingServiceClient::new(tracking), target: TargetClient::new(target) }
+    pub fn new(target: Channel, tracking: Channel, review: Option<Channel>) -> Self {
+        Self {
+            tracking: TrackingServiceClient::new(tracking),
+            target: TargetClient::new(target),
+            review: review.map(ReviewServiceClient::new),
+        }
+    }
+
+    /// Reports of a subtree not yet in whose deadline has not passed: reps'
+    /// daily logs and teams' weekly summaries begun in `period` (tracking),
+    /// and regions' reviews of the months starting in it (review). A period
+    /// no plan covers has none.
+    pub async fn due_reports(&self, fwd: &Forwarded, unit: &Id, period: &str) -> ServiceResult<Vec<Reminder>> {
+        let due = vec![common::ObligationStatus::Due as i32];
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let req = pb::ListObligationsRequest {
+                unit: unit.resource_name(),
+                period: period.to_owned(),
+                statuses: due.clone(),
+                kinds: Vec::new(),
+                page_size: 1000,
+                page_token: token.clone(),
+            };
+            let page = match self.tracking.clone().list_obligations(fwd.request(req)).await {
+                Ok(p) => p.into_inner(),
+                Err(s) if s.code() == tonic::Code::FailedPrecondition => break,
+                Err(s) => return Err(s.into()),
+            };
+            out.extend(page.obligations.iter().filter_map(reminder));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        if let Some(review) = &self.review {
+            let mut token = String::new();
+            loop {
+                let req = rpb::ListObligationsRequest {
+                    unit: unit.resource_name(),
+                    period: period.to_owned(),
+                    statuses: due.clone(),
+                    page_size: 1000,
+                    page_token: token.clone(),
+                };
+                let page = match review.clone().list_obligations(fwd.request(req)).await {
+                    Ok(p) => p.into_inner(),
+                    Err(s) if s.code() == tonic::Code::FailedPrecondition => break,
+                    Err(s) => return Err(s.into()),
+                };
+                out.extend(page.obligations.iter().filter_map(reminder));
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                token = page.next_page_token;
+            }
+        }
+        Ok(out)
     }
 
     /// The ids from the root down to a unit the caller may read (target
@@ -128,4 +191,22 @@ fn event(a: &pb::Alert) -> ServiceResult<Option<AlertEvent>> {
         message: a.message.clone(),
         time: at.into_iter().flatten().max().unwrap_or_else(Utc::now),
     }))
+}
+
+/// An obligation still due, as a reminder (None: not a report notify
+/// knows, or no deadline).
+fn reminder(o: &common::Obligation) -> Option<Reminder> {
+    let report = match common::ObligationKind::try_from(o.kind).ok()? {
+        common::ObligationKind::DailyLog => Report::DailyLog,
+        common::ObligationKind::WeeklySummary => Report::WeeklySummary,
+        common::ObligationKind::MonthlyReview => Report::MonthlyReview,
+        common::ObligationKind::Unspecified => return None,
+    };
+    Some(Reminder {
+        report,
+        unit: o.unit.strip_prefix("units/").unwrap_or(&o.unit).to_owned(),
+        unit_name: o.unit_display_name.clone(),
+        period: o.period.clone(),
+        due: time(o.due_time.as_ref())?,
+    })
 }

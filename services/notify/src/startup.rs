@@ -33,6 +33,11 @@ impl Application {
             &url("tracking", &settings.upstream.tracking_url)?,
             tls.as_ref(),
         )?;
+        // Optional: without it, no reminders of monthly reviews.
+        let review = match &settings.upstream.review_url {
+            Some(u) => Some(attain_kit::upstream::channel("review", u, tls.as_ref())?),
+            None => None,
+        };
         // Checked before anything starts: a bad key or relay names its key.
         let sealer = Sealer::from_file(settings.notify.secrets_key_file.as_deref())?;
         let channels = Channels::from_settings(&settings.notify)?;
@@ -43,7 +48,7 @@ impl Application {
         let max = settings.server.max_message_bytes;
         let app = App::new(
             db,
-            Upstreams::new(target, tracking),
+            Upstreams::new(target, tracking, review),
             settings.clock,
             (sealer, channels, delivering),
             &server.metrics(),

@@ -98,6 +98,7 @@ impl Suite {
         let mut s = settings().await;
         s.upstream.target_url = url(target.addr);
         s.upstream.tracking_url = url(tracking.addr);
+        s.upstream.review_url = url(review.addr);
         // Receivers in tests are local: http and loopback allowed.
         s.notify.secrets_key_file = Some(attain_kit::testing::notify_key_file());
         s.notify.allow_insecure_webhooks = true;

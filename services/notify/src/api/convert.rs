@@ -125,13 +125,14 @@ pub fn subscription_wire(s: &Subscription) -> pb::Subscription {
         delete_time: s.delete_time.map(timestamp),
         etag: s.version.to_string(),
         money_unit: s.money_unit.as_str().to_owned(),
+        remind_minutes_before: i32::try_from(s.remind_minutes).unwrap_or(0),
     }
 }
 
 pub fn delivery_wire(d: &Delivery) -> pb::Delivery {
     pb::Delivery {
         name: d.resource_name(),
-        event: d.event.alert.clone(),
+        event: d.event.name(),
         dedupe_key: d.dedupe_key.clone(),
         state: match d.state {
             DeliveryState::Pending => pb::DeliveryState::Pending,
@@ -147,7 +148,7 @@ pub fn delivery_wire(d: &Delivery) -> pb::Delivery {
         sent_time: d.sent_time.map(timestamp),
         text: d.text.clone(),
         digest: d.digest,
-        unit: format!("units/{}", d.event.unit),
+        unit: format!("units/{}", d.event.unit()),
         severity: severity_wire(d.severity) as i32,
     }
 }

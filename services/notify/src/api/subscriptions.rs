@@ -41,6 +41,7 @@ impl NotifyApi {
             digest_hour: s.digest_hour,
             language: s.language.clone(),
             money_unit: s.money_unit.clone(),
+            remind_minutes: s.remind_minutes_before,
         };
         self.app.create_subscription((&who, &fwd), key, (new, r.send_open_alerts), subscription_wire).await
     }

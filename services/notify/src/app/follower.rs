@@ -14,7 +14,8 @@ use crate::{
     domain::{
         alert::AlertEvent,
         delivery::{Delivery, State},
-        message::{Voice, render},
+        event::Event,
+        message::render,
         subscription::Subscription,
     },
     storage::{deliveries, leases, live_alerts, subscriptions},
@@ -52,17 +53,13 @@ impl App {
                 // The business clock says how long to wait (quiet hours,
                 // the digest hour); stored times are real.
                 let wait = s.schedule.next_send(business) - business;
-                let voice = Voice {
-                    language: s.language,
-                    money_unit: s.money_unit,
-                    dashboard_url: &self.delivering.dashboard_url,
-                };
+                let voice = self.voice(s);
                 let address = self.sealer.open(s.id.as_str(), &stored.sealed).map(|c| c.url).unwrap_or_default();
                 Delivery {
                     id: Id::generate(),
                     subscription: s.id.clone(),
                     owner: s.owner.person.clone(),
-                    event: e.clone(),
+                    event: Event::Alert(e.clone()),
                     dedupe_key: e.dedupe_key(),
                     severity: e.severity,
                     text: render(e, change, voice).text,

@@ -5,6 +5,7 @@
 pub mod deliveries;
 pub mod follower;
 pub mod metrics;
+pub mod reminders;
 pub mod secrets;
 pub mod sender;
 pub mod subscriptions;
@@ -60,6 +61,9 @@ pub struct App {
     pub(crate) channels: Channels,
     pub(crate) delivering: Delivering,
     pub(crate) metrics: metrics::NotifyMetrics,
+    /// Wakes this replica's reminder pass (a subscription asking for
+    /// reminders was just made).
+    pub(crate) remind_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -70,13 +74,35 @@ impl App {
         (sealer, channels, delivering): (secrets::Sealer, Channels, Delivering),
         metrics: &attain_kit::metrics::Metrics,
     ) -> Self {
-        Self { db, up, clock, sealer, channels, delivering, metrics: metrics::NotifyMetrics::new(metrics) }
+        Self {
+            db,
+            up,
+            clock,
+            sealer,
+            channels,
+            delivering,
+            metrics: metrics::NotifyMetrics::new(metrics),
+            remind_now: std::sync::Arc::default(),
+        }
     }
 
     /// Now, on the configured clock: a fixed date (demo, tests) keeps its
     /// time of day in the organisation's zone.
     pub(crate) fn now(&self) -> DateTime<Utc> {
         self.clock.now_in(self.delivering.org_zone)
+    }
+
+    /// How a subscriber is written to.
+    pub(crate) fn voice<'a>(
+        &'a self,
+        s: &crate::domain::subscription::Subscription,
+    ) -> crate::domain::message::Voice<'a> {
+        crate::domain::message::Voice {
+            language: s.language,
+            money_unit: s.money_unit,
+            dashboard_url: &self.delivering.dashboard_url,
+            zone: s.schedule.zone,
+        }
     }
 
     /// Whether this replica holds the lease on `job` (taking or renewing

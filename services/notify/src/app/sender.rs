@@ -15,9 +15,9 @@ use super::{App, metrics::Outcome};
 use crate::{
     channels::Outgoing,
     domain::{
-        alert::AlertEvent,
         delivery::{Delivery, State},
-        message::{Message, Voice, digest},
+        event::Event,
+        message::{Message, digest},
         subscription::{self, Subscription},
     },
     storage::{
@@ -113,7 +113,7 @@ impl App {
             return Ok(0);
         }
         let message = self.message_of(s, &rows);
-        let events: Vec<AlertEvent> = rows.iter().map(|d| d.event.clone()).collect();
+        let events: Vec<Event> = rows.iter().map(|d| d.event.clone()).collect();
         let result = match self.sealer.open(s.id.as_str(), &stored.sealed) {
             Err(e) => Err(e),
             Ok(secret) => {
@@ -146,16 +146,14 @@ impl App {
     }
 
     fn message_of(&self, s: &Subscription, rows: &[Delivery]) -> Message {
-        let voice =
-            Voice { language: s.language, money_unit: s.money_unit, dashboard_url: &self.delivering.dashboard_url };
+        let voice = self.voice(s);
         match rows {
             [one] if !one.digest => Message {
                 title: one.text.lines().next().unwrap_or("").trim_matches('*').to_owned(),
                 text: one.text.clone(),
             },
             _ => {
-                let events: Vec<_> =
-                    rows.iter().filter_map(|d| d.event.change().map(|c| (d.event.clone(), c))).collect();
+                let events: Vec<Event> = rows.iter().map(|d| d.event.clone()).collect();
                 digest(&events, voice)
             }
         }

@@ -20,7 +20,7 @@ use crate::{
         alert::{Rule, Severity},
         channel::{Kind, check_email, check_url},
         schedule::{QuietHours, Schedule, digest_hour, zone},
-        subscription::{Language, MoneyUnit, State, Subscription},
+        subscription::{Language, MoneyUnit, State, Subscription, remind_minutes},
     },
     storage::{deliveries, live_alerts, subscriptions as store},
 };
@@ -37,6 +37,7 @@ pub struct NewSubscription {
     pub digest_hour: Option<i32>,
     pub language: String,
     pub money_unit: String,
+    pub remind_minutes: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +133,7 @@ impl App {
         let least = r.least_severity.unwrap_or(Severity::Yellow);
         let language = Language::parse(&f("language"), &r.language)?;
         let money_unit = MoneyUnit::parse(&f("money_unit"), &r.money_unit)?;
+        let remind = remind_minutes(&f("remind_minutes_before"), r.remind_minutes)?;
         // Scope: the unit must be the caller's to read.
         if !who.is_admin() {
             let path = self.up.unit_path(fwd, &unit).await?;
@@ -159,6 +161,7 @@ impl App {
             schedule,
             language,
             money_unit,
+            remind_minutes: remind,
             state: State::Active,
             create_time: Utc::now(),
             delete_time: None,
@@ -166,17 +169,27 @@ impl App {
         };
         let sealed = self.sealer.seal(s.id.as_str(), &ChannelSecret { url: address, secret })?;
         let stored = store::Stored { subscription: s, sealed, secret_env };
-        idempotent!(self.db, key, |txn| {
-            store::insert(&txn, &stored).await?;
-            if send_open {
-                // What is open now, told as if it had just opened.
-                let open = live_alerts::all(&txn).await?;
-                let owed: Vec<_> =
-                    open.iter().flat_map(|e| self.deliveries_for(e, std::slice::from_ref(&stored))).collect();
-                deliveries::insert_new(&txn, &owed).await?;
-            }
-            render(&stored.subscription)
-        })
+        let reminding = stored.subscription.remind_minutes > 0;
+        let answer: ServiceResult<R> = async {
+            idempotent!(self.db, key, |txn| {
+                store::insert(&txn, &stored).await?;
+                if send_open {
+                    // What is open now, told as if it had just opened.
+                    let open = live_alerts::all(&txn).await?;
+                    let owed: Vec<_> =
+                        open.iter().flat_map(|e| self.deliveries_for(e, std::slice::from_ref(&stored))).collect();
+                    deliveries::insert_new(&txn, &owed).await?;
+                }
+                render(&stored.subscription)
+            })
+        }
+        .await;
+        if reminding && answer.is_ok() {
+            // Reports already close to their deadline are told of now,
+            // not at the next minute's pass.
+            self.remind_now.notify_one();
+        }
+        answer
     }
 
     /// A subscription its owner (or an admin) may read.

@@ -1,6 +1,6 @@
 //! The one worker per deployment — on the replica holding the lease —
-//! that follows tracking's alert feed into the outbox and sends what is
-//! due. A replica that dies stops renewing; within `HOLD` another takes
+//! that follows tracking's alert feed into the outbox, writes due
+//! reminders, and sends what is due. A replica that dies stops renewing; within `HOLD` another takes
 //! over, frees its predecessor's claims and resumes from the stored feed
 //! position: nothing read is lost, nothing is read twice.
 
@@ -21,6 +21,8 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 const RECONNECT: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
+/// How often reports coming due are looked for (a lead time is minutes).
+const REMIND: Duration = Duration::from_secs(60);
 
 pub struct Worker {
     app: App,
@@ -51,6 +53,7 @@ impl Worker {
                 () = self.keep_lease() => {}
                 () = self.follow() => {}
                 () = self.send() => {}
+                () = self.remind() => {}
             }
             tracing::info!(replica = %self.replica, "no longer leading notify");
         }
@@ -97,6 +100,24 @@ impl Worker {
             }
         }
         Ok(false)
+    }
+
+    /// Every `REMIND`, the reports coming due (never returns).
+    async fn remind(&self) {
+        loop {
+            match self.account.forwarded() {
+                Ok(fwd) => match self.app.remind_due(&fwd).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reminders = n, "reports coming due"),
+                    Err(e) => tracing::warn!(error = %e, "reminders failed; next time"),
+                },
+                Err(e) => tracing::warn!(error = %e, "the service account's token could not be made"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(REMIND) => {}
+                () = self.app.remind_now.notified() => {}
+            }
+        }
     }
 
     async fn send(&self) {

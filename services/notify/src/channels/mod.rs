@@ -12,8 +12,8 @@ use attain_kit::configuration::NotifySettings;
 use serde_json::json;
 
 use crate::domain::{
-    alert::AlertEvent,
     channel::{Kind, Secret, dingtalk_sign, feishu_sign, webhook_signature},
+    event::Event,
     message::Message,
 };
 
@@ -27,8 +27,8 @@ pub struct Outgoing<'a> {
     pub message: &'a Message,
     /// The delivery's identity, for receivers that drop repeats.
     pub dedupe_key: &'a str,
-    /// The alert changes it tells of (the generic webhook's structured body).
-    pub events: &'a [AlertEvent],
+    /// The events it tells of (the generic webhook's structured body).
+    pub events: &'a [Event],
     pub language: &'a str,
 }
 

@@ -1,10 +1,11 @@
-//! A delivery: one message owed to one subscription for one alert change —
+//! A delivery: one message owed to one subscription for one event (an
+//! alert change, a report coming due) —
 //! the outbox row, kept after it is sent.
 
 use attain_core::id::Id;
 use chrono::{DateTime, Utc};
 
-use super::alert::{AlertEvent, Severity};
+use super::{alert::Severity, event::Event};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -43,7 +44,7 @@ pub struct Delivery {
     pub id: Id,
     pub subscription: Id,
     pub owner: String,
-    pub event: AlertEvent,
+    pub event: Event,
     pub dedupe_key: String,
     pub severity: Severity,
     /// The message as rendered when the change arrived (a digest renders

@@ -9,6 +9,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::{
     alert::{AlertEvent, Change, Rule, Severity},
+    event::Event,
+    reminder::{Reminder, Report},
     subscription::{Language, MoneyUnit},
 };
 
@@ -26,6 +28,8 @@ pub struct Voice<'a> {
     pub language: Language,
     pub money_unit: MoneyUnit,
     pub dashboard_url: &'a str,
+    /// The subscriber's zone: deadlines are told on its clock.
+    pub zone: chrono_tz::Tz,
 }
 
 /// Money as the page writes it: "¥40,000.00", or "4.00 万元" in wan;
@@ -87,10 +91,64 @@ fn unit_label(e: &AlertEvent) -> &str {
 }
 
 /// The link to the page, opened on the unit and period.
-pub fn link(e: &AlertEvent, v: Voice<'_>) -> String {
+pub fn link(unit: &str, period: &str, v: Voice<'_>) -> String {
     let base = v.dashboard_url.trim_end_matches('/');
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
-    format!("{base}/#unit={}&period={}&lang={}", enc(&format!("units/{}", e.unit)), enc(&e.period), v.language.as_str())
+    format!("{base}/#unit={}&period={}&lang={}", enc(&format!("units/{unit}")), enc(period), v.language.as_str())
+}
+
+fn view(v: Voice<'_>) -> &'static str {
+    match v.language {
+        Language::Zh => "查看看板",
+        Language::En => "Open the dashboard",
+    }
+}
+
+fn report(r: Report, l: Language) -> &'static str {
+    match (r, l) {
+        (Report::DailyLog, Language::Zh) => "日报",
+        (Report::WeeklySummary, Language::Zh) => "周报",
+        (Report::MonthlyReview, Language::Zh) => "月度复盘",
+        (Report::DailyLog, Language::En) => "daily log",
+        (Report::WeeklySummary, Language::En) => "weekly summary",
+        (Report::MonthlyReview, Language::En) => "monthly review",
+    }
+}
+
+/// The one-line headline of a reminder, the deadline on the subscriber's
+/// clock.
+fn reminder_headline(r: &Reminder, v: Voice<'_>) -> String {
+    let who = if r.unit_name.is_empty() { r.unit.clone() } else { format!("{} ({})", r.unit_name, r.unit) };
+    let due = r.due.with_timezone(&v.zone).format("%Y-%m-%d %H:%M");
+    let what = report(r.report, v.language);
+    match v.language {
+        Language::Zh => format!("【汇报提醒】{who} 的{what}（{}）将于 {due} 截止", r.period),
+        Language::En => format!("[Reminder] {who}: the {what} for {} is due by {due}", r.period),
+    }
+}
+
+/// The period a reminder's link opens: the month its report falls in.
+fn reminder_period(r: &Reminder) -> String {
+    match r.report {
+        Report::DailyLog => r.period.get(..7).unwrap_or(&r.period).to_owned(),
+        Report::WeeklySummary | Report::MonthlyReview => r.period.clone(),
+    }
+}
+
+/// The message of a report coming due.
+pub fn remind(r: &Reminder, v: Voice<'_>) -> Message {
+    let title = reminder_headline(r, v);
+    let text = format!("**{title}**\n\n[{}]({})", view(v), link(&r.unit, &reminder_period(r), v));
+    Message { title, text }
+}
+
+/// The message of one event as it arrives (a digest renders its day's
+/// events together instead).
+pub fn render_event(e: &Event, v: Voice<'_>) -> Option<Message> {
+    match e {
+        Event::Alert(a) => a.change().map(|c| render(a, c, v)),
+        Event::Reminder(r) => Some(remind(r, v)),
+    }
 }
 
 /// One line of figures: "实际 ¥40,000.00，应完成 ¥50,000.00".
@@ -137,44 +195,48 @@ pub fn render(e: &AlertEvent, change: Change, v: Voice<'_>) -> Message {
             Language::En => "Nobody acknowledged it, so it went up a level.".to_owned(),
         });
     }
-    let view = match v.language {
-        Language::Zh => "查看看板",
-        Language::En => "Open the dashboard",
-    };
-    lines.push(format!("[{view}]({})", link(e, v)));
+    lines.push(format!("[{}]({})", view(v), link(&e.unit, &e.period, v)));
     Message { title, text: lines.join("\n\n") }
 }
 
-/// A day's alert changes in one message, grouped by unit.
-pub fn digest(events: &[(AlertEvent, Change)], v: Voice<'_>) -> Message {
+/// A day's events in one message, grouped by unit.
+pub fn digest(events: &[Event], v: Voice<'_>) -> Message {
     let title = match v.language {
         Language::Zh => format!("每日预警摘要（{} 条）", events.len()),
         Language::En => format!("Daily alert digest ({} changes)", events.len()),
     };
-    let mut by_unit: BTreeMap<&str, Vec<&(AlertEvent, Change)>> = BTreeMap::new();
+    let mut by_unit: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
     for ev in events {
-        by_unit.entry(unit_label(&ev.0)).or_default().push(ev);
+        by_unit.entry(ev.unit()).or_default().push(ev);
     }
     let mut lines = vec![format!("**{title}**")];
     for (unit, evs) in by_unit {
         lines.push(format!("**{unit}**"));
-        for (e, change) in evs {
-            let mut line = format!("- {}", headline(e, *change, v.language));
-            if let Some(f) = figures(e, v) {
-                line.push_str(match v.language {
-                    Language::Zh => "：",
-                    Language::En => ": ",
-                });
-                line.push_str(&f);
-            }
+        let mut period = None;
+        for e in evs {
+            let line = match e {
+                Event::Alert(a) => {
+                    period.get_or_insert_with(|| a.period.clone());
+                    let Some(change) = a.change() else { continue };
+                    let mut line = format!("- {}", headline(a, change, v.language));
+                    if let Some(f) = figures(a, v) {
+                        line.push_str(match v.language {
+                            Language::Zh => "：",
+                            Language::En => ": ",
+                        });
+                        line.push_str(&f);
+                    }
+                    line
+                }
+                Event::Reminder(r) => {
+                    period.get_or_insert_with(|| reminder_period(r));
+                    format!("- {}", reminder_headline(r, v))
+                }
+            };
             lines.push(line);
         }
-        if let Some((e, _)) = events.iter().find(|(e, _)| e.unit == unit) {
-            let view = match v.language {
-                Language::Zh => "查看看板",
-                Language::En => "Open the dashboard",
-            };
-            lines.push(format!("[{view}]({})", link(e, v)));
+        if let Some(p) = period {
+            lines.push(format!("[{}]({})", view(v), link(unit, &p, v)));
         }
     }
     Message { title, text: lines.join("\n\n") }
@@ -223,8 +285,12 @@ mod tests {
 
     #[test]
     fn the_guides_red_alert_reads_in_chinese() {
-        let v =
-            Voice { language: Language::Zh, money_unit: MoneyUnit::Yuan, dashboard_url: "https://attain.example.com/" };
+        let v = Voice {
+            language: Language::Zh,
+            money_unit: MoneyUnit::Yuan,
+            dashboard_url: "https://attain.example.com/",
+            zone: chrono_tz::Asia::Shanghai,
+        };
         let m = render(&event(), Change::Raised, v);
         assert_eq!(m.title, "【红灯预警】rep-1 落后进度（2024-01）");
         assert!(m.text.contains("实际 ¥40,000.00，应完成 ¥50,000.00"), "{}", m.text);
@@ -239,11 +305,36 @@ mod tests {
 
     #[test]
     fn a_digest_groups_by_unit() {
-        let v = Voice { language: Language::En, money_unit: MoneyUnit::Yuan, dashboard_url: "http://x" };
+        let v = Voice {
+            language: Language::En,
+            money_unit: MoneyUnit::Yuan,
+            dashboard_url: "http://x",
+            zone: chrono_tz::Asia::Shanghai,
+        };
         let mut other = event();
         other.unit = "rep-2".into();
-        let m = digest(&[(event(), Change::Raised), (other, Change::Raised), (event(), Change::Resolved)], v);
-        assert_eq!(m.title, "Daily alert digest (3 changes)");
+        let mut resolved = event();
+        resolved.state = State::Resolved;
+        let due = chrono::DateTime::parse_from_rfc3339("2024-01-16T10:00:00Z").unwrap().with_timezone(&Utc);
+        let reminder = Reminder {
+            report: Report::DailyLog,
+            unit: "rep-2".into(),
+            unit_name: "Rep 2".into(),
+            period: "2024-01-16".into(),
+            due,
+        };
+        let m = digest(
+            &[Event::Alert(event()), Event::Alert(other), Event::Alert(resolved), Event::Reminder(reminder.clone())],
+            v,
+        );
+        assert!(
+            m.text.contains("[Reminder] Rep 2 (rep-2): the daily log for 2024-01-16 is due by 2024-01-16 18:00"),
+            "{}",
+            m.text
+        );
+        let zh = remind(&reminder, Voice { language: Language::Zh, ..v });
+        assert_eq!(zh.title, "【汇报提醒】Rep 2 (rep-2) 的日报（2024-01-16）将于 2024-01-16 18:00 截止");
+        assert_eq!(m.title, "Daily alert digest (4 changes)");
         let (one, two) = (m.text.find("**rep-1**").unwrap(), m.text.find("**rep-2**").unwrap());
         assert!(one < two);
         assert_eq!(m.text.matches("rep-1:").count(), 2, "{}", m.text);

@@ -88,6 +88,8 @@ pub struct Subscription {
     pub schedule: Schedule,
     pub language: Language,
     pub money_unit: MoneyUnit,
+    /// Minutes before a report's deadline to remind (0: no reminders).
+    pub remind_minutes: u32,
     pub state: State,
     pub create_time: DateTime<Utc>,
     pub delete_time: Option<DateTime<Utc>>,
@@ -105,7 +107,24 @@ impl Subscription {
             && e.change().is_some()
     }
 
+    /// Whether this subscription wants a reminder, as of `now`, of a report
+    /// of its subtree due at `due`.
+    pub fn reminds(&self, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.state == State::Active
+            && self.remind_minutes > 0
+            && now < due
+            && due <= now + chrono::Duration::minutes(i64::from(self.remind_minutes))
+    }
+
     pub fn resource_name(&self) -> String {
         format!("subscriptions/{}", self.id.as_str())
     }
+}
+
+/// Minutes before a deadline, 0–1440 (0: no reminders).
+pub fn remind_minutes(field: &str, m: i32) -> DomainResult<u32> {
+    u32::try_from(m)
+        .ok()
+        .filter(|m| *m <= 1440)
+        .ok_or_else(|| DomainError::invalid(field, format!("{m} is not a number of minutes from 0 to 1440 (a day)")))
 }

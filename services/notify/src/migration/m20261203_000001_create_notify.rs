@@ -27,6 +27,7 @@ enum Subscriptions {
     DigestHour,
     Language,
     MoneyUnit,
+    RemindMinutes,
     State,
     CreatedAt,
     DeletedAt,
@@ -99,6 +100,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(S::DigestHour).integer().null())
                 .col(ColumnDef::new(S::Language).string().not_null())
                 .col(ColumnDef::new(S::MoneyUnit).string().not_null())
+                .col(ColumnDef::new(S::RemindMinutes).integer().not_null())
                 .col(ColumnDef::new(S::State).string().not_null())
                 .col(ColumnDef::new(S::CreatedAt).timestamp_with_time_zone().not_null())
                 .col(ColumnDef::new(S::DeletedAt).timestamp_with_time_zone().null())

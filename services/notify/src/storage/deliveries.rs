@@ -11,8 +11,9 @@ use sea_orm::{
 
 use super::corrupt;
 use crate::domain::{
-    alert::{AlertEvent, Severity},
+    alert::Severity,
     delivery::{Delivery, State},
+    event::Event,
 };
 
 pub mod delivery {
@@ -51,7 +52,7 @@ pub mod delivery {
 use delivery::Column as C;
 
 fn to_domain(m: delivery::Model) -> Result<Delivery, ServiceError> {
-    let event: AlertEvent = serde_json::from_str(&m.payload).map_err(|_| corrupt("delivery payload", &m.id))?;
+    let event: Event = serde_json::from_str(&m.payload).map_err(|_| corrupt("delivery payload", &m.id))?;
     Ok(Delivery {
         id: Id::stored("delivery id", &m.id)?,
         subscription: Id::stored("subscription id", &m.subscription_id)?,
@@ -81,9 +82,9 @@ pub async fn insert_new(db: &impl ConnectionTrait, rows: &[Delivery]) -> Result<
             id: Set(d.id.as_str().to_owned()),
             subscription_id: Set(d.subscription.as_str().to_owned()),
             owner: Set(d.owner.clone()),
-            event: Set(d.event.alert.clone()),
+            event: Set(d.event.name()),
             dedupe_key: Set(d.dedupe_key.clone()),
-            unit_id: Set(d.event.unit.clone()),
+            unit_id: Set(d.event.unit().to_owned()),
             severity: Set(d.severity.as_str().to_owned()),
             payload: Set(payload),
             body: Set(d.text.clone()),

@@ -37,6 +37,7 @@ pub mod subscription {
         pub digest_hour: Option<i32>,
         pub language: String,
         pub money_unit: String,
+        pub remind_minutes: i32,
         pub state: String,
         pub created_at: DateTimeUtc,
         pub deleted_at: Option<DateTimeUtc>,
@@ -86,6 +87,7 @@ fn to_domain(m: subscription::Model) -> Result<Stored, ServiceError> {
             language: Language::parse("language", &m.language).map_err(|_| corrupt("language", &m.language))?,
             money_unit: MoneyUnit::parse("money_unit", &m.money_unit)
                 .map_err(|_| corrupt("money unit", &m.money_unit))?,
+            remind_minutes: u32::try_from(m.remind_minutes).map_err(|_| corrupt("remind minutes", &m.id))?,
             state: match m.state.as_str() {
                 "ACTIVE" => State::Active,
                 "DELETED" => State::Deleted,
@@ -129,6 +131,7 @@ pub async fn insert(db: &impl ConnectionTrait, s: &Stored) -> Result<(), Service
         digest_hour: Set(sub.schedule.digest_hour.and_then(|h| i32::try_from(h).ok())),
         language: Set(sub.language.as_str().to_owned()),
         money_unit: Set(sub.money_unit.as_str().to_owned()),
+        remind_minutes: Set(i32::try_from(sub.remind_minutes).unwrap_or(0)),
         state: Set(state_str(sub.state).to_owned()),
         created_at: Set(sub.create_time),
         deleted_at: Set(sub.delete_time),

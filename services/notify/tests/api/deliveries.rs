@@ -112,6 +112,7 @@ async fn every_channel_signs_as_its_platform_documents(backend: Backend) {
         signed.extend_from_slice(&r.body);
         assert_eq!(v1, hex::encode(hmac(b"hook-secret", &signed)), "the signature covers timestamp and body");
         let body = r.json();
+        assert_eq!(body["events"][0]["kind"], "alert");
         assert_eq!(body["events"][0]["rule"], "BehindPace");
         assert_eq!(body["events"][0]["actual"]["amount"], "0.00", "money is exact text");
         keys.push(r.header("x-attain-delivery").unwrap().to_owned());
@@ -335,3 +336,57 @@ async fn a_new_subscriber_may_hear_of_what_is_open(backend: Backend) {
 }
 
 both_backends!(a_new_subscriber_may_hear_of_what_is_open);
+
+async fn a_report_coming_due_is_reminded_once(backend: Backend) {
+    // 17:30 in Shanghai on 2024-01-16: the day's logs are due at 18:00.
+    let shanghai = |s: &mut attain_kit::configuration::Settings| {
+        s.cadence.time_zone = "Asia/Shanghai".into();
+        s.clock.time_of_day = chrono::NaiveTime::from_hms_opt(17, 30, 0);
+    };
+    let suite = crate::helpers::spawn_with(backend, 2, shanghai, |_| {}).await;
+    let robot = HttpReceiver::start(OK).await;
+    // Rep 0 has logged today; rep 1 has not.
+    let log = attain_proto::attain::tracking::v1::CreateDailyLogRequest {
+        daily_log: Some(attain_proto::attain::tracking::v1::DailyLog {
+            rep: "units/rep-0".into(),
+            log_date: "2024-01-16".into(),
+            notes: "拜访两家客户".into(),
+            ..Default::default()
+        }),
+        request_id: "log-rep-0".into(),
+    };
+    suite.tracking_as("rep-0", Role::Rep, "rep-0").create_daily_log(log).await.unwrap();
+    let mut wang = suite.manager();
+    // Forty minutes ahead: the 18:00 deadline is inside it.
+    let mut s = dingtalk(&robot.url("/r?access_token=robot-token"), "S");
+    s.rules = vec![attain_proto::attain::tracking::v1::AlertRule::ReportOverdue as i32];
+    s.remind_minutes_before = 40;
+    let sub = subscribe(&mut wang, s).await;
+    // Twenty minutes ahead: not yet.
+    let mut early = dingtalk(&robot.url("/r?access_token=robot-token"), "S");
+    early.remind_minutes_before = 20;
+    let early = subscribe(&mut wang, early).await;
+
+    let sent = wait_state(&mut wang, &sub.name, pb::DeliveryState::Sent, 1).await;
+    assert_eq!(sent.len(), 1, "only rep 1's log is still due: {sent:?}");
+    assert_eq!(sent[0].event, "obligations/DAILY_LOG/rep-1/2024-01-16");
+    let text = &robot.wait_ok(1, WAIT).await[0].json()["markdown"]["text"];
+    assert!(
+        text.as_str().unwrap().contains("【汇报提醒】rep-1 (rep-1) 的日报（2024-01-16）将于 2024-01-16 18:00 截止"),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(deliveries(&mut wang, &early.name, &[]).await.is_empty(), "18:00 is more than 20 minutes away");
+    // Bad lead times name the field.
+    for bad in [-1, 1441] {
+        let mut s = dingtalk(&robot.url("/r?access_token=robot-token"), "S");
+        s.remind_minutes_before = bad;
+        let req = pb::CreateSubscriptionRequest { subscription: Some(s), ..Default::default() };
+        let e = wang.create_subscription(req).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().contains("subscription.remind_minutes_before"), "{}", e.message());
+    }
+    assert_eq!(robot.received().len(), 1, "one reminder, once");
+}
+
+both_backends!(a_report_coming_due_is_reminded_once);

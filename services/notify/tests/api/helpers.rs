@@ -52,6 +52,10 @@ impl Suite {
         self.notify("wang", Role::Manager, "region-a")
     }
 
+    pub fn tracking_as(&self, person: &str, role: Role, unit: &str) -> Tracking {
+        TrackingServiceClient::with_interceptor(self.tracking.clone(), bearer(person, role, unit))
+    }
+
     pub fn tracking(&self) -> Tracking {
         TrackingServiceClient::with_interceptor(self.tracking.clone(), bearer("ops", Role::Admin, ""))
     }
@@ -84,12 +88,26 @@ macro_rules! start {
 /// test clock). Notify may send to loopback over http (its receivers are
 /// local) and retries fast; `tweak` adjusts its settings.
 pub async fn spawn(backend: Backend, reps: usize, tweak: impl FnOnce(&mut Settings)) -> Suite {
-    attain_kit::telemetry::init(&Default::default(), "notify-test");
-    let (target_addr, _, t_stop) = start!(attain_target::startup::Application, test_settings(backend).await);
-    let mut ts = test_settings(backend).await;
+    spawn_with(backend, reps, |_| {}, tweak).await
+}
+
+/// [`spawn`], with `every` adjusting each service's settings first.
+pub async fn spawn_with(
+    backend: Backend,
+    reps: usize,
+    every: impl Fn(&mut Settings),
+    tweak: impl FnOnce(&mut Settings),
+) -> Suite {
+    let settings = || async {
+        let mut s = test_settings(backend).await;
+        every(&mut s);
+        s
+    };
+    let (target_addr, _, t_stop) = start!(attain_target::startup::Application, settings().await);
+    let mut ts = settings().await;
     ts.upstream.target_url = Some(format!("http://{target_addr}"));
     let (tracking_addr, _, k_stop) = start!(attain_tracking::startup::Application, ts);
-    let mut ns = test_settings(backend).await;
+    let mut ns = settings().await;
     ns.upstream.target_url = Some(format!("http://{target_addr}"));
     ns.upstream.tracking_url = Some(format!("http://{tracking_addr}"));
     ns.cadence.time_zone = "Asia/Shanghai".into();

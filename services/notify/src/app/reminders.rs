@@ -1,0 +1,83 @@
+//! Due reminders: on the worker, every minute, the reports of each
+//! reminding subscription's subtree that are still due and whose deadline
+//! is within its lead time become one delivery each (once per report: the
+//! dedupe key). Read from tracking's and review's obligations — computed
+//! where the reports live — for the current and the previous month (a
+//! review of last month is due on the 5th).
+
+use std::collections::BTreeMap;
+
+use attain_core::period::Period;
+use attain_kit::{ServiceResult, id::Id, upstream::Forwarded};
+use chrono::{Datelike, Utc};
+
+use super::{App, follower::endpoint_key, identity_of};
+use crate::{
+    domain::{
+        delivery::{Delivery, State},
+        event::Event,
+        message::remind,
+        reminder::Reminder,
+    },
+    storage::{deliveries, subscriptions},
+};
+
+impl App {
+    /// One pass: how many reminders were written.
+    pub async fn remind_due(&self, fwd: &Forwarded) -> ServiceResult<u64> {
+        let subs: Vec<_> =
+            subscriptions::active(&self.db).await?.into_iter().filter(|s| s.subscription.remind_minutes > 0).collect();
+        if subs.is_empty() {
+            return Ok(0);
+        }
+        let now = self.now();
+        let today = now.with_timezone(&self.delivering.org_zone).date_naive();
+        let this = Period::month_of(today);
+        let last = Period::month_of(today.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(today));
+        // One read per subtree, however many subscribe to it.
+        let mut by_unit: BTreeMap<&str, Vec<Reminder>> = BTreeMap::new();
+        for s in &subs {
+            let unit = s.subscription.unit.as_str();
+            if by_unit.contains_key(unit) {
+                continue;
+            }
+            let mut due = Vec::new();
+            for period in [&last, &this] {
+                due.extend(self.up.due_reports(fwd, &s.subscription.unit, &period.expression).await?);
+            }
+            by_unit.insert(unit, due);
+        }
+        let real = Utc::now();
+        let mut rows = Vec::new();
+        for stored in &subs {
+            let s = &stored.subscription;
+            // A subscriber whose role no longer reads anything hears nothing.
+            if identity_of(&s.owner).is_none() {
+                continue;
+            }
+            let wait = s.schedule.next_send(now) - now;
+            let address = self.sealer.open(s.id.as_str(), &stored.sealed).map(|c| c.url).unwrap_or_default();
+            for r in by_unit.get(s.unit.as_str()).into_iter().flatten().filter(|r| s.reminds(r.due, now)) {
+                let event = Event::Reminder(r.clone());
+                rows.push(Delivery {
+                    id: Id::generate(),
+                    subscription: s.id.clone(),
+                    owner: s.owner.person.clone(),
+                    dedupe_key: event.dedupe_key(),
+                    severity: event.severity(),
+                    text: remind(r, self.voice(s)).text,
+                    event,
+                    digest: s.schedule.digest_hour.is_some(),
+                    state: State::Pending,
+                    attempts: 0,
+                    last_error: String::new(),
+                    create_time: real,
+                    next_attempt: real + wait.max(chrono::Duration::zero()),
+                    sent_time: None,
+                    endpoint_key: endpoint_key(if address.is_empty() { s.id.as_str() } else { &address }),
+                });
+            }
+        }
+        deliveries::insert_new(&self.db, &rows).await
+    }
+}
