@@ -317,6 +317,9 @@ async fn build_parts(
     review_settings.clock.time_of_day = time_of_day;
     review_settings.upstream.target_url = Some(format!("http://{}", target.local_addr()));
     review_settings.upstream.tracking_url = Some(format!("http://{}", tracking.local_addr()));
+    // Closed monthly reviews are told to tracking as a service account.
+    review_settings.jobs.service_token =
+        Some(SecretString::from(minter(secret).mint("svc-review", Role::Admin, "", 365 * 24 * 3600)?));
     let review = attain_review::startup::Application::build(review_settings).await.context("review service")?;
     let mut notify_settings = settings("notify", base_port + 4);
     notify_settings.clock.today = today;

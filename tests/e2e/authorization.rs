@@ -790,6 +790,14 @@ fn rpcs() -> Vec<Rpc> {
             })
         })
         .ok_also(STATE),
+        // The review service's report of a closed review: its account only.
+        rpc("attain.tracking.v1.TrackingService/RecordReviewClose", ADMIN, |_, c| {
+            enc(kpb::RecordReviewCloseRequest {
+                unit: c.unit_name(),
+                month: "2023-12".into(),
+                close_time: Some(prost_types::Timestamp { seconds: 1_704_000_000, nanos: 0 }),
+            })
+        }),
         // ── notify: a subscription is its subscriber's (here the setup
         // admin's), so only an admin reads another's ──
         rpc("attain.notify.v1.NotifyService/CreateSubscription", READ, |_, c| {

@@ -551,3 +551,110 @@ async fn reports_stay_where_they_were_owed(backend: Backend) {
 }
 
 both_backends!(reports_stay_where_they_were_owed);
+
+/// A region that has not closed January's review by February 5 gets a
+/// REPORT_OVERDUE alert in February; closing it (late) resolves the alert —
+/// review tells tracking of the close, tracking never calls review.
+async fn a_regions_missed_review_is_an_alert(backend: Backend) {
+    let suite = Suite::start_with(
+        backend,
+        |s| {
+            s.cadence.time_zone = "Asia/Shanghai".into();
+            s.clock.today = chrono::NaiveDate::from_ymd_opt(2024, 2, 7);
+            s.clock.time_of_day = chrono::NaiveTime::from_hms_opt(10, 0, 0);
+        },
+        |_| {},
+    )
+    .await;
+    suite.seed().await;
+    let gateway = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut k = TrackingServiceClient::new(gateway.clone());
+    let evaluate =
+        || kpb::EvaluateAlertsRequest { unit: "units/acme".into(), period: "2024-02".into(), ..Default::default() };
+    let report_alert = |alerts: &[kpb::Alert], unit: &str| {
+        alerts
+            .iter()
+            .find(|a| {
+                a.unit == unit
+                    && a.rule == kpb::AlertRule::ReportOverdue as i32
+                    && a.period.as_ref().unwrap().expression == "2024-02"
+            })
+            .cloned()
+    };
+    // (Loading the example evaluated February already: the alerts stand.)
+    k.evaluate_alerts(authed("ops", Role::Admin, "", evaluate())).await.unwrap();
+    let list = || kpb::ListAlertsRequest { unit: "units/acme".into(), page_size: 1000, ..Default::default() };
+    let changed = k.list_alerts(authed("ops", Role::Admin, "", list())).await.unwrap().into_inner().alerts;
+    let a = report_alert(&changed, "units/region-a").unwrap_or_else(|| panic!("no overdue review alert: {changed:?}"));
+    assert_eq!(a.state, kpb::AlertState::Open as i32);
+    assert_eq!(a.severity, attain_proto::attain::common::v1::Status::Yellow as i32);
+    assert!(a.message.contains("monthly review 2024-01"), "{}", a.message);
+    assert!(a.actual.is_none(), "a report alert carries no figures");
+    // Region B also owes January's review (the demo opened none there).
+    assert!(report_alert(&changed, "units/region-b").is_some());
+
+    // Only the review service may report a close: a manager may not fake one.
+    let fake = kpb::RecordReviewCloseRequest {
+        unit: "units/region-a".into(),
+        month: "2024-01".into(),
+        close_time: Some(prost_types::Timestamp { seconds: 1_707_000_000, nanos: 0 }),
+    };
+    let e = k.record_review_close(authed("wang", Role::Manager, "region-a", fake.clone())).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied);
+    for bad in ["2024-13", "2024-1", "202401", ""] {
+        let r = kpb::RecordReviewCloseRequest { month: bad.into(), ..fake.clone() };
+        let e = k.record_review_close(authed("ops", Role::Admin, "", r)).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{bad}");
+        assert!(e.message().contains("month"), "{}", e.message());
+    }
+
+    // Region A's manager closes January's review, late.
+    let mut rv = ReviewServiceClient::new(gateway.clone());
+    fn wang<T>(m: T) -> Request<T> {
+        authed("wang", Role::Manager, "region-a", m)
+    }
+    let reviews = rv
+        .list_reviews(wang(rpb::ListReviewsRequest { unit: "units/region-a".into(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .reviews;
+    let jan = reviews.iter().find(|r| r.period.as_ref().unwrap().expression == "2024-01").unwrap();
+    rv.close_review(wang(rpb::CloseReviewRequest {
+        name: jan.name.clone(),
+        etag: String::new(),
+        request_id: "close-jan".into(),
+    }))
+    .await
+    .unwrap();
+    // Review tells tracking in the background; the next pass resolves it.
+    let start = std::time::Instant::now();
+    loop {
+        let changed = k.evaluate_alerts(authed("ops", Role::Admin, "", evaluate())).await.unwrap().into_inner().changed;
+        if let Some(a) = report_alert(&changed, "units/region-a") {
+            assert_eq!(a.state, kpb::AlertState::Resolved as i32, "{a:?}");
+            assert_eq!(a.message, "every report is in");
+            break;
+        }
+        let open = k.list_alerts(authed("ops", Role::Admin, "", list())).await.unwrap().into_inner().alerts;
+        if report_alert(&open, "units/region-a").is_none_or(|a| a.state == kpb::AlertState::Resolved as i32) {
+            // Resolved by a pass of tracking's own (it woke on the close).
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the close never reached tracking");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Review's own listing says LATE.
+    let obligations = rv
+        .list_obligations(wang(rpb::ListObligationsRequest {
+            unit: "units/region-a".into(),
+            period: "2024-01".into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(obligations.obligations[0].status, S::Late as i32);
+}
+
+both_backends!(a_regions_missed_review_is_an_alert);

@@ -147,7 +147,7 @@ fn check(overlay: &str) {
             {
                 problems.push(format!("{overlay}/{app}: a shared signing secret, or no identity provider"));
             }
-            if matches!(svc, "tracking" | "gateway" | "notify")
+            if matches!(svc, "tracking" | "gateway" | "notify" | "review")
                 && (env("APP__JOBS__SERVICE_ACCOUNT").is_none() || env("APP__JOBS__SIGNING_KEY_FILE").is_none())
             {
                 problems.push(format!("{overlay}/{app}: its service account has no key of its own"));
@@ -234,7 +234,7 @@ fn check(overlay: &str) {
             Ok(s) => {
                 assert_eq!(s.server.port, port);
                 if overlay.starts_with("prod") {
-                    assert_eq!(s.auth.service_keys.len(), 3, "{overlay}/{app}: {:?}", s.auth.service_keys);
+                    assert_eq!(s.auth.service_keys.len(), 4, "{overlay}/{app}: {:?}", s.auth.service_keys);
                     assert_eq!(s.auth.role_claim, "attain_role");
                 }
                 assert_eq!(s.server.admin_port, 9090, "{overlay}/{app}");

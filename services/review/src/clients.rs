@@ -238,6 +238,23 @@ pub struct DraftPlan {
 }
 
 impl Upstreams {
+    /// Tells tracking a monthly review was closed (its overdue-report
+    /// alerts judge regions from these); whether tracking had not known.
+    pub async fn record_review_close(
+        &self,
+        fwd: &Forwarded,
+        unit: &Id,
+        month: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<bool> {
+        let req = kpb::RecordReviewCloseRequest {
+            unit: unit.resource_name(),
+            month: month.to_owned(),
+            close_time: Some(attain_kit::wire::timestamp(at)),
+        };
+        Ok(self.tracking.clone().record_review_close(fwd.request(req)).await?.into_inner().recorded)
+    }
+
     pub async fn plan_facts(&self, fwd: &Forwarded, plan: &str) -> ServiceResult<PlanFacts> {
         let p = self.target.plan(fwd, plan).await?;
         let amount = |m: &Option<common::Money>| m.as_ref().map(|m| m.amount.clone()).unwrap_or_default();

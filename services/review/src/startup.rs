@@ -1,6 +1,6 @@
 //! Builds the review service from settings.
 
-use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase};
+use attain_kit::{configuration::Settings, server::GrpcServer, service::ServiceBase, service_account::ServiceAccount};
 use attain_proto::attain::review::v1::review_service_server::ReviewServiceServer;
 use tonic::service::interceptor::InterceptedService;
 
@@ -31,8 +31,21 @@ impl Application {
         let max = settings.server.max_message_bytes;
         let app =
             App::new(db, Upstreams::new(target, tracking), settings.clock).with_cadence(settings.cadence.rules()?);
+        // Closed monthly reviews are told to tracking as the service account
+        // (its overdue-report alerts judge regions by them).
+        let reporter = match ServiceAccount::from_settings(&settings.jobs, &settings.auth)? {
+            Some(account) => Some(crate::app::close_reports::spawn(app.clone(), account)),
+            None => {
+                tracing::warn!(
+                    "no service account (jobs.service_token, or jobs.service_account with jobs.signing_key_file): \
+                     tracking never hears of closed monthly reviews, so a region's review reads as missed"
+                );
+                None
+            }
+        };
         let api =
             ReviewServiceServer::new(ReviewApi::new(app)).max_decoding_message_size(max).max_encoding_message_size(max);
-        Ok(server.add_service(InterceptedService::new(api, auth)))
+        let server = server.add_service(InterceptedService::new(api, auth));
+        Ok(reporter.into_iter().fold(server, GrpcServer::with_background))
     }
 }

@@ -3,6 +3,7 @@
 //! the only layer where storage meets the target and tracking services.
 
 pub mod accept;
+pub mod close_reports;
 pub mod items;
 pub mod obligations;
 pub mod practices;
@@ -35,6 +36,8 @@ pub struct App {
     pub(crate) clock: ClockSettings,
     /// When reports are due, on whose clock.
     pub(crate) cadence: Rules,
+    /// Wakes the report of closes to tracking (a review was just closed).
+    pub(crate) closed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Reviews are run by managers (of the unit or above) and admins.
@@ -54,7 +57,7 @@ pub fn own_line(who: &Identity) -> Option<String> {
 
 impl App {
     pub fn new(db: DatabaseConnection, up: Upstreams, clock: ClockSettings) -> Self {
-        Self { db, up, clock, cadence: Rules::default() }
+        Self { db, up, clock, cadence: Rules::default(), closed: std::sync::Arc::default() }
     }
 
     /// When monthly reviews are due (configuration `cadence.*`).

@@ -176,12 +176,20 @@ impl App {
         next.state = State::Closed;
         next.close_time = Some(self.now());
         next.version = review.version + 1;
-        idempotent!(self.db, key, |txn| {
-            if !store::update_review(&txn, &next, fsm, review.version).await? {
-                return Err(ServiceError::stale_etag(name));
-            }
-            render(&next)
-        })
+        let closed: ServiceResult<R> = async {
+            idempotent!(self.db, key, |txn| {
+                if !store::update_review(&txn, &next, fsm, review.version).await? {
+                    return Err(ServiceError::stale_etag(name));
+                }
+                render(&next)
+            })
+        }
+        .await;
+        if closed.is_ok() {
+            // Tracking hears of it now, not at the next minute.
+            self.closed.notify_one();
+        }
+        closed
     }
 }
 

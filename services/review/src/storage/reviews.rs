@@ -388,3 +388,26 @@ pub async fn items(db: &impl ConnectionTrait, review: &Id) -> Result<Vec<ActionI
         .map(item_to_domain)
         .collect()
 }
+
+/// Monthly reviews closed at or after `since`: (unit, month, close time),
+/// oldest first.
+pub async fn closed_monthly_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Id, String, DateTime<Utc>)>, ServiceError> {
+    let rows: Vec<(String, String, Option<DateTime<Utc>>)> = review::Entity::find()
+        .select_only()
+        .column(review::Column::UnitId)
+        .column(review::Column::Period)
+        .column(review::Column::ClosedAt)
+        .filter(review::Column::Cadence.eq(Cadence::Monthly.as_str()))
+        .filter(review::Column::ClosedAt.gte(since))
+        .order_by_asc(review::Column::ClosedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .filter_map(|(u, p, t)| t.map(|t| (u, p, t)))
+        .map(|(u, p, t)| Ok((Id::stored("unit id", &u)?, p, t)))
+        .collect()
+}

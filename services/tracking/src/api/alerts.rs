@@ -182,6 +182,28 @@ impl TrackingApi {
         Ok(until_expiry(&fwd, feed))
     }
 
+    pub(crate) async fn record_review_close(
+        &self,
+        ctx: Ctx,
+        r: pb::RecordReviewCloseRequest,
+    ) -> ServiceResult<pb::RecordReviewCloseResponse> {
+        let unit = unit_id("unit", &r.unit)?;
+        let month = r.month.trim();
+        let ok = month.len() == 7
+            && chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok()
+            && month.as_bytes()[4] == b'-';
+        if !ok {
+            return Err(ServiceError::invalid("month", format!("{:?} is not a month (\"YYYY-MM\")", r.month)));
+        }
+        let at = r
+            .close_time
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
+            .ok_or_else(|| ServiceError::invalid("close_time", "is required"))?;
+        let recorded = self.app.record_review_close(&ctx.who, &ctx.fwd, &unit, month, at).await?;
+        Ok(pb::RecordReviewCloseResponse { recorded })
+    }
+
     pub(crate) async fn watch_rollup_changes(
         &self,
         ctx: Ctx,

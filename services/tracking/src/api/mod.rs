@@ -145,6 +145,12 @@ impl TrackingService for TrackingApi {
     async fn list_loss_reasons(&self, r: Request<pb::ListLossReasonsRequest>) -> Rpc<pb::ListLossReasonsResponse> {
         reply(TrackingApi::list_loss_reasons(self, Ctx::of(&r)?, r.into_inner()).await)
     }
+    async fn record_review_close(
+        &self,
+        r: Request<pb::RecordReviewCloseRequest>,
+    ) -> Rpc<pb::RecordReviewCloseResponse> {
+        reply(TrackingApi::record_review_close(self, Ctx::of(&r)?, r.into_inner()).await)
+    }
     async fn evaluate_alerts(&self, r: Request<pb::EvaluateAlertsRequest>) -> Rpc<pb::EvaluateAlertsResponse> {
         reply(TrackingApi::evaluate_alerts(self, Ctx::of(&r)?, r.into_inner()).await)
     }

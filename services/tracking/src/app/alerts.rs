@@ -17,7 +17,7 @@ use attain_kit::{
     upstream::Forwarded,
 };
 use attain_target_client::{PlanInfo, UnitInfo, UnitKind};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::{
     App,
@@ -32,7 +32,7 @@ use crate::{
         attainment::{Status as Colour, Thresholds, ratio_text},
         deal::Dimensions,
     },
-    storage::{alerts, daily_logs, rollups},
+    storage::{alerts, daily_logs, review_closes, rollups},
 };
 
 /// How often a change without an etag is re-read after losing a race.
@@ -391,7 +391,7 @@ impl App {
     ) -> ServiceResult<HashMap<Id, Vec<(&'static str, String)>>> {
         let known: Vec<UnitInfo> = measured
             .iter()
-            .filter(|m| matches!(m.unit.kind, UnitKind::Rep | UnitKind::Team))
+            .filter(|m| matches!(m.unit.kind, UnitKind::Rep | UnitKind::Team | UnitKind::Region))
             .map(|m| m.unit.clone())
             .collect();
         if known.is_empty() {
@@ -399,12 +399,67 @@ impl App {
         }
         let mut out: HashMap<Id, Vec<(&'static str, String)>> =
             known.iter().map(|u| (u.id.clone(), Vec::new())).collect();
-        let mut rows = self.obligations_of(plans, known, period.clone(), self.as_of(day), |_, _| true).await?.rows;
+        let (regions, people): (Vec<UnitInfo>, Vec<UnitInfo>) =
+            known.into_iter().partition(|u| u.kind == UnitKind::Region);
+        let as_of = self.as_of(day);
+        let mut rows = self.obligations_of(plans, people, period.clone(), as_of, |_, _| true).await?.rows;
+        rows.extend(self.last_months_reviews(plans, &regions, period, as_of).await?);
         rows.sort_by_key(|o| o.due);
         for o in rows.into_iter().filter(|o| o.status == crate::domain::cadence::Status::Missed) {
             out.entry(o.unit.clone()).or_default().push((o.kind.label(), o.period()));
         }
         Ok(out)
+    }
+
+    /// Each region's review of the month before `period` (due in it, by
+    /// `cadence.monthly_review_day`), as the review service reported its
+    /// closes; a month no plan covers owes none.
+    async fn last_months_reviews(
+        &self,
+        plans: &[PlanInfo],
+        regions: &[UnitInfo],
+        period: &Period,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Vec<crate::domain::cadence::Obligation>> {
+        use crate::domain::cadence::{Life, monthly_reviews};
+        let Some(first) = period.start.pred_opt().and_then(|d| d.with_day(1)) else { return Ok(Vec::new()) };
+        let month = first.format("%Y-%m").to_string();
+        let ids: Vec<Id> = regions.iter().map(|u| u.id.clone()).collect();
+        let closed = review_closes::closed(&self.db, &ids, std::slice::from_ref(&month)).await?;
+        let mut out = Vec::new();
+        for u in regions.iter().filter(|u| attain_target_client::plan_for(plans, &u.path, first).is_some()) {
+            let met: HashMap<NaiveDate, DateTime<Utc>> =
+                closed.get(&(u.id.clone(), month.clone())).map(|t| (first, *t)).into_iter().collect();
+            let cal = attain_target_client::calendar_for(plans, &u.path, first);
+            let life = Life { start: u.start_date, end: u.end_date };
+            out.extend(monthly_reviews(&self.cadence, &cal, &u.id, life, (first, first), &met, now));
+        }
+        Ok(out)
+    }
+
+    /// Records that a region's review of a month was closed (the review
+    /// service's report); whether it was new. Service accounts only.
+    pub async fn record_review_close(
+        &self,
+        who: &Identity,
+        fwd: &Forwarded,
+        unit: &Id,
+        month: &str,
+        at: DateTime<Utc>,
+    ) -> ServiceResult<bool> {
+        if !who.is_admin() {
+            return Err(ServiceError::PermissionDenied(
+                "RecordReviewClose: only the review service (an admin service account) reports closes".into(),
+            ));
+        }
+        // The unit must exist (an admin learns when it does not).
+        self.target.unit(fwd, unit).await?;
+        let new = review_closes::record(&self.db, unit, month, at).await?;
+        if new {
+            // A region's overdue review may now be in.
+            self.after_ingestion();
+        }
+        Ok(new)
     }
 
     /// Each rep's latest day with a deal or a daily log up to `up_to`;

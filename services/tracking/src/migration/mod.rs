@@ -17,6 +17,7 @@ mod m20261202_000012_open_alerts_index;
 mod m20261202_000013_alerts_by_severity_index;
 mod m20261202_000014_alerts_prefix_index;
 mod m20261202_000015_cadence;
+mod m20261203_000016_review_closes;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_alerts_by_severity_index::Migration),
             Box::new(m20261202_000014_alerts_prefix_index::Migration),
             Box::new(m20261202_000015_cadence::Migration),
+            Box::new(m20261203_000016_review_closes::Migration),
         ]
     }
 }

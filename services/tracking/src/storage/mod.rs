@@ -13,6 +13,7 @@ pub mod gap_analyses;
 pub mod leases;
 pub mod loss_rollups;
 pub mod opportunities;
+pub mod review_closes;
 pub mod rollups;
 
 use attain_kit::ServiceError;
