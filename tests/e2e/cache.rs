@@ -156,6 +156,30 @@ async fn the_dashboard_cache(backend: Backend) {
     }
     assert!(seen, "the acknowledgement reached the cached dashboard through the feed");
 
+    // A daily log alone (no deal) reaches the cached reporting section.
+    let submitted = |d: &pb::Dashboard| d.compliance.as_ref().map_or(0, |c| c.submitted);
+    let before = submitted(&gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner());
+    let log = kpb::CreateDailyLogRequest {
+        daily_log: Some(kpb::DailyLog {
+            rep: "units/rep-2".into(),
+            log_date: "2024-01-16".into(),
+            notes: "缓存测试".into(),
+            ..Default::default()
+        }),
+        request_id: "cache-log-1".into(),
+    };
+    tracking.create_daily_log(authed("rep-2", Role::Rep, "rep-2", log)).await.unwrap();
+    let mut logged = false;
+    for _ in 0..100 {
+        let d = gw.get_dashboard(region("units/region-a")).await.unwrap().into_inner();
+        if submitted(&d) == before + 1 {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(logged, "the log reached the cached dashboard's reporting section through the feed");
+
     // Sixteen identical calls at once for an uncached unit: one fan-out.
     let before = fan_outs(suite.tracking.admin).await;
     let calls: Vec<_> = (0..16)

@@ -272,9 +272,11 @@ impl TrackingApi {
     pub(crate) async fn set_gap_analysis(
         &self,
         ctx: Ctx,
-        r: pb::SetGapAnalysisRequest,
+        mut r: pb::SetGapAnalysisRequest,
     ) -> ServiceResult<pb::PeriodSummary> {
         let Ctx { who, fwd } = ctx;
+        let request_id = std::mem::take(&mut r.request_id);
+        let key = IdempotencyKey::new(&who.person, "SetGapAnalysis", &request_id, &r)?;
         let unit = unit_id("unit", &r.unit)?;
         let period = Period::parse("period", &r.period, 1)?;
         let body = text("text", &r.text, 20_000)?;
@@ -282,7 +284,7 @@ impl TrackingApi {
             // A blank analysis would meet a team's weekly summary.
             return Err(ServiceError::invalid("text", "is required: the analysis itself"));
         }
-        Ok(summary_wire(&self.app.set_gap_analysis((&who, &fwd), &unit, &period, body, &r.etag).await?))
+        Ok(summary_wire(&self.app.set_gap_analysis((&who, &fwd), key, (&unit, &period), body, &r.etag).await?))
     }
 
     pub(crate) async fn list_loss_reasons(

@@ -172,9 +172,13 @@ impl App {
         log.create_time = self.now();
         let stored: ServiceResult<R> = idempotent!(self.db, key, |txn| {
             daily_logs::insert_log(&txn, &log).await?;
+            // Readers of the rep's figures (the gateway's dashboards, the
+            // reporting section) hear of it as of a deal.
+            rollups::record_change(&txn, vec![attain_kit::id::encode_path(&log.booked_path)]).await?;
             render(&log)
         });
         self.compliance.written();
+        self.after_ingestion();
         stored
     }
 
@@ -256,8 +260,8 @@ impl App {
     pub async fn set_gap_analysis(
         &self,
         (who, fwd): (&Identity, &Forwarded),
-        unit: &Id,
-        period: &Period,
+        key: Option<IdempotencyKey>,
+        (unit, period): (&Id, &Period),
         text: String,
         etag: &str,
     ) -> ServiceResult<PeriodSummary> {
@@ -274,16 +278,32 @@ impl App {
             ));
         }
         let what = format!("the gap analysis of {} for {}", unit.resource_name(), period.expression);
+        // A retry of a write that went through changes nothing more (and
+        // answers the summary as it stands).
+        if let Some(k) = &key
+            && k.replay::<()>(&self.db).await?.is_some()
+        {
+            return self.period_summary(who, fwd, unit, period).await;
+        }
         let current = gap_analyses::gap_analysis(&self.db, &visible.id, &period.expression).await?;
         let current_version = current.as_ref().map_or(0, |g| g.version);
         check_etag(etag, &current_version.to_string(), &what)?;
         let next = GapAnalysis { text, author: who.person.clone(), version: current_version + 1, time: self.now() };
         let previous = current.map(|g| g.version);
-        match gap_analyses::put_gap_analysis(&self.db, &visible.id, &period.expression, &next, previous).await {
-            Ok(true) => self.compliance.written(),
+        let txn = attain_kit::db::begin_write(&self.db).await?;
+        match gap_analyses::put_gap_analysis(&txn, &visible.id, &period.expression, &next, previous).await {
+            Ok(true) => {}
             Ok(false) | Err(ServiceError::Internal(_)) => return Err(ServiceError::stale_etag(&what)),
             Err(e) => return Err(e),
         }
+        if let Some(k) = &key {
+            k.record(&txn, &()).await?;
+        }
+        // Readers of the team's figures (the gateway's dashboards) hear of it.
+        rollups::record_change(&txn, vec![attain_kit::id::encode_path(&visible.path)]).await?;
+        txn.commit().await?;
+        self.compliance.written();
+        self.after_ingestion();
         self.period_summary(who, fwd, unit, period).await
     }
 

@@ -154,6 +154,18 @@ async fn logs_losses_conversion_and_summaries(backend: Backend) {
         ("Price pressure from a new competitor", "mgr-a", "1")
     );
     assert_eq!(manager.set_gap_analysis(set.clone()).await.unwrap_err().code(), Code::Aborted, "stale etag");
+    // A retried write (same request id, no etag) is written once.
+    let retried = pb::SetGapAnalysisRequest {
+        etag: String::new(),
+        text: "Price pressure, and two deals slipped".into(),
+        request_id: "gap-1".into(),
+        ..set.clone()
+    };
+    let first = manager.set_gap_analysis(retried.clone()).await.unwrap().into_inner();
+    let again = manager.set_gap_analysis(retried.clone()).await.unwrap().into_inner();
+    assert_eq!((first.etag.as_str(), again.etag.as_str()), ("2", "2"), "the retry changed nothing");
+    let reused = pb::SetGapAnalysisRequest { text: "something else".into(), ..retried };
+    assert!(manager.set_gap_analysis(reused).await.is_err(), "a request id reused for another text");
     assert_eq!(
         rep1.set_gap_analysis(pb::SetGapAnalysisRequest { unit: "units/rep-1".into(), ..set })
             .await
