@@ -166,6 +166,20 @@ async fn rest_through_the_gateway(backend: Backend) {
     let mut with_id = manager.clone();
     with_id.push(("x-request-id", "rest-trace-42".into()));
     assert_eq!(get(gw, "/v1/caller", &with_id).await.header("x-request-id"), Some("rest-trace-42"));
+    // And in every REST error, as gRPC errors carry it: a service's refusal
+    // and the gateway's own (no such route).
+    let info = |e: &Value| {
+        e["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["@type"] == "type.googleapis.com/google.rpc.RequestInfo")
+            .map(|d| d["requestId"].as_str().unwrap().to_owned())
+    };
+    let refused = get(gw, "/v1/units/region-a/deals?period=2024-13", &with_id).await;
+    assert_eq!(info(&error(&refused, 400)).as_deref(), Some("rest-trace-42"), "{}", refused.text());
+    let nowhere = get(gw, "/v1/no/such/route", &with_id).await;
+    assert_eq!(info(&error(&nowhere, 404)).as_deref(), Some("rest-trace-42"), "{}", nowhere.text());
 
     // The live alert feed as NDJSON: the open alert first.
     let (status, lines) =

@@ -83,7 +83,27 @@ fn details(status: &Status) -> Vec<Json> {
         let delay = retry.retry_delay.map(|d| format!("{:.3}s", d.as_secs_f32()));
         out.push(json!({ "@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay }));
     }
+    if let Some(info) = d.request_info() {
+        out.push(request_info(&info.request_id, &info.serving_data));
+    }
     out
+}
+
+fn request_info(request_id: &str, serving_data: &str) -> Json {
+    json!({ "@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": request_id, "servingData": serving_data })
+}
+
+/// The RequestInfo of a REST call its status does not carry (the gateway's
+/// own refusals: no route, a body too large, JSON that does not transcode):
+/// the request id and trace id, as a gRPC error carries them.
+pub fn with_request(mut body: Json, request_id: &str) -> Json {
+    let trace = attain_kit::telemetry::current_trace_id().map(|t| format!("trace_id={t}")).unwrap_or_default();
+    if let Some(details) = body["error"]["details"].as_array_mut()
+        && !details.iter().any(|d| d["@type"] == "type.googleapis.com/google.rpc.RequestInfo")
+    {
+        details.push(request_info(request_id, &trace));
+    }
+    body
 }
 
 /// The error body: `{"error": {"code", "status", "message", "details"}}`.
@@ -98,8 +118,9 @@ pub fn body(status: &Status) -> Json {
     })
 }
 
-pub fn response(status: &Status) -> Response {
-    let mut resp = super::json(http_status(status.code()), serde_json::to_vec(&body(status)).unwrap_or_default());
+pub fn response(status: &Status, request_id: &str) -> Response {
+    let body = with_request(body(status), request_id);
+    let mut resp = super::json(http_status(status.code()), serde_json::to_vec(&body).unwrap_or_default());
     if status.code() == Code::ResourceExhausted {
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
@@ -121,6 +142,28 @@ mod tests {
         let details = json["error"]["details"].as_array().unwrap();
         let bad = details.iter().find(|d| d["@type"] == "type.googleapis.com/google.rpc.BadRequest").unwrap();
         assert_eq!(bad["fieldViolations"][0]["field"], "period");
+    }
+
+    #[test]
+    fn every_error_names_its_request() {
+        let status: Status = ServiceError::invalid("period", "bad").into();
+        let json = with_request(body(&status), "req-7");
+        let details = json["error"]["details"].as_array().unwrap();
+        let info = details.iter().find(|d| d["@type"] == "type.googleapis.com/google.rpc.RequestInfo").unwrap();
+        assert_eq!(info["requestId"], "req-7");
+        let mut d = tonic_types::ErrorDetails::new();
+        d.set_request_info("from-the-service", "");
+        let carried = Status::with_error_details(Code::NotFound, "x", d);
+        let json = with_request(body(&carried), "req-8");
+        let infos: Vec<_> = json["error"]["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["@type"] == "type.googleapis.com/google.rpc.RequestInfo")
+            .cloned()
+            .collect();
+        assert_eq!(infos.len(), 1, "the service's own is kept, not doubled");
+        assert_eq!(infos[0]["requestId"], "from-the-service");
     }
 
     #[test]

@@ -76,10 +76,10 @@ pub fn json(status: StatusCode, body: Vec<u8>) -> Response {
     resp
 }
 
-fn refuse(status: StatusCode, code: &str, message: String) -> Response {
+fn refuse(status: StatusCode, code: &str, message: String, request_id: &str) -> Response {
     let body =
         serde_json::json!({ "error": { "code": status.as_u16(), "status": code, "message": message, "details": [] } });
-    json(status, serde_json::to_vec(&body).unwrap_or_default())
+    json(status, serde_json::to_vec(&errors::with_request(body, request_id)).unwrap_or_default())
 }
 
 pub async fn openapi_document(State(rest): State<Rest>) -> Response {
@@ -91,6 +91,13 @@ pub async fn openapi_document(State(rest): State<Rest>) -> Response {
 /// Any `/v1/…` request.
 pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    // Set by the server's request-id layer (the caller's, or one made there).
+    let request_id = parts
+        .headers
+        .get(attain_kit::server::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy().into_owned();
     let (route, captures) = match rest.inner.routes.find(&parts.method, &path) {
         Ok(found) => found,
@@ -99,10 +106,16 @@ pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "UNIMPLEMENTED",
                 format!("{} is not allowed on {path}", parts.method),
+                &request_id,
             );
         }
         Err(false) => {
-            return refuse(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no REST route {path} (see /openapi.json)"));
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("no REST route {path} (see /openapi.json)"),
+                &request_id,
+            );
         }
     };
     let body = match axum::body::to_bytes(body, rest.inner.max_body).await {
@@ -112,6 +125,7 @@ pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RESOURCE_EXHAUSTED",
                 format!("the body is over the limit of {} bytes", rest.inner.max_body),
+                &request_id,
             );
         }
     };
@@ -122,7 +136,7 @@ pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
     };
     // Counted once, as the RPC it is (the server's metrics layer reads it).
     let code = result.as_ref().map_or_else(Status::code, |_| tonic::Code::Ok);
-    let mut response = result.unwrap_or_else(|status| errors::response(&status));
+    let mut response = result.unwrap_or_else(|status| errors::response(&status, &request_id));
     let path = attain_kit::metrics::method_label(&route.grpc_path());
     response.extensions_mut().insert(attain_kit::metrics::RpcOutcome { path, code });
     response
