@@ -118,6 +118,9 @@ pub async fn handle(State(rest): State<Rest>, request: Request) -> Response {
             );
         }
     };
+    // The server's span knew only "HTTP GET": name it by the route, as
+    // OpenTelemetry's HTTP conventions do (bounded: the proto's templates).
+    attain_kit::telemetry::rename_current_span(format!("{} {}", route.verb, route.template.as_str()));
     let body = match axum::body::to_bytes(body, rest.inner.max_body).await {
         Ok(b) => b,
         Err(_) => {

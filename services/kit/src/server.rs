@@ -416,8 +416,9 @@ async fn watch(
 }
 
 /// One span per RPC, named by its method and carrying the request id.
-/// Names are bounded: a method of the suite (or `unknown`), a REST call
-/// `HTTP GET` (its path is the span's `method` attribute). Health checks get no
+/// Names are bounded: a method of the suite (or `unknown`), an HTTP call
+/// `HTTP GET` until the gateway's REST handler names it by its route
+/// (`GET /v1/{unit=units/*}/deals`; the path is the `method` attribute). Health checks get no
 /// span: probes every few seconds are no one's trace.
 #[derive(Clone, Copy, Debug)]
 struct RpcSpan;

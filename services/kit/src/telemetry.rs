@@ -111,6 +111,15 @@ pub fn parent_of(span: &tracing::Span, headers: &http::HeaderMap) {
     }
 }
 
+/// Names the current span anew (a REST call, known by its route only once
+/// the handler has matched it). The span's context exists by then (its
+/// parent was set), so the exported span itself is renamed.
+pub fn rename_current_span(name: String) {
+    let span = tracing::Span::current();
+    span.record("otel.name", name.as_str());
+    span.context().span().update_name(name);
+}
+
 /// The current span's W3C trace context as headers for a call made on its
 /// behalf (empty when traces are off).
 pub fn trace_headers() -> HashMap<String, String> {
