@@ -110,6 +110,14 @@ impl App {
             }
             (true, false) => {
                 check_env_name(&field("secret_env"), &ch.secret_env)?;
+                // A variable is the deployment's, not the caller's: anyone
+                // naming another team's would have messages signed with it.
+                if !who.is_admin() {
+                    return Err(ServiceError::PermissionDenied(format!(
+                        "{}: only an admin names a secret held by the service; give the secret itself",
+                        field("secret_env")
+                    )));
+                }
                 (String::new(), Some(ch.secret_env))
             }
             (true, true) if ch.kind == Kind::Webhook => {

@@ -125,6 +125,18 @@ async fn bad_input_names_the_field(backend: Backend) {
     own.unit = String::new();
     let mine = subscribe(&mut rep, own).await;
     assert_eq!(mine.unit, "units/rep-0", "a rep's subscription defaults to its own unit");
+    // A secret held by the service is an admin's to name: anyone else
+    // could have messages signed with another team's robot secret.
+    let mut env = ok();
+    env.channel = with_channel(Kind::Dingtalk(pb::RobotChannel {
+        url: "https://oapi.dingtalk.com/robot/send?access_token=x".into(),
+        secret: String::new(),
+        secret_env: "NOTIFY_SECRET_REGION_B".into(),
+    }))
+    .channel;
+    assert_eq!(refused(&mut wang, env.clone()).await.code(), Code::PermissionDenied);
+    let mut admin = suite.notify("ops", Role::Admin, "");
+    subscribe(&mut admin, env).await;
     // E-mail needs a relay this deployment does not have.
     let mail = with_channel(Kind::Email(pb::EmailChannel { address: "wang@example.com".into() }));
     assert_eq!(refused(&mut wang, mail).await.code(), Code::FailedPrecondition);
