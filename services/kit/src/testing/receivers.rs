@@ -37,7 +37,7 @@ impl Received {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
+        serde_json::from_slice(&self.body).unwrap() // ok: test support
     }
 
     /// A query parameter, percent-decoded.
@@ -56,14 +56,14 @@ fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
             match bytes[i] {
                 b'+' => out.push(b' '),
                 b'%' if s.get(i + 1..i + 3).is_some_and(|h| u8::from_str_radix(h, 16).is_ok()) => {
-                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                    out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap()); // ok: test support
                     i += 2;
                 }
                 b => out.push(b),
             }
             i += 1;
         }
-        String::from_utf8(out).unwrap()
+        String::from_utf8(out).unwrap() // ok: test support
     }
     q.split('&').filter_map(|p| p.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
 }
@@ -90,8 +90,8 @@ pub struct HttpReceiver {
 impl HttpReceiver {
     /// Answers 200 with `reply` (e.g. `{"errcode":0,"errmsg":"ok"}`).
     pub async fn start(reply: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap(); // ok: test support
+        let addr = listener.local_addr().unwrap(); // ok: test support
         let me = Self {
             addr,
             received: Arc::default(),
@@ -127,7 +127,7 @@ impl HttpReceiver {
             r.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
         let body = r.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
         let (status, reply, delay) = {
-            let mut s = self.script.lock().unwrap();
+            let mut s = self.script.lock().unwrap(); // ok: test support
             if s.fail_first > 0 {
                 s.fail_first -= 1;
                 (s.fail_status, "{\"error\":\"try later\"}".to_owned(), s.delay)
@@ -136,26 +136,26 @@ impl HttpReceiver {
             }
         };
         tokio::time::sleep(delay).await;
-        self.received.lock().unwrap().push(Received { path, headers, body, status });
+        self.received.lock().unwrap().push(Received { path, headers, body, status }); // ok: test support
         let mut resp = http::Response::new(Full::new(Bytes::from(reply)));
-        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap(); // ok: test support
         resp
     }
 
     /// Answers the next `n` requests with `status`.
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut s = self.script.lock().unwrap();
+        let mut s = self.script.lock().unwrap(); // ok: test support
         s.fail_first = n;
         s.fail_status = status;
     }
 
     /// The body successes answer with (a robot refusing: `{"errcode":310000}`).
     pub fn reply_with(&self, reply: &str) {
-        self.script.lock().unwrap().reply = reply.to_owned();
+        self.script.lock().unwrap().reply = reply.to_owned(); // ok: test support
     }
 
     pub fn delay(&self, d: Duration) {
-        self.script.lock().unwrap().delay = d;
+        self.script.lock().unwrap().delay = d; // ok: test support
     }
 
     /// "http://127.0.0.1:{port}{path}"
@@ -165,7 +165,7 @@ impl HttpReceiver {
 
     /// Everything answered so far.
     pub fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        self.received.lock().unwrap().clone() // ok: test support
     }
 
     /// Waits until `n` requests were answered 200 (panics after `limit`).
@@ -209,20 +209,20 @@ pub struct SmtpReceiver {
 
 impl SmtpReceiver {
     pub async fn start() -> Self {
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap(); // ok: test support
         let ca_pem = cert.cert.pem();
         let der = rustls_pki_types::CertificateDer::from(cert.cert.der().to_vec());
-        let key = rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+        let key = rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap(); // ok: test support
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
-            .unwrap()
+            .unwrap() // ok: test support
             .with_no_client_auth()
             .with_single_cert(vec![der], key)
-            .unwrap();
+            .unwrap(); // ok: test support
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap(); // ok: test support
         let me = Self {
-            addr: listener.local_addr().unwrap(),
+            addr: listener.local_addr().unwrap(), // ok: test support
             ca_pem,
             mails: Arc::default(),
             refused_in_clear: Arc::default(),
@@ -261,7 +261,7 @@ impl SmtpReceiver {
                 io.get_mut().write_all(b"220 ready\r\n").await.ok()?;
                 return Some(io.into_inner());
             } else if !tls && (upper.starts_with("MAIL") || upper.starts_with("RCPT") || upper.starts_with("DATA")) {
-                *self.refused_in_clear.lock().unwrap() += 1;
+                *self.refused_in_clear.lock().unwrap() += 1; // ok: test support
                 b"530 5.7.0 Must issue a STARTTLS command first\r\n"
             } else if upper.starts_with("MAIL FROM:") {
                 from = line[10..].trim().trim_matches(['<', '>']).to_owned();
@@ -282,7 +282,7 @@ impl SmtpReceiver {
                     }
                     data.push_str(l.strip_prefix('.').unwrap_or(&l));
                 }
-                self.mails.lock().unwrap().push(Mail { from: from.clone(), to: std::mem::take(&mut to), data });
+                self.mails.lock().unwrap().push(Mail { from: from.clone(), to: std::mem::take(&mut to), data }); // ok: test support
                 b"250 queued\r\n"
             } else if upper.starts_with("QUIT") {
                 let _ = io.get_mut().write_all(b"221 bye\r\n").await;
@@ -298,7 +298,7 @@ impl SmtpReceiver {
     }
 
     pub fn mails(&self) -> Vec<Mail> {
-        self.mails.lock().unwrap().clone()
+        self.mails.lock().unwrap().clone() // ok: test support
     }
 
     pub async fn wait_mails(&self, n: usize, limit: Duration) -> Vec<Mail> {
