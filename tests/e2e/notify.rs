@@ -29,6 +29,8 @@ fn as_<T>(person: &str, role: Role, unit: &str, msg: T) -> Request<T> {
     r
 }
 
+const OPS_SECRET: &str = "ops-secret-held-by-the-deployment";
+
 fn robot(url: String, secret: &str) -> npb::Channel {
     npb::Channel {
         kind: Some(npb::channel::Kind::Dingtalk(npb::RobotChannel {
@@ -65,7 +67,7 @@ async fn the_guides_red_alert_reaches_region_a_on_dingtalk(backend: Backend) {
     let red = loop {
         let got = ding.received();
         if let Some(r) =
-            got.iter().find(|r| r.json()["markdown"]["text"].as_str().unwrap_or("").contains("rep-1 未达里程碑"))
+            got.iter().find(|r| r.json()["markdown"]["text"].as_str().unwrap_or("").contains("(rep-1) 未达里程碑"))
         {
             break r.clone();
         }
@@ -74,7 +76,7 @@ async fn the_guides_red_alert_reaches_region_a_on_dingtalk(backend: Backend) {
     };
     let text = red.json()["markdown"]["text"].as_str().unwrap().to_owned();
     // Below the 50% milestone of the 15th (¥50,000 of January's ¥100,000).
-    assert!(text.starts_with("**【红灯预警】rep-1 未达里程碑（2024-01）**"), "{text}");
+    assert!(text.starts_with("**【红灯预警】Rep 1 张伟 (rep-1) 未达里程碑（2024-01）**"), "{text}");
     assert!(text.contains("实际 ¥40,000.00，应完成 ¥50,000.00"), "{text}");
     assert!(text.contains("#unit=units%2Frep%2D1&period=2024%2D01&lang=zh"), "{text}");
     assert!(red.query("sign").is_some() && red.query("timestamp").is_some(), "signed: {}", red.path);
@@ -124,6 +126,8 @@ async fn killing_notify_mid_delivery_loses_nothing() {
         ("APP__NOTIFY__SECRETS_KEY_FILE", notify_key_file()),
         ("APP__NOTIFY__ALLOW_INSECURE_WEBHOOKS", "true".to_owned()),
         ("APP__NOTIFY__RETRY_BASE_MS", "100".to_owned()),
+        // A robot secret held by the deployment, named by an admin.
+        ("NOTIFY_SECRET_OPS_HOOK", OPS_SECRET.to_owned()),
         today,
     ];
     let mut notify = serve("notify", pn, &dir, &notify_env);
@@ -132,13 +136,14 @@ async fn killing_notify_mid_delivery_loses_nothing() {
     // A slow receiver: each message takes 250 ms to be taken.
     let hook = HttpReceiver::start("").await;
     hook.delay(Duration::from_millis(250));
+    let ops_hook = HttpReceiver::start("").await;
     let mut n = NotifyServiceClient::new(channel(pn).await);
     let sub = npb::Subscription {
         unit: "units/region-a".into(),
         channel: Some(npb::Channel {
             kind: Some(npb::channel::Kind::Webhook(npb::RobotChannel {
                 url: hook.url("/attain"),
-                secret: "hook-secret".into(),
+                secret: "hook-secret-0123456789".into(),
                 secret_env: String::new(),
             })),
             ..Default::default()
@@ -146,8 +151,22 @@ async fn killing_notify_mid_delivery_loses_nothing() {
         rules: vec![kpb::AlertRule::BehindPace as i32],
         ..Default::default()
     };
+    let ops_sub = npb::Subscription {
+        unit: "units/acme".into(),
+        channel: Some(npb::Channel {
+            kind: Some(npb::channel::Kind::Webhook(npb::RobotChannel {
+                url: ops_hook.url("/ops"),
+                secret: String::new(),
+                secret_env: "NOTIFY_SECRET_OPS_HOOK".into(),
+            })),
+            ..Default::default()
+        }),
+        ..sub.clone()
+    };
     let req = npb::CreateSubscriptionRequest { subscription: Some(sub), ..Default::default() };
     let sub = n.create_subscription(as_("wang", Role::Manager, "region-a", req)).await.unwrap().into_inner();
+    let req = npb::CreateSubscriptionRequest { subscription: Some(ops_sub), ..Default::default() };
+    n.create_subscription(as_("ops", Role::Admin, "", req)).await.unwrap();
     let mut k = TrackingServiceClient::new(channel(pk).await);
     let evaluate = kpb::EvaluateAlertsRequest { unit: "units/acme".into(), ..Default::default() };
     let changed = k.evaluate_alerts(as_("ops", Role::Admin, "", evaluate)).await.unwrap().into_inner().changed;
@@ -190,6 +209,14 @@ async fn killing_notify_mid_delivery_loses_nothing() {
     let rows = n.list_deliveries(as_("wang", Role::Manager, "region-a", list)).await.unwrap().into_inner().deliveries;
     assert_eq!(rows.len(), expected);
     assert!(rows.iter().all(|d| d.state == npb::DeliveryState::Sent as i32), "{rows:?}");
+    // The admin's hook is signed with the secret from the environment.
+    let got = ops_hook.wait_ok(1, Duration::from_secs(20)).await;
+    let sig = got[0].header("x-attain-signature").unwrap();
+    let (t, v1) = sig.split_once(",v1=").unwrap();
+    let mut signed = format!("{}.", t.trim_start_matches("t=")).into_bytes();
+    signed.extend_from_slice(&got[0].body);
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, OPS_SECRET.as_bytes());
+    assert_eq!(v1, hex::encode(ring::hmac::sign(&key, &signed).as_ref()), "signed with NOTIFY_SECRET_OPS_HOOK");
     notify.kill();
     crate::support::reliability_claim(&format!(
         "| `killing_notify_mid_delivery_loses_nothing` | {expected} alert changes to a slow webhook | 1 SIGKILL mid-delivery, 1 change while down | all {expected} delivered; at most the one in flight repeated, with its key |"

@@ -64,6 +64,9 @@ pub struct NotifySettings {
     pub smtp_from: String,
     pub smtp_username_env: Option<String>,
     pub smtp_password_env: Option<String>,
+    /// How often reports coming due are looked for and subscriptions are
+    /// checked against the tree as it is now (a lead time is minutes).
+    pub pass_interval_ms: u64,
 }
 
 impl Default for NotifySettings {
@@ -80,6 +83,7 @@ impl Default for NotifySettings {
             smtp_from: "attain@localhost".into(),
             smtp_username_env: None,
             smtp_password_env: None,
+            pass_interval_ms: 60_000,
         }
     }
 }

@@ -69,7 +69,7 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
         // it costs a copy per statement, and a raw statement may hold values.
         .record_stmt_in_spans(false);
     if url.starts_with("sqlite:") {
-        create_sqlite_parent_dir(url)?;
+        prepare_sqlite_file(url)?;
         opts.map_sqlx_sqlite_opts(|o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.create_if_missing(true)
@@ -87,15 +87,35 @@ pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<DatabaseConn
     Database::connect(opts).await.map_err(|e| anyhow::anyhow!("cannot connect to the database: {}", redact(&e)))
 }
 
-fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+/// Creates a SQLite file's directory (0700) and the file itself (0600) if
+/// missing: it holds the organisation's figures (and notify's sealed
+/// channel secrets), readable by the service's user only. SQLite gives its
+/// -wal and -shm files the database file's mode.
+fn prepare_sqlite_file(url: &str) -> anyhow::Result<()> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+    let path = std::path::Path::new(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir).map_err(|e| anyhow::anyhow!("cannot create data directory {}: {e}", dir.display()))?;
+    }
+    if !path.exists() {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        match o.open(path) {
+            Ok(_) => {}
+            // Another replica made it first.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => anyhow::bail!("cannot create database file {}: {e}", path.display()),
+        }
     }
     Ok(())
 }
@@ -244,7 +264,21 @@ pub async fn create_prefix_index(
 
 #[cfg(test)]
 mod tests {
-    use super::statement_summary;
+    use super::{prepare_sqlite_file, statement_summary};
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_file_is_the_service_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("attain-db-mode-{}", std::process::id()));
+        let file = dir.join("data").join("notify.db");
+        prepare_sqlite_file(&format!("sqlite://{}?mode=rwc", file.display())).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&dir.join("data")), 0o700);
+        prepare_sqlite_file(&format!("sqlite://{}", file.display())).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_statement_is_summarised_by_kind_and_table_without_values() {

@@ -5,6 +5,7 @@
 
 use attain_core::money::{Amount, CurrencyCode, Money};
 use attain_kit::{ServiceError, ServiceResult, id::Id, upstream::Forwarded};
+pub use attain_proto::attain::common::v1::ObligationStatus;
 use attain_proto::attain::{
     common::v1 as common,
     review::v1::{self as rpb, review_service_client::ReviewServiceClient},
@@ -48,19 +49,26 @@ impl Upstreams {
         }
     }
 
-    /// Reports of a subtree not yet in whose deadline has not passed: reps'
-    /// daily logs and teams' weekly summaries begun in `period` (tracking),
-    /// and regions' reviews of the months starting in it (review). A period
-    /// no plan covers has none.
-    pub async fn due_reports(&self, fwd: &Forwarded, unit: &Id, period: &str) -> ServiceResult<Vec<Reminder>> {
-        let due = vec![common::ObligationStatus::Due as i32];
+    /// Reports of a subtree in `status` (DUE: not yet in, deadline not
+    /// passed; MISSED: deadline passed), from what `period` covers: reps'
+    /// daily logs and teams' weekly summaries (tracking) and regions'
+    /// reviews of the months starting in it (review). A period no plan
+    /// covers has none.
+    pub async fn reports(
+        &self,
+        fwd: &Forwarded,
+        unit: &Id,
+        period: &str,
+        status: common::ObligationStatus,
+    ) -> ServiceResult<Vec<Reminder>> {
+        let statuses = vec![status as i32];
         let mut out = Vec::new();
         let mut token = String::new();
         loop {
             let req = pb::ListObligationsRequest {
                 unit: unit.resource_name(),
                 period: period.to_owned(),
-                statuses: due.clone(),
+                statuses: statuses.clone(),
                 kinds: Vec::new(),
                 page_size: 1000,
                 page_token: token.clone(),
@@ -82,7 +90,7 @@ impl Upstreams {
                 let req = rpb::ListObligationsRequest {
                     unit: unit.resource_name(),
                     period: period.to_owned(),
-                    statuses: due.clone(),
+                    statuses: statuses.clone(),
                     page_size: 1000,
                     page_token: token.clone(),
                 };
@@ -104,7 +112,12 @@ impl Upstreams {
     /// The ids from the root down to a unit the caller may read (target
     /// answers PERMISSION_DENIED or NOT_FOUND otherwise).
     pub async fn unit_path(&self, fwd: &Forwarded, unit: &Id) -> ServiceResult<Vec<Id>> {
-        Ok(self.target.unit(fwd, unit).await?.path)
+        Ok(self.unit_info(fwd, unit).await?.path)
+    }
+
+    /// A unit as target has it now.
+    pub async fn unit_info(&self, fwd: &Forwarded, unit: &Id) -> ServiceResult<attain_target_client::UnitInfo> {
+        self.target.unit(fwd, unit).await
     }
 
     /// The whole organisation's alert changes after `resume` (None: the
@@ -190,6 +203,9 @@ fn event(a: &pb::Alert) -> ServiceResult<Option<AlertEvent>> {
         escalation_level: u32::try_from(a.escalation_level).unwrap_or(0),
         message: a.message.clone(),
         time: at.into_iter().flatten().max().unwrap_or_else(Utc::now),
+        told_as: None,
+        unit_name: String::new(),
+        missed: Vec::new(),
     }))
 }
 

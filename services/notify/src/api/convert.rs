@@ -119,6 +119,7 @@ pub fn subscription_wire(s: &Subscription) -> pb::Subscription {
         language: s.language.as_str().to_owned(),
         state: match s.state {
             State::Active => pb::SubscriptionState::Active,
+            State::Suspended => pb::SubscriptionState::Suspended,
             State::Deleted => pb::SubscriptionState::Deleted,
         } as i32,
         create_time: Some(timestamp(s.create_time)),
@@ -126,6 +127,9 @@ pub fn subscription_wire(s: &Subscription) -> pb::Subscription {
         etag: s.version.to_string(),
         money_unit: s.money_unit.as_str().to_owned(),
         remind_minutes_before: i32::try_from(s.remind_minutes).unwrap_or(0),
+        state_reason: s.state_reason.clone(),
+        owner_role: s.owner.role.clone(),
+        owner_unit: if s.owner.unit.is_empty() { String::new() } else { format!("units/{}", s.owner.unit) },
     }
 }
 

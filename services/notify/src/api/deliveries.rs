@@ -44,7 +44,8 @@ impl NotifyApi {
         };
         let rest = r.name.strip_prefix("subscriptions/").ok_or_else(bad)?;
         let (sub, d) = rest.split_once("/deliveries/").ok_or_else(bad)?;
-        let d = self.app.redrive(&ctx.who, &Id::parse("name", sub)?, &Id::parse("name", d)?).await?;
+        let (sub, d) = (Id::parse("name", sub).map_err(|_| bad())?, Id::parse("name", d).map_err(|_| bad())?);
+        let d = self.app.redrive(&ctx.who, &sub, &d).await?;
         Ok(delivery_wire(&d))
     }
 }

@@ -26,13 +26,13 @@ impl NotifyApi {
 /// "subscriptions/{id}" (or a name below one): the subscription's id;
 /// "-" where `any` allows it (None).
 fn subscription_id(field: &str, name: &str, any: bool) -> ServiceResult<Option<Id>> {
+    let bad = || {
+        ServiceError::invalid(field, format!("{name:?} is not a subscription name (subscriptions/{{subscription_id}})"))
+    };
     match name.strip_prefix("subscriptions/").map(|x| x.split('/').next().unwrap_or("")) {
         Some("-") if any => Ok(None),
-        Some(x) => Ok(Some(Id::parse(field, x)?)),
-        None => Err(ServiceError::invalid(
-            field,
-            format!("{name:?} is not a subscription name (subscriptions/{{subscription_id}})"),
-        )),
+        Some(x) => Id::parse(field, x).map(Some).map_err(|_| bad()),
+        None => Err(bad()),
     }
 }
 

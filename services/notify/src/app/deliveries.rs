@@ -6,8 +6,14 @@ use chrono::Utc;
 
 use super::App;
 use crate::{
-    domain::delivery::{Delivery, State},
-    storage::deliveries::{self, Filter},
+    domain::{
+        delivery::{Delivery, State},
+        subscription::State as SubState,
+    },
+    storage::{
+        deliveries::{self, Filter},
+        subscriptions,
+    },
 };
 
 impl App {
@@ -22,28 +28,49 @@ impl App {
     ) -> ServiceResult<Vec<Delivery>> {
         if let Some(s) = subscription {
             self.subscription(who, s).await?;
+        } else {
+            self.reconcile(who).await?;
         }
         let owner = (!who.is_admin()).then_some(who.person.as_str());
-        let f = Filter { owner, subscription: subscription.map(Id::as_str), states };
+        // A suspended subscription's rows told of units the person may no
+        // longer read: not theirs to read now.
+        let not_of = match owner {
+            Some(person) => subscriptions::suspended_of(&self.db, person).await?,
+            None => Vec::new(),
+        };
+        if subscription.is_some_and(|s| not_of.iter().any(|x| x == s.as_str())) {
+            return Ok(Vec::new());
+        }
+        let f = Filter { owner, subscription: subscription.map(Id::as_str), states, not_of };
         deliveries::list(&self.db, &f, before, limit).await
     }
 
     /// A DEAD or FAILED delivery, back to its first attempt and due now.
     pub async fn redrive(&self, who: &Identity, subscription: &Id, id: &Id) -> ServiceResult<Delivery> {
+        self.reconcile(who).await?;
         let name = format!("subscriptions/{}/deliveries/{}", subscription.as_str(), id.as_str());
         let found = deliveries::get(&self.db, id.as_str()).await?.filter(|d| &d.subscription == subscription);
         let d = reveal(who, "delivery", &name, found, |d| who.is_admin() || d.owner == who.person)?;
+        let sub = self.subscription(who, subscription).await?;
+        match sub.state {
+            SubState::Active => {}
+            SubState::Deleted => {
+                return Err(ServiceError::precondition(
+                    "SUBSCRIPTION_DELETED",
+                    format!("{} is deleted", sub.resource_name()),
+                ));
+            }
+            SubState::Suspended => {
+                return Err(ServiceError::precondition(
+                    "SUBSCRIPTION_SUSPENDED",
+                    format!("{} is suspended: {}", sub.resource_name(), sub.state_reason),
+                ));
+            }
+        }
         if !matches!(d.state, State::Dead | State::Failed) {
             return Err(ServiceError::precondition(
                 "NOT_FAILED",
                 format!("{name} is {}: only a DEAD or FAILED delivery is sent again", d.state.as_str()),
-            ));
-        }
-        let sub = self.subscription(who, subscription).await?;
-        if sub.state == crate::domain::subscription::State::Deleted {
-            return Err(ServiceError::precondition(
-                "SUBSCRIPTION_DELETED",
-                format!("{} is deleted", sub.resource_name()),
             ));
         }
         deliveries::redrive(&self.db, id.as_str(), Utc::now()).await?;

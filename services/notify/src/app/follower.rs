@@ -5,7 +5,9 @@
 //! change again; after it, never — and the dedupe key makes a change read
 //! twice (a reopened watch sending the open alerts) one delivery.
 
-use attain_kit::{ServiceError, ServiceResult, id::Id};
+use std::collections::HashMap;
+
+use attain_kit::{ServiceError, ServiceResult};
 use chrono::Utc;
 
 use super::{App, identity_of};
@@ -13,10 +15,10 @@ use crate::{
     clients::FeedItem,
     domain::{
         alert::AlertEvent,
-        delivery::{Delivery, State},
+        delivery::Delivery,
         event::Event,
         message::render,
-        subscription::Subscription,
+        subscription::{Subscription, Told},
     },
     storage::{deliveries, leases, live_alerts, subscriptions},
 };
@@ -35,43 +37,28 @@ pub enum Consumed {
     LostLease,
 }
 
-/// Identifies an endpoint without naming it: what rate limits count by.
-pub(crate) fn endpoint_key(address: &str) -> String {
-    hex::encode(&ring::digest::digest(&ring::digest::SHA256, address.as_bytes()).as_ref()[..12])
-}
-
 impl App {
-    /// The deliveries one change owes, as of now.
-    pub(crate) fn deliveries_for(&self, e: &AlertEvent, subs: &[subscriptions::Stored]) -> Vec<Delivery> {
-        let Some(change) = e.change() else { return Vec::new() };
+    /// The deliveries one change owes, as of now, given what each
+    /// subscription was told of the alert before.
+    pub(crate) fn deliveries_for(
+        &self,
+        e: &AlertEvent,
+        subs: &[subscriptions::Stored],
+        told: &HashMap<String, Told>,
+    ) -> Vec<Delivery> {
         let (real, business) = (Utc::now(), self.now());
         subs.iter()
-            .filter(|s| s.subscription.wants(e))
             .filter(|s| identity_of(&s.subscription.owner).is_some_and(|who| who.can_read(&e.unit_path)))
-            .map(|stored| {
+            .filter_map(|stored| {
                 let s: &Subscription = &stored.subscription;
+                let (change, key) = s.tell(e, told.get(s.id.as_str()))?;
+                let mut e = e.clone();
+                e.told_as = Some(change);
                 // The business clock says how long to wait (quiet hours,
                 // the digest hour); stored times are real.
                 let wait = s.schedule.next_send(business) - business;
-                let voice = self.voice(s);
-                let address = self.sealer.open(s.id.as_str(), &stored.sealed).map(|c| c.url).unwrap_or_default();
-                Delivery {
-                    id: Id::generate(),
-                    subscription: s.id.clone(),
-                    owner: s.owner.person.clone(),
-                    event: Event::Alert(e.clone()),
-                    dedupe_key: e.dedupe_key(),
-                    severity: e.severity,
-                    text: render(e, change, voice).text,
-                    digest: s.schedule.digest_hour.is_some(),
-                    state: State::Pending,
-                    attempts: 0,
-                    last_error: String::new(),
-                    create_time: real,
-                    next_attempt: real + wait.max(chrono::Duration::zero()),
-                    sent_time: None,
-                    endpoint_key: endpoint_key(if address.is_empty() { s.id.as_str() } else { &address }),
-                }
+                let text = render(&e, change, self.voice(s)).markdown();
+                Some(Delivery::owed(s, (Event::Alert(e), key, text), (real, real + wait), self.endpoint_key(stored)))
             })
             .collect()
     }
@@ -91,7 +78,10 @@ impl App {
             }
         };
         let rows = match event {
-            Some(e) => self.deliveries_for(e, &subscriptions::active(&self.db).await?),
+            Some(e) => {
+                let told = deliveries::told(&self.db, &e.alert).await?;
+                self.deliveries_for(e, &subscriptions::active(&self.db).await?, &told)
+            }
             None => Vec::new(),
         };
         let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;

@@ -3,9 +3,11 @@
 //! follower and the sender run here on the replica holding the lease.
 
 pub mod deliveries;
+pub mod enrich;
 pub mod follower;
 pub mod metrics;
 pub mod reminders;
+pub mod scope;
 pub mod secrets;
 pub mod sender;
 pub mod subscriptions;
@@ -35,6 +37,8 @@ pub struct Delivering {
     pub dashboard_url: String,
     /// The organisation's zone: a subscription's when it names none.
     pub org_zone: Tz,
+    /// How often reminders and the scope sweep run.
+    pub pass_interval: Duration,
 }
 
 impl Delivering {
@@ -48,6 +52,7 @@ impl Delivering {
             },
             dashboard_url: n.dashboard_url.clone(),
             org_zone,
+            pass_interval: Duration::from_millis(n.pass_interval_ms.max(100)),
         }
     }
 }
@@ -64,6 +69,8 @@ pub struct App {
     /// Wakes this replica's reminder pass (a subscription asking for
     /// reminders was just made).
     pub(crate) remind_now: std::sync::Arc<tokio::sync::Notify>,
+    /// Units' display names, as recently read from target.
+    pub(crate) names: enrich::Names,
 }
 
 impl App {
@@ -83,6 +90,7 @@ impl App {
             delivering,
             metrics: metrics::NotifyMetrics::new(metrics),
             remind_now: std::sync::Arc::default(),
+            names: enrich::Names::default(),
         }
     }
 
@@ -103,6 +111,18 @@ impl App {
             dashboard_url: &self.delivering.dashboard_url,
             zone: s.schedule.zone,
         }
+    }
+
+    /// What a subscription's rate limit counts by: its robot, hashed (the
+    /// platform's own identity of it — a token, a key, a hook path — so
+    /// another spelling of one URL is the same robot).
+    pub(crate) fn endpoint_key(&self, stored: &crate::storage::subscriptions::Stored) -> String {
+        let s = &stored.subscription;
+        let robot = match self.sealer.open(s.id.as_str(), &stored.sealed) {
+            Ok(c) => crate::domain::channel::robot(s.channel, &c.url),
+            Err(_) => s.id.as_str().to_owned(),
+        };
+        hex::encode(&ring::digest::digest(&ring::digest::SHA256, robot.as_bytes()).as_ref()[..12])
     }
 
     /// Whether this replica holds the lease on `job` (taking or renewing

@@ -8,17 +8,13 @@
 use std::collections::BTreeMap;
 
 use attain_core::period::Period;
-use attain_kit::{ServiceResult, id::Id, upstream::Forwarded};
+use attain_kit::{ServiceResult, upstream::Forwarded};
 use chrono::{Datelike, Utc};
 
-use super::{App, follower::endpoint_key, identity_of};
+use super::App;
+use crate::clients::ObligationStatus;
 use crate::{
-    domain::{
-        delivery::{Delivery, State},
-        event::Event,
-        message::remind,
-        reminder::Reminder,
-    },
+    domain::{delivery::Delivery, event::Event, message::remind, reminder::Reminder},
     storage::{deliveries, subscriptions},
 };
 
@@ -43,7 +39,13 @@ impl App {
             }
             let mut due = Vec::new();
             for period in [&last, &this] {
-                due.extend(self.up.due_reports(fwd, &s.subscription.unit, &period.expression).await?);
+                match self.up.reports(fwd, &s.subscription.unit, &period.expression, ObligationStatus::Due).await {
+                    Ok(d) => due.extend(d),
+                    // One subtree target or tracking will not answer for
+                    // (a unit gone: the scope sweep suspends it) must not
+                    // stop everyone else's reminders.
+                    Err(e) => tracing::warn!(unit, error = %e, "reports coming due could not be read"),
+                }
             }
             by_unit.insert(unit, due);
         }
@@ -51,31 +53,11 @@ impl App {
         let mut rows = Vec::new();
         for stored in &subs {
             let s = &stored.subscription;
-            // A subscriber whose role no longer reads anything hears nothing.
-            if identity_of(&s.owner).is_none() {
-                continue;
-            }
             let wait = s.schedule.next_send(now) - now;
-            let address = self.sealer.open(s.id.as_str(), &stored.sealed).map(|c| c.url).unwrap_or_default();
             for r in by_unit.get(s.unit.as_str()).into_iter().flatten().filter(|r| s.reminds(r.due, now)) {
-                let event = Event::Reminder(r.clone());
-                rows.push(Delivery {
-                    id: Id::generate(),
-                    subscription: s.id.clone(),
-                    owner: s.owner.person.clone(),
-                    dedupe_key: event.dedupe_key(),
-                    severity: event.severity(),
-                    text: remind(r, self.voice(s)).text,
-                    event,
-                    digest: s.schedule.digest_hour.is_some(),
-                    state: State::Pending,
-                    attempts: 0,
-                    last_error: String::new(),
-                    create_time: real,
-                    next_attempt: real + wait.max(chrono::Duration::zero()),
-                    sent_time: None,
-                    endpoint_key: endpoint_key(if address.is_empty() { s.id.as_str() } else { &address }),
-                });
+                let (event, text) = (Event::Reminder(r.clone()), remind(r, self.voice(s)).markdown());
+                let key = event.dedupe_key();
+                rows.push(Delivery::owed(s, (event, key, text), (real, real + wait), self.endpoint_key(stored)));
             }
         }
         deliveries::insert_new(&self.db, &rows).await

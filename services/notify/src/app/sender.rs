@@ -17,12 +17,12 @@ use crate::{
     domain::{
         delivery::{Delivery, State},
         event::Event,
-        message::{Message, digest},
+        message::{Block, Message, digest, late_note, render_event},
         subscription::{self, Subscription},
     },
     storage::{
         deliveries::{self, Outcome as Stored},
-        subscriptions,
+        live_alerts, subscriptions,
     },
 };
 
@@ -101,7 +101,7 @@ impl App {
             return Ok(0);
         };
         let s = &stored.subscription;
-        if s.state == subscription::State::Deleted {
+        if s.state != subscription::State::Active {
             deliveries::cancel_waiting(&self.db, s.id.as_str()).await?;
             return Ok(0);
         }
@@ -112,7 +112,10 @@ impl App {
             deliveries::postpone(&self.db, &ids, now + wait).await?;
             return Ok(0);
         }
-        let message = self.message_of(s, &rows);
+        let mut message = self.message_of(s, &rows);
+        if let [one] = rows.as_slice() {
+            self.note_if_late(one, s, &mut message).await?;
+        }
         let events: Vec<Event> = rows.iter().map(|d| d.event.clone()).collect();
         let result = match self.sealer.open(s.id.as_str(), &stored.sealed) {
             Err(e) => Err(e),
@@ -145,13 +148,25 @@ impl App {
         Ok(rows.len())
     }
 
+    /// A single alert message going out after its alert moved on says so.
+    async fn note_if_late(&self, d: &Delivery, s: &Subscription, m: &mut Message) -> ServiceResult<()> {
+        let (Event::Alert(e), false) = (&d.event, d.digest) else { return Ok(()) };
+        let now = live_alerts::get(&self.db, &e.alert).await?;
+        if let Some(note) = late_note(e, now.as_ref(), d.create_time, self.voice(s)) {
+            // Before the link, after what it tells.
+            let at = m.blocks.len().saturating_sub(1);
+            m.blocks.insert(at, note);
+        }
+        Ok(())
+    }
+
     fn message_of(&self, s: &Subscription, rows: &[Delivery]) -> Message {
         let voice = self.voice(s);
         match rows {
-            [one] if !one.digest => Message {
+            [one] if !one.digest => render_event(&one.event, voice).unwrap_or_else(|| Message {
                 title: one.text.lines().next().unwrap_or("").trim_matches('*').to_owned(),
-                text: one.text.clone(),
-            },
+                blocks: vec![Block::Text(one.text.clone())],
+            }),
             _ => {
                 let events: Vec<Event> = rows.iter().map(|d| d.event.clone()).collect();
                 digest(&events, voice)

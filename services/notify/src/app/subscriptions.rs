@@ -63,6 +63,30 @@ fn check_env_name(field: &str, name: &str) -> ServiceResult<()> {
     }
 }
 
+/// Active subscriptions one person may hold: each alert change fans out to
+/// every one, so an unbounded number is an amplifier.
+const MAX_PER_PERSON: u64 = 50;
+/// An admin wires the organisation's channels, and may hold more.
+const MAX_PER_ADMIN: u64 = 500;
+
+/// A signing secret as given: printable ASCII without spaces (a pasted
+/// secret with an invisible character or a stray blank would sign every
+/// message wrongly, found only when they all fail), at most 512 characters;
+/// the generic webhook's, which Attain signs with, at least 16.
+fn check_secret(field: &str, kind: Kind, secret: &str) -> ServiceResult<()> {
+    if let Some(c) = secret.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(ServiceError::invalid(
+            field,
+            format!("contains {c:?} (U+{:04X}); a secret is printable ASCII without spaces", u32::from(c)),
+        ));
+    }
+    let least = if kind == Kind::Webhook { 16 } else { 1 };
+    if !(least..=512).contains(&secret.len()) {
+        return Err(ServiceError::invalid(field, format!("must be {least} to 512 characters, not {}", secret.len())));
+    }
+    Ok(())
+}
+
 impl App {
     pub async fn create_subscription<R: Message + Default>(
         &self,
@@ -71,6 +95,7 @@ impl App {
         (r, send_open): (NewSubscription, bool),
         render: fn(&Subscription) -> R,
     ) -> ServiceResult<R> {
+        self.reconcile(who).await?;
         let f = |x: &str| format!("subscription.{x}");
         let unit = match r.unit {
             Some(u) => u,
@@ -103,9 +128,7 @@ impl App {
                 return Err(ServiceError::invalid(field("secret"), "this channel takes no signing secret"));
             }
             (false, true) => {
-                if ch.secret.len() > 512 || ch.secret.chars().any(char::is_control) {
-                    return Err(ServiceError::invalid(field("secret"), "must be at most 512 printable characters"));
-                }
+                check_secret(&field("secret"), ch.kind, &ch.secret)?;
                 (ch.secret, None)
             }
             (true, false) => {
@@ -117,6 +140,12 @@ impl App {
                         "{}: only an admin names a secret held by the service; give the secret itself",
                         field("secret_env")
                     )));
+                }
+                if std::env::var_os(&ch.secret_env).is_none_or(|v| v.is_empty()) {
+                    return Err(ServiceError::invalid(
+                        field("secret_env"),
+                        format!("{} is not set in this deployment's environment", ch.secret_env),
+                    ));
                 }
                 (String::new(), Some(ch.secret_env))
             }
@@ -171,6 +200,7 @@ impl App {
             money_unit,
             remind_minutes: remind,
             state: State::Active,
+            state_reason: String::new(),
             create_time: Utc::now(),
             delete_time: None,
             version: 1,
@@ -180,12 +210,22 @@ impl App {
         let reminding = stored.subscription.remind_minutes > 0;
         let answer: ServiceResult<R> = async {
             idempotent!(self.db, key, |txn| {
+                let cap = if who.is_admin() { MAX_PER_ADMIN } else { MAX_PER_PERSON };
+                if store::count_active(&txn, &who.person).await? >= cap {
+                    return Err(ServiceError::precondition(
+                        "TOO_MANY_SUBSCRIPTIONS",
+                        format!("{} already has {cap} active subscriptions; delete one first", who.person),
+                    ));
+                }
                 store::insert(&txn, &stored).await?;
                 if send_open {
                     // What is open now, told as if it had just opened.
                     let open = live_alerts::all(&txn).await?;
-                    let owed: Vec<_> =
-                        open.iter().flat_map(|e| self.deliveries_for(e, std::slice::from_ref(&stored))).collect();
+                    let none = std::collections::HashMap::new();
+                    let owed: Vec<_> = open
+                        .iter()
+                        .flat_map(|e| self.deliveries_for(e, std::slice::from_ref(&stored), &none))
+                        .collect();
                     deliveries::insert_new(&txn, &owed).await?;
                 }
                 render(&stored.subscription)
@@ -202,6 +242,7 @@ impl App {
 
     /// A subscription its owner (or an admin) may read.
     pub async fn subscription(&self, who: &Identity, id: &Id) -> ServiceResult<Subscription> {
+        self.reconcile(who).await?;
         let found = store::get(&self.db, id.as_str()).await?.map(|s| s.subscription);
         let name = format!("subscriptions/{}", id.as_str());
         reveal(who, "subscription", &name, found, |s| who.is_admin() || s.owner.person == who.person)
@@ -215,6 +256,7 @@ impl App {
         after: Option<&str>,
         limit: u64,
     ) -> ServiceResult<Vec<Subscription>> {
+        self.reconcile(who).await?;
         let owner = (!who.is_admin()).then_some(who.person.as_str());
         Ok(store::list(&self.db, owner, show_deleted, after, limit)
             .await?

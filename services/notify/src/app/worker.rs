@@ -13,7 +13,10 @@ use super::{
     App,
     follower::{Consumed, LEASE},
 };
-use crate::storage::{deliveries, leases};
+use crate::{
+    clients::FeedItem,
+    storage::{deliveries, leases},
+};
 
 const HOLD: Duration = Duration::from_secs(5);
 const RENEW: Duration = Duration::from_secs(1);
@@ -21,8 +24,6 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 const RECONNECT: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
-/// How often reports coming due are looked for (a lead time is minutes).
-const REMIND: Duration = Duration::from_secs(60);
 
 pub struct Worker {
     app: App,
@@ -90,7 +91,11 @@ impl Worker {
         *fresh = false;
         let mut feed = Box::pin(self.app.up.alert_feed(&fwd, position.as_deref()).await?);
         while let Some(item) = feed.next().await {
-            match self.app.consume(&item?, &self.replica).await? {
+            let mut item = item?;
+            if let FeedItem::Change(e, _) = &mut item {
+                self.app.enrich(&fwd, e).await;
+            }
+            match self.app.consume(&item, &self.replica).await? {
                 Consumed::Stored(_) => {}
                 Consumed::Refresh => {
                     *fresh = true;
@@ -102,19 +107,27 @@ impl Worker {
         Ok(false)
     }
 
-    /// Every `REMIND`, the reports coming due (never returns).
+    /// Every pass interval, subscriptions checked against target's tree, then
+    /// the reports coming due (never returns).
     async fn remind(&self) {
         loop {
             match self.account.forwarded() {
-                Ok(fwd) => match self.app.remind_due(&fwd).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(reminders = n, "reports coming due"),
-                    Err(e) => tracing::warn!(error = %e, "reminders failed; next time"),
-                },
+                Ok(fwd) => {
+                    match self.app.sweep_scope(&fwd).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(suspended = n, "subscriptions out of their owners' scope"),
+                        Err(e) => tracing::warn!(error = %e, "scope sweep failed; next time"),
+                    }
+                    match self.app.remind_due(&fwd).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(reminders = n, "reports coming due"),
+                        Err(e) => tracing::warn!(error = %e, "reminders failed; next time"),
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "the service account's token could not be made"),
             }
             tokio::select! {
-                () = tokio::time::sleep(REMIND) => {}
+                () = tokio::time::sleep(self.app.delivering.pass_interval) => {}
                 () = self.app.remind_now.notified() => {}
             }
         }

@@ -57,7 +57,7 @@ impl Channels {
 
     /// Sends; Err is the channel's answer (or why it could not be reached).
     pub async fn send(&self, o: &Outgoing<'_>, now_ms: i64) -> Result<(), String> {
-        let text = &o.message.text;
+        let m = o.message;
         match o.kind {
             Kind::DingTalk => {
                 let mut url = o.secret.url.clone();
@@ -67,18 +67,19 @@ impl Channels {
                     url.push_str(if url.contains('?') { "&" } else { "?" });
                     url.push_str(&format!("timestamp={now_ms}&sign={enc}"));
                 }
-                let body = json!({"msgtype": "markdown", "markdown": {"title": o.message.title, "text": text}});
+                let body = json!({"msgtype": "markdown", "markdown": {"title": m.title, "text": m.markdown()}});
                 let reply = self.http.post_json(&url, &body, &[]).await?;
                 errcode_zero(&reply, "errcode")
             }
             Kind::WeCom => {
-                let body = json!({"msgtype": "markdown", "markdown": {"content": text}});
+                let body = json!({"msgtype": "markdown", "markdown": {"content": m.markdown()}});
                 let reply = self.http.post_json(&o.secret.url, &body, &[]).await?;
                 errcode_zero(&reply, "errcode")
             }
             Kind::Feishu => {
-                let mut body =
-                    json!({"msg_type": "text", "content": {"text": format!("{}\n{}", o.message.title, text)}});
+                // A post: Feishu shows Markdown sent as text as it is.
+                let lang = if o.language == "en" { "en_us" } else { "zh_cn" };
+                let mut body = json!({"msg_type": "post", "content": {"post": {lang: m.feishu_post()}}});
                 if let Some(key) = o.signing_key {
                     let ts = now_ms.div_euclid(1000);
                     body["timestamp"] = json!(ts.to_string());
@@ -89,15 +90,15 @@ impl Channels {
                 errcode_zero(&reply, "code").or_else(|e| errcode_zero(&reply, "StatusCode").map_err(|_| e))
             }
             Kind::Slack => {
-                let body = json!({"text": text});
+                let body = json!({"text": m.slack()});
                 self.http.post_json(&o.secret.url, &body, &[]).await.map(drop)
             }
             Kind::Webhook => {
                 let body = json!({
                     "delivery": o.dedupe_key,
                     "language": o.language,
-                    "title": o.message.title,
-                    "text": text,
+                    "title": m.title,
+                    "text": m.plain(),
                     "events": o.events,
                 });
                 let raw = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
@@ -109,7 +110,7 @@ impl Channels {
             }
             Kind::Email => {
                 let relay = self.smtp.as_ref().ok_or("this deployment has no notify.smtp_relay")?;
-                relay.send(&o.secret.url, o.message, o.dedupe_key).await
+                relay.send(&o.secret.url, m, o.dedupe_key).await
             }
         }
     }

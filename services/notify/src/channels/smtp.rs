@@ -55,7 +55,7 @@ impl Relay {
             .subject(m.title.clone())
             .message_id(Some(format!("<{id}@attain.notify>")))
             .header(ContentType::TEXT_PLAIN)
-            .body(m.text.clone())
+            .body(m.plain())
             .map_err(|e| format!("the message could not be built: {e}"))?;
         self.transport.send(mail).await.map(drop).map_err(|e| format!("SMTP: {e}"))
     }

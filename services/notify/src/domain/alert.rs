@@ -5,6 +5,8 @@ use attain_core::money::Money;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::reminder::Reminder;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Severity {
     Yellow,
@@ -67,6 +69,9 @@ pub enum Change {
     Raised,
     /// Nobody acknowledged it: it went one manager up.
     Escalated,
+    /// Still open, less severe than the subscriber was last told (RED to
+    /// YELLOW).
+    Eased,
     Resolved,
 }
 
@@ -90,12 +95,27 @@ pub struct AlertEvent {
     /// Tracking's own sentence (the language of its deployment).
     pub message: String,
     pub time: DateTime<Utc>,
+    /// How the subscriber of the delivery carrying it is told of it, when
+    /// that depends on what it was told before (an alert eased).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told_as: Option<Change>,
+    /// The unit's display name, as target had it when the change arrived
+    /// (empty: not known).
+    #[serde(default)]
+    pub unit_name: String,
+    /// REPORT_OVERDUE: the reports missed, as tracking and review list the
+    /// unit's obligations (their `due` is the deadline that passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missed: Vec<Reminder>,
 }
 
 impl AlertEvent {
     /// The change a person hears of, or None (an acknowledgement is the
     /// acknowledger's own doing).
     pub fn change(&self) -> Option<Change> {
+        if self.told_as.is_some() {
+            return self.told_as;
+        }
         match self.state {
             State::Resolved => Some(Change::Resolved),
             State::Acknowledged => None,

@@ -79,6 +79,14 @@ pub fn check_url(field: &str, kind: Kind, url: &str, policy: Policy) -> DomainRe
     if url.len() > 2048 {
         return Err(bad("is longer than 2048 characters"));
     }
+    // A URL is ASCII: anything else (an invisible or bidi character, a
+    // space) would make one address look like another.
+    if let Some(c) = url.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(DomainError::invalid(
+            field,
+            format!("contains {c:?} (U+{:04X}); a URL is printable ASCII", u32::from(c)),
+        ));
+    }
     let uri: http::Uri = url.parse().map_err(|_| bad("is not a URL"))?;
     let https = match uri.scheme_str() {
         Some("https") => true,
@@ -94,22 +102,60 @@ pub fn check_url(field: &str, kind: Kind, url: &str, policy: Policy) -> DomainRe
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
         return Err(bad("must not carry credentials before the host"));
     }
+    let port = uri.authority().and_then(|a| a.as_str().rsplit_once(':')).map(|(_, p)| p).filter(|p| !p.contains(']'));
+    if let Some(port) = port.filter(|p| !p.parse::<u16>().is_ok_and(|p| p > 0)) {
+        return Err(DomainError::invalid(field, format!("has port {port:?}; a port is 1–65535")));
+    }
     if !policy.allow_insecure && forbidden_host(host) {
         return Err(bad(
             "points at a loopback, private or link-local address, which a notification may not reach (SSRF)",
         ));
     }
-    if kind == Kind::WeCom && !uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("key="))) {
-        return Err(bad("is not a WeCom robot URL (…/webhook/send?key=…)"));
+    // The robot's identity is one parameter: two would let one robot pass
+    // for another under the rate limit, and the platform picks one anyway.
+    let count =
+        |name: &str| uri.query().map_or(0, |q| form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k == name).count());
+    match kind {
+        Kind::WeCom if count("key") != 1 => {
+            return Err(bad("is not a WeCom robot URL (…/webhook/send?key=…, one key)"));
+        }
+        Kind::DingTalk if count("access_token") > 1 => return Err(bad("names access_token more than once")),
+        _ => {}
     }
+    // The path may be the secret itself (a Feishu hook's id, Slack's
+    // T…/B…/… triple, a webhook's `/sk_…`): reads show only the host.
+    let rest = if uri.path().trim_matches('/').is_empty() && uri.query().is_none() { "" } else { "/…" };
     let shown =
-        format!("{}://{}{}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or(host, |a| a.as_str()), {
-            // The path may be the secret itself (a Feishu hook's id, Slack's
-            // T…/B…/… triple): only its first segment is shown.
-            let first = uri.path().trim_start_matches('/').split('/').next().unwrap_or("");
-            if first.is_empty() { String::new() } else { format!("/{first}/…") }
-        });
+        format!("{}://{}{rest}", uri.scheme_str().unwrap_or("https"), uri.authority().map_or(host, |a| a.as_str()));
     Ok((url.to_owned(), shown))
+}
+
+/// The robot a URL reaches, as its platform counts messages: DingTalk's
+/// `access_token`, WeCom's `key`, a Feishu or Slack hook's path, a generic
+/// webhook's host, port and path, a mailbox. Reordered or re-encoded query
+/// parameters and a host's case do not make another robot.
+pub fn robot(kind: Kind, address: &str) -> String {
+    let param = |uri: &http::Uri, name: &str| {
+        uri.query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()))
+    };
+    let Ok(uri) = address.trim().parse::<http::Uri>() else {
+        return format!("{}:{}", kind.as_str(), address.trim().to_lowercase());
+    };
+    let place = || {
+        let host = uri.host().unwrap_or("").trim_end_matches('.').to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let path =
+            percent_encoding::percent_decode_str(uri.path()).decode_utf8_lossy().trim_end_matches('/').to_owned();
+        format!("{host}:{port}{path}")
+    };
+    let id = match kind {
+        Kind::DingTalk => param(&uri, "access_token").unwrap_or_else(place),
+        Kind::WeCom => param(&uri, "key").unwrap_or_else(place),
+        Kind::Feishu | Kind::Slack | Kind::Webhook => place(),
+        Kind::Email => address.trim().to_lowercase(),
+    };
+    format!("{}:{id}", kind.as_str())
 }
 
 /// A host a production webhook may not name: loopback, private,
@@ -207,7 +253,7 @@ mod tests {
     #[test]
     fn production_webhooks_are_https_to_public_hosts() {
         let ok = check_url("u", Kind::DingTalk, "https://oapi.dingtalk.com/robot/send?access_token=abc", PROD).unwrap();
-        assert_eq!(ok.1, "https://oapi.dingtalk.com/robot/…", "the token is not shown");
+        assert_eq!(ok.1, "https://oapi.dingtalk.com/…", "neither the token nor the path is shown");
         for bad in [
             "http://oapi.dingtalk.com/robot/send",
             "https://127.0.0.1/x",
@@ -219,11 +265,34 @@ mod tests {
             "https://user:pw@example.com/x",
             "ftp://example.com/x",
             "not a url",
+            "https://example.com\u{200b}/x",
+            "https://example.com/x\u{202e}",
+            "https://example.com:0/x",
+            "https://example.com:99999/x",
         ] {
             assert!(check_url("u", Kind::Webhook, bad, PROD).is_err(), "{bad} was accepted");
         }
         assert!(check_url("u", Kind::Webhook, "http://127.0.0.1:9/x", DEV).is_ok());
         assert!(check_url("u", Kind::WeCom, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", PROD).is_err());
+        let twice = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a&key=b";
+        assert!(check_url("u", Kind::WeCom, twice, PROD).is_err());
+        let slack = check_url("u", Kind::Slack, "https://hooks.slack.com/services/T0/B0/sk_live", PROD).unwrap();
+        assert_eq!(slack.1, "https://hooks.slack.com/…");
+    }
+
+    #[test]
+    fn a_robot_is_one_robot_however_its_url_is_spelled() {
+        let d = |u: &str| robot(Kind::DingTalk, u);
+        let base = d("https://oapi.dingtalk.com/robot/send?access_token=abc");
+        assert_eq!(d("https://OAPI.dingtalk.com/robot/send?x=1&access_token=abc"), base);
+        assert_eq!(d("https://oapi.dingtalk.com/robot/send?access_token=%61bc&y=2"), base);
+        assert_ne!(d("https://oapi.dingtalk.com/robot/send?access_token=abd"), base);
+        let w = |u: &str| robot(Kind::WeCom, u);
+        assert_eq!(w("https://qyapi.weixin.qq.com/s?debug=1&key=K"), w("https://qyapi.weixin.qq.com/s?key=K"));
+        let h = |u: &str| robot(Kind::Webhook, u);
+        assert_eq!(h("https://Example.com:443/hook/?a=1"), h("https://example.com/hook?b=2"));
+        assert_ne!(h("https://example.com/hook"), h("https://example.com/other"));
+        assert_eq!(robot(Kind::Email, "Ops@Example.com"), robot(Kind::Email, "ops@example.com"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use attain_core::id::Id;
 use chrono::{DateTime, Utc};
 
-use super::{alert::Severity, event::Event};
+use super::{alert::Severity, event::Event, subscription::Subscription};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -63,6 +63,33 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// A new row owed to `s`: `event` told as `text`, written `now` and
+    /// due at `due`, to the endpoint `endpoint_key`.
+    pub fn owed(
+        s: &Subscription,
+        (event, dedupe_key, text): (Event, String, String),
+        (now, due): (DateTime<Utc>, DateTime<Utc>),
+        endpoint_key: String,
+    ) -> Self {
+        Self {
+            id: Id::generate(),
+            subscription: s.id.clone(),
+            owner: s.owner.person.clone(),
+            severity: event.severity(),
+            event,
+            dedupe_key,
+            text,
+            digest: s.schedule.digest_hour.is_some(),
+            state: State::Pending,
+            attempts: 0,
+            last_error: String::new(),
+            create_time: now,
+            next_attempt: due.max(now),
+            sent_time: None,
+            endpoint_key,
+        }
+    }
+
     pub fn resource_name(&self) -> String {
         format!("subscriptions/{}/deliveries/{}", self.subscription.as_str(), self.id.as_str())
     }

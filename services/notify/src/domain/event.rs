@@ -32,6 +32,14 @@ impl Event {
         }
     }
 
+    /// The unit's display name, if known.
+    pub fn unit_name(&self) -> &str {
+        match self {
+            Self::Alert(a) => &a.unit_name,
+            Self::Reminder(r) => &r.unit_name,
+        }
+    }
+
     pub fn dedupe_key(&self) -> String {
         match self {
             Self::Alert(a) => a.dedupe_key(),

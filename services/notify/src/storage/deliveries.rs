@@ -2,6 +2,8 @@
 //! transaction that moves the feed position past its alert change, claimed
 //! by the sender for a while before each attempt, and kept once sent.
 
+use std::collections::HashMap;
+
 use attain_kit::{ServiceError, id::Id};
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -14,6 +16,7 @@ use crate::domain::{
     alert::Severity,
     delivery::{Delivery, State},
     event::Event,
+    subscription::Told,
 };
 
 pub mod delivery {
@@ -231,6 +234,8 @@ pub struct Filter<'a> {
     pub owner: Option<&'a str>,
     pub subscription: Option<&'a str>,
     pub states: Vec<State>,
+    /// Rows of these subscriptions are left out.
+    pub not_of: Vec<String>,
 }
 
 /// Rows newest first (ids are time-ordered), before `before`.
@@ -249,6 +254,9 @@ pub async fn list(
     }
     if !f.states.is_empty() {
         q = q.filter(C::State.is_in(f.states.iter().map(|s| s.as_str())));
+    }
+    if !f.not_of.is_empty() {
+        q = q.filter(C::SubscriptionId.is_not_in(f.not_of.iter().map(String::as_str)));
     }
     if let Some(b) = before {
         q = q.filter(C::Id.lt(b));
@@ -285,4 +293,28 @@ pub async fn release_claims(db: &impl ConnectionTrait) -> Result<u64, ServiceErr
         .exec(db)
         .await?;
     Ok(r.rows_affected)
+}
+
+/// What each subscription was told of one alert (`event` "alerts/{id}"):
+/// rows not cancelled, the latest last (ids are time-ordered).
+pub async fn told(db: &impl ConnectionTrait, event: &str) -> Result<HashMap<String, Told>, ServiceError> {
+    let rows: Vec<(String, String, String, String)> = delivery::Entity::find()
+        .select_only()
+        .columns([C::SubscriptionId, C::DedupeKey, C::Severity, C::State])
+        .filter(C::Event.eq(event))
+        .order_by_asc(C::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<String, Told> = HashMap::new();
+    for (sub, key, severity, state) in rows {
+        let entry = out.entry(sub).or_default();
+        entry.rows += 1;
+        if state != State::Cancelled.as_str() {
+            // A change told again carries "#n" after its key.
+            let key = key.split_once('#').map_or(key.as_str(), |(k, _)| k).to_owned();
+            entry.last = Some((key, Severity::parse(&severity).ok_or_else(|| corrupt("severity", &severity))?));
+        }
+    }
+    Ok(out)
 }

@@ -56,3 +56,12 @@ pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<AlertEvent>, ServiceEr
         .map(|m| serde_json::from_str(&m.payload).map_err(|_| corrupt("live alert", &m.alert_id)))
         .collect()
 }
+
+/// An alert as the feed last carried it, if it is still open.
+pub async fn get(db: &impl ConnectionTrait, alert: &str) -> Result<Option<AlertEvent>, ServiceError> {
+    live_alert::Entity::find_by_id(alert.to_owned())
+        .one(db)
+        .await?
+        .map(|m| serde_json::from_str(&m.payload).map_err(|_| corrupt("live alert", &m.alert_id)))
+        .transpose()
+}

@@ -39,6 +39,7 @@ pub mod subscription {
         pub money_unit: String,
         pub remind_minutes: i32,
         pub state: String,
+        pub state_reason: String,
         pub created_at: DateTimeUtc,
         pub deleted_at: Option<DateTimeUtc>,
         pub version: i64,
@@ -88,11 +89,8 @@ fn to_domain(m: subscription::Model) -> Result<Stored, ServiceError> {
             money_unit: MoneyUnit::parse("money_unit", &m.money_unit)
                 .map_err(|_| corrupt("money unit", &m.money_unit))?,
             remind_minutes: u32::try_from(m.remind_minutes).map_err(|_| corrupt("remind minutes", &m.id))?,
-            state: match m.state.as_str() {
-                "ACTIVE" => State::Active,
-                "DELETED" => State::Deleted,
-                s => return Err(corrupt("subscription state", s)),
-            },
+            state: State::parse(&m.state).ok_or_else(|| corrupt("subscription state", &m.state))?,
+            state_reason: m.state_reason,
             create_time: m.created_at,
             delete_time: m.deleted_at,
             version: m.version,
@@ -100,13 +98,6 @@ fn to_domain(m: subscription::Model) -> Result<Stored, ServiceError> {
         sealed: m.sealed,
         secret_env: m.secret_env,
     })
-}
-
-fn state_str(s: State) -> &'static str {
-    match s {
-        State::Active => "ACTIVE",
-        State::Deleted => "DELETED",
-    }
 }
 
 pub async fn insert(db: &impl ConnectionTrait, s: &Stored) -> Result<(), ServiceError> {
@@ -132,7 +123,8 @@ pub async fn insert(db: &impl ConnectionTrait, s: &Stored) -> Result<(), Service
         language: Set(sub.language.as_str().to_owned()),
         money_unit: Set(sub.money_unit.as_str().to_owned()),
         remind_minutes: Set(i32::try_from(sub.remind_minutes).unwrap_or(0)),
-        state: Set(state_str(sub.state).to_owned()),
+        state: Set(sub.state.as_str().to_owned()),
+        state_reason: Set(sub.state_reason.clone()),
         created_at: Set(sub.create_time),
         deleted_at: Set(sub.delete_time),
         version: Set(sub.version),
@@ -159,7 +151,7 @@ pub async fn list(
         q = q.filter(subscription::Column::Owner.eq(o));
     }
     if !show_deleted {
-        q = q.filter(subscription::Column::State.eq("ACTIVE"));
+        q = q.filter(subscription::Column::State.ne(State::Deleted.as_str()));
     }
     if let Some(a) = after {
         q = q.filter(subscription::Column::Id.gt(a));
@@ -170,7 +162,7 @@ pub async fn list(
 /// Every active subscription (what each alert change is matched against).
 pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<Stored>, ServiceError> {
     subscription::Entity::find()
-        .filter(subscription::Column::State.eq("ACTIVE"))
+        .filter(subscription::Column::State.eq(State::Active.as_str()))
         .order_by_asc(subscription::Column::Id)
         .all(db)
         .await?
@@ -187,7 +179,7 @@ pub async fn delete(
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, ServiceError> {
     let r = subscription::Entity::update_many()
-        .col_expr(subscription::Column::State, "DELETED".into())
+        .col_expr(subscription::Column::State, State::Deleted.as_str().into())
         .col_expr(subscription::Column::DeletedAt, Some(at).into())
         .col_expr(subscription::Column::Version, (version + 1).into())
         .filter(subscription::Column::Id.eq(id))
@@ -195,4 +187,60 @@ pub async fn delete(
         .exec(db)
         .await?;
     Ok(r.rows_affected == 1)
+}
+
+/// A person's active subscriptions made under another scope than `now`
+/// (another role or unit).
+pub async fn active_of_other_scope(db: &impl ConnectionTrait, now: &Owner) -> Result<Vec<Stored>, ServiceError> {
+    use subscription::Column as C;
+    let other =
+        sea_orm::Condition::any().add(C::OwnerRole.ne(now.role.as_str())).add(C::OwnerUnit.ne(now.unit.as_str()));
+    subscription::Entity::find()
+        .filter(C::Owner.eq(now.person.as_str()))
+        .filter(C::State.eq(State::Active.as_str()))
+        .filter(other)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// The ids of a person's suspended subscriptions (their deliveries are
+/// not the person's to read under the scope they have now).
+pub async fn suspended_of(db: &impl ConnectionTrait, person: &str) -> Result<Vec<String>, ServiceError> {
+    use subscription::Column as C;
+    Ok(subscription::Entity::find()
+        .select_only()
+        .column(C::Id)
+        .filter(C::Owner.eq(person))
+        .filter(C::State.eq(State::Suspended.as_str()))
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
+}
+
+/// Marks an active subscription SUSPENDED with why; whether it was active.
+pub async fn suspend(db: &impl ConnectionTrait, id: &str, reason: &str) -> Result<bool, ServiceError> {
+    use subscription::Column as C;
+    let r = subscription::Entity::update_many()
+        .col_expr(C::State, State::Suspended.as_str().into())
+        .col_expr(C::StateReason, reason.into())
+        .col_expr(C::Version, sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(C::Version), 1))
+        .filter(C::Id.eq(id))
+        .filter(C::State.eq(State::Active.as_str()))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// How many active subscriptions a person holds.
+pub async fn count_active(db: &impl ConnectionTrait, person: &str) -> Result<u64, ServiceError> {
+    use sea_orm::PaginatorTrait;
+    use subscription::Column as C;
+    Ok(subscription::Entity::find()
+        .filter(C::Owner.eq(person))
+        .filter(C::State.eq(State::Active.as_str()))
+        .count(db)
+        .await?)
 }

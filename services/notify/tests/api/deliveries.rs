@@ -13,7 +13,10 @@ use attain_kit::{
         receivers::{HttpReceiver, Received, SmtpReceiver},
     },
 };
-use attain_proto::attain::notify::v1::{self as pb, channel::Kind};
+use attain_proto::attain::{
+    common::v1 as common,
+    notify::v1::{self as pb, channel::Kind},
+};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tonic::Code;
 
@@ -72,7 +75,8 @@ async fn every_channel_signs_as_its_platform_documents(backend: Backend) {
     en.language = "en".into();
     en.money_unit = "wan".into();
     let s = subscribe(&mut wang, en).await;
-    let h = subscribe(&mut wang, with_channel(Kind::Webhook(robot(hook.url("/attain"), "hook-secret")))).await;
+    let h =
+        subscribe(&mut wang, with_channel(Kind::Webhook(robot(hook.url("/attain"), "hook-secret-0123456789")))).await;
     let m =
         subscribe(&mut wang, with_channel(Kind::Email(pb::EmailChannel { address: "wang@example.com".into() }))).await;
 
@@ -93,7 +97,10 @@ async fn every_channel_signs_as_its_platform_documents(backend: Backend) {
         let ts = body["timestamp"].as_str().unwrap();
         let expect = STANDARD.encode(hmac(format!("{ts}\nfeishu-secret").as_bytes(), b""));
         assert_eq!(body["sign"], expect.as_str(), "Feishu: HMAC keyed by timestamp\\nsecret of nothing");
-        assert_eq!(body["msg_type"], "text");
+        assert_eq!(body["msg_type"], "post", "rich text: Feishu shows Markdown sent as text as it is");
+        let post = &body["content"]["post"]["zh_cn"];
+        assert!(post["title"].as_str().unwrap().contains("落后进度"), "{post}");
+        assert_eq!(post["content"].as_array().unwrap().last().unwrap()[0]["tag"], "a", "the link is a link: {post}");
     }
     for r in wecom.wait_ok(n, WAIT).await {
         assert!(r.path.ends_with("?key=wecom-key"), "{}", r.path);
@@ -102,6 +109,10 @@ async fn every_channel_signs_as_its_platform_documents(backend: Backend) {
     for r in slack.wait_ok(n, WAIT).await {
         let text = r.json()["text"].as_str().unwrap().to_owned();
         assert!(text.contains("Behind pace") && text.contains("10k yuan") && text.contains("lang=en"), "{text}");
+        assert!(
+            text.starts_with("*[") && text.contains("|Open the dashboard>") && !text.contains("**"),
+            "mrkdwn: {text}"
+        );
     }
     let mut keys = Vec::new();
     for r in hook.wait_ok(n, WAIT).await {
@@ -110,7 +121,11 @@ async fn every_channel_signs_as_its_platform_documents(backend: Backend) {
         let t = t.strip_prefix("t=").unwrap();
         let mut signed = format!("{t}.").into_bytes();
         signed.extend_from_slice(&r.body);
-        assert_eq!(v1, hex::encode(hmac(b"hook-secret", &signed)), "the signature covers timestamp and body");
+        assert_eq!(
+            v1,
+            hex::encode(hmac(b"hook-secret-0123456789", &signed)),
+            "the signature covers timestamp and body"
+        );
         let body = r.json();
         assert_eq!(body["events"][0]["kind"], "alert");
         assert_eq!(body["events"][0]["rule"], "BehindPace");
@@ -188,36 +203,48 @@ async fn retries_back_off_then_dead_then_redrive(backend: Backend) {
 
     // A robot that keeps refusing (a wrong signing secret) goes DEAD after
     // `max_attempts` with the robot's own words; fixed, a redrive sends it.
+    // It asks for RED only, and to hear what is open now.
     let refusing = HttpReceiver::start(r#"{"errcode":310000,"errmsg":"sign not match"}"#).await;
     let mut other = one.clone();
-    other.channel = dingtalk(&refusing.url("/robot/send?access_token=robot-token"), "WRONG").channel;
-    let dead_sub = subscribe(&mut wang, other).await;
-    // A new alert change for it: resolve rep-0's alert.
-    let alert = sent[0].event.clone();
-    let resolve = attain_proto::attain::tracking::v1::ResolveAlertRequest { name: alert, ..Default::default() };
-    suite.tracking().resolve_alert(resolve).await.unwrap();
+    other.channel = dingtalk(&refusing.url("/robot/send?access_token=other-robot"), "WRONG").channel;
+    other.least_severity = common::Status::Red as i32;
+    let req = pb::CreateSubscriptionRequest { subscription: Some(other), send_open_alerts: true, ..Default::default() };
+    let dead_sub = wang.create_subscription(req).await.unwrap().into_inner();
     let dead = wait_state(&mut wang, &dead_sub.name, pb::DeliveryState::Dead, 1).await;
     assert_eq!(dead[0].attempts, 4);
     assert!(dead[0].last_error.contains("310000"), "{:?}", dead[0].last_error);
     assert_eq!(refusing.received().len(), 4);
-    // The resolution reached the first robot too.
-    let resolved = robot.wait_ok(2, WAIT).await;
-    assert!(resolved[1].json()["markdown"]["text"].as_str().unwrap().contains("预警解除"));
     // Metrics: the dead delivery is counted.
     let metrics =
         attain_kit::http_client::request(suite.notify_admin, "GET", "/metrics", &[], b"").await.unwrap().text();
     assert!(metrics.contains(r#"attain_notify_deliveries_total{channel="dingtalk",outcome="dead"} 1"#), "{metrics}");
 
-    // Redrive: only the owner (or an admin); a SENT one is refused.
+    // Resolved: both robots told of the alert hear it clear — the RED-only
+    // one too, whatever severity the resolution carries (it still refuses).
+    let alert = sent[0].event.clone();
+    let resolve = attain_proto::attain::tracking::v1::ResolveAlertRequest { name: alert, ..Default::default() };
+    suite.tracking().resolve_alert(resolve).await.unwrap();
+    let got = robot.wait_ok(2, WAIT).await;
+    assert!(got[1].json()["markdown"]["text"].as_str().unwrap().contains("预警解除"), "{:?}", got[1].json());
+    let dead = wait_state(&mut wang, &dead_sub.name, pb::DeliveryState::Dead, 2).await;
+    assert!(dead.iter().any(|d| d.text.contains("预警解除")), "{dead:?}");
+
+    // Redrive: only the owner (or an admin); a SENT one is refused. The
+    // opening, sent again after the alert cleared, says so.
     refusing.reply_with(OK);
+    let opened = dead.iter().find(|d| !d.text.contains("预警解除")).unwrap();
     let mut li = suite.notify("li", Role::Manager, "region-a");
-    let name = dead[0].name.clone();
+    let name = opened.name.clone();
     let e = li.redrive_delivery(pb::RedriveDeliveryRequest { name: name.clone() }).await.unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     let again = wang.redrive_delivery(pb::RedriveDeliveryRequest { name: name.clone() }).await.unwrap().into_inner();
     assert_eq!(again.state, pb::DeliveryState::Pending as i32);
     assert_eq!(again.attempts, 0);
     wait_state(&mut wang, &dead_sub.name, pb::DeliveryState::Sent, 1).await;
+    // (The refusing robot answered HTTP 200 with its error eight times.)
+    let got = refusing.wait_ok(9, WAIT).await;
+    let text = got[8].json()["markdown"]["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("红灯预警") && text.contains("该预警此后已解除"), "{text}");
     let e = wang.redrive_delivery(pb::RedriveDeliveryRequest { name }).await.unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition, "a sent delivery is not sent again");
     let bad = wang.redrive_delivery(pb::RedriveDeliveryRequest { name: "deliveries/x".into() }).await.unwrap_err();
@@ -374,7 +401,7 @@ async fn a_report_coming_due_is_reminded_once(backend: Backend) {
     assert_eq!(sent[0].event, "obligations/DAILY_LOG/rep-1/2024-01-16");
     let text = &robot.wait_ok(1, WAIT).await[0].json()["markdown"]["text"];
     assert!(
-        text.as_str().unwrap().contains("【汇报提醒】rep-1 (rep-1) 的日报（2024-01-16）将于 2024-01-16 18:00 截止"),
+        text.as_str().unwrap().contains("【汇报提醒】rep-1 的日报（2024-01-16）将于 2024-01-16 18:00 截止"),
         "{text}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;

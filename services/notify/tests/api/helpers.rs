@@ -7,6 +7,7 @@ use attain_kit::{
 };
 use attain_proto::attain::{
     notify::v1::{self as pb, notify_service_client::NotifyServiceClient},
+    target::v1::org_service_client::OrgServiceClient,
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
 use tokio::sync::oneshot;
@@ -40,6 +41,7 @@ pub struct Suite {
     pub notify_admin: SocketAddr,
     notify: Channel,
     tracking: Channel,
+    target: Channel,
     _stops: Vec<oneshot::Sender<()>>,
 }
 
@@ -58,6 +60,11 @@ impl Suite {
 
     pub fn tracking(&self) -> Tracking {
         TrackingServiceClient::with_interceptor(self.tracking.clone(), bearer("ops", Role::Admin, ""))
+    }
+
+    /// The org service, as an admin.
+    pub fn org(&self) -> OrgServiceClient<InterceptedService<Channel, Bearer>> {
+        OrgServiceClient::with_interceptor(self.target.clone(), bearer("ops", Role::Admin, ""))
     }
 
     /// Evaluates the company's alerts now: the changes tracking made.
@@ -120,12 +127,14 @@ pub async fn spawn_with(
     tweak(&mut ns);
     let notify_db = secrecy::ExposeSecret::expose_secret(&ns.database.url).to_owned();
     let (notify_addr, notify_admin, n_stop) = start!(attain_notify::startup::Application, ns);
-    seed_flat_region(connect(target_addr).await, reps, "1200000").await;
+    let target = connect(target_addr).await;
+    seed_flat_region(target.clone(), reps, "1200000").await;
     Suite {
         notify_db,
         notify_admin,
         notify: connect(notify_addr).await,
         tracking: connect(tracking_addr).await,
+        target,
         _stops: vec![t_stop, k_stop, n_stop],
     }
 }

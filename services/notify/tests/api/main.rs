@@ -7,4 +7,5 @@
 
 mod deliveries;
 mod helpers;
+mod scope;
 mod subscriptions;
