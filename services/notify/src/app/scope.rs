@@ -117,15 +117,9 @@ fn out_of_scope(
 #[cfg(test)]
 mod tests {
     use attain_target_client::UnitKind;
-    use chrono::Utc;
 
     use super::*;
-    use crate::domain::{
-        alert::Severity,
-        channel::Kind,
-        schedule::Schedule,
-        subscription::{Language, MoneyUnit, Owner, State},
-    };
+    use crate::domain::subscription::Owner;
 
     fn id(s: &str) -> Id {
         Id::parse("id", s).unwrap()
@@ -148,26 +142,8 @@ mod tests {
     }
 
     fn sub(role: &str, owner_unit: &str, unit: &str) -> Subscription {
-        Subscription {
-            id: Id::generate(),
-            owner: Owner { person: "wang".into(), role: role.into(), unit: owner_unit.into() },
-            unit: id(unit),
-            channel: Kind::DingTalk,
-            endpoint: String::new(),
-            secret_set: false,
-            rules: Vec::new(),
-            least_severity: Severity::Yellow,
-            time_zone: "Asia/Shanghai".into(),
-            schedule: Schedule { zone: chrono_tz::Asia::Shanghai, quiet: None, digest_hour: None },
-            language: Language::Zh,
-            money_unit: MoneyUnit::Yuan,
-            remind_minutes: 0,
-            state: State::Active,
-            state_reason: String::new(),
-            create_time: Utc::now(),
-            delete_time: None,
-            version: 1,
-        }
+        let owner = Owner { person: "wang".into(), role: role.into(), unit: owner_unit.into() };
+        Subscription { owner, unit: id(unit), ..crate::domain::subscription::example() }
     }
 
     #[test]

@@ -136,6 +136,29 @@ impl AlertEvent {
     }
 }
 
+/// Rep 1's RED BEHIND_PACE alert of January (no figures): what unit
+/// tests vary.
+#[cfg(test)]
+pub(crate) fn example() -> AlertEvent {
+    AlertEvent {
+        alert: "alerts/a1".into(),
+        unit: "rep-1".into(),
+        unit_path: vec!["acme".into(), "region-a".into(), "rep-1".into()],
+        period: "2024-01".into(),
+        rule: Rule::BehindPace,
+        state: State::Open,
+        severity: Severity::Red,
+        actual: None,
+        expected: None,
+        escalation_level: 0,
+        message: String::new(),
+        time: Utc::now(),
+        told_as: None,
+        unit_name: String::new(),
+        missed: Vec::new(),
+    }
+}
+
 /// Money kept in a delivery's payload as exact text: {"currency":"CNY","amount":"40000.00"}.
 mod money_text {
     use attain_core::money::{Amount, CurrencyCode, Money};

@@ -380,21 +380,10 @@ mod tests {
 
     fn event() -> AlertEvent {
         AlertEvent {
-            alert: "alerts/a1".into(),
-            unit: "rep-1".into(),
-            unit_path: vec!["acme".into(), "region-a".into(), "rep-1".into()],
-            period: "2024-01".into(),
-            rule: Rule::BehindPace,
-            state: State::Open,
-            severity: Severity::Red,
             actual: Some(cny("40000")),
             expected: Some(cny("50000")),
-            escalation_level: 0,
             message: "actual below 80% of expected".into(),
-            time: Utc::now(),
-            told_as: None,
-            unit_name: String::new(),
-            missed: Vec::new(),
+            ..crate::domain::alert::example()
         }
     }
 

@@ -192,6 +192,32 @@ impl Subscription {
     }
 }
 
+/// Wang's (MANAGER of region A) DingTalk subscription to region A: what
+/// unit tests vary.
+#[cfg(test)]
+pub(crate) fn example() -> Subscription {
+    Subscription {
+        id: Id::generate(),
+        owner: Owner { person: "wang".into(), role: "MANAGER".into(), unit: "region-a".into() },
+        unit: Id::parse("u", "region-a").unwrap_or_else(|_| unreachable!()),
+        channel: Kind::DingTalk,
+        endpoint: String::new(),
+        secret_set: false,
+        rules: Vec::new(),
+        least_severity: Severity::Yellow,
+        time_zone: "Asia/Shanghai".into(),
+        schedule: Schedule { zone: chrono_tz::Asia::Shanghai, quiet: None, digest_hour: None },
+        language: Language::Zh,
+        money_unit: MoneyUnit::Yuan,
+        remind_minutes: 0,
+        state: State::Active,
+        state_reason: String::new(),
+        create_time: Utc::now(),
+        delete_time: None,
+        version: 1,
+    }
+}
+
 /// Minutes before a deadline, 0–1440 (0: no reminders).
 pub fn remind_minutes(field: &str, m: i32) -> DomainResult<u32> {
     u32::try_from(m)
@@ -202,52 +228,15 @@ pub fn remind_minutes(field: &str, m: i32) -> DomainResult<u32> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
-    use crate::domain::{alert::State as AlertState, schedule::Schedule};
+    use crate::domain::alert::State as AlertState;
 
     fn sub(least: Severity) -> Subscription {
-        Subscription {
-            id: Id::generate(),
-            owner: Owner { person: "wang".into(), role: "MANAGER".into(), unit: "region-a".into() },
-            unit: Id::parse("u", "region-a").unwrap(),
-            channel: Kind::DingTalk,
-            endpoint: String::new(),
-            secret_set: false,
-            rules: Vec::new(),
-            least_severity: least,
-            time_zone: "Asia/Shanghai".into(),
-            schedule: Schedule { zone: chrono_tz::Asia::Shanghai, quiet: None, digest_hour: None },
-            language: Language::Zh,
-            money_unit: MoneyUnit::Yuan,
-            remind_minutes: 0,
-            state: State::Active,
-            state_reason: String::new(),
-            create_time: Utc::now(),
-            delete_time: None,
-            version: 1,
-        }
+        Subscription { least_severity: least, ..example() }
     }
 
     fn alert(state: AlertState, severity: Severity) -> AlertEvent {
-        AlertEvent {
-            alert: "alerts/a1".into(),
-            unit: "rep-1".into(),
-            unit_path: vec!["acme".into(), "region-a".into(), "rep-1".into()],
-            period: "2024-01".into(),
-            rule: Rule::BehindPace,
-            state,
-            severity,
-            actual: None,
-            expected: None,
-            escalation_level: 0,
-            message: String::new(),
-            time: Utc::now(),
-            told_as: None,
-            unit_name: String::new(),
-            missed: Vec::new(),
-        }
+        AlertEvent { state, severity, ..crate::domain::alert::example() }
     }
 
     /// Plays changes of one alert to a subscription, remembering what it
