@@ -162,7 +162,13 @@ fn main() -> ExitCode {
         return commands::audit(&audit, gateway, token, cli.verbose);
     }
     let verbose = cli.verbose;
-    let telemetry = TelemetrySettings::default();
+    let telemetry = match TelemetrySettings::from_env(std::env::vars()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(|rt| {
             // Inside the runtime: the OTLP exporter (when configured) sets

@@ -308,7 +308,7 @@ fn the_prod_overlay_keeps_the_invariants() {
 /// The monitoring component adds its three objects to prod and changes
 /// nothing else; its PodMonitor selects every Attain pod by a label each
 /// carries, on the port they name `metrics`, which the NetworkPolicies
-/// open to the monitoring namespace.
+/// open to namespaces labelled for it (and traces go out to a collector's).
 #[test]
 fn the_monitored_overlay_is_prod_plus_monitoring() {
     check("prod-monitored");
@@ -337,13 +337,24 @@ fn the_monitored_overlay_is_prod_plus_monitoring() {
             ports.iter().any(|p| p["name"].as_str() == Some("metrics") && p["containerPort"].as_u64() == Some(9090)),
             "{app} names its admin port metrics"
         );
-        let policy = of_kind(&monitored, "NetworkPolicy").into_iter().find(|p| name(p) == app).unwrap();
-        let from_monitoring = seq(&policy["spec"]["ingress"]).into_iter().any(|rule| {
-            seq(&rule["from"]).iter().any(|f| {
-                f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str() == Some("monitoring")
-            }) && seq(&rule["ports"]).iter().any(|p| p["port"].as_u64() == Some(9090))
-        });
-        assert!(from_monitoring, "{app}: the monitoring namespace may scrape 9090");
+        // The scrape is let in by one policy for every Attain pod, from
+        // namespaces the operator labels; so are traces out.
+        for (policy, direction, peers, label, port) in [
+            ("attain-allow-metrics-scrape", "ingress", "from", "attain.dev/scrape-metrics", 9090),
+            ("attain-allow-otlp-egress", "egress", "to", "attain.dev/otlp-collector", 4317),
+        ] {
+            let p = of_kind(&monitored, "NetworkPolicy").into_iter().find(|p| name(p) == policy).unwrap();
+            let pods = seq(&p["spec"]["podSelector"]["matchExpressions"][0]["values"]);
+            assert!(pods.iter().any(|v| v.as_str() == Some(app.as_str())), "{policy} covers {app}");
+            let open = seq(&p["spec"][direction]).into_iter().any(|rule| {
+                seq(&rule[peers]).iter().any(|f| f["namespaceSelector"]["matchLabels"][label].as_str() == Some("true"))
+                    && seq(&rule["ports"]).iter().any(|p| p["port"].as_u64() == Some(port))
+            });
+            assert!(open, "{app}: {policy} opens {port} to namespaces labelled {label}");
+        }
+        let env = seq(&pod["spec"]["containers"][0]["env"]);
+        let otlp = env.iter().find(|e| e["name"].as_str() == Some("OTEL_EXPORTER_OTLP_ENDPOINT")).unwrap();
+        assert_eq!(otlp["valueFrom"]["configMapKeyRef"]["optional"].as_bool(), Some(true), "{app}: traces optional");
     }
     let dashboard =
         of_kind(&monitored, "ConfigMap").into_iter().find(|c| name(c) == "attain-grafana-dashboard").unwrap();

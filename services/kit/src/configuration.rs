@@ -447,6 +447,28 @@ impl Default for TelemetrySettings {
     }
 }
 
+impl TelemetrySettings {
+    /// The defaults under the `APP__TELEMETRY__*` variables of `env`: how
+    /// a process running the whole suite (`attain up`, `demo`) logs and
+    /// traces — its services share one subscriber.
+    pub fn from_env(env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Only {
+            telemetry: TelemetrySettings,
+        }
+        let env: config::Map<String, String> =
+            env.into_iter().filter(|(k, _)| k.starts_with("APP__TELEMETRY__")).collect();
+        let source = Environment::with_prefix("APP").prefix_separator("__").separator("__").source(Some(env));
+        let only: Only = Config::builder()
+            .add_source(source)
+            .build()?
+            .try_deserialize()
+            .map_err(|e| anyhow::anyhow!("telemetry settings: {e}"))?;
+        Ok(only.telemetry)
+    }
+}
+
 /// Addresses of the services this one calls (`http://host:port`, or
 /// `https://` with `ca_file`).
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -516,6 +538,20 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_suites_telemetry_follows_its_variables() {
+        let t = TelemetrySettings::from_env(env(&[
+            ("APP__TELEMETRY__FORMAT", "json"),
+            ("APP__TELEMETRY__FILTER", "warn"),
+            ("APP__SERVER__PORT", "1"),
+        ]))
+        .unwrap();
+        assert_eq!((t.format, t.filter.as_str()), (LogFormat::Json, "warn"));
+        assert_eq!(TelemetrySettings::from_env(env(&[])).unwrap().format, LogFormat::Pretty);
+        let bad = TelemetrySettings::from_env(env(&[("APP__TELEMETRY__FORMAT", "xml")])).unwrap_err();
+        assert!(bad.to_string().contains("telemetry"), "{bad}");
     }
 
     #[test]
