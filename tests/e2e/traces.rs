@@ -161,7 +161,15 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
         ],
     )
     .await;
-    assert!(spans.iter().all(|s| s.service == "attain-e2e"), "one process here: one service name");
+    // One process serves the whole suite here, yet each span is exported
+    // under the service it belongs to, its statements with it.
+    let service_of = |prefix: &str| {
+        spans.iter().filter(|s| s.name.starts_with(prefix)).map(|s| s.service.as_str()).collect::<HashSet<_>>()
+    };
+    assert_eq!(service_of("/attain.gateway.v1."), HashSet::from(["attain-gateway"]));
+    assert_eq!(service_of("/attain.tracking.v1."), HashSet::from(["attain-tracking"]));
+    assert_eq!(service_of("/attain.target.v1."), HashSet::from(["attain-target"]));
+    assert_eq!(service_of("/attain.review.v1."), HashSet::from(["attain-review"]));
     // Tracking's own call to target (a hop below the gateway) continues
     // the trace under tracking's span.
     let tracking: HashSet<String> =
@@ -193,6 +201,14 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
         "a SELECT on rollups under tracking's span: {statements:#?}"
     );
     assert!(statements.iter().any(|s| under(s, "/attain.target.v1.")), "target's statements too");
+    let mut checked = 0;
+    for s in &statements {
+        if let Some(rpc) = by_id.get(&hex(&s.parent)).filter(|p| p.name.starts_with("/attain.")) {
+            assert_eq!(s.service, rpc.service, "a statement is its RPC's service's: {s:#?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "statements directly under an RPC: {statements:#?}");
     for s in &statements {
         assert!(!s.attributes.contains_key("db.statement"), "no SQL text: {s:#?}");
         assert!(s.attributes.values().all(|v| !v.contains("region-a")), "no values: {s:#?}");

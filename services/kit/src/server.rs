@@ -204,6 +204,9 @@ impl GrpcServer {
         if settings.reflection {
             add_reflection(&mut routes, &names)?;
         }
+        // "attain.target.v1.OrgService" → "target".
+        let service =
+            names.iter().find_map(|n| n.strip_prefix("attain.").and_then(|n| n.split('.').next())).unwrap_or("unknown");
         let names: Arc<[&'static str]> = names.into();
         let ready_now = readiness.iter().all(|r| r.load(Ordering::SeqCst));
         set_all(&health, &names, if ready_now { ServingStatus::Serving } else { ServingStatus::NotServing }).await;
@@ -237,7 +240,7 @@ impl GrpcServer {
             // WARN, not ERROR; real bugs log at ERROR where they happen.
             .layer(
                 TraceLayer::new_for_grpc()
-                    .make_span_with(RpcSpan)
+                    .make_span_with(RpcSpan { service })
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::new(request_id))
@@ -421,7 +424,11 @@ async fn watch(
 /// (`GET /v1/{unit=units/*}/deals`; the path is the `method` attribute). Health checks get no
 /// span: probes every few seconds are no one's trace.
 #[derive(Clone, Copy, Debug)]
-struct RpcSpan;
+struct RpcSpan {
+    /// The service answering ("target"): spans of a process serving the
+    /// whole suite are exported under it.
+    service: &'static str,
+}
 
 impl<B> MakeSpan<B> for RpcSpan {
     fn make_span(&mut self, request: &Request<B>) -> tracing::Span {
@@ -445,6 +452,7 @@ impl<B> MakeSpan<B> for RpcSpan {
             rpc.system = if grpc { "grpc" } else { "http" },
             rpc.grpc.status_code = tracing::field::Empty,
             method = %path,
+            attain.service = self.service,
             request_id = %request_id,
             trace_id = tracing::field::Empty,
         );

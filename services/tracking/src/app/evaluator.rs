@@ -153,7 +153,12 @@ impl Evaluator {
                 && last_full.elapsed() >= every
             {
                 last_full = Instant::now();
-                match self.app.evaluate_all(&fwd).instrument(tracing::info_span!("scheduled alert evaluation")).await {
+                match self
+                    .app
+                    .evaluate_all(&fwd)
+                    .instrument(tracing::info_span!("scheduled alert evaluation", attain.service = "tracking"))
+                    .await
+                {
                     Ok(n) => tracing::info!(changed = n, "scheduled alert evaluation"),
                     Err(e) if refused(&e) => {
                         self.step_down(&e).await;
@@ -188,7 +193,13 @@ impl Evaluator {
         tracing::debug!(from, to = last, changes = changes.len(), "evaluating moved units");
         let committed: Vec<_> = changes.iter().map(|c| c.at).collect();
         // One trace per pass that found work: its statements and calls.
-        let span = tracing::info_span!("alert evaluation", from, to = last, changes = changes.len());
+        let span = tracing::info_span!(
+            "alert evaluation",
+            attain.service = "tracking",
+            from,
+            to = last,
+            changes = changes.len()
+        );
         let paths: BTreeSet<Vec<attain_kit::id::Id>> = changes.into_iter().flat_map(|c| c.paths).collect();
         // Errors about the data are logged and passed inside; what comes
         // back is passing (retried) or a refused account (step down).

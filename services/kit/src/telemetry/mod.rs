@@ -6,6 +6,8 @@
 //! extracted from each incoming call ([`parent_of`]), injected into every
 //! call made on its behalf ([`trace_headers`]).
 
+mod per_service;
+
 use std::{collections::HashMap, sync::OnceLock};
 
 use opentelemetry::{
@@ -61,17 +63,31 @@ fn endpoint(settings: &TelemetrySettings) -> Option<String> {
 }
 
 fn provider(url: &str, service: &str) -> anyhow::Result<SdkTracerProvider> {
-    let exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(url.to_owned()).build()?;
+    let exporter = || opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(url.to_owned()).build();
     // OTEL_SERVICE_NAME (read by the resource's detectors) wins.
-    let resource = match std::env::var("OTEL_SERVICE_NAME") {
-        Ok(_) => Resource::builder().build(),
-        Err(_) => Resource::builder().with_service_name(format!("attain-{service}")).build(),
+    let named = std::env::var("OTEL_SERVICE_NAME").is_ok();
+    let resource = if named {
+        Resource::builder().build()
+    } else {
+        Resource::builder().with_service_name(format!("attain-{service}")).build()
     };
-    let provider = SdkTracerProvider::builder().with_resource(resource).with_batch_exporter(exporter).build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    // A process serving several services names each span's own.
+    let provider = if named || per_service::serves_one(service) {
+        builder.with_batch_exporter(exporter()?).build()
+    } else {
+        let each = per_service::PerService::new(service, || {
+            Ok(opentelemetry_sdk::trace::BatchSpanProcessor::builder(exporter()?).build())
+        })?;
+        builder.with_span_processor(each).build()
+    };
     let _ = PROVIDER.set(provider.clone());
     global::set_tracer_provider(provider.clone());
     Ok(provider)
 }
+
+/// The attribute a server span names its service with (`attain.service`).
+pub use per_service::ATTRIBUTE as SERVICE_ATTRIBUTE;
 
 /// Whether spans leave the process (an OTLP endpoint is configured).
 pub fn exporting() -> bool {
