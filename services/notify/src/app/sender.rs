@@ -105,11 +105,14 @@ impl App {
             deliveries::cancel_waiting(&self.db, s.id.as_str()).await?;
             return Ok(0);
         }
-        // The channel's rate limit: a full minute window waits.
-        let window = now - Duration::minutes(1);
-        if deliveries::sent_since(&self.db, &first.endpoint_key, window).await? >= u64::from(s.channel.per_minute()) {
-            let wait = Duration::milliseconds(i64::from(60_000 / s.channel.per_minute().max(1)));
-            deliveries::postpone(&self.db, &ids, now + wait).await?;
+        // The channel's rate limit: with a full minute behind it, the next
+        // message waits until the oldest of that minute is a minute old —
+        // the time the delivery shows as its next attempt.
+        let limit = usize::try_from(s.channel.per_minute()).unwrap_or(usize::MAX).max(1);
+        let recent = deliveries::sent_times_since(&self.db, &first.endpoint_key, now - Duration::minutes(1)).await?;
+        if recent.len() >= limit {
+            let free = recent[recent.len() - limit] + Duration::minutes(1);
+            deliveries::postpone(&self.db, &ids, free.max(now + Duration::milliseconds(100))).await?;
             return Ok(0);
         }
         let mut message = self.message_of(s, &rows);

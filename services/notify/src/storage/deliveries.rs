@@ -207,10 +207,24 @@ pub async fn postpone(db: &impl ConnectionTrait, ids: &[&str], to: DateTime<Utc>
     Ok(())
 }
 
-/// Rows an endpoint took since `since` (its rate limit's window; a
-/// digest's rows count each, which errs on the side of the limit).
-pub async fn sent_since(db: &impl ConnectionTrait, endpoint: &str, since: DateTime<Utc>) -> Result<u64, ServiceError> {
-    Ok(delivery::Entity::find().filter(C::EndpointKey.eq(endpoint)).filter(C::SentAt.gte(since)).count(db).await?)
+/// When an endpoint took each row since `since`, oldest first (its rate
+/// limit's window; a digest's rows count each, which errs on the side of
+/// the limit).
+pub async fn sent_times_since(
+    db: &impl ConnectionTrait,
+    endpoint: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, ServiceError> {
+    let times: Vec<Option<DateTime<Utc>>> = delivery::Entity::find()
+        .select_only()
+        .column(C::SentAt)
+        .filter(C::EndpointKey.eq(endpoint))
+        .filter(C::SentAt.gte(since))
+        .order_by_asc(C::SentAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(times.into_iter().flatten().collect())
 }
 
 /// Cancels a subscription's rows not yet sent.
