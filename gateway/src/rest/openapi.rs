@@ -177,7 +177,14 @@ fn single(kind: &Kind, schemas: &mut BTreeMap<String, Json>) -> Json {
         Kind::String => json!({ "type": "string" }),
         Kind::Bytes => json!({ "type": "string", "format": "byte" }),
         Kind::Enum(e) => {
-            json!({ "type": "string", "enum": e.values().map(|v| v.name().to_owned()).collect::<Vec<_>>() })
+            // `*_UNSPECIFIED` (0) is the unset value servers refuse: not
+            // offered.
+            let values: Vec<String> = e
+                .values()
+                .filter(|v| !(v.number() == 0 && v.name().ends_with("_UNSPECIFIED")))
+                .map(|v| v.name().to_owned())
+                .collect();
+            json!({ "type": "string", "enum": values })
         }
         Kind::Message(m) => message_ref(m, schemas),
     }

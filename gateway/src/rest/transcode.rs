@@ -121,10 +121,16 @@ fn set_query(
             (Kind::Message(m), false) => desc = m,
             (_, false) => return Err(unknown()),
             (kind, true) => {
-                let value = scalar(&kind, raw).ok_or_else(|| {
-                    ServiceError::invalid(key, format!("{raw:?} is not a valid {}", kind_name(&kind)))
-                })?;
                 let dotted = names.join(".");
+                // A repeated field's bad value is named by its place, as
+                // gRPC callers see it ("statuses[1]").
+                let at = match lookup(root, &dotted).and_then(Json::as_array) {
+                    Some(items) if field.is_list() => format!("{dotted}[{}]", items.len()),
+                    None if field.is_list() => format!("{dotted}[0]"),
+                    _ => dotted.clone(),
+                };
+                let value = scalar(&kind, raw)
+                    .ok_or_else(|| ServiceError::invalid(at, format!("{raw:?} is not a valid {}", kind_name(&kind))))?;
                 if field.is_list() {
                     let mut list = lookup(root, &dotted).cloned().unwrap_or(Json::Array(Vec::new()));
                     if let Json::Array(items) = &mut list {
@@ -175,19 +181,22 @@ fn scalar(kind: &Kind, raw: &str) -> Option<Json> {
         Kind::Uint32 | Kind::Fixed32 => Json::from(raw.parse::<u32>().ok()?),
         // A field mask's JSON form names fields in lowerCamelCase; a query
         // may name them as the proto does (`read_mask=alert_summary`).
-        Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" => Json::String(camel_paths(raw)),
-        Kind::Message(m) if m.full_name().starts_with("google.protobuf.") => Json::String(raw.to_owned()),
-        Kind::Message(_) => return None,
-        Kind::Enum(e) => {
-            let known = match raw.parse::<i32>() {
-                Ok(n) => e.get_value(n).is_some(),
-                Err(_) => e.get_value_by_name(raw).is_some(),
-            };
-            if !known {
+        // A capitalised path ("Compliance") is neither form: refused, not
+        // turned into a field of another name.
+        Kind::Message(m) if m.full_name() == "google.protobuf.FieldMask" => {
+            let capital = raw.split([',', '.']).any(|p| p.trim().starts_with(|c: char| c.is_ascii_uppercase()));
+            if capital {
                 return None;
             }
-            Json::String(raw.to_owned())
+            Json::String(camel_paths(raw))
         }
+        Kind::Message(m) if m.full_name().starts_with("google.protobuf.") => Json::String(raw.to_owned()),
+        Kind::Message(_) => return None,
+        // By name, or by number as the proto3 JSON mapping allows.
+        Kind::Enum(e) => match raw.parse::<i32>() {
+            Ok(n) => Json::from(e.get_value(n)?.number()),
+            Err(_) => Json::String(e.get_value_by_name(raw)?.name().to_owned()),
+        },
         _ => Json::String(raw.to_owned()),
     })
 }
@@ -305,6 +314,8 @@ mod tests {
                 .unwrap();
         assert_eq!(field(&msg, "page_size"), Value::I32(5));
         assert!(matches!(field(&msg, "state"), Value::EnumNumber(n) if n > 0));
+        let by_number = with(Method::GET, "/v1/units/u1/alerts", |r, c| request(r, c, "state=1", b"")).unwrap();
+        assert_eq!(field(&by_number, "state"), field(&msg, "state"), "an enum by its number, as proto3 JSON allows");
     }
 
     #[test]
@@ -324,6 +335,10 @@ mod tests {
         assert!(bad("/v1/deals", Method::POST, "", b"{\"deal\": {\"colour\": 1}}").contains("colour"));
         assert!(bad("/v1/deals", Method::POST, "", b"[1]").contains("JSON object"));
         assert!(bad("/v1/units/u1/dashboard", Method::GET, "", b"{}").contains("takes no body"));
+        let second = bad("/v1/units/u1/obligations", Method::GET, "statuses=1&statuses=NOPE", b"");
+        assert!(second.contains("statuses[1]"), "a repeated field's value is named by its place: {second}");
+        let capital = bad("/v1/units/u1/dashboard", Method::GET, "read_mask=Compliance", b"");
+        assert!(capital.contains("read_mask"), "{capital}");
     }
 
     #[test]
