@@ -177,7 +177,7 @@ fn main() -> ExitCode {
             if !matches!(cli.command, Command::Serve { .. }) {
                 rt.block_on(async { attain_kit::telemetry::init(&telemetry, "suite") });
             }
-            rt.block_on(async {
+            let done = rt.block_on(async {
                 match cli.command {
                     Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, false).await,
                     Command::Demo { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, true).await,
@@ -199,7 +199,12 @@ fn main() -> ExitCode {
                         Ok(())
                     }
                 }
-            })
+            });
+            // The spans of the last seconds leave before the process does
+            // (the runtime, which the exporter's connection runs on, still
+            // stands).
+            attain_kit::telemetry::shutdown();
+            done
         });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

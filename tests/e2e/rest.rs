@@ -386,3 +386,37 @@ async fn rest_is_served_in_process() {
     assert!(outcomes.contains(&"ok"), "{outcomes:?}");
     assert!(started.elapsed() < Duration::from_secs(60), "no call waited to its deadline");
 }
+
+/// Found from outside: a body that is not the method's message was
+/// answered INTERNAL — counted as a server fault, paging on-call. It is
+/// the caller's error: INVALID_ARGUMENT, through the gateway and directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_garbled_request_body_is_the_callers_error() {
+    let suite = Suite::start(Backend::Sqlite, |_| {}).await;
+    for (name, addr, admin) in
+        [("gateway", suite.gateway.addr, suite.gateway.admin), ("target", suite.target.addr, suite.target.admin)]
+    {
+        let channel = Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let mut request = tonic::Request::new(bytes::Bytes::from_static(&[0xff, 0xff, 0xff, 0x07, 0x0a]));
+        let bearer = format!("Bearer {}", token("ops", Role::Admin, "")).parse().unwrap();
+        request.metadata_mut().insert("authorization", bearer);
+        let path = "/attain.target.v1.OrgService/GetUnit".parse().unwrap();
+        let status = grpc.unary(request, path, attain_gateway::rest::codec::RawCodec).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{name}: {status:?}");
+        assert!(status.message().contains("not this method's request message"), "{name}: {}", status.message());
+        let metrics = request_metrics(admin).await;
+        assert!(
+            metrics.lines().any(|l| l.starts_with("attain_rpc_requests_total{")
+                && l.contains("GetUnit")
+                && l.contains("code=\"INVALID_ARGUMENT\"")),
+            "{name}: counted as the caller's error"
+        );
+        assert!(!metrics.lines().any(|l| l.contains("GetUnit") && l.contains("code=\"INTERNAL\"")), "{name}");
+    }
+}
+
+async fn request_metrics(admin: SocketAddr) -> String {
+    request(admin, "GET", "/metrics", &[], b"").await.unwrap().text()
+}

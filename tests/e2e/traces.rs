@@ -256,3 +256,42 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
     one_trace(&collected, trace, caller, &["GET /v1/{unit=units/*}/dashboard", "/attain.tracking.v1.TrackingService/"])
         .await;
 }
+
+/// Found from outside: a process stopped (SIGTERM, as Kubernetes stops a
+/// pod) dropped the spans it had not sent yet — the last seconds' traces,
+/// the ones a rollout's trouble is in. They are sent before it exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_sent_before_a_stopped_process_exits() {
+    use crate::support::process::{channel, free_port, serve, wait_healthy};
+    let collected = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collected.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let dir = std::env::temp_dir().join(format!("attain-traces-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let env = [
+        ("APP__DATABASE__URL", attain_kit::testing::fresh_database_url(Backend::Sqlite).await),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{collector}")),
+        // RPC spans are INFO (the suite's processes log at WARN).
+        ("RUST_LOG", "info".to_owned()),
+    ];
+    let mut target = serve("target", port, &dir, &env);
+    wait_healthy(port).await;
+    let trace = "5ce0e9a56015fec5aadfa328ae398115";
+    let mut call = Request::new(attain_proto::attain::target::v1::GetUnitRequest { name: "units/nobody".into() });
+    let md = call.metadata_mut();
+    md.insert("authorization", format!("Bearer {}", token("ops", Role::Admin, "")).parse().unwrap());
+    md.insert("traceparent", format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap());
+    let mut org = attain_proto::attain::target::v1::org_service_client::OrgServiceClient::new(channel(port).await);
+    org.get_unit(call).await.unwrap_err();
+    // At once: the batch exporter would send only after its 5 s delay.
+    target.terminate();
+    assert!(target.wait_exit(Duration::from_secs(20)).is_some(), "target stopped");
+    let traced = collected.0.lock().unwrap().iter().any(|s| hex(&s.trace) == trace);
+    assert!(traced, "the call's span reached the collector before the process exited");
+}

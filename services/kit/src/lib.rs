@@ -6,6 +6,7 @@
 //! the layers above the domain.
 
 pub mod auth;
+pub mod bad_message;
 pub mod configuration;
 pub mod context;
 pub mod db;

@@ -236,17 +236,12 @@ impl GrpcServer {
         let layers = tower::ServiceBuilder::new()
             .layer(tower::util::MapRequestLayer::new(crate::request_id::sanitize))
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-            // A failed call is the caller's news (NOT_FOUND, INVALID_ARGUMENT, …):
-            // WARN, not ERROR; real bugs log at ERROR where they happen.
-            .layer(
-                TraceLayer::new_for_grpc()
-                    .make_span_with(RpcSpan { service })
-                    .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)),
-            )
+            .layer(TraceLayer::new_for_grpc().make_span_with(RpcSpan { service }).on_failure(FailureLog))
             .layer(PropagateRequestIdLayer::new(request_id))
             .layer(crate::request_info::RequestInfoLayer)
             .layer(crate::header_limit::HeaderLimitLayer)
             .layer(MetricsLayer(metrics.clone()))
+            .layer(crate::bad_message::BadMessageLayer)
             .layer(GrpcWebOnly)
             .layer(ShedLayer::new(
                 settings.concurrency_limit,
@@ -461,6 +456,34 @@ impl<B> MakeSpan<B> for RpcSpan {
     }
 }
 
+/// A failed call's log line. The caller's mistakes (NOT_FOUND,
+/// INVALID_ARGUMENT, PERMISSION_DENIED, a refused or shed call, …) are
+/// DEBUG: counted in the metrics, and at WARN a flood of them would flood
+/// the logs too. What may be the server's (UNKNOWN, DEADLINE_EXCEEDED,
+/// INTERNAL, UNAVAILABLE, DATA_LOSS, a broken connection) is WARN; real
+/// bugs log at ERROR where they happen.
+#[derive(Clone, Copy, Debug)]
+struct FailureLog;
+
+impl tower_http::trace::OnFailure<tower_http::classify::GrpcFailureClass> for FailureLog {
+    fn on_failure(&mut self, class: tower_http::classify::GrpcFailureClass, latency: Duration, _span: &tracing::Span) {
+        use tower_http::classify::GrpcFailureClass;
+        let ms = latency.as_millis();
+        match class {
+            GrpcFailureClass::Status(s) if matches!(s.code_raw(), 2 | 4 | 13 | 14 | 15) => {
+                tracing::warn!(
+                    grpc_code = s.code_raw(),
+                    message = s.message().unwrap_or(""),
+                    latency_ms = ms,
+                    "call failed"
+                );
+            }
+            GrpcFailureClass::Status(s) => tracing::debug!(grpc_code = s.code_raw(), latency_ms = ms, "call refused"),
+            other => tracing::warn!(error = %other, latency_ms = ms, "call failed"),
+        }
+    }
+}
+
 /// Completes on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -499,7 +522,7 @@ where
             crate::telemetry::init(&settings.telemetry, service);
         }
         let served = runtime.block_on(serve(settings));
-        crate::telemetry::flush();
+        crate::telemetry::shutdown();
         served
     })();
     match outcome {

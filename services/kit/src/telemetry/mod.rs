@@ -94,11 +94,18 @@ pub fn exporting() -> bool {
     PROVIDER.get().is_some()
 }
 
-/// Sends what is buffered (a test waiting for its spans, a process about
-/// to exit).
+/// Sends what is buffered (a test waiting for its spans).
 pub fn flush() {
     if let Some(p) = PROVIDER.get() {
         let _ = p.force_flush();
+    }
+}
+
+/// Sends what is buffered and stops exporting: a process about to exit.
+/// Call it outside async code, with the runtime still up.
+pub fn shutdown() {
+    if let Some(Err(e)) = PROVIDER.get().map(SdkTracerProvider::shutdown) {
+        eprintln!("traces: the last spans could not be sent: {e}");
     }
 }
 
@@ -117,14 +124,34 @@ impl Extractor for Headers<'_> {
 /// Makes `span` the child of the trace an incoming call carries
 /// (`traceparent`), and records the trace id on it so log lines carry it.
 pub fn parent_of(span: &tracing::Span, headers: &http::HeaderMap) {
-    let cx = TraceContextPropagator::new().extract(&Headers(headers));
-    if cx.span().span_context().is_valid() {
-        let _ = span.set_parent(cx);
+    let given = headers.get("traceparent").and_then(|v| v.to_str().ok());
+    if given.is_some_and(well_formed) {
+        let cx = TraceContextPropagator::new().extract(&Headers(headers));
+        if cx.span().span_context().is_valid() {
+            let _ = span.set_parent(cx);
+        }
     }
     let id = span.context().span().span_context().trace_id();
     if id != opentelemetry::TraceId::INVALID {
         span.record("trace_id", tracing::field::display(id));
     }
+}
+
+/// A `traceparent` as W3C Trace Context writes it: version, 32 and 16
+/// lower-case hex digits, flags, each its full width (the propagator
+/// itself would read "00-1-2-01" as trace …0001, merging strangers'
+/// calls into one trace). A later version may add fields after a '-'.
+fn well_formed(v: &str) -> bool {
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let (Some(head), Some(rest)) = (v.get(..v.len().min(55)), v.get(v.len().min(55)..)) else { return false };
+    let parts: Vec<&str> = head.split('-').collect();
+    let [version, trace, parent, flags] = parts.as_slice() else { return false };
+    hex(version, 2)
+        && *version != "ff"
+        && hex(trace, 32)
+        && hex(parent, 16)
+        && hex(flags, 2)
+        && (rest.is_empty() || (*version != "00" && rest.starts_with('-')))
 }
 
 /// Names the current span anew (a REST call, known by its route only once
@@ -170,5 +197,29 @@ pub fn record_outcome(code: i32) {
     span.record("rpc.grpc.status_code", code);
     if matches!(code, 2 | 4 | 12 | 13 | 14 | 15) {
         span.record("otel.status_code", "ERROR");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::well_formed;
+
+    #[test]
+    fn only_a_full_width_traceparent_continues_a_trace() {
+        assert!(well_formed("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert!(well_formed("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"));
+        for bad in [
+            "00-1111-aaaa-01",
+            "00-1-2-01",
+            "00-+af76f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "garbage",
+            "",
+        ] {
+            assert!(!well_formed(bad), "{bad:?} continued a trace");
+        }
     }
 }

@@ -1,0 +1,93 @@
+//! A request body that is not the method's message is the caller's
+//! error. tonic answers it INTERNAL ("failed to decode Protobuf message"),
+//! which reads as a server fault — counted as one, and paging whoever is on
+//! call, since INTERNAL is a bug. It is answered INVALID_ARGUMENT here,
+//! inside the metrics and the span, so both see the caller's error.
+
+use std::{future::Future, pin::Pin};
+
+use http::{HeaderMap, Request, Response};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BadMessageLayer;
+
+impl<S> tower::Layer<S> for BadMessageLayer {
+    type Service = BadMessage<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BadMessage { inner }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BadMessage<S> {
+    inner: S,
+}
+
+impl<S, B, RB> tower::Service<Request<B>> for BadMessage<S>
+where
+    S: tower::Service<Request<B>, Response = Response<RB>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    RB: Send + 'static,
+{
+    type Response = Response<RB>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let fut = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = fut.await?;
+            // A request that could not be read fails before any reply:
+            // trailers-only, the status in the headers.
+            retell(response.headers_mut());
+            Ok(response)
+        })
+    }
+}
+
+fn retell(headers: &mut HeaderMap) {
+    if headers.get("grpc-status").is_none_or(|v| v.as_bytes() != b"13") {
+        return;
+    }
+    let Some(status) = tonic::Status::from_header_map(headers) else { return };
+    let Some(why) = status.message().strip_prefix("failed to decode Protobuf message") else { return };
+    let why = why.trim_start_matches([':', ' ']);
+    let message = if why.is_empty() {
+        "the request body is not this method's request message".to_owned()
+    } else {
+        format!("the request body is not this method's request message: {why}")
+    };
+    for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+        headers.remove(name);
+    }
+    if tonic::Status::from(crate::ServiceError::invalid("request", message)).add_header(headers).is_err() {
+        tracing::warn!("a malformed request's status could not be rewritten");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_request_is_the_callers_error() {
+        let mut headers = HeaderMap::new();
+        let decode = tonic::Status::internal("failed to decode Protobuf message: buffer underflow");
+        decode.add_header(&mut headers).unwrap();
+        retell(&mut headers);
+        let back = tonic::Status::from_header_map(&headers).unwrap();
+        assert_eq!(back.code(), tonic::Code::InvalidArgument);
+        assert!(back.message().contains("not this method's request message: buffer underflow"), "{back:?}");
+
+        let mut bug = HeaderMap::new();
+        tonic::Status::internal("a real bug").add_header(&mut bug).unwrap();
+        retell(&mut bug);
+        assert_eq!(tonic::Status::from_header_map(&bug).unwrap().code(), tonic::Code::Internal, "left alone");
+    }
+}
