@@ -132,7 +132,7 @@ fn redact(e: &DbErr) -> String {
 /// Measures the pool and every statement into `metrics`: connections open
 /// and idle (read at each scrape), statement latency by kind, failed
 /// statements; and names each statement's span after its kind and table
-/// (`SELECT deals`), never its values.
+/// (`SELECT deals`, its `db.query.summary`), never its values.
 pub fn instrument(db: &mut DatabaseConnection, metrics: &crate::metrics::Metrics) {
     let latency = metrics.histogram(
         "attain_db_statement_duration_seconds",
@@ -151,10 +151,15 @@ pub fn instrument(db: &mut DatabaseConnection, metrics: &crate::metrics::Metrics
         if let Some(table) = table
             && crate::telemetry::exporting()
         {
+            use opentelemetry::trace::TraceContextExt;
             use tracing_opentelemetry::OpenTelemetrySpanExt;
             let span = tracing::Span::current();
+            let summary = format!("{} {table}", kind.to_uppercase());
             span.set_attribute("db.collection.name", table.to_owned());
-            span.set_attribute("db.query.summary", format!("{} {table}", kind.to_uppercase()));
+            span.set_attribute("db.query.summary", summary.clone());
+            // OpenTelemetry's database conventions name the span by its
+            // summary: a trace shows "SELECT rollups", not "sea_orm.query_all".
+            span.context().span().update_name(summary);
         }
     });
     let (open, idle) = (
