@@ -1,5 +1,6 @@
 //! What notify measures of itself: deliveries by channel and outcome, rows
-//! waiting and dead, and how late the oldest due message is.
+//! waiting and dead, how late the oldest due message is, and whether it
+//! follows the alert feed at all.
 
 use attain_kit::metrics::{Counters, Gauges, Metrics};
 
@@ -12,6 +13,7 @@ pub struct NotifyMetrics {
     dead: Gauges,
     lag: Gauges,
     events: Counters,
+    following: Gauges,
 }
 
 /// The outcomes of an attempt (the `outcome` label's only values).
@@ -53,6 +55,12 @@ impl NotifyMetrics {
             events: m
                 .counter("attain_notify_alert_changes", "Alert changes read from tracking's feed")
                 .starting_at_zero(&[&[]]),
+            following: m
+                .gauge(
+                    "attain_notify_following",
+                    "1 while this replica follows tracking's alert feed (the lease holder, its stream open)",
+                )
+                .starting_at_zero(&[&[]]),
         }
     }
 
@@ -69,6 +77,10 @@ impl NotifyMetrics {
         self.waiting.set(&[], i64::try_from(waiting).unwrap_or(i64::MAX));
         self.dead.set(&[], i64::try_from(dead).unwrap_or(i64::MAX));
         self.lag.set(&[], lag_seconds.max(0));
+    }
+
+    pub fn following(&self, yes: bool) {
+        self.following.set(&[], i64::from(yes));
     }
 
     pub fn read_changes(&self, n: u64) {

@@ -90,6 +90,16 @@ impl Worker {
         let position = if *fresh { None } else { leases::position(&self.app.db, LEASE).await? };
         *fresh = false;
         let mut feed = Box::pin(self.app.up.alert_feed(&fwd, position.as_deref()).await?);
+        // Whatever ends this pass (the stream, an error, the lease) ends
+        // the following.
+        struct Following<'a>(&'a crate::app::metrics::NotifyMetrics);
+        impl Drop for Following<'_> {
+            fn drop(&mut self) {
+                self.0.following(false);
+            }
+        }
+        self.app.metrics.following(true);
+        let _following = Following(&self.app.metrics);
         while let Some(item) = feed.next().await {
             let mut item = item?;
             if let FeedItem::Change(e, _) = &mut item {

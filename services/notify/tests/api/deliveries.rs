@@ -218,6 +218,7 @@ async fn retries_back_off_then_dead_then_redrive(backend: Backend) {
     let metrics =
         attain_kit::http_client::request(suite.notify_admin, "GET", "/metrics", &[], b"").await.unwrap().text();
     assert!(metrics.contains(r#"attain_notify_deliveries_total{channel="dingtalk",outcome="dead"} 1"#), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "attain_notify_following 1"), "the one replica follows the feed: {metrics}");
 
     // Resolved: both robots told of the alert hear it clear — the RED-only
     // one too, whatever severity the resolution carries (it still refuses).
