@@ -86,6 +86,9 @@ impl App {
         };
         let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
         let added = deliveries::insert_new(&txn, &rows).await?;
+        for d in &rows {
+            deliveries::supersede(&txn, d.subscription.as_str(), &d.event.name(), &d.dedupe_key).await?;
+        }
         if let Some(e) = event {
             live_alerts::record(&txn, e).await?;
         }

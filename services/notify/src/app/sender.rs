@@ -4,11 +4,10 @@
 //! one endpoint go one after another (its rate limit counts them); endpoints
 //! go side by side.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use attain_kit::ServiceResult;
 use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt;
 use ring::rand::SecureRandom;
 
 use super::{App, metrics::Outcome};
@@ -32,8 +31,6 @@ const BATCH: u64 = 100;
 const CLAIM: Duration = Duration::seconds(60);
 /// A digest takes its rows due this soon too.
 const DIGEST_SLACK: Duration = Duration::seconds(5);
-/// Endpoints sent to at once.
-const PARALLEL: usize = 8;
 
 fn jitter() -> f64 {
     let mut b = [0u8; 8];
@@ -44,30 +41,21 @@ fn jitter() -> f64 {
 }
 
 impl App {
-    /// One pass over what is due: how many deliveries went.
-    pub async fn send_due(&self) -> ServiceResult<usize> {
-        let now = Utc::now();
-        let due = deliveries::due(&self.db, now, BATCH).await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
+    /// What is due now, one list per endpoint (oldest first), leaving out
+    /// the endpoints `busy` with a send: each endpoint's rows go one after
+    /// another (its rate limit counts them), endpoints side by side, and
+    /// a slow one holds up nobody else.
+    pub async fn due_by_endpoint(&self, busy: &HashSet<String>) -> ServiceResult<Vec<Vec<Delivery>>> {
+        let due = deliveries::due(&self.db, Utc::now(), BATCH, busy).await?;
         let mut by_endpoint: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
         for d in due {
             by_endpoint.entry(d.endpoint_key.clone()).or_default().push(d);
         }
-        let sent: Vec<ServiceResult<usize>> = futures::stream::iter(by_endpoint.into_values())
-            .map(|rows| self.send_endpoint(rows))
-            .buffer_unordered(PARALLEL)
-            .collect()
-            .await;
-        let mut n = 0;
-        for r in sent {
-            n += r?;
-        }
-        Ok(n)
+        Ok(by_endpoint.into_values().collect())
     }
 
-    async fn send_endpoint(&self, rows: Vec<Delivery>) -> ServiceResult<usize> {
+    /// Sends one endpoint's due rows in order: how many went.
+    pub async fn send_endpoint(&self, rows: Vec<Delivery>) -> ServiceResult<usize> {
         let mut done_digests = Vec::new();
         let mut n = 0;
         for d in rows {
@@ -222,7 +210,7 @@ impl App {
         let waiting = deliveries::count_in(&self.db, State::Pending).await?
             + deliveries::count_in(&self.db, State::Failed).await?;
         let dead = deliveries::count_in(&self.db, State::Dead).await?;
-        let oldest = deliveries::due(&self.db, now, 1).await?;
+        let oldest = deliveries::due(&self.db, now, 1, &HashSet::new()).await?;
         let lag = oldest.first().map_or(0, |d| (now - d.next_attempt).num_seconds());
         self.metrics.backlog(waiting, dead, lag);
         Ok(())

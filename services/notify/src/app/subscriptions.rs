@@ -167,6 +167,14 @@ impl App {
             },
             digest_hour: r.digest_hour.map(|h| digest_hour(&f("digest_hour"), h)).transpose()?,
         };
+        if let (Some(q), Some(h)) = (schedule.quiet, schedule.digest_hour)
+            && q.contains(chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(chrono::NaiveTime::MIN))
+        {
+            return Err(ServiceError::invalid(
+                f("digest_hour"),
+                format!("{h}:00 falls inside the quiet hours: the digest would go out when nothing may"),
+            ));
+        }
         let least = r.least_severity.unwrap_or(Severity::Yellow);
         let language = Language::parse(&f("language"), &r.language)?;
         let money_unit = MoneyUnit::parse(&f("money_unit"), &r.money_unit)?;

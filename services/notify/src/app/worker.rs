@@ -4,10 +4,14 @@
 //! over, frees its predecessor's claims and resumes from the stored feed
 //! position: nothing read is lost, nothing is read twice.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use attain_kit::{ServiceResult, service_account::ServiceAccount};
 use futures::StreamExt;
+use tokio::task::JoinSet;
 
 use super::{
     App,
@@ -24,6 +28,8 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 const RECONNECT: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(5);
+/// Endpoints sent to at once.
+const PARALLEL: usize = 32;
 
 pub struct Worker {
     app: App,
@@ -143,15 +149,41 @@ impl Worker {
         }
     }
 
+    /// Sends what is due, each endpoint in a task of its own (at most
+    /// `PARALLEL` at once): a receiver taking its time holds up its own
+    /// rows only. Never returns; dropping it (the lease lost) stops the
+    /// tasks, whose claims the next leader frees.
     async fn send(&self) {
+        let mut running: JoinSet<ServiceResult<usize>> = JoinSet::new();
+        let mut busy: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut measured = tokio::time::Instant::now() - MEASURE;
         loop {
-            match self.app.send_due().await {
-                Ok(0) => tokio::time::sleep(POLL).await,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "sending failed; trying again");
-                    tokio::time::sleep(RENEW).await;
+            while let Some(done) = running.try_join_next_with_id() {
+                finished(&mut busy, done);
+            }
+            let mut started = 0;
+            if busy.len() < PARALLEL {
+                let skip: HashSet<String> = busy.values().cloned().collect();
+                match self.app.due_by_endpoint(&skip).await {
+                    Ok(groups) => {
+                        for rows in groups.into_iter().take(PARALLEL - busy.len()) {
+                            let Some(key) = rows.first().map(|d| d.endpoint_key.clone()) else { continue };
+                            let app = self.app.clone();
+                            let task = running.spawn(async move { app.send_endpoint(rows).await });
+                            busy.insert(task.id(), key);
+                            started += 1;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading due deliveries failed; trying again");
+                        tokio::time::sleep(RENEW).await;
+                    }
+                }
+            }
+            if started == 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    Some(done) = running.join_next_with_id() => finished(&mut busy, done),
                 }
             }
             if measured.elapsed() >= MEASURE {
@@ -160,6 +192,25 @@ impl Worker {
                     tracing::warn!(error = %e, "could not measure the backlog");
                 }
             }
+        }
+    }
+}
+
+/// An endpoint's task ended: it is free again.
+fn finished(
+    busy: &mut HashMap<tokio::task::Id, String>,
+    done: Result<(tokio::task::Id, ServiceResult<usize>), tokio::task::JoinError>,
+) {
+    match done {
+        Ok((id, result)) => {
+            busy.remove(&id);
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "sending failed; its rows are tried again");
+            }
+        }
+        Err(e) => {
+            busy.remove(&e.id());
+            tracing::warn!(error = %e, "a sending task stopped");
         }
     }
 }

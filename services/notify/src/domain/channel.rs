@@ -115,11 +115,16 @@ pub fn check_url(field: &str, kind: Kind, url: &str, policy: Policy) -> DomainRe
     // for another under the rate limit, and the platform picks one anyway.
     let count =
         |name: &str| uri.query().map_or(0, |q| form_urlencoded::parse(q.as_bytes()).filter(|(k, _)| k == name).count());
+    let given = |name: &str| {
+        uri.query().is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == name && !v.is_empty()))
+    };
     match kind {
-        Kind::WeCom if count("key") != 1 => {
+        Kind::WeCom if count("key") != 1 || !given("key") => {
             return Err(bad("is not a WeCom robot URL (…/webhook/send?key=…, one key)"));
         }
-        Kind::DingTalk if count("access_token") > 1 => return Err(bad("names access_token more than once")),
+        Kind::DingTalk if count("access_token") != 1 || !given("access_token") => {
+            return Err(bad("is not a DingTalk robot URL (…/robot/send?access_token=…, one token)"));
+        }
         _ => {}
     }
     // The path may be the secret itself (a Feishu hook's id, Slack's
@@ -166,7 +171,16 @@ pub fn forbidden_host(host: &str) -> bool {
         Ok(ip) => forbidden_ip(ip),
         Err(_) => {
             let h = bare.trim_end_matches('.').to_ascii_lowercase();
-            h == "localhost" || h.ends_with(".localhost") || h.ends_with(".local") || h.ends_with(".internal")
+            // "2130706433", "0x7f000001", "0177.0.0.1", "127.1": resolvers
+            // read these as addresses; a name has a label that is not a
+            // number.
+            let numeric =
+                h.split('.').all(|l| !l.is_empty() && (l.bytes().all(|b| b.is_ascii_digit()) || l.starts_with("0x")));
+            numeric
+                || h == "localhost"
+                || h.ends_with(".localhost")
+                || h.ends_with(".local")
+                || h.ends_with(".internal")
         }
     }
 }
@@ -185,17 +199,36 @@ pub fn forbidden_ip(ip: IpAddr) -> bool {
                 || v4.octets()[0] == 0
                 // 100.64.0.0/10, carrier-grade NAT (and cloud metadata's neighbours)
                 || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+                // 198.18.0.0/15 (benchmarking), 192.0.0.0/24 (protocol
+                // assignments), 240.0.0.0/4 (reserved): nobody's public hook
+                || (v4.octets()[0] == 198 && (v4.octets()[1] & 0xfe) == 18)
+                || (v4.octets()[..3] == [192, 0, 0])
+                || v4.octets()[0] >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_ip(IpAddr::V4(v4));
+            let seg = v6.segments();
+            let o = v6.octets();
+            let v4 = |a: usize| IpAddr::V4(std::net::Ipv4Addr::new(o[a], o[a + 1], o[a + 2], o[a + 3]));
+            // IPv4 carried in IPv6 (mapped ::ffff:a.b.c.d, SIIT
+            // ::ffff:0:a.b.c.d, compatible ::a.b.c.d, NAT64 64:ff9b::/96,
+            // 6to4 2002:a.b.c.d::) is judged as the IPv4 address it reaches.
+            let embedded = match seg {
+                [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] | [0, 0, 0, 0, 0, 0, _, _] => {
+                    Some(v4(12))
+                }
+                [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(v4(12)),
+                [0x2002, _, _, _, _, _, _, _] => Some(v4(2)),
+                _ => None,
+            };
+            if let Some(ip) = embedded.filter(|_| !v6.is_loopback() && !v6.is_unspecified()) {
+                return forbidden_ip(ip);
             }
-            let seg = v6.segments()[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (seg & 0xfe00) == 0xfc00 // unique local
-                || (seg & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64 (RFC 8215)
         }
     }
 }
@@ -209,7 +242,8 @@ pub fn check_email(field: &str, address: &str) -> DomainResult<(String, String)>
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && a.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | ',' | ';' | '\\'))
+                && a.chars()
+                    .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | ',' | ';' | '\\' | '[' | ']'))
         });
     if !ok {
         return Err(DomainError::invalid(field, format!("{a:?} is not an e-mail address (name@example.com)")));
@@ -269,6 +303,17 @@ mod tests {
             "https://example.com/x\u{202e}",
             "https://example.com:0/x",
             "https://example.com:99999/x",
+            "https://[64:ff9b::7f00:1]/x",
+            "https://[64:ff9b::a9fe:a9fe]:61203/",
+            "https://[2002:7f00:1::]/",
+            "https://[::7f00:1]/",
+            "https://[::ffff:0:7f00:1]/",
+            "https://198.18.0.1/",
+            "https://0x7f000001/",
+            "https://2130706433/",
+            "https://0177.0.0.1/",
+            "https://127.1/",
+            "https://0/",
         ] {
             assert!(check_url("u", Kind::Webhook, bad, PROD).is_err(), "{bad} was accepted");
         }
@@ -276,6 +321,11 @@ mod tests {
         assert!(check_url("u", Kind::WeCom, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send", PROD).is_err());
         let twice = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=a&key=b";
         assert!(check_url("u", Kind::WeCom, twice, PROD).is_err());
+        for no_token in ["https://oapi.dingtalk.com/robot/send", "https://oapi.dingtalk.com/robot/send?access_token="] {
+            assert!(check_url("u", Kind::DingTalk, no_token, PROD).is_err(), "{no_token}");
+        }
+        assert!(check_url("u", Kind::Webhook, "https://[2001:db8::1]/x", PROD).is_ok(), "a public IPv6 address");
+        assert!(check_url("u", Kind::Webhook, "https://a1.example.com/x", PROD).is_ok());
         let slack = check_url("u", Kind::Slack, "https://hooks.slack.com/services/T0/B0/sk_live", PROD).unwrap();
         assert_eq!(slack.1, "https://hooks.slack.com/…");
     }
@@ -313,7 +363,7 @@ mod tests {
     #[test]
     fn e_mail_addresses_are_checked() {
         assert!(check_email("e", "ops@example.com").is_ok());
-        for bad in ["", "ops", "ops@", "@x.com", "a@b", "a b@example.com", "a@example.com>"] {
+        for bad in ["", "ops", "ops@", "@x.com", "a@b", "a b@example.com", "a@example.com>", "x@[127.0.0.1]"] {
             assert!(check_email("e", bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -186,7 +186,9 @@ fn report(r: Report, l: Language) -> &'static str {
 /// clock.
 fn reminder_headline(r: &Reminder, v: Voice<'_>) -> String {
     let who = labelled(&r.unit, &r.unit_name);
-    let due = r.due.with_timezone(&v.zone).format("%Y-%m-%d %H:%M");
+    // With its zone: a subscriber in New York reads Shanghai's 18:00 as
+    // "05:00 EST", not a bare 05:00.
+    let due = r.due.with_timezone(&v.zone).format("%Y-%m-%d %H:%M %Z");
     let what = report(r.report, v.language);
     match v.language {
         Language::Zh => format!("【汇报提醒】{who} 的{what}（{}）将于 {due} 截止", r.period),
@@ -444,12 +446,13 @@ mod tests {
             v,
         );
         assert!(
-            m.markdown().contains("[Reminder] Rep 2 (rep-2): the daily log for 2024-01-16 is due by 2024-01-16 18:00"),
+            m.markdown()
+                .contains("[Reminder] Rep 2 (rep-2): the daily log for 2024-01-16 is due by 2024-01-16 18:00 CST"),
             "{}",
             m.markdown()
         );
         let zh = remind(&reminder, Voice { language: Language::Zh, ..v });
-        assert_eq!(zh.title, "【汇报提醒】Rep 2 (rep-2) 的日报（2024-01-16）将于 2024-01-16 18:00 截止");
+        assert_eq!(zh.title, "【汇报提醒】Rep 2 (rep-2) 的日报（2024-01-16）将于 2024-01-16 18:00 CST 截止");
         assert_eq!(m.title, "Daily alert digest (4 changes)");
         let text = m.markdown();
         let (one, two) = (text.find("**rep-1**").unwrap(), text.find("**Rep 2 (rep-2)**").unwrap());

@@ -113,11 +113,20 @@ fn waiting() -> [&'static str; 2] {
     [State::Pending.as_str(), State::Failed.as_str()]
 }
 
-/// Rows whose time has come and that no sender holds, the oldest due first.
-pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<Delivery>, ServiceError> {
+/// Rows whose time has come and that no sender holds, the oldest due
+/// first, but for the endpoints in `skip`.
+pub async fn due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+    skip: &std::collections::HashSet<String>,
+) -> Result<Vec<Delivery>, ServiceError> {
     let now = now.timestamp_millis();
-    delivery::Entity::find()
-        .filter(C::State.is_in(waiting()))
+    let mut q = delivery::Entity::find();
+    if !skip.is_empty() {
+        q = q.filter(C::EndpointKey.is_not_in(skip.iter().map(String::as_str)));
+    }
+    q.filter(C::State.is_in(waiting()))
         .filter(C::NextAttemptAt.lte(now))
         .filter(C::ClaimedUntil.lte(now))
         .order_by_asc(C::NextAttemptAt)
@@ -182,9 +191,14 @@ pub struct Outcome {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// Records an attempt. A failed attempt of a row superseded meanwhile
+/// leaves it CANCELLED (it is not tried again).
 pub async fn finish(db: &impl ConnectionTrait, ids: &[&str], o: &Outcome) -> Result<(), ServiceError> {
-    delivery::Entity::update_many()
-        .col_expr(C::State, o.state.as_str().into())
+    let mut q = delivery::Entity::update_many();
+    if o.state != State::Sent {
+        q = q.filter(C::State.ne(State::Cancelled.as_str()));
+    }
+    q.col_expr(C::State, o.state.as_str().into())
         .col_expr(C::Attempts, i32::try_from(o.attempts).unwrap_or(i32::MAX).into())
         .col_expr(C::LastError, o.last_error.clone().into())
         .col_expr(C::NextAttemptAt, o.next_attempt.timestamp_millis().into())
@@ -194,6 +208,28 @@ pub async fn finish(db: &impl ConnectionTrait, ids: &[&str], o: &Outcome) -> Res
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// A later change of an event (an alert resolved while its opening still
+/// waited for a retry) supersedes the rows of one subscription still
+/// waiting to tell an earlier one: the subscriber hears the alert as it
+/// is now, never an older state after a newer one. How many were.
+pub async fn supersede(
+    db: &impl ConnectionTrait,
+    subscription: &str,
+    event: &str,
+    newer_key: &str,
+) -> Result<u64, ServiceError> {
+    let r = delivery::Entity::update_many()
+        .col_expr(C::State, State::Cancelled.as_str().into())
+        .col_expr(C::LastError, "superseded by a later change, told instead".into())
+        .filter(C::SubscriptionId.eq(subscription))
+        .filter(C::Event.eq(event))
+        .filter(C::State.is_in(waiting()))
+        .filter(C::DedupeKey.ne(newer_key))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
 }
 
 /// Moves waiting rows to a later time without an attempt (a rate limit).

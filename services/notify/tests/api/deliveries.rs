@@ -417,7 +417,7 @@ async fn a_report_coming_due_is_reminded_once(backend: Backend) {
     assert_eq!(sent[0].event, "obligations/DAILY_LOG/rep-1/2024-01-16");
     let text = &robot.wait_ok(1, WAIT).await[0].json()["markdown"]["text"];
     assert!(
-        text.as_str().unwrap().contains("【汇报提醒】rep-1 的日报（2024-01-16）将于 2024-01-16 18:00 截止"),
+        text.as_str().unwrap().contains("【汇报提醒】rep-1 的日报（2024-01-16）将于 2024-01-16 18:00 CST 截止"),
         "{text}"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -435,3 +435,59 @@ async fn a_report_coming_due_is_reminded_once(backend: Backend) {
 }
 
 both_backends!(a_report_coming_due_is_reminded_once);
+
+/// Found from outside: one slow receiver held up every subscriber (the
+/// sender waited for each pass's slowest endpoint), and an alert's opening
+/// retried after its resolution reached the group last, saying it was open.
+async fn a_slow_robot_holds_up_nobody_and_a_later_change_supersedes(backend: Backend) {
+    let suite = spawn(backend, 2, |s| s.notify.max_attempts = 50).await;
+    let mut wang = suite.manager();
+    let slow = HttpReceiver::start(OK).await;
+    slow.delay(Duration::from_secs(4));
+    let fast = HttpReceiver::start(OK).await;
+    let flaky = HttpReceiver::start(OK).await;
+    flaky.fail_next(10_000, 503);
+    subscribe(&mut wang, dingtalk(&slow.url("/robot/send?access_token=slow"), "S")).await;
+    let mut one = dingtalk(&flaky.url("/robot/send?access_token=flaky"), "S");
+    one.unit = "units/rep-0".into();
+    let sub = subscribe(&mut wang, one).await;
+    let n = behind_in_region(&suite.evaluate().await).len();
+    assert!(n >= 2, "{n}");
+    // The slow robot is busy with the first of its n; a new subscriber's
+    // robot asks for what is open, and has it all meanwhile.
+    while slow.received().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let req = pb::CreateSubscriptionRequest {
+        subscription: Some(dingtalk(&fast.url("/robot/send?access_token=fast"), "S")),
+        send_open_alerts: true,
+        ..Default::default()
+    };
+    wang.create_subscription(req).await.unwrap();
+    fast.wait_ok(n, WAIT).await;
+    assert!(slow.received().len() < n, "the fast robot had everything while the slow one was still on its first");
+
+    // rep-0's alert fails to reach the flaky robot, retrying; it resolves.
+    let opening = wait_state(&mut wang, &sub.name, pb::DeliveryState::Failed, 1).await;
+    let resolve = attain_proto::attain::tracking::v1::ResolveAlertRequest {
+        name: opening[0].event.clone(),
+        ..Default::default()
+    };
+    suite.tracking().resolve_alert(resolve).await.unwrap();
+    let cancelled = wait_state(&mut wang, &sub.name, pb::DeliveryState::Cancelled, 1).await;
+    assert_eq!(cancelled[0].name, opening[0].name);
+    assert!(cancelled[0].last_error.contains("superseded"), "{:?}", cancelled[0]);
+    flaky.fail_next(0, 200);
+    let sent = wait_state(&mut wang, &sub.name, pb::DeliveryState::Sent, 1).await;
+    assert!(sent[0].text.contains("预警解除"), "{sent:?}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let told: Vec<String> = flaky
+        .received()
+        .iter()
+        .filter(|r| r.status == 200)
+        .map(|r| r.json()["markdown"]["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(told.len(), 1, "only the resolution, never the stale opening after it: {told:?}");
+}
+
+both_backends!(a_slow_robot_holds_up_nobody_and_a_later_change_supersedes);

@@ -96,6 +96,13 @@ async fn bad_input_names_the_field(backend: Backend) {
         (Box::new(|s| s.time_zone = "Mars/Olympus_Mons".into()), "subscription.time_zone"),
         (Box::new(|s| s.digest_hour = Some(25)), "subscription.digest_hour"),
         (Box::new(|s| s.digest_hour = Some(-1)), "subscription.digest_hour"),
+        (
+            Box::new(|s| {
+                s.quiet_hours = Some(pb::QuietHours { start: "22:00".into(), end: "08:00".into() });
+                s.digest_hour = Some(7);
+            }),
+            "subscription.digest_hour",
+        ),
         (Box::new(|s| s.rules = vec![99]), "subscription.rules[0]"),
         (Box::new(|s| s.least_severity = common::Status::Green as i32), "subscription.least_severity"),
         (Box::new(|s| s.language = "fr".into()), "subscription.language"),
