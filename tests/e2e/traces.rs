@@ -193,7 +193,7 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
         false
     };
     let statements: Vec<&Received> =
-        spans.iter().filter(|s| s.attributes.get("db.system").is_some() || s.name.starts_with("sea_orm.")).collect();
+        spans.iter().filter(|s| s.attributes.contains_key("db.system") || s.name.starts_with("sea_orm.")).collect();
     assert!(
         statements.iter().all(|s| s.attributes.get("db.query.summary").is_none_or(|q| *q == s.name)),
         "a statement is named by its summary (OpenTelemetry's database conventions): {statements:#?}"
