@@ -4,54 +4,14 @@
 //! call, since INTERNAL is a bug. It is answered INVALID_ARGUMENT here,
 //! inside the metrics and the span, so both see the caller's error.
 
-use std::{future::Future, pin::Pin};
+use http::HeaderMap;
 
-use http::{HeaderMap, Request, Response};
+use crate::request_info::FinishReplyLayer;
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BadMessageLayer;
+/// Answers a request that could not be read INVALID_ARGUMENT.
+pub const BAD_MESSAGE: FinishReplyLayer = FinishReplyLayer::new(retell);
 
-impl<S> tower::Layer<S> for BadMessageLayer {
-    type Service = BadMessage<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        BadMessage { inner }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct BadMessage<S> {
-    inner: S,
-}
-
-impl<S, B, RB> tower::Service<Request<B>> for BadMessage<S>
-where
-    S: tower::Service<Request<B>, Response = Response<RB>>,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    RB: Send + 'static,
-{
-    type Response = Response<RB>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let fut = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = fut.await?;
-            // A request that could not be read fails before any reply:
-            // trailers-only, the status in the headers.
-            retell(response.headers_mut());
-            Ok(response)
-        })
-    }
-}
-
-fn retell(headers: &mut HeaderMap) {
+fn retell(headers: &mut HeaderMap, _request_id: &str) {
     if headers.get("grpc-status").is_none_or(|v| v.as_bytes() != b"13") {
         return;
     }
@@ -80,14 +40,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         let decode = tonic::Status::internal("failed to decode Protobuf message: buffer underflow");
         decode.add_header(&mut headers).unwrap();
-        retell(&mut headers);
+        retell(&mut headers, "r");
         let back = tonic::Status::from_header_map(&headers).unwrap();
         assert_eq!(back.code(), tonic::Code::InvalidArgument);
         assert!(back.message().contains("not this method's request message: buffer underflow"), "{back:?}");
 
         let mut bug = HeaderMap::new();
         tonic::Status::internal("a real bug").add_header(&mut bug).unwrap();
-        retell(&mut bug);
+        retell(&mut bug, "r");
         assert_eq!(tonic::Status::from_header_map(&bug).unwrap().code(), tonic::Code::Internal, "left alone");
     }
 }

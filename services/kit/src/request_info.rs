@@ -12,23 +12,42 @@ use tonic_types::StatusExt;
 
 use crate::server::REQUEST_ID_HEADER;
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestInfoLayer;
+/// A layer finishing every reply's headers with a function of them and
+/// the call's request id: errors travel trailers-only, their status in the
+/// headers. (One ending a stream is in its trailers and keeps what it has.)
+#[derive(Clone, Copy)]
+pub struct FinishReplyLayer(fn(&mut HeaderMap, &str));
 
-impl<S> tower::Layer<S> for RequestInfoLayer {
-    type Service = WithRequestInfo<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        WithRequestInfo { inner }
+impl std::fmt::Debug for FinishReplyLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FinishReplyLayer")
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct WithRequestInfo<S> {
-    inner: S,
+impl FinishReplyLayer {
+    pub const fn new(finish: fn(&mut HeaderMap, &str)) -> Self {
+        Self(finish)
+    }
 }
 
-impl<S, B, RB> tower::Service<Request<B>> for WithRequestInfo<S>
+/// Adds the RequestInfo detail to every error.
+pub const REQUEST_INFO: FinishReplyLayer = FinishReplyLayer(add_request_info);
+
+impl<S> tower::Layer<S> for FinishReplyLayer {
+    type Service = FinishReply<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FinishReply { inner, finish: self.0 }
+    }
+}
+
+#[derive(Clone)]
+pub struct FinishReply<S> {
+    inner: S,
+    finish: fn(&mut HeaderMap, &str),
+}
+
+impl<S, B, RB> tower::Service<Request<B>> for FinishReply<S>
 where
     S: tower::Service<Request<B>, Response = Response<RB>>,
     S::Future: Send + 'static,
@@ -46,13 +65,11 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let request_id =
             request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let finish = self.finish;
         let fut = self.inner.call(request);
         Box::pin(async move {
             let mut response = fut.await?;
-            // Errors from handlers and layers travel trailers-only: the
-            // status is in the headers. (One ending a stream is in its
-            // trailers and keeps what it has.)
-            add_request_info(response.headers_mut(), &request_id);
+            finish(response.headers_mut(), &request_id);
             Ok(response)
         })
     }

@@ -238,10 +238,10 @@ impl GrpcServer {
             .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
             .layer(TraceLayer::new_for_grpc().make_span_with(RpcSpan { service }).on_failure(FailureLog))
             .layer(PropagateRequestIdLayer::new(request_id))
-            .layer(crate::request_info::RequestInfoLayer)
+            .layer(crate::request_info::REQUEST_INFO)
             .layer(crate::header_limit::HeaderLimitLayer)
             .layer(MetricsLayer(metrics.clone()))
-            .layer(crate::bad_message::BadMessageLayer)
+            .layer(crate::bad_message::BAD_MESSAGE)
             .layer(GrpcWebOnly)
             .layer(ShedLayer::new(
                 settings.concurrency_limit,
