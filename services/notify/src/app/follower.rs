@@ -89,6 +89,9 @@ impl App {
         for d in &rows {
             deliveries::supersede(&txn, d.subscription.as_str(), &d.event.name(), &d.dedupe_key).await?;
         }
+        if let Some(e) = event.filter(|e| e.state == crate::domain::alert::State::Resolved) {
+            deliveries::supersede_unresolved(&txn, &e.alert).await?;
+        }
         if let Some(e) = event {
             live_alerts::record(&txn, e).await?;
         }

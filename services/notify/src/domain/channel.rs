@@ -99,6 +99,10 @@ pub fn check_url(field: &str, kind: Kind, url: &str, policy: Policy) -> DomainRe
         ));
     }
     let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("has no host"))?;
+    // A zone index ("[fe80::1%25eth0]") names an interface of this host.
+    if host.contains('%') {
+        return Err(bad("names a network interface (an IPv6 zone), which a notification may not reach"));
+    }
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
         return Err(bad("must not carry credentials before the host"));
     }
@@ -171,18 +175,19 @@ pub fn forbidden_host(host: &str) -> bool {
         Ok(ip) => forbidden_ip(ip),
         Err(_) => {
             let h = bare.trim_end_matches('.').to_ascii_lowercase();
-            // "2130706433", "0x7f000001", "0177.0.0.1", "127.1": resolvers
-            // read these as addresses; a name has a label that is not a
-            // number.
-            let numeric =
-                h.split('.').all(|l| !l.is_empty() && (l.bytes().all(|b| b.is_ascii_digit()) || l.starts_with("0x")));
-            numeric
+            numeric_host(&h)
                 || h == "localhost"
                 || h.ends_with(".localhost")
                 || h.ends_with(".local")
                 || h.ends_with(".internal")
         }
     }
+}
+
+/// "2130706433", "0x7f000001", "0177.0.0.1", "127.1": resolvers read these
+/// as addresses; a name has a label that is not a number.
+fn numeric_host(h: &str) -> bool {
+    h.split('.').all(|l| !l.is_empty() && (l.bytes().all(|b| b.is_ascii_digit()) || l.starts_with("0x")))
 }
 
 /// An address a production webhook may not reach (checked again on every
@@ -229,6 +234,8 @@ pub fn forbidden_ip(ip: IpAddr) -> bool {
                 || (seg[0] & 0xfe00) == 0xfc00 // unique local
                 || (seg[0] & 0xffc0) == 0xfe80 // link-local
                 || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) // local-use NAT64 (RFC 8215)
+                || (seg[0] == 0x2001 && (seg[1] == 0 || seg[1] == 0xdb8)) // Teredo (hides its IPv4), documentation
+                || (seg[..4] == [0x100, 0, 0, 0]) // discard-only
         }
     }
 }
@@ -242,6 +249,8 @@ pub fn check_email(field: &str, address: &str) -> DomainResult<(String, String)>
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
+                // A mail domain is a name, not an address ("x@10.0.0.1").
+                && !numeric_host(&domain.to_ascii_lowercase())
                 && a.chars()
                     .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '"' | ',' | ';' | '\\' | '[' | ']'))
         });
@@ -314,6 +323,9 @@ mod tests {
             "https://0177.0.0.1/",
             "https://127.1/",
             "https://0/",
+            "https://[::1%25lo]/",
+            "https://[fe80::1%25eth0]/",
+            "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
         ] {
             assert!(check_url("u", Kind::Webhook, bad, PROD).is_err(), "{bad} was accepted");
         }
@@ -324,7 +336,7 @@ mod tests {
         for no_token in ["https://oapi.dingtalk.com/robot/send", "https://oapi.dingtalk.com/robot/send?access_token="] {
             assert!(check_url("u", Kind::DingTalk, no_token, PROD).is_err(), "{no_token}");
         }
-        assert!(check_url("u", Kind::Webhook, "https://[2001:db8::1]/x", PROD).is_ok(), "a public IPv6 address");
+        assert!(check_url("u", Kind::Webhook, "https://[2a00:1450:4001:80b::200e]/x", PROD).is_ok(), "a public IPv6");
         assert!(check_url("u", Kind::Webhook, "https://a1.example.com/x", PROD).is_ok());
         let slack = check_url("u", Kind::Slack, "https://hooks.slack.com/services/T0/B0/sk_live", PROD).unwrap();
         assert_eq!(slack.1, "https://hooks.slack.com/…");
@@ -363,7 +375,18 @@ mod tests {
     #[test]
     fn e_mail_addresses_are_checked() {
         assert!(check_email("e", "ops@example.com").is_ok());
-        for bad in ["", "ops", "ops@", "@x.com", "a@b", "a b@example.com", "a@example.com>", "x@[127.0.0.1]"] {
+        for bad in [
+            "",
+            "ops",
+            "ops@",
+            "@x.com",
+            "a@b",
+            "a b@example.com",
+            "a@example.com>",
+            "x@[127.0.0.1]",
+            "x@127.0.0.1",
+            "x@10.0.0.1",
+        ] {
             assert!(check_email("e", bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -114,11 +114,13 @@ impl Owner {
 }
 
 /// What a subscription was already told of one alert: the last change's
-/// key and severity (None: nothing it heard — rows cancelled unsent), and
-/// how many rows it has had for the alert.
+/// key and severity (None: nothing it heard — rows cancelled unsent),
+/// whether any reached its channel, and how many rows it has had for the
+/// alert.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Told {
     pub last: Option<(String, Severity)>,
+    pub sent: bool,
     pub rows: u32,
 }
 
@@ -155,7 +157,8 @@ impl Subscription {
     /// An alert it heard of reaches it again whatever the severity — its
     /// drop to YELLOW, its resolution — or a RED-only subscriber would never
     /// hear one clear. One it never heard of is told only at its least
-    /// severity or above, and never only to say it resolved. The same
+    /// severity or above, and never only to say it resolved — nor is one
+    /// whose opening never reached it (the resolution supersedes it). The same
     /// change twice (a replayed feed) is told once; a change that returns
     /// to an earlier one (YELLOW, RED, YELLOW again) is told again.
     pub fn tell(&self, e: &AlertEvent, told: Option<&Told>) -> Option<(Change, String)> {
@@ -169,6 +172,7 @@ impl Subscription {
         let key = e.dedupe_key();
         let change = match told.and_then(|t| t.last.as_ref()) {
             Some((last, _)) if *last == key => return None,
+            Some(_) if change == Change::Resolved && !told.is_some_and(|t| t.sent) => return None,
             Some((_, severity)) if change == Change::Raised && e.severity < *severity => Change::Eased,
             Some(_) => change,
             None if change == Change::Resolved || e.severity < self.least_severity => return None,
@@ -251,6 +255,7 @@ mod tests {
                 if let Some((_, key)) = &out {
                     let t = told.get_or_insert_with(Told::default);
                     t.rows += 1;
+                    t.sent = true;
                     t.last = Some((key.split('#').next().unwrap_or(key).to_owned(), *severity));
                 }
                 out
@@ -282,6 +287,12 @@ mod tests {
         assert!(told[0].is_some() && told[1].is_none(), "a replayed change: {told:?}");
         let never = play(&sub(Severity::Yellow), &[(Resolved, Severity::Red)]);
         assert_eq!(never, [None], "a resolution of an alert it never heard of");
+        // Its opening still waiting (a retry): the resolution is not told.
+        let waiting = Told { last: Some(("alerts/a1:OPEN:RED:0".into(), Severity::Red)), sent: false, rows: 1 };
+        let resolved = alert(Resolved, Severity::Red);
+        assert_eq!(sub(Severity::Yellow).tell(&resolved, Some(&waiting)), None);
+        let heard = Told { sent: true, ..waiting };
+        assert!(sub(Severity::Yellow).tell(&resolved, Some(&heard)).is_some());
         let mut other = sub(Severity::Yellow);
         other.unit = Id::parse("u", "region-b").unwrap();
         assert_eq!(play(&other, &[(Open, Severity::Red)]), [None], "another subtree");

@@ -232,6 +232,20 @@ pub async fn supersede(
     Ok(r.rows_affected)
 }
 
+/// An alert resolved: whatever of it still waits to be told (an opening
+/// retrying) is moot for every subscription. How many rows were.
+pub async fn supersede_unresolved(db: &impl ConnectionTrait, event: &str) -> Result<u64, ServiceError> {
+    let r = delivery::Entity::update_many()
+        .col_expr(C::State, State::Cancelled.as_str().into())
+        .col_expr(C::LastError, "superseded: the alert resolved before this was told".into())
+        .filter(C::Event.eq(event))
+        .filter(C::State.is_in(waiting()))
+        .filter(C::DedupeKey.not_like("%:RESOLVED:%"))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
 /// Moves waiting rows to a later time without an attempt (a rate limit).
 pub async fn postpone(db: &impl ConnectionTrait, ids: &[&str], to: DateTime<Utc>) -> Result<(), ServiceError> {
     delivery::Entity::update_many()
@@ -360,6 +374,7 @@ pub async fn told(db: &impl ConnectionTrait, event: &str) -> Result<HashMap<Stri
     for (sub, key, severity, state) in rows {
         let entry = out.entry(sub).or_default();
         entry.rows += 1;
+        entry.sent |= state == State::Sent.as_str();
         if state != State::Cancelled.as_str() {
             // A change told again carries "#n" after its key.
             let key = key.split_once('#').map_or(key.as_str(), |(k, _)| k).to_owned();
