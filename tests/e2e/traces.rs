@@ -46,6 +46,21 @@ struct Received {
 #[derive(Clone, Default)]
 struct Collector(Arc<Mutex<Vec<Received>>>);
 
+impl Collector {
+    /// An OTLP collector on a free loopback port: what it receives, and where.
+    async fn start() -> (Self, std::net::SocketAddr) {
+        let collected = Collector::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(collected.clone()))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        (collected, addr)
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for Collector {
     async fn export(
@@ -125,14 +140,7 @@ async fn one_trace(collected: &Collector, trace: &str, caller_span: &str, wanted
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dashboard_call_is_one_trace_across_every_service() {
-    let collected = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collected.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (collected, addr) = Collector::start().await;
     let settings = TelemetrySettings { otlp_endpoint: Some(format!("http://{addr}")), ..Default::default() };
     attain_kit::telemetry::init(&settings, "e2e");
 
@@ -268,14 +276,7 @@ async fn a_dashboard_call_is_one_trace_across_every_service() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_sent_before_a_stopped_process_exits() {
     use crate::support::process::{channel, free_port, serve, wait_healthy};
-    let collected = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector = listener.local_addr().unwrap();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collected.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
+    let (collected, collector) = Collector::start().await;
     let dir = std::env::temp_dir().join(format!("attain-traces-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
