@@ -360,6 +360,8 @@ fn rpcs() -> Vec<Rpc> {
         .owners(OWN_OR_UNKNOWN),
         rpc("attain.target.v1.TargetService/ListPlans", ANYONE, |_, _| enc(tpb::ListPlansRequest::default()))
             .owners(OWN_ONLY),
+        rpc("attain.target.v1.TargetService/GetDataVersion", ANYONE, |_, _| enc(tpb::GetDataVersionRequest {}))
+            .owners(OWN_ONLY),
         rpc("attain.target.v1.TargetService/UpdatePlan", ADMIN, |_, c| {
             enc(tpb::UpdatePlanRequest {
                 plan: Some(tpb::Plan {

@@ -62,6 +62,40 @@ pub struct Forwarded {
         tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
     )>,
     timeout: Option<Duration>,
+    /// The upstream data version this request reads at (shared by clones).
+    reads_at: ReadsAt,
+}
+
+/// The version of an upstream's data a request reads at: fetched at the
+/// request's first read that needs it, after the request arrived (so every
+/// write committed before it is in), and shared by the request's clones.
+/// A clone kept longer than `max_age` (a background job's) fetches again.
+#[derive(Debug, Clone, Default)]
+pub struct ReadsAt(std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::time::Instant)>>>);
+
+impl ReadsAt {
+    /// The version, fetched by `fetch` unless one younger than `max_age` is
+    /// held; concurrent reads of one request wait for one fetch.
+    pub async fn get_or_fetch<E, Fut>(&self, max_age: Duration, fetch: impl FnOnce() -> Fut) -> Result<i64, E>
+    where
+        Fut: std::future::Future<Output = Result<i64, E>>,
+    {
+        let mut held = self.0.lock().await;
+        if let Some((v, at)) = *held
+            && at.elapsed() <= max_age
+        {
+            return Ok(v);
+        }
+        let v = fetch().await?;
+        *held = Some((v, std::time::Instant::now()));
+        Ok(v)
+    }
+
+    /// Forgets the version (the request wrote upstream: its next read must
+    /// see the write).
+    pub async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
 }
 
 impl Forwarded {
@@ -74,7 +108,19 @@ impl Forwarded {
                 .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
                 .collect(),
             timeout: None,
+            reads_at: ReadsAt::default(),
         }
+    }
+
+    /// The upstream data version this request reads at.
+    pub fn reads_at(&self) -> &ReadsAt {
+        &self.reads_at
+    }
+
+    /// Who the request is made for, as sent upstream (the bearer token):
+    /// what an upstream's answers to it may depend on.
+    pub fn caller(&self) -> Option<&str> {
+        self.authorization.as_ref().and_then(|a| a.to_str().ok())
     }
 
     /// When the caller's bearer token expires (its `exp`), read from the

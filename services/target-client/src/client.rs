@@ -1,6 +1,6 @@
 //! The calls, one method each.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use attain_core::id::Id;
 use attain_kit::{ServiceResult, upstream::Forwarded};
@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
 use crate::{
+    cache::{AnswerCache, Key},
     expected::{AlertThresholds, DailyExpected, Expected, Slice, amount_of, day_of},
     plans::PlanInfo,
     units::{UnitInfo, UnitMove, UnitTree, id_of, unit_info, unit_move, unit_tree},
@@ -25,7 +26,16 @@ const BATCH: usize = 1000;
 pub struct TargetClient {
     org: OrgServiceClient<Channel>,
     targets: TargetServiceClient<Channel>,
+    /// Answers kept per data version (`cache`); None: every read asks.
+    cache: Option<Arc<AnswerCache>>,
 }
+
+/// What the kept answers may weigh, encoded (in memory, decoded, about
+/// three times as much): a dashboard's answers weigh 10–40 KB.
+pub const CACHE_BUDGET: usize = 4 * 1024 * 1024;
+/// How long a request (or a background job's context) reads at the
+/// version it fetched before it fetches again.
+const VERSION_AGE: Duration = Duration::from_secs(1);
 
 /// The largest answer taken from the target service. A whole
 /// organisation's subtree is 6.2 MB at 51,000 units, past tonic's 4 MB
@@ -39,46 +49,105 @@ impl TargetClient {
         Self {
             org: OrgServiceClient::new(channel.clone()).max_decoding_message_size(ANSWER_LIMIT),
             targets: TargetServiceClient::new(channel).max_decoding_message_size(ANSWER_LIMIT),
+            cache: Some(Arc::new(AnswerCache::new(CACHE_BUDGET))),
         }
     }
 
+    /// Every read asks the target service (a test comparing both ways).
+    pub fn without_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
+    /// (hits, misses) of the kept answers so far.
+    pub fn cache_counts(&self) -> (u64, u64) {
+        self.cache.as_ref().map_or((0, 0), |c| c.counts())
+    }
+
+    /// The target service's data version this request reads at (None: the
+    /// caller is anonymous, or the service did not say; then every read asks).
+    async fn version(&self, fwd: &Forwarded) -> Option<i64> {
+        let mut c = self.targets.clone();
+        let fetch = || async move {
+            c.get_data_version(fwd.request(pb::GetDataVersionRequest {})).await.map(|r| r.into_inner().version)
+        };
+        fwd.reads_at().get_or_fetch(VERSION_AGE, fetch).await.ok()
+    }
+
+    /// A read, answered from what was kept at this request's data version
+    /// for the same caller and request when there is one.
+    async fn read<Req, Resp, Fut>(
+        &self,
+        fwd: &Forwarded,
+        method: &'static str,
+        request: Req,
+        call: impl FnOnce(tonic::Request<Req>) -> Fut,
+    ) -> ServiceResult<Resp>
+    where
+        Req: prost::Message,
+        Resp: prost::Message + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        let mut keyed = None;
+        if let (Some(cache), Some(caller)) = (&self.cache, fwd.caller())
+            && let Some(version) = self.version(fwd).await
+        {
+            let key = Key { method, request: request.encode_to_vec(), caller: caller.to_owned() };
+            if let Some(hit) = cache.get::<Resp>(version, &key) {
+                return Ok(hit);
+            }
+            keyed = Some((cache, version, key));
+        }
+        let answer = call(fwd.request(request)).await?.into_inner();
+        if let Some((cache, version, key)) = keyed {
+            cache.put(version, key, answer.clone(), answer.encoded_len());
+        }
+        Ok(answer)
+    }
+
+    /// After a write through this client the request's next read fetches
+    /// the version again, so it sees its own write.
+    async fn wrote(&self, fwd: &Forwarded) {
+        fwd.reads_at().forget().await;
+    }
+
     pub async fn unit(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {
-        let u =
-            self.org.clone().get_unit(fwd.request(pb::GetUnitRequest { name: id.resource_name() })).await?.into_inner();
+        let org = self.org.clone();
+        let request = pb::GetUnitRequest { name: id.resource_name() };
+        let u = self.read(fwd, "GetUnit", request, |r| async move { org.clone().get_unit(r).await }).await?;
         unit_info(&u)
     }
 
     /// The unit and everything below it that the caller may see, root first.
     pub async fn subtree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
-        let r = self
-            .org
-            .clone()
-            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: false }))
-            .await?;
-        r.into_inner().units.iter().map(unit_info).collect()
+        let r = self.get_subtree(fwd, id, false).await?;
+        r.units.iter().map(unit_info).collect()
     }
 
     /// The subtree as `subtree`, then the units that sat in it before a
     /// move (their former places say until when): whoever belonged to it
     /// during a period.
     pub async fn subtree_with_former(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<UnitInfo>> {
-        let r = self
-            .org
-            .clone()
-            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: true }))
-            .await?;
-        r.into_inner().units.iter().map(unit_info).collect()
+        let r = self.get_subtree(fwd, id, true).await?;
+        r.units.iter().map(unit_info).collect()
     }
 
     /// The unit with the names of what is below it and of what was (a
     /// review of a period names whoever was a member during it).
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
-        let r = self
-            .org
-            .clone()
-            .get_subtree(fwd.request(pb::GetSubtreeRequest { name: id.resource_name(), include_former: true }))
-            .await?;
-        unit_tree(id, &r.into_inner().units)
+        let r = self.get_subtree(fwd, id, true).await?;
+        unit_tree(id, &r.units)
+    }
+
+    async fn get_subtree(
+        &self,
+        fwd: &Forwarded,
+        id: &Id,
+        include_former: bool,
+    ) -> ServiceResult<pb::GetSubtreeResponse> {
+        let org = self.org.clone();
+        let request = pb::GetSubtreeRequest { name: id.resource_name(), include_former };
+        self.read(fwd, "GetSubtree", request, |r| async move { org.clone().get_subtree(r).await }).await
     }
 
     /// Many units in one call per thousand, in the order asked; fails as a
@@ -87,6 +156,8 @@ impl TargetClient {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             let names = chunk.iter().map(Id::resource_name).collect();
+            // Not kept: ingestion and imports ask for the reps of each
+            // chunk, rarely the same set twice.
             let r = self.org.clone().batch_get_units(fwd.request(pb::BatchGetUnitsRequest { names })).await?;
             for u in &r.into_inner().units {
                 out.push(unit_info(u)?);
@@ -129,7 +200,8 @@ impl TargetClient {
         loop {
             let request =
                 pb::ListUnitsRequest { parent: parent.clone(), page_size: BATCH as i32, page_token, include_former };
-            let r = self.org.clone().list_units(fwd.request(request)).await?.into_inner();
+            let org = self.org.clone();
+            let r = self.read(fwd, "ListUnits", request, |r| async move { org.clone().list_units(r).await }).await?;
             for u in &r.units {
                 out.push(unit_info(u)?);
             }
@@ -146,7 +218,9 @@ impl TargetClient {
         let mut page_token = String::new();
         loop {
             let request = pb::ListPlansRequest { page_size: BATCH as i32, page_token, fiscal_year: 0 };
-            let r = self.targets.clone().list_plans(fwd.request(request)).await?.into_inner();
+            let targets = self.targets.clone();
+            let r =
+                self.read(fwd, "ListPlans", request, |r| async move { targets.clone().list_plans(r).await }).await?;
             for p in r.plans {
                 out.push(PlanInfo::from_wire(p)?);
             }
@@ -159,7 +233,9 @@ impl TargetClient {
 
     /// One plan as stored (reports quote its inputs).
     pub async fn plan(&self, fwd: &Forwarded, name: &str) -> ServiceResult<pb::Plan> {
-        Ok(self.targets.clone().get_plan(fwd.request(pb::GetPlanRequest { name: name.to_owned() })).await?.into_inner())
+        let targets = self.targets.clone();
+        let request = pb::GetPlanRequest { name: name.to_owned() };
+        self.read(fwd, "GetPlan", request, |r| async move { targets.clone().get_plan(r).await }).await
     }
 
     /// Creates a DRAFT plan (idempotent by request id at the target service).
@@ -172,7 +248,9 @@ impl TargetClient {
     ) -> ServiceResult<String> {
         let request =
             pb::CreatePlanRequest { plan: Some(plan), plan_id: plan_id.to_owned(), request_id: request_id.to_owned() };
-        Ok(self.targets.clone().create_plan(fwd.request(request)).await?.into_inner().name)
+        let r = self.targets.clone().create_plan(fwd.request(request)).await;
+        self.wrote(fwd).await;
+        Ok(r?.into_inner().name)
     }
 
     /// Splits a target (the caller's own authority applies).
@@ -181,7 +259,9 @@ impl TargetClient {
         fwd: &Forwarded,
         request: pb::DecomposeTargetRequest,
     ) -> ServiceResult<pb::DecomposeTargetResponse> {
-        Ok(self.targets.clone().decompose_target(fwd.request(request)).await?.into_inner())
+        let r = self.targets.clone().decompose_target(fwd.request(request)).await;
+        self.wrote(fwd).await;
+        Ok(r?.into_inner())
     }
 
     /// Files an adjustment request as the caller.
@@ -190,7 +270,9 @@ impl TargetClient {
         fwd: &Forwarded,
         request: pb::CreateAdjustmentRequest,
     ) -> ServiceResult<pb::Adjustment> {
-        Ok(self.targets.clone().create_adjustment(fwd.request(request)).await?.into_inner())
+        let r = self.targets.clone().create_adjustment(fwd.request(request)).await;
+        self.wrote(fwd).await;
+        Ok(r?.into_inner())
     }
 
     /// Expected amounts of many units for one period at one date, with the
@@ -278,6 +360,8 @@ impl TargetClient {
             }),
             include_daily,
         };
-        Ok(self.targets.clone().batch_get_expected_amounts(fwd.request(request)).await?.into_inner())
+        let targets = self.targets.clone();
+        let call = |r| async move { targets.clone().batch_get_expected_amounts(r).await };
+        self.read(fwd, "BatchGetExpectedAmounts", request, call).await
     }
 }

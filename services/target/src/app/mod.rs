@@ -14,3 +14,12 @@ mod relocation;
 pub mod scope;
 pub mod split;
 pub mod targets;
+
+/// The version of everything this service answers from (any caller may
+/// read it: it says only that something was written).
+pub async fn data_version(
+    db: &impl sea_orm::ConnectionTrait,
+    _who: &attain_kit::auth::Identity,
+) -> attain_kit::ServiceResult<i64> {
+    crate::storage::data_version::current(db).await
+}

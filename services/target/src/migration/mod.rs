@@ -10,6 +10,7 @@ mod m20261201_000005_employee_codes;
 mod m20261202_000006_dated_moves;
 mod m20261202_000007_plan_targets_seq;
 mod m20261202_000008_path_prefix_indexes;
+mod m20261203_000009_data_version;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_dated_moves::Migration),
             Box::new(m20261202_000007_plan_targets_seq::Migration),
             Box::new(m20261202_000008_path_prefix_indexes::Migration),
+            Box::new(m20261203_000009_data_version::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! Money is stored as i64 minor units (`Amount::to_minor_units`).
 
 pub mod adjustments;
+pub mod data_version;
 pub mod plans;
 pub mod targets;
 pub mod units;

@@ -62,6 +62,12 @@ impl TestApp {
         self.targets("ops", Role::Admin, "")
     }
 
+    /// The test's database.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.settings.database.url.expose_secret().to_owned()
+    }
+
     /// Another replica on the same database.
     pub async fn replica(&self) -> TestApp {
         start(self.settings.clone()).await

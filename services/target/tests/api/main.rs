@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod client_cache;
 mod counts;
+mod data_version;
 mod dated;
 mod helpers;
 mod moves;

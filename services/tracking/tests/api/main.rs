@@ -15,3 +15,4 @@ mod feeds;
 mod gap;
 mod helpers;
 mod import;
+mod target_answers;

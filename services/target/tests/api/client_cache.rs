@@ -1,0 +1,85 @@
+//! The target service as its callers read it (`attain-target-client`),
+//! with their kept answers: the same call by another caller is asked again
+//! (the service's scope rules decide what each sees), and a write is in the
+//! next request's read.
+
+use attain_kit::{
+    auth::Role,
+    both_backends,
+    seed::{PlanSpec, Seed, Unit},
+    testing::{Backend, token},
+    upstream::Forwarded,
+};
+use attain_proto::attain::target::v1::UnitKind::*;
+use attain_target_client::TargetClient;
+
+use crate::helpers::spawn_app;
+
+/// A fresh request's context, as a service builds it for each call.
+fn as_(person: &str, role: Role, unit: &str) -> Forwarded {
+    let mut m = tonic::metadata::MetadataMap::new();
+    m.insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    Forwarded::from_metadata(&m)
+}
+
+async fn plan_names(client: &TargetClient, fwd: &Forwarded) -> Vec<String> {
+    let mut names: Vec<String> = client.plans(fwd).await.unwrap().into_iter().map(|p| p.name).collect();
+    names.sort();
+    names
+}
+
+async fn kept_answers_follow_the_caller_and_the_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let seed = Seed::new(app.channel.clone(), token("ops", Role::Admin, ""));
+    seed.units(&[
+        Unit::new("acme", "", Company, "Acme"),
+        Unit::new("region-a", "acme", Region, "Region A"),
+        Unit::new("globex", "", Company, "Globex"),
+    ])
+    .await
+    .unwrap();
+    seed.plan(PlanSpec::new("acme-2024", "Acme 2024", "acme", 2024).base("1000.00")).await.unwrap();
+    seed.plan(PlanSpec::new("globex-2024", "Globex 2024", "globex", 2024).base("1000.00")).await.unwrap();
+    let client = TargetClient::new(app.channel.clone());
+
+    // The admin's answer, twice (the second kept), never the manager's.
+    for _ in 0..2 {
+        assert_eq!(plan_names(&client, &as_("ops", Role::Admin, "")).await, ["plans/acme-2024", "plans/globex-2024"]);
+        assert_eq!(plan_names(&client, &as_("wang", Role::Manager, "region-a")).await, ["plans/acme-2024"]);
+    }
+    let (hits, _) = client.cache_counts();
+    assert!(hits >= 2, "the second round was answered from what the first kept: {hits} hits");
+
+    // A plan created a moment ago is in the next request's read.
+    seed.plan(PlanSpec::new("acme-2025", "Acme 2025", "acme", 2025).base("1000.00")).await.unwrap();
+    assert_eq!(
+        plan_names(&client, &as_("wang", Role::Manager, "region-a")).await,
+        ["plans/acme-2024", "plans/acme-2025"]
+    );
+
+    // A renamed unit too.
+    let admin = as_("ops", Role::Admin, "");
+    assert_eq!(
+        client.unit(&admin, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
+        "Region A"
+    );
+    let mut org = app.admin();
+    org.update_unit(attain_proto::attain::target::v1::UpdateUnitRequest {
+        unit: Some(attain_proto::attain::target::v1::Unit {
+            name: "units/region-a".into(),
+            display_name: "Region A North".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let admin = as_("ops", Role::Admin, "");
+    assert_eq!(
+        client.unit(&admin, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
+        "Region A North"
+    );
+}
+
+both_backends!(kept_answers_follow_the_caller_and_the_data);
