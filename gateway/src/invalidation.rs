@@ -2,17 +2,64 @@
 //! feed with alert changes included (as the gateway's service account) and
 //! drops the dashboards of every unit whose figures or open alerts moved,
 //! as each change commits. If the feed breaks, the whole cache goes
-//! (changes may have been missed) and the watch reconnects.
+//! (changes may have been missed) and the watch reconnects. And follows
+//! the target service's data version: a write there (a target adjusted, a
+//! unit moved or renamed, a plan published) drops every dashboard within
+//! `TARGET_POLL` — a move changes who may read what, so neither figures nor
+//! scope outlive it by more than that.
 
 use std::{sync::Arc, time::Duration};
 
 use attain_kit::service_account::ServiceAccount;
-use attain_proto::attain::tracking::v1::{WatchRollupChangesRequest, tracking_service_client::TrackingServiceClient};
+use attain_proto::attain::{
+    target::v1::{GetDataVersionRequest, target_service_client::TargetServiceClient},
+    tracking::v1::{WatchRollupChangesRequest, tracking_service_client::TrackingServiceClient},
+};
 use tonic::transport::Channel;
 
 use crate::cache::DashboardCache;
 
 const RECONNECT: Duration = Duration::from_secs(1);
+/// How often the target service's data version is read.
+pub const TARGET_POLL: Duration = Duration::from_millis(100);
+
+/// Drops every cached dashboard when the target service's data version
+/// moves (or cannot be read: a write may have gone unseen).
+pub fn follow_target(
+    target: Channel,
+    account: ServiceAccount,
+    cache: Arc<DashboardCache>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut client = TargetServiceClient::new(target);
+        let mut known: Option<i64> = None;
+        let mut tick = tokio::time::interval(TARGET_POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let mut req = tonic::Request::new(GetDataVersionRequest {});
+            req.set_timeout(Duration::from_secs(1));
+            if let Ok(Ok(v)) = account.bearer().map(|b| b.parse()) {
+                req.metadata_mut().insert("authorization", v);
+            }
+            match client.get_data_version(req).await {
+                Ok(r) => {
+                    let v = r.into_inner().version;
+                    if known.is_some_and(|k| k != v) {
+                        cache.clear();
+                    }
+                    known = Some(v);
+                }
+                Err(e) => {
+                    if known.take().is_some() {
+                        tracing::warn!(error = %e, "cannot read the target service's data version; dashboards cleared");
+                    }
+                    cache.clear();
+                }
+            }
+        }
+    })
+}
 
 pub fn spawn(tracking: Channel, account: ServiceAccount, cache: Arc<DashboardCache>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

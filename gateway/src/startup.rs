@@ -27,7 +27,8 @@ pub const DEFAULT_PORT: u16 = 50050;
 #[derive(Debug)]
 pub struct Application {
     server: GrpcServer,
-    watcher: Option<tokio::task::JoinHandle<()>>,
+    /// The cache's watches: tracking's change feed, target's data version.
+    watcher: Option<(tokio::task::JoinHandle<()>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Application {
@@ -68,7 +69,10 @@ impl Application {
         let account = attain_kit::service_account::ServiceAccount::from_settings(&settings.jobs, &settings.auth)?;
         let watcher = match (account, settings.cache.dashboard_ttl_ms) {
             (_, 0) => None,
-            (Some(account), _) => Some(crate::invalidation::spawn(tracking.clone(), account, cache.clone())),
+            (Some(account), _) => Some((
+                crate::invalidation::spawn(tracking.clone(), account.clone(), cache.clone()),
+                crate::invalidation::follow_target(target.clone(), account, cache.clone()),
+            )),
             (None, ttl) => {
                 tracing::info!(ttl_ms = ttl, "no service account: cached dashboards live for their TTL only");
                 None
@@ -104,8 +108,9 @@ impl Application {
 
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let served = self.server.run_until_stopped(shutdown).await;
-        if let Some(w) = self.watcher {
-            w.abort();
+        if let Some((feed, target)) = self.watcher {
+            feed.abort();
+            target.abort();
         }
         served
     }

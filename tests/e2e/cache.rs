@@ -1,7 +1,8 @@
 //! The gateway's dashboard cache end to end: a repeated dashboard comes
 //! from the cache (and says so), a new deal invalidates it through
-//! tracking's roll-up change feed long before its TTL, and identical
-//! concurrent calls cost one fan-out.
+//! tracking's roll-up change feed long before its TTL, a write in the
+//! target service (a rename, a move) drops it through the target's data
+//! version, and identical concurrent calls cost one fan-out.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -15,6 +16,7 @@ use attain_kit::{
 use attain_proto::attain::{
     common::v1::Money,
     gateway::v1::{self as pb, gateway_service_client::GatewayServiceClient},
+    target::v1::{self as tpb, org_service_client::OrgServiceClient},
     tracking::v1::{self as kpb, tracking_service_client::TrackingServiceClient},
 };
 use tonic::{Request, transport::Channel};
@@ -198,4 +200,90 @@ async fn the_dashboard_cache(backend: Backend) {
     assert_eq!(fan_outs(suite.tracking.admin).await - before, 1, "coalesced into one fan-out");
 }
 
+/// Reads `unit`'s dashboard as `who` until it comes from the cache.
+async fn cached(
+    gw: &mut GatewayServiceClient<Channel>,
+    who: (&str, Role, &str),
+    unit: &str,
+    period: &str,
+) -> pb::Dashboard {
+    let started = std::time::Instant::now();
+    loop {
+        let ask = pb::GetDashboardRequest { unit: unit.into(), period: period.into(), ..Default::default() };
+        let d = gw.get_dashboard(authed(who.0, who.1, who.2, ask)).await.unwrap().into_inner();
+        if d.from_cache {
+            return d;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{unit}'s dashboard is cached in the end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_target_write_reaches_cached_dashboards(backend: Backend) {
+    // A TTL far longer than the test: only the data version explains it.
+    let suite = Suite::start(backend, |s| s.cache.dashboard_ttl_ms = 600_000).await;
+    suite.seed().await;
+    let channel = Channel::from_shared(format!("http://{}", suite.gateway.addr)).unwrap().connect().await.unwrap();
+    let mut gw = GatewayServiceClient::new(channel.clone());
+    let mut org = OrgServiceClient::new(channel);
+    let wang = ("wang", Role::Manager, "region-a");
+
+    // A rename is on the cached dashboard within moments.
+    let before = cached(&mut gw, wang, "units/region-a", "2024-01").await;
+    assert_eq!(before.display_name, "Region A 华东");
+    let rename = tpb::UpdateUnitRequest {
+        unit: Some(tpb::Unit {
+            name: "units/region-a".into(),
+            display_name: "Region A 华东一区".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        ..Default::default()
+    };
+    org.update_unit(authed("ops", Role::Admin, "", rename)).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let ask =
+            pb::GetDashboardRequest { unit: "units/region-a".into(), period: "2024-01".into(), ..Default::default() };
+        let d = gw.get_dashboard(authed(wang.0, wang.1, wang.2, ask)).await.unwrap().into_inner();
+        if d.display_name == "Region A 华东一区" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the rename reached the cached dashboard: {}",
+            d.display_name
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Rep 3 moves to region B: region A's manager, who had its February
+    // dashboard cached, is refused within moments — not for the TTL.
+    cached(&mut gw, wang, "units/rep-3", "2024-02").await;
+    let rep3 = org.get_unit(authed("ops", Role::Admin, "", tpb::GetUnitRequest { name: "units/rep-3".into() })).await;
+    let move_ = tpb::MoveUnitRequest {
+        name: "units/rep-3".into(),
+        new_parent: "units/region-b".into(),
+        etag: rep3.unwrap().into_inner().etag,
+        effective_date: "2024-01-16".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(authed("ops", Role::Admin, "", move_)).await.unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let ask =
+            pb::GetDashboardRequest { unit: "units/rep-3".into(), period: "2024-02".into(), ..Default::default() };
+        match gw.get_dashboard(authed(wang.0, wang.1, wang.2, ask)).await {
+            Err(s) if s.code() == tonic::Code::PermissionDenied => break,
+            other => assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "region A's manager still reads rep 3 after the move: {:?}",
+                other.map(|r| r.into_inner().from_cache)
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 both_backends!(the_dashboard_cache);
+both_backends!(a_target_write_reaches_cached_dashboards);

@@ -387,9 +387,10 @@ async fn rest_is_served_in_process() {
     assert!(started.elapsed() < Duration::from_secs(60), "no call waited to its deadline");
 }
 
-/// Found from outside: a body that is not the method's message was
-/// answered INTERNAL — counted as a server fault, paging on-call. It is
-/// the caller's error: INVALID_ARGUMENT, through the gateway and directly.
+/// Found from outside: a body that is not the method's message, or one
+/// that ended before any message, was answered INTERNAL — counted as a
+/// server fault, paging on-call. It is the caller's error:
+/// INVALID_ARGUMENT, through the gateway and directly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_garbled_request_body_is_the_callers_error() {
     let suite = Suite::start(Backend::Sqlite, |_| {}).await;
@@ -406,6 +407,16 @@ async fn a_garbled_request_body_is_the_callers_error() {
         let status = grpc.unary(request, path, attain_gateway::rest::codec::RawCodec).await.unwrap_err();
         assert_eq!(status.code(), tonic::Code::InvalidArgument, "{name}: {status:?}");
         assert!(status.message().contains("not this method's request message"), "{name}: {}", status.message());
+        // No message at all (a caller that went away before sending it).
+        grpc.ready().await.unwrap();
+        let mut empty = tonic::Request::new(futures::stream::empty::<bytes::Bytes>());
+        empty
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {}", token("ops", Role::Admin, "")).parse().unwrap());
+        let path = "/attain.target.v1.OrgService/GetUnit".parse().unwrap();
+        let status = grpc.client_streaming(empty, path, attain_gateway::rest::codec::RawCodec).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{name}: {status:?}");
+        assert!(status.message().contains("carried no message"), "{name}: {}", status.message());
         let metrics = request_metrics(admin).await;
         assert!(
             metrics.lines().any(|l| l.starts_with("attain_rpc_requests_total{")

@@ -2,7 +2,10 @@
 //! error. tonic answers it INTERNAL ("failed to decode Protobuf message"),
 //! which reads as a server fault — counted as one, and paging whoever is on
 //! call, since INTERNAL is a bug. It is answered INVALID_ARGUMENT here,
-//! inside the metrics and the span, so both see the caller's error.
+//! inside the metrics and the span, so both see the caller's error. So is a
+//! body that ended before any message ("Missing request message"): a
+//! caller that sent none, or one that went away before sending it (a
+//! gateway dropping its other calls once one section refused the caller).
 
 use http::HeaderMap;
 
@@ -16,12 +19,16 @@ fn retell(headers: &mut HeaderMap, _request_id: &str) {
         return;
     }
     let Some(status) = tonic::Status::from_header_map(headers) else { return };
-    let Some(why) = status.message().strip_prefix("failed to decode Protobuf message") else { return };
-    let why = why.trim_start_matches([':', ' ']);
-    let message = if why.is_empty() {
-        "the request body is not this method's request message".to_owned()
+    let message = if status.message().starts_with("Missing request message") {
+        "the request carried no message (none was sent, or the caller went away before sending it)".to_owned()
     } else {
-        format!("the request body is not this method's request message: {why}")
+        let Some(why) = status.message().strip_prefix("failed to decode Protobuf message") else { return };
+        let why = why.trim_start_matches([':', ' ']);
+        if why.is_empty() {
+            "the request body is not this method's request message".to_owned()
+        } else {
+            format!("the request body is not this method's request message: {why}")
+        }
     };
     for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
         headers.remove(name);
@@ -44,6 +51,13 @@ mod tests {
         let back = tonic::Status::from_header_map(&headers).unwrap();
         assert_eq!(back.code(), tonic::Code::InvalidArgument);
         assert!(back.message().contains("not this method's request message: buffer underflow"), "{back:?}");
+
+        let mut empty = HeaderMap::new();
+        tonic::Status::internal("Missing request message.").add_header(&mut empty).unwrap();
+        retell(&mut empty, "r");
+        let back = tonic::Status::from_header_map(&empty).unwrap();
+        assert_eq!(back.code(), tonic::Code::InvalidArgument);
+        assert!(back.message().contains("carried no message"), "{back:?}");
 
         let mut bug = HeaderMap::new();
         tonic::Status::internal("a real bug").add_header(&mut bug).unwrap();

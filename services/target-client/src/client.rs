@@ -32,7 +32,7 @@ pub struct TargetClient {
 
 /// What the kept answers may weigh, encoded (in memory, decoded, about
 /// three times as much): a dashboard's answers weigh 10–40 KB.
-pub const CACHE_BUDGET: usize = 4 * 1024 * 1024;
+pub const CACHE_BUDGET: usize = 2 * 1024 * 1024;
 /// How long a request (or a background job's context) reads at the
 /// version it fetched before it fetches again.
 const VERSION_AGE: Duration = Duration::from_secs(1);
