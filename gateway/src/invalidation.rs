@@ -33,6 +33,7 @@ pub fn follow_target(
     tokio::spawn(async move {
         let mut client = TargetServiceClient::new(target);
         let mut known: Option<i64> = None;
+        let mut failing = false;
         let mut tick = tokio::time::interval(TARGET_POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -49,11 +50,21 @@ pub fn follow_target(
                         cache.clear();
                     }
                     known = Some(v);
+                    failing = false;
                 }
                 Err(e) => {
-                    if known.take().is_some() {
-                        tracing::warn!(error = %e, "cannot read the target service's data version; dashboards cleared");
+                    // Said once per outage (a target without the method
+                    // mid-rollout, a refused service account): meanwhile
+                    // no dashboard outlives the next poll.
+                    if !failing {
+                        tracing::warn!(
+                            error = %e,
+                            "cannot read the target service's data version; cached dashboards last {} ms until it answers",
+                            TARGET_POLL.as_millis()
+                        );
                     }
+                    failing = true;
+                    known = None;
                     cache.clear();
                 }
             }

@@ -26,8 +26,8 @@ const BATCH: usize = 1000;
 pub struct TargetClient {
     org: OrgServiceClient<Channel>,
     targets: TargetServiceClient<Channel>,
-    /// Answers kept per data version (`cache`); None: every read asks.
-    cache: Option<Arc<AnswerCache>>,
+    /// Answers kept per data version (`cache`).
+    cache: Arc<AnswerCache>,
 }
 
 /// What the kept answers may weigh, encoded (in memory, decoded, about
@@ -49,19 +49,13 @@ impl TargetClient {
         Self {
             org: OrgServiceClient::new(channel.clone()).max_decoding_message_size(ANSWER_LIMIT),
             targets: TargetServiceClient::new(channel).max_decoding_message_size(ANSWER_LIMIT),
-            cache: Some(Arc::new(AnswerCache::new(CACHE_BUDGET))),
+            cache: Arc::new(AnswerCache::new(CACHE_BUDGET)),
         }
-    }
-
-    /// Every read asks the target service (a test comparing both ways).
-    pub fn without_cache(mut self) -> Self {
-        self.cache = None;
-        self
     }
 
     /// (hits, misses) of the kept answers so far.
     pub fn cache_counts(&self) -> (u64, u64) {
-        self.cache.as_ref().map_or((0, 0), |c| c.counts())
+        self.cache.counts()
     }
 
     /// The target service's data version this request reads at (None: the
@@ -89,18 +83,18 @@ impl TargetClient {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let mut keyed = None;
-        if let (Some(cache), Some(caller)) = (&self.cache, fwd.caller())
+        if let Some(caller) = fwd.caller()
             && let Some(version) = self.version(fwd).await
         {
             let key = Key { method, request: request.encode_to_vec(), caller: caller.to_owned() };
-            if let Some(hit) = cache.get::<Resp>(version, &key) {
+            if let Some(hit) = self.cache.get::<Resp>(version, &key) {
                 return Ok(hit);
             }
-            keyed = Some((cache, version, key));
+            keyed = Some((version, key));
         }
         let answer = call(fwd.request(request)).await?.into_inner();
-        if let Some((cache, version, key)) = keyed {
-            cache.put(version, key, answer.clone(), answer.encoded_len());
+        if let Some((version, key)) = keyed {
+            self.cache.put(version, key, answer.clone(), answer.encoded_len());
         }
         Ok(answer)
     }

@@ -81,8 +81,7 @@ impl TargetService for TargetApi {
         reply(targets::batch_get_expected_amounts((&self.db, &self.figures), Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn get_data_version(&self, r: Request<pb::GetDataVersionRequest>) -> Rpc<pb::DataVersion> {
-        let Ctx { who, .. } = Ctx::of(&r)?;
-        reply(crate::app::data_version(&self.db, &who).await.map(|version| pb::DataVersion { version }))
+        reply(targets::data_version(&self.db, Ctx::of(&r)?, r.into_inner()).await)
     }
     async fn list_target_revisions(
         &self,

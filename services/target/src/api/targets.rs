@@ -258,6 +258,15 @@ pub async fn query_period_targets(
 
 pub const MAX_BATCH_UNITS: usize = 10_000;
 
+/// The data version callers keep answers under.
+pub async fn data_version(
+    db: &DatabaseConnection,
+    ctx: Ctx,
+    _r: pb::GetDataVersionRequest,
+) -> ServiceResult<pb::DataVersion> {
+    Ok(pb::DataVersion { version: crate::app::data_version(db, &ctx.who).await? })
+}
+
 pub async fn batch_get_expected_amounts(
     (db, cache): (&DatabaseConnection, &FiguresCache),
     ctx: Ctx,
