@@ -15,10 +15,17 @@ use attain_target_client::TargetClient;
 
 use crate::helpers::spawn_app;
 
-/// A fresh request's context, as a service builds it for each call.
-fn as_(person: &str, role: Role, unit: &str) -> Forwarded {
+/// A caller's token, minted once: answers are kept per token, and one
+/// minted a second later (another `iat`) is another caller's key.
+fn bearer(person: &str, role: Role, unit: &str) -> String {
+    format!("Bearer {}", token(person, role, unit))
+}
+
+/// A fresh request's context for a caller, as a service builds it for
+/// each call.
+fn as_(bearer: &str) -> Forwarded {
     let mut m = tonic::metadata::MetadataMap::new();
-    m.insert("authorization", format!("Bearer {}", token(person, role, unit)).parse().unwrap());
+    m.insert("authorization", bearer.parse().unwrap());
     Forwarded::from_metadata(&m)
 }
 
@@ -42,25 +49,23 @@ async fn kept_answers_follow_the_caller_and_the_data(backend: Backend) {
     seed.plan(PlanSpec::new("globex-2024", "Globex 2024", "globex", 2024).base("1000.00")).await.unwrap();
     let client = TargetClient::new(app.channel.clone());
 
+    let (admin, wang) = (bearer("ops", Role::Admin, ""), bearer("wang", Role::Manager, "region-a"));
     // The admin's answer, twice (the second kept), never the manager's.
     for _ in 0..2 {
-        assert_eq!(plan_names(&client, &as_("ops", Role::Admin, "")).await, ["plans/acme-2024", "plans/globex-2024"]);
-        assert_eq!(plan_names(&client, &as_("wang", Role::Manager, "region-a")).await, ["plans/acme-2024"]);
+        assert_eq!(plan_names(&client, &as_(&admin)).await, ["plans/acme-2024", "plans/globex-2024"]);
+        assert_eq!(plan_names(&client, &as_(&wang)).await, ["plans/acme-2024"]);
     }
     let (hits, _) = client.cache_counts();
     assert!(hits >= 2, "the second round was answered from what the first kept: {hits} hits");
 
     // A plan created a moment ago is in the next request's read.
     seed.plan(PlanSpec::new("acme-2025", "Acme 2025", "acme", 2025).base("1000.00")).await.unwrap();
-    assert_eq!(
-        plan_names(&client, &as_("wang", Role::Manager, "region-a")).await,
-        ["plans/acme-2024", "plans/acme-2025"]
-    );
+    assert_eq!(plan_names(&client, &as_(&wang)).await, ["plans/acme-2024", "plans/acme-2025"]);
 
     // A renamed unit too.
-    let admin = as_("ops", Role::Admin, "");
+    let fwd = as_(&admin);
     assert_eq!(
-        client.unit(&admin, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
+        client.unit(&fwd, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
         "Region A"
     );
     let mut org = app.admin();
@@ -75,9 +80,9 @@ async fn kept_answers_follow_the_caller_and_the_data(backend: Backend) {
     })
     .await
     .unwrap();
-    let admin = as_("ops", Role::Admin, "");
+    let fwd = as_(&admin);
     assert_eq!(
-        client.unit(&admin, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
+        client.unit(&fwd, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
         "Region A North"
     );
 }
