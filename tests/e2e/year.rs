@@ -718,3 +718,110 @@ async fn moves_as_tried_from_outside(backend: Backend) {
 }
 
 both_backends!(moves_as_tried_from_outside);
+
+/// One row of a period-targets read: (unit, first day, last day, amount).
+type Row = (String, String, String, Decimal);
+
+async fn period_rows(
+    targets: &mut TargetServiceClient<Channel>,
+    who: (&str, Role, &str),
+    unit: &str,
+    as_of: Option<prost_types::Timestamp>,
+) -> Result<Vec<Row>, tonic::Status> {
+    let ask = tpb::QueryPeriodTargetsRequest {
+        plan: "plans/fy2024".into(),
+        unit: format!("units/{unit}"),
+        period: "2024-01".into(),
+        children_only: true,
+        as_of,
+        ..Default::default()
+    };
+    let r = targets.query_period_targets(as_(who.0, who.1, who.2, ask)).await?.into_inner();
+    Ok(r.targets
+        .into_iter()
+        .map(|t| {
+            let p = t.period.unwrap_or_default();
+            (t.unit.trim_start_matches("units/").to_owned(), p.start_date, p.end_date, dec(&t.amount))
+        })
+        .collect())
+}
+
+/// The asked unit's figure less its children's rows: its own remainder.
+fn remainder(rows: &[Row]) -> Decimal {
+    rows[0].3 - rows[1..].iter().map(|r| r.3).sum::<Decimal>()
+}
+
+/// A rep moved in the middle of a month (DESIGN §3 Org tree), read from
+/// each side as it was tried from outside: each region's rows are what its
+/// figure is made of (the rep for its days there, so each region's own
+/// remainder stays what it was), each manager reads the rep for its days
+/// with them — targets, attainment and dashboard alike — and a read as of
+/// before the move is the plan as it stood.
+async fn a_mid_month_move_read_from_each_side(backend: Backend) {
+    use attain_proto::attain::gateway::v1::{GetDashboardRequest, gateway_service_client::GatewayServiceClient};
+    let s = Suite::with_demo(backend).await;
+    let gateway = format!("http://{}", s.gateway.addr);
+    let ch = Channel::from_shared(gateway.clone()).unwrap().connect().await.unwrap();
+    let mut targets = TargetServiceClient::new(ch.clone());
+    let mut org = OrgServiceClient::new(ch.clone());
+    let mut tracking = TrackingServiceClient::new(ch.clone());
+    let mut dashboards = GatewayServiceClient::new(ch);
+    let admin = ("ops", Role::Admin, "");
+    let (wang, li) = (("wang", Role::Manager, "region-a"), ("li", Role::Manager, "region-b"));
+
+    let a_before = period_rows(&mut targets, admin, "region-a", None).await.unwrap();
+    let b_before = period_rows(&mut targets, admin, "region-b", None).await.unwrap();
+    let whole = period_rows(&mut targets, admin, "rep-3", None).await.unwrap();
+    assert!(a_before.iter().any(|r| r.0 == "rep-3"), "{a_before:?}");
+    let moment = now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let rep3 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-3".into() })).await.unwrap().into_inner();
+    let ask = tpb::MoveUnitRequest {
+        name: rep3.name,
+        new_parent: "units/region-b".into(),
+        etag: rep3.etag,
+        effective_date: "2024-01-16".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(ask)).await.unwrap();
+
+    let a = period_rows(&mut targets, admin, "region-a", None).await.unwrap();
+    let b = period_rows(&mut targets, admin, "region-b", None).await.unwrap();
+    let stay = |rows: &[Row]| rows.iter().find(|r| r.0 == "rep-3").cloned().unwrap_or_else(|| panic!("{rows:?}"));
+    let (in_a, in_b) = (stay(&a), stay(&b));
+    assert_eq!((in_a.1.as_str(), in_a.2.as_str()), ("2024-01-01", "2024-01-15"), "{a:?}");
+    assert_eq!((in_b.1.as_str(), in_b.2.as_str()), ("2024-01-16", "2024-01-31"), "{b:?}");
+    assert!(in_a.3 > Decimal::ZERO && in_b.3 > Decimal::ZERO);
+    assert_eq!(in_a.3 + in_b.3, whole[0].3, "its two stays are its month");
+    assert_eq!(remainder(&a), remainder(&a_before), "region A's own part: {a:?} / {a_before:?}");
+    assert_eq!(remainder(&b), remainder(&b_before), "region B's own part: {b:?} / {b_before:?}");
+    // As it stood before the move: rep-3 in region A for the whole month.
+    assert_eq!(period_rows(&mut targets, admin, "region-a", Some(moment)).await.unwrap(), a_before);
+    // The whole company: rep-3 once, for the whole month.
+    let acme = period_rows(&mut targets, admin, "acme", None).await.unwrap();
+    assert!(acme.iter().all(|r| r.1 == "2024-01-01" && r.2 == "2024-01-31"), "{acme:?}");
+
+    // Each manager reads rep-3 for its days with them, as their region's
+    // rows show it: its target, its attainment, its dashboard.
+    for (who, row, region) in [(wang, &in_a, "region-a"), (li, &in_b, "region-b")] {
+        let mine = period_rows(&mut targets, who, region, None).await.unwrap();
+        assert_eq!(stay(&mine), *row, "{region}'s manager reads its rows");
+        let direct = period_rows(&mut targets, who, "rep-3", None).await.unwrap();
+        assert_eq!(direct, vec![row.clone()], "{region}'s manager reads rep-3 directly");
+        let read =
+            kpb::GetAttainmentRequest { unit: "units/rep-3".into(), period: "2024-01".into(), ..Default::default() };
+        let seen = tracking.get_attainment(as_(who.0, who.1, who.2, read)).await.unwrap().into_inner();
+        let days = seen.period.unwrap();
+        assert_eq!((days.start_date.as_str(), days.end_date.as_str()), (row.1.as_str(), row.2.as_str()), "{region}");
+        assert_eq!(dec(&seen.target), row.3, "{region}'s manager: rep-3's attainment reads the same target");
+        let ask = GetDashboardRequest { unit: "units/rep-3".into(), period: "2024-01".into(), ..Default::default() };
+        let d = dashboards.get_dashboard(as_(who.0, who.1, who.2, ask)).await.unwrap().into_inner();
+        let days = d.period.unwrap();
+        assert_eq!((days.start_date.as_str(), days.end_date.as_str()), (row.1.as_str(), row.2.as_str()), "{region}");
+        assert_eq!(dec(&d.attainment.unwrap().target), row.3, "{region}'s manager: rep-3's dashboard");
+    }
+    // Nobody else reads it at all.
+    let other = period_rows(&mut targets, ("zhao", Role::Manager, "region-c"), "rep-3", None).await.unwrap_err();
+    assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");
+}
+both_backends!(a_mid_month_move_read_from_each_side);

@@ -78,6 +78,13 @@ impl Upstreams {
         Ok(self.target.unit(fwd, id).await?.path)
     }
 
+    /// Every place the unit has had as the caller may see it: where it
+    /// sits, then where it sat (a unit that left the caller's scope comes
+    /// without where it went).
+    pub async fn places(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<Vec<Vec<Id>>> {
+        Ok(self.target.unit(fwd, id).await?.places())
+    }
+
     pub async fn tree(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitTree> {
         self.target.tree(fwd, id).await
     }

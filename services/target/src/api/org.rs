@@ -11,7 +11,7 @@ use super::convert;
 use crate::{
     app::{
         org::{self, NewUnit, Relocation, UnitField},
-        scope::{visible_unit, visible_units},
+        scope::{visible_unit_or_former, visible_units},
     },
     domain::org::{DisplayName, UnitAttributes, UnitId},
 };
@@ -68,7 +68,7 @@ impl OrgApi {
 
     pub(crate) async fn get_unit(&self, ctx: Ctx, r: pb::GetUnitRequest) -> ServiceResult<pb::Unit> {
         let id = UnitId::from_name("name", &r.name)?;
-        Ok(convert::unit(&visible_unit(&self.db, &ctx.who, &id).await?))
+        Ok(convert::unit(&visible_unit_or_former(&self.db, &ctx.who, &id).await?))
     }
 
     pub(crate) async fn batch_get_units(

@@ -250,6 +250,7 @@ pub async fn query_period_targets(
                 target: f.target.clone(),
                 amount: Some(convert::money(f.amount, currency)),
                 original_amount: Some(convert::money(f.original_amount, currency)),
+                period: Some(convert::period(&f.days)),
             })
             .collect(),
         working_days: i32::try_from(t.working_days).unwrap_or(i32::MAX),

@@ -14,7 +14,7 @@ use sea_orm::ConnectionTrait;
 
 use super::{
     figures_cache::{FiguresCache, RolledKey, RolledPeriod},
-    scope::{readable_subtree, visible_plan, visible_unit, visible_units_over},
+    scope::{visible_plan, visible_unit_during, visible_units_over},
 };
 use crate::{
     domain::{
@@ -22,15 +22,19 @@ use crate::{
         org::{Id, UnitId},
         plan::Plan,
         rollup::{Expected, Phaser, TargetTree},
-        target::Dimensions,
+        target::{Dimensions, Window},
     },
     storage::{plans, targets},
 };
 
-/// One unit's target for a period.
+/// One unit's target for a period, or for its days of the period in the
+/// asked subtree.
 #[derive(Debug, Clone)]
 pub struct UnitFigure {
     pub unit: UnitId,
+    /// The days counted: the period, or the part of it the unit sat in the
+    /// subtree (or, for the asked unit, in the caller's scope).
+    pub days: Period,
     /// The one target behind the figure; empty for a sum of slices.
     pub target: String,
     pub amount: Amount,
@@ -103,28 +107,48 @@ fn single_target(tree: &TargetTree, set: &[usize]) -> String {
     }
 }
 
+/// A subtree's rows for a period: the asked unit, then each unit whose
+/// target counts in its figure, for the days it counts there — a member
+/// that joined or left during the period is a row for its days in the
+/// subtree (one per stay), so the rows are what the unit's figure is made
+/// of, as of `as_of` too. A caller who may read the unit for part of the
+/// period only reads that part of everything.
 pub async fn period_targets(db: &impl ConnectionTrait, who: &Identity, q: PeriodQuery) -> ServiceResult<PeriodTargets> {
     let plan = visible_plan(db, who, &q.plan).await?;
     let period = plan.period("period", &q.period)?;
-    let root = visible_unit(db, who, &q.unit).await?;
-    let mut members = readable_subtree(db, who, &root).await?;
-    if q.children_only {
-        members.retain(|u| u.id == root.id || u.parent.as_ref() == Some(&root.id));
+    let (root, readable) = visible_unit_during(db, who, &q.unit, &period).await?;
+    let tree = rolled_tree(db, &plan, std::slice::from_ref(&root.id), q.as_of).await?;
+    let mut rows: Vec<(UnitId, Window)> = vec![(root.id.clone(), readable)];
+    for (unit, windows) in tree.members(&root.id, q.children_only) {
+        rows.extend(windows.into_iter().map(|w| (unit.clone(), w.and(readable))));
     }
-    let ids: Vec<UnitId> = members.iter().map(|u| u.id.clone()).collect();
-    let tree = rolled_tree(db, &plan, &ids, q.as_of).await?;
+    // A unit without a target for what was asked has no row; nor has a
+    // stay outside the period.
+    let mut asked = Vec::with_capacity(rows.len());
+    for (unit, w) in rows {
+        let set = tree.for_unit(&unit, &q.dims);
+        let Some((a, b)) = w.clip(period.start, period.end) else { continue };
+        if set.is_empty() {
+            continue;
+        }
+        let days = if (a, b) == (period.start, period.end) {
+            period.clone()
+        } else {
+            Period::parse("period", &format!("{a}..{b}"), plan.fiscal_start_month)?
+        };
+        // Rolled over its days only when it counts for part of the period.
+        let w = if (a, b) == (period.start, period.end) { Window::ALL } else { w };
+        asked.push((unit, days, set, w));
+    }
+    let sets: Vec<(Vec<usize>, Window)> = asked.iter().map(|(_, _, set, w)| (set.clone(), *w)).collect();
     let mut phaser = Phaser::new(&plan)?;
-    // A unit's figure rolls up its children's (each phased once for all
-    // asked); a unit without a target for what was asked has no row.
-    let (units, sets): (Vec<&UnitId>, Vec<Vec<usize>>) =
-        members.iter().map(|u| (&u.id, tree.for_unit(&u.id, &q.dims))).filter(|(_, s)| !s.is_empty()).unzip();
-    let figures = units
+    let figures = asked
         .into_iter()
-        .zip(&sets)
-        .zip(tree.periods(&mut phaser, &sets, &period, "period")?)
-        .map(|((unit, set), f)| UnitFigure {
-            unit: unit.clone(),
-            target: single_target(&tree, set),
+        .zip(tree.periods_within(&mut phaser, &sets, &period, "period")?)
+        .map(|((unit, days, set, _), f)| UnitFigure {
+            unit,
+            days,
+            target: single_target(&tree, &set),
             amount: f.target,
             original_amount: f.original_target,
         })

@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit};
+use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit, visible_unit_or_former};
 use crate::{
     domain::org::{self, DisplayName, Placement, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
     storage::units::{self, MoveRecord, Revision},
@@ -127,9 +127,12 @@ pub async fn children(
             )));
         }
         None => {}
-        Some(id) => {
-            visible_unit(db, who, id).await?;
+        // A unit that left the caller's scope: what sits below it now is
+        // its new managers'.
+        Some(id) if !who.can_read(&visible_unit_or_former(db, who, id).await?.path()) => {
+            return Ok((Vec::new(), String::new()));
         }
+        Some(_) => {}
     }
     let mut rows = units::children(db, parent, page.after.as_deref(), page.fetch_limit()).await?;
     let next_page_token = page.finish(&mut rows, |u| u.id.as_str().to_owned());
@@ -143,7 +146,11 @@ pub async fn children(
 /// A unit and what the caller may read below it, the unit first; with
 /// `former`, then the units that sat below it before a move.
 pub async fn subtree(db: &impl ConnectionTrait, who: &Identity, id: &UnitId, former: bool) -> ServiceResult<Vec<Unit>> {
-    let root = visible_unit(db, who, id).await?;
+    let root = visible_unit_or_former(db, who, id).await?;
+    if !who.can_read(&root.path()) {
+        // Read by a manager of a place it left: itself, as they may see it.
+        return Ok(vec![root]);
+    }
     // A rep's scope is itself even if (wrongly) something sat below it.
     let mut out = readable_subtree(db, who, &root).await?;
     if former {

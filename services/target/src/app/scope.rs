@@ -4,6 +4,7 @@
 use attain_kit::{
     ServiceError, ServiceResult,
     auth::Identity,
+    period::Period,
     scope::{hidden, reveal},
 };
 use sea_orm::ConnectionTrait;
@@ -12,7 +13,7 @@ use crate::{
     domain::{
         org::{Id, Unit, UnitId},
         plan::Plan,
-        target::Target,
+        target::{Target, Window},
     },
     storage::{plans, targets, units},
 };
@@ -26,6 +27,18 @@ fn readable(who: &Identity, id: &UnitId, found: Option<Unit>) -> ServiceResult<U
 /// Loads a unit the caller may read.
 pub async fn visible_unit(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
     readable(who, id, units::get(db, id).await?)
+}
+
+/// A unit as the caller may see it: whole where it sits in their scope;
+/// where it sat in their scope before a move only, as a former member
+/// (`Unit::redact`: when it left, not where it went) — what a reading of
+/// its days there needs.
+pub async fn visible_unit_or_former(db: &impl ConnectionTrait, who: &Identity, id: &UnitId) -> ServiceResult<Unit> {
+    let found = units::get(db, id).await?;
+    let mut unit =
+        reveal(who, "unit", &id.resource_name(), found, |u| u.stretches().iter().any(|(_, path)| who.can_read(path)))?;
+    unit.redact(|path| who.can_read(path));
+    Ok(unit)
 }
 
 /// Many units in the order asked (one query), each checked as
@@ -55,6 +68,42 @@ pub async fn visible_units_over(
             })
         })
         .collect()
+}
+
+/// A unit the caller may read on some days of `period`, and the one
+/// stretch of them it may: every day (`Window::ALL`) when it sat in the
+/// caller's scope throughout; else its days there — a manager reads a rep
+/// that left for its days before, its new manager from the day it joined
+/// (as tracking's figures are scoped). Several stretches are refused,
+/// naming each to ask for.
+pub async fn visible_unit_during(
+    db: &impl ConnectionTrait,
+    who: &Identity,
+    id: &UnitId,
+    period: &Period,
+) -> ServiceResult<(Unit, Window)> {
+    let (start, end) = (period.start, period.end);
+    let readable_days = |u: &Unit| -> Vec<Window> {
+        Window::merged(u.stretches().into_iter().filter(|(_, path)| who.can_read(path)).map(|(w, _)| w).collect())
+            .into_iter()
+            .filter(|w| w.clip(start, end).is_some())
+            .collect()
+    };
+    let unit = reveal(who, "unit", &id.resource_name(), units::get(db, id).await?, |u| !readable_days(u).is_empty())?;
+    match readable_days(&unit).as_slice() {
+        [one] if one.covers(start, end) => Ok((unit, Window::ALL)),
+        [one] => Ok((unit, *one)),
+        many => Err(ServiceError::PermissionDenied(format!(
+            "{} was in your scope for part of {} only: ask for {}",
+            id.resource_name(),
+            period.expression,
+            many.iter()
+                .filter_map(|w| w.clip(start, end))
+                .map(|(a, b)| format!("{a}..{b}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ))),
+    }
 }
 
 /// The units under `root` that the caller may read.

@@ -227,24 +227,26 @@ impl Unit {
         self.former.iter().find(|p| p.until >= day).map_or(&self.ancestors, |p| &p.ancestors)
     }
 
-    /// Its places overlapping the days from `start` to `end`, as paths
-    /// (root first, the unit last).
-    pub fn paths_over(&self, start: NaiveDate, end: NaiveDate) -> Vec<Vec<String>> {
-        let mut out = Vec::new();
-        let mut from: Option<NaiveDate> = None;
+    /// Each place it held, with its days there (oldest first) and its path
+    /// then (root first, the unit last).
+    pub fn stretches(&self) -> Vec<(super::target::Window, Vec<String>)> {
         let path = |ancestors: &[UnitId]| -> Vec<String> {
             ancestors.iter().chain(std::iter::once(&self.id)).map(|u| u.as_str().to_owned()).collect()
         };
+        let mut out = Vec::with_capacity(self.former.len() + 1);
+        let mut from = None;
         for p in &self.former {
-            if from.is_none_or(|f| f <= end) && p.until >= start {
-                out.push(path(&p.ancestors));
-            }
+            out.push((super::target::Window { from, until: Some(p.until) }, path(&p.ancestors)));
             from = p.until.succ_opt();
         }
-        if from.is_none_or(|f| f <= end) {
-            out.push(path(&self.ancestors));
-        }
+        out.push((super::target::Window { from, until: None }, path(&self.ancestors)));
         out
+    }
+
+    /// Its places overlapping the days from `start` to `end`, as paths
+    /// (root first, the unit last).
+    pub fn paths_over(&self, start: NaiveDate, end: NaiveDate) -> Vec<Vec<String>> {
+        self.stretches().into_iter().filter(|(w, _)| w.clip(start, end).is_some()).map(|(_, p)| p).collect()
     }
 
     /// As readers of only some of its places see it: the places they may

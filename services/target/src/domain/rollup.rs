@@ -441,24 +441,72 @@ impl TargetTree {
     /// regions asked together phase each rep's target once, not twice.
     fn roll_sets(
         &self,
-        sets: &[Vec<usize>],
+        sets: &[(Vec<usize>, Window)],
         (basis, year_start): (Basis, NaiveDate),
         n: usize,
         own: &mut OwnPart<'_>,
     ) -> Result<Vec<Vec<Amount>>, DomainError> {
         let mut order: Vec<usize> = (0..sets.len()).collect();
-        order.sort_by_key(|k| std::cmp::Reverse(sets[*k].iter().map(|i| self.depth(*i)).min().unwrap_or(0)));
+        order.sort_by_key(|k| std::cmp::Reverse(sets[*k].0.iter().map(|i| self.depth(*i)).min().unwrap_or(0)));
         let mut memo = Memo::new();
         let mut out = vec![Vec::new(); sets.len()];
         for k in order {
+            let (set, window) = &sets[k];
             let mut rolled = vec![0_i128; n];
-            self.roll(&Self::whole_year(&sets[k]), (basis, year_start), &memo, own, &mut rolled)?;
+            let set: Vec<(usize, Window)> = set.iter().map(|i| (*i, *window)).collect();
+            self.roll(&set, (basis, year_start), &memo, own, &mut rolled)?;
             out[k] = rolled.iter().map(|m| from_minor(*m)).collect::<Result<_, _>>()?;
-            if let [one] = sets[k].as_slice() {
+            if let [(one, w)] = set.as_slice()
+                && w.is_all()
+            {
                 memo.insert(*one, rolled);
             }
         }
         Ok(out)
+    }
+
+    /// The units whose targets count in `unit`'s figure as it stands, each
+    /// with the days they count there (stretches one after another merged,
+    /// oldest first), in the tree's order: a member that joined or left the
+    /// unit's subtree counts for its days there only (DESIGN §3 Org tree).
+    /// `children_only`: the units directly under it only (for the days they
+    /// were directly under it).
+    pub fn members(&self, unit: &UnitId, children_only: bool) -> Vec<(UnitId, Vec<Window>)> {
+        let mut order: Vec<UnitId> = Vec::new();
+        let mut days: HashMap<UnitId, Vec<Window>> = HashMap::new();
+        let start = match self.whole_of(unit) {
+            Some(root) => vec![root],
+            None => self.tops.get(unit).cloned().unwrap_or_default(),
+        };
+        // Depth first, each target's children by unit: the tree's order.
+        let mut stack: Vec<(usize, Window, usize)> = start.into_iter().rev().map(|i| (i, Window::ALL, 0)).collect();
+        while let Some((i, window, depth)) = stack.pop() {
+            let mut links: Vec<&Link> = self.children[i].iter().collect();
+            links.sort_by(|a, b| self.nodes[a.child].id.as_str().cmp(self.nodes[b.child].id.as_str()));
+            for link in links.into_iter().rev() {
+                let w = window.and(link.window());
+                let child = &self.nodes[link.child];
+                let depth = depth + usize::from(child.unit != self.nodes[i].unit);
+                if w.is_empty() || (children_only && depth > 1) {
+                    continue;
+                }
+                stack.push((link.child, w, depth));
+            }
+            let t = &self.nodes[i];
+            if t.unit != *unit {
+                if !days.contains_key(&t.unit) {
+                    order.push(t.unit.clone());
+                }
+                days.entry(t.unit.clone()).or_default().push(window);
+            }
+        }
+        order
+            .into_iter()
+            .map(|u| {
+                let windows = Window::merged(days.remove(&u).unwrap_or_default());
+                (u, windows)
+            })
+            .collect()
     }
 
     /// How many split parents above target `i` (in this tree).
@@ -473,10 +521,6 @@ impl TargetTree {
             }
         }
         d
-    }
-
-    fn whole_year(set: &[usize]) -> Vec<(usize, Window)> {
-        set.iter().map(|i| (*i, Window::ALL)).collect()
     }
 
     fn one(v: Vec<Amount>) -> Amount {
@@ -499,6 +543,19 @@ impl TargetTree {
         &self,
         phaser: &mut Phaser<'_>,
         sets: &[Vec<usize>],
+        period: &Period,
+        field: &str,
+    ) -> Result<Vec<PeriodFigures>, DomainError> {
+        let sets: Vec<(Vec<usize>, Window)> = sets.iter().map(|s| (s.clone(), Window::ALL)).collect();
+        self.periods_within(phaser, &sets, period, field)
+    }
+
+    /// [`Self::periods`] counting only the days of each set's window: what
+    /// a member that moved in or out brings to a figure over a period.
+    pub fn periods_within(
+        &self,
+        phaser: &mut Phaser<'_>,
+        sets: &[(Vec<usize>, Window)],
         period: &Period,
         field: &str,
     ) -> Result<Vec<PeriodFigures>, DomainError> {
@@ -581,7 +638,8 @@ impl TargetTree {
         let start = phaser.year_start();
         let n = days.len();
         // Each own part gives its by-curve figures, then its by-milestone.
-        let rolled = self.roll_sets(sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
+        let sets: Vec<(Vec<usize>, Window)> = sets.iter().map(|s| (s.clone(), Window::ALL)).collect();
+        let rolled = self.roll_sets(&sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
             let by_curve = phaser.expected_by_curve_on(t, rem, (period, w), days)?;
             // A part counting for only some days of the period (a member
             // that moved in or out) is expected by its curve.
@@ -610,7 +668,7 @@ impl TargetTree {
         })?;
         sets.iter()
             .zip(rolled)
-            .map(|(set, r)| {
+            .map(|((set, _), r)| {
                 let shown = self.shown_template(phaser, set, period);
                 let (by_curve, by_milestone) = r.split_at(n);
                 days.iter()
@@ -942,6 +1000,90 @@ mod tests {
                 let gone = TargetTree::new(targets.clone()).as_of(&without, recorded + chrono::Duration::seconds(2));
                 prop_assert!(gone.for_target(&child.id).is_empty());
                 prop_assert!(targets.iter().filter(|t| t.parent.as_ref() == Some(&child.id)).all(|g| gone.for_target(&g.id).is_empty()));
+            }
+        }
+    }
+
+    /// A unit's figure and its direct members' rows over `p`, each member
+    /// for its days under it (as `QueryPeriodTargets` lists them).
+    fn figure_and_rows(
+        tree: &TargetTree,
+        phaser: &mut Phaser<'_>,
+        unit: &UnitId,
+        p: &Period,
+    ) -> (Amount, Vec<(UnitId, Amount)>) {
+        let all = Dimensions::default();
+        let members = tree.members(unit, true);
+        let mut sets = vec![(tree.for_unit(unit, &all), Window::ALL)];
+        let mut who = Vec::new();
+        for (u, windows) in members {
+            for w in windows {
+                sets.push((tree.for_unit(&u, &all), w));
+                who.push(u.clone());
+            }
+        }
+        let f = tree.periods_within(phaser, &sets, p, "p").unwrap();
+        (f[0].target, who.into_iter().zip(f[1..].iter().map(|x| x.target)).collect())
+    }
+
+    fn remainder((figure, rows): &(Amount, Vec<(UnitId, Amount)>)) -> Amount {
+        rows.iter().fold(*figure, |a, (_, r)| a.checked_sub(*r).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// A member moved from one parent to another on any day (as
+        /// `relocation` records it: what it has left leaves the old parent
+        /// and joins the new): each parent's rows are what its figure is
+        /// made of — the member for its days there — so each parent's own
+        /// remainder stays as it was in every month, and the member's two
+        /// stays add up to its month.
+        #[test]
+        fn a_member_that_moves_counts_under_each_parent_for_its_days(
+            root in 0i64..50_000_000,
+            specs in prop::collection::vec((0usize..4, 0i64..20_000_000, any::<u8>(), any::<bool>(), Just(false)), 3..10),
+            (month, day) in (1u32..=12, 1u32..=28),
+        ) {
+            let plan = plan();
+            let mut targets = build(&specs, root);
+            let n0 = targets[0].id.clone();
+            let whole_under = |t: &Target, p: &Id| t.dimensions.is_all() && t.parent.as_ref() == Some(p);
+            let tops: Vec<usize> = (0..targets.len()).filter(|i| whole_under(&targets[*i], &n0)).collect();
+            let found = tops.iter().find_map(|p1| {
+                let leaf = (0..targets.len()).find(|l| whole_under(&targets[*l], &targets[*p1].id))?;
+                let p2 = tops.iter().find(|p2| *p2 != p1)?;
+                Some((*p1, leaf, *p2))
+            });
+            let Some((p1, leaf, p2)) = found else { return Ok(()) };
+            let units = [&targets[p1].unit, &targets[p2].unit, &targets[leaf].unit].map(|u| (*u).clone());
+            let before = TargetTree::new(targets.clone());
+            let mut phaser = Phaser::new(&plan).unwrap();
+            let d = NaiveDate::from_ymd_opt(2024, month, day).unwrap();
+            let i = before.for_target(&targets[leaf].id)[0];
+            let pieces = before.leaving(&mut phaser, i, d).unwrap();
+            let now = Utc::now();
+            for (k, sign) in [(p1, -1i64), (p2, 1)] {
+                for (from, a) in &pieces {
+                    let change = if sign < 0 { Amount::ZERO.checked_sub(*a).unwrap() } else { *a };
+                    let new = targets[k].amount.checked_add(change).unwrap();
+                    targets[k].change_from(new, *from, None, now).unwrap();
+                }
+            }
+            let carried = pieces[0].1;
+            let old_parent = targets[p1].id.clone();
+            targets[leaf].moves.push(super::super::target::Move { from: d, parent_before: Some(old_parent), carried, recorded: now });
+            targets[leaf].parent = Some(targets[p2].id.clone());
+            let after = TargetTree::new(targets.clone());
+            for m in (1..=12).map(|m| Period::parse("p", &format!("2024-{m:02}"), 1).unwrap()) {
+                let mut stays = Amount::ZERO;
+                for parent in &units[..2] {
+                    let (was, is) = (figure_and_rows(&before, &mut phaser, parent, &m), figure_and_rows(&after, &mut phaser, parent, &m));
+                    prop_assert_eq!(remainder(&was), remainder(&is), "{}'s own part in {}: {:?} / {:?}", parent.as_str(), m.expression, was, is);
+                    stays = is.1.iter().filter(|(u, _)| *u == units[2]).fold(stays, |a, (_, r)| a.checked_add(*r).unwrap());
+                }
+                let whole = after.period(&mut phaser, &after.for_unit(&units[2], &Dimensions::default()), &m, "p").unwrap().target;
+                prop_assert_eq!(stays, whole, "the member's stays in {}", m.expression);
             }
         }
     }

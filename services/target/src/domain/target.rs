@@ -107,6 +107,38 @@ impl Window {
         self.from.is_none() && self.until.is_none()
     }
 
+    /// Whether no day lies in it.
+    pub fn is_empty(&self) -> bool {
+        matches!((self.from, self.until), (Some(a), Some(b)) if a > b)
+    }
+
+    /// `windows` as stretches, oldest first: overlapping windows and ones
+    /// following each other without a gap are one; empty ones go.
+    pub fn merged(mut windows: Vec<Self>) -> Vec<Self> {
+        windows.retain(|w| !w.is_empty());
+        windows.sort_by_key(|w| w.from);
+        let mut out: Vec<Self> = Vec::with_capacity(windows.len());
+        for w in windows {
+            match out.last_mut() {
+                Some(last) if last.until.is_none_or(|b| w.from.is_none_or(|a| b.succ_opt().is_none_or(|n| a <= n))) => {
+                    last.until = match (last.until, w.until) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    };
+                }
+                _ => out.push(w),
+            }
+        }
+        out
+    }
+
+    /// Its days within `start..=end`, as (first, last); None when none.
+    pub fn clip(&self, start: NaiveDate, end: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+        let a = self.from.map_or(start, |f| f.max(start));
+        let b = self.until.map_or(end, |u| u.min(end));
+        (a <= b).then_some((a, b))
+    }
+
     /// Whether every day from `start` to `end` lies in it.
     pub fn covers(&self, start: NaiveDate, end: NaiveDate) -> bool {
         self.from.is_none_or(|a| a <= start) && self.until.is_none_or(|b| b >= end)
@@ -421,5 +453,34 @@ impl Adjustment {
             "ADJUSTMENT_NOT_PENDING",
             format!("{what}: {} is already {}", self.resource_name(), self.state.as_str()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Option<NaiveDate> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn stretches_merge_when_they_touch_and_clip_to_a_period() {
+        let w = |from, until| Window { from, until };
+        // Under one parent until the 9th, then (an ancestor moved) from the
+        // 10th: one stretch. Back on the 20th after a gap: a second.
+        let merged = Window::merged(vec![
+            w(d("2024-01-20"), None),
+            w(None, d("2024-01-09")),
+            w(d("2024-01-10"), d("2024-01-12")),
+            w(d("2024-01-15"), d("2024-01-14")),
+        ]);
+        assert_eq!(merged, [w(None, d("2024-01-12")), w(d("2024-01-20"), None)]);
+        assert!(w(d("2024-01-15"), d("2024-01-14")).is_empty());
+        let (jan1, jan31) = (d("2024-01-01").unwrap(), d("2024-01-31").unwrap());
+        assert_eq!(merged[0].clip(jan1, jan31), Some((jan1, d("2024-01-12").unwrap())));
+        assert_eq!(merged[1].clip(jan1, jan31), Some((d("2024-01-20").unwrap(), jan31)));
+        assert_eq!(w(d("2024-02-01"), None).clip(jan1, jan31), None);
+        assert_eq!(Window::merged(vec![Window::ALL, w(d("2024-03-01"), None)]), [Window::ALL]);
     }
 }

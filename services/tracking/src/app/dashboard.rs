@@ -79,12 +79,13 @@ impl App {
         plan: Option<&str>,
         want: Sections,
     ) -> ServiceResult<DashboardFigures> {
-        let (unit, plans) = tokio::try_join!(self.visible(who, fwd, &ask.unit), self.target.plans(fwd))?;
+        // Readable for some days of the period (`reading_in` keeps those).
+        let (unit, plans) = tokio::try_join!(self.target.unit(fwd, &ask.unit), self.target.plans(fwd))?;
         let plans = match plan {
             Some(name) => super::measure::with_named_plan(plans, name, &unit, ask.metric)?,
             None => plans,
         };
-        let (expr, as_of) = (ask.period.clone(), ask.as_of);
+        let as_of = ask.as_of;
         // The metric's plan for what measures it; the sections that do not
         // (alerts, losses, the gap) read the period through the amount plan
         // and need no plan of the metric asked.
@@ -100,13 +101,14 @@ impl App {
             when(want.loss_reasons, self.loss_reasons_of(&unit.id, &reading.period, TOP_LOSSES)),
             when(want.compliance, self.compliance(who, fwd, unit, &plans, &reading.period)),
         )?;
-        // The gap is of the amount plan over the whole period: the
-        // drill-down's expectation serves when it read exactly that.
+        // The gap is of the amount plan over the days read: the
+        // drill-down's expectation serves when it read that plan.
         let by_curve = drill_down
             .as_ref()
-            .filter(|_| reading.plan.metric == Metric::Amount && reading.period.expression == expr)
+            .filter(|_| reading.plan.metric == Metric::Amount)
             .map(|(unit, _)| unit.expected.by_curve);
-        let gap = match when(want.gap_attribution, self.gap_in(fwd, (unit, &plans), &expr, as_of, by_curve)).await {
+        let days = &reading.period.expression;
+        let gap = match when(want.gap_attribution, self.gap_in(fwd, (unit, &plans), days, as_of, by_curve)).await {
             // Nothing to attribute yet: the other sections still show.
             Err(ServiceError::FailedPrecondition { reason: "PERIOD_NOT_STARTED", .. }) => None,
             other => other?,

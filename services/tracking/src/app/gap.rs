@@ -51,9 +51,18 @@ impl App {
         period: &str,
         as_of: Option<NaiveDate>,
     ) -> ServiceResult<GapReport> {
-        let unit = self.visible(who, fwd, unit).await?;
-        let plans = self.target.plans(fwd).await?;
-        self.gap_in(fwd, (&unit, &plans), period, as_of, None).await
+        // Over the days of the period the caller may read the unit, as
+        // every reading of it.
+        let (unit, plans) = tokio::try_join!(self.target.unit(fwd, unit), self.target.plans(fwd))?;
+        let ask = super::measure::Ask {
+            unit: unit.id.clone(),
+            period: period.to_owned(),
+            as_of,
+            dims: Dimensions::default(),
+            metric: Metric::Amount,
+        };
+        let r = self.reading_in(who, unit, &plans, ask)?;
+        self.gap_in(fwd, (&r.unit, &plans), &r.period.expression, as_of, None).await
     }
 
     /// The gap of a unit already read, among plans already read; `target`

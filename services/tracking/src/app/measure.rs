@@ -167,19 +167,37 @@ impl App {
     }
 
     pub async fn reading(&self, who: &Identity, fwd: &Forwarded, ask: Ask) -> ServiceResult<Reading> {
-        let unit = self.visible(who, fwd, &ask.unit).await?;
+        // Readable for some days of the period (`reading_in` keeps those):
+        // a rep's former manager reads its days with them.
+        let unit = self.target.unit(fwd, &ask.unit).await?;
         let plans = self.target.plans(fwd).await?;
         self.reading_in(who, unit, &plans, ask)
     }
 
     /// A reading of a unit already read (the caller may read it) among
     /// plans already read.
-    pub fn reading_in(&self, who: &Identity, unit: UnitInfo, plans: &[PlanInfo], ask: Ask) -> ServiceResult<Reading> {
+    pub fn reading_in(
+        &self,
+        who: &Identity,
+        mut unit: UnitInfo,
+        plans: &[PlanInfo],
+        ask: Ask,
+    ) -> ServiceResult<Reading> {
         let day = ask.as_of.unwrap_or_else(|| self.today());
-        let (plan, period) = plan_and_period_in(plans, &unit.path, &ask.period, ask.metric)?;
+        // A unit that left the caller's scope is read where it sat in it
+        // last (its plan, its alerts there): they are not told where it went.
+        let seen_at = match unit.stretches().into_iter().rev().find(|(_, _, p)| who.can_read(p)) {
+            Some((_, _, path)) if !who.can_read(&unit.path) => Some(path.to_vec()),
+            _ => None,
+        };
+        let (plan, period) =
+            plan_and_period_in(plans, seen_at.as_deref().unwrap_or(&unit.path), &ask.period, ask.metric)?;
         // A unit that sat elsewhere in part of the period is read over its
         // days in the caller's scope.
         let period = super::drill_down::readable_days(who, &unit, &period)?;
+        if let Some(path) = seen_at {
+            unit.path = path;
+        }
         Ok(Reading { unit, day, plan, period, dims: ask.dims })
     }
 
