@@ -179,6 +179,25 @@ pub async fn gather(gateway: &str, token: &str, a: &Audit) -> Result<Evidence, S
         shown.extend(d.children.into_iter().map(|x| (format!("{pass} children"), x)));
         burn_up = burn_up.or(d.burn_up);
     }
+    // The dashboard as a page opens it (no plan, no day: the services'
+    // today and the published plan) is kept under its own key: what the
+    // caller's users read from the cache, checked when it measures what
+    // this audit recomputes.
+    let today = gateway_api.get_caller(c.r(gpb::GetCallerRequest {})).await?.into_inner().today;
+    let amount = [common::Metric::Unspecified, common::Metric::Amount].map(|m| m as i32);
+    let published = plan.state == tpb::PlanState::Published as i32 && amount.contains(&plan.metric);
+    if published && today == as_of_date {
+        let d = gateway_api
+            .get_dashboard(c.r(gpb::GetDashboardRequest {
+                unit: unit.clone(),
+                period: a.period.clone(),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        shown.extend(d.attainment.map(|x| ("dashboard (as opened) attainment".to_owned(), x)));
+        shown.extend(d.children.into_iter().map(|x| ("dashboard (as opened) children".to_owned(), x)));
+    }
     let mut reviews = ReviewServiceClient::new(c.channel.clone()).max_decoding_message_size(WHOLE_ORG);
     let briefs = reviews
         .list_reviews(c.r(rpb::ListReviewsRequest { unit: unit.clone(), page_size: 1000, ..Default::default() }))

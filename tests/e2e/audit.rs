@@ -73,6 +73,17 @@ async fn the_demo_audits_clean(backend: Backend) {
     clean("region A with a rep without a target", &o);
     // An altered figure is reported, with unit, figure, shown and recomputed.
     let mut evidence = gather(&gw, &admin, &audit("units/region-a", "2024-01")).await.unwrap();
+    // The dashboard is also read as a page opens it (its own cache key),
+    // so a stale cached figure there is reported too.
+    let opened = evidence.shown.iter_mut().find(|(w, _)| w == "dashboard (as opened) attainment");
+    let (_, opened) = opened.expect("the dashboard as a page opens it is audited");
+    opened.target.as_mut().unwrap().amount = "2.00".into();
+    let o = check(&audit("units/region-a", "2024-01"), &evidence).unwrap();
+    assert!(
+        o.differences.iter().any(|d| d.figure == "dashboard (as opened) attainment.target" && d.shown == "2"),
+        "{:?}",
+        o.differences
+    );
     let (_, first) = evidence.shown.iter_mut().find(|(w, _)| w == "attainment").unwrap();
     first.actual.as_mut().unwrap().amount = "1.00".into();
     let o = check(&audit("units/region-a", "2024-01"), &evidence).unwrap();
