@@ -27,24 +27,27 @@ struct Cli {
     command: Command,
 }
 
+/// Where `up` and `demo` listen.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Listen {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Gateway port; target, tracking, review and notify take the next four.
+    #[arg(long, default_value_t = 50050)]
+    base_port: u16,
+    /// The gateway's `/metrics` (and health) port; the services' take the
+    /// next four, as their gRPC ports do. 0: free ports, printed at start.
+    #[arg(long, default_value_t = 0)]
+    metrics_base_port: u16,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Runs target, tracking, review, notify and the gateway until Ctrl-C.
-    Up {
-        #[arg(long, default_value = "127.0.0.1")]
-        host: IpAddr,
-        /// Gateway port; target, tracking, review and notify take the next four.
-        #[arg(long, default_value_t = 50050)]
-        base_port: u16,
-    },
+    Up(Listen),
     /// `up` with the guide's example loaded (the clock of tracking and review
     /// stands on 2024-01-16, the day of the example's alert).
-    Demo {
-        #[arg(long, default_value = "127.0.0.1")]
-        host: IpAddr,
-        #[arg(long, default_value_t = 50050)]
-        base_port: u16,
-    },
+    Demo(Listen),
     /// Runs one service alone, configured by APP_CONFIG_FILE (or
     /// config/<service>.toml) and APP__… variables, as in Kubernetes.
     Serve {
@@ -179,8 +182,8 @@ fn main() -> ExitCode {
             }
             let done = rt.block_on(async {
                 match cli.command {
-                    Command::Up { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, false).await,
-                    Command::Demo { host, base_port } => up(&cli.data_dir, host, base_port, telemetry, true).await,
+                    Command::Up(at) => up(&cli.data_dir, at, telemetry, false).await,
+                    Command::Demo(at) => up(&cli.data_dir, at, telemetry, true).await,
                     Command::Serve { service } => commands::serve(service).await,
                     Command::Migrate { service } => commands::migrate(service).await,
                     Command::Import(args) => commands::import(args).await,
@@ -260,19 +263,20 @@ fn dev_notify_key(data_dir: &std::path::Path) -> anyhow::Result<String> {
     Ok(path.display().to_string())
 }
 
-async fn up(
-    data_dir: &std::path::Path,
-    host: IpAddr,
-    base_port: u16,
-    telemetry: TelemetrySettings,
-    demo: bool,
-) -> anyhow::Result<()> {
+async fn up(data_dir: &std::path::Path, at: Listen, telemetry: TelemetrySettings, demo: bool) -> anyhow::Result<()> {
+    let Listen { host, base_port, metrics_base_port } = at;
     let secret = dev_secret(data_dir)?;
     let today = demo
         .then(|| chrono::NaiveDate::from_ymd_opt(attain::demo::TODAY.0, attain::demo::TODAY.1, attain::demo::TODAY.2))
         .flatten();
+    // Each service's metrics port sits as far from the metrics base as its
+    // gRPC port from the gateway's.
+    let admin_port = |port: u16| match metrics_base_port {
+        0 => 0,
+        m => m.saturating_add(port.saturating_sub(base_port)),
+    };
     let settings = |service: &str, port: u16| Settings {
-        server: ServerSettings { host, port, ..ServerSettings::default() },
+        server: ServerSettings { host, port, admin_port: admin_port(port), ..ServerSettings::default() },
         database: DatabaseSettings {
             url: SecretString::from(format!("sqlite://{}", data_dir.join(format!("{service}.db")).display())),
             ..DatabaseSettings::default()

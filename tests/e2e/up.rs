@@ -10,16 +10,16 @@ use std::{
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
 
 fn free_base_port() -> u16 {
-    // Four consecutive free ports, probed, below the kernel's ephemeral
+    // Five consecutive free ports, probed, below the kernel's ephemeral
     // range (32768+ by default): other tests bind port 0 in parallel, and a
     // port picked from that range can be taken before `attain` binds it.
     for _ in 0..200 {
         let p = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
-        if (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
+        if (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             return p;
         }
     }
-    panic!("no four free ports in a row");
+    panic!("no five free ports in a row");
 }
 
 /// `attain <command>` on a fresh data directory and free ports, its stdout
@@ -28,6 +28,8 @@ struct Suite {
     child: std::process::Child,
     data: std::path::PathBuf,
     base: u16,
+    /// The gateway's `/metrics` port; the services' follow.
+    metrics: u16,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -35,9 +37,10 @@ impl Suite {
     fn start(command: &str, rust_log: &str, ready: &str) -> Self {
         let data =
             std::env::temp_dir().join(format!("attain-{command}-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
-        let base = free_base_port();
+        let (base, metrics) = (free_base_port(), free_base_port());
         let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
             .args(["--data-dir", data.to_str().unwrap(), command, "--base-port", &base.to_string()])
+            .args(["--metrics-base-port", &metrics.to_string()])
             .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -56,7 +59,7 @@ impl Suite {
         });
         let started = ready_rx.recv_timeout(Duration::from_secs(60));
         assert!(started.is_ok(), "attain {command} never printed {ready:?}: {:?}", lines.lock().unwrap());
-        Self { child, data, base, lines }
+        Self { child, data, base, metrics, lines }
     }
 
     fn printed(&self) -> Vec<String> {
@@ -92,6 +95,16 @@ async fn up_serves_every_service_and_stops_on_sigterm() {
         let status = health.check(HealthCheckRequest { service: String::new() }).await.unwrap().into_inner().status;
         assert_eq!(status, ServingStatus::Serving as i32, "port {port}");
     }
+    // `/metrics` where it was asked for, each service at its offset.
+    let m = suite.metrics;
+    let line = printed.iter().find(|l| l.contains("/metrics (gateway)")).cloned().unwrap_or_default();
+    assert!(line.contains(&format!("127.0.0.1:{m}/metrics (gateway)")), "{line}");
+    assert!(line.contains(&format!("127.0.0.1:{}/metrics (tracking)", m + 2)), "{line}");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", m + 2)).unwrap();
+    std::io::Write::write_all(&mut conn, b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    std::io::Read::read_to_string(&mut conn, &mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.0 200") || body.starts_with("HTTP/1.1 200"), "{body}");
     suite.sigterm();
     let started = Instant::now();
     loop {
