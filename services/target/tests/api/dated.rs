@@ -440,6 +440,19 @@ async fn a_hire_a_leaver_and_a_cut(backend: Backend) {
     let due: Decimal = (1..=8).map(|m| rep(&hired, "rep-2", m)).sum();
     assert_eq!(dec(amount(&adj.after_amount)), due, "rep 2 keeps what fell due by its last day");
     approve(&mut company, &adj).await;
+    // Rep 4 reads why its target grew; rep 1, beside it, does not.
+    let (mut rep4, mut rep1) = (app.targets("rep-4", Role::Rep, "rep-4"), app.targets("rep-1", Role::Rep, "rep-1"));
+    let list = || pb::ListAdjustmentsRequest { parent: "plans/fy2024".into(), page_size: 100, ..Default::default() };
+    let seen = rep4.list_adjustments(list()).await.unwrap().into_inner().adjustments;
+    assert!(seen.iter().any(|a| a.name == adj.name), "{seen:?}");
+    rep4.get_adjustment(pb::GetAdjustmentRequest { name: adj.name.clone() }).await.unwrap();
+    let seen = rep1.list_adjustments(list()).await.unwrap().into_inner().adjustments;
+    assert!(seen.iter().all(|a| a.name != adj.name), "{seen:?}");
+    assert_status(
+        rep1.get_adjustment(pb::GetAdjustmentRequest { name: adj.name.clone() }).await,
+        Code::PermissionDenied,
+        None,
+    );
     let left = months(&mut admin, None).await;
     for month in 1..=8 {
         for r in ["rep-1", "rep-2", "rep-3", "rep-4", "region-a"] {

@@ -112,6 +112,21 @@ async fn load(
     Ok((plan, adj, target))
 }
 
+/// Whether the caller may read an adjustment of a target of `unit`: they
+/// may read the unit, or the successor's that takes the change (a rep
+/// handed a leaver's target reads why its own changed; deciding it stays
+/// with those above the target).
+async fn readable(db: &impl ConnectionTrait, who: &Identity, adj: &Adjustment, unit: &Id) -> ServiceResult<bool> {
+    if visible_unit(db, who, unit).await.is_ok() {
+        return Ok(true);
+    }
+    let Some(successor) = &adj.successor else { return Ok(false) };
+    Ok(match targets::get(db, &adj.plan, successor).await? {
+        Some(t) => visible_unit(db, who, &t.unit).await.is_ok(),
+        None => false,
+    })
+}
+
 /// The target a unit without one would get in a published plan (a rep
 /// hired after publication): nothing yet, split from its parent unit's
 /// whole target, carried from the unit's start. None: no such unit, or its
@@ -398,7 +413,18 @@ pub async fn get(
     who: &Identity,
     name: (&Id, &Id, &str),
 ) -> ServiceResult<(Plan, Adjustment)> {
-    let (plan, adj, _) = load(db, who, name).await?;
+    let (plan_id, adj_id, shown) = name;
+    let plan = visible_plan(db, who, plan_id).await?;
+    let adj = reveal(who, "adjustment", shown, adjustments::get(db, plan_id, adj_id).await?, |_| true)?;
+    let unit = match targets::get(db, plan_id, &adj.target).await? {
+        Some(t) => t.unit,
+        // A unit's first target does not exist until approved: its unit
+        // has the target's id.
+        None => adj.target.clone(),
+    };
+    if !readable(db, who, &adj, &unit).await? {
+        return Err(hidden(shown));
+    }
     Ok((plan, adj))
 }
 
@@ -423,7 +449,7 @@ pub async fn list(
             None => None,
         };
         if let Some(u) = unit
-            && visible_unit(db, who, &u).await.is_ok()
+            && readable(db, who, &a, &u).await?
         {
             visible.push(a);
         }
