@@ -780,7 +780,7 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
         name: rep3.name,
         new_parent: "units/region-b".into(),
         etag: rep3.etag,
-        effective_date: "2024-01-16".into(),
+        effective_date: "2024-01-10".into(),
         request_id: String::new(),
     };
     org.move_unit(ops(ask)).await.unwrap();
@@ -789,8 +789,8 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
     let b = period_rows(&mut targets, admin, "region-b", None).await.unwrap();
     let stay = |rows: &[Row]| rows.iter().find(|r| r.0 == "rep-3").cloned().unwrap_or_else(|| panic!("{rows:?}"));
     let (in_a, in_b) = (stay(&a), stay(&b));
-    assert_eq!((in_a.1.as_str(), in_a.2.as_str()), ("2024-01-01", "2024-01-15"), "{a:?}");
-    assert_eq!((in_b.1.as_str(), in_b.2.as_str()), ("2024-01-16", "2024-01-31"), "{b:?}");
+    assert_eq!((in_a.1.as_str(), in_a.2.as_str()), ("2024-01-01", "2024-01-09"), "{a:?}");
+    assert_eq!((in_b.1.as_str(), in_b.2.as_str()), ("2024-01-10", "2024-01-31"), "{b:?}");
     assert!(in_a.3 > Decimal::ZERO && in_b.3 > Decimal::ZERO);
     assert_eq!(in_a.3 + in_b.3, whole[0].3, "its two stays are its month");
     assert_eq!(remainder(&a), remainder(&a_before), "region A's own part: {a:?} / {a_before:?}");
@@ -823,5 +823,34 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
     // Nobody else reads it at all.
     let other = period_rows(&mut targets, ("zhao", Role::Manager, "region-c"), "rep-3", None).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");
+
+    // Back to region A from the 16th: region A's rows hold both stays and
+    // its own part still stands; its manager is not told where rep-3 was
+    // in between, and reads its month by stay.
+    let rep3 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-3".into() })).await.unwrap().into_inner();
+    let back = tpb::MoveUnitRequest {
+        name: rep3.name,
+        new_parent: "units/region-a".into(),
+        etag: rep3.etag,
+        effective_date: "2024-01-16".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(back)).await.unwrap();
+    let a = period_rows(&mut targets, admin, "region-a", None).await.unwrap();
+    let stays: Vec<(&str, &str)> = a.iter().filter(|r| r.0 == "rep-3").map(|r| (r.1.as_str(), r.2.as_str())).collect();
+    assert_eq!(stays, [("2024-01-01", "2024-01-09"), ("2024-01-16", "2024-01-31")]);
+    assert_eq!(remainder(&a), remainder(&a_before), "region A's own part: {a:?}");
+    let seen = org.get_unit(as_(wang.0, wang.1, wang.2, tpb::GetUnitRequest { name: "units/rep-3".into() }));
+    let seen = seen.await.unwrap().into_inner();
+    let places: Vec<(&[String], &str)> =
+        seen.former_places.iter().map(|p| (p.ancestors.as_slice(), p.until.as_str())).collect();
+    let region_a = ["units/acme".to_owned(), "units/region-a".to_owned()];
+    assert_eq!(places, [(&region_a[..], "2024-01-09"), (&[][..], "2024-01-15")], "{seen:?}");
+    let read = kpb::GetAttainmentRequest { unit: "units/rep-3".into(), period: "2024-01".into(), ..Default::default() };
+    let split = tracking.get_attainment(as_(wang.0, wang.1, wang.2, read)).await.unwrap_err();
+    assert_eq!(split.code(), tonic::Code::FailedPrecondition, "{split:?}");
+    assert!(split.message().contains("2024-01-01..2024-01-09 or 2024-01-16..2024-01-31"), "{split:?}");
+    let split = period_rows(&mut targets, wang, "rep-3", None).await.unwrap_err();
+    assert_eq!(split.code(), tonic::Code::FailedPrecondition, "{split:?}");
 }
 both_backends!(a_mid_month_move_read_from_each_side);

@@ -11,7 +11,7 @@ use super::convert;
 use crate::{
     app::{
         org::{self, NewUnit, Relocation, UnitField},
-        scope::{visible_unit_or_former, visible_units},
+        scope::{shown, visible_unit_or_former, visible_units},
     },
     domain::org::{DisplayName, UnitAttributes, UnitId},
 };
@@ -83,7 +83,7 @@ impl OrgApi {
         let ids = (r.names.iter().enumerate())
             .map(|(i, n)| UnitId::from_name(&format!("names[{i}]"), n))
             .collect::<attain_kit::DomainResult<Vec<_>>>()?;
-        let units = visible_units(&self.db, &ctx.who, &ids).await?;
+        let units = shown(&ctx.who, visible_units(&self.db, &ctx.who, &ids).await?);
         Ok(pb::BatchGetUnitsResponse { units: units.iter().map(convert::unit).collect() })
     }
 

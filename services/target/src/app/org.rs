@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate, Utc};
 use prost::Message;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::scope::{deny_manage, readable_former, readable_subtree, visible_unit, visible_unit_or_former};
+use super::scope::{deny_manage, readable_former, readable_subtree, shown, visible_unit, visible_unit_or_former};
 use crate::{
     domain::org::{self, DisplayName, Placement, RegionMaturity, Seniority, Unit, UnitAttributes, UnitId, UnitKind},
     storage::units::{self, MoveRecord, Revision},
@@ -140,7 +140,7 @@ pub async fn children(
         let parent = units::get(db, p).await?.ok_or_else(|| ServiceError::not_found("unit", p.resource_name()))?;
         rows.extend(readable_former(db, who, &parent).await?.into_iter().filter(|u| u.was_child_of(&parent.id)));
     }
-    Ok((rows, next_page_token))
+    Ok((shown(who, rows), next_page_token))
 }
 
 /// A unit and what the caller may read below it, the unit first; with
@@ -152,7 +152,7 @@ pub async fn subtree(db: &impl ConnectionTrait, who: &Identity, id: &UnitId, for
         return Ok(vec![root]);
     }
     // A rep's scope is itself even if (wrongly) something sat below it.
-    let mut out = readable_subtree(db, who, &root).await?;
+    let mut out = shown(who, readable_subtree(db, who, &root).await?);
     if former {
         out.extend(readable_former(db, who, &root).await?);
     }

@@ -74,8 +74,8 @@ pub async fn visible_units_over(
 /// stretch of them it may: every day (`Window::ALL`) when it sat in the
 /// caller's scope throughout; else its days there — a manager reads a rep
 /// that left for its days before, its new manager from the day it joined
-/// (as tracking's figures are scoped). Several stretches are refused,
-/// naming each to ask for.
+/// (as tracking's figures are scoped). Several stretches (it left and came
+/// back) are FAILED_PRECONDITION, naming each to ask for.
 pub async fn visible_unit_during(
     db: &impl ConnectionTrait,
     who: &Identity,
@@ -93,17 +93,31 @@ pub async fn visible_unit_during(
     match readable_days(&unit).as_slice() {
         [one] if one.covers(start, end) => Ok((unit, Window::ALL)),
         [one] => Ok((unit, *one)),
-        many => Err(ServiceError::PermissionDenied(format!(
-            "{} was in your scope for part of {} only: ask for {}",
-            id.resource_name(),
-            period.expression,
-            many.iter()
-                .filter_map(|w| w.clip(start, end))
-                .map(|(a, b)| format!("{a}..{b}"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ))),
+        // Readable, in pieces: the period's shape, not a permission.
+        many => Err(ServiceError::precondition(
+            "PERIOD_SPLIT_BY_MOVES",
+            format!(
+                "{} was in your scope for part of {} only: ask for {}",
+                id.resource_name(),
+                period.expression,
+                many.iter()
+                    .filter_map(|w| w.clip(start, end))
+                    .map(|(a, b)| format!("{a}..{b}"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        )),
     }
+}
+
+/// Units as the caller is shown them (`Unit::redact`): where each sat
+/// outside their scope stays unsaid. For answers only: a write needs the
+/// unit whole.
+pub fn shown(who: &Identity, mut units: Vec<Unit>) -> Vec<Unit> {
+    for u in &mut units {
+        u.redact(|path| who.can_read(path));
+    }
+    units
 }
 
 /// The units under `root` that the caller may read.
@@ -120,11 +134,7 @@ pub async fn readable_former(db: &impl ConnectionTrait, who: &Identity, root: &U
     if !who.can_read(&root.path()) {
         return Ok(Vec::new());
     }
-    let mut out = units::former_members(db, root).await?;
-    for u in &mut out {
-        u.redact(|path| who.can_read(path));
-    }
-    Ok(out)
+    Ok(shown(who, units::former_members(db, root).await?))
 }
 
 /// Loads a plan the caller may see: admins, and anyone whose unit lies in

@@ -250,20 +250,21 @@ impl Unit {
     }
 
     /// As readers of only some of its places see it: the places they may
-    /// not read keep their days but not where they were (no ancestors), and
-    /// nothing of its manager or code — a rep's old manager learns when it
-    /// left, not where it went.
+    /// not read keep their days but not where they were (no ancestors) — a
+    /// rep's old manager learns when it left, not where it went, and its
+    /// manager now, when it was away, not where; where it sits now
+    /// unreadable, nothing of its manager or code either.
     pub fn redact(&mut self, readable: impl Fn(&[String]) -> bool) {
         let path_of = |ancestors: &[UnitId], id: &UnitId| -> Vec<String> {
             ancestors.iter().chain(std::iter::once(id)).map(|u| u.as_str().to_owned()).collect()
         };
-        if readable(&self.path()) {
-            return;
-        }
         for p in &mut self.former {
             if !readable(&path_of(&p.ancestors, &self.id)) {
                 p.ancestors.clear();
             }
+        }
+        if readable(&self.path()) {
+            return;
         }
         self.ancestors.clear();
         self.parent = None;

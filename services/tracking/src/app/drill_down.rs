@@ -37,8 +37,9 @@ pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Vec<Period>> {
 
 /// The days of `period` `who` may read `unit` over: all of them, or the
 /// one stretch it sat in `who`'s scope (a rep that joined the caller's team
-/// in the period reads from the day it joined). Refused when none or
-/// several stretches are, naming what to ask for.
+/// in the period reads from the day it joined). Refused when none is
+/// (PERMISSION_DENIED) or several are (FAILED_PRECONDITION, naming each
+/// stretch to ask for: it left and came back).
 pub fn readable_days(who: &Identity, unit: &UnitInfo, period: &Period) -> ServiceResult<Period> {
     // Readable places one after another are one stretch.
     let mut mine: Vec<Days> = Vec::new();
@@ -59,12 +60,16 @@ pub fn readable_days(who: &Identity, unit: &UnitInfo, period: &Period) -> Servic
             unit.id.resource_name(),
             period.expression
         ))),
-        many => Err(ServiceError::PermissionDenied(format!(
-            "{} was in your scope for part of {} only: ask for {}",
-            unit.id.resource_name(),
-            period.expression,
-            many.iter().map(|p| p.expression.as_str()).collect::<Vec<_>>().join(" or ")
-        ))),
+        // Readable, in pieces: the period's shape, not a permission.
+        many => Err(ServiceError::precondition(
+            "PERIOD_SPLIT_BY_MOVES",
+            format!(
+                "{} was in your scope for part of {} only: ask for {}",
+                unit.id.resource_name(),
+                period.expression,
+                many.iter().map(|p| p.expression.as_str()).collect::<Vec<_>>().join(" or ")
+            ),
+        )),
     }
 }
 
