@@ -423,8 +423,10 @@ impl Targets {
             let template = if t.milestones.is_empty() { &plan.template } else { &t.milestones };
             let shape = self.shape(t, plan);
             // A part counting for only some days of the month (a member
-            // that moved in or out) is expected by its curve.
-            let whole = clip((span.start, span.end), w) == (span.start, span.end);
+            // that moved in or out), or a target that moved during it, is
+            // expected by its curve.
+            let moved = t.moves.iter().any(|(d, _, _)| *d > span.start && *d <= span.end);
+            let whole = clip((span.start, span.end), w) == (span.start, span.end) && !moved;
             if !span.monthly || template.is_empty() || !whole {
                 let (from, to) = clip((span.start, day.min(span.end)), w);
                 return curves.between(shape, rem, from, to);

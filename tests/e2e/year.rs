@@ -820,6 +820,25 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
         assert_eq!((days.start_date.as_str(), days.end_date.as_str()), (row.1.as_str(), row.2.as_str()), "{region}");
         assert_eq!(dec(&d.attainment.unwrap().target), row.3, "{region}'s manager: rep-3's dashboard");
     }
+    // Its month by milestones, as sales ops sees it, is what each manager
+    // sees of its days (it moved: its curve, on every day), so the company
+    // counts it once whole, on every day.
+    let mut burn_ups = Vec::new();
+    for who in [admin, wang, li] {
+        let ask = kpb::GetBurnUpRequest { unit: "units/rep-3".into(), period: "2024-01".into(), ..Default::default() };
+        let b = tracking.get_burn_up(as_(who.0, who.1, who.2, ask)).await.unwrap().into_inner();
+        let days: BTreeMap<String, Decimal> = b.days.into_iter().map(|d| (d.date, dec(&d.milestone_to_date))).collect();
+        burn_ups.push(days);
+    }
+    let [whole, in_a, in_b] = <[_; 3]>::try_from(burn_ups).unwrap();
+    let left_a = in_a["2024-01-09"];
+    for (day, m) in &whole {
+        let stays = match in_b.get(day) {
+            Some(b) => left_a + b,
+            None => in_a[day],
+        };
+        assert_eq!(stays, *m, "rep-3's milestone-to-date on {day}: {in_a:?} {in_b:?}");
+    }
     // Nobody else reads it at all.
     let other = period_rows(&mut targets, ("zhao", Role::Manager, "region-c"), "rep-3", None).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");

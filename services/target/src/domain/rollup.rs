@@ -252,6 +252,11 @@ fn from_minor(minor: i128) -> Result<Amount, DomainError> {
     Ok(Amount::from_decimal(d)?)
 }
 
+/// Whether `t` changed parent on a day inside `period` (after its first).
+fn moved_during(t: &Target, period: &Period) -> bool {
+    t.moves.iter().any(|m| m.from > period.start && m.from <= period.end)
+}
+
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
 pub struct TargetTree {
@@ -642,8 +647,11 @@ impl TargetTree {
         let rolled = self.roll_sets(&sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
             let by_curve = phaser.expected_by_curve_on(t, rem, (period, w), days)?;
             // A part counting for only some days of the period (a member
-            // that moved in or out) is expected by its curve.
-            let template = phaser.template(t, period).filter(|_| w.covers(period.start, period.end)).cloned();
+            // that moved in or out), or a target that moved during it, is
+            // expected by its curve: its month's milestones were not kept
+            // in one place, and its stays add up to it on every day.
+            let whole = w.covers(period.start, period.end) && !moved_during(t, period);
+            let template = phaser.template(t, period).filter(|_| whole).cloned();
             let Some(m) = template else { return Ok([by_curve.as_slice(), &by_curve].concat()) };
             // A day's milestone is a share of the period's target as it
             // stood that day: a change effective later in the period does
@@ -689,6 +697,7 @@ impl TargetTree {
     /// the plan's for a sum of slices.
     pub fn shown_template(&self, phaser: &Phaser<'_>, set: &[usize], period: &Period) -> Option<Milestones> {
         match set {
+            [one] if moved_during(&self.nodes[*one], period) => None,
             [one] => phaser.template(&self.nodes[*one], period).cloned(),
             _ => (period.granularity == Granularity::Month && !phaser.plan().config.milestone_template.is_empty())
                 .then(|| phaser.plan().config.milestone_template.clone()),
