@@ -795,8 +795,13 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
     assert_eq!(in_a.3 + in_b.3, whole[0].3, "its two stays are its month");
     assert_eq!(remainder(&a), remainder(&a_before), "region A's own part: {a:?} / {a_before:?}");
     assert_eq!(remainder(&b), remainder(&b_before), "region B's own part: {b:?} / {b_before:?}");
-    // As it stood before the move: rep-3 in region A for the whole month.
+    // As it stood before the move: rep-3 in region A for the whole month,
+    // read from the region or from rep-3, and not region B's then.
     assert_eq!(period_rows(&mut targets, admin, "region-a", Some(moment)).await.unwrap(), a_before);
+    let then = period_rows(&mut targets, wang, "rep-3", Some(moment)).await.unwrap();
+    assert_eq!(then, vec![stay(&a_before)], "rep-3 as of before the move, by region A's manager");
+    let not_yet = period_rows(&mut targets, li, "rep-3", Some(moment)).await.unwrap_err();
+    assert_eq!(not_yet.code(), tonic::Code::PermissionDenied, "{not_yet:?}");
     // The whole company: rep-3 once, for the whole month.
     let acme = period_rows(&mut targets, admin, "acme", None).await.unwrap();
     assert!(acme.iter().all(|r| r.1 == "2024-01-01" && r.2 == "2024-01-31"), "{acme:?}");

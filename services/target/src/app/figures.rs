@@ -116,7 +116,7 @@ fn single_target(tree: &TargetTree, set: &[usize]) -> String {
 pub async fn period_targets(db: &impl ConnectionTrait, who: &Identity, q: PeriodQuery) -> ServiceResult<PeriodTargets> {
     let plan = visible_plan(db, who, &q.plan).await?;
     let period = plan.period("period", &q.period)?;
-    let (root, readable) = visible_unit_during(db, who, &q.unit, &period).await?;
+    let (root, readable) = visible_unit_during(db, who, &q.unit, (&period, q.as_of)).await?;
     let tree = rolled_tree(db, &plan, std::slice::from_ref(&root.id), q.as_of).await?;
     let mut rows: Vec<(UnitId, Window)> = vec![(root.id.clone(), readable)];
     for (unit, windows) in tree.members(&root.id, q.children_only) {

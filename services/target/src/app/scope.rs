@@ -75,21 +75,31 @@ pub async fn visible_units_over(
 /// caller's scope throughout; else its days there — a manager reads a rep
 /// that left for its days before, its new manager from the day it joined
 /// (as tracking's figures are scoped). Several stretches (it left and came
-/// back) are FAILED_PRECONDITION, naming each to ask for.
+/// back) are FAILED_PRECONDITION, naming each to ask for. With `as_of`,
+/// where it sat then.
 pub async fn visible_unit_during(
     db: &impl ConnectionTrait,
     who: &Identity,
     id: &UnitId,
-    period: &Period,
+    (period, as_of): (&Period, Option<chrono::DateTime<chrono::Utc>>),
 ) -> ServiceResult<(Unit, Window)> {
     let (start, end) = (period.start, period.end);
+    let mut found = units::get(db, id).await?;
+    // As of an instant: where it sat then (moves recorded since undone),
+    // as the figures read as of then count it.
+    if let (Some(u), Some(at)) = (found.as_mut(), as_of) {
+        let mut ids: Vec<&UnitId> = std::iter::once(&u.id).chain(&u.ancestors).collect();
+        ids.extend(u.former.iter().flat_map(|p| &p.ancestors));
+        let undone = units::moves_recorded_after(db, &ids, at).await?;
+        u.before_moves(&undone);
+    }
     let readable_days = |u: &Unit| -> Vec<Window> {
         Window::merged(u.stretches().into_iter().filter(|(_, path)| who.can_read(path)).map(|(w, _)| w).collect())
             .into_iter()
             .filter(|w| w.clip(start, end).is_some())
             .collect()
     };
-    let unit = reveal(who, "unit", &id.resource_name(), units::get(db, id).await?, |u| !readable_days(u).is_empty())?;
+    let unit = reveal(who, "unit", &id.resource_name(), found, |u| !readable_days(u).is_empty())?;
     match readable_days(&unit).as_slice() {
         [one] if one.covers(start, end) => Ok((unit, Window::ALL)),
         [one] => Ok((unit, *one)),

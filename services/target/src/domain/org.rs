@@ -272,6 +272,24 @@ impl Unit {
         self.attributes.employee_code = None;
     }
 
+    /// Where it sat before the moves `undone` (each a moved unit — itself
+    /// or an ancestor — and its first day in the new place) were made: an
+    /// `as_of` read of a time before they were recorded. A unit's moves
+    /// are made in the order of their days, so these are its last places.
+    pub fn before_moves(&mut self, undone: &[(UnitId, NaiveDate)]) {
+        while let Some(p) = self.former.last() {
+            let first_day = p.until.succ_opt();
+            let by = |u: &UnitId| *u == self.id || p.ancestors.contains(u) || self.ancestors.contains(u);
+            if !undone.iter().any(|(u, d)| Some(*d) == first_day && by(u)) {
+                break;
+            }
+            if let Some(p) = self.former.pop() {
+                self.parent = p.ancestors.last().cloned();
+                self.ancestors = p.ancestors;
+            }
+        }
+    }
+
     /// Whether `parent` was its parent in a former place.
     pub fn was_child_of(&self, parent: &UnitId) -> bool {
         self.former.iter().any(|p| p.ancestors.last() == Some(parent))

@@ -132,6 +132,24 @@ pub async fn log_move(db: &impl ConnectionTrait, m: &MoveRecord) -> Result<(), S
 /// The advisory lock moves serialize on ("moves" in ASCII).
 const MOVES_LOCK: i64 = 0x006d_6f76_6573;
 
+/// The first days of the moves of `units` recorded after instant `at`.
+pub async fn moves_recorded_after(
+    db: &impl ConnectionTrait,
+    units: &[&UnitId],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(UnitId, chrono::NaiveDate)>, ServiceError> {
+    let rows: Vec<(String, chrono::NaiveDate)> = moves::Entity::find()
+        .select_only()
+        .column(moves::Column::UnitId)
+        .column(moves::Column::EffectiveDate)
+        .filter(moves::Column::RecordedAt.gt(at))
+        .filter(moves::Column::UnitId.is_in(units.iter().map(|u| u.as_str())))
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter().map(|(u, d)| Ok((UnitId::stored("moved unit", &u)?, d))).collect()
+}
+
 /// Moves after sequence `after`, oldest first.
 pub async fn moves_after(db: &impl ConnectionTrait, after: i64, limit: u64) -> Result<Vec<MoveRecord>, ServiceError> {
     moves::Entity::find()
