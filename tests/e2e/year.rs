@@ -878,3 +878,45 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
     assert_eq!(split.code(), tonic::Code::FailedPrecondition, "{split:?}");
 }
 both_backends!(a_mid_month_move_read_from_each_side);
+
+/// A rep that moved during the month has alerts of its days where it sits
+/// (as tried from outside: region B's manager read rep 1's whole-month
+/// alert, sales of region A's days included): the alert measures what its
+/// new manager's own reading of it shows.
+async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
+    let s = Suite::with_demo(backend).await;
+    let ch = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();
+    let (mut org, mut tracking) = (OrgServiceClient::new(ch.clone()), TrackingServiceClient::new(ch));
+    let li = ("li", Role::Manager, "region-b");
+    let rep1 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-1".into() })).await.unwrap().into_inner();
+    let ask = tpb::MoveUnitRequest {
+        name: rep1.name,
+        new_parent: "units/region-b".into(),
+        etag: rep1.etag,
+        effective_date: "2024-01-11".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(ask)).await.unwrap();
+    let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
+    let seen = tracking.get_attainment(as_(li.0, li.1, li.2, read)).await.unwrap().into_inner();
+    assert_eq!(seen.period.as_ref().unwrap().start_date, "2024-01-11");
+    let list = kpb::ListAlertsRequest { unit: "units/rep-1".into(), page_size: 50, ..Default::default() };
+    let mut behind = None;
+    for _ in 0..50 {
+        let alerts = tracking.list_alerts(ops(list.clone())).await.unwrap().into_inner().alerts;
+        behind = alerts.into_iter().find(|a| {
+            a.rule == kpb::AlertRule::BehindPace as i32
+                && a.state != kpb::AlertState::Resolved as i32
+                && a.period.as_ref().is_some_and(|p| p.expression == "2024-01")
+        });
+        if behind.as_ref().is_some_and(|a| dec(&a.actual) == dec(&seen.actual)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let behind = behind.expect("rep 1 is behind pace in January");
+    assert_eq!(dec(&behind.actual), dec(&seen.actual), "its sales of its days in region B: {behind:?}");
+    assert_eq!(dec(&behind.expected), dec(&seen.expected_to_date), "{behind:?}");
+    assert!(dec(&seen.actual) < Decimal::from(40_000), "not its whole month's: {seen:?}");
+}
+both_backends!(a_moved_reps_alerts_are_of_its_stay);

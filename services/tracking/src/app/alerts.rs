@@ -218,9 +218,15 @@ impl App {
         if orgs.is_empty() {
             return Ok(());
         }
-        let today = self.today();
-        let month = Period::month_of(today);
-        let plans = self.target.plans(fwd).await?;
+        // Where each rep sat before (one call): a rep that came to its
+        // place this month is measured over its stay.
+        let rep_ids: Vec<Id> = reps.iter().cloned().collect();
+        let former: HashMap<Id, Vec<(NaiveDate, Vec<Id>)>> = match self.target.units(fwd, &rep_ids).await {
+            Ok(units) => units.into_iter().map(|u| (u.id, u.former)).collect(),
+            // A rep gone meanwhile: the pass goes on, its stay unknown.
+            Err(e) if about_the_data(&e) => HashMap::new(),
+            Err(e) => return Err(e),
+        };
         for units in orgs.into_values() {
             let units: Vec<UnitInfo> = units
                 .into_iter()
@@ -229,6 +235,7 @@ impl App {
                     // Not read whole (no start date): reports wait for
                     // the scheduled pass.
                     kind: UnitKind::Unknown,
+                    former: former.get(&id).cloned().unwrap_or_default(),
                     id,
                     parent: None,
                     display_name: String::new(),
@@ -236,22 +243,42 @@ impl App {
                     start_date: None,
                     end_date: None,
                     employee_code: None,
-                    former: Vec::new(),
                 })
                 .collect();
-            for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
-                match self.evaluate(fwd, &plans, units.clone(), metric, &month.expression, today).await {
-                    Ok(_) => {}
-                    // No plan of that metric: nothing to alert on.
-                    Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
-                    // The data's fault (no plan covers the month, a unit
-                    // gone): retrying would not help; the rest goes on.
-                    Err(e) if about_the_data(&e) => {
-                        tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation of moved units skipped")
-                    }
-                    // Passing, or the caller refused: the whole pass again.
-                    Err(e) => return Err(e),
+            self.evaluate_this_month(fwd, units).await?;
+        }
+        Ok(())
+    }
+
+    /// The alerts of a unit that moved, over its days where it sits now
+    /// (the move's re-booking moved them with it, measured whole).
+    pub(crate) async fn evaluate_moved_unit(&self, fwd: &Forwarded, id: &Id) -> ServiceResult<()> {
+        let unit = match self.target.unit(fwd, id).await {
+            Ok(u) => u,
+            Err(e) if about_the_data(&e) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        self.evaluate_this_month(fwd, vec![unit]).await
+    }
+
+    /// Every metric's alerts of `units` (one organisation) for the current
+    /// month.
+    async fn evaluate_this_month(&self, fwd: &Forwarded, units: Vec<UnitInfo>) -> ServiceResult<()> {
+        let today = self.today();
+        let month = Period::month_of(today);
+        let plans = self.target.plans(fwd).await?;
+        for metric in [Metric::Amount, Metric::DealsWon, Metric::NewCustomers] {
+            match self.evaluate(fwd, &plans, units.clone(), metric, &month.expression, today).await {
+                Ok(_) => {}
+                // No plan of that metric: nothing to alert on.
+                Err(ServiceError::FailedPrecondition { reason: "NO_PLAN", .. }) if metric.is_count() => {}
+                // The data's fault (no plan covers the month, a unit
+                // gone): retrying would not help; the rest goes on.
+                Err(e) if about_the_data(&e) => {
+                    tracing::warn!(error = %e, metric = metric.as_str(), "alert evaluation of moved units skipped")
                 }
+                // Passing, or the caller refused: the whole pass again.
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -270,7 +297,34 @@ impl App {
     ) -> ServiceResult<Vec<Alert>> {
         let Some(first) = units.first() else { return Ok(Vec::new()) };
         let (plan, period) = plan_and_period_in(plans, &first.path, period_expr, metric)?;
-        let (measured, thresholds) = self.measure(fwd, units, &plan, &period, day, &Dimensions::default()).await?;
+        // A unit that came to its place during the period is measured over
+        // its days there (its stay): its alerts are its managers' now, and
+        // tell them nothing of its days elsewhere (DESIGN §3 Org tree).
+        let mut stays: Vec<(Period, Vec<UnitInfo>)> = Vec::new();
+        for u in units {
+            let stay = current_stay(&u, &period)?;
+            match stays.iter_mut().find(|(p, _)| *p == stay) {
+                Some((_, group)) => group.push(u),
+                None => stays.push((stay, vec![u])),
+            }
+        }
+        let mut measured: Vec<Measured> = Vec::new();
+        let mut stay_of: HashMap<Id, Period> = HashMap::new();
+        let mut missed: HashMap<Id, Vec<(&'static str, String)>> = HashMap::new();
+        let mut thresholds = None;
+        for (stay, group) in stays {
+            let (m, t) = self.measure(fwd, group, &plan, &stay, day, &Dimensions::default()).await?;
+            // Reports owed are a month's (the scheduled pass's period): a
+            // week's, a quarter's or a year's pass would open alerts for
+            // the same reports that no scheduled pass ever resolves.
+            if !metric.is_count() && period.granularity == Granularity::Month {
+                missed.extend(self.missed_reports(plans, &m, &stay, day).await?);
+            }
+            stay_of.extend(m.iter().map(|x| (x.unit.id.clone(), stay.clone())));
+            thresholds = Some(t);
+            measured.extend(m);
+        }
+        let Some(thresholds) = thresholds else { return Ok(Vec::new()) };
         let policy = self.alerts;
         let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
         // Staleness is about people, not a metric: the amount plan owns it.
@@ -278,14 +332,6 @@ impl App {
             HashMap::new()
         } else {
             self.last_activity(&reps, day).await?
-        };
-        // Reports owed are a month's (the scheduled pass's period): a
-        // week's, a quarter's or a year's pass would open alerts for the
-        // same reports that no scheduled pass ever resolves.
-        let missed = if metric.is_count() || period.granularity != Granularity::Month {
-            HashMap::new()
-        } else {
-            self.missed_reports(plans, &measured, &period, day).await?
         };
         const RULES: [Rule; 4] = Rule::ALL;
         // Stamped on the organisation's clock (a demo's fixed one too).
@@ -305,8 +351,10 @@ impl App {
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
             let last = last_activity.get(&m.unit.id).copied();
             // Counted over the rep's working life only: from its start (a
-            // new hire is not idle before joining), to its last day.
-            let from = m.unit.start_date.map_or(period.start, |s| s.max(period.start));
+            // new hire is not idle before joining), to its last day; and
+            // over its stay.
+            let start = stay_of.get(&m.unit.id).map_or(period.start, |s| s.start);
+            let from = m.unit.start_date.map_or(start, |s| s.max(start));
             let to = m.unit.end_date.map_or(day, |e| e.min(day));
             let stale = (from <= to)
                 .then(|| staleness(&plan.calendar, last, from, to, policy.stale_after))
@@ -605,6 +653,18 @@ impl App {
 
 /// Whether a failed evaluation is about the data (so evaluating it again
 /// would fail again) rather than passing or about the caller.
+/// The days of `period` a unit has sat where it sits now: the period, or
+/// from the day after its last move (its own or an ancestor's) when that
+/// falls inside it.
+fn current_stay(u: &UnitInfo, period: &Period) -> ServiceResult<Period> {
+    match u.former.last().and_then(|(until, _)| until.succ_opt()) {
+        Some(since) if since > period.start && since <= period.end => {
+            Ok(Period::parse("period", &format!("{since}..{}", period.end), 1)?)
+        }
+        _ => Ok(period.clone()),
+    }
+}
+
 fn about_the_data(e: &ServiceError) -> bool {
     use tonic::Code;
     match e {

@@ -89,6 +89,8 @@ impl MoveFollower {
             }
             txn.commit().await?;
             tracing::info!(unit = %m.unit.as_str(), from = %m.from, "records re-booked after a move");
+            // Its alerts are of its days where it sits now.
+            self.app.evaluate_moved_unit(fwd, &m.unit).await?;
             self.app.after_ingestion();
             // Whose reports are whose moved too.
             self.app.compliance.written();
