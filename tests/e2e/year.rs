@@ -918,5 +918,31 @@ async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
     assert_eq!(dec(&behind.actual), dec(&seen.actual), "its sales of its days in region B: {behind:?}");
     assert_eq!(dec(&behind.expected), dec(&seen.expected_to_date), "{behind:?}");
     assert!(dec(&seen.actual) < Decimal::from(40_000), "not its whole month's: {seen:?}");
+    // Each manager lists the records of its days with them, from the rep
+    // itself too: what their figures of it are made of.
+    let sum_of = |who: (&'static str, Role, &'static str)| {
+        let mut k = tracking.clone();
+        async move {
+            let list = kpb::ListDealsRequest {
+                unit: "units/rep-1".into(),
+                period: "2024-01".into(),
+                page_size: 100,
+                ..Default::default()
+            };
+            let deals = k.list_deals(as_(who.0, who.1, who.2, list)).await.unwrap().into_inner().deals;
+            let mut days: Vec<String> = deals.iter().map(|d| d.close_date.clone()).collect();
+            days.sort();
+            (days, deals.iter().map(|d| dec(&d.amount)).sum::<Decimal>())
+        }
+    };
+    let (days_b, sum_b) = sum_of(li).await;
+    assert!(days_b.iter().all(|d| d.as_str() >= "2024-01-11"), "{days_b:?}");
+    assert_eq!(sum_b, dec(&seen.actual));
+    let (days_a, sum_a) = sum_of(("wang", Role::Manager, "region-a")).await;
+    assert!(!days_a.is_empty() && days_a.iter().all(|d| d.as_str() < "2024-01-11"), "{days_a:?}");
+    assert_eq!(sum_a + sum_b, Decimal::from(40_000), "{days_a:?} {days_b:?}");
+    let list = kpb::ListDealsRequest { unit: "units/rep-1".into(), page_size: 100, ..Default::default() };
+    let other = tracking.list_deals(as_("zhao", Role::Manager, "region-c", list)).await.unwrap_err();
+    assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");
 }
 both_backends!(a_moved_reps_alerts_are_of_its_stay);

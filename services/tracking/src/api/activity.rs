@@ -217,7 +217,7 @@ impl TrackingApi {
         let Ctx { who, fwd } = ctx;
         let query = format!("ListOpportunities {} {}", r.unit, r.period);
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
-        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let unit = self.app.visible_somewhere(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let dates = dates(&r.period)?;
         let mut rows =
             self.app.list_opportunities((&who, &unit), dates, page.after.as_deref(), page.fetch_limit()).await?;
@@ -250,7 +250,7 @@ impl TrackingApi {
         let Ctx { who, fwd } = ctx;
         let query = format!("ListDailyLogs {} {}", r.unit, r.period);
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
-        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let unit = self.app.visible_somewhere(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         let dates = dates(&r.period)?;
         let mut rows =
             self.app.list_daily_logs((&who, &unit), dates, page.after.as_deref(), page.fetch_limit()).await?;

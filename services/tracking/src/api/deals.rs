@@ -150,7 +150,7 @@ impl TrackingApi {
         let Ctx { who, fwd } = ctx;
         let query = format!("ListDeals {} {} {:?}", r.unit, r.period, r.as_of);
         let page = PageRequest::parse(r.page_size, &r.page_token, &query, &who)?;
-        let unit = self.app.visible(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
+        let unit = self.app.visible_somewhere(&who, &fwd, &unit_id("unit", &r.unit)?).await?;
         // Periods here are calendar-based (a fiscal year starting in January).
         let dates = match r.period.as_str() {
             "" => None,

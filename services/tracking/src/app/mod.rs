@@ -118,6 +118,17 @@ impl App {
         out
     }
 
+    /// A unit the caller may read at some place it has had: where it sits,
+    /// or (a member that left their scope) where it sat — its records
+    /// booked there are theirs to list (`places_for`), nothing after.
+    pub async fn visible_somewhere(&self, who: &Identity, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {
+        let unit = self.target.unit(fwd, id).await?;
+        if !unit.places().iter().any(|p| who.can_read(p)) {
+            return Err(attain_kit::scope::hidden(&id.resource_name()));
+        }
+        Ok(unit)
+    }
+
     pub async fn visible(&self, who: &Identity, fwd: &Forwarded, id: &Id) -> ServiceResult<UnitInfo> {
         let unit = self.target.unit(fwd, id).await?;
         if !who.can_read(&unit.path) {
