@@ -679,5 +679,15 @@ fn status_name(code: Option<&str>) -> String {
 /// Gathers, recomputes and compares.
 pub async fn run(gateway: &str, token: &str, a: &Audit) -> Result<Outcome, Status> {
     let evidence = gather(gateway, token, a).await?;
+    // A unit the caller reads for part of the period only (it moved in or
+    // out of their scope) is shown over those days: audited over them.
+    let span = span_of(&evidence.plan, &a.period)?;
+    let whole = (span.start.to_string(), span.end.to_string());
+    let shown = evidence.shown.iter().find(|(w, _)| w == "attainment").and_then(|(_, x)| x.period.as_ref());
+    if let Some(days) = shown.filter(|p| (p.start_date.clone(), p.end_date.clone()) != whole) {
+        let part = Audit { period: format!("{}..{}", days.start_date, days.end_date), ..a.clone() };
+        let evidence = gather(gateway, token, &part).await?;
+        return check(&part, &evidence);
+    }
     check(a, &evidence)
 }

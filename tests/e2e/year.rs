@@ -941,6 +941,19 @@ async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
     let (days_a, sum_a) = sum_of(("wang", Role::Manager, "region-a")).await;
     assert!(!days_a.is_empty() && days_a.iter().all(|d| d.as_str() < "2024-01-11"), "{days_a:?}");
     assert_eq!(sum_a + sum_b, Decimal::from(40_000), "{days_a:?} {days_b:?}");
+    // Each manager audits rep 1 over its days with them, clean.
+    for (person, unit) in [("li", "region-b"), ("wang", "region-a")] {
+        let audit = Audit {
+            plan: "plans/fy2024".into(),
+            unit: "units/rep-1".into(),
+            period: "2024-01".into(),
+            as_of: day("2024-01-16"),
+        };
+        let o = run(&format!("http://{}", s.gateway.addr), &token(person, Role::Manager, unit), &audit).await.unwrap();
+        let listed: Vec<String> =
+            o.differences.iter().map(|d| format!("{} {}: {} vs {}", d.unit, d.figure, d.shown, d.recomputed)).collect();
+        assert!(listed.is_empty() && o.checked > 20, "{person}: {} checked\n{}", o.checked, listed.join("\n"));
+    }
     let list = kpb::ListDealsRequest { unit: "units/rep-1".into(), page_size: 100, ..Default::default() };
     let other = tracking.list_deals(as_("zhao", Role::Manager, "region-c", list)).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");

@@ -105,16 +105,16 @@ impl App {
         page: &PageRequest,
     ) -> ServiceResult<(Vec<Review>, String)> {
         let at = (page.after.as_deref(), listing.newest);
+        let places = self.up.places(fwd, unit).await?;
+        match places.first() {
+            Some(now) if who.can_read(now) => {}
+            // It left the caller's scope (they read its figures of its days
+            // with them): its reviews are its new managers' now.
+            _ if places.iter().any(|p| who.can_read(p)) => return Ok((Vec::new(), String::new())),
+            _ => return Err(attain_kit::scope::hidden(&unit.resource_name())),
+        }
         let mut rows = if listing.unit_only {
             // One unit read: its own reviews need no names of what is below.
-            let places = self.up.places(fwd, unit).await?;
-            match places.first() {
-                Some(now) if who.can_read(now) => {}
-                // It left the caller's scope (they read its figures of its
-                // days with them): its reviews are its new managers' now.
-                _ if places.iter().any(|p| who.can_read(p)) => return Ok((Vec::new(), String::new())),
-                _ => return Err(attain_kit::scope::hidden(&unit.resource_name())),
-            }
             store::list_reviews(&self.db, (None, std::slice::from_ref(unit)), at, page.fetch_limit()).await?
         } else {
             let tree = self.up.tree(fwd, unit).await?;

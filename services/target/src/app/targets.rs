@@ -7,7 +7,7 @@ use attain_kit::{ServiceError, ServiceResult, auth::Identity, money::Amount, pag
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 
-use super::scope::{readable_former, readable_subtree, visible_plan, visible_target, visible_unit};
+use super::scope::{readable_former, readable_subtree, visible_plan, visible_target, visible_unit_or_former};
 use crate::{
     domain::{
         org::{Id, UnitId},
@@ -65,11 +65,18 @@ pub async fn list(
         Some(id) => {
             // With the units that sat below it before a move: the unit's
             // figures count them for their days there.
-            let root = visible_unit(db, who, &id).await?;
-            let mut below = readable_subtree(db, who, &root).await?;
-            former = readable_former(db, who, &root).await?;
-            below.extend(former.iter().cloned());
-            Some(below.into_iter().map(|u| u.id).collect::<Vec<_>>())
+            let root = visible_unit_or_former(db, who, &id).await?;
+            if who.can_read(&root.path()) {
+                let mut below = readable_subtree(db, who, &root).await?;
+                former = readable_former(db, who, &root).await?;
+                below.extend(former.iter().cloned());
+                Some(below.into_iter().map(|u| u.id).collect::<Vec<_>>())
+            } else {
+                // A unit that left the caller's scope: its own target, as
+                // it stood when it left.
+                former = vec![root.clone()];
+                Some(vec![root.id])
+            }
         }
         None => None,
     };

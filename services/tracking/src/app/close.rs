@@ -143,7 +143,11 @@ impl App {
         unit: &Id,
         period: &str,
     ) -> ServiceResult<CloseView> {
-        let unit = self.visible(who, fwd, unit).await?;
+        let unit = self.visible_somewhere(who, fwd, unit).await?;
+        if !who.can_read(&unit.path) {
+            // Closes are of where it sits now: its new managers'.
+            return Err(ServiceError::not_found("period close", format!("{} {period}", unit.id.resource_name())));
+        }
         let (plan, period) = self.plan_and_period(fwd, &unit.path, period, Metric::Amount).await?;
         close_view(&self.db, who, &unit, &plan, &period).await
     }

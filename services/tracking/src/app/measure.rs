@@ -117,7 +117,8 @@ pub(crate) fn with_named_plan(
     metric: Metric,
 ) -> ServiceResult<Vec<PlanInfo>> {
     let named = plans.iter().find(|p| p.name == name).ok_or_else(|| ServiceError::not_found("plan", name))?.clone();
-    if !unit.path.contains(&named.top_unit) {
+    // Any place it has had (a former member comes without where it sits).
+    if !unit.places().iter().any(|p| p.contains(&named.top_unit)) {
         return Err(ServiceError::invalid(
             "plan",
             format!(
