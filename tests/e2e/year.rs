@@ -870,6 +870,11 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
         seen.former_places.iter().map(|p| (p.ancestors.as_slice(), p.until.as_str())).collect();
     let region_a = ["units/acme".to_owned(), "units/region-a".to_owned()];
     assert_eq!(places, [(&region_a[..], "2024-01-09"), (&[][..], "2024-01-15")], "{seen:?}");
+    // Nor from its history.
+    let ask = tpb::ListUnitRevisionsRequest { parent: "units/rep-3".into(), page_size: 100, ..Default::default() };
+    let history = org.list_unit_revisions(as_(wang.0, wang.1, wang.2, ask)).await.unwrap().into_inner();
+    let said = format!("{history:?}");
+    assert!(!said.contains("region-b") && history.revisions.len() >= 2, "{said}");
     let read = kpb::GetAttainmentRequest { unit: "units/rep-3".into(), period: "2024-01".into(), ..Default::default() };
     let split = tracking.get_attainment(as_(wang.0, wang.1, wang.2, read)).await.unwrap_err();
     assert_eq!(split.code(), tonic::Code::FailedPrecondition, "{split:?}");

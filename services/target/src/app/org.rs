@@ -348,8 +348,15 @@ pub async fn revisions(
     id: &UnitId,
     (after, limit): (Option<i64>, u64),
 ) -> ServiceResult<Vec<Revision>> {
-    visible_unit(db, who, id).await?;
-    units::revisions(db, id, after, limit).await
+    visible_unit_or_former(db, who, id).await?;
+    // Each as it then stood, as the caller may see it: where it sat
+    // outside their scope stays unsaid (a manager learns when it left or
+    // came back, not where it was).
+    let mut out = units::revisions(db, id, after, limit).await?;
+    for r in &mut out {
+        r.unit.redact(|path| who.can_read(path));
+    }
+    Ok(out)
 }
 
 /// Moves after a sequence number, for followers (ADMIN only).
