@@ -287,7 +287,8 @@ fn span_of(plan: &tpb::Plan, expr: &str) -> Result<Span, Status> {
     let p = Period::parse("period", expr, fsm).map_err(bad)?;
     let year = Period::parse("plan", &format!("{:04}", plan.fiscal_year), fsm).map_err(bad)?;
     p.require_within("period", &year).map_err(bad)?;
-    Ok(Span { start: p.start, end: p.end, monthly: p.granularity == attain_kit::period::Granularity::Month })
+    use attain_kit::period::Granularity;
+    Ok(Span::new(p.start, p.end, p.granularity == Granularity::Month, p.granularity == Granularity::Custom))
 }
 
 fn shape(c: Option<&tpb::PhasingCurve>) -> Option<Shape> {
@@ -472,7 +473,7 @@ impl Checker<'_> {
         if (start, end) == (span.start, span.end) || start < span.start || end > span.end {
             return None;
         }
-        let inputs = Inputs { span: Span { start, end, monthly: false }, ..*self.inputs };
+        let inputs = Inputs { span: Span::new(start, end, false, true), ..*self.inputs };
         let unit = unit.trim_start_matches("units/");
         let f = recompute::figures(&inputs, &mut self.curves, unit);
         let lost = losses(self.evidence, start, self.inputs.day.min(end));

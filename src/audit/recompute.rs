@@ -129,7 +129,26 @@ pub struct DealRecord {
 pub struct Span {
     pub start: NaiveDate,
     pub end: NaiveDate,
-    pub monthly: bool,
+    /// The month whose milestones it reads (first and last day): its own
+    /// for a month, the one holding it for a custom range inside one month
+    /// (a stay read over its days), none otherwise.
+    pub month: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl Span {
+    /// `[start, end]`, a month or not; a custom range inside one month
+    /// reads that month's milestones.
+    pub fn new(start: NaiveDate, end: NaiveDate, monthly: bool, custom: bool) -> Self {
+        use chrono::Datelike;
+        let first = start.with_day(1);
+        let last = first.and_then(|f| f.checked_add_months(chrono::Months::new(1))).and_then(|n| n.pred_opt());
+        let month = match (first, last) {
+            _ if monthly => Some((start, end)),
+            (Some(f), Some(l)) if custom && end <= l => Some((f, l)),
+            _ => None,
+        };
+        Self { start, end, month }
+    }
 }
 
 fn round_to(unit: Decimal, d: Decimal) -> Decimal {
@@ -422,28 +441,34 @@ impl Targets {
         self.rolled((i, (None, None)), (Basis::Now, plan.year_start), &mut |t, rem, w| {
             let template = if t.milestones.is_empty() { &plan.template } else { &t.milestones };
             let shape = self.shape(t, plan);
-            // A part counting for only some days of the month (a member
-            // that moved in or out), or a target that moved during it, is
-            // expected by its curve.
-            let moved = t.moves.iter().any(|(d, _, _)| *d > span.start && *d <= span.end);
-            let whole = clip((span.start, span.end), w) == (span.start, span.end) && !moved;
-            if !span.monthly || template.is_empty() || !whole {
+            let Some((first, last)) = span.month.filter(|_| !template.is_empty()) else {
                 let (from, to) = clip((span.start, day.min(span.end)), w);
                 return curves.between(shape, rem, from, to);
-            }
-            // The period's target as it stood on the day: changes effective
-            // later do not rewrite the days before them.
-            let known: Vec<Spread> = rem.iter().filter(|(from, _)| *from <= day).copied().collect();
-            let own = curves.between(shape, &known, span.start, span.end);
-            if day >= span.end {
-                return own;
-            }
-            if day < span.start {
+            };
+            // What its month's milestones made due by `x`: a share of the
+            // month's target as it stood that day (changes effective later
+            // do not rewrite the days before them).
+            let mut due_by = |x: NaiveDate| -> Decimal {
+                if x < first {
+                    return Decimal::ZERO;
+                }
+                let known: Vec<Spread> = rem.iter().filter(|(from, _)| *from <= x).copied().collect();
+                let own = curves.between(shape, &known, first, last);
+                if x >= last {
+                    return own;
+                }
+                let nth = u32::try_from((x - first).num_days() + 1).unwrap_or(u32::MAX);
+                let pct = template.iter().filter(|(d, _)| *d <= nth).map(|(_, p)| *p).next_back().unwrap_or_default();
+                round_to(plan.rounding, own * pct / Decimal::ONE_HUNDRED)
+            };
+            // Over the days counted here (the span's, a member's stay):
+            // what fell due by the day less what had before the first.
+            let (lo, hi) = clip((span.start, span.end), w);
+            if day < lo || lo > hi {
                 return Decimal::ZERO;
             }
-            let nth = u32::try_from((day - span.start).num_days() + 1).unwrap_or(u32::MAX);
-            let pct = template.iter().filter(|(d, _)| *d <= nth).map(|(_, p)| *p).next_back().unwrap_or_default();
-            round_to(plan.rounding, own * pct / Decimal::ONE_HUNDRED)
+            let before = lo.pred_opt().map_or(Decimal::ZERO, &mut due_by);
+            due_by(day.min(hi)) - before
         })
     }
 }
@@ -617,7 +642,7 @@ mod tests {
             target("rep-2", Some("region"), 1_900_000, None),
         ]);
         let mut c = Curves::new(&p);
-        let jan = Span { start: d("2024-01-01"), end: d("2024-01-31"), monthly: true };
+        let jan = Span::new(d("2024-01-01"), d("2024-01-31"), true, false);
         let rep1 = t.of_unit("rep-1").unwrap();
         assert_eq!(t.period(&mut c, &p, rep1, jan).0, Decimal::from(100_000));
         let region = t.period(&mut c, &p, t.of_unit("region").unwrap(), jan).0;

@@ -769,6 +769,19 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
     let admin = ("ops", Role::Admin, "");
     let (wang, li) = (("wang", Role::Manager, "region-a"), ("li", Role::Manager, "region-b"));
 
+    // Day by day (target and milestones to date) of a unit, as sales ops
+    // reads it.
+    let reader = tracking.clone();
+    let lines = |unit: &'static str| {
+        let mut k = reader.clone();
+        async move {
+            let ask =
+                kpb::GetBurnUpRequest { unit: format!("units/{unit}"), period: "2024-01".into(), ..Default::default() };
+            let b = k.get_burn_up(ops(ask)).await.unwrap().into_inner();
+            b.days.into_iter().map(|d| (d.date, dec(&d.target_to_date), dec(&d.milestone_to_date))).collect::<Vec<_>>()
+        }
+    };
+    let lines_before = (lines("acme").await, lines("rep-3").await);
     let a_before = period_rows(&mut targets, admin, "region-a", None).await.unwrap();
     let b_before = period_rows(&mut targets, admin, "region-b", None).await.unwrap();
     let whole = period_rows(&mut targets, admin, "rep-3", None).await.unwrap();
@@ -844,6 +857,8 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
         };
         assert_eq!(stays, *m, "rep-3's milestone-to-date on {day}: {in_a:?} {in_b:?}");
     }
+    // A move changes nothing above both regions, nor the rep's own month.
+    assert_eq!((lines("acme").await, lines("rep-3").await), lines_before, "the company's and rep-3's lines");
     // Nobody else reads it at all.
     let other = period_rows(&mut targets, ("zhao", Role::Manager, "region-c"), "rep-3", None).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");

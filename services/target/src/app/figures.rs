@@ -257,6 +257,20 @@ async fn off_the_runtime<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(anyhow::anyhow!("roll-up task: {e}")))?
 }
 
+/// What a period is rolled over: a custom range inside one month reads as
+/// that month over its days (so its milestones are the month's: a rep's
+/// stay in a team, read by its manager, is expected what fell due then);
+/// any other period as itself.
+fn rolled_over(plan: &Plan, period: &Period) -> ServiceResult<(Period, Window)> {
+    use chrono::Datelike;
+    let (a, b) = (period.start, period.end);
+    if period.granularity != attain_kit::period::Granularity::Custom || (a.year(), a.month()) != (b.year(), b.month()) {
+        return Ok((period.clone(), Window::ALL));
+    }
+    let month = plan.period("period", &format!("{:04}-{:02}", a.year(), a.month()))?;
+    Ok((month, Window { from: Some(a), until: Some(b) }))
+}
+
 /// Each unit's period rolled up from `tree`: its targets and every day's
 /// expectation (`None`: no target for the slice). Cost grows with targets
 /// and days, never with deals.
@@ -268,12 +282,13 @@ fn roll_periods(
 ) -> ServiceResult<Vec<(UnitId, Option<Arc<RolledPeriod>>)>> {
     let mut phaser = Phaser::new(plan)?;
     let all_days: Vec<NaiveDate> = period.start.iter_days().take_while(|d| *d <= period.end).collect();
+    let (over, window) = rolled_over(plan, period)?;
     // The units with a target for the slice, rolled up together: a unit
     // under another asked with it is phased once.
     let sets: Vec<Vec<usize>> = ids.iter().map(|id| tree.for_unit(id, dims)).collect();
-    let asked: Vec<Vec<usize>> = sets.iter().filter(|s| !s.is_empty()).cloned().collect();
-    let mut figures = tree.periods(&mut phaser, &asked, period, "period")?.into_iter();
-    let mut days = tree.expected_many(&mut phaser, &asked, period, &all_days)?.into_iter();
+    let asked: Vec<(Vec<usize>, Window)> = sets.iter().filter(|s| !s.is_empty()).map(|s| (s.clone(), window)).collect();
+    let mut figures = tree.periods_within(&mut phaser, &asked, &over, "period")?.into_iter();
+    let mut days = tree.expected_many_within(&mut phaser, &asked, &over, &all_days)?.into_iter();
     let mut out = Vec::with_capacity(ids.len());
     for (id, set) in ids.iter().zip(&sets) {
         if set.is_empty() {
@@ -283,7 +298,7 @@ fn roll_periods(
         let (Some(f), Some(days)) = (figures.next(), days.next()) else {
             return Err(ServiceError::Internal(anyhow::anyhow!("a roll-up answered fewer units than asked")));
         };
-        let milestones = tree.shown_template(&phaser, set, period);
+        let milestones = tree.shown_template(&phaser, set, &over);
         let r = RolledPeriod { period_target: f.target, original_period_target: f.original_target, days, milestones };
         out.push((id.clone(), Some(Arc::new(r))));
     }

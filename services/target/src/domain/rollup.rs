@@ -252,11 +252,6 @@ fn from_minor(minor: i128) -> Result<Amount, DomainError> {
     Ok(Amount::from_decimal(d)?)
 }
 
-/// Whether `t` changed parent on a day inside `period` (after its first).
-fn moved_during(t: &Target, period: &Period) -> bool {
-    t.moves.iter().any(|m| m.from > period.start && m.from <= period.end)
-}
-
 /// Targets linked by their split parents, to roll figures up.
 #[derive(Debug, Default)]
 pub struct TargetTree {
@@ -639,38 +634,62 @@ impl TargetTree {
         period: &Period,
         days: &[NaiveDate],
     ) -> Result<Vec<Vec<Expected>>, DomainError> {
+        let sets: Vec<(Vec<usize>, Window)> = sets.iter().map(|s| (s.clone(), Window::ALL)).collect();
+        self.expected_many_within(phaser, &sets, period, days)
+    }
+
+    /// [`Self::expected_many`] counting only the days of each set's window
+    /// (a custom range inside a month reads as that month over its days).
+    pub fn expected_many_within(
+        &self,
+        phaser: &mut Phaser<'_>,
+        sets: &[(Vec<usize>, Window)],
+        period: &Period,
+        days: &[NaiveDate],
+    ) -> Result<Vec<Vec<Expected>>, DomainError> {
         let unit = phaser.plan().config.rounding_unit;
         let start = phaser.year_start();
         let n = days.len();
         // Each own part gives its by-curve figures, then its by-milestone.
-        let sets: Vec<(Vec<usize>, Window)> = sets.iter().map(|s| (s.clone(), Window::ALL)).collect();
-        let rolled = self.roll_sets(&sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
+        let rolled = self.roll_sets(sets, (Basis::Current, start), 2 * n, &mut |t, rem, w| {
             let by_curve = phaser.expected_by_curve_on(t, rem, (period, w), days)?;
-            // A part counting for only some days of the period (a member
-            // that moved in or out), or a target that moved during it, is
-            // expected by its curve: its month's milestones were not kept
-            // in one place, and its stays add up to it on every day.
-            let whole = w.covers(period.start, period.end) && !moved_during(t, period);
-            let template = phaser.template(t, period).filter(|_| whole).cloned();
-            let Some(m) = template else { return Ok([by_curve.as_slice(), &by_curve].concat()) };
+            let Some(m) = phaser.template(t, period).cloned() else {
+                return Ok([by_curve.as_slice(), &by_curve].concat());
+            };
+            // By its month's milestones, over the days it counts here: what
+            // fell due by the day (at most its last day here) less what had
+            // by its first — so a member that moved counts under each parent
+            // for what fell due while there, and its stays add up to its
+            // own milestones on every day (a move changes nothing above).
             // A day's milestone is a share of the period's target as it
             // stood that day: a change effective later in the period does
             // not rewrite the days before it. The target is recomputed only
             // where a piece takes effect.
             let mut in_force: Option<(usize, Amount)> = None;
-            let mut out = by_curve;
-            out.reserve(n);
-            for d in days {
-                let known: Vec<Piece> = rem.iter().filter(|p| p.from <= *d).copied().collect();
+            let mut due_by = |x: NaiveDate| -> Result<i128, DomainError> {
+                if x < period.start {
+                    return Ok(0);
+                }
+                let known: Vec<Piece> = rem.iter().filter(|p| p.from <= x).copied().collect();
                 let own_period = match in_force {
                     Some((k, a)) if k == known.len() => a,
                     _ => {
-                        let a = phaser.period_amount(t, &known, (period, w), "period")?;
+                        let a = phaser.period_amount(t, &known, (period, Window::ALL), "period")?;
                         in_force = Some((known.len(), a));
                         a
                     }
                 };
-                out.push(minor(m.expected(period, own_period, unit, *d)?.0));
+                Ok(minor(m.expected(period, own_period, unit, x)?.0))
+            };
+            let before = match w.from.and_then(|a| a.pred_opt()) {
+                Some(b) => due_by(b)?,
+                None => 0,
+            };
+            let mut out = by_curve;
+            out.reserve(n);
+            for d in days {
+                let x = w.until.map_or(*d, |b| (*d).min(b));
+                out.push(if w.from.is_some_and(|a| x < a) { 0 } else { due_by(x)? - before });
             }
             Ok(out)
         })?;
@@ -697,7 +716,6 @@ impl TargetTree {
     /// the plan's for a sum of slices.
     pub fn shown_template(&self, phaser: &Phaser<'_>, set: &[usize], period: &Period) -> Option<Milestones> {
         match set {
-            [one] if moved_during(&self.nodes[*one], period) => None,
             [one] => phaser.template(&self.nodes[*one], period).cloned(),
             _ => (period.granularity == Granularity::Month && !phaser.plan().config.milestone_template.is_empty())
                 .then(|| phaser.plan().config.milestone_template.clone()),
@@ -1093,6 +1111,34 @@ mod tests {
                 }
                 let whole = after.period(&mut phaser, &after.for_unit(&units[2], &Dimensions::default()), &m, "p").unwrap().target;
                 prop_assert_eq!(stays, whole, "the member's stays in {}", m.expression);
+                // Day by day, by curve and by milestones: nothing above both
+                // parents moves, nor the member's own month; its stays under
+                // each parent add up to it.
+                let days: Vec<NaiveDate> = m.start.iter_days().take_while(|x| *x <= m.end).collect();
+                let all = Dimensions::default();
+                for u in [UnitId::clone(&targets[0].unit), units[2].clone()] {
+                    prop_assert_eq!(
+                        before.expected(&mut phaser, &before.for_unit(&u, &all), &m, &days).unwrap(),
+                        after.expected(&mut phaser, &after.for_unit(&u, &all), &m, &days).unwrap(),
+                        "{} in {}", u.as_str(), m.expression
+                    );
+                }
+                let leaf_set = after.for_unit(&units[2], &all);
+                let windows: Vec<(Vec<usize>, Window)> = after
+                    .members(&units[0], true)
+                    .into_iter()
+                    .chain(after.members(&units[1], true))
+                    .filter(|(u, _)| *u == units[2])
+                    .flat_map(|(_, ws)| ws.into_iter().map(|w| (leaf_set.clone(), w)).collect::<Vec<_>>())
+                    .collect();
+                let parts = after.expected_many_within(&mut phaser, &windows, &m, &days).unwrap();
+                let own = after.expected(&mut phaser, &leaf_set, &m, &days).unwrap();
+                for (k, e) in own.iter().enumerate() {
+                    let (c, ms) = parts.iter().fold((Amount::ZERO, Amount::ZERO), |(c, ms), p| {
+                        (c.checked_add(p[k].by_curve).unwrap(), ms.checked_add(p[k].by_milestone).unwrap())
+                    });
+                    prop_assert_eq!((c, ms), (e.by_curve, e.by_milestone), "the member's stays on {}", days[k]);
+                }
             }
         }
     }
