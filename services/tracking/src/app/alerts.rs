@@ -651,8 +651,6 @@ impl App {
     }
 }
 
-/// Whether a failed evaluation is about the data (so evaluating it again
-/// would fail again) rather than passing or about the caller.
 /// The days of `period` a unit has sat where it sits now: the period, or
 /// from the day after its last move (its own or an ancestor's) when that
 /// falls inside it.
@@ -665,6 +663,8 @@ fn current_stay(u: &UnitInfo, period: &Period) -> ServiceResult<Period> {
     }
 }
 
+/// Whether a failed evaluation is about the data (so evaluating it again
+/// would fail again) rather than passing or about the caller.
 fn about_the_data(e: &ServiceError) -> bool {
     use tonic::Code;
     match e {
