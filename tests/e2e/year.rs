@@ -977,5 +977,51 @@ async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
     let list = kpb::ListDealsRequest { unit: "units/rep-1".into(), page_size: 100, ..Default::default() };
     let other = tracking.list_deals(as_("zhao", Role::Manager, "region-c", list)).await.unwrap_err();
     assert_eq!(other.code(), tonic::Code::PermissionDenied, "{other:?}");
+
+    // A big sale on the 12th settles its alert in region B; back in region
+    // A from the 16th, the settled alert (region B's figures in its text)
+    // stays region B's.
+    let deal = kpb::Deal {
+        rep: "units/rep-1".into(),
+        amount: cny("60000.00"),
+        close_date: "2024-01-12".into(),
+        ..Default::default()
+    };
+    let ask = kpb::CreateDealRequest { deal: Some(deal), request_id: "big-12th".into() };
+    tracking.create_deal(ops(ask)).await.unwrap();
+    let alerts_of = |who: (&'static str, Role, &'static str), unit: &'static str| {
+        let mut k = tracking.clone();
+        async move {
+            let ask = kpb::ListAlertsRequest { unit: format!("units/{unit}"), page_size: 100, ..Default::default() };
+            let alerts = k.list_alerts(as_(who.0, who.1, who.2, ask)).await.unwrap().into_inner().alerts;
+            alerts.into_iter().filter(|a| a.unit == "units/rep-1").collect::<Vec<_>>()
+        }
+    };
+    let mut settled = None;
+    for _ in 0..50 {
+        settled = alerts_of(li, "region-b")
+            .await
+            .into_iter()
+            .find(|a| a.rule == kpb::AlertRule::BehindPace as i32 && a.state == kpb::AlertState::Resolved as i32);
+        if settled.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let settled = settled.expect("rep 1's alert settles in region B after its big sale");
+    let rep1 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-1".into() })).await.unwrap().into_inner();
+    let back = tpb::MoveUnitRequest {
+        name: rep1.name,
+        new_parent: "units/region-a".into(),
+        etag: rep1.etag,
+        effective_date: "2024-01-16".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(back)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let wangs = alerts_of(("wang", Role::Manager, "region-a"), "region-a").await;
+    assert!(wangs.iter().all(|a| a.name != settled.name), "region B's settled alert: {wangs:?}");
+    let lis = alerts_of(li, "region-b").await;
+    assert!(lis.iter().any(|a| a.name == settled.name), "stays region B's: {lis:?}");
 }
 both_backends!(a_moved_reps_alerts_are_of_its_stay);

@@ -126,7 +126,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
         rollups::add(db, &figures).await?;
     }
     for placed in [deals::PLACED, deals::SHARES_PLACED, customer_firsts::PLACED] {
-        storage::rebase(db, placed, (old, new), m.from).await?;
+        storage::rebase(db, placed, (old, new), Some(m.from)).await?;
     }
     // Losses in logs and opportunities: taken from every unit on the old
     // path, given to every unit on the new.
@@ -139,7 +139,7 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
             shift_losses(db, &l.booked_path, (old, new), l.losses()).await?;
         }
     }
-    storage::rebase(db, daily_logs::PLACED, (old, new), m.from).await?;
+    storage::rebase(db, daily_logs::PLACED, (old, new), Some(m.from)).await?;
     let mut after: Option<String> = None;
     loop {
         let page = opportunities::list_opportunities(db, &[old.to_vec()], Some(dates), after.as_deref(), PAGE).await?;
@@ -149,8 +149,10 @@ pub async fn rebook(db: &impl ConnectionTrait, m: &UnitMove) -> ServiceResult<()
             shift_losses(db, &o.booked_path, (old, new), o.loss().into_iter().collect()).await?;
         }
     }
-    storage::rebase(db, opportunities::PLACED, (old, new), m.from).await?;
-    storage::rebase(db, alerts::PLACED, (old, new), m.from).await?;
+    storage::rebase(db, opportunities::PLACED, (old, new), Some(m.from)).await?;
+    // Live alerts only: one settled before stays with the place it was
+    // settled in (its text holds that stay's figures).
+    storage::rebase(db, alerts::PLACED, (old, new), None).await?;
     // Both places' figures changed (their targets, if no record moved):
     // the feed says so, so cached dashboards and alerts follow.
     rollups::record_change(db, vec![attain_kit::id::encode_path(old), attain_kit::id::encode_path(new)]).await?;

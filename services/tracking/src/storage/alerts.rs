@@ -391,8 +391,8 @@ pub async fn events_after(
         .collect()
 }
 
-/// A moved unit's alerts are filed where it sits now: the live ones and
-/// those resolved from the move on (what was settled before stays with
-/// the old place).
+/// A moved unit's live alerts are filed where it sits now (unresolved:
+/// `resolved_at` unset); what was settled stays with the place it was
+/// settled in.
 pub const PLACED: super::Placed =
     super::Placed { table: "alerts", path: "unit_path", date: "resolved_at", undated: true };

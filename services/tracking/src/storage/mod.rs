@@ -35,32 +35,35 @@ pub struct Placed {
 }
 
 /// Books the rows of `placed` dated from `from` on (and undated ones, when
-/// it says so) that sit under the path `old` under `new` instead (a unit
-/// moved from that day): the part of the path after `old` is kept. Ids hold
-/// no LIKE wildcards. How many rows moved.
+/// it says so; only those without `from`) that sit under the path `old`
+/// under `new` instead (a unit moved from that day): the part of the path
+/// after `old` is kept. Ids hold no LIKE wildcards. How many rows moved.
 pub async fn rebase(
     db: &impl sea_orm::ConnectionTrait,
     placed: Placed,
     (old, new): (&[attain_kit::id::Id], &[attain_kit::id::Id]),
-    from: chrono::NaiveDate,
+    from: Option<chrono::NaiveDate>,
 ) -> Result<u64, ServiceError> {
     use sea_orm::{DbBackend, Statement};
     let Placed { table, path, date, undated } = placed;
     let (old, new) = (encode_path(old), encode_path(new));
     let backend = db.get_database_backend();
     let keep_from = i32::try_from(old.chars().count()).unwrap_or(i32::MAX).saturating_add(1);
-    let undated = if undated { format!(" OR {date} IS NULL") } else { String::new() };
-    let sql = match backend {
-        DbBackend::Postgres => {
-            format!(
-                "UPDATE {table} SET {path} = $1 || SUBSTR({path}, $2) WHERE {path} LIKE $3 AND ({date} >= $4{undated})"
-            )
-        }
-        _ => {
-            format!("UPDATE {table} SET {path} = ? || SUBSTR({path}, ?) WHERE {path} LIKE ? AND ({date} >= ?{undated})")
-        }
+    let (p, at) = match backend {
+        DbBackend::Postgres => (["$1", "$2", "$3"], "$4"),
+        _ => (["?", "?", "?"], "?"),
     };
-    let values: [sea_orm::Value; 4] = [new.into(), keep_from.into(), format!("{old}%").into(), from.into()];
+    let which = match (from, undated) {
+        (Some(_), true) => format!("({date} >= {at} OR {date} IS NULL)"),
+        (Some(_), false) => format!("{date} >= {at}"),
+        (None, _) => format!("{date} IS NULL"),
+    };
+    let sql = format!(
+        "UPDATE {table} SET {path} = {} || SUBSTR({path}, {}) WHERE {path} LIKE {} AND {which}",
+        p[0], p[1], p[2]
+    );
+    let mut values: Vec<sea_orm::Value> = vec![new.into(), keep_from.into(), format!("{old}%").into()];
+    values.extend(from.map(sea_orm::Value::from));
     Ok(db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected())
 }
 
