@@ -553,11 +553,29 @@ async fn load_logs(sizes: &Sizes, db: &DatabaseConnection) {
 static DEGRADED: AtomicU64 = AtomicU64::new(0);
 
 struct Figures {
+    calls: usize,
     calls_per_second: f64,
     degraded: u64,
     p50: Duration,
     p99: Duration,
     p999: Duration,
+}
+
+/// RPCs a service has served, by method (`attain_rpc_requests_total` on
+/// its admin port's `/metrics`, summed over codes).
+async fn rpc_counts(admin_port: u16) -> std::collections::HashMap<String, u64> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", admin_port)).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).await.unwrap();
+    let mut counts = std::collections::HashMap::new();
+    for line in text.lines().filter(|l| l.starts_with("attain_rpc_requests_total{")) {
+        let method = line.split("method=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        let n: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        *counts.entry(method.to_owned()).or_insert(0) += n as u64;
+    }
+    counts
 }
 
 /// Marks the start of a phase on stderr, so a profiler can be attached to
@@ -599,6 +617,7 @@ where
     all.sort();
     let at = |p: f64| all[((all.len() as f64 - 1.0) * p).round() as usize];
     Figures {
+        calls: all.len(),
         calls_per_second: all.len() as f64 / elapsed.as_secs_f64(),
         degraded: DEGRADED.swap(0, Ordering::Relaxed),
         p50: at(0.5),
@@ -782,7 +801,13 @@ async fn run(sizes: Sizes) {
     let big = ("APP__SERVER__MAX_MESSAGE_BYTES", (64 << 20).to_string());
 
     // Cold starts, one after another (each on an empty database).
-    let target = start("target", &dir, &[("APP__DATABASE__URL", target_db.clone())]).await;
+    let target_admin = free_port();
+    let target = start(
+        "target",
+        &dir,
+        &[("APP__DATABASE__URL", target_db.clone()), ("APP__SERVER__ADMIN_PORT", target_admin.to_string())],
+    )
+    .await;
     let tracking_env = |db: &str| {
         vec![
             ("APP__DATABASE__URL", db.to_owned()),
@@ -907,6 +932,9 @@ async fn run(sizes: Sizes) {
     let (hello_ch, cached_ch, uncached_ch) =
         (connect(hello_port).await, connect(gateway.port).await, connect(uncached.port).await);
     let mut by_flight = Vec::new();
+    // Calls the target service served per uncached dashboard at 16 in
+    // flight: all, and those asking its data version.
+    let mut target_calls = None;
     let peak: Arc<Vec<AtomicU64>> = Arc::new(services.iter().map(|_| AtomicU64::new(0)).collect());
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
@@ -945,12 +973,23 @@ async fn run(sizes: Sizes) {
         phase(&format!("cached dashboard, bytes only, {in_flight} in flight"));
         let raw = measure(in_flight, sizes.seconds, dashboard_bytes(cached_ch.clone(), admin.clone())).await;
         phase(&format!("uncached dashboard, {in_flight} in flight"));
+        let before = rpc_counts(target_admin).await;
         let fanned = measure(
             in_flight,
             sizes.seconds,
             dashboards(uncached_ch.clone(), admin.clone(), "acme", Some(in_flight), None),
         )
         .await;
+        if in_flight == 16 {
+            let after = rpc_counts(target_admin).await;
+            let delta = |m: Option<&str>| {
+                let sum = |c: &std::collections::HashMap<String, u64>| {
+                    c.iter().filter(|(k, _)| m.is_none_or(|m| k.ends_with(m))).map(|(_, v)| *v).sum::<u64>()
+                };
+                (sum(&after) - sum(&before)) as f64 / fanned.calls.max(1) as f64
+            };
+            target_calls = Some((delta(None), delta(Some("/GetDataVersion"))));
+        }
         phase(&format!("uncached dashboard without the reporting section, {in_flight} in flight"));
         let unreported = measure(
             in_flight,
@@ -1126,6 +1165,11 @@ async fn run(sizes: Sizes) {
     println!(
         "reply size: dashboard {reply_bytes} bytes encoded, {summary_bytes} with the summary mask; hello-world 2 bytes"
     );
+    if let Some((all, version)) = target_calls {
+        println!(
+            "the target service per uncached dashboard, 16 in flight: {all:.2} calls, {version:.2} of them GetDataVersion"
+        );
+    }
     println!();
     let at = |v: &[Duration], q: f64| v.get(((v.len() as f64 - 1.0) * q).round() as usize).map_or(f64::NAN, |d| ms(*d));
     println!(

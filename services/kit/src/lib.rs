@@ -9,6 +9,7 @@ pub mod auth;
 pub mod bad_message;
 pub mod configuration;
 pub mod context;
+pub mod data_version;
 pub mod db;
 pub mod error;
 pub mod header_limit;

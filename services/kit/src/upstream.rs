@@ -10,6 +10,7 @@ use tonic::{
     transport::{Channel, ClientTlsConfig, Endpoint},
 };
 
+pub use crate::data_version::ReadsAt;
 use crate::server::REQUEST_ID_HEADER;
 
 /// A channel to `url` that connects on first use and reconnects after
@@ -64,38 +65,6 @@ pub struct Forwarded {
     timeout: Option<Duration>,
     /// The upstream data version this request reads at (shared by clones).
     reads_at: ReadsAt,
-}
-
-/// The version of an upstream's data a request reads at: fetched at the
-/// request's first read that needs it, after the request arrived (so every
-/// write committed before it is in), and shared by the request's clones.
-/// A clone kept longer than `max_age` (a background job's) fetches again.
-#[derive(Debug, Clone, Default)]
-pub struct ReadsAt(std::sync::Arc<tokio::sync::Mutex<Option<(i64, std::time::Instant)>>>);
-
-impl ReadsAt {
-    /// The version, fetched by `fetch` unless one younger than `max_age` is
-    /// held; concurrent reads of one request wait for one fetch.
-    pub async fn get_or_fetch<E, Fut>(&self, max_age: Duration, fetch: impl FnOnce() -> Fut) -> Result<i64, E>
-    where
-        Fut: std::future::Future<Output = Result<i64, E>>,
-    {
-        let mut held = self.0.lock().await;
-        if let Some((v, at)) = *held
-            && at.elapsed() <= max_age
-        {
-            return Ok(v);
-        }
-        let v = fetch().await?;
-        *held = Some((v, std::time::Instant::now()));
-        Ok(v)
-    }
-
-    /// Forgets the version (the request wrote upstream: its next read must
-    /// see the write).
-    pub async fn forget(&self) {
-        *self.0.lock().await = None;
-    }
 }
 
 impl Forwarded {

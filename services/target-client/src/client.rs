@@ -3,12 +3,13 @@
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use attain_core::id::Id;
-use attain_kit::{ServiceResult, upstream::Forwarded};
+use attain_kit::{ServiceResult, data_version::Fetches, upstream::Forwarded};
 use attain_proto::attain::{
     common::v1 as common,
     target::v1::{self as pb, org_service_client::OrgServiceClient, target_service_client::TargetServiceClient},
 };
 use chrono::NaiveDate;
+use futures::FutureExt;
 use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
@@ -28,6 +29,8 @@ pub struct TargetClient {
     targets: TargetServiceClient<Channel>,
     /// Answers kept per data version (`cache`).
     cache: Arc<AnswerCache>,
+    /// This process's fetches of the version, shared by its requests.
+    versions: Arc<Fetches>,
 }
 
 /// What the kept answers may weigh, encoded (in memory, decoded, about
@@ -50,6 +53,7 @@ impl TargetClient {
             org: OrgServiceClient::new(channel.clone()).max_decoding_message_size(ANSWER_LIMIT),
             targets: TargetServiceClient::new(channel).max_decoding_message_size(ANSWER_LIMIT),
             cache: Arc::new(AnswerCache::new(CACHE_BUDGET)),
+            versions: Arc::new(Fetches::default()),
         }
     }
 
@@ -61,11 +65,13 @@ impl TargetClient {
     /// The target service's data version this request reads at (None: the
     /// caller is anonymous, or the service did not say; then every read asks).
     async fn version(&self, fwd: &Forwarded) -> Option<i64> {
-        let mut c = self.targets.clone();
-        let fetch = || async move {
-            c.get_data_version(fwd.request(pb::GetDataVersionRequest {})).await.map(|r| r.into_inner().version)
+        // Any authenticated caller may read the version, so one caller's
+        // fetch serves others; what each reads at it goes with its own token.
+        let start = || {
+            let (mut c, request) = (self.targets.clone(), fwd.request(pb::GetDataVersionRequest {}));
+            async move { c.get_data_version(request).await.ok().map(|r| r.into_inner().version) }.boxed()
         };
-        fwd.reads_at().get_or_fetch(VERSION_AGE, fetch).await.ok()
+        fwd.reads_at().get_or_fetch(VERSION_AGE, &self.versions, start).await
     }
 
     /// A read, answered from what was kept at this request's data version
