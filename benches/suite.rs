@@ -866,8 +866,21 @@ async fn run(sizes: Sizes) {
     phase("ingestion: stream, with the alert-latency probe");
     let busy = Arc::new(AtomicBool::new(true));
     let probe = tokio::spawn(alert_latency(connect(tracking.port).await, busy.clone(), "stream"));
+    let calls_before = rpc_counts(target_admin).await;
     let stream = ingest_stream(&sizes, connect(tracking.port).await, half, sizes.api_deals).await;
     busy.store(false, Ordering::Relaxed);
+    // The target service's calls per thousand deals streamed (the alert
+    // evaluator following the stream included).
+    let stream_calls = {
+        let after = rpc_counts(target_admin).await;
+        let per_k = |m: &str| {
+            let n = |c: &std::collections::HashMap<String, u64>| {
+                c.iter().filter(|(k, _)| k.ends_with(m)).map(|(_, v)| *v).sum::<u64>()
+            };
+            (n(&after) - n(&calls_before)) as f64 * 1000.0 / (sizes.api_deals - half).max(1) as f64
+        };
+        (per_k(""), per_k("/BatchGetUnits"), per_k("/GetDataVersion"))
+    };
     let latencies = probe.await.unwrap();
     // Storage per deal, then with feeds and request ids pruned (as after
     // their retention) and the tables rewritten.
@@ -1108,6 +1121,10 @@ async fn run(sizes: Sizes) {
         println!("{label:<60} {v:>12.0} {:>9.2}x", v / copy);
     }
     println!("goal: StreamDeals ≥ 0.5× the floor, BatchCreateDeals ≥ 0.3×");
+    let (all, units, version) = stream_calls;
+    println!(
+        "the target service per 1,000 deals streamed (alert evaluation included): {all:.1} calls, {units:.1} BatchGetUnits, {version:.1} GetDataVersion"
+    );
     let pct =
         |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).map_or(f64::NAN, |d| ms(*d));
     println!(

@@ -10,6 +10,7 @@ use attain_proto::attain::{
 };
 use chrono::NaiveDate;
 use futures::FutureExt;
+use prost::Message as _;
 use rust_decimal::Decimal;
 use tonic::transport::Channel;
 
@@ -153,17 +154,51 @@ impl TargetClient {
     /// Many units in one call per thousand, in the order asked; fails as a
     /// lookup of the first missing or hidden one would.
     pub async fn units(&self, fwd: &Forwarded, ids: &[Id]) -> ServiceResult<Vec<UnitInfo>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH) {
-            let names = chunk.iter().map(Id::resource_name).collect();
-            // Not kept: ingestion and imports ask for the reps of each
-            // chunk, rarely the same set twice.
-            let r = self.org.clone().batch_get_units(fwd.request(pb::BatchGetUnitsRequest { names })).await?;
-            for u in &r.into_inner().units {
-                out.push(unit_info(u)?);
+        // Each unit is kept on its own: ingestion, imports and the alert
+        // evaluator ask for the reps of each chunk or pass — rarely the same
+        // set twice, but the same reps over and over (a stream asked the
+        // target service for ~400 of them per 500 deals).
+        let keep = match fwd.caller() {
+            Some(caller) => self.version(fwd).await.map(|v| (v, caller)),
+            None => None,
+        };
+        let key = |name: &str, caller: &str| Key {
+            method: "BatchGetUnits",
+            request: name.as_bytes().to_vec(),
+            caller: caller.to_owned(),
+        };
+        let names: Vec<String> = ids.iter().map(Id::resource_name).collect();
+        let mut found: HashMap<String, pb::Unit> = HashMap::new();
+        if let Some((version, caller)) = keep {
+            for name in &names {
+                if let Some(u) = self.cache.get::<pb::Unit>(version, &key(name, caller)) {
+                    found.insert(name.clone(), u);
+                }
             }
         }
-        Ok(out)
+        let mut missing: Vec<String> = names.iter().filter(|n| !found.contains_key(*n)).cloned().collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for chunk in missing.chunks(BATCH) {
+            let request = pb::BatchGetUnitsRequest { names: chunk.to_vec() };
+            let r = self.org.clone().batch_get_units(fwd.request(request)).await?;
+            for u in r.into_inner().units {
+                if let Some((version, caller)) = keep {
+                    self.cache.put(version, key(&u.name, caller), u.clone(), u.encoded_len());
+                }
+                found.insert(u.name.clone(), u);
+            }
+        }
+        // In the order asked (the service answers each name or fails).
+        names
+            .iter()
+            .map(|n| {
+                let u = found.get(n).ok_or_else(|| {
+                    attain_kit::ServiceError::Internal(anyhow::anyhow!("BatchGetUnits did not answer {n}"))
+                })?;
+                unit_info(u)
+            })
+            .collect()
     }
 
     /// Moves committed after sequence `after`, oldest first (at most `limit`).

@@ -88,3 +88,55 @@ async fn kept_answers_follow_the_caller_and_the_data(backend: Backend) {
 }
 
 both_backends!(kept_answers_follow_the_caller_and_the_data);
+
+/// `units` keeps each unit on its own: a later batch naming some of the
+/// same units reads only the others, in the order asked; another caller's
+/// batch is its own; a rename is in the next request's read.
+async fn units_are_kept_one_by_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let seed = Seed::new(app.channel.clone(), token("ops", Role::Admin, ""));
+    seed.units(&[
+        Unit::new("acme", "", Company, "Acme"),
+        Unit::new("region-a", "acme", Region, "Region A"),
+        Unit::new("region-b", "acme", Region, "Region B"),
+    ])
+    .await
+    .unwrap();
+    let client = TargetClient::new(app.channel.clone());
+    let id = |s: &str| attain_kit::id::Id::parse("unit", s).unwrap();
+    let names = |units: Vec<attain_target_client::UnitInfo>| -> Vec<String> {
+        units.into_iter().map(|u| format!("{}={}", u.id.as_str(), u.display_name)).collect()
+    };
+    let (admin, wang) = (bearer("ops", Role::Admin, ""), bearer("wang", Role::Manager, "region-a"));
+
+    let first = client.units(&as_(&admin), &[id("region-a"), id("region-b")]).await.unwrap();
+    assert_eq!(names(first), ["region-a=Region A", "region-b=Region B"]);
+    let (hits, _) = client.cache_counts();
+    let again = client.units(&as_(&admin), &[id("acme"), id("region-b"), id("region-b")]).await.unwrap();
+    assert_eq!(names(again), ["acme=Acme", "region-b=Region B", "region-b=Region B"]);
+    let (after, _) = client.cache_counts();
+    assert!(after >= hits + 2, "region-b came from what the first batch kept: {hits} → {after} hits");
+
+    // The admin's region B is not the manager's to read.
+    assert!(client.units(&as_(&wang), &[id("region-a")]).await.is_ok());
+    let refused = client.units(&as_(&wang), &[id("region-a"), id("region-b")]).await;
+    assert!(refused.is_err(), "region B was served to region A's manager: {refused:?}");
+
+    // Renamed: the next request reads the new name.
+    let mut org = app.admin();
+    org.update_unit(attain_proto::attain::target::v1::UpdateUnitRequest {
+        unit: Some(attain_proto::attain::target::v1::Unit {
+            name: "units/region-b".into(),
+            display_name: "Region B South".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let renamed = client.units(&as_(&admin), &[id("region-a"), id("region-b")]).await.unwrap();
+    assert_eq!(names(renamed), ["region-a=Region A", "region-b=Region B South"]);
+}
+
+both_backends!(units_are_kept_one_by_one);
