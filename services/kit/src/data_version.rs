@@ -158,7 +158,7 @@ mod tests {
     use super::*;
 
     /// Fetches that take `ms` and answer 1, 2, 3, … in the order they start.
-    fn counter(ms: u64) -> (Arc<AtomicI64>, impl Fn() -> Fetch + Clone) {
+    fn counter(ms: u64) -> (Arc<AtomicI64>, impl Fn() -> Fetch + Clone + Send + Sync + 'static) {
         let n = Arc::new(AtomicI64::new(0));
         let started = n.clone();
         (n, move || {
@@ -171,14 +171,20 @@ mod tests {
         })
     }
 
+    /// A request arriving now, reading in a task of its own.
+    fn arrive(
+        fetches: &Arc<Fetches>,
+        start: &(impl Fn() -> Fetch + Clone + Send + Sync + 'static),
+    ) -> tokio::task::JoinHandle<Option<i64>> {
+        let (fetches, start, reads) = (fetches.clone(), start.clone(), ReadsAt::default());
+        tokio::spawn(async move { reads.get_or_fetch(Duration::from_secs(1), &fetches, start).await })
+    }
+
     #[tokio::test]
     async fn a_request_never_reads_at_a_fetch_that_started_before_it_arrived() {
         let fetches = Arc::new(Fetches::default());
         let (n, start) = counter(50);
-        let first = {
-            let (fetches, start) = (fetches.clone(), start.clone());
-            tokio::spawn(async move { ReadsAt::default().get_or_fetch(Duration::from_secs(1), &fetches, start).await })
-        };
+        let first = arrive(&fetches, &start);
         tokio::time::sleep(Duration::from_millis(10)).await;
         // Arrives while fetch 1 runs: a write committed just before it may
         // be missing from fetch 1, so it reads at fetch 2.
@@ -194,17 +200,9 @@ mod tests {
     async fn requests_arriving_during_a_fetch_share_the_next_one() {
         let fetches = Arc::new(Fetches::default());
         let (n, start) = counter(30);
-        let lead = {
-            let (fetches, start) = (fetches.clone(), start.clone());
-            tokio::spawn(async move { ReadsAt::default().get_or_fetch(Duration::from_secs(1), &fetches, start).await })
-        };
+        let lead = arrive(&fetches, &start);
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let waiting: Vec<_> = (0..20)
-            .map(|_| {
-                let (fetches, start, reads) = (fetches.clone(), start.clone(), ReadsAt::default());
-                tokio::spawn(async move { reads.get_or_fetch(Duration::from_secs(1), &fetches, start).await })
-            })
-            .collect();
+        let waiting: Vec<_> = (0..20).map(|_| arrive(&fetches, &start)).collect();
         assert_eq!(lead.await.unwrap(), Some(1));
         for w in waiting {
             assert_eq!(w.await.unwrap(), Some(2));
@@ -229,10 +227,7 @@ mod tests {
     async fn a_starter_that_goes_away_leaves_the_fetch_to_the_others() {
         let fetches = Arc::new(Fetches::default());
         let (n, start) = counter(30);
-        let lead = {
-            let (fetches, start) = (fetches.clone(), start.clone());
-            tokio::spawn(async move { ReadsAt::default().get_or_fetch(Duration::from_secs(1), &fetches, start).await })
-        };
+        let lead = arrive(&fetches, &start);
         tokio::time::sleep(Duration::from_millis(5)).await;
         lead.abort();
         // Behind the abandoned fetch, then the next one.

@@ -152,12 +152,13 @@ impl TargetClient {
     }
 
     /// Many units in one call per thousand, in the order asked; fails as a
-    /// lookup of the first missing or hidden one would.
+    /// lookup of a missing or hidden one would (the first the service meets
+    /// among those not kept).
     pub async fn units(&self, fwd: &Forwarded, ids: &[Id]) -> ServiceResult<Vec<UnitInfo>> {
-        // Each unit is kept on its own: ingestion, imports and the alert
-        // evaluator ask for the reps of each chunk or pass — rarely the same
-        // set twice, but the same reps over and over (a stream asked the
-        // target service for ~400 of them per 500 deals).
+        // Each unit is kept on its own: batch calls, imports and the alert
+        // evaluator ask for the reps of each call or pass — rarely the same
+        // set twice, but the same reps over and over (a pass read its ~800
+        // reps every time).
         let keep = match fwd.caller() {
             Some(caller) => self.version(fwd).await.map(|v| (v, caller)),
             None => None,

@@ -29,6 +29,22 @@ fn as_(bearer: &str) -> Forwarded {
     Forwarded::from_metadata(&m)
 }
 
+/// Renames a unit through the org service (a write to the target service).
+async fn rename(app: &crate::helpers::TestApp, unit: &str, name: &str) {
+    app.admin()
+        .update_unit(attain_proto::attain::target::v1::UpdateUnitRequest {
+            unit: Some(attain_proto::attain::target::v1::Unit {
+                name: format!("units/{unit}"),
+                display_name: name.into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+}
+
 async fn plan_names(client: &TargetClient, fwd: &Forwarded) -> Vec<String> {
     let mut names: Vec<String> = client.plans(fwd).await.unwrap().into_iter().map(|p| p.name).collect();
     names.sort();
@@ -68,18 +84,7 @@ async fn kept_answers_follow_the_caller_and_the_data(backend: Backend) {
         client.unit(&fwd, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
         "Region A"
     );
-    let mut org = app.admin();
-    org.update_unit(attain_proto::attain::target::v1::UpdateUnitRequest {
-        unit: Some(attain_proto::attain::target::v1::Unit {
-            name: "units/region-a".into(),
-            display_name: "Region A North".into(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    rename(&app, "region-a", "Region A North").await;
     let fwd = as_(&admin);
     assert_eq!(
         client.unit(&fwd, &attain_kit::id::Id::parse("unit", "region-a").unwrap()).await.unwrap().display_name,
@@ -123,18 +128,7 @@ async fn units_are_kept_one_by_one(backend: Backend) {
     assert!(refused.is_err(), "region B was served to region A's manager: {refused:?}");
 
     // Renamed: the next request reads the new name.
-    let mut org = app.admin();
-    org.update_unit(attain_proto::attain::target::v1::UpdateUnitRequest {
-        unit: Some(attain_proto::attain::target::v1::Unit {
-            name: "units/region-b".into(),
-            display_name: "Region B South".into(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["display_name".into()] }),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    rename(&app, "region-b", "Region B South").await;
     let renamed = client.units(&as_(&admin), &[id("region-a"), id("region-b")]).await.unwrap();
     assert_eq!(names(renamed), ["region-a=Region A", "region-b=Region B South"]);
 }
