@@ -1025,3 +1025,50 @@ async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
     assert!(lis.iter().any(|a| a.name == settled.name), "stays region B's: {lis:?}");
 }
 both_backends!(a_moved_reps_alerts_are_of_its_stay);
+
+/// Actuals of a rep that moved mid-month, asked in a batch (as tried from
+/// outside: region B's manager read the whole month, region A's days'
+/// sales included): each manager reads them over its own days, as its
+/// attainment shows them, in the plan's currency; the whole month is
+/// refused with the days to ask for.
+async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
+    let s = Suite::with_demo(backend).await;
+    let ch = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();
+    let (mut org, mut tracking) = (OrgServiceClient::new(ch.clone()), TrackingServiceClient::new(ch));
+    let (wang, li) = (("wang", Role::Manager, "region-a"), ("li", Role::Manager, "region-b"));
+    let rep1 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-1".into() })).await.unwrap().into_inner();
+    let ask = tpb::MoveUnitRequest {
+        name: rep1.name,
+        new_parent: "units/region-b".into(),
+        etag: rep1.etag,
+        effective_date: "2024-01-11".into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(ask)).await.unwrap();
+    let actuals = |period: &str| kpb::BatchGetActualsRequest {
+        units: vec!["units/rep-1".into()],
+        period: period.into(),
+        ..Default::default()
+    };
+    let whole = tracking.batch_get_actuals(ops(actuals("2024-01"))).await.unwrap().into_inner().actuals;
+    let whole = whole[0].actual.clone();
+    assert_eq!(whole.as_ref().unwrap().currency_code, "CNY");
+    let mut parts = Decimal::ZERO;
+    for (who, days) in [(wang, "2024-01-01..2024-01-10"), (li, "2024-01-11..2024-01-31")] {
+        let refused = tracking.batch_get_actuals(as_(who.0, who.1, who.2, actuals("2024-01"))).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{who:?}: {refused:?}");
+        assert!(refused.message().contains(days) && refused.message().contains("units[0]"), "{refused:?}");
+        let mine = tracking.batch_get_actuals(as_(who.0, who.1, who.2, actuals(days))).await.unwrap().into_inner();
+        let mine = mine.actuals[0].actual.clone();
+        let read =
+            kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
+        let seen = tracking.get_attainment(as_(who.0, who.1, who.2, read)).await.unwrap().into_inner();
+        assert_eq!(dec(&mine), dec(&seen.actual), "{who:?}: the batch reads what the attainment shows");
+        assert_eq!(mine.as_ref().unwrap().currency_code, "CNY");
+        parts += dec(&mine);
+    }
+    assert!(parts > Decimal::ZERO);
+    assert_eq!(parts, dec(&whole), "the two managers' days make the month");
+}
+
+both_backends!(a_moved_reps_actuals_are_of_each_managers_days);

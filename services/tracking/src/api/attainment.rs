@@ -69,21 +69,21 @@ impl TrackingApi {
         }
         let mut ids = Vec::with_capacity(r.units.len());
         for (i, u) in r.units.iter().enumerate() {
-            ids.push(self.app.visible(&who, &fwd, &unit_id(&format!("units[{i}]"), u)?).await?.id);
+            let field = format!("units[{i}]");
+            let id = unit_id(&field, u)?;
+            ids.push((field, id));
         }
         // Reference periods are calendar-based: a caller reading last year's
         // actuals for a split names the dates it means.
         let period = Period::parse("period", &r.period, 1)?;
-        let sums = self.app.sums(&ids, &period, &convert::dimensions(r.dimensions.as_ref())).await?;
-        let actuals = ids
-            .iter()
-            .map(|id| {
-                let s = sums.get(id).copied().unwrap_or_default();
-                pb::UnitActual {
-                    unit: id.resource_name(),
-                    actual: Some(common::Money { currency_code: String::new(), amount: s.amount.to_string() }),
-                    deals_won: s.deals_won,
-                }
+        let dims = convert::dimensions(r.dimensions.as_ref());
+        let read = self.app.actuals_in_scope((&who, &fwd), &ids, &period, &dims).await?;
+        let actuals = read
+            .into_iter()
+            .map(|(id, s, currency)| pb::UnitActual {
+                unit: id.resource_name(),
+                actual: Some(convert::money_in(s.amount, currency)),
+                deals_won: s.deals_won,
             })
             .collect();
         Ok(pb::BatchGetActualsResponse { period: Some(convert::period(&period)), actuals })

@@ -130,7 +130,7 @@ pub fn deal(d: &Deal) -> pb::Deal {
 
 /// Money in a plan's currency; without a covering plan (none any more)
 /// the amount alone.
-fn money_in(x: Amount, currency: Option<CurrencyCode>) -> common::Money {
+pub fn money_in(x: Amount, currency: Option<CurrencyCode>) -> common::Money {
     currency.map_or_else(|| common::Money { currency_code: String::new(), amount: x.to_string() }, |c| money(x, c))
 }
 

@@ -258,6 +258,53 @@ impl App {
         rollups::sums(&self.db, ids, period.start, period.end, dims).await
     }
 
+    /// Actuals of units over one period as `who` may read them, with the
+    /// currency of the amount plan that measures each. A unit is read only
+    /// when the caller may read it on every day of the period: a rep that
+    /// moved into or out of the caller's scope during it (its roll-ups hold
+    /// its days elsewhere too) is refused with the days to ask for, as its
+    /// attainment would be read over them. `ids` are (field, unit).
+    pub async fn actuals_in_scope(
+        &self,
+        (who, fwd): (&Identity, &Forwarded),
+        ids: &[(String, Id)],
+        period: &Period,
+        dims: &Dimensions,
+    ) -> ServiceResult<Vec<(Id, Sum, Option<CurrencyCode>)>> {
+        let currencies = super::alerts::Currencies::new(self.target.plans(fwd).await?);
+        let mut read = Vec::with_capacity(ids.len());
+        for (field, id) in ids {
+            let unit = self.target.unit(fwd, id).await?;
+            let days = super::drill_down::readable_days(who, &unit, period)?;
+            if days != *period {
+                return Err(ServiceError::precondition(
+                    "PERIOD_SPLIT_BY_MOVES",
+                    format!(
+                        "{field}: {} was in your scope for part of {} only: ask for {}",
+                        id.resource_name(),
+                        period.expression,
+                        days.expression
+                    ),
+                ));
+            }
+            // Where the caller reads it: its last place in the caller's scope.
+            let path = match unit.stretches().into_iter().rev().find(|(_, _, p)| who.can_read(p)) {
+                Some((_, _, p)) => p.to_vec(),
+                None => unit.path.clone(),
+            };
+            read.push((unit.id.clone(), currencies.of_amounts(&path, &period.expression)));
+        }
+        let units: Vec<Id> = read.iter().map(|(id, _)| id.clone()).collect();
+        let sums = self.sums(&units, period, dims).await?;
+        Ok(read
+            .into_iter()
+            .map(|(id, currency)| {
+                let sum = sums.get(&id).copied().unwrap_or_default();
+                (id, sum, currency)
+            })
+            .collect())
+    }
+
     /// Figures of several units (one plan) for a period, measured at the
     /// end of `day`: expectations in one call, roll-ups now and a year
     /// earlier, losses and close lines in a query each.
