@@ -899,6 +899,19 @@ async fn a_mid_month_move_read_from_each_side(backend: Backend) {
 }
 both_backends!(a_mid_month_move_read_from_each_side);
 
+/// Moves `unit` under `to` from `from` (as sales ops), with its current etag.
+async fn move_unit(org: &mut OrgServiceClient<Channel>, unit: &str, to: &str, from: &str) {
+    let u = org.get_unit(ops(tpb::GetUnitRequest { name: format!("units/{unit}") })).await.unwrap().into_inner();
+    let ask = tpb::MoveUnitRequest {
+        name: u.name,
+        new_parent: format!("units/{to}"),
+        etag: u.etag,
+        effective_date: from.into(),
+        request_id: String::new(),
+    };
+    org.move_unit(ops(ask)).await.unwrap();
+}
+
 /// A rep that moved during the month has alerts of its days where it sits
 /// (as tried from outside: region B's manager read rep 1's whole-month
 /// alert, sales of region A's days included): the alert measures what its
@@ -908,15 +921,7 @@ async fn a_moved_reps_alerts_are_of_its_stay(backend: Backend) {
     let ch = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();
     let (mut org, mut tracking) = (OrgServiceClient::new(ch.clone()), TrackingServiceClient::new(ch));
     let li = ("li", Role::Manager, "region-b");
-    let rep1 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-1".into() })).await.unwrap().into_inner();
-    let ask = tpb::MoveUnitRequest {
-        name: rep1.name,
-        new_parent: "units/region-b".into(),
-        etag: rep1.etag,
-        effective_date: "2024-01-11".into(),
-        request_id: String::new(),
-    };
-    org.move_unit(ops(ask)).await.unwrap();
+    move_unit(&mut org, "rep-1", "region-b", "2024-01-11").await;
     let read = kpb::GetAttainmentRequest { unit: "units/rep-1".into(), period: "2024-01".into(), ..Default::default() };
     let seen = tracking.get_attainment(as_(li.0, li.1, li.2, read)).await.unwrap().into_inner();
     assert_eq!(seen.period.as_ref().unwrap().start_date, "2024-01-11");
@@ -1036,15 +1041,7 @@ async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
     let ch = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();
     let (mut org, mut tracking) = (OrgServiceClient::new(ch.clone()), TrackingServiceClient::new(ch));
     let (wang, li) = (("wang", Role::Manager, "region-a"), ("li", Role::Manager, "region-b"));
-    let rep1 = org.get_unit(ops(tpb::GetUnitRequest { name: "units/rep-1".into() })).await.unwrap().into_inner();
-    let ask = tpb::MoveUnitRequest {
-        name: rep1.name,
-        new_parent: "units/region-b".into(),
-        etag: rep1.etag,
-        effective_date: "2024-01-11".into(),
-        request_id: String::new(),
-    };
-    org.move_unit(ops(ask)).await.unwrap();
+    move_unit(&mut org, "rep-1", "region-b", "2024-01-11").await;
     let actuals = |period: &str| kpb::BatchGetActualsRequest {
         units: vec!["units/rep-1".into()],
         period: period.into(),
