@@ -226,6 +226,7 @@ async fn a_dashboard_reads_the_plan_it_names() {
         .await
         .unwrap();
     seed.plan(PlanSpec::new("fy2024-region-b", "Region B's own", "region-b", 2024).base("100.00")).await.unwrap();
+    seed.plan(PlanSpec::new("fy2025", "FY2025", "acme", 2025).base("100.00")).await.unwrap();
     let mut counts = PlanSpec::new("fy2024-deals", "FY2024 deals won", "acme", 2024).base("100");
     counts.plan.metric = attain_proto::attain::common::v1::Metric::DealsWon as i32;
     counts.plan.currency_code = "XXX".into();
@@ -266,6 +267,9 @@ async fn a_dashboard_reads_the_plan_it_names() {
         ("plans/", Code::InvalidArgument, "not a plan name"),
         ("fy2024", Code::InvalidArgument, "not a plan name"),
         ("plans/fy2024-region-b", Code::InvalidArgument, "does not cover units/acme"),
+        // Another year's plan: 2024 is fy2024's (as tried from outside, it
+        // answered with fy2024's figures).
+        ("plans/fy2025", Code::InvalidArgument, "plans/fy2025 does not cover 2024"),
         ("plans/fy2024-deals", Code::InvalidArgument, "measures DEALS_WON"),
     ] {
         let status = client.get_dashboard(read(plan)).await.unwrap_err();

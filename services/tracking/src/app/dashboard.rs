@@ -90,7 +90,16 @@ impl App {
         // (alerts, losses, the gap) read the period through the amount plan
         // and need no plan of the metric asked.
         let metric = if want.attainment || want.burn_up { ask.metric } else { Metric::Amount };
+        let asked = (ask.metric, ask.period.clone());
         let reading = self.reading_in(who, unit, &plans, Ask { dims: Dimensions::default(), metric, ..ask })?;
+        // A plan named for another year would have the period answered by
+        // the plan that covers it, as if named.
+        if let Some(name) = plan
+            && metric == asked.0
+            && reading.plan.name != name
+        {
+            return Err(ServiceError::invalid("plan", format!("{name} does not cover {}", asked.1)));
+        }
         let unit = &reading.unit;
         let (drill_down, burn_up, open_alerts, alert_summary, loss_reasons, compliance) = tokio::try_join!(
             when(want.attainment, self.drill_down(fwd, &reading)),
