@@ -582,10 +582,21 @@ fn report_row(report: &mut StreamReport, row: usize, e: ServiceError) -> Service
         ServiceError::InvalidArgument(v) => report
             .errors
             .extend(v.into_iter().map(|f| (row, f.field.trim_start_matches(&prefix).to_owned(), f.description))),
-        ServiceError::PermissionDenied(m) => report.errors.push((row, "deal.rep".to_owned(), m)),
+        ServiceError::PermissionDenied(m) => report.errors.push((row, "deal.rep".to_owned(), without_row(row, m))),
         e => return Err(e),
     }
     Ok(())
+}
+
+/// A refusal's message without the row field it starts with ("row 3: …",
+/// "row 8.deal.rep: …"): the report names the row and the column itself
+/// (it read "row 3, rep: row 3: you may not …").
+pub(crate) fn without_row(row: usize, message: String) -> String {
+    let head = format!("row {row}");
+    match message.strip_prefix(&head).and_then(|rest| rest.split_once(": ")) {
+        Some((field, why)) if field.is_empty() || field.starts_with('.') => why.to_owned(),
+        _ => message,
+    }
 }
 
 /// Waits for a chunk's commit and counts its rows.
@@ -600,4 +611,22 @@ async fn settle(report: &mut StreamReport, commit: Option<Committing>) -> Servic
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_row;
+
+    #[test]
+    fn a_refusal_names_its_row_once() {
+        let m = |s: &str| s.to_owned();
+        assert_eq!(
+            without_row(3, m("row 3: you may not record deals for units/x")),
+            "you may not record deals for units/x"
+        );
+        assert_eq!(without_row(8, m("row 8.deal.rep: you may not record deals")), "you may not record deals");
+        // Another row's name, or none, is the message itself.
+        assert_eq!(without_row(3, m("row 31: other")), "row 31: other");
+        assert_eq!(without_row(3, m("outside your scope")), "outside your scope");
+    }
 }

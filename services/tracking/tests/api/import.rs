@@ -413,6 +413,7 @@ async fn bad_sheets_are_named_by_row_and_column(backend: Backend) {
     assert!(at(3).1 == "成交金额" && at(3).2.contains("1.2.3万 is not an amount"), "{errs:?}");
     assert!(at(4).2.contains("a lost one no amount"), "{errs:?}");
     assert!(at(5).1 == "业务员" && at(5).2.contains("units/rep-9"), "out of scope, by row: {errs:?}");
+    assert!(!at(5).2.starts_with("row "), "the row is named once, by the report: {errs:?}");
     assert!(at(6).2.contains("no rep named 刘能"), "{errs:?}");
     assert!(at(7).2.contains("repeats the header of row 1"), "{errs:?}");
     assert_eq!(errs.len(), 6, "row 8 is good: {errs:?}");

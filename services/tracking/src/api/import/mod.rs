@@ -183,7 +183,7 @@ impl Job {
         }
         if let Some(columns) = pass.columns.clone() {
             for (n, e) in refused {
-                for (column, why) in faults(e, &columns) {
+                for (column, why) in faults(n, e, &columns) {
                     self.refuse(u64::try_from(n).unwrap_or(u64::MAX), column, why);
                 }
             }

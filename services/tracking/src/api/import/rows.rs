@@ -167,12 +167,12 @@ pub(super) fn import_scope(rep: &str) -> String {
 }
 
 /// A refused row's faults, by column title.
-pub(super) fn faults(e: ServiceError, columns: &Columns) -> Vec<(String, String)> {
+pub(super) fn faults(row: usize, e: ServiceError, columns: &Columns) -> Vec<(String, String)> {
     match e {
         ServiceError::InvalidArgument(v) => {
             v.into_iter().map(|f| (columns.title(field_of(&f.field)), f.description)).collect()
         }
-        other => vec![(columns.title(Field::Rep), other.to_string())],
+        other => vec![(columns.title(Field::Rep), crate::app::ingest::without_row(row, other.to_string()))],
     }
 }
 
