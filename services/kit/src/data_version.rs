@@ -5,10 +5,11 @@
 //! it reads, on any replica. `ReadsAt` holds a request's version; `Fetches`
 //! lets the requests of one process share the fetching: one fetch runs at a
 //! time, and every request that arrives while it runs waits for the next
-//! one, which started after all of them arrived. Under load a process then
-//! asks once per round trip instead of once per request (a dashboard asked
-//! the target service for its version four times, a call and a statement
-//! each); alone, a request fetches at once as before.
+//! one, which started after all of them arrived. A process then has at most
+//! one fetch in flight whatever its rate of requests (an uncached dashboard
+//! asked the target service for its version four times, a call and a
+//! statement each; two at 16 in flight with this); alone, a request fetches
+//! at once as before.
 
 use std::{
     sync::{Arc, Mutex},

@@ -35,6 +35,11 @@ pub fn clipped(period: &Period, days: &[Days]) -> ServiceResult<Vec<Period>> {
     Ok(out)
 }
 
+/// Where `who` last could read `unit` (its place now, if readable).
+pub fn last_readable_path<'a>(who: &Identity, unit: &'a UnitInfo) -> Option<&'a [attain_kit::id::Id]> {
+    unit.stretches().into_iter().rev().find(|(_, _, p)| who.can_read(p)).map(|(_, _, p)| p)
+}
+
 /// The days of `period` `who` may read `unit` over: all of them, or the
 /// one stretch it sat in `who`'s scope (a rep that joined the caller's team
 /// in the period reads from the day it joined). Refused when none is

@@ -187,8 +187,8 @@ impl App {
         let day = ask.as_of.unwrap_or_else(|| self.today());
         // A unit that left the caller's scope is read where it sat in it
         // last (its plan, its alerts there): they are not told where it went.
-        let seen_at = match unit.stretches().into_iter().rev().find(|(_, _, p)| who.can_read(p)) {
-            Some((_, _, path)) if !who.can_read(&unit.path) => Some(path.to_vec()),
+        let seen_at = match super::drill_down::last_readable_path(who, &unit) {
+            Some(path) if !who.can_read(&unit.path) => Some(path.to_vec()),
             _ => None,
         };
         let (plan, period) =
@@ -288,11 +288,8 @@ impl App {
                 ));
             }
             // Where the caller reads it: its last place in the caller's scope.
-            let path = match unit.stretches().into_iter().rev().find(|(_, _, p)| who.can_read(p)) {
-                Some((_, _, p)) => p.to_vec(),
-                None => unit.path.clone(),
-            };
-            read.push((unit.id.clone(), currencies.of_amounts(&path, &period.expression)));
+            let path = super::drill_down::last_readable_path(who, &unit).unwrap_or(&unit.path);
+            read.push((unit.id.clone(), currencies.of_amounts(path, &period.expression)));
         }
         let units: Vec<Id> = read.iter().map(|(id, _)| id.clone()).collect();
         let sums = self.sums(&units, period, dims).await?;
