@@ -1066,6 +1066,43 @@ async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
     }
     assert!(parts > Decimal::ZERO);
     assert_eq!(parts, dec(&whole), "the two managers' days make the month");
+
+    // Its expected amounts, likewise (as tried from outside: the new
+    // manager was told PERMISSION_DENIED for the whole month, as if the
+    // rep were not theirs at all); a manager it never sat under is still
+    // told nothing.
+    let mut targets = TargetServiceClient::new(
+        Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap(),
+    );
+    let expected = |period: &str| tpb::BatchGetExpectedAmountsRequest {
+        plan: "plans/fy2024".into(),
+        units: vec!["units/rep-2".into(), "units/rep-1".into()],
+        period: period.into(),
+        date: "2024-01-16".into(),
+        ..Default::default()
+    };
+    let whole = targets.batch_get_expected_amounts(ops(expected("2024-01"))).await.unwrap().into_inner();
+    assert_eq!(whole.amounts.len(), 2);
+    for (who, days) in [(wang, "2024-01-01..2024-01-10"), (li, "2024-01-11..2024-01-31")] {
+        let refused = targets.batch_get_expected_amounts(as_(who.0, who.1, who.2, expected("2024-01"))).await;
+        let refused = refused.unwrap_err();
+        // rep 2 stayed in region A: region B's manager is refused it outright.
+        if who.2 == "region-b" {
+            assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{who:?}: {refused:?}");
+            let only = tpb::BatchGetExpectedAmountsRequest { units: vec!["units/rep-1".into()], ..expected("2024-01") };
+            let refused = targets.batch_get_expected_amounts(as_(who.0, who.1, who.2, only)).await.unwrap_err();
+            assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{who:?}: {refused:?}");
+            assert!(refused.message().contains(days) && refused.message().contains("units[0]"), "{refused:?}");
+        } else {
+            assert_eq!(refused.code(), tonic::Code::FailedPrecondition, "{who:?}: {refused:?}");
+            assert!(refused.message().contains(days) && refused.message().contains("units[1]"), "{refused:?}");
+        }
+        let only = tpb::BatchGetExpectedAmountsRequest { units: vec!["units/rep-1".into()], ..expected(days) };
+        let mine = targets.batch_get_expected_amounts(as_(who.0, who.1, who.2, only)).await.unwrap().into_inner();
+        assert_eq!(mine.amounts.len(), 1, "{who:?}");
+    }
+    let never = targets.batch_get_expected_amounts(as_("zhao", Role::Manager, "region-c", expected("2024-01"))).await;
+    assert_eq!(never.unwrap_err().code(), tonic::Code::PermissionDenied);
 }
 
 both_backends!(a_moved_reps_actuals_are_of_each_managers_days);

@@ -171,7 +171,7 @@ pub async fn expected(
 ) -> ServiceResult<Expectations> {
     let plan = visible_plan(db, who, plan_id).await?;
     let period = plan.period("period", period)?;
-    visible_units_over(db, who, ids, (period.start, period.end)).await?;
+    visible_units_over(db, who, ids, &period).await?;
     let time_progress = plan.config.calendar.time_progress(&period, day).round_dp(12);
     let mut seen = HashSet::new();
     let unique: Vec<UnitId> = ids.iter().filter(|id| seen.insert(id.as_str())).cloned().collect();

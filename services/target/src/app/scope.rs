@@ -49,25 +49,54 @@ pub async fn visible_units(db: &impl ConnectionTrait, who: &Identity, ids: &[Uni
     ids.iter().map(|id| readable(who, id, found.get(id).cloned())).collect()
 }
 
-/// Many units, each readable for every day from `start` to `end`: where it
-/// sat on each of those days (a manager reads a rep that left its team for
-/// the days it was there, never after; its new manager from the day it
-/// joined).
+/// Many units, each readable on every day of `period` (where it sat on
+/// each is in the caller's scope). One readable on some of the days only —
+/// it moved into or out of the caller's scope — is FAILED_PRECONDITION
+/// naming it (`units[i]`) and the days to ask for; one readable on none is
+/// hidden.
 pub async fn visible_units_over(
     db: &impl ConnectionTrait,
     who: &Identity,
     ids: &[UnitId],
-    (start, end): (chrono::NaiveDate, chrono::NaiveDate),
+    period: &Period,
 ) -> ServiceResult<Vec<Unit>> {
+    let (start, end) = (period.start, period.end);
     let found: std::collections::HashMap<UnitId, Unit> =
         units::get_many(db, ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
     ids.iter()
-        .map(|id| {
-            reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
-                u.paths_over(start, end).iter().all(|p| who.can_read(p))
-            })
+        .enumerate()
+        .map(|(i, id)| {
+            let unit = reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
+                !readable_days(who, u, start, end).is_empty()
+            })?;
+            // Readable on some of the days only (it moved in or out of the
+            // caller's scope): the days to ask for, as tracking says them.
+            match readable_days(who, &unit, start, end).as_slice() {
+                [one] if one.covers(start, end) => Ok(unit),
+                some => Err(split_by_moves(&format!("units[{i}]: {}", id.resource_name()), period, some)),
+            }
         })
         .collect()
+}
+
+/// The stretches of days, within `start..=end`, on which the caller may
+/// read `unit` (where it sat then is in their scope), merged.
+fn readable_days(who: &Identity, unit: &Unit, start: chrono::NaiveDate, end: chrono::NaiveDate) -> Vec<Window> {
+    Window::merged(unit.stretches().into_iter().filter(|(_, path)| who.can_read(path)).map(|(w, _)| w).collect())
+        .into_iter()
+        .filter(|w| w.clip(start, end).is_some())
+        .collect()
+}
+
+/// A unit readable on some days of a period only: the period's shape, not
+/// a permission — FAILED_PRECONDITION naming the days to ask for.
+fn split_by_moves(what: &str, period: &Period, days: &[Window]) -> ServiceError {
+    let days: Vec<String> =
+        days.iter().filter_map(|w| w.clip(period.start, period.end)).map(|(a, b)| format!("{a}..{b}")).collect();
+    ServiceError::precondition(
+        "PERIOD_SPLIT_BY_MOVES",
+        format!("{what} was in your scope for part of {} only: ask for {}", period.expression, days.join(" or ")),
+    )
 }
 
 /// A unit the caller may read on some days of `period`, and the one
@@ -93,30 +122,12 @@ pub async fn visible_unit_during(
         let undone = units::moves_recorded_after(db, &ids, at).await?;
         u.before_moves(&undone);
     }
-    let readable_days = |u: &Unit| -> Vec<Window> {
-        Window::merged(u.stretches().into_iter().filter(|(_, path)| who.can_read(path)).map(|(w, _)| w).collect())
-            .into_iter()
-            .filter(|w| w.clip(start, end).is_some())
-            .collect()
-    };
-    let unit = reveal(who, "unit", &id.resource_name(), found, |u| !readable_days(u).is_empty())?;
-    match readable_days(&unit).as_slice() {
+    let unit = reveal(who, "unit", &id.resource_name(), found, |u| !readable_days(who, u, start, end).is_empty())?;
+    match readable_days(who, &unit, start, end).as_slice() {
         [one] if one.covers(start, end) => Ok((unit, Window::ALL)),
         [one] => Ok((unit, *one)),
         // Readable, in pieces: the period's shape, not a permission.
-        many => Err(ServiceError::precondition(
-            "PERIOD_SPLIT_BY_MOVES",
-            format!(
-                "{} was in your scope for part of {} only: ask for {}",
-                id.resource_name(),
-                period.expression,
-                many.iter()
-                    .filter_map(|w| w.clip(start, end))
-                    .map(|(a, b)| format!("{a}..{b}"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            ),
-        )),
+        many => Err(split_by_moves(&id.resource_name(), period, many)),
     }
 }
 

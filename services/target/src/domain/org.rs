@@ -243,12 +243,6 @@ impl Unit {
         out
     }
 
-    /// Its places overlapping the days from `start` to `end`, as paths
-    /// (root first, the unit last).
-    pub fn paths_over(&self, start: NaiveDate, end: NaiveDate) -> Vec<Vec<String>> {
-        self.stretches().into_iter().filter(|(w, _)| w.clip(start, end).is_some()).map(|(_, p)| p).collect()
-    }
-
     /// As readers of only some of its places see it: the places they may
     /// not read keep their days but not where they were (no ancestors) — a
     /// rep's old manager learns when it left, not where it went, and its
