@@ -80,6 +80,10 @@ fn cases() -> Vec<Case> {
             c.push(get(format!("/v1/units/region-a/{r}?period=2024-01&asOfDate={}", urlencode(bad)), "as_of_date"));
         }
     }
+    // A day after today (as tried from outside: 2099 was read as if known).
+    for r in ["attainment", "burnUp", "gapAttribution", "dashboard"] {
+        c.push(get(format!("/v1/units/region-a/{r}?period=2024-01&asOfDate=2099-01-01"), "as_of_date"));
+    }
     // Enum values out of range or unknown by name.
     c.push(get("/v1/units/region-a/attainment?period=2024-01&metric=99", "metric"));
     c.push(get("/v1/units/region-a/burnUp?period=2024-01&metric=99", "metric"));

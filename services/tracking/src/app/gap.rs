@@ -76,7 +76,7 @@ impl App {
         as_of: Option<NaiveDate>,
         target: Option<Amount>,
     ) -> ServiceResult<GapReport> {
-        let day = as_of.unwrap_or_else(|| self.today());
+        let day = self.day_asked(as_of)?;
         let (plan, period) = plan_and_period_in(plans, &unit.path, period, Metric::Amount)?;
         let through = day.min(period.end);
         if through < period.start {

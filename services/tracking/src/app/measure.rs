@@ -184,7 +184,7 @@ impl App {
         plans: &[PlanInfo],
         ask: Ask,
     ) -> ServiceResult<Reading> {
-        let day = ask.as_of.unwrap_or_else(|| self.today());
+        let day = self.day_asked(ask.as_of)?;
         // A unit that left the caller's scope is read where it sat in it
         // last (its plan, its alerts there): they are not told where it went.
         let seen_at = match super::drill_down::last_readable_path(who, &unit) {

@@ -18,7 +18,9 @@ pub mod metrics;
 pub mod moves;
 pub mod watch;
 
-use attain_kit::{ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded};
+use attain_kit::{
+    ServiceError, ServiceResult, auth::Identity, configuration::ClockSettings, id::Id, upstream::Forwarded,
+};
 use attain_target_client::{TargetClient, UnitInfo};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
@@ -101,6 +103,20 @@ impl App {
     /// The organisation's date.
     pub fn today(&self) -> NaiveDate {
         self.clock.today_in(self.cadence.zone)
+    }
+
+    /// The day a caller's figures are read at: the `as_of_date` asked,
+    /// else today. Never after today: sales not yet made are not known.
+    pub fn day_asked(&self, as_of_date: Option<NaiveDate>) -> ServiceResult<NaiveDate> {
+        let today = self.today();
+        match as_of_date {
+            Some(d) if d > today => Err(ServiceError::invalid(
+                "as_of_date",
+                format!("{d} is after today ({today}): figures are known up to today"),
+            )),
+            Some(d) => Ok(d),
+            None => Ok(today),
+        }
     }
 
     /// Now, on the organisation's clock (a fixed one's too).
