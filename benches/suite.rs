@@ -561,14 +561,41 @@ struct Figures {
     p999: Duration,
 }
 
-/// RPCs a service has served, by method (`attain_rpc_requests_total` on
-/// its admin port's `/metrics`, summed over codes).
-async fn rpc_counts(admin_port: u16) -> std::collections::HashMap<String, u64> {
+/// A service's admin port's `/metrics`, as text.
+async fn scrape(admin_port: u16) -> String {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", admin_port)).await.unwrap();
     s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").await.unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// A histogram's sum and count (one series, no labels) from `/metrics`.
+fn histogram(text: &str, name: &str) -> (f64, f64) {
+    let value = |suffix: &str| {
+        let series = format!("{name}_{suffix} ");
+        text.lines().find_map(|l| l.strip_prefix(series.as_str())).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+    };
+    (value("sum"), value("count"))
+}
+
+/// The tracking service's alert evaluator between two scrapes: passes,
+/// their mean duration and the mean commit → evaluation lag, in ms.
+fn evaluator_between(before: &str, after: &str) -> (f64, f64, f64) {
+    let delta = |name: &str| {
+        let ((s0, c0), (s1, c1)) = (histogram(before, name), histogram(after, name));
+        (s1 - s0, c1 - c0)
+    };
+    let (pass_s, passes) = delta("attain_tracking_alert_pass_seconds");
+    let (lag_s, lags) = delta("attain_tracking_alert_lag_seconds");
+    (passes, 1000.0 * pass_s / passes.max(1.0), 1000.0 * lag_s / lags.max(1.0))
+}
+
+/// RPCs a service has served, by method (`attain_rpc_requests_total` on
+/// its admin port's `/metrics`, summed over codes).
+async fn rpc_counts(admin_port: u16) -> std::collections::HashMap<String, u64> {
+    let text = scrape(admin_port).await;
     let mut counts = std::collections::HashMap::new();
     for line in text.lines().filter(|l| l.starts_with("attain_rpc_requests_total{")) {
         let method = line.split("method=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
@@ -814,11 +841,18 @@ async fn run(sizes: Sizes) {
             ("APP__UPSTREAM__TARGET_URL", url(target.port)),
             // Its alert evaluator runs, as in production.
             ("APP__JOBS__SERVICE_TOKEN", token("svc-tracking", Role::Admin, "")),
+            ("APP__SERVER__ADMIN_PORT", free_port().to_string()),
             today.clone(),
             big.clone(),
         ]
     };
-    let tracking = start("tracking", &dir, &tracking_env(&tracking_db)).await;
+    let tracking_vars = tracking_env(&tracking_db);
+    let tracking_admin = tracking_vars
+        .iter()
+        .find(|(k, _)| *k == "APP__SERVER__ADMIN_PORT")
+        .map(|(_, v)| v.parse::<u16>().unwrap())
+        .unwrap();
+    let tracking = start("tracking", &dir, &tracking_vars).await;
     let review = start(
         "review",
         &dir,
@@ -867,6 +901,7 @@ async fn run(sizes: Sizes) {
     let busy = Arc::new(AtomicBool::new(true));
     let probe = tokio::spawn(alert_latency(connect(tracking.port).await, busy.clone(), "stream"));
     let calls_before = rpc_counts(target_admin).await;
+    let evaluator_before = scrape(tracking_admin).await;
     let stream = ingest_stream(&sizes, connect(tracking.port).await, half, sizes.api_deals).await;
     busy.store(false, Ordering::Relaxed);
     // The target service's calls per thousand deals streamed (the alert
@@ -882,6 +917,7 @@ async fn run(sizes: Sizes) {
         (per_k(""), per_k("/BatchGetUnits"), per_k("/GetDataVersion"))
     };
     let latencies = probe.await.unwrap();
+    let stream_evaluator = evaluator_between(&evaluator_before, &scrape(tracking_admin).await);
     // Storage per deal, then with feeds and request ids pruned (as after
     // their retention) and the tables rewritten.
     let bytes_before = bytes_per_deal(&db).await;
@@ -1028,6 +1064,7 @@ async fn run(sizes: Sizes) {
     let loaded: Vec<f64> = peak.iter().map(|p| p.load(Ordering::Relaxed) as f64 / 1024.0).collect();
     // The live product: readers and a writer at once.
     phase("mixed workload");
+    let evaluator_before = scrape(tracking_admin).await;
     let mixed = mixed::run(
         &Arc::new(sizes.clone()),
         (connect(tracking.port).await, cached_ch.clone()),
@@ -1036,6 +1073,7 @@ async fn run(sizes: Sizes) {
     )
     .await;
     have += mixed.ingested;
+    let mixed_evaluator = evaluator_between(&evaluator_before, &scrape(tracking_admin).await);
 
     // The figures audit on the synthetic org: every figure of March's
     // company dashboard, its children and attainment reads recomputed from
@@ -1134,6 +1172,12 @@ async fn run(sizes: Sizes) {
         pct(0.99),
         pct(1.0)
     );
+    let evaluator_line = |(passes, pass_ms, lag_ms): (f64, f64, f64)| {
+        format!(
+            "the alert evaluator: {passes:.0} passes, {pass_ms:.0} ms each on average; a commit evaluated {lag_ms:.0} ms after it, on average"
+        )
+    };
+    println!("  {}", evaluator_line(stream_evaluator));
     println!(
         "tracking's tables and indexes per deal ({} deals): {bytes_before:.0} bytes; {bytes_after:.0} bytes once {pruned} feed rows and request ids past retention are pruned (VACUUM FULL)",
         sizes.api_deals
@@ -1217,6 +1261,7 @@ async fn run(sizes: Sizes) {
             at(v, 1.0)
         );
     }
+    println!("  {}", evaluator_line(mixed_evaluator));
     println!();
     // At 16 in flight, like the uncached row above at 16: its p50 is the
     // queue of 16 calls sharing two cores, not one dashboard's own time

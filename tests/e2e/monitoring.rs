@@ -107,7 +107,10 @@ async fn what_operators_query_is_what_the_services_expose() {
     loop {
         let tracking = scrape(suite.tracking.admin).await;
         // The evaluator follows the feed in the background.
-        if sample(&tracking, "attain_tracking_alert_lag_seconds_count").is_some_and(|n| n > 0.0) {
+        if ["attain_tracking_alert_lag_seconds_count", "attain_tracking_alert_pass_seconds_count"]
+            .iter()
+            .all(|s| sample(&tracking, s).is_some_and(|n| n > 0.0))
+        {
             text.push_str(&tracking);
             break;
         }

@@ -201,6 +201,7 @@ impl Evaluator {
             changes = changes.len()
         );
         let paths: BTreeSet<Vec<attain_kit::id::Id>> = changes.into_iter().flat_map(|c| c.paths).collect();
+        let started = Instant::now();
         // Errors about the data are logged and passed inside; what comes
         // back is passing (retried) or a refused account (step down).
         let advanced = async {
@@ -213,6 +214,7 @@ impl Evaluator {
             return Ok(None);
         }
         *position = Some(last);
+        metrics.alert_pass(started.elapsed());
         committed.into_iter().for_each(|at| metrics.evaluated(at));
         let behind = if more { feeds::extent(db, Feed::RollupChanges).await?.last - last } else { 0 };
         metrics.feed_lag(Feed::RollupChanges.key(), LEASE, behind);

@@ -13,6 +13,7 @@ pub struct TrackingMetrics {
     imports_running: Gauges,
     feed_lag: Gauges,
     alert_lag: Histograms,
+    alert_pass: Histograms,
 }
 
 impl TrackingMetrics {
@@ -45,6 +46,10 @@ impl TrackingMetrics {
                 "attain_tracking_alert_lag_seconds",
                 "From a roll-up change's commit to the alert evaluation of its units",
             ),
+            alert_pass: m.histogram(
+                "attain_tracking_alert_pass_seconds",
+                "How long one alert evaluation of the units the roll-up feed named took",
+            ),
         }
     }
 
@@ -76,6 +81,11 @@ impl TrackingMetrics {
     pub fn evaluated(&self, committed_at: chrono::DateTime<chrono::Utc>) {
         let lag = (chrono::Utc::now() - committed_at).to_std().unwrap_or_default();
         self.alert_lag.observe(&[], lag.as_secs_f64());
+    }
+
+    /// One pass over a batch of the roll-up feed, evaluated and its position stored.
+    pub fn alert_pass(&self, took: std::time::Duration) {
+        self.alert_pass.observe(&[], took.as_secs_f64());
     }
 }
 
