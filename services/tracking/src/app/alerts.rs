@@ -308,31 +308,38 @@ impl App {
                 None => stays.push((stay, vec![u])),
             }
         }
-        let mut measured: Vec<Measured> = Vec::new();
-        let mut stay_of: HashMap<Id, Period> = HashMap::new();
-        let mut missed: HashMap<Id, Vec<(&'static str, String)>> = HashMap::new();
-        let mut thresholds = None;
-        for (stay, group) in stays {
-            let (m, t) = self.measure(fwd, group, &plan, &stay, day, &Dimensions::default()).await?;
-            // Reports owed are a month's (the scheduled pass's period): a
-            // week's, a quarter's or a year's pass would open alerts for
-            // the same reports that no scheduled pass ever resolves.
-            if !metric.is_count() && period.granularity == Granularity::Month {
-                missed.extend(self.missed_reports(plans, &m, &stay, day).await?);
-            }
-            stay_of.extend(m.iter().map(|x| (x.unit.id.clone(), stay.clone())));
-            thresholds = Some(t);
-            measured.extend(m);
-        }
-        let Some(thresholds) = thresholds else { return Ok(Vec::new()) };
         let policy = self.alerts;
-        let reps: Vec<Id> = measured.iter().filter(|m| m.unit.is_rep).map(|m| m.unit.id.clone()).collect();
+        let reps: Vec<Id> = stays.iter().flat_map(|(_, g)| g).filter(|u| u.is_rep).map(|u| u.id.clone()).collect();
         // Staleness is about people, not a metric: the amount plan owns it.
-        let last_activity = if reps.is_empty() || policy.stale_after == 0 || metric.is_count() {
-            HashMap::new()
-        } else {
-            self.last_activity(&reps, day).await?
+        // Read beside the figures (a pass waited for one, then the other).
+        let last_activity = async {
+            if reps.is_empty() || policy.stale_after == 0 || metric.is_count() {
+                Ok(HashMap::new())
+            } else {
+                self.last_activity(&reps, day).await
+            }
         };
+        let measuring = async {
+            let mut measured: Vec<Measured> = Vec::new();
+            let mut stay_of: HashMap<Id, Period> = HashMap::new();
+            let mut missed: HashMap<Id, Vec<(&'static str, String)>> = HashMap::new();
+            let mut thresholds = None;
+            for (stay, group) in stays {
+                let (m, t) = self.measure(fwd, group, &plan, &stay, day, &Dimensions::default()).await?;
+                // Reports owed are a month's (the scheduled pass's period): a
+                // week's, a quarter's or a year's pass would open alerts for
+                // the same reports that no scheduled pass ever resolves.
+                if !metric.is_count() && period.granularity == Granularity::Month {
+                    missed.extend(self.missed_reports(plans, &m, &stay, day).await?);
+                }
+                stay_of.extend(m.iter().map(|x| (x.unit.id.clone(), stay.clone())));
+                thresholds = Some(t);
+                measured.extend(m);
+            }
+            Ok::<_, ServiceError>((measured, stay_of, missed, thresholds))
+        };
+        let ((measured, stay_of, missed, thresholds), last_activity) = tokio::try_join!(measuring, last_activity)?;
+        let Some(thresholds) = thresholds else { return Ok(Vec::new()) };
         const RULES: [Rule; 4] = Rule::ALL;
         // Stamped on the organisation's clock (a demo's fixed one too).
         let now = self.now();

@@ -107,22 +107,9 @@ pub async fn last_log_days(
     up_to: NaiveDate,
 ) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
     let mut out = HashMap::new();
-    for chunk in reps.chunks(2000) {
-        let logs: Vec<(String, Option<NaiveDate>)> = daily_log::Entity::find()
-            .select_only()
-            .column(daily_log::Column::RepId)
-            .column_as(daily_log::Column::LogDate.max(), "last")
-            .filter(daily_log::Column::RepId.is_in(chunk.iter().map(Id::as_str)))
-            .filter(daily_log::Column::LogDate.lte(up_to))
-            .group_by(daily_log::Column::RepId)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (rep, day) in logs {
-            if let Some(d) = day {
-                out.insert(Id::stored("rep id", &rep)?, d);
-            }
-        }
+    let ids: Vec<&str> = reps.iter().map(Id::as_str).collect();
+    for (rep, day) in super::latest_days(db, ("daily_logs", "rep_id", "log_date"), &ids, up_to).await? {
+        out.insert(Id::stored("rep id", &rep)?, day);
     }
     Ok(out)
 }

@@ -320,23 +320,9 @@ pub async fn last_deal_days(
     up_to: NaiveDate,
 ) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
     let mut out = HashMap::new();
-    for chunk in units.chunks(2000) {
-        let rows: Vec<(String, Option<NaiveDate>)> = rollup::Entity::find()
-            .select_only()
-            .column(rollup::Column::UnitId)
-            .column_as(rollup::Column::Day.max(), "last")
-            .filter(rollup::Column::UnitId.is_in(chunk.iter().map(Id::as_str)))
-            .filter(rollup::Column::Day.lte(up_to))
-            .group_by(rollup::Column::UnitId)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (unit, day) in rows {
-            if let Some(d) = day {
-                let id = Id::stored("roll-up unit", &unit)?;
-                out.insert(id, d);
-            }
-        }
+    let ids: Vec<&str> = units.iter().map(Id::as_str).collect();
+    for (unit, day) in super::latest_days(db, ("rollups", "unit_id", "day"), &ids, up_to).await? {
+        out.insert(Id::stored("roll-up unit", &unit)?, day);
     }
     Ok(out)
 }
