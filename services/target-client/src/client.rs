@@ -323,7 +323,7 @@ impl TargetClient {
         date: NaiveDate,
         slice: Slice<'_>,
     ) -> ServiceResult<(HashMap<Id, Expected>, AlertThresholds, Decimal)> {
-        let r = self.expected_amounts(fwd, plan, units, period, date, slice, false).await?;
+        let r = self.expected_kept(fwd, plan, units, period, date, slice).await?;
         // The calendar's progress, for units without a target too.
         let progress = r.time_progress.parse().unwrap_or(Decimal::ZERO);
         let t = r.alert_thresholds.unwrap_or_default();
@@ -372,6 +372,91 @@ impl TargetClient {
             days,
             milestones: e.milestones.into_iter().map(|m| (m.day_of_period, m.percent)).collect(),
         })
+    }
+
+    /// `BatchGetExpectedAmounts` without the daily curves, each unit's
+    /// answer kept on its own (as `units` keeps units) and the period's part
+    /// (time progress, thresholds) beside them: the alert evaluator asks for
+    /// the units each pass's changes named — rarely the same set twice, the
+    /// same units over and over — so a pass asks the target service only for
+    /// units it has not met at this version. A unit the answer leaves out
+    /// (no target) is kept as left out. The same key rules as `read`.
+    async fn expected_kept(
+        &self,
+        fwd: &Forwarded,
+        plan: &PlanInfo,
+        units: &[Id],
+        period: &str,
+        date: NaiveDate,
+        slice: Slice<'_>,
+    ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
+        let request = |units: Vec<String>| pb::BatchGetExpectedAmountsRequest {
+            plan: plan.name.clone(),
+            units,
+            period: period.to_owned(),
+            date: date.format("%Y-%m-%d").to_string(),
+            dimensions: Some(common::Dimensions {
+                product_line: slice.product_line.to_owned(),
+                customer_type: slice.customer_type.to_owned(),
+            }),
+            include_daily: false,
+        };
+        let keep = match fwd.caller() {
+            Some(caller) => self.version(fwd).await.map(|v| (v, caller)),
+            None => None,
+        };
+        let key = |method: &'static str, units: Vec<String>, caller: &str| Key {
+            method,
+            request: request(units).encode_to_vec(),
+            caller: caller.to_owned(),
+        };
+        let unit_key = |name: &str, caller: &str| key("BatchGetExpectedAmounts/unit", vec![name.to_owned()], caller);
+        let names: Vec<String> = units.iter().map(Id::resource_name).collect();
+        // By name; an empty `unit`: left out of the answer (no target).
+        let mut found: HashMap<String, pb::ExpectedAmount> = HashMap::new();
+        let mut whole = None;
+        if let Some((version, caller)) = keep {
+            whole = self.cache.get::<pb::BatchGetExpectedAmountsResponse>(
+                version,
+                &key("BatchGetExpectedAmounts/period", Vec::new(), caller),
+            );
+            for name in names.iter().filter(|_| whole.is_some()) {
+                if let Some(e) = self.cache.get::<pb::ExpectedAmount>(version, &unit_key(name, caller)) {
+                    found.insert(name.clone(), e);
+                }
+            }
+        }
+        let mut missing: Vec<String> = names.iter().filter(|n| !found.contains_key(*n)).cloned().collect();
+        missing.sort_unstable();
+        missing.dedup();
+        let mut whole = match whole {
+            Some(w) if missing.is_empty() => w,
+            _ => {
+                let asked = missing.clone();
+                let mut r =
+                    self.targets.clone().batch_get_expected_amounts(fwd.request(request(asked))).await?.into_inner();
+                for e in std::mem::take(&mut r.amounts) {
+                    found.insert(e.unit.clone(), e);
+                }
+                if let Some((version, caller)) = keep {
+                    for name in &missing {
+                        let e = found.get(name).cloned().unwrap_or_default();
+                        self.cache.put(version, unit_key(name, caller), e.clone(), e.encoded_len().max(16));
+                    }
+                    let k = key("BatchGetExpectedAmounts/period", Vec::new(), caller);
+                    self.cache.put(version, k, r.clone(), r.encoded_len());
+                }
+                r
+            }
+        };
+        // In the order asked, each unit once, as the service answers.
+        let mut seen = std::collections::HashSet::new();
+        whole.amounts = names
+            .iter()
+            .filter(|n| seen.insert(n.as_str()))
+            .filter_map(|n| found.get(n).filter(|e| !e.unit.is_empty()).cloned())
+            .collect();
+        Ok(whole)
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -6,7 +6,7 @@
 use attain_kit::{
     auth::Role,
     both_backends,
-    seed::{PlanSpec, Seed, Unit},
+    seed::{PlanSpec, Seed, Split, Unit},
     testing::{Backend, token},
     upstream::Forwarded,
 };
@@ -134,3 +134,61 @@ async fn units_are_kept_one_by_one(backend: Backend) {
 }
 
 both_backends!(units_are_kept_one_by_one);
+
+/// `expected` keeps each unit's expectation on its own: a later batch
+/// naming some of the same units asks only for the others, answers in the
+/// order asked, keeps a unit without a target as having none; another
+/// caller's batch is its own; an adjusted target is in the next request.
+async fn expectations_are_kept_one_by_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let seed = Seed::new(app.channel.clone(), token("ops", Role::Admin, ""));
+    seed.units(&[
+        Unit::new("acme", "", Company, "Acme"),
+        Unit::new("region-a", "acme", Region, "Region A"),
+        Unit::new("region-b", "acme", Region, "Region B"),
+        Unit::new("region-c", "acme", Region, "Region C"),
+    ])
+    .await
+    .unwrap();
+    seed.plan(PlanSpec::new("acme-2024", "Acme 2024", "acme", 2024).base("1200.00")).await.unwrap();
+    // Regions A and B get targets; C none.
+    seed.split("acme-2024", "acme", Split::manual(&[("region-a", "800.00"), ("region-b", "400.00")])).await.unwrap();
+    let client = TargetClient::new(app.channel.clone());
+    let id = |s: &str| attain_kit::id::Id::parse("unit", s).unwrap();
+    let (admin, wang) = (bearer("ops", Role::Admin, ""), bearer("wang", Role::Manager, "region-a"));
+    let plan = client.plans(&as_(&admin)).await.unwrap().into_iter().find(|p| p.name == "plans/acme-2024").unwrap();
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
+    let expected = |who: &str, units: &[&str]| {
+        let (client, plan, who) = (client.clone(), plan.clone(), who.to_owned());
+        let units: Vec<_> = units.iter().map(|u| id(u)).collect();
+        async move {
+            let (e, _, progress) = client.expected(&as_(&who), &plan, &units, "2024", day, Default::default()).await?;
+            let mut targets: Vec<String> =
+                e.into_iter().map(|(u, x)| format!("{}={}", u.as_str(), x.period_target)).collect();
+            targets.sort();
+            Ok::<_, attain_kit::ServiceError>((targets, progress))
+        }
+    };
+    let (first, progress) = expected(&admin, &["region-a", "region-c"]).await.unwrap();
+    assert_eq!(first, ["region-a=800.00"]);
+    assert!(progress > rust_decimal::Decimal::ZERO);
+    let (hits, _) = client.cache_counts();
+    let (again, progress_again) = expected(&admin, &["region-c", "region-a", "region-a"]).await.unwrap();
+    assert_eq!(again, ["region-a=800.00"]);
+    assert_eq!(progress_again, progress, "the period's part is kept beside the units");
+    let (after, _) = client.cache_counts();
+    assert!(after >= hits + 3, "both units and the period came from what the first batch kept: {hits} → {after}");
+    let (with_b, _) = expected(&admin, &["region-b", "region-a"]).await.unwrap();
+    assert_eq!(with_b, ["region-a=800.00", "region-b=400.00"]);
+
+    // The admin's region B is not the manager's to read.
+    assert_eq!(expected(&wang, &["region-a"]).await.unwrap().0, ["region-a=800.00"]);
+    assert!(expected(&wang, &["region-a", "region-b"]).await.is_err(), "region B served to region A's manager");
+
+    // Re-split: the next request reads the new targets.
+    seed.split("acme-2024", "acme", Split::manual(&[("region-a", "700.00"), ("region-b", "500.00")])).await.unwrap();
+    let (resplit, _) = expected(&admin, &["region-a", "region-b"]).await.unwrap();
+    assert_eq!(resplit, ["region-a=700.00", "region-b=500.00"]);
+}
+
+both_backends!(expectations_are_kept_one_by_one);
