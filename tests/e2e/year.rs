@@ -1106,3 +1106,60 @@ async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
 }
 
 both_backends!(a_moved_reps_actuals_are_of_each_managers_days);
+
+/// A move settles no alert by itself (as tried from outside): an idle
+/// rep's STALE_DATA stays open when it moves — a move is no activity —
+/// and the alerts a move does settle (its old region's, whose figures
+/// moved) state the figures they hold, read after the re-booking: the
+/// region's actual as its attainment reads it, not the figures booked the
+/// old way against the targets moved the new way.
+async fn a_move_settles_no_alert_by_itself(backend: Backend) {
+    let s = Suite::with_demo(backend).await;
+    let ch = Channel::from_shared(format!("http://{}", s.gateway.addr)).unwrap().connect().await.unwrap();
+    let (mut org, tracking) = (OrgServiceClient::new(ch.clone()), TrackingServiceClient::new(ch));
+    let idle = tpb::Unit {
+        parent: "units/region-a".into(),
+        kind: tpb::UnitKind::Rep as i32,
+        display_name: "Idle Rep".into(),
+        start_date: "2024-01-02".into(),
+        ..Default::default()
+    };
+    let ask = tpb::CreateUnitRequest { unit: Some(idle), unit_id: "rep-idle".into(), request_id: "idle".into() };
+    org.create_unit(ops(ask)).await.unwrap();
+    let evaluate =
+        kpb::EvaluateAlertsRequest { unit: "units/region-a".into(), period: "2024-01".into(), ..Default::default() };
+    tracking.clone().evaluate_alerts(ops(evaluate)).await.unwrap();
+    let alerts_of = |unit: &'static str| {
+        let mut k = tracking.clone();
+        async move {
+            let ask = kpb::ListAlertsRequest { unit: format!("units/{unit}"), page_size: 200, ..Default::default() };
+            k.list_alerts(ops(ask)).await.unwrap().into_inner().alerts
+        }
+    };
+    let stale = |alerts: &[kpb::Alert]| {
+        alerts.iter().find(|a| a.unit == "units/rep-idle" && a.rule == kpb::AlertRule::StaleData as i32).cloned()
+    };
+    let before = stale(&alerts_of("rep-idle").await).expect("an idle rep of eleven working days is stale");
+    assert_eq!(before.state, kpb::AlertState::Open as i32, "{before:?}");
+
+    move_unit(&mut org, "rep-idle", "region-b", "2024-01-10").await;
+    move_unit(&mut org, "rep-2", "region-b", "2024-01-10").await;
+    // The follower re-books within a second or two, then evaluates.
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    let after = stale(&alerts_of("rep-idle").await).expect("still there");
+    assert_ne!(after.state, kpb::AlertState::Resolved as i32, "a move resolved it: {after:?}");
+    assert!(after.message.contains("2024-01-02"), "idle since it started: {after:?}");
+
+    let read =
+        kpb::GetAttainmentRequest { unit: "units/region-a".into(), period: "2024-01".into(), ..Default::default() };
+    let region = tracking.clone().get_attainment(ops(read)).await.unwrap().into_inner();
+    for a in alerts_of("region-a").await.iter().filter(|a| a.unit == "units/region-a") {
+        if a.state == kpb::AlertState::Resolved as i32 && a.message.starts_with("recovered: ") {
+            let said = format!("recovered: {} against {} expected", dec(&a.actual), dec(&a.expected));
+            assert_eq!(a.message, said, "its fields are what its message says: {a:?}");
+            assert_eq!(dec(&a.actual), dec(&region.actual), "the region's actual after the move: {a:?}");
+        }
+    }
+}
+
+both_backends!(a_move_settles_no_alert_by_itself);

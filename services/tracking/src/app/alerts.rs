@@ -59,7 +59,7 @@ fn findings(
     thresholds: Thresholds,
     policy: Policy,
     live: &HashMap<Rule, Alert>,
-    stale: Option<(Colour, u32, String)>,
+    (stale, last): (Option<(Colour, u32, String)>, Option<NaiveDate>),
     missed: Option<&[(&'static str, String)]>,
 ) -> Vec<Finding> {
     let actual = m.actual.amount;
@@ -80,13 +80,33 @@ fn findings(
     let milestone = (m.expected.milestone_in_force && actual < m.expected.by_milestone)
         .then(|| (Colour::Red, format!("{} is below the milestone in force ({})", actual, m.expected.by_milestone)));
     let mut out = vec![
-        Finding { rule: Rule::BehindPace, firing: pace, actual, expected: m.expected.by_curve },
-        Finding { rule: Rule::MissedMilestone, firing: milestone, actual, expected: m.expected.by_milestone },
+        Finding { rule: Rule::BehindPace, firing: pace, actual, expected: m.expected.by_curve, settled: None },
+        Finding {
+            rule: Rule::MissedMilestone,
+            firing: milestone,
+            actual,
+            expected: m.expected.by_milestone,
+            settled: None,
+        },
     ];
     if m.unit.is_rep && policy.stale_after > 0 {
         let firing =
             stale.map(|(s, days, since)| (s, format!("no deal or daily log since {since} ({days} working days)")));
-        out.push(Finding { rule: Rule::StaleData, firing, actual, expected: m.expected.by_curve });
+        // Settled by what happened: activity on a day, or the rep's
+        // working life ending (nothing else ends staleness).
+        let settled = match last {
+            Some(d) => format!("activity again: a deal or a daily log on {d}"),
+            None => {
+                "no longer counted (its working days ended, or the rule changed); no deal or daily log yet".to_owned()
+            }
+        };
+        out.push(Finding {
+            rule: Rule::StaleData,
+            firing,
+            actual,
+            expected: m.expected.by_curve,
+            settled: Some(settled),
+        });
     }
     if let Some(missed) = missed {
         // Reports are not about the figures: none are carried.
@@ -95,6 +115,7 @@ fn findings(
             firing: overdue(missed),
             actual: Amount::ZERO,
             expected: Amount::ZERO,
+            settled: None,
         });
     }
     out
@@ -150,11 +171,14 @@ fn apply(
             let Some(old) = live else { return Step { write: None, live: None } };
             let mut a = old.clone();
             a.state = State::Resolved;
+            // The figures its message states (the expected one too: it was
+            // left at the last update's, as tried from outside).
             a.actual = f.actual;
-            a.message = match f.rule {
-                Rule::ReportOverdue => "every report is in".to_owned(),
-                Rule::StaleData => "activity again: a deal or a daily log".to_owned(),
-                _ => format!("recovered: {} against {} expected", f.actual, f.expected),
+            a.expected = f.expected;
+            a.message = match (&f.settled, f.rule) {
+                (Some(why), _) => why.clone(),
+                (None, Rule::ReportOverdue) => "every report is in".to_owned(),
+                (None, _) => format!("recovered: {} against {} expected", f.actual, f.expected),
             };
             a.resolve_time = Some(now);
             a.version = old.version + 1;
@@ -321,7 +345,6 @@ impl App {
         };
         let measuring = async {
             let mut measured: Vec<Measured> = Vec::new();
-            let mut stay_of: HashMap<Id, Period> = HashMap::new();
             let mut missed: HashMap<Id, Vec<(&'static str, String)>> = HashMap::new();
             let mut thresholds = None;
             for (stay, group) in stays {
@@ -332,13 +355,12 @@ impl App {
                 if !metric.is_count() && period.granularity == Granularity::Month {
                     missed.extend(self.missed_reports(plans, &m, &stay, day).await?);
                 }
-                stay_of.extend(m.iter().map(|x| (x.unit.id.clone(), stay.clone())));
                 thresholds = Some(t);
                 measured.extend(m);
             }
-            Ok::<_, ServiceError>((measured, stay_of, missed, thresholds))
+            Ok::<_, ServiceError>((measured, missed, thresholds))
         };
-        let ((measured, stay_of, missed, thresholds), last_activity) = tokio::try_join!(measuring, last_activity)?;
+        let ((measured, missed, thresholds), last_activity) = tokio::try_join!(measuring, last_activity)?;
         let Some(thresholds) = thresholds else { return Ok(Vec::new()) };
         const RULES: [Rule; 4] = Rule::ALL;
         // Stamped on the organisation's clock (a demo's fixed one too).
@@ -358,10 +380,11 @@ impl App {
                 RULES.iter().filter_map(|r| all_live.remove(&(m.unit.id.clone(), *r)).map(|a| (*r, a))).collect();
             let last = last_activity.get(&m.unit.id).copied();
             // Counted over the rep's working life only: from its start (a
-            // new hire is not idle before joining), to its last day; and
-            // over its stay.
-            let start = stay_of.get(&m.unit.id).map_or(period.start, |s| s.start);
-            let from = m.unit.start_date.map_or(start, |s| s.max(start));
+            // new hire is not idle before joining), to its last day. Not
+            // over its stay: staleness is about the person, and a move is
+            // no activity (as tried from outside: an idle rep's alert was
+            // resolved as "activity again" by its move).
+            let from = m.unit.start_date.map_or(period.start, |s| s.max(period.start));
             let to = m.unit.end_date.map_or(day, |e| e.min(day));
             let stale = (from <= to)
                 .then(|| staleness(&plan.calendar, last, from, to, policy.stale_after))
@@ -374,6 +397,7 @@ impl App {
                     };
                     (s, n, since)
                 });
+            let stale = (stale, last);
             let policy = if metric.is_count() { Policy { stale_after: 0, ..policy } } else { policy };
             let missed = missed.get(&m.unit.id).map(Vec::as_slice);
             for f in findings(m, thresholds, policy, &live, stale, missed) {

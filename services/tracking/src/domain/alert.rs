@@ -159,6 +159,8 @@ pub struct Finding {
     pub firing: Option<(Status, String)>,
     pub actual: Amount,
     pub expected: Amount,
+    /// What a resolution says, when not the figures' recovery.
+    pub settled: Option<String>,
 }
 
 /// What to do with a unit's alert for a rule, given the finding and the
@@ -350,6 +352,7 @@ mod tests {
             firing: Some((Status::Red, m.to_owned())),
             actual: Amount::ZERO,
             expected: Amount::ZERO,
+            settled: None,
         };
         let live = Alert {
             id: Id::generate(),
