@@ -62,8 +62,6 @@ async fn run(backend: Backend, ops: Vec<Op>) {
     let conn = db::connect_and_migrate::<Migrator>(&settings).await.unwrap();
     let mut sales: Vec<Deal> = Vec::new();
     let mut live_deals = 0i64;
-    // Each unit's deal days (sales, reversals, split shares' paths too).
-    let mut days: std::collections::HashMap<Id, Vec<NaiveDate>> = std::collections::HashMap::new();
     for (i, op) in ops.into_iter().enumerate() {
         let batch = match op {
             Op::Sale { rep, cents, day, product, split } => {
@@ -122,11 +120,6 @@ async fn run(backend: Backend, ops: Vec<Op>) {
         };
         deals::insert_many(&conn, &batch).await.unwrap();
         rollups::add(&conn, &batch).await.unwrap();
-        for d in &batch {
-            for (p, _) in d.lines() {
-                p.iter().for_each(|u| days.entry(u.clone()).or_default().push(d.close_date));
-            }
-        }
     }
     let (from, to) = (NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), NaiveDate::from_ymd_opt(2024, 1, 31).unwrap());
     let units: Vec<Vec<Id>> = vec![
@@ -155,8 +148,15 @@ async fn run(backend: Backend, ops: Vec<Op>) {
     assert_eq!(rolled.get(&id("acme")).copied().unwrap_or_default().deals_won, live_deals);
     let live_amount: i64 = sales.iter().map(|d| d.amount.to_minor_units()).sum();
     assert_eq!(sum(&["acme"]), live_amount);
-    // Each unit's last deal day up to the 15th (what staleness reads), as
-    // the deals say; a unit without any is absent.
+    // Each unit's last day up to the 15th with a sale that stands (what
+    // staleness reads: a reversed one is no activity), as the deals say —
+    // split shares count on their paths; a unit without any is absent.
+    let mut days: std::collections::HashMap<Id, Vec<NaiveDate>> = std::collections::HashMap::new();
+    for d in &sales {
+        for (p, _) in d.lines() {
+            p.iter().for_each(|u| days.entry(u.clone()).or_default().push(d.close_date));
+        }
+    }
     let mid = NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
     let mut asked = ids.clone();
     asked.push(id("rep-9"));

@@ -108,7 +108,7 @@ pub async fn last_log_days(
 ) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
     let mut out = HashMap::new();
     let ids: Vec<&str> = reps.iter().map(Id::as_str).collect();
-    for (rep, day) in super::latest_days(db, ("daily_logs", "rep_id", "log_date"), &ids, up_to).await? {
+    for (rep, day) in super::latest_days(db, ("daily_logs", "rep_id", "log_date", "true"), &ids, up_to).await? {
         out.insert(Id::stored("rep id", &rep)?, day);
     }
     Ok(out)

@@ -313,7 +313,9 @@ pub async fn recompute(
     Ok(sum)
 }
 
-/// Each unit's latest day with a deal up to `up_to`; units without are absent.
+/// Each unit's latest day with a deal up to `up_to` that stands (a day
+/// whose deals were all reversed had none: as tried from outside, a
+/// reversed sale ended a rep's staleness); units without are absent.
 pub async fn last_deal_days(
     db: &impl ConnectionTrait,
     units: &[Id],
@@ -321,7 +323,7 @@ pub async fn last_deal_days(
 ) -> Result<HashMap<Id, NaiveDate>, ServiceError> {
     let mut out = HashMap::new();
     let ids: Vec<&str> = units.iter().map(Id::as_str).collect();
-    for (unit, day) in super::latest_days(db, ("rollups", "unit_id", "day"), &ids, up_to).await? {
+    for (unit, day) in super::latest_days(db, ("rollups", "unit_id", "day", "t.deals_won > 0"), &ids, up_to).await? {
         out.insert(Id::stored("roll-up unit", &unit)?, day);
     }
     Ok(out)
