@@ -31,6 +31,10 @@ const RENEW: Duration = Duration::from_secs(1);
 const POLL: Duration = Duration::from_millis(200);
 /// Roll-up changes evaluated per pass.
 const BATCH: u64 = 500;
+/// How long a pass waits for a unit move the target service recorded to
+/// be re-booked here (the move follower's second) before it evaluates
+/// anyway — a follower that cannot re-book must not stop alerts.
+const MOVE_WAIT: Duration = Duration::from_secs(30);
 /// How long a replica whose service account is refused stays out of the
 /// running (another, rightly configured, leads meanwhile).
 const STEP_DOWN: Duration = Duration::from_secs(30);
@@ -87,6 +91,8 @@ impl Evaluator {
         let mut last_prune: Option<Instant> = None;
         let mut wake = self.app.feeds.subscribe();
         let mut again = false;
+        // Since when passes have waited for a move's re-booking.
+        let mut waiting: Option<Instant> = None;
         loop {
             if !again {
                 tokio::select! {
@@ -118,7 +124,7 @@ impl Evaluator {
                     continue;
                 }
             };
-            match self.follow(&fwd, &mut position).await {
+            match self.follow(&fwd, &mut position, &mut waiting).await {
                 Ok(Some(true)) => again = true,
                 Ok(Some(false)) => {}
                 Ok(None) => {
@@ -151,6 +157,7 @@ impl Evaluator {
             }
             if let Some(every) = self.schedule
                 && last_full.elapsed() >= every
+                && !self.waits_for_moves(&fwd, &mut waiting).await
             {
                 last_full = Instant::now();
                 match self
@@ -175,7 +182,12 @@ impl Evaluator {
     /// Evaluates the next batch of roll-up changes and stores the position
     /// after it: whether more may be waiting, or None when the lease was
     /// lost (the position is then the new leader's).
-    async fn follow(&self, fwd: &Forwarded, position: &mut Option<i64>) -> ServiceResult<Option<bool>> {
+    async fn follow(
+        &self,
+        fwd: &Forwarded,
+        position: &mut Option<i64>,
+        waiting: &mut Option<Instant>,
+    ) -> ServiceResult<Option<bool>> {
         let db = &self.app.db;
         let from = match *position {
             Some(p) => p,
@@ -189,6 +201,10 @@ impl Evaluator {
             metrics.feed_lag(Feed::RollupChanges.key(), LEASE, 0);
             return Ok(Some(false));
         };
+        if self.waits_for_moves(fwd, waiting).await {
+            // Evaluated once the move is re-booked (its feed row wakes us).
+            return Ok(Some(false));
+        }
         let more = changes.len() as u64 == BATCH;
         tracing::debug!(from, to = last, changes = changes.len(), "evaluating moved units");
         let committed: Vec<_> = changes.iter().map(|c| c.at).collect();
@@ -223,6 +239,40 @@ impl Evaluator {
 }
 
 impl Evaluator {
+    /// Whether a pass should wait: a unit move the target service recorded
+    /// is not re-booked here yet, so a pass would read the new targets and
+    /// paths against figures still booked the old way (as tried from
+    /// outside: a region's alert was resolved by its pre-move actual
+    /// against its post-move milestone). Up to `MOVE_WAIT`; a failed look
+    /// does not hold passes up.
+    async fn waits_for_moves(&self, fwd: &Forwarded, waiting: &mut Option<Instant>) -> bool {
+        let pending = async {
+            let rebooked = leases::position(&self.app.db, super::moves::LEASE).await?.unwrap_or(0);
+            Ok::<_, ServiceError>(!self.app.target.moves_after(fwd, rebooked, 1).await?.is_empty())
+        };
+        match pending.await {
+            Ok(true) => {
+                let since = *waiting.get_or_insert_with(Instant::now);
+                if since.elapsed() < MOVE_WAIT {
+                    return true;
+                }
+                tracing::warn!(
+                    waited_s = since.elapsed().as_secs(),
+                    "a unit move is still not re-booked; alerts are evaluated meanwhile"
+                );
+                false
+            }
+            Ok(false) => {
+                *waiting = None;
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether unit moves wait for re-booking");
+                false
+            }
+        }
+    }
+
     /// The service account was refused (a bad token, one scoped below the
     /// whole organisation): gives the lease up and stays out for a while,
     /// so a rightly configured replica leads; nothing is skipped meanwhile.
