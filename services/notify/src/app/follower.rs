@@ -85,6 +85,12 @@ impl App {
             None => Vec::new(),
         };
         let txn = attain_kit::db::begin_write(&self.db).await.map_err(ServiceError::from)?;
+        // Read before the transaction: a subscription deleted since owes
+        // nothing (its delete cancelled what was waiting, and would miss
+        // rows written after it: a pending delivery of a deleted one).
+        let ids: Vec<&str> = rows.iter().map(|d| d.subscription.as_str()).collect();
+        let active = subscriptions::lock_active(&txn, &ids).await?;
+        let rows: Vec<_> = rows.into_iter().filter(|d| active.contains(d.subscription.as_str())).collect();
         let added = deliveries::insert_new(&txn, &rows).await?;
         for d in &rows {
             deliveries::supersede(&txn, d.subscription.as_str(), &d.event.name(), &d.dedupe_key).await?;

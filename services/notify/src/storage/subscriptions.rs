@@ -171,6 +171,30 @@ pub async fn active(db: &impl ConnectionTrait) -> Result<Vec<Stored>, ServiceErr
         .collect()
 }
 
+/// Which of `ids` are still ACTIVE, their rows share-locked until the
+/// transaction ends (PostgreSQL; SQLite's one writer serialises anyway):
+/// a delete committed meanwhile is seen, and one that comes after waits
+/// for this transaction, then cancels what it wrote.
+pub async fn lock_active(
+    db: &impl ConnectionTrait,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, ServiceError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<String> = subscription::Entity::find()
+            .select_only()
+            .column(subscription::Column::Id)
+            .filter(subscription::Column::Id.is_in(chunk.iter().copied()))
+            .filter(subscription::Column::State.eq(State::Active.as_str()))
+            .lock_shared()
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Marks it DELETED if still at `version`; whether it was.
 pub async fn delete(
     db: &impl ConnectionTrait,
