@@ -1103,6 +1103,25 @@ async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
     }
     let never = targets.batch_get_expected_amounts(as_("zhao", Role::Manager, "region-c", expected("2024-01"))).await;
     assert_eq!(never.unwrap_err().code(), tonic::Code::PermissionDenied);
+
+    // Two reps moved: both are named at once, with their days (as tried
+    // from outside, a batch named the first, then the next on the retry).
+    move_unit(&mut org, "rep-3", "region-b", "2024-01-15").await;
+    let both = kpb::BatchGetActualsRequest {
+        units: vec!["units/rep-1".into(), "units/rep-3".into()],
+        period: "2024-01".into(),
+        ..Default::default()
+    };
+    let refused = tracking.batch_get_actuals(as_(wang.0, wang.1, wang.2, both)).await.unwrap_err();
+    let named = ["units[0]: units/rep-1", "2024-01-01..2024-01-10", "units[1]: units/rep-3", "2024-01-01..2024-01-14"];
+    assert!(named.iter().all(|n| refused.message().contains(n)), "{refused:?}");
+    let three = tpb::BatchGetExpectedAmountsRequest {
+        units: vec!["units/rep-2".into(), "units/rep-1".into(), "units/rep-3".into()],
+        ..expected("2024-01")
+    };
+    let refused = targets.batch_get_expected_amounts(as_(wang.0, wang.1, wang.2, three)).await.unwrap_err();
+    let named = ["units[1]: units/rep-1", "2024-01-01..2024-01-10", "units[2]: units/rep-3", "2024-01-01..2024-01-14"];
+    assert!(named.iter().all(|n| refused.message().contains(n)), "{refused:?}");
 }
 
 both_backends!(a_moved_reps_actuals_are_of_each_managers_days);

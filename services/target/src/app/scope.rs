@@ -63,20 +63,20 @@ pub async fn visible_units_over(
     let (start, end) = (period.start, period.end);
     let found: std::collections::HashMap<UnitId, Unit> =
         units::get_many(db, ids).await?.into_iter().map(|u| (u.id.clone(), u)).collect();
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let unit = reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
-                !readable_days(who, u, start, end).is_empty()
-            })?;
-            // Readable on some of the days only (it moved in or out of the
-            // caller's scope): the days to ask for, as tracking says them.
-            match readable_days(who, &unit, start, end).as_slice() {
-                [one] if one.covers(start, end) => Ok(unit),
-                some => Err(split_by_moves(&format!("units[{i}]: {}", id.resource_name()), period, some)),
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(ids.len());
+    // Readable on some of the days only (it moved in or out of the
+    // caller's scope): the days to ask for, every such unit at once.
+    let mut split: Vec<String> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let unit = reveal(who, "unit", &id.resource_name(), found.get(id).cloned(), |u| {
+            !readable_days(who, u, start, end).is_empty()
+        })?;
+        match readable_days(who, &unit, start, end).as_slice() {
+            [one] if one.covers(start, end) => out.push(unit),
+            some => split.push(split_message(&format!("units[{i}]: {}", id.resource_name()), period, some)),
+        }
+    }
+    if split.is_empty() { Ok(out) } else { Err(ServiceError::precondition("PERIOD_SPLIT_BY_MOVES", split.join("; "))) }
 }
 
 /// The stretches of days, within `start..=end`, on which the caller may
@@ -91,12 +91,14 @@ fn readable_days(who: &Identity, unit: &Unit, start: chrono::NaiveDate, end: chr
 /// A unit readable on some days of a period only: the period's shape, not
 /// a permission — FAILED_PRECONDITION naming the days to ask for.
 fn split_by_moves(what: &str, period: &Period, days: &[Window]) -> ServiceError {
+    ServiceError::precondition("PERIOD_SPLIT_BY_MOVES", split_message(what, period, days))
+}
+
+/// What a unit readable on some days of a period says: the days to ask for.
+fn split_message(what: &str, period: &Period, days: &[Window]) -> String {
     let days: Vec<String> =
         days.iter().filter_map(|w| w.clip(period.start, period.end)).map(|(a, b)| format!("{a}..{b}")).collect();
-    ServiceError::precondition(
-        "PERIOD_SPLIT_BY_MOVES",
-        format!("{what} was in your scope for part of {} only: ask for {}", period.expression, days.join(" or ")),
-    )
+    format!("{what} was in your scope for part of {} only: ask for {}", period.expression, days.join(" or "))
 }
 
 /// A unit the caller may read on some days of `period`, and the one

@@ -273,23 +273,28 @@ impl App {
     ) -> ServiceResult<Vec<(Id, Sum, Option<CurrencyCode>)>> {
         let currencies = super::alerts::Currencies::new(self.target.plans(fwd).await?);
         let mut read = Vec::with_capacity(ids.len());
+        // Every unit to ask for in parts, named at once (as tried from
+        // outside: a batch named the first, then the next on the retry).
+        let mut split = Vec::new();
         for (field, id) in ids {
             let unit = self.target.unit(fwd, id).await?;
-            let days = super::drill_down::readable_days(who, &unit, period)?;
-            if days != *period {
-                return Err(ServiceError::precondition(
-                    "PERIOD_SPLIT_BY_MOVES",
-                    format!(
-                        "{field}: {} was in your scope for part of {} only: ask for {}",
-                        id.resource_name(),
-                        period.expression,
-                        days.expression
-                    ),
-                ));
+            match super::drill_down::readable_days(who, &unit, period) {
+                Ok(days) if days == *period => {}
+                Ok(days) => split.push(format!(
+                    "{field}: {} was in your scope for part of {} only: ask for {}",
+                    id.resource_name(),
+                    period.expression,
+                    days.expression
+                )),
+                Err(ServiceError::FailedPrecondition { message, .. }) => split.push(format!("{field}: {message}")),
+                Err(e) => return Err(e),
             }
             // Where the caller reads it: its last place in the caller's scope.
             let path = super::drill_down::last_readable_path(who, &unit).unwrap_or(&unit.path);
             read.push((unit.id.clone(), currencies.of_amounts(path, &period.expression)));
+        }
+        if !split.is_empty() {
+            return Err(ServiceError::precondition("PERIOD_SPLIT_BY_MOVES", split.join("; ")));
         }
         let units: Vec<Id> = read.iter().map(|(id, _)| id.clone()).collect();
         let sums = self.sums(&units, period, dims).await?;
