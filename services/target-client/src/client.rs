@@ -75,6 +75,13 @@ impl TargetClient {
         fwd.reads_at().get_or_fetch(VERSION_AGE, &self.versions, start).await
     }
 
+    /// The version and caller answers are kept under for this request
+    /// (None: an anonymous caller, or no version — nothing is kept).
+    async fn keeping<'f>(&self, fwd: &'f Forwarded) -> Option<(i64, &'f str)> {
+        let caller = fwd.caller()?;
+        self.version(fwd).await.map(|v| (v, caller))
+    }
+
     /// A read, answered from what was kept at this request's data version
     /// for the same caller and request when there is one.
     async fn read<Req, Resp, Fut>(
@@ -90,9 +97,7 @@ impl TargetClient {
         Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
     {
         let mut keyed = None;
-        if let Some(caller) = fwd.caller()
-            && let Some(version) = self.version(fwd).await
-        {
+        if let Some((version, caller)) = self.keeping(fwd).await {
             let key = Key { method, request: request.encode_to_vec(), caller: caller.to_owned() };
             if let Some(hit) = self.cache.get::<Resp>(version, &key) {
                 return Ok(hit);
@@ -159,10 +164,7 @@ impl TargetClient {
         // evaluator ask for the reps of each call or pass — rarely the same
         // set twice, but the same reps over and over (a pass read its ~800
         // reps every time).
-        let keep = match fwd.caller() {
-            Some(caller) => self.version(fwd).await.map(|v| (v, caller)),
-            None => None,
-        };
+        let keep = self.keeping(fwd).await;
         let key = |name: &str, caller: &str| Key {
             method: "BatchGetUnits",
             request: name.as_bytes().to_vec(),
@@ -390,21 +392,8 @@ impl TargetClient {
         date: NaiveDate,
         slice: Slice<'_>,
     ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
-        let request = |units: Vec<String>| pb::BatchGetExpectedAmountsRequest {
-            plan: plan.name.clone(),
-            units,
-            period: period.to_owned(),
-            date: date.format("%Y-%m-%d").to_string(),
-            dimensions: Some(common::Dimensions {
-                product_line: slice.product_line.to_owned(),
-                customer_type: slice.customer_type.to_owned(),
-            }),
-            include_daily: false,
-        };
-        let keep = match fwd.caller() {
-            Some(caller) => self.version(fwd).await.map(|v| (v, caller)),
-            None => None,
-        };
+        let request = |units: Vec<String>| expected_request(plan, units, (period, date, slice), false);
+        let keep = self.keeping(fwd).await;
         let key = |method: &'static str, units: Vec<String>, caller: &str| Key {
             method,
             request: request(units).encode_to_vec(),
@@ -470,19 +459,30 @@ impl TargetClient {
         slice: Slice<'_>,
         include_daily: bool,
     ) -> ServiceResult<pb::BatchGetExpectedAmountsResponse> {
-        let request = pb::BatchGetExpectedAmountsRequest {
-            plan: plan.name.clone(),
-            units: units.iter().map(Id::resource_name).collect(),
-            period: period.to_owned(),
-            date: date.format("%Y-%m-%d").to_string(),
-            dimensions: Some(common::Dimensions {
-                product_line: slice.product_line.to_owned(),
-                customer_type: slice.customer_type.to_owned(),
-            }),
-            include_daily,
-        };
+        let names = units.iter().map(Id::resource_name).collect();
+        let request = expected_request(plan, names, (period, date, slice), include_daily);
         let targets = self.targets.clone();
         let call = |r| async move { targets.clone().batch_get_expected_amounts(r).await };
         self.read(fwd, "BatchGetExpectedAmounts", request, call).await
+    }
+}
+
+/// A `BatchGetExpectedAmounts` request.
+fn expected_request(
+    plan: &PlanInfo,
+    units: Vec<String>,
+    (period, date, slice): (&str, NaiveDate, Slice<'_>),
+    include_daily: bool,
+) -> pb::BatchGetExpectedAmountsRequest {
+    pb::BatchGetExpectedAmountsRequest {
+        plan: plan.name.clone(),
+        units,
+        period: period.to_owned(),
+        date: date.format("%Y-%m-%d").to_string(),
+        dimensions: Some(common::Dimensions {
+            product_line: slice.product_line.to_owned(),
+            customer_type: slice.customer_type.to_owned(),
+        }),
+        include_daily,
     }
 }

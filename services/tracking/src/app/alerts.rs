@@ -92,8 +92,8 @@ fn findings(
     if m.unit.is_rep && policy.stale_after > 0 {
         let firing =
             stale.map(|(s, days, since)| (s, format!("no deal or daily log since {since} ({days} working days)")));
-        // Settled by what happened: activity on a day, or the rep's
-        // working life ending (nothing else ends staleness).
+        // What settled it: activity on a day; without any, the rep's
+        // working days ending or a changed rule (a move does not).
         let settled = match last {
             Some(d) => format!("activity again: a deal or a daily log on {d}"),
             None => {
