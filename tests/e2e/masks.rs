@@ -286,6 +286,18 @@ async fn one_call_for_the_tracking_sections_says_what_six_do(backend: Backend) {
             .into_inner();
         assert_eq!(all.loss_reasons.as_ref(), Some(&losses), "{unit} {period}");
     }
+    // A gap asked as of a day before the period names that day (as tried
+    // from outside: only the period's start was said).
+    let early = k
+        .get_gap_attribution(wang(kpb::GetGapAttributionRequest {
+            unit: "units/region-a".into(),
+            period: "2024-02".into(),
+            as_of_date: "2024-01-16".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), tonic::Code::FailedPrecondition, "{early:?}");
+    assert!(early.message().contains("as_of_date 2024-01-16 is before 2024-02"), "{early:?}");
     // Only the sections asked for; a section that is not one is named.
     let some = k
         .get_dashboard_figures(wang(kpb::GetDashboardFiguresRequest {

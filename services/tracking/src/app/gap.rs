@@ -80,10 +80,12 @@ impl App {
         let (plan, period) = plan_and_period_in(plans, &unit.path, period, Metric::Amount)?;
         let through = day.min(period.end);
         if through < period.start {
-            return Err(ServiceError::precondition(
-                "PERIOD_NOT_STARTED",
-                format!("{} starts on {}", period.expression, period.start),
-            ));
+            // Asked as of a day before it, the day asked is what to change.
+            let message = match as_of {
+                Some(d) => format!("as_of_date {d} is before {}, which starts on {}", period.expression, period.start),
+                None => format!("{} starts on {}", period.expression, period.start),
+            };
+            return Err(ServiceError::precondition("PERIOD_NOT_STARTED", message));
         }
         // Like for like: last year's period up to the same day.
         let last_year = async {
