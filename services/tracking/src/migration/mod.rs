@@ -18,6 +18,7 @@ mod m20261202_000013_alerts_by_severity_index;
 mod m20261202_000014_alerts_prefix_index;
 mod m20261202_000015_cadence;
 mod m20261203_000016_review_closes;
+mod m20261203_000017_open_alerts_by_id_index;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_alerts_prefix_index::Migration),
             Box::new(m20261202_000015_cadence::Migration),
             Box::new(m20261203_000016_review_closes::Migration),
+            Box::new(m20261203_000017_open_alerts_by_id_index::Migration),
         ]
     }
 }

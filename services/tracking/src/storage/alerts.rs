@@ -6,7 +6,7 @@ use attain_kit::{ServiceError, id::Id, metric::Metric, money::Amount};
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 
@@ -298,6 +298,18 @@ pub async fn list(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<Alert>, ServiceError> {
+    list_query(path, state, escalated_to, after, limit).all(db).await?.into_iter().map(to_domain).collect()
+}
+
+/// The query `list` runs (its plan is tested: it must not read resolved
+/// alerts to list open ones).
+pub fn list_query(
+    path: &[Id],
+    state: Option<State>,
+    escalated_to: Option<&Id>,
+    after: Option<&str>,
+    limit: u64,
+) -> Select<alert::Entity> {
     let mut q = alert::Entity::find().filter(alert::Column::UnitPath.starts_with(encode_path(path)));
     if let Some(s) = state {
         q = q.filter(alert::Column::State.eq(s.as_str()));
@@ -308,7 +320,7 @@ pub async fn list(
     if let Some(a) = after {
         q = q.filter(alert::Column::Id.gt(a));
     }
-    q.order_by_asc(alert::Column::Id).limit(limit).all(db).await?.into_iter().map(to_domain).collect()
+    q.order_by_asc(alert::Column::Id).limit(limit)
 }
 
 /// How many alerts of a subtree there are per severity and rule.
