@@ -5,7 +5,9 @@
 //! passes. An entry is kept until the earliest of: the next deadline or
 //! local midnight after it was counted, a minute, or a report written
 //! through this replica; a report written through another replica shows
-//! within that minute.
+//! within that minute. Callers missing the same entry at once count it
+//! once (`turn`): sixteen dashboards opened together each read the
+//! hundred thousand rows otherwise, and held them all in memory at once.
 
 use std::{
     collections::HashMap,
@@ -29,6 +31,8 @@ type Entry = (Instant, u64, Compliance);
 #[derive(Clone, Default)]
 pub struct ComplianceMemo {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// One count at a time per key.
+    turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     /// Reports written through this replica: each makes every entry old.
     writes: Arc<AtomicU64>,
 }
@@ -63,6 +67,23 @@ impl ComplianceMemo {
         entries.insert(key, (Instant::now() + good_for.min(AT_MOST), writes, c));
     }
 
+    /// Waits for the key's turn to count: whoever held it before may have
+    /// stored the counts meanwhile (ask `get` again).
+    pub async fn turn(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let Ok(mut turns) = self.turns.lock() else {
+                // A poisoned map: count without waiting.
+                return Arc::new(tokio::sync::Mutex::new(())).lock_owned().await;
+            };
+            // Nobody waiting on them: forget the finished turns.
+            if turns.len() >= MAX_ENTRIES {
+                turns.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            turns.entry(key.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
     /// A report was written: every count may have moved.
     pub fn written(&self) {
         self.writes.fetch_add(1, Ordering::SeqCst);
@@ -89,5 +110,20 @@ mod tests {
         // A deadline already passing.
         m.put("k".into(), m.writes(), Duration::ZERO, c);
         assert_eq!(m.get("k"), None);
+    }
+
+    #[tokio::test]
+    async fn callers_of_one_key_count_in_turn() {
+        let m = ComplianceMemo::default();
+        let first = m.turn("k").await;
+        let other = m.turn("other").await;
+        // The same key waits for the first; another key does not.
+        let m2 = m.clone();
+        let second = tokio::spawn(async move { m2.turn("k").await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "a second count of the same key ran alongside the first");
+        drop(other);
+        drop(first);
+        let _second = tokio::time::timeout(Duration::from_secs(5), second).await.unwrap().unwrap();
     }
 }

@@ -150,6 +150,10 @@ impl App {
         if let Some(c) = self.compliance.get(&key) {
             return Ok(c);
         }
+        let _turn = self.compliance.turn(&key).await;
+        if let Some(c) = self.compliance.get(&key) {
+            return Ok(c);
+        }
         let writes = self.compliance.writes();
         let units = self.target.subtree_with_former(fwd, &unit.id).await?;
         let keep = super::cadence::in_subtree(who, &unit.id);
