@@ -1122,6 +1122,28 @@ async fn a_moved_reps_actuals_are_of_each_managers_days(backend: Backend) {
     let refused = targets.batch_get_expected_amounts(as_(wang.0, wang.1, wang.2, three)).await.unwrap_err();
     let named = ["units[1]: units/rep-1", "2024-01-01..2024-01-10", "units[2]: units/rep-3", "2024-01-01..2024-01-14"];
     assert!(named.iter().all(|n| refused.message().contains(n)), "{refused:?}");
+
+    // Where no plan covers the period nothing could be booked: no actual
+    // (as tried from outside: "0" came back with an empty currency).
+    let before = tracking.batch_get_actuals(ops(actuals("2019-01"))).await.unwrap().into_inner().actuals;
+    assert_eq!((before[0].actual.as_ref(), before[0].deals_won), (None, 0), "{before:?}");
+    // Across two plans of two currencies: which one is for the caller to say.
+    let usd = tpb::Plan {
+        display_name: "FY2025".into(),
+        top_unit: "units/acme".into(),
+        fiscal_year: 2025,
+        currency_code: "USD".into(),
+        base_amount: Some(Money { currency_code: "USD".into(), amount: "100000.00".into() }),
+        growth_rate: "0".into(),
+        ..Default::default()
+    };
+    let create = tpb::CreatePlanRequest { plan: Some(usd), plan_id: "fy2025".into(), request_id: String::new() };
+    targets.create_plan(ops(create)).await.unwrap();
+    let across = tracking.batch_get_actuals(ops(actuals("2024-12-15..2025-01-15"))).await.unwrap_err();
+    assert_eq!(across.code(), tonic::Code::InvalidArgument, "{across:?}");
+    assert!(across.message().contains("CNY and USD"), "{across:?}");
+    let january = tracking.batch_get_actuals(ops(actuals("2025-01"))).await.unwrap().into_inner().actuals;
+    assert_eq!(january[0].actual.as_ref().map(|m| m.currency_code.as_str()), Some("USD"), "{january:?}");
 }
 
 both_backends!(a_moved_reps_actuals_are_of_each_managers_days);

@@ -13,7 +13,7 @@ mod units;
 
 pub use client::{ANSWER_LIMIT, CACHE_BUDGET, TargetClient};
 pub use expected::{AlertThresholds, DailyExpected, Expected, Slice};
-pub use plans::{PlanInfo, calendar_for, period_for, plan_for, plan_for_metric, plan_for_period};
+pub use plans::{PlanInfo, booking_currencies, calendar_for, period_for, plan_for, plan_for_metric, plan_for_period};
 pub use units::{Kind as UnitKind, UnitInfo, UnitMove, UnitTree};
 
 /// A field the target service sent that does not parse: a bug on its side.

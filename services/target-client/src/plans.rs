@@ -82,6 +82,30 @@ pub fn plan_for<'a>(plans: &'a [PlanInfo], path: &[Id], date: NaiveDate) -> Opti
     plan_for_metric(plans, path, date, Metric::Amount)
 }
 
+/// The currencies a unit's deals book in over `start..=end`: each day's
+/// amount plan where the unit sat that day. A day's plan changes only
+/// where a plan's year begins or ends or the unit moved, so those days
+/// are the ones asked.
+pub fn booking_currencies(
+    plans: &[PlanInfo],
+    unit: &crate::UnitInfo,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Vec<CurrencyCode> {
+    let changes = plans
+        .iter()
+        .flat_map(|p| [Some(p.year.start), p.year.end.succ_opt()])
+        .chain(unit.former.iter().map(|(until, _)| until.succ_opt()))
+        .flatten();
+    let mut out: Vec<CurrencyCode> = std::iter::once(start)
+        .chain(changes.filter(|d| (start..=end).contains(d)))
+        .filter_map(|d| plan_for(plans, unit.path_on(d), d).map(|p| p.currency))
+        .collect();
+    out.sort_unstable_by_key(|c| c.to_string());
+    out.dedup();
+    out
+}
+
 /// The plan of a metric covering `path` on `date`.
 pub fn plan_for_metric<'a>(
     plans: &'a [PlanInfo],

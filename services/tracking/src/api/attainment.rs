@@ -82,7 +82,7 @@ impl TrackingApi {
             .into_iter()
             .map(|(id, s, currency)| pb::UnitActual {
                 unit: id.resource_name(),
-                actual: Some(convert::money_in(s.amount, currency)),
+                actual: currency.map(|c| convert::money(s.amount, c)),
                 deals_won: s.deals_won,
             })
             .collect();

@@ -13,7 +13,7 @@ use attain_kit::{
     period::Period,
     upstream::Forwarded,
 };
-use attain_target_client::{Expected, PlanInfo, Slice, UnitInfo, plan_for_metric};
+use attain_target_client::{Expected, PlanInfo, Slice, UnitInfo, booking_currencies, plan_for_metric};
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -259,7 +259,9 @@ impl App {
     }
 
     /// Actuals of units over one period as `who` may read them, with the
-    /// currency of the amount plan that measures each. A unit is read only
+    /// currency its deals were booked in over it (none where no plan
+    /// covers it; a period spanning plans of two currencies is refused,
+    /// naming `period`). A unit is read only
     /// when the caller may read it on every day of the period: a rep that
     /// moved into or out of the caller's scope during it (its roll-ups hold
     /// its days elsewhere too) is refused with the days to ask for, as its
@@ -271,7 +273,7 @@ impl App {
         period: &Period,
         dims: &Dimensions,
     ) -> ServiceResult<Vec<(Id, Sum, Option<CurrencyCode>)>> {
-        let currencies = super::alerts::Currencies::new(self.target.plans(fwd).await?);
+        let plans = self.target.plans(fwd).await?;
         let mut read = Vec::with_capacity(ids.len());
         // Every unit to ask for in parts, named at once (as tried from
         // outside: a batch named the first, then the next on the retry).
@@ -289,22 +291,46 @@ impl App {
                 Err(ServiceError::FailedPrecondition { message, .. }) => split.push(format!("{field}: {message}")),
                 Err(e) => return Err(e),
             }
-            // Where the caller reads it: its last place in the caller's scope.
-            let path = super::drill_down::last_readable_path(who, &unit).unwrap_or(&unit.path);
-            read.push((unit.id.clone(), currencies.of_amounts(path, &period.expression)));
+            // What its deals were booked in, day by day (a calendar period may
+            // span plans): one currency, or none where no plan covers it.
+            let currency = match booking_currencies(&plans, &unit, period.start, period.end).as_slice() {
+                [] => None,
+                [one] => Some(*one),
+                many => {
+                    let many: Vec<String> = many.iter().map(ToString::to_string).collect();
+                    return Err(ServiceError::invalid(
+                        "period",
+                        format!(
+                            "{field}: {} books in {} over {}: ask for each plan's days",
+                            id.resource_name(),
+                            many.join(" and "),
+                            period.expression
+                        ),
+                    ));
+                }
+            };
+            read.push((unit.id.clone(), currency));
         }
         if !split.is_empty() {
             return Err(ServiceError::precondition("PERIOD_SPLIT_BY_MOVES", split.join("; ")));
         }
         let units: Vec<Id> = read.iter().map(|(id, _)| id.clone()).collect();
         let sums = self.sums(&units, period, dims).await?;
-        Ok(read
-            .into_iter()
+        read.into_iter()
             .map(|(id, currency)| {
                 let sum = sums.get(&id).copied().unwrap_or_default();
-                (id, sum, currency)
+                // No plan covering it, nothing could be booked there: an
+                // amount found anyway would be one without a currency.
+                if currency.is_none() && (!sum.amount.is_zero() || sum.deals_won != 0) {
+                    return Err(ServiceError::Internal(anyhow::anyhow!(
+                        "{} has actuals in {} and no plan covering them",
+                        id.resource_name(),
+                        period.expression
+                    )));
+                }
+                Ok((id, sum, currency))
             })
-            .collect())
+            .collect()
     }
 
     /// Figures of several units (one plan) for a period, measured at the
