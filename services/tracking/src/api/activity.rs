@@ -97,7 +97,7 @@ fn new_opportunity(o: &pb::Opportunity) -> ServiceResult<Opportunity> {
         rep,
         booked_path: Vec::new(),
         customer: text("opportunity.customer", &o.customer, 200)?,
-        dimensions: convert::dimensions(o.dimensions.as_ref()),
+        dimensions: convert::dimensions("opportunity.dimensions", o.dimensions.as_ref())?,
         stage: text("opportunity.stage", &o.stage, 100)?,
         outcome: outcome(o)?,
         expected_amount: expected,

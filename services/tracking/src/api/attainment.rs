@@ -20,7 +20,7 @@ fn ask(
         unit: unit_id("unit", unit)?,
         period: period.to_owned(),
         as_of: (!as_of_date.is_empty()).then(|| convert::date("as_of_date", as_of_date)).transpose()?,
-        dims: convert::dimensions(dimensions),
+        dims: convert::dimensions("dimensions", dimensions)?,
     })
 }
 
@@ -76,7 +76,7 @@ impl TrackingApi {
         // Reference periods are calendar-based: a caller reading last year's
         // actuals for a split names the dates it means.
         let period = Period::parse("period", &r.period, 1)?;
-        let dims = convert::dimensions(r.dimensions.as_ref());
+        let dims = convert::dimensions("dimensions", r.dimensions.as_ref())?;
         let read = self.app.actuals_in_scope((&who, &fwd), &ids, &period, &dims).await?;
         let actuals = read
             .into_iter()

@@ -32,7 +32,15 @@ pub fn date(field: &str, s: &str) -> ServiceResult<NaiveDate> {
 
 pub use crate::domain::attainment::ratio_text as ratio;
 
-pub fn dimensions(d: Option<&common::Dimensions>) -> Dimensions {
+/// A slice named on the wire, checked (`field`: "dimensions").
+pub fn dimensions(field: &str, d: Option<&common::Dimensions>) -> ServiceResult<Dimensions> {
+    let d = slice(d);
+    d.check(field)?;
+    Ok(d)
+}
+
+/// A slice as given, trimmed (a new deal's is checked with the deal).
+fn slice(d: Option<&common::Dimensions>) -> Dimensions {
     d.map(|d| Dimensions {
         product_line: d.product_line.trim().to_owned(),
         customer_type: d.customer_type.trim().to_owned(),
@@ -72,7 +80,7 @@ pub fn new_deal(field: &str, d: Option<&pb::Deal>) -> ServiceResult<NewDeal> {
         currency,
         close_date: date(&format!("{field}.close_date"), &d.close_date)?,
         customer: d.customer.trim().to_owned(),
-        dimensions: dimensions(d.dimensions.as_ref()),
+        dimensions: slice(d.dimensions.as_ref()),
         opportunity: d.opportunity.trim().to_owned(),
         shares: shares(&format!("{field}.credits"), &d.credits)?,
     })

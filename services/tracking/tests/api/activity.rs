@@ -2,10 +2,22 @@
 //! summaries with the manager's gap analysis.
 
 use attain_kit::{auth::Role, both_backends, testing::Backend};
-use attain_proto::attain::tracking::v1::{self as pb};
-use tonic::Code;
+use attain_proto::attain::{
+    common::v1 as common,
+    tracking::v1::{self as pb},
+};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
 
 use crate::helpers::{cny, sale, spawn_suite};
+
+/// The fields an INVALID_ARGUMENT names (its BadRequest detail).
+fn field_violations(s: &Status) -> Vec<String> {
+    s.get_error_details()
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
 
 fn lost(customer: &str, reason: pb::LossReason, amount: &str) -> pb::LostDeal {
     pb::LostDeal { customer: customer.into(), reason: reason as i32, detail: String::new(), amount: cny(amount) }
@@ -127,6 +139,35 @@ async fn logs_losses_conversion_and_summaries(backend: Backend) {
         .unwrap()
         .into_inner();
     assert_eq!(a.conversion_rate, "0.5714");
+
+    // A slice is named as a deal's would be, wherever it is (as tried from
+    // outside: a 5,000-character filter and an opportunity's were taken).
+    let long = common::Dimensions { product_line: "p".repeat(5000), customer_type: String::new() };
+    let filter = rep1
+        .get_attainment(pb::GetAttainmentRequest {
+            unit: "units/rep-1".into(),
+            period: "2024-01".into(),
+            dimensions: Some(long.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(filter.code(), Code::InvalidArgument, "{filter:?}");
+    assert!(field_violations(&filter).contains(&"dimensions.product_line".to_owned()), "{filter:?}");
+    let stored = rep2
+        .create_opportunity(pb::CreateOpportunityRequest {
+            opportunity: Some(pb::Opportunity {
+                rep: "units/rep-2".into(),
+                customer: "E".into(),
+                stage: "negotiation".into(),
+                dimensions: Some(common::Dimensions { product_line: String::new(), customer_type: "a\u{7}b".into() }),
+                ..Default::default()
+            }),
+            request_id: "o-bad-slice".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(field_violations(&stored).contains(&"opportunity.dimensions.customer_type".to_owned()), "{stored:?}");
 
     // The region's month: members with their activity, and the manager's analysis.
     let summary = manager
