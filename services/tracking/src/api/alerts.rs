@@ -28,15 +28,15 @@ impl PlansSeen {
         Self(std::sync::Arc::new(tokio::sync::Mutex::new((c, None))))
     }
 
-    async fn currency(
+    async fn measured(
         &self,
         app: &crate::app::App,
         fwd: &attain_kit::upstream::Forwarded,
         a: &crate::domain::alert::Alert,
-    ) -> Option<attain_kit::money::CurrencyCode> {
+    ) -> Option<(attain_kit::money::CurrencyCode, attain_kit::period::Period)> {
         let mut seen = self.0.lock().await;
-        if let Some(c) = seen.0.of(a) {
-            return Some(c);
+        if let Some(m) = seen.0.of(a) {
+            return Some(m);
         }
         if seen.1.is_none_or(|t| t.elapsed() >= Self::AGAIN) {
             seen.1 = Some(std::time::Instant::now());
@@ -97,7 +97,7 @@ impl TrackingApi {
         let metric = attain_kit::wire::parse_metric("metric", r.metric)?;
         let changed = self.app.evaluate_subtree(&who, &fwd, &root, metric, &period, day).await?;
         let cur = self.app.alert_currencies(&fwd).await?;
-        Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, None, cur.of(a))).collect() })
+        Ok(pb::EvaluateAlertsResponse { changed: changed.iter().map(|a| convert::alert(a, cur.of(a))).collect() })
     }
 
     pub(crate) async fn list_alerts(
@@ -120,7 +120,7 @@ impl TrackingApi {
             .await?;
         let next_page_token = page.finish(&mut rows, |a| a.id.as_str().to_owned());
         let cur = self.app.alert_currencies(&fwd).await?;
-        let alerts = rows.iter().map(|a| convert::alert(a, None, cur.of(a))).collect();
+        let alerts = rows.iter().map(|a| convert::alert(a, cur.of(a))).collect();
         Ok(pb::ListAlertsResponse { alerts, next_page_token })
     }
 
@@ -143,12 +143,12 @@ impl TrackingApi {
 
     pub(crate) async fn acknowledge_alert(&self, ctx: Ctx, r: pb::AcknowledgeAlertRequest) -> ServiceResult<pb::Alert> {
         let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Acknowledged).await?;
-        Ok(convert::alert(&a, None, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
+        Ok(convert::alert(&a, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
     }
 
     pub(crate) async fn resolve_alert(&self, ctx: Ctx, r: pb::ResolveAlertRequest) -> ServiceResult<pb::Alert> {
         let a = self.app.transition(&ctx.who, &alert_id(&r.name)?, &r.etag, State::Resolved).await?;
-        Ok(convert::alert(&a, None, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
+        Ok(convert::alert(&a, self.app.alert_currencies(&ctx.fwd).await?.of(&a)))
     }
 
     pub(crate) async fn watch_alerts(
@@ -173,7 +173,7 @@ impl TrackingApi {
             let (app, watcher, plans) = (app.clone(), watcher.clone(), plans.clone());
             async move {
                 let alert = match w.change {
-                    Some(a) => Some(convert::alert(&a, None, plans.currency(&app, &watcher, &a).await)),
+                    Some(a) => Some(convert::alert(&a, plans.measured(&app, &watcher, &a).await)),
                     None => None,
                 };
                 Ok(pb::WatchAlertsResponse { refresh: alert.is_none(), alert, resume_token: w.resume_token })

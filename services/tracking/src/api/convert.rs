@@ -142,13 +142,18 @@ pub fn money_in(x: Amount, currency: Option<CurrencyCode>) -> common::Money {
     currency.map_or_else(|| common::Money { currency_code: String::new(), amount: x.to_string() }, |c| money(x, c))
 }
 
-pub fn alert(a: &Alert, period: Option<common::Period>, currency: Option<CurrencyCode>) -> pb::Alert {
+/// An alert on the wire, with what its plan measures it in and its
+/// period's days (none known: its period's expression alone).
+pub fn alert(a: &Alert, measured: Option<(CurrencyCode, Period)>) -> pb::Alert {
+    let (currency, days) = measured.unzip();
     let m = |x: Amount| Some(money_in(x, currency));
     pb::Alert {
         name: a.resource_name(),
         unit: a.unit.resource_name(),
         unit_path: a.unit_path.iter().map(Id::resource_name).collect(),
-        period: period.or_else(|| Some(common::Period { expression: a.period.clone(), ..Default::default() })),
+        period: Some(
+            days.map_or_else(|| common::Period { expression: a.period.clone(), ..Default::default() }, |p| period(&p)),
+        ),
         rule: rule(a.rule) as i32,
         state: match a.state {
             State::Open => pb::AlertState::Open,
@@ -190,7 +195,7 @@ pub fn alert_summary(s: &AlertSummary, cur: &crate::app::alerts::Currencies) -> 
             .map(|(x, n)| pb::SeverityCount { severity: status(*x) as i32, count: *n })
             .collect(),
         by_rule: s.by_rule.iter().map(|(r, n)| pb::RuleCount { rule: rule(*r) as i32, count: *n }).collect(),
-        first: s.first.iter().map(|a| alert(a, None, cur.of(a))).collect(),
+        first: s.first.iter().map(|a| alert(a, cur.of(a))).collect(),
     }
 }
 

@@ -89,7 +89,7 @@ impl TrackingApi {
             open_alerts: f.open_alerts.map(|mut alerts| {
                 let next_page_token = page.finish(&mut alerts, |a| a.id.as_str().to_owned());
                 pb::ListAlertsResponse {
-                    alerts: alerts.iter().map(|a| convert::alert(a, None, f.currencies.of(a))).collect(),
+                    alerts: alerts.iter().map(|a| convert::alert(a, f.currencies.of(a))).collect(),
                     next_page_token,
                 }
             }),

@@ -197,9 +197,12 @@ impl Currencies {
         Self(plans)
     }
 
-    /// An alert's actual and expected.
-    pub fn of(&self, a: &Alert) -> Option<attain_kit::money::CurrencyCode> {
-        self.in_plan(&a.unit_path, a.metric, &a.period)
+    /// What an alert's actual and expected are in, and its period's days
+    /// (the plan's fiscal calendar reads its expression).
+    pub fn of(&self, a: &Alert) -> Option<(attain_kit::money::CurrencyCode, Period)> {
+        attain_target_client::plan_for_period(&self.0, &a.unit_path, a.metric, "period", &a.period)
+            .ok()
+            .map(|(p, period)| (p.currency, period))
     }
 
     /// Money of a unit's period (sales, losses): the amount plan's.

@@ -45,6 +45,11 @@ async fn live(t: &mut Tracking, unit: &str) -> Vec<(i32, i32, i32, i32, String)>
         .filter(|a| a.unit == format!("units/{unit}") && a.state != pb::AlertState::Resolved as i32)
         .filter(|a| a.rule != pb::AlertRule::ReportOverdue as i32 || a.actual.is_none())
         .inspect(|a| {
+            // Its period's days, as its plan reads them (as tried from
+            // outside: the expression alone came back).
+            let p = a.period.as_ref().unwrap();
+            assert!(!p.start_date.is_empty() && p.end_date >= p.start_date, "{a:?}");
+            assert_ne!(p.granularity, 0, "{a:?}");
             if a.rule == pb::AlertRule::ReportOverdue as i32 {
                 return;
             }
