@@ -200,18 +200,18 @@ impl Currencies {
     /// What an alert's actual and expected are in, and its period's days
     /// (the plan's fiscal calendar reads its expression).
     pub fn of(&self, a: &Alert) -> Option<(attain_kit::money::CurrencyCode, Period)> {
-        attain_target_client::plan_for_period(&self.0, &a.unit_path, a.metric, "period", &a.period)
-            .ok()
-            .map(|(p, period)| (p.currency, period))
+        self.in_plan(&a.unit_path, a.metric, &a.period)
     }
 
     /// Money of a unit's period (sales, losses): the amount plan's.
     pub fn of_amounts(&self, path: &[Id], period: &str) -> Option<attain_kit::money::CurrencyCode> {
-        self.in_plan(path, Metric::Amount, period)
+        self.in_plan(path, Metric::Amount, period).map(|(c, _)| c)
     }
 
-    fn in_plan(&self, path: &[Id], metric: Metric, period: &str) -> Option<attain_kit::money::CurrencyCode> {
-        attain_target_client::plan_for_period(&self.0, path, metric, "period", period).ok().map(|(p, _)| p.currency)
+    fn in_plan(&self, path: &[Id], metric: Metric, period: &str) -> Option<(attain_kit::money::CurrencyCode, Period)> {
+        attain_target_client::plan_for_period(&self.0, path, metric, "period", period)
+            .ok()
+            .map(|(p, d)| (p.currency, d))
     }
 }
 
